@@ -1,0 +1,33 @@
+# The only commands a newcomer needs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install test lint demo bench clean
+
+install: $(STAMP)
+	@bash scripts/ensure_system_packages.sh
+
+$(STAMP): pyproject.toml
+	@bash scripts/ensure_system_packages.sh
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy protocol central_server benchmarks tests
+
+test: lint
+	$(VENV)/bin/pytest -q
+
+demo: install
+	$(PY) -m central_server.demo
+
+bench: install
+	$(PY) -m benchmarks.server_bench
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,495 @@
+"""The center's state for one service day, and every operation the contract allows on it.
+
+Each operation checks everything before it changes anything, so a refused request (a
+`DomainError`) leaves the state untouched. What an operation changed is collected for the
+storage adapter (`take_changes`), which makes it durable before any reply goes out.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any
+
+from central_server.domain.areas import Area, service_day
+from central_server.domain.counters import Counter, CounterSpec
+from central_server.domain.errors import DomainError
+from central_server.domain.policies import QueuePolicy
+from central_server.domain.tickets import HOLDS_NUMBER, Ticket, TicketState
+
+RECENT_CALLS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class CenterRules:
+    areas: tuple[Area, ...]
+    counters: tuple[CounterSpec, ...]
+    zone: tzinfo
+    day_starts: time
+    policy: QueuePolicy
+    rating_levels: tuple[str, ...]
+    rating_window: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    ticket_id: str
+    number: str
+    counter_id: str
+    area: str
+    recall: bool
+    called_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    kind: str
+    at: datetime
+    ticket_id: str | None = None
+    counter_id: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RatingRecord:
+    rating_id: str
+    ticket_id: str
+    counter_id: str
+    level: str
+    pressed_at: datetime
+    received_at: datetime
+
+
+@dataclass(slots=True)
+class Changes:
+    """What to write, in one transaction, before anything is published."""
+
+    tickets: dict[str, Ticket] = field(default_factory=dict)
+    counters: dict[str, Counter] = field(default_factory=dict)
+    cursors: dict[str, int] = field(default_factory=dict)  # area -> last number handed out today
+    events: list[Event] = field(default_factory=list)
+    ratings: list[RatingRecord] = field(default_factory=list)
+    calls: list[CallRecord] = field(default_factory=list)
+    board_changed: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.tickets or self.counters or self.cursors or self.events or self.ratings)
+
+
+@dataclass(slots=True)
+class DaySnapshot:
+    """What storage hands back at start-up so the center resumes exactly where it stopped."""
+
+    day: date
+    tickets: list[Ticket]
+    cursors: dict[str, int]
+    recent_calls: list[CallRecord]  # newest first
+    counters: list[Counter]
+    next_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    ticket: Ticket
+    waiting_ahead: int
+    estimated_wait_s: int
+
+
+class _AreaQueue:
+    """The waiting tickets of one area: a heap per kind, with lazy removal."""
+
+    def __init__(self) -> None:
+        self._heaps: dict[bool, list[tuple[datetime, int, Ticket]]] = {True: [], False: []}
+        self.counts: dict[bool, int] = {True: 0, False: 0}
+
+    def push(self, ticket: Ticket) -> None:
+        heapq.heappush(self._heaps[ticket.is_priority], (ticket.issued_at, ticket.seq, ticket))
+        self.counts[ticket.is_priority] += 1
+
+    def left(self, ticket: Ticket) -> None:
+        """A ticket stopped waiting here; its heap entry is dropped when it reaches the top."""
+        self.counts[ticket.is_priority] -= 1
+
+    def head(self, priority: bool, area_id: str) -> Ticket | None:
+        heap = self._heaps[priority]
+        while heap:
+            ticket = heap[0][2]
+            if ticket.state is TicketState.WAITING and ticket.area == area_id:
+                return ticket
+            heapq.heappop(heap)
+        return None
+
+    @property
+    def waiting(self) -> int:
+        return self.counts[True] + self.counts[False]
+
+
+class Center:
+    def __init__(self, rules: CenterRules, now: datetime) -> None:
+        self.rules = rules
+        self.areas = {area.id: area for area in rules.areas}
+        # A counter owes a priority ticket from its first call: nobody priority waits behind N regulars.
+        self.counters = {
+            spec.id: Counter(spec, regular_since_priority=rules.policy.regular_per_priority) for spec in rules.counters
+        }
+        self._changes = Changes()
+        self._start_day(service_day(now, rules.zone, rules.day_starts), next_seq=1)
+
+    def _start_day(self, day: date, next_seq: int) -> None:
+        self.day = day
+        self.tickets: dict[str, Ticket] = {}
+        self._holders: dict[str, dict[str, Ticket]] = {area: {} for area in self.areas}
+        self._queues = {area: _AreaQueue() for area in self.areas}
+        self._cursors: dict[str, int] = {}
+        self._next_seq = next_seq
+        self.recent_calls: deque[CallRecord] = deque(maxlen=RECENT_CALLS)
+        self._service_times = {
+            area: deque[float](maxlen=self.rules.policy.service_time_samples) for area in self.areas
+        }
+
+    # --- start-up and the day -------------------------------------------------------------
+
+    def restore(self, snapshot: DaySnapshot) -> None:
+        self._start_day(snapshot.day, snapshot.next_seq)
+        self._cursors = dict(snapshot.cursors)
+        for ticket in sorted(snapshot.tickets, key=lambda t: t.seq):
+            self._admit(ticket)
+            if ticket.state is TicketState.SERVED:
+                self._record_service_time(ticket)
+        self.recent_calls.extend(snapshot.recent_calls)
+        for counter in snapshot.counters:
+            if counter.id in self.counters:
+                self.counters[counter.id] = counter
+
+    def _admit(self, ticket: Ticket) -> None:
+        self.tickets[ticket.id] = ticket
+        if ticket.state in HOLDS_NUMBER and ticket.area in self.areas:
+            self._holders[ticket.area][ticket.shown] = ticket
+        if ticket.state is TicketState.WAITING and ticket.area in self.areas:
+            self._queues[ticket.area].push(ticket)
+
+    def roll_day(self, now: datetime) -> bool:
+        """Restart numbering when `now` belongs to a new service day. Counters keep whom they serve."""
+        today = service_day(now, self.rules.zone, self.rules.day_starts)
+        if today == self.day:
+            return False
+        self._start_day(today, next_seq=1)
+        self._event("day_started", now, detail={"day": today.isoformat()})
+        self._changes.board_changed = True
+        return True
+
+    def take_changes(self) -> Changes:
+        changes, self._changes = self._changes, Changes()
+        return changes
+
+    # --- tickets ----------------------------------------------------------------------------
+
+    def issue(self, area_id: str, priority: str, now: datetime, kiosk_id: str | None = None) -> Issued:
+        area = self._area(area_id)
+        if not area.open:
+            raise DomainError("area_closed", f"Lĩnh vực {area.name} hiện tạm ngừng tiếp nhận hồ sơ.")
+        if priority != "none" and priority not in self.rules.policy.priority_categories:
+            raise DomainError("bad_request", "Đối tượng ưu tiên không hợp lệ.")
+        number = self._free_number(area)
+        queue = self._queues[area.id]
+        ahead = queue.counts[True] if priority != "none" else queue.waiting
+        ticket = Ticket(
+            id=f"{self.day:%Y%m%d}-{self._next_seq:06d}", day=self.day, seq=self._next_seq, area=area.id,
+            number=number, shown=area.shown(number), priority=priority, issued_at=now, kiosk_id=kiosk_id,
+        )
+        self._next_seq += 1
+        self._cursors[area.id] = number
+        self._changes.cursors[area.id] = number
+        self._admit(ticket)
+        self._touch(ticket)
+        self._event("issued", now, ticket, detail={"area": area.id, "number": ticket.shown, "priority": priority})
+        self._changes.board_changed = True
+        return Issued(ticket, ahead, self.estimated_wait_s(area.id, ahead))
+
+    def _free_number(self, area: Area) -> int:
+        """The next number after the area's cursor that no ticket still holds, wrapping at `last`."""
+        holders = self._holders[area.id]
+        candidate = area.after(self._cursors.get(area.id))
+        for _ in range(area.size):
+            if area.shown(candidate) not in holders:
+                return candidate
+            candidate = area.after(candidate)
+        raise DomainError(
+            "area_full", f"Lĩnh vực {area.name} đã hết số thứ tự, vui lòng liên hệ cán bộ hướng dẫn."
+        )
+
+    def estimated_wait_s(self, area_id: str, ahead: int) -> int:
+        samples = self._service_times[area_id]
+        mean = sum(samples) / len(samples) if samples else float(self.rules.policy.default_service_s)
+        serving = sum(1 for c in self.counters.values() if area_id in c.spec.areas and not c.paused)
+        return round(ahead * mean / max(1, serving))
+
+    def waiting_counts(self) -> dict[str, int]:
+        return {area: queue.waiting for area, queue in self._queues.items()}
+
+    def ticket(self, ticket_id: str) -> Ticket | None:
+        return self.tickets.get(ticket_id)
+
+    # --- counter commands -----------------------------------------------------------------
+
+    def next(self, counter_id: str, now: datetime) -> Ticket | None:
+        counter = self._callable_counter(counter_id)
+        chosen = self._choose(counter)
+        self._finish_current(counter, now)
+        if chosen is None:
+            self._touch_counter(counter)
+            return None
+        counter.regular_since_priority = 0 if chosen.is_priority else counter.regular_since_priority + 1
+        self._call(counter, chosen, now)
+        return chosen
+
+    def call_number(self, counter_id: str, shown: str, now: datetime) -> Ticket:
+        counter = self._callable_counter(counter_id)
+        chosen = self._find_callable(counter, shown)
+        self._finish_current(counter, now)
+        self._call(counter, chosen, now)
+        return chosen
+
+    def recall(self, counter_id: str, now: datetime) -> Ticket:
+        counter = self._counter(counter_id)
+        ticket = self._current(counter)
+        if ticket.state is TicketState.CALLED and ticket.calls >= self.rules.policy.max_calls:
+            self._miss(counter, ticket, now, reason="max_calls")
+            return ticket
+        ticket.calls += 1
+        self._touch(ticket)
+        self._announce(counter, ticket, now, recall=True)
+        return ticket
+
+    def start(self, counter_id: str, now: datetime) -> Ticket:
+        counter = self._counter(counter_id)
+        ticket = self._current(counter)
+        if ticket.state is TicketState.CALLED:
+            ticket.state = TicketState.SERVING
+            ticket.started_at = now
+            self._touch(ticket)
+            self._touch_counter(counter)
+            self._event("started", now, ticket, counter)
+        return ticket
+
+    def skip(self, counter_id: str, now: datetime) -> Ticket:
+        counter = self._counter(counter_id)
+        ticket = self._current(counter)
+        self._miss(counter, ticket, now, reason="skip")
+        return ticket
+
+    def finish(self, counter_id: str, now: datetime) -> Ticket:
+        counter = self._counter(counter_id)
+        ticket = self._current(counter)
+        self._finish_current(counter, now)
+        return ticket
+
+    def transfer(self, counter_id: str, to_area: str, now: datetime) -> Ticket:
+        """Move the current ticket to another area: it keeps its number and its place by issue time."""
+        counter = self._counter(counter_id)
+        ticket = self._current(counter)
+        target = self._area(to_area)
+        if target.id == ticket.area:
+            raise DomainError("bad_request", f"Số {ticket.shown} đã thuộc lĩnh vực {target.name}.")
+        if ticket.shown in self._holders[target.id]:
+            raise DomainError("bad_request", f"Lĩnh vực {target.name} đang có một số {ticket.shown} khác.")
+        moved = Ticket(
+            id=f"{self.day:%Y%m%d}-{self._next_seq:06d}", day=self.day, seq=self._next_seq, area=target.id,
+            number=ticket.number, shown=ticket.shown, priority=ticket.priority, issued_at=ticket.issued_at,
+            kiosk_id=ticket.kiosk_id, transferred_from=ticket.id,
+        )
+        self._next_seq += 1
+        self._release(ticket, TicketState.TRANSFERRED, now)
+        ticket.transferred_to = moved.id
+        counter.current = None
+        self._admit(moved)
+        self._touch(moved)
+        self._touch_counter(counter)
+        self._event("transferred", now, ticket, counter, {"to_area": target.id, "new_ticket_id": moved.id})
+        self._changes.board_changed = True
+        return moved
+
+    def pause(self, counter_id: str, now: datetime) -> None:
+        self._set_paused(self._counter(counter_id), True, now)
+
+    def resume(self, counter_id: str, now: datetime) -> None:
+        self._set_paused(self._counter(counter_id), False, now)
+
+    def _set_paused(self, counter: Counter, paused: bool, now: datetime) -> None:
+        if counter.paused != paused:
+            counter.paused = paused
+            self._touch_counter(counter)
+            self._event("paused" if paused else "resumed", now, counter=counter)
+
+    # --- ratings ----------------------------------------------------------------------------
+
+    def rate(
+        self, counter_id: str, rating_id: str, ticket: Ticket | None, level: str, pressed_at: datetime, now: datetime
+    ) -> RatingRecord:
+        """Record a citizen's rating of a ticket served at this counter within the rating window.
+
+        The window is judged by `now`, except that a rating delivered late from a terminal's
+        outbox counts when it was pressed inside the window and not in the future.
+        """
+        counter = self._counter(counter_id)
+        if level not in self.rules.rating_levels:
+            raise DomainError("bad_request", "Mức đánh giá không hợp lệ.")
+        if ticket is None:
+            raise DomainError("unknown_ticket", "Không tìm thấy phiếu cần đánh giá.")
+        if ticket.counter_id != counter.id:
+            raise DomainError("wrong_counter", f"Số {ticket.shown} không được phục vụ tại quầy này.")
+        if ticket.state is not TicketState.SERVED or ticket.rating_until is None or ticket.finished_at is None:
+            raise DomainError("not_served", f"Số {ticket.shown} chưa được phục vụ xong.")
+        if ticket.rating is not None:
+            raise DomainError("already_rated", f"Số {ticket.shown} đã được đánh giá.")
+        pressed_in_window = ticket.finished_at <= pressed_at <= min(ticket.rating_until, now)
+        if now > ticket.rating_until and not pressed_in_window:
+            raise DomainError("rating_closed", f"Đã hết thời gian đánh giá cho số {ticket.shown}.")
+        ticket.rating = level
+        self._touch(ticket)
+        if counter.awaiting_rating is ticket:
+            counter.awaiting_rating = None
+            self._touch_counter(counter)
+        record = RatingRecord(rating_id, ticket.id, counter.id, level, pressed_at, now)
+        self._changes.ratings.append(record)
+        self._event("rated", now, ticket, counter, {"level": level, "rating_id": rating_id})
+        return record
+
+    def close_rating_windows(self, now: datetime) -> list[Counter]:
+        """Disarm the counters whose rating window has ended."""
+        closed = []
+        for counter in self.counters.values():
+            ticket = counter.awaiting_rating
+            if ticket is not None and ticket.rating_until is not None and now > ticket.rating_until:
+                counter.awaiting_rating = None
+                self._touch_counter(counter)
+                closed.append(counter)
+        return closed
+
+    def next_rating_deadline(self) -> datetime | None:
+        deadlines = [
+            c.awaiting_rating.rating_until
+            for c in self.counters.values()
+            if c.awaiting_rating is not None and c.awaiting_rating.rating_until is not None
+        ]
+        return min(deadlines, default=None)
+
+    # --- internals --------------------------------------------------------------------------
+
+    def _area(self, area_id: str) -> Area:
+        area = self.areas.get(area_id)
+        if area is None:
+            raise DomainError("unknown_area", "Lĩnh vực này không có tại trung tâm.")
+        return area
+
+    def _counter(self, counter_id: str) -> Counter:
+        counter = self.counters.get(counter_id)
+        if counter is None:
+            raise DomainError("unknown_counter", "Quầy này không có trong cấu hình của trung tâm.")
+        return counter
+
+    def _callable_counter(self, counter_id: str) -> Counter:
+        counter = self._counter(counter_id)
+        if counter.paused:
+            raise DomainError("counter_paused", "Quầy đang tạm dừng; hãy tiếp tục trước khi gọi số.")
+        return counter
+
+    def _current(self, counter: Counter) -> Ticket:
+        if counter.current is None:
+            raise DomainError("no_current_ticket", "Quầy chưa có số nào đang phục vụ.")
+        return counter.current
+
+    def _choose(self, counter: Counter) -> Ticket | None:
+        priority = self._oldest(counter.spec.areas, True)
+        regular = self._oldest(counter.spec.areas, False)
+        return self.rules.policy.choose(priority, regular, counter.regular_since_priority)
+
+    def _oldest(self, area_ids: Iterable[str], priority: bool) -> Ticket | None:
+        heads = [self._queues[a].head(priority, a) for a in area_ids if a in self._queues]
+        return min((t for t in heads if t is not None), key=lambda t: t.queue_key, default=None)
+
+    def _find_callable(self, counter: Counter, shown: str) -> Ticket:
+        """The waiting or missed ticket showing `shown`, preferring the counter's own areas."""
+        areas = list(counter.spec.areas) + [a for a in self.areas if a not in counter.spec.areas]
+        for area_id in areas:
+            ticket = self._holders[area_id].get(shown)
+            if ticket is not None and ticket.state in (TicketState.WAITING, TicketState.MISSED):
+                return ticket
+        raise DomainError("unknown_ticket", f"Không có số {shown[:20]} đang chờ hoặc vắng mặt trong ngày.")
+
+    def _call(self, counter: Counter, ticket: Ticket, now: datetime) -> None:
+        if ticket.state is TicketState.WAITING:
+            self._queues[ticket.area].left(ticket)
+        ticket.state = TicketState.CALLED
+        ticket.counter_id = counter.id
+        ticket.calls = 1
+        ticket.called_at = now
+        counter.current = ticket
+        self._touch(ticket)
+        self._touch_counter(counter)
+        self._announce(counter, ticket, now, recall=False)
+
+    def _announce(self, counter: Counter, ticket: Ticket, now: datetime, *, recall: bool) -> None:
+        call = CallRecord(ticket.id, ticket.shown, counter.id, ticket.area, recall, now)
+        self.recent_calls.appendleft(call)
+        self._changes.calls.append(call)
+        self._changes.board_changed = True
+        self._event("recalled" if recall else "called", now, ticket, counter,
+                    {"number": ticket.shown, "area": ticket.area, "calls": ticket.calls})
+
+    def _finish_current(self, counter: Counter, now: datetime) -> None:
+        ticket = counter.current
+        if ticket is None:
+            return
+        self._release(ticket, TicketState.SERVED, now)
+        ticket.rating_until = now + self.rules.rating_window
+        counter.current = None
+        counter.awaiting_rating = ticket
+        self._touch_counter(counter)
+        self._record_service_time(ticket)
+        self._event("served", now, ticket, counter)
+
+    def _miss(self, counter: Counter, ticket: Ticket, now: datetime, reason: str) -> None:
+        ticket.state = TicketState.MISSED
+        ticket.finished_at = now
+        counter.current = None
+        self._touch(ticket)
+        self._touch_counter(counter)
+        self._event("missed", now, ticket, counter, {"reason": reason})
+
+    def _release(self, ticket: Ticket, state: TicketState, now: datetime) -> None:
+        """Close a ticket for good: its number becomes free again in its area."""
+        holders = self._holders.get(ticket.area, {})
+        if holders.get(ticket.shown) is ticket:
+            del holders[ticket.shown]
+        if ticket.state is TicketState.WAITING:
+            self._queues[ticket.area].left(ticket)
+        ticket.state = state
+        ticket.finished_at = now
+        self._touch(ticket)
+
+    def _record_service_time(self, ticket: Ticket) -> None:
+        if ticket.called_at is not None and ticket.finished_at is not None and ticket.area in self._service_times:
+            self._service_times[ticket.area].append((ticket.finished_at - ticket.called_at).total_seconds())
+
+    def _touch(self, ticket: Ticket) -> None:
+        self._changes.tickets[ticket.id] = ticket
+
+    def _touch_counter(self, counter: Counter) -> None:
+        self._changes.counters[counter.id] = counter
+
+    def _event(
+        self,
+        kind: str,
+        at: datetime,
+        ticket: Ticket | None = None,
+        counter: Counter | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        self._changes.events.append(
+            Event(kind, at, ticket.id if ticket else None, counter.id if counter else None, detail or {})
+        )
+

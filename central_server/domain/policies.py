@@ -1,0 +1,33 @@
+"""Who is called next: priority first (strictly or interleaved), then the longest waiting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from central_server.domain.tickets import Ticket
+
+DEFAULT_PRIORITY_CATEGORIES = ("elderly", "disabled", "pregnant", "veteran", "child_under_6")
+
+
+class PriorityMode(StrEnum):
+    STRICT = "strict"  # every waiting priority ticket goes before every regular one
+    INTERLEAVED = "interleaved"  # one priority ticket after every N regular ones at a counter
+
+
+@dataclass(frozen=True, slots=True)
+class QueuePolicy:
+    mode: PriorityMode = PriorityMode.STRICT
+    regular_per_priority: int = 3
+    max_calls: int = 3  # calls (first + recalls) after which an unanswered ticket becomes missed
+    priority_categories: tuple[str, ...] = field(default=DEFAULT_PRIORITY_CATEGORIES)
+    default_service_s: int = 300  # the service time assumed before an area has data
+    service_time_samples: int = 20  # how many recent service times the estimate averages
+
+    def choose(self, priority: Ticket | None, regular: Ticket | None, regular_since_priority: int) -> Ticket | None:
+        """The next ticket for a counter, given the oldest priority and oldest regular ticket it may call."""
+        if priority is None or regular is None:
+            return priority or regular
+        if self.mode is PriorityMode.STRICT or regular_since_priority >= self.regular_per_priority:
+            return priority
+        return regular

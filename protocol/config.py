@@ -1,0 +1,199 @@
+"""TOML config reading: typed getters whose errors name the file and the key, and MqttSettings."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from protocol.errors import ConfigError
+from protocol.topics import DEVICE_ID
+
+_MISSING: Any = object()
+
+
+class Table:
+    """One TOML table; every getter checks the type and remembers the key as known."""
+
+    def __init__(self, data: dict[str, Any], file: Path, where: str) -> None:
+        self._data = data
+        self.file = file
+        self.where = where
+        self._known: set[str] = set()
+
+    def error(self, key: str | None, message: str) -> ConfigError:
+        place = self.where if key is None else (f"{self.where}.{key}" if self.where else key)
+        return ConfigError(f"{self.file.name}: {place}: {message}" if place else f"{self.file.name}: {message}")
+
+    def has(self, key: str) -> bool:
+        return key in self._data
+
+    def _get(self, key: str, default: Any, kind: type, kind_name: str) -> Any:
+        self._known.add(key)
+        if key not in self._data:
+            if default is _MISSING:
+                raise self.error(key, "is missing")
+            return default
+        value = self._data[key]
+        if type(value) is not kind:
+            raise self.error(key, f"expected {kind_name}, got {_show(value)}")
+        return value
+
+    def text(self, key: str, default: Any = _MISSING, *, pattern: re.Pattern[str] | None = None) -> Any:
+        value = self._get(key, default, str, "a string")
+        if pattern is not None and value is not default and not pattern.fullmatch(value):
+            raise self.error(key, f"{value!r} must match {pattern.pattern}")
+        if value is not default and not value.strip() and pattern is None:
+            raise self.error(key, "must not be empty")
+        return value
+
+    def integer(self, key: str, default: Any = _MISSING, *, minimum: int | None = None) -> Any:
+        value = self._get(key, default, int, "an integer")
+        if minimum is not None and value is not default and value < minimum:
+            raise self.error(key, f"must be at least {minimum}, got {value}")
+        return value
+
+    def flag(self, key: str, default: Any = _MISSING) -> Any:
+        return self._get(key, default, bool, "true or false")
+
+    def strings(self, key: str, default: Any = _MISSING, *, pattern: re.Pattern[str] | None = None) -> Any:
+        values = self._get(key, default, list, "a list of strings")
+        if values is default:
+            return values
+        for value in values:
+            if type(value) is not str:
+                raise self.error(key, f"expected a list of strings, found {_show(value)}")
+            if pattern is not None and not pattern.fullmatch(value):
+                raise self.error(key, f"{value!r} must match {pattern.pattern}")
+        if len(set(values)) != len(values):
+            raise self.error(key, "lists a value twice")
+        return tuple(values)
+
+    def table(self, key: str, *, required: bool = True) -> Table:
+        value = self._get(key, _MISSING if required else {}, dict, f"a table [{key}]")
+        return Table(value, self.file, f"[{key}]")
+
+    def tables(self, key: str) -> list[Table]:
+        values = self._get(key, _MISSING, list, f"one or more [[{key}]] tables")
+        tables = []
+        for index, value in enumerate(values, start=1):
+            if type(value) is not dict:
+                raise self.error(key, f"expected [[{key}]] tables, got {_show(value)}")
+            tables.append(Table(value, self.file, f"[[{key}]] #{index}"))
+        if not tables:
+            raise self.error(key, f"needs at least one [[{key}]] table")
+        return tables
+
+    def path(self, key: str, default: Any = _MISSING) -> Any:
+        """A file path; a relative one is taken from the config file's folder."""
+        value = self.text(key, default)
+        if value is default:
+            return value
+        return (self.file.parent / value).resolve()
+
+    def finish(self) -> None:
+        """Refuse keys that nothing read: a typo must not be silently ignored."""
+        unknown = sorted(set(self._data) - self._known)
+        if unknown:
+            raise self.error(unknown[0], "unknown key")
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def read_toml(path: Path) -> Table:
+    try:
+        with path.open("rb") as handle:
+            return Table(tomllib.load(handle), path, "")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path.name}: not valid TOML: {exc}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class MqttSettings:
+    host: str
+    port: int
+    tls: bool = False
+    username: str | None = None
+    password: str | None = None
+    client_id: str | None = None
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    keepalive_s: int = 30
+
+    @property
+    def url(self) -> str:
+        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
+
+    def summary(self) -> str:
+        user = f" as {self.username}" if self.username else ""
+        return f"{self.url}{user}"
+
+
+def load_mqtt(table: Table) -> MqttSettings:
+    url = table.text("url")
+    host, port, tls = _parse_url(table, url)
+    password = table.text("password", None)
+    password_file = table.path("password_file", None)
+    if password is not None and password_file is not None:
+        raise table.error("password_file", "give password or password_file, not both")
+    if password_file is not None:
+        password = _read_secret(table, password_file)
+    settings = MqttSettings(
+        host=host,
+        port=port,
+        tls=tls,
+        username=table.text("username", None),
+        password=password,
+        client_id=table.text("client_id", None, pattern=DEVICE_ID),
+        ca_file=_existing(table, "ca_file"),
+        cert_file=_existing(table, "cert_file"),
+        key_file=_existing(table, "key_file"),
+        keepalive_s=table.integer("keepalive_s", 30, minimum=5),
+    )
+    if (settings.cert_file is None) != (settings.key_file is None):
+        raise table.error("cert_file", "cert_file and key_file go together")
+    if not tls and settings.ca_file is not None:
+        raise table.error("ca_file", "a CA file needs an mqtts:// url")
+    table.finish()
+    return settings
+
+
+def _parse_url(table: Table, url: str) -> tuple[str, int, bool]:
+    expected = "expected mqtt://host:port or mqtts://host:port"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise table.error("url", expected) from None
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname or parts.path not in ("", "/"):
+        raise table.error("url", expected)
+    tls = parts.scheme == "mqtts"
+    return parts.hostname, port or (8883 if tls else 1883), tls
+
+
+def _read_secret(table: Table, path: Path) -> str:
+    try:
+        secret = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise table.error("password_file", f"cannot read {path}: {exc.strerror}") from None
+    if not secret:
+        raise table.error("password_file", f"{path} is empty")
+    return secret
+
+
+def _existing(table: Table, key: str) -> Path | None:
+    path: Path | None = table.path(key, None)
+    if path is not None and not path.is_file():
+        raise table.error(key, f"no such file: {path}")
+    return path

@@ -1,0 +1,271 @@
+"""MqttLink: the one MQTT 5 connection each agent and the server use.
+
+paho-mqtt 2.x with `connect_async()` + `loop_start()` (a plain `connect()` raises when the broker
+is down at boot), TCP_NODELAY on every connection (Nagle costs ~88 ms per request/response),
+the LWT on the device's status topic, online published on every (re)connect once every
+subscription is acknowledged, offline published on a clean stop (a clean disconnect does not
+fire the will), resubscription on reconnect, and `request()` with Response Topic and
+Correlation Data. Handlers run on paho's network thread: they must only enqueue.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from protocol.config import MqttSettings
+from protocol.errors import QmsError
+from protocol.messages import OFFLINE, Status
+
+log = logging.getLogger(__name__)
+
+
+class RequestTimeout(QmsError):
+    """No reply came in time (broker or server unreachable, or the reply was lost)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    topic: str
+    payload: bytes
+    response_topic: str | None = None
+    correlation: bytes | None = None
+
+
+Handler = Callable[[Message], None]
+
+
+class MqttLink:
+    """One device's MQTT 5 session; thread-safe for publish and request."""
+
+    def __init__(
+        self,
+        settings: MqttSettings,
+        *,
+        client_id: str,
+        status_topic: str,
+        announce_online: bool = True,
+        max_inflight: int = 100,
+    ) -> None:
+        self._settings = settings
+        self._status_topic = status_topic
+        self._announce_online = announce_online
+        self._status_extra: dict[str, Any] = {}
+        self._handlers: dict[str, Handler] = {}
+        self._acked: dict[str, threading.Event] = {}
+        self._pending_mids: dict[int, str] = {}
+        self._ready_callbacks: list[Callable[[], None]] = []
+        self._replies: dict[bytes, Future[Message]] = {}
+        self._lock = threading.Lock()
+        self.connected = threading.Event()
+        self.ready = threading.Event()
+        self._client = self._make_client(client_id, max_inflight)
+
+    def _make_client(self, client_id: str, max_inflight: int) -> mqtt.Client:
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+        if self._settings.username is not None:
+            client.username_pw_set(self._settings.username, self._settings.password)
+        if self._settings.tls:
+            client.tls_set(
+                ca_certs=str(self._settings.ca_file) if self._settings.ca_file else None,
+                certfile=str(self._settings.cert_file) if self._settings.cert_file else None,
+                keyfile=str(self._settings.key_file) if self._settings.key_file else None,
+                tls_version=ssl.PROTOCOL_TLS_CLIENT,
+            )
+        client.will_set(self._status_topic, OFFLINE, qos=1, retain=True)
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.max_inflight_messages_set(max_inflight)
+        client.enable_logger(logging.getLogger("paho"))
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_unrouted
+        return client
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Connect in the background; paho retries until the broker answers."""
+        self._client.connect_async(
+            self._settings.host, self._settings.port, keepalive=self._settings.keepalive_s, clean_start=True
+        )
+        self._client.loop_start()
+
+    def stop(self, timeout_s: float = 3.0) -> None:
+        """Publish offline ourselves, then disconnect (a clean disconnect fires no will)."""
+        if self.connected.is_set():
+            info = self._client.publish(self._status_topic, OFFLINE, qos=1, retain=True)
+            try:
+                info.wait_for_publish(timeout_s)
+            except (RuntimeError, ValueError) as exc:
+                log.warning("offline status not delivered: %s", exc)
+        self._client.disconnect()
+        self._client.loop_stop()
+        self.connected.clear()
+        self.ready.clear()
+
+    def wait_ready(self, timeout_s: float) -> bool:
+        return self.ready.wait(timeout_s)
+
+    def on_ready(self, callback: Callable[[], None]) -> None:
+        """Call `callback` (on paho's thread) each time every subscription is acknowledged."""
+        self._ready_callbacks.append(callback)
+
+    # --- subscribing and publishing -------------------------------------------------------
+
+    def subscribe(self, topic_filter: str, handler: Handler) -> None:
+        with self._lock:
+            self._handlers[topic_filter] = handler
+            self._acked.setdefault(topic_filter, threading.Event())
+        self._client.message_callback_add(topic_filter, self._dispatch(handler))
+        if self.connected.is_set():
+            self._send_subscribe(topic_filter)
+
+    def publish(
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        qos: int = 1,
+        retain: bool = False,
+        correlation: bytes | None = None,
+        response_topic: str | None = None,
+    ) -> mqtt.MQTTMessageInfo:
+        properties = None
+        if correlation is not None or response_topic is not None:
+            properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+            if response_topic is not None:
+                properties.ResponseTopic = response_topic
+            if correlation is not None:
+                properties.CorrelationData = correlation
+        return self._client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
+
+    def announce_online(self) -> None:
+        """Publish the retained online status (with any extra fields set by `set_status`)."""
+        self._client.publish(self._status_topic, Status(True, self._status_extra).to_wire(), qos=1, retain=True)
+
+    def set_status(self, **extra: Any) -> None:
+        """Add fields to the retained online status (e.g. a printer state) and republish it."""
+        self._status_extra.update(extra)
+        if self.connected.is_set():
+            self.announce_online()
+
+    def request(self, topic: str, payload: bytes, *, response_topic: str, timeout_s: float) -> Message:
+        """Publish a request and wait for the reply carrying its Correlation Data.
+
+        Never call it from a handler: the reply arrives on the thread a handler runs on.
+        """
+        self._ensure_reply_route(response_topic, timeout_s)
+        correlation = uuid.uuid4().bytes
+        future: Future[Message] = Future()
+        with self._lock:
+            self._replies[correlation] = future
+        try:
+            self.publish(topic, payload, qos=1, correlation=correlation, response_topic=response_topic)
+            return future.result(timeout_s)
+        except FutureTimeout:
+            raise RequestTimeout(f"no reply on {response_topic} within {timeout_s:g} s") from None
+        finally:
+            with self._lock:
+                self._replies.pop(correlation, None)
+
+    def _ensure_reply_route(self, response_topic: str, timeout_s: float) -> None:
+        if response_topic not in self._handlers:
+            self.subscribe(response_topic, self._on_reply)
+        if not self._acked[response_topic].wait(timeout_s):
+            raise RequestTimeout(f"not subscribed to {response_topic} within {timeout_s:g} s")
+
+    def _on_reply(self, message: Message) -> None:
+        if message.correlation is None:
+            return
+        with self._lock:
+            future = self._replies.pop(message.correlation, None)
+        if future is not None and not future.done():
+            future.set_result(message)
+
+    # --- paho callbacks (network thread) --------------------------------------------------
+
+    def _dispatch(self, handler: Handler) -> Callable[[mqtt.Client, Any, mqtt.MQTTMessage], None]:
+        def on_message(_client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
+            properties = msg.properties
+            response_topic = getattr(properties, "ResponseTopic", None) if properties else None
+            correlation = getattr(properties, "CorrelationData", None) if properties else None
+            try:
+                handler(Message(msg.topic, bytes(msg.payload), response_topic, correlation))
+            except Exception:
+                log.exception("handler for %s failed", msg.topic)
+
+        return on_message
+
+    def _on_unrouted(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        log.debug("message on %s matched no handler", msg.topic)
+
+    def _on_connect(
+        self, client: mqtt.Client, _userdata: Any, _flags: Any, reason_code: Any, _properties: Any
+    ) -> None:
+        if reason_code.is_failure:
+            log.warning("broker refused the connection: %s", reason_code)
+            return
+        sock = client.socket()
+        if isinstance(sock, socket.socket):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        log.info("connected to %s", self._settings.summary())
+        self.connected.set()
+        with self._lock:
+            filters = list(self._handlers)
+            for event in self._acked.values():
+                event.clear()
+        if not filters:
+            self._became_ready()
+        for topic_filter in filters:
+            self._send_subscribe(topic_filter)
+
+    def _send_subscribe(self, topic_filter: str) -> None:
+        with self._lock:
+            result, mid = self._client.subscribe(topic_filter, qos=1)
+            if result == mqtt.MQTT_ERR_SUCCESS and mid is not None:
+                self._pending_mids[mid] = topic_filter
+
+    def _on_subscribe(
+        self, _client: mqtt.Client, _userdata: Any, mid: int, reason_codes: list[Any], _properties: Any
+    ) -> None:
+        with self._lock:
+            topic_filter = self._pending_mids.pop(mid, None)
+            if topic_filter is None:
+                return
+            if any(code.is_failure for code in reason_codes):
+                log.error("broker refused subscription to %s: %s", topic_filter, reason_codes)
+                return
+            self._acked[topic_filter].set()
+            all_acked = all(event.is_set() for event in self._acked.values())
+        if all_acked and not self.ready.is_set():
+            self._became_ready()
+
+    def _became_ready(self) -> None:
+        for callback in self._ready_callbacks:
+            callback()
+        if self._announce_online:
+            self.announce_online()
+        self.ready.set()
+
+    def _on_disconnect(
+        self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason_code: Any, _properties: Any
+    ) -> None:
+        if self.connected.is_set():
+            log.warning("disconnected from the broker (%s); reconnecting", reason_code)
+        self.connected.clear()
+        self.ready.clear()
+

@@ -1,0 +1,467 @@
+"""One frozen dataclass per payload of the contract, with strict `from_wire` and `to_wire`.
+
+Validation compares types with `type(x) is kind`: JSON `true` would pass both `== 1` and
+`isinstance(x, int)`. Every refusal is a `BadMessage("bad_request", reason)`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, TypeVar
+
+from protocol.errors import BadMessage
+
+VERSION = 1
+MAX_PAYLOAD = 64 * 1024
+MAX_ID = 128
+PRIORITY_NONE = "none"
+PRIORITY_CATEGORIES = ("elderly", "disabled", "pregnant", "veteran", "child_under_6")
+ACTIONS = ("next", "recall", "skip", "finish", "transfer", "call", "pause", "resume", "start")
+
+T = TypeVar("T")
+Body = dict[str, Any]
+_MISSING: Any = object()
+
+
+def decode(payload: bytes) -> Body:
+    """The JSON object of a payload: size cap, UTF-8, an object, exact integer `v == 1`."""
+    if len(payload) > MAX_PAYLOAD:
+        raise BadMessage("bad_request", f"payload of {len(payload)} bytes is over {MAX_PAYLOAD}")
+    try:
+        body = json.loads(payload.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise BadMessage("bad_request", "payload is not UTF-8") from None
+    except (ValueError, RecursionError):
+        raise BadMessage("bad_request", "payload is not JSON") from None
+    if type(body) is not dict:
+        raise BadMessage("bad_request", "payload is not a JSON object")
+    version = body.get("v")
+    if type(version) is not int or version != VERSION:
+        raise BadMessage("bad_request", f"field 'v' must be the integer {VERSION}")
+    return body
+
+
+def encode(body: Mapping[str, Any]) -> bytes:
+    return json.dumps({"v": VERSION, **body}, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def field_of(body: Mapping[str, Any], name: str, kind: type[T], default: Any = _MISSING) -> T:
+    """`body[name]`, exactly of type `kind`; absent or null gives `default` when there is one."""
+    value = body.get(name)
+    if value is None:
+        if default is _MISSING:
+            raise BadMessage("bad_request", f"field {name!r} is missing")
+        return default  # type: ignore[no-any-return]
+    if type(value) is not kind:
+        raise BadMessage("bad_request", f"field {name!r} must be {_KIND_NAMES.get(kind, kind.__name__)}")
+    return value
+
+
+_KIND_NAMES = {str: "a string", int: "an integer", bool: "true or false", dict: "an object", list: "a list"}
+
+
+def id_of(body: Mapping[str, Any], name: str) -> str:
+    """A non-empty identifier of at most MAX_ID characters."""
+    value = field_of(body, name, str)
+    if not value or len(value) > MAX_ID:
+        raise BadMessage("bad_request", f"field {name!r} must be 1 to {MAX_ID} characters")
+    return value
+
+
+def usable_id(payload: bytes, name: str) -> str | None:
+    """The payload's id field if it is usable, else None (the reply then carries null)."""
+    try:
+        return id_of(decode(payload), name)
+    except BadMessage:
+        return None
+
+
+def time_of(body: Mapping[str, Any], name: str) -> datetime:
+    """An ISO 8601 time that carries its offset."""
+    text = field_of(body, name, str)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise BadMessage("bad_request", f"field {name!r} is not an ISO 8601 time") from None
+    if value.tzinfo is None:
+        raise BadMessage("bad_request", f"field {name!r} must carry its UTC offset")
+    return value
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+# --- requests: device -> server -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TicketRequest:
+    request_id: str
+    area: str
+    priority: str = PRIORITY_NONE
+    v: ClassVar[int] = VERSION
+
+    @classmethod
+    def from_wire(cls, payload: bytes) -> TicketRequest:
+        body = decode(payload)
+        return cls(
+            request_id=id_of(body, "request_id"),
+            area=id_of(body, "area"),
+            priority=field_of(body, "priority", str, PRIORITY_NONE),
+        )
+
+    def to_wire(self) -> bytes:
+        return encode({"request_id": self.request_id, "area": self.area, "priority": self.priority})
+
+
+@dataclass(frozen=True, slots=True)
+class CounterCommand:
+    request_id: str
+    action: str
+    to_area: str | None = None
+    number: str | None = None
+    v: ClassVar[int] = VERSION
+
+    @classmethod
+    def from_wire(cls, payload: bytes) -> CounterCommand:
+        body = decode(payload)
+        request_id = id_of(body, "request_id")
+        action = field_of(body, "action", str)
+        if action not in ACTIONS:
+            raise BadMessage("bad_request", f"unknown action {action[:40]!r}")
+        to_area = id_of(body, "to_area") if action == "transfer" else None
+        number = id_of(body, "number") if action == "call" else None
+        return cls(request_id=request_id, action=action, to_area=to_area, number=number)
+
+    def to_wire(self) -> bytes:
+        body: Body = {"request_id": self.request_id, "action": self.action}
+        if self.to_area is not None:
+            body["to_area"] = self.to_area
+        if self.number is not None:
+            body["number"] = self.number
+        return encode(body)
+
+
+@dataclass(frozen=True, slots=True)
+class Rating:
+    rating_id: str
+    ticket_id: str
+    level: str
+    pressed_at: datetime
+    v: ClassVar[int] = VERSION
+
+    @classmethod
+    def from_wire(cls, payload: bytes) -> Rating:
+        body = decode(payload)
+        return cls(
+            rating_id=id_of(body, "rating_id"),
+            ticket_id=id_of(body, "ticket_id"),
+            level=id_of(body, "level"),
+            pressed_at=time_of(body, "pressed_at"),
+        )
+
+    def to_wire(self) -> bytes:
+        return encode(
+            {
+                "rating_id": self.rating_id,
+                "ticket_id": self.ticket_id,
+                "level": self.level,
+                "pressed_at": iso(self.pressed_at),
+            }
+        )
+
+
+# --- replies: server -> device ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorInfo:
+    code: str
+    message: str  # Vietnamese, fit to show to a citizen or an official
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A response to a request: `ok` with extra fields, or an error."""
+
+    request_id: str | None
+    ok: bool
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    error: ErrorInfo | None = None
+    id_name: str = "request_id"  # "rating_id" for rating acknowledgements
+
+    def to_wire(self) -> bytes:
+        body: Body = {self.id_name: self.request_id, "ok": self.ok, **self.fields}
+        if self.error is not None:
+            body["error"] = {"code": self.error.code, "message": self.error.message}
+        return encode(body)
+
+    @classmethod
+    def from_wire(cls, payload: bytes, id_name: str = "request_id") -> Reply:
+        body = decode(payload)
+        ok = field_of(body, "ok", bool)
+        error = None
+        if not ok:
+            detail = field_of(body, "error", dict)
+            error = ErrorInfo(field_of(detail, "code", str), field_of(detail, "message", str))
+        extra = {k: v for k, v in body.items() if k not in ("v", id_name, "ok", "error")}
+        request_id = body.get(id_name)
+        return cls(request_id if type(request_id) is str else None, ok, extra, error, id_name)
+
+
+# --- retained state and events: server -> devices ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    online: bool
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_wire(self) -> bytes:
+        return encode({"online": self.online, **self.extra})
+
+    @classmethod
+    def from_wire(cls, payload: bytes) -> Status:
+        body = decode(payload)
+        extra = {k: v for k, v in body.items() if k not in ("v", "online")}
+        return cls(field_of(body, "online", bool), extra)
+
+
+ONLINE = Status(True).to_wire()
+OFFLINE = Status(False).to_wire()
+
+
+@dataclass(frozen=True, slots=True)
+class AreaInfo:
+    id: str
+    name: str
+    prefix: str
+    first: int
+    last: int
+    open: bool = True
+
+    def to_body(self) -> Body:
+        return {"id": self.id, "name": self.name, "prefix": self.prefix, "first": self.first,
+                "last": self.last, "open": self.open}
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> AreaInfo:
+        return cls(field_of(body, "id", str), field_of(body, "name", str), field_of(body, "prefix", str, ""),
+                   field_of(body, "first", int), field_of(body, "last", int), field_of(body, "open", bool, True))
+
+
+@dataclass(frozen=True, slots=True)
+class CounterInfo:
+    id: str
+    name: str
+    areas: tuple[str, ...]
+
+    def to_body(self) -> Body:
+        return {"id": self.id, "name": self.name, "areas": list(self.areas)}
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> CounterInfo:
+        areas = field_of(body, "areas", list)
+        if not all(type(a) is str for a in areas):
+            raise BadMessage("bad_request", "field 'areas' must list strings")
+        return cls(field_of(body, "id", str), field_of(body, "name", str), tuple(areas))
+
+
+@dataclass(frozen=True, slots=True)
+class CenterConfigMessage:
+    """The retained `config` topic: what every device needs to know about the center."""
+
+    center_id: str
+    center_name: str
+    areas: tuple[AreaInfo, ...]
+    counters: tuple[CounterInfo, ...]
+    rating_levels: tuple[str, ...]
+    priority_categories: tuple[str, ...] = PRIORITY_CATEGORIES
+    timezone: str = "Asia/Ho_Chi_Minh"
+    rating_window_s: int = 120
+
+    def to_wire(self) -> bytes:
+        return encode({
+            "center": {"id": self.center_id, "name": self.center_name, "timezone": self.timezone},
+            "areas": [a.to_body() for a in self.areas],
+            "counters": [c.to_body() for c in self.counters],
+            "rating_levels": list(self.rating_levels),
+            "rating_window_s": self.rating_window_s,
+            "priority_categories": list(self.priority_categories),
+        })
+
+    @classmethod
+    def from_wire(cls, payload: bytes) -> CenterConfigMessage:
+        body = decode(payload)
+        center = field_of(body, "center", dict)
+        return cls(
+            center_id=field_of(center, "id", str),
+            center_name=field_of(center, "name", str),
+            areas=tuple(AreaInfo.from_body(_object(a)) for a in field_of(body, "areas", list)),
+            counters=tuple(CounterInfo.from_body(_object(c)) for c in field_of(body, "counters", list)),
+            rating_levels=tuple(_strings(body, "rating_levels")),
+            priority_categories=tuple(_strings(body, "priority_categories", list(PRIORITY_CATEGORIES))),
+            timezone=field_of(center, "timezone", str, "Asia/Ho_Chi_Minh"),
+            rating_window_s=field_of(body, "rating_window_s", int, 120),
+        )
+
+
+def _object(value: Any) -> Mapping[str, Any]:
+    if type(value) is not dict:
+        raise BadMessage("bad_request", "expected a JSON object in a list")
+    return value
+
+
+def _strings(body: Mapping[str, Any], name: str, default: Any = _MISSING) -> list[str]:
+    values = field_of(body, name, list, default)
+    if not all(type(v) is str for v in values):
+        raise BadMessage("bad_request", f"field {name!r} must list strings")
+    return values
+
+
+@dataclass(frozen=True, slots=True)
+class TicketView:
+    """A ticket as devices see it (in replies and in counter state)."""
+
+    id: str
+    number: str
+    area: str
+    area_name: str
+    issued_at: str
+    priority: str
+    state: str
+    counter_id: str | None = None
+    calls: int = 0
+    waiting_ahead: int | None = None
+    estimated_wait_s: int | None = None
+
+    def to_body(self) -> Body:
+        body: Body = {
+            "id": self.id, "number": self.number, "area": self.area, "area_name": self.area_name,
+            "issued_at": self.issued_at, "priority": self.priority, "state": self.state,
+            "counter_id": self.counter_id, "calls": self.calls,
+        }
+        if self.waiting_ahead is not None:
+            body["waiting_ahead"] = self.waiting_ahead
+        if self.estimated_wait_s is not None:
+            body["estimated_wait_s"] = self.estimated_wait_s
+        return body
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> TicketView:
+        return cls(
+            id=field_of(body, "id", str), number=field_of(body, "number", str),
+            area=field_of(body, "area", str), area_name=field_of(body, "area_name", str, ""),
+            issued_at=field_of(body, "issued_at", str), priority=field_of(body, "priority", str, "none"),
+            state=field_of(body, "state", str, "waiting"), counter_id=field_of(body, "counter_id", str, None),
+            calls=field_of(body, "calls", int, 0), waiting_ahead=field_of(body, "waiting_ahead", int, None),
+            estimated_wait_s=field_of(body, "estimated_wait_s", int, None),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RatingWindow:
+    ticket_id: str
+    number: str
+    until: str
+
+    def to_body(self) -> Body:
+        return {"ticket_id": self.ticket_id, "number": self.number, "until": self.until}
+
+
+@dataclass(frozen=True, slots=True)
+class CounterStateMessage:
+    """The retained `counter/<id>/state`."""
+
+    counter_id: str
+    counter_name: str
+    status: str  # "idle", "serving" or "paused"
+    ticket: TicketView | None
+    rating: RatingWindow | None = None
+
+    def to_wire(self) -> bytes:
+        body: Body = {
+            "status": self.status,
+            "ticket": None if self.ticket is None else self.ticket.to_body(),
+            "counter_id": self.counter_id,
+            "counter_name": self.counter_name,
+        }
+        if self.rating is not None:
+            body["rating"] = self.rating.to_body()
+        return encode(body)
+
+    @classmethod
+    def from_wire(cls, payload: bytes) -> CounterStateMessage:
+        body = decode(payload)
+        ticket = field_of(body, "ticket", dict, None)
+        rating = field_of(body, "rating", dict, None)
+        return cls(
+            counter_id=field_of(body, "counter_id", str, ""),
+            counter_name=field_of(body, "counter_name", str, ""),
+            status=field_of(body, "status", str),
+            ticket=None if ticket is None else TicketView.from_body(ticket),
+            rating=None if rating is None else RatingWindow(
+                field_of(rating, "ticket_id", str), field_of(rating, "number", str), field_of(rating, "until", str)
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A `board/call`: a ticket called (or recalled) to a counter."""
+
+    number: str
+    counter_id: str
+    counter_name: str
+    area: str
+    recall: bool
+    called_at: str
+    area_name: str = ""
+    ticket_id: str = ""
+
+    def to_body(self) -> Body:
+        return {
+            "number": self.number, "counter_id": self.counter_id, "counter_name": self.counter_name,
+            "area": self.area, "area_name": self.area_name, "recall": self.recall,
+            "called_at": self.called_at, "ticket_id": self.ticket_id,
+        }
+
+    def to_wire(self) -> bytes:
+        return encode(self.to_body())
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> Call:
+        return cls(
+            number=field_of(body, "number", str), counter_id=field_of(body, "counter_id", str),
+            counter_name=field_of(body, "counter_name", str), area=field_of(body, "area", str),
+            recall=field_of(body, "recall", bool), called_at=field_of(body, "called_at", str),
+            area_name=field_of(body, "area_name", str, ""), ticket_id=field_of(body, "ticket_id", str, ""),
+        )
+
+    @classmethod
+    def from_wire(cls, payload: bytes) -> Call:
+        return cls.from_body(decode(payload))
+
+
+@dataclass(frozen=True, slots=True)
+class BoardState:
+    """The retained `board/state`: the latest calls, newest first, and who waits per area."""
+
+    recent_calls: tuple[Call, ...]
+    waiting: Mapping[str, int]
+
+    def to_wire(self) -> bytes:
+        return encode({"recent_calls": [c.to_body() for c in self.recent_calls], "waiting": dict(self.waiting)})
+
+    @classmethod
+    def from_wire(cls, payload: bytes) -> BoardState:
+        body = decode(payload)
+        waiting = field_of(body, "waiting", dict)
+        if not all(type(n) is int for n in waiting.values()):
+            raise BadMessage("bad_request", "field 'waiting' must map areas to integers")
+        calls = tuple(Call.from_body(_object(c)) for c in field_of(body, "recent_calls", list))
+        return cls(calls, waiting)

@@ -1,0 +1,107 @@
+"""Every MQTT topic of the contract, built and parsed in one place."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from protocol.errors import ConfigError
+
+ID = re.compile(r"[a-z0-9-]+")
+DEVICE_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+KIOSK, COUNTER = "kiosk", "counter"
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """A parsed inbound topic: which device sent what kind of message."""
+
+    kind: str  # "ticket_request", "command" or "rating"
+    device_kind: str  # KIOSK or COUNTER
+    device_id: str
+
+
+class Topics:
+    """Topic names under `qms/v1/<center_id>/`."""
+
+    def __init__(self, center_id: str) -> None:
+        if not ID.fullmatch(center_id):
+            raise ConfigError(f"center id {center_id!r} must match [a-z0-9-]+")
+        self.root = f"qms/v1/{center_id}"
+
+    def config(self) -> str:
+        return f"{self.root}/config"
+
+    def ticket_request(self, kiosk_id: str) -> str:
+        return f"{self.root}/kiosk/{kiosk_id}/ticket/request"
+
+    def ticket_response(self, kiosk_id: str) -> str:
+        return f"{self.root}/kiosk/{kiosk_id}/ticket/response"
+
+    def counter_command(self, counter_id: str) -> str:
+        return f"{self.root}/counter/{counter_id}/command"
+
+    def counter_command_response(self, counter_id: str) -> str:
+        return f"{self.root}/counter/{counter_id}/command/response"
+
+    def counter_rating(self, counter_id: str) -> str:
+        return f"{self.root}/counter/{counter_id}/rating"
+
+    def rating_ack(self, counter_id: str) -> str:
+        return f"{self.root}/counter/{counter_id}/rating/ack"
+
+    def counter_state(self, counter_id: str) -> str:
+        return f"{self.root}/counter/{counter_id}/state"
+
+    def board_state(self) -> str:
+        return f"{self.root}/board/state"
+
+    def board_call(self) -> str:
+        return f"{self.root}/board/call"
+
+    def device_status(self, device_id: str) -> str:
+        return f"{self.root}/device/{device_id}/status"
+
+    def server_status(self) -> str:
+        return f"{self.root}/server/status"
+
+    def server_subscriptions(self) -> list[str]:
+        """The filters the central server listens on."""
+        return [self.ticket_request("+"), self.counter_command("+"), self.counter_rating("+")]
+
+    def device_subtree(self, device_kind: str, device_id: str) -> str:
+        """The prefix (with trailing slash) of every topic a device owns."""
+        return f"{self.root}/{device_kind}/{device_id}/"
+
+    def parse_inbound(self, topic: str) -> Inbound | None:
+        """Which request a topic carries, or None for a topic the server does not serve."""
+        if not topic.startswith(self.root + "/"):
+            return None
+        parts = topic[len(self.root) + 1 :].split("/")
+        match parts:
+            case ["kiosk", device, "ticket", "request"] if device:
+                return Inbound("ticket_request", KIOSK, device)
+            case ["counter", device, "command"] if device:
+                return Inbound("command", COUNTER, device)
+            case ["counter", device, "rating"] if device:
+                return Inbound("rating", COUNTER, device)
+        return None
+
+    def is_server_inbound(self, topic: str) -> bool:
+        return self.parse_inbound(topic) is not None
+
+    def response_allowed(self, inbound: Inbound, response_topic: str) -> bool:
+        """A Response Topic must lie strictly under the asking device's own subtree.
+
+        It may hold no wildcard, and may not be one of the topics the server listens on
+        (a reply there would be read back as a new request).
+        """
+        subtree = self.device_subtree(inbound.device_kind, inbound.device_id)
+        return (
+            response_topic.startswith(subtree)
+            and len(response_topic) > len(subtree)
+            and "+" not in response_topic
+            and "#" not in response_topic
+            and "\x00" not in response_topic
+            and not self.is_server_inbound(response_topic)
+        )

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the project needs, when missing (idempotent).
+# As root it uses apt-get; otherwise it says in one line what to run and fails.
+set -euo pipefail
+missing=()
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+command -v mosquitto_rr >/dev/null 2>&1 || missing+=(mosquitto-clients)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing ${missing[*]} with apt-get"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${missing[@]}"
+else
+    echo "missing Debian packages: run 'sudo apt-get install -y ${missing[*]}' and then make again" >&2
+    exit 1
+fi

@@ -1,0 +1,259 @@
+"""The benchmark-only asyncio MQTT 5 client (benchmarks/mqtt5_client.py) against a real Mosquitto."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `benchmarks` is not an installed package
+
+from benchmarks.mqtt5_client import (
+    Message,
+    Mqtt5Client,
+    MqttConnectError,
+    decode_varint,
+    encode_varint,
+    parse_properties,
+)
+
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+HOST = "127.0.0.1"
+TIMEOUT = 10.0
+
+pytestmark = pytest.mark.skipif(not Path(MOSQUITTO).exists(), reason="mosquitto is not installed")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_until_listening(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"mosquitto exited with {proc.returncode}: {log.read_text(errors='replace')}")
+        try:
+            with socket.create_connection((HOST, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)  # polling the port, not waiting for a result
+    pytest.fail(f"mosquitto did not listen on {port}: {log.read_text(errors='replace')}")
+
+
+@contextlib.contextmanager
+def _mosquitto(tmp_path: Path, *, allow_anonymous: bool = True) -> Iterator[int]:
+    """Run `mosquitto -c CONF` on a free loopback port; yield the port once it accepts."""
+    port = _free_port()
+    conf = tmp_path / "mosquitto.conf"
+    conf.write_text(
+        f"listener {port} {HOST}\n"
+        f"allow_anonymous {'true' if allow_anonymous else 'false'}\n"
+        "persistence false\n"
+        "set_tcp_nodelay true\n"
+    )
+    log = tmp_path / "mosquitto.log"
+    with log.open("wb") as log_file:
+        proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=log_file, stderr=subprocess.STDOUT)
+    try:
+        _wait_until_listening(proc, port, log)
+        yield port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=TIMEOUT)
+
+
+@pytest.fixture
+def broker_port(tmp_path: Path) -> Iterator[int]:
+    with _mosquitto(tmp_path) as port:
+        yield port
+
+
+async def _connect(port: int, client_id: str) -> Mqtt5Client:
+    return await asyncio.wait_for(Mqtt5Client.connect(HOST, port, client_id), TIMEOUT)
+
+
+def test_request_reply_properties_survive_the_broker(broker_port: int) -> None:
+    async def scenario() -> Message:
+        sub = await _connect(broker_port, "sub")
+        pub = await _connect(broker_port, "pub")
+        try:
+            await asyncio.wait_for(sub.subscribe("t/+/x", qos=1), TIMEOUT)
+            await asyncio.wait_for(
+                pub.publish(
+                    "t/counter-7/x",
+                    b"\x00payload\xff",
+                    qos=1,
+                    response_topic="reply/counter-7",
+                    correlation_data=b"\x01\x02corr",
+                ),
+                TIMEOUT,
+            )
+            return await sub.next_message(timeout=TIMEOUT)
+        finally:
+            await pub.close()
+            await sub.close()
+
+    message = asyncio.run(scenario())
+    assert message == Message(
+        topic="t/counter-7/x",
+        payload=b"\x00payload\xff",
+        correlation_data=b"\x01\x02corr",
+        response_topic="reply/counter-7",
+        retain=False,
+    )
+
+
+def test_500_concurrent_qos1_publishes_are_all_acked_and_delivered(broker_port: int) -> None:
+    count = 500
+
+    async def scenario() -> list[Message]:
+        sub = await _connect(broker_port, "sub")
+        pub = await _connect(broker_port, "pub")
+        try:
+            await asyncio.wait_for(sub.subscribe("load/#", qos=1), TIMEOUT)
+            publishes = (pub.publish(f"load/{i % 7}", str(i).encode(), qos=1) for i in range(count))
+            await asyncio.wait_for(asyncio.gather(*publishes), TIMEOUT)
+            return [await sub.next_message(timeout=TIMEOUT) for _ in range(count)]
+        finally:
+            await pub.close()
+            await sub.close()
+
+    received = asyncio.run(scenario())
+    assert sorted(int(m.payload) for m in received) == list(range(count))
+    assert all(m.topic == f"load/{int(m.payload) % 7}" for m in received)
+
+
+def test_retained_message_reaches_a_later_subscriber(broker_port: int) -> None:
+    async def scenario() -> Message:
+        pub = await _connect(broker_port, "pub")
+        try:
+            await asyncio.wait_for(pub.publish("state/desk-3", b"serving 42", qos=1, retain=True), TIMEOUT)
+        finally:
+            await pub.close()
+        sub = await _connect(broker_port, "late-sub")
+        try:
+            await asyncio.wait_for(sub.subscribe("state/#", qos=1), TIMEOUT)
+            return await sub.next_message(timeout=TIMEOUT)
+        finally:
+            await sub.close()
+
+    message = asyncio.run(scenario())
+    assert (message.topic, message.payload, message.retain) == ("state/desk-3", b"serving 42", True)
+
+
+def test_on_message_callback_and_large_payload(broker_port: int) -> None:
+    payload = bytes(range(256)) * 1000  # 256 kB: a 3-byte remaining length
+
+    async def scenario() -> list[Message]:
+        loop = asyncio.get_running_loop()
+        got: asyncio.Future[list[Message]] = loop.create_future()
+        seen: list[Message] = []
+
+        def on_message(message: Message) -> None:
+            seen.append(message)
+            if len(seen) == 2 and not got.done():
+                got.set_result(seen)
+
+        sub = await _connect(broker_port, "sub")
+        pub = await _connect(broker_port, "pub")
+        sub.on_message = on_message
+        try:
+            await asyncio.wait_for(sub.subscribe("big", qos=1), TIMEOUT)
+            await asyncio.wait_for(pub.publish("big", payload, qos=1), TIMEOUT)
+            await asyncio.wait_for(pub.publish("big", b"", qos=0), TIMEOUT)
+            return await asyncio.wait_for(got, TIMEOUT)
+        finally:
+            await pub.close()
+            await sub.close()
+
+    first, second = asyncio.run(scenario())
+    assert first.payload == payload
+    assert second.payload == b""
+
+
+def test_connect_to_closed_port_raises() -> None:
+    port = _free_port()  # nothing listens there
+    with pytest.raises((ConnectionError, OSError)):
+        asyncio.run(asyncio.wait_for(Mqtt5Client.connect(HOST, port, "nobody"), TIMEOUT))
+
+
+def test_refused_connect_raises_connection_error_with_reason_code(tmp_path: Path) -> None:
+    with _mosquitto(tmp_path, allow_anonymous=False) as port, pytest.raises(ConnectionError) as info:
+        asyncio.run(_connect(port, "anonymous"))
+    assert isinstance(info.value, MqttConnectError)
+    assert info.value.reason_code == 0x87  # Not authorized
+
+
+def test_pingreq_keeps_an_idle_connection_alive(broker_port: int) -> None:
+    """With keepalive=1 the broker drops a silent client after 1.5 s; PINGREQs prevent that."""
+
+    async def scenario() -> Message:
+        client = await asyncio.wait_for(Mqtt5Client.connect(HOST, broker_port, "idle", keepalive=1), TIMEOUT)
+        try:
+            await asyncio.wait_for(client.subscribe("idle/echo"), TIMEOUT)
+            await asyncio.sleep(2.5)  # deliberately idle for longer than 1.5 x keepalive
+            await asyncio.wait_for(client.publish("idle/echo", b"still here"), TIMEOUT)
+            return await client.next_message(timeout=TIMEOUT)
+        finally:
+            await client.close()
+
+    assert asyncio.run(scenario()).payload == b"still here"
+
+
+@pytest.mark.parametrize(
+    ("value", "encoded"),
+    [
+        (0, b"\x00"),
+        (127, b"\x7f"),
+        (128, b"\x80\x01"),
+        (16_383, b"\xff\x7f"),
+        (16_384, b"\x80\x80\x01"),
+        (2_097_151, b"\xff\xff\x7f"),
+        (2_097_152, b"\x80\x80\x80\x01"),
+        (268_435_455, b"\xff\xff\xff\x7f"),
+    ],
+)
+def test_variable_byte_integer_boundaries(value: int, encoded: bytes) -> None:
+    assert encode_varint(value) == encoded
+    assert decode_varint(b"\xaa" + encoded, 1) == (value, 1 + len(encoded))
+
+
+def test_parse_properties_skips_every_property_type() -> None:
+    block = (
+        b"\x01\x01"  # Payload Format Indicator (byte)
+        + b"\x02\x00\x00\x00\x3c"  # Message Expiry Interval (four bytes)
+        + b"\x23\x00\x05"  # Topic Alias (two bytes)
+        + b"\x0b\x80\x01"  # Subscription Identifier (variable byte integer 128)
+        + b"\x03\x00\x04json"  # Content Type (UTF-8)
+        + b"\x09\x00\x02\xca\xfe"  # Correlation Data (binary)
+        + b"\x26\x00\x01k\x00\x01v"  # User Property (string pair)
+        + b"\x08\x00\x03r/t"  # Response Topic (UTF-8)
+    )
+    data = encode_varint(len(block)) + block + b"payload"
+    props, end = parse_properties(data, 0)
+    assert data[end:] == b"payload"
+    assert props == {
+        0x01: 1,
+        0x02: 60,
+        0x23: 5,
+        0x0B: 128,
+        0x03: "json",
+        0x09: b"\xca\xfe",
+        0x26: ("k", "v"),
+        0x08: "r/t",
+    }
