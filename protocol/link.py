@@ -112,10 +112,10 @@ class MqttLink:
                 info.wait_for_publish(timeout_s)
             except (RuntimeError, ValueError) as exc:
                 log.warning("offline status not delivered: %s", exc)
-        self._client.disconnect()
-        self._client.loop_stop()
         self.connected.clear()
         self.ready.clear()
+        self._client.disconnect()
+        self._client.loop_stop()
 
     def wait_ready(self, timeout_s: float) -> bool:
         return self.ready.wait(timeout_s)

@@ -26,8 +26,8 @@ Body = dict[str, Any]
 _MISSING: Any = object()
 
 
-def decode(payload: bytes) -> Body:
-    """The JSON object of a payload: size cap, UTF-8, an object, exact integer `v == 1`."""
+def parse_object(payload: bytes) -> Body:
+    """The JSON object of a payload: size cap, UTF-8, JSON, an object. The version is not checked."""
     if len(payload) > MAX_PAYLOAD:
         raise BadMessage("bad_request", f"payload of {len(payload)} bytes is over {MAX_PAYLOAD}")
     try:
@@ -38,10 +38,19 @@ def decode(payload: bytes) -> Body:
         raise BadMessage("bad_request", "payload is not JSON") from None
     if type(body) is not dict:
         raise BadMessage("bad_request", "payload is not a JSON object")
+    return body
+
+
+def check_version(body: Body) -> Body:
     version = body.get("v")
     if type(version) is not int or version != VERSION:
         raise BadMessage("bad_request", f"field 'v' must be the integer {VERSION}")
     return body
+
+
+def decode(payload: bytes) -> Body:
+    """The checked JSON object of a payload: size cap, UTF-8, an object, exact integer `v == 1`."""
+    return check_version(parse_object(payload))
 
 
 def encode(body: Mapping[str, Any]) -> bytes:
@@ -71,10 +80,12 @@ def id_of(body: Mapping[str, Any], name: str) -> str:
     return value
 
 
-def usable_id(payload: bytes, name: str) -> str | None:
-    """The payload's id field if it is usable, else None (the reply then carries null)."""
+def usable_id(body: Mapping[str, Any] | None, name: str) -> str | None:
+    """The body's id field if it is usable, else None (the reply then carries null)."""
+    if body is None:
+        return None
     try:
-        return id_of(decode(payload), name)
+        return id_of(body, name)
     except BadMessage:
         return None
 
@@ -107,7 +118,10 @@ class TicketRequest:
 
     @classmethod
     def from_wire(cls, payload: bytes) -> TicketRequest:
-        body = decode(payload)
+        return cls.from_body(decode(payload))
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> TicketRequest:
         return cls(
             request_id=id_of(body, "request_id"),
             area=id_of(body, "area"),
@@ -128,7 +142,10 @@ class CounterCommand:
 
     @classmethod
     def from_wire(cls, payload: bytes) -> CounterCommand:
-        body = decode(payload)
+        return cls.from_body(decode(payload))
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> CounterCommand:
         request_id = id_of(body, "request_id")
         action = field_of(body, "action", str)
         if action not in ACTIONS:
@@ -156,7 +173,10 @@ class Rating:
 
     @classmethod
     def from_wire(cls, payload: bytes) -> Rating:
-        body = decode(payload)
+        return cls.from_body(decode(payload))
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> Rating:
         return cls(
             rating_id=id_of(body, "rating_id"),
             ticket_id=id_of(body, "ticket_id"),

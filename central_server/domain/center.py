@@ -47,6 +47,7 @@ class CallRecord:
 @dataclass(frozen=True, slots=True)
 class Event:
     kind: str
+    day: date
     at: datetime
     ticket_id: str | None = None
     counter_id: str | None = None
@@ -69,7 +70,7 @@ class Changes:
 
     tickets: dict[str, Ticket] = field(default_factory=dict)
     counters: dict[str, Counter] = field(default_factory=dict)
-    cursors: dict[str, int] = field(default_factory=dict)  # area -> last number handed out today
+    cursors: dict[tuple[date, str], int] = field(default_factory=dict)  # (day, area) -> last number handed out
     events: list[Event] = field(default_factory=list)
     ratings: list[RatingRecord] = field(default_factory=list)
     calls: list[CallRecord] = field(default_factory=list)
@@ -181,6 +182,10 @@ class Center:
         self._changes.board_changed = True
         return True
 
+    def change_count(self) -> int:
+        """How many changes are pending; every change records at least one event."""
+        return len(self._changes.events)
+
     def take_changes(self) -> Changes:
         changes, self._changes = self._changes, Changes()
         return changes
@@ -202,7 +207,7 @@ class Center:
         )
         self._next_seq += 1
         self._cursors[area.id] = number
-        self._changes.cursors[area.id] = number
+        self._changes.cursors[(self.day, area.id)] = number
         self._admit(ticket)
         self._touch(ticket)
         self._event("issued", now, ticket, detail={"area": area.id, "number": ticket.shown, "priority": priority})
@@ -490,6 +495,6 @@ class Center:
         detail: dict[str, Any] | None = None,
     ) -> None:
         self._changes.events.append(
-            Event(kind, at, ticket.id if ticket else None, counter.id if counter else None, detail or {})
+            Event(kind, self.day, at, ticket.id if ticket else None, counter.id if counter else None, detail or {})
         )
 

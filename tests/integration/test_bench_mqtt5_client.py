@@ -200,13 +200,17 @@ def test_refused_connect_raises_connection_error_with_reason_code(tmp_path: Path
 
 
 def test_pingreq_keeps_an_idle_connection_alive(broker_port: int) -> None:
-    """With keepalive=1 the broker drops a silent client after 1.5 s; PINGREQs prevent that."""
+    """With keepalive=1 the broker drops a client silent for 1.5 s; PINGREQs prevent that.
+
+    Mosquitto 2.0 only checks keepalives every 5 s, so the client must stay idle for > 6.5 s
+    for this test to mean anything (without the ping task it fails at 6 s, passes at 5 s).
+    """
 
     async def scenario() -> Message:
         client = await asyncio.wait_for(Mqtt5Client.connect(HOST, broker_port, "idle", keepalive=1), TIMEOUT)
         try:
             await asyncio.wait_for(client.subscribe("idle/echo"), TIMEOUT)
-            await asyncio.sleep(2.5)  # deliberately idle for longer than 1.5 x keepalive
+            await asyncio.sleep(7)  # deliberately idle: longer than 1.5 x keepalive + the broker's check period
             await asyncio.wait_for(client.publish("idle/echo", b"still here"), TIMEOUT)
             return await client.next_message(timeout=TIMEOUT)
         finally:

@@ -1,0 +1,59 @@
+"""`python -m central_server --config FILE [--check]`: the composition root of the central server."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from central_server.config import load
+from central_server.server import ServerLoop
+from central_server.service import CenterService
+from central_server.storage.sqlite import SqliteStorage, StorageError
+from protocol.agent import parse_args, setup_logging, stop_on_signals
+from protocol.errors import ConfigError
+from protocol.link import MqttLink
+from protocol.topics import Topics
+
+log = logging.getLogger("central_server")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args("central_server", "The queue system's central server.", argv)
+    setup_logging()
+    try:
+        config = load(Path(args.config))
+    except ConfigError as exc:
+        print(f"central_server: {exc}", file=sys.stderr)
+        return 2
+    if args.check:
+        print(config.summary())
+        return 0
+    for warning in config.warnings:
+        log.warning("%s", warning)
+    try:
+        storage = SqliteStorage(config.database)
+    except StorageError as exc:
+        print(f"central_server: {exc}", file=sys.stderr)
+        return 1
+    stop = stop_on_signals()
+    zone = config.rules.zone
+    service = CenterService(config, storage, clock=lambda: datetime.now(zone))
+    link = MqttLink(
+        config.mqtt,
+        client_id=config.client_id,
+        status_topic=Topics(config.center_id).server_status(),
+        announce_online=False,
+        max_inflight=1000,
+    )
+    log.info("central server for %s starting; storage %s", config.center_id, config.database)
+    try:
+        return ServerLoop(service, link, stop).run()
+    finally:
+        storage.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

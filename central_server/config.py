@@ -1,0 +1,187 @@
+"""The center config (CONTRACT.md §2): TOML -> frozen dataclasses, one-line errors naming file and key."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from central_server.domain.areas import Area
+from central_server.domain.center import CenterRules
+from central_server.domain.counters import CounterSpec
+from central_server.domain.policies import DEFAULT_PRIORITY_CATEGORIES, PriorityMode, QueuePolicy
+from protocol.config import MqttSettings, Table, load_mqtt, read_toml
+from protocol.errors import ConfigError
+from protocol.topics import ID
+
+HH_MM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+PREFIX = re.compile(r"[A-Z]{0,3}")
+LABEL = re.compile(r"[a-z0-9_-]+")  # rating levels and priority categories
+
+
+@dataclass(frozen=True, slots=True)
+class CenterConfig:
+    path: Path
+    center_id: str
+    name: str
+    timezone: str
+    day_starts: time
+    mqtt: MqttSettings
+    storage_url: str
+    database: Path
+    rules: CenterRules
+    warnings: tuple[str, ...]
+
+    @property
+    def client_id(self) -> str:
+        return self.mqtt.client_id or f"{self.center_id}-server"
+
+    def summary(self) -> str:
+        rules = self.rules
+        lines = [
+            f"center {self.center_id}: {self.name} ({self.timezone}, day starts {self.day_starts:%H:%M})",
+            f"mqtt {self.mqtt.summary()}, storage {self.storage_url}",
+            f"{len(rules.areas)} areas, {len(rules.counters)} counters, rating levels {', '.join(rules.rating_levels)}"
+            f" within {int(rules.rating_window.total_seconds())} s",
+            f"priority {rules.policy.mode.value}, max {rules.policy.max_calls} calls per ticket",
+        ]
+        for area in rules.areas:
+            state = "" if area.open else " (closed)"
+            lines.append(f"  area {area.id}: {area.name} {area.shown(area.first)}..{area.shown(area.last)}{state}")
+        for counter in rules.counters:
+            lines.append(f"  counter {counter.id}: {counter.name} serves {', '.join(counter.areas)}")
+        lines.extend(f"warning: {w}" for w in self.warnings)
+        return "\n".join(lines)
+
+
+def load(path: Path) -> CenterConfig:
+    root = read_toml(path)
+    center = root.table("center")
+    center_id = center.text("id", pattern=ID)
+    name = center.text("name")
+    zone_name = center.text("timezone", "Asia/Ho_Chi_Minh")
+    zone = _zone(center, zone_name)
+    day_starts = _clock(center, center.text("day_starts", "00:00"))
+    center.finish()
+    mqtt = load_mqtt(root.table("mqtt"))
+    storage_url, database = _storage(root.table("storage"))
+    levels, window = _rating(root.table("rating"))
+    policy = _policy(root.table("queue", required=False))
+    areas = tuple(_area(t) for t in root.tables("areas"))
+    _unique(root, "areas", [a.id for a in areas])
+    counters = tuple(_counter(t, {a.id for a in areas}) for t in root.tables("counters"))
+    _unique(root, "counters", [c.id for c in counters])
+    root.finish()
+    rules = CenterRules(areas, counters, zone, day_starts, policy, levels, window)
+    return CenterConfig(
+        path, center_id, name, zone_name, day_starts, mqtt, storage_url, database, rules, _warnings(path, areas)
+    )
+
+
+def _zone(table: Table, name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise table.error("timezone", f"unknown time zone {name!r}") from None
+
+
+def _clock(table: Table, text: str) -> time:
+    if not HH_MM.fullmatch(text):
+        raise table.error("day_starts", f"expected HH:MM (24 h), got {text!r}")
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+def _storage(table: Table) -> tuple[str, Path]:
+    url = table.text("url")
+    table.finish()
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        raise table.error("url", "PostgreSQL storage is not available in this release; use sqlite:///PATH")
+    if not url.startswith("sqlite:///") or len(url) <= len("sqlite:///"):
+        raise table.error("url", f"expected sqlite:///ABSOLUTE/PATH, got {url!r}")
+    database = Path(url[len("sqlite://") :])
+    if not database.is_absolute():
+        raise table.error("url", "the SQLite path must be absolute (sqlite:////srv/qms/center.db)")
+    if not database.parent.is_dir():
+        raise table.error("url", f"folder {database.parent} does not exist")
+    return url, database
+
+
+def _rating(table: Table) -> tuple[tuple[str, ...], timedelta]:
+    levels = table.strings("levels", pattern=LABEL)
+    if not 2 <= len(levels) <= 5:
+        raise table.error("levels", "expected 2 to 5 levels, best first")
+    window = timedelta(seconds=table.integer("window_s", 120, minimum=1))
+    table.finish()
+    return levels, window
+
+
+def _policy(table: Table) -> QueuePolicy:
+    mode_name = table.text("priority_mode", PriorityMode.STRICT.value)
+    if mode_name not in PriorityMode._value2member_map_:
+        raise table.error("priority_mode", f"expected \"strict\" or \"interleaved\", got {mode_name!r}")
+    extra = table.strings("extra_priority_categories", (), pattern=LABEL)
+    clash = set(extra) & {*DEFAULT_PRIORITY_CATEGORIES, "none"}
+    if clash:
+        raise table.error("extra_priority_categories", f"{sorted(clash)[0]!r} is already a category")
+    policy = QueuePolicy(
+        mode=PriorityMode(mode_name),
+        regular_per_priority=table.integer("regular_per_priority", 3, minimum=1),
+        max_calls=table.integer("max_calls", 3, minimum=1),
+        priority_categories=DEFAULT_PRIORITY_CATEGORIES + tuple(extra),
+        default_service_s=table.integer("default_service_s", 300, minimum=1),
+    )
+    table.finish()
+    return policy
+
+
+def _area(table: Table) -> Area:
+    area = Area(
+        id=table.text("id", pattern=ID),
+        name=table.text("name"),
+        first=table.integer("first", minimum=0),
+        last=table.integer("last", minimum=0),
+        prefix=table.text("prefix", "", pattern=PREFIX),
+        open=table.flag("open", True),
+    )
+    if area.last < area.first:
+        raise table.error("last", f"must not be below first ({area.first})")
+    table.finish()
+    return area
+
+
+def _counter(table: Table, area_ids: set[str]) -> CounterSpec:
+    counter = CounterSpec(table.text("id", pattern=ID), table.text("name"), table.strings("areas", pattern=ID))
+    if not counter.areas:
+        raise table.error("areas", "a counter must serve at least one area")
+    unknown = [a for a in counter.areas if a not in area_ids]
+    if unknown:
+        raise table.error("areas", f"unknown area {unknown[0]!r}")
+    table.finish()
+    return counter
+
+
+def _unique(root: Table, key: str, ids: list[str]) -> None:
+    seen: set[str] = set()
+    for item in ids:
+        if item in seen:
+            raise root.error(key, f"id {item!r} is used twice")
+        seen.add(item)
+
+
+def _warnings(path: Path, areas: tuple[Area, ...]) -> tuple[str, ...]:
+    """Areas that share a prefix and overlapping ranges could show the same number twice."""
+    found = []
+    for index, one in enumerate(areas):
+        for other in areas[index + 1 :]:
+            if one.prefix == other.prefix and one.first <= other.last and other.first <= one.last:
+                found.append(
+                    f"{path.name}: areas {one.id!r} and {other.id!r} share prefix {one.prefix!r} and overlapping"
+                    " numbers; citizens of both could hold the same number"
+                )
+    return tuple(found)
+
+
+__all__ = ["CenterConfig", "ConfigError", "load"]

@@ -1,0 +1,349 @@
+"""The service: wire message -> domain -> storage -> replies and retained state.
+
+It does no MQTT itself. The server loop hands it batches of inbound messages; it applies
+them to the domain, makes everything durable in one transaction, and returns what to publish:
+first the state the batch changed (counter states, calls, the board), then the replies.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from central_server.config import CenterConfig
+from central_server.domain.center import CallRecord, Center, Changes
+from central_server.domain.counters import Counter
+from central_server.domain.errors import DomainError
+from central_server.domain.tickets import Ticket
+from central_server.storage.port import Batch, Storage, StoredReply
+from protocol.errors import BadMessage
+from protocol.link import Message
+from protocol.messages import (
+    AreaInfo,
+    BoardState,
+    Call,
+    CenterConfigMessage,
+    CounterCommand,
+    CounterInfo,
+    CounterStateMessage,
+    ErrorInfo,
+    Rating,
+    RatingWindow,
+    Reply,
+    TicketRequest,
+    TicketView,
+    check_version,
+    iso,
+    parse_object,
+    usable_id,
+)
+from protocol.topics import Inbound, Topics
+
+log = logging.getLogger(__name__)
+
+BAD_REQUEST_VI = "Yêu cầu không hợp lệ."
+INTERNAL_VI = "Hệ thống đang bận, vui lòng thử lại sau."
+REFUSAL_MEMORY = 10_000  # replies that changed nothing are remembered in memory only, this many
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    topic: str
+    payload: bytes
+    retain: bool = False
+    correlation: bytes | None = None
+
+
+class CenterService:
+    """Owns the center's state; call it from one thread only."""
+
+    def __init__(self, config: CenterConfig, storage: Storage, clock: Callable[[], datetime]) -> None:
+        self.config = config
+        self.topics = Topics(config.center_id)
+        self._storage = storage
+        self._clock = clock
+        self._area_names = {a.id: a.name for a in config.rules.areas}
+        self.center = Center(config.rules, clock())
+        self.center.restore(
+            storage.load_day(self.center.day, config.rules.counters, config.rules.policy.regular_per_priority)
+        )
+        self._refusals: OrderedDict[tuple[str, str, str], bytes] = OrderedDict()
+        self._batch_replies: dict[tuple[str, str], bytes] = {}
+        self._batch = Batch(Changes())
+        self._replies: list[Outbound] = []
+
+    # --- the batch loop --------------------------------------------------------------------
+
+    def handle_batch(self, messages: Iterable[Message]) -> list[Outbound]:
+        """Apply messages, commit once, and return what to publish (state first, then replies)."""
+        now = self._clock()
+        self.center.roll_day(now)
+        for message in messages:
+            try:
+                self._handle(message, now)
+            except Exception:
+                log.exception("message on %s failed", message.topic)
+                failed = self.internal_error_reply(message)
+                if failed is not None:
+                    self._replies.append(failed)
+        return self._commit()
+
+    def tick(self) -> list[Outbound]:
+        """Timers: the service day and the rating windows."""
+        now = self._clock()
+        self.center.roll_day(now)
+        for counter in self.center.close_rating_windows(now):
+            log.info("rating window closed at counter %s", counter.id)
+        return self._commit()
+
+    def _commit(self) -> list[Outbound]:
+        changes = self.center.take_changes()
+        self._batch.changes = changes
+        if changes:
+            self._storage.commit(self._batch)
+        state = self._state_outbound(changes)
+        replies, self._replies = self._replies, []
+        self._batch = Batch(Changes())
+        self._batch_replies = {}
+        return state + replies
+
+    # --- one message -------------------------------------------------------------------------
+
+    def _handle(self, message: Message, now: datetime) -> None:
+        inbound = self.topics.parse_inbound(message.topic)
+        if inbound is None:
+            log.warning("dropped a message on %s: not a topic the server serves", message.topic)
+        elif inbound.kind == "rating":
+            self._handle_rating(inbound, message, now)
+        elif message.response_topic is None:
+            log.warning("dropped a request on %s: it has no Response Topic", message.topic)
+        elif not self.topics.response_allowed(inbound, message.response_topic):
+            log.warning(
+                "dropped a request on %s: Response Topic %r is outside the device's own subtree",
+                message.topic, message.response_topic[:200],
+            )
+        else:
+            self._handle_request(inbound, message, message.response_topic, now)
+
+    def _handle_request(self, inbound: Inbound, message: Message, response_topic: str, now: datetime) -> None:
+        device = f"{inbound.device_kind}/{inbound.device_id}"
+        body = _Body(message.payload)
+        request_id = usable_id(body.fields, "request_id")
+        if request_id is not None:
+            earlier = self._earlier_reply(device, request_id)
+            if earlier is not None:
+                log.info("request %s from %s answered again (retry)", request_id, device)
+                self._reply(response_topic, earlier, message.correlation)
+                return
+        before = self.center.change_count()
+        reply = self._answer(inbound, body, request_id, now)
+        payload = reply.to_wire()
+        self._reply(response_topic, payload, message.correlation)
+        if request_id is None:
+            return
+        if self.center.change_count() > before:
+            self._batch.replies.append(StoredReply(device, self.center.day, request_id, payload))
+            self._batch_replies[(device, request_id)] = payload
+        else:
+            self._remember_refusal((device, self.center.day.isoformat(), request_id), payload)
+
+    def _earlier_reply(self, device: str, request_id: str) -> bytes | None:
+        pending = self._batch_replies.get((device, request_id))
+        if pending is not None:
+            return pending
+        refused = self._refusals.get((device, self.center.day.isoformat(), request_id))
+        if refused is not None:
+            return refused
+        return self._storage.find_reply(device, self.center.day, request_id)
+
+    def _remember_refusal(self, key: tuple[str, str, str], payload: bytes) -> None:
+        self._refusals[key] = payload
+        if len(self._refusals) > REFUSAL_MEMORY:
+            self._refusals.popitem(last=False)
+
+    def _answer(self, inbound: Inbound, body: _Body, request_id: str | None, now: datetime) -> Reply:
+        try:
+            if inbound.kind == "ticket_request":
+                return self._issue(TicketRequest.from_body(body.checked()), inbound.device_id, now)
+            return self._command(CounterCommand.from_body(body.checked()), inbound.device_id, now)
+        except BadMessage as bad:
+            log.warning("refused a request from %s/%s: %s", inbound.device_kind, inbound.device_id, bad.reason)
+            return Reply(request_id, False, error=ErrorInfo(bad.code, f"{BAD_REQUEST_VI} ({bad.reason})"))
+        except DomainError as refused:
+            log.warning("refused %s from %s/%s: %s", request_id, inbound.device_kind, inbound.device_id,
+                        refused.code)
+            return Reply(request_id, False, error=ErrorInfo(refused.code, refused.message))
+
+    def _issue(self, request: TicketRequest, kiosk_id: str, now: datetime) -> Reply:
+        issued = self.center.issue(request.area, request.priority, now, kiosk_id)
+        ticket = issued.ticket
+        log.info("ticket %s number %s area %s priority %s for kiosk %s (request %s)", ticket.id, ticket.shown,
+                 ticket.area, ticket.priority, kiosk_id, request.request_id)
+        view = self._view(ticket, waiting_ahead=issued.waiting_ahead, estimated_wait_s=issued.estimated_wait_s)
+        return Reply(request.request_id, True, {"ticket": view.to_body()})
+
+    def _command(self, command: CounterCommand, counter_id: str, now: datetime) -> Reply:
+        center = self.center
+        action = command.action
+        ticket: Ticket | None
+        if action == "next":
+            ticket = center.next(counter_id, now)
+        elif action == "call":
+            ticket = center.call_number(counter_id, command.number or "", now)
+        elif action == "transfer":
+            ticket = center.transfer(counter_id, command.to_area or "", now)
+        elif action in ("pause", "resume"):
+            getattr(center, action)(counter_id, now)
+            ticket = center.counters[counter_id].current
+        else:  # recall, skip, finish, start
+            ticket = getattr(center, action)(counter_id, now)
+        counter = center.counters[counter_id]
+        log.info("counter %s %s -> %s (request %s)", counter_id, action,
+                 f"{ticket.shown} ({ticket.id}, {ticket.state})" if ticket else "nobody", command.request_id)
+        fields = {"ticket": None if ticket is None else self._view(ticket).to_body(), "status": counter.status.value}
+        return Reply(command.request_id, True, fields)
+
+    # --- ratings -----------------------------------------------------------------------------
+
+    def _handle_rating(self, inbound: Inbound, message: Message, now: datetime) -> None:
+        counter_id = inbound.device_id
+        response_topic = message.response_topic
+        correlation = message.correlation
+        if response_topic is None or not self.topics.response_allowed(inbound, response_topic):
+            response_topic, correlation = self.topics.rating_ack(counter_id), None
+        body = _Body(message.payload)
+        rating_id = usable_id(body.fields, "rating_id")
+        if rating_id is not None:
+            earlier = self._batch.rating_acks.get(rating_id) or self._storage.find_rating_ack(rating_id)
+            if earlier is not None:
+                log.info("rating %s from counter %s acknowledged again", rating_id, counter_id)
+                self._reply(response_topic, earlier, correlation)
+                return
+        ack = self._rate(counter_id, body, rating_id, now)
+        payload = ack.to_wire()
+        if ack.ok and rating_id is not None:
+            self._batch.rating_acks[rating_id] = payload
+        self._reply(response_topic, payload, correlation)
+
+    def _rate(self, counter_id: str, body: _Body, rating_id: str | None, now: datetime) -> Reply:
+        try:
+            rating = Rating.from_body(body.checked())
+            ticket = self.center.ticket(rating.ticket_id) or self._storage.load_ticket(rating.ticket_id)
+            self.center.rate(counter_id, rating.rating_id, ticket, rating.level, rating.pressed_at, now)
+        except BadMessage as bad:
+            log.warning("refused a rating from counter %s: %s", counter_id, bad.reason)
+            return Reply(rating_id, False, error=ErrorInfo(bad.code, f"{BAD_REQUEST_VI} ({bad.reason})"),
+                         id_name="rating_id")
+        except DomainError as refused:
+            log.warning("refused rating %s from counter %s: %s", rating_id, counter_id, refused.code)
+            return Reply(rating_id, False, error=ErrorInfo(refused.code, refused.message), id_name="rating_id")
+        log.info("rating %s of ticket %s at counter %s: %s", rating.rating_id, rating.ticket_id, counter_id,
+                 rating.level)
+        return Reply(rating.rating_id, True, {"ticket_id": rating.ticket_id, "level": rating.level},
+                     id_name="rating_id")
+
+    # --- what to publish ---------------------------------------------------------------------
+
+    def _reply(self, topic: str, payload: bytes, correlation: bytes | None) -> None:
+        self._replies.append(Outbound(topic, payload, correlation=correlation))
+
+    def _state_outbound(self, changes: Changes) -> list[Outbound]:
+        out = [self._counter_outbound(c) for c in changes.counters.values()]
+        out.extend(Outbound(self.topics.board_call(), self._call(c).to_wire()) for c in changes.calls)
+        if changes.board_changed or changes.calls:
+            out.append(self.board_outbound())
+        return out
+
+    def retained_state(self) -> list[Outbound]:
+        """Everything retained, for after every (re)connect."""
+        return [
+            self.config_outbound(),
+            self.board_outbound(),
+            *(self._counter_outbound(c) for c in self.center.counters.values()),
+        ]
+
+    def config_outbound(self) -> Outbound:
+        rules = self.config.rules
+        message = CenterConfigMessage(
+            center_id=self.config.center_id,
+            center_name=self.config.name,
+            areas=tuple(AreaInfo(a.id, a.name, a.prefix, a.first, a.last, a.open) for a in rules.areas),
+            counters=tuple(CounterInfo(c.id, c.name, c.areas) for c in rules.counters),
+            rating_levels=rules.rating_levels,
+            priority_categories=rules.policy.priority_categories,
+            timezone=self.config.timezone,
+            rating_window_s=int(rules.rating_window.total_seconds()),
+        )
+        return Outbound(self.topics.config(), message.to_wire(), retain=True)
+
+    def board_outbound(self) -> Outbound:
+        board = BoardState(tuple(self._call(c) for c in self.center.recent_calls), self.center.waiting_counts())
+        return Outbound(self.topics.board_state(), board.to_wire(), retain=True)
+
+    def _counter_outbound(self, counter: Counter) -> Outbound:
+        awaiting = counter.awaiting_rating
+        rating = None
+        if awaiting is not None and awaiting.rating_until is not None:
+            rating = RatingWindow(awaiting.id, awaiting.shown, iso(awaiting.rating_until))
+        message = CounterStateMessage(
+            counter_id=counter.id,
+            counter_name=counter.spec.name,
+            status=counter.status.value,
+            ticket=None if counter.current is None else self._view(counter.current),
+            rating=rating,
+        )
+        return Outbound(self.topics.counter_state(counter.id), message.to_wire(), retain=True)
+
+    def _call(self, call: CallRecord) -> Call:
+        counter = self.center.counters.get(call.counter_id)
+        return Call(
+            number=call.number,
+            counter_id=call.counter_id,
+            counter_name=counter.spec.name if counter else call.counter_id,
+            area=call.area,
+            recall=call.recall,
+            called_at=iso(call.called_at),
+            area_name=self._area_names.get(call.area, call.area),
+            ticket_id=call.ticket_id,
+        )
+
+    def _view(self, ticket: Ticket, **extra: Any) -> TicketView:
+        return TicketView(
+            id=ticket.id, number=ticket.shown, area=ticket.area,
+            area_name=self._area_names.get(ticket.area, ticket.area), issued_at=iso(ticket.issued_at),
+            priority=ticket.priority, state=ticket.state.value, counter_id=ticket.counter_id, calls=ticket.calls,
+            **extra,
+        )
+
+    def internal_error_reply(self, message: Message) -> Outbound | None:
+        """A reply for a request the loop could not process at all, when a reply is allowed."""
+        inbound = self.topics.parse_inbound(message.topic)
+        if inbound is None or message.response_topic is None:
+            return None
+        if not self.topics.response_allowed(inbound, message.response_topic):
+            return None
+        reply = Reply(usable_id(_Body(message.payload).fields, "request_id"), False,
+                      error=ErrorInfo("internal_error", INTERNAL_VI))
+        return Outbound(message.response_topic, reply.to_wire(), correlation=message.correlation)
+
+
+class _Body:
+    """A payload parsed once: its fields (even when its version is wrong), or why it did not parse."""
+
+    def __init__(self, payload: bytes) -> None:
+        self.fields: dict[str, Any] | None = None
+        self.error: BadMessage | None = None
+        try:
+            self.fields = parse_object(payload)
+        except BadMessage as bad:
+            self.error = bad
+
+    def checked(self) -> dict[str, Any]:
+        """The fields of a payload of the right version, or the reason it is refused."""
+        if self.fields is None:
+            raise self.error or BadMessage("bad_request", "payload is empty")
+        return check_version(self.fields)

@@ -1,0 +1,1 @@
+"""Durable storage of the center's state: a port and its adapters."""

@@ -1,0 +1,47 @@
+"""The storage port: what the service needs to make state durable and to resume it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Protocol
+
+from central_server.domain.center import Changes, DaySnapshot
+from central_server.domain.counters import CounterSpec
+from central_server.domain.tickets import Ticket
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReply:
+    """The answer to a request that changed state, kept so a retry gets it again."""
+
+    device: str  # "kiosk/<id>" or "counter/<id>"
+    day: date
+    request_id: str
+    payload: bytes
+
+
+@dataclass(slots=True)
+class Batch:
+    """Everything one transaction makes durable."""
+
+    changes: Changes
+    replies: list[StoredReply] = field(default_factory=list)
+    rating_acks: dict[str, bytes] = field(default_factory=dict)  # rating_id -> acknowledgement
+
+
+class Storage(Protocol):
+    def load_day(self, day: date, counters: Iterable[CounterSpec], regular_per_priority: int) -> DaySnapshot: ...
+
+    def load_ticket(self, ticket_id: str) -> Ticket | None: ...
+
+    def find_reply(self, device: str, day: date, request_id: str) -> bytes | None: ...
+
+    def find_rating_ack(self, rating_id: str) -> bytes | None: ...
+
+    def commit(self, batch: Batch) -> None:
+        """Write the batch in one transaction, durable (fsynced) when this returns."""
+        ...
+
+    def close(self) -> None: ...

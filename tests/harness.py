@@ -1,0 +1,233 @@
+"""Test harness: center configs, the server as a real process, and MQTT 5 devices on MqttLink."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from protocol.config import MqttSettings
+from protocol.link import Message, MqttLink
+from protocol.local_broker import LocalBroker
+from protocol.topics import Topics
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT = 10.0
+
+CENTER_TOML = """
+[center]
+id = "{center_id}"
+name = "Bộ phận Tiếp nhận và Trả kết quả huyện Thử Nghiệm"
+timezone = "Asia/Ho_Chi_Minh"
+day_starts = "{day_starts}"
+
+[mqtt]
+url = "{url}"
+
+[storage]
+url = "sqlite:///{db}"
+
+[rating]
+levels = ["very_satisfied", "satisfied", "dissatisfied"]
+window_s = {window_s}
+
+[queue]
+max_calls = 3
+
+[[areas]]
+id = "dat-dai"
+name = "Đất đai"
+first = 1001
+last = 1999
+
+[[areas]]
+id = "tu-phap"
+name = "Tư pháp – Hộ tịch"
+first = 1
+last = 999
+prefix = "B"
+
+[[areas]]
+id = "nho"
+name = "Lĩnh vực nhỏ"
+first = 1
+last = 2
+prefix = "N"
+
+[[areas]]
+id = "dong"
+name = "Lĩnh vực tạm đóng"
+first = 1
+last = 99
+prefix = "C"
+open = false
+
+[[counters]]
+id = "1"
+name = "Quầy 1"
+areas = ["dat-dai"]
+
+[[counters]]
+id = "2"
+name = "Quầy 2"
+areas = ["tu-phap", "dat-dai"]
+
+[[counters]]
+id = "3"
+name = "Quầy 3"
+areas = ["nho"]
+"""
+
+
+def write_center_config(
+    folder: Path, broker: LocalBroker, center_id: str, *, day_starts: str = "00:00", window_s: int = 120
+) -> Path:
+    path = folder / "center.toml"
+    path.write_text(
+        CENTER_TOML.format(center_id=center_id, url=broker.url, db=folder / "center.db", day_starts=day_starts,
+                           window_s=window_s),
+        encoding="utf-8",
+    )
+    return path
+
+
+class Device:
+    """An MQTT 5 client speaking the contract through the project's own MqttLink."""
+
+    def __init__(self, broker: LocalBroker, center_id: str, device_id: str) -> None:
+        self.topics = Topics(center_id)
+        self.id = device_id
+        self.link = MqttLink(
+            MqttSettings(broker.host, broker.port), client_id=f"{center_id}-{device_id}",
+            status_topic=self.topics.device_status(device_id),
+        )
+        self.link.start()
+        assert self.link.wait_ready(TIMEOUT), "device did not connect"
+
+    def close(self) -> None:
+        self.link.stop()
+
+    def request(self, topic: str, body: dict[str, Any] | bytes, response_topic: str) -> dict[str, Any]:
+        payload = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
+        reply = self.link.request(topic, payload, response_topic=response_topic, timeout_s=TIMEOUT)
+        decoded: dict[str, Any] = json.loads(reply.payload)
+        return decoded
+
+    def ticket(self, area: str, kiosk: str = "k1", request_id: str | None = None, **extra: Any) -> dict[str, Any]:
+        body = {"v": 1, "request_id": request_id or uuid.uuid4().hex, "area": area, **extra}
+        return self.request(self.topics.ticket_request(kiosk), body, self.topics.ticket_response(kiosk))
+
+    def command(self, counter: str, action: str, request_id: str | None = None, **extra: Any) -> dict[str, Any]:
+        body = {"v": 1, "request_id": request_id or uuid.uuid4().hex, "action": action, **extra}
+        return self.request(self.topics.counter_command(counter), body, self.topics.counter_command_response(counter))
+
+
+class Watcher:
+    """Collects every message on some topics, in arrival order, on one queue."""
+
+    def __init__(self, broker: LocalBroker, center_id: str, *filters: str) -> None:
+        self.topics = Topics(center_id)
+        self.messages: queue.Queue[Message] = queue.Queue()
+        self.link = MqttLink(
+            MqttSettings(broker.host, broker.port), client_id=f"{center_id}-watch-{uuid.uuid4().hex[:8]}",
+            status_topic=self.topics.device_status("watcher"), announce_online=False,
+        )
+        for topic_filter in filters:
+            self.link.subscribe(f"{self.topics.root}/{topic_filter}", self.messages.put)
+        self.link.start()
+        assert self.link.wait_ready(TIMEOUT), "watcher did not connect"
+
+    def next(self, topic: str | None = None, timeout_s: float = TIMEOUT) -> tuple[str, dict[str, Any]]:
+        """The next message (on `topic`, relative to the center root, when given)."""
+        while True:
+            message = self.messages.get(timeout=timeout_s)
+            relative = message.topic[len(self.topics.root) + 1 :]
+            if topic is None or relative == topic:
+                return relative, json.loads(message.payload)
+
+    def drain(self) -> list[tuple[str, dict[str, Any]]]:
+        out: list[tuple[str, dict[str, Any]]] = []
+        while True:
+            try:
+                message = self.messages.get_nowait()
+            except queue.Empty:
+                return out
+            out.append((message.topic[len(self.topics.root) + 1 :], json.loads(message.payload)))
+
+    def close(self) -> None:
+        self.link.stop()
+
+
+@contextmanager
+def watching(broker: LocalBroker, center_id: str, *filters: str) -> Iterator[Watcher]:
+    watcher = Watcher(broker, center_id, *filters)
+    try:
+        yield watcher
+    finally:
+        watcher.close()
+
+
+@contextmanager
+def device(broker: LocalBroker, center_id: str, device_id: str = "tester") -> Iterator[Device]:
+    client = Device(broker, center_id, device_id)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+class ServerProcess:
+    """`python -m central_server --config FILE` as a real process."""
+
+    def __init__(self, config: Path, broker: LocalBroker, center_id: str) -> None:
+        self.config = config
+        self.broker = broker
+        self.center_id = center_id
+        self.log = config.parent / "server.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with watching(self.broker, self.center_id, "server/status") as status:
+            with self.log.open("ab") as log:
+                self.proc = subprocess.Popen(
+                    [sys.executable, "-m", "central_server", "--config", str(self.config)],
+                    cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "QMS_LOG_LEVEL": "INFO"},
+                )
+            while True:
+                _, body = status.next("server/status", timeout_s=TIMEOUT)
+                if body.get("online") is True:
+                    return
+
+    def stop(self) -> int | None:
+        """SIGTERM, then wait; returns the exit code."""
+        if self.proc is None:
+            return None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(TIMEOUT)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+
+    def kill(self) -> None:
+        """SIGKILL; returns once the broker has published the will (online:false)."""
+        assert self.proc is not None
+        with watching(self.broker, self.center_id, "server/status") as status:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+            while status.next("server/status")[1].get("online") is not False:
+                pass
+
+    def log_text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
