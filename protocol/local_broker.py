@@ -27,14 +27,14 @@ def mosquitto_binary() -> str:
 class LocalBroker:
     """Mosquitto with the shipped tuning, anonymous, without persistence; restartable on its port."""
 
-    def __init__(self, workdir: Path, port: int | None = None, extra_conf: str = "") -> None:
+    def __init__(self, workdir: Path, port: int | None = None, *, anonymous: bool = True) -> None:
         self.host = "127.0.0.1"
         self.port = port or free_port()
         self.conf = workdir / f"mosquitto-{self.port}.conf"
         self.log = workdir / f"mosquitto-{self.port}.log"
         self.conf.write_text(
-            f"listener {self.port} {self.host}\nallow_anonymous true\npersistence false\n"
-            f"log_dest stderr\n{TUNING.read_text()}\n{extra_conf}"
+            f"listener {self.port} {self.host}\nallow_anonymous {'true' if anonymous else 'false'}\n"
+            f"persistence false\nlog_dest stderr\n{TUNING.read_text()}"
         )
         self._proc: subprocess.Popen[bytes] | None = None
 

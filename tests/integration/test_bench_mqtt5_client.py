@@ -3,18 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import shutil
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `benchmarks` is not an installed package
 
 from benchmarks.mqtt5_client import (
     Message,
@@ -24,63 +15,15 @@ from benchmarks.mqtt5_client import (
     encode_varint,
     parse_properties,
 )
+from protocol.local_broker import LocalBroker, free_port
 
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 HOST = "127.0.0.1"
 TIMEOUT = 10.0
 
-pytestmark = pytest.mark.skipif(not Path(MOSQUITTO).exists(), reason="mosquitto is not installed")
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_until_listening(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"mosquitto exited with {proc.returncode}: {log.read_text(errors='replace')}")
-        try:
-            with socket.create_connection((HOST, port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)  # polling the port, not waiting for a result
-    pytest.fail(f"mosquitto did not listen on {port}: {log.read_text(errors='replace')}")
-
-
-@contextlib.contextmanager
-def _mosquitto(tmp_path: Path, *, allow_anonymous: bool = True) -> Iterator[int]:
-    """Run `mosquitto -c CONF` on a free loopback port; yield the port once it accepts."""
-    port = _free_port()
-    conf = tmp_path / "mosquitto.conf"
-    conf.write_text(
-        f"listener {port} {HOST}\n"
-        f"allow_anonymous {'true' if allow_anonymous else 'false'}\n"
-        "persistence false\n"
-        "set_tcp_nodelay true\n"
-    )
-    log = tmp_path / "mosquitto.log"
-    with log.open("wb") as log_file:
-        proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=log_file, stderr=subprocess.STDOUT)
-    try:
-        _wait_until_listening(proc, port, log)
-        yield port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=TIMEOUT)
-
 
 @pytest.fixture
-def broker_port(tmp_path: Path) -> Iterator[int]:
-    with _mosquitto(tmp_path) as port:
-        yield port
+def broker_port(broker: LocalBroker) -> int:
+    return broker.port
 
 
 async def _connect(port: int, client_id: str) -> Mqtt5Client:
@@ -187,14 +130,14 @@ def test_on_message_callback_and_large_payload(broker_port: int) -> None:
 
 
 def test_connect_to_closed_port_raises() -> None:
-    port = _free_port()  # nothing listens there
+    port = free_port()  # nothing listens there
     with pytest.raises((ConnectionError, OSError)):
         asyncio.run(asyncio.wait_for(Mqtt5Client.connect(HOST, port, "nobody"), TIMEOUT))
 
 
 def test_refused_connect_raises_connection_error_with_reason_code(tmp_path: Path) -> None:
-    with _mosquitto(tmp_path, allow_anonymous=False) as port, pytest.raises(ConnectionError) as info:
-        asyncio.run(_connect(port, "anonymous"))
+    with LocalBroker(tmp_path, anonymous=False) as locked, pytest.raises(ConnectionError) as info:
+        asyncio.run(_connect(locked.port, "anonymous"))
     assert isinstance(info.value, MqttConnectError)
     assert info.value.reason_code == 0x87  # Not authorized
 
