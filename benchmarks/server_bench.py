@@ -1,0 +1,267 @@
+"""`make bench` for the central server: request latency, sustained throughput, growth.
+
+A real Mosquitto and a real `python -m central_server` process on loopback; the devices are
+simulated in this process with a light asyncio MQTT 5 client, each on its own connection.
+Prints one JSON object per line, each with a "name".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from benchmarks.mqtt5_client import Message, Mqtt5Client
+from central_server.config import load
+from central_server.domain.center import Center
+from central_server.storage.port import Batch
+from central_server.storage.sqlite import SqliteStorage
+from protocol.local_broker import LocalBroker
+from protocol.topics import Topics
+
+ROOT = Path(__file__).resolve().parents[1]
+AREAS = ("dat-dai", "xay-dung", "tu-phap", "kinh-doanh")
+COUNTERS = 40
+DEVICES = 200
+COUNTER_DEVICES = 40  # of DEVICES, the rest are kiosks
+TARGET_RATE = 2000.0  # operations per second offered in the sustained run
+SUSTAIN_S = 10.0
+SEQUENTIAL = 500
+
+
+def center_toml(folder: Path, broker: LocalBroker, center_id: str) -> Path:
+    areas = "".join(
+        f'[[areas]]\nid = "{a}"\nname = "Lĩnh vực {i}"\nfirst = 1\nlast = 99999\nprefix = "{"ABCD"[i]}"\n\n'
+        for i, a in enumerate(AREAS)
+    )
+    counters = "".join(
+        f'[[counters]]\nid = "{n}"\nname = "Quầy {n}"\nareas = ["{AREAS[n % 4]}", "{AREAS[(n + 1) % 4]}"]\n\n'
+        for n in range(1, COUNTERS + 1)
+    )
+    path = folder / "center.toml"
+    path.write_text(
+        f'[center]\nid = "{center_id}"\nname = "Trung tâm đo hiệu năng"\ntimezone = "Asia/Ho_Chi_Minh"\n\n'
+        f'[mqtt]\nurl = "{broker.url}"\n\n[storage]\nurl = "sqlite:///{folder / "center.db"}"\n\n'
+        f'[rating]\nlevels = ["very_satisfied", "satisfied", "dissatisfied"]\n\n{areas}{counters}',
+        encoding="utf-8",
+    )
+    return path
+
+
+def prefill(config_path: Path, tickets: int) -> None:
+    """Issue `tickets` tickets today, straight through the domain and storage; serve 90% of them."""
+    config = load(config_path)
+    storage = SqliteStorage(config.database)
+    now = datetime.now(config.rules.zone)
+    center = Center(config.rules, now)
+    rng = random.Random(7)
+    for i in range(tickets):
+        moment = now - timedelta(milliseconds=tickets - i)
+        center.issue(rng.choice(AREAS), "elderly" if i % 20 == 0 else "none", moment, "prefill")
+        if i % 10:
+            counter = str(rng.randint(1, COUNTERS))
+            if center.next(counter, moment) is not None:
+                center.finish(counter, moment)
+        if i % 2000 == 1999:
+            storage.commit(Batch(center.take_changes()))
+    storage.commit(Batch(center.take_changes()))
+    storage.close()
+
+
+class Server:
+    def __init__(self, config: Path, broker: LocalBroker) -> None:
+        self.log = config.parent / "server.log"
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen([sys.executable, "-m", "central_server", "--config", str(config)],
+                                         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def cpu_s(self) -> float:
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(30)
+
+
+@dataclass
+class SimDevice:
+    """One kiosk or counter with its own MQTT connection."""
+
+    client: Mqtt5Client
+    request_topic: str
+    response_topic: str
+    kind: str
+    waiting: dict[bytes, asyncio.Future[tuple[float, bytes]]] = field(default_factory=dict)
+
+    def on_message(self, message: Message) -> None:
+        future = self.waiting.pop(message.correlation_data or b"", None)
+        if future is not None and not future.done():
+            future.set_result((time.perf_counter(), message.payload))
+
+    async def request(self) -> tuple[float, bool]:
+        """One request; (latency in ms, ok)."""
+        body: dict[str, Any] = {"v": 1, "request_id": uuid.uuid4().hex}
+        if self.kind == "kiosk":
+            body["area"] = random.choice(AREAS)
+        else:
+            body["action"] = "next"
+        correlation = uuid.uuid4().bytes
+        future: asyncio.Future[tuple[float, bytes]] = asyncio.get_running_loop().create_future()
+        self.waiting[correlation] = future
+        started = time.perf_counter()
+        await self.client.publish(self.request_topic, json.dumps(body).encode(), response_topic=self.response_topic,
+                                  correlation_data=correlation)
+        finished, payload = await asyncio.wait_for(future, 30)
+        return (finished - started) * 1000, json.loads(payload)["ok"] is True
+
+
+async def connect_devices(broker: LocalBroker, topics: Topics, count: int) -> list[SimDevice]:
+    async def one(index: int) -> SimDevice:
+        client = await Mqtt5Client.connect(broker.host, broker.port, f"bench-{uuid.uuid4().hex[:10]}")
+        if index < COUNTER_DEVICES:
+            counter = str(index + 1)
+            device = SimDevice(client, topics.counter_command(counter), topics.counter_command_response(counter),
+                               "counter")
+        else:
+            kiosk = f"k{index}"
+            device = SimDevice(client, topics.ticket_request(kiosk), topics.ticket_response(kiosk), "kiosk")
+        client.on_message = device.on_message
+        await client.subscribe(device.response_topic)
+        return device
+
+    return list(await asyncio.gather(*(one(i) for i in range(count))))
+
+
+def percentiles(latencies: list[float]) -> dict[str, float]:
+    if len(latencies) < 2:
+        return {"p50_ms": float("nan"), "p95_ms": float("nan"), "p99_ms": float("nan")}
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+    return {"p50_ms": round(cuts[49], 2), "p95_ms": round(cuts[94], 2), "p99_ms": round(cuts[98], 2)}
+
+
+async def sequential(device: SimDevice, count: int) -> dict[str, Any]:
+    latencies = []
+    for _ in range(count):
+        latency, _ok = await device.request()
+        latencies.append(latency)
+    return {"n": count, **percentiles(latencies)}
+
+
+async def sustained(devices: list[SimDevice], rate: float, duration_s: float) -> dict[str, Any]:
+    """Each device sends at its share of `rate` (paced, waiting for each reply); latencies of all."""
+    latencies: list[float] = []
+    failures = 0
+    interval = len(devices) / rate
+    start = time.perf_counter() + 0.2
+
+    async def run(device: SimDevice, offset: float) -> None:
+        nonlocal failures
+        due = start + offset
+        while due < start + duration_s:
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            latency, ok = await device.request()
+            latencies.append(latency)
+            failures += not ok
+            due += interval
+
+    await asyncio.gather(*(run(d, i * interval / len(devices)) for i, d in enumerate(devices)))
+    elapsed = time.perf_counter() - start
+    return {"devices": len(devices), "offered_ops_s": rate, "ops_s": round(len(latencies) / elapsed, 1),
+            "n": len(latencies), "refused": failures, **percentiles(latencies)}
+
+
+async def saturate(devices: list[SimDevice], duration_s: float) -> dict[str, Any]:
+    """Every device sends its next request as soon as the last is answered."""
+    latencies: list[float] = []
+    deadline = time.perf_counter() + duration_s
+
+    async def run(device: SimDevice) -> None:
+        while time.perf_counter() < deadline:
+            latencies.append((await device.request())[0])
+
+    started = time.perf_counter()
+    await asyncio.gather(*(run(d) for d in devices))
+    return {"devices": len(devices), "ops_s": round(len(latencies) / (time.perf_counter() - started), 1),
+            "n": len(latencies), **percentiles(latencies)}
+
+
+async def measure(broker: LocalBroker, center_id: str, label: str, server: Server) -> list[dict[str, Any]]:
+    topics = Topics(center_id)
+    devices = await connect_devices(broker, topics, DEVICES)
+    kiosk, counter = devices[-1], devices[0]
+    results = [
+        {"name": f"server_ticket_latency_sequential{label}", **await sequential(kiosk, SEQUENTIAL)},
+        {"name": f"server_next_latency_sequential{label}", **await sequential(counter, SEQUENTIAL)},
+    ]
+    cpu_before, wall_before = server.cpu_s(), time.perf_counter()
+    run = await sustained(devices, TARGET_RATE, SUSTAIN_S)
+    cpu = (server.cpu_s() - cpu_before) / (time.perf_counter() - wall_before)
+    results.append({"name": f"server_sustained{label}", **run, "server_cpu_cores": round(cpu, 2),
+                    "server_rss_mb": round(server.rss_mb(), 1)})
+    results.append({"name": f"server_saturation{label}", **await saturate(devices, 5.0)})
+    await asyncio.gather(*(d.client.close() for d in devices))
+    return results
+
+
+def scenario(workdir: Path, broker: LocalBroker, center_id: str, prefilled: int) -> list[dict[str, Any]]:
+    workdir.mkdir()
+    config = center_toml(workdir, broker, center_id)
+    if prefilled:
+        prefill(config, prefilled)
+    started = time.perf_counter()
+    server = Server(config, broker)
+    asyncio.run(wait_online(broker, Topics(center_id)))
+    ready_s = time.perf_counter() - started
+    label = f"_at_{prefilled}_tickets" if prefilled else ""
+    try:
+        results = asyncio.run(measure(broker, center_id, label, server))
+    finally:
+        server.stop()
+    results.append({"name": f"server_ready{label}", "seconds": round(ready_s, 2)})
+    return results
+
+
+async def wait_online(broker: LocalBroker, topics: Topics) -> None:
+    client = await Mqtt5Client.connect(broker.host, broker.port, f"bench-wait-{uuid.uuid4().hex[:8]}")
+    await client.subscribe(topics.server_status())
+    while json.loads((await client.next_message(timeout=60)).payload).get("online") is not True:
+        pass
+    await client.close()
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="qms-bench-") as tmp, LocalBroker(Path(tmp)) as broker:
+        empty = scenario(Path(tmp) / "empty", broker, "bench-empty", 0)
+        for line in empty:
+            print(json.dumps(line), flush=True)
+        full = scenario(Path(tmp) / "full", broker, "bench-full", 100_000)
+        for line in full:
+            print(json.dumps(line), flush=True)
+        by_name = {r["name"]: r for r in empty + full}
+        base, grown = by_name["server_sustained"], by_name["server_sustained_at_100000_tickets"]
+        print(json.dumps({"name": "server_growth_ratio_at_100000_tickets",
+                          "p50_ratio": round(grown["p50_ms"] / base["p50_ms"], 2),
+                          "p95_ratio": round(grown["p95_ms"] / base["p95_ms"], 2)}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
