@@ -7,6 +7,7 @@ Prints one JSON object per line, each with a "name".
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -39,6 +40,7 @@ COUNTER_DEVICES = 40  # of DEVICES, the rest are kiosks
 TARGET_RATE = 2000.0  # operations per second offered in the sustained run
 SUSTAIN_S = 10.0
 SEQUENTIAL = 500
+SERVER_CMD = os.environ.get("BENCH_SERVER_CMD", "-m central_server").split()
 
 
 def center_toml(folder: Path, broker: LocalBroker, center_id: str) -> Path:
@@ -84,7 +86,7 @@ class Server:
     def __init__(self, config: Path, broker: LocalBroker) -> None:
         self.log = config.parent / "server.log"
         with self.log.open("wb") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "central_server", "--config", str(config)],
+            self.proc = subprocess.Popen([sys.executable, *SERVER_CMD, "--config", str(config)],
                                          cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
 
     def rss_mb(self) -> float:
@@ -249,10 +251,15 @@ async def wait_online(broker: LocalBroker, topics: Topics) -> None:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--empty-day-only", action="store_true", help="skip the run at 100,000 tickets")
+    args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="qms-bench-") as tmp, LocalBroker(Path(tmp)) as broker:
         empty = scenario(Path(tmp) / "empty", broker, "bench-empty", 0)
         for line in empty:
             print(json.dumps(line), flush=True)
+        if args.empty_day_only:
+            return
         full = scenario(Path(tmp) / "full", broker, "bench-full", 100_000)
         for line in full:
             print(json.dumps(line), flush=True)

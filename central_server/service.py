@@ -72,6 +72,8 @@ class CenterService:
             storage.load_day(self.center.day, config.rules.counters, config.rules.policy.regular_per_priority)
         )
         self._refusals: OrderedDict[tuple[str, str, str], bytes] = OrderedDict()
+        self._answered_day = self.center.day
+        self._answered = self._answered_hashes()
         self._batch_replies: dict[tuple[str, str], bytes] = {}
         self._batch = Batch(Changes())
         self._replies: list[Outbound] = []
@@ -148,8 +150,13 @@ class CenterService:
         if self.center.change_count() > before:
             self._batch.replies.append(StoredReply(device, self.center.day, request_id, payload))
             self._batch_replies[(device, request_id)] = payload
+            self._answered.add(hash((device, request_id)))
         else:
             self._remember_refusal((device, self.center.day.isoformat(), request_id), payload)
+
+    def _answered_hashes(self) -> set[int]:
+        """Hashes of the day's stored replies: a request id not among them needs no database look-up."""
+        return {hash(key) for key in self._storage.reply_keys(self.center.day)}
 
     def _earlier_reply(self, device: str, request_id: str) -> bytes | None:
         pending = self._batch_replies.get((device, request_id))
@@ -158,6 +165,10 @@ class CenterService:
         refused = self._refusals.get((device, self.center.day.isoformat(), request_id))
         if refused is not None:
             return refused
+        if self._answered_day != self.center.day:
+            self._answered_day, self._answered = self.center.day, set()
+        if hash((device, request_id)) not in self._answered:
+            return None
         return self._storage.find_reply(device, self.center.day, request_id)
 
     def _remember_refusal(self, key: tuple[str, str, str], payload: bytes) -> None:

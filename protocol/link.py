@@ -26,11 +26,13 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from protocol import paho_properties
 from protocol.config import MqttSettings
 from protocol.errors import QmsError
 from protocol.messages import OFFLINE, Status
 
 log = logging.getLogger(__name__)
+paho_properties.install()
 
 
 class RequestTimeout(QmsError):

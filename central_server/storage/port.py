@@ -38,6 +38,10 @@ class Storage(Protocol):
 
     def find_reply(self, device: str, day: date, request_id: str) -> bytes | None: ...
 
+    def reply_keys(self, day: date) -> Iterable[tuple[str, str]]:
+        """(device, request_id) of every stored reply of the day."""
+        ...
+
     def find_rating_ack(self, rating_id: str) -> bytes | None: ...
 
     def commit(self, batch: Batch) -> None:

@@ -138,6 +138,9 @@ class SqliteStorage:
         ).fetchone()
         return None if row is None else bytes(row[0])
 
+    def reply_keys(self, day: date) -> Iterable[tuple[str, str]]:
+        return self._db.execute("SELECT device, request_id FROM replies WHERE day = ?", (day.isoformat(),))
+
     def find_rating_ack(self, rating_id: str) -> bytes | None:
         row = self._db.execute("SELECT ack FROM ratings WHERE rating_id = ?", (rating_id,)).fetchone()
         return None if row is None else bytes(row[0])
