@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from collections.abc import Sequence
@@ -45,6 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stop = stop_on_signals()
     zone = config.rules.zone
     service = CenterService(config, storage, clock=lambda: datetime.now(zone))
+    gc.freeze()  # the day loaded so far stays put: later collections need not scan it again
     link = MqttLink(
         config.mqtt,
         client_id=config.client_id,

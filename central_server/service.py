@@ -8,7 +8,6 @@ first the state the batch changed (counter states, calls, the board), then the r
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,7 +46,6 @@ log = logging.getLogger(__name__)
 
 BAD_REQUEST_VI = "Yêu cầu không hợp lệ."
 INTERNAL_VI = "Hệ thống đang bận, vui lòng thử lại sau."
-REFUSAL_MEMORY = 10_000  # replies that changed nothing are remembered in memory only, this many
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +69,6 @@ class CenterService:
         self.center.restore(
             storage.load_day(self.center.day, config.rules.counters, config.rules.policy.regular_per_priority)
         )
-        self._refusals: OrderedDict[tuple[str, str, str], bytes] = OrderedDict()
         self._answered_day = self.center.day
         self._answered = self._answered_hashes()
         self._batch_replies: dict[tuple[str, str], bytes] = {}
@@ -105,7 +102,7 @@ class CenterService:
     def _commit(self) -> list[Outbound]:
         changes = self.center.take_changes()
         self._batch.changes = changes
-        if changes:
+        if changes or self._batch.replies:
             self._storage.commit(self._batch)
         state = self._state_outbound(changes)
         replies, self._replies = self._replies, []
@@ -141,18 +138,13 @@ class CenterService:
                 log.info("request %s from %s answered again (retry)", request_id, device)
                 self._reply(response_topic, earlier, message.correlation)
                 return
-        before = self.center.change_count()
         reply = self._answer(inbound, body, request_id, now)
         payload = reply.to_wire()
         self._reply(response_topic, payload, message.correlation)
-        if request_id is None:
-            return
-        if self.center.change_count() > before:
+        if request_id is not None:  # every answer is kept: a retry must never act later than its refusal
             self._batch.replies.append(StoredReply(device, self.center.day, request_id, payload))
             self._batch_replies[(device, request_id)] = payload
             self._answered.add(hash((device, request_id)))
-        else:
-            self._remember_refusal((device, self.center.day.isoformat(), request_id), payload)
 
     def _answered_hashes(self) -> set[int]:
         """Hashes of the day's stored replies: a request id not among them needs no database look-up."""
@@ -162,19 +154,11 @@ class CenterService:
         pending = self._batch_replies.get((device, request_id))
         if pending is not None:
             return pending
-        refused = self._refusals.get((device, self.center.day.isoformat(), request_id))
-        if refused is not None:
-            return refused
         if self._answered_day != self.center.day:
             self._answered_day, self._answered = self.center.day, set()
         if hash((device, request_id)) not in self._answered:
             return None
         return self._storage.find_reply(device, self.center.day, request_id)
-
-    def _remember_refusal(self, key: tuple[str, str, str], payload: bytes) -> None:
-        self._refusals[key] = payload
-        if len(self._refusals) > REFUSAL_MEMORY:
-            self._refusals.popitem(last=False)
 
     def _answer(self, inbound: Inbound, body: _Body, request_id: str | None, now: datetime) -> Reply:
         try:

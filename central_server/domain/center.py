@@ -103,11 +103,12 @@ class _AreaQueue:
     """The waiting tickets of one area: a heap per kind, with lazy removal."""
 
     def __init__(self) -> None:
-        self._heaps: dict[bool, list[tuple[datetime, int, Ticket]]] = {True: [], False: []}
+        # (issue time, place, seq, ticket): seq is unique, so ticket objects are never compared
+        self._heaps: dict[bool, list[tuple[datetime, int, int, Ticket]]] = {True: [], False: []}
         self.counts: dict[bool, int] = {True: 0, False: 0}
 
     def push(self, ticket: Ticket) -> None:
-        heapq.heappush(self._heaps[ticket.is_priority], (ticket.issued_at, ticket.seq, ticket))
+        heapq.heappush(self._heaps[ticket.is_priority], (*ticket.queue_key, ticket.seq, ticket))
         self.counts[ticket.is_priority] += 1
 
     def left(self, ticket: Ticket) -> None:
@@ -117,7 +118,7 @@ class _AreaQueue:
     def head(self, priority: bool, area_id: str) -> Ticket | None:
         heap = self._heaps[priority]
         while heap:
-            ticket = heap[0][2]
+            ticket = heap[0][3]
             if ticket.state is TicketState.WAITING and ticket.area == area_id:
                 return ticket
             heapq.heappop(heap)
@@ -304,7 +305,7 @@ class Center:
         moved = Ticket(
             id=f"{self.day:%Y%m%d}-{self._next_seq:06d}", day=self.day, seq=self._next_seq, area=target.id,
             number=ticket.number, shown=ticket.shown, priority=ticket.priority, issued_at=ticket.issued_at,
-            kiosk_id=ticket.kiosk_id, transferred_from=ticket.id,
+            kiosk_id=ticket.kiosk_id, transferred_from=ticket.id, place=ticket.place,
         )
         self._next_seq += 1
         self._release(ticket, TicketState.TRANSFERRED, now)

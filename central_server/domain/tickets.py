@@ -24,7 +24,7 @@ HOLDS_NUMBER = frozenset({TicketState.WAITING, TicketState.CALLED, TicketState.S
 class Ticket:
     id: str
     day: date
-    seq: int  # order of issue within the day; breaks ties between equal issue times
+    seq: int  # order of issue within the day; makes the id
     area: str
     number: int
     shown: str
@@ -41,6 +41,11 @@ class Ticket:
     transferred_to: str | None = None
     rating_until: datetime | None = None
     rating: str | None = None
+    place: int = 0  # breaks ties between equal issue times; a transferred ticket keeps its original's
+
+    def __post_init__(self) -> None:
+        if not self.place:
+            self.place = self.seq
 
     @property
     def is_priority(self) -> bool:
@@ -48,4 +53,4 @@ class Ticket:
 
     @property
     def queue_key(self) -> tuple[datetime, int]:
-        return (self.issued_at, self.seq)
+        return (self.issued_at, self.place)

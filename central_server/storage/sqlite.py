@@ -23,7 +23,7 @@ MIGRATIONS: Sequence[str] = (
         number INTEGER NOT NULL, shown TEXT NOT NULL, priority TEXT NOT NULL, issued_at TEXT NOT NULL,
         state TEXT NOT NULL, kiosk_id TEXT, counter_id TEXT, calls INTEGER NOT NULL,
         called_at TEXT, started_at TEXT, finished_at TEXT, transferred_from TEXT, transferred_to TEXT,
-        rating_until TEXT, rating TEXT
+        rating_until TEXT, rating TEXT, place INTEGER NOT NULL
     );
     CREATE INDEX tickets_by_day ON tickets (day, seq);
     CREATE TABLE counters (
@@ -52,7 +52,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 TICKET_COLUMNS = (
     "id, day, seq, area, number, shown, priority, issued_at, state, kiosk_id, counter_id, calls, called_at,"
-    " started_at, finished_at, transferred_from, transferred_to, rating_until, rating"
+    " started_at, finished_at, transferred_from, transferred_to, rating_until, rating, place"
 )
 
 
@@ -153,7 +153,7 @@ class SqliteStorage:
         db.execute("BEGIN IMMEDIATE")
         try:
             db.executemany(
-                f"INSERT OR REPLACE INTO tickets ({TICKET_COLUMNS}) VALUES ({', '.join('?' * 19)})",
+                f"INSERT OR REPLACE INTO tickets ({TICKET_COLUMNS}) VALUES ({', '.join('?' * 20)})",
                 [_ticket_row(t) for t in changes.tickets.values()],
             )
             db.executemany(
@@ -199,19 +199,19 @@ def _ticket_row(t: Ticket) -> tuple[Any, ...]:
     return (
         t.id, t.day.isoformat(), t.seq, t.area, t.number, t.shown, t.priority, _iso(t.issued_at), t.state.value,
         t.kiosk_id, t.counter_id, t.calls, _iso(t.called_at), _iso(t.started_at), _iso(t.finished_at),
-        t.transferred_from, t.transferred_to, _iso(t.rating_until), t.rating,
+        t.transferred_from, t.transferred_to, _iso(t.rating_until), t.rating, t.place,
     )
 
 
 def _ticket(row: Sequence[Any]) -> Ticket:
     (id_, day, seq, area, number, shown, priority, issued_at, state, kiosk_id, counter_id, calls, called_at,
-     started_at, finished_at, transferred_from, transferred_to, rating_until, rating) = row
+     started_at, finished_at, transferred_from, transferred_to, rating_until, rating, place) = row
     return Ticket(
         id=id_, day=date.fromisoformat(day), seq=seq, area=area, number=number, shown=shown, priority=priority,
         issued_at=datetime.fromisoformat(issued_at), state=TicketState(state), kiosk_id=kiosk_id,
         counter_id=counter_id, calls=calls, called_at=_time(called_at), started_at=_time(started_at),
         finished_at=_time(finished_at), transferred_from=transferred_from, transferred_to=transferred_to,
-        rating_until=_time(rating_until), rating=rating,
+        rating_until=_time(rating_until), rating=rating, place=place,
     )
 
 
