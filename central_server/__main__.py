@@ -5,8 +5,8 @@ from __future__ import annotations
 import gc
 import logging
 import sys
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 from central_server.config import load
@@ -14,6 +14,7 @@ from central_server.server import ServerLoop
 from central_server.service import CenterService
 from central_server.storage.sqlite import SqliteStorage, StorageError
 from protocol.agent import parse_args, setup_logging, stop_on_signals
+from protocol.clock import SimulatedClock
 from protocol.errors import ConfigError
 from protocol.link import MqttLink
 from protocol.topics import Topics
@@ -26,6 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging()
     try:
         config = load(Path(args.config))
+        clock = _clock(config.rules.zone, args.simulated_clock)
     except ConfigError as exc:
         print(f"central_server: {exc}", file=sys.stderr)
         return 2
@@ -44,8 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # 0.5 ms halved the p99 latency of `make bench` at 2,000 requests/s.
     sys.setswitchinterval(0.0005)
     stop = stop_on_signals()
-    zone = config.rules.zone
-    service = CenterService(config, storage, clock=lambda: datetime.now(zone))
+    service = CenterService(config, storage, clock)
     gc.freeze()  # the day loaded so far stays put: later collections need not scan it again
     link = MqttLink(
         config.mqtt,
@@ -59,6 +60,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ServerLoop(service, link, stop).run()
     finally:
         storage.close()
+
+
+def _clock(zone: tzinfo, simulated: str | None) -> Callable[[], datetime]:
+    if simulated:
+        return SimulatedClock.from_arg(simulated, zone).now
+    return lambda: datetime.now(zone)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ def parse_args(prog: str, description: str, argv: Sequence[str] | None) -> argpa
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--config", required=True, metavar="FILE", help="the TOML config file")
     parser.add_argument("--check", action="store_true", help="validate the config, print a summary, exit")
+    parser.add_argument("--simulated-clock", metavar="START,SPEED,REAL", help=argparse.SUPPRESS)  # demos only
     return parser.parse_args(argv)
 
 
