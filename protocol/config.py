@@ -26,7 +26,8 @@ class Table:
 
     def error(self, key: str | None, message: str) -> ConfigError:
         place = self.where if key is None else (f"{self.where}.{key}" if self.where else key)
-        return ConfigError(f"{self.file.name}: {place}: {message}" if place else f"{self.file.name}: {message}")
+        text = f"{self.file.name}: {place}: {message}" if place else f"{self.file.name}: {message}"
+        return ConfigError(_one_line(text))
 
     def has(self, key: str) -> bool:
         return key in self._data
@@ -99,6 +100,11 @@ class Table:
         unknown = sorted(set(self._data) - self._known)
         if unknown:
             raise self.error(unknown[0], "unknown key")
+
+
+def _one_line(text: str) -> str:
+    """Escape what would break the one-line error (a TOML key may hold a newline)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _show(value: Any) -> str:
@@ -179,7 +185,9 @@ def _parse_url(table: Table, url: str) -> tuple[str, int, bool]:
     if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname or parts.path not in ("", "/"):
         raise table.error("url", expected)
     tls = parts.scheme == "mqtts"
-    return parts.hostname, port or (8883 if tls else 1883), tls
+    if port == 0:
+        raise table.error("url", expected)
+    return parts.hostname, port if port is not None else (8883 if tls else 1883), tls
 
 
 def _read_secret(table: Table, path: Path) -> str:
@@ -187,6 +195,8 @@ def _read_secret(table: Table, path: Path) -> str:
         secret = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise table.error("password_file", f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise table.error("password_file", f"{path} is not UTF-8 text") from None
     if not secret:
         raise table.error("password_file", f"{path} is empty")
     return secret

@@ -54,7 +54,9 @@ def decode(payload: bytes) -> Body:
 
 
 def encode(body: Mapping[str, Any]) -> bytes:
-    return json.dumps({"v": VERSION, **body}, ensure_ascii=False, separators=(",", ":")).encode()
+    wire = {"v": VERSION, **body}
+    wire["v"] = VERSION  # a body field may not change the version
+    return json.dumps(wire, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def field_of(body: Mapping[str, Any], name: str, kind: type[T], default: Any = _MISSING) -> T:
@@ -66,7 +68,18 @@ def field_of(body: Mapping[str, Any], name: str, kind: type[T], default: Any = _
         return default  # type: ignore[no-any-return]
     if type(value) is not kind:
         raise BadMessage("bad_request", f"field {name!r} must be {_KIND_NAMES.get(kind, kind.__name__)}")
+    if isinstance(value, str) and not _encodable(value):
+        raise BadMessage("bad_request", f"field {name!r} is not valid Unicode text")
     return value
+
+
+def _encodable(text: str) -> bool:
+    """JSON may escape lone surrogates ("\\ud800") that no UTF-8 reply could carry back."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 _KIND_NAMES = {str: "a string", int: "an integer", bool: "true or false", dict: "an object", list: "a list"}

@@ -1,0 +1,647 @@
+"""Wire messages (CONTRACT.md §3-4): strict parsing, exact typing, refusals as BadMessage, round trips."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from protocol.errors import BadMessage
+from protocol.messages import (
+    ACTIONS,
+    MAX_ID,
+    MAX_PAYLOAD,
+    OFFLINE,
+    ONLINE,
+    AreaInfo,
+    BoardState,
+    Call,
+    CenterConfigMessage,
+    CounterCommand,
+    CounterInfo,
+    CounterStateMessage,
+    ErrorInfo,
+    Rating,
+    RatingWindow,
+    Reply,
+    Status,
+    TicketRequest,
+    TicketView,
+    check_version,
+    decode,
+    field_of,
+    id_of,
+    parse_object,
+    usable_id,
+)
+
+ICT = timezone(timedelta(hours=7))
+PRESSED = datetime(2026, 11, 23, 9, 15, 30, tzinfo=ICT)
+
+
+def wire(body: Any) -> bytes:
+    return json.dumps(body, ensure_ascii=False).encode()
+
+
+def refused(call: Any, *args: Any) -> BadMessage:
+    """The BadMessage a call raises; it must carry the contract's bad_request code."""
+    with pytest.raises(BadMessage) as caught:
+        call(*args)
+    assert caught.value.code == "bad_request"
+    assert caught.value.reason
+    assert str(caught.value) == caught.value.reason
+    return caught.value
+
+
+# --- decode / parse_object / check_version ---------------------------------------------------
+
+
+def padded_object(size: int) -> bytes:
+    """A valid ticket request of exactly `size` bytes."""
+    head = b'{"v":1,"request_id":"r1","area":"dat-dai","pad":"'
+    tail = b'"}'
+    payload = head + b"x" * (size - len(head) - len(tail)) + tail
+    assert len(payload) == size
+    return payload
+
+
+def test_a_payload_of_exactly_64_kib_is_accepted() -> None:
+    assert MAX_PAYLOAD == 64 * 1024
+    assert decode(padded_object(MAX_PAYLOAD))["request_id"] == "r1"
+    assert TicketRequest.from_wire(padded_object(MAX_PAYLOAD)) == TicketRequest("r1", "dat-dai")
+
+
+def test_a_payload_over_64_kib_is_refused_before_parsing() -> None:
+    bad = refused(parse_object, padded_object(MAX_PAYLOAD + 1))
+    assert "payload" in bad.reason
+    assert str(MAX_PAYLOAD + 1) in bad.reason
+    refused(TicketRequest.from_wire, padded_object(MAX_PAYLOAD + 1))
+    refused(parse_object, b" " * (MAX_PAYLOAD + 1))  # not even JSON: the size is what is judged first
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b'{"v":1,"area":"\xff"}', b"\xc3\x28", b'{"v":1,"request_id":"\xed\xa0\x80"}', b"\x80"],
+    ids=["invalid-byte", "bad-continuation", "encoded-surrogate", "lone-continuation"],
+)
+def test_a_payload_that_is_not_utf8_is_refused(payload: bytes) -> None:
+    bad = refused(parse_object, payload)
+    assert "UTF-8" in bad.reason
+    assert "payload" in bad.reason
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b"", b"   ", b"{", b"{'v': 1}", b'{"v":1,}', b"v=1", b'{"v":1} trailing'],
+    ids=["empty", "blank", "unclosed", "single-quotes", "trailing-comma", "toml", "trailing-text"],
+)
+def test_a_payload_that_is_not_json_is_refused(payload: bytes) -> None:
+    bad = refused(parse_object, payload)
+    assert "JSON" in bad.reason
+    assert "payload" in bad.reason
+
+
+def test_deeply_nested_json_under_the_size_cap_is_refused_not_crashing() -> None:
+    for payload in (b"[" * 30_000 + b"]" * 30_000, b'{"a":' * 10_000 + b"1" + b"}" * 10_000):
+        assert len(payload) <= MAX_PAYLOAD
+        bad = refused(parse_object, payload)
+        assert "payload" in bad.reason
+        refused(TicketRequest.from_wire, payload)
+
+
+def test_deep_nesting_inside_an_ignored_field_is_refused_as_well() -> None:
+    depth = 15_000
+    payload = b'{"v":1,"request_id":"r","area":"a","x":' + b"[" * depth + b"]" * depth + b"}"
+    assert len(payload) <= MAX_PAYLOAD
+    refused(TicketRequest.from_wire, payload)
+
+
+@pytest.mark.parametrize("payload", [b"[]", b'[{"v":1}]', b"1", b'"text"', b"null", b"true", b"1.5"])
+def test_a_json_value_that_is_not_an_object_is_refused(payload: bytes) -> None:
+    bad = refused(parse_object, payload)
+    assert "object" in bad.reason
+    assert "payload" in bad.reason
+
+
+def test_parse_object_does_not_judge_the_version() -> None:
+    assert parse_object(b'{"v":2,"request_id":"r9"}') == {"v": 2, "request_id": "r9"}
+    assert parse_object(b'{"request_id":"r9"}') == {"request_id": "r9"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"v": 2}, {"v": 0}, {"v": True}, {"v": 1.0}, {"v": "1"}, {"v": None}, {"v": [1]}, {"v": -1}],
+    ids=["missing", "two", "zero", "true", "float", "string", "null", "list", "minus-one"],
+)
+def test_anything_but_the_integer_1_as_v_is_refused(body: dict[str, Any]) -> None:
+    bad = refused(check_version, body)
+    assert "'v'" in bad.reason
+    refused(decode, wire(body))
+    refused(TicketRequest.from_wire, wire({**body, "request_id": "r1", "area": "dat-dai"}))
+    refused(CounterCommand.from_wire, wire({**body, "request_id": "r1", "action": "next"}))
+    refused(Rating.from_wire, wire({**body, "rating_id": "x", "ticket_id": "t", "level": "satisfied",
+                                    "pressed_at": PRESSED.isoformat()}))
+
+
+def test_decode_returns_the_object_when_v_is_exactly_1() -> None:
+    assert decode(b'{"v":1,"a":[1,2]}') == {"v": 1, "a": [1, 2]}
+    assert check_version({"v": 1}) == {"v": 1}
+
+
+# --- field_of / id_of -------------------------------------------------------------------------
+
+
+def test_field_of_returns_values_of_exactly_the_asked_type() -> None:
+    body = {"s": "chữ", "i": 0, "b": False, "o": {"k": 1}, "l": []}
+    assert field_of(body, "s", str) == "chữ"
+    assert field_of(body, "i", int) == 0
+    assert field_of(body, "b", bool) is False
+    assert field_of(body, "o", dict) == {"k": 1}
+    assert field_of(body, "l", list) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "kind", "expected"),
+    [
+        (True, int, "an integer"),
+        (False, int, "an integer"),
+        (1, bool, "true or false"),
+        (0, bool, "true or false"),
+        (1.0, int, "an integer"),
+        ("1", int, "an integer"),
+        (1, str, "a string"),
+        (["a"], str, "a string"),
+        ("true", bool, "true or false"),
+        ([], dict, "an object"),
+        ({}, list, "a list"),
+    ],
+)
+def test_field_of_refuses_a_value_of_another_json_type(value: Any, kind: type, expected: str) -> None:
+    bad = refused(field_of, {"count": value}, "count", kind)
+    assert "'count'" in bad.reason
+    assert expected in bad.reason
+
+
+def test_field_of_treats_null_as_absent() -> None:
+    assert "'name'" in refused(field_of, {}, "name", str).reason
+    assert "missing" in refused(field_of, {}, "name", str).reason
+    assert "'name'" in refused(field_of, {"name": None}, "name", str).reason
+    assert field_of({"name": None}, "name", str, "mặc định") == "mặc định"
+    assert field_of({}, "name", str, None) is None
+    assert field_of({"name": None}, "name", int, 7) == 7
+
+
+def test_field_of_still_checks_the_type_when_there_is_a_default() -> None:
+    bad = refused(field_of, {"priority": 3}, "priority", str, "none")
+    assert "'priority'" in bad.reason
+
+
+def test_id_of_accepts_1_to_128_characters() -> None:
+    assert MAX_ID == 128
+    assert id_of({"request_id": "a"}, "request_id") == "a"
+    assert id_of({"request_id": "a" * 128}, "request_id") == "a" * 128
+    # characters, not bytes: 128 Vietnamese letters are 384 bytes of UTF-8
+    assert id_of({"request_id": "ệ" * 128}, "request_id") == "ệ" * 128
+
+
+@pytest.mark.parametrize("value", ["", "a" * 129, "ệ" * 129], ids=["empty", "129-ascii", "129-vietnamese"])
+def test_id_of_refuses_empty_and_over_128_characters(value: str) -> None:
+    bad = refused(id_of, {"request_id": value}, "request_id")
+    assert "'request_id'" in bad.reason
+
+
+@pytest.mark.parametrize("value", [None, 12, True, ["r1"], {"id": "r1"}])
+def test_id_of_refuses_a_missing_or_non_string_id(value: Any) -> None:
+    body = {} if value is None else {"rating_id": value}
+    assert "'rating_id'" in refused(id_of, body, "rating_id").reason
+
+
+def test_usable_id_gives_none_for_an_unusable_id() -> None:
+    assert usable_id({"request_id": "r1"}, "request_id") == "r1"
+    assert usable_id(None, "request_id") is None
+    assert usable_id({}, "request_id") is None
+    assert usable_id({"request_id": 5}, "request_id") is None
+    assert usable_id({"request_id": "x" * 129}, "request_id") is None
+
+
+# --- TicketRequest ----------------------------------------------------------------------------
+
+
+def test_ticket_request_parses_and_defaults_priority_to_none() -> None:
+    assert TicketRequest.from_wire(b'{"v":1,"request_id":"7f1c","area":"dat-dai"}') == TicketRequest(
+        "7f1c", "dat-dai", "none"
+    )
+    assert TicketRequest.from_wire(wire({"v": 1, "request_id": "7f1c", "area": "dat-dai", "priority": None}))\
+        .priority == "none"
+    assert TicketRequest.from_wire(wire({"v": 1, "request_id": "r", "area": "a", "priority": "elderly"}))\
+        .priority == "elderly"
+
+
+def test_ticket_request_ignores_unknown_extra_fields() -> None:
+    payload = wire({"v": 1, "request_id": "r1", "area": "tu-phap", "kiosk_model": "X", "extra": {"a": [1]}})
+    assert TicketRequest.from_wire(payload) == TicketRequest("r1", "tu-phap")
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"request_id": None}, "request_id"),
+        ({"request_id": ""}, "request_id"),
+        ({"request_id": 17}, "request_id"),
+        ({"request_id": "r" * 129}, "request_id"),
+        ({"area": None}, "area"),
+        ({"area": ""}, "area"),
+        ({"area": ["dat-dai"]}, "area"),
+        ({"area": "a" * 129}, "area"),
+        ({"priority": 1}, "priority"),
+        ({"priority": True}, "priority"),
+        ({"priority": ["elderly"]}, "priority"),
+    ],
+)
+def test_ticket_request_refusals_name_the_field(change: dict[str, Any], field: str) -> None:
+    body = {"v": 1, "request_id": "r1", "area": "dat-dai", **change}
+    body = {k: v for k, v in body.items() if v is not None}
+    assert repr(field) in refused(TicketRequest.from_wire, wire(body)).reason
+
+
+# --- CounterCommand ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("action", ["next", "recall", "skip", "finish", "pause", "resume"])
+def test_every_simple_counter_action_parses(action: str) -> None:
+    assert CounterCommand.from_wire(wire({"v": 1, "request_id": "c1", "action": action})) == CounterCommand(
+        "c1", action
+    )
+
+
+def test_every_contract_action_is_known() -> None:
+    assert {"next", "recall", "skip", "finish", "transfer", "call", "pause", "resume"} <= set(ACTIONS)
+
+
+def test_transfer_carries_to_area() -> None:
+    command = CounterCommand.from_wire(wire({"v": 1, "request_id": "c1", "action": "transfer", "to_area": "tu-phap"}))
+    assert command == CounterCommand("c1", "transfer", to_area="tu-phap")
+
+
+def test_call_carries_the_shown_number() -> None:
+    command = CounterCommand.from_wire(wire({"v": 1, "request_id": "c1", "action": "call", "number": "B001"}))
+    assert command == CounterCommand("c1", "call", number="B001")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"action": "transfer"}, "to_area"),
+        ({"action": "transfer", "to_area": None}, "to_area"),
+        ({"action": "transfer", "to_area": ""}, "to_area"),
+        ({"action": "transfer", "to_area": 3}, "to_area"),
+        ({"action": "call"}, "number"),
+        ({"action": "call", "number": 1001}, "number"),
+        ({"action": "call", "number": ""}, "number"),
+        ({"action": "call", "number": "9" * 129}, "number"),
+    ],
+)
+def test_transfer_needs_to_area_and_call_needs_number(body: dict[str, Any], field: str) -> None:
+    bad = refused(CounterCommand.from_wire, wire({"v": 1, "request_id": "c1", **body}))
+    assert repr(field) in bad.reason
+
+
+def test_extra_fields_of_other_actions_are_ignored() -> None:
+    command = CounterCommand.from_wire(
+        wire({"v": 1, "request_id": "c1", "action": "next", "to_area": 5, "number": ["x"]})
+    )
+    assert command == CounterCommand("c1", "next")
+
+
+@pytest.mark.parametrize("action", ["jump", "NEXT", "Next", " next", "", "x" * 500])
+def test_an_unknown_action_is_refused_naming_the_field(action: str) -> None:
+    bad = refused(CounterCommand.from_wire, wire({"v": 1, "request_id": "c1", "action": action}))
+    assert "action" in bad.reason
+    assert len(bad.reason) < 120  # a long action is not copied whole into the log
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"action": None}, "action"),
+        ({"action": 1}, "action"),
+        ({"action": ["next"]}, "action"),
+        ({"request_id": None}, "request_id"),
+        ({"request_id": True}, "request_id"),
+        ({"request_id": "r" * 129}, "request_id"),
+    ],
+)
+def test_counter_command_refusals_name_the_field(change: dict[str, Any], field: str) -> None:
+    body = {k: v for k, v in {"v": 1, "request_id": "c1", "action": "next", **change}.items() if v is not None}
+    assert repr(field) in refused(CounterCommand.from_wire, wire(body)).reason
+
+
+# --- Rating -----------------------------------------------------------------------------------
+
+
+def rating_body(**change: Any) -> dict[str, Any]:
+    body = {"v": 1, "rating_id": "rt-1", "ticket_id": "t-1", "level": "satisfied",
+            "pressed_at": "2026-11-23T09:15:30+07:00", **change}
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def test_rating_parses_with_an_offset_time() -> None:
+    rating = Rating.from_wire(wire(rating_body()))
+    assert rating == Rating("rt-1", "t-1", "satisfied", PRESSED)
+    assert rating.pressed_at.utcoffset() == timedelta(hours=7)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2026-11-23T02:15:30Z", "2026-11-23T02:15:30+00:00", "2026-11-23T09:15:30.250+07:00",
+     "2026-11-22T21:15:30-05:00"],
+)
+def test_rating_accepts_any_iso_8601_offset(text: str) -> None:
+    pressed = Rating.from_wire(wire(rating_body(pressed_at=text))).pressed_at
+    assert pressed.tzinfo is not None
+    assert abs(pressed - PRESSED) < timedelta(seconds=1)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2026-11-23T09:15:30", "2026-11-23 09:15:30", "2026-11-23", "09:15:30+07:00", "hôm qua", "", "1763864130",
+     "2026-13-01T00:00:00+07:00", "2026-11-23T09:15:30+25:00"],
+    ids=["naive", "naive-space", "date-only", "time-only", "words", "empty", "epoch-text", "month-13", "offset-25h"],
+)
+def test_rating_refuses_a_pressed_at_without_offset_or_not_iso(text: str) -> None:
+    bad = refused(Rating.from_wire, wire(rating_body(pressed_at=text)))
+    assert "'pressed_at'" in bad.reason
+
+
+@pytest.mark.parametrize("value", [1763864130, 1763864130.5, True, ["2026-11-23T09:15:30+07:00"]])
+def test_rating_refuses_a_pressed_at_that_is_not_a_string(value: Any) -> None:
+    assert "'pressed_at'" in refused(Rating.from_wire, wire(rating_body(pressed_at=value))).reason
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"rating_id": ""}, "rating_id"),
+        ({"rating_id": "x" * 129}, "rating_id"),
+        ({"rating_id": 5}, "rating_id"),
+        ({"ticket_id": "t" * 129}, "ticket_id"),
+        ({"ticket_id": None}, "ticket_id"),
+        ({"level": None}, "level"),
+        ({"level": 1}, "level"),
+        ({"level": ""}, "level"),
+        ({"pressed_at": None}, "pressed_at"),
+    ],
+)
+def test_rating_refusals_name_the_field(change: dict[str, Any], field: str) -> None:
+    assert repr(field) in refused(Rating.from_wire, wire(rating_body(**change))).reason
+
+
+def test_rating_ids_of_128_characters_are_accepted() -> None:
+    rating = Rating.from_wire(wire(rating_body(rating_id="r" * 128, ticket_id="t" * 128)))
+    assert (rating.rating_id, rating.ticket_id) == ("r" * 128, "t" * 128)
+
+
+# --- round trips and UTF-8 ---------------------------------------------------------------------
+
+TICKET = TicketView(
+    id="20261123-dat-dai-1001", number="1001", area="dat-dai", area_name="Đất đai",
+    issued_at="2026-11-23T07:31:00+07:00", priority="elderly", state="called", counter_id="2", calls=1,
+    waiting_ahead=3, estimated_wait_s=540,
+)
+CALL = Call(number="B001", counter_id="3", counter_name="Quầy 3", area="tu-phap", recall=False,
+            called_at="2026-11-23T08:00:05+07:00", area_name="Tư pháp – Hộ tịch", ticket_id="t-b001")
+RECALL = Call(number="1001", counter_id="1", counter_name="Quầy 1", area="dat-dai", recall=True,
+              called_at="2026-11-23T08:01:00+07:00")
+CONFIG = CenterConfigMessage(
+    center_id="rach-gia",
+    center_name="Bộ phận Tiếp nhận và Trả kết quả TP. Rạch Giá",
+    areas=(AreaInfo("dat-dai", "Đất đai", "", 1001, 1999), AreaInfo("tu-phap", "Tư pháp – Hộ tịch", "B", 1, 999),
+           AreaInfo("dong", "Lĩnh vực tạm đóng", "C", 1, 99, open=False)),
+    counters=(CounterInfo("1", "Quầy 1", ("dat-dai",)), CounterInfo("2", "Quầy 2", ("tu-phap", "dat-dai"))),
+    rating_levels=("very_satisfied", "satisfied", "dissatisfied"),
+    priority_categories=("elderly", "disabled", "pregnant", "veteran", "child_under_6", "dan-toc"),
+    timezone="Asia/Ho_Chi_Minh",
+    rating_window_s=90,
+)
+
+ROUND_TRIPS: list[Any] = [
+    TicketRequest("7f1c", "dat-dai"),
+    TicketRequest("r-ưu-tiên", "tu-phap", "pregnant"),
+    *(CounterCommand("c1", action) for action in ("next", "recall", "skip", "finish", "pause", "resume")),
+    CounterCommand("c2", "transfer", to_area="xây-dựng"),
+    CounterCommand("c3", "call", number="B001"),
+    Rating("rt-1", "t-1", "very_satisfied", PRESSED),
+    Rating("rt-2", "t-2", "dissatisfied", datetime(2026, 11, 23, 2, 0, tzinfo=UTC)),
+    Status(True),
+    Status(False),
+    Status(True, {"device": "kiosk-1", "printer": "paper_low", "ghi_chú": "Hết giấy"}),
+    CONFIG,
+    CenterConfigMessage("x", "Trung tâm", (), (), ("good", "bad")),
+    CALL,
+    RECALL,
+    BoardState((CALL, RECALL), {"dat-dai": 4, "tu-phap": 0}),
+    BoardState((), {}),
+    CounterStateMessage("2", "Quầy 2", "serving", TICKET),
+    CounterStateMessage("1", "Quầy 1", "idle", None,
+                        RatingWindow("t-9", "1009", "2026-11-23T08:10:00+07:00")),
+    CounterStateMessage("3", "Quầy 3", "paused",
+                        TicketView("t", "B002", "tu-phap", "Tư pháp", "2026-11-23T07:00:00+07:00", "none", "waiting")),
+    Reply("r1", True, {"ticket": TICKET.to_body()}),
+    Reply("r2", True, {"ticket": None}),
+    Reply(None, False, error=ErrorInfo("bad_request", "Yêu cầu không hợp lệ")),
+    Reply("r3", False, error=ErrorInfo("area_full", "Lĩnh vực này đã hết số trong ngày.")),
+]
+
+
+def _from_wire(message: Any, payload: bytes) -> Any:
+    if isinstance(message, Reply):
+        return Reply.from_wire(payload, message.id_name)
+    return type(message).from_wire(payload)
+
+
+@pytest.mark.parametrize("message", ROUND_TRIPS, ids=lambda m: type(m).__name__)
+def test_every_message_round_trips_through_the_wire(message: Any) -> None:
+    payload = message.to_wire()
+    assert isinstance(payload, bytes)
+    assert _from_wire(message, payload) == message
+    assert decode(payload)["v"] == 1
+
+
+def test_a_rating_acknowledgement_round_trips_under_rating_id() -> None:
+    ack = Reply("rt-1", False, error=ErrorInfo("already_rated", "Đã đánh giá."), id_name="rating_id")
+    body = json.loads(ack.to_wire())
+    assert body["rating_id"] == "rt-1"
+    assert "request_id" not in body
+    assert Reply.from_wire(ack.to_wire(), "rating_id") == ack
+
+
+def test_a_reply_with_an_unusable_request_id_carries_null() -> None:
+    body = json.loads(Reply(None, False, error=ErrorInfo("bad_request", "x")).to_wire())
+    assert body == {"v": 1, "request_id": None, "ok": False, "error": {"code": "bad_request", "message": "x"}}
+
+
+def test_status_payloads_match_the_lwt() -> None:
+    assert json.loads(ONLINE) == {"v": 1, "online": True}
+    assert json.loads(OFFLINE) == {"v": 1, "online": False}
+    assert Status.from_wire(OFFLINE) == Status(False)
+
+
+def test_config_message_has_the_contract_shape() -> None:
+    body = json.loads(CONFIG.to_wire())
+    assert body["v"] == 1
+    assert body["center"]["id"] == "rach-gia"
+    assert body["center"]["name"] == CONFIG.center_name
+    area = body["areas"][1]
+    assert {k: area[k] for k in ("id", "name", "prefix", "first", "last")} == {
+        "id": "tu-phap", "name": "Tư pháp – Hộ tịch", "prefix": "B", "first": 1, "last": 999}
+    assert body["counters"][1] == {"id": "2", "name": "Quầy 2", "areas": ["tu-phap", "dat-dai"]}
+    assert body["rating_levels"] == ["very_satisfied", "satisfied", "dissatisfied"]
+
+
+def test_board_messages_have_the_contract_shape() -> None:
+    call = json.loads(CALL.to_wire())
+    assert {"v", "number", "counter_id", "counter_name", "area", "recall", "called_at"} <= set(call)
+    board = json.loads(BoardState((CALL,), {"tu-phap": 2}).to_wire())
+    assert board["v"] == 1
+    assert board["waiting"] == {"tu-phap": 2}
+    assert board["recent_calls"][0]["number"] == "B001"
+    state = json.loads(CounterStateMessage("1", "Quầy 1", "idle", None).to_wire())
+    assert state["status"] == "idle"
+    assert state["ticket"] is None
+
+
+@pytest.mark.parametrize("message", ROUND_TRIPS, ids=lambda m: type(m).__name__)
+def test_to_wire_writes_vietnamese_as_utf8_not_escapes(message: Any) -> None:
+    payload = message.to_wire()
+    assert b"\\u" not in payload
+    payload.decode("utf-8")  # strict: every payload is valid UTF-8
+
+
+def test_vietnamese_text_is_written_as_its_utf8_bytes() -> None:
+    assert "Đất đai".encode() in CONFIG.to_wire()
+    assert "Tư pháp – Hộ tịch".encode() in CALL.to_wire()
+    assert "Quầy 2".encode() in CounterStateMessage("2", "Quầy 2", "serving", TICKET).to_wire()
+    assert "r-ưu-tiên".encode() in TicketRequest("r-ưu-tiên", "tu-phap").to_wire()
+    assert "Yêu cầu".encode() in Reply(None, False, error=ErrorInfo("bad_request", "Yêu cầu")).to_wire()
+
+
+@pytest.mark.parametrize(
+    ("cls", "body"),
+    [
+        (TicketRequest, {"request_id": "\\ud800", "area": "dat-dai"}),
+        (TicketRequest, {"request_id": "r1", "area": "\\udfff"}),
+        (TicketRequest, {"request_id": "r1", "area": "dat-dai", "priority": "\\ud83d"}),
+        (CounterCommand, {"request_id": "\\udc00", "action": "next"}),
+        (CounterCommand, {"request_id": "c1", "action": "call", "number": "B\\ud800"}),
+        (Rating, {"rating_id": "\\ud800", "ticket_id": "t", "level": "satisfied",
+                  "pressed_at": "2026-11-23T09:15:30+07:00"}),
+    ],
+)
+def test_a_lone_surrogate_escape_is_refused_or_survives_the_way_back(cls: Any, body: dict[str, str]) -> None:
+    """`"\\ud800"` is valid JSON but no Unicode text: whatever from_wire accepts must be writable again.
+
+    The server echoes request ids in its replies; one it cannot encode must not get past parsing.
+    """
+    fields = ",".join(f'"{k}":"{v}"' for k, v in body.items())
+    payload = ('{"v":1,' + fields + "}").encode()
+    try:
+        message = cls.from_wire(payload)
+    except BadMessage as bad:
+        assert bad.code == "bad_request"
+        return
+    assert cls.from_wire(message.to_wire()) == message
+
+
+@pytest.mark.parametrize("escape", ["\\ud800", "\\udfff", "a\\udc00b"])
+def test_usable_id_never_gives_an_id_a_reply_cannot_carry(escape: str) -> None:
+    """The server builds its refusal (even its internal_error reply) around `usable_id`."""
+    body = parse_object(('{"v":1,"request_id":"' + escape + '"}').encode())
+    request_id = usable_id(body, "request_id")
+    reply = Reply(request_id, False, error=ErrorInfo("bad_request", "Yêu cầu không hợp lệ"))
+    assert json.loads(reply.to_wire())["request_id"] == request_id
+
+
+# --- properties -------------------------------------------------------------------------------
+
+ids = st.text(min_size=1, max_size=MAX_ID)
+offsets = st.integers(-14 * 60, 14 * 60).map(lambda minutes: timezone(timedelta(minutes=minutes)))
+aware_seconds = st.datetimes(min_value=datetime(1000, 1, 2), max_value=datetime(9999, 12, 30), timezones=offsets)\
+    .map(lambda moment: moment.replace(microsecond=0))
+
+
+@st.composite
+def counter_commands(draw: st.DrawFn) -> CounterCommand:
+    action = draw(st.sampled_from(ACTIONS))
+    return CounterCommand(
+        draw(ids), action,
+        to_area=draw(ids) if action == "transfer" else None,
+        number=draw(ids) if action == "call" else None,
+    )
+
+
+@given(st.builds(TicketRequest, ids, ids, st.text()))
+def test_any_ticket_request_round_trips(request: TicketRequest) -> None:
+    assert TicketRequest.from_wire(request.to_wire()) == request
+
+
+@given(counter_commands())
+def test_any_counter_command_round_trips(command: CounterCommand) -> None:
+    assert CounterCommand.from_wire(command.to_wire()) == command
+
+
+@given(st.builds(Rating, ids, ids, ids, aware_seconds))
+def test_any_rating_round_trips(rating: Rating) -> None:
+    assert Rating.from_wire(rating.to_wire()) == rating
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=16,
+)
+FIELD_NAMES = ("v", "request_id", "area", "priority", "action", "to_area", "number", "rating_id", "ticket_id",
+               "level", "pressed_at")
+field_values = (
+    json_values
+    | st.sampled_from(ACTIONS)
+    | st.just(1)
+    | st.text(max_size=MAX_ID + 2)
+    | st.datetimes(timezones=st.none() | offsets).map(lambda moment: moment.isoformat())
+)
+likely_objects = st.dictionaries(st.sampled_from(FIELD_NAMES), field_values).map(
+    lambda body: body | {"v": 1} if len(body) % 3 else body
+)
+READERS: tuple[Any, ...] = (TicketRequest, CounterCommand, Rating)
+
+
+def parses_or_refuses(payload: bytes) -> None:
+    for cls in READERS:
+        try:
+            message = cls.from_wire(payload)
+        except BadMessage as bad:
+            assert bad.code == "bad_request"
+            assert bad.reason
+        else:
+            assert type(cls.from_wire(message.to_wire())) is cls  # what was accepted can be sent on
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=512))
+def test_arbitrary_bytes_either_parse_or_raise_bad_message(payload: bytes) -> None:
+    parses_or_refuses(payload)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values, st.booleans())
+def test_arbitrary_json_values_either_parse_or_raise_bad_message(value: Any, ascii_only: bool) -> None:
+    parses_or_refuses(json.dumps(value, ensure_ascii=ascii_only).encode())
+
+
+@settings(max_examples=500, deadline=None)
+@given(likely_objects)
+def test_objects_with_the_known_field_names_either_parse_or_raise_bad_message(body: dict[str, Any]) -> None:
+    parses_or_refuses(json.dumps(body, ensure_ascii=False).encode())
