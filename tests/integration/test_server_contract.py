@@ -101,6 +101,8 @@ def test_ticket_refusals(client: Device) -> None:
         json.dumps({"v": 1, "request_id": "x" * 129, "area": "dat-dai"}).encode(),
         json.dumps({"v": 1, "request_id": "r", "area": "dat-dai", "pad": "x" * 70_000}).encode(),
         b"[" * 100_000 + b"]" * 100_000,
+        b'{"v": 1, "request_id": "\\ud800", "area": "dat-dai"}',
+        b'{"v": 1, "request_id": "r", "area": "\\udfff"}',
     ],
 )
 def test_bad_ticket_requests_get_bad_request_and_change_nothing(client: Device, payload: bytes) -> None:
@@ -112,7 +114,8 @@ def test_bad_ticket_requests_get_bad_request_and_change_nothing(client: Device, 
         body_id = body.get("request_id") if isinstance(body, dict) else None
     except (ValueError, RecursionError):
         pass
-    usable = isinstance(body_id, str) and 0 < len(body_id) <= 128 and len(payload) <= 65536
+    usable = (isinstance(body_id, str) and 0 < len(body_id) <= 128 and len(payload) <= 65536
+              and body_id.isprintable())
     assert reply["request_id"] == (body_id if usable else None)
     assert number(client.ticket("dat-dai")) == "1001"
 
