@@ -16,78 +16,17 @@ from central_server.domain.areas import Area
 from central_server.domain.policies import PriorityMode
 from protocol.config import load_mqtt, read_toml
 from protocol.errors import ConfigError
+from tests.harness import CENTER_TOML
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "firmware_configs" / "center.example.toml"
 
-# tests/harness.py's CENTER_TOML, with the storage inside the test's own folder.
-VALID = """\
-[center]
-id = "thu-nghiem"
-name = "Bộ phận Tiếp nhận và Trả kết quả huyện Thử Nghiệm"
-timezone = "Asia/Ho_Chi_Minh"
-day_starts = "00:00"
-
-[mqtt]
-url = "mqtt://127.0.0.1:1883"
-
-[storage]
-url = "sqlite://@DB@"
-
-[rating]
-levels = ["very_satisfied", "satisfied", "dissatisfied"]
-window_s = 120
-
-[queue]
-max_calls = 3
-
-[[areas]]
-id = "dat-dai"
-name = "Đất đai"
-first = 1001
-last = 1999
-
-[[areas]]
-id = "tu-phap"
-name = "Tư pháp – Hộ tịch"
-first = 1
-last = 999
-prefix = "B"
-
-[[areas]]
-id = "nho"
-name = "Lĩnh vực nhỏ"
-first = 1
-last = 2
-prefix = "N"
-
-[[areas]]
-id = "dong"
-name = "Lĩnh vực tạm đóng"
-first = 1
-last = 99
-prefix = "C"
-open = false
-
-[[counters]]
-id = "1"
-name = "Quầy 1"
-areas = ["dat-dai"]
-
-[[counters]]
-id = "2"
-name = "Quầy 2"
-areas = ["tu-phap", "dat-dai"]
-
-[[counters]]
-id = "3"
-name = "Quầy 3"
-areas = ["tu-phap", "nho", "dong"]
-"""
+# tests/harness.py's center config; "sqlite://" + an absolute path is the three-slash form of CONTRACT.md §2.
+VALID = CENTER_TOML.format(center_id="thu-nghiem", url="mqtt://127.0.0.1:1883", db="@DB@", day_starts="00:00",
+                           window_s=120).replace("sqlite:///@DB@", "sqlite://@DB@")
 
 
 def valid_text(folder: Path) -> str:
-    # "sqlite://" + "/abs/path" is the three-slash form of CONTRACT.md §2
     return VALID.replace("@DB@", str(folder / "center.db"))
 
 
