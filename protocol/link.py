@@ -14,6 +14,7 @@ import logging
 import socket
 import ssl
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -74,6 +75,7 @@ class MqttLink:
         self._lock = threading.Lock()
         self.connected = threading.Event()
         self.ready = threading.Event()
+        self._stopping = False
         self._client = self._make_client(client_id, max_inflight)
 
     def _make_client(self, client_id: str, max_inflight: int) -> mqtt.Client:
@@ -90,7 +92,9 @@ class MqttLink:
         client.will_set(self._status_topic, OFFLINE, qos=1, retain=True)
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.max_inflight_messages_set(max_inflight)
-        client.enable_logger(logging.getLogger("paho"))
+        paho_log = logging.getLogger(f"paho.{client_id}")
+        paho_log.addFilter(self._quiet_after_stop)
+        client.enable_logger(paho_log)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
@@ -114,10 +118,15 @@ class MqttLink:
                 info.wait_for_publish(timeout_s)
             except (RuntimeError, ValueError) as exc:
                 log.warning("offline status not delivered: %s", exc)
+        self._stopping = True
         self.connected.clear()
         self.ready.clear()
         self._client.disconnect()
         self._client.loop_stop()
+
+    def _quiet_after_stop(self, record: logging.LogRecord) -> bool:
+        """paho's loop may run once more after `disconnect()` and log "Client is not connected"."""
+        return not (self._stopping and record.getMessage().startswith("Client is not connected"))
 
     def wait_ready(self, timeout_s: float) -> bool:
         return self.ready.wait(timeout_s)
@@ -130,8 +139,9 @@ class MqttLink:
 
     def subscribe(self, topic_filter: str, handler: Handler) -> None:
         with self._lock:
-            self._handlers[topic_filter] = handler
+            # `_acked` first: `_ensure_reply_route` reads `_handlers` without the lock, then `_acked`.
             self._acked.setdefault(topic_filter, threading.Event())
+            self._handlers[topic_filter] = handler
         self._client.message_callback_add(topic_filter, self._dispatch(handler))
         if self.connected.is_set():
             self._send_subscribe(topic_filter)
@@ -162,14 +172,16 @@ class MqttLink:
     def set_status(self, **extra: Any) -> None:
         """Add fields to the retained online status (e.g. a printer state) and republish it."""
         self._status_extra.update(extra)
-        if self.connected.is_set():
+        if self.ready.is_set():  # before that, the status goes out once every subscription is in place
             self.announce_online()
 
     def request(self, topic: str, payload: bytes, *, response_topic: str, timeout_s: float) -> Message:
         """Publish a request and wait for the reply carrying its Correlation Data.
 
         Never call it from a handler: the reply arrives on the thread a handler runs on.
+        `timeout_s` bounds the whole call, the wait for the reply route's SUBACK included.
         """
+        deadline = time.monotonic() + timeout_s
         self._ensure_reply_route(response_topic, timeout_s)
         correlation = uuid.uuid4().bytes
         future: Future[Message] = Future()
@@ -177,7 +189,7 @@ class MqttLink:
             self._replies[correlation] = future
         try:
             self.publish(topic, payload, qos=1, correlation=correlation, response_topic=response_topic)
-            return future.result(timeout_s)
+            return future.result(max(0.0, deadline - time.monotonic()))
         except FutureTimeout:
             raise RequestTimeout(f"no reply on {response_topic} within {timeout_s:g} s") from None
         finally:
