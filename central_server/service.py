@@ -85,7 +85,7 @@ class CenterService:
             try:
                 self._handle(message, now)
             except Exception:
-                log.exception("message on %s failed", message.topic)
+                log.exception("message on %s failed", message.topic[:200])
                 failed = self.internal_error_reply(message)
                 if failed is not None:
                     self._replies.append(failed)
@@ -115,15 +115,15 @@ class CenterService:
     def _handle(self, message: Message, now: datetime) -> None:
         inbound = self.topics.parse_inbound(message.topic)
         if inbound is None:
-            log.warning("dropped a message on %s: not a topic the server serves", message.topic)
+            log.warning("dropped a message on %s: not a topic the server serves", message.topic[:200])
         elif inbound.kind == "rating":
             self._handle_rating(inbound, message, now)
         elif message.response_topic is None:
-            log.warning("dropped a request on %s: it has no Response Topic", message.topic)
+            log.warning("dropped a request on %s: it has no Response Topic", message.topic[:200])
         elif not self.topics.response_allowed(inbound, message.response_topic):
             log.warning(
                 "dropped a request on %s: Response Topic %r is outside the device's own subtree",
-                message.topic, message.response_topic[:200],
+                message.topic[:200], message.response_topic[:200],
             )
         else:
             self._handle_request(inbound, message, message.response_topic, now)
