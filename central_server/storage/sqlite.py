@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
+import sys
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -192,7 +194,28 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def _time(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
+    """A stored time, sharing one tzinfo per offset: a busy day loads hundreds of thousands."""
+    if text is None:
+        return None
+    moment = datetime.fromisoformat(text)
+    offset = moment.utcoffset()
+    assert offset is not None, f"stored time {text!r} has no offset"
+    return moment.replace(tzinfo=_zone_of(offset))
+
+
+@functools.cache
+def _zone_of(offset: timedelta) -> timezone:
+    return timezone(offset)
+
+
+@functools.cache
+def _day(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def _name(text: str | None) -> str | None:
+    """Ids and names repeat across a day's tickets: keep one copy of each."""
+    return None if text is None else sys.intern(text)
 
 
 def _ticket_row(t: Ticket) -> tuple[Any, ...]:
@@ -206,12 +229,14 @@ def _ticket_row(t: Ticket) -> tuple[Any, ...]:
 def _ticket(row: Sequence[Any]) -> Ticket:
     (id_, day, seq, area, number, shown, priority, issued_at, state, kiosk_id, counter_id, calls, called_at,
      started_at, finished_at, transferred_from, transferred_to, rating_until, rating, place) = row
+    issued = _time(issued_at)
+    assert issued is not None
     return Ticket(
-        id=id_, day=date.fromisoformat(day), seq=seq, area=area, number=number, shown=shown, priority=priority,
-        issued_at=datetime.fromisoformat(issued_at), state=TicketState(state), kiosk_id=kiosk_id,
-        counter_id=counter_id, calls=calls, called_at=_time(called_at), started_at=_time(started_at),
+        id=id_, day=_day(day), seq=seq, area=sys.intern(area), number=number, shown=shown,
+        priority=sys.intern(priority), issued_at=issued, state=TicketState(state), kiosk_id=_name(kiosk_id),
+        counter_id=_name(counter_id), calls=calls, called_at=_time(called_at), started_at=_time(started_at),
         finished_at=_time(finished_at), transferred_from=transferred_from, transferred_to=transferred_to,
-        rating_until=_time(rating_until), rating=rating, place=place,
+        rating_until=_time(rating_until), rating=_name(rating), place=place,
     )
 
 
