@@ -23,9 +23,6 @@ class SimulatedClock:
     def now(self) -> datetime:
         return self.start + timedelta(seconds=(time.time() - self.real_start) * self.speed)
 
-    def real_seconds(self, simulated: timedelta) -> float:
-        return simulated.total_seconds() / self.speed
-
     def to_arg(self) -> str:
         return f"{self.start.isoformat()},{self.speed:g},{self.real_start!r}"
 

@@ -183,10 +183,6 @@ class Center:
         self._changes.board_changed = True
         return True
 
-    def change_count(self) -> int:
-        """How many changes are pending; every change records at least one event."""
-        return len(self._changes.events)
-
     def take_changes(self) -> Changes:
         changes, self._changes = self._changes, Changes()
         return changes
@@ -374,14 +370,6 @@ class Center:
                 self._touch_counter(counter)
                 closed.append(counter)
         return closed
-
-    def next_rating_deadline(self) -> datetime | None:
-        deadlines = [
-            c.awaiting_rating.rating_until
-            for c in self.counters.values()
-            if c.awaiting_rating is not None and c.awaiting_rating.rating_until is not None
-        ]
-        return min(deadlines, default=None)
 
     # --- internals --------------------------------------------------------------------------
 
