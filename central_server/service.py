@@ -167,7 +167,7 @@ class CenterService:
             return self._command(CounterCommand.from_body(body.checked()), inbound.device_id, now)
         except BadMessage as bad:
             log.warning("refused a request from %s/%s: %s", inbound.device_kind, inbound.device_id, bad.reason)
-            return Reply(request_id, False, error=ErrorInfo(bad.code, f"{BAD_REQUEST_VI} ({bad.reason})"))
+            return Reply(request_id, False, error=ErrorInfo(bad.code, BAD_REQUEST_VI, bad.reason))
         except DomainError as refused:
             log.warning("refused %s from %s/%s: %s", request_id, inbound.device_kind, inbound.device_id,
                         refused.code)
@@ -231,7 +231,7 @@ class CenterService:
             self.center.rate(counter_id, rating.rating_id, ticket, rating.level, rating.pressed_at, now)
         except BadMessage as bad:
             log.warning("refused a rating from counter %s: %s", counter_id, bad.reason)
-            return Reply(rating_id, False, error=ErrorInfo(bad.code, f"{BAD_REQUEST_VI} ({bad.reason})"),
+            return Reply(rating_id, False, error=ErrorInfo(bad.code, BAD_REQUEST_VI, bad.reason),
                          id_name="rating_id")
         except DomainError as refused:
             log.warning("refused rating %s from counter %s: %s", rating_id, counter_id, refused.code)

@@ -215,6 +215,7 @@ class Rating:
 class ErrorInfo:
     code: str
     message: str  # Vietnamese, fit to show to a citizen or an official
+    detail: str | None = None  # for the technician: which field was wrong, in English
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +232,8 @@ class Reply:
         body: Body = {self.id_name: self.request_id, "ok": self.ok, **self.fields}
         if self.error is not None:
             body["error"] = {"code": self.error.code, "message": self.error.message}
+            if self.error.detail is not None:
+                body["error"]["detail"] = self.error.detail
         return encode(body)
 
     @classmethod
@@ -240,7 +243,8 @@ class Reply:
         error = None
         if not ok:
             detail = field_of(body, "error", dict)
-            error = ErrorInfo(field_of(detail, "code", str), field_of(detail, "message", str))
+            error = ErrorInfo(field_of(detail, "code", str), field_of(detail, "message", str),
+                              field_of(detail, "detail", str, None))
         extra = {k: v for k, v in body.items() if k not in ("v", id_name, "ok", "error")}
         request_id = body.get(id_name)
         return cls(request_id if type(request_id) is str else None, ok, extra, error, id_name)

@@ -297,7 +297,7 @@ class Center:
         if target.id == ticket.area:
             raise DomainError("bad_request", f"Số {ticket.shown} đã thuộc lĩnh vực {target.name}.")
         if ticket.shown in self._holders[target.id]:
-            raise DomainError("bad_request", f"Lĩnh vực {target.name} đang có một số {ticket.shown} khác.")
+            raise DomainError("bad_request", f"Lĩnh vực {target.name} đang có một phiếu khác cùng số {ticket.shown}.")
         moved = Ticket(
             id=f"{self.day:%Y%m%d}-{self._next_seq:06d}", day=self.day, seq=self._next_seq, area=target.id,
             number=ticket.number, shown=ticket.shown, priority=ticket.priority, issued_at=ticket.issued_at,

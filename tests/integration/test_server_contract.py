@@ -108,6 +108,7 @@ def test_ticket_refusals(client: Device) -> None:
 def test_bad_ticket_requests_get_bad_request_and_change_nothing(client: Device, payload: bytes) -> None:
     reply = client.request(client.topics.ticket_request("k1"), payload, client.topics.ticket_response("k1"))
     assert error_code(reply) == "bad_request"
+    assert reply["error"]["message"] == "Yêu cầu không hợp lệ." and reply["error"]["detail"]
     body_id = None
     try:
         body = json.loads(payload)
