@@ -45,7 +45,8 @@ class CenterConfig:
             f"mqtt {self.mqtt.summary()}, storage {self.storage_url}",
             f"{len(rules.areas)} areas, {len(rules.counters)} counters, rating levels {', '.join(rules.rating_levels)}"
             f" within {int(rules.rating_window.total_seconds())} s",
-            f"priority {rules.policy.mode.value}, max {rules.policy.max_calls} calls per ticket",
+            f"priority {rules.policy.mode.value}, "
+            + (f"missed after {rules.policy.max_calls} calls" if rules.policy.max_calls else "recalls unlimited"),
         ]
         for area in rules.areas:
             state = "" if area.open else " (closed)"
@@ -129,7 +130,7 @@ def _policy(table: Table) -> QueuePolicy:
     policy = QueuePolicy(
         mode=PriorityMode(mode_name),
         regular_per_priority=table.integer("regular_per_priority", 3, minimum=1),
-        max_calls=table.integer("max_calls", 3, minimum=1),
+        max_calls=table.integer("max_calls", 0, minimum=0),
         priority_categories=DEFAULT_PRIORITY_CATEGORIES + tuple(extra),
         default_service_s=table.integer("default_service_s", 300, minimum=1),
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from central_server.config import CenterConfig
@@ -40,7 +40,7 @@ from protocol.messages import (
     parse_object,
     usable_id,
 )
-from protocol.topics import Inbound, Topics
+from protocol.topics import COUNTER, Inbound, Topics
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +69,9 @@ class CenterService:
         self.center.restore(
             storage.load_day(self.center.day, config.rules.counters, config.rules.policy.regular_per_priority)
         )
-        self._answered_day = self.center.day
         self._answered = self._answered_hashes()
+        self._day_began = False
+        self._clock_behind: date | None = None
         self._batch_replies: dict[tuple[str, str], bytes] = {}
         self._batch = Batch(Changes())
         self._replies: list[Outbound] = []
@@ -80,7 +81,7 @@ class CenterService:
     def handle_batch(self, messages: Iterable[Message]) -> list[Outbound]:
         """Apply messages, commit once, and return what to publish (state first, then replies)."""
         now = self._clock()
-        self.center.roll_day(now)
+        self._follow_clock(now)
         for message in messages:
             try:
                 self._handle(message, now)
@@ -94,10 +95,31 @@ class CenterService:
     def tick(self) -> list[Outbound]:
         """Timers: the service day and the rating windows."""
         now = self._clock()
-        self.center.roll_day(now)
+        self._follow_clock(now)
         for counter in self.center.close_rating_windows(now):
             log.info("rating window closed at counter %s", counter.id)
         return self._commit()
+
+    def _follow_clock(self, now: datetime) -> None:
+        """Begin a new service day from what storage holds for it (nothing, unless the clock was wrong).
+
+        A clock that goes back across `day_starts` (a Pi without a real-time clock, corrected
+        by NTP) does not take the center back to an earlier day.
+        """
+        day = self.center.day_of(now)
+        if day < self.center.day:
+            if self._clock_behind != day:
+                log.warning("the clock says %s, before the service day %s; staying on %s", now, self.center.day,
+                            self.center.day)
+                self._clock_behind = day
+            return
+        if day == self.center.day:
+            return
+        rules = self.config.rules
+        self.center.restore(self._storage.load_day(day, rules.counters, rules.policy.regular_per_priority))
+        self._answered = self._answered_hashes()
+        self._day_began = True
+        log.info("service day %s begins: %d tickets already stored for it", day, len(self.center.tickets))
 
     def _commit(self) -> list[Outbound]:
         changes = self.center.take_changes()
@@ -105,6 +127,9 @@ class CenterService:
         if changes or self._batch.replies:
             self._storage.commit(self._batch)
         state = self._state_outbound(changes)
+        if self._day_began:
+            self._day_began = False
+            state = [*self._day_state(), *state]
         replies, self._replies = self._replies, []
         self._batch = Batch(Changes())
         self._batch_replies = {}
@@ -141,7 +166,10 @@ class CenterService:
         reply = self._answer(inbound, body, request_id, now)
         payload = reply.to_wire()
         self._reply(response_topic, payload, message.correlation)
-        if request_id is not None:  # every answer is kept: a retry must never act later than its refusal
+        # Every answer is kept: a retry must never act later than its refusal. Not for an unknown
+        # counter, whose answer the config alone decides: made-up counters must not fill the disk.
+        known = inbound.device_kind != COUNTER or inbound.device_id in self.center.counters
+        if request_id is not None and known:
             self._batch.replies.append(StoredReply(device, self.center.day, request_id, payload))
             self._batch_replies[(device, request_id)] = payload
             self._answered.add(hash((device, request_id)))
@@ -154,8 +182,6 @@ class CenterService:
         pending = self._batch_replies.get((device, request_id))
         if pending is not None:
             return pending
-        if self._answered_day != self.center.day:
-            self._answered_day, self._answered = self.center.day, set()
         if hash((device, request_id)) not in self._answered:
             return None
         return self._storage.find_reply(device, self.center.day, request_id)
@@ -213,7 +239,8 @@ class CenterService:
         body = _Body(message.payload)
         rating_id = usable_id(body.fields, "rating_id")
         if rating_id is not None:
-            earlier = self._batch.rating_acks.get(rating_id) or self._storage.find_rating_ack(rating_id)
+            earlier = (self._batch.rating_acks.get((counter_id, rating_id))
+                       or self._storage.find_rating_ack(counter_id, rating_id))
             if earlier is not None:
                 log.info("rating %s from counter %s acknowledged again", rating_id, counter_id)
                 self._reply(response_topic, earlier, correlation)
@@ -221,13 +248,16 @@ class CenterService:
         ack = self._rate(counter_id, body, rating_id, now)
         payload = ack.to_wire()
         if ack.ok and rating_id is not None:
-            self._batch.rating_acks[rating_id] = payload
+            self._batch.rating_acks[(counter_id, rating_id)] = payload
         self._reply(response_topic, payload, correlation)
 
     def _rate(self, counter_id: str, body: _Body, rating_id: str | None, now: datetime) -> Reply:
         try:
             rating = Rating.from_body(body.checked())
-            ticket = self.center.ticket(rating.ticket_id) or self._storage.load_ticket(rating.ticket_id)
+            ticket = self.center.ticket(rating.ticket_id)
+            if ticket is None:  # a late rating of an earlier day's ticket
+                stored = self._storage.load_ticket(rating.ticket_id)
+                ticket = None if stored is None else self.center.remember(stored)
             self.center.rate(counter_id, rating.rating_id, ticket, rating.level, rating.pressed_at, now)
         except BadMessage as bad:
             log.warning("refused a rating from counter %s: %s", counter_id, bad.reason)
@@ -255,11 +285,11 @@ class CenterService:
 
     def retained_state(self) -> list[Outbound]:
         """Everything retained, for after every (re)connect."""
-        return [
-            self.config_outbound(),
-            self.board_outbound(),
-            *(self._counter_outbound(c) for c in self.center.counters.values()),
-        ]
+        return [self.config_outbound(), *self._day_state()]
+
+    def _day_state(self) -> list[Outbound]:
+        """The board and every counter, as they are now."""
+        return [self.board_outbound(), *(self._counter_outbound(c) for c in self.center.counters.values())]
 
     def config_outbound(self) -> Outbound:
         rules = self.config.rules

@@ -76,6 +76,7 @@ class MqttLink:
         self.connected = threading.Event()
         self.ready = threading.Event()
         self._stopping = False
+        self._status_lock = threading.Lock()
         self._client = self._make_client(client_id, max_inflight)
 
     def _make_client(self, client_id: str, max_inflight: int) -> mqtt.Client:
@@ -112,15 +113,16 @@ class MqttLink:
 
     def stop(self, timeout_s: float = 3.0) -> None:
         """Publish offline ourselves, then disconnect (a clean disconnect fires no will)."""
+        with self._status_lock:  # no online may follow the offline
+            self._stopping = True
+            self.ready.clear()
         if self.connected.is_set():
             info = self._client.publish(self._status_topic, OFFLINE, qos=1, retain=True)
             try:
                 info.wait_for_publish(timeout_s)
             except (RuntimeError, ValueError) as exc:
                 log.warning("offline status not delivered: %s", exc)
-        self._stopping = True
         self.connected.clear()
-        self.ready.clear()
         self._client.disconnect()
         self._client.loop_stop()
 
@@ -166,14 +168,19 @@ class MqttLink:
         return self._client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
 
     def announce_online(self) -> None:
-        """Publish the retained online status (with any extra fields set by `set_status`)."""
-        self._client.publish(self._status_topic, Status(True, self._status_extra).to_wire(), qos=1, retain=True)
+        """Publish the retained online status (with any extra fields set by `set_status`).
+
+        Only while ready (subscribed) and not stopping: online must mean "requests are heard".
+        """
+        with self._status_lock:
+            if self.ready.is_set() and not self._stopping:
+                payload = Status(True, self._status_extra).to_wire()
+                self._client.publish(self._status_topic, payload, qos=1, retain=True)
 
     def set_status(self, **extra: Any) -> None:
         """Add fields to the retained online status (e.g. a printer state) and republish it."""
         self._status_extra.update(extra)
-        if self.ready.is_set():  # before that, the status goes out once every subscription is in place
-            self.announce_online()
+        self.announce_online()  # when not ready yet, it goes out once every subscription is in place
 
     def request(self, topic: str, payload: bytes, *, response_topic: str, timeout_s: float) -> Message:
         """Publish a request and wait for the reply carrying its Correlation Data.
@@ -269,11 +276,11 @@ class MqttLink:
             self._became_ready()
 
     def _became_ready(self) -> None:
+        self.ready.set()
         for callback in self._ready_callbacks:
             callback()
         if self._announce_online:
             self.announce_online()
-        self.ready.set()
 
     def _on_disconnect(
         self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason_code: Any, _properties: Any

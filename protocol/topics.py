@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from protocol.errors import ConfigError
 
 ID = re.compile(r"[a-z0-9-]+")
-DEVICE_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+DEVICE_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # a kiosk or counter id in a topic
 KIOSK, COUNTER = "kiosk", "counter"
 
 
@@ -78,12 +78,14 @@ class Topics:
         if not topic.startswith(self.root + "/"):
             return None
         parts = topic[len(self.root) + 1 :].split("/")
+        if len(parts) < 2 or not DEVICE_ID.fullmatch(parts[1]):
+            return None
         match parts:
-            case ["kiosk", device, "ticket", "request"] if device:
+            case ["kiosk", device, "ticket", "request"]:
                 return Inbound("ticket_request", KIOSK, device)
-            case ["counter", device, "command"] if device:
+            case ["counter", device, "command"]:
                 return Inbound("command", COUNTER, device)
-            case ["counter", device, "rating"] if device:
+            case ["counter", device, "rating"]:
                 return Inbound("rating", COUNTER, device)
         return None
 

@@ -147,6 +147,7 @@ class Center:
         self._queues = {area: _AreaQueue() for area in self.areas}
         self._cursors: dict[str, int] = {}
         self._next_seq = next_seq
+        self._remembered: dict[str, Ticket] = {}
         self.recent_calls: deque[CallRecord] = deque(maxlen=RECENT_CALLS)
         self._service_times = {
             area: deque[float](maxlen=self.rules.policy.service_time_samples) for area in self.areas
@@ -154,7 +155,11 @@ class Center:
 
     # --- start-up and the day -------------------------------------------------------------
 
+    def day_of(self, now: datetime) -> date:
+        return service_day(now, self.rules.zone, self.rules.day_starts)
+
     def restore(self, snapshot: DaySnapshot) -> None:
+        """Become the stored state of a service day (at start-up, and when a new day begins)."""
         self._start_day(snapshot.day, snapshot.next_seq)
         self._cursors = dict(snapshot.cursors)
         for ticket in sorted(snapshot.tickets, key=lambda t: t.seq):
@@ -165,23 +170,23 @@ class Center:
         for counter in snapshot.counters:
             if counter.id in self.counters:
                 self.counters[counter.id] = counter
+                if counter.current is not None:  # possibly a ticket of an earlier day: it keeps its number
+                    self._hold(counter.current)
 
     def _admit(self, ticket: Ticket) -> None:
         self.tickets[ticket.id] = ticket
-        if ticket.state in HOLDS_NUMBER and ticket.area in self.areas:
-            self._holders[ticket.area][ticket.shown] = ticket
+        if ticket.state in HOLDS_NUMBER:
+            self._hold(ticket)
         if ticket.state is TicketState.WAITING and ticket.area in self.areas:
             self._queues[ticket.area].push(ticket)
 
-    def roll_day(self, now: datetime) -> bool:
-        """Restart numbering when `now` belongs to a new service day. Counters keep whom they serve."""
-        today = service_day(now, self.rules.zone, self.rules.day_starts)
-        if today == self.day:
-            return False
-        self._start_day(today, next_seq=1)
-        self._event("day_started", now, detail={"day": today.isoformat()})
-        self._changes.board_changed = True
-        return True
+    def _hold(self, ticket: Ticket) -> None:
+        """The ticket holds its number in its area and in every area it was transferred from."""
+        step: Ticket | None = ticket
+        while step is not None:
+            if step.area in self._holders:
+                self._holders[step.area].setdefault(ticket.shown, ticket)
+            step = self.tickets.get(step.transferred_from) if step.transferred_from else None
 
     def take_changes(self) -> Changes:
         changes, self._changes = self._changes, Changes()
@@ -233,7 +238,19 @@ class Center:
         return {area: queue.waiting for area, queue in self._queues.items()}
 
     def ticket(self, ticket_id: str) -> Ticket | None:
-        return self.tickets.get(ticket_id)
+        """Today's ticket, one a counter still holds, or one `remember`ed: always the same object."""
+        found = self.tickets.get(ticket_id) or self._remembered.get(ticket_id)
+        if found is not None:
+            return found
+        for counter in self.counters.values():
+            for held in (counter.current, counter.awaiting_rating):
+                if held is not None and held.id == ticket_id:
+                    return self.remember(held)  # still found once the counter lets go of it
+        return None
+
+    def remember(self, ticket: Ticket) -> Ticket:
+        """Keep a ticket of an earlier day that storage handed back, so every look-up finds this object."""
+        return self._remembered.setdefault(ticket.id, ticket)
 
     # --- counter commands -----------------------------------------------------------------
 
@@ -258,7 +275,8 @@ class Center:
     def recall(self, counter_id: str, now: datetime) -> Ticket:
         counter = self._counter(counter_id)
         ticket = self._current(counter)
-        if ticket.state is TicketState.CALLED and ticket.calls >= self.rules.policy.max_calls:
+        max_calls = self.rules.policy.max_calls
+        if max_calls and ticket.state is TicketState.CALLED and ticket.calls >= max_calls:
             self._miss(counter, ticket, now, reason="max_calls")
             return ticket
         ticket.calls += 1
@@ -296,7 +314,8 @@ class Center:
         target = self._area(to_area)
         if target.id == ticket.area:
             raise DomainError("bad_request", f"Số {ticket.shown} đã thuộc lĩnh vực {target.name}.")
-        if ticket.shown in self._holders[target.id]:
+        holder = self._holders[target.id].get(ticket.shown)
+        if holder is not None and holder is not ticket:
             raise DomainError("bad_request", f"Lĩnh vực {target.name} đang có một phiếu khác cùng số {ticket.shown}.")
         moved = Ticket(
             id=f"{self.day:%Y%m%d}-{self._next_seq:06d}", day=self.day, seq=self._next_seq, area=target.id,
@@ -308,6 +327,7 @@ class Center:
         ticket.transferred_to = moved.id
         counter.current = None
         self._admit(moved)
+        self._holders[ticket.area].setdefault(ticket.shown, moved)  # the citizen still holds it here too
         self._touch(moved)
         self._touch_counter(counter)
         self._event("transferred", now, ticket, counter, {"to_area": target.id, "new_ticket_id": moved.id})
@@ -456,9 +476,9 @@ class Center:
 
     def _release(self, ticket: Ticket, state: TicketState, now: datetime) -> None:
         """Close a ticket for good: its number becomes free again in its area."""
-        holders = self._holders.get(ticket.area, {})
-        if holders.get(ticket.shown) is ticket:
-            del holders[ticket.shown]
+        for holders in self._holders.values():
+            if holders.get(ticket.shown) is ticket:
+                del holders[ticket.shown]
         if ticket.state is TicketState.WAITING:
             self._queues[ticket.area].left(ticket)
         ticket.state = state
@@ -466,6 +486,8 @@ class Center:
         self._touch(ticket)
 
     def _record_service_time(self, ticket: Ticket) -> None:
+        if ticket.day != self.day:  # a ticket left open overnight says nothing about today's pace
+            return
         if ticket.called_at is not None and ticket.finished_at is not None and ticket.area in self._service_times:
             self._service_times[ticket.area].append((ticket.finished_at - ticket.called_at).total_seconds())
 

@@ -19,7 +19,9 @@ class PriorityMode(StrEnum):
 class QueuePolicy:
     mode: PriorityMode = PriorityMode.STRICT
     regular_per_priority: int = 3
-    max_calls: int = 3  # calls (first + recalls) after which an unanswered ticket becomes missed
+    # Calls (first + recalls) after which a recall marks an unanswered ticket missed instead.
+    # 0, the default, keeps the contract's plain rule: a recall always calls again.
+    max_calls: int = 0
     priority_categories: tuple[str, ...] = field(default=DEFAULT_PRIORITY_CATEGORIES)
     default_service_s: int = 300  # the service time assumed before an area has data
     service_time_samples: int = 20  # how many recent service times the estimate averages

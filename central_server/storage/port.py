@@ -28,7 +28,7 @@ class Batch:
 
     changes: Changes
     replies: list[StoredReply] = field(default_factory=list)
-    rating_acks: dict[str, bytes] = field(default_factory=dict)  # rating_id -> acknowledgement
+    rating_acks: dict[tuple[str, str], bytes] = field(default_factory=dict)  # (counter, rating_id) -> ack
 
 
 class Storage(Protocol):
@@ -42,7 +42,7 @@ class Storage(Protocol):
         """(device, request_id) of every stored reply of the day."""
         ...
 
-    def find_rating_ack(self, rating_id: str) -> bytes | None: ...
+    def find_rating_ack(self, counter_id: str, rating_id: str) -> bytes | None: ...
 
     def commit(self, batch: Batch) -> None:
         """Write the batch in one transaction, durable (fsynced) when this returns."""

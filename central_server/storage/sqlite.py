@@ -40,8 +40,9 @@ MIGRATIONS: Sequence[str] = (
         PRIMARY KEY (device, day, request_id)
     ) WITHOUT ROWID;
     CREATE TABLE ratings (
-        rating_id TEXT PRIMARY KEY, ticket_id TEXT NOT NULL UNIQUE, counter_id TEXT NOT NULL,
-        level TEXT NOT NULL, pressed_at TEXT NOT NULL, received_at TEXT NOT NULL, ack BLOB NOT NULL
+        counter_id TEXT NOT NULL, rating_id TEXT NOT NULL, ticket_id TEXT NOT NULL UNIQUE,
+        level TEXT NOT NULL, pressed_at TEXT NOT NULL, received_at TEXT NOT NULL, ack BLOB NOT NULL,
+        PRIMARY KEY (counter_id, rating_id)
     );
     CREATE TABLE events (
         seq INTEGER PRIMARY KEY, day TEXT NOT NULL, at TEXT NOT NULL, kind TEXT NOT NULL,
@@ -143,8 +144,10 @@ class SqliteStorage:
     def reply_keys(self, day: date) -> Iterable[tuple[str, str]]:
         return self._db.execute("SELECT device, request_id FROM replies WHERE day = ?", (day.isoformat(),))
 
-    def find_rating_ack(self, rating_id: str) -> bytes | None:
-        row = self._db.execute("SELECT ack FROM ratings WHERE rating_id = ?", (rating_id,)).fetchone()
+    def find_rating_ack(self, counter_id: str, rating_id: str) -> bytes | None:
+        row = self._db.execute(
+            "SELECT ack FROM ratings WHERE counter_id = ? AND rating_id = ?", (counter_id, rating_id)
+        ).fetchone()
         return None if row is None else bytes(row[0])
 
     # --- writing ---------------------------------------------------------------------------
@@ -175,10 +178,10 @@ class SqliteStorage:
                 "INSERT OR IGNORE INTO replies VALUES (?, ?, ?, ?)",
                 [(r.device, r.day.isoformat(), r.request_id, r.payload) for r in batch.replies],
             )
-            db.executemany(
-                "INSERT OR IGNORE INTO ratings VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(r.rating_id, r.ticket_id, r.counter_id, r.level, _iso(r.pressed_at), _iso(r.received_at),
-                  batch.rating_acks[r.rating_id]) for r in changes.ratings],
+            db.executemany(  # a plain INSERT: a rating counted twice must fail loudly, never vanish
+                "INSERT INTO ratings VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(r.counter_id, r.rating_id, r.ticket_id, r.level, _iso(r.pressed_at), _iso(r.received_at),
+                  batch.rating_acks[(r.counter_id, r.rating_id)]) for r in changes.ratings],
             )
             db.execute("COMMIT")
         except BaseException:

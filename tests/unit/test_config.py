@@ -240,7 +240,7 @@ MISTAKES: list[tuple[str, str, str, str, str]] = [
      "[queue].extra_priority_categories", "none"),
     ("queue-extra-duplicate", "max_calls = 3", 'max_calls = 3\nextra_priority_categories = ["a", "a"]',
      "[queue].extra_priority_categories", "twice"),
-    ("queue-max-calls-zero", "max_calls = 3", "max_calls = 0", "[queue].max_calls", "at least 1"),
+    ("queue-max-calls-negative", "max_calls = 3", "max_calls = -1", "[queue].max_calls", "at least 0"),
     ("queue-unknown-key", "max_calls = 3", "max_calls = 3\nmax_recalls = 2", "[queue].max_recalls", "unknown key"),
     ("area-last-below-first", "first = 1\nlast = 999\nprefix = \"B\"", "first = 5\nlast = 4\nprefix = \"B\"",
      "[[areas]] #2.last", "must not be below first (5)"),

@@ -132,16 +132,35 @@ def test_next_finishes_the_current_ticket_and_opens_its_rating_window(center: Ce
     assert center.counters["1"].awaiting_rating is first
 
 
-def test_recall_counts_calls_and_misses_after_max_calls(center: Center) -> None:
+def test_recall_calls_again_however_often_by_default(center: Center) -> None:
+    ticket = center.issue("dat-dai", "none", at(0)).ticket
+    center.next("1", at(1))
+    for minute in range(2, 8):
+        assert center.recall("1", at(minute)) is ticket
+    assert ticket.calls == 7 and ticket.state is TicketState.CALLED
+    assert [c.recall for c in center.recent_calls][:7] == [True] * 6 + [False]
+
+
+def test_with_max_calls_a_recall_past_the_limit_marks_the_ticket_missed() -> None:
+    center = Center(rules(QueuePolicy(max_calls=3)), T0)
     ticket = center.issue("dat-dai", "none", at(0)).ticket
     center.next("1", at(1))
     center.recall("1", at(2))
     center.recall("1", at(3))
     assert ticket.calls == 3 and ticket.state is TicketState.CALLED
-    assert [c.recall for c in center.recent_calls][:3] == [True, True, False]
+    center.take_changes()
     center.recall("1", at(4))
     assert ticket.state is TicketState.MISSED
     assert center.counters["1"].current is None
+    assert not center.take_changes().calls, "a ticket marked missed is not announced"
+
+
+def test_a_started_ticket_is_never_marked_missed_by_a_recall() -> None:
+    center = Center(rules(QueuePolicy(max_calls=1)), T0)
+    ticket = center.issue("dat-dai", "none", at(0)).ticket
+    center.next("1", at(1))
+    center.start("1", at(2))
+    assert center.recall("1", at(3)) is ticket and ticket.state is TicketState.SERVING
 
 
 def test_skip_marks_missed_and_call_by_number_brings_it_back(center: Center) -> None:
@@ -173,6 +192,22 @@ def test_transfer_keeps_the_number_and_the_place_by_issue_time(center: Center) -
     assert moved.transferred_from == early.id
     assert center.next("2", at(8)) is moved
     assert center.next("2", at(9)) is later
+
+
+def test_a_transferred_number_stays_held_in_the_area_it_left() -> None:
+    small = CenterRules((Area("a", "Nhỏ", 1, 2), Area("b", "Khác", 1, 2)), (CounterSpec("1", "Quầy 1", ("a", "b")),),
+                        HCM, time(0), QueuePolicy(), ("ok",), timedelta(seconds=60))
+    center = Center(small, T0)
+    center.issue("a", "none", at(0))
+    center.next("1", at(1))
+    moved = center.transfer("1", "b", at(2))
+    assert center.issue("a", "none", at(3)).ticket.shown == "2", "1 is still in the hall, now waiting in b"
+    with pytest.raises(DomainError):
+        center.issue("a", "none", at(4))
+    center.next("1", at(5))  # moved kept 1's issue time: it goes before a's new 2
+    assert center.counters["1"].current is moved
+    center.next("1", at(6))  # moved served: 1 is free in both areas
+    assert center.issue("a", "none", at(7)).ticket.shown == "1"
 
 
 def test_transfer_refuses_unknown_area_and_no_current_ticket(center: Center) -> None:
@@ -266,17 +301,6 @@ def test_rating_windows_close_and_disarm_the_counter(center: Center) -> None:
     closed = center.close_rating_windows(at(5))
     assert [c.id for c in closed] == ["1"]
     assert center.counters["1"].awaiting_rating is None
-
-
-def test_numbering_restarts_at_day_starts_in_the_center_timezone() -> None:
-    six = CenterRules(rules().areas, rules().counters, HCM, time(6, 0), QueuePolicy(), ("ok",),
-                      timedelta(seconds=60))
-    center = Center(six, datetime(2026, 11, 23, 5, 0, tzinfo=HCM))
-    assert center.issue("dat-dai", "none", datetime(2026, 11, 23, 5, 59, tzinfo=HCM)).ticket.shown == "1001"
-    assert not center.roll_day(datetime(2026, 11, 23, 5, 59, 59, tzinfo=HCM))
-    assert center.roll_day(datetime(2026, 11, 22, 23, 1, tzinfo=UTC))  # 06:01 in Hồ Chí Minh City
-    assert center.issue("dat-dai", "none", datetime(2026, 11, 23, 6, 1, tzinfo=HCM)).ticket.shown == "1001"
-    assert center.waiting_counts()["dat-dai"] == 1
 
 
 def test_service_day_of_a_moment() -> None:

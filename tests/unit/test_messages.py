@@ -645,3 +645,12 @@ def test_arbitrary_json_values_either_parse_or_raise_bad_message(value: Any, asc
 @given(likely_objects)
 def test_objects_with_the_known_field_names_either_parse_or_raise_bad_message(body: dict[str, Any]) -> None:
     parses_or_refuses(json.dumps(body, ensure_ascii=False).encode())
+
+
+def test_a_huge_integer_in_an_unknown_field_is_ignored_and_in_a_known_one_refused() -> None:
+    huge = "9" * 5000
+    request = TicketRequest.from_wire(f'{{"v": 1, "request_id": "r", "area": "a", "x": {huge}}}'.encode())
+    assert request.area == "a"
+    with pytest.raises(BadMessage) as refused:
+        decode(f'{{"v": {huge}}}'.encode())
+    assert refused.value.code == "bad_request"

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from paho.mqtt.exception import MQTTException
+from paho.mqtt.exception import MalformedPacket, MQTTException
 from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
+from paho.mqtt.properties import Properties, VariableByteIntegers
 
 from protocol import paho_properties
 
@@ -59,3 +59,36 @@ def test_patched_properties_refuse_what_paho_refuses(both: None) -> None:
         build(PacketTypes.PUBLISH, {"ReceiveMaximum": 10})  # a CONNECT property
     with pytest.raises(MQTTException):
         build(PacketTypes.CONNECT, {"ReceiveMaximum": 0})
+
+
+def test_a_packet_stuffed_with_user_properties_unpacks_in_one_pass(both: None) -> None:
+    """60,000 user properties: paho's own unpack re-slices the buffer each time (minutes here)."""
+    assert paho_properties.install()
+    pairs = [(f"k{i}", "") for i in range(60_000)]
+    body = b"".join(b"\x26" + len(k).to_bytes(2, "big") + k.encode() + b"\x00\x00" for k, _ in pairs)
+    packed = VariableByteIntegers.encode(len(body)) + body  # type: ignore[no-untyped-call]
+    unpacked, used = Properties(PacketTypes.PUBLISH).unpack(packed)  # type: ignore[no-untyped-call]
+    assert used == len(packed)
+    assert unpacked.UserProperty == pairs
+
+
+@pytest.mark.parametrize(
+    "packed",
+    [
+        b"\x05\x08\x00\x05ab",  # a string longer than the properties
+        b"\x03\x09\x00",  # binary data cut short
+        b"\x02\x02\x00",  # a four-byte integer cut short
+        b"\x04\x0b\xff\xff\xff",  # a variable byte integer that never ends
+        b"\x02\xff\x01",  # an unknown property identifier
+        b"\x09\x08\x00\x06ab\x00cd",  # a null character in a string
+        b"\x06\x08\x00\x03\xc3\x28\x41",  # invalid UTF-8
+        b"\x0a\x08\x00\x01a\x08\x00\x01b",  # a Response Topic twice
+    ],
+)
+def test_malformed_properties_are_refused_as_paho_refuses_them(both: None, packed: bytes) -> None:
+    paho_properties.uninstall()
+    with pytest.raises(Exception):  # noqa: B017 (paho raises several kinds, ours MalformedPacket/MQTTException)
+        Properties(PacketTypes.PUBLISH).unpack(packed)  # type: ignore[no-untyped-call]
+    assert paho_properties.install()
+    with pytest.raises((MalformedPacket, MQTTException)):
+        Properties(PacketTypes.PUBLISH).unpack(packed)  # type: ignore[no-untyped-call]

@@ -194,3 +194,86 @@ def test_a_replayed_request_id_gets_the_first_answer_and_changes_nothing(tmp_pat
                  else rig.command(device, "next", request_id))
         if first["ok"]:
             assert again == first, "a stored answer changed across a restart"
+
+
+def test_a_clock_that_goes_back_does_not_take_the_center_back_a_day(rig: Rig) -> None:
+    rig.ticket("dat-dai")
+    rig.clock.advance(hours=-8)  # 23:30 the day before
+    assert rig.ticket("dat-dai")["ticket"]["number"] == "1002"
+    assert rig.service.center.waiting_counts()["dat-dai"] == 2
+
+
+def test_a_server_booted_with_a_stale_clock_resumes_the_real_day_when_the_clock_is_set(rig: Rig) -> None:
+    for _ in range(3):
+        rig.ticket("dat-dai")
+    rig.clock.advance(days=-1)  # power cut; the Pi boots with yesterday's time
+    rig.restart()
+    stale = rig.ticket("dat-dai")["ticket"]
+    rig.clock.advance(days=1, minutes=5)  # NTP sets the clock
+    fresh = rig.ticket("dat-dai")["ticket"]
+    assert fresh["number"] == "1004" and fresh["id"].startswith("20261123-")
+    assert rig.service.center.waiting_counts()["dat-dai"] == 4
+    assert stale["id"].startswith("20261122-") and rig.count("tickets") == 5
+
+
+def test_a_new_day_republishes_the_board_and_every_counter(rig: Rig) -> None:
+    rig.ticket("dat-dai")
+    rig.clock.advance(days=1)
+    topics = {o.topic for o in rig.service.tick()}
+    assert topics == {rig.topics.board_state(), *(rig.topics.counter_state(c) for c in ("1", "2", "3"))}
+
+
+def test_a_ticket_held_overnight_keeps_its_number_and_says_nothing_about_the_pace(rig: Rig) -> None:
+    assert rig.ticket("nho")["ticket"]["number"] == "N1"
+    rig.command("3", "next")
+    rig.clock.advance(days=1)
+    assert rig.ticket("nho")["ticket"]["number"] == "N2", "N1 is still at counter 3"
+    rig.restart()
+    assert rig.ticket("nho")["error"]["code"] == "area_full", "N1 (at counter 3) and N2 (waiting) are held"
+    rig.command("3", "finish")  # yesterday's ticket, served after 24 hours
+    waiting = rig.ticket("dat-dai")
+    assert waiting["ticket"]["estimated_wait_s"] == 0
+    second = rig.ticket("dat-dai")["ticket"]
+    assert second["estimated_wait_s"] == round(300 / 2), "the default pace, not a 24-hour service time"
+
+
+def test_two_ratings_of_an_earlier_days_ticket_in_one_batch_count_once(rig: Rig) -> None:
+    rig.ticket("dat-dai")
+    rig.command("1", "next")
+    served = rig.command("1", "finish")["ticket"]
+    pressed = rig.clock.now + timedelta(seconds=10)
+    rig.clock.advance(days=1)
+    rig.restart()
+
+    def rating(rating_id: str, level: str) -> Message:
+        body = {"v": 1, "rating_id": rating_id, "ticket_id": served["id"], "level": level,
+                "pressed_at": pressed.isoformat()}
+        return Message(rig.topics.counter_rating("1"), json.dumps(body).encode())
+
+    out = rig.service.handle_batch([rating("a", "satisfied"), rating("b", "dissatisfied")])
+    acks = [json.loads(o.payload) for o in out if o.topic == rig.topics.rating_ack("1")]
+    assert [(a["rating_id"], a["ok"]) for a in acks] == [("a", True), ("b", False)]
+    assert acks[1]["error"]["code"] == "already_rated"
+    assert rig.count("ratings") == 1
+    assert rig.rate("1", served["id"], pressed, rating_id="a")["ok"] is True, "the recorded one is acked again"
+
+
+def test_rating_ids_are_per_counter(rig: Rig) -> None:
+    tickets = []
+    for counter in ("1", "2"):
+        rig.ticket("dat-dai")
+        rig.command(counter, "next")
+        tickets.append(rig.command(counter, "finish")["ticket"])
+    assert rig.rate("1", tickets[0]["id"], rig.clock.now, rating_id="same")["ok"] is True
+    second = rig.rate("2", tickets[1]["id"], rig.clock.now, rating_id="same")
+    assert second["ok"] is True and second["ticket_id"] == tickets[1]["id"]
+    assert rig.count("ratings") == 2
+
+
+def test_answers_to_unknown_counters_and_foreign_topics_are_not_stored(rig: Rig) -> None:
+    before = rig.count("replies")
+    reply = rig.command("x" * 60, "next")
+    assert reply["error"]["code"] == "unknown_counter"
+    assert rig.send(rig.topics.counter_command("x" * 70), {"v": 1, "request_id": "r", "action": "next"},
+                    rig.topics.counter_command_response("x" * 70)) == []
+    assert rig.count("replies") == before
