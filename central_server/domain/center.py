@@ -327,7 +327,7 @@ class Center:
         ticket.transferred_to = moved.id
         counter.current = None
         self._admit(moved)
-        self._holders[ticket.area].setdefault(ticket.shown, moved)  # the citizen still holds it here too
+        self._holders[ticket.area].setdefault(ticket.shown, moved)  # also when `ticket` is of an earlier day
         self._touch(moved)
         self._touch_counter(counter)
         self._event("transferred", now, ticket, counter, {"to_area": target.id, "new_ticket_id": moved.id})

@@ -94,9 +94,23 @@ class CenterMachine(RuleBasedStateMachine):
         if ticket is not None and before is not None:
             assert ticket.rating == before, "a ticket was rated twice"
 
+    def areas_held(self, ticket: Ticket) -> set[str]:
+        """Its own area and every area it was transferred from: the citizen holds the number there."""
+        areas = set()
+        step: Ticket | None = ticket
+        while step is not None:
+            areas.add(step.area)
+            step = self.center.tickets.get(step.transferred_from) if step.transferred_from else None
+        return areas
+
     @invariant()
     def no_two_tickets_holding_a_number_share_it_in_an_area(self) -> None:
-        held = Tally((t.area, t.shown) for t in self.center.tickets.values() if t.state in HOLDS_NUMBER)
+        held = Tally(
+            (area, t.shown)
+            for t in self.center.tickets.values()
+            if t.state in HOLDS_NUMBER
+            for area in self.areas_held(t)
+        )
         assert all(n == 1 for n in held.values()), held
 
     @invariant()
