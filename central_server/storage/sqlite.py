@@ -59,6 +59,17 @@ TICKET_COLUMNS = (
 )
 
 
+# What changes in a ticket after it is issued; the rest (the day and sequence among them) never does.
+MUTABLE_TICKET_COLUMNS = ("state", "counter_id", "calls", "called_at", "started_at", "finished_at",
+                          "transferred_to", "rating_until", "rating")
+# An update in place of the columns that change: REPLACE would delete and re-insert the row and
+# every index entry, which costs more as the day's table grows.
+UPSERT_TICKET = (
+    f"INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ({', '.join('?' * len(TICKET_COLUMNS.split(',')))})"
+    " ON CONFLICT (id) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in MUTABLE_TICKET_COLUMNS)
+)
+
+
 class StorageError(QmsError):
     pass
 
@@ -158,7 +169,7 @@ class SqliteStorage:
         db.execute("BEGIN IMMEDIATE")
         try:
             db.executemany(
-                f"INSERT OR REPLACE INTO tickets ({TICKET_COLUMNS}) VALUES ({', '.join('?' * 20)})",
+                UPSERT_TICKET,
                 [_ticket_row(t) for t in changes.tickets.values()],
             )
             db.executemany(
