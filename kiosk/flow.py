@@ -1,0 +1,274 @@
+"""The kiosk's state machine: events in, effects out. Pure: no I/O, no clock, no MQTT.
+
+The agent feeds it what happened (a touch, an answer, a printer check, the time) and carries
+out what it returns (ask the server for a ticket, print it, report the printer's state).
+`view()` is everything the screen shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from kiosk.model import (
+    BACK_BUTTON,
+    PRIORITY_BUTTON,
+    PRIORITY_LABELS,
+    AreaButton,
+    IssuedTicket,
+    KioskView,
+    PrinterStatus,
+    Screen,
+)
+
+BUSY = "Hệ thống đang bận, vui lòng chờ trong giây lát"
+NOT_ISSUED = "Hệ thống đang bận, chưa lấy được số. Vui lòng thử lại sau ít phút"
+PRINT_FAILED = "Máy in gặp sự cố. Vui lòng ghi nhớ số thứ tự của bạn và liên hệ cán bộ hướng dẫn"
+PRINTER_MESSAGES = {
+    PrinterStatus.PAPER_OUT: "Máy in hết giấy, vui lòng liên hệ cán bộ hướng dẫn",
+    PrinterStatus.COVER_OPEN: "Nắp máy in đang mở, vui lòng liên hệ cán bộ hướng dẫn",
+    PrinterStatus.OFFLINE: "Máy in chưa sẵn sàng, vui lòng liên hệ cán bộ hướng dẫn",
+}
+
+
+# --- events ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigReceived:
+    center_name: str
+    areas: tuple[AreaButton, ...]
+    priority_categories: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionChanged:
+    online: bool  # the link is subscribed and the server says it is online
+
+
+@dataclass(frozen=True, slots=True)
+class PrinterChecked:
+    status: PrinterStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Touched:
+    target: str  # a touch target of the view (see kiosk.model)
+
+
+@dataclass(frozen=True, slots=True)
+class Pressed:
+    """A physical area button (small commune kiosks without a screen)."""
+
+    area: str
+    priority: str = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class TicketAnswered:
+    request_id: str
+    ticket: IssuedTicket | None
+    refusal: str = ""  # the server's Vietnamese message when it refused
+
+
+@dataclass(frozen=True, slots=True)
+class TicketFailed:
+    request_id: str  # no answer after every retry
+
+
+@dataclass(frozen=True, slots=True)
+class PrintDone:
+    ticket_id: str
+    ok: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    now: datetime
+
+
+Event = (ConfigReceived | ConnectionChanged | PrinterChecked | Touched | Pressed | TicketAnswered | TicketFailed
+         | PrintDone | Tick)
+
+
+# --- effects --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RequestTicket:
+    request_id: str  # made once per touch; every retry of this touch reuses it
+    area: str
+    priority: str
+
+
+@dataclass(frozen=True, slots=True)
+class PrintTicket:
+    ticket: IssuedTicket
+
+
+@dataclass(frozen=True, slots=True)
+class ReportStatus:
+    """What `device/<id>/status` says besides online: the printer, and tickets given but not printed."""
+
+    printer: PrinterStatus
+    unprinted: tuple[str, ...]
+
+
+Effect = RequestTicket | PrintTicket | ReportStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Timings:
+    busy_after: timedelta = timedelta(seconds=2)  # a touch unanswered this long says the system is busy
+    ticket: timedelta = timedelta(seconds=6)  # the number stays on screen
+    print_failed: timedelta = timedelta(seconds=20)
+    notice: timedelta = timedelta(seconds=6)  # a refusal or "not issued" stays on screen
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    request_id: str
+    area: str
+    priority: str
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _Result:
+    screen: Screen
+    until: datetime
+    ticket: IssuedTicket | None = None
+    message: str = ""
+
+
+class KioskFlow:
+    def __init__(self, new_id: Callable[[], str], now: datetime, timings: Timings = Timings()) -> None:
+        self._new_id = new_id
+        self._timings = timings
+        self._now = now
+        self._center_name = ""
+        self._areas: tuple[AreaButton, ...] = ()
+        self._categories: tuple[str, ...] = ()
+        self._configured = False
+        self._online = False
+        self._printer: PrinterStatus | None = None
+        self._unprinted: tuple[str, ...] = ()
+        self._choosing_priority = False
+        self._chosen_priority: str | None = None
+        self._pending: _Pending | None = None
+        self._result: _Result | None = None
+
+    # --- events ---------------------------------------------------------------------------
+
+    def handle(self, event: Event) -> list[Effect]:
+        match event:
+            case Tick(now):
+                self._now = now
+                if self._result is not None and now >= self._result.until:
+                    self._result = None
+            case ConfigReceived(name, areas, categories):
+                self._center_name, self._areas, self._categories = name, areas, categories
+                self._configured = True
+                if self._chosen_priority not in (None, *categories):
+                    self._chosen_priority = None
+            case ConnectionChanged(online):
+                self._online = online
+            case PrinterChecked(status):
+                return self._printer_checked(status)
+            case Touched(target):
+                return self._touched(target)
+            case Pressed(area, priority):
+                return self._request(area, priority) if self.view().screen is Screen.MENU else []
+            case TicketAnswered():
+                return self._answered(event)
+            case TicketFailed(request_id):
+                if self._pending is not None and self._pending.request_id == request_id:
+                    self._pending = None
+                    self._show(Screen.BUSY, self._timings.notice, message=NOT_ISSUED)
+            case PrintDone(ticket_id, ok):
+                return self._printed(ticket_id, ok)
+        return []
+
+    def _printer_checked(self, status: PrinterStatus) -> list[Effect]:
+        changed = status != self._printer
+        self._printer = status
+        return [ReportStatus(status, self._unprinted)] if changed else []
+
+    def _touched(self, target: str) -> list[Effect]:
+        screen = self.view().screen
+        if screen is Screen.PRIORITY:
+            if target == BACK_BUTTON:
+                self._choosing_priority = False
+            elif target.startswith("priority:") and target[len("priority:"):] in self._categories:
+                self._chosen_priority = target[len("priority:"):]
+                self._choosing_priority = False
+        elif screen is Screen.MENU:
+            if target == PRIORITY_BUTTON:
+                self._choosing_priority = True
+            elif target == BACK_BUTTON:
+                self._chosen_priority = None
+            elif target.startswith("area:"):
+                priority = self._chosen_priority or "none"
+                self._chosen_priority = None
+                return self._request(target[len("area:"):], priority)
+        return []  # any other screen takes no touch: no second ticket from a double tap
+
+    def _request(self, area_id: str, priority: str) -> list[Effect]:
+        area = next((a for a in self._areas if a.id == area_id), None)
+        if area is None or not area.open:
+            return []
+        self._pending = _Pending(self._new_id(), area.id, priority, self._now)
+        return [RequestTicket(self._pending.request_id, area.id, priority)]
+
+    def _answered(self, answer: TicketAnswered) -> list[Effect]:
+        if self._pending is None or self._pending.request_id != answer.request_id:
+            return []
+        self._pending = None
+        if answer.ticket is None:
+            self._show(Screen.BUSY, self._timings.notice, message=answer.refusal or NOT_ISSUED)
+            return []
+        self._show(Screen.TICKET, self._timings.ticket, ticket=answer.ticket)
+        return [PrintTicket(answer.ticket)]
+
+    def _printed(self, ticket_id: str, ok: bool) -> list[Effect]:
+        if ok:
+            return []
+        self._unprinted = (*self._unprinted, ticket_id)[-20:]
+        shown = self._result.ticket if self._result is not None else None
+        if shown is not None and shown.id == ticket_id:
+            self._show(Screen.PRINT_FAILED, self._timings.print_failed, ticket=shown, message=PRINT_FAILED)
+        return [ReportStatus(self._printer or PrinterStatus.UNKNOWN, self._unprinted)]
+
+    def _show(self, screen: Screen, duration: timedelta, *, ticket: IssuedTicket | None = None,
+              message: str = "") -> None:
+        self._result = _Result(screen, self._now + duration, ticket, message)
+
+    # --- what the screen shows ------------------------------------------------------------
+
+    def view(self) -> KioskView:
+        base = KioskView(
+            screen=Screen.MENU, center_name=self._center_name, now=self._now, areas=self._areas,
+            priorities=tuple((c, PRIORITY_LABELS.get(c, c)) for c in self._categories),
+            chosen_priority=self._chosen_priority,
+        )
+        if self._pending is not None:
+            if self._now - self._pending.since >= self._timings.busy_after:
+                return replace(base, screen=Screen.BUSY, message=BUSY)
+            return replace(base, screen=Screen.WORKING)
+        if self._result is not None:
+            return replace(base, screen=self._result.screen, ticket=self._result.ticket,
+                           message=self._result.message)
+        if not self._configured or self._printer is None:
+            return replace(base, screen=Screen.STARTING)
+        if not self._online:
+            return replace(base, screen=Screen.BUSY, message=BUSY)
+        if not self._printer.can_print:
+            return replace(base, screen=Screen.PRINTER_PROBLEM, message=PRINTER_MESSAGES[self._printer])
+        if self._choosing_priority:
+            return replace(base, screen=Screen.PRIORITY)
+        return base
+
+    @property
+    def printer(self) -> PrinterStatus | None:
+        return self._printer

@@ -1,0 +1,88 @@
+"""What the kiosk shows and prints: plain values shared by the flow, the view and the printer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class PrinterStatus(StrEnum):
+    READY = "ready"
+    PAPER_LOW = "paper_low"  # keeps working; reported to the center
+    PAPER_OUT = "paper_out"
+    COVER_OPEN = "cover_open"
+    OFFLINE = "offline"
+    UNKNOWN = "unknown"  # the connection cannot tell (a printer that does not answer status queries)
+
+    @property
+    def can_print(self) -> bool:
+        return self in (PrinterStatus.READY, PrinterStatus.PAPER_LOW, PrinterStatus.UNKNOWN)
+
+
+class Screen(StrEnum):
+    STARTING = "starting"  # no center config or printer check yet
+    MENU = "menu"  # one button per area; a separate priority button
+    PRIORITY = "priority"  # choose the priority category, then the area
+    WORKING = "working"  # a touch was taken: the ticket is being made
+    TICKET = "ticket"  # the number, very large; "Vui lòng nhận phiếu"
+    PRINT_FAILED = "print_failed"  # the number was given but not printed: shown large instead
+    BUSY = "busy"  # broker or server unreachable
+    PRINTER_PROBLEM = "printer_problem"  # paper out, cover open, printer offline
+
+
+PRIORITY_LABELS = {
+    "elderly": "Người cao tuổi",
+    "disabled": "Người khuyết tật",
+    "pregnant": "Phụ nữ mang thai",
+    "veteran": "Người có công với cách mạng",
+    "child_under_6": "Người đi cùng trẻ em dưới 6 tuổi",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AreaButton:
+    id: str
+    name: str  # Vietnamese, full diacritics; long names are wrapped by the view
+    open: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedTicket:
+    """A ticket the server allocated, with what the paper and the screen show of it."""
+
+    id: str
+    number: str  # as shown: "B001"
+    area: str
+    area_name: str
+    issued_at: datetime
+    waiting_ahead: int
+    estimated_wait_s: int
+    priority: str = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class KioskView:
+    """Everything the screen shows at one moment; `view.draw` draws exactly this."""
+
+    screen: Screen
+    center_name: str
+    now: datetime
+    areas: tuple[AreaButton, ...] = ()
+    priorities: tuple[tuple[str, str], ...] = ()  # (category id, Vietnamese label)
+    chosen_priority: str | None = None  # set while a priority citizen picks the area
+    ticket: IssuedTicket | None = None
+    message: str = ""  # the Vietnamese sentence of BUSY, PRINTER_PROBLEM and PRINT_FAILED screens
+
+
+# Touch targets the view reports and the flow understands.
+PRIORITY_BUTTON = "priority"  # the separate "Ưu tiên" button on the menu
+BACK_BUTTON = "back"
+
+
+def area_target(area_id: str) -> str:
+    return f"area:{area_id}"
+
+
+def priority_target(category: str) -> str:
+    return f"priority:{category}"

@@ -1,0 +1,179 @@
+"""The kiosk's state machine, with no I/O: touches, answers, printer states, time."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from kiosk.flow import (
+    BUSY,
+    NOT_ISSUED,
+    PRINT_FAILED,
+    ConfigReceived,
+    ConnectionChanged,
+    KioskFlow,
+    Pressed,
+    PrintDone,
+    PrinterChecked,
+    PrintTicket,
+    ReportStatus,
+    RequestTicket,
+    Tick,
+    TicketAnswered,
+    TicketFailed,
+    Touched,
+)
+from kiosk.model import (
+    BACK_BUTTON,
+    PRIORITY_BUTTON,
+    AreaButton,
+    IssuedTicket,
+    PrinterStatus,
+    Screen,
+    area_target,
+    priority_target,
+)
+
+T0 = datetime(2026, 11, 23, 8, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+AREAS = (AreaButton("dat-dai", "Đất đai"), AreaButton("tu-phap", "Tư pháp – Hộ tịch"),
+         AreaButton("dong", "Tài nguyên và Môi trường", open=False))
+
+
+def ticket(number: str = "1001", ticket_id: str = "t1") -> IssuedTicket:
+    return IssuedTicket(ticket_id, number, "dat-dai", "Đất đai", T0, 2, 600)
+
+
+@pytest.fixture
+def flow() -> KioskFlow:
+    ids = (f"req-{n}" for n in itertools.count(1))
+    kiosk = KioskFlow(lambda: next(ids), T0)
+    kiosk.handle(ConfigReceived("Bộ phận Một cửa", AREAS, ("elderly", "pregnant")))
+    kiosk.handle(ConnectionChanged(True))
+    kiosk.handle(PrinterChecked(PrinterStatus.READY))
+    return kiosk
+
+
+def test_starts_only_with_config_connection_and_a_printer_check() -> None:
+    kiosk = KioskFlow(lambda: "r", T0)
+    assert kiosk.view().screen is Screen.STARTING
+    kiosk.handle(ConfigReceived("Trung tâm", AREAS, ()))
+    assert kiosk.view().screen is Screen.STARTING
+    kiosk.handle(PrinterChecked(PrinterStatus.READY))
+    assert kiosk.view().screen is Screen.BUSY
+    kiosk.handle(ConnectionChanged(True))
+    assert kiosk.view().screen is Screen.MENU
+
+
+def test_a_touch_asks_once_and_a_double_tap_makes_no_second_request(flow: KioskFlow) -> None:
+    effects = flow.handle(Touched(area_target("dat-dai")))
+    assert effects == [RequestTicket("req-1", "dat-dai", "none")]
+    assert flow.view().screen is Screen.WORKING
+    assert flow.handle(Touched(area_target("dat-dai"))) == []
+    assert flow.handle(Pressed("dat-dai")) == []
+
+
+def test_the_answer_is_printed_and_shown_then_the_menu_returns(flow: KioskFlow) -> None:
+    flow.handle(Touched(area_target("dat-dai")))
+    effects = flow.handle(TicketAnswered("req-1", ticket()))
+    assert effects == [PrintTicket(ticket())]
+    view = flow.view()
+    assert view.screen is Screen.TICKET and view.ticket == ticket()
+    assert flow.handle(PrintDone("t1", ok=True)) == []
+    flow.handle(Tick(T0 + timedelta(seconds=5)))
+    assert flow.view().screen is Screen.TICKET
+    flow.handle(Tick(T0 + timedelta(seconds=7)))
+    assert flow.view().screen is Screen.MENU
+
+
+def test_an_answer_to_another_request_is_ignored(flow: KioskFlow) -> None:
+    flow.handle(Touched(area_target("dat-dai")))
+    assert flow.handle(TicketAnswered("someone-else", ticket())) == []
+    assert flow.view().screen is Screen.WORKING
+
+
+def test_no_answer_within_two_seconds_says_busy_and_a_late_answer_still_prints(flow: KioskFlow) -> None:
+    flow.handle(Touched(area_target("dat-dai")))
+    flow.handle(Tick(T0 + timedelta(seconds=2)))
+    view = flow.view()
+    assert view.screen is Screen.BUSY and view.message == BUSY
+    assert flow.handle(TicketAnswered("req-1", ticket())) == [PrintTicket(ticket())]
+
+
+def test_giving_up_says_no_number_was_issued(flow: KioskFlow) -> None:
+    flow.handle(Touched(area_target("dat-dai")))
+    flow.handle(TicketFailed("req-1"))
+    assert flow.view().message == NOT_ISSUED
+    flow.handle(Tick(T0 + timedelta(seconds=7)))
+    assert flow.view().screen is Screen.MENU
+
+
+def test_a_refusal_shows_the_servers_vietnamese_message(flow: KioskFlow) -> None:
+    flow.handle(Touched(area_target("dat-dai")))
+    assert flow.handle(TicketAnswered("req-1", None, "Lĩnh vực Đất đai đã hết số thứ tự")) == []
+    assert flow.view().message == "Lĩnh vực Đất đai đã hết số thứ tự"
+
+
+def test_a_failed_print_shows_the_number_large_and_reports_it(flow: KioskFlow) -> None:
+    flow.handle(Touched(area_target("dat-dai")))
+    flow.handle(TicketAnswered("req-1", ticket()))
+    effects = flow.handle(PrintDone("t1", ok=False))
+    assert effects == [ReportStatus(PrinterStatus.READY, ("t1",))]
+    view = flow.view()
+    assert view.screen is Screen.PRINT_FAILED and view.ticket == ticket() and view.message == PRINT_FAILED
+
+
+@pytest.mark.parametrize("status", [PrinterStatus.PAPER_OUT, PrinterStatus.COVER_OPEN, PrinterStatus.OFFLINE])
+def test_a_printer_that_cannot_print_blocks_requests_and_is_reported(flow: KioskFlow,
+                                                                    status: PrinterStatus) -> None:
+    assert flow.handle(PrinterChecked(status)) == [ReportStatus(status, ())]
+    view = flow.view()
+    assert view.screen is Screen.PRINTER_PROBLEM and "liên hệ cán bộ hướng dẫn" in view.message
+    assert flow.handle(Touched(area_target("dat-dai"))) == []
+    assert flow.handle(Pressed("dat-dai")) == []
+    assert flow.handle(PrinterChecked(status)) == [], "an unchanged state is reported once"
+
+
+def test_paper_low_keeps_working_and_is_reported(flow: KioskFlow) -> None:
+    assert flow.handle(PrinterChecked(PrinterStatus.PAPER_LOW)) == [ReportStatus(PrinterStatus.PAPER_LOW, ())]
+    assert flow.view().screen is Screen.MENU
+    assert flow.handle(Touched(area_target("dat-dai")))
+
+
+def test_the_connection_lost_blocks_requests(flow: KioskFlow) -> None:
+    flow.handle(ConnectionChanged(False))
+    assert flow.view().screen is Screen.BUSY
+    assert flow.handle(Touched(area_target("dat-dai"))) == []
+
+
+def test_closed_and_unknown_areas_make_no_request(flow: KioskFlow) -> None:
+    assert flow.handle(Touched(area_target("dong"))) == []
+    assert flow.handle(Touched(area_target("khong-co"))) == []
+    assert flow.handle(Pressed("dong")) == []
+
+
+def test_a_priority_citizen_chooses_the_category_then_the_area(flow: KioskFlow) -> None:
+    flow.handle(Touched(PRIORITY_BUTTON))
+    view = flow.view()
+    assert view.screen is Screen.PRIORITY
+    assert view.priorities == (("elderly", "Người cao tuổi"), ("pregnant", "Phụ nữ mang thai"))
+    flow.handle(Touched(priority_target("pregnant")))
+    assert flow.view().screen is Screen.MENU and flow.view().chosen_priority == "pregnant"
+    assert flow.handle(Touched(area_target("tu-phap"))) == [RequestTicket("req-1", "tu-phap", "pregnant")]
+
+
+def test_back_leaves_the_priority_choice(flow: KioskFlow) -> None:
+    flow.handle(Touched(PRIORITY_BUTTON))
+    flow.handle(Touched(BACK_BUTTON))
+    assert flow.view().screen is Screen.MENU
+    flow.handle(Touched(PRIORITY_BUTTON))
+    flow.handle(Touched(priority_target("elderly")))
+    flow.handle(Touched(BACK_BUTTON))
+    assert flow.view().chosen_priority is None
+    assert flow.handle(Touched(area_target("dat-dai"))) == [RequestTicket("req-1", "dat-dai", "none")]
+
+
+def test_a_physical_button_asks_directly_with_its_priority(flow: KioskFlow) -> None:
+    assert flow.handle(Pressed("dat-dai", "elderly")) == [RequestTicket("req-1", "dat-dai", "elderly")]
