@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 
 lint: install
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy protocol central_server benchmarks tests
+	$(VENV)/bin/mypy protocol central_server kiosk benchmarks tests
 
 test: lint
 	$(VENV)/bin/pytest -q
@@ -28,6 +28,7 @@ demo: install
 
 bench: install
 	$(PY) -m benchmarks.server_bench
+	$(PY) -m benchmarks.kiosk_bench
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -126,6 +126,9 @@ class Timings:
     notice: timedelta = timedelta(seconds=6)  # a refusal or "not issued" stays on screen
 
 
+DEFAULT_TIMINGS = Timings()
+
+
 @dataclass(frozen=True, slots=True)
 class _Pending:
     request_id: str
@@ -143,7 +146,7 @@ class _Result:
 
 
 class KioskFlow:
-    def __init__(self, new_id: Callable[[], str], now: datetime, timings: Timings = Timings()) -> None:
+    def __init__(self, new_id: Callable[[], str], now: datetime, timings: Timings = DEFAULT_TIMINGS) -> None:
         self._new_id = new_id
         self._timings = timings
         self._now = now

@@ -29,6 +29,9 @@ class Table:
         text = f"{self.file.name}: {place}: {message}" if place else f"{self.file.name}: {message}"
         return ConfigError(_one_line(text))
 
+    def has(self, key: str) -> bool:
+        return key in self._data
+
     def _get(self, key: str, default: Any, kind: type, kind_name: str) -> Any:
         self._known.add(key)
         if key not in self._data:

@@ -203,9 +203,13 @@ class MqttLink:
             with self._lock:
                 self._replies.pop(correlation, None)
 
-    def _ensure_reply_route(self, response_topic: str, timeout_s: float) -> None:
+    def expect_replies(self, response_topic: str) -> None:
+        """Subscribe to a response topic up front, so `ready` includes it (before the first request)."""
         if response_topic not in self._handlers:
             self.subscribe(response_topic, self._on_reply)
+
+    def _ensure_reply_route(self, response_topic: str, timeout_s: float) -> None:
+        self.expect_replies(response_topic)
         if not self._acked[response_topic].wait(timeout_s):
             raise RequestTimeout(f"not subscribed to {response_topic} within {timeout_s:g} s")
 

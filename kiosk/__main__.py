@@ -1,0 +1,86 @@
+"""`python -m kiosk --config FILE [--check]`: the composition root of the kiosk agent."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from kiosk.config import KioskConfig, PrinterConfig, load
+from protocol.agent import parse_args, setup_logging, stop_on_signals
+from protocol.clock import SimulatedClock
+from protocol.errors import ConfigError
+from protocol.link import MqttLink
+from protocol.topics import Topics
+
+log = logging.getLogger("kiosk")
+ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args("kiosk", "The ticket kiosk agent.", argv)
+    setup_logging()  # before python-escpos is imported: it calls logging.basicConfig() itself
+    try:
+        config = load(Path(args.config))
+        clock = SimulatedClock.from_arg(args.simulated_clock, ZONE).now if args.simulated_clock else None
+    except ConfigError as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return 2
+    if args.check:
+        print(config.summary())
+        return 0
+    from kiosk.agent import KioskAgent
+    from kiosk.printer import EscposPrinter
+    from kiosk.ticket_layout import TicketFonts
+
+    printer = EscposPrinter(open_escpos(config.printer), can_query_status=config.printer.status_query,
+                            cut=config.printer.cut)
+    link = MqttLink(config.mqtt, client_id=config.client_id,
+                    status_topic=Topics(config.center_id).device_status(config.kiosk_id))
+    display = open_display(config)
+    agent = KioskAgent(config, link, printer, display=display, clock=clock or (lambda: datetime.now(ZONE)),
+                       fonts=TicketFonts.default())
+    buttons = open_buttons(config, agent)
+    try:
+        return agent.run(stop_on_signals())
+    finally:
+        if buttons is not None:
+            buttons.close()
+        printer.close()
+
+
+def open_escpos(printer: PrinterConfig):  # type: ignore[no-untyped-def]
+    """The python-escpos device the config names; it connects on first use."""
+    from escpos.printer import File, Network, Serial, Usb
+
+    if printer.connection == "network":
+        return Network(printer.host, printer.port, timeout=5, profile=printer.profile)
+    if printer.connection == "serial":
+        return Serial(printer.device, baudrate=printer.baudrate, timeout=1, dsrdtr=False, profile=printer.profile)
+    if printer.connection == "usb":
+        return Usb(printer.vendor_id, printer.product_id, profile=printer.profile)
+    return File(printer.path, profile=printer.profile)
+
+
+def open_display(config: KioskConfig):  # type: ignore[no-untyped-def]
+    if not config.screen:
+        return None
+    from kiosk.screen import PygameDisplay
+
+    return PygameDisplay(config.width, config.height, fullscreen=config.fullscreen)
+
+
+def open_buttons(config: KioskConfig, agent):  # type: ignore[no-untyped-def]
+    if not config.buttons:
+        return None
+    from kiosk.buttons import GpiozeroButtons
+    from kiosk.flow import Pressed
+
+    return GpiozeroButtons(config.buttons, lambda area, priority: agent.events.put(Pressed(area, priority)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,252 @@
+"""The kiosk agent: wires the flow to MQTT, the printer, the screen and the buttons.
+
+One thread owns the flow (the main loop, which also owns pygame). paho's and gpiozero's
+callbacks only enqueue events; two workers do the slow I/O and enqueue what came of it: one
+asks the server for tickets (retrying with the same request_id), one renders and prints them
+and queries the printer's status every few seconds while idle.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from PIL import Image
+
+from kiosk.config import KioskConfig
+from kiosk.flow import (
+    DEFAULT_TIMINGS,
+    ConfigReceived,
+    ConnectionChanged,
+    Effect,
+    Event,
+    KioskFlow,
+    PrintDone,
+    PrinterChecked,
+    PrintTicket,
+    ReportStatus,
+    RequestTicket,
+    Tick,
+    TicketAnswered,
+    TicketFailed,
+    Timings,
+    Touched,
+)
+from kiosk.model import AreaButton, IssuedTicket, KioskView
+from kiosk.printer import PrinterError, TicketPrinter
+from kiosk.ticket_layout import PAPER_58MM, PAPER_80MM, TicketFonts, TicketText, render_ticket
+from protocol.agent import Watchdog, notify
+from protocol.errors import BadMessage
+from protocol.link import Message, MqttLink, RequestTimeout
+from protocol.messages import CenterConfigMessage, Reply, Status, TicketRequest, TicketView
+from protocol.topics import Topics
+
+log = logging.getLogger(__name__)
+
+REQUEST_TRY_S = 1.5  # one attempt; the touch is retried with the same request_id
+REQUEST_GIVE_UP_S = 8.0  # then the citizen is told that no number was issued
+STATUS_EVERY_S = 5.0
+FRAME_S = 0.05
+
+
+class Display(Protocol):
+    """The screen: shows a view, reports touches as targets of the last view shown."""
+
+    def show(self, view: KioskView) -> None: ...
+
+    def touches(self) -> list[str]: ...
+
+    def close(self) -> None: ...
+
+
+class KioskAgent:
+    def __init__(
+        self,
+        config: KioskConfig,
+        link: MqttLink,
+        printer: TicketPrinter,
+        *,
+        display: Display | None,
+        clock: Callable[[], datetime],
+        fonts: TicketFonts,
+        timings: Timings = DEFAULT_TIMINGS,
+    ) -> None:
+        self.config = config
+        self.events: queue.SimpleQueue[Event] = queue.SimpleQueue()
+        self.flow = KioskFlow(lambda: uuid.uuid4().hex, clock(), timings)
+        self._link = link
+        self._printer = printer
+        self._display = display
+        self._clock = clock
+        self._fonts = fonts
+        self._requests: queue.SimpleQueue[RequestTicket | None] = queue.SimpleQueue()
+        self._prints: queue.SimpleQueue[IssuedTicket | None] = queue.SimpleQueue()
+        self._server_online = False
+        self._online = False
+        self._center_name = ""
+        topics = Topics(config.center_id)
+        self._request_topic = topics.ticket_request(config.kiosk_id)
+        self._response_topic = topics.ticket_response(config.kiosk_id)
+        link.subscribe(topics.config(), self._on_config)
+        link.subscribe(topics.server_status(), self._on_server_status)
+        link.expect_replies(self._response_topic)
+
+    # --- paho's thread: decode and enqueue ------------------------------------------------
+
+    def _on_config(self, message: Message) -> None:
+        try:
+            config = CenterConfigMessage.from_wire(message.payload)
+        except BadMessage as bad:
+            log.warning("ignored a center config: %s", bad.reason)
+            return
+        areas = tuple(AreaButton(a.id, a.name, a.open) for a in config.areas)
+        self.events.put(ConfigReceived(config.center_name, areas, config.priority_categories))
+
+    def _on_server_status(self, message: Message) -> None:
+        try:
+            self._server_online = Status.from_wire(message.payload).online
+        except BadMessage as bad:
+            log.warning("ignored a server status: %s", bad.reason)
+
+    # --- the main loop ------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> int:
+        workers = [threading.Thread(target=self._request_worker, name="requests", daemon=True),
+                   threading.Thread(target=self._printer_worker, name="printer", daemon=True)]
+        for worker in workers:
+            worker.start()
+        self._link.start()
+        watchdog, announced = Watchdog(), False
+        shown: KioskView | None = None
+        try:
+            while not stop.is_set():
+                self._step()
+                view = self.flow.view()
+                drawn = replace(view, now=view.now.replace(second=0, microsecond=0))  # the clock shows minutes
+                if self._display is not None and drawn != shown:
+                    self._display.show(view)
+                    shown = drawn
+                if not announced and self._online and self.flow.printer is not None:
+                    announced = True
+                    notify("READY=1")
+                watchdog.ping()
+        finally:
+            notify("STOPPING=1")
+            self._requests.put(None)
+            self._prints.put(None)
+            self._link.stop()
+            if self._display is not None:
+                self._display.close()
+        return 0
+
+    def _step(self) -> None:
+        touches = self._display.touches() if self._display is not None else []
+        events: list[Event] = []
+        try:
+            events.append(self.events.get(timeout=0 if touches else FRAME_S))
+            while True:
+                events.append(self.events.get_nowait())
+        except queue.Empty:
+            pass
+        online = self._link.ready.is_set() and self._server_online
+        if online != self._online:
+            self._online = online
+            events.append(ConnectionChanged(online))
+        events.extend(Touched(t) for t in touches)
+        events.append(Tick(self._clock()))
+        for event in events:
+            if isinstance(event, ConfigReceived):
+                self._center_name = event.center_name
+            for effect in self.flow.handle(event):
+                self._carry_out(effect)
+
+    def _carry_out(self, effect: Effect) -> None:
+        if isinstance(effect, RequestTicket):
+            self._requests.put(effect)
+        elif isinstance(effect, PrintTicket):
+            self._prints.put(effect.ticket)
+        elif isinstance(effect, ReportStatus):
+            self._link.set_status(printer=effect.printer.value, unprinted=list(effect.unprinted))
+
+    # --- workers ------------------------------------------------------------------------------
+
+    def _request_worker(self) -> None:
+        while (request := self._requests.get()) is not None:
+            self.events.put(self._ask(request))
+
+    def _ask(self, request: RequestTicket) -> Event:
+        payload = TicketRequest(request.request_id, request.area, request.priority).to_wire()
+        give_up = time.monotonic() + REQUEST_GIVE_UP_S
+        while (left := give_up - time.monotonic()) > 0:
+            try:
+                reply = self._link.request(self._request_topic, payload, response_topic=self._response_topic,
+                                           timeout_s=min(REQUEST_TRY_S, left))
+            except RequestTimeout:
+                log.info("no answer yet to request %s; asking again", request.request_id)
+                continue
+            return self._answer(request.request_id, reply.payload)
+        log.warning("request %s: no answer within %.0f s", request.request_id, REQUEST_GIVE_UP_S)
+        return TicketFailed(request.request_id)
+
+    def _answer(self, request_id: str, payload: bytes) -> Event:
+        try:
+            reply = Reply.from_wire(payload)
+            if not reply.ok:
+                message = reply.error.message if reply.error else ""
+                log.info("request %s refused: %s", request_id, reply.error.code if reply.error else "?")
+                return TicketAnswered(request_id, None, message)
+            view = TicketView.from_body(reply.fields["ticket"])
+        except (BadMessage, KeyError, TypeError) as exc:
+            log.warning("unusable answer to request %s: %s", request_id, exc)
+            return TicketFailed(request_id)
+        ticket = IssuedTicket(view.id, view.number, view.area, view.area_name,
+                              datetime.fromisoformat(view.issued_at), view.waiting_ahead or 0,
+                              view.estimated_wait_s or 0, view.priority)
+        log.info("ticket %s number %s for request %s", ticket.id, ticket.number, request_id)
+        return TicketAnswered(request_id, ticket)
+
+    def _printer_worker(self) -> None:
+        self.events.put(PrinterChecked(self._printer.status()))
+        while True:
+            try:
+                ticket = self._prints.get(timeout=STATUS_EVERY_S)
+            except queue.Empty:
+                self.events.put(PrinterChecked(self._printer.status()))
+                continue
+            if ticket is None:
+                return
+            self.events.put(PrintDone(ticket.id, self._print(ticket)))
+            self.events.put(PrinterChecked(self._printer.status()))
+
+    def _print(self, ticket: IssuedTicket) -> bool:
+        config = self.config
+        paper = PAPER_58MM if config.printer.paper == "58mm" else PAPER_80MM
+        paper = replace(paper, native_digits=config.printer.native_digits, native_qr=config.printer.native_qr)
+        text = TicketText(self._center_name, config.footer, config.qr)
+        rendered = render_ticket(ticket, text, paper, self._fonts)
+        if config.save_tickets is not None:
+            _save(rendered.preview, config.save_tickets / f"{ticket.id}-{ticket.number}.png")
+        try:
+            self._printer.print_ticket(rendered)
+        except PrinterError as exc:
+            log.error("ticket %s number %s not printed: %s", ticket.id, ticket.number, exc)
+            return False
+        log.info("printed ticket %s number %s", ticket.id, ticket.number)
+        return True
+
+
+def _save(image: Image.Image, path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        image.save(path)
+    except OSError as exc:
+        log.warning("could not save %s: %s", path, exc)
+

@@ -1,0 +1,487 @@
+"""The printed ticket, laid out as printer-neutral segments plus a preview of exactly what the paper shows.
+
+Vietnamese cannot go through a printer's code pages (DESIGN.md, "Vietnamese on paper"), so every Vietnamese
+line is rendered here with Pillow and DejaVu Sans as a pure black-and-white 1-bit image at the paper's width.
+The big number (ASCII, e.g. "B001") and the QR code are left to the printer's own font and QR generator when the
+paper profile allows: that keeps a ticket small on a slow serial line. The printer adapter only has to send the
+segments in order (and cut); it needs no Pillow drawing of its own.
+
+Pure: Pillow and qrcode only; the only I/O is reading the font files.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import qrcode
+import qrcode.constants
+from PIL import Image, ImageDraw, ImageFont
+
+from kiosk.model import PRIORITY_LABELS, IssuedTicket
+
+# ---------------------------------------------------------------------------------------------------------------
+# Configuration values
+
+
+@dataclass(frozen=True, slots=True)
+class PaperProfile:
+    """What one printer and its paper can do.
+
+    `digit_scale` is the ESC/POS `GS !` magnification (1-8) of the printer's font A (12 x 24 dots per character)
+    used for the native big number; `qr_module` is dots per QR module (1-16, the ESC/POS QR "size").
+    """
+
+    width_dots: int
+    native_digits: bool
+    native_qr: bool
+    qr_module: int = 6
+    digit_scale: int = 4
+
+    def __post_init__(self) -> None:
+        if self.width_dots < 128 or self.width_dots % 8:
+            raise ValueError(f"width_dots must be a multiple of 8 and at least 128, not {self.width_dots}")
+        if not 1 <= self.digit_scale <= 8:
+            raise ValueError(f"digit_scale must be 1-8 (ESC/POS GS !), not {self.digit_scale}")
+        if not 1 <= self.qr_module <= 16:
+            raise ValueError(f"qr_module must be 1-16 (ESC/POS QR size), not {self.qr_module}")
+
+
+PAPER_58MM = PaperProfile(width_dots=384, native_digits=True, native_qr=True, qr_module=6, digit_scale=4)
+PAPER_80MM = PaperProfile(width_dots=576, native_digits=True, native_qr=True, qr_module=7, digit_scale=6)
+
+
+@dataclass(frozen=True, slots=True)
+class TicketText:
+    """What the center configures for its tickets.
+
+    `qr_content` is a template with `{ticket_id}`, `{number}` and `{area}` placeholders (other braces are kept
+    as they are); empty means no QR code.
+    """
+
+    center_name: str
+    footer: str = "Vui lòng theo dõi số trên màn hình và loa gọi. Xin cảm ơn!"
+    qr_content: str = ""
+
+
+class FontsMissingError(FileNotFoundError):
+    """DejaVu Sans (full Vietnamese coverage) is not installed."""
+
+
+_FONT_DIRS = (
+    Path("/usr/share/fonts/truetype/dejavu"),  # Debian, Raspberry Pi OS, Ubuntu
+    Path("/usr/share/fonts/dejavu-sans-fonts"),  # Fedora
+    Path("/usr/share/fonts/dejavu-sans-mono-fonts"),
+    Path("/usr/share/fonts/TTF"),  # Arch
+    Path("/usr/share/fonts/dejavu"),
+    Path("/usr/local/share/fonts"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TicketFonts:
+    """The font files: DejaVu Sans and Sans Bold for the text, DejaVu Sans Mono Bold to imitate printer digits."""
+
+    regular: Path
+    bold: Path
+    mono_bold: Path
+
+    @classmethod
+    def default(cls, search_dirs: Sequence[Path] = _FONT_DIRS) -> TicketFonts:
+        names = {"regular": "DejaVuSans.ttf", "bold": "DejaVuSans-Bold.ttf", "mono_bold": "DejaVuSansMono-Bold.ttf"}
+        found: dict[str, Path] = {}
+        for key, name in names.items():
+            for folder in search_dirs:
+                if (folder / name).is_file():
+                    found[key] = folder / name
+                    break
+        missing = [names[key] for key in names if key not in found]
+        if missing:
+            raise FontsMissingError(
+                f"Ticket fonts not found: {', '.join(missing)} (looked in {', '.join(str(d) for d in search_dirs)}). "
+                "Tickets need DejaVu Sans for Vietnamese: install Debian's fonts-dejavu-core "
+                "(apt-get install fonts-dejavu-core)."
+            )
+        return cls(regular=found["regular"], bold=found["bold"], mono_bold=found["mono_bold"])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Segments: what the printer adapter sends, in order
+
+
+@dataclass(frozen=True, slots=True)
+class ImageSegment:
+    """A 1-bit raster image (mode "1", paper width, height a multiple of 8), printed as is."""
+
+    image: Image.Image
+
+
+@dataclass(frozen=True, slots=True)
+class NumberSegment:
+    """The big number in the printer's own font A at `scale` (GS ! width and height), centered, bold."""
+
+    text: str  # printable ASCII only
+    scale: int
+
+
+@dataclass(frozen=True, slots=True)
+class QrSegment:
+    """A QR code printed natively: model 2, error correction M, `module` dots per module, centered."""
+
+    content: str
+    module: int
+
+
+Segment = ImageSegment | NumberSegment | QrSegment
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedTicket:
+    segments: tuple[Segment, ...]
+    preview: Image.Image  # mode "1", width == paper width: exactly what the paper shows, top to bottom
+
+
+# Printer font A: 12 x 24 dots per character before magnification.
+FONT_A_WIDTH = 12
+FONT_A_HEIGHT = 24
+QR_BORDER_MODULES = 1  # what the preview draws around a QR code (python-escpos's image QR uses the same)
+
+# ---------------------------------------------------------------------------------------------------------------
+# Small public helpers
+
+
+def wait_minutes(estimated_wait_s: int) -> int:
+    """Minutes shown for an estimated wait: rounded up, at least 1."""
+    return max(1, math.ceil(max(0, estimated_wait_s) / 60))
+
+
+def qr_text(template: str, ticket: IssuedTicket) -> str:
+    """The QR content for a ticket: `{ticket_id}`, `{number}` and `{area}` replaced, anything else kept."""
+    return (
+        template.replace("{ticket_id}", ticket.id).replace("{number}", ticket.number).replace("{area}", ticket.area)
+    )
+
+
+def qr_matrix(content: str) -> list[list[bool]]:
+    """The QR modules (True = dark, no border) as the printer makes them: smallest version, model 2, EC level M."""
+    code = qrcode.QRCode(version=None, error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
+    code.add_data(content)
+    code.make(fit=True)
+    return [[bool(cell) for cell in row] for row in code.get_matrix()]
+
+
+def segment_height(segment: Segment) -> int:
+    """Dots of paper a segment takes (an approximation for native numbers: one line of font A at `scale`)."""
+    if isinstance(segment, ImageSegment):
+        return segment.image.height
+    if isinstance(segment, NumberSegment):
+        return FONT_A_HEIGHT * segment.scale
+    return (len(qr_matrix(segment.content)) + 2 * QR_BORDER_MODULES) * segment.module
+
+
+def estimate_bytes(rendered: RenderedTicket) -> int:
+    """Bytes an ESC/POS printer receives for the ticket (raster images, native number and QR; cut excluded)."""
+    total = 0
+    for segment in rendered.segments:
+        if isinstance(segment, ImageSegment):
+            total += segment.image.width // 8 * segment.image.height + 8  # GS v 0 header + rows
+        elif isinstance(segment, NumberSegment):
+            total += len(segment.text.encode("ascii")) + 10  # align, GS !, bold on/off, newline, reset
+        else:
+            total += len(segment.content.encode("utf-8")) + 30  # GS ( k: model, size, EC, store, print
+    return total
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Text drawing
+
+_THRESHOLD = 150  # grey levels below are black: a little bolder than 128, keeps thin diacritics
+_LUT_1BIT = [0 if v < _THRESHOLD else 255 for v in range(256)]
+
+FreeTypeFont = ImageFont.FreeTypeFont
+
+
+@lru_cache(maxsize=64)
+def _font(path: Path, size: int) -> FreeTypeFont:
+    return ImageFont.truetype(str(path), size)
+
+
+def nfc(text: str) -> str:
+    """NFC, so every Vietnamese letter is one precomposed glyph; whitespace runs collapsed to one space."""
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def wrap_text(text: str, font: FreeTypeFont, max_width: int) -> list[str]:
+    """Greedy word wrap; a word wider than the line on its own is broken between letters."""
+    lines: list[str] = []
+    current = ""
+    for word in nfc(text).split(" "):
+        if not word:
+            continue
+        candidate = f"{current} {word}" if current else word
+        if font.getlength(candidate) <= max_width:
+            current = candidate
+            continue
+        if current:
+            lines.append(current)
+        current = ""
+        while font.getlength(word) > max_width:
+            cut = 1
+            while cut < len(word) and font.getlength(word[: cut + 1]) <= max_width:
+                cut += 1
+            lines.append(word[:cut])
+            word = word[cut:]
+        current = word
+    if current:
+        lines.append(current)
+    return lines
+
+
+def to_1bit(image: Image.Image) -> Image.Image:
+    """Threshold (no dithering) a grey image to pure black and white."""
+    return image.convert("L").point(_LUT_1BIT, "1")
+
+
+def draw_text_block(
+    text: str,
+    font: FreeTypeFont,
+    width: int,
+    margin: int,
+    *,
+    line_gap: int = 2,
+    inverted: bool = False,
+    pad: int = 0,
+) -> Image.Image:
+    """Wrapped, centered lines of `text` on a white (or, inverted, black) band `width` wide; mode "L".
+
+    Lines never reach into the side margins. Each line's height makes room for its tallest stacked diacritic.
+    """
+    usable = width - 2 * margin - 2 * pad
+    lines = wrap_text(text, font, usable)
+    ascent, descent = font.getmetrics()
+    boxes = [font.getbbox(line, anchor="ls") for line in lines]
+    heights = [(max(ascent, -int(top)), max(descent, int(bottom))) for (_l, top, _r, bottom) in boxes]
+    total = sum(up + down for up, down in heights) + line_gap * max(0, len(lines) - 1) + 2 * pad
+    background, ink = (0, 255) if inverted else (255, 0)
+    image = Image.new("L", (width, max(total, 1)), background)
+    draw = ImageDraw.Draw(image)
+    y = pad
+    for line, (up, down) in zip(lines, heights, strict=True):
+        draw.text((width / 2, y + up), line, font=font, fill=ink, anchor="ms")
+        y += up + down + line_gap
+    return image
+
+
+def _blank(width: int, height: int) -> Image.Image:
+    return Image.new("L", (width, height), 255)
+
+
+def _rule(width: int, margin: int, thickness: int) -> Image.Image:
+    image = _blank(width, thickness)
+    ImageDraw.Draw(image).rectangle((margin, 0, width - margin - 1, thickness - 1), fill=0)
+    return image
+
+
+def _fit_number_image(text: str, font_path: Path, width: int, margin: int, height: int) -> Image.Image:
+    """The number in DejaVu Sans Bold as large as fits: ink about `height` * 0.8 tall, within the margins."""
+    target_ink = int(height * 0.8)
+    size = target_ink * 2
+    font = _font(font_path, size)
+    while size > 8:
+        font = _font(font_path, size)
+        left, top, right, bottom = font.getbbox(text, anchor="ls")
+        if bottom - top <= target_ink and right - left <= width - 2 * margin:
+            break
+        size -= 2
+    left, top, right, bottom = font.getbbox(text, anchor="ls")
+    image = _blank(width, height)
+    x = (width - (right - left)) / 2 - left
+    y = (height - (bottom - top)) / 2 - top
+    ImageDraw.Draw(image).text((x, y), text, font=font, fill=0, anchor="ls")
+    return image
+
+
+def draw_native_number(text: str, scale: int, width: int, mono_bold: Path) -> Image.Image:
+    """An approximation of the printer's font A at `scale`: cells 12*scale x 24*scale, centered, bold; mode "L"."""
+    cell_w, cell_h = FONT_A_WIDTH * scale, FONT_A_HEIGHT * scale
+    # DejaVu Sans Mono advances 0.602 em: size the font so one advance is one cell.
+    font = _font(mono_bold, max(4, round(cell_w / 0.602)))
+    strip_w = cell_w * len(text)
+    _, top, _, bottom = font.getbbox(text, anchor="ls")
+    glyphs = Image.new("L", (strip_w, int(bottom - top)), 255)
+    ImageDraw.Draw(glyphs).text((0, -top), text, font=font, fill=0, anchor="ls")
+    # Font A glyphs are taller than DejaVu's: about 18 of the 24 rows; stretch vertically to that.
+    glyph_h = round(cell_h * 0.75)
+    glyphs = glyphs.resize((strip_w, glyph_h), Image.Resampling.BILINEAR)
+    image = _blank(width, cell_h)
+    image.paste(glyphs, ((width - strip_w) // 2, (cell_h - glyph_h) // 2))
+    return image
+
+
+def draw_qr(content: str, module: int, width: int) -> Image.Image:
+    """The QR code as the printer draws it: `module` dots per module, a 1-module white border, centered."""
+    matrix = qr_matrix(content)
+    side = (len(matrix) + 2 * QR_BORDER_MODULES) * module
+    image = _blank(width, side)
+    draw = ImageDraw.Draw(image)
+    x0 = (width - side) // 2 + QR_BORDER_MODULES * module
+    y0 = QR_BORDER_MODULES * module
+    for r, row in enumerate(matrix):
+        for c, dark in enumerate(row):
+            if dark:
+                x, y = x0 + c * module, y0 + r * module
+                draw.rectangle((x, y, x + module - 1, y + module - 1), fill=0)
+    return image
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The ticket
+
+
+@dataclass(frozen=True, slots=True)
+class _Sizes:
+    margin: int
+    center: int
+    area: int
+    label: int
+    body: int
+    footer: int
+
+
+def _sizes(width_dots: int) -> _Sizes:
+    # Same dot density on both papers (8 dots/mm): 80 mm gets slightly larger type, not 1.5x.
+    if width_dots >= 512:
+        return _Sizes(margin=12, center=28, area=36, label=28, body=26, footer=22)
+    return _Sizes(margin=8, center=24, area=30, label=24, body=22, footer=19)
+
+
+def _native_scale(text: str, paper: PaperProfile) -> int:
+    """The magnification for the native number: the profile's, smaller if the number would not fit the paper."""
+    fits = paper.width_dots // (FONT_A_WIDTH * max(1, len(text)))
+    return max(0, min(paper.digit_scale, fits, 8))
+
+
+def _is_printer_ascii(text: str) -> bool:
+    return bool(text) and all(" " <= ch <= "~" for ch in text)
+
+
+def _qr_module(content: str, paper: PaperProfile) -> int:
+    modules = len(qr_matrix(content)) + 2 * QR_BORDER_MODULES
+    return max(1, min(paper.qr_module, paper.width_dots // modules))
+
+
+def render_ticket(ticket: IssuedTicket, text: TicketText, paper: PaperProfile, fonts: TicketFonts) -> RenderedTicket:
+    """Lay out one ticket as segments for the printer and one preview image of the paper."""
+    width = paper.width_dots
+    size = _sizes(width)
+    regular = _font(fonts.regular, size.body)
+    bold = _font(fonts.bold, size.body)
+
+    parts: list[Image.Image | NumberSegment | QrSegment] = []
+
+    def block(value: str, font: FreeTypeFont, *, inverted: bool = False, pad: int = 0) -> None:
+        parts.append(draw_text_block(value, font, width, size.margin, inverted=inverted, pad=pad))
+
+    parts.append(_blank(width, 8))
+    if nfc(text.center_name):
+        block(text.center_name, _font(fonts.bold, size.center))
+        parts.append(_blank(width, 8))
+    parts.append(_rule(width, size.margin, 3))
+    parts.append(_blank(width, 12))
+    block(ticket.area_name, _font(fonts.bold, size.area))
+    parts.append(_blank(width, 14))
+    block("SỐ THỨ TỰ", _font(fonts.regular, size.label))
+    parts.append(_blank(width, 6))
+
+    number = nfc(ticket.number)
+    scale = _native_scale(number, paper)
+    if paper.native_digits and _is_printer_ascii(number) and scale >= 1:
+        parts.append(NumberSegment(number, scale))
+    else:
+        parts.append(_fit_number_image(number, fonts.bold, width, size.margin, FONT_A_HEIGHT * paper.digit_scale))
+    parts.append(_blank(width, 10))
+
+    if ticket.priority != "none":
+        label = PRIORITY_LABELS.get(ticket.priority, ticket.priority)
+        block(f"Ưu tiên: {label}", bold, inverted=True, pad=5)
+        parts.append(_blank(width, 10))
+
+    local = ticket.issued_at
+    block(f"Giờ lấy số: {local:%H:%M} – {local:%d/%m/%Y}", regular)
+    parts.append(_blank(width, 4))
+    block(f"Số người đang chờ trước bạn: {max(0, ticket.waiting_ahead)}", regular)
+    parts.append(_blank(width, 4))
+    if ticket.waiting_ahead <= 0:
+        block("Bạn sẽ được gọi ngay", bold)
+    else:
+        block(f"Thời gian chờ dự kiến: khoảng {wait_minutes(ticket.estimated_wait_s)} phút", bold)
+
+    content = qr_text(text.qr_content, ticket)
+    if content:
+        parts.append(_blank(width, 14))
+        module = _qr_module(content, paper)
+        if paper.native_qr:
+            parts.append(QrSegment(content, module))
+        else:
+            parts.append(draw_qr(content, module, width))
+        parts.append(_blank(width, 10))
+    else:
+        parts.append(_blank(width, 14))
+
+    if nfc(text.footer):
+        parts.append(_rule(width, size.margin * 4, 1))
+        parts.append(_blank(width, 8))
+        block(text.footer, _font(fonts.regular, size.footer))
+    parts.append(_blank(width, 24))  # feed; the adapter's cut feeds the rest up to the blade
+
+    segments = _merge(parts, width)
+    return RenderedTicket(segments=segments, preview=_preview(segments, width, fonts))
+
+
+def _merge(parts: list[Image.Image | NumberSegment | QrSegment], width: int) -> tuple[Segment, ...]:
+    """Consecutive images become one 1-bit ImageSegment, padded with white to a multiple of 8 rows."""
+    segments: list[Segment] = []
+    run: list[Image.Image] = []
+
+    def flush() -> None:
+        if not run:
+            return
+        height = sum(image.height for image in run)
+        height += -height % 8
+        merged = _blank(width, height)
+        y = 0
+        for image in run:
+            merged.paste(image, (0, y))
+            y += image.height
+        segments.append(ImageSegment(to_1bit(merged)))
+        run.clear()
+
+    for part in parts:
+        if isinstance(part, Image.Image):
+            run.append(part)
+        else:
+            flush()
+            segments.append(part)
+    flush()
+    return tuple(segments)
+
+
+def _preview(segments: tuple[Segment, ...], width: int, fonts: TicketFonts) -> Image.Image:
+    pieces: list[Image.Image] = []
+    for segment in segments:
+        if isinstance(segment, ImageSegment):
+            pieces.append(segment.image)
+        elif isinstance(segment, NumberSegment):
+            pieces.append(to_1bit(draw_native_number(segment.text, segment.scale, width, fonts.mono_bold)))
+        else:
+            pieces.append(to_1bit(draw_qr(segment.content, segment.module, width)))
+    preview = Image.new("1", (width, sum(piece.height for piece in pieces)), 1)
+    y = 0
+    for piece in pieces:
+        preview.paste(piece, (0, y))
+        y += piece.height
+    return preview

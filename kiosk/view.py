@@ -1,0 +1,778 @@
+"""The kiosk's touch screen: lays out a KioskView, draws it with pygame and reports the touch targets.
+
+Everything is sized from the screen (800×480 up to 1920×1080, landscape or portrait). Text is
+always set in DejaVu Sans, which has every Vietnamese letter (pygame's default font lacks most),
+normalised to NFC, wrapped between words and shrunk until it fits its box: never cut.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import unicodedata
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import pygame
+
+from kiosk.model import (
+    BACK_BUTTON,
+    PRIORITY_BUTTON,
+    PRIORITY_LABELS,
+    AreaButton,
+    KioskView,
+    Screen,
+    area_target,
+    priority_target,
+)
+from protocol.errors import QmsError
+
+Colour = tuple[int, int, int]
+
+# Calm, high-contrast colours: deep blue for the frame, white buttons with dark text,
+# amber for the priority way, red only for problems.
+BACKGROUND: Colour = (238, 242, 248)
+HEADER: Colour = (11, 49, 112)
+HEADER_TEXT: Colour = (255, 255, 255)
+HEADER_SOFT: Colour = (196, 214, 240)
+TEXT: Colour = (22, 28, 40)
+TEXT_SOFT: Colour = (78, 88, 104)
+TITLE: Colour = (11, 49, 112)
+BUTTON: Colour = (255, 255, 255)
+BUTTON_EDGE: Colour = (11, 49, 112)
+SHADOW: Colour = (188, 198, 214)
+CLOSED: Colour = (218, 221, 227)
+CLOSED_EDGE: Colour = (170, 175, 184)
+CLOSED_TEXT: Colour = (104, 110, 122)
+PRIORITY: Colour = (245, 166, 35)
+PRIORITY_EDGE: Colour = (196, 118, 0)
+PRIORITY_TEXT: Colour = (36, 24, 0)
+PRIORITY_SOFT: Colour = (255, 236, 200)
+NUMBER: Colour = (11, 49, 112)
+GOOD: Colour = (20, 110, 58)
+PROBLEM: Colour = (180, 30, 30)
+PROBLEM_TEXT: Colour = (255, 255, 255)
+WARNING_EDGE: Colour = (214, 132, 0)
+
+FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+
+MENU_TITLE = "Mời chọn lĩnh vực cần giải quyết"
+PRIORITY_TITLE = "Chọn đối tượng ưu tiên"
+CLOSED_NOTE = "Tạm ngừng tiếp nhận"
+BACK_LABEL = "← Quay lại"
+# The priority button says who may use it; shorter forms are used where the long one does not fit.
+PRIORITY_LABEL_FORMS = (
+    "Ưu tiên: người cao tuổi, người khuyết tật, phụ nữ mang thai, người có công, trẻ em dưới 6 tuổi",
+    "Ưu tiên: người cao tuổi, khuyết tật, phụ nữ mang thai, người có công, trẻ dưới 6 tuổi",
+    "Ưu tiên: cao tuổi, khuyết tật, mang thai, người có công, trẻ dưới 6 tuổi",
+    "Lấy số ưu tiên",
+)
+WORKING_TEXT = "Đang lấy số thứ tự…"
+STARTING_TEXT = "Đang khởi động…"
+TICKET_LABEL = "Số thứ tự của bạn"
+TAKE_TICKET = "Vui lòng nhận phiếu"
+CALLED_NOW = "Bạn sẽ được gọi ngay"
+DEFAULT_MESSAGES = {
+    Screen.BUSY: "Hệ thống đang bận, vui lòng chờ trong giây lát",
+    Screen.PRINTER_PROBLEM: "Máy in đang gặp sự cố, vui lòng liên hệ cán bộ hướng dẫn",
+    Screen.PRINT_FAILED: "Máy in gặp sự cố. Vui lòng ghi nhớ số thứ tự của bạn",
+}
+WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
+
+# Font sizes are taken from this ladder (about 7 % apart), so a few dozen Font objects serve
+# every screen and every text.
+SIZES = tuple(sorted({round(8 * 1.07**k) for k in range(72)}))
+# The tallest Vietnamese capitals: their stacked marks rise above the font's ascent.
+_TALL = "ỄẪỂỖẴẾỀ"
+FONT_CACHE = 24  # Font objects kept (two weights, the sizes of about two screens)
+RENDER_CACHE_PX = 2_500_000  # rendered lines kept, in pixels (10 MB): a redraw blits, it does not render
+
+
+class FontsMissing(QmsError):
+    """The TTF files with full Vietnamese coverage are not installed."""
+
+
+class FontFiles(NamedTuple):
+    regular: Path
+    bold: Path
+
+
+def default_fonts(directory: Path = FONT_DIR) -> FontFiles:
+    """DejaVu Sans and DejaVu Sans Bold, which the Debian package fonts-dejavu-core installs."""
+    files = FontFiles(directory / "DejaVuSans.ttf", directory / "DejaVuSans-Bold.ttf")
+    missing = [str(path) for path in files if not path.is_file()]
+    if missing:
+        raise FontsMissing(
+            f"kiosk font not found: {', '.join(missing)}; install the Debian package fonts-dejavu-core"
+            " (apt install fonts-dejavu-core)"
+        )
+    return files
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+# --- what a screen is made of -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Panel:
+    """A filled, optionally rounded and bordered rectangle; `shadow` adds a soft drop shadow."""
+
+    rect: pygame.Rect
+    fill: Colour
+    edge: Colour | None = None
+    edge_width: int = 0
+    radius: int = 0
+    shadow: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TextLine:
+    text: str
+    origin: tuple[int, int]  # where the rendered line is blitted
+    rect: pygame.Rect  # what the line covers: its line box, or only its ink for the ticket number
+
+
+@dataclass(frozen=True, slots=True)
+class TextBlock:
+    """Text fitted into `box`: every line's rect lies inside it."""
+
+    box: pygame.Rect
+    lines: tuple[TextLine, ...]
+    size: int
+    bold: bool
+    colour: Colour
+
+
+@dataclass(frozen=True, slots=True)
+class Spinner:
+    centre: tuple[int, int]
+    radius: int
+    step: int  # which of the 12 dots is brightest, from the view's clock
+    colour: Colour
+
+
+Item = Panel | TextBlock | Spinner
+
+
+@dataclass(frozen=True, slots=True)
+class Scene:
+    """One screen, laid out: what to paint, in order, and where a touch means what."""
+
+    size: tuple[int, int]
+    items: tuple[Item, ...]
+    targets: tuple[tuple[pygame.Rect, str], ...]
+
+    def texts(self) -> list[TextBlock]:
+        return [item for item in self.items if isinstance(item, TextBlock)]
+
+
+class _Fit(NamedTuple):
+    size: int
+    lines: tuple[str, ...]
+
+
+# --- the renderer -------------------------------------------------------------------------------
+
+
+class KioskRenderer:
+    """Draws any KioskView on a screen of one size. Holds only fonts and caches, no screen state."""
+
+    def __init__(self, size: tuple[int, int], fonts: FontFiles | None = None) -> None:
+        self.size = (int(size[0]), int(size[1]))
+        if self.size[0] < 320 or self.size[1] < 240:
+            raise ValueError(f"kiosk screen {self.size} is too small (at least 320×240)")
+        files = fonts or default_fonts()
+        if not pygame.font.get_init():
+            pygame.font.init()
+        # Read once: drawing never touches the disk.
+        self._data = {False: files.regular.read_bytes(), True: files.bold.read_bytes()}
+        # Bounded caches: a Font costs ~170 KB and a rendered ticket number a few MB.
+        self._fonts: OrderedDict[tuple[bool, int], pygame.font.Font] = OrderedDict()
+        self._extra: dict[tuple[bool, int], int] = {}
+        self._fits: dict[tuple[object, ...], _Fit] = {}
+        self._rendered: OrderedDict[tuple[str, bool, int, Colour], pygame.Surface] = OrderedDict()
+        self._rendered_px = 0
+        self._glyph_sizes: dict[tuple[str, int, int], int] = {}
+        width, height = self.size
+        self._m = max(6, round(min(width, height) * 0.025))  # margin and gap
+        self._u = min(width / 800, height / 480)  # 1.0 on the small kiosk
+
+    # --- public -------------------------------------------------------------------------------
+
+    def draw(self, view: KioskView, surface: pygame.Surface) -> list[tuple[pygame.Rect, str]]:
+        """Draw the whole screen for `view`; return the touch targets on it (rect, target)."""
+        if surface.get_size() != self.size:
+            raise ValueError(f"surface is {surface.get_size()}, this renderer draws {self.size}")
+        scene = self.layout(view)
+        surface.fill(BACKGROUND)
+        for item in scene.items:
+            if isinstance(item, Panel):
+                self._paint_panel(surface, item)
+            elif isinstance(item, TextBlock):
+                for line in item.lines:
+                    surface.blit(self._render(line.text, item.bold, item.size, item.colour), line.origin)
+            else:
+                self._paint_spinner(surface, item)
+        return [(rect.copy(), target) for rect, target in scene.targets]
+
+    def layout(self, view: KioskView) -> Scene:
+        """Where everything of `view` goes; `draw` paints exactly this."""
+        items: list[Item] = []
+        targets: list[tuple[pygame.Rect, str]] = []
+        body = self._header(view, items)
+        if view.screen is Screen.MENU:
+            self._menu(view, body, items, targets)
+        elif view.screen is Screen.PRIORITY:
+            self._priority(view, body, items, targets)
+        elif view.screen is Screen.WORKING:
+            self._waiting(view, body, WORKING_TEXT, items)
+        elif view.screen is Screen.STARTING:
+            self._waiting(view, body, STARTING_TEXT, items)
+        elif view.screen in (Screen.TICKET, Screen.PRINT_FAILED):
+            self._ticket(view, body, items)
+        else:  # BUSY, PRINTER_PROBLEM
+            self._notice(view, body, items)
+        return Scene(self.size, tuple(items), tuple(targets))
+
+    def font(self, size: int, *, bold: bool = False) -> pygame.font.Font:
+        """The cached font of `size` pixels (one Font per size and weight)."""
+        key = (bold, size)
+        font = self._fonts.get(key)
+        if font is None:
+            font = pygame.font.Font(io.BytesIO(self._data[bold]), size)  # from memory: no disk I/O
+            self._fonts[key] = font
+            if len(self._fonts) > FONT_CACHE:
+                self._fonts.popitem(last=False)
+        else:
+            self._fonts.move_to_end(key)
+        return font
+
+    # --- screens ------------------------------------------------------------------------------
+
+    def _header(self, view: KioskView, items: list[Item]) -> pygame.Rect:
+        width, height = self.size
+        m = self._m
+        bar = pygame.Rect(0, 0, width, round(min(height * 0.14, width * 0.11)))
+        items.append(Panel(bar, HEADER))
+        now = view.now
+        clock_w = round(min(width * 0.3, bar.height * 3.4))
+        clock = pygame.Rect(width - m - clock_w, round(bar.height * 0.08), clock_w, round(bar.height * 0.84))
+        time_box = pygame.Rect(clock.x, clock.y, clock.w, round(clock.h * 0.62))
+        date_box = pygame.Rect(clock.x, time_box.bottom, clock.w, clock.bottom - time_box.bottom)
+        items.append(self._text(f"{now:%H:%M}", time_box, bold=True, colour=HEADER_TEXT, align="right",
+                                max_lines=1))
+        date = f"{WEEKDAYS[now.weekday()]}, {now:%d/%m/%Y}"
+        if self._fit_or_none(date, date_box, bold=False, max_lines=1, min_size=self._px(13)) is None:
+            date = f"{now:%d/%m/%Y}"
+        items.append(self._text(date, date_box, bold=False, colour=HEADER_SOFT, align="right", max_lines=1))
+        if view.center_name.strip():
+            name_box = pygame.Rect(m, round(bar.height * 0.1), clock.x - 2 * m, round(bar.height * 0.8))
+            items.append(self._text(view.center_name, name_box, bold=True, colour=HEADER_TEXT, align="left",
+                                    max_lines=2, max_size=round(bar.height * 0.36)))
+        return pygame.Rect(0, bar.bottom, width, height - bar.bottom)
+
+    def _menu(self, view: KioskView, body: pygame.Rect, items: list[Item],
+              targets: list[tuple[pygame.Rect, str]]) -> None:
+        m = self._m
+        inner = body.inflate(-2 * m, -2 * m)
+        title = pygame.Rect(inner.x, inner.y, inner.w, self._title_height())
+        if view.chosen_priority:
+            label = self._priority_label(view, view.chosen_priority)
+            items.append(Panel(title, PRIORITY_SOFT, PRIORITY_EDGE, max(2, round(self._u * 2)), m))
+            items.append(self._text(f"Phiếu ưu tiên: {label}  —  mời chọn lĩnh vực", title.inflate(-2 * m, -m // 2),
+                                    bold=True, colour=PRIORITY_TEXT, max_lines=1))
+        else:
+            items.append(self._text(MENU_TITLE, title, bold=True, colour=TITLE, max_lines=1))
+        band = self._bottom_band(inner)
+        if view.chosen_priority:
+            self._back_button(band, items, targets)
+        elif view.priorities:
+            items.append(Panel(band, PRIORITY, PRIORITY_EDGE, max(2, round(self._u * 2)), m, self._shadow()))
+            text_box = band.inflate(-3 * m, -m)
+            form = next((f for f in PRIORITY_LABEL_FORMS[:-1]
+                         if self._fit_or_none(f, text_box, bold=True, max_lines=2, min_size=self._px(18),
+                                              max_size=self._px(26))),
+                        PRIORITY_LABEL_FORMS[-1])
+            items.append(self._text(form, text_box, bold=True, colour=PRIORITY_TEXT, max_lines=2,
+                                    max_size=self._px(26)))
+            targets.append((band.copy(), PRIORITY_BUTTON))
+        grid = pygame.Rect(inner.x, title.bottom + m, inner.w, band.top - round(1.5 * m) - title.bottom - m)
+        if not view.areas:
+            items.append(self._text("Chưa có lĩnh vực nào", grid, bold=False, colour=TEXT_SOFT, max_lines=2,
+                                    max_size=self._px(28)))
+            return
+        areas = view.areas
+
+        def area_size(index: int, cell: pygame.Rect) -> int | None:
+            if not areas[index].open:  # a closed area's name may be smaller: it is not to be touched
+                return None
+            return self._fit(nfc(areas[index].name), self._area_boxes(areas[index], cell)[0], bold=True,
+                             max_lines=3, max_size=self._area_max()).size
+
+        cells, common = self._grid(grid, len(areas), area_size)
+        for area, cell in zip(areas, cells, strict=True):
+            self._area_button(area, cell, min(common, self._area_max()), items, targets)
+
+    def _priority(self, view: KioskView, body: pygame.Rect, items: list[Item],
+                  targets: list[tuple[pygame.Rect, str]]) -> None:
+        m = self._m
+        inner = body.inflate(-2 * m, -2 * m)
+        title = pygame.Rect(inner.x, inner.y, inner.w, self._title_height())
+        items.append(self._text(PRIORITY_TITLE, title, bold=True, colour=TITLE, max_lines=1))
+        band = self._bottom_band(inner)
+        self._back_button(band, items, targets)
+        grid = pygame.Rect(inner.x, title.bottom + m, inner.w, band.top - round(1.5 * m) - title.bottom - m)
+        if not view.priorities:
+            return
+        labels = [nfc(label) for _, label in view.priorities]
+
+        def label_size(index: int, cell: pygame.Rect) -> int | None:
+            return self._fit(labels[index], cell.inflate(-3 * m, -m), bold=True, max_lines=3,
+                             max_size=self._px(30)).size
+
+        cells, common = self._grid(grid, len(labels), label_size)
+        edge = max(3, round(self._u * 4))
+        for (category, label), cell in zip(view.priorities, cells, strict=True):
+            items.append(Panel(cell, BUTTON, PRIORITY, edge, m, self._shadow()))
+            items.append(self._text(label, cell.inflate(-3 * m, -m), bold=True, colour=TEXT, max_lines=3,
+                                    max_size=common))
+            targets.append((cell.copy(), priority_target(category)))
+
+    def _waiting(self, view: KioskView, body: pygame.Rect, text: str, items: list[Item]) -> None:
+        m = self._m
+        radius = round(min(body.w, body.h) * 0.12)
+        centre = (body.centerx, body.y + round(body.h * 0.38))
+        step = (view.now.second * 12 + view.now.microsecond * 12 // 1_000_000) % 12
+        items.append(Spinner(centre, radius, step, TITLE))
+        box = pygame.Rect(body.x + 2 * m, centre[1] + radius + 2 * m, body.w - 4 * m, round(body.h * 0.18))
+        items.append(self._text(text, box, bold=True, colour=TITLE, max_lines=2, max_size=self._px(40)))
+
+    def _ticket(self, view: KioskView, body: pygame.Rect, items: list[Item]) -> None:
+        m = self._m
+        ticket = view.ticket
+        if ticket is None:  # not expected from the flow; still say something useful
+            if view.screen is Screen.PRINT_FAILED:
+                self._notice(view, body, items)
+            else:
+                items.append(self._text(TAKE_TICKET, body, bold=True, colour=GOOD, max_lines=1,
+                                        max_size=self._px(40)))
+            return
+        height = self.size[1]
+        card = body.inflate(-2 * m, -2 * m)
+        items.append(Panel(card, BUTTON, None, 0, 2 * m, self._shadow()))
+        inner = card.inflate(-2 * m, -m)
+        failed = view.screen is Screen.PRINT_FAILED
+        # Heights as shares of the screen height, so the number has the same presence on every kiosk.
+        shares = {"label": 0.065, "number": 0.38 if failed else 0.42, "area": 0.075}
+        shares |= {"problem": 0.17} if failed else {"take": 0.075, "wait": 0.11}
+        wanted = {name: share * height for name, share in shares.items()}
+        scale = min(1.0, (inner.h - m * (len(wanted) - 1)) / sum(wanted.values()))
+        heights = {name: round(h * scale) for name, h in wanted.items()}
+        number_w = inner.w - round(self.size[0] * 0.04)
+        number = self._glyphs(ticket.number, pygame.Rect(0, 0, number_w, heights["number"]), NUMBER)
+        heights["number"] = min(heights["number"], number.lines[0].rect.h + m)  # a narrow screen: less height
+        # On a tall (portrait) screen the text needs less than its share: no box taller than its text.
+        per_line = 1.4  # a line box per font size, with the room for stacked marks
+        caps = {"label": self._px(24) * per_line, "area": self._px(36) * per_line * 2,
+                "take": self._px(34) * per_line, "wait": self._px(24) * per_line * 2,
+                "problem": self._px(30) * per_line * 2 + m}
+        heights = {name: min(h, round(caps.get(name, h))) for name, h in heights.items()}
+        gap = min((inner.h - sum(heights.values())) // (len(heights) - 1), 3 * m)
+        boxes: dict[str, pygame.Rect] = {}
+        y = inner.y + (inner.h - sum(heights.values()) - gap * (len(heights) - 1)) // 2
+        for name, box_h in heights.items():
+            boxes[name] = pygame.Rect(inner.x, y, inner.w, box_h)
+            y += box_h + gap
+        priority = self._priority_label(view, ticket.priority) if ticket.priority not in ("", "none") else ""
+        if priority:
+            label = boxes["label"]
+            text = self._text(f"Phiếu ưu tiên: {priority}", label.inflate(-4 * m, -m // 2), bold=True,
+                              colour=PRIORITY_TEXT, max_lines=1, max_size=self._px(24))
+            widest = max(line.rect.w for line in text.lines)
+            pill = pygame.Rect(0, 0, min(label.w, widest + 3 * m), label.h)
+            pill.center = label.center
+            items.append(Panel(pill, PRIORITY, PRIORITY_EDGE, max(2, round(self._u * 2)), label.h // 2))
+            items.append(text)
+        else:
+            items.append(self._text(TICKET_LABEL, boxes["label"], bold=False, colour=TEXT_SOFT, max_lines=1,
+                                    max_size=self._px(24)))
+        number_box = boxes["number"].inflate(number_w - inner.w, 0)
+        items.append(self._glyphs(ticket.number, number_box, NUMBER))
+        items.append(self._text(ticket.area_name, boxes["area"], bold=True, colour=TEXT, max_lines=2,
+                                max_size=self._px(36)))
+        if failed:
+            band = boxes["problem"]
+            items.append(Panel(band, PROBLEM, None, 0, m))
+            message = view.message or DEFAULT_MESSAGES[Screen.PRINT_FAILED]
+            items.append(self._text(message, band.inflate(-3 * m, -m), bold=True, colour=PROBLEM_TEXT, max_lines=2,
+                                    max_size=self._px(30)))
+            return
+        items.append(self._text(TAKE_TICKET, boxes["take"], bold=True, colour=GOOD, max_lines=1,
+                                max_size=self._px(34)))
+        wait = boxes["wait"]
+        if ticket.waiting_ahead <= 0:
+            items.append(self._text(CALLED_NOW, wait, bold=False, colour=TEXT, max_lines=1, max_size=self._px(28)))
+            return
+        minutes = max(1, round(ticket.estimated_wait_s / 60))
+        lines = (f"Có {ticket.waiting_ahead} người đang chờ trước bạn",
+                 f"Thời gian chờ dự kiến: khoảng {minutes} phút")
+        halves = (pygame.Rect(wait.x, wait.y, wait.w, wait.h // 2),
+                  pygame.Rect(wait.x, wait.y + wait.h // 2, wait.w, wait.h - wait.h // 2))
+        size = min(self._fit(nfc(line), box, bold=False, max_lines=1, max_size=self._px(24)).size
+                   for line, box in zip(lines, halves, strict=True))
+        for line, box in zip(lines, halves, strict=True):
+            items.append(self._text(line, box, bold=False, colour=TEXT, max_lines=1, max_size=size))
+
+    def _notice(self, view: KioskView, body: pygame.Rect, items: list[Item]) -> None:
+        m = self._m
+        problem = view.screen is not Screen.BUSY  # the printer: red; busy: amber
+        edge = PROBLEM if problem else WARNING_EDGE
+        panel = body.inflate(-round(body.w * 0.08), -round(body.h * 0.16))
+        items.append(Panel(panel, BUTTON, edge, max(4, round(self._u * 6)), 2 * m, self._shadow()))
+        mark_d = round(panel.h * 0.24)
+        text_area = pygame.Rect(panel.x + 3 * m, 0, panel.w - 6 * m, panel.h - mark_d - 7 * m)
+        message = view.message or DEFAULT_MESSAGES.get(view.screen, "")
+        probe = self._text(message, text_area, bold=True, colour=TEXT, max_lines=3, max_size=self._px(40))
+        text_h = sum(line.rect.h for line in probe.lines)
+        top = panel.y + (panel.h - (mark_d + 2 * m + text_h)) // 2
+        mark = pygame.Rect(0, 0, mark_d, mark_d)
+        mark.midtop = (panel.centerx, top)
+        items.append(Panel(mark, edge, None, 0, mark_d // 2))
+        items.append(self._glyphs("!", mark.inflate(-mark_d * 2 // 5, -mark_d * 2 // 5), BUTTON))
+        text_box = pygame.Rect(text_area.x, mark.bottom + 2 * m, text_area.w, text_h)
+        items.append(self._text(message, text_box, bold=True, colour=PROBLEM if problem else TEXT, max_lines=3,
+                                max_size=probe.size))
+
+    # --- parts --------------------------------------------------------------------------------
+
+    def _title_height(self) -> int:
+        return round(self.size[1] * 0.08)
+
+    def _bottom_band(self, inner: pygame.Rect) -> pygame.Rect:
+        band_h = round(min(self.size[1] * 0.14, self.size[0] * 0.11))
+        return pygame.Rect(inner.x, inner.bottom - band_h, inner.w, band_h)
+
+    def _back_button(self, band: pygame.Rect, items: list[Item], targets: list[tuple[pygame.Rect, str]]) -> None:
+        m = self._m
+        rect = pygame.Rect(band.x, band.y, max(round(band.w * 0.3), min(band.w, band.h * 3)), band.h)
+        items.append(Panel(rect, BUTTON, BUTTON_EDGE, max(2, round(self._u * 3)), self._m, self._shadow()))
+        items.append(self._text(BACK_LABEL, rect.inflate(-2 * m, -m), bold=True, colour=TITLE, max_lines=1,
+                                max_size=self._px(28)))
+        targets.append((rect.copy(), BACK_BUTTON))
+
+    def _area_boxes(self, area: AreaButton, cell: pygame.Rect) -> tuple[pygame.Rect, ...]:
+        pad = max(self._m // 2, round(min(cell.h * 0.1, cell.w * 0.05)))
+        inner = cell.inflate(-2 * pad, -2 * pad)
+        if area.open:
+            return (inner,)
+        note_h = round(inner.h * 0.3)
+        return (pygame.Rect(inner.x, inner.y, inner.w, inner.h - note_h),
+                pygame.Rect(inner.x, inner.bottom - note_h, inner.w, note_h))
+
+    def _area_button(self, area: AreaButton, cell: pygame.Rect, size: int, items: list[Item],
+                     targets: list[tuple[pygame.Rect, str]]) -> None:
+        boxes = self._area_boxes(area, cell)
+        edge = max(2, round(self._u * 2))
+        if area.open:
+            items.append(Panel(cell, BUTTON, BUTTON_EDGE, edge, self._m, self._shadow()))
+            items.append(self._text(area.name, boxes[0], bold=True, colour=TEXT, max_lines=3,
+                                    max_size=size))
+            targets.append((cell.copy(), area_target(area.id)))
+            return
+        items.append(Panel(cell, CLOSED, CLOSED_EDGE, edge, self._m))
+        items.append(self._text(area.name, boxes[0], bold=True, colour=CLOSED_TEXT, max_lines=3,
+                                max_size=size))
+        items.append(self._text(CLOSED_NOTE, boxes[1], bold=False, colour=CLOSED_TEXT, max_lines=1,
+                                max_size=self._px(18)))
+
+    def _area_max(self) -> int:
+        return self._px(34)
+
+    def _grid(self, grid: pygame.Rect, count: int,
+              label_size: Callable[[int, pygame.Rect], int | None]) -> tuple[list[pygame.Rect], int]:
+        """Cells for `count` buttons, and the text size their labels share.
+
+        `label_size(i, cell)` is the largest size at which label i fits `cell` (None: ignore it).
+        One size for all labels looks orderly and calm; only a label that needs much smaller text
+        than the others (under 70 % of the median) gets its own size rather than shrinking them all.
+        The number of columns (1 to 4) whose smallest label is largest wins; then the largest
+        shared size; then buttons about three times as wide as high. Rows are equally high; a
+        last, shorter row is centred.
+        """
+        m = self._m
+        best: tuple[tuple[bool, int, int, float], list[pygame.Rect], int] | None = None
+        for cols in range(1, min(4, count) + 1):
+            rows = math.ceil(count / cols)
+            cell_w = (grid.w - (cols - 1) * m) // cols
+            cell_h = min((grid.h - (rows - 1) * m) // rows, round(self.size[1] * 0.3))
+            if cell_w < 40 or cell_h < 24:
+                continue
+            top = grid.y + (grid.h - (rows * cell_h + (rows - 1) * m)) // 2
+            cells = []
+            for index in range(count):
+                row, col = divmod(index, cols)
+                in_row = min(cols, count - row * cols)
+                left = grid.x + (grid.w - (in_row * cell_w + (in_row - 1) * m)) // 2
+                cells.append(pygame.Rect(left + col * (cell_w + m), top + row * (cell_h + m), cell_w, cell_h))
+            fits = sorted(size for index, cell in enumerate(cells)
+                          if (size := label_size(index, cell)) is not None) or [SIZES[-1]]
+            median = fits[len(fits) // 2]
+            shared = min(size for size in fits if size >= 0.7 * median)
+            score = (fits[0] >= self._px(13), fits[0], shared, -abs(math.log(cell_w / cell_h / 3)))
+            if best is None or score > best[0]:
+                best = (score, cells, shared)
+        if best is None:
+            raise ValueError(f"{count} buttons do not fit into {grid}")
+        return best[1], best[2]
+
+    def _glyphs(self, text: str, box: pygame.Rect, colour: Colour) -> TextBlock:
+        """One line (the ticket number) as large as `box` allows, measured and centred on its ink."""
+        text = nfc(text)
+        key = (text, box.w, box.h)
+        size = self._glyph_sizes.get(key)
+        if size is None:
+            size = SIZES[0]
+            low, high = 0, len(SIZES) - 1
+            while low <= high:  # estimated from glyph metrics: no rendering while searching
+                mid = (low + high) // 2
+                ink_w, ink_h = self._ink_estimate(SIZES[mid], text)
+                if ink_w * 1.02 + 2 <= box.w and ink_h * 1.02 + 2 <= box.h:
+                    size, low = SIZES[mid], mid + 1
+                else:
+                    high = mid - 1
+            if len(self._glyph_sizes) > 200:
+                self._glyph_sizes.clear()
+            self._glyph_sizes[key] = size
+        bounds = self._render(text, True, size, colour).get_bounding_rect()
+        ink = pygame.Rect(0, 0, bounds.w, bounds.h)
+        ink.center = box.center
+        origin = (ink.x - bounds.x, ink.y - bounds.y)
+        return TextBlock(box.copy(), (TextLine(text, origin, ink),), size, True, colour)
+
+    def _ink_estimate(self, size: int, text: str) -> tuple[int, int]:
+        """Width and height of the visible pixels of one bold line, from the glyph metrics."""
+        pen, left, right, top, bottom = 0, 0, 0, 0, 0
+        for index, metrics in enumerate(self.font(size, bold=True).metrics(text)):
+            if metrics is None:
+                continue
+            min_x, max_x, min_y, max_y, advance = metrics
+            left = min(left, pen + min_x) if index else pen + min_x
+            right, top, bottom = max(right, pen + max_x), max(top, max_y), min(bottom, min_y)
+            pen += advance
+        return right - left, top - bottom
+
+    def _priority_label(self, view: KioskView, category: str) -> str:
+        return dict(view.priorities).get(category) or PRIORITY_LABELS.get(category, category)
+
+    def _shadow(self) -> int:
+        return max(2, round(self._u * 3))
+
+    def _px(self, size: float) -> int:
+        """A size given for the small 800×480 kiosk, scaled to this screen."""
+        return max(8, round(size * self._u))
+
+    # --- text ---------------------------------------------------------------------------------
+
+    def _text(self, text: str, box: pygame.Rect, *, bold: bool, colour: Colour, max_lines: int,
+              align: str = "center", max_size: int | None = None) -> TextBlock:
+        """`text` wrapped and shrunk to fit `box`, centred vertically; never cut."""
+        text = nfc(text)
+        fit = self._fit(text, box, bold=bold, max_lines=max_lines, max_size=max_size)
+        font = self.font(fit.size, bold=bold)
+        extra = self._tall_extra(bold, fit.size)
+        pitch = font.get_height() + extra
+        block_h = pitch * len(fit.lines)
+        y = box.y + max(0, (box.h - block_h) // 2)
+        lines = []
+        for line in fit.lines:
+            line_w, line_h = font.size(line)
+            if align == "left":
+                x = box.x
+            elif align == "right":
+                x = box.right - line_w
+            else:
+                x = box.x + (box.w - line_w) // 2
+            # Lines with stacked marks render taller at the top; keep every baseline in its place.
+            origin = (x, y + extra - (line_h - font.get_height()))
+            lines.append(TextLine(line, origin, pygame.Rect(x, y, line_w, pitch)))
+            y += pitch
+        return TextBlock(box.copy(), tuple(lines), fit.size, bold, colour)
+
+    def _fit_or_none(self, text: str, box: pygame.Rect, *, bold: bool, max_lines: int, min_size: int,
+                     max_size: int | None = None) -> _Fit | None:
+        fit = self._fit(nfc(text), box, bold=bold, max_lines=max_lines, max_size=max_size)
+        return fit if fit.size >= min_size else None
+
+    def _fit(self, text: str, box: pygame.Rect, *, bold: bool, max_lines: int, max_size: int | None = None) -> _Fit:
+        """The largest ladder size at which `text` wraps into `box` within `max_lines` lines.
+
+        When even the smallest size needs more lines, more lines are allowed, and at the very
+        end words are broken: the text is never cut.
+        """
+        key = (text, box.w, box.h, bold, max_lines, max_size)
+        cached = self._fits.get(key)
+        if cached is not None:
+            return cached
+        sizes = [s for s in SIZES if max_size is None or s <= max_size] or [SIZES[0]]
+        words = _words(text)
+        fit: _Fit | None = None
+        low, high = 0, len(sizes) - 1
+        while low <= high:  # the largest size that fits; fitting is monotone in the size
+            mid = (low + high) // 2
+            lines = self._wrap_at(words, sizes[mid], box, bold, max_lines)
+            if lines is not None:
+                fit, low = _Fit(sizes[mid], lines), mid + 1
+            else:
+                high = mid - 1
+        if fit is not None and len(fit.lines) > 1:
+            # Lines broken after ",", "." or "–" read better: worth the same lines and a size a bit smaller.
+            for size in [s for s in sizes if 0.88 * fit.size <= s <= fit.size][::-1]:
+                phrased = self._wrap_at(_phrases(words), size, box, bold, len(fit.lines))
+                if phrased is not None and len(phrased) == len(fit.lines):
+                    fit = _Fit(size, phrased)
+                    break
+        if fit is None and max_lines < 99:  # more lines rather than tiny text
+            fit = self._fit(text, box, bold=bold, max_lines=99, max_size=max_size)
+        if fit is None:  # a word wider than the box even in the smallest size: break inside it
+            fit = _Fit(sizes[0], self._break_words(text, sizes[0], box.w, bold))
+        if len(self._fits) > 2000:
+            self._fits.clear()
+        self._fits[key] = fit
+        return fit
+
+    def _wrap_at(self, words: list[str], size: int, box: pygame.Rect, bold: bool,
+                 max_lines: int) -> tuple[str, ...] | None:
+        font = self.font(size, bold=bold)
+        pitch = font.get_height() + self._tall_extra(bold, size)
+        lines_allowed = min(max_lines, box.h // pitch)
+        if lines_allowed < 1 or not words:
+            return () if not words and lines_allowed >= 1 else None
+        return _balanced(words, lambda s: font.size(s)[0], box.w, lines_allowed)
+
+    def _break_words(self, text: str, size: int, width: int, bold: bool) -> tuple[str, ...]:
+        font = self.font(size, bold=bold)
+        lines: list[str] = []
+        current = ""
+        for char in text:
+            if current and font.size(current + char)[0] > width:
+                lines.append(current.rstrip())
+                current = char.lstrip()
+            else:
+                current += char
+        if current:
+            lines.append(current)
+        return tuple(lines)
+
+    def _tall_extra(self, bold: bool, size: int) -> int:
+        """How far the stacked marks of capitals like "Ể" rise above the font's line box."""
+        key = (bold, size)
+        extra = self._extra.get(key)
+        if extra is None:
+            font = self.font(size, bold=bold)
+            extra = max(0, font.size(_TALL)[1] - font.get_height())
+            self._extra[key] = extra
+        return extra
+
+    def _render(self, text: str, bold: bool, size: int, colour: Colour) -> pygame.Surface:
+        key = (text, bold, size, colour)
+        surface = self._rendered.get(key)
+        if surface is not None:
+            self._rendered.move_to_end(key)
+            return surface
+        surface = self.font(size, bold=bold).render(text, True, colour)
+        self._rendered[key] = surface
+        self._rendered_px += surface.get_width() * surface.get_height()
+        while self._rendered_px > RENDER_CACHE_PX and len(self._rendered) > 1:
+            _, old = self._rendered.popitem(last=False)
+            self._rendered_px -= old.get_width() * old.get_height()
+        return surface
+
+    # --- painting -----------------------------------------------------------------------------
+
+    def _paint_panel(self, surface: pygame.Surface, panel: Panel) -> None:
+        if panel.shadow:
+            pygame.draw.rect(surface, SHADOW, panel.rect.move(0, panel.shadow), border_radius=panel.radius)
+        pygame.draw.rect(surface, panel.fill, panel.rect, border_radius=panel.radius)
+        if panel.edge is not None and panel.edge_width > 0:
+            pygame.draw.rect(surface, panel.edge, panel.rect, panel.edge_width, border_radius=panel.radius)
+
+    def _paint_spinner(self, surface: pygame.Surface, spinner: Spinner) -> None:
+        dot = max(3, spinner.radius // 6)
+        for index in range(12):
+            angle = 2 * math.pi * index / 12 - math.pi / 2
+            x = spinner.centre[0] + round(math.cos(angle) * (spinner.radius - dot))
+            y = spinner.centre[1] + round(math.sin(angle) * (spinner.radius - dot))
+            age = (spinner.step - index) % 12  # 0: the brightest dot
+            mix = min(1.0, age / 8)
+            colour = tuple(round(c + (b - c) * mix * 0.8) for c, b in zip(spinner.colour, BACKGROUND, strict=True))
+            pygame.draw.circle(surface, colour, (x, y), dot if age else round(dot * 1.3))
+
+
+def _words(text: str) -> list[str]:
+    """Words to wrap between; a dash stays at the end of the line before it ("Tư pháp –")."""
+    words: list[str] = []
+    for word in text.split():
+        if words and word in ("–", "—", "-", ":"):
+            words[-1] = f"{words[-1]} {word}"
+        else:
+            words.append(word)
+    return words
+
+
+def _phrases(words: list[str]) -> list[str]:
+    """Words grouped into phrases that end at punctuation, to break lines between them."""
+    phrases: list[str] = []
+    current: list[str] = []
+    for word in words:
+        current.append(word)
+        if word[-1] in ",.;:–—":
+            phrases.append(" ".join(current))
+            current = []
+    if current:
+        phrases.append(" ".join(current))
+    return phrases
+
+
+def _balanced(words: list[str], measure: Callable[[str], int], width: int, max_lines: int) -> tuple[str, ...] | None:
+    """`words` in as few lines as fit `width` (at most `max_lines`), the lines as even as possible."""
+    if any(measure(word) > width for word in words):
+        return None
+    count, current = 1, ""
+    for word in words:  # greedy: the fewest lines
+        candidate = f"{current} {word}" if current else word
+        if current and measure(candidate) > width:
+            count, current = count + 1, word
+        else:
+            current = candidate
+    if count > max_lines:
+        return None
+    total = len(words)
+    cost = {(i, j): measure(" ".join(words[i:j])) for i in range(total) for j in range(i + 1, total + 1)}
+    best: dict[tuple[int, int], tuple[int, tuple[int, ...]]] = {}
+
+    def split(start: int, lines: int) -> tuple[int, tuple[int, ...]]:
+        """(widest line, line ends) for words[start:] in exactly `lines` lines."""
+        if lines == 1:
+            return cost[start, total], (total,)
+        key = (start, lines)
+        if key not in best:
+            options = [
+                (max(cost[start, end], rest[0]), (end, *rest[1]))
+                for end in range(start + 1, total - lines + 2)
+                if cost[start, end] <= width
+                for rest in [split(end, lines - 1)]
+            ]
+            best[key] = min(options)
+        return best[key]
+
+    widest, ends = split(0, count)
+    if widest > width:
+        return None
+    starts = (0, *ends[:-1])
+    return tuple(" ".join(words[a:b]) for a, b in zip(starts, ends, strict=True))

@@ -1,0 +1,45 @@
+"""The kiosk's config: the example loads; each mistake is one line naming the file and the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kiosk.config import load
+from protocol.errors import ConfigError
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "firmware_configs" / "kiosk.example.toml"
+
+
+def test_the_example_loads() -> None:
+    config = load(EXAMPLE)
+    assert (config.kiosk_id, config.center_id, config.printer.connection) == ("k1", "rach-gia", "network")
+    assert config.printer.paper == "80mm" and config.screen and not config.buttons
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ('id = "k1"', 'id = "k 1"', "kiosk.toml: [kiosk].id: 'k 1' must match"),
+        ('center = "rach-gia"', 'center = "Rach Gia"', "kiosk.toml: [kiosk].center:"),
+        ('connection = "network"', 'connection = "bluetooth"', "kiosk.toml: [printer].connection: expected one of"),
+        ('paper = "80mm"', 'paper = "57mm"', "kiosk.toml: [printer].paper: expected"),
+        ("port = 9100", 'port = "9100"', "kiosk.toml: [printer].port: expected an integer"),
+        ("enabled = true", "enabled = false",
+         "kiosk.toml: [screen].enabled: a kiosk without a screen needs [[buttons]]"),
+        ("fullscreen = true", "fullscreen = true\nbrightness = 3", "kiosk.toml: [screen].brightness: unknown key"),
+        ('url = "mqtt://127.0.0.1:1883"', 'url = "tcp://x"', "kiosk.toml: [mqtt].url: expected mqtt://"),
+        ("# [[buttons]]\n# pin = 17\n# area = \"dat-dai\"", '[[buttons]]\npin = 40\narea = "dat-dai"',
+         "kiosk.toml: [[buttons]] #1.pin: GPIO 40 is not on the 40-pin header"),
+    ],
+)
+def test_a_mistake_is_one_line_naming_file_and_key(tmp_path: Path, old: str, new: str, expected: str) -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    path = tmp_path / "kiosk.toml"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        load(path)
+    message = str(refused.value)
+    assert "\n" not in message and message.startswith(expected), message

@@ -1,0 +1,160 @@
+"""End to end: a real Mosquitto, the real central server, the kiosk agent with a loopback printer
+and the pygame screen (dummy video driver); a simulated finger touches an area."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pygame
+import pytest
+from escpos.printer import Network
+
+from kiosk.agent import KioskAgent
+from kiosk.config import load
+from kiosk.loopback_printer import LoopbackPrinter
+from kiosk.model import PrinterStatus, Screen, area_target
+from kiosk.printer import EscposPrinter
+from kiosk.screen import PygameDisplay
+from kiosk.ticket_layout import TicketFonts
+from protocol.link import MqttLink
+from protocol.local_broker import LocalBroker
+from protocol.topics import Topics
+from tests.harness import ServerProcess, watching
+
+ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+KIOSK_TOML = """
+[kiosk]
+id = "k1"
+center = "{center_id}"
+
+[mqtt]
+url = "{url}"
+
+[screen]
+width = 800
+height = 480
+fullscreen = false
+
+[printer]
+connection = "network"
+host = "127.0.0.1"
+port = {port}
+paper = "58mm"
+
+[ticket]
+qr = "https://dichvucong.example.vn/hang-doi?ve={{ticket_id}}"
+save_dir = "{tickets}"
+"""
+
+
+@pytest.fixture
+def printer() -> Iterator[LoopbackPrinter]:
+    loopback = LoopbackPrinter()
+    yield loopback
+    loopback.close()
+
+
+class Kiosk:
+    """The agent on this (main) thread, as pygame wants; the scenario runs beside it."""
+
+    def __init__(self, folder: Path, broker: LocalBroker, center_id: str, printer: LoopbackPrinter) -> None:
+        path = folder / "kiosk.toml"
+        path.write_text(KIOSK_TOML.format(center_id=center_id, url=broker.url, port=printer.port,
+                                          tickets=folder / "tickets"), encoding="utf-8")
+        self.config = load(path)
+        self.display = PygameDisplay(800, 480, fullscreen=False)
+        link = MqttLink(self.config.mqtt, client_id=self.config.client_id,
+                        status_topic=Topics(center_id).device_status("k1"))
+        self.agent = KioskAgent(
+            self.config, link, EscposPrinter(Network("127.0.0.1", printer.port, timeout=2), can_query_status=True),
+            display=self.display, clock=lambda: datetime.now(ZONE), fonts=TicketFonts.default(),
+        )
+
+    def run(self, scenario: Callable[[], None]) -> None:
+        stop = threading.Event()
+        failure: list[BaseException] = []
+
+        def guarded() -> None:
+            try:
+                scenario()
+            except BaseException as exc:
+                failure.append(exc)
+            finally:
+                stop.set()
+
+        threading.Thread(target=guarded, daemon=True).start()
+        self.agent.run(stop)
+        if failure:
+            raise failure[0]
+
+    def wait_for(self, screen: Screen, timeout_s: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while self.agent.flow.view().screen is not screen:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"screen is {self.agent.flow.view().screen}, not {screen}")
+            time.sleep(0.02)  # polling the agent's state from the scenario thread
+
+    def touch(self, target: str) -> None:
+        centre = self.display.target_centre(target)
+        assert centre is not None, f"{target} is not on screen"
+        width, height = self.display.size
+        pygame.event.post(pygame.event.Event(pygame.FINGERDOWN, x=centre[0] / width, y=centre[1] / height,
+                                             touch_id=0, finger_id=0, dx=0, dy=0, pressure=1.0))
+
+
+def stored_numbers(server: ServerProcess) -> list[tuple[str, str]]:
+    database = server.config.parent / "center.db"
+    with sqlite3.connect(database) as db:
+        return list(db.execute("SELECT id, shown FROM tickets ORDER BY seq"))
+
+
+def test_a_touch_prints_the_number_the_server_allocated(
+    server: ServerProcess, broker: LocalBroker, center_id: str, printer: LoopbackPrinter, tmp_path: Path
+) -> None:
+    kiosk = Kiosk(tmp_path, broker, center_id, printer)
+    seen: dict[str, Any] = {}
+
+    def scenario() -> None:
+        kiosk.wait_for(Screen.MENU)
+        time.sleep(0.2)  # one frame, so the menu's targets are on screen
+        kiosk.touch(area_target("dat-dai"))
+        seen["job"] = printer.wait_for_cuts(1)[0]
+        kiosk.wait_for(Screen.TICKET)
+        seen["view"] = kiosk.agent.flow.view()
+
+    kiosk.run(scenario)
+    [(ticket_id, number)] = stored_numbers(server)
+    job = seen["job"]
+    assert number == "1001" and number.encode() in bytes(job.text)
+    assert f"ve={ticket_id}".encode() in bytes(job.data), "the QR names the ticket"
+    assert seen["view"].ticket.number == number
+    saved = list((tmp_path / "tickets").glob("*.png"))
+    assert [p.name for p in saved] == [f"{ticket_id}-{number}.png"]
+
+
+def test_paper_out_is_shown_reported_and_no_number_is_requested(
+    server: ServerProcess, broker: LocalBroker, center_id: str, printer: LoopbackPrinter, tmp_path: Path
+) -> None:
+    printer.state = PrinterStatus.PAPER_OUT
+    kiosk = Kiosk(tmp_path, broker, center_id, printer)
+    seen: dict[str, Any] = {}
+
+    def scenario() -> None:
+        with watching(broker, center_id, "device/k1/status") as status:
+            kiosk.wait_for(Screen.PRINTER_PROBLEM)
+            while (body := status.next()[1]).get("printer") != "paper_out":
+                pass
+            seen["status"] = body
+        seen["message"] = kiosk.agent.flow.view().message
+
+    kiosk.run(scenario)
+    assert seen["status"]["online"] is True
+    assert seen["message"] == "Máy in hết giấy, vui lòng liên hệ cán bộ hướng dẫn"
+    assert stored_numbers(server) == []

@@ -1,0 +1,396 @@
+"""The kiosk's screens, drawn offscreen at 800×480, 1920×1080 and portrait 1080×1920, saved as PNG and checked."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import zlib
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+import pygame
+import pytest
+
+from kiosk.flow import BUSY, NOT_ISSUED, PRINT_FAILED, PRINTER_MESSAGES
+from kiosk.model import (
+    BACK_BUTTON,
+    PRIORITY_BUTTON,
+    PRIORITY_LABELS,
+    AreaButton,
+    IssuedTicket,
+    KioskView,
+    Screen,
+    area_target,
+    priority_target,
+)
+from kiosk.view import (
+    CLOSED,
+    NUMBER,
+    PRIORITY,
+    PROBLEM,
+    TEXT,
+    FontsMissing,
+    KioskRenderer,
+    Panel,
+    Scene,
+    Spinner,
+    default_fonts,
+)
+
+LOOK = Path("/tmp/kiosk-screens")  # copies to look at; the tests use tmp_path
+SIZES = [(800, 480), (1920, 1080), (1080, 1920)]
+NOW = datetime(2026, 11, 23, 8, 5, 42)
+CENTER = "Bộ phận Tiếp nhận và Trả kết quả – UBND quận Hoàn Kiếm"
+AREAS = (
+    AreaButton("dat-dai", "Đất đai"),
+    AreaButton("xay-dung", "Xây dựng"),
+    AreaButton("tu-phap", "Tư pháp – Hộ tịch"),
+    AreaButton("dkkd", "Đăng ký kinh doanh"),
+    AreaButton("ldtbxh", "Lao động – Thương binh và Xã hội"),
+    AreaButton("bhxh", "Bảo hiểm xã hội"),
+    AreaButton("tnmt", "Tài nguyên và Môi trường", open=False),
+)
+TWELVE = (
+    *AREAS[:6],
+    AreaButton("tnmt-dd", "Tài nguyên và Môi trường, Đất đai và Xây dựng", open=False),
+    AreaButton("gddt", "Giáo dục và Đào tạo"),
+    AreaButton("y-te", "Y tế"),
+    AreaButton("vhtt", "Văn hóa, Thể thao và Du lịch"),
+    AreaButton("nn", "Nông nghiệp và Phát triển nông thôn"),
+    AreaButton("ct", "Công thương – Khoa học và Công nghệ, Thông tin và Truyền thông"),
+)
+PRIORITIES = tuple(PRIORITY_LABELS.items())
+TICKET = IssuedTicket("t-1", "B012", "dat-dai", "Đất đai", NOW, 7, 1260)
+MENU = KioskView(Screen.MENU, CENTER, NOW, AREAS, PRIORITIES)
+
+# Every Vietnamese letter with a diacritic, lower and upper case: 67 + 67.
+TONES = ("", "\u0300", "\u0301", "\u0309", "\u0303", "\u0323")  # huyền, sắc, hỏi, ngã, nặng
+VOWELS = "aăâeêioôơuưy"
+LOWER = ["đ"] + [
+    unicodedata.normalize("NFC", vowel + tone) for vowel in VOWELS for tone in TONES if vowel + tone not in "aeiouy"
+]
+VIETNAMESE_LETTERS = "".join(LOWER) + "".join(letter.upper() for letter in LOWER)
+
+
+@pytest.fixture(scope="module", params=SIZES, ids=lambda size: f"{size[0]}x{size[1]}")
+def renderer(request: pytest.FixtureRequest) -> Iterator[KioskRenderer]:
+    pygame.font.init()
+    yield KioskRenderer(request.param)
+
+
+def draw(renderer: KioskRenderer, view: KioskView, tmp_path: Path,
+         name: str) -> tuple[pygame.Surface, list[tuple[pygame.Rect, str]], Scene]:
+    """Draw `view`, save it (tmp_path and a copy to look at), check what every screen must hold."""
+    surface = pygame.Surface(renderer.size)
+    targets = renderer.draw(view, surface)
+    width, height = renderer.size
+    file_name = f"{name}-{width}x{height}.png"
+    pygame.image.save(surface, str(tmp_path / file_name))
+    LOOK.mkdir(parents=True, exist_ok=True)
+    pygame.image.save(surface, str(LOOK / file_name))
+    scene = renderer.layout(view)
+    assert [(tuple(rect), target) for rect, target in targets] == [
+        (tuple(rect), target) for rect, target in scene.targets]
+    bounds = surface.get_rect()
+    for rect, _ in targets:
+        assert bounds.contains(rect)
+        assert min(rect.size) >= 0.08 * min(width, height)  # a finger can hit it
+    assert not any(a.colliderect(b) for i, (a, _) in enumerate(targets) for b, _ in targets[i + 1:])
+    for block in scene.texts():
+        assert bounds.contains(block.box), block
+        for line in block.lines:
+            assert block.box.contains(line.rect), (line, block.box)
+            assert line.text == unicodedata.normalize("NFC", line.text)
+    header = " ".join(texts(scene)[:3])
+    assert "08:05" in header and "23/11/2026" in header
+    return surface, targets, scene
+
+
+def texts(scene: Scene) -> list[str]:
+    """Each text block's lines joined again: what the citizen reads."""
+    return [" ".join(line.text for line in block.lines) for block in scene.texts()]
+
+
+def flat(text: str) -> str:
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", text)).strip()
+
+
+def colour_mask(surface: pygame.Surface, colour: tuple[int, int, int]) -> pygame.mask.Mask:
+    return pygame.mask.from_threshold(surface, (*colour, 255), (2, 2, 2, 255))
+
+
+def outside(mask: pygame.mask.Mask, rects: list[pygame.Rect], region: pygame.Rect) -> int:
+    """How many set pixels of `mask` within `region` lie in none of `rects`."""
+    kept = pygame.mask.Mask(mask.get_size())
+    kept.draw(mask, (0, 0))
+    for rect in rects:
+        kept.erase(pygame.mask.Mask(rect.size, fill=True), rect.topleft)
+    area = pygame.mask.Mask(region.size, fill=True)
+    return kept.overlap_area(area, region.topleft)
+
+
+# --- fonts ------------------------------------------------------------------------------------
+
+
+def test_the_font_files_missing_name_the_debian_package(tmp_path: Path) -> None:
+    with pytest.raises(FontsMissing, match="fonts-dejavu-core"):
+        default_fonts(tmp_path)
+    assert default_fonts().regular.name == "DejaVuSans.ttf"
+
+
+def test_there_are_134_vietnamese_letters_to_check() -> None:
+    assert len(VIETNAMESE_LETTERS) == 134 == len(set(VIETNAMESE_LETTERS))
+    assert all(unicodedata.category(c) in ("Ll", "Lu") for c in VIETNAMESE_LETTERS)
+    assert {"ặ", "Ẫ", "ự", "Ỹ", "đ", "Đ", "ơ", "Ư"} <= set(VIETNAMESE_LETTERS)
+
+
+def _tofu(font: pygame.font.Font) -> list[str]:
+    """Letters the font draws as its .notdef box, like U+FFFF (a noncharacter no font has)."""
+    notdef = pygame.image.tobytes(font.render("\uffff", False, (0, 0, 0), (255, 255, 255)), "RGB")
+    missing = []
+    for letter in VIETNAMESE_LETTERS:
+        glyph = font.render(letter, False, (0, 0, 0), (255, 255, 255))
+        if pygame.image.tobytes(glyph, "RGB") == notdef:
+            missing.append(letter)
+    return missing
+
+
+@pytest.mark.parametrize("bold", [False, True], ids=["regular", "bold"])
+def test_every_vietnamese_letter_has_a_real_glyph(bold: bool) -> None:
+    pygame.font.init()
+    renderer = KioskRenderer((800, 480))
+    for size in (16, 40):
+        assert _tofu(renderer.font(size, bold=bold)) == []
+
+
+def test_the_tofu_check_finds_the_letters_pygames_default_font_lacks() -> None:
+    pygame.font.init()
+    missing = _tofu(pygame.font.Font(None, 40))
+    assert len(missing) > 50  # the design notes 94 of 146 missing
+    assert "ặ" in missing
+
+
+def test_decomposed_text_is_drawn_composed(tmp_path: Path) -> None:
+    pygame.font.init()
+    renderer = KioskRenderer((800, 480))
+    decomposed = unicodedata.normalize("NFD", CENTER)
+    assert decomposed != CENTER
+    view = replace(MENU, center_name=decomposed, areas=(AreaButton("x", unicodedata.normalize("NFD", "Hộ tịch")),))
+    scene = draw(renderer, view, tmp_path, "nfd")[2]
+    assert flat(CENTER) in texts(scene)
+    assert "Hộ tịch" in texts(scene)
+
+
+def test_a_surface_of_another_size_is_refused() -> None:
+    pygame.font.init()
+    with pytest.raises(ValueError, match="800, 480"):
+        KioskRenderer((800, 480)).draw(MENU, pygame.Surface((1024, 600)))
+
+
+# --- the menu ---------------------------------------------------------------------------------
+
+
+def test_menu_has_one_target_per_open_area_and_the_priority_button(renderer: KioskRenderer,
+                                                                   tmp_path: Path) -> None:
+    surface, targets, scene = draw(renderer, MENU, tmp_path, "menu")
+    names = [target for _, target in targets]
+    open_areas = [area for area in AREAS if area.open]
+    assert len(targets) == len(open_areas) + 1
+    assert sorted(names) == sorted([area_target(a.id) for a in open_areas] + [PRIORITY_BUTTON])
+    assert area_target("tnmt") not in names
+    shown = texts(scene)
+    assert "Mời chọn lĩnh vực cần giải quyết" in shown
+    for area in AREAS:  # every name whole, never cut
+        assert area.name in shown
+    assert "Tạm ngừng tiếp nhận" in shown
+    assert any(text.startswith("Ưu tiên:") and "trẻ" in text and "cao tuổi" in text for text in shown)
+    rects = dict((target, rect) for rect, target in targets)
+    # The priority button is amber; every open area's button holds its dark label.
+    priority = rects[PRIORITY_BUTTON]
+    assert surface.get_at((priority.x + priority.w // 8, priority.centery))[:3] == PRIORITY
+    text = colour_mask(surface, TEXT)
+    for area in open_areas:
+        rect = rects[area_target(area.id)]
+        assert text.overlap_area(pygame.mask.Mask(rect.size, fill=True), rect.topleft) > 20
+        assert priority.top > rect.bottom  # the priority way is a band of its own below the areas
+    # The closed area is greyed where a button would be.
+    assert colour_mask(surface, CLOSED).count() > 0.01 * surface.get_width() * surface.get_height()
+
+
+def test_menu_labels_share_one_size_and_stay_readable(renderer: KioskRenderer, tmp_path: Path) -> None:
+    scene = draw(renderer, MENU, tmp_path, "menu-sizes")[2]
+    open_names = {area.name for area in AREAS if area.open}
+    sizes = {block.size for block in scene.texts() if " ".join(line.text for line in block.lines) in open_names}
+    assert len(sizes) == 1
+    assert sizes.pop() >= 18 * min(renderer.size[0] / 800, renderer.size[1] / 480)
+
+
+def test_twelve_areas_with_long_names_fit_without_scrolling_or_clipping(renderer: KioskRenderer,
+                                                                         tmp_path: Path) -> None:
+    view = replace(MENU, areas=TWELVE)
+    surface, targets, scene = draw(renderer, view, tmp_path, "menu-12")
+    assert len(targets) == sum(area.open for area in TWELVE) + 1 == 12
+    rects = [rect for rect, target in targets if target.startswith("area:")]
+    shown = texts(scene)
+    for area in TWELVE:
+        assert area.name in shown
+    for block in scene.texts():
+        name = " ".join(line.text for line in block.lines)
+        if name not in {area.name for area in TWELVE if area.open}:
+            continue
+        button = next(rect for rect in rects if rect.contains(block.box))
+        assert len(block.lines) <= 3
+        for line in block.lines:
+            assert line.rect.w <= button.w and button.contains(line.rect)
+        assert block.size >= 12
+    # In pixels: no dark label pixel between or outside the buttons of the grid.
+    grid = rects[0].unionall(rects)
+    assert outside(colour_mask(surface, TEXT), rects, grid.inflate(20, 20).clip(surface.get_rect())) == 0
+
+
+def test_a_chosen_priority_shows_a_banner_and_a_back_button(renderer: KioskRenderer, tmp_path: Path) -> None:
+    view = replace(MENU, chosen_priority="elderly")
+    _, targets, scene = draw(renderer, view, tmp_path, "menu-priority-chosen")
+    names = [target for _, target in targets]
+    assert BACK_BUTTON in names and PRIORITY_BUTTON not in names
+    assert len(targets) == 6 + 1
+    shown = texts(scene)
+    assert "Phiếu ưu tiên: Người cao tuổi — mời chọn lĩnh vực" in [flat(text) for text in shown]
+    assert "← Quay lại" in shown
+
+
+def test_the_priority_screen_offers_each_category_and_back(renderer: KioskRenderer, tmp_path: Path) -> None:
+    view = replace(MENU, screen=Screen.PRIORITY)
+    _, targets, scene = draw(renderer, view, tmp_path, "priority")
+    assert sorted(target for _, target in targets) == sorted(
+        [priority_target(category) for category, _ in PRIORITIES] + [BACK_BUTTON])
+    shown = texts(scene)
+    assert "Chọn đối tượng ưu tiên" in shown
+    for _, label in PRIORITIES:
+        assert label in shown
+
+
+def test_without_priority_categories_there_is_no_priority_button(tmp_path: Path) -> None:
+    pygame.font.init()
+    _, targets, _ = draw(KioskRenderer((800, 480)), replace(MENU, priorities=()), tmp_path, "menu-no-priority")
+    assert PRIORITY_BUTTON not in [target for _, target in targets]
+
+
+# --- while waiting, the ticket, problems ------------------------------------------------------
+
+
+def test_working_shows_a_spinner_and_takes_no_touch(renderer: KioskRenderer, tmp_path: Path) -> None:
+    surface, targets, scene = draw(renderer, replace(MENU, screen=Screen.WORKING), tmp_path, "working")
+    assert targets == []
+    assert "Đang lấy số thứ tự…" in texts(scene)
+    assert any(isinstance(item, Spinner) for item in scene.items)
+    later = pygame.Surface(renderer.size)
+    renderer.draw(replace(MENU, screen=Screen.WORKING, now=NOW.replace(microsecond=500_000)), later)
+    assert pygame.image.tobytes(later, "RGB") != pygame.image.tobytes(surface, "RGB")  # it turns
+
+
+def test_starting(renderer: KioskRenderer, tmp_path: Path) -> None:
+    _, targets, scene = draw(renderer, KioskView(Screen.STARTING, "", NOW), tmp_path, "starting")
+    assert targets == [] and "Đang khởi động…" in texts(scene)
+
+
+def number_ink(surface: pygame.Surface, scene: Scene) -> pygame.Rect:
+    """The bounding box of the ticket number's pixels: its dark blue below the header (of the same blue)."""
+    header = scene.items[0]
+    assert isinstance(header, Panel) and header.rect.top == 0
+    body = pygame.Rect(0, header.rect.bottom, surface.get_width(), surface.get_height() - header.rect.bottom)
+    rects = colour_mask(surface.subsurface(body), NUMBER).get_bounding_rects()
+    assert rects, "no number drawn"
+    return rects[0].unionall(rects).move(0, body.top)
+
+
+@pytest.mark.parametrize("number", ["B012", "7", "1005", "U0123"])
+def test_the_ticket_number_takes_a_large_share_of_the_height(renderer: KioskRenderer, tmp_path: Path,
+                                                             number: str) -> None:
+    view = replace(MENU, screen=Screen.TICKET, ticket=replace(TICKET, number=number))
+    surface, targets, scene = draw(renderer, view, tmp_path, f"ticket-{number}")
+    assert targets == []
+    width, height = renderer.size
+    ink = number_ink(surface, scene)
+    if height > width or len(number) > 4:
+        assert ink.w >= 0.7 * width or ink.h >= 0.3 * height  # as wide as the screen allows
+    else:
+        assert ink.h >= 0.3 * height
+    assert ink.h >= 0.15 * min(width, height)
+    assert abs(ink.centerx - width // 2) < 0.02 * width
+    shown = texts(scene)
+    take = next(b for b in scene.texts() if b.lines and b.lines[0].text == "Vui lòng nhận phiếu")
+    assert ink.bottom < take.lines[0].rect.top  # the number above, nothing drawn over it
+    assert number in shown and "Đất đai" in shown
+    assert "Có 7 người đang chờ trước bạn" in shown
+    assert "Thời gian chờ dự kiến: khoảng 21 phút" in shown
+
+
+def test_nobody_ahead_is_called_at_once(renderer: KioskRenderer, tmp_path: Path) -> None:
+    view = replace(MENU, screen=Screen.TICKET, ticket=replace(TICKET, waiting_ahead=0, estimated_wait_s=0))
+    shown = texts(draw(renderer, view, tmp_path, "ticket-first")[2])
+    assert "Bạn sẽ được gọi ngay" in shown
+    assert not any("người đang chờ" in text for text in shown)
+
+
+def test_a_priority_ticket_says_so(renderer: KioskRenderer, tmp_path: Path) -> None:
+    ticket = replace(TICKET, number="U003", priority="child_under_6")
+    view = replace(MENU, screen=Screen.TICKET, ticket=ticket)
+    surface, _, scene = draw(renderer, view, tmp_path, "ticket-priority")
+    assert "Phiếu ưu tiên: Người đi cùng trẻ em dưới 6 tuổi" in texts(scene)
+    assert colour_mask(surface, PRIORITY).count() > 0
+
+
+def test_a_failed_print_shows_the_number_and_the_problem_in_red(renderer: KioskRenderer, tmp_path: Path) -> None:
+    view = replace(MENU, screen=Screen.PRINT_FAILED, ticket=TICKET, message=PRINT_FAILED)
+    surface, targets, scene = draw(renderer, view, tmp_path, "print-failed")
+    assert targets == []
+    width, height = renderer.size
+    ink = number_ink(surface, scene)
+    assert ink.h >= (0.1 if height > width else 0.28) * height
+    assert flat(PRINT_FAILED) in [flat(text) for text in texts(scene)]
+    red = colour_mask(surface, PROBLEM).get_bounding_rects()
+    band = red[0].unionall(red)
+    assert band.top > ink.bottom and band.w > 0.8 * width
+
+
+@pytest.mark.parametrize(("screen", "message"), [
+    (Screen.BUSY, BUSY),
+    (Screen.BUSY, NOT_ISSUED),
+    *[(Screen.PRINTER_PROBLEM, message) for message in PRINTER_MESSAGES.values()],
+])
+def test_busy_and_printer_problems_show_the_whole_message(renderer: KioskRenderer, tmp_path: Path,
+                                                          screen: Screen, message: str) -> None:
+    name = f"{screen.value}-{zlib.crc32(message.encode()):08x}"
+    surface, targets, scene = draw(renderer, KioskView(screen, CENTER, NOW, message=message), tmp_path, name)
+    assert targets == []
+    block = next(b for b in scene.texts() if flat(" ".join(line.text for line in b.lines)) == flat(message))
+    assert block.size >= 20 * min(renderer.size[0] / 800, renderer.size[1] / 480)  # large
+    if screen is Screen.PRINTER_PROBLEM:
+        assert colour_mask(surface, PROBLEM).count() > 0
+    else:
+        assert colour_mask(surface, PROBLEM).count() == 0  # red only for a problem
+
+
+def test_drawing_is_pure(renderer: KioskRenderer) -> None:
+    first, second = pygame.Surface(renderer.size), pygame.Surface(renderer.size)
+    view = replace(MENU, areas=TWELVE)
+    assert renderer.draw(view, first) == renderer.draw(view, second)
+    assert pygame.image.tobytes(first, "RGB") == pygame.image.tobytes(second, "RGB")
+
+
+def test_a_long_refusal_is_shown_whole(renderer: KioskRenderer, tmp_path: Path) -> None:
+    message = ("Lĩnh vực Đất đai đã hết số thứ tự trong buổi sáng nay. Vui lòng quay lại vào buổi chiều "
+               "từ 13 giờ 30 hoặc đặt lịch hẹn trực tuyến trên Cổng dịch vụ công quốc gia; xin cảm ơn.")
+    scene = draw(renderer, KioskView(Screen.BUSY, CENTER, NOW, message=message), tmp_path, "busy-long")[2]
+    assert flat(message) in [flat(text) for text in texts(scene)]
+
+
+def test_a_failed_print_without_a_ticket_still_says_so(tmp_path: Path) -> None:
+    pygame.font.init()
+    view = KioskView(Screen.PRINT_FAILED, CENTER, NOW, message=PRINT_FAILED)
+    surface, _, scene = draw(KioskRenderer((800, 480)), view, tmp_path, "print-failed-no-ticket")
+    assert flat(PRINT_FAILED) in [flat(text) for text in texts(scene)]
+    assert colour_mask(surface, PROBLEM).count() > 0
