@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import math
+import os
 import random
 import re
 import shutil
@@ -28,7 +30,21 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # the kiosk's screen, off screen
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+
+import pygame
+from escpos.printer import Network
+
 from central_server.config import load
+from kiosk.agent import KioskAgent
+from kiosk.config import load as load_kiosk
+from kiosk.flow import Timings
+from kiosk.loopback_printer import LoopbackPrinter
+from kiosk.model import PRIORITY_BUTTON, KioskView, Screen, area_target, priority_target
+from kiosk.printer import EscposPrinter
+from kiosk.screen import PygameDisplay
+from kiosk.ticket_layout import TicketFonts
 from protocol.agent import setup_logging
 from protocol.clock import SimulatedClock
 from protocol.config import MqttSettings
@@ -49,6 +65,7 @@ PRIORITIES = ("elderly", "disabled", "pregnant", "veteran", "child_under_6")
 PRIORITY_SHARE, NO_SHOW, TRANSFER, RATED = 0.08, 0.06, 0.05, 0.75
 LEVELS = (("very_satisfied", 0.58), ("satisfied", 0.36), ("dissatisfied", 0.06))
 TIMEOUT_S = 5.0
+log = logging.getLogger("demo")
 
 
 @dataclass(frozen=True)
@@ -98,17 +115,102 @@ def arrivals(demo: Demo, rng: random.Random) -> list[tuple[datetime, str, str]]:
             for m, a in zip(moments, areas, strict=True)]
 
 
-def kiosk(demo: Demo, kiosk_id: str, plan: list[tuple[datetime, str, str]], stop: threading.Event) -> None:
-    link = demo.link(f"kiosk-{kiosk_id}")
-    try:
-        for moment, area, priority in plan:
-            demo.sleep_until(moment, stop)
-            if stop.is_set():
-                return
-            request(link, demo.topics.ticket_request(kiosk_id), demo.topics.ticket_response(kiosk_id),
-                    {"area": area, "priority": priority})
-    finally:
-        link.stop()
+class RecordingDisplay(PygameDisplay):
+    """The kiosk's real screen (dummy video driver) that also saves the first sight of each screen."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(1920, 1080, fullscreen=False)
+        self._folder = folder
+        self._saved: set[str] = set()
+
+    def show(self, view: KioskView) -> None:
+        super().show(view)
+        kind = f"{view.screen}{'-uu-tien' if view.chosen_priority else ''}"
+        if kind not in self._saved and view.screen is not Screen.STARTING:
+            self._saved.add(kind)
+            self.save(self._folder / f"kiosk-{len(self._saved):02d}-{kind}.png")
+
+
+def citizens(demo: Demo, display: RecordingDisplay, agent: KioskAgent, plan: list[tuple[datetime, str, str]],
+             stop: threading.Event) -> None:
+    """Each citizen walks to the kiosk at the planned time and touches the screen as a person would."""
+    for moment, area, priority in plan:
+        demo.sleep_until(moment, stop)
+        if stop.is_set():
+            return
+        if priority != "none":
+            touch(display, agent, PRIORITY_BUTTON, stop)
+            touch(display, agent, priority_target(priority), stop, screen=Screen.PRIORITY)
+        touch(display, agent, area_target(area), stop)
+
+
+def touch(display: RecordingDisplay, agent: KioskAgent, target: str, stop: threading.Event,
+          screen: Screen = Screen.MENU) -> None:
+    deadline = time.monotonic() + 30
+    while not stop.is_set() and time.monotonic() < deadline:
+        centre = display.target_centre(target)
+        before = agent.flow.view()
+        if before.screen is screen and centre is not None:
+            width, height = display.size
+            pygame.event.post(pygame.event.Event(pygame.FINGERDOWN, x=centre[0] / width, y=centre[1] / height,
+                                                 touch_id=0, finger_id=0, dx=0, dy=0, pressure=1.0))
+            taken = time.monotonic() + 2
+            while _shows(agent, before) and time.monotonic() < taken and not stop.is_set():
+                stop.wait(0.005)  # until the kiosk has taken this touch: the next citizen waits behind
+            return
+        stop.wait(0.01)  # the kiosk is still showing the previous citizen's ticket
+    log.warning("the kiosk did not offer %s in time", target)
+
+
+def _shows(agent: KioskAgent, view: KioskView) -> bool:
+    now = agent.flow.view()
+    return (now.screen, now.chosen_priority) == (view.screen, view.chosen_priority)
+
+
+def close_when_counters_are_done(counters: list[threading.Thread], stop: threading.Event) -> None:
+    for thread in counters:
+        thread.join()
+    stop.set()
+
+
+def kiosk_agent(demo: Demo, broker: LocalBroker, printer: LoopbackPrinter) -> tuple[KioskAgent, RecordingDisplay]:
+    path = OUT / "kiosk.toml"
+    path.write_text(KIOSK_TOML.format(center=demo.topics.root.rsplit("/", 1)[1], url=broker.url, port=printer.port,
+                                      tickets=OUT / "tickets"), encoding="utf-8")
+    config = load_kiosk(path)
+    display = RecordingDisplay(OUT / "screens")
+    link = MqttLink(config.mqtt, client_id="demo-kiosk-k1", status_topic=demo.topics.device_status("k1"))
+    scale = demo.clock.speed  # the flow's timings run on the simulated clock
+    timings = Timings(busy_after=timedelta(seconds=2 * scale), ticket=timedelta(seconds=0.15 * scale),
+                      print_failed=timedelta(seconds=1 * scale), notice=timedelta(seconds=1 * scale))
+    printer_port = EscposPrinter(Network("127.0.0.1", printer.port, timeout=2), can_query_status=True)
+    agent = KioskAgent(config, link, printer_port, display=display, clock=demo.clock.now,
+                       fonts=TicketFonts.default(), timings=timings)
+    return agent, display
+
+
+KIOSK_TOML = """[kiosk]
+id = "k1"
+center = "{center}"
+
+[mqtt]
+url = "{url}"
+
+[screen]
+width = 1920
+height = 1080
+fullscreen = false
+
+[printer]
+connection = "network"
+host = "127.0.0.1"
+port = {port}
+paper = "80mm"
+
+[ticket]
+qr = "https://dichvucong.rachgia.example.vn/hang-doi?ve={{ticket_id}}"
+save_dir = "{tickets}"
+"""
 
 
 def counter(demo: Demo, counter_id: str, seed: int, stop: threading.Event) -> None:
@@ -273,27 +375,33 @@ def main() -> int:
     server = start_server(config, clock, topics, broker)
     stop = threading.Event()
     rng = random.Random(demo.rng_seed)
-    plan = arrivals(demo, rng)
-    threads = [
-        threading.Thread(target=kiosk, args=(demo, "k1", plan[0::2], stop)),
-        threading.Thread(target=kiosk, args=(demo, "k2", plan[1::2], stop)),
+    printer = LoopbackPrinter()
+    agent, display = kiosk_agent(demo, broker, printer)
+    workers = [
+        threading.Thread(target=citizens, args=(demo, display, agent, arrivals(demo, rng), stop)),
         *(threading.Thread(target=counter, args=(demo, c.id, 100 + n, stop)) for n, c in enumerate(rules.counters)),
     ]
     bar = threading.Thread(target=progress, args=(demo, stop))
+    closing = threading.Thread(target=close_when_counters_are_done, args=(workers[1:], stop))
     try:
         bar.start()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        for worker in workers:
+            worker.start()
+        closing.start()
+        agent.run(stop)  # the kiosk's screen lives on this (main) thread, as pygame wants
     finally:
         stop.set()
+        for worker in workers:
+            worker.join()
         bar.join()
+        printer.close()
         server.send_signal(signal.SIGTERM)
         server.wait(15)
         broker.stop()
     print(write_report(summary(database, {a.id: a.name for a in rules.areas if a.open})))
     print(f"\nBáo cáo:   {OUT / 'report' / 'summary.txt'} (và summary.csv)")
+    print(f"Phiếu in:  {OUT / 'tickets'} ({len(list((OUT / 'tickets').glob('*.png')))} ảnh PNG, đúng như trên giấy)")
+    print(f"Màn hình:  {OUT / 'screens'} (ki-ốt lấy số)")
     print(f"Nhật ký:   {OUT / 'logs' / 'server.log'}")
     print(f"Dữ liệu:   {database}")
     return 0

@@ -12,6 +12,7 @@ Pure: Pillow and qrcode only; the only I/O is reading the font files.
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -161,9 +162,7 @@ def wait_minutes(estimated_wait_s: int) -> int:
 
 def qr_text(template: str, ticket: IssuedTicket) -> str:
     """The QR content for a ticket: `{ticket_id}`, `{number}` and `{area}` replaced, anything else kept."""
-    return (
-        template.replace("{ticket_id}", ticket.id).replace("{number}", ticket.number).replace("{area}", ticket.area)
-    )
+    return template.replace("{ticket_id}", ticket.id).replace("{number}", ticket.number).replace("{area}", ticket.area)
 
 
 def qr_matrix(content: str) -> list[list[bool]]:
@@ -210,18 +209,43 @@ def _font(path: Path, size: int) -> FreeTypeFont:
     return ImageFont.truetype(str(path), size)
 
 
+_SPACES = re.compile(r"[ \t\r\n\f\v]+")  # not NBSP: "12\u00a0phút" stays on one line
+NBSP = "\u00a0"
+
+
 def nfc(text: str) -> str:
-    """NFC, so every Vietnamese letter is one precomposed glyph; whitespace runs collapsed to one space."""
-    return " ".join(unicodedata.normalize("NFC", text).split())
+    """NFC, so every Vietnamese letter is one precomposed glyph; runs of breaking whitespace become one space."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
 
 
 def wrap_text(text: str, font: FreeTypeFont, max_width: int) -> list[str]:
-    """Greedy word wrap; a word wider than the line on its own is broken between letters."""
+    """Word wrap into as few lines as greedy wrapping needs, balanced so the last line is no lonely word.
+
+    No line is wider than `max_width`. Words joined by no-break spaces stay together unless they are wider than a
+    line on their own: then they break at those spaces, and a single word too wide breaks between letters.
+    """
+    lines, forced = _greedy_wrap(text, font, max_width)
+    if len(lines) < 2:
+        return lines
+    low, high = 1, max_width  # the narrowest width that still gives as many lines and breaks nothing more
+    while low < high:
+        middle = (low + high) // 2
+        narrower, narrower_forced = _greedy_wrap(text, font, middle)
+        if len(narrower) <= len(lines) and (forced or not narrower_forced):
+            high = middle
+        else:
+            low = middle + 1
+    return _greedy_wrap(text, font, high)[0]
+
+
+def _greedy_wrap(text: str, font: FreeTypeFont, max_width: int) -> tuple[list[str], bool]:
+    """Greedy wrap; also whether a no-break space or a word had to be broken."""
     lines: list[str] = []
     current = ""
-    for word in nfc(text).split(" "):
-        if not word:
-            continue
+    forced = False
+    words = [word for word in reversed(nfc(text).split(" ")) if word]  # a stack: next word last
+    while words:
+        word = words.pop()
         candidate = f"{current} {word}" if current else word
         if font.getlength(candidate) <= max_width:
             current = candidate
@@ -229,7 +253,12 @@ def wrap_text(text: str, font: FreeTypeFont, max_width: int) -> list[str]:
         if current:
             lines.append(current)
         current = ""
-        while font.getlength(word) > max_width:
+        if font.getlength(word) > max_width and NBSP in word:
+            forced = True
+            words.extend(reversed(word.split(NBSP)))
+            continue
+        while len(word) > 1 and font.getlength(word) > max_width:
+            forced = True
             cut = 1
             while cut < len(word) and font.getlength(word[: cut + 1]) <= max_width:
                 cut += 1
@@ -238,7 +267,7 @@ def wrap_text(text: str, font: FreeTypeFont, max_width: int) -> list[str]:
         current = word
     if current:
         lines.append(current)
-    return lines
+    return lines, forced
 
 
 def to_1bit(image: Image.Image) -> Image.Image:
@@ -267,8 +296,9 @@ def draw_text_block(
     heights = [(max(ascent, -int(top)), max(descent, int(bottom))) for (_l, top, _r, bottom) in boxes]
     total = sum(up + down for up, down in heights) + line_gap * max(0, len(lines) - 1) + 2 * pad
     background, ink = (0, 255) if inverted else (255, 0)
-    image = Image.new("L", (width, max(total, 1)), background)
+    image = _blank(width, max(total, 1))
     draw = ImageDraw.Draw(image)
+    draw.rectangle((margin, 0, width - margin - 1, image.height - 1), fill=background)
     y = pad
     for line, (up, down) in zip(lines, heights, strict=True):
         draw.text((width / 2, y + up), line, font=font, fill=ink, anchor="ms")
@@ -288,15 +318,16 @@ def _rule(width: int, margin: int, thickness: int) -> Image.Image:
 
 def _fit_number_image(text: str, font_path: Path, width: int, margin: int, height: int) -> Image.Image:
     """The number in DejaVu Sans Bold as large as fits: ink about `height` * 0.8 tall, within the margins."""
-    target_ink = int(height * 0.8)
-    size = target_ink * 2
+    target_ink, usable = int(height * 0.8), width - 2 * margin
+    left, top, right, bottom = _font(font_path, 100).getbbox(text or "0", anchor="ls")
+    size = max(8, int(100 * min(target_ink / max(1, bottom - top), usable / max(1, right - left))))
     font = _font(font_path, size)
-    while size > 8:
+    while size > 8:  # the estimate scales linearly; hinting may add a dot or two
         font = _font(font_path, size)
         left, top, right, bottom = font.getbbox(text, anchor="ls")
-        if bottom - top <= target_ink and right - left <= width - 2 * margin:
+        if bottom - top <= target_ink and right - left <= usable:
             break
-        size -= 2
+        size -= 1
     left, top, right, bottom = font.getbbox(text, anchor="ls")
     image = _blank(width, height)
     x = (width - (right - left)) / 2 - left
@@ -343,7 +374,9 @@ def draw_qr(content: str, module: int, width: int) -> Image.Image:
 
 
 @dataclass(frozen=True, slots=True)
-class _Sizes:
+class TextSizes:
+    """Font sizes (pixels = dots) and side margin of the text for one paper width."""
+
     margin: int
     center: int
     area: int
@@ -352,11 +385,11 @@ class _Sizes:
     footer: int
 
 
-def _sizes(width_dots: int) -> _Sizes:
+def text_sizes(width_dots: int) -> TextSizes:
     # Same dot density on both papers (8 dots/mm): 80 mm gets slightly larger type, not 1.5x.
     if width_dots >= 512:
-        return _Sizes(margin=12, center=28, area=36, label=28, body=26, footer=22)
-    return _Sizes(margin=8, center=24, area=30, label=24, body=22, footer=19)
+        return TextSizes(margin=12, center=28, area=36, label=28, body=26, footer=22)
+    return TextSizes(margin=8, center=24, area=30, label=24, body=22, footer=19)
 
 
 def _native_scale(text: str, paper: PaperProfile) -> int:
@@ -377,7 +410,7 @@ def _qr_module(content: str, paper: PaperProfile) -> int:
 def render_ticket(ticket: IssuedTicket, text: TicketText, paper: PaperProfile, fonts: TicketFonts) -> RenderedTicket:
     """Lay out one ticket as segments for the printer and one preview image of the paper."""
     width = paper.width_dots
-    size = _sizes(width)
+    size = text_sizes(width)
     regular = _font(fonts.regular, size.body)
     bold = _font(fonts.bold, size.body)
 
@@ -411,14 +444,15 @@ def render_ticket(ticket: IssuedTicket, text: TicketText, paper: PaperProfile, f
         parts.append(_blank(width, 10))
 
     local = ticket.issued_at
-    block(f"Giờ lấy số: {local:%H:%M} – {local:%d/%m/%Y}", regular)
+    block(f"Giờ lấy số: {local:%H:%M}{NBSP}–{NBSP}{local:%d/%m/%Y}", regular)
     parts.append(_blank(width, 4))
     block(f"Số người đang chờ trước bạn: {max(0, ticket.waiting_ahead)}", regular)
     parts.append(_blank(width, 4))
     if ticket.waiting_ahead <= 0:
         block("Bạn sẽ được gọi ngay", bold)
     else:
-        block(f"Thời gian chờ dự kiến: khoảng {wait_minutes(ticket.estimated_wait_s)} phút", bold)
+        block("Thời gian chờ dự kiến:", regular)
+        block(f"khoảng{NBSP}{wait_minutes(ticket.estimated_wait_s)}{NBSP}phút", bold)
 
     content = qr_text(text.qr_content, ticket)
     if content:
