@@ -41,7 +41,7 @@ class Job:
             if isinstance(piece, int):
                 top += piece
             else:
-                paper.paste(piece, (0, top))
+                paper.paste(piece, ((width - piece.width) // 2, top))  # raster is printed centred
                 top += piece.height
         return paper
 

@@ -67,8 +67,10 @@ def decode_status(online: int | None, cause: int | None, paper: int | None) -> P
 def raster_commands(image: Image.Image) -> Iterator[bytes]:
     """A 1-bit image as ESC/POS: GS v 0 bands for the inked rows, paper feeds (ESC J) for blank runs.
 
-    Blank space costs 3 bytes instead of a row of raster, which matters at 9,600 baud; and writing
-    the raster ourselves keeps escpos's `image()` from printing a warning to stdout every time.
+    Blank space costs 3 bytes instead of a row of raster, and each band leaves out the white it
+    has on both sides (it is printed centred, so it lands where it was): a 58 mm ticket shrinks
+    from ~25 KB to ~9 KB, which matters at 9,600 baud. Writing the raster ourselves also keeps
+    escpos's `image()` from printing a warning to stdout every time.
     """
     width_bytes = image.width // 8
     ink = ImageOps.invert(image.convert("L")).convert("1").tobytes()  # 1 = a black dot, as ESC/POS wants
@@ -83,9 +85,22 @@ def raster_commands(image: Image.Image) -> Iterator[bytes]:
         end = start + 1
         while end < len(rows) and end - start < MAX_BAND and _blank_rows(rows, end) < MIN_FEED:
             end += 1
-        size = bytes([width_bytes & 0xFF, width_bytes >> 8, (end - start) & 0xFF, (end - start) >> 8])
-        yield GS_V0 + size + b"".join(rows[start:end])
+        band = rows[start:end]
+        side = _white_sides(band, width_bytes)  # the band is centred: crop as much white from both sides
+        cropped = width_bytes - 2 * side
+        size = bytes([cropped & 0xFF, cropped >> 8, (end - start) & 0xFF, (end - start) >> 8])
+        yield GS_V0 + size + b"".join(row[side : width_bytes - side] for row in band)
         start = end
+
+
+def _white_sides(band: list[bytes], width_bytes: int) -> int:
+    """Bytes of white that every row of the band has on both its left and its right."""
+    side = width_bytes // 2
+    for row in band:
+        inked = [i for i, byte in enumerate(row) if byte]
+        if inked:
+            side = min(side, inked[0], width_bytes - 1 - inked[-1])
+    return side
 
 
 def _blank_rows(rows: list[bytes], start: int) -> int:
@@ -144,8 +159,10 @@ class EscposPrinter:
             device.hw("INIT")
             for segment in ticket.segments:
                 if isinstance(segment, ImageSegment):
+                    device.set(align="center")
                     for command in raster_commands(segment.image):
                         device._raw(command)
+                    device.set(align="left")
                 elif isinstance(segment, NumberSegment):
                     device.set(align="center", bold=True, custom_size=True, width=segment.scale,
                                height=segment.scale)

@@ -92,7 +92,7 @@ def test_a_ticket_over_tcp_arrives_whole_and_the_printer_answers_after_it(loopba
     banner = ticket().segments[0]
     assert isinstance(banner, ImageSegment)
     assert job.raster_paper(384).tobytes() == banner.image.tobytes(), "the paper shows the image as rendered"
-    assert len(job.images) == 1 and job.images[0].size == (384, 21), "only the inked rows go as raster"
+    assert len(job.images) == 1 and job.images[0].size == (48 * 8 - 2 * 8, 21), "only inked rows, cropped"
     assert printer.status() is PrinterStatus.READY
     printer.close()
 
@@ -134,3 +134,24 @@ def test_a_serial_status_query_waits_briefly_and_silence_means_offline(pty_pair:
     assert printer.status() is PrinterStatus.OFFLINE  # nobody answers on the other end
     assert os.read(fd, 64) == b"\x10\x04\x01\x10\x04\x02\x10\x04\x04"
     printer.close()
+
+
+def test_the_paper_shows_exactly_the_png_of_the_ticket(loopback: LoopbackPrinter) -> None:
+    from dataclasses import replace
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from kiosk.model import IssuedTicket
+    from kiosk.ticket_layout import PAPER_58MM, TicketFonts, TicketText, render_ticket
+
+    issued = IssuedTicket("20261123-000007", "1007", "dat-dai", "Đất đai",
+                          datetime(2026, 11, 23, 9, 41, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")), 3, 900)
+    raster_only = replace(PAPER_58MM, native_digits=False, native_qr=False)
+    rendered = render_ticket(issued, TicketText("Bộ phận Một cửa huyện Châu Thành", qr_content="{ticket_id}"),
+                             raster_only, TicketFonts.default())
+    printer = EscposPrinter(Network("127.0.0.1", loopback.port, timeout=2), can_query_status=True)
+    printer.print_ticket(rendered)
+    job = loopback.wait_for_cuts(1)[0]
+    printer.close()
+    assert job.raster_paper(384).tobytes() == rendered.preview.convert("1").tobytes()
+    assert len(job.data) < 384 // 8 * rendered.preview.height * 0.6, "white space is fed, not sent"
