@@ -158,3 +158,25 @@ def test_paper_out_is_shown_reported_and_no_number_is_requested(
     assert seen["status"]["online"] is True
     assert seen["message"] == "Máy in hết giấy, vui lòng liên hệ cán bộ hướng dẫn"
     assert stored_numbers(server) == []
+
+
+def test_the_broker_gone_says_busy_and_the_kiosk_comes_back_by_itself(
+    server: ServerProcess, broker: LocalBroker, center_id: str, printer: LoopbackPrinter, tmp_path: Path
+) -> None:
+    kiosk = Kiosk(tmp_path, broker, center_id, printer)
+    seen: dict[str, Any] = {}
+
+    def scenario() -> None:
+        kiosk.wait_for(Screen.MENU)
+        broker.stop()
+        kiosk.wait_for(Screen.BUSY, timeout_s=2)
+        seen["message"] = kiosk.agent.flow.view().message
+        broker.start()
+        kiosk.wait_for(Screen.MENU, timeout_s=30)  # reconnected, and the server's state is back
+        time.sleep(0.2)  # one frame, so the menu's targets are on screen
+        kiosk.touch(area_target("tu-phap"))
+        seen["job"] = printer.wait_for_cuts(1)[0]
+
+    kiosk.run(scenario)
+    assert seen["message"] == "Hệ thống đang bận, vui lòng chờ trong giây lát"
+    assert b"B001" in bytes(seen["job"].text)
