@@ -111,6 +111,29 @@ def _blank_rows(rows: list[bytes], start: int) -> int:
     return count
 
 
+def _ask_socket(channel: socket.socket, command: bytes) -> int | None:
+    previous = channel.gettimeout()
+    try:
+        channel.setblocking(False)
+        while True:  # drop anything stale, so it cannot pass for the answer
+            try:
+                if not channel.recv(4096):
+                    raise OSError("the printer closed the connection")
+            except BlockingIOError:
+                break
+        channel.settimeout(STATUS_TIMEOUT_S)
+        channel.sendall(command)
+        try:
+            answer = channel.recv(1)
+        except TimeoutError:
+            return None
+        if not answer:
+            raise OSError("the printer closed the connection")
+        return answer[0]
+    finally:
+        channel.settimeout(previous)  # printing keeps the connection's own, longer timeout
+
+
 class EscposPrinter:
     """TicketPrinter over a python-escpos device (Usb, Serial, Network, File, Dummy)."""
 
@@ -134,20 +157,16 @@ class EscposPrinter:
         """One status byte, or None when the printer says nothing within the timeout."""
         channel: Any = self._device.device
         if isinstance(channel, socket.socket):
-            channel.settimeout(STATUS_TIMEOUT_S)
-            channel.sendall(command)
-            try:
-                answer = channel.recv(1)
-            except TimeoutError:
-                return None
-            if not answer:
-                raise OSError("the printer closed the connection")
-            return answer[0]
+            return _ask_socket(channel, command)
         if hasattr(channel, "read") and hasattr(channel, "reset_input_buffer"):  # pyserial
-            channel.reset_input_buffer()
+            previous = channel.timeout
+            channel.reset_input_buffer()  # nothing stale may pass for the answer
             channel.timeout = STATUS_TIMEOUT_S
-            channel.write(command)
-            data = channel.read(1)
+            try:
+                channel.write(command)
+                data = channel.read(1)
+            finally:
+                channel.timeout = previous  # printing keeps the port's own, longer timeout
             return data[0] if data else None
         self._device._raw(command)
         data = self._device._read()
