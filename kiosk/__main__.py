@@ -61,7 +61,7 @@ def open_escpos(printer: PrinterConfig):  # type: ignore[no-untyped-def]
     if printer.connection == "serial":
         return Serial(printer.device, baudrate=printer.baudrate, timeout=1, dsrdtr=False, profile=printer.profile)
     if printer.connection == "usb":
-        return Usb(printer.vendor_id, printer.product_id, profile=printer.profile)
+        return Usb(printer.vendor_id, printer.product_id, timeout=5000, profile=printer.profile)  # ms, not forever
     return File(printer.path, profile=printer.profile)
 
 

@@ -40,13 +40,13 @@ from kiosk.flow import (
     Timings,
     Touched,
 )
-from kiosk.model import AreaButton, IssuedTicket, KioskView
+from kiosk.model import AreaButton, IssuedTicket, KioskView, PrinterStatus
 from kiosk.printer import PrinterError, TicketPrinter
 from kiosk.ticket_layout import PAPER_58MM, PAPER_80MM, TicketFonts, TicketText, render_ticket
 from protocol.agent import Watchdog, notify
 from protocol.errors import BadMessage
 from protocol.link import Message, MqttLink, RequestTimeout
-from protocol.messages import CenterConfigMessage, Reply, Status, TicketRequest, TicketView
+from protocol.messages import CenterConfigMessage, Reply, Status, TicketRequest, TicketView, time_of
 from protocol.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,7 @@ REQUEST_TRY_S = 1.5  # one attempt; the touch is retried with the same request_i
 REQUEST_GIVE_UP_S = 8.0  # then the citizen is told that no number was issued
 STATUS_EVERY_S = 5.0
 FRAME_S = 0.05
+STOP_WAIT_S = 15.0  # on stop, how long a ticket being printed may take to finish
 
 
 class Display(Protocol):
@@ -132,20 +133,30 @@ class KioskAgent:
                 view = self.flow.view()
                 drawn = replace(view, now=view.now.replace(second=0, microsecond=0))  # the clock shows minutes
                 if self._display is not None and drawn != shown:
-                    self._display.show(view)
+                    self._show(view)
                     shown = drawn
                 if not announced and self._online and self.flow.printer is not None:
                     announced = True
                     notify("READY=1")
-                watchdog.ping()
+                if all(worker.is_alive() for worker in workers):
+                    watchdog.ping()  # a dead worker leaves the kiosk useless: let systemd restart it
         finally:
             notify("STOPPING=1")
             self._requests.put(None)
             self._prints.put(None)
+            for worker in reversed(workers):  # the ticket being printed is finished first
+                worker.join(timeout=STOP_WAIT_S)
             self._link.stop()
             if self._display is not None:
                 self._display.close()
         return 0
+
+    def _show(self, view: KioskView) -> None:
+        assert self._display is not None
+        try:
+            self._display.show(view)
+        except Exception:  # a hardware adapter: a bad frame must not crash the kiosk (a restart would redo it)
+            log.exception("could not draw the %s screen", view.screen)
 
     def _step(self) -> None:
         touches = self._display.touches() if self._display is not None else []
@@ -180,7 +191,11 @@ class KioskAgent:
 
     def _request_worker(self) -> None:
         while (request := self._requests.get()) is not None:
-            self.events.put(self._ask(request))
+            try:
+                self.events.put(self._ask(request))
+            except Exception:  # a worker must never die: the flow would wait on it for ever
+                log.exception("request %s failed", request.request_id)
+                self.events.put(TicketFailed(request.request_id))
 
     def _ask(self, request: RequestTicket) -> Event:
         payload = TicketRequest(request.request_id, request.area, request.priority).to_wire()
@@ -203,30 +218,51 @@ class KioskAgent:
                 message = reply.error.message if reply.error else ""
                 log.info("request %s refused: %s", request_id, reply.error.code if reply.error else "?")
                 return TicketAnswered(request_id, None, message)
-            view = TicketView.from_body(reply.fields["ticket"])
-        except (BadMessage, KeyError, TypeError) as exc:
-            log.warning("unusable answer to request %s: %s", request_id, exc)
+            body = reply.fields.get("ticket")
+            if type(body) is not dict:
+                raise BadMessage("bad_request", "field 'ticket' must be an object")
+            view = TicketView.from_body(body)
+            issued_at = time_of(body, "issued_at")
+        except BadMessage as bad:
+            log.warning("unusable answer to request %s: %s", request_id, bad.reason)
             return TicketFailed(request_id)
-        ticket = IssuedTicket(view.id, view.number, view.area, view.area_name,
-                              datetime.fromisoformat(view.issued_at), view.waiting_ahead or 0,
-                              view.estimated_wait_s or 0, view.priority)
+        ticket = IssuedTicket(view.id, view.number, view.area, view.area_name, issued_at,
+                              view.waiting_ahead or 0, view.estimated_wait_s or 0, view.priority)
         log.info("ticket %s number %s for request %s", ticket.id, ticket.number, request_id)
         return TicketAnswered(request_id, ticket)
 
     def _printer_worker(self) -> None:
-        self.events.put(PrinterChecked(self._printer.status()))
+        self._check_printer()
         while True:
             try:
                 ticket = self._prints.get(timeout=STATUS_EVERY_S)
             except queue.Empty:
-                self.events.put(PrinterChecked(self._printer.status()))
+                self._check_printer()
                 continue
             if ticket is None:
                 return
-            self.events.put(PrintDone(ticket.id, self._print(ticket)))
-            self.events.put(PrinterChecked(self._printer.status()))
+            printed = self._print(ticket)
+            after = self._check_printer()
+            # A roll that ran out (or a cover opened) during the ticket makes no write fail: ask.
+            self.events.put(PrintDone(ticket.id, printed and after.can_print))
+
+    def _check_printer(self) -> PrinterStatus:
+        try:
+            status = self._printer.status()
+        except Exception:  # a hardware adapter: whatever it raises, the kiosk goes on
+            log.exception("printer status query failed")
+            status = PrinterStatus.OFFLINE
+        self.events.put(PrinterChecked(status))
+        return status
 
     def _print(self, ticket: IssuedTicket) -> bool:
+        try:
+            return self._render_and_print(ticket)
+        except Exception:  # never silent, never fatal: the flow shows the number and reports it
+            log.exception("ticket %s number %s not printed", ticket.id, ticket.number)
+            return False
+
+    def _render_and_print(self, ticket: IssuedTicket) -> bool:
         config = self.config
         paper = PAPER_58MM if config.printer.paper == "58mm" else PAPER_80MM
         paper = replace(paper, native_digits=config.printer.native_digits, native_qr=config.printer.native_qr)

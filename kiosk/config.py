@@ -116,6 +116,8 @@ def _printer(table: Table) -> PrinterConfig:
         native_qr=table.flag("native_qr", True), cut=table.flag("cut", True),
         status_query=table.flag("status_query", connection in ("network", "serial")),
     )
+    if connection == "file" and config.status_query:
+        raise table.error("status_query", "a printer written as a file cannot answer status queries")
     if connection == "usb" and not (config.vendor_id and config.product_id):
         raise table.error("vendor_id", "a USB printer needs vendor_id and product_id (see `lsusb`)")
     table.finish()

@@ -23,7 +23,7 @@ from kiosk.model import (
 )
 
 BUSY = "Hệ thống đang bận, vui lòng chờ trong giây lát"
-NOT_ISSUED = "Hệ thống đang bận, chưa lấy được số. Vui lòng thử lại sau ít phút"
+NOT_ISSUED = "Hệ thống đang bận, chưa in được phiếu. Vui lòng chạm lại lĩnh vực sau ít phút"
 PRINT_FAILED = "Máy in gặp sự cố. Vui lòng ghi nhớ số thứ tự của bạn và liên hệ cán bộ hướng dẫn"
 PRINTER_MESSAGES = {
     PrinterStatus.PAPER_OUT: "Máy in hết giấy, vui lòng liên hệ cán bộ hướng dẫn",
@@ -120,7 +120,10 @@ Effect = RequestTicket | PrintTicket | ReportStatus
 
 @dataclass(frozen=True, slots=True)
 class Timings:
-    busy_after: timedelta = timedelta(seconds=2)  # a touch unanswered this long says the system is busy
+    busy_after: timedelta = timedelta(seconds=1.5)  # a touch unanswered this long says the system is busy
+    # After a touch went unanswered, the same area touched again within this long asks again with the
+    # same request_id: had the server made the ticket, it hands that one back instead of a second.
+    retry_within: timedelta = timedelta(minutes=5)
     ticket: timedelta = timedelta(seconds=6)  # the number stays on screen
     print_failed: timedelta = timedelta(seconds=20)
     notice: timedelta = timedelta(seconds=6)  # a refusal or "not issued" stays on screen
@@ -160,6 +163,7 @@ class KioskFlow:
         self._choosing_priority = False
         self._chosen_priority: str | None = None
         self._pending: _Pending | None = None
+        self._unanswered: _Pending | None = None  # the last request that never got an answer
         self._result: _Result | None = None
 
     # --- events ---------------------------------------------------------------------------
@@ -187,7 +191,7 @@ class KioskFlow:
                 return self._answered(event)
             case TicketFailed(request_id):
                 if self._pending is not None and self._pending.request_id == request_id:
-                    self._pending = None
+                    self._unanswered, self._pending = self._pending, None
                     self._show(Screen.BUSY, self._timings.notice, message=NOT_ISSUED)
             case PrintDone(ticket_id, ok):
                 return self._printed(ticket_id, ok)
@@ -221,8 +225,13 @@ class KioskFlow:
         area = next((a for a in self._areas if a.id == area_id), None)
         if area is None or not area.open:
             return []
-        self._pending = _Pending(self._new_id(), area.id, priority, self._now)
-        return [RequestTicket(self._pending.request_id, area.id, priority)]
+        earlier = self._unanswered
+        again = (earlier is not None and (earlier.area, earlier.priority) == (area.id, priority)
+                 and self._now - earlier.since <= self._timings.retry_within)
+        request_id = earlier.request_id if again and earlier is not None else self._new_id()
+        self._unanswered = None
+        self._pending = _Pending(request_id, area.id, priority, self._now)
+        return [RequestTicket(request_id, area.id, priority)]
 
     def _answered(self, answer: TicketAnswered) -> list[Effect]:
         if self._pending is None or self._pending.request_id != answer.request_id:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -45,6 +46,11 @@ class AreaButton:
     id: str
     name: str  # Vietnamese, full diacritics; long names are wrapped by the view
     open: bool = True
+
+
+def wait_minutes(estimated_wait_s: int) -> int:
+    """Minutes of an estimated wait as the screen and the paper both say it: rounded up, at least 1."""
+    return max(1, math.ceil(max(0, estimated_wait_s) / 60))
 
 
 @dataclass(frozen=True, slots=True)

@@ -160,6 +160,7 @@ class EscposPrinter:
             return _ask_socket(channel, command)
         if hasattr(channel, "read") and hasattr(channel, "reset_input_buffer"):  # pyserial
             previous = channel.timeout
+            channel.flush()  # a ticket still going out at 9,600 baud would hold the question back
             channel.reset_input_buffer()  # nothing stale may pass for the answer
             channel.timeout = STATUS_TIMEOUT_S
             try:

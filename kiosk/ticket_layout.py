@@ -11,7 +11,6 @@ Pure: Pillow and qrcode only; the only I/O is reading the font files.
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -23,7 +22,7 @@ import qrcode
 import qrcode.constants
 from PIL import Image, ImageDraw, ImageFont
 
-from kiosk.model import PRIORITY_LABELS, IssuedTicket
+from kiosk.model import PRIORITY_LABELS, IssuedTicket, wait_minutes
 
 # ---------------------------------------------------------------------------------------------------------------
 # Configuration values
@@ -153,11 +152,6 @@ QR_BORDER_MODULES = 1  # what the preview draws around a QR code (python-escpos'
 
 # ---------------------------------------------------------------------------------------------------------------
 # Small public helpers
-
-
-def wait_minutes(estimated_wait_s: int) -> int:
-    """Minutes shown for an estimated wait: rounded up, at least 1."""
-    return max(1, math.ceil(max(0, estimated_wait_s) / 60))
 
 
 def qr_text(template: str, ticket: IssuedTicket) -> str:

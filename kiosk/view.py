@@ -27,6 +27,7 @@ from kiosk.model import (
     Screen,
     area_target,
     priority_target,
+    wait_minutes,
 )
 from protocol.errors import QmsError
 
@@ -419,7 +420,7 @@ class KioskRenderer:
         if ticket.waiting_ahead <= 0:
             items.append(self._text(CALLED_NOW, wait, bold=False, colour=TEXT, max_lines=1, max_size=self._px(28)))
             return
-        minutes = max(1, round(ticket.estimated_wait_s / 60))
+        minutes = wait_minutes(ticket.estimated_wait_s)
         lines = (f"Có {ticket.waiting_ahead} người đang chờ trước bạn",
                  f"Thời gian chờ dự kiến: khoảng {minutes} phút")
         halves = (pygame.Rect(wait.x, wait.y, wait.w, wait.h // 2),

@@ -45,6 +45,8 @@ class Table:
 
     def text(self, key: str, default: Any = _MISSING, *, pattern: re.Pattern[str] | None = None) -> Any:
         value = self._get(key, default, str, "a string")
+        if value is not default and not value.isprintable():
+            raise self.error(key, "must not contain control characters")
         if pattern is not None and value is not default and not pattern.fullmatch(value):
             raise self.error(key, f"{value!r} must match {pattern.pattern}")
         if value is not default and not value.strip() and pattern is None:

@@ -179,7 +179,8 @@ class MqttLink:
 
     def set_status(self, **extra: Any) -> None:
         """Add fields to the retained online status (e.g. a printer state) and republish it."""
-        self._status_extra.update(extra)
+        with self._status_lock:
+            self._status_extra = {**self._status_extra, **extra}  # a new dict: paho's thread may be reading the old
         self.announce_online()  # when not ready yet, it goes out once every subscription is in place
 
     def request(self, topic: str, payload: bytes, *, response_topic: str, timeout_s: float) -> Message:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops
 
-from kiosk.model import PRIORITY_LABELS, IssuedTicket
+from kiosk.model import PRIORITY_LABELS, IssuedTicket, wait_minutes
 from kiosk.ticket_layout import (
     FONT_A_HEIGHT,
     FONT_A_WIDTH,
@@ -40,7 +40,6 @@ from kiosk.ticket_layout import (
     segment_height,
     text_sizes,
     to_1bit,
-    wait_minutes,
     wrap_text,
 )
 
