@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 
 lint: install
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy protocol central_server kiosk benchmarks tests
+	$(VENV)/bin/mypy protocol central_server kiosk display_board benchmarks tests
 
 test: lint
 	$(VENV)/bin/pytest -q
