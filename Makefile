@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 	@bash scripts/ensure_system_packages.sh
+	@$(PY) -m display_board.clips --out $(VENV)/share/qms-voice
 
 $(STAMP): pyproject.toml
 	@bash scripts/ensure_system_packages.sh
@@ -29,6 +30,7 @@ demo: install
 bench: install
 	$(PY) -m benchmarks.server_bench
 	$(PY) -m benchmarks.kiosk_bench
+	$(PY) -m benchmarks.board_bench
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -140,10 +140,11 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def center_toml(folder: Path, broker: LocalBroker) -> Path:
+def center_toml(folder: Path, broker: LocalBroker, center: str = CENTER) -> Path:
+    """A one-area, one-counter center for the agents' benchmarks."""
     path = folder / "center.toml"
     path.write_text(
-        f'[center]\nid = "{CENTER}"\nname = "Bộ phận Tiếp nhận và Trả kết quả"\n[mqtt]\nurl = "{broker.url}"\n'
+        f'[center]\nid = "{center}"\nname = "Bộ phận Tiếp nhận và Trả kết quả"\n[mqtt]\nurl = "{broker.url}"\n'
         f'[storage]\nurl = "sqlite:///{folder / "center.db"}"\n[rating]\nlevels = ["hai-long", "khong"]\n'
         '[[areas]]\nid = "dat-dai"\nname = "Đất đai"\nfirst = 1\nlast = 9999\n'
         '[[counters]]\nid = "1"\nname = "Quầy 1"\nareas = ["dat-dai"]\n',

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = [("central_server", "center.example.toml"), ("kiosk", "kiosk.example.toml")]
+EXAMPLES = [("central_server", "center.example.toml"), ("kiosk", "kiosk.example.toml"),
+            ("display_board", "board.example.toml")]
 
 
 @pytest.mark.parametrize(("agent", "name"), EXAMPLES)

@@ -1,0 +1,155 @@
+"""The hall board's state machine: retained state and calls in; what to show, say and light out.
+
+Pure: no I/O, no clock, no MQTT. `board/state` (retained) says what the board shows; each
+`board/call` (not retained, so never replayed on a reconnect) is announced and blinks.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from display_board.model import BoardView, CallLine, WaitingLine
+from protocol.messages import BoardState, Call, CounterStateMessage
+
+RECENT = 10
+BLINK = timedelta(seconds=10)  # the newest call blinks this long
+BLINK_PERIOD = timedelta(milliseconds=500)
+NOTICE_SPEED = 120.0  # pixels per second at 1920 wide
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigReceived:
+    center_name: str
+    areas: tuple[tuple[str, str, bool], ...]  # (id, name, open), in the config's order
+
+
+@dataclass(frozen=True, slots=True)
+class StateReceived:
+    state: BoardState
+
+
+@dataclass(frozen=True, slots=True)
+class CallReceived:
+    call: Call
+
+
+@dataclass(frozen=True, slots=True)
+class CounterChanged:
+    counter_id: str
+    state: CounterStateMessage
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionChanged:
+    online: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    now: datetime
+
+
+Event = ConfigReceived | StateReceived | CallReceived | CounterChanged | ConnectionChanged | Tick
+
+
+@dataclass(frozen=True, slots=True)
+class Announce:
+    number: str
+    counter_number: str  # what the voice reads after "quầy số"
+    recall: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ShowOnLed:
+    counter_id: str
+    text: str  # "1005" while serving, "" when idle, "P" when paused (the LED driver renders it)
+
+
+Effect = Announce | ShowOnLed
+
+
+@dataclass
+class BoardFlow:
+    now: datetime
+    notice: str = ""
+    center_name: str = ""
+    online: bool = False
+    _areas: tuple[tuple[str, str, bool], ...] = ()
+    _calls: list[Call] = field(default_factory=list)  # newest first
+    _waiting: dict[str, int] = field(default_factory=dict)
+    _blink_from: datetime | None = None
+    _started: datetime = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._started = self.now  # the notice scrolls from here
+
+    def handle(self, event: Event) -> list[Effect]:
+        match event:
+            case Tick(now):
+                self.now = now
+            case ConfigReceived(name, areas):
+                self.center_name, self._areas = name, areas
+            case StateReceived(state):
+                self._calls = list(state.recent_calls[:RECENT])
+                self._waiting = dict(state.waiting)
+            case CallReceived(call):
+                return self._called(call)
+            case CounterChanged(counter_id, state):
+                return [ShowOnLed(counter_id, _led_text(state))]
+            case ConnectionChanged(online):
+                self.online = online
+        return []
+
+    def _called(self, call: Call) -> list[Effect]:
+        if not self._calls or _key(self._calls[0]) != _key(call):
+            self._calls = [call, *self._calls][:RECENT]
+        self._blink_from = self.now
+        return [Announce(call.number, counter_number(call.counter_id, call.counter_name), call.recall)]
+
+    def view(self) -> BoardView:
+        lines = [_line(c) for c in self._calls]
+        blinking = self._blink_from is not None and self.now - self._blink_from < BLINK
+        phase = int((self.now - (self._blink_from or self.now)) / BLINK_PERIOD) % 2 == 0
+        names = {area_id: name for area_id, name, _ in self._areas}
+        waiting = tuple(WaitingLine(names[a], self._waiting.get(a, 0)) for a, _, is_open in self._areas if is_open)
+        return BoardView(
+            center_name=self.center_name,
+            now=self.now,
+            newest=lines[0] if lines else None,
+            highlight=blinking and phase,
+            recent=tuple(lines[1:]),
+            waiting=waiting or tuple(WaitingLine(a, n) for a, n in self._waiting.items() if a not in names),
+            notice=self.notice,
+            notice_offset=(self.now - self._started).total_seconds() * NOTICE_SPEED if self.notice else 0.0,
+            online=self.online,
+        )
+
+    @property
+    def animating(self) -> bool:
+        """Whether the picture changes by itself (blink, notice) and must be redrawn often."""
+        return bool(self.notice) or (self._blink_from is not None and self.now - self._blink_from < BLINK)
+
+
+def counter_number(counter_id: str, counter_name: str) -> str:
+    """What the voice reads after "quầy số": the counter's number ("3" of id "3" or of "Quầy 3")."""
+    if re.fullmatch(r"[0-9]{1,4}", counter_id):
+        return counter_id
+    digits = re.findall(r"[0-9]{1,4}", counter_name)
+    return digits[-1] if digits else counter_id.upper()
+
+
+def _key(call: Call) -> tuple[str, str, str]:
+    return (call.number, call.counter_id, call.called_at)
+
+
+def _line(call: Call) -> CallLine:
+    return CallLine(call.number, call.counter_name, call.area_name or call.area,
+                    datetime.fromisoformat(call.called_at), call.recall)
+
+
+def _led_text(state: CounterStateMessage) -> str:
+    if state.status == "paused":
+        return "P"
+    return state.ticket.number if state.ticket is not None else ""

@@ -1,0 +1,680 @@
+"""The hall board's screen: lays out a BoardView, draws it with pygame on a TV (1920×1080, 1366×768, …).
+
+Read from 10 m: a dark navy background with white and yellow text, the newest call very large
+("1005  →  Quầy 3"), yellow with dark text while it blinks. Below it the last calls and the number
+waiting per area; a notice scrolls along the bottom. Everything is sized from the screen.
+
+Text is set in DejaVu Sans (every Vietnamese letter; pygame's default font lacks most), normalised
+to NFC, wrapped between words and shrunk until it fits its box; only an area name too long for a
+table row at a readable size ends in "…" there (the call's card shows it whole). Fonts are read once;
+rendered lines are cached, so a redraw (the blink, the ticker) blits and does not render.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import unicodedata
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import pygame
+
+from display_board.model import BoardView, CallLine, WaitingLine
+from kiosk.view import FontFiles, default_fonts
+
+Colour = tuple[int, int, int]
+
+# High contrast for a hall: white and yellow on dark navy; yellow with navy text for the blinking
+# call; red only for "Mất kết nối".
+BACKGROUND: Colour = (6, 20, 48)
+HEADER: Colour = (12, 40, 94)
+RULE: Colour = (255, 204, 0)  # the thin line under the header
+PANEL: Colour = (12, 32, 72)
+PANEL_TITLE: Colour = (18, 48, 104)
+ROW_ALT: Colour = (18, 42, 90)
+CARD: Colour = (16, 54, 124)
+CARD_EDGE: Colour = (64, 112, 196)
+TEXT: Colour = (255, 255, 255)
+SOFT: Colour = (176, 196, 230)
+ACCENT: Colour = (255, 204, 0)  # numbers and counts
+HIGHLIGHT: Colour = (255, 204, 0)  # the newest call's card while it blinks
+HIGHLIGHT_TEXT: Colour = (6, 20, 48)
+HIGHLIGHT_SOFT: Colour = (70, 52, 0)
+HIGHLIGHT_EDGE: Colour = (255, 240, 160)
+TAG: Colour = (255, 255, 255)  # the "Mời lại" tag
+TAG_TEXT: Colour = (12, 40, 94)
+NOTICE_BAND: Colour = (2, 10, 28)
+NOTICE_TEXT: Colour = (255, 255, 255)
+OFFLINE: Colour = (230, 40, 40)
+OFFLINE_TEXT: Colour = (236, 206, 206)
+
+CALLING_LABEL = "Mời công dân có số"
+RECALL_TAG = "Mời lại"
+WELCOME = "Xin chào quý công dân"
+WELCOME_SUB = "Vui lòng chờ đến lượt được gọi"
+RECENT_TITLE = "Các số vừa gọi"
+RECENT_EMPTY = "Chưa có số nào được gọi"
+WAITING_TITLE = "Đang chờ"
+WAITING_UNIT = "người"
+WAITING_EMPTY = "Chưa có lĩnh vực nào mở"
+OFFLINE_LABEL = "Mất kết nối"
+ARROW = "→"
+WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
+
+TITLE_SHARE = 0.054  # a panel's title bar, of the screen height
+RECENT_ROWS = 9  # the table always has room for nine calls, so it does not jump as it fills
+NOTICE_WIDTH = 1920  # `notice_offset` is in pixels of a 1920 wide screen
+# Font sizes come from this ladder (about 7 % apart): a few dozen Font objects serve every text.
+SIZES = tuple(sorted({round(8 * 1.07**k) for k in range(76)}))
+FONT_CACHE = 32
+RENDER_CACHE_PX = 8_000_000  # rendered lines kept, in pixels (32 MB)
+
+
+_Measure = Callable[[str], int]  # a line's width in pixels
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+# --- what the screen is made of -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Box:
+    """A filled, optionally rounded and bordered rectangle."""
+
+    rect: pygame.Rect
+    fill: Colour
+    radius: int = 0
+    edge: Colour | None = None
+    edge_width: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """One rendered line: blitted at `origin`; `rect` is its line box (its ink for the big number)."""
+
+    text: str
+    origin: tuple[int, int]
+    rect: pygame.Rect
+    size: int
+    bold: bool
+    colour: Colour
+
+
+@dataclass(frozen=True, slots=True)
+class Ticker:
+    """The notice: copies of one line every `period` pixels from `x`, clipped to `clip`."""
+
+    text: str
+    clip: pygame.Rect
+    x: int
+    y: int
+    period: int
+    size: int
+    colour: Colour
+
+
+@dataclass(frozen=True, slots=True)
+class Dot:
+    centre: tuple[int, int]
+    radius: int
+    colour: Colour
+
+
+Item = Box | Text | Ticker | Dot
+
+
+@dataclass(frozen=True, slots=True)
+class BoardScene:
+    """One frame, laid out: what to paint, in order, and named regions (for tests and tools).
+
+    Regions: "header", "clock", "newest" (the call's card), "number" (the newest number's ink),
+    "recent", "waiting", "notice" (the band), "offline" (only when offline).
+    """
+
+    size: tuple[int, int]
+    items: tuple[Item, ...]
+    regions: Mapping[str, pygame.Rect]
+
+    def texts(self) -> list[Text]:
+        return [item for item in self.items if isinstance(item, Text)]
+
+
+@dataclass(frozen=True, slots=True)
+class _Fit:
+    size: int
+    lines: tuple[str, ...]
+
+
+# --- the renderer -------------------------------------------------------------------------------
+
+
+class BoardRenderer:
+    """Draws any BoardView on a screen of one size. Holds only fonts and caches, no board state."""
+
+    def __init__(self, size: tuple[int, int], fonts: FontFiles | None = None) -> None:
+        self.size = (int(size[0]), int(size[1]))
+        if self.size[0] < 640 or self.size[1] < 360:
+            raise ValueError(f"hall board screen {self.size} is too small (at least 640×360)")
+        files = fonts or default_fonts()
+        if not pygame.font.get_init():
+            pygame.font.init()
+        # Read once: drawing never touches the disk.
+        self._data = {False: files.regular.read_bytes(), True: files.bold.read_bytes()}
+        self._fonts: OrderedDict[tuple[bool, int], pygame.font.Font] = OrderedDict()
+        self._fits: dict[tuple[object, ...], _Fit] = {}
+        self._rendered: OrderedDict[tuple[str, bool, int, Colour], pygame.Surface] = OrderedDict()
+        self._rendered_px = 0
+        width, height = self.size
+        self._u = min(width / 1920, height / 1080)  # 1.0 on a full HD TV
+        self._m = max(6, round(height * 0.014))  # margin and gap
+
+    # --- public -------------------------------------------------------------------------------
+
+    def draw(self, view: BoardView, surface: pygame.Surface) -> None:
+        """Draw the whole board for `view` on `surface` (of this renderer's size)."""
+        if surface.get_size() != self.size:
+            raise ValueError(f"surface is {surface.get_size()}, this renderer draws {self.size}")
+        scene = self.layout(view)
+        surface.fill(BACKGROUND)
+        for item in scene.items:
+            if isinstance(item, Box):
+                pygame.draw.rect(surface, item.fill, item.rect, border_radius=item.radius)
+                if item.edge is not None and item.edge_width > 0:
+                    pygame.draw.rect(surface, item.edge, item.rect, item.edge_width, border_radius=item.radius)
+            elif isinstance(item, Text):
+                surface.blit(self._render(item.text, item.bold, item.size, item.colour), item.origin)
+            elif isinstance(item, Ticker):
+                self._paint_ticker(surface, item)
+            else:
+                pygame.draw.circle(surface, item.colour, item.centre, item.radius)
+
+    def layout(self, view: BoardView) -> BoardScene:
+        """Where everything of `view` goes; `draw` paints exactly this."""
+        width, height = self.size
+        m = self._m
+        items: list[Item] = []
+        regions: dict[str, pygame.Rect] = {}
+        header = pygame.Rect(0, 0, width, round(height * 0.108))
+        band = pygame.Rect(0, height - round(height * 0.072), width, round(height * 0.072))
+        self._header(view, header, items, regions)
+        body = pygame.Rect(m * 2, header.bottom + m, width - 4 * m, band.top - header.bottom - 2 * m)
+        card = pygame.Rect(body.x, body.y, body.w, round(body.h * 0.41))
+        self._newest(view, card, items, regions)
+        lower_y = card.bottom + m
+        lower = pygame.Rect(body.x, lower_y, body.w, body.bottom - lower_y)
+        recent_w = round((lower.w - m) * 0.6)
+        recent = pygame.Rect(lower.x, lower.y, recent_w, lower.h)
+        waiting = pygame.Rect(recent.right + m, lower.y, lower.right - recent.right - m, lower.h)
+        self._recent(view.recent, recent, items, regions)
+        self._waiting(view.waiting, waiting, items, regions)
+        self._notice(view, band, items, regions)
+        return BoardScene(self.size, tuple(items), regions)
+
+    def font(self, size: int, *, bold: bool = False) -> pygame.font.Font:
+        """The cached font of `size` pixels (one Font per size and weight)."""
+        key = (bold, size)
+        font = self._fonts.get(key)
+        if font is None:
+            font = pygame.font.Font(io.BytesIO(self._data[bold]), size)  # from memory: no disk I/O
+            self._fonts[key] = font
+            if len(self._fonts) > FONT_CACHE:
+                self._fonts.popitem(last=False)
+        else:
+            self._fonts.move_to_end(key)
+        return font
+
+    # --- parts --------------------------------------------------------------------------------
+
+    def _header(self, view: BoardView, bar: pygame.Rect, items: list[Item], regions: dict[str, pygame.Rect]) -> None:
+        m = self._m
+        items.append(Box(bar, HEADER))
+        items.append(Box(pygame.Rect(0, bar.bottom - max(2, round(4 * self._u)), bar.w, max(2, round(4 * self._u))),
+                         RULE))
+        inner_h = bar.h - max(2, round(4 * self._u))
+        now = view.now
+        # The clock: HH:MM large on the right, the weekday over the date to its left.
+        time_box = pygame.Rect(0, round(inner_h * 0.08), round(bar.w * 0.12), round(inner_h * 0.84))
+        time_box.right = bar.right - 2 * m
+        time_items = self._lines(f"{now:%H:%M}", time_box, bold=True, colour=TEXT, max_lines=1, align="right")
+        time_left = min(text.rect.x for text in time_items)
+        date_box = pygame.Rect(0, round(inner_h * 0.12), round(bar.w * 0.12), round(inner_h * 0.76))
+        date_box.right = time_left - round(1.5 * m)
+        day = pygame.Rect(date_box.x, date_box.y, date_box.w, date_box.h // 2)
+        date = pygame.Rect(date_box.x, day.bottom, date_box.w, date_box.h - day.h)
+        size = min(self._fit(nfc(WEEKDAYS[now.weekday()]), day, bold=False, max_lines=1).size,
+                   self._fit(f"{now:%d/%m/%Y}", date, bold=False, max_lines=1).size)
+        items += self._lines(WEEKDAYS[now.weekday()], day, bold=False, colour=SOFT, max_lines=1, align="right",
+                             max_size=size)
+        items += self._lines(f"{now:%d/%m/%Y}", date, bold=False, colour=SOFT, max_lines=1, align="right",
+                             max_size=size)
+        items += time_items
+        regions["header"] = bar.copy()
+        regions["clock"] = pygame.Rect(date_box.x, 0, bar.right - date_box.x, bar.h)
+        name = " ".join(view.center_name.split())
+        if name:
+            name_box = pygame.Rect(2 * m, round(inner_h * 0.1), date_box.x - 4 * m, round(inner_h * 0.8))
+            items += self._lines(name, name_box, bold=True, colour=TEXT, max_lines=2, align="left",
+                                 max_size=round(inner_h * 0.36))
+
+    def _newest(self, view: BoardView, card: pygame.Rect, items: list[Item], regions: dict[str, pygame.Rect]) -> None:
+        m = self._m
+        radius = round(1.5 * m)
+        call = view.newest
+        regions["newest"] = card.copy()
+        lit = view.highlight and call is not None
+        edge_w = max(2, round(4 * self._u))
+        items.append(Box(card, HIGHLIGHT if lit else CARD, radius, HIGHLIGHT_EDGE if lit else CARD_EDGE, edge_w))
+        inner = card.inflate(-4 * m, -2 * m)
+        if call is None:
+            top = pygame.Rect(inner.x, inner.y + round(inner.h * 0.14), inner.w, round(inner.h * 0.46))
+            items += self._lines(WELCOME, top, bold=True, colour=TEXT, max_lines=1)
+            sub = pygame.Rect(inner.x, top.bottom + m, inner.w, round(inner.h * 0.2))
+            items += self._lines(WELCOME_SUB, sub, bold=False, colour=SOFT, max_lines=1)
+            return
+        label_colour = HIGHLIGHT_SOFT if lit else SOFT
+        label = pygame.Rect(inner.x, inner.y, inner.w, round(inner.h * 0.15))
+        area = pygame.Rect(inner.x, inner.bottom - round(inner.h * 0.2), inner.w, round(inner.h * 0.2))
+        line = pygame.Rect(inner.x, label.bottom, inner.w, area.top - label.bottom)
+        if call.recall:
+            tag_text = self._lines(RECALL_TAG, label.inflate(0, -round(label.h * 0.1)), bold=True,
+                                   colour=TAG_TEXT if not lit else HIGHLIGHT, max_lines=1)[0]
+            tag = pygame.Rect(0, 0, tag_text.rect.w + 2 * m, label.h)
+            tag.topright = label.topright
+            shifted = tag_text.rect.copy()
+            shifted.center = tag.center
+            dx, dy = shifted.x - tag_text.rect.x, shifted.y - tag_text.rect.y
+            items.append(Box(tag, TAG if not lit else HIGHLIGHT_TEXT, tag.h // 2))
+            items.append(Text(tag_text.text, (tag_text.origin[0] + dx, tag_text.origin[1] + dy), shifted,
+                              tag_text.size, True, tag_text.colour))
+            label.w = tag.x - m - label.x
+        items += self._lines(CALLING_LABEL, label, bold=False, colour=label_colour, max_lines=1, align="left")
+        number, rest = self._call_line(call, line, lit)
+        items += rest
+        regions["number"] = number.rect.copy()
+        items.append(number)
+        items += self._lines(call.area_name, area, bold=True, colour=HIGHLIGHT_TEXT if lit else TEXT, max_lines=1)
+
+    def _call_line(self, call: CallLine, box: pygame.Rect, lit: bool) -> tuple[Text, list[Text]]:
+        """"1005  →  Quầy 3" on one baseline, as large as `box` allows: the number, then smaller the rest."""
+        number, counter = nfc(call.number.strip()), nfc(call.counter_name.strip())
+        key = ("call", number, counter, box.w, box.h)
+        cached = self._fits.get(key)
+        if cached is None:
+            best = _Fit(SIZES[0], ())
+            for big in SIZES:
+                small = self._ladder(big * 0.72)
+                width, top, bottom = self._call_extent(number, counter, big, small)
+                if width > box.w or top - bottom > box.h * 0.96:
+                    break
+                best = _Fit(big, ())
+            cached = best
+            self._fits[key] = cached
+        big = cached.size
+        small = self._ladder(big * 0.72)
+        width, top, bottom = self._call_extent(number, counter, big, small)
+        baseline = box.centery + (top + bottom) // 2
+        x = box.x + (box.w - width) // 2
+        number_colour = HIGHLIGHT_TEXT if lit else ACCENT
+        other_colour = HIGHLIGHT_TEXT if lit else TEXT
+        pieces: list[tuple[str, bool, int, Colour]] = [(number, True, big, number_colour)]
+        if counter:
+            pieces += [(ARROW, False, small, other_colour), (counter, True, small, other_colour)]
+        gap = self.font(small).size(" ")[0] * 2
+        texts: list[Text] = []
+        for index, (text, bold, size, colour) in enumerate(pieces):
+            font = self.font(size, bold=bold)
+            text_w, text_h = font.size(text)
+            origin = (x, baseline - font.get_ascent() - (text_h - font.get_height()))
+            if index == 0:
+                ink_top, ink_bottom, ink_left, ink_right = self._ink(text, size, bold)
+                rect = pygame.Rect(x + ink_left, baseline - ink_top, ink_right - ink_left, ink_top - ink_bottom)
+            else:
+                rect = pygame.Rect(origin, (text_w, text_h))
+            texts.append(Text(text, origin, rect, size, bold, colour))
+            x += text_w + gap
+        return texts[0], texts[1:]
+
+    def _call_extent(self, number: str, counter: str, big: int, small: int) -> tuple[int, int, int]:
+        """Width, ink top and ink bottom (from the baseline, up is positive) of the call line."""
+        width = self.font(big, bold=True).size(number)[0]
+        top, bottom, _, _ = self._ink(number, big, True)
+        if counter:
+            gap = self.font(small).size(" ")[0] * 2
+            width += 2 * gap + self.font(small).size(ARROW)[0] + self.font(small, bold=True).size(counter)[0]
+            for text, bold in ((ARROW, False), (counter, True)):
+                piece_top, piece_bottom, _, _ = self._ink(text, small, bold)
+                top, bottom = max(top, piece_top), min(bottom, piece_bottom)
+        return width, top, bottom
+
+    def _ink(self, text: str, size: int, bold: bool) -> tuple[int, int, int, int]:
+        """Ink top, bottom (from the baseline, up positive), left and right (from the pen) of a line."""
+        pen, left, right, top, bottom = 0, 0, 0, 0, 0
+        first = True
+        for metrics in self.font(size, bold=bold).metrics(text):
+            if metrics is None:
+                continue
+            min_x, max_x, min_y, max_y, advance = metrics
+            left = pen + min_x if first else min(left, pen + min_x)
+            right, top, bottom = max(right, pen + max_x), max(top, max_y), min(bottom, min_y)
+            pen += advance
+            first = False
+        return top, bottom, left, right
+
+    def _panel(self, rect: pygame.Rect, title: str, items: list[Item]) -> tuple[pygame.Rect, int]:
+        """A panel with a title bar; returns the room under the title and the title's text size."""
+        m = self._m
+        radius = m
+        items.append(Box(rect, PANEL, radius))
+        title_h = round(self.size[1] * TITLE_SHARE)
+        bar = pygame.Rect(rect.x, rect.y, rect.w, title_h)
+        items.append(Box(bar, PANEL_TITLE, radius))
+        items.append(Box(pygame.Rect(bar.x, bar.bottom - radius, bar.w, radius), PANEL_TITLE))
+        title_text = self._lines(title, bar.inflate(-3 * m, -round(title_h * 0.2)), bold=True, colour=TEXT,
+                                 max_lines=1, align="left")
+        items += title_text
+        room = pygame.Rect(rect.x, bar.bottom, rect.w, rect.bottom - bar.bottom)
+        return room, title_text[0].size if title_text else SIZES[0]
+
+    def _empty_box(self, rows: pygame.Rect) -> pygame.Rect:
+        return pygame.Rect(rows.x, rows.y, rows.w, round(self.size[1] * 0.09)).inflate(-4 * self._m, -self._m)
+
+    def _recent(self, calls: Sequence[CallLine], rect: pygame.Rect, items: list[Item],
+                regions: dict[str, pygame.Rect]) -> None:
+        m = self._m
+        regions["recent"] = rect.copy()
+        room, title_size = self._panel(rect, RECENT_TITLE, items)
+        rows = pygame.Rect(room.x, room.y + m // 2, room.w, room.h - m // 2 - m)  # clear of the round corners
+        row_h = rows.h // RECENT_ROWS
+        calls = list(calls)[:RECENT_ROWS]
+        if not calls:
+            items += self._lines(RECENT_EMPTY, self._empty_box(rows),
+                                 bold=False, colour=SOFT, max_lines=1, max_size=title_size)
+            return
+        pad = 2 * m
+        inner_w = rows.w - 2 * pad
+        col_gap = 2 * m
+        widths = (round(inner_w * 0.2), round(inner_w * 0.22))
+        number_x = rows.x + pad
+        counter_x = number_x + widths[0] + col_gap
+        area_x = counter_x + widths[1] + col_gap
+        area_w = rows.right - pad - area_x
+        text_h = round(row_h * 0.9)
+        # One size for the numbers and counters; the areas share one too, shrunk only for a long name.
+        base = self._fit("8888", pygame.Rect(0, 0, widths[0], text_h), bold=True, max_lines=1).size
+        base = min(base, self._ladder(title_size * 1.05))
+        cells: list[tuple[pygame.Rect, pygame.Rect, pygame.Rect]] = []
+        for index in range(len(calls)):
+            row = pygame.Rect(rows.x, rows.y + index * row_h, rows.w, row_h)
+            if index % 2 == 1:
+                items.append(Box(row, ROW_ALT))
+            top = row.y + (row.h - text_h) // 2
+            cells.append((pygame.Rect(number_x, top, widths[0], text_h), pygame.Rect(counter_x, top, widths[1], text_h),
+                          pygame.Rect(area_x, top, area_w, text_h)))
+        number_size = min([base] + [self._fit(nfc(c.number), cell[0], bold=True, max_lines=1).size
+                                    for c, cell in zip(calls, cells, strict=True)])
+        counter_size = min([base] + [self._fit(nfc(c.counter_name), cell[1], bold=True, max_lines=1).size
+                                     for c, cell in zip(calls, cells, strict=True)])
+        # One size for the areas too, no smaller than 80 % of the numbers': a name longer than that
+        # allows ends in "…" here (the call's card above shows it whole).
+        floor = self._ladder(base * 0.8)
+        area_size = max(floor, min(self._fit(nfc(c.area_name), cell[2], bold=False, max_lines=1,
+                                             max_size=base).size for c, cell in zip(calls, cells, strict=True)))
+        for call, (number_box, counter_box, area_box) in zip(calls, cells, strict=True):
+            items += self._lines(call.number, number_box, bold=True, colour=ACCENT, max_lines=1, align="left",
+                                 max_size=number_size)
+            items += self._lines(call.counter_name, counter_box, bold=True, colour=TEXT, max_lines=1, align="left",
+                                 max_size=counter_size)
+            area = self._shorten(nfc(call.area_name), area_box, bold=False, size=area_size, max_lines=1)
+            items += self._lines(area, area_box, bold=False, colour=TEXT, max_lines=1, align="left",
+                                 max_size=area_size)
+
+    def _waiting(self, lines: Sequence[WaitingLine], rect: pygame.Rect, items: list[Item],
+                 regions: dict[str, pygame.Rect]) -> None:
+        m = self._m
+        regions["waiting"] = rect.copy()
+        room, title_size = self._panel(rect, WAITING_TITLE, items)
+        unit_box = pygame.Rect(0, rect.y, rect.w // 3, round(self.size[1] * TITLE_SHARE))
+        unit_box.inflate_ip(0, -round(unit_box.h * 0.4))
+        unit_box.right = rect.right - 2 * m
+        items += self._lines(WAITING_UNIT, unit_box, bold=False, colour=SOFT, max_lines=1, align="right")
+        rows = pygame.Rect(room.x, room.y + m // 2, room.w, room.h - m // 2 - m)  # clear of the round corners
+        if not lines:
+            items += self._lines(WAITING_EMPTY, self._empty_box(rows),
+                                 bold=False, colour=SOFT, max_lines=1, max_size=title_size)
+            return
+        row_h = min(rows.h // len(lines), round(self.size[1] * 0.09))
+        pad = 2 * m
+        count_text_h = round(row_h * 0.7)
+        count_size = self._fit("888", pygame.Rect(0, 0, rows.w, count_text_h), bold=True, max_lines=1).size
+        count_size = min(count_size, self._ladder(title_size * 1.3))
+        count_w = max(self.font(count_size, bold=True).size(str(max(0, line.waiting)))[0] for line in lines)
+        count_w = max(count_w, self.font(count_size, bold=True).size("88")[0])
+        name_w = rows.w - 2 * pad - count_w - 2 * m
+        boxes = [pygame.Rect(rows.x + pad, rows.y + i * row_h + round(row_h * 0.04), name_w, round(row_h * 0.92))
+                 for i in range(len(lines))]
+        name_max = self._ladder(title_size * 0.95)
+        # One size for every name, orderly; a long name takes two lines rather than shrinking all.
+        name_size = min(self._fit(nfc(line.area_name), box, bold=False, max_lines=2, max_size=name_max).size
+                        for line, box in zip(lines, boxes, strict=True))
+        name_size = max(name_size, self._ladder(name_max * 0.7))  # smaller is unreadable: "…" then
+        for index, (line, box) in enumerate(zip(lines, boxes, strict=True)):
+            row = pygame.Rect(rows.x, rows.y + index * row_h, rows.w, row_h)
+            if index % 2 == 1:
+                items.append(Box(row, ROW_ALT))
+            name = self._shorten(nfc(line.area_name), box, bold=False, size=name_size, max_lines=2)
+            items += self._lines(name, box, bold=False, colour=TEXT, max_lines=2, align="left", max_size=name_size)
+            count_box = pygame.Rect(rows.right - pad - count_w, row.y + (row_h - count_text_h) // 2, count_w,
+                                    count_text_h)
+            items += self._lines(str(max(0, line.waiting)), count_box, bold=True, colour=ACCENT, max_lines=1,
+                                 align="right", max_size=count_size)
+
+    def _notice(self, view: BoardView, band: pygame.Rect, items: list[Item], regions: dict[str, pygame.Rect]) -> None:
+        m = self._m
+        regions["notice"] = band.copy()
+        items.append(Box(band, NOTICE_BAND))
+        clip = band.copy()
+        if not view.online:
+            # Discreet, in the bottom right corner: a red dot and "Mất kết nối"; the rest stays as it was.
+            text_box = pygame.Rect(0, 0, round(band.w * 0.12), round(band.h * 0.42))
+            label = self._lines(OFFLINE_LABEL, text_box, bold=False, colour=OFFLINE_TEXT, max_lines=1,
+                                align="left", max_size=round(band.h * 0.32))[0]
+            dot_r = max(4, round(band.h * 0.12))
+            width = 2 * dot_r + m + label.rect.w
+            corner = pygame.Rect(band.right - 2 * m - width, band.y, width, band.h)
+            dx = corner.x + 2 * dot_r + m - label.rect.x
+            dy = band.centery - label.rect.centery
+            items.append(Box(corner.inflate(4 * m, 0), NOTICE_BAND))
+            items.append(Dot((corner.x + dot_r, band.centery), dot_r, OFFLINE))
+            items.append(Text(label.text, (label.origin[0] + dx, label.origin[1] + dy), label.rect.move(dx, dy),
+                              label.size, label.bold, label.colour))
+            regions["offline"] = corner.inflate(2 * m, 0)
+            clip.w = corner.x - 2 * m - clip.x
+        notice = " ".join(nfc(view.notice).split())
+        if not notice:
+            return
+        size = self._fit(notice[:40], pygame.Rect(0, 0, band.w * 4, round(band.h * 0.62)), bold=False,
+                         max_lines=1).size
+        font = self.font(size)
+        text_w, text_h = font.size(notice)
+        period = max(text_w + round(band.w * 0.12), clip.w)
+        shift = view.notice_offset * self.size[0] / NOTICE_WIDTH
+        if not math.isfinite(shift):
+            shift = 0.0
+        x = clip.x + 2 * m - math.floor(shift % period)
+        y = band.y + (band.h - font.get_height()) // 2 - (text_h - font.get_height())
+        items.append(Ticker(notice, clip, x, y, period, size, NOTICE_TEXT))
+
+    # --- text ---------------------------------------------------------------------------------
+
+    def _lines(self, text: str, box: pygame.Rect, *, bold: bool, colour: Colour, max_lines: int,
+               align: str = "center", max_size: int | None = None) -> list[Text]:
+        """`text` wrapped and shrunk to fit `box`, centred vertically."""
+        text = " ".join(nfc(text).split())
+        fit = self._fit(text, box, bold=bold, max_lines=max_lines, max_size=max_size)
+        font = self.font(fit.size, bold=bold)
+        heights = [font.size(line)[1] for line in fit.lines]
+        y = box.y + max(0, (box.h - sum(heights)) // 2)
+        out = []
+        for line, line_h in zip(fit.lines, heights, strict=True):
+            line_w = font.size(line)[0]
+            if align == "left":
+                x = box.x
+            elif align == "right":
+                x = box.right - line_w
+            else:
+                x = box.x + (box.w - line_w) // 2
+            out.append(Text(line, (x, y), pygame.Rect(x, y, line_w, line_h), fit.size, bold, colour))
+            y += line_h
+        return out
+
+    def _fit(self, text: str, box: pygame.Rect, *, bold: bool, max_lines: int, max_size: int | None = None) -> _Fit:
+        """The largest ladder size at which `text` wraps into `box` in at most `max_lines` lines.
+
+        When even the smallest size does not fit, the text is broken into as many lines as it
+        needs (between words, or inside a word wider than the box): never cut.
+        """
+        key = (text, box.w, box.h, bold, max_lines, max_size)
+        cached = self._fits.get(key)
+        if cached is not None:
+            return cached
+        sizes = [s for s in SIZES if max_size is None or s <= max_size] or [SIZES[0]]
+        words = _words(text)
+        fit: _Fit | None = None
+        low, high = 0, len(sizes) - 1
+        while low <= high:  # fitting is monotone in the size
+            mid = (low + high) // 2
+            font = self.font(sizes[mid], bold=bold)
+            lines = _wrap(words, _measure(font), box.w, max_lines)
+            if lines is not None and sum(font.size(line)[1] for line in lines) <= box.h:
+                fit, low = _Fit(sizes[mid], lines), mid + 1
+            else:
+                high = mid - 1
+        if fit is None:
+            font = self.font(sizes[0], bold=bold)
+            fit = _Fit(sizes[0], _wrap(words, _measure(font), box.w, 99) or _break(text, _measure(font), box.w))
+        if len(self._fits) > 4000:
+            self._fits.clear()
+        self._fits[key] = fit
+        return fit
+
+    def _ladder(self, size: float) -> int:
+        """The largest ladder size not above `size`."""
+        return max(s for s in SIZES if s <= max(SIZES[0], size))
+
+    def _shorten(self, text: str, box: pygame.Rect, *, bold: bool, size: int, max_lines: int) -> str:
+        """`text` if it fits `box` at `size`, else as many of its words as fit, then "…"."""
+        text = " ".join(text.split())
+        if self._fit(text, box, bold=bold, max_lines=max_lines, max_size=size).size >= size:
+            return text
+        words = text.split()
+        low, high, best = 0, len(words) - 1, "…"
+        while low <= high:
+            mid = (low + high) // 2
+            candidate = " ".join(words[:mid]).rstrip(" ,.;:–—-") + "…"
+            if self._fit(candidate, box, bold=bold, max_lines=max_lines, max_size=size).size >= size:
+                best, low = candidate, mid + 1
+            else:
+                high = mid - 1
+        return best
+
+    def _render(self, text: str, bold: bool, size: int, colour: Colour) -> pygame.Surface:
+        key = (text, bold, size, colour)
+        surface = self._rendered.get(key)
+        if surface is not None:
+            self._rendered.move_to_end(key)
+            return surface
+        surface = self.font(size, bold=bold).render(text, True, colour)
+        self._rendered[key] = surface
+        self._rendered_px += surface.get_width() * surface.get_height()
+        while self._rendered_px > RENDER_CACHE_PX and len(self._rendered) > 1:
+            _, old = self._rendered.popitem(last=False)
+            self._rendered_px -= old.get_width() * old.get_height()
+        return surface
+
+    def _paint_ticker(self, surface: pygame.Surface, ticker: Ticker) -> None:
+        rendered = self._render(ticker.text, False, ticker.size, ticker.colour)
+        previous = surface.get_clip()
+        surface.set_clip(ticker.clip.clip(previous))
+        x = ticker.x
+        while x + rendered.get_width() <= ticker.clip.x:
+            x += ticker.period
+        while x < ticker.clip.right:
+            surface.blit(rendered, (x, ticker.y))
+            x += ticker.period
+        surface.set_clip(previous)
+
+
+def _measure(font: pygame.font.Font) -> _Measure:
+    return lambda text: font.size(text)[0]
+
+
+def _words(text: str) -> list[str]:
+    """Words to wrap between; a dash stays at the end of the line before it ("Tư pháp –")."""
+    words: list[str] = []
+    for word in text.split():
+        if words and word in ("–", "—", "-", ":"):
+            words[-1] = f"{words[-1]} {word}"
+        else:
+            words.append(word)
+    return words
+
+
+def _wrap(words: list[str], measure: _Measure, width: int, max_lines: int) -> tuple[str, ...] | None:
+    """`words` in as few lines as fit `width` (at most `max_lines`), the lines as even as possible."""
+    if not words:
+        return ()
+    if any(measure(word) > width for word in words):
+        return None
+    whole = " ".join(words)
+    if measure(whole) <= width:
+        return (whole,)
+    count, current = 1, ""
+    for word in words:  # greedy: the fewest lines
+        candidate = f"{current} {word}" if current else word
+        if current and measure(candidate) > width:
+            count, current = count + 1, word
+        else:
+            current = candidate
+    if count > max_lines:
+        return None
+    total = len(words)
+    memo: dict[tuple[int, int], tuple[int, tuple[int, ...]]] = {}
+
+    def split(start: int, lines: int) -> tuple[int, tuple[int, ...]]:
+        """(widest line, line ends) for words[start:] in exactly `lines` lines."""
+        if lines == 1:
+            return measure(" ".join(words[start:])), (total,)
+        key = (start, lines)
+        if key not in memo:
+            memo[key] = min(
+                (max(measure(" ".join(words[start:end])), rest[0]), (end, *rest[1]))
+                for end in range(start + 1, total - lines + 2)
+                for rest in [split(end, lines - 1)]
+            )
+        return memo[key]
+
+    widest, ends = split(0, count)
+    if widest > width:
+        return None
+    starts = (0, *ends[:-1])
+    return tuple(" ".join(words[a:b]) for a, b in zip(starts, ends, strict=True))
+
+
+def _break(text: str, measure: _Measure, width: int) -> tuple[str, ...]:
+    """A text with a word wider than `width`: broken between letters."""
+    lines: list[str] = []
+    current = ""
+    for char in text:
+        if current and measure(current + char) > width:
+            lines.append(current.rstrip())
+            current = char.lstrip()
+        else:
+            current += char
+    if current:
+        lines.append(current)
+    return tuple(lines)

@@ -1,0 +1,104 @@
+"""The hall board's state machine: retained state, live calls, blinking, LEDs, the connection."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from display_board.flow import (
+    Announce,
+    BoardFlow,
+    CallReceived,
+    ConfigReceived,
+    ConnectionChanged,
+    CounterChanged,
+    ShowOnLed,
+    StateReceived,
+    Tick,
+    counter_number,
+)
+from protocol.messages import BoardState, Call, CounterStateMessage, TicketView
+
+T0 = datetime(2026, 11, 23, 8, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+AREAS = (("dat-dai", "Đất đai", True), ("tu-phap", "Tư pháp – Hộ tịch", True), ("dong", "Đóng", False))
+
+
+def call(number: str, counter: str = "3", minute: int = 0, recall: bool = False) -> Call:
+    return Call(number, counter, f"Quầy {counter}", "dat-dai", recall, (T0 + timedelta(minutes=minute)).isoformat(),
+                "Đất đai", f"t-{number}")
+
+
+def board() -> BoardFlow:
+    flow = BoardFlow(now=T0, notice="Xin cảm ơn")
+    flow.handle(ConfigReceived("Bộ phận Một cửa", AREAS))
+    return flow
+
+
+def test_the_retained_state_is_shown_without_a_word() -> None:
+    flow = board()
+    effects = flow.handle(StateReceived(BoardState((call("1002", minute=1), call("1001")), {"dat-dai": 4})))
+    assert effects == []
+    view = flow.view()
+    assert view.newest is not None and view.newest.number == "1002" and view.newest.counter_name == "Quầy 3"
+    assert [line.number for line in view.recent] == ["1001"]
+    assert [(w.area_name, w.waiting) for w in view.waiting] == [("Đất đai", 4), ("Tư pháp – Hộ tịch", 0)]
+    assert not view.highlight
+
+
+def test_a_live_call_is_announced_shown_first_and_blinks_for_ten_seconds() -> None:
+    flow = board()
+    flow.handle(StateReceived(BoardState((call("1001"),), {})))
+    assert flow.handle(CallReceived(call("1005", minute=2))) == [Announce("1005", "3", False)]
+    view = flow.view()
+    assert view.newest is not None and view.newest.number == "1005" and view.highlight
+    flow.handle(Tick(T0 + timedelta(milliseconds=600)))
+    assert not flow.view().highlight
+    flow.handle(Tick(T0 + timedelta(milliseconds=1100)))
+    assert flow.view().highlight
+    flow.handle(Tick(T0 + timedelta(seconds=11)))
+    assert not flow.view().highlight
+
+
+def test_the_state_after_a_call_does_not_show_it_twice() -> None:
+    flow = board()
+    flow.handle(CallReceived(call("1005")))
+    flow.handle(StateReceived(BoardState((call("1005"), call("1001")), {})))
+    view = flow.view()
+    assert view.newest is not None and view.newest.number == "1005"
+    assert [line.number for line in view.recent] == ["1001"]
+
+
+def test_a_recall_is_announced_as_a_recall() -> None:
+    assert board().handle(CallReceived(call("1005", recall=True))) == [Announce("1005", "3", True)]
+
+
+def test_counter_states_light_the_led_displays() -> None:
+    flow = board()
+    ticket = TicketView("t", "B012", "tu-phap", "Tư pháp", T0.isoformat(), "none", "called")
+    assert flow.handle(CounterChanged("3", CounterStateMessage("3", "Quầy 3", "serving", ticket))) == [
+        ShowOnLed("3", "B012")]
+    assert flow.handle(CounterChanged("3", CounterStateMessage("3", "Quầy 3", "idle", None))) == [ShowOnLed("3", "")]
+    assert flow.handle(CounterChanged("3", CounterStateMessage("3", "Quầy 3", "paused", ticket))) == [
+        ShowOnLed("3", "P")]
+
+
+def test_the_connection_lost_keeps_the_last_state() -> None:
+    flow = board()
+    flow.handle(ConnectionChanged(True))
+    flow.handle(StateReceived(BoardState((call("1001"),), {"dat-dai": 1})))
+    flow.handle(ConnectionChanged(False))
+    view = flow.view()
+    assert not view.online and view.newest is not None and view.newest.number == "1001"
+
+
+def test_the_notice_scrolls_with_time() -> None:
+    flow = board()
+    before = flow.view().notice_offset
+    flow.handle(Tick(T0 + timedelta(seconds=2)))
+    assert flow.view().notice_offset > before and flow.animating
+
+
+def test_the_voice_reads_the_counters_number() -> None:
+    assert counter_number("3", "Quầy 3") == "3"
+    assert counter_number("quay-12", "Quầy 12") == "12"
+    assert counter_number("a", "Quầy A") == "A"
