@@ -167,6 +167,39 @@ def _shows(agent: KioskAgent, view: KioskView) -> bool:
     return (now.screen, now.chosen_priority) == (view.screen, view.chosen_priority)
 
 
+BOARD_TOML = """[board]
+id = "board-1"
+center = "{center}"
+
+[mqtt]
+url = "{url}"
+
+[screen]
+width = 1920
+height = 1080
+fullscreen = false
+notice = "Trung tâm làm việc từ thứ Hai đến thứ Sáu, sáng 7h30–11h30, chiều 13h30–17h00. Xin cảm ơn!"
+screenshots = "{screens}"
+screenshot_every_s = 600
+
+[voice]
+enabled = false
+"""
+
+
+def start_board(demo: Demo, broker: LocalBroker, clock: SimulatedClock) -> subprocess.Popen[bytes]:
+    """The real hall board agent, in its own process (pygame wants one display per process)."""
+    path = OUT / "board.toml"
+    path.write_text(BOARD_TOML.format(center=demo.topics.root.rsplit("/", 1)[1], url=broker.url,
+                                      screens=OUT / "screens"), encoding="utf-8")
+    with (OUT / "logs" / "board.log").open("wb") as log_file:
+        return subprocess.Popen(
+            [sys.executable, "-m", "display_board", "--config", str(path), "--simulated-clock", clock.to_arg()],
+            cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT,
+            env={**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"},
+        )
+
+
 def close_when_counters_are_done(counters: list[threading.Thread], stop: threading.Event) -> None:
     for thread in counters:
         thread.join()
@@ -373,6 +406,7 @@ def main() -> int:
     demo = Demo(clock, topics, broker)
     print(f"Một buổi sáng tại bộ phận một cửa, {ARRIVALS} công dân, mô phỏng nhanh gấp {SPEED:g} lần")
     server = start_server(config, clock, topics, broker)
+    board = start_board(demo, broker, clock)
     stop = threading.Event()
     rng = random.Random(demo.rng_seed)
     printer = LoopbackPrinter()
@@ -395,13 +429,15 @@ def main() -> int:
             worker.join()
         bar.join()
         printer.close()
+        board.send_signal(signal.SIGTERM)
+        board.wait(15)
         server.send_signal(signal.SIGTERM)
         server.wait(15)
         broker.stop()
     print(write_report(summary(database, {a.id: a.name for a in rules.areas if a.open})))
     print(f"\nBáo cáo:   {OUT / 'report' / 'summary.txt'} (và summary.csv)")
     print(f"Phiếu in:  {OUT / 'tickets'} ({len(list((OUT / 'tickets').glob('*.png')))} ảnh PNG, đúng như trên giấy)")
-    print(f"Màn hình:  {OUT / 'screens'} (ki-ốt lấy số)")
+    print(f"Màn hình:  {OUT / 'screens'} (ki-ốt lấy số, và bảng gọi số cứ mỗi 10 phút)")
     print(f"Nhật ký:   {OUT / 'logs' / 'server.log'}")
     print(f"Dữ liệu:   {database}")
     return 0

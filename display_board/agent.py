@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol, TypeVar
 
 from display_board.config import BoardConfig
@@ -47,6 +48,8 @@ IDLE_S = 0.5
 class BoardScreen(Protocol):
     def show(self, view: BoardView) -> None: ...
 
+    def save(self, path: Path) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -67,6 +70,7 @@ class BoardAgent:
         self._link, self._screen, self._voice, self._leds, self._clock = link, screen, voice, leds, clock
         self._server_online = False
         self._online = False
+        self._last_screenshot = -1
         self.topics = Topics(config.center_id)
         link.subscribe(self.topics.config(), self._on_config)
         link.subscribe(self.topics.board_state(), self._on_state)
@@ -119,6 +123,7 @@ class BoardAgent:
                 if self._screen is not None and drawn != shown:
                     self._show(view)
                     shown = drawn
+                    self._keep_screenshot(view)
                 if not announced and self._online:
                     announced = True
                     notify("READY=1")
@@ -161,6 +166,16 @@ class BoardAgent:
             if address is not None:
                 content = {"": LedContent.idle(), "P": LedContent.paused()}.get(effect.text)
                 self._leds.show(address, content or LedContent.serving(effect.text))
+
+    def _keep_screenshot(self, view: BoardView) -> None:
+        """Every `screenshot_every_s` of the board's clock, keep what it shows (for `make demo`)."""
+        folder = self.config.screenshots
+        if folder is None or self._screen is None:
+            return
+        slot = int(view.now.timestamp()) // self.config.screenshot_every_s
+        if slot != self._last_screenshot:
+            self._last_screenshot = slot
+            self._screen.save(folder / f"board-{view.now:%H%M}.png")
 
     def _show(self, view: BoardView) -> None:
         assert self._screen is not None

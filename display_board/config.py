@@ -33,6 +33,8 @@ class BoardConfig:
     height: int
     fullscreen: bool
     notice: str
+    screenshots: Path | None  # a folder to keep what the board shows, every `screenshot_every`
+    screenshot_every_s: int
     voice: bool
     clips: Path
     custom_clips: Path | None
@@ -65,6 +67,8 @@ def load(path: Path) -> BoardConfig:
     enabled, width = screen.flag("enabled", True), screen.integer("width", 0, minimum=0)
     height, fullscreen = screen.integer("height", 0, minimum=0), screen.flag("fullscreen", True)
     notice = screen.text("notice", "") if screen.has("notice") else ""
+    screenshots = screen.path("screenshots", None)
+    every = screen.integer("screenshot_every_s", 600, minimum=1)
     screen.finish()
     voice = root.table("voice", required=False)
     speaks = voice.flag("enabled", True)
@@ -74,8 +78,8 @@ def load(path: Path) -> BoardConfig:
     voice.finish()
     leds = _leds(root.table("leds")) if root.has("leds") else None
     root.finish()
-    return BoardConfig(path, board_id, center_id, mqtt, enabled, width, height, fullscreen, notice, speaks, clips,
-                       custom, reading, leds)
+    return BoardConfig(path, board_id, center_id, mqtt, enabled, width, height, fullscreen, notice, screenshots,
+                       every, speaks, clips, custom, reading, leds)
 
 
 def _reading(table: Table) -> Reading:
