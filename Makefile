@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 
 lint: install
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy protocol central_server kiosk display_board benchmarks tests
+	$(VENV)/bin/mypy protocol central_server kiosk display_board rating_terminal ui benchmarks tests
 
 test: lint
 	$(VENV)/bin/pytest -q
@@ -31,6 +31,7 @@ bench: install
 	$(PY) -m benchmarks.server_bench
 	$(PY) -m benchmarks.kiosk_bench
 	$(PY) -m benchmarks.board_bench
+	$(PY) -m benchmarks.terminal_bench
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -12,19 +12,31 @@ rendered lines are cached, so a redraw (the blink, the ticker) blits and does no
 
 from __future__ import annotations
 
-import io
 import math
-import unicodedata
-from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pygame
 
 from display_board.model import BoardView, CallLine, WaitingLine
-from kiosk.view import FontFiles, default_fonts
-
-Colour = tuple[int, int, int]
+from ui.text import (
+    WEEKDAYS,
+    Colour,
+    Fit,
+    FontFiles,
+    Panel,
+    Text,
+    TextPainter,
+    aligned_x,
+    balanced,
+    break_letters,
+    largest_fit,
+    nfc,
+    paint_panel,
+    size_ladder,
+    sizes_up_to,
+    words_of,
+)
 
 # High contrast for a hall: white and yellow on dark navy; yellow with navy text for the blinking
 # call; red only for "Mất kết nối".
@@ -61,48 +73,17 @@ WAITING_UNIT = "người"
 WAITING_EMPTY = "Chưa có lĩnh vực nào mở"
 OFFLINE_LABEL = "Mất kết nối"
 ARROW = "→"
-WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
 
 TITLE_SHARE = 0.054  # a panel's title bar, of the screen height
 RECENT_ROWS = 9  # the table always has room for nine calls, so it does not jump as it fills
 NOTICE_WIDTH = 1920  # `notice_offset` is in pixels of a 1920 wide screen
 # Font sizes come from this ladder (about 7 % apart): a few dozen Font objects serve every text.
-SIZES = tuple(sorted({round(8 * 1.07**k) for k in range(76)}))
+SIZES = size_ladder(76)
 FONT_CACHE = 32
 RENDER_CACHE_PX = 8_000_000  # rendered lines kept, in pixels (32 MB)
 
 
-_Measure = Callable[[str], int]  # a line's width in pixels
-
-
-def nfc(text: str) -> str:
-    return unicodedata.normalize("NFC", text)
-
-
 # --- what the screen is made of -----------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Box:
-    """A filled, optionally rounded and bordered rectangle."""
-
-    rect: pygame.Rect
-    fill: Colour
-    radius: int = 0
-    edge: Colour | None = None
-    edge_width: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Text:
-    """One rendered line: blitted at `origin`; `rect` is its line box (its ink for the big number)."""
-
-    text: str
-    origin: tuple[int, int]
-    rect: pygame.Rect
-    size: int
-    bold: bool
-    colour: Colour
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +106,7 @@ class Dot:
     colour: Colour
 
 
-Item = Box | Text | Ticker | Dot
+Item = Panel | Text | Ticker | Dot
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,12 +125,6 @@ class BoardScene:
         return [item for item in self.items if isinstance(item, Text)]
 
 
-@dataclass(frozen=True, slots=True)
-class _Fit:
-    size: int
-    lines: tuple[str, ...]
-
-
 # --- the renderer -------------------------------------------------------------------------------
 
 
@@ -160,15 +135,8 @@ class BoardRenderer:
         self.size = (int(size[0]), int(size[1]))
         if self.size[0] < 640 or self.size[1] < 360:
             raise ValueError(f"hall board screen {self.size} is too small (at least 640×360)")
-        files = fonts or default_fonts()
-        if not pygame.font.get_init():
-            pygame.font.init()
-        # Read once: drawing never touches the disk.
-        self._data = {False: files.regular.read_bytes(), True: files.bold.read_bytes()}
-        self._fonts: OrderedDict[tuple[bool, int], pygame.font.Font] = OrderedDict()
-        self._fits: dict[tuple[object, ...], _Fit] = {}
-        self._rendered: OrderedDict[tuple[str, bool, int, Colour], pygame.Surface] = OrderedDict()
-        self._rendered_px = 0
+        self._painter = TextPainter(fonts, font_cache=FONT_CACHE, render_cache_px=RENDER_CACHE_PX)
+        self._fits: dict[tuple[object, ...], Fit] = {}
         width, height = self.size
         self._u = min(width / 1920, height / 1080)  # 1.0 on a full HD TV
         self._m = max(6, round(height * 0.014))  # margin and gap
@@ -182,12 +150,10 @@ class BoardRenderer:
         scene = self.layout(view)
         surface.fill(BACKGROUND)
         for item in scene.items:
-            if isinstance(item, Box):
-                pygame.draw.rect(surface, item.fill, item.rect, border_radius=item.radius)
-                if item.edge is not None and item.edge_width > 0:
-                    pygame.draw.rect(surface, item.edge, item.rect, item.edge_width, border_radius=item.radius)
+            if isinstance(item, Panel):
+                paint_panel(surface, item)
             elif isinstance(item, Text):
-                surface.blit(self._render(item.text, item.bold, item.size, item.colour), item.origin)
+                self._painter.paint(surface, item)
             elif isinstance(item, Ticker):
                 self._paint_ticker(surface, item)
             else:
@@ -217,24 +183,15 @@ class BoardRenderer:
 
     def font(self, size: int, *, bold: bool = False) -> pygame.font.Font:
         """The cached font of `size` pixels (one Font per size and weight)."""
-        key = (bold, size)
-        font = self._fonts.get(key)
-        if font is None:
-            font = pygame.font.Font(io.BytesIO(self._data[bold]), size)  # from memory: no disk I/O
-            self._fonts[key] = font
-            if len(self._fonts) > FONT_CACHE:
-                self._fonts.popitem(last=False)
-        else:
-            self._fonts.move_to_end(key)
-        return font
+        return self._painter.font(size, bold=bold)
 
     # --- parts --------------------------------------------------------------------------------
 
     def _header(self, view: BoardView, bar: pygame.Rect, items: list[Item], regions: dict[str, pygame.Rect]) -> None:
         m = self._m
-        items.append(Box(bar, HEADER))
-        items.append(Box(pygame.Rect(0, bar.bottom - max(2, round(4 * self._u)), bar.w, max(2, round(4 * self._u))),
-                         RULE))
+        items.append(Panel(bar, HEADER))
+        items.append(Panel(pygame.Rect(0, bar.bottom - max(2, round(4 * self._u)), bar.w, max(2, round(4 * self._u))),
+                           RULE))
         inner_h = bar.h - max(2, round(4 * self._u))
         now = view.now
         # The clock: HH:MM large on the right, the weekday over the date to its left.
@@ -268,7 +225,7 @@ class BoardRenderer:
         regions["newest"] = card.copy()
         lit = view.highlight and call is not None
         edge_w = max(2, round(4 * self._u))
-        items.append(Box(card, HIGHLIGHT if lit else CARD, radius, HIGHLIGHT_EDGE if lit else CARD_EDGE, edge_w))
+        items.append(Panel(card, HIGHLIGHT if lit else CARD, HIGHLIGHT_EDGE if lit else CARD_EDGE, edge_w, radius))
         inner = card.inflate(-4 * m, -2 * m)
         if call is None:
             top = pygame.Rect(inner.x, inner.y + round(inner.h * 0.14), inner.w, round(inner.h * 0.46))
@@ -288,7 +245,7 @@ class BoardRenderer:
             shifted = tag_text.rect.copy()
             shifted.center = tag.center
             dx, dy = shifted.x - tag_text.rect.x, shifted.y - tag_text.rect.y
-            items.append(Box(tag, TAG if not lit else HIGHLIGHT_TEXT, tag.h // 2))
+            items.append(Panel(tag, TAG if not lit else HIGHLIGHT_TEXT, radius=tag.h // 2))
             items.append(Text(tag_text.text, (tag_text.origin[0] + dx, tag_text.origin[1] + dy), shifted,
                               tag_text.size, True, tag_text.colour))
             label.w = tag.x - m - label.x
@@ -305,13 +262,13 @@ class BoardRenderer:
         key = ("call", number, counter, box.w, box.h)
         cached = self._fits.get(key)
         if cached is None:
-            best = _Fit(SIZES[0], ())
+            best = Fit(SIZES[0], ())
             for big in SIZES:
                 small = self._ladder(big * 0.72)
                 width, top, bottom = self._call_extent(number, counter, big, small)
                 if width > box.w or top - bottom > box.h * 0.96:
                     break
-                best = _Fit(big, ())
+                best = Fit(big, ())
             cached = best
             self._fits[key] = cached
         big = cached.size
@@ -331,7 +288,7 @@ class BoardRenderer:
             text_w, text_h = font.size(text)
             origin = (x, baseline - font.get_ascent() - (text_h - font.get_height()))
             if index == 0:
-                ink_top, ink_bottom, ink_left, ink_right = self._ink(text, size, bold)
+                ink_top, ink_bottom, ink_left, ink_right = self._painter.ink(text, size, bold=bold)
                 rect = pygame.Rect(x + ink_left, baseline - ink_top, ink_right - ink_left, ink_top - ink_bottom)
             else:
                 rect = pygame.Rect(origin, (text_w, text_h))
@@ -342,38 +299,24 @@ class BoardRenderer:
     def _call_extent(self, number: str, counter: str, big: int, small: int) -> tuple[int, int, int]:
         """Width, ink top and ink bottom (from the baseline, up is positive) of the call line."""
         width = self.font(big, bold=True).size(number)[0]
-        top, bottom, _, _ = self._ink(number, big, True)
+        top, bottom, _, _ = self._painter.ink(number, big, bold=True)
         if counter:
             gap = self.font(small).size(" ")[0] * 2
             width += 2 * gap + self.font(small).size(ARROW)[0] + self.font(small, bold=True).size(counter)[0]
             for text, bold in ((ARROW, False), (counter, True)):
-                piece_top, piece_bottom, _, _ = self._ink(text, small, bold)
+                piece_top, piece_bottom, _, _ = self._painter.ink(text, small, bold=bold)
                 top, bottom = max(top, piece_top), min(bottom, piece_bottom)
         return width, top, bottom
-
-    def _ink(self, text: str, size: int, bold: bool) -> tuple[int, int, int, int]:
-        """Ink top, bottom (from the baseline, up positive), left and right (from the pen) of a line."""
-        pen, left, right, top, bottom = 0, 0, 0, 0, 0
-        first = True
-        for metrics in self.font(size, bold=bold).metrics(text):
-            if metrics is None:
-                continue
-            min_x, max_x, min_y, max_y, advance = metrics
-            left = pen + min_x if first else min(left, pen + min_x)
-            right, top, bottom = max(right, pen + max_x), max(top, max_y), min(bottom, min_y)
-            pen += advance
-            first = False
-        return top, bottom, left, right
 
     def _panel(self, rect: pygame.Rect, title: str, items: list[Item]) -> tuple[pygame.Rect, int]:
         """A panel with a title bar; returns the room under the title and the title's text size."""
         m = self._m
         radius = m
-        items.append(Box(rect, PANEL, radius))
+        items.append(Panel(rect, PANEL, radius=radius))
         title_h = round(self.size[1] * TITLE_SHARE)
         bar = pygame.Rect(rect.x, rect.y, rect.w, title_h)
-        items.append(Box(bar, PANEL_TITLE, radius))
-        items.append(Box(pygame.Rect(bar.x, bar.bottom - radius, bar.w, radius), PANEL_TITLE))
+        items.append(Panel(bar, PANEL_TITLE, radius=radius))
+        items.append(Panel(pygame.Rect(bar.x, bar.bottom - radius, bar.w, radius), PANEL_TITLE))
         title_text = self._lines(title, bar.inflate(-3 * m, -round(title_h * 0.2)), bold=True, colour=TEXT,
                                  max_lines=1, align="left")
         items += title_text
@@ -411,7 +354,7 @@ class BoardRenderer:
         for index in range(len(calls)):
             row = pygame.Rect(rows.x, rows.y + index * row_h, rows.w, row_h)
             if index % 2 == 1:
-                items.append(Box(row, ROW_ALT))
+                items.append(Panel(row, ROW_ALT))
             top = row.y + (row.h - text_h) // 2
             cells.append((pygame.Rect(number_x, top, widths[0], text_h), pygame.Rect(counter_x, top, widths[1], text_h),
                           pygame.Rect(area_x, top, area_w, text_h)))
@@ -465,7 +408,7 @@ class BoardRenderer:
         for index, (line, box) in enumerate(zip(lines, boxes, strict=True)):
             row = pygame.Rect(rows.x, rows.y + index * row_h, rows.w, row_h)
             if index % 2 == 1:
-                items.append(Box(row, ROW_ALT))
+                items.append(Panel(row, ROW_ALT))
             name = self._shorten(nfc(line.area_name), box, bold=False, size=name_size, max_lines=2)
             items += self._lines(name, box, bold=False, colour=TEXT, max_lines=2, align="left", max_size=name_size)
             count_box = pygame.Rect(rows.right - pad - count_w, row.y + (row_h - count_text_h) // 2, count_w,
@@ -476,7 +419,7 @@ class BoardRenderer:
     def _notice(self, view: BoardView, band: pygame.Rect, items: list[Item], regions: dict[str, pygame.Rect]) -> None:
         m = self._m
         regions["notice"] = band.copy()
-        items.append(Box(band, NOTICE_BAND))
+        items.append(Panel(band, NOTICE_BAND))
         clip = band.copy()
         if not view.online:
             # Discreet, in the bottom right corner: a red dot and "Mất kết nối"; the rest stays as it was.
@@ -488,7 +431,7 @@ class BoardRenderer:
             corner = pygame.Rect(band.right - 2 * m - width, band.y, width, band.h)
             dx = corner.x + 2 * dot_r + m - label.rect.x
             dy = band.centery - label.rect.centery
-            items.append(Box(corner.inflate(4 * m, 0), NOTICE_BAND))
+            items.append(Panel(corner.inflate(4 * m, 0), NOTICE_BAND))
             items.append(Dot((corner.x + dot_r, band.centery), dot_r, OFFLINE))
             items.append(Text(label.text, (label.origin[0] + dx, label.origin[1] + dy), label.rect.move(dx, dy),
                               label.size, label.bold, label.colour))
@@ -522,17 +465,12 @@ class BoardRenderer:
         out = []
         for line, line_h in zip(fit.lines, heights, strict=True):
             line_w = font.size(line)[0]
-            if align == "left":
-                x = box.x
-            elif align == "right":
-                x = box.right - line_w
-            else:
-                x = box.x + (box.w - line_w) // 2
+            x = aligned_x(box, line_w, align)
             out.append(Text(line, (x, y), pygame.Rect(x, y, line_w, line_h), fit.size, bold, colour))
             y += line_h
         return out
 
-    def _fit(self, text: str, box: pygame.Rect, *, bold: bool, max_lines: int, max_size: int | None = None) -> _Fit:
+    def _fit(self, text: str, box: pygame.Rect, *, bold: bool, max_lines: int, max_size: int | None = None) -> Fit:
         """The largest ladder size at which `text` wraps into `box` in at most `max_lines` lines.
 
         When even the smallest size does not fit, the text is broken into as many lines as it
@@ -542,21 +480,18 @@ class BoardRenderer:
         cached = self._fits.get(key)
         if cached is not None:
             return cached
-        sizes = [s for s in SIZES if max_size is None or s <= max_size] or [SIZES[0]]
-        words = _words(text)
-        fit: _Fit | None = None
-        low, high = 0, len(sizes) - 1
-        while low <= high:  # fitting is monotone in the size
-            mid = (low + high) // 2
-            font = self.font(sizes[mid], bold=bold)
-            lines = _wrap(words, _measure(font), box.w, max_lines)
-            if lines is not None and sum(font.size(line)[1] for line in lines) <= box.h:
-                fit, low = _Fit(sizes[mid], lines), mid + 1
-            else:
-                high = mid - 1
+        sizes = sizes_up_to(SIZES, max_size)
+        words = words_of(text)
+
+        def lines_at(size: int) -> tuple[str, ...] | None:
+            font = self.font(size, bold=bold)
+            lines = balanced(words, self._painter.measure(size, bold=bold), box.w, max_lines)
+            return lines if lines is not None and sum(font.size(line)[1] for line in lines) <= box.h else None
+
+        fit = largest_fit(sizes, lines_at)
         if fit is None:
-            font = self.font(sizes[0], bold=bold)
-            fit = _Fit(sizes[0], _wrap(words, _measure(font), box.w, 99) or _break(text, _measure(font), box.w))
+            measure = self._painter.measure(sizes[0], bold=bold)
+            fit = Fit(sizes[0], balanced(words, measure, box.w, 99) or break_letters(text, measure, box.w))
         if len(self._fits) > 4000:
             self._fits.clear()
         self._fits[key] = fit
@@ -582,22 +517,8 @@ class BoardRenderer:
                 high = mid - 1
         return best
 
-    def _render(self, text: str, bold: bool, size: int, colour: Colour) -> pygame.Surface:
-        key = (text, bold, size, colour)
-        surface = self._rendered.get(key)
-        if surface is not None:
-            self._rendered.move_to_end(key)
-            return surface
-        surface = self.font(size, bold=bold).render(text, True, colour)
-        self._rendered[key] = surface
-        self._rendered_px += surface.get_width() * surface.get_height()
-        while self._rendered_px > RENDER_CACHE_PX and len(self._rendered) > 1:
-            _, old = self._rendered.popitem(last=False)
-            self._rendered_px -= old.get_width() * old.get_height()
-        return surface
-
     def _paint_ticker(self, surface: pygame.Surface, ticker: Ticker) -> None:
-        rendered = self._render(ticker.text, False, ticker.size, ticker.colour)
+        rendered = self._painter.render(ticker.text, False, ticker.size, ticker.colour)
         previous = surface.get_clip()
         surface.set_clip(ticker.clip.clip(previous))
         x = ticker.x
@@ -608,73 +529,3 @@ class BoardRenderer:
             x += ticker.period
         surface.set_clip(previous)
 
-
-def _measure(font: pygame.font.Font) -> _Measure:
-    return lambda text: font.size(text)[0]
-
-
-def _words(text: str) -> list[str]:
-    """Words to wrap between; a dash stays at the end of the line before it ("Tư pháp –")."""
-    words: list[str] = []
-    for word in text.split():
-        if words and word in ("–", "—", "-", ":"):
-            words[-1] = f"{words[-1]} {word}"
-        else:
-            words.append(word)
-    return words
-
-
-def _wrap(words: list[str], measure: _Measure, width: int, max_lines: int) -> tuple[str, ...] | None:
-    """`words` in as few lines as fit `width` (at most `max_lines`), the lines as even as possible."""
-    if not words:
-        return ()
-    if any(measure(word) > width for word in words):
-        return None
-    whole = " ".join(words)
-    if measure(whole) <= width:
-        return (whole,)
-    count, current = 1, ""
-    for word in words:  # greedy: the fewest lines
-        candidate = f"{current} {word}" if current else word
-        if current and measure(candidate) > width:
-            count, current = count + 1, word
-        else:
-            current = candidate
-    if count > max_lines:
-        return None
-    total = len(words)
-    memo: dict[tuple[int, int], tuple[int, tuple[int, ...]]] = {}
-
-    def split(start: int, lines: int) -> tuple[int, tuple[int, ...]]:
-        """(widest line, line ends) for words[start:] in exactly `lines` lines."""
-        if lines == 1:
-            return measure(" ".join(words[start:])), (total,)
-        key = (start, lines)
-        if key not in memo:
-            memo[key] = min(
-                (max(measure(" ".join(words[start:end])), rest[0]), (end, *rest[1]))
-                for end in range(start + 1, total - lines + 2)
-                for rest in [split(end, lines - 1)]
-            )
-        return memo[key]
-
-    widest, ends = split(0, count)
-    if widest > width:
-        return None
-    starts = (0, *ends[:-1])
-    return tuple(" ".join(words[a:b]) for a, b in zip(starts, ends, strict=True))
-
-
-def _break(text: str, measure: _Measure, width: int) -> tuple[str, ...]:
-    """A text with a word wider than `width`: broken between letters."""
-    lines: list[str] = []
-    current = ""
-    for char in text:
-        if current and measure(current + char) > width:
-            lines.append(current.rstrip())
-            current = char.lstrip()
-        else:
-            current += char
-    if current:
-        lines.append(current)
-    return tuple(lines)

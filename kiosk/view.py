@@ -7,14 +7,9 @@ normalised to NFC, wrapped between words and shrunk until it fits its box: never
 
 from __future__ import annotations
 
-import io
 import math
-import unicodedata
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import NamedTuple
 
 import pygame
 
@@ -29,9 +24,25 @@ from kiosk.model import (
     priority_target,
     wait_minutes,
 )
-from protocol.errors import QmsError
-
-Colour = tuple[int, int, int]
+from ui.text import (
+    WEEKDAYS,
+    Colour,
+    Fit,
+    FontFiles,
+    Panel,
+    Text,
+    TextPainter,
+    aligned_x,
+    balanced,
+    break_letters,
+    largest_fit,
+    nfc,
+    paint_panel,
+    phrases_of,
+    size_ladder,
+    sizes_up_to,
+    words_of,
+)
 
 # Calm, high-contrast colours: deep blue for the frame, white buttons with dark text,
 # amber for the priority way, red only for problems.
@@ -58,8 +69,6 @@ PROBLEM: Colour = (180, 30, 30)
 PROBLEM_TEXT: Colour = (255, 255, 255)
 WARNING_EDGE: Colour = (214, 132, 0)
 
-FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
-
 MENU_TITLE = "Mời chọn lĩnh vực cần giải quyết"
 PRIORITY_TITLE = "Chọn đối tượng ưu tiên"
 CLOSED_NOTE = "Tạm ngừng tiếp nhận"
@@ -81,73 +90,26 @@ DEFAULT_MESSAGES = {
     Screen.PRINTER_PROBLEM: "Máy in đang gặp sự cố, vui lòng liên hệ cán bộ hướng dẫn",
     Screen.PRINT_FAILED: "Máy in gặp sự cố. Vui lòng ghi nhớ số thứ tự của bạn",
 }
-WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
 
 # Font sizes are taken from this ladder (about 7 % apart), so a few dozen Font objects serve
 # every screen and every text.
-SIZES = tuple(sorted({round(8 * 1.07**k) for k in range(72)}))
+SIZES = size_ladder(72)
 # The tallest Vietnamese capitals: their stacked marks rise above the font's ascent.
 _TALL = "ỄẪỂỖẴẾỀ"
 FONT_CACHE = 24  # Font objects kept (two weights, the sizes of about two screens)
 RENDER_CACHE_PX = 2_500_000  # rendered lines kept, in pixels (10 MB): a redraw blits, it does not render
 
 
-class FontsMissing(QmsError):
-    """The TTF files with full Vietnamese coverage are not installed."""
-
-
-class FontFiles(NamedTuple):
-    regular: Path
-    bold: Path
-
-
-def default_fonts(directory: Path = FONT_DIR) -> FontFiles:
-    """DejaVu Sans and DejaVu Sans Bold, which the Debian package fonts-dejavu-core installs."""
-    files = FontFiles(directory / "DejaVuSans.ttf", directory / "DejaVuSans-Bold.ttf")
-    missing = [str(path) for path in files if not path.is_file()]
-    if missing:
-        raise FontsMissing(
-            f"kiosk font not found: {', '.join(missing)}; install the Debian package fonts-dejavu-core"
-            " (apt install fonts-dejavu-core)"
-        )
-    return files
-
-
-def nfc(text: str) -> str:
-    return unicodedata.normalize("NFC", text)
-
-
 # --- what a screen is made of -------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class Panel:
-    """A filled, optionally rounded and bordered rectangle; `shadow` adds a soft drop shadow."""
-
-    rect: pygame.Rect
-    fill: Colour
-    edge: Colour | None = None
-    edge_width: int = 0
-    radius: int = 0
-    shadow: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class TextLine:
-    text: str
-    origin: tuple[int, int]  # where the rendered line is blitted
-    rect: pygame.Rect  # what the line covers: its line box, or only its ink for the ticket number
-
-
-@dataclass(frozen=True, slots=True)
 class TextBlock:
-    """Text fitted into `box`: every line's rect lies inside it."""
+    """Text fitted into `box`, all its lines in one `size`: every line's rect lies inside it."""
 
     box: pygame.Rect
-    lines: tuple[TextLine, ...]
+    lines: tuple[Text, ...]
     size: int
-    bold: bool
-    colour: Colour
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,11 +135,6 @@ class Scene:
         return [item for item in self.items if isinstance(item, TextBlock)]
 
 
-class _Fit(NamedTuple):
-    size: int
-    lines: tuple[str, ...]
-
-
 # --- the renderer -------------------------------------------------------------------------------
 
 
@@ -188,17 +145,9 @@ class KioskRenderer:
         self.size = (int(size[0]), int(size[1]))
         if self.size[0] < 320 or self.size[1] < 240:
             raise ValueError(f"kiosk screen {self.size} is too small (at least 320×240)")
-        files = fonts or default_fonts()
-        if not pygame.font.get_init():
-            pygame.font.init()
-        # Read once: drawing never touches the disk.
-        self._data = {False: files.regular.read_bytes(), True: files.bold.read_bytes()}
-        # Bounded caches: a Font costs ~170 KB and a rendered ticket number a few MB.
-        self._fonts: OrderedDict[tuple[bool, int], pygame.font.Font] = OrderedDict()
+        self._painter = TextPainter(fonts, font_cache=FONT_CACHE, render_cache_px=RENDER_CACHE_PX)
         self._extra: dict[tuple[bool, int], int] = {}
-        self._fits: dict[tuple[object, ...], _Fit] = {}
-        self._rendered: OrderedDict[tuple[str, bool, int, Colour], pygame.Surface] = OrderedDict()
-        self._rendered_px = 0
+        self._fits: dict[tuple[object, ...], Fit] = {}
         self._glyph_sizes: dict[tuple[str, int, int], int] = {}
         width, height = self.size
         self._m = max(6, round(min(width, height) * 0.025))  # margin and gap
@@ -214,10 +163,10 @@ class KioskRenderer:
         surface.fill(BACKGROUND)
         for item in scene.items:
             if isinstance(item, Panel):
-                self._paint_panel(surface, item)
+                paint_panel(surface, item, SHADOW)
             elif isinstance(item, TextBlock):
                 for line in item.lines:
-                    surface.blit(self._render(line.text, item.bold, item.size, item.colour), line.origin)
+                    self._painter.paint(surface, line)
             else:
                 self._paint_spinner(surface, item)
         return [(rect.copy(), target) for rect, target in scene.targets]
@@ -243,16 +192,7 @@ class KioskRenderer:
 
     def font(self, size: int, *, bold: bool = False) -> pygame.font.Font:
         """The cached font of `size` pixels (one Font per size and weight)."""
-        key = (bold, size)
-        font = self._fonts.get(key)
-        if font is None:
-            font = pygame.font.Font(io.BytesIO(self._data[bold]), size)  # from memory: no disk I/O
-            self._fonts[key] = font
-            if len(self._fonts) > FONT_CACHE:
-                self._fonts.popitem(last=False)
-        else:
-            self._fonts.move_to_end(key)
-        return font
+        return self._painter.font(size, bold=bold)
 
     # --- screens ------------------------------------------------------------------------------
 
@@ -538,35 +478,21 @@ class KioskRenderer:
         key = (text, box.w, box.h)
         size = self._glyph_sizes.get(key)
         if size is None:
-            size = SIZES[0]
-            low, high = 0, len(SIZES) - 1
-            while low <= high:  # estimated from glyph metrics: no rendering while searching
-                mid = (low + high) // 2
-                ink_w, ink_h = self._ink_estimate(SIZES[mid], text)
-                if ink_w * 1.02 + 2 <= box.w and ink_h * 1.02 + 2 <= box.h:
-                    size, low = SIZES[mid], mid + 1
-                else:
-                    high = mid - 1
+            fit = largest_fit(SIZES, lambda candidate: (text,) if self._ink_fits(text, candidate, box) else None)
+            size = fit.size if fit is not None else SIZES[0]
             if len(self._glyph_sizes) > 200:
                 self._glyph_sizes.clear()
             self._glyph_sizes[key] = size
-        bounds = self._render(text, True, size, colour).get_bounding_rect()
+        bounds = self._painter.render(text, True, size, colour).get_bounding_rect()
         ink = pygame.Rect(0, 0, bounds.w, bounds.h)
         ink.center = box.center
         origin = (ink.x - bounds.x, ink.y - bounds.y)
-        return TextBlock(box.copy(), (TextLine(text, origin, ink),), size, True, colour)
+        return TextBlock(box.copy(), (Text(text, origin, ink, size, True, colour),), size)
 
-    def _ink_estimate(self, size: int, text: str) -> tuple[int, int]:
-        """Width and height of the visible pixels of one bold line, from the glyph metrics."""
-        pen, left, right, top, bottom = 0, 0, 0, 0, 0
-        for index, metrics in enumerate(self.font(size, bold=True).metrics(text)):
-            if metrics is None:
-                continue
-            min_x, max_x, min_y, max_y, advance = metrics
-            left = min(left, pen + min_x) if index else pen + min_x
-            right, top, bottom = max(right, pen + max_x), max(top, max_y), min(bottom, min_y)
-            pen += advance
-        return right - left, top - bottom
+    def _ink_fits(self, text: str, size: int, box: pygame.Rect) -> bool:
+        """Whether the visible pixels of one bold line fit `box`: from the glyph metrics, nothing rendered."""
+        ink = self._painter.ink(text, size, bold=True)
+        return (ink.right - ink.left) * 1.02 + 2 <= box.w and (ink.top - ink.bottom) * 1.02 + 2 <= box.h
 
     def _priority_label(self, view: KioskView, category: str) -> str:
         return dict(view.priorities).get(category) or PRIORITY_LABELS.get(category, category)
@@ -593,24 +519,19 @@ class KioskRenderer:
         lines = []
         for line in fit.lines:
             line_w, line_h = font.size(line)
-            if align == "left":
-                x = box.x
-            elif align == "right":
-                x = box.right - line_w
-            else:
-                x = box.x + (box.w - line_w) // 2
+            x = aligned_x(box, line_w, align)
             # Lines with stacked marks render taller at the top; keep every baseline in its place.
             origin = (x, y + extra - (line_h - font.get_height()))
-            lines.append(TextLine(line, origin, pygame.Rect(x, y, line_w, pitch)))
+            lines.append(Text(line, origin, pygame.Rect(x, y, line_w, pitch), fit.size, bold, colour))
             y += pitch
-        return TextBlock(box.copy(), tuple(lines), fit.size, bold, colour)
+        return TextBlock(box.copy(), tuple(lines), fit.size)
 
     def _fit_or_none(self, text: str, box: pygame.Rect, *, bold: bool, max_lines: int, min_size: int,
-                     max_size: int | None = None) -> _Fit | None:
+                     max_size: int | None = None) -> Fit | None:
         fit = self._fit(nfc(text), box, bold=bold, max_lines=max_lines, max_size=max_size)
         return fit if fit.size >= min_size else None
 
-    def _fit(self, text: str, box: pygame.Rect, *, bold: bool, max_lines: int, max_size: int | None = None) -> _Fit:
+    def _fit(self, text: str, box: pygame.Rect, *, bold: bool, max_lines: int, max_size: int | None = None) -> Fit:
         """The largest ladder size at which `text` wraps into `box` within `max_lines` lines.
 
         When even the smallest size needs more lines, more lines are allowed, and at the very
@@ -620,28 +541,20 @@ class KioskRenderer:
         cached = self._fits.get(key)
         if cached is not None:
             return cached
-        sizes = [s for s in SIZES if max_size is None or s <= max_size] or [SIZES[0]]
-        words = _words(text)
-        fit: _Fit | None = None
-        low, high = 0, len(sizes) - 1
-        while low <= high:  # the largest size that fits; fitting is monotone in the size
-            mid = (low + high) // 2
-            lines = self._wrap_at(words, sizes[mid], box, bold, max_lines)
-            if lines is not None:
-                fit, low = _Fit(sizes[mid], lines), mid + 1
-            else:
-                high = mid - 1
+        sizes = sizes_up_to(SIZES, max_size)
+        words = words_of(text)
+        fit = largest_fit(sizes, lambda size: self._wrap_at(words, size, box, bold, max_lines))
         if fit is not None and len(fit.lines) > 1:
             # Lines broken after ",", "." or "–" read better: worth the same lines and a size a bit smaller.
             for size in [s for s in sizes if 0.88 * fit.size <= s <= fit.size][::-1]:
-                phrased = self._wrap_at(_phrases(words), size, box, bold, len(fit.lines))
+                phrased = self._wrap_at(phrases_of(words), size, box, bold, len(fit.lines))
                 if phrased is not None and len(phrased) == len(fit.lines):
-                    fit = _Fit(size, phrased)
+                    fit = Fit(size, phrased)
                     break
         if fit is None and max_lines < 99:  # more lines rather than tiny text
             fit = self._fit(text, box, bold=bold, max_lines=99, max_size=max_size)
         if fit is None:  # a word wider than the box even in the smallest size: break inside it
-            fit = _Fit(sizes[0], self._break_words(text, sizes[0], box.w, bold))
+            fit = Fit(sizes[0], break_letters(text, self._painter.measure(sizes[0], bold=bold), box.w))
         if len(self._fits) > 2000:
             self._fits.clear()
         self._fits[key] = fit
@@ -654,21 +567,7 @@ class KioskRenderer:
         lines_allowed = min(max_lines, box.h // pitch)
         if lines_allowed < 1 or not words:
             return () if not words and lines_allowed >= 1 else None
-        return _balanced(words, lambda s: font.size(s)[0], box.w, lines_allowed)
-
-    def _break_words(self, text: str, size: int, width: int, bold: bool) -> tuple[str, ...]:
-        font = self.font(size, bold=bold)
-        lines: list[str] = []
-        current = ""
-        for char in text:
-            if current and font.size(current + char)[0] > width:
-                lines.append(current.rstrip())
-                current = char.lstrip()
-            else:
-                current += char
-        if current:
-            lines.append(current)
-        return tuple(lines)
+        return balanced(words, self._painter.measure(size, bold=bold), box.w, lines_allowed)
 
     def _tall_extra(self, bold: bool, size: int) -> int:
         """How far the stacked marks of capitals like "Ể" rise above the font's line box."""
@@ -680,28 +579,7 @@ class KioskRenderer:
             self._extra[key] = extra
         return extra
 
-    def _render(self, text: str, bold: bool, size: int, colour: Colour) -> pygame.Surface:
-        key = (text, bold, size, colour)
-        surface = self._rendered.get(key)
-        if surface is not None:
-            self._rendered.move_to_end(key)
-            return surface
-        surface = self.font(size, bold=bold).render(text, True, colour)
-        self._rendered[key] = surface
-        self._rendered_px += surface.get_width() * surface.get_height()
-        while self._rendered_px > RENDER_CACHE_PX and len(self._rendered) > 1:
-            _, old = self._rendered.popitem(last=False)
-            self._rendered_px -= old.get_width() * old.get_height()
-        return surface
-
     # --- painting -----------------------------------------------------------------------------
-
-    def _paint_panel(self, surface: pygame.Surface, panel: Panel) -> None:
-        if panel.shadow:
-            pygame.draw.rect(surface, SHADOW, panel.rect.move(0, panel.shadow), border_radius=panel.radius)
-        pygame.draw.rect(surface, panel.fill, panel.rect, border_radius=panel.radius)
-        if panel.edge is not None and panel.edge_width > 0:
-            pygame.draw.rect(surface, panel.edge, panel.rect, panel.edge_width, border_radius=panel.radius)
 
     def _paint_spinner(self, surface: pygame.Surface, spinner: Spinner) -> None:
         dot = max(3, spinner.radius // 6)
@@ -713,67 +591,3 @@ class KioskRenderer:
             mix = min(1.0, age / 8)
             colour = tuple(round(c + (b - c) * mix * 0.8) for c, b in zip(spinner.colour, BACKGROUND, strict=True))
             pygame.draw.circle(surface, colour, (x, y), dot if age else round(dot * 1.3))
-
-
-def _words(text: str) -> list[str]:
-    """Words to wrap between; a dash stays at the end of the line before it ("Tư pháp –")."""
-    words: list[str] = []
-    for word in text.split():
-        if words and word in ("–", "—", "-", ":"):
-            words[-1] = f"{words[-1]} {word}"
-        else:
-            words.append(word)
-    return words
-
-
-def _phrases(words: list[str]) -> list[str]:
-    """Words grouped into phrases that end at punctuation, to break lines between them."""
-    phrases: list[str] = []
-    current: list[str] = []
-    for word in words:
-        current.append(word)
-        if word[-1] in ",.;:–—":
-            phrases.append(" ".join(current))
-            current = []
-    if current:
-        phrases.append(" ".join(current))
-    return phrases
-
-
-def _balanced(words: list[str], measure: Callable[[str], int], width: int, max_lines: int) -> tuple[str, ...] | None:
-    """`words` in as few lines as fit `width` (at most `max_lines`), the lines as even as possible."""
-    if any(measure(word) > width for word in words):
-        return None
-    count, current = 1, ""
-    for word in words:  # greedy: the fewest lines
-        candidate = f"{current} {word}" if current else word
-        if current and measure(candidate) > width:
-            count, current = count + 1, word
-        else:
-            current = candidate
-    if count > max_lines:
-        return None
-    total = len(words)
-    cost = {(i, j): measure(" ".join(words[i:j])) for i in range(total) for j in range(i + 1, total + 1)}
-    best: dict[tuple[int, int], tuple[int, tuple[int, ...]]] = {}
-
-    def split(start: int, lines: int) -> tuple[int, tuple[int, ...]]:
-        """(widest line, line ends) for words[start:] in exactly `lines` lines."""
-        if lines == 1:
-            return cost[start, total], (total,)
-        key = (start, lines)
-        if key not in best:
-            options = [
-                (max(cost[start, end], rest[0]), (end, *rest[1]))
-                for end in range(start + 1, total - lines + 2)
-                if cost[start, end] <= width
-                for rest in [split(end, lines - 1)]
-            ]
-            best[key] = min(options)
-        return best[key]
-
-    widest, ends = split(0, count)
-    if widest > width:
-        return None
-    starts = (0, *ends[:-1])
-    return tuple(" ".join(words[a:b]) for a, b in zip(starts, ends, strict=True))

@@ -22,6 +22,7 @@ from display_board.view import (
     BoardRenderer,
     BoardScene,
 )
+from tests.ui_helpers import VIETNAMESE_LETTERS, save, tofu
 
 LOOK = Path("/tmp/board-screens")  # copies to look at; the tests use tmp_path
 SIZES = [(1920, 1080), (1366, 768)]
@@ -39,14 +40,6 @@ CALLS = tuple(
 WAITING = tuple(WaitingLine(area, count) for area, count in zip(AREAS, (12, 3, 0, 27, 5, 104), strict=True))
 VIEW = BoardView(CENTER, NOW, CALLS[0], False, CALLS[1:], WAITING, NOTICE, 0.0, True)
 
-# Every Vietnamese letter with a diacritic, lower and upper case: 67 + 67.
-TONES = ("", "\u0300", "\u0301", "\u0309", "\u0303", "\u0323")  # huyền, sắc, hỏi, ngã, nặng
-VOWELS = "aăâeêioôơuưy"
-LOWER = ["đ"] + [
-    unicodedata.normalize("NFC", vowel + tone) for vowel in VOWELS for tone in TONES if vowel + tone not in "aeiouy"
-]
-VIETNAMESE_LETTERS = "".join(LOWER) + "".join(letter.upper() for letter in LOWER)
-
 
 @pytest.fixture(scope="module", params=SIZES, ids=lambda size: f"{size[0]}x{size[1]}")
 def renderer(request: pytest.FixtureRequest) -> Iterator[BoardRenderer]:
@@ -58,11 +51,8 @@ def draw(renderer: BoardRenderer, view: BoardView, tmp_path: Path, name: str) ->
     """Draw `view`, save it (tmp_path and a copy to look at), check what every frame must hold."""
     surface = pygame.Surface(renderer.size)
     assert renderer.draw(view, surface) is None  # type: ignore[func-returns-value]
-    width, height = renderer.size
-    file_name = f"{name}-{width}x{height}.png"
-    pygame.image.save(surface, str(tmp_path / file_name))
-    LOOK.mkdir(parents=True, exist_ok=True)
-    pygame.image.save(surface, str(LOOK / file_name))
+    save(surface, name, tmp_path, LOOK)
+    height = renderer.size[1]
     scene = renderer.layout(view)
     bounds = surface.get_rect()
     texts = scene.texts()
@@ -113,30 +103,12 @@ def red_fast(surface: pygame.Surface) -> pygame.mask.Mask:
 # --- fonts ------------------------------------------------------------------------------------
 
 
-def test_there_are_134_vietnamese_letters_to_check() -> None:
-    assert len(VIETNAMESE_LETTERS) == 134 == len(set(VIETNAMESE_LETTERS))
-    assert {"ặ", "Ẫ", "ự", "Ỹ", "đ", "Đ", "ơ", "Ư"} <= set(VIETNAMESE_LETTERS)
-
-
-def _tofu(font: pygame.font.Font) -> list[str]:
-    """Letters the font draws as its .notdef box, like U+FFFF (a noncharacter no font has)."""
-    notdef = pygame.image.tobytes(font.render("\uffff", False, (0, 0, 0), (255, 255, 255)), "RGB")
-    return [letter for letter in VIETNAMESE_LETTERS
-            if pygame.image.tobytes(font.render(letter, False, (0, 0, 0), (255, 255, 255)), "RGB") == notdef]
-
-
 def test_every_vietnamese_letter_has_a_real_glyph_in_the_sizes_on_screen(renderer: BoardRenderer) -> None:
     scene = renderer.layout(replace(VIEW, recent=(*CALLS[1:], ), newest=replace(CALLS[0], recall=True)))
     used = {(text.bold, text.size) for text in scene.texts()}
     assert len(used) >= 6
     for bold, size in sorted(used):
-        assert _tofu(renderer.font(size, bold=bold)) == [], (bold, size)
-
-
-def test_the_tofu_check_finds_the_letters_pygames_default_font_lacks() -> None:
-    pygame.font.init()
-    missing = _tofu(pygame.font.Font(None, 40))
-    assert len(missing) > 50 and "ặ" in missing
+        assert tofu(renderer.font(size, bold=bold)) == [], (bold, size)
 
 
 def test_all_134_letters_drawn_on_the_board(renderer: BoardRenderer, tmp_path: Path) -> None:

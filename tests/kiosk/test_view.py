@@ -31,13 +31,12 @@ from kiosk.view import (
     PRIORITY,
     PROBLEM,
     TEXT,
-    FontsMissing,
     KioskRenderer,
-    Panel,
     Scene,
     Spinner,
-    default_fonts,
 )
+from tests.ui_helpers import VIETNAMESE_LETTERS, save, tofu
+from ui.text import FontsMissing, Panel, default_fonts
 
 LOOK = Path("/tmp/kiosk-screens")  # copies to look at; the tests use tmp_path
 SIZES = [(800, 480), (1920, 1080), (1080, 1920)]
@@ -65,14 +64,6 @@ PRIORITIES = tuple(PRIORITY_LABELS.items())
 TICKET = IssuedTicket("t-1", "B012", "dat-dai", "Đất đai", NOW, 7, 1260)
 MENU = KioskView(Screen.MENU, CENTER, NOW, AREAS, PRIORITIES)
 
-# Every Vietnamese letter with a diacritic, lower and upper case: 67 + 67.
-TONES = ("", "\u0300", "\u0301", "\u0309", "\u0303", "\u0323")  # huyền, sắc, hỏi, ngã, nặng
-VOWELS = "aăâeêioôơuưy"
-LOWER = ["đ"] + [
-    unicodedata.normalize("NFC", vowel + tone) for vowel in VOWELS for tone in TONES if vowel + tone not in "aeiouy"
-]
-VIETNAMESE_LETTERS = "".join(LOWER) + "".join(letter.upper() for letter in LOWER)
-
 
 @pytest.fixture(scope="module", params=SIZES, ids=lambda size: f"{size[0]}x{size[1]}")
 def renderer(request: pytest.FixtureRequest) -> Iterator[KioskRenderer]:
@@ -86,10 +77,7 @@ def draw(renderer: KioskRenderer, view: KioskView, tmp_path: Path,
     surface = pygame.Surface(renderer.size)
     targets = renderer.draw(view, surface)
     width, height = renderer.size
-    file_name = f"{name}-{width}x{height}.png"
-    pygame.image.save(surface, str(tmp_path / file_name))
-    LOOK.mkdir(parents=True, exist_ok=True)
-    pygame.image.save(surface, str(LOOK / file_name))
+    save(surface, name, tmp_path, LOOK)
     scene = renderer.layout(view)
     assert [(tuple(rect), target) for rect, target in targets] == [
         (tuple(rect), target) for rect, target in scene.targets]
@@ -146,28 +134,17 @@ def test_there_are_134_vietnamese_letters_to_check() -> None:
     assert {"ặ", "Ẫ", "ự", "Ỹ", "đ", "Đ", "ơ", "Ư"} <= set(VIETNAMESE_LETTERS)
 
 
-def _tofu(font: pygame.font.Font) -> list[str]:
-    """Letters the font draws as its .notdef box, like U+FFFF (a noncharacter no font has)."""
-    notdef = pygame.image.tobytes(font.render("\uffff", False, (0, 0, 0), (255, 255, 255)), "RGB")
-    missing = []
-    for letter in VIETNAMESE_LETTERS:
-        glyph = font.render(letter, False, (0, 0, 0), (255, 255, 255))
-        if pygame.image.tobytes(glyph, "RGB") == notdef:
-            missing.append(letter)
-    return missing
-
-
 @pytest.mark.parametrize("bold", [False, True], ids=["regular", "bold"])
 def test_every_vietnamese_letter_has_a_real_glyph(bold: bool) -> None:
     pygame.font.init()
     renderer = KioskRenderer((800, 480))
     for size in (16, 40):
-        assert _tofu(renderer.font(size, bold=bold)) == []
+        assert tofu(renderer.font(size, bold=bold)) == []
 
 
 def test_the_tofu_check_finds_the_letters_pygames_default_font_lacks() -> None:
     pygame.font.init()
-    missing = _tofu(pygame.font.Font(None, 40))
+    missing = tofu(pygame.font.Font(None, 40))
     assert len(missing) > 50  # the design notes 94 of 146 missing
     assert "ặ" in missing
 

@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = [("central_server", "center.example.toml"), ("kiosk", "kiosk.example.toml"),
-            ("display_board", "board.example.toml")]
+            ("display_board", "board.example.toml"), ("rating_terminal", "counter.example.toml")]
 
 
 @pytest.mark.parametrize(("agent", "name"), EXAMPLES)

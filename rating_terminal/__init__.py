@@ -1,0 +1,1 @@
+"""The counter terminal: the official's call keypad and the citizen's rating buttons."""

@@ -1,0 +1,67 @@
+"""`python -m rating_terminal --config FILE [--check]`: the composition root of the counter terminal."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from protocol.agent import parse_args, setup_logging, stop_on_signals
+from protocol.clock import SimulatedClock
+from protocol.errors import ConfigError, QmsError
+from protocol.link import MqttLink
+from protocol.topics import Topics
+from rating_terminal.config import TerminalConfig, load
+
+log = logging.getLogger("rating_terminal")
+ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args("rating_terminal", "The counter terminal: keypad and rating buttons.", argv)
+    setup_logging()
+    try:
+        config = load(Path(args.config))
+        clock = SimulatedClock.from_arg(args.simulated_clock, ZONE).now if args.simulated_clock else None
+    except ConfigError as exc:
+        print(f"rating_terminal: {exc}", file=sys.stderr)
+        return 2
+    if args.check:
+        print(config.summary())
+        return 0
+    from rating_terminal.agent import TerminalAgent
+    from rating_terminal.outbox import Outbox
+
+    link = MqttLink(config.mqtt, client_id=config.client_id,
+                    status_topic=Topics(config.center_id).device_status(config.device_id))
+    holder: list[TerminalAgent] = []
+    try:
+        hardware = open_hardware(config, lambda event: holder[0].press(event))
+    except QmsError as exc:  # a GPIO pin that cannot be opened: say which, as for a bad config
+        print(f"rating_terminal: {exc}", file=sys.stderr)
+        return 2
+    agent = TerminalAgent(config, link, hardware, Outbox(config.outbox),
+                          clock=clock or (lambda: datetime.now(ZONE)))
+    holder.append(agent)
+    return agent.run(stop_on_signals())
+
+
+def open_hardware(config: TerminalConfig, on_event):  # type: ignore[no-untyped-def]
+    if config.scripted:
+        from rating_terminal.scripted import ScriptedTerminal
+
+        return ScriptedTerminal(on_event)
+    from rating_terminal.hardware import GpiozeroTerminal
+
+    return GpiozeroTerminal(
+        keys=config.keys, ratings=[(r.level, r.button, r.led) for r in config.ratings],
+        feedback_led=config.feedback_led, buzzer=config.buzzer, on_event=on_event,
+        long_press_s=config.long_press_s,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""The counter terminal's device config: TOML -> frozen dataclasses; errors name the file and the key."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from protocol.config import MqttSettings, Table, load_mqtt, read_toml
+from protocol.topics import DEVICE_ID, ID
+from rating_terminal.model import Key
+
+LABEL = re.compile(r"[a-z0-9_-]+")
+
+
+@dataclass(frozen=True, slots=True)
+class RatingPins:
+    level: str
+    button: int
+    led: int
+
+
+@dataclass(frozen=True, slots=True)
+class TerminalConfig:
+    path: Path
+    counter_id: str
+    center_id: str
+    mqtt: MqttSettings
+    outbox: Path
+    keys: dict[Key, int]
+    ratings: tuple[RatingPins, ...]
+    feedback_led: int | None
+    buzzer: int | None
+    long_press_s: float
+    scripted: bool  # keys and rating buttons as lines on stdin (tests, `make demo`), not GPIO
+
+    @property
+    def device_id(self) -> str:
+        return f"counter-{self.counter_id}"
+
+    @property
+    def client_id(self) -> str:
+        return self.mqtt.client_id or f"{self.center_id}-{self.device_id}"
+
+    def summary(self) -> str:
+        keys = ", ".join(f"{key.value} GPIO{pin}" for key, pin in self.keys.items()) or "no keys"
+        ratings = ", ".join(f"{r.level} GPIO{r.button}/LED GPIO{r.led}" for r in self.ratings) or "no rating buttons"
+        return "\n".join([f"terminal of counter {self.counter_id}, center {self.center_id}",
+                          f"mqtt {self.mqtt.summary()}", f"outbox {self.outbox}", f"keys: {keys}",
+                          f"ratings: {ratings}"])
+
+
+def load(path: Path) -> TerminalConfig:
+    root = read_toml(path)
+    terminal = root.table("terminal")
+    counter_id, center_id = terminal.text("counter", pattern=ID), terminal.text("center", pattern=ID)
+    outbox = terminal.path("outbox")
+    long_press_ms = terminal.integer("long_press_ms", 1000, minimum=200)
+    hardware = terminal.text("hardware", "gpio")
+    if hardware not in ("gpio", "scripted"):
+        raise terminal.error("hardware", f"expected \"gpio\" or \"scripted\", got {hardware!r}")
+    terminal.finish()
+    if not DEVICE_ID.fullmatch(f"counter-{counter_id}"):
+        raise terminal.error("counter", "too long for a device id")
+    mqtt = load_mqtt(root.table("mqtt"))
+    keys = _keys(root.table("keys", required=False))
+    ratings = tuple(_rating(t) for t in root.tables("ratings")) if root.has("ratings") else ()
+    pins = root.table("pins", required=False)
+    feedback_led, buzzer = _pin(pins, "feedback_led"), _pin(pins, "buzzer")
+    pins.finish()
+    root.finish()
+    used = [*keys.values(), *(p for r in ratings for p in (r.button, r.led)), *(p for p in (feedback_led, buzzer)
+                                                                                 if p is not None)]
+    if len(set(used)) != len(used):
+        raise root.error("keys", "a GPIO pin is used twice")
+    if not outbox.parent.is_dir():
+        raise root.error("terminal", f"outbox folder {outbox.parent} does not exist")
+    return TerminalConfig(path, counter_id, center_id, mqtt, outbox, keys, ratings, feedback_led, buzzer,
+                          long_press_ms / 1000, hardware == "scripted")
+
+
+def _keys(table: Table) -> dict[Key, int]:
+    keys = {key: pin for key in Key if (pin := _pin(table, key.value)) is not None}
+    table.finish()
+    return keys
+
+
+def _rating(table: Table) -> RatingPins:
+    pins = RatingPins(table.text("level", pattern=LABEL), table.integer("button", minimum=0),
+                      table.integer("led", minimum=0))
+    for key, pin in (("button", pins.button), ("led", pins.led)):
+        if pin > 27:
+            raise table.error(key, f"GPIO {pin} is not on the 40-pin header (0-27)")
+    table.finish()
+    return pins
+
+
+def _pin(table: Table, key: str) -> int | None:
+    pin: int | None = table.integer(key, None, minimum=0)
+    if pin is not None and pin > 27:
+        raise table.error(key, f"GPIO {pin} is not on the 40-pin header (0-27)")
+    return pin

@@ -1,0 +1,182 @@
+"""The counter terminal's state machine: keys, rating buttons and the counter's state in;
+commands, feedback and the rating buttons' lights out. Pure: no I/O, no clock, no MQTT."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from protocol.messages import CounterStateMessage
+from rating_terminal.model import Feedback, Key, KeyPressed, RatingPressed
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigReceived:
+    areas: tuple[str, ...]  # area ids, for transfer
+    levels: tuple[str, ...]  # rating levels, best first
+
+
+@dataclass(frozen=True, slots=True)
+class StateReceived:
+    state: CounterStateMessage
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionChanged:
+    online: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CommandAnswered:
+    request_id: str
+    ok: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    now: datetime
+
+
+Event = ConfigReceived | StateReceived | ConnectionChanged | KeyPressed | RatingPressed | CommandAnswered | Tick
+
+
+@dataclass(frozen=True, slots=True)
+class SendCommand:
+    request_id: str
+    action: str
+    to_area: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    feedback: Feedback
+
+
+@dataclass(frozen=True, slots=True)
+class Arm:
+    levels: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Disarm:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class StoreRating:
+    """Write to the outbox (durably) before the thank-you that follows it."""
+
+    rating_id: str
+    ticket_id: str
+    level: str
+    pressed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ThankYou:
+    level: str
+
+
+Effect = SendCommand | Signal | Arm | Disarm | StoreRating | ThankYou
+
+
+@dataclass
+class TerminalFlow:
+    new_id: Callable[[], str]
+    now: datetime
+    online: bool = False
+    areas: tuple[str, ...] = ()
+    levels: tuple[str, ...] = ()
+    state: CounterStateMessage | None = None
+    pending: str | None = None  # the request_id of the command on its way
+    transfer_choice: int = 0  # which other area a transfer goes to (short presses cycle)
+    armed: str | None = None  # the ticket the citizen may rate now
+    _armed_until: datetime | None = None
+    _rated: set[str] = field(default_factory=set)
+
+    def handle(self, event: Event) -> list[Effect]:
+        match event:
+            case Tick(now):
+                self.now = now
+                return self._expire()
+            case ConfigReceived(areas, levels):
+                self.areas, self.levels = areas, levels
+            case StateReceived(state):
+                self.state = state
+                return self._arm_from_state()
+            case ConnectionChanged(online):
+                self.online = online
+            case KeyPressed():
+                return self._key(event)
+            case RatingPressed(level):
+                return self._rate(level)
+            case CommandAnswered(request_id, ok):
+                if request_id == self.pending:
+                    self.pending = None
+                    return [Signal(Feedback.OK if ok else Feedback.FAILED)]
+        return []
+
+    # --- the official's keys --------------------------------------------------------------------
+
+    def _key(self, pressed: KeyPressed) -> list[Effect]:
+        if not self.online or self.pending is not None:
+            return [Signal(Feedback.FAILED)]  # offline: fails now, and is never sent later
+        key = pressed.key
+        if key is Key.SKIP and not pressed.long:
+            return [Signal(Feedback.FAILED)]  # a no-show is marked only by holding the key
+        if key is Key.TRANSFER:
+            return self._transfer(pressed.long)
+        if key is Key.PAUSE:
+            action = "resume" if self.state is not None and self.state.status == "paused" else "pause"
+            return self._send(action)
+        return self._send(key.value)
+
+    def _transfer(self, send: bool) -> list[Effect]:
+        targets = self._transfer_targets()
+        if not targets:
+            return [Signal(Feedback.FAILED)]
+        if not send:
+            self.transfer_choice = (self.transfer_choice + 1) % len(targets)
+            return [Signal(Feedback.OK)]
+        return self._send("transfer", targets[self.transfer_choice % len(targets)])
+
+    def _transfer_targets(self) -> list[str]:
+        current = self.state.ticket.area if self.state is not None and self.state.ticket is not None else None
+        return [area for area in self.areas if area != current]
+
+    def _send(self, action: str, to_area: str | None = None) -> list[Effect]:
+        self.pending = self.new_id()
+        return [SendCommand(self.pending, action, to_area), Signal(Feedback.BUSY)]
+
+    # --- the citizen's rating ---------------------------------------------------------------
+
+    def _arm_from_state(self) -> list[Effect]:
+        window = self.state.rating if self.state is not None else None
+        if window is None or window.ticket_id in self._rated:
+            return self._disarm()
+        until = datetime.fromisoformat(window.until)
+        if self.now > until:
+            return self._disarm()
+        was = self.armed
+        self.armed, self._armed_until = window.ticket_id, until
+        return [] if was == window.ticket_id else [Arm(self.levels)]
+
+    def _expire(self) -> list[Effect]:
+        if self.armed is not None and self._armed_until is not None and self.now > self._armed_until:
+            return self._disarm()
+        return []
+
+    def _disarm(self) -> list[Effect]:
+        if self.armed is None:
+            return []
+        self.armed = self._armed_until = None
+        return [Disarm()]
+
+    def _rate(self, level: str) -> list[Effect]:
+        if self.armed is None or level not in self.levels:
+            return []  # presses while not armed do nothing
+        ticket_id = self.armed
+        self._rated.add(ticket_id)
+        self.armed = self._armed_until = None
+        return [StoreRating(self.new_id(), ticket_id, level, self.now), ThankYou(level)]

@@ -1,0 +1,36 @@
+"""What the counter terminal's hardware reports and shows: plain values shared by its parts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Key(StrEnum):
+    """The official's keys; each sends one contract command (TRANSFER cycles through the areas first)."""
+
+    NEXT = "next"
+    RECALL = "recall"
+    SKIP = "skip"  # a long press: a no-show must not be marked by a slip of the finger
+    FINISH = "finish"
+    TRANSFER = "transfer"  # press to choose the area (cycles), long press to send
+    PAUSE = "pause"  # toggles pause / resume
+
+
+class Feedback(StrEnum):
+    """What the official's LED (or buzzer) signals after a key."""
+
+    OK = "ok"  # a short green blink / one beep
+    FAILED = "failed"  # a long red blink / three beeps: refused, or offline (never replayed later)
+    BUSY = "busy"  # the command is on its way
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPressed:
+    key: Key
+    long: bool = False  # held at least the long-press time
+
+
+@dataclass(frozen=True, slots=True)
+class RatingPressed:
+    level: str  # one of the center's rating levels, best first

@@ -1,0 +1,113 @@
+"""The counter terminal's state machine: keys, rating buttons, the counter's state."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from protocol.messages import CounterStateMessage, Rating, RatingWindow, TicketView
+from rating_terminal.flow import (
+    Arm,
+    CommandAnswered,
+    ConfigReceived,
+    ConnectionChanged,
+    Disarm,
+    SendCommand,
+    Signal,
+    StateReceived,
+    StoreRating,
+    TerminalFlow,
+    ThankYou,
+    Tick,
+)
+from rating_terminal.model import Feedback, Key, KeyPressed, RatingPressed
+from rating_terminal.outbox import Outbox
+
+T0 = datetime(2026, 11, 23, 8, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+LEVELS = ("very_satisfied", "satisfied", "dissatisfied")
+
+
+@pytest.fixture
+def flow() -> TerminalFlow:
+    ids = (f"id-{n}" for n in itertools.count(1))
+    terminal = TerminalFlow(lambda: next(ids), T0)
+    terminal.handle(ConfigReceived(("dat-dai", "xay-dung", "tu-phap"), LEVELS))
+    terminal.handle(ConnectionChanged(True))
+    return terminal
+
+
+def state(status: str = "serving", area: str = "dat-dai", rating_until: datetime | None = None,
+          ticket_id: str = "t1") -> CounterStateMessage:
+    ticket = TicketView("t2", "1002", area, "", T0.isoformat(), "none", "called") if status != "idle" else None
+    window = RatingWindow(ticket_id, "1001", rating_until.isoformat()) if rating_until else None
+    return CounterStateMessage("1", "Quầy 1", status, ticket, window)
+
+
+def test_a_key_sends_one_command_and_the_answer_lights_the_feedback(flow: TerminalFlow) -> None:
+    assert flow.handle(KeyPressed(Key.NEXT)) == [SendCommand("id-1", "next"), Signal(Feedback.BUSY)]
+    assert flow.handle(KeyPressed(Key.NEXT)) == [Signal(Feedback.FAILED)], "one command at a time"
+    assert flow.handle(CommandAnswered("id-1", ok=True)) == [Signal(Feedback.OK)]
+    flow.handle(KeyPressed(Key.FINISH))
+    assert flow.handle(CommandAnswered("id-2", ok=False)) == [Signal(Feedback.FAILED)]
+
+
+def test_offline_a_key_fails_at_once_and_nothing_is_sent(flow: TerminalFlow) -> None:
+    flow.handle(ConnectionChanged(False))
+    assert flow.handle(KeyPressed(Key.NEXT)) == [Signal(Feedback.FAILED)]
+    flow.handle(ConnectionChanged(True))
+    assert flow.handle(KeyPressed(Key.RECALL)) == [SendCommand("id-1", "recall"), Signal(Feedback.BUSY)]
+
+
+def test_skip_needs_a_long_press(flow: TerminalFlow) -> None:
+    assert flow.handle(KeyPressed(Key.SKIP)) == [Signal(Feedback.FAILED)]
+    assert flow.handle(KeyPressed(Key.SKIP, long=True))[0] == SendCommand("id-1", "skip")
+
+
+def test_pause_toggles_with_the_counters_state(flow: TerminalFlow) -> None:
+    assert flow.handle(KeyPressed(Key.PAUSE))[0] == SendCommand("id-1", "pause")
+    flow.handle(CommandAnswered("id-1", ok=True))
+    flow.handle(StateReceived(state("paused")))
+    assert flow.handle(KeyPressed(Key.PAUSE))[0] == SendCommand("id-2", "resume")
+
+
+def test_transfer_cycles_the_other_areas_then_sends_on_a_long_press(flow: TerminalFlow) -> None:
+    flow.handle(StateReceived(state(area="dat-dai")))
+    assert flow.handle(KeyPressed(Key.TRANSFER, long=True))[0] == SendCommand("id-1", "transfer", "xay-dung")
+    flow.handle(CommandAnswered("id-1", ok=True))
+    assert flow.handle(KeyPressed(Key.TRANSFER)) == [Signal(Feedback.OK)]
+    assert flow.handle(KeyPressed(Key.TRANSFER, long=True))[0] == SendCommand("id-2", "transfer", "tu-phap")
+
+
+def test_a_served_ticket_arms_the_buttons_and_the_first_press_wins(flow: TerminalFlow) -> None:
+    assert flow.handle(RatingPressed("satisfied")) == [], "not armed: nothing happens"
+    assert flow.handle(StateReceived(state("idle", rating_until=T0 + timedelta(minutes=2)))) == [Arm(LEVELS)]
+    effects = flow.handle(RatingPressed("satisfied"))
+    assert effects == [StoreRating("id-1", "t1", "satisfied", T0), ThankYou("satisfied")], "stored before thanks"
+    assert flow.handle(RatingPressed("dissatisfied")) == []
+    assert flow.handle(StateReceived(state("idle", rating_until=T0 + timedelta(minutes=2)))) == [], \
+        "the same window after the press does not arm again"
+
+
+def test_the_window_ends_as_the_server_says(flow: TerminalFlow) -> None:
+    flow.handle(StateReceived(state("idle", rating_until=T0 + timedelta(minutes=2))))
+    assert flow.handle(Tick(T0 + timedelta(minutes=1))) == []
+    assert flow.handle(Tick(T0 + timedelta(minutes=3))) == [Disarm()]
+    flow.handle(StateReceived(state("idle", rating_until=T0 + timedelta(minutes=5), ticket_id="t9")))
+    assert flow.handle(StateReceived(state("serving"))) == [Disarm()], "the server closed the window"
+
+
+def test_the_outbox_keeps_ratings_until_done_across_reopening(tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path / "outbox.db")
+    outbox.add(Rating("r1", "t1", "satisfied", T0))
+    outbox.add(Rating("r1", "t1", "satisfied", T0))  # the same rating twice is stored once
+    outbox.add(Rating("r2", "t2", "dissatisfied", T0 + timedelta(seconds=1)))
+    outbox.sent("r1")
+    outbox.close()
+    reopened = Outbox(tmp_path / "outbox.db")
+    assert [(o.rating.rating_id, o.attempts) for o in reopened.pending()] == [("r1", 1), ("r2", 0)]
+    reopened.done("r1", "ok", T0)
+    assert [o.rating.rating_id for o in reopened.pending()] == ["r2"]
