@@ -46,7 +46,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     agent = TerminalAgent(config, link, hardware, Outbox(config.outbox),
                           clock=clock or (lambda: datetime.now(ZONE)))
     holder.append(agent)
-    return agent.run(stop_on_signals())
+    keypad = None
+    if config.usb_keypad is not None and config.usb_keys is not None:
+        from rating_terminal.usb_keypad import UsbKeypad
+
+        keypad = UsbKeypad(config.usb_keypad, config.usb_keys, agent.press, long_press_s=config.long_press_s)
+    try:
+        return agent.run(stop_on_signals())
+    finally:
+        if keypad is not None:
+            keypad.close()
 
 
 def open_hardware(config: TerminalConfig, on_event):  # type: ignore[no-untyped-def]

@@ -9,6 +9,7 @@ from pathlib import Path
 from protocol.config import MqttSettings, Table, load_mqtt, read_toml
 from protocol.topics import DEVICE_ID, ID
 from rating_terminal.model import Key
+from rating_terminal.usb_keypad import DEFAULT_KEYS, KEY_CODES
 
 LABEL = re.compile(r"[a-z0-9_-]+")
 
@@ -33,6 +34,8 @@ class TerminalConfig:
     buzzer: int | None
     long_press_s: float
     scripted: bool  # keys and rating buttons as lines on stdin (tests, `make demo`), not GPIO
+    usb_keypad: Path | None = None  # a USB numeric keypad (/dev/input/by-id/...-event-kbd)
+    usb_keys: dict[Key, str] | None = None  # key -> the keypad key's name (KPENTER, KPPLUS, ...)
 
     @property
     def device_id(self) -> str:
@@ -65,6 +68,7 @@ def load(path: Path) -> TerminalConfig:
     mqtt = load_mqtt(root.table("mqtt"))
     keys = _keys(root.table("keys", required=False))
     ratings = tuple(_rating(t) for t in root.tables("ratings")) if root.has("ratings") else ()
+    usb_keypad, usb_keys = _usb(root.table("usb_keypad", required=False))
     pins = root.table("pins", required=False)
     feedback_led, buzzer = _pin(pins, "feedback_led"), _pin(pins, "buzzer")
     pins.finish()
@@ -76,13 +80,27 @@ def load(path: Path) -> TerminalConfig:
     if not outbox.parent.is_dir():
         raise root.error("terminal", f"outbox folder {outbox.parent} does not exist")
     return TerminalConfig(path, counter_id, center_id, mqtt, outbox, keys, ratings, feedback_led, buzzer,
-                          long_press_ms / 1000, hardware == "scripted")
+                          long_press_ms / 1000, hardware == "scripted", usb_keypad, usb_keys)
 
 
 def _keys(table: Table) -> dict[Key, int]:
     keys = {key: pin for key in Key if (pin := _pin(table, key.value)) is not None}
     table.finish()
     return keys
+
+
+def _usb(table: Table) -> tuple[Path | None, dict[Key, str] | None]:
+    device: Path | None = table.path("device", None)
+    keys = dict(DEFAULT_KEYS)
+    for key in Key:
+        name = table.text(key.value, keys[key])
+        if name not in KEY_CODES:
+            raise table.error(key.value, f"unknown keypad key {name!r} (one of {', '.join(KEY_CODES)})")
+        keys[key] = name
+    table.finish()
+    if len(set(keys.values())) != len(keys):
+        raise table.error(None, "two actions on one keypad key")
+    return (device, keys) if device is not None else (None, None)
 
 
 def _rating(table: Table) -> RatingPins:

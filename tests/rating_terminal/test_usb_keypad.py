@@ -1,0 +1,45 @@
+"""A USB numeric keypad read from Linux input events: here a FIFO stands in for /dev/input/event*."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+from pathlib import Path
+
+from rating_terminal.model import Key, KeyPressed
+from rating_terminal.usb_keypad import DEFAULT_KEYS, EV_KEY, EVENT, KEY_CODES, PRESSED, RELEASED, REPEATED, UsbKeypad
+
+
+def event(code: str | int, value: int, kind: int = EV_KEY) -> bytes:
+    return EVENT.pack(0, 0, kind, KEY_CODES[code] if isinstance(code, str) else code, value)
+
+
+def test_keys_become_commands_and_a_pulled_keypad_comes_back(tmp_path: Path) -> None:
+    fifo = tmp_path / "event-kbd"
+    os.mkfifo(fifo)
+    now = [100.0]
+    pressed: queue.Queue[KeyPressed] = queue.Queue()
+    keypad = UsbKeypad(fifo, DEFAULT_KEYS, pressed.put, clock=lambda: now[0])
+    try:
+        with fifo.open("wb", buffering=0) as device:
+            device.write(event("KPENTER", PRESSED) + event("KPENTER", REPEATED) + event("KPENTER", RELEASED))
+            assert pressed.get(timeout=5) == KeyPressed(Key.NEXT)
+            device.write(event("KP5", PRESSED) + event("KPENTER", PRESSED, kind=4))  # unmapped / not a key
+            device.write(event("KPMINUS", PRESSED))
+            now[0] += 0.3
+            device.write(event("KPMINUS", RELEASED))
+            assert pressed.get(timeout=5) == KeyPressed(Key.SKIP, long=False)
+            device.write(event("KPMINUS", PRESSED))
+            now[0] += 1.2
+            device.write(event("KPMINUS", RELEASED))
+            assert pressed.get(timeout=5) == KeyPressed(Key.SKIP, long=True)
+        # the keypad was pulled out (the writer closed); it is plugged in again
+        with fifo.open("wb", buffering=0) as device:
+            device.write(event("KPSLASH", PRESSED))
+            assert pressed.get(timeout=10) == KeyPressed(Key.PAUSE)
+        assert pressed.empty()
+    finally:
+        keypad.close()
+        with contextlib.suppress(OSError):  # wake a reader still waiting for the keypad (if any)
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
