@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import struct
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,10 +33,10 @@ RETRY_S = 2.0
 
 class UsbKeypad:
     def __init__(self, device: Path, keys: dict[Key, str], on_event: Callable[[KeyPressed], None], *,
-                 long_press_s: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+                 long_press_s: float = 1.0) -> None:
         self._device = device
         self._keys = {KEY_CODES[name]: key for key, name in keys.items()}
-        self._on_event, self._long_press_s, self._clock = on_event, long_press_s, clock
+        self._on_event, self._long_press_s = on_event, long_press_s
         self._down: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="usb-keypad", daemon=True)
@@ -65,14 +64,15 @@ class UsbKeypad:
             if not data:
                 raise OSError("the keypad went away")
             if len(data) == EVENT.size:
-                self.handle(*EVENT.unpack(data)[2:])
+                seconds, micros, kind, code, value = EVENT.unpack(data)
+                self.handle(seconds + micros / 1e6, kind, code, value)
 
-    def handle(self, kind: int, code: int, value: int) -> None:
-        """One input event (also the entry point for tests)."""
+    def handle(self, at: float, kind: int, code: int, value: int) -> None:
+        """One input event; `at` is the kernel's time of it, which times a held key exactly."""
         key = self._keys.get(code)
         if kind != EV_KEY or key is None or value == REPEATED:
             return
-        now = self._clock()
+        now = at
         if key not in LONG_PRESS_KEYS:
             if value == PRESSED:
                 self._on_event(KeyPressed(key))

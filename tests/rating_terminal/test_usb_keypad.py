@@ -11,28 +11,25 @@ from rating_terminal.model import Key, KeyPressed
 from rating_terminal.usb_keypad import DEFAULT_KEYS, EV_KEY, EVENT, KEY_CODES, PRESSED, RELEASED, REPEATED, UsbKeypad
 
 
-def event(code: str | int, value: int, kind: int = EV_KEY) -> bytes:
-    return EVENT.pack(0, 0, kind, KEY_CODES[code] if isinstance(code, str) else code, value)
+def event(code: str | int, value: int, kind: int = EV_KEY, at: float = 100.0) -> bytes:
+    """An input event as the kernel writes it, at time `at` (seconds)."""
+    seconds, micros = int(at), round((at - int(at)) * 1e6)
+    return EVENT.pack(seconds, micros, kind, KEY_CODES[code] if isinstance(code, str) else code, value)
 
 
 def test_keys_become_commands_and_a_pulled_keypad_comes_back(tmp_path: Path) -> None:
     fifo = tmp_path / "event-kbd"
     os.mkfifo(fifo)
-    now = [100.0]
     pressed: queue.Queue[KeyPressed] = queue.Queue()
-    keypad = UsbKeypad(fifo, DEFAULT_KEYS, pressed.put, clock=lambda: now[0])
+    keypad = UsbKeypad(fifo, DEFAULT_KEYS, pressed.put)
     try:
         with fifo.open("wb", buffering=0) as device:
             device.write(event("KPENTER", PRESSED) + event("KPENTER", REPEATED) + event("KPENTER", RELEASED))
             assert pressed.get(timeout=5) == KeyPressed(Key.NEXT)
             device.write(event("KP5", PRESSED) + event("KPENTER", PRESSED, kind=4))  # unmapped / not a key
-            device.write(event("KPMINUS", PRESSED))
-            now[0] += 0.3
-            device.write(event("KPMINUS", RELEASED))
+            device.write(event("KPMINUS", PRESSED, at=101.0) + event("KPMINUS", RELEASED, at=101.3))
             assert pressed.get(timeout=5) == KeyPressed(Key.SKIP, long=False)
-            device.write(event("KPMINUS", PRESSED))
-            now[0] += 1.2
-            device.write(event("KPMINUS", RELEASED))
+            device.write(event("KPMINUS", PRESSED, at=102.0) + event("KPMINUS", RELEASED, at=103.2))
             assert pressed.get(timeout=5) == KeyPressed(Key.SKIP, long=True)
         # the keypad was pulled out (the writer closed); it is plugged in again
         with fifo.open("wb", buffering=0) as device:
