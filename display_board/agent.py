@@ -32,10 +32,10 @@ from display_board.flow import (
 from display_board.led_display import LedContent, LedDisplay
 from display_board.model import BoardView
 from display_board.voice import Voice, announce
-from protocol.agent import Watchdog, notify
+from protocol.agent import ServerPresence, Watchdog, drain, notify
 from protocol.errors import BadMessage
 from protocol.link import Message, MqttLink
-from protocol.messages import BoardState, Call, CenterConfigMessage, CounterStateMessage, Status
+from protocol.messages import BoardState, Call, CenterConfigMessage, CounterStateMessage
 from protocol.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -68,14 +68,12 @@ class BoardAgent:
         self.events: queue.SimpleQueue[Event] = queue.SimpleQueue()
         self.flow = BoardFlow(now=clock(), notice=config.notice)
         self._link, self._screen, self._voice, self._leds, self._clock = link, screen, voice, leds, clock
-        self._server_online = False
-        self._online = False
+        self._presence = ServerPresence(link, Topics(config.center_id))
         self._last_screenshot = -1
         self.topics = Topics(config.center_id)
         link.subscribe(self.topics.config(), self._on_config)
         link.subscribe(self.topics.board_state(), self._on_state)
         link.subscribe(self.topics.board_call(), self._on_call)
-        link.subscribe(self.topics.server_status(), self._on_server_status)
         if leds is not None:
             link.subscribe(self.topics.counter_state("+"), self._on_counter)
 
@@ -104,11 +102,6 @@ class BoardAgent:
         if decoded is not None:
             self.events.put(CounterChanged(counter_id, decoded))
 
-    def _on_server_status(self, message: Message) -> None:
-        decoded = _decode(message, Status.from_wire)
-        if decoded is not None:
-            self._server_online = decoded.online
-
     # --- the main loop ------------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> int:
@@ -124,7 +117,7 @@ class BoardAgent:
                     self._show(view)
                     shown = drawn
                     self._keep_screenshot(view)
-                if not announced and self._online:
+                if not announced and self.flow.online:
                     announced = True
                     notify("READY=1")
                 if self._leds is not None and hasattr(self._leds, "tick"):
@@ -139,16 +132,9 @@ class BoardAgent:
         return 0
 
     def _step(self) -> None:
-        events: list[Event] = []
-        try:
-            events.append(self.events.get(timeout=FRAME_S if self.flow.animating else IDLE_S))
-            while True:
-                events.append(self.events.get_nowait())
-        except queue.Empty:
-            pass
-        online = self._link.ready.is_set() and self._server_online
-        if online != self._online:
-            self._online = online
+        events = drain(self.events, FRAME_S if self.flow.animating else IDLE_S)
+        online = self._presence.change()
+        if online is not None:
             events.append(ConnectionChanged(online))
         events.append(Tick(self._clock()))
         for event in events:

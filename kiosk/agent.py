@@ -43,10 +43,10 @@ from kiosk.flow import (
 from kiosk.model import AreaButton, IssuedTicket, KioskView, PrinterStatus
 from kiosk.printer import PrinterError, TicketPrinter
 from kiosk.ticket_layout import PAPER_58MM, PAPER_80MM, TicketFonts, TicketText, render_ticket
-from protocol.agent import Watchdog, notify
+from protocol.agent import ServerPresence, Watchdog, drain, notify
 from protocol.errors import BadMessage
 from protocol.link import Message, MqttLink, RequestTimeout
-from protocol.messages import CenterConfigMessage, Reply, Status, TicketRequest, TicketView, time_of
+from protocol.messages import CenterConfigMessage, Reply, TicketRequest, TicketView, time_of
 from protocol.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -90,14 +90,12 @@ class KioskAgent:
         self._fonts = fonts
         self._requests: queue.SimpleQueue[RequestTicket | None] = queue.SimpleQueue()
         self._prints: queue.SimpleQueue[IssuedTicket | None] = queue.SimpleQueue()
-        self._server_online = False
-        self._online = False
+        self._presence = ServerPresence(link, Topics(config.center_id))
         self._center_name = ""
         topics = Topics(config.center_id)
         self._request_topic = topics.ticket_request(config.kiosk_id)
         self._response_topic = topics.ticket_response(config.kiosk_id)
         link.subscribe(topics.config(), self._on_config)
-        link.subscribe(topics.server_status(), self._on_server_status)
         link.expect_replies(self._response_topic)
 
     # --- paho's thread: decode and enqueue ------------------------------------------------
@@ -110,12 +108,6 @@ class KioskAgent:
             return
         areas = tuple(AreaButton(a.id, a.name, a.open) for a in config.areas)
         self.events.put(ConfigReceived(config.center_name, areas, config.priority_categories))
-
-    def _on_server_status(self, message: Message) -> None:
-        try:
-            self._server_online = Status.from_wire(message.payload).online
-        except BadMessage as bad:
-            log.warning("ignored a server status: %s", bad.reason)
 
     # --- the main loop ------------------------------------------------------------------------
 
@@ -135,7 +127,7 @@ class KioskAgent:
                 if self._display is not None and drawn != shown:
                     self._show(view)
                     shown = drawn
-                if not announced and self._online and self.flow.printer is not None:
+                if not announced and self.flow.online and self.flow.printer is not None:
                     announced = True
                     notify("READY=1")
                 if all(worker.is_alive() for worker in workers):
@@ -160,16 +152,9 @@ class KioskAgent:
 
     def _step(self) -> None:
         touches = self._display.touches() if self._display is not None else []
-        events: list[Event] = []
-        try:
-            events.append(self.events.get(timeout=0 if touches else FRAME_S))
-            while True:
-                events.append(self.events.get_nowait())
-        except queue.Empty:
-            pass
-        online = self._link.ready.is_set() and self._server_online
-        if online != self._online:
-            self._online = online
+        events = drain(self.events, 0 if touches else FRAME_S)
+        online = self._presence.change()
+        if online is not None:
             events.append(ConnectionChanged(online))
         events.extend(Touched(t) for t in touches)
         events.append(Tick(self._clock()))

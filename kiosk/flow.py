@@ -284,3 +284,7 @@ class KioskFlow:
     @property
     def printer(self) -> PrinterStatus | None:
         return self._printer
+
+    @property
+    def online(self) -> bool:
+        return self._online

@@ -5,11 +5,18 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import queue
 import signal
 import socket
 import threading
 import time
 from collections.abc import Sequence
+from typing import TypeVar
+
+from protocol.errors import BadMessage
+from protocol.link import Message, MqttLink
+from protocol.messages import Status
+from protocol.topics import Topics
 
 log = logging.getLogger(__name__)
 
@@ -77,3 +84,43 @@ class Watchdog:
         if now - self._last >= self._interval_s:
             self._last = now
             notify("WATCHDOG=1")
+
+
+T = TypeVar("T")
+
+
+def drain(events: queue.SimpleQueue[T], timeout_s: float) -> list[T]:
+    """What a main loop has to do: wait up to `timeout_s` for the first event, then take every waiting one."""
+    taken: list[T] = []
+    try:
+        taken.append(events.get(timeout=timeout_s) if timeout_s > 0 else events.get_nowait())
+        while True:
+            taken.append(events.get_nowait())
+    except queue.Empty:
+        pass
+    return taken
+
+
+class ServerPresence:
+    """Whether a device reaches the central server: its link is subscribed and the retained
+    `server/status` says online. Its main loop polls `change()` and reacts to what changed."""
+
+    def __init__(self, link: MqttLink, topics: Topics) -> None:
+        self._link = link
+        self._server_online = False
+        self._reported = False
+        link.subscribe(topics.server_status(), self._on_status)
+
+    def _on_status(self, message: Message) -> None:  # paho's thread: only a flag
+        try:
+            self._server_online = Status.from_wire(message.payload).online
+        except BadMessage as bad:
+            log.warning("ignored a server status: %s", bad.reason)
+
+    def change(self) -> bool | None:
+        """The new state when it changed since the last call, else None."""
+        online = self._link.ready.is_set() and self._server_online
+        if online == self._reported:
+            return None
+        self._reported = online
+        return online

@@ -17,10 +17,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
-from protocol.agent import Watchdog, notify
+from protocol.agent import ServerPresence, Watchdog, drain, notify
 from protocol.errors import BadMessage
 from protocol.link import Message, MqttLink, RequestTimeout
-from protocol.messages import CenterConfigMessage, CounterCommand, CounterStateMessage, Rating, Reply, Status
+from protocol.messages import CenterConfigMessage, CounterCommand, CounterStateMessage, Rating, Reply
 from protocol.topics import Topics
 from rating_terminal.config import TerminalConfig
 from rating_terminal.flow import (
@@ -70,12 +70,10 @@ class TerminalAgent:
         self._link, self._hardware, self._outbox, self._clock = link, hardware, outbox, clock
         self._commands: queue.SimpleQueue[SendCommand | None] = queue.SimpleQueue()
         self._wake_sender = threading.Event()
-        self._server_online = False
-        self._online = False
+        self._presence = ServerPresence(link, Topics(config.center_id))
         topics = self.topics = Topics(config.center_id)
         link.subscribe(topics.config(), self._on_config)
         link.subscribe(topics.counter_state(config.counter_id), self._on_state)
-        link.subscribe(topics.server_status(), self._on_server_status)
         link.subscribe(topics.rating_ack(config.counter_id), self._on_ack)
         link.expect_replies(topics.counter_command_response(config.counter_id))
 
@@ -103,12 +101,6 @@ class TerminalAgent:
             return
         self.events.put(StateReceived(state))
 
-    def _on_server_status(self, message: Message) -> None:
-        try:
-            self._server_online = Status.from_wire(message.payload).online
-        except BadMessage as bad:
-            log.warning("ignored a server status: %s", bad.reason)
-
     def _on_ack(self, message: Message) -> None:
         try:
             ack = Reply.from_wire(message.payload, id_name="rating_id")
@@ -133,7 +125,7 @@ class TerminalAgent:
         try:
             while not stop.is_set():
                 self._step()
-                if not announced and self._online:
+                if not announced and self.flow.online:
                     announced = True
                     notify("READY=1")
                 if all(worker.is_alive() for worker in workers):
@@ -150,16 +142,9 @@ class TerminalAgent:
         return 0
 
     def _step(self) -> None:
-        events: list[Event] = []
-        try:
-            events.append(self.events.get(timeout=FRAME_S))
-            while True:
-                events.append(self.events.get_nowait())
-        except queue.Empty:
-            pass
-        online = self._link.ready.is_set() and self._server_online
-        if online != self._online:
-            self._online = online
+        events = drain(self.events, FRAME_S)
+        online = self._presence.change()
+        if online is not None:
             events.append(ConnectionChanged(online))
             self._wake_sender.set()
             self._link.set_status(server=online)  # the center sees whether this terminal reaches the server
