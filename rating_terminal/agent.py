@@ -20,7 +20,7 @@ from typing import Protocol
 from protocol.agent import ServerPresence, Watchdog, drain, notify
 from protocol.errors import BadMessage
 from protocol.link import Message, MqttLink, RequestTimeout
-from protocol.messages import CenterConfigMessage, CounterCommand, CounterStateMessage, Rating, Reply
+from protocol.messages import CenterConfigMessage, CounterCommand, CounterStateMessage, Rating, Reply, time_of
 from protocol.topics import Topics
 from rating_terminal.config import TerminalConfig
 from rating_terminal.flow import (
@@ -67,9 +67,11 @@ class TerminalAgent:
         self.config = config
         self.events: queue.SimpleQueue[Event] = queue.SimpleQueue()
         self.flow = TerminalFlow(lambda: uuid.uuid4().hex, clock())
+        self.flow.rated.update(o.rating.ticket_id for o in outbox.pending())  # never armed twice for one ticket
         self._link, self._hardware, self._outbox, self._clock = link, hardware, outbox, clock
         self._commands: queue.SimpleQueue[SendCommand | None] = queue.SimpleQueue()
         self._wake_sender = threading.Event()
+        self._acks: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
         self._presence = ServerPresence(link, Topics(config.center_id))
         topics = self.topics = Topics(config.center_id)
         link.subscribe(topics.config(), self._on_config)
@@ -89,14 +91,15 @@ class TerminalAgent:
         except BadMessage as bad:
             log.warning("ignored a center config: %s", bad.reason)
             return
-        self.events.put(ConfigReceived(tuple(a.id for a in config.areas if a.open), config.rating_levels))
+        self.events.put(ConfigReceived(tuple(a.id for a in config.areas if a.open), config.rating_levels,
+                                       config.rating_window_s))
 
     def _on_state(self, message: Message) -> None:
         try:
             state = CounterStateMessage.from_wire(message.payload)
             if state.rating is not None:
-                datetime.fromisoformat(state.rating.until)
-        except (BadMessage, ValueError) as exc:
+                time_of({"until": state.rating.until}, "until")  # an ISO time with its offset
+        except BadMessage as exc:
             log.warning("ignored a counter state: %s", exc)
             return
         self.events.put(StateReceived(state))
@@ -110,8 +113,8 @@ class TerminalAgent:
         if ack.request_id is None:
             return
         outcome = "ok" if ack.ok else (ack.error.code if ack.error else "refused")
-        self._outbox.done(ack.request_id, outcome, self._clock())
-        log.info("rating %s acknowledged: %s", ack.request_id, outcome)
+        self._acks.put((ack.request_id, outcome))  # written by the sender: no fsync on paho's thread
+        self._wake_sender.set()
 
     # --- the main loop ------------------------------------------------------------------------
 
@@ -132,6 +135,7 @@ class TerminalAgent:
                     watchdog.ping()
         finally:
             notify("STOPPING=1")
+            stop.set()  # also when the loop failed: the sender must not outlive the outbox
             self._commands.put(None)
             self._wake_sender.set()
             for worker in workers:
@@ -154,6 +158,15 @@ class TerminalAgent:
                 self._carry_out(effect)
 
     def _carry_out(self, effect: Effect) -> None:
+        if isinstance(effect, (SendCommand, StoreRating)):
+            self._do(effect)  # a failing outbox must stop the terminal: no thank-you without the rating
+            return
+        try:
+            self._do(effect)
+        except Exception:  # a hardware adapter: a dead LED must not stop the terminal
+            log.exception("the terminal's hardware failed on %s", effect)
+
+    def _do(self, effect: Effect) -> None:
         hardware = self._hardware
         if isinstance(effect, SendCommand):
             self._commands.put(effect)
@@ -197,6 +210,9 @@ class TerminalAgent:
         while not stop.is_set():
             self._wake_sender.wait(RESEND_EVERY_S)
             self._wake_sender.clear()
+            for rating_id, outcome in drain(self._acks, 0):
+                self._outbox.done(rating_id, outcome, self._clock())
+                log.info("rating %s acknowledged: %s", rating_id, outcome)
             if not self._link.ready.is_set():
                 continue
             for outgoing in self._outbox.pending():

@@ -68,6 +68,8 @@ def load(path: Path) -> TerminalConfig:
     mqtt = load_mqtt(root.table("mqtt"))
     keys = _keys(root.table("keys", required=False))
     ratings = tuple(_rating(t) for t in root.tables("ratings")) if root.has("ratings") else ()
+    if len({r.level for r in ratings}) != len(ratings):
+        raise root.error("ratings", "a rating level is listed twice")
     usb_keypad, usb_keys = _usb(root.table("usb_keypad", required=False))
     pins = root.table("pins", required=False)
     feedback_led, buzzer = _pin(pins, "feedback_led"), _pin(pins, "buzzer")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from protocol.messages import CounterStateMessage
 from rating_terminal.model import Feedback, Key, KeyPressed, RatingPressed
@@ -15,6 +15,7 @@ from rating_terminal.model import Feedback, Key, KeyPressed, RatingPressed
 class ConfigReceived:
     areas: tuple[str, ...]  # area ids, for transfer
     levels: tuple[str, ...]  # rating levels, best first
+    window_s: int = 120  # how long a served ticket may be rated
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,16 +93,20 @@ class TerminalFlow:
     pending: str | None = None  # the request_id of the command on its way
     transfer_choice: int = 0  # which other area a transfer goes to (short presses cycle)
     armed: str | None = None  # the ticket the citizen may rate now
-    _armed_until: datetime | None = None
-    _rated: set[str] = field(default_factory=set)
+    window_s: int = 120
+    rated: set[str] = field(default_factory=set)  # tickets rated here (seeded from the outbox at start)
+    _armed_until: datetime | None = None  # on this terminal's clock: when the window closes
+    _server_until: datetime | None = None  # on the server's clock
 
     def handle(self, event: Event) -> list[Effect]:
         match event:
             case Tick(now):
                 self.now = now
                 return self._expire()
-            case ConfigReceived(areas, levels):
-                self.areas, self.levels = areas, levels
+            case ConfigReceived(areas, levels, window_s):
+                self.areas, self.levels, self.window_s = areas, levels, window_s
+                if self.armed is not None:
+                    return [Arm(self.levels)]  # the levels may have come after the state
             case StateReceived(state):
                 self.state = state
                 return self._arm_from_state()
@@ -123,6 +128,8 @@ class TerminalFlow:
         if not self.online or self.pending is not None:
             return [Signal(Feedback.FAILED)]  # offline: fails now, and is never sent later
         key = pressed.key
+        if key is not Key.TRANSFER:
+            self.transfer_choice = 0  # a choice is for the transfer key pressed right after it
         if key is Key.SKIP and not pressed.long:
             return [Signal(Feedback.FAILED)]  # a no-show is marked only by holding the key
         if key is Key.TRANSFER:
@@ -139,7 +146,8 @@ class TerminalFlow:
         if not send:
             self.transfer_choice = (self.transfer_choice + 1) % len(targets)
             return [Signal(Feedback.OK)]
-        return self._send("transfer", targets[self.transfer_choice % len(targets)])
+        target, self.transfer_choice = targets[self.transfer_choice % len(targets)], 0
+        return self._send("transfer", target)
 
     def _transfer_targets(self) -> list[str]:
         current = self.state.ticket.area if self.state is not None and self.state.ticket is not None else None
@@ -152,14 +160,17 @@ class TerminalFlow:
     # --- the citizen's rating ---------------------------------------------------------------
 
     def _arm_from_state(self) -> list[Effect]:
+        """Armed while the server's state shows the window: the terminal's clock may be wrong."""
         window = self.state.rating if self.state is not None else None
-        if window is None or window.ticket_id in self._rated:
-            return self._disarm()
-        until = datetime.fromisoformat(window.until)
-        if self.now > until:
+        if window is None or window.ticket_id in self.rated:
             return self._disarm()
         was = self.armed
-        self.armed, self._armed_until = window.ticket_id, until
+        if was != window.ticket_id:
+            server_until = datetime.fromisoformat(window.until)
+            self.armed, self._server_until = window.ticket_id, server_until
+            # The window's own length on this terminal's clock, from now: it closes even if the
+            # server's disarming state never arrives.
+            self._armed_until = self.now + timedelta(seconds=self.window_s)
         return [] if was == window.ticket_id else [Arm(self.levels)]
 
     def _expire(self) -> list[Effect]:
@@ -170,13 +181,21 @@ class TerminalFlow:
     def _disarm(self) -> list[Effect]:
         if self.armed is None:
             return []
-        self.armed = self._armed_until = None
+        self.armed = self._armed_until = self._server_until = None
         return [Disarm()]
 
     def _rate(self, level: str) -> list[Effect]:
         if self.armed is None or level not in self.levels:
             return []  # presses while not armed do nothing
         ticket_id = self.armed
-        self._rated.add(ticket_id)
-        self.armed = self._armed_until = None
-        return [StoreRating(self.new_id(), ticket_id, level, self.now), ThankYou(level)]
+        pressed_at = self._on_server_clock(self.now)
+        self.rated.add(ticket_id)
+        self.armed = self._armed_until = self._server_until = None
+        return [StoreRating(self.new_id(), ticket_id, level, pressed_at), ThankYou(level)]
+
+    def _on_server_clock(self, moment: datetime) -> datetime:
+        """A moment of this terminal as the server's clock had it: a late rating from the outbox is
+        judged by `pressed_at`, and a Pi without a real-time clock may be minutes off."""
+        if self._armed_until is None or self._server_until is None:
+            return moment
+        return self._server_until - (self._armed_until - moment)

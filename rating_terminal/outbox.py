@@ -44,7 +44,7 @@ class Outbox:
         with self._lock:
             rows = self._db.execute(
                 "SELECT rating_id, ticket_id, level, pressed_at, attempts FROM ratings WHERE done_at IS NULL"
-                " ORDER BY pressed_at"
+                " ORDER BY rowid"
             ).fetchall()
         return [Outgoing(Rating(r, t, lv, datetime.fromisoformat(p)), a) for r, t, lv, p, a in rows]
 

@@ -111,3 +111,37 @@ def test_the_outbox_keeps_ratings_until_done_across_reopening(tmp_path: Path) ->
     assert [(o.rating.rating_id, o.attempts) for o in reopened.pending()] == [("r1", 1), ("r2", 0)]
     reopened.done("r1", "ok", T0)
     assert [o.rating.rating_id for o in reopened.pending()] == ["r2"]
+
+
+def test_a_terminal_clock_far_off_still_arms_and_reports_the_press_on_the_servers_clock(flow: TerminalFlow) -> None:
+    server_until = T0 - timedelta(hours=1) + timedelta(minutes=2)  # the server's clock is an hour behind ours
+    assert flow.handle(StateReceived(state("idle", rating_until=server_until))) == [Arm(LEVELS)]
+    flow.handle(Tick(T0 + timedelta(seconds=30)))
+    stored = flow.handle(RatingPressed("satisfied"))[0]
+    assert isinstance(stored, StoreRating)
+    assert stored.pressed_at == server_until - timedelta(seconds=90), "30 s into the window, as the server sees it"
+
+
+def test_a_ticket_rated_before_a_restart_is_not_armed_again() -> None:
+    terminal = TerminalFlow(lambda: "r", T0, rated={"t1"})
+    terminal.handle(ConfigReceived(("dat-dai",), LEVELS))
+    assert terminal.handle(StateReceived(state("idle", rating_until=T0 + timedelta(minutes=2)))) == []
+
+
+def test_levels_that_arrive_after_the_state_light_the_buttons() -> None:
+    terminal = TerminalFlow(lambda: "r", T0)
+    assert terminal.handle(StateReceived(state("idle", rating_until=T0 + timedelta(minutes=2)))) == [Arm(())]
+    assert terminal.handle(ConfigReceived(("dat-dai",), LEVELS)) == [Arm(LEVELS)]
+
+
+def test_a_transfer_choice_lasts_for_one_transfer_only(flow: TerminalFlow) -> None:
+    flow.handle(StateReceived(state(area="dat-dai")))
+    flow.handle(KeyPressed(Key.TRANSFER))
+    assert flow.handle(KeyPressed(Key.TRANSFER, long=True))[0] == SendCommand("id-1", "transfer", "tu-phap")
+    flow.handle(CommandAnswered("id-1", ok=True))
+    assert flow.handle(KeyPressed(Key.TRANSFER, long=True))[0] == SendCommand("id-2", "transfer", "xay-dung")
+    flow.handle(CommandAnswered("id-2", ok=True))
+    flow.handle(KeyPressed(Key.TRANSFER))
+    flow.handle(KeyPressed(Key.NEXT))
+    flow.handle(CommandAnswered("id-3", ok=True))
+    assert flow.handle(KeyPressed(Key.TRANSFER, long=True))[0] == SendCommand("id-4", "transfer", "xay-dung")
