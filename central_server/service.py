@@ -7,6 +7,7 @@ first the state the batch changed (counter states, calls, the board), then the r
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 
 BAD_REQUEST_VI = "Yêu cầu không hợp lệ."
 INTERNAL_VI = "Hệ thống đang bận, vui lòng thử lại sau."
+CANCELLED_VI = "Lệnh đã được huỷ vì quầy không nhận được trả lời kịp thời."
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +213,8 @@ class CenterService:
         center = self.center
         action = command.action
         ticket: Ticket | None
+        if action == "cancel":
+            return self._cancel(command, counter_id)
         if action == "next":
             ticket = center.next(counter_id, now)
         elif action == "call":
@@ -227,6 +231,25 @@ class CenterService:
                  f"{ticket.shown} ({ticket.id}, {ticket.state})" if ticket else "nobody", command.request_id)
         fields = {"ticket": None if ticket is None else self._view(ticket).to_body(), "status": counter.status.value}
         return Reply(command.request_id, True, fields)
+
+    def _cancel(self, command: CounterCommand, counter_id: str) -> Reply:
+        """A terminal gave up waiting for a command's answer: make sure it never acts later.
+
+        If the command was answered, the reply says so (with its answer). If not, its request_id
+        is answered now with a refusal, so that the command, should it still arrive, changes nothing.
+        """
+        self.center.counter(counter_id)
+        device, cancelled = f"counter/{counter_id}", command.cancels or ""
+        earlier = self._earlier_reply(device, cancelled)
+        if earlier is not None:
+            log.info("counter %s: request %s was already answered; not cancelled", counter_id, cancelled)
+            return Reply(command.request_id, True, {"cancelled": False, "answer": json.loads(earlier)})
+        refusal = Reply(cancelled, False, error=ErrorInfo("cancelled", CANCELLED_VI)).to_wire()
+        self._batch.replies.append(StoredReply(device, self.center.day, cancelled, refusal))
+        self._batch_replies[(device, cancelled)] = refusal
+        self._answered.add(hash((device, cancelled)))
+        log.info("counter %s: request %s cancelled before it arrived", counter_id, cancelled)
+        return Reply(command.request_id, True, {"cancelled": True})
 
     # --- ratings -----------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -156,6 +157,11 @@ class LocalBroker:
             self._proc.kill()
             self._proc.wait(10)
         self._proc = None
+
+    def freeze(self, frozen: bool) -> None:
+        """Stop (SIGSTOP) or continue (SIGCONT) the broker: connections stay open but nothing moves."""
+        if self._proc is not None:
+            self._proc.send_signal(signal.SIGSTOP if frozen else signal.SIGCONT)
 
     def __enter__(self) -> LocalBroker:
         self.start()

@@ -19,7 +19,7 @@ MAX_PAYLOAD = 64 * 1024
 MAX_ID = 128
 PRIORITY_NONE = "none"
 PRIORITY_CATEGORIES = ("elderly", "disabled", "pregnant", "veteran", "child_under_6")
-ACTIONS = ("next", "recall", "skip", "finish", "transfer", "call", "pause", "resume", "start")
+ACTIONS = ("next", "recall", "skip", "finish", "transfer", "call", "pause", "resume", "start", "cancel")
 
 T = TypeVar("T")
 Body = dict[str, Any]
@@ -157,6 +157,7 @@ class CounterCommand:
     action: str
     to_area: str | None = None
     number: str | None = None
+    cancels: str | None = None  # "cancel": the request_id of a command whose answer never came
     v: ClassVar[int] = VERSION
 
     @classmethod
@@ -171,7 +172,8 @@ class CounterCommand:
             raise BadMessage("bad_request", f"unknown action {action[:40]!r}")
         to_area = id_of(body, "to_area") if action == "transfer" else None
         number = id_of(body, "number") if action == "call" else None
-        return cls(request_id=request_id, action=action, to_area=to_area, number=number)
+        cancels = id_of(body, "cancels") if action == "cancel" else None
+        return cls(request_id=request_id, action=action, to_area=to_area, number=number, cancels=cancels)
 
     def to_wire(self) -> bytes:
         body: Body = {"request_id": self.request_id, "action": self.action}
@@ -179,6 +181,8 @@ class CounterCommand:
             body["to_area"] = self.to_area
         if self.number is not None:
             body["number"] = self.number
+        if self.cancels is not None:
+            body["cancels"] = self.cancels
         return encode(body)
 
 

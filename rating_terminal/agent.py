@@ -33,6 +33,7 @@ from rating_terminal.flow import (
     Event,
     SendCommand,
     Signal,
+    Signalled,
     StateReceived,
     StoreRating,
     TerminalFlow,
@@ -70,6 +71,7 @@ class TerminalAgent:
         self.flow.rated.update(o.rating.ticket_id for o in outbox.pending())  # never armed twice for one ticket
         self._link, self._hardware, self._outbox, self._clock = link, hardware, outbox, clock
         self._commands: queue.SimpleQueue[SendCommand | None] = queue.SimpleQueue()
+        self._uncertain: list[str] = []  # commands sent whose answer never came (the command worker's)
         self._wake_sender = threading.Event()
         self._acks: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
         self._presence = ServerPresence(link, Topics(config.center_id))
@@ -186,19 +188,51 @@ class TerminalAgent:
     # --- workers ------------------------------------------------------------------------------
 
     def _command_worker(self) -> None:
-        while (command := self._commands.get()) is not None:
+        while True:
+            try:
+                command = self._commands.get(timeout=1.0)
+            except queue.Empty:
+                self._cancel_uncertain()
+                continue
+            if command is None:
+                return
             self.events.put(CommandAnswered(command.request_id, self._send(command)))
 
+    def _cancel_uncertain(self) -> None:
+        """Commands whose answer never came may still be in flight (paho resends them after a
+        reconnect): cancel each, so that none acts late, before any new command goes out."""
+        while self._uncertain and self._link.ready.is_set():
+            request_id = self._uncertain[0]
+            payload = CounterCommand(uuid.uuid4().hex, "cancel", cancels=request_id).to_wire()
+            try:
+                reply = Reply.from_wire(self._link.request(
+                    self.topics.counter_command(self.config.counter_id), payload,
+                    response_topic=self.topics.counter_command_response(self.config.counter_id),
+                    timeout_s=COMMAND_TIMEOUT_S).payload)
+            except (RequestTimeout, BadMessage) as exc:
+                log.warning("cancelling request %s: %s", request_id, exc)
+                return
+            self._uncertain.pop(0)
+            applied = reply.fields.get("cancelled") is False
+            log.warning("request %s %s", request_id, "had been applied after all" if applied else "cancelled")
+            if applied:  # the official was told it failed: tell the truth now
+                self.events.put(Signalled(Feedback.OK))
+
     def _send(self, command: SendCommand) -> bool:
-        if not self._link.ready.is_set():
-            return False  # never queued for later
+        self._cancel_uncertain()
+        if not self._link.ready.is_set() or self._uncertain:
+            return False  # never queued for later, never after a command that may still act
         payload = CounterCommand(command.request_id, command.action, command.to_area).to_wire()
         try:
             reply = self._link.request(self.topics.counter_command(self.config.counter_id), payload,
                                        response_topic=self.topics.counter_command_response(self.config.counter_id),
                                        timeout_s=COMMAND_TIMEOUT_S)
             answer = Reply.from_wire(reply.payload)
-        except (RequestTimeout, BadMessage) as exc:
+        except RequestTimeout as exc:
+            log.warning("%s (request %s) got no answer: %s", command.action, command.request_id, exc)
+            self._uncertain.append(command.request_id)
+            return False
+        except BadMessage as exc:
             log.warning("%s (request %s) failed: %s", command.action, command.request_id, exc)
             return False
         if not answer.ok:

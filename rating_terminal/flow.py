@@ -39,7 +39,15 @@ class Tick:
     now: datetime
 
 
-Event = ConfigReceived | StateReceived | ConnectionChanged | KeyPressed | RatingPressed | CommandAnswered | Tick
+@dataclass(frozen=True, slots=True)
+class Signalled:
+    """A late outcome to show: a command that timed out turned out to have been applied."""
+
+    feedback: Feedback
+
+
+Event = (ConfigReceived | StateReceived | ConnectionChanged | KeyPressed | RatingPressed | CommandAnswered | Tick
+         | Signalled)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +124,8 @@ class TerminalFlow:
                 return self._key(event)
             case RatingPressed(level):
                 return self._rate(level)
+            case Signalled(feedback):
+                return [Signal(feedback)]
             case CommandAnswered(request_id, ok):
                 if request_id == self.pending:
                     self.pending = None

@@ -399,6 +399,10 @@ class Center:
             raise DomainError("unknown_area", "Lĩnh vực này không có tại trung tâm.")
         return area
 
+    def counter(self, counter_id: str) -> Counter:
+        """The counter, or the `unknown_counter` refusal."""
+        return self._counter(counter_id)
+
     def _counter(self, counter_id: str) -> Counter:
         counter = self.counters.get(counter_id)
         if counter is None:

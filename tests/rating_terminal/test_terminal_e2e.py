@@ -168,3 +168,24 @@ def test_a_terminal_killed_between_press_and_ack_delivers_the_rating_once_after_
     assert [level for _, level in ratings_at_server(server, 1, timeout_s=30)] == ["dissatisfied"]
     assert len(ratings_at_server(server, 2, timeout_s=3)) == 1
     terminal.stop()
+
+
+def test_a_command_that_timed_out_is_resolved_and_its_true_outcome_shown(
+    terminal: Terminal, broker: LocalBroker, center_id: str, server: ServerProcess
+) -> None:
+    terminal.start()
+    with device(broker, center_id) as kiosk:
+        kiosk.ticket("dat-dai")
+        kiosk.ticket("dat-dai")
+    terminal.press("next")
+    broker.freeze(True)  # the broker hangs: the next is on its way, nobody answers
+    try:
+        terminal.send("key next")
+        terminal.expect("signal failed")  # after the command's timeout
+    finally:
+        broker.freeze(False)
+    terminal.expect("signal ok", timeout_s=30)  # it had reached the server: the terminal says so now
+    with sqlite3.connect(server.config.parent / "center.db") as db:
+        states = dict(db.execute("SELECT shown, state FROM tickets"))
+    assert states == {"1001": "served", "1002": "called"}, "exactly one late next, no more"
+    terminal.stop()

@@ -580,6 +580,7 @@ def counter_commands(draw: st.DrawFn) -> CounterCommand:
         draw(ids), action,
         to_area=draw(ids) if action == "transfer" else None,
         number=draw(ids) if action == "call" else None,
+        cancels=draw(ids) if action == "cancel" else None,
     )
 
 

@@ -277,3 +277,20 @@ def test_answers_to_unknown_counters_and_foreign_topics_are_not_stored(rig: Rig)
     assert rig.send(rig.topics.counter_command("x" * 70), {"v": 1, "request_id": "r", "action": "next"},
                     rig.topics.counter_command_response("x" * 70)) == []
     assert rig.count("replies") == before
+
+
+def test_a_cancelled_command_that_arrives_late_changes_nothing(rig: Rig) -> None:
+    rig.ticket("dat-dai")
+    cancel = rig.command("1", "cancel", cancels="late-next")
+    assert cancel["ok"] is True and cancel["cancelled"] is True
+    late = rig.command("1", "next", request_id="late-next")
+    assert late["ok"] is False and late["error"]["code"] == "cancelled"
+    assert rig.service.center.waiting_counts()["dat-dai"] == 1, "the late next called nobody"
+
+
+def test_cancelling_a_command_that_was_applied_says_so(rig: Rig) -> None:
+    rig.ticket("dat-dai")
+    applied = rig.command("1", "next", request_id="n1")
+    cancel = rig.command("1", "cancel", cancels="n1")
+    assert cancel["cancelled"] is False and cancel["answer"] == applied
+    assert rig.command("1", "cancel")["error"]["code"] == "bad_request"
