@@ -41,7 +41,6 @@ IDLE_DEVICES = 800  # connected and subscribed, silent: 1,000 devices in all, as
 TARGET_RATE = 2000.0  # operations per second offered in the sustained run
 SUSTAIN_S = 10.0
 SEQUENTIAL = 500
-SERVER_CMD = os.environ.get("BENCH_SERVER_CMD", "-m central_server").split()
 
 
 def center_toml(folder: Path, broker: LocalBroker, center_id: str) -> Path:
@@ -87,7 +86,7 @@ class Server:
     def __init__(self, config: Path, broker: LocalBroker) -> None:
         self.log = config.parent / "server.log"
         with self.log.open("wb") as log:
-            self.proc = subprocess.Popen([sys.executable, *SERVER_CMD, "--config", str(config)],
+            self.proc = subprocess.Popen([sys.executable, "-m", "central_server", "--config", str(config)],
                                          cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
 
     def rss_mb(self) -> float:
