@@ -5,39 +5,26 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import datetime
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from display_board.config import BoardConfig, load
-from protocol.agent import parse_args, setup_logging, stop_on_signals
-from protocol.clock import SimulatedClock
-from protocol.errors import ConfigError
+from protocol.agent import start_agent, stop_on_signals
 from protocol.link import MqttLink
 from protocol.topics import Topics
 
 log = logging.getLogger("display_board")
-ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args("display_board", "The hall board and counter LED display agent.", argv)
-    setup_logging()
-    try:
-        config = load(Path(args.config))
-        clock = SimulatedClock.from_arg(args.simulated_clock, ZONE).now if args.simulated_clock else None
-    except ConfigError as exc:
-        print(f"display_board: {exc}", file=sys.stderr)
-        return 2
-    if args.check:
-        print(config.summary())
-        return 0
+    started = start_agent("display_board", "The hall board and counter LED display agent.", load, argv)
+    if isinstance(started, int):
+        return started
+    config, clock = started
     from display_board.agent import BoardAgent
 
     link = MqttLink(config.mqtt, client_id=config.client_id,
                     status_topic=Topics(config.center_id).device_status(config.board_id))
     agent = BoardAgent(config, link, screen=open_screen(config), voice=open_voice(config), leds=open_leds(config),
-                       clock=clock or (lambda: datetime.now(ZONE)))
+                       clock=clock)
     return agent.run(stop_on_signals())
 
 

@@ -5,33 +5,21 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import datetime
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from kiosk.config import KioskConfig, PrinterConfig, load
-from protocol.agent import parse_args, setup_logging, stop_on_signals
-from protocol.clock import SimulatedClock
-from protocol.errors import ConfigError
+from protocol.agent import start_agent, stop_on_signals
 from protocol.link import MqttLink
 from protocol.topics import Topics
 
 log = logging.getLogger("kiosk")
-ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args("kiosk", "The ticket kiosk agent.", argv)
-    setup_logging()  # before python-escpos is imported: it calls logging.basicConfig() itself
-    try:
-        config = load(Path(args.config))
-        clock = SimulatedClock.from_arg(args.simulated_clock, ZONE).now if args.simulated_clock else None
-    except ConfigError as exc:
-        print(f"kiosk: {exc}", file=sys.stderr)
-        return 2
-    if args.check:
-        print(config.summary())
-        return 0
+    # Logging is set up here, before python-escpos is imported: it calls logging.basicConfig() itself.
+    started = start_agent("kiosk", "The ticket kiosk agent.", load, argv)
+    if isinstance(started, int):
+        return started
+    config, clock = started
     from kiosk.agent import KioskAgent
     from kiosk.printer import EscposPrinter
     from kiosk.ticket_layout import TicketFonts
@@ -41,7 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     link = MqttLink(config.mqtt, client_id=config.client_id,
                     status_topic=Topics(config.center_id).device_status(config.kiosk_id))
     display = open_display(config)
-    agent = KioskAgent(config, link, printer, display=display, clock=clock or (lambda: datetime.now(ZONE)),
+    agent = KioskAgent(config, link, printer, display=display, clock=clock,
                        fonts=TicketFonts.default())
     buttons = open_buttons(config, agent)
     try:

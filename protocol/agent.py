@@ -8,12 +8,17 @@ import os
 import queue
 import signal
 import socket
+import sys
 import threading
 import time
-from collections.abc import Sequence
-from typing import TypeVar
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol, TypeVar
+from zoneinfo import ZoneInfo
 
-from protocol.errors import BadMessage
+from protocol.clock import SimulatedClock
+from protocol.errors import BadMessage, ConfigError
 from protocol.link import Message, MqttLink
 from protocol.messages import Status
 from protocol.topics import Topics
@@ -27,6 +32,39 @@ def parse_args(prog: str, description: str, argv: Sequence[str] | None) -> argpa
     parser.add_argument("--check", action="store_true", help="validate the config, print a summary, exit")
     parser.add_argument("--simulated-clock", metavar="START,SPEED,REAL", help=argparse.SUPPRESS)  # demos only
     return parser.parse_args(argv)
+
+
+AGENT_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")  # the devices' clock: every center is in Vietnam
+
+
+class _Summarised(Protocol):
+    def summary(self) -> str: ...
+
+
+C = TypeVar("C", bound=_Summarised)
+
+
+def start_agent(
+    prog: str, description: str, load: Callable[[Path], C], argv: Sequence[str] | None
+) -> tuple[C, Callable[[], datetime]] | int:
+    """What every agent's main() does first: arguments, logging, the config and the clock.
+
+    Returns the exit code when the agent is done already: 2 (one line) for a wrong config,
+    0 after `--check` printed the summary.
+    """
+    args = parse_args(prog, description, argv)
+    setup_logging()
+    try:
+        config = load(Path(args.config))
+        clock = (SimulatedClock.from_arg(args.simulated_clock, AGENT_ZONE).now if args.simulated_clock
+                 else lambda: datetime.now(AGENT_ZONE))
+    except ConfigError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 2
+    if args.check:
+        print(config.summary())
+        return 0
+    return config, clock
 
 
 def setup_logging() -> None:

@@ -5,33 +5,21 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import datetime
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from protocol.agent import parse_args, setup_logging, stop_on_signals
-from protocol.clock import SimulatedClock
-from protocol.errors import ConfigError, QmsError
+from protocol.agent import start_agent, stop_on_signals
+from protocol.errors import QmsError
 from protocol.link import MqttLink
 from protocol.topics import Topics
 from rating_terminal.config import TerminalConfig, load
 
 log = logging.getLogger("rating_terminal")
-ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args("rating_terminal", "The counter terminal: keypad and rating buttons.", argv)
-    setup_logging()
-    try:
-        config = load(Path(args.config))
-        clock = SimulatedClock.from_arg(args.simulated_clock, ZONE).now if args.simulated_clock else None
-    except ConfigError as exc:
-        print(f"rating_terminal: {exc}", file=sys.stderr)
-        return 2
-    if args.check:
-        print(config.summary())
-        return 0
+    started = start_agent("rating_terminal", "The counter terminal: keypad and rating buttons.", load, argv)
+    if isinstance(started, int):
+        return started
+    config, clock = started
     from rating_terminal.agent import TerminalAgent
     from rating_terminal.outbox import Outbox
 
@@ -44,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"rating_terminal: {exc}", file=sys.stderr)
         return 2
     agent = TerminalAgent(config, link, hardware, Outbox(config.outbox),
-                          clock=clock or (lambda: datetime.now(ZONE)))
+                          clock=clock)
     holder.append(agent)
     keypad = None
     if config.usb_keypad is not None and config.usb_keys is not None:
