@@ -1,4 +1,4 @@
-"""`python -m central_server --config FILE [--check]`: the composition root of the central server."""
+"""`python -m central_server --config FILE [--check]` (the central server) and `... provision` (deployment)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, tzinfo
 from pathlib import Path
 
+from central_server import provision
 from central_server.config import load
 from central_server.server import ServerLoop
 from central_server.service import CenterService
@@ -23,6 +24,9 @@ log = logging.getLogger("central_server")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    if arguments[:1] == ["provision"]:
+        return provision.main(arguments[1:])
     args = parse_args("central_server", "The queue system's central server.", argv)
     setup_logging()
     try:

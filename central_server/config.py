@@ -14,11 +14,19 @@ from central_server.domain.counters import CounterSpec
 from central_server.domain.policies import DEFAULT_PRIORITY_CATEGORIES, PriorityMode, QueuePolicy
 from protocol.config import MqttSettings, Table, load_mqtt, read_toml
 from protocol.errors import ConfigError
-from protocol.topics import ID
+from protocol.topics import DEVICE_ID, ID
 
 HH_MM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 PREFIX = re.compile(r"[A-Z]{0,3}")
 LABEL = re.compile(r"[a-z0-9_-]+")  # rating levels and priority categories
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceSpec:
+    """A kiosk or hall board of the center: only `central_server provision` needs to know them."""
+
+    id: str
+    name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +41,8 @@ class CenterConfig:
     database: Path
     rules: CenterRules
     warnings: tuple[str, ...]
+    kiosks: tuple[DeviceSpec, ...] = ()
+    boards: tuple[DeviceSpec, ...] = ()
 
     @property
     def client_id(self) -> str:
@@ -53,11 +63,18 @@ class CenterConfig:
             lines.append(f"  area {area.id}: {area.name} {area.shown(area.first)}..{area.shown(area.last)}{state}")
         for counter in rules.counters:
             lines.append(f"  counter {counter.id}: {counter.name} serves {', '.join(counter.areas)}")
+        lines.extend(f"  kiosk {kiosk.id}: {kiosk.name}" for kiosk in self.kiosks)
+        lines.extend(f"  board {board.id}: {board.name}" for board in self.boards)
         lines.extend(f"warning: {w}" for w in self.warnings)
         return "\n".join(lines)
 
 
-def load(path: Path) -> CenterConfig:
+def load(path: Path, *, on_this_host: bool = True) -> CenterConfig:
+    """The center config; `on_this_host=False` skips what only the server's own machine has.
+
+    That is the storage folder and the MQTT password file: `provision` reads the config on any
+    machine, before the server is installed, and writes the password file itself.
+    """
     root = read_toml(path)
     center = root.table("center")
     center_id = center.text("id", pattern=ID)
@@ -66,19 +83,20 @@ def load(path: Path) -> CenterConfig:
     zone = _zone(center, zone_name)
     day_starts = _clock(center, center.text("day_starts", "00:00"))
     center.finish()
-    mqtt = load_mqtt(root.table("mqtt"))
-    storage_url, database = _storage(root.table("storage"))
+    mqtt = load_mqtt(root.table("mqtt"), read_files=on_this_host)
+    storage_url, database = _storage(root.table("storage"), on_this_host)
     levels, window = _rating(root.table("rating"))
     policy = _policy(root.table("queue", required=False))
     areas = tuple(_area(t) for t in root.tables("areas"))
     _unique(root, "areas", [a.id for a in areas])
     counters = tuple(_counter(t, {a.id for a in areas}) for t in root.tables("counters"))
     _unique(root, "counters", [c.id for c in counters])
+    taken = {f"counter-{c.id}" for c in counters}  # device ids share device/<id>/status with counter terminals
+    kiosks, boards = _devices(root, "kiosks", taken), _devices(root, "boards", taken)
     root.finish()
     rules = CenterRules(areas, counters, zone, day_starts, policy, levels, window)
-    return CenterConfig(
-        path, center_id, name, zone_name, day_starts, mqtt, storage_url, database, rules, _warnings(path, areas)
-    )
+    return CenterConfig(path, center_id, name, zone_name, day_starts, mqtt, storage_url, database, rules,
+                        _warnings(path, areas), kiosks, boards)
 
 
 def _zone(table: Table, name: str) -> ZoneInfo:
@@ -95,7 +113,7 @@ def _clock(table: Table, text: str) -> time:
     return time(int(hours), int(minutes))
 
 
-def _storage(table: Table) -> tuple[str, Path]:
+def _storage(table: Table, on_this_host: bool) -> tuple[str, Path]:
     url = table.text("url")
     table.finish()
     if url.startswith("postgresql://") or url.startswith("postgres://"):
@@ -105,7 +123,7 @@ def _storage(table: Table) -> tuple[str, Path]:
     database = Path(url[len("sqlite://") :])
     if not database.is_absolute():
         raise table.error("url", "the SQLite path must be absolute (sqlite:////srv/qms/center.db)")
-    if not database.parent.is_dir():
+    if on_this_host and not database.parent.is_dir():
         raise table.error("url", f"folder {database.parent} does not exist")
     return url, database
 
@@ -162,6 +180,21 @@ def _counter(table: Table, area_ids: set[str]) -> CounterSpec:
         raise table.error("areas", f"unknown area {unknown[0]!r}")
     table.finish()
     return counter
+
+
+def _devices(root: Table, key: str, taken: set[str]) -> tuple[DeviceSpec, ...]:
+    """[[kiosks]] or [[boards]]: optional; a device's id is part of its topics (device/<id>/status)."""
+    if not root.has(key):
+        return ()
+    devices = []
+    for table in root.tables(key):
+        device_id = table.text("id", pattern=DEVICE_ID)
+        if device_id in taken:
+            raise table.error("id", f"id {device_id!r} is already another device's")
+        taken.add(device_id)
+        devices.append(DeviceSpec(device_id, table.text("name", device_id)))
+        table.finish()
+    return tuple(devices)
 
 
 def _unique(root: Table, key: str, ids: list[str]) -> None:

@@ -148,14 +148,15 @@ class MqttSettings:
         return f"{self.url}{user}"
 
 
-def load_mqtt(table: Table) -> MqttSettings:
+def load_mqtt(table: Table, *, read_files: bool = True) -> MqttSettings:
+    """The [mqtt] table; `read_files=False` neither reads the password file nor checks the TLS files exist."""
     url = table.text("url")
     host, port, tls = _parse_url(table, url)
     password = table.text("password", None)
     password_file = table.path("password_file", None)
     if password is not None and password_file is not None:
         raise table.error("password_file", "give password or password_file, not both")
-    if password_file is not None:
+    if password_file is not None and read_files:
         password = _read_secret(table, password_file)
     settings = MqttSettings(
         host=host,
@@ -164,9 +165,9 @@ def load_mqtt(table: Table) -> MqttSettings:
         username=table.text("username", None),
         password=password,
         client_id=table.text("client_id", None, pattern=DEVICE_ID),
-        ca_file=_existing(table, "ca_file"),
-        cert_file=_existing(table, "cert_file"),
-        key_file=_existing(table, "key_file"),
+        ca_file=_existing(table, "ca_file", read_files),
+        cert_file=_existing(table, "cert_file", read_files),
+        key_file=_existing(table, "key_file", read_files),
         keepalive_s=table.integer("keepalive_s", 30, minimum=5),
     )
     if (settings.cert_file is None) != (settings.key_file is None):
@@ -204,8 +205,8 @@ def _read_secret(table: Table, path: Path) -> str:
     return secret
 
 
-def _existing(table: Table, key: str) -> Path | None:
+def _existing(table: Table, key: str, check: bool) -> Path | None:
     path: Path | None = table.path(key, None)
-    if path is not None and not path.is_file():
+    if check and path is not None and not path.is_file():
         raise table.error(key, f"no such file: {path}")
     return path

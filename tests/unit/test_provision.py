@@ -1,0 +1,182 @@
+"""`central_server provision`: the files it writes, kept passwords, configs every agent accepts, bad input."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import stat
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from central_server.__main__ import main as server_main
+from central_server.provision import Device, password_line, replace_table, set_key
+from tests.harness import CENTER_TOML, ROOT
+
+DEVICES_TOML = """
+[[kiosks]]
+id = "k1"
+name = "Ki-ốt sảnh chính"
+
+[[kiosks]]
+id = "k2"
+
+[[boards]]
+id = "board-1"
+"""
+
+
+def center_file(folder: Path, extra: str = DEVICES_TOML) -> Path:
+    path = folder / "center-in.toml"
+    text = CENTER_TOML.format(center_id="rach-gia", url="mqtt://127.0.0.1:1883", db=folder / "center.db",
+                              day_starts="00:00", window_s=120)
+    path.write_text(text + extra, encoding="utf-8")
+    return path
+
+
+def provision(folder: Path, *extra: str, config: Path | None = None) -> Path:
+    out = folder / "out"
+    code = server_main(["provision", "--config", str(config or center_file(folder)), "--out", str(out),
+                        "--broker-host", "qms-server.local", "--state-dir", str(folder), *extra])
+    assert code == 0
+    return out
+
+
+def passwords(out: Path) -> dict[str, str]:
+    return {p.parent.name: p.read_text().strip() for p in out.glob("*/mqtt.password")}
+
+
+def test_every_device_gets_a_folder_a_config_and_its_own_password(tmp_path: Path) -> None:
+    out = provision(tmp_path)
+    folders = {p.name for p in out.iterdir() if p.is_dir()}
+    assert folders == {"server", "kiosk-k1", "kiosk-k2", "board-board-1", "counter-1", "counter-2", "counter-3"}
+    secrets = passwords(out)
+    assert len(set(secrets.values())) == 7 and all(len(s) >= 32 for s in secrets.values())
+    assert stat.S_IMODE((out / "kiosk-k1" / "mqtt.password").stat().st_mode) == 0o600
+    kiosk = tomllib.loads((out / "kiosk-k1" / "kiosk.toml").read_text())
+    assert kiosk["kiosk"] == {**kiosk["kiosk"], "id": "k1", "center": "rach-gia"}
+    assert kiosk["mqtt"] == {"url": "mqtt://qms-server.local:1883", "username": "rach-gia-kiosk-k1",
+                             "password_file": "mqtt.password"}
+    counter = tomllib.loads((out / "counter-2" / "counter.toml").read_text())
+    assert counter["terminal"]["counter"] == "2" and counter["mqtt"]["username"] == "rach-gia-counter-2"
+    assert counter["terminal"]["outbox"] == str(tmp_path / "outbox.db")
+    server = tomllib.loads((out / "server" / "center.toml").read_text())
+    assert server["mqtt"] == {"url": "mqtt://127.0.0.1:1883", "username": "rach-gia-server",
+                              "password_file": "mqtt.password"}
+    assert [a["id"] for a in server["areas"]] == ["dat-dai", "tu-phap", "nho", "dong"]  # the rest is untouched
+
+
+def test_the_password_file_holds_every_user_hashed_as_mosquitto_checks_it(tmp_path: Path) -> None:
+    out = provision(tmp_path)
+    secrets = passwords(out)
+    lines = (out / "server" / "mosquitto" / "passwd").read_text().splitlines()
+    by_user = dict(line.split(":", 1) for line in lines)
+    assert set(by_user) == {"rach-gia-server", "rach-gia-kiosk-k1", "rach-gia-kiosk-k2", "rach-gia-board-board-1",
+                            "rach-gia-counter-1", "rach-gia-counter-2", "rach-gia-counter-3"}
+    _, kind, rounds, salt, digest = by_user["rach-gia-kiosk-k1"].split("$")
+    assert kind == "7"
+    expected = hashlib.pbkdf2_hmac("sha512", secrets["kiosk-k1"].encode(), base64.b64decode(salt), int(rounds))
+    assert base64.b64decode(digest) == expected
+    assert secrets["kiosk-k1"] not in (out / "server" / "mosquitto" / "passwd").read_text()
+
+
+def test_our_hash_is_the_one_mosquitto_passwd_writes(tmp_path: Path) -> None:
+    made = subprocess.run(["mosquitto_passwd", "-c", "-b", str(tmp_path / "pw"), "alice", "s3cret"],
+                          capture_output=True, text=True, check=True)
+    assert made.returncode == 0
+    theirs = (tmp_path / "pw").read_text().strip()
+    salt = base64.b64decode(theirs.split("$")[3])
+    assert password_line("alice", "s3cret", salt) == theirs
+
+
+def test_rerunning_keeps_passwords_and_rotate_replaces_them(tmp_path: Path) -> None:
+    first = passwords(provision(tmp_path))
+    assert passwords(provision(tmp_path)) == first
+    rotated = passwords(provision(tmp_path, "--rotate"))
+    assert set(rotated) == set(first) and not set(rotated.values()) & set(first.values())
+
+
+def test_a_device_removed_from_the_config_loses_its_access(tmp_path: Path) -> None:
+    out = provision(tmp_path)
+    provision(tmp_path, config=center_file(tmp_path, extra='[[kiosks]]\nid = "k1"\n'))
+    users = {line.split(":")[0] for line in (out / "server" / "mosquitto" / "passwd").read_text().splitlines()}
+    assert "rach-gia-kiosk-k2" not in users and "rach-gia-board-board-1" not in users
+    assert "user rach-gia-kiosk-k2" not in (out / "server" / "mosquitto" / "acl").read_text()
+
+
+@pytest.mark.parametrize(("agent", "config"), [
+    ("central_server", "server/center.toml"), ("kiosk", "kiosk-k1/kiosk.toml"),
+    ("display_board", "board-board-1/board.toml"), ("rating_terminal", "counter-3/counter.toml"),
+])
+@pytest.mark.parametrize("tls", [False, True])
+def test_each_written_config_passes_its_agents_check(tmp_path: Path, agent: str, config: str, tls: bool) -> None:
+    out = provision(tmp_path, *(["--tls"] if tls else []))
+    checked = subprocess.run([sys.executable, "-m", agent, "--config", str(out / config), "--check"],
+                             capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert checked.returncode == 0, checked.stderr
+    assert ("mqtts://" in checked.stdout) == tls
+
+
+def test_tls_writes_a_ca_and_a_broker_certificate_for_the_broker_host(tmp_path: Path) -> None:
+    out = provision(tmp_path, "--tls")
+    broker = out / "server" / "mosquitto"
+    shown = subprocess.run(["openssl", "x509", "-in", str(broker / "server.crt"), "-noout", "-ext", "subjectAltName"],
+                           capture_output=True, text=True, check=True).stdout
+    assert "DNS:qms-server.local" in shown and "DNS:localhost" in shown and "IP Address:127.0.0.1" in shown
+    verified = subprocess.run(["openssl", "verify", "-CAfile", str(out / "kiosk-k1" / "ca.crt"),
+                               str(broker / "server.crt")], capture_output=True, text=True)
+    assert verified.returncode == 0, verified.stderr
+    assert stat.S_IMODE((out / "ca" / "ca.key").stat().st_mode) == 0o600
+    conf = (broker / "qms.conf").read_text()
+    assert "listener 8883\n" in conf and "certfile /etc/mosquitto/qms/server.crt" in conf
+    assert tomllib.loads((out / "kiosk-k1" / "kiosk.toml").read_text())["mqtt"]["url"] == "mqtts://qms-server.local:8883"
+    ca_before = (out / "ca" / "ca.crt").read_bytes()
+    provision(tmp_path, "--tls")
+    assert (out / "ca" / "ca.crt").read_bytes() == ca_before  # devices already trust it
+
+
+def test_the_broker_conf_locks_the_broker_down(tmp_path: Path) -> None:
+    conf = (provision(tmp_path, "--bind", "10.0.0.5", "--port", "1884") / "server" / "mosquitto" / "qms.conf")
+    lines = conf.read_text().splitlines()
+    for wanted in ("allow_anonymous false", "use_username_as_clientid true", "listener 1884 10.0.0.5",
+                   "password_file /etc/mosquitto/qms/passwd", "acl_file /etc/mosquitto/qms/acl",
+                   "set_tcp_nodelay true", "max_queued_messages 100000"):
+        assert wanted in lines
+    server = tomllib.loads((conf.parents[1] / "center.toml").read_text())
+    assert server["mqtt"]["url"] == "mqtt://10.0.0.5:1884"  # the server reaches the broker where it listens
+
+
+@pytest.mark.parametrize(("extra", "says"), [
+    ('[[kiosks]]\nid = "counter-1"\n', "center-in.toml: [[kiosks]] #1.id: id 'counter-1' is already another device's"),
+    ('[[kiosks]]\nid = "k1"\n[[boards]]\nid = "k1"\n', "[[boards]] #1.id: id 'k1' is already another device's"),
+    ('[[kiosks]]\nid = "k 1"\n', "kiosks"),
+    ('[[boards]]\nid = "b1"\ncolour = "red"\n', "colour: unknown key"),
+])
+def test_a_wrong_device_list_is_one_line_and_exit_2(tmp_path: Path, extra: str, says: str,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    code = server_main(["provision", "--config", str(center_file(tmp_path, extra)), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and says in err, err
+    assert not (tmp_path / "o").exists()
+
+
+def test_out_must_be_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "file").write_text("x")
+    code = server_main(["provision", "--config", str(center_file(tmp_path)), "--out", str(tmp_path / "file")])
+    assert code == 2 and "is not a folder" in capsys.readouterr().err
+
+
+def test_set_key_keeps_the_comment_and_replace_table_stops_at_the_blank_line() -> None:
+    text = '[a]\nid = "x"   # the id\n\n[mqtt]\nurl = "mqtt://h"\n# username = "u"\n\n# keys\n[keys]\nn = 1\n'
+    text = set_key(text, "a", "id", '"y"')
+    assert '\nid = "y"   # the id\n' in text
+    text = replace_table(text, "mqtt", ['url = "mqtts://z:8883"'])
+    assert text == '[a]\nid = "y"   # the id\n\n[mqtt]\nurl = "mqtts://z:8883"\n\n# keys\n[keys]\nn = 1\n'
+
+
+def test_user_names_are_unique_across_roles_and_centers() -> None:
+    names = {Device(role, "1", center).username for role in ("kiosk", "board", "counter") for center in ("a", "b")}
+    assert len(names) == 6 and Device("server", "a", "a").username == "a-server"
