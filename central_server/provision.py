@@ -138,10 +138,11 @@ def mosquitto_conf(options: Options, center_id: str) -> str:
         "allow_anonymous false",
         f"password_file {where / 'passwd'}",
         f"acl_file {where / 'acl'}",
-        "# The client id is the user name: nobody can take over another device's session or id.",
-        "use_username_as_clientid true",
+        "# Listener options follow their listener: written before it, they open a default one on port 1883.",
         listener,
         *(tls if options.tls else []),
+        "# The client id is the user name: nobody can take over another device's session or id.",
+        "use_username_as_clientid true",
         "",
     ]
     return "\n".join(lines) + TUNING.read_text()
