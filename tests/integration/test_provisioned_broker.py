@@ -73,7 +73,7 @@ class Client:
             client.tls_set(ca_certs=str(ca))
         client.on_connect = lambda _c, _u, _f, reason, _p: self._connack.put(reason.value)
         client.on_subscribe = lambda _c, _u, _m, reasons, _p: self._subacks.put([r.value for r in reasons])
-        client.on_message = lambda _c, _u, message: self.messages.put((message.topic, message.payload))
+        client.on_message = lambda _c, _u, message: self.messages.put((message.topic, bytes(message.payload)))
         client.on_disconnect = self._on_disconnect
         self.client = client
         self.reason: int | None = None
@@ -274,7 +274,7 @@ def test_the_provisioned_server_and_kiosk_talk_over_tls(traversable_dir: Path) -
         while json.loads(board.messages.get(timeout=TIMEOUT)[1]).get("online") is not True:
             pass
         kiosk.subscribe(f"{ROOT_TOPIC}/kiosk/k1/ticket/response")
-        properties = Properties(PacketTypes.PUBLISH)
+        properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
         properties.ResponseTopic = f"{ROOT_TOPIC}/kiosk/k1/ticket/response"
         body = json.dumps({"v": 1, "request_id": "r1", "area": "dat-dai"}).encode()
         kiosk.client.publish(f"{ROOT_TOPIC}/kiosk/k1/ticket/request", body, qos=1, properties=properties)
