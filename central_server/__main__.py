@@ -1,4 +1,4 @@
-"""`python -m central_server --config FILE [--check]` (the central server) and `... provision` (deployment)."""
+"""`python -m central_server --config FILE [--check]` (the central server) and `... provision` and `... report`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 
 from central_server import provision
 from central_server.config import load
+from central_server.report import command as report_command
 from central_server.server import ServerLoop
 from central_server.service import CenterService
 from central_server.storage.sqlite import SqliteStorage, StorageError
@@ -27,6 +28,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else list(argv)
     if arguments[:1] == ["provision"]:
         return provision.main(arguments[1:])
+    if arguments[:1] == ["report"]:
+        return report_command.main(arguments[1:])
     args = parse_args("central_server", "The queue system's central server.", argv)
     setup_logging()
     try:

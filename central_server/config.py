@@ -164,6 +164,7 @@ def _area(table: Table) -> Area:
         last=table.integer("last", minimum=0),
         prefix=table.text("prefix", "", pattern=PREFIX),
         open=table.flag("open", True),
+        target_wait_min=table.integer("target_wait_min", 30, minimum=1),
     )
     if area.last < area.first:
         raise table.error("last", f"must not be below first ({area.first})")

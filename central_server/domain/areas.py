@@ -14,6 +14,7 @@ class Area:
     last: int
     prefix: str = ""
     open: bool = True
+    target_wait_min: int = 30  # the center's promise: the reports show the share called within it
 
     @property
     def size(self) -> int:

@@ -1,0 +1,146 @@
+"""The report's charts as PNG files (matplotlib, Vietnamese labels in DejaVu Sans, no display needed)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # before pyplot: draw to files, never to a screen
+
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.ticker import MaxNLocator
+
+from central_server.report.figures import Group, Report, level_names
+
+plt.rcParams["font.family"] = "DejaVu Sans"  # complete Vietnamese; ships with matplotlib
+# Rating levels best first: greens for the satisfied ones, red for the worst.
+LEVEL_COLOURS = {2: ("#1a9850", "#d73027"), 3: ("#1a9850", "#91cf60", "#d73027"),
+                 4: ("#1a9850", "#91cf60", "#fc8d59", "#d73027"),
+                 5: ("#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027")}
+
+
+def write_charts(report: Report, folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    drawers: dict[str, tuple[str, Callable[[Axes, Report], bool]]] = {
+        "den-theo-gio": ("Số vé đã cấp theo giờ và lĩnh vực", _arrivals),
+        "phan-bo-thoi-gian-cho": ("Phân bố thời gian chờ", _waits),
+        "ty-le-trong-muc-tieu": ("Tỷ lệ được gọi trong thời gian chờ mục tiêu", _within_target),
+        "hai-long-theo-quay": ("Mức độ hài lòng theo quầy", _satisfaction_by_counter),
+        "hai-long-theo-linh-vuc": ("Mức độ hài lòng theo lĩnh vực", _satisfaction_by_area),
+        "ve-vang-mat": ("Số vé vắng mặt theo lĩnh vực", _missed),
+    }
+    written = []
+    for slug, (title, draw) in drawers.items():
+        figure, axes = plt.subplots(figsize=(10, 5.5), dpi=100)
+        axes.set_title(f"{title}\n{report.center.name} · {_period(report)}", fontsize=12)
+        if not draw(axes, report):
+            axes.text(0.5, 0.5, "Không có dữ liệu trong khoảng thời gian này", ha="center", va="center",
+                      transform=axes.transAxes, fontsize=14, color="#555555")
+            axes.set_axis_off()
+        figure.tight_layout()
+        path = folder / f"{slug}.png"
+        figure.savefig(path)
+        plt.close(figure)
+        written.append(path)
+    return written
+
+
+def _period(report: Report) -> str:
+    first, last = report.first_day.strftime("%d/%m/%Y"), report.last_day.strftime("%d/%m/%Y")
+    return f"ngày {first}" if first == last else f"từ {first} đến {last}"
+
+
+def _area_names(report: Report) -> dict[str, str]:
+    return {a.id: a.name for a in report.center.areas}
+
+
+def _arrivals(axes: Axes, report: Report) -> bool:
+    hours = report.hours()
+    if not hours:
+        return False
+    names = _area_names(report)
+    bottom = [0] * len(hours)
+    for area, counts in report.hourly_arrivals().items():
+        heights = [counts[h] for h in hours]
+        if any(heights):
+            axes.bar([f"{h:02d}h" for h in hours], heights, bottom=bottom, label=names.get(area, area))
+            bottom = [b + v for b, v in zip(bottom, heights, strict=True)]
+    axes.set_xlabel("Giờ trong ngày")
+    axes.set_ylabel("Số vé")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.legend(fontsize=8, loc="upper right")
+    return True
+
+
+def _waits(axes: Axes, report: Report) -> bool:
+    waits = report.total.waits
+    if not waits:
+        return False
+    width = 5
+    axes.hist(waits, bins=range(0, int(max(waits)) + width + 1, width), color="#4575b4", edgecolor="white")
+    axes.set_xlabel("Thời gian chờ đến lượt gọi đầu tiên (phút)")
+    axes.set_ylabel("Số người")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    if report.total.p90_wait is not None:
+        axes.axvline(report.total.p90_wait, color="#d73027", linestyle="--",
+                     label=f"90% người chờ không quá {report.total.p90_wait:.1f} phút")
+        axes.legend()
+    return True
+
+
+def _within_target(axes: Axes, report: Report) -> bool:
+    names = _area_names(report)
+    targets = {a.id: a.target_wait_min for a in report.center.areas}
+    rows = [(f"{names.get(a, a)} (≤ {targets.get(a, 30)} phút)", g.within_target_share)
+            for a, g in report.by_area.items() if g.within_target_share is not None]
+    if not rows:
+        return False
+    labels, shares = zip(*rows, strict=True)
+    bars = axes.barh(labels, [100 * s for s in shares], color="#1a9850")
+    axes.bar_label(bars, labels=[f"{100 * s:.0f}%" for s in shares], padding=3)
+    axes.set_xlim(0, 110)
+    axes.set_xlabel("Tỷ lệ (%)")
+    axes.invert_yaxis()
+    return True
+
+
+def _satisfaction(axes: Axes, report: Report, groups: dict[str, Group], names: dict[str, str]) -> bool:
+    rows = [(names.get(key, key), g) for key, g in groups.items() if g.rated]
+    if not rows:
+        return False
+    levels = report.center.rating_levels
+    labels = [f"{name} ({g.rated})" for name, g in rows]
+    left = [0.0] * len(rows)
+    for level, title, colour in zip(levels, level_names(levels), LEVEL_COLOURS[len(levels)], strict=True):
+        shares = [100 * g.ratings[level] / g.rated for _, g in rows]
+        axes.barh(labels, shares, left=left, label=title, color=colour)
+        left = [a + b for a, b in zip(left, shares, strict=True)]
+    axes.set_xlim(0, 100)
+    axes.set_xlabel("Tỷ lệ lượt đánh giá (%) — trong ngoặc: số lượt")
+    axes.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=len(levels), frameon=False)
+    axes.invert_yaxis()
+    return True
+
+
+def _satisfaction_by_counter(axes: Axes, report: Report) -> bool:
+    return _satisfaction(axes, report, report.by_counter, {c.id: c.name for c in report.center.counters})
+
+
+def _satisfaction_by_area(axes: Axes, report: Report) -> bool:
+    return _satisfaction(axes, report, report.by_area, _area_names(report))
+
+
+def _missed(axes: Axes, report: Report) -> bool:
+    names = _area_names(report)
+    rows = [(names.get(a, a), g.missed, g.issued) for a, g in report.by_area.items() if g.issued]
+    if not rows:
+        return False
+    bars = axes.barh([r[0] for r in rows], [r[1] for r in rows], color="#fc8d59")
+    axes.bar_label(bars, labels=[f"{m} / {n} vé" for _, m, n in rows], padding=3)
+    axes.set_xlabel("Số vé vắng mặt (không đến khi được gọi)")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.invert_yaxis()
+    return True

@@ -1,0 +1,68 @@
+"""`python -m central_server report --config FILE --from DATE --to DATE --out DIR`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from central_server.config import CenterConfig, load
+from central_server.report.charts import write_charts
+from central_server.report.figures import AreaInfo, Center, CounterInfo, Report, build, citizens
+from central_server.report.output import write_csv, write_workbook
+from central_server.report.source import SourceError, read_period
+from protocol.errors import ConfigError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        config = load(Path(args.config), on_this_host=False)
+        first, last = _day(args.first, "--from"), _day(args.last, "--to")
+        if last < first:
+            raise ConfigError(f"--to {last} is before --from {first}")
+        report = make_report(config, first, last)
+    except (ConfigError, SourceError) as exc:
+        print(f"central_server report: {exc}", file=sys.stderr)
+        return 2
+    for path in write_report(report, Path(args.out)):
+        print(path)
+    return 0
+
+
+def make_report(config: CenterConfig, first: date, last: date) -> Report:
+    tickets, first_calls, ratings = read_period(config.database, first, last)
+    return build(center_of(config), first, last, citizens(tickets, first_calls, ratings))
+
+
+def write_report(report: Report, out: Path) -> list[Path]:
+    """The workbook, the CSV files and the charts; returns what was written."""
+    out.mkdir(parents=True, exist_ok=True)
+    workbook = out / f"bao-cao-{report.first_day}_{report.last_day}.xlsx"
+    write_workbook(report.tables, workbook)
+    return [workbook, *write_csv(report.tables, out / "csv"), *write_charts(report, out / "charts")]
+
+
+def center_of(config: CenterConfig) -> Center:
+    rules = config.rules
+    return Center(config.name, rules.zone, tuple(AreaInfo(a.id, a.name, a.target_wait_min) for a in rules.areas),
+                  tuple(CounterInfo(c.id, c.name) for c in rules.counters), rules.rating_levels)
+
+
+def _day(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{option}: expected a date YYYY-MM-DD, got {text!r}") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="central_server report",
+                                     description="The center's report for a period: XLSX, CSV and PNG charts.")
+    parser.add_argument("--config", required=True, metavar="FILE", help="the center config (names its database)")
+    parser.add_argument("--from", dest="first", required=True, metavar="DATE", help="first service day, YYYY-MM-DD")
+    parser.add_argument("--to", dest="last", required=True, metavar="DATE", help="last service day, YYYY-MM-DD")
+    parser.add_argument("--out", required=True, metavar="DIR", help="where to write the report")
+    return parser

@@ -1,0 +1,320 @@
+"""The figures a center publishes, computed from its stored tickets, calls and ratings (pure: no I/O).
+
+One citizen is one chain of tickets: the ticket issued at the kiosk and the tickets that continued it
+after transfers. A citizen counts in the area they chose at the kiosk. Their wait runs from the issue
+time to their first call; the 90th percentile is the nearest-rank one (the smallest wait that at least
+90 % of the waits do not exceed). Service runs from the call (or `start`) to finish.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, tzinfo
+
+Cell = str | int | float | None
+
+
+@dataclass(frozen=True, slots=True)
+class TicketRecord:
+    id: str
+    day: date
+    area: str
+    shown: str
+    priority: str
+    issued_at: datetime
+    state: str
+    counter_id: str | None
+    called_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    transferred_from: str | None
+    transferred_to: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RatingRecord:
+    counter_id: str
+    ticket_id: str
+    level: str
+
+
+@dataclass(frozen=True, slots=True)
+class AreaInfo:
+    id: str
+    name: str
+    target_wait_min: int
+
+
+@dataclass(frozen=True, slots=True)
+class CounterInfo:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Center:
+    """What the report needs of the center config."""
+
+    name: str
+    zone: tzinfo
+    areas: tuple[AreaInfo, ...]
+    counters: tuple[CounterInfo, ...]
+    rating_levels: tuple[str, ...]
+
+    @property
+    def satisfied_levels(self) -> frozenset[str]:
+        """"Satisfied or better": every level up to `satisfied`; without one, the better half."""
+        levels = self.rating_levels
+        if "satisfied" in levels:
+            return frozenset(levels[: levels.index("satisfied") + 1])
+        return frozenset(levels[: max(1, len(levels) // 2)])
+
+
+@dataclass(frozen=True, slots=True)
+class Citizen:
+    """One chain of tickets."""
+
+    first: TicketRecord
+    last: TicketRecord
+    first_call: datetime | None
+    rating: str | None
+
+    @property
+    def wait_min(self) -> float | None:
+        return None if self.first_call is None else (self.first_call - self.first.issued_at).total_seconds() / 60
+
+    @property
+    def service_min(self) -> float | None:
+        begun = self.last.started_at or self.last.called_at
+        if self.last.state != "served" or begun is None or self.last.finished_at is None:
+            return None
+        return (self.last.finished_at - begun).total_seconds() / 60
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """One sheet of the workbook and one CSV file."""
+
+    title: str  # the sheet's Vietnamese name (at most 31 characters: an Excel limit)
+    slug: str  # the CSV file's name
+    columns: tuple[str, ...]
+    rows: list[tuple[Cell, ...]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """The figures of a set of citizens (a day, an area, a counter, the whole period)."""
+
+    issued: int
+    priority: int
+    served: int
+    missed: int
+    unfinished: int
+    waits: list[float]
+    within_target: int
+    services: list[float]
+    ratings: Counter[str]
+    satisfied: int
+
+    @property
+    def mean_wait(self) -> float | None:
+        return _mean(self.waits)
+
+    @property
+    def p90_wait(self) -> float | None:
+        return percentile(self.waits, 90)
+
+    @property
+    def within_target_share(self) -> float | None:
+        return self.within_target / len(self.waits) if self.waits else None
+
+    @property
+    def rated(self) -> int:
+        return sum(self.ratings.values())
+
+    @property
+    def satisfied_share(self) -> float | None:
+        return self.satisfied / self.rated if self.rated else None
+
+    @property
+    def ratings_per_served(self) -> float | None:
+        return self.rated / self.served if self.served else None
+
+
+def percentile(values: Sequence[float], rank: int) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(rank / 100 * len(ordered)) - 1)]
+
+
+def citizens(tickets: Iterable[TicketRecord], first_calls: dict[str, datetime],
+             ratings: Iterable[RatingRecord]) -> list[Citizen]:
+    """Chains from the kiosk's ticket through every transfer; `first_calls` by ticket id (from the events)."""
+    by_id = {t.id: t for t in tickets}
+    rated = {r.ticket_id: r.level for r in ratings}
+    chains = []
+    for ticket in by_id.values():
+        if ticket.transferred_from is not None and ticket.transferred_from in by_id:
+            continue
+        chain = [ticket]
+        while chain[-1].transferred_to is not None and chain[-1].transferred_to in by_id:
+            chain.append(by_id[chain[-1].transferred_to])
+        calls = [first_calls[t.id] for t in chain if t.id in first_calls]
+        chains.append(Citizen(chain[0], chain[-1], min(calls) if calls else None, rated.get(chain[-1].id)))
+    return sorted(chains, key=lambda c: (c.first.issued_at, c.first.id))
+
+
+def group(members: Sequence[Citizen], center: Center, targets: dict[str, int]) -> Group:
+    waits = [c.wait_min for c in members if c.wait_min is not None]
+    within = sum(1 for c in members if c.wait_min is not None and c.wait_min <= targets[c.first.area])
+    ratings = Counter(c.rating for c in members if c.rating is not None)
+    return Group(
+        issued=len(members),
+        priority=sum(1 for c in members if c.first.priority != "none"),
+        served=sum(1 for c in members if c.last.state == "served"),
+        missed=sum(1 for c in members if c.last.state == "missed"),
+        unfinished=sum(1 for c in members if c.last.state not in ("served", "missed")),
+        waits=waits,
+        within_target=within,
+        services=[s for c in members if (s := c.service_min) is not None],
+        ratings=ratings,
+        satisfied=sum(n for level, n in ratings.items() if level in center.satisfied_levels),
+    )
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _minutes(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def _share(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+GROUP_COLUMNS = ("Vé đã cấp", "Vé ưu tiên", "Đã phục vụ", "Vắng mặt", "Chưa xong", "Chờ trung bình (phút)",
+                 "Chờ P90 (phút)", "Tỷ lệ gọi trong thời gian chờ mục tiêu", "Phục vụ trung bình (phút)",
+                 "Lượt đánh giá", "Tỷ lệ hài lòng trở lên", "Đánh giá trên mỗi vé đã phục vụ")
+
+
+def group_cells(figures: Group) -> tuple[Cell, ...]:
+    return (figures.issued, figures.priority, figures.served, figures.missed, figures.unfinished,
+            _minutes(figures.mean_wait), _minutes(figures.p90_wait), _share(figures.within_target_share),
+            _minutes(_mean(figures.services)), figures.rated, _share(figures.satisfied_share),
+            _share(figures.ratings_per_served))
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    center: Center
+    first_day: date
+    last_day: date
+    people: list[Citizen]
+    total: Group
+    by_area: dict[str, Group]
+    by_counter: dict[str, Group]
+    tables: list[Table]
+
+    def hourly_arrivals(self) -> dict[str, dict[int, int]]:
+        """Area id -> hour of the day (local) -> citizens who took a ticket in that hour, over the period."""
+        counts: dict[str, dict[int, int]] = {a.id: defaultdict(int) for a in self.center.areas}
+        for person in self.people:
+            counts.setdefault(person.first.area, defaultdict(int))[self.local(person.first.issued_at).hour] += 1
+        return counts
+
+    def hours(self) -> list[int]:
+        seen = {self.local(p.first.issued_at).hour for p in self.people}
+        return list(range(min(seen), max(seen) + 1)) if seen else []
+
+    def local(self, moment: datetime) -> datetime:
+        return moment.astimezone(self.center.zone)
+
+
+def build(center: Center, first_day: date, last_day: date, people: list[Citizen]) -> Report:
+    targets = {a.id: a.target_wait_min for a in center.areas}
+    for person in people:
+        targets.setdefault(person.first.area, 30)  # an area since removed from the config
+    by_area = {a: group([p for p in people if p.first.area == a], center, targets) for a in targets}
+    counter_ids = [c.id for c in center.counters] + sorted(
+        {p.last.counter_id for p in people if p.last.counter_id} - {c.id for c in center.counters})
+    by_counter = {c: group([p for p in people if p.last.counter_id == c], center, targets) for c in counter_ids}
+    total = group(people, center, targets)
+    report = Report(center, first_day, last_day, people, total, by_area, by_counter, [])
+    report.tables.extend([_summary(report), _areas(report), _counters(report), _days(report, targets),
+                          _hours(report), _ratings(report)])
+    return report
+
+
+def _summary(report: Report) -> Table:
+    total = report.total
+    rows: list[tuple[Cell, ...]] = [
+        ("Trung tâm", report.center.name), ("Từ ngày", report.first_day.isoformat()),
+        ("Đến ngày", report.last_day.isoformat()),
+        *zip(GROUP_COLUMNS, group_cells(total), strict=True),
+    ]
+    return Table("Tổng hợp", "tong-hop", ("Chỉ số", "Giá trị"), rows)
+
+
+def _areas(report: Report) -> Table:
+    names = {a.id: (a.name, a.target_wait_min) for a in report.center.areas}
+    rows = [(area, *names.get(area, (area, 30)), *group_cells(figures)) for area, figures in report.by_area.items()]
+    return Table("Theo lĩnh vực", "theo-linh-vuc", ("Mã", "Lĩnh vực", "Thời gian chờ mục tiêu (phút)",
+                                                     *GROUP_COLUMNS), rows)
+
+
+def _counters(report: Report) -> Table:
+    names = {c.id: c.name for c in report.center.counters}
+    rows = [(counter, names.get(counter, counter), *group_cells(figures))
+            for counter, figures in report.by_counter.items()]
+    return Table("Theo quầy", "theo-quay", ("Mã", "Quầy", *GROUP_COLUMNS), rows)
+
+
+def _days(report: Report, targets: dict[str, int]) -> Table:
+    days = sorted({p.first.day for p in report.people})
+    rows = [(day.isoformat(), *group_cells(group([p for p in report.people if p.first.day == day], report.center,
+                                                 targets))) for day in days]
+    return Table("Theo ngày", "theo-ngay", ("Ngày", *GROUP_COLUMNS), rows)
+
+
+def _hours(report: Report) -> Table:
+    arrivals = report.hourly_arrivals()
+    area_ids = list(arrivals)
+    served: dict[int, int] = defaultdict(int)
+    for person in report.people:
+        if person.last.state == "served" and person.last.finished_at is not None:
+            served[report.local(person.last.finished_at).hour] += 1
+    names = {a.id: a.name for a in report.center.areas}
+    rows: list[tuple[Cell, ...]] = [(f"{hour:02d}:00–{hour + 1:02d}:00", *(arrivals[a][hour] for a in area_ids),
+             sum(arrivals[a][hour] for a in area_ids), served[hour]) for hour in report.hours()]
+    columns = ("Giờ", *(f"Đến: {names.get(a, a)}" for a in area_ids), "Tổng số vé đã cấp", "Đã phục vụ")
+    return Table("Theo giờ", "theo-gio", columns, rows)
+
+
+def _ratings(report: Report) -> Table:
+    levels = report.center.rating_levels
+    counter_names = {c.id: c.name for c in report.center.counters}
+    area_names = {a.id: a.name for a in report.center.areas}
+    rows: list[tuple[Cell, ...]] = []
+    for kind, groups, names in (("Quầy", report.by_counter, counter_names), ("Lĩnh vực", report.by_area, area_names)):
+        for key, figures in groups.items():
+            rows.append((kind, names.get(key, key), *(figures.ratings[level] for level in levels), figures.rated,
+                         _share(figures.satisfied_share)))
+    rows.append(("Toàn trung tâm", report.center.name, *(report.total.ratings[level] for level in levels),
+                 report.total.rated, _share(report.total.satisfied_share)))
+    return Table("Đánh giá", "danh-gia", ("Nhóm", "Tên", *level_names(levels), "Tổng", "Tỷ lệ hài lòng trở lên"),
+                 rows)
+
+
+LEVEL_NAMES = {"very_satisfied": "Rất hài lòng", "satisfied": "Hài lòng", "neutral": "Bình thường",
+               "dissatisfied": "Không hài lòng", "very_dissatisfied": "Rất không hài lòng"}
+
+
+def level_names(levels: Sequence[str]) -> list[str]:
+    """The Vietnamese names of the usual rating levels; a center's own level shows by its id."""
+    return [LEVEL_NAMES.get(level, level) for level in levels]

@@ -1,0 +1,208 @@
+"""`central_server report`: the figures of a day built by hand through the real service and SQLite file."""
+
+from __future__ import annotations
+
+import csv
+import json
+import uuid
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from openpyxl import load_workbook
+from PIL import Image
+
+from central_server.__main__ import main as server_main
+from central_server.config import load
+from central_server.report.command import make_report
+from central_server.report.figures import percentile
+from central_server.service import CenterService
+from central_server.storage.sqlite import SqliteStorage
+from protocol.link import Message
+from protocol.topics import Topics
+from tests.harness import CENTER_TOML
+
+HCM = ZoneInfo("Asia/Ho_Chi_Minh")
+DAY = date(2026, 11, 23)
+
+
+class Day:
+    """The real service on a real SQLite file, driven at chosen times of the day."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / "center.toml"
+        self.path.write_text(CENTER_TOML.format(center_id="bc", url="mqtt://127.0.0.1:1883", db=folder / "center.db",
+                                                day_starts="00:00", window_s=120), encoding="utf-8")
+        self.config = load(self.path)
+        self.topics = Topics("bc")
+        self.now = datetime(2026, 11, 23, 7, 0, tzinfo=HCM)
+        self.storage = SqliteStorage(self.config.database)
+        self.service = CenterService(self.config, self.storage, lambda: self.now)
+
+    def at(self, hhmm: str, day: date = DAY) -> Day:
+        hours, minutes = map(int, hhmm.split(":"))
+        self.now = datetime(day.year, day.month, day.day, hours, minutes, tzinfo=HCM)
+        return self
+
+    def _send(self, topic: str, body: dict[str, Any], response_topic: str) -> dict[str, Any]:
+        out = self.service.handle_batch([Message(topic, json.dumps(body).encode(), response_topic, b"c")])
+        reply: dict[str, Any] = json.loads(next(o.payload for o in out if o.topic == response_topic))
+        assert reply["ok"] is True, reply
+        return reply
+
+    def ticket(self, area: str, **extra: str) -> str:
+        body = {"v": 1, "request_id": uuid.uuid4().hex, "area": area, **extra}
+        reply = self._send(self.topics.ticket_request("k1"), body, self.topics.ticket_response("k1"))
+        return str(reply["ticket"]["id"])
+
+    def command(self, counter: str, action: str, **extra: str) -> dict[str, Any]:
+        body = {"v": 1, "request_id": uuid.uuid4().hex, "action": action, **extra}
+        return self._send(self.topics.counter_command(counter), body, self.topics.counter_command_response(counter))
+
+    def rate(self, counter: str, ticket_id: str, level: str) -> None:
+        body = {"v": 1, "rating_id": uuid.uuid4().hex, "ticket_id": ticket_id, "level": level,
+                "pressed_at": self.now.isoformat()}
+        self._send(self.topics.counter_rating(counter), body, self.topics.rating_ack(counter))
+
+    def close(self) -> None:
+        self.storage.close()
+
+
+@pytest.fixture
+def day(tmp_path: Path) -> Day:
+    """The morning of 23/11/2026 written out in the module's test below; one more ticket the next day."""
+    d = Day(tmp_path)
+    a1 = d.at("07:30").ticket("dat-dai")
+    d.at("07:40").ticket("dat-dai")  # A2: called, then a no-show
+    d.at("07:45").ticket("tu-phap", priority="elderly")  # B1: transferred to dat-dai, served there
+    d.at("08:05").ticket("dat-dai")  # A3
+    assert d.at("08:10").command("1", "next")["ticket"]["id"] == a1  # A1 waited 40 min
+    d.at("08:12").command("2", "next")  # B1, the priority ticket: waited 27 min
+    d.at("08:20").command("1", "finish")  # A1 served in 10 min
+    d.at("08:21").rate("1", a1, "very_satisfied")
+    d.at("08:22").command("1", "next")  # A2 waited 42 min
+    d.at("08:25").command("2", "transfer", to_area="dat-dai")
+    b1_moved = d.at("08:26").command("2", "next")["ticket"]["id"]  # B1 again, first in dat-dai by priority
+    d.at("08:30").command("1", "skip")  # A2 missed
+    d.at("08:31").command("1", "next")  # A3 waited 26 min
+    d.at("08:40").command("2", "finish")  # B1 served in 14 min
+    d.at("08:41").rate("2", b1_moved, "dissatisfied")
+    d.at("08:45").command("1", "finish")  # A3 served in 14 min, not rated
+    n1 = d.at("09:05").ticket("nho")
+    d.at("09:06").command("3", "next")  # N1 waited 1 min
+    d.at("09:10").command("3", "start")
+    d.at("09:16").command("3", "finish")  # N1 served in 6 min from its start
+    d.at("09:17").rate("3", n1, "satisfied")
+    d.at("09:20").ticket("dat-dai")  # A4: never called
+    d.at("07:30", DAY + timedelta(days=1)).ticket("dat-dai")
+    d.at("07:50", DAY + timedelta(days=1)).command("1", "next")
+    d.at("08:00", DAY + timedelta(days=1)).command("1", "finish")
+    d.close()
+    return d
+
+
+def summary_of(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
+    return {str(row[0]): row[1] for row in rows}
+
+
+def test_the_summary_is_the_hand_counted_day(day: Day) -> None:
+    report = make_report(day.config, DAY, DAY)
+    summary = summary_of(report.tables[0].rows)
+    assert summary["Vé đã cấp"] == 6 and summary["Vé ưu tiên"] == 1
+    assert summary["Đã phục vụ"] == 4 and summary["Vắng mặt"] == 1 and summary["Chưa xong"] == 1
+    assert summary["Chờ trung bình (phút)"] == 27.2  # (40 + 27 + 42 + 26 + 1) / 5
+    assert summary["Chờ P90 (phút)"] == 42.0
+    assert summary["Tỷ lệ gọi trong thời gian chờ mục tiêu"] == 0.6  # 27, 26 and 1 are within 30 minutes
+    assert summary["Phục vụ trung bình (phút)"] == 11.0  # (10 + 14 + 14 + 6) / 4
+    assert summary["Lượt đánh giá"] == 3
+    assert summary["Tỷ lệ hài lòng trở lên"] == 0.6667
+    assert summary["Đánh giá trên mỗi vé đã phục vụ"] == 0.75
+
+
+def test_areas_counters_hours_and_ratings_are_the_hand_counted_day(day: Day) -> None:
+    report = make_report(day.config, DAY, DAY)
+    tables = {t.slug: t for t in report.tables}
+    areas = {row[0]: row for row in tables["theo-linh-vuc"].rows}
+    #          issued prio served missed open mean  p90   within  service rated sat   per served
+    assert areas["dat-dai"][3:] == (4, 0, 2, 1, 1, 36.0, 42.0, 0.3333, 12.0, 1, 1.0, 0.5)
+    assert areas["tu-phap"][3:] == (1, 1, 1, 0, 0, 27.0, 27.0, 1.0, 14.0, 1, 0.0, 1.0)
+    assert areas["nho"][3:] == (1, 0, 1, 0, 0, 1.0, 1.0, 1.0, 6.0, 1, 1.0, 1.0)
+    assert areas["dong"][3:] == (0, 0, 0, 0, 0, None, None, None, None, 0, None, None)
+    assert areas["tu-phap"][1:3] == ("Tư pháp – Hộ tịch", 30)
+    counters = {row[0]: row for row in tables["theo-quay"].rows}
+    assert counters["1"][2:7] == (3, 0, 2, 1, 0) and counters["1"][10] == 12.0
+    assert counters["2"][2:7] == (1, 1, 1, 0, 0) and counters["3"][2:7] == (1, 0, 1, 0, 0)
+    hours = tables["theo-gio"]
+    assert hours.columns[1:5] == ("Đến: Đất đai", "Đến: Tư pháp – Hộ tịch", "Đến: Lĩnh vực nhỏ",
+                                  "Đến: Lĩnh vực tạm đóng")
+    assert hours.rows == [("07:00–08:00", 2, 1, 0, 0, 3, 0), ("08:00–09:00", 1, 0, 0, 0, 1, 3),
+                          ("09:00–10:00", 1, 0, 1, 0, 2, 1)]
+    ratings = {(row[0], row[1]): row[2:] for row in tables["danh-gia"].rows}
+    assert tables["danh-gia"].columns[2:5] == ("Rất hài lòng", "Hài lòng", "Không hài lòng")
+    assert ratings[("Quầy", "Quầy 1")] == (1, 0, 0, 1, 1.0)
+    assert ratings[("Quầy", "Quầy 2")] == (0, 0, 1, 1, 0.0)
+    assert ratings[("Lĩnh vực", "Lĩnh vực nhỏ")] == (0, 1, 0, 1, 1.0)
+    assert ratings[("Toàn trung tâm", "Bộ phận Tiếp nhận và Trả kết quả huyện Thử Nghiệm")] == (1, 1, 1, 3, 0.6667)
+
+
+def test_a_period_takes_every_day_in_it(day: Day) -> None:
+    two_days = make_report(day.config, DAY, DAY + timedelta(days=1))
+    assert summary_of(two_days.tables[0].rows)["Vé đã cấp"] == 7
+    assert [row[0] for row in two_days.tables[3].rows] == ["2026-11-23", "2026-11-24"]
+    assert two_days.tables[3].rows[1][1:4] == (1, 0, 1)
+    assert summary_of(make_report(day.config, DAY + timedelta(days=2), DAY + timedelta(days=9)).tables[0].rows)[
+        "Vé đã cấp"] == 0
+
+
+def test_the_command_writes_a_workbook_csv_files_and_charts(day: Day, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    assert server_main(["report", "--config", str(day.path), "--from", "2026-11-23", "--to", "2026-11-23",
+                        "--out", str(out)]) == 0
+    book = load_workbook(out / "bao-cao-2026-11-23_2026-11-23.xlsx")
+    assert book.sheetnames == ["Tổng hợp", "Theo lĩnh vực", "Theo quầy", "Theo ngày", "Theo giờ", "Đánh giá"]
+    summary = {row[0]: row[1] for row in book["Tổng hợp"].iter_rows(min_row=2, values_only=True)}
+    assert summary["Vé đã cấp"] == 6 and summary["Chờ trung bình (phút)"] == 27.2
+    formats = {row[0].value: row[1].number_format for row in book["Tổng hợp"].iter_rows(min_row=2)}
+    assert formats["Tỷ lệ gọi trong thời gian chờ mục tiêu"] == "0.0%" and formats["Chờ P90 (phút)"] == "0.0"
+    with (out / "csv" / "theo-linh-vuc.csv").open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0][:3] == ["Mã", "Lĩnh vực", "Thời gian chờ mục tiêu (phút)"]
+    assert rows[1][:6] == ["dat-dai", "Đất đai", "30", "4", "0", "2"]
+    charts = sorted((out / "charts").glob("*.png"))
+    assert [c.stem for c in charts] == sorted(["den-theo-gio", "phan-bo-thoi-gian-cho", "ty-le-trong-muc-tieu",
+                                               "hai-long-theo-quay", "hai-long-theo-linh-vuc", "ve-vang-mat"])
+    for chart in charts:
+        with Image.open(chart) as image:
+            assert image.size == (1000, 550)
+            colours = image.convert("RGB").getcolors(maxcolors=1_000_000) or []
+            assert len(colours) > 50, f"{chart.name} looks empty"
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["--from", "2026-13-01", "--to", "2026-11-23"], "--from: expected a date YYYY-MM-DD"),
+    (["--from", "2026-11-24", "--to", "2026-11-23"], "--to 2026-11-23 is before --from 2026-11-24"),
+])
+def test_wrong_dates_are_one_line_and_exit_2(day: Day, tmp_path: Path, args: list[str], says: str,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    assert server_main(["report", "--config", str(day.path), *args, "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert says in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "r").exists()
+
+
+def test_no_database_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "center.toml"
+    config.write_text(CENTER_TOML.format(center_id="x", url="mqtt://127.0.0.1:1883", db=tmp_path / "none.db",
+                                         day_starts="00:00", window_s=120), encoding="utf-8")
+    assert server_main(["report", "--config", str(config), "--from", "2026-11-23", "--to", "2026-11-23",
+                        "--out", str(tmp_path / "r")]) == 2
+    assert "no database at" in capsys.readouterr().err
+
+
+def test_percentile_is_nearest_rank() -> None:
+    assert percentile([], 90) is None
+    assert percentile([5.0], 90) == 5.0
+    assert percentile([float(v) for v in range(1, 11)], 90) == 9.0
+    assert percentile([float(v) for v in range(1, 12)], 90) == 10.0
