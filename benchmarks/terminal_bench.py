@@ -24,19 +24,17 @@ from protocol.config import MqttSettings
 from protocol.link import Message, MqttLink
 from protocol.local_broker import LocalBroker
 from protocol.topics import Topics
+from rating_terminal.scripted import scripted_config
 
 ROOT = Path(__file__).resolve().parents[1]
 CENTER = "bench-terminal"
 ROUNDS = 100
-TERMINAL_TOML = """[terminal]\ncounter = "1"\ncenter = "{center}"\noutbox = "{outbox}"\nhardware = "scripted"\n
-[mqtt]\nurl = "{url}"\n"""
 
 
 class Terminal:
     def __init__(self, folder: Path, broker: LocalBroker) -> None:
         path = folder / "terminal.toml"
-        path.write_text(TERMINAL_TOML.format(center=CENTER, outbox=folder / "outbox.db", url=broker.url),
-                        encoding="utf-8")
+        path.write_text(scripted_config("1", CENTER, folder / "outbox.db", broker.url), encoding="utf-8")
         self.lines: queue.Queue[tuple[float, str]] = queue.Queue()
         self.proc = subprocess.Popen([sys.executable, "-m", "rating_terminal", "--config", str(path)], cwd=ROOT,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,

@@ -50,7 +50,7 @@ def open_hardware(config: TerminalConfig, on_event):  # type: ignore[no-untyped-
     if config.scripted:
         from rating_terminal.scripted import ScriptedTerminal
 
-        return ScriptedTerminal(on_event)
+        return ScriptedTerminal(config, on_event)
     from rating_terminal.hardware import GpiozeroTerminal
 
     return GpiozeroTerminal(

@@ -1,37 +1,70 @@
-"""A terminal whose keys and rating buttons are lines on standard input, and whose lights are
-lines on standard output: the fake at the hardware edge for tests and `make demo` that need the
-real agent in its own process (e.g. to kill it with SIGKILL between a press and its ack).
+"""The counter terminal's real GPIO adapter on gpiozero's MockFactory pins, pressed by lines on standard
+input and showing its lights as lines on standard output: the fake at the hardware edge for tests and
+`make demo`, which need the real agent in its own process (e.g. to kill it with SIGKILL between a
+press and its ack).
 
-Input lines: `key next`, `key skip long`, `rate satisfied`. Output lines: `armed <levels>`,
-`disarmed`, `thanks <level>`, `signal <feedback>`.
+A line `key next` drives the configured pin of the Next key low and high again, as a finger would;
+`key skip long` holds it past the long-press time; `rate satisfied` presses that level's button.
+Everything after the pin (debounce, long-press timing, the events) is the production adapter.
+Output lines: `armed <levels>`, `disarmed`, `thanks <level>`, `signal <feedback>`, `closed`.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TextIO
 
-from rating_terminal.model import Feedback, Key, KeyPressed, RatingPressed
+from gpiozero import Device
+from gpiozero.pins.mock import MockFactory
+
+from protocol.config_text import replace_table, set_key, toml_string
+from rating_terminal.config import TerminalConfig
+from rating_terminal.hardware import DEBOUNCE_S, GpiozeroTerminal, TerminalEvent
+from rating_terminal.model import Feedback, Key
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "firmware_configs" / "counter.example.toml"
+PRESS_S = 0.08  # a short press: longer than the debounce
+PAUSE_S = DEBOUNCE_S + 0.02  # between presses of one pin, so the next edge is not taken for a bounce
 
 
 class ScriptedTerminal:
-    def __init__(self, on_event: Callable[[KeyPressed | RatingPressed], None], *, source: TextIO = sys.stdin,
-                 sink: TextIO = sys.stdout) -> None:
-        self._on_event, self._source, self._sink = on_event, source, sink
+    def __init__(self, config: TerminalConfig, on_event: Callable[[TerminalEvent], None], *,
+                 source: TextIO = sys.stdin, sink: TextIO = sys.stdout) -> None:
+        self._factory = MockFactory()
+        Device.pin_factory = self._factory
+        self._keys = dict(config.keys)
+        self._buttons = {r.level: r.button for r in config.ratings}
+        self._long_s = config.long_press_s + 0.2
+        self._hardware = GpiozeroTerminal(
+            keys=config.keys, ratings=[(r.level, r.button, r.led) for r in config.ratings],
+            feedback_led=config.feedback_led, buzzer=config.buzzer, on_event=on_event,
+            long_press_s=config.long_press_s,
+        )
+        self._source, self._sink = source, sink
         self._lock = threading.Lock()
-        threading.Thread(target=self._read, name="scripted-keys", daemon=True).start()
+        threading.Thread(target=self._read, name="scripted-pins", daemon=True).start()
 
     def _read(self) -> None:
         for line in self._source:
             match line.split():
-                case ["key", key, *rest] if key in Key._value2member_map_:
-                    self._on_event(KeyPressed(Key(key), long=rest == ["long"]))
-                case ["rate", level]:
-                    self._on_event(RatingPressed(level))
+                case ["key", key, *rest] if Key._value2member_map_.get(key) in self._keys:
+                    self._press(self._keys[Key(key)], self._long_s if rest == ["long"] else PRESS_S)
+                case ["rate", level] if level in self._buttons:
+                    self._press(self._buttons[level], PRESS_S)
                 case _:
                     self._say(f"unknown {line.strip()[:60]}")
+
+    def _press(self, pin: int, hold_s: float) -> None:
+        """Wired between the pin and ground with the pull-up: pressed is low."""
+        mock = self._factory.pin(pin)
+        mock.drive_low()
+        time.sleep(hold_s)
+        mock.drive_high()
+        time.sleep(PAUSE_S)
 
     def _say(self, line: str) -> None:
         with self._lock:
@@ -39,16 +72,31 @@ class ScriptedTerminal:
             self._sink.flush()
 
     def arm(self, levels: list[str]) -> None:
+        self._hardware.arm(levels)
         self._say("armed " + " ".join(levels))
 
     def disarm(self) -> None:
+        self._hardware.disarm()
         self._say("disarmed")
 
     def thank_you(self, level: str) -> None:
+        self._hardware.thank_you(level)
         self._say(f"thanks {level}")
 
     def signal(self, feedback: Feedback) -> None:
+        self._hardware.signal(feedback)
         self._say(f"signal {feedback.value}")
 
     def close(self) -> None:
+        self._hardware.close()
         self._say("closed")
+
+
+def scripted_config(counter_id: str, center_id: str, outbox: Path, url: str) -> str:
+    """The shipped example config, pins and all, with scripted hardware: what tests, benchmarks and
+    `make demo` give a terminal process."""
+    text = EXAMPLE.read_text(encoding="utf-8")
+    for key, value in (("counter", counter_id), ("center", center_id), ("outbox", str(outbox)),
+                       ("hardware", "scripted")):
+        text = set_key(text, "terminal", key, toml_string(value))
+    return replace_table(text, "mqtt", [f"url = {toml_string(url)}"])

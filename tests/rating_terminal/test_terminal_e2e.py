@@ -14,18 +14,8 @@ from pathlib import Path
 import pytest
 
 from protocol.local_broker import LocalBroker
+from rating_terminal.scripted import scripted_config
 from tests.harness import ROOT, ServerProcess, device, watching
-
-TERMINAL_TOML = """
-[terminal]
-counter = "1"
-center = "{center_id}"
-outbox = "{outbox}"
-hardware = "scripted"
-
-[mqtt]
-url = "{url}"
-"""
 
 
 class Terminal:
@@ -33,8 +23,7 @@ class Terminal:
         self.config = folder / "terminal.toml"
         self.outbox = folder / "outbox.db"
         self.log = folder / "terminal.log"
-        self.config.write_text(TERMINAL_TOML.format(center_id=center_id, outbox=self.outbox, url=broker.url),
-                               encoding="utf-8")
+        self.config.write_text(scripted_config("1", center_id, self.outbox, broker.url), encoding="utf-8")
         self.broker, self.center_id = broker, center_id
         self.lines: queue.Queue[str] = queue.Queue()
         self.proc: subprocess.Popen[str] | None = None
