@@ -108,11 +108,18 @@ def notify(state: str) -> None:
 
 
 class Watchdog:
-    """Pings systemd's watchdog from the main loop at half the configured interval."""
+    """Pings systemd's watchdog from the main loop at half the configured interval.
+
+    Each ping is followed by EXTEND_TIMEOUT_USEC=<the watchdog interval>. Before READY=1 systemd
+    applies it to the start timeout: an agent waiting for its broker or server keeps starting
+    while its loop is alive, and is still killed when the loop is stuck. After READY=1 it only
+    moves the watchdog's deadline as far as the ping itself does (the units set no RuntimeMaxSec=).
+    """
 
     def __init__(self) -> None:
         usec = os.environ.get("WATCHDOG_USEC", "")
-        self._interval_s = int(usec) / 2_000_000 if usec.isdigit() and int(usec) > 0 else None
+        self._usec = int(usec) if usec.isdigit() and int(usec) > 0 else None
+        self._interval_s = self._usec / 2_000_000 if self._usec is not None else None
         self._last = 0.0
 
     def ping(self) -> None:
@@ -122,6 +129,7 @@ class Watchdog:
         if now - self._last >= self._interval_s:
             self._last = now
             notify("WATCHDOG=1")
+            notify(f"EXTEND_TIMEOUT_USEC={self._usec}")
 
 
 T = TypeVar("T")

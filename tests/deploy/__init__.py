@@ -1,0 +1,1 @@
+"""Deployment: the systemd units, the installer, sd_notify of every agent."""
