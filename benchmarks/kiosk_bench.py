@@ -145,7 +145,8 @@ def center_toml(folder: Path, broker: LocalBroker, center: str = CENTER) -> Path
     path = folder / "center.toml"
     path.write_text(
         f'[center]\nid = "{center}"\nname = "Bộ phận Tiếp nhận và Trả kết quả"\n[mqtt]\nurl = "{broker.url}"\n'
-        f'[storage]\nurl = "sqlite:///{folder / "center.db"}"\n[rating]\nlevels = ["hai-long", "khong"]\n'
+        f'[storage]\nurl = "sqlite:///{folder / "center.db"}"\n'
+        '[rating]\nlevels = ["very_satisfied", "satisfied", "dissatisfied"]\n'
         '[[areas]]\nid = "dat-dai"\nname = "Đất đai"\nfirst = 1\nlast = 9999\n'
         '[[counters]]\nid = "1"\nname = "Quầy 1"\nareas = ["dat-dai"]\n',
         encoding="utf-8",

@@ -24,7 +24,7 @@ from protocol.config import MqttSettings
 from protocol.link import Message, MqttLink
 from protocol.local_broker import LocalBroker
 from protocol.topics import Topics
-from rating_terminal.scripted import scripted_config
+from rating_terminal.scripted import PAUSE_S, PRESS_S, scripted_config
 
 ROOT = Path(__file__).resolve().parents[1]
 CENTER = "bench-terminal"
@@ -92,11 +92,12 @@ def measure(folder: Path, broker: LocalBroker) -> list[dict[str, Any]]:
             body = json.dumps({"v": 1, "request_id": uuid.uuid4().hex, "area": "dat-dai"}).encode()
             helper.request(topics.ticket_request("k1"), body, response_topic=topics.ticket_response("k1"),
                            timeout_s=5)
+            time.sleep(PRESS_S + PAUSE_S)  # a finger lets go of a key before it presses it again
             sent = terminal.send("key next")
             nexts.append((terminal.until("signal ok") - sent) * 1000)
             terminal.send("key finish")
             terminal.until("armed", "signal ok")
-            sent = terminal.send("rate hai-long" if n % 5 else "rate khong")  # the levels of center_toml()
+            sent = terminal.send("rate satisfied" if n % 5 else "rate dissatisfied")  # the levels of center_toml()
             ratings.append((acks.get(timeout=15) - sent) * 1000)
         time.sleep(2)
         cpu_before, wall_before = cpu_seconds(terminal.proc.pid), time.perf_counter()

@@ -39,6 +39,7 @@ class ScriptedTerminal:
         self._keys = dict(config.keys)
         self._buttons = {r.level: r.button for r in config.ratings}
         self._long_s = config.long_press_s + 0.2
+        self._free_at: dict[int, float] = {}  # pin -> when it may be pressed again
         self._hardware = GpiozeroTerminal(
             keys=config.keys, ratings=[(r.level, r.button, r.led) for r in config.ratings],
             feedback_led=config.feedback_led, buzzer=config.buzzer, on_event=on_event,
@@ -59,12 +60,17 @@ class ScriptedTerminal:
                     self._say(f"unknown {line.strip()[:60]}")
 
     def _press(self, pin: int, hold_s: float) -> None:
-        """Wired between the pin and ground with the pull-up: pressed is low."""
+        """Wired between the pin and ground with the pull-up: pressed is low. The release comes on a
+        timer, so the next line (another key) is not held up; the same pin waits for its own release."""
+        wait = self._free_at.get(pin, 0.0) - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
         mock = self._factory.pin(pin)
         mock.drive_low()
-        time.sleep(hold_s)
-        mock.drive_high()
-        time.sleep(PAUSE_S)
+        release = threading.Timer(hold_s, mock.drive_high)
+        release.daemon = True
+        release.start()
+        self._free_at[pin] = time.monotonic() + hold_s + PAUSE_S
 
     def _say(self, line: str) -> None:
         with self._lock:
