@@ -17,6 +17,9 @@ import logging
 import queue
 import threading
 import time
+import wave
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -26,7 +29,7 @@ from display_board.numbers import DEFAULT_READING, Reading, announcement
 if TYPE_CHECKING:
     import pygame
 
-__all__ = ["PAUSE", "FakeVoice", "PygameVoice", "Voice", "announce"]
+__all__ = ["PAUSE", "FakeVoice", "PygameVoice", "RecordingVoice", "Voice", "announce"]
 
 log = logging.getLogger(__name__)
 
@@ -219,3 +222,68 @@ class PygameVoice:
                 self._channel.stop()
                 return
             time.sleep(_POLL_S)
+
+
+class RecordingVoice:
+    """A voice that writes what it would say into one WAV file instead of a loudspeaker, and one line
+    per announcement (the time, the sentence, the clip files) into a `.txt` beside it: for `make demo`
+    and for listening to a center's clips without a hall.
+
+    The clips must share the generated set's format (22,050 Hz, mono, 16 bit); a clip in another
+    format is left out with a warning, as a missing one is.
+    """
+
+    RATE, WIDTH = 22050, 2
+
+    def __init__(self, library: ClipLibrary, wav: Path, clock: Callable[[], datetime], *, pause_s: float = 0.05,
+                 sentence_pause_s: float = 0.6) -> None:
+        self.library, self._clock = library, clock
+        wav.parent.mkdir(parents=True, exist_ok=True)
+        self._wav = wave.open(str(wav), "wb")  # noqa: SIM115  # open for the agent's life; closed by close()
+        self._wav.setnchannels(1)
+        self._wav.setsampwidth(self.WIDTH)
+        self._wav.setframerate(self.RATE)
+        self._list = wav.with_suffix(".txt").open("w", encoding="utf-8")
+        self._pause, self._sentence_pause = self._silence(pause_s), self._silence(sentence_pause_s)
+        self._warned: set[str] = set()
+        self._lock = threading.Lock()
+
+    def _silence(self, seconds: float) -> bytes:
+        return b"\0" * (int(seconds * self.RATE) * self.WIDTH)
+
+    def say(self, tokens: list[str]) -> None:
+        """Written at once, in the caller's thread: a WAV file takes it faster than a loudspeaker would."""
+        with self._lock:
+            written = [self.library.chime()]
+            self._wav.writeframes(self._frames("(chime)", self.library.chime()) + self._pause)
+            for token in tokens:
+                if token == PAUSE:
+                    self._wav.writeframes(self._sentence_pause)
+                    continue
+                path = self.library.path(token)
+                frames = self._frames(token, path)
+                if frames:
+                    written.append(path)
+                    self._wav.writeframes(frames + self._pause)
+            sentence = " ".join("…" if t == PAUSE else t for t in tokens)
+            self._list.write(f"{self._clock():%H:%M:%S}  {sentence}  [{' '.join(p.name for p in written)}]\n")
+            self._list.flush()
+
+    def _frames(self, token: str, path: Path) -> bytes:
+        try:
+            with wave.open(str(path), "rb") as clip:
+                if (clip.getframerate(), clip.getnchannels(), clip.getsampwidth()) != (self.RATE, 1, self.WIDTH):
+                    raise wave.Error(f"{clip.getframerate()} Hz, {clip.getnchannels()} channel(s)")
+                return clip.readframes(clip.getnframes())
+        except (wave.Error, OSError, EOFError) as error:
+            if token not in self._warned:
+                self._warned.add(token)
+                log.warning("voice: clip for %r (%s) left out of the recording: %s", token, path, error)
+            return b""
+
+    def close(self) -> None:
+        with self._lock:
+            if self._list.closed:
+                return
+            self._wav.close()
+            self._list.close()

@@ -13,6 +13,7 @@ import time
 import unicodedata
 import wave
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,7 @@ from display_board.clips import (
     write_chime,
 )
 from display_board.numbers import Reading, announcement, full_clip_vocabulary
-from display_board.voice import PAUSE, FakeVoice, PygameVoice, announce
+from display_board.voice import PAUSE, FakeVoice, PygameVoice, RecordingVoice, announce
 
 HAVE_ESPEAK = shutil.which("espeak-ng") is not None
 needs_espeak = pytest.mark.skipif(not HAVE_ESPEAK, reason="espeak-ng is not installed (apt-get install espeak-ng)")
@@ -254,3 +255,26 @@ def test_an_unreadable_number_queues_nothing() -> None:
     with pytest.raises(ValueError):
         announce(fake, "1005?", "3", False)
     assert fake.said == []
+
+
+def test_the_recording_voice_writes_every_announcement_into_one_wav_and_lists_it(tiny_library: ClipLibrary,
+                                                                                  tmp_path: Path) -> None:
+    out = tmp_path / "rec" / "calls.wav"
+    at = datetime(2026, 11, 23, 8, 15, 30)
+    recorder = RecordingVoice(tiny_library, out, lambda: at, pause_s=0.01, sentence_pause_s=0.1)
+    recorder.say(["mời", "một", PAUSE, "mời", "một"])
+    write_tone(tiny_library.path("hai"), rate=16000)  # another format: left out, the rest still written
+    recorder.say(["mời", "hai", "ba"])
+    recorder.close()
+    recorder.close()
+    params, samples = read_wav(out)
+    assert (params.framerate, params.nchannels, params.sampwidth) == (22050, 1, 2)
+    tone = int(0.05 * 22050)
+    short, sentence = int(0.01 * 22050), int(0.1 * 22050)
+    # chime and 4 clips, each followed by a short pause, and the sentence pause; then chime, mời, ba
+    assert params.nframes == 5 * (tone + short) + sentence + 3 * (tone + short)
+    assert peak(samples) > 7000
+    lines = out.with_suffix(".txt").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == (f"08:15:30  mời một … mời một  [chime.wav {clip_filename('mời')} {clip_filename('một')} "
+                        f"{clip_filename('mời')} {clip_filename('một')}]")
+    assert lines[1].endswith(f"[chime.wav {clip_filename('mời')} {clip_filename('ba')}]")
