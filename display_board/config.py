@@ -1,9 +1,16 @@
-"""The hall board's device config: TOML -> frozen dataclasses; errors name the file and the key."""
+"""The hall board's device config: TOML -> frozen dataclasses; errors name the file and the key.
+
+`[leds] model` names an LED display profile (firmware_configs/led_displays/<model>.toml, or a path
+to a center's own file, relative to the config file): its values are the defaults of the [leds]
+keys, and a key written in the board config wins. A wrong profile is one line naming the profile file.
+"""
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from display_board.numbers import Reading
 from protocol.config import MqttSettings, Table, load_mqtt, read_toml
@@ -11,6 +18,10 @@ from protocol.topics import DEVICE_ID, ID
 
 CODEC_NAMES = ("qms", "modbus-rtu", "four-byte")
 DEFAULT_CLIPS = Path(__file__).resolve().parents[1] / ".venv" / "share" / "qms-voice"
+LED_MODELS = Path(__file__).resolve().parents[1] / "firmware_configs" / "led_displays"
+# What each protocol's frame can carry (display_board/led_display.py): bus addresses and characters.
+ADDRESSES = {"qms": (1, 247), "modbus-rtu": (1, 247), "four-byte": (0, 255)}
+MAX_DIGITS = {"qms": 255, "modbus-rtu": 123, "four-byte": 4}
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +31,16 @@ class LedBus:
     baudrate: int
     digits: int
     addresses: dict[str, int]  # counter id -> the address of its display on this bus
+    model: str = ""  # the LED display profile's display name ("" without `model`)
+
+
+@dataclass(frozen=True, slots=True)
+class LedModel:
+    """One LED display profile file: its display name and the defaults it gives the [leds] keys."""
+
+    file: Path
+    name: str
+    defaults: dict[str, Any]  # [leds] key -> value: protocol, baudrate, digits
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +73,9 @@ class BoardConfig:
                  f"voice from {self.clips}" + (f" and {self.custom_clips}" if self.custom_clips else "")
                  if self.voice else "no voice"]
         if self.leds is not None:
-            lines.append(f"LED displays on {self.leds.port} ({self.leds.codec}, {self.leds.baudrate} baud): "
+            model = f"{self.leds.model}, " if self.leds.model else ""
+            lines.append(f"LED displays on {self.leds.port} ({model}{self.leds.codec}, {self.leds.digits} digits, "
+                         f"{self.leds.baudrate} baud): "
                          + ", ".join(f"counter {c} at {a}" for c, a in self.leds.addresses.items()))
         return "\n".join(lines)
 
@@ -95,18 +118,70 @@ def _reading(table: Table) -> Reading:
 
 
 def _leds(table: Table) -> LedBus:
-    codec = table.text("protocol", "qms")
-    if codec not in CODEC_NAMES:
-        raise table.error("protocol", f"expected one of {', '.join(CODEC_NAMES)}, got {codec!r}")
-    bus = LedBus(table.text("port"), codec, table.integer("baudrate", 9600, minimum=1200),
-                 table.integer("digits", 4, minimum=1), {})
+    model = load_led_model(_model_file(table)) if table.has("model") else None
+    given = model.defaults if model is not None else {}
+    codec = table.text("protocol", given.get("protocol", "qms"))
+    _check_protocol(table, codec)
+    digits = table.integer("digits", given.get("digits", 4), minimum=1)
+    _check_digits(table, codec, digits)
+    bus = LedBus(table.text("port"), codec, table.integer("baudrate", given.get("baudrate", 9600), minimum=1200),
+                 digits, {}, model.name if model is not None else "")
+    low, high = ADDRESSES[codec]
+    used: dict[int, str] = {}
     for display in table.tables("displays"):
         counter, address = display.text("counter", pattern=ID), display.integer("address", minimum=0)
-        if address > 247:
-            raise display.error("address", f"{address} is not a bus address (0-247)")
+        if not low <= address <= high:
+            raise display.error("address", f"{address} is not a {codec} bus address ({low}-{high})")
         if counter in bus.addresses:
             raise display.error("counter", f"counter {counter!r} already has a display")
-        bus.addresses[counter] = address
+        if address in used:
+            raise display.error("address", f"address {address} is already counter {used[address]!r}'s display")
+        bus.addresses[counter], used[address] = address, counter
         display.finish()
     table.finish()
     return bus
+
+
+def _check_protocol(table: Table, codec: str) -> None:
+    if codec not in CODEC_NAMES:
+        raise table.error("protocol", f"expected one of {', '.join(CODEC_NAMES)}, got {codec!r}")
+
+
+def _check_digits(table: Table, codec: str, digits: int) -> None:
+    if digits > MAX_DIGITS[codec]:
+        raise table.error("digits", f"a {codec} display has at most {MAX_DIGITS[codec]} digits, not {digits}")
+
+
+def _model_file(table: Table) -> Path:
+    """The LED profile `model` names: a shipped one by name, or a .toml path from the config's folder."""
+    value: str = table.text("model")
+    if value.endswith(".toml") or "/" in value:
+        path = (table.file.parent / value).resolve()
+        if not path.is_file():
+            raise table.error("model", f"no such LED display profile file: {path}")
+        return path
+    shipped = shipped_led_models()
+    if value not in shipped:
+        close = difflib.get_close_matches(value.lower(), shipped, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise table.error("model", f"unknown LED display model {value!r}{hint}: one of {', '.join(shipped)}, "
+                                   "or a path to a .toml profile")
+    return LED_MODELS / f"{value}.toml"
+
+
+def shipped_led_models() -> list[str]:
+    """The names of the LED display profiles in firmware_configs/led_displays/, sorted."""
+    return sorted(path.stem for path in LED_MODELS.glob("*.toml"))
+
+
+def load_led_model(path: Path) -> LedModel:
+    """Read one LED display profile; a mistake is one line naming the profile file and its key."""
+    table = read_toml(path)
+    name = table.text("name")
+    codec = table.text("protocol")
+    _check_protocol(table, codec)
+    baudrate = table.integer("baudrate", minimum=1200)
+    digits = table.integer("digits", minimum=1)
+    _check_digits(table, codec, digits)
+    table.finish()
+    return LedModel(path, name, {"protocol": codec, "baudrate": baudrate, "digits": digits})

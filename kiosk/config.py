@@ -1,17 +1,30 @@
-"""The kiosk's device config: TOML -> frozen dataclasses; errors name the file and the key."""
+"""The kiosk's device config: TOML -> frozen dataclasses; errors name the file and the key.
+
+`[printer] model` names a printer profile (firmware_configs/printers/<model>.toml, or a path to a
+center's own file, relative to the config file): its values are the defaults of the [printer] keys,
+and a key written in the kiosk config wins. A wrong profile is one line naming the profile file.
+"""
 
 from __future__ import annotations
 
+import difflib
+import functools
+import json
+import os
 import re
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from protocol.config import MqttSettings, Table, load_mqtt, read_toml
+from protocol.gpio_header import physical_pin, pin_problem
 from protocol.topics import DEVICE_ID, ID
 
 CONNECTIONS = ("network", "serial", "usb", "file")
-PAPERS = {"58mm": 384, "80mm": 576}
+PAPERS = {"58mm": 384, "80mm": 576}  # the only widths the ticket layout knows (firmware_configs/printers/README.md)
 LABEL = re.compile(r"[a-z0-9_-]+")
+PRINTER_MODELS = Path(__file__).resolve().parents[1] / "firmware_configs" / "printers"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,11 +43,24 @@ class PrinterConfig:
     native_qr: bool = True
     cut: bool = True
     status_query: bool = True
+    model: str = ""  # the printer profile's display name ("" without `model`)
 
     def summary(self) -> str:
         where = {"network": f"{self.host}:{self.port}", "serial": f"{self.device} at {self.baudrate} baud",
                  "usb": f"{self.vendor_id:04x}:{self.product_id:04x}", "file": self.path}[self.connection]
-        return f"{self.connection} printer {where}, {self.paper} paper, profile {self.profile}"
+        model = f"{self.model}, " if self.model else ""
+        return (f"{self.connection} printer {where}, {model}{self.paper} paper ({PAPERS[self.paper]} dots), "
+                f"profile {self.profile}, {'cutter' if self.cut else 'no cutter'}")
+
+
+@dataclass(frozen=True, slots=True)
+class PrinterModel:
+    """One printer profile file: its display name and the defaults it gives the [printer] keys."""
+
+    file: Path
+    name: str
+    dots: int
+    defaults: dict[str, Any]  # [printer] key -> value: paper, profile, cut, and what else the file says
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +95,7 @@ class KioskConfig:
         screen = f"screen {size}{', full screen' if self.fullscreen else ''}" if self.screen else "no screen"
         lines = [f"kiosk {self.kiosk_id} of center {self.center_id}", f"mqtt {self.mqtt.summary()}",
                  self.printer.summary(), screen]
-        lines += [f"  GPIO {b.pin} -> {b.area} ({b.priority})" for b in self.buttons]
+        lines += [f"  GPIO {b.pin} (pin {physical_pin(b.pin)}) -> {b.area} ({b.priority})" for b in self.buttons]
         return "\n".join(lines)
 
 
@@ -92,7 +118,7 @@ def load(path: Path) -> KioskConfig:
     footer = ticket.text("footer", "Vui lòng theo dõi số trên màn hình và loa gọi. Xin cảm ơn!")
     save = ticket.path("save_dir", None)
     ticket.finish()
-    buttons = tuple(_button(t) for t in root.tables("buttons")) if root.has("buttons") else ()
+    buttons = _buttons(root) if root.has("buttons") else ()
     root.finish()
     if not enabled and not buttons:
         raise screen.error("enabled", "a kiosk without a screen needs [[buttons]]")
@@ -101,20 +127,29 @@ def load(path: Path) -> KioskConfig:
 
 
 def _printer(table: Table) -> PrinterConfig:
+    model = load_printer_model(_model_file(table)) if table.has("model") else None
+    given = model.defaults if model is not None else {}
     connection = table.text("connection")
     if connection not in CONNECTIONS:
         raise table.error("connection", f"expected one of {', '.join(CONNECTIONS)}, got {connection!r}")
-    paper = table.text("paper", "80mm")
+    paper = table.text("paper", given.get("paper", "80mm"))
     if paper not in PAPERS:
         raise table.error("paper", f"expected \"58mm\" or \"80mm\", got {paper!r}")
+    profile = table.text("profile", given.get("profile", "default"))
+    if table.has("profile"):
+        _check_escpos_profile(table, "profile", profile)
+    answers = given.get("status_query", True) and connection in ("network", "serial")
     config = PrinterConfig(
-        connection=connection, paper=paper, profile=table.text("profile", "default"),
+        connection=connection, paper=paper, profile=profile,
         host=table.text("host", "127.0.0.1"), port=table.integer("port", 9100, minimum=1),
-        device=table.text("device", "/dev/ttyUSB0"), baudrate=table.integer("baudrate", 19200, minimum=1200),
-        vendor_id=table.integer("vendor_id", 0, minimum=0), product_id=table.integer("product_id", 0, minimum=0),
-        path=table.text("path", "/dev/usb/lp0"), native_digits=table.flag("native_digits", True),
-        native_qr=table.flag("native_qr", True), cut=table.flag("cut", True),
-        status_query=table.flag("status_query", connection in ("network", "serial")),
+        device=table.text("device", "/dev/ttyUSB0"),
+        baudrate=table.integer("baudrate", given.get("baudrate", 19200), minimum=1200),
+        vendor_id=table.integer("vendor_id", given.get("vendor_id", 0), minimum=0),
+        product_id=table.integer("product_id", given.get("product_id", 0), minimum=0),
+        path=table.text("path", "/dev/usb/lp0"),
+        native_digits=table.flag("native_digits", given.get("native_digits", True)),
+        native_qr=table.flag("native_qr", given.get("native_qr", True)), cut=table.flag("cut", given.get("cut", True)),
+        status_query=table.flag("status_query", answers), model=model.name if model is not None else "",
     )
     if connection == "file" and config.status_query:
         raise table.error("status_query", "a printer written as a file cannot answer status queries")
@@ -124,10 +159,92 @@ def _printer(table: Table) -> PrinterConfig:
     return config
 
 
+def _model_file(table: Table) -> Path:
+    """The printer profile `model` names: a shipped one by name, or a .toml path from the config's folder."""
+    value: str = table.text("model")
+    if value.endswith(".toml") or "/" in value:
+        path = (table.file.parent / value).resolve()
+        if not path.is_file():
+            raise table.error("model", f"no such printer profile file: {path}")
+        return path
+    shipped = shipped_printer_models()
+    if value not in shipped:
+        close = difflib.get_close_matches(value.lower(), shipped, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise table.error("model", f"unknown printer model {value!r}{hint}: one of {', '.join(shipped)}, "
+                                   "or a path to a .toml profile")
+    return PRINTER_MODELS / f"{value}.toml"
+
+
+def shipped_printer_models() -> list[str]:
+    """The names of the printer profiles in firmware_configs/printers/, sorted."""
+    return sorted(path.stem for path in PRINTER_MODELS.glob("*.toml"))
+
+
+def load_printer_model(path: Path) -> PrinterModel:
+    """Read one printer profile; a mistake is one line naming the profile file and its key."""
+    table = read_toml(path)
+    name = table.text("name")
+    paper = table.text("paper")
+    if paper not in PAPERS:
+        raise table.error("paper", f"expected \"58mm\" or \"80mm\", got {paper!r}")
+    dots = table.integer("dots", minimum=1)
+    if dots not in PAPERS.values():
+        raise table.error("dots", f"{dots} dots a line: tickets are laid out for 384 (58mm) or 576 (80mm) dots "
+                                  "only (firmware_configs/printers/README.md)")
+    if dots != PAPERS[paper]:
+        raise table.error("dots", f"{dots} dots a line is not {paper} paper ({PAPERS[paper]} dots)")
+    defaults: dict[str, Any] = {"paper": paper, "profile": table.text("profile"), "cut": table.flag("cut")}
+    _check_escpos_profile(table, "profile", defaults["profile"])
+    for key in ("native_qr", "native_digits", "status_query"):
+        if table.has(key):
+            defaults[key] = table.flag(key)
+    for key, minimum in (("baudrate", 1200), ("vendor_id", 0), ("product_id", 0)):
+        if table.has(key):
+            defaults[key] = table.integer(key, minimum=minimum)
+    table.finish()
+    return PrinterModel(path, name, dots, defaults)
+
+
+@functools.cache
+def escpos_profiles() -> frozenset[str] | None:
+    """The capabilities profiles python-escpos knows (None when they cannot be read here)."""
+    try:
+        named = os.environ.get("ESCPOS_CAPABILITIES_FILE")  # python-escpos reads this one instead, if set
+        text = (Path(named).read_text(encoding="utf-8") if named
+                else (resources.files("escpos") / "capabilities.json").read_text(encoding="utf-8"))
+        return frozenset(json.loads(text)["profiles"])
+    except (ImportError, OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _check_escpos_profile(table: Table, key: str, value: str) -> None:
+    known = escpos_profiles()
+    if known is None or value in known:
+        return
+    close = difflib.get_close_matches(value, sorted(known), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise table.error(key, f"{value!r} is not a python-escpos capabilities profile{hint} "
+                           "(firmware_configs/printers/README.md lists them)")
+
+
+def _buttons(root: Table) -> tuple[AreaPin, ...]:
+    buttons: list[AreaPin] = []
+    used: dict[int, str] = {}
+    for table in root.tables("buttons"):
+        button = _button(table)
+        if button.pin in used:
+            raise table.error("pin", f"GPIO {button.pin} is already the pin of {used[button.pin]}")
+        used[button.pin] = table.where
+        buttons.append(button)
+    return tuple(buttons)
+
+
 def _button(table: Table) -> AreaPin:
     pin = AreaPin(table.integer("pin", minimum=0), table.text("area", pattern=ID),
                   table.text("priority", "none", pattern=LABEL))
-    if pin.pin > 27:
-        raise table.error("pin", f"GPIO {pin.pin} is not on the 40-pin header (0-27)")
+    problem = pin_problem(pin.pin)
+    if problem is not None:
+        raise table.error("pin", problem)
     table.finish()
     return pin

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from protocol.config import MqttSettings, Table, load_mqtt, read_toml
+from protocol.gpio_header import physical_pin, pin_problem
 from protocol.topics import DEVICE_ID, ID
 from rating_terminal.model import Key
 from rating_terminal.usb_keypad import DEFAULT_KEYS, KEY_CODES
@@ -46,11 +47,18 @@ class TerminalConfig:
         return self.mqtt.client_id or f"{self.center_id}-{self.device_id}"
 
     def summary(self) -> str:
-        keys = ", ".join(f"{key.value} GPIO{pin}" for key, pin in self.keys.items()) or "no keys"
-        ratings = ", ".join(f"{r.level} GPIO{r.button}/LED GPIO{r.led}" for r in self.ratings) or "no rating buttons"
+        keys = ", ".join(f"{key.value} {_gpio(pin)}" for key, pin in self.keys.items()) or "no keys"
+        ratings = (", ".join(f"{r.level} {_gpio(r.button)}/LED {_gpio(r.led)}" for r in self.ratings)
+                   or "no rating buttons")
+        lights = [f"{what} {_gpio(pin)}" for what, pin in (("feedback LED", self.feedback_led),
+                                                           ("buzzer", self.buzzer)) if pin is not None]
         return "\n".join([f"terminal of counter {self.counter_id}, center {self.center_id}",
                           f"mqtt {self.mqtt.summary()}", f"outbox {self.outbox}", f"keys: {keys}",
-                          f"ratings: {ratings}"])
+                          f"ratings: {ratings}", f"signals: {', '.join(lights) or 'none'}"])
+
+
+def _gpio(pin: int) -> str:
+    return f"GPIO{pin} (pin {physical_pin(pin)})"
 
 
 def load(path: Path) -> TerminalConfig:
@@ -66,8 +74,10 @@ def load(path: Path) -> TerminalConfig:
     if not DEVICE_ID.fullmatch(f"counter-{counter_id}"):
         raise terminal.error("counter", "too long for a device id")
     mqtt = load_mqtt(root.table("mqtt"))
-    keys = _keys(root.table("keys", required=False))
-    ratings = tuple(_rating(t) for t in root.tables("ratings")) if root.has("ratings") else ()
+    key_table = root.table("keys", required=False)
+    keys = _keys(key_table)
+    rating_tables = root.tables("ratings") if root.has("ratings") else []
+    ratings = tuple(_rating(t) for t in rating_tables)
     if len({r.level for r in ratings}) != len(ratings):
         raise root.error("ratings", "a rating level is listed twice")
     usb_keypad, usb_keys = _usb(root.table("usb_keypad", required=False))
@@ -75,10 +85,11 @@ def load(path: Path) -> TerminalConfig:
     feedback_led, buzzer = _pin(pins, "feedback_led"), _pin(pins, "buzzer")
     pins.finish()
     root.finish()
-    used = [*keys.values(), *(p for r in ratings for p in (r.button, r.led)), *(p for p in (feedback_led, buzzer)
-                                                                                 if p is not None)]
-    if len(set(used)) != len(used):
-        raise root.error("keys", "a GPIO pin is used twice")
+    _once_each([*((key_table, key.value, pin) for key, pin in keys.items()),
+                *((table, key, pin) for table, r in zip(rating_tables, ratings, strict=True)
+                  for key, pin in (("button", r.button), ("led", r.led))),
+                *((pins, key, pin) for key, pin in (("feedback_led", feedback_led), ("buzzer", buzzer))
+                  if pin is not None)])
     if not outbox.parent.is_dir():
         raise root.error("terminal", f"outbox folder {outbox.parent} does not exist")
     return TerminalConfig(path, counter_id, center_id, mqtt, outbox, keys, ratings, feedback_led, buzzer,
@@ -106,17 +117,30 @@ def _usb(table: Table) -> tuple[Path | None, dict[Key, str] | None]:
 
 
 def _rating(table: Table) -> RatingPins:
-    pins = RatingPins(table.text("level", pattern=LABEL), table.integer("button", minimum=0),
-                      table.integer("led", minimum=0))
-    for key, pin in (("button", pins.button), ("led", pins.led)):
-        if pin > 27:
-            raise table.error(key, f"GPIO {pin} is not on the 40-pin header (0-27)")
+    level = table.text("level", pattern=LABEL)
+    pins = RatingPins(level, _usable(table, "button", table.integer("button", minimum=0)),
+                      _usable(table, "led", table.integer("led", minimum=0)))
     table.finish()
     return pins
 
 
 def _pin(table: Table, key: str) -> int | None:
     pin: int | None = table.integer(key, None, minimum=0)
-    if pin is not None and pin > 27:
-        raise table.error(key, f"GPIO {pin} is not on the 40-pin header (0-27)")
+    return None if pin is None else _usable(table, key, pin)
+
+
+def _usable(table: Table, key: str, pin: int) -> int:
+    """The BCM GPIO number, if it may take a button, an LED or a buzzer (protocol/gpio_header.py)."""
+    problem = pin_problem(pin)
+    if problem is not None:
+        raise table.error(key, problem)
     return pin
+
+
+def _once_each(uses: list[tuple[Table, str, int]]) -> None:
+    """Refuse a GPIO given to two things, naming the second and what already has it."""
+    first: dict[int, str] = {}
+    for table, key, pin in uses:
+        if pin in first:
+            raise table.error(key, f"GPIO {pin} is already {first[pin]}")
+        first[pin] = f"{table.where}.{key}" if table.where else key

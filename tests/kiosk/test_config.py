@@ -16,6 +16,7 @@ def test_the_example_loads() -> None:
     config = load(EXAMPLE)
     assert (config.kiosk_id, config.center_id, config.printer.connection) == ("k1", "rach-gia", "network")
     assert config.printer.paper == "80mm" and config.screen and not config.buttons
+    assert (config.printer.model, config.printer.cut, config.printer.native_qr) == ("Xprinter XP-N160II", True, False)
 
 
 @pytest.mark.parametrize(
@@ -24,14 +25,20 @@ def test_the_example_loads() -> None:
         ('id = "k1"', 'id = "k 1"', "kiosk.toml: [kiosk].id: 'k 1' must match"),
         ('center = "rach-gia"', 'center = "Rach Gia"', "kiosk.toml: [kiosk].center:"),
         ('connection = "network"', 'connection = "bluetooth"', "kiosk.toml: [printer].connection: expected one of"),
-        ('paper = "80mm"', 'paper = "57mm"', "kiosk.toml: [printer].paper: expected"),
+        ('# paper = "80mm"', 'paper = "57mm"', "kiosk.toml: [printer].paper: expected"),
+        ('model = "xprinter-xp-n160ii"', 'model = "xp-n160ii"',
+         "kiosk.toml: [printer].model: unknown printer model 'xp-n160ii' (did you mean 'xprinter-xp-n160ii'?)"),
+        ('model = "xprinter-xp-n160ii"', "model = 160", "kiosk.toml: [printer].model: expected a string, got 160"),
+        ("# cut = true", 'cut = "no"', "kiosk.toml: [printer].cut: expected true or false, got 'no'"),
         ("port = 9100", 'port = "9100"', "kiosk.toml: [printer].port: expected an integer"),
         ("enabled = true", "enabled = false",
          "kiosk.toml: [screen].enabled: a kiosk without a screen needs [[buttons]]"),
         ("fullscreen = true", "fullscreen = true\nbrightness = 3", "kiosk.toml: [screen].brightness: unknown key"),
         ('url = "mqtt://127.0.0.1:1883"', 'url = "tcp://x"', "kiosk.toml: [mqtt].url: expected mqtt://"),
-        ("# [[buttons]]\n# pin = 17\n# area = \"dat-dai\"", '[[buttons]]\npin = 40\narea = "dat-dai"',
+        ("# [[buttons]]\n# pin = 17 ", '[[buttons]]\npin = 40\narea = "dat-dai"\n# pin = 17 ',
          "kiosk.toml: [[buttons]] #1.pin: GPIO 40 is not on the 40-pin header"),
+        ("# [[buttons]]\n# pin = 17 ", '[[buttons]]\npin = 2\narea = "dat-dai"\n# pin = 17 ',
+         "kiosk.toml: [[buttons]] #1.pin: GPIO 2 (physical pin 3) is I2C1 SDA"),
     ],
 )
 def test_a_mistake_is_one_line_naming_file_and_key(tmp_path: Path, old: str, new: str, expected: str) -> None:
