@@ -22,7 +22,8 @@ import pytest
 
 from protocol.config import MqttSettings
 from protocol.link import Message, MqttLink, RequestTimeout
-from protocol.local_broker import LocalBroker, TlsFiles, free_port, make_tls_files
+from protocol.local_broker import LocalBroker, free_port, make_tls_files
+from protocol.tls import TlsFiles
 from protocol.topics import Topics
 from tests.harness import ROOT, TIMEOUT, watching
 
