@@ -221,6 +221,10 @@ def test_install_lays_out_the_role(laid_out: Installed) -> None:
     assert unit.read_bytes() == (SYSTEMD / role.unit).read_bytes()
     wants = destdir / "etc/systemd/system/multi-user.target.wants" / role.unit
     assert os.readlink(wants) == f"/etc/systemd/system/{role.unit}"
+    # the test's configs keep the database and the outbox in its own folder: the installer warns that
+    # the service could not write there (ProtectSystem=strict, a private /tmp)
+    writes_outside = "the service can write only below /var/lib/qms" in laid_out.done.stderr
+    assert writes_outside == (role.name in ("server", "counter"))
     # the broker's files: without a group mosquitto here they stay root's, and the installer says so
     assert ("no group mosquitto" in laid_out.done.stderr) == (role.name == "server")
     if role.name == "server":
