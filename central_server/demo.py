@@ -1,324 +1,198 @@
-"""`make demo`, first version: a simulated morning at a district center, through the real protocol.
+"""`make demo`: a morning at a district one-stop-shop, the real system on one machine.
 
-Starts Mosquitto and the central server on free loopback ports, then simulated kiosks issue
-tickets (some priority) and simulated counters call, recall, skip, transfer, finish and
-collect ratings, each device on its own MQTT 5 connection. The server runs on a simulated
-clock, so the four hours of a morning pass in about a minute and every wait in the report is
-a real wait of the simulated day. Writes `demo-output/` and prints a summary per area.
+Every part is the real program in its own process, with only its hardware swapped for the fake of
+its port: Mosquitto, the central server, one kiosk (its pygame screen on SDL's dummy driver, touched
+through scripted lines; a loopback TCP ESC/POS printer), one hall board (dummy video; its voice
+written to a WAV; the four counter LED displays on a pty), and four counter terminals (the real
+gpiozero adapter on MockFactory pins, pressed through scripted lines). A traffic driver plays the
+citizens at the kiosk and the officials at the counters. All processes share one simulated clock, so
+07:30-11:45 passes in about two minutes and every wait in the report is a wait of the simulated day.
+
+Writes `demo-output/` (tickets, screens, the announcements, the report, logs) and prints where.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import math
 import os
+import pty
+import queue
 import random
 import re
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
 import time
-import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+import tty
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # the kiosk's screen, off screen
-os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
-
-import pygame
-from escpos.printer import Network
-
 from central_server.config import load
-from kiosk.agent import KioskAgent
-from kiosk.config import load as load_kiosk
-from kiosk.flow import Timings
+from central_server.report.command import make_report, write_report
+from display_board.led_display import STX, QmsFrameCodec
 from kiosk.loopback_printer import LoopbackPrinter
-from kiosk.model import PRIORITY_BUTTON, KioskView, Screen, area_target, priority_target
-from kiosk.printer import EscposPrinter
-from kiosk.screen import PygameDisplay
-from kiosk.ticket_layout import TicketFonts
 from protocol.agent import setup_logging
 from protocol.clock import SimulatedClock
 from protocol.config import MqttSettings
-from protocol.link import MqttLink, RequestTimeout
+from protocol.config_text import replace_table, set_key, toml_string
+from protocol.link import Message, MqttLink
 from protocol.local_broker import LocalBroker
 from protocol.topics import Topics
+from rating_terminal.scripted import scripted_config
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "demo-output"
-EXAMPLE = ROOT / "firmware_configs" / "center.example.toml"
+EXAMPLES = ROOT / "firmware_configs"
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
-SPEED = 240.0  # simulated seconds per real second: 07:30-11:30 in a minute
+SPEED = 128.0  # simulated seconds per real second: 07:25-11:45 in about two minutes
 OPENS, LAST_ARRIVAL, CLOSES = (7, 30), (11, 15), (11, 45)
-ARRIVALS = 150  # citizens in the morning
-SHARE = {"dat-dai": 0.30, "tu-phap": 0.28, "kinh-doanh": 0.12, "xay-dung": 0.10, "ldtbxh": 0.10, "bhxh": 0.10}
-SERVICE_MIN = {"dat-dai": 9, "xay-dung": 10, "tu-phap": 5, "kinh-doanh": 8, "ldtbxh": 7, "bhxh": 5}
+ARRIVALS = 96  # citizens in the morning, for four counters
+# Arrivals per area, as district centers see them: land and civil status busiest.
+SHARE = {"dat-dai": 0.32, "tu-phap": 0.28, "kinh-doanh": 0.10, "xay-dung": 0.10, "ldtbxh": 0.10, "bhxh": 0.10}
+SERVICE_MIN = {"dat-dai": 7, "xay-dung": 8, "tu-phap": 5, "kinh-doanh": 6, "ldtbxh": 5, "bhxh": 4}
+COUNTERS = (("1", "Quầy 1", ("dat-dai", "xay-dung")), ("2", "Quầy 2", ("dat-dai", "kinh-doanh")),
+            ("3", "Quầy 3", ("tu-phap",)), ("4", "Quầy 4", ("tu-phap", "ldtbxh", "bhxh")))
 PRIORITIES = ("elderly", "disabled", "pregnant", "veteran", "child_under_6")
-PRIORITY_SHARE, NO_SHOW, TRANSFER, RATED = 0.08, 0.06, 0.05, 0.75
+PRIORITY_SHARE, NO_SHOW, TRANSFER, RATED = 0.08, 0.05, 0.04, 0.75
 LEVELS = (("very_satisfied", 0.58), ("satisfied", 0.36), ("dissatisfied", 0.06))
-TIMEOUT_S = 5.0
+LONG_PRESS_MS = 300  # the terminals' long press, shortened: a real second is two simulated minutes here
 log = logging.getLogger("demo")
 
 
-@dataclass(frozen=True)
-class Demo:
-    clock: SimulatedClock
-    topics: Topics
-    broker: LocalBroker
-    rng_seed: int = 2026
-
-    def at(self, hour: int, minute: int) -> datetime:
-        return self.clock.start.replace(hour=hour, minute=minute, second=0)
-
-    def sleep_until(self, moment: datetime, stop: threading.Event) -> None:
-        wait = (moment - self.clock.now()).total_seconds() / self.clock.speed
-        if wait > 0:
-            stop.wait(wait)
-
-    def link(self, device_id: str) -> MqttLink:
-        link = MqttLink(MqttSettings(self.broker.host, self.broker.port), client_id=f"demo-{device_id}",
-                        status_topic=self.topics.device_status(device_id))
-        link.start()
-        if not link.wait_ready(10):
-            raise RuntimeError(f"{device_id} could not connect to the broker")
-        return link
+# --- the processes ------------------------------------------------------------------------------
 
 
-def request(link: MqttLink, topic: str, response_topic: str, body: dict[str, Any]) -> dict[str, Any]:
-    """One request; retried with the same request_id, as a real device does, until answered."""
-    payload = json.dumps({"v": 1, "request_id": uuid.uuid4().hex, **body}, ensure_ascii=False).encode()
-    for _attempt in range(3):
-        try:
-            reply: dict[str, Any] = json.loads(link.request(topic, payload, response_topic=response_topic,
-                                                            timeout_s=TIMEOUT_S).payload)
-            return reply
-        except RequestTimeout:
-            continue
-    raise RuntimeError(f"no answer on {response_topic}")
+class Agent:
+    """One agent process whose stdin takes scripted lines and whose stdout lines are kept in a queue."""
 
-
-def arrivals(demo: Demo, rng: random.Random) -> list[tuple[datetime, str, str]]:
-    """Arrival times, areas and priorities: busiest between 08:30 and 10:00, as such centers see."""
-    start, end = demo.at(*OPENS), demo.at(*LAST_ARRIVAL)
-    span = (end - start).total_seconds()
-    moments = sorted(start + timedelta(seconds=span * rng.betavariate(2.2, 3.0)) for _ in range(ARRIVALS))
-    areas = rng.choices(list(SHARE), weights=list(SHARE.values()), k=ARRIVALS)
-    return [(m, a, rng.choice(PRIORITIES) if rng.random() < PRIORITY_SHARE else "none")
-            for m, a in zip(moments, areas, strict=True)]
-
-
-class RecordingDisplay(PygameDisplay):
-    """The kiosk's real screen (dummy video driver) that also saves the first sight of each screen."""
-
-    def __init__(self, folder: Path) -> None:
-        super().__init__(1920, 1080, fullscreen=False)
-        self._folder = folder
-        self._saved: set[str] = set()
-
-    def show(self, view: KioskView) -> None:
-        super().show(view)
-        kind = f"{view.screen}{'-uu-tien' if view.chosen_priority else ''}"
-        if kind not in self._saved and view.screen is not Screen.STARTING:
-            self._saved.add(kind)
-            self.save(self._folder / f"kiosk-{len(self._saved):02d}-{kind}.png")
-
-
-def citizens(demo: Demo, display: RecordingDisplay, agent: KioskAgent, plan: list[tuple[datetime, str, str]],
-             stop: threading.Event) -> None:
-    """Each citizen walks to the kiosk at the planned time and touches the screen as a person would."""
-    for moment, area, priority in plan:
-        demo.sleep_until(moment, stop)
-        if stop.is_set():
-            return
-        if priority != "none":
-            touch(display, agent, PRIORITY_BUTTON, stop)
-            touch(display, agent, priority_target(priority), stop, screen=Screen.PRIORITY)
-        touch(display, agent, area_target(area), stop)
-
-
-def touch(display: RecordingDisplay, agent: KioskAgent, target: str, stop: threading.Event,
-          screen: Screen = Screen.MENU) -> None:
-    deadline = time.monotonic() + 30
-    while not stop.is_set() and time.monotonic() < deadline:
-        centre = display.target_centre(target)
-        before = agent.flow.view()
-        if before.screen is screen and centre is not None:
-            width, height = display.size
-            pygame.event.post(pygame.event.Event(pygame.FINGERDOWN, x=centre[0] / width, y=centre[1] / height,
-                                                 touch_id=0, finger_id=0, dx=0, dy=0, pressure=1.0))
-            taken = time.monotonic() + 2
-            while _shows(agent, before) and time.monotonic() < taken and not stop.is_set():
-                stop.wait(0.005)  # until the kiosk has taken this touch: the next citizen waits behind
-            return
-        stop.wait(0.01)  # the kiosk is still showing the previous citizen's ticket
-    log.warning("the kiosk did not offer %s in time", target)
-
-
-def _shows(agent: KioskAgent, view: KioskView) -> bool:
-    now = agent.flow.view()
-    return (now.screen, now.chosen_priority) == (view.screen, view.chosen_priority)
-
-
-BOARD_TOML = """[board]
-id = "board-1"
-center = "{center}"
-
-[mqtt]
-url = "{url}"
-
-[screen]
-width = 1920
-height = 1080
-fullscreen = false
-notice = "Trung tâm làm việc từ thứ Hai đến thứ Sáu, sáng 7h30–11h30, chiều 13h30–17h00. Xin cảm ơn!"
-screenshots = "{screens}"
-screenshot_every_s = 600
-
-[voice]
-enabled = false
-"""
-
-
-def start_board(demo: Demo, broker: LocalBroker, clock: SimulatedClock) -> subprocess.Popen[bytes]:
-    """The real hall board agent, in its own process (pygame wants one display per process)."""
-    path = OUT / "board.toml"
-    path.write_text(BOARD_TOML.format(center=demo.topics.root.rsplit("/", 1)[1], url=broker.url,
-                                      screens=OUT / "screens"), encoding="utf-8")
-    with (OUT / "logs" / "board.log").open("wb") as log_file:
-        return subprocess.Popen(
-            [sys.executable, "-m", "display_board", "--config", str(path), "--simulated-clock", clock.to_arg()],
-            cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT,
-            env={**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"},
+    def __init__(self, name: str, module: str, config: Path, clock: SimulatedClock, env: dict[str, str]) -> None:
+        self.name = name
+        self.lines: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._log = (OUT / "logs" / f"{name}.log").open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", module, "--config", str(config), "--simulated-clock", clock.to_arg()],
+            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, env={**os.environ, **env},
+            text=True, bufsize=1,
         )
+        threading.Thread(target=self._read, name=f"{name}-out", daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line.strip())
+
+    def send(self, line: str) -> None:
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(line + "\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, ValueError):
+            log.warning("%s is gone; %r not sent", self.name, line)
+
+    def wait_for(self, prefix: str, timeout_s: float) -> bool:
+        """Until a line starting with `prefix`; the lines before it are dropped."""
+        deadline = time.monotonic() + timeout_s
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                if self.lines.get(timeout=left).startswith(prefix):
+                    return True
+            except queue.Empty:
+                break
+        return False
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._log.close()
 
 
-def close_when_counters_are_done(counters: list[threading.Thread], stop: threading.Event) -> None:
-    for thread in counters:
-        thread.join()
-    stop.set()
-
-
-def kiosk_agent(demo: Demo, broker: LocalBroker, printer: LoopbackPrinter) -> tuple[KioskAgent, RecordingDisplay]:
-    path = OUT / "kiosk.toml"
-    path.write_text(KIOSK_TOML.format(center=demo.topics.root.rsplit("/", 1)[1], url=broker.url, port=printer.port,
-                                      tickets=OUT / "tickets"), encoding="utf-8")
-    config = load_kiosk(path)
-    display = RecordingDisplay(OUT / "screens")
-    link = MqttLink(config.mqtt, client_id="demo-kiosk-k1", status_topic=demo.topics.device_status("k1"))
-    scale = demo.clock.speed  # the flow's timings run on the simulated clock
-    timings = Timings(busy_after=timedelta(seconds=2 * scale), ticket=timedelta(seconds=0.15 * scale),
-                      print_failed=timedelta(seconds=1 * scale), notice=timedelta(seconds=1 * scale))
-    printer_port = EscposPrinter(Network("127.0.0.1", printer.port, timeout=2), can_query_status=True)
-    agent = KioskAgent(config, link, printer_port, display=display, clock=demo.clock.now,
-                       fonts=TicketFonts.default(), timings=timings)
-    return agent, display
-
-
-KIOSK_TOML = """[kiosk]
-id = "k1"
-center = "{center}"
-
-[mqtt]
-url = "{url}"
-
-[screen]
-width = 1920
-height = 1080
-fullscreen = false
-
-[printer]
-connection = "network"
-host = "127.0.0.1"
-port = {port}
-paper = "80mm"
-
-[ticket]
-qr = "https://dichvucong.rachgia.example.vn/hang-doi?ve={{ticket_id}}"
-save_dir = "{tickets}"
-"""
-
-
-def counter(demo: Demo, counter_id: str, seed: int, stop: threading.Event) -> None:
-    rng = random.Random(seed)
-    link = demo.link(f"counter-{counter_id}")
-    topics = demo.topics
-
-    def command(action: str, **extra: Any) -> dict[str, Any]:
-        return request(link, topics.counter_command(counter_id), topics.counter_command_response(counter_id),
-                       {"action": action, **extra})
-
-    def wait(minutes: float) -> None:
-        demo.sleep_until(demo.clock.now() + timedelta(minutes=minutes), stop)
-
-    paused = False
-    try:
-        while not stop.is_set() and demo.clock.now() < demo.at(*CLOSES):
-            if counter_id == "3" and not paused and demo.clock.now() >= demo.at(9, 45):
-                paused = True  # a short break: the counter keeps nobody waiting on it meanwhile
-                command("pause")
-                wait(15)
-                command("resume")
-            called = command("next").get("ticket")
-            if called is None:
-                wait(1)
-                continue
-            if rng.random() < NO_SHOW:
-                wait(1.5)
-                command("recall")
-                wait(1.5)
-                command("skip")
-                continue
-            wait(max(1.0, rng.lognormvariate(math.log(SERVICE_MIN[called["area"]]), 0.45)))
-            if called["area"] == "dat-dai" and rng.random() < TRANSFER:
-                command("transfer", to_area="xay-dung")
-                continue
-            command("finish")
-            if rng.random() < RATED:
-                wait(0.3)
-                rate(link, topics, counter_id, called["id"], demo.clock.now(), rng)
-    finally:
-        link.stop()
-
-
-def rate(link: MqttLink, topics: Topics, counter_id: str, ticket_id: str, pressed: datetime,
-         rng: random.Random) -> None:
-    level = rng.choices([lv for lv, _ in LEVELS], weights=[w for _, w in LEVELS])[0]
-    body = {"v": 1, "rating_id": uuid.uuid4().hex, "ticket_id": ticket_id, "level": level,
-            "pressed_at": pressed.isoformat(timespec="seconds")}
-    link.request(topics.counter_rating(counter_id), json.dumps(body).encode(),
-                 response_topic=topics.rating_ack(counter_id), timeout_s=TIMEOUT_S)
-
-
-def write_config(broker: LocalBroker, database: Path) -> Path:
-    text = EXAMPLE.read_text(encoding="utf-8")
-    text = re.sub(r'url = "mqtt://[^"]*"', f'url = "{broker.url}"', text)
-    text = re.sub(r'url = "sqlite://[^"]*"', f'url = "sqlite:///{database}"', text)
+def center_config(broker: LocalBroker) -> Path:
+    """The shipped example center, with the demo's four counters, this broker and a fresh database."""
+    text = (EXAMPLES / "center.example.toml").read_text(encoding="utf-8")
+    text = re.sub(r"(?ms)^\[\[counters\]\].*?(?=^\[|\Z)", "", text).rstrip() + "\n"
+    for counter_id, name, areas in COUNTERS:
+        text += (f"\n[[counters]]\nid = {toml_string(counter_id)}\nname = {toml_string(name)}\n"
+                 f"areas = {json.dumps(areas)}\n")
+    text = replace_table(text, "mqtt", [f"url = {toml_string(broker.url)}"])
+    text = set_key(text, "storage", "url", toml_string(f"sqlite:///{OUT / 'center.db'}"))
     path = OUT / "center.toml"
     path.write_text(text, encoding="utf-8")
     return path
 
 
-def start_server(
-    config: Path, clock: SimulatedClock, demo_topics: Topics, broker: LocalBroker
-) -> subprocess.Popen[bytes]:
+def kiosk_config(center_id: str, broker: LocalBroker, printer: LoopbackPrinter) -> Path:
+    text = (EXAMPLES / "kiosk.example.toml").read_text(encoding="utf-8")
+    for key, value in (("id", '"k1"'), ("center", toml_string(center_id))):
+        text = set_key(text, "kiosk", key, value)
+    text = replace_table(text, "mqtt", [f"url = {toml_string(broker.url)}"])
+    for key, value in (("width", "1920"), ("height", "1080"), ("fullscreen", "false"), ("input", '"scripted"'),
+                       ("screenshots", toml_string(str(OUT / "screens")))):
+        text = set_key(text, "screen", key, value)
+    for key, value in (("connection", '"network"'), ("host", '"127.0.0.1"'), ("port", str(printer.port))):
+        text = set_key(text, "printer", key, value)
+    text = set_key(text, "ticket", "save_dir", toml_string(str(OUT / "tickets")))
+    path = OUT / "kiosk.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+BOARD_LEDS = """
+[leds]
+port = "{port}"
+protocol = "qms"
+baudrate = 9600
+digits = 4
+{displays}"""
+
+
+def board_config(center_id: str, broker: LocalBroker, led_port: str) -> Path:
+    text = (EXAMPLES / "board.example.toml").read_text(encoding="utf-8")
+    for key, value in (("id", '"board-1"'), ("center", toml_string(center_id))):
+        text = set_key(text, "board", key, value)
+    text = replace_table(text, "mqtt", [f"url = {toml_string(broker.url)}"])
+    for key, value in (("width", "1920"), ("height", "1080"), ("fullscreen", "false"),
+                       ("screenshots", toml_string(str(OUT / "screens"))), ("screenshot_every_s", "900")):
+        text = set_key(text, "screen", key, value)
+    text = set_key(text, "voice", "record", toml_string(str(OUT / "announcements" / "goi-so.wav")))
+    displays = "".join(f"[[leds.displays]]\ncounter = \"{c}\"\naddress = {n}\n"
+                       for n, (c, _, _) in enumerate(COUNTERS, start=1))
+    text += BOARD_LEDS.format(port=led_port, displays=displays)
+    path = OUT / "board.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def terminal_config(center_id: str, counter_id: str, broker: LocalBroker) -> Path:
+    text = scripted_config(counter_id, center_id, OUT / f"outbox-{counter_id}.db", broker.url)
+    text = set_key(text, "terminal", "long_press_ms", str(LONG_PRESS_MS))
+    path = OUT / f"counter-{counter_id}.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def start_server(config: Path, clock: SimulatedClock, topics: Topics, broker: LocalBroker) -> subprocess.Popen[bytes]:
     online = threading.Event()
     watcher = MqttLink(MqttSettings(broker.host, broker.port), client_id="demo-watch",
-                       status_topic=demo_topics.device_status("demo-watch"), announce_online=False)
-    watcher.subscribe(demo_topics.server_status(),
-                      lambda m: online.set() if json.loads(m.payload).get("online") else None)
+                       status_topic=topics.device_status("demo-watch"), announce_online=False)
+    watcher.subscribe(topics.server_status(), lambda m: online.set() if json.loads(m.payload).get("online") else None)
     watcher.start()
-    with (OUT / "logs" / "server.log").open("wb") as log:
+    with (OUT / "logs" / "server.log").open("wb") as server_log:
         server = subprocess.Popen(
             [sys.executable, "-m", "central_server", "--config", str(config), "--simulated-clock", clock.to_arg()],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT, stdout=server_log, stderr=subprocess.STDOUT,
         )
     ready = online.wait(20)
     watcher.stop()
@@ -327,119 +201,279 @@ def start_server(
     return server
 
 
-def progress(demo: Demo, stop: threading.Event) -> None:
-    """A progress bar in simulated time; on a terminal it redraws in place."""
-    opens, closes = demo.at(*OPENS), demo.at(*CLOSES)
+class LedBus:
+    """The other end of the board's RS-485 bus: a pty whose frames are decoded as the displays would."""
+
+    def __init__(self) -> None:
+        self._controller, device = pty.openpty()
+        tty.setraw(device)
+        self.port = os.ttyname(device)
+        self._device = device  # kept open: the bus stays up while the board reopens it
+        self.shown: dict[int, str] = {}
+        threading.Thread(target=self._read, name="led-bus", daemon=True).start()
+
+    def _read(self) -> None:
+        buffer = b""
+        while True:
+            try:
+                chunk = os.read(self._controller, 4096)
+            except OSError:
+                return
+            buffer += chunk
+            while (start := buffer.find(bytes([STX]))) >= 0 and len(buffer) >= start + 4:
+                end = start + buffer[start + 3] + 6
+                if len(buffer) < end:
+                    break
+                try:
+                    address, content = QmsFrameCodec.decode(buffer[start:end])
+                    self.shown[address] = content.text
+                    buffer = buffer[end:]
+                except Exception:
+                    buffer = buffer[start + 1:]  # not a frame here: look for the next STX
+
+    def close(self) -> None:
+        for descriptor in (self._controller, self._device):
+            os.close(descriptor)
+
+
+# --- the traffic ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Morning:
+    clock: SimulatedClock
+    stop: threading.Event = field(default_factory=threading.Event)
+    issued: int = 0
+    called: int = 0
+
+    def at(self, hour: int, minute: int) -> datetime:
+        return self.clock.start.replace(hour=hour, minute=minute, second=0)
+
+    def sleep_until(self, moment: datetime) -> None:
+        wait = (moment - self.clock.now()).total_seconds() / self.clock.speed
+        if wait > 0:
+            self.stop.wait(wait)
+
+    def wait_minutes(self, minutes: float) -> None:
+        self.sleep_until(self.clock.now() + timedelta(minutes=minutes))
+
+    def open(self) -> bool:
+        return not self.stop.is_set() and self.clock.now() < self.at(*CLOSES)
+
+
+def arrivals(morning: Morning, rng: random.Random) -> list[tuple[datetime, str, str]]:
+    """Arrival times, areas and priorities: busiest between 08:30 and 10:00."""
+    start, end = morning.at(*OPENS), morning.at(*LAST_ARRIVAL)
+    span = (end - start).total_seconds()
+    moments = sorted(start + timedelta(seconds=span * rng.betavariate(2.2, 3.0)) for _ in range(ARRIVALS))
+    areas = rng.choices(list(SHARE), weights=list(SHARE.values()), k=ARRIVALS)
+    return [(m, a, rng.choice(PRIORITIES) if rng.random() < PRIORITY_SHARE else "none")
+            for m, a in zip(moments, areas, strict=True)]
+
+
+def citizens(morning: Morning, kiosk: Agent, plan: list[tuple[datetime, str, str]]) -> None:
+    """Each citizen walks up to the kiosk at their time and touches its screen."""
+    if not kiosk.wait_for("screen menu", 30):
+        log.error("the kiosk did not show its menu; see its log")
+        return
+    for moment, area, priority in plan:
+        morning.sleep_until(moment)
+        if morning.stop.is_set():
+            return
+        if priority != "none":
+            kiosk.send("touch priority")
+            kiosk.send(f"touch priority:{priority}")
+        kiosk.send(f"touch area:{area}")
+        morning.issued += 1
+
+
+class CounterView:
+    """What an official sees of their counter: its retained state (the current ticket and its area)."""
+
+    def __init__(self, broker: LocalBroker, topics: Topics, counter_ids: list[str]) -> None:
+        self.states: dict[str, dict[str, Any]] = {}
+        self.ready: set[str] = set()  # terminals that are online and reach the server
+        self._changed = threading.Condition()
+        self._link = MqttLink(MqttSettings(broker.host, broker.port), client_id="demo-officials",
+                              status_topic=topics.device_status("demo-officials"), announce_online=False)
+        for counter_id in counter_ids:
+            self._link.subscribe(topics.counter_state(counter_id), self._on_state)
+            self._link.subscribe(topics.device_status(f"counter-{counter_id}"), self._on_terminal)
+        self._link.start()
+        self._link.wait_ready(10)
+
+    def _on_state(self, message: Message) -> None:
+        counter_id = message.topic.split("/")[-2]
+        with self._changed:
+            self.states[counter_id] = json.loads(message.payload)
+            self._changed.notify_all()
+
+    def _on_terminal(self, message: Message) -> None:
+        counter_id = message.topic.split("/")[-2].removeprefix("counter-")
+        with self._changed:
+            if json.loads(message.payload).get("server") is True:
+                self.ready.add(counter_id)
+            self._changed.notify_all()
+
+    def wait_ready(self, counter_id: str, timeout_s: float) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: counter_id in self.ready, timeout_s)
+
+    def wait_for(self, counter_id: str, done: Callable[[dict[str, Any]], bool], timeout_s: float) -> dict[str, Any]:
+        """The counter's state once `done` holds for it, or as it is after `timeout_s`."""
+        with self._changed:
+            self._changed.wait_for(lambda: done(self.states.get(counter_id) or {}), timeout_s)
+            return dict(self.states.get(counter_id) or {})
+
+    def close(self) -> None:
+        self._link.stop()
+
+
+def official(morning: Morning, counter_id: str, terminal: Agent, view: CounterView, seed: int) -> None:
+    """Calls, serves, sometimes recalls and skips a no-show, transfers, takes a break; the citizen rates."""
+    rng = random.Random(seed)
+    on_break = False
+    if not view.wait_ready(counter_id, 30):
+        log.error("counter %s's terminal did not come up; see its log", counter_id)
+        return
+    while morning.open():
+        if counter_id == "3" and not on_break and morning.clock.now() >= morning.at(9, 45):
+            on_break = True
+            press(terminal, view, counter_id, "key pause", lambda s: s.get("status") == "paused")
+            morning.wait_minutes(15)
+            press(terminal, view, counter_id, "key pause", lambda s: s.get("status") != "paused")
+        previous = ticket_id(view.states.get(counter_id) or {})
+        state = press(terminal, view, counter_id, "key next", called_other_than(previous))
+        ticket = state.get("ticket")
+        if not ticket or ticket_id(state) == previous:  # nobody waits
+            morning.wait_minutes(1)
+            continue
+        morning.called += 1
+        if rng.random() < NO_SHOW:
+            morning.wait_minutes(1.5)
+            press(terminal, view, counter_id, "key recall")
+            morning.wait_minutes(1.5)
+            press(terminal, view, counter_id, "key skip long", lambda s: s.get("ticket") is None)
+            continue
+        morning.wait_minutes(max(1.0, rng.lognormvariate(math.log(SERVICE_MIN[ticket["area"]]), 0.45)))
+        if ticket["area"] == "dat-dai" and rng.random() < TRANSFER:
+            terminal.send("key transfer")  # the first other area is chosen; holding sends it there
+            press(terminal, view, counter_id, "key transfer long", lambda s: s.get("ticket") is None)
+            continue
+        press(terminal, view, counter_id, "key finish", lambda s: s.get("ticket") is None)
+        if rng.random() < RATED and terminal.wait_for("armed", 5):
+            morning.wait_minutes(0.2)
+            level = rng.choices([lv for lv, _ in LEVELS], weights=[w for _, w in LEVELS])[0]
+            terminal.send(f"rate {level}")
+            terminal.wait_for("thanks", 5)
+
+
+def press(terminal: Agent, view: CounterView, counter_id: str, line: str,
+          done: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
+    """Press a key and wait for the terminal's feedback light, then for the counter's state to show
+    what the key did (`done`; by default any change); returns that state."""
+    before = dict(view.states.get(counter_id) or {})
+    terminal.send(line)
+    if not terminal.wait_for("signal", 10):
+        log.warning("counter %s: no feedback after %r", counter_id, line)
+    return view.wait_for(counter_id, done or (lambda state: state != before), 1.0)
+
+
+def called_other_than(previous: str | None) -> Callable[[dict[str, Any]], bool]:
+    return lambda state: ticket_id(state) not in (None, previous)
+
+
+def ticket_id(state: dict[str, Any]) -> str | None:
+    ticket = state.get("ticket")
+    return str(ticket["id"]) if ticket else None
+
+
+def progress(morning: Morning, bus: LedBus) -> None:
+    """A progress bar in simulated time, with what the counters' LED displays show."""
+    opens, closes = morning.at(*OPENS), morning.at(*CLOSES)
     live = sys.stdout.isatty()
-    while not stop.wait(1.0 if live else 7.5):
-        now = demo.clock.now()
+    while not morning.stop.wait(1.0 if live else 10.0):
+        now = morning.clock.now()
         done = min(1.0, max(0.0, (now - opens) / (closes - opens)))
-        bar = "█" * int(done * 30) + "·" * (30 - int(done * 30))
-        line = f"  {now:%H:%M} [{bar}] {done:4.0%}"
+        bar = "█" * int(done * 24) + "·" * (24 - int(done * 24))
+        leds = " ".join(f"Q{n}:{bus.shown.get(n, '----'):>4}" for n in range(1, len(COUNTERS) + 1))
+        line = f"  {now:%H:%M} [{bar}] {done:4.0%}  {morning.issued:3d} công dân  {morning.called:3d} lượt gọi  {leds}"
         print("\r" + line if live else line, end="" if live else "\n", flush=True)
     if live:
         print()
 
 
-def summary(database: Path, names: dict[str, str]) -> list[dict[str, Any]]:
-    db = sqlite3.connect(database)
-    rows = []
-    for area, name in names.items():
-        tickets = db.execute(
-            "SELECT state, issued_at, called_at, rating, transferred_to FROM tickets WHERE area = ?", (area,)
-        ).fetchall()
-        waits = [(datetime.fromisoformat(c) - datetime.fromisoformat(i)).total_seconds() / 60
-                 for _, i, c, _, _ in tickets if c is not None]
-        ratings = [r for *_, r, _ in tickets if r is not None]
-        rows.append({
-            "area": name,
-            "issued": len(tickets),
-            "served": sum(1 for s, *_ in tickets if s == "served"),
-            "missed": sum(1 for s, *_ in tickets if s == "missed"),
-            "transferred": sum(1 for s, *_ in tickets if s == "transferred"),
-            "waiting": sum(1 for s, *_ in tickets if s in ("waiting", "called", "serving")),
-            "mean_wait_min": round(sum(waits) / len(waits), 1) if waits else 0.0,
-            "max_wait_min": round(max(waits), 1) if waits else 0.0,
-            "ratings": len(ratings),
-            "satisfied_pct": round(100 * sum(r != "dissatisfied" for r in ratings) / len(ratings), 1)
-            if ratings else 0.0,
-        })
-    db.close()
-    return rows
+# --- the whole morning --------------------------------------------------------------------------
 
 
-HEADERS = {
-    "area": "Lĩnh vực", "issued": "Cấp số", "served": "Đã giải quyết", "missed": "Vắng mặt",
-    "transferred": "Chuyển", "waiting": "Còn chờ", "mean_wait_min": "Chờ TB (phút)",
-    "max_wait_min": "Chờ lâu nhất", "ratings": "Đánh giá", "satisfied_pct": "Hài lòng (%)",
-}
-
-
-def write_report(rows: list[dict[str, Any]]) -> str:
-    report = OUT / "report"
-    with (report / "summary.csv").open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(HEADERS))
-        writer.writerow(HEADERS)
-        writer.writerows(rows)
-    widths = {k: max(len(HEADERS[k]), *(len(str(r[k])) for r in rows)) for k in HEADERS}
-    lines = ["  ".join(HEADERS[k].ljust(widths[k]) for k in HEADERS)]
-    lines += ["  ".join(str(r[k]).ljust(widths[k]) for k in HEADERS) for r in rows]
-    table = "\n".join(lines)
-    (report / "summary.txt").write_text(table + "\n", encoding="utf-8")
-    return table
+def screen_env() -> dict[str, str]:
+    """Windows on a desktop (DISPLAY/WAYLAND_DISPLAY) unless QMS_DEMO_WINDOWS=0; else SDL's dummy drivers."""
+    windows = os.environ.get("QMS_DEMO_WINDOWS", "1") != "0" and bool(
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return {"SDL_AUDIODRIVER": "dummy", **({} if windows else {"SDL_VIDEODRIVER": "dummy"})}
 
 
 def main() -> int:
     setup_logging()
     shutil.rmtree(OUT, ignore_errors=True)
-    for folder in ("logs", "report", "tickets", "screens"):
+    for folder in ("logs", "report", "tickets", "screens", "announcements"):
         (OUT / folder).mkdir(parents=True)
-    database = OUT / "center.db"
     broker = LocalBroker(OUT / "logs")
     broker.start()
     start = datetime.now(ZONE).replace(hour=OPENS[0], minute=OPENS[1] - 5, second=0, microsecond=0)
     clock = SimulatedClock(start, SPEED, time.time())
-    config = write_config(broker, database)
-    center = load(config)
-    rules = center.rules
-    topics = Topics(center.center_id)
-    demo = Demo(clock, topics, broker)
-    print(f"Một buổi sáng tại bộ phận một cửa, {ARRIVALS} công dân, mô phỏng nhanh gấp {SPEED:g} lần")
-    server = start_server(config, clock, topics, broker)
-    board = start_board(demo, broker, clock)
-    stop = threading.Event()
-    rng = random.Random(demo.rng_seed)
-    printer = LoopbackPrinter()
-    agent, display = kiosk_agent(demo, broker, printer)
-    workers = [
-        threading.Thread(target=citizens, args=(demo, display, agent, arrivals(demo, rng), stop)),
-        *(threading.Thread(target=counter, args=(demo, c.id, 100 + n, stop)) for n, c in enumerate(rules.counters)),
-    ]
-    bar = threading.Thread(target=progress, args=(demo, stop))
-    closing = threading.Thread(target=close_when_counters_are_done, args=(workers[1:], stop))
+    config = load(center_config(broker))
+    topics = Topics(config.center_id)
+    print(f"Một buổi sáng tại bộ phận một cửa: {ARRIVALS} công dân, 4 quầy, mô phỏng nhanh gấp {SPEED:g} lần")
+    server = start_server(config.path, clock, topics, broker)
+    printer, bus = LoopbackPrinter(), LedBus()
+    env = screen_env()
+    agents = [Agent("board", "display_board", board_config(config.center_id, broker, bus.port), clock, env),
+              Agent("kiosk", "kiosk", kiosk_config(config.center_id, broker, printer), clock, env)]
+    terminals = {c: Agent(f"counter-{c}", "rating_terminal", terminal_config(config.center_id, c, broker), clock, {})
+                 for c, _, _ in COUNTERS}
+    agents += terminals.values()
+    view = CounterView(broker, topics, list(terminals))
+    morning = Morning(clock)
+    workers = [threading.Thread(target=citizens, args=(morning, agents[1], arrivals(morning, random.Random(2026)))),
+               *(threading.Thread(target=official, args=(morning, c, t, view, 100 + n))
+                 for n, (c, t) in enumerate(terminals.items()))]
+    bar = threading.Thread(target=progress, args=(morning, bus))
     try:
         bar.start()
         for worker in workers:
             worker.start()
-        closing.start()
-        agent.run(stop)  # the kiosk's screen lives on this (main) thread, as pygame wants
-    finally:
-        stop.set()
         for worker in workers:
             worker.join()
+    except KeyboardInterrupt:
+        print("\ndừng lại theo yêu cầu")
+    finally:
+        morning.stop.set()
         bar.join()
+        for agent in reversed(agents):
+            agent.stop()
+        view.close()
         printer.close()
-        board.send_signal(signal.SIGTERM)
-        board.wait(15)
+        bus.close()
         server.send_signal(signal.SIGTERM)
-        server.wait(15)
+        server.wait(20)
         broker.stop()
-    print(write_report(summary(database, {a.id: a.name for a in rules.areas if a.open})))
-    print(f"\nBáo cáo:   {OUT / 'report' / 'summary.txt'} (và summary.csv)")
-    print(f"Phiếu in:  {OUT / 'tickets'} ({len(list((OUT / 'tickets').glob('*.png')))} ảnh PNG, đúng như trên giấy)")
-    print(f"Màn hình:  {OUT / 'screens'} (ki-ốt lấy số, và bảng gọi số cứ mỗi 10 phút)")
-    print(f"Nhật ký:   {OUT / 'logs' / 'server.log'}")
-    print(f"Dữ liệu:   {database}")
+    return finish(config.path, clock.start.date())
+
+
+def finish(config_path: Path, day: date) -> int:
+    config = load(config_path)
+    report = make_report(config, day, day)
+    written = write_report(report, OUT / "report")
+    summary = report.tables[0]
+    print("\n".join(f"  {label}: {value}" for label, value in summary.rows[3:]))
+    tickets = sorted((OUT / "tickets").glob("*.png"))
+    screens = sorted((OUT / "screens").glob("*.png"))
+    print(f"\nBáo cáo:     {written[0]} (và {OUT / 'report' / 'csv'}, biểu đồ trong {OUT / 'report' / 'charts'})")
+    print(f"Phiếu in:    {OUT / 'tickets'} ({len(tickets)} ảnh PNG, đúng như trên giấy)")
+    print(f"Màn hình:    {OUT / 'screens'} ({len(screens)} ảnh: ki-ốt lấy số và bảng gọi số)")
+    print(f"Lời gọi số:  {OUT / 'announcements' / 'goi-so.wav'} (danh sách: goi-so.txt)")
+    print(f"Nhật ký:     {OUT / 'logs'}")
     return 0
 
 

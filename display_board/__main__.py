@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from display_board.config import BoardConfig, load
 from protocol.agent import start_agent, stop_on_signals
@@ -23,8 +24,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     link = MqttLink(config.mqtt, client_id=config.client_id,
                     status_topic=Topics(config.center_id).device_status(config.board_id))
-    agent = BoardAgent(config, link, screen=open_screen(config), voice=open_voice(config), leds=open_leds(config),
-                       clock=clock)
+    agent = BoardAgent(config, link, screen=open_screen(config), voice=open_voice(config, clock),
+                       leds=open_leds(config), clock=clock)
     return agent.run(stop_on_signals())
 
 
@@ -36,13 +37,16 @@ def open_screen(config: BoardConfig):  # type: ignore[no-untyped-def]
     return PygameBoardScreen(config.width, config.height, fullscreen=config.fullscreen)
 
 
-def open_voice(config: BoardConfig):  # type: ignore[no-untyped-def]
+def open_voice(config: BoardConfig, clock: Callable[[], datetime]):  # type: ignore[no-untyped-def]
     if not config.voice:
         return None
     from display_board.clips import ClipLibrary
-    from display_board.voice import PygameVoice
+    from display_board.voice import PygameVoice, RecordingVoice
 
-    return PygameVoice(ClipLibrary(config.clips, config.custom_clips))
+    library = ClipLibrary(config.clips, config.custom_clips)
+    if config.record is not None:
+        return RecordingVoice(library, config.record, clock)
+    return PygameVoice(library)
 
 
 def open_leds(config: BoardConfig):  # type: ignore[no-untyped-def]

@@ -61,6 +61,7 @@ class BoardConfig:
     custom_clips: Path | None
     reading: Reading
     leds: LedBus | None
+    record: Path | None = None  # the voice goes into this WAV (and a .txt list beside it), not a loudspeaker
 
     @property
     def client_id(self) -> str:
@@ -71,7 +72,7 @@ class BoardConfig:
         lines = [f"board {self.board_id} of center {self.center_id}", f"mqtt {self.mqtt.summary()}",
                  f"screen {size}" if self.screen else "no screen",
                  f"voice from {self.clips}" + (f" and {self.custom_clips}" if self.custom_clips else "")
-                 if self.voice else "no voice"]
+                 + (f", recorded into {self.record}" if self.record else "") if self.voice else "no voice"]
         if self.leds is not None:
             model = f"{self.leds.model}, " if self.leds.model else ""
             lines.append(f"LED displays on {self.leds.port} ({model}{self.leds.codec}, {self.leds.digits} digits, "
@@ -98,11 +99,12 @@ def load(path: Path) -> BoardConfig:
     clips = voice.path("clips", DEFAULT_CLIPS)
     custom = voice.path("custom_clips", None)
     reading = _reading(voice)
+    record = voice.path("record", None)
     voice.finish()
     leds = _leds(root.table("leds")) if root.has("leds") else None
     root.finish()
     return BoardConfig(path, board_id, center_id, mqtt, enabled, width, height, fullscreen, notice, screenshots,
-                       every, speaks, clips, custom, reading, leds)
+                       every, speaks, clips, custom, reading, leds, record)
 
 
 def _reading(table: Table) -> Reading:

@@ -56,6 +56,10 @@ def open_escpos(printer: PrinterConfig):  # type: ignore[no-untyped-def]
 def open_display(config: KioskConfig):  # type: ignore[no-untyped-def]
     if not config.screen:
         return None
+    if config.scripted:
+        from kiosk.scripted import ScriptedDisplay
+
+        return ScriptedDisplay(config.width, config.height, screenshots=config.screenshots)
     from kiosk.screen import PygameDisplay
 
     return PygameDisplay(config.width, config.height, fullscreen=config.fullscreen)

@@ -27,7 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     status_topic=Topics(config.center_id).device_status(config.device_id))
     holder: list[TerminalAgent] = []
     try:
-        hardware = open_hardware(config, lambda event: holder[0].press(event))
+        hardware = open_hardware(config, lambda event: holder[0].press(event) if holder else _too_early(event))
     except QmsError as exc:  # a GPIO pin that cannot be opened: say which, as for a bad config
         print(f"rating_terminal: {exc}", file=sys.stderr)
         return 2
@@ -44,6 +44,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if keypad is not None:
             keypad.close()
+
+
+def _too_early(event: object) -> None:
+    """A key pressed while the terminal starts: nothing could act on it yet (no feedback shows so)."""
+    log.info("%s before the terminal was ready: ignored", event)
 
 
 def open_hardware(config: TerminalConfig, on_event):  # type: ignore[no-untyped-def]
