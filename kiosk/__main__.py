@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 
 from kiosk.config import KioskConfig, PrinterConfig, load
 from protocol.agent import start_agent, stop_on_signals
+from protocol.clock import speed_of
 from protocol.link import MqttLink
 from protocol.topics import Topics
 
@@ -21,6 +23,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return started
     config, clock = started
     from kiosk.agent import KioskAgent
+    from kiosk.flow import DEFAULT_TIMINGS
     from kiosk.printer import EscposPrinter
     from kiosk.ticket_layout import TicketFonts
 
@@ -29,8 +32,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     link = MqttLink(config.mqtt, client_id=config.client_id,
                     status_topic=Topics(config.center_id).device_status(config.kiosk_id))
     display = open_display(config)
+    # Under a demo's fast clock the screens still last their simulated time (the citizens live in it),
+    # but a reply is late by real time: the network and the server do not run faster.
+    timings = replace(DEFAULT_TIMINGS, busy_after=DEFAULT_TIMINGS.busy_after * speed_of(clock))
     agent = KioskAgent(config, link, printer, display=display, clock=clock,
-                       fonts=TicketFonts.default())
+                       fonts=TicketFonts.default(), timings=timings)
     buttons = open_buttons(config, agent)
     try:
         return agent.run(stop_on_signals())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
@@ -37,3 +38,9 @@ class SimulatedClock:
         if start.tzinfo is None or speed <= 0:
             raise ConfigError(f"--simulated-clock {text!r}: the start needs its offset and the speed must be > 0")
         return cls(start.astimezone(zone), speed, real_start)
+
+
+def speed_of(clock: Callable[[], datetime]) -> float:
+    """How many times faster than real time `clock` runs: a simulated clock's speed, else 1."""
+    owner = getattr(clock, "__self__", None)
+    return owner.speed if isinstance(owner, SimulatedClock) else 1.0
