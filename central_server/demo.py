@@ -167,6 +167,7 @@ def board_config(center_id: str, broker: LocalBroker, led_port: str) -> Path:
                        ("screenshots", toml_string(str(OUT / "screens"))), ("screenshot_every_s", "900")):
         text = set_key(text, "screen", key, value)
     text = set_key(text, "voice", "record", toml_string(str(OUT / "announcements" / "goi-so.wav")))
+    text = set_key(text, "voice", "record_max_s", "600")  # ten minutes of calls to listen to; the list has all
     displays = "".join(f"[[leds.displays]]\ncounter = \"{c}\"\naddress = {n}\n"
                        for n, (c, _, _) in enumerate(COUNTERS, start=1))
     text += BOARD_LEDS.format(port=led_port, displays=displays)
@@ -472,7 +473,7 @@ def finish(config_path: Path, day: date) -> int:
     print(f"\nBáo cáo:     {written[0]} (và {OUT / 'report' / 'csv'}, biểu đồ trong {OUT / 'report' / 'charts'})")
     print(f"Phiếu in:    {OUT / 'tickets'} ({len(tickets)} ảnh PNG, đúng như trên giấy)")
     print(f"Màn hình:    {OUT / 'screens'} ({len(screens)} ảnh: ki-ốt lấy số và bảng gọi số)")
-    print(f"Lời gọi số:  {OUT / 'announcements' / 'goi-so.wav'} (danh sách: goi-so.txt)")
+    print(f"Lời gọi số:  {OUT / 'announcements' / 'goi-so.wav'} (10 phút đầu; mọi lời gọi: goi-so.txt)")
     print(f"Nhật ký:     {OUT / 'logs'}")
     return 0
 

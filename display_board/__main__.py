@@ -45,7 +45,7 @@ def open_voice(config: BoardConfig, clock: Callable[[], datetime]):  # type: ign
 
     library = ClipLibrary(config.clips, config.custom_clips)
     if config.record is not None:
-        return RecordingVoice(library, config.record, clock)
+        return RecordingVoice(library, config.record, clock, max_s=config.record_max_s)
     return PygameVoice(library)
 
 

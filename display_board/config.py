@@ -62,6 +62,7 @@ class BoardConfig:
     reading: Reading
     leds: LedBus | None
     record: Path | None = None  # the voice goes into this WAV (and a .txt list beside it), not a loudspeaker
+    record_max_s: int = 0  # past this many seconds in the WAV, announcements are only listed (0: no limit)
 
     @property
     def client_id(self) -> str:
@@ -100,11 +101,12 @@ def load(path: Path) -> BoardConfig:
     custom = voice.path("custom_clips", None)
     reading = _reading(voice)
     record = voice.path("record", None)
+    record_max_s = voice.integer("record_max_s", 0, minimum=0)
     voice.finish()
     leds = _leds(root.table("leds")) if root.has("leds") else None
     root.finish()
     return BoardConfig(path, board_id, center_id, mqtt, enabled, width, height, fullscreen, notice, screenshots,
-                       every, speaks, clips, custom, reading, leds, record)
+                       every, speaks, clips, custom, reading, leds, record, record_max_s)
 
 
 def _reading(table: Table) -> Reading:

@@ -236,8 +236,10 @@ class RecordingVoice:
     RATE, WIDTH = 22050, 2
 
     def __init__(self, library: ClipLibrary, wav: Path, clock: Callable[[], datetime], *, pause_s: float = 0.05,
-                 sentence_pause_s: float = 0.6) -> None:
+                 sentence_pause_s: float = 0.6, max_s: float = 0.0) -> None:
+        """`max_s`: once the WAV holds this many seconds, announcements are only listed (0: no limit)."""
         self.library, self._clock = library, clock
+        self._room = int(max_s * self.RATE * self.WIDTH) if max_s > 0 else None  # bytes left in the WAV
         wav.parent.mkdir(parents=True, exist_ok=True)
         self._wav = wave.open(str(wav), "wb")  # noqa: SIM115  # open for the agent's life; closed by close()
         self._wav.setnchannels(1)
@@ -254,19 +256,24 @@ class RecordingVoice:
     def say(self, tokens: list[str]) -> None:
         """Written at once, in the caller's thread: a WAV file takes it faster than a loudspeaker would."""
         with self._lock:
-            written = [self.library.chime()]
-            self._wav.writeframes(self._frames("(chime)", self.library.chime()) + self._pause)
+            written, audio = [self.library.chime()], [self._frames("(chime)", self.library.chime()), self._pause]
             for token in tokens:
                 if token == PAUSE:
-                    self._wav.writeframes(self._sentence_pause)
+                    audio.append(self._sentence_pause)
                     continue
                 path = self.library.path(token)
                 frames = self._frames(token, path)
                 if frames:
                     written.append(path)
-                    self._wav.writeframes(frames + self._pause)
+                    audio += [frames, self._pause]
+            sound = b"".join(audio)
+            recorded = self._room is None or len(sound) <= self._room
+            if recorded:
+                self._wav.writeframes(sound)
+                self._room = None if self._room is None else self._room - len(sound)
             sentence = " ".join("…" if t == PAUSE else t for t in tokens)
-            self._list.write(f"{self._clock():%H:%M:%S}  {sentence}  [{' '.join(p.name for p in written)}]\n")
+            where = "" if recorded else " (listed only: the WAV is full)"
+            self._list.write(f"{self._clock():%H:%M:%S}  {sentence}  [{' '.join(p.name for p in written)}]{where}\n")
             self._list.flush()
 
     def _frames(self, token: str, path: Path) -> bytes:

@@ -278,3 +278,15 @@ def test_the_recording_voice_writes_every_announcement_into_one_wav_and_lists_it
     assert lines[0] == (f"08:15:30  mời một … mời một  [chime.wav {clip_filename('mời')} {clip_filename('một')} "
                         f"{clip_filename('mời')} {clip_filename('một')}]")
     assert lines[1].endswith(f"[chime.wav {clip_filename('mời')} {clip_filename('ba')}]")
+
+
+def test_a_full_recording_only_lists_what_follows(tiny_library: ClipLibrary, tmp_path: Path) -> None:
+    out = tmp_path / "calls.wav"
+    recorder = RecordingVoice(tiny_library, out, lambda: datetime(2026, 11, 23, 9, 0), pause_s=0.0, max_s=0.25)
+    for _ in range(3):
+        recorder.say(["mời", "một"])  # 0.15 s each: the chime and two clips
+    recorder.close()
+    params, _ = read_wav(out)
+    assert params.nframes == 3 * int(0.05 * 22050)  # only the first fits in 0.25 s
+    lines = out.with_suffix(".txt").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 3 and not lines[0].endswith("full)") and lines[1].endswith("(listed only: the WAV is full)")
