@@ -57,9 +57,9 @@ OPENS, LAST_ARRIVAL, CLOSES = (7, 30), (11, 15), (11, 45)
 ARRIVALS = 96  # citizens in the morning, for four counters
 # Arrivals per area, as district centers see them: land and civil status busiest.
 SHARE = {"dat-dai": 0.32, "tu-phap": 0.28, "kinh-doanh": 0.10, "xay-dung": 0.10, "ldtbxh": 0.10, "bhxh": 0.10}
-SERVICE_MIN = {"dat-dai": 7, "xay-dung": 8, "tu-phap": 5, "kinh-doanh": 6, "ldtbxh": 5, "bhxh": 4}
-COUNTERS = (("1", "Quầy 1", ("dat-dai", "xay-dung")), ("2", "Quầy 2", ("dat-dai", "kinh-doanh")),
-            ("3", "Quầy 3", ("tu-phap",)), ("4", "Quầy 4", ("tu-phap", "ldtbxh", "bhxh")))
+SERVICE_MIN = {"dat-dai": 6, "xay-dung": 8, "tu-phap": 5, "kinh-doanh": 6, "ldtbxh": 5, "bhxh": 4}
+COUNTERS = (("1", "Quầy 1", ("dat-dai",)), ("2", "Quầy 2", ("dat-dai", "xay-dung")),
+            ("3", "Quầy 3", ("tu-phap", "kinh-doanh")), ("4", "Quầy 4", ("tu-phap", "ldtbxh", "bhxh")))
 PRIORITIES = ("elderly", "disabled", "pregnant", "veteran", "child_under_6")
 PRIORITY_SHARE, NO_SHOW, TRANSFER, RATED = 0.08, 0.05, 0.04, 0.75
 LEVELS = (("very_satisfied", 0.58), ("satisfied", 0.36), ("dissatisfied", 0.06))
@@ -167,7 +167,7 @@ def board_config(center_id: str, broker: LocalBroker, led_port: str) -> Path:
                        ("screenshots", toml_string(str(OUT / "screens"))), ("screenshot_every_s", "900")):
         text = set_key(text, "screen", key, value)
     text = set_key(text, "voice", "record", toml_string(str(OUT / "announcements" / "goi-so.wav")))
-    text = set_key(text, "voice", "record_max_s", "600")  # ten minutes of calls to listen to; the list has all
+    text = set_key(text, "voice", "record_max_s", "300")  # five minutes of calls to listen to; the list has all
     displays = "".join(f"[[leds.displays]]\ncounter = \"{c}\"\naddress = {n}\n"
                        for n, (c, _, _) in enumerate(COUNTERS, start=1))
     text += BOARD_LEDS.format(port=led_port, displays=displays)
@@ -473,7 +473,7 @@ def finish(config_path: Path, day: date) -> int:
     print(f"\nBáo cáo:     {written[0]} (và {OUT / 'report' / 'csv'}, biểu đồ trong {OUT / 'report' / 'charts'})")
     print(f"Phiếu in:    {OUT / 'tickets'} ({len(tickets)} ảnh PNG, đúng như trên giấy)")
     print(f"Màn hình:    {OUT / 'screens'} ({len(screens)} ảnh: ki-ốt lấy số và bảng gọi số)")
-    print(f"Lời gọi số:  {OUT / 'announcements' / 'goi-so.wav'} (10 phút đầu; mọi lời gọi: goi-so.txt)")
+    print(f"Lời gọi số:  {OUT / 'announcements' / 'goi-so.wav'} (5 phút đầu; mọi lời gọi: goi-so.txt)")
     print(f"Nhật ký:     {OUT / 'logs'}")
     return 0
 
