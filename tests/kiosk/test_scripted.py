@@ -1,0 +1,74 @@
+"""The scripted screen of `make demo`: a line on stdin becomes a finger on that button of the real
+pygame screen, and the screen says what it shows."""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from pathlib import Path
+from typing import TextIO
+
+from kiosk.model import KioskView, Screen
+from kiosk.scripted import ScriptedDisplay
+from tests.kiosk.test_view import AREAS, CENTER, MENU, NOW, PRIORITIES
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+
+
+class Lines:
+    """A real pipe as the display's stdin: the test writes lines, the display's reader waits on them."""
+
+    def __init__(self) -> None:
+        read_end, write_end = os.pipe()
+        self.source: TextIO = os.fdopen(read_end, "r", encoding="utf-8")
+        self._writer = os.fdopen(write_end, "w", encoding="utf-8")
+
+    def feed(self, line: str) -> None:
+        self._writer.write(line + "\n")
+        self._writer.flush()
+
+
+def touched(display: ScriptedDisplay, timeout_s: float = 5.0) -> list[str]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = display.touches()
+        if found:
+            return found
+        time.sleep(0.01)
+    return []
+
+
+def test_a_touch_line_presses_that_button_once_it_is_on_screen(tmp_path: Path) -> None:
+    source, sink = Lines(), io.StringIO()
+    display = ScriptedDisplay(800, 480, screenshots=tmp_path, source=source.source, sink=sink)
+    try:
+        source.feed("touch priority:elderly")  # not on the menu: it waits
+        source.feed("touch area:dat-dai")
+        display.show(MENU)
+        time.sleep(0.2)
+        assert display.touches() == []  # the first waiting touch is not on this screen
+        display.show(KioskView(Screen.PRIORITY, CENTER, NOW, AREAS, PRIORITIES))
+        assert touched(display) == ["priority:elderly"]
+        display.show(MENU)
+        assert touched(display) == ["area:dat-dai"]
+        assert display.touches() == []
+    finally:
+        display.close()
+    assert sink.getvalue().splitlines() == ["screen menu", "screen priority", "screen menu"]
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == ["kiosk-01-menu.png", "kiosk-02-priority.png"]
+
+
+def test_a_touch_that_never_finds_its_button_is_reported_missed() -> None:
+    source, sink = Lines(), io.StringIO()
+    display = ScriptedDisplay(800, 480, screenshots=None, patience_s=0.1, source=source.source, sink=sink)
+    try:
+        source.feed("touch area:nowhere")
+        source.feed("hello")
+        display.show(MENU)
+        time.sleep(0.3)
+        assert display.touches() == []
+    finally:
+        display.close()
+    said = sink.getvalue().splitlines()
+    assert sorted(said[:2]) == ["screen menu", "unknown hello"] and said[2:] == ["missed area:nowhere"]
