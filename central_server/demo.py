@@ -408,10 +408,11 @@ def progress(morning: Morning, bus: LedBus) -> None:
 
 
 def screen_env() -> dict[str, str]:
-    """Windows on a desktop (DISPLAY/WAYLAND_DISPLAY) unless QMS_DEMO_WINDOWS=0; else SDL's dummy drivers."""
-    windows = os.environ.get("QMS_DEMO_WINDOWS", "1") != "0" and bool(
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    return {"SDL_AUDIODRIVER": "dummy", **({} if windows else {"SDL_VIDEODRIVER": "dummy"})}
+    """Live windows with QMS_DEMO_WINDOWS=1 (SDL picks X11, Wayland or KMS/DRM) or, unset, on a desktop
+    (DISPLAY or WAYLAND_DISPLAY); QMS_DEMO_WINDOWS=0 or neither: SDL's dummy video driver."""
+    wanted = os.environ.get("QMS_DEMO_WINDOWS")
+    live = wanted == "1" or (wanted is None and bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")))
+    return {"SDL_AUDIODRIVER": "dummy", **({} if live else {"SDL_VIDEODRIVER": "dummy"})}
 
 
 def main() -> int:
