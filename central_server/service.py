@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -34,6 +35,7 @@ from protocol.messages import (
     Rating,
     RatingWindow,
     Reply,
+    Status,
     TicketRequest,
     TicketView,
     check_version,
@@ -48,6 +50,8 @@ log = logging.getLogger(__name__)
 BAD_REQUEST_VI = "Yêu cầu không hợp lệ."
 INTERNAL_VI = "Hệ thống đang bận, vui lòng thử lại sau."
 CANCELLED_VI = "Lệnh đã được huỷ vì quầy không nhận được trả lời kịp thời."
+PRINTER_STATE = re.compile(r"[a-z_]{1,32}")  # what a kiosk reports: ready, paper_low, paper_out, cover_open, ...
+PRINTER_PROBLEMS = frozenset({"paper_out", "cover_open", "offline"})  # no ticket can be printed
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +149,8 @@ class CenterService:
             log.warning("dropped a message on %s: not a topic the server serves", message.topic[:200])
         elif inbound.kind == "rating":
             self._handle_rating(inbound, message, now)
+        elif inbound.kind == "status":
+            self._handle_status(inbound.device_id, message.payload, now)
         elif message.response_topic is None:
             log.warning("dropped a request on %s: it has no Response Topic", message.topic[:200])
         elif not self.topics.response_allowed(inbound, message.response_topic):
@@ -175,6 +181,22 @@ class CenterService:
             self._batch.replies.append(StoredReply(device, self.center.day, request_id, payload))
             self._batch_replies[(device, request_id)] = payload
             self._answered.add(hash((device, request_id)))
+
+    def _handle_status(self, device_id: str, payload: bytes, now: datetime) -> None:
+        """A device's retained status (its LWT included): kept as an event when it changed; never answered."""
+        try:
+            status = Status.from_wire(payload)
+        except BadMessage as bad:
+            log.warning("ignored the status of %s: %s", device_id[:64], bad.reason)
+            return
+        printer = status.extra.get("printer")
+        printer = printer if isinstance(printer, str) and PRINTER_STATE.fullmatch(printer) else None
+        if not self.center.device_reported(device_id, status.online, printer, now):
+            return
+        if printer in PRINTER_PROBLEMS or not status.online:
+            log.warning("device %s: %s", device_id, f"printer {printer}" if status.online else "offline")
+        else:
+            log.info("device %s: online%s", device_id, f", printer {printer}" if printer else "")
 
     def _answered_hashes(self) -> set[int]:
         """Hashes of the day's stored replies: a request id not among them needs no database look-up."""

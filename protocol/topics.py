@@ -9,15 +9,15 @@ from protocol.errors import ConfigError
 
 ID = re.compile(r"[a-z0-9-]+")
 DEVICE_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # a kiosk or counter id in a topic
-KIOSK, COUNTER = "kiosk", "counter"
+KIOSK, COUNTER, DEVICE = "kiosk", "counter", "device"
 
 
 @dataclass(frozen=True, slots=True)
 class Inbound:
     """A parsed inbound topic: which device sent what kind of message."""
 
-    kind: str  # "ticket_request", "command" or "rating"
-    device_kind: str  # KIOSK or COUNTER
+    kind: str  # "ticket_request", "command", "rating" or "status"
+    device_kind: str  # KIOSK, COUNTER or DEVICE (a status: any device)
     device_id: str
 
 
@@ -67,7 +67,7 @@ class Topics:
 
     def server_subscriptions(self) -> list[str]:
         """The filters the central server listens on."""
-        return [self.ticket_request("+"), self.counter_command("+"), self.counter_rating("+")]
+        return [self.ticket_request("+"), self.counter_command("+"), self.counter_rating("+"), self.device_status("+")]
 
     def device_subtree(self, device_kind: str, device_id: str) -> str:
         """The prefix (with trailing slash) of every topic a device owns."""
@@ -87,6 +87,8 @@ class Topics:
                 return Inbound("command", COUNTER, device)
             case ["counter", device, "rating"]:
                 return Inbound("rating", COUNTER, device)
+            case ["device", device, "status"]:
+                return Inbound("status", DEVICE, device)
         return None
 
     def is_server_inbound(self, topic: str) -> bool:

@@ -138,6 +138,7 @@ class Center:
             spec.id: Counter(spec, regular_since_priority=rules.policy.regular_per_priority) for spec in rules.counters
         }
         self._changes = Changes()
+        self.devices: dict[str, tuple[bool, str | None]] = {}  # device id -> (online, printer) last reported
         self._start_day(service_day(now, rules.zone, rules.day_starts), next_seq=1)
 
     def _start_day(self, day: date, next_seq: int) -> None:
@@ -172,6 +173,20 @@ class Center:
                 self.counters[counter.id] = counter
                 if counter.current is not None:  # possibly a ticket of an earlier day: it keeps its number
                     self._hold(counter.current)
+
+    def device_reported(self, device_id: str, online: bool, printer: str | None, now: datetime) -> bool:
+        """Keep what a device says of itself (online, its printer's state) as an event when it changed.
+
+        The kiosks' printers matter to the center: paper out at the only kiosk stops the queue.
+        """
+        if self.devices.get(device_id) == (online, printer):
+            return False
+        self.devices[device_id] = (online, printer)
+        detail: dict[str, Any] = {"device": device_id, "online": online}
+        if printer is not None:
+            detail["printer"] = printer
+        self._event("device", now, detail=detail)
+        return True
 
     def _admit(self, ticket: Ticket) -> None:
         self.tickets[ticket.id] = ticket

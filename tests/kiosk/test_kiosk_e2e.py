@@ -3,6 +3,7 @@ and the pygame screen (dummy video driver); a simulated finger touches an area."
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -158,6 +159,56 @@ def test_paper_out_is_shown_reported_and_no_number_is_requested(
     assert seen["status"]["online"] is True
     assert seen["message"] == "Máy in hết giấy, vui lòng liên hệ cán bộ hướng dẫn"
     assert stored_numbers(server) == []
+
+
+def printer_events(server: ServerProcess) -> list[tuple[bool, str | None]]:
+    """What the server recorded of kiosk k1 (online, its printer's state), oldest first."""
+    with sqlite3.connect(server.config.parent / "center.db") as db:
+        details = [json.loads(d) for (d,) in db.execute("SELECT detail FROM events WHERE kind = 'device' ORDER BY seq")]
+    return [(d["online"], d.get("printer")) for d in details if d["device"] == "k1"]
+
+
+def wait_until(check: Callable[[], bool], timeout_s: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)  # polling another process's database
+
+
+def test_paper_running_out_mid_morning_hands_out_no_unprinted_number_and_the_server_knows(
+    server: ServerProcess, broker: LocalBroker, center_id: str, printer: LoopbackPrinter, tmp_path: Path
+) -> None:
+    kiosk = Kiosk(tmp_path, broker, center_id, printer)
+
+    def scenario() -> None:
+        kiosk.wait_for(Screen.MENU)
+        time.sleep(0.2)  # one frame, so the menu's targets are on screen
+        kiosk.touch(area_target("dat-dai"))
+        printer.wait_for_cuts(1)
+        kiosk.wait_for(Screen.MENU, timeout_s=20)
+        time.sleep(0.2)
+        button = kiosk.display.target_centre(area_target("dat-dai"))
+        assert button is not None
+        printer.state = PrinterStatus.PAPER_OUT  # the roll ends between two citizens
+        kiosk.wait_for(Screen.PRINTER_PROBLEM, timeout_s=15)
+        time.sleep(0.2)
+        width, height = kiosk.display.size
+        pygame.event.post(pygame.event.Event(pygame.FINGERDOWN, x=button[0] / width, y=button[1] / height,
+                                             touch_id=0, finger_id=0, dx=0, dy=0, pressure=1.0))
+        wait_until(lambda: printer_events(server)[-1:] == [(True, "paper_out")])
+        printer.state = PrinterStatus.READY  # a new roll
+        kiosk.wait_for(Screen.MENU, timeout_s=15)
+        time.sleep(0.2)
+        kiosk.touch(area_target("dat-dai"))
+        printer.wait_for_cuts(2)
+        wait_until(lambda: printer_events(server)[-1:] == [(True, "ready")])
+
+    kiosk.run(scenario)
+    printed = [bytes(job.text) for job in printer.wait_for_cuts(2)]
+    numbers = [number for _, number in stored_numbers(server)]
+    assert numbers == ["1001", "1002"]  # the touch where the button was, while the paper was out, made none
+    assert all(number.encode() in text for number, text in zip(numbers, printed, strict=True))
+    assert printer_events(server)[:3] == [(True, "ready"), (True, "paper_out"), (True, "ready")]
 
 
 def test_the_broker_gone_says_busy_and_the_kiosk_comes_back_by_itself(

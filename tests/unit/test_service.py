@@ -294,3 +294,29 @@ def test_cancelling_a_command_that_was_applied_says_so(rig: Rig) -> None:
     cancel = rig.command("1", "cancel", cancels="n1")
     assert cancel["cancelled"] is False and cancel["answer"] == applied
     assert rig.command("1", "cancel")["error"]["code"] == "bad_request"
+
+
+def device_events(rig: Rig) -> list[dict[str, Any]]:
+    rows = rig.storage._db.execute("SELECT detail FROM events WHERE kind = 'device' ORDER BY seq")
+    return [json.loads(detail) for (detail,) in rows]
+
+
+def test_a_kiosks_printer_state_is_kept_when_it_changes_and_never_answered(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, Clock())
+    status = rig.topics.device_status("k1")
+    assert rig.send(status, {"v": 1, "online": True, "printer": "ready"}, None) == []
+    rig.send(status, {"v": 1, "online": True, "printer": "ready", "unprinted": []}, None)  # the same again
+    rig.send(status, {"v": 1, "online": True, "printer": "paper_out"}, "qms/v1/svc/kiosk/k1/x")  # never answered
+    rig.send(status, {"v": 1, "online": False}, None)  # its will
+    rig.send(status, {"v": 1, "online": True, "printer": "<script>"}, None)  # not a printer state: left out
+    assert device_events(rig) == [{"device": "k1", "online": True, "printer": "ready"},
+                                  {"device": "k1", "online": True, "printer": "paper_out"},
+                                  {"device": "k1", "online": False}, {"device": "k1", "online": True}]
+
+
+@pytest.mark.parametrize("payload", [b"not json", b'{"v": 1}', b'{"v": 1, "online": "yes"}',
+                                     b'{"v": 2, "online": true}'])
+def test_a_bad_status_changes_nothing(tmp_path: Path, payload: bytes) -> None:
+    rig = Rig(tmp_path, Clock())
+    assert rig.send(rig.topics.device_status("k1"), payload, None) == []
+    assert device_events(rig) == []
