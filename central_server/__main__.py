@@ -9,9 +9,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, tzinfo
 from pathlib import Path
 
-from central_server import provision
 from central_server.config import load
-from central_server.report import command as report_command
 from central_server.server import ServerLoop
 from central_server.service import CenterService
 from central_server.storage.sqlite import SqliteStorage, StorageError
@@ -26,10 +24,14 @@ log = logging.getLogger("central_server")
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else list(argv)
-    if arguments[:1] == ["provision"]:
+    if arguments[:1] == ["provision"]:  # imported here: the server itself needs neither (nor matplotlib)
+        from central_server import provision
+
         return provision.main(arguments[1:])
     if arguments[:1] == ["report"]:
-        return report_command.main(arguments[1:])
+        from central_server.report import command
+
+        return command.main(arguments[1:])
     args = parse_args("central_server", "The queue system's central server.", argv)
     setup_logging()
     try:

@@ -207,10 +207,11 @@ def _verify(text: str, device: Device) -> None:
 def provision(config: CenterConfig, options: Options) -> list[str]:
     """Write every file; returns the summary lines to print."""
     devices = devices_of(config)
-    options.out.mkdir(parents=True, exist_ok=True)
-    options.out.chmod(0o755)
+    if not options.out.exists():
+        options.out.mkdir(parents=True)
+        options.out.chmod(0o755)  # the broker's files below must be reachable by the user mosquitto
     passwords = {d: _password(options.out / d.folder, options.rotate) for d in devices}
-    center_text = config.path.read_text(encoding="utf-8")
+    center_text, notes = _database_in_state_dir(config, config.path.read_text(encoding="utf-8"), options.state_dir)
     authority = _authority(options.out / "ca", config.center_id) if options.tls else None
     for device in devices:
         folder = options.out / device.folder
@@ -230,8 +231,19 @@ def provision(config: CenterConfig, options: Options) -> list[str]:
         shutil.copyfile(authority.cert_file, broker / CA_FILE)
         issue_server_certificate(authority, broker, _certificate_hosts(options), days=SERVER_CERT_DAYS)
         (broker / "server.key").chmod(0o640)
-    notes = _share_with_mosquitto(broker)
+    notes += _share_with_mosquitto(broker)
     return _summary(config, options, devices) + notes
+
+
+def _database_in_state_dir(config: CenterConfig, text: str, state_dir: Path) -> tuple[str, list[str]]:
+    """The server may write only its state folder (systemd's ProtectSystem=strict) and its /tmp is private
+    and emptied at every restart: a SQLite file anywhere else would lose the day. Move it there."""
+    database = Path("/" + str(config.database).lstrip("/"))
+    if not config.storage_url.startswith("sqlite:") or database.is_relative_to(state_dir):
+        return text, []
+    moved = state_dir / "center.db"
+    text = set_key(text, "storage", "url", toml_string(f"sqlite:///{moved}"))
+    return text, [f"note: the server's database is {moved} (the service keeps and may write only {state_dir})"]
 
 
 def _password(folder: Path, rotate: bool) -> str:
@@ -258,8 +270,11 @@ def _certificate_hosts(options: Options) -> tuple[str, ...]:
 
 
 def _write(path: Path, text: str, mode: int) -> None:
+    """Atomically, and never readable by others in between: created 0600, then given `mode`."""
     temporary = path.with_name(f".{path.name}.new")
-    temporary.write_text(text, encoding="utf-8")
+    temporary.unlink(missing_ok=True)
+    with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as out:
+        out.write(text)
     temporary.chmod(mode)
     temporary.replace(path)
 

@@ -81,7 +81,7 @@ group_id() { # the GID of a group in the target's /etc/group (empty when there i
 
 if [ -z "$ROOT" ]; then
     case "$ROLE" in
-        server) packages=(python3-venv mosquitto mosquitto-clients) ;;
+        server) packages=(python3-venv mosquitto mosquitto-clients avahi-daemon) ;;  # avahi: <hostname>.local
         # pygame-ce's SDL draws through GBM/EGL on KMS/DRM; pyusb needs libusb.
         kiosk) packages=(python3-venv fonts-dejavu-core libusb-1.0-0 libgbm1 libegl1 libgles2) ;;
         board) packages=(python3-venv fonts-dejavu-core espeak-ng libgbm1 libegl1 libgles2 libasound2) ;;
@@ -181,23 +181,28 @@ if ! summary=$(cd / && PYTHONPATH="$STAGE" "$PYTHON" -P -m "$MODULE" --config "$
     exit 2
 fi
 while IFS= read -r line; do echo "  $line"; done <<<"$summary"
-"$PYTHON" - "$ROLE" "$CONFIG" "$ETC" <<'EOF'
+"$PYTHON" - "$ROLE" "$CONFIG" "$ETC" "${DESTDIR:-}" <<'EOF' || { echo "install.sh: the service and /etc/qms were left as they were" >&2; exit 2; }
 # A path the service writes must lie below /var/lib/qms or /var/cache/qms: the unit has
-# ProtectSystem=strict, and its /tmp is private and emptied at every restart.
+# ProtectSystem=strict, and its /tmp is private and emptied at every restart. The server's
+# database elsewhere would lose the day at every restart: refused (a warning when only laying out
+# a DESTDIR, whose config may name this machine's folders for --check). The others: a warning.
 import sys, tomllib
 from pathlib import Path
-role, config, installed = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+role, config, installed, staging = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), bool(sys.argv[4])
 data = tomllib.loads(config.read_text(encoding="utf-8"))
 keys = {"server": ("storage", "url"), "counter": ("terminal", "outbox"), "kiosk": ("ticket", "save_dir"),
         "board": ("screen", "screenshots")}
 table, key = keys[role]
 value = data.get(table, {}).get(key)
-if isinstance(value, str):
-    where = Path(value.removeprefix("sqlite://"))
-    where = where if where.is_absolute() else installed / where  # relative: from /etc/qms/<role>
+if isinstance(value, str) and (role != "server" or value.startswith("sqlite:")):
+    raw = value.removeprefix("sqlite://")
+    where = Path("/" + raw.lstrip("/")) if raw.startswith("/") else installed / raw  # relative: from /etc/qms/<role>
     if not any(where.is_relative_to(p) for p in ("/var/lib/qms", "/var/cache/qms")):
-        print(f"install.sh: warning: {config.name}: [{table}] {key} = {value!r}: the service can write only "
-              "below /var/lib/qms (its /tmp is private and emptied at every restart)", file=sys.stderr)
+        refused = role == "server" and not staging
+        print(f"install.sh: {'error' if refused else 'warning'}: {config.name}: [{table}] {key} = {value!r}: the "
+              "service can write only below /var/lib/qms (its /tmp is private and emptied at every restart)",
+              file=sys.stderr)
+        sys.exit(1 if refused else 0)
 EOF
 
 # --- the code swapped in -----------------------------------------------------------------------

@@ -181,3 +181,22 @@ def test_set_key_keeps_the_comment_and_replace_table_stops_at_the_blank_line() -
 def test_user_names_are_unique_across_roles_and_centers() -> None:
     names = {Device(role, "1", center).username for role in ("kiosk", "board", "counter") for center in ("a", "b")}
     assert len(names) == 6 and Device("server", "a", "a").username == "a-server"
+
+
+def test_a_database_outside_the_state_folder_moves_into_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    state = tmp_path / "state"
+    out = tmp_path / "out"
+    assert server_main(["provision", "--config", str(center_file(tmp_path)), "--out", str(out),
+                        "--broker-host", "qms-server.local", "--state-dir", str(state)]) == 0
+    server = tomllib.loads((out / "server" / "center.toml").read_text())
+    assert server["storage"]["url"] == f"sqlite:///{state / 'center.db'}"
+    assert f"the server's database is {state / 'center.db'}" in capsys.readouterr().out
+
+
+def test_secrets_are_never_readable_by_others_and_an_existing_out_keeps_its_mode(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir(mode=0o700)
+    provision(tmp_path)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700
+    assert stat.S_IMODE((out / "server" / "mqtt.password").stat().st_mode) == 0o600
+    assert not list(out.rglob(".*.new"))
