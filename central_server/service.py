@@ -147,6 +147,10 @@ class CenterService:
         inbound = self.topics.parse_inbound(message.topic)
         if inbound is None:
             log.warning("dropped a message on %s: not a topic the server serves", message.topic[:200])
+        elif message.retained and inbound.kind != "status":
+            # A request kept by the broker would be served again at every reconnect (and, the next
+            # day, act again): ACLs cannot forbid the retain flag, so the server ignores it.
+            log.warning("dropped a retained request on %s: requests are never retained", message.topic[:200])
         elif inbound.kind == "rating":
             self._handle_rating(inbound, message, now)
         elif inbound.kind == "status":

@@ -46,6 +46,7 @@ class Message:
     payload: bytes
     response_topic: str | None = None
     correlation: bytes | None = None
+    retained: bool = False  # delivered from the broker's store, not just published
 
 
 Handler = Callable[[Message], None]
@@ -230,7 +231,7 @@ class MqttLink:
             response_topic = getattr(properties, "ResponseTopic", None) if properties else None
             correlation = getattr(properties, "CorrelationData", None) if properties else None
             try:
-                handler(Message(msg.topic, bytes(msg.payload), response_topic, correlation))
+                handler(Message(msg.topic, bytes(msg.payload), response_topic, correlation, bool(msg.retain)))
             except Exception:
                 log.exception("handler for %s failed", msg.topic)
 
