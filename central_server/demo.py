@@ -30,7 +30,7 @@ import time
 import tty
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -460,12 +460,13 @@ def main() -> int:
         server.send_signal(signal.SIGTERM)
         server.wait(20)
         broker.stop()
-    return finish(config.path, clock.start.date())
+    return finish(config.path, clock)
 
 
-def finish(config_path: Path, day: date) -> int:
+def finish(config_path: Path, clock: SimulatedClock) -> int:
     config = load(config_path)
-    report = make_report(config, day, day)
+    day = clock.start.date()
+    report = make_report(config, day, day, as_of=clock.now())
     written = write_report(report, OUT / "report")
     summary = report.tables[0]
     print("\n".join(f"  {label}: {value}" for label, value in summary.rows[3:]))

@@ -270,7 +270,8 @@ class RecordingVoice:
             recorded = self._room is None or len(sound) <= self._room
             if recorded:
                 self._wav.writeframes(sound)
-                self._room = None if self._room is None else self._room - len(sound)
+            if self._room is not None:  # once full, full: a later short call must not jump the queue
+                self._room = self._room - len(sound) if recorded else 0
             sentence = " ".join("…" if t == PAUSE else t for t in tokens)
             where = "" if recorded else " (listed only: the WAV is full)"
             self._list.write(f"{self._clock():%H:%M:%S}  {sentence}  [{' '.join(p.name for p in written)}]{where}\n")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from central_server.config import CenterConfig, load
@@ -32,9 +32,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def make_report(config: CenterConfig, first: date, last: date) -> Report:
+def make_report(config: CenterConfig, first: date, last: date, as_of: datetime | None = None) -> Report:
+    """The period's report, its figures taken at `as_of` (default now)."""
     tickets, first_calls, ratings = read_period(config.database, first, last)
-    return build(center_of(config), first, last, citizens(tickets, first_calls, ratings))
+    when = as_of or datetime.now(config.rules.zone)
+    return build(center_of(config), first, last, citizens(tickets, first_calls, ratings), when)
 
 
 def write_report(report: Report, out: Path) -> list[Path]:

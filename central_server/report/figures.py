@@ -115,6 +115,7 @@ class Group:
     unfinished: int
     waits: list[float]
     within_target: int
+    judged: int  # citizens whose wait is known to be within or past their target (called, or waited past it)
     services: list[float]
     ratings: Counter[str]
     satisfied: int
@@ -129,7 +130,7 @@ class Group:
 
     @property
     def within_target_share(self) -> float | None:
-        return self.within_target / len(self.waits) if self.waits else None
+        return self.within_target / self.judged if self.judged else None
 
     @property
     def rated(self) -> int:
@@ -168,9 +169,12 @@ def citizens(tickets: Iterable[TicketRecord], first_calls: dict[str, datetime],
     return sorted(chains, key=lambda c: (c.first.issued_at, c.first.id))
 
 
-def group(members: Sequence[Citizen], center: Center, targets: dict[str, int]) -> Group:
+def group(members: Sequence[Citizen], center: Center, targets: dict[str, int], as_of: datetime) -> Group:
+    """The figures of `members`; a citizen not called by `as_of` counts against the target once past it."""
     waits = [c.wait_min for c in members if c.wait_min is not None]
     within = sum(1 for c in members if c.wait_min is not None and c.wait_min <= targets[c.first.area])
+    overdue = sum(1 for c in members if c.wait_min is None
+                  and (as_of - c.first.issued_at).total_seconds() / 60 > targets[c.first.area])
     ratings = Counter(c.rating for c in members if c.rating is not None)
     return Group(
         issued=len(members),
@@ -180,6 +184,7 @@ def group(members: Sequence[Citizen], center: Center, targets: dict[str, int]) -
         unfinished=sum(1 for c in members if c.last.state not in ("served", "missed")),
         waits=waits,
         within_target=within,
+        judged=len(waits) + overdue,
         services=[s for c in members if (s := c.service_min) is not None],
         ratings=ratings,
         satisfied=sum(n for level, n in ratings.items() if level in center.satisfied_levels),
@@ -220,6 +225,7 @@ class Report:
     by_area: dict[str, Group]
     by_counter: dict[str, Group]
     tables: list[Table]
+    as_of: datetime
 
     def hourly_arrivals(self) -> dict[str, dict[int, int]]:
         """Area id -> hour of the day (local) -> citizens who took a ticket in that hour, over the period."""
@@ -236,16 +242,18 @@ class Report:
         return moment.astimezone(self.center.zone)
 
 
-def build(center: Center, first_day: date, last_day: date, people: list[Citizen]) -> Report:
+def build(center: Center, first_day: date, last_day: date, people: list[Citizen], as_of: datetime) -> Report:
+    """`as_of`: when the figures are taken (a citizen still uncalled then may already be past the target)."""
     targets = {a.id: a.target_wait_min for a in center.areas}
     for person in people:
         targets.setdefault(person.first.area, 30)  # an area since removed from the config
-    by_area = {a: group([p for p in people if p.first.area == a], center, targets) for a in targets}
+    by_area = {a: group([p for p in people if p.first.area == a], center, targets, as_of) for a in targets}
     counter_ids = [c.id for c in center.counters] + sorted(
         {p.last.counter_id for p in people if p.last.counter_id} - {c.id for c in center.counters})
-    by_counter = {c: group([p for p in people if p.last.counter_id == c], center, targets) for c in counter_ids}
-    total = group(people, center, targets)
-    report = Report(center, first_day, last_day, people, total, by_area, by_counter, [])
+    by_counter = {c: group([p for p in people if p.last.counter_id == c], center, targets, as_of)
+                  for c in counter_ids}
+    total = group(people, center, targets, as_of)
+    report = Report(center, first_day, last_day, people, total, by_area, by_counter, [], as_of)
     report.tables.extend([_summary(report), _areas(report), _counters(report), _days(report, targets),
                           _hours(report), _ratings(report)])
     return report
@@ -278,7 +286,7 @@ def _counters(report: Report) -> Table:
 def _days(report: Report, targets: dict[str, int]) -> Table:
     days = sorted({p.first.day for p in report.people})
     rows = [(day.isoformat(), *group_cells(group([p for p in report.people if p.first.day == day], report.center,
-                                                 targets))) for day in days]
+                                                 targets, report.as_of))) for day in days]
     return Table("Theo ngày", "theo-ngay", ("Ngày", *GROUP_COLUMNS), rows)
 
 

@@ -290,3 +290,13 @@ def test_a_full_recording_only_lists_what_follows(tiny_library: ClipLibrary, tmp
     assert params.nframes == 3 * int(0.05 * 22050)  # only the first fits in 0.25 s
     lines = out.with_suffix(".txt").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 3 and not lines[0].endswith("full)") and lines[1].endswith("(listed only: the WAV is full)")
+
+
+def test_once_the_recording_is_full_a_shorter_call_does_not_jump_in(tiny_library: ClipLibrary, tmp_path: Path) -> None:
+    out = tmp_path / "calls.wav"
+    recorder = RecordingVoice(tiny_library, out, lambda: datetime(2026, 11, 23, 9, 0), pause_s=0.0, max_s=0.25)
+    recorder.say(["mời", "một"])  # 0.15 s: fits
+    recorder.say(["mời", "một", "hai"])  # 0.2 s: does not
+    recorder.say(["mời"])  # 0.1 s would fit the 0.1 s left, but it came after one that did not
+    recorder.close()
+    assert read_wav(out)[0].nframes == 3 * int(0.05 * 22050)

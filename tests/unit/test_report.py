@@ -26,6 +26,7 @@ from tests.harness import CENTER_TOML
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 DAY = date(2026, 11, 23)
+EVENING = datetime(2026, 11, 23, 18, 0, tzinfo=HCM)  # the figures are taken after the day
 
 
 class Day:
@@ -108,13 +109,14 @@ def summary_of(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
 
 
 def test_the_summary_is_the_hand_counted_day(day: Day) -> None:
-    report = make_report(day.config, DAY, DAY)
+    report = make_report(day.config, DAY, DAY, EVENING)
     summary = summary_of(report.tables[0].rows)
     assert summary["Vé đã cấp"] == 6 and summary["Vé ưu tiên"] == 1
     assert summary["Đã phục vụ"] == 4 and summary["Vắng mặt"] == 1 and summary["Chưa xong"] == 1
     assert summary["Chờ trung bình (phút)"] == 27.2  # (40 + 27 + 42 + 26 + 1) / 5
     assert summary["Chờ P90 (phút)"] == 42.0
-    assert summary["Tỷ lệ gọi trong thời gian chờ mục tiêu"] == 0.6  # 27, 26 and 1 are within 30 minutes
+    # 27, 26 and 1 minutes are within 30; 40 and 42 are not, nor A4, never called, waiting since 09:20
+    assert summary["Tỷ lệ gọi trong thời gian chờ mục tiêu"] == 0.5
     assert summary["Phục vụ trung bình (phút)"] == 11.0  # (10 + 14 + 14 + 6) / 4
     assert summary["Lượt đánh giá"] == 3
     assert summary["Tỷ lệ hài lòng trở lên"] == 0.6667
@@ -122,11 +124,11 @@ def test_the_summary_is_the_hand_counted_day(day: Day) -> None:
 
 
 def test_areas_counters_hours_and_ratings_are_the_hand_counted_day(day: Day) -> None:
-    report = make_report(day.config, DAY, DAY)
+    report = make_report(day.config, DAY, DAY, EVENING)
     tables = {t.slug: t for t in report.tables}
     areas = {row[0]: row for row in tables["theo-linh-vuc"].rows}
     #          issued prio served missed open mean  p90   within  service rated sat   per served
-    assert areas["dat-dai"][3:] == (4, 0, 2, 1, 1, 36.0, 42.0, 0.3333, 12.0, 1, 1.0, 0.5)
+    assert areas["dat-dai"][3:] == (4, 0, 2, 1, 1, 36.0, 42.0, 0.25, 12.0, 1, 1.0, 0.5)
     assert areas["tu-phap"][3:] == (1, 1, 1, 0, 0, 27.0, 27.0, 1.0, 14.0, 1, 0.0, 1.0)
     assert areas["nho"][3:] == (1, 0, 1, 0, 0, 1.0, 1.0, 1.0, 6.0, 1, 1.0, 1.0)
     assert areas["dong"][3:] == (0, 0, 0, 0, 0, None, None, None, None, 0, None, None)
@@ -148,12 +150,20 @@ def test_areas_counters_hours_and_ratings_are_the_hand_counted_day(day: Day) -> 
 
 
 def test_a_period_takes_every_day_in_it(day: Day) -> None:
-    two_days = make_report(day.config, DAY, DAY + timedelta(days=1))
+    two_days = make_report(day.config, DAY, DAY + timedelta(days=1), EVENING + timedelta(days=1))
     assert summary_of(two_days.tables[0].rows)["Vé đã cấp"] == 7
     assert [row[0] for row in two_days.tables[3].rows] == ["2026-11-23", "2026-11-24"]
     assert two_days.tables[3].rows[1][1:4] == (1, 0, 1)
-    assert summary_of(make_report(day.config, DAY + timedelta(days=2), DAY + timedelta(days=9)).tables[0].rows)[
-        "Vé đã cấp"] == 0
+    later = make_report(day.config, DAY + timedelta(days=2), DAY + timedelta(days=9), EVENING)
+    assert summary_of(later.tables[0].rows)["Vé đã cấp"] == 0
+
+
+def test_a_citizen_still_uncalled_counts_against_the_target_only_once_past_it(day: Day) -> None:
+    """A4 took a ticket at 09:20 and was never called: at 09:45 nothing is known yet, at 09:51 it is late."""
+    share = "Tỷ lệ gọi trong thời gian chờ mục tiêu"
+    early = summary_of(make_report(day.config, DAY, DAY, datetime(2026, 11, 23, 9, 45, tzinfo=HCM)).tables[0].rows)
+    late = summary_of(make_report(day.config, DAY, DAY, datetime(2026, 11, 23, 9, 51, tzinfo=HCM)).tables[0].rows)
+    assert (early[share], late[share]) == (0.6, 0.5)
 
 
 def test_the_command_writes_a_workbook_csv_files_and_charts(day: Day, tmp_path: Path) -> None:
