@@ -29,6 +29,7 @@ import threading
 import time
 import tty
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -420,47 +421,67 @@ def main() -> int:
     shutil.rmtree(OUT, ignore_errors=True)
     for folder in ("logs", "report", "tickets", "screens", "announcements"):
         (OUT / folder).mkdir(parents=True)
-    broker = LocalBroker(OUT / "logs")
-    broker.start()
     start = datetime.now(ZONE).replace(hour=OPENS[0], minute=OPENS[1] - 5, second=0, microsecond=0)
     clock = SimulatedClock(start, SPEED, time.time())
-    config = load(center_config(broker))
-    topics = Topics(config.center_id)
     print(f"Một buổi sáng tại bộ phận một cửa: {ARRIVALS} công dân, 4 quầy, mô phỏng nhanh gấp {SPEED:g} lần")
-    server = start_server(config.path, clock, topics, broker)
-    printer, bus = LoopbackPrinter(), LedBus()
-    env = screen_env()
-    agents = [Agent("board", "display_board", board_config(config.center_id, broker, bus.port), clock, env),
-              Agent("kiosk", "kiosk", kiosk_config(config.center_id, broker, printer), clock, env)]
-    terminals = {c: Agent(f"counter-{c}", "rating_terminal", terminal_config(config.center_id, c, broker), clock, {})
-                 for c, _, _ in COUNTERS}
-    agents += terminals.values()
-    view = CounterView(broker, topics, list(terminals))
-    morning = Morning(clock)
-    workers = [threading.Thread(target=citizens, args=(morning, agents[1], arrivals(morning, random.Random(2026)))),
-               *(threading.Thread(target=official, args=(morning, c, t, view, 100 + n))
-                 for n, (c, t) in enumerate(terminals.items()))]
-    bar = threading.Thread(target=progress, args=(morning, bus))
-    try:
-        bar.start()
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join()
-    except KeyboardInterrupt:
-        print("\ndừng lại theo yêu cầu")
-    finally:
-        morning.stop.set()
-        bar.join()
-        for agent in reversed(agents):
-            agent.stop()
-        view.close()
-        printer.close()
-        bus.close()
-        server.send_signal(signal.SIGTERM)
-        server.wait(20)
-        broker.stop()
+    with ExitStack() as running:  # whatever started is stopped, in reverse order, however the morning ends
+        broker = LocalBroker(OUT / "logs")
+        broker.start()
+        running.callback(broker.stop)
+        config = load(center_config(broker))
+        topics = Topics(config.center_id)
+        server = start_server(config.path, clock, topics, broker)
+        running.callback(stop_server, server)
+        printer, bus = LoopbackPrinter(), LedBus()
+        running.callback(printer.close)
+        running.callback(bus.close)
+        env = screen_env()
+        agents = [Agent("board", "display_board", board_config(config.center_id, broker, bus.port), clock, env),
+                  Agent("kiosk", "kiosk", kiosk_config(config.center_id, broker, printer), clock, env)]
+        terminals = {c: Agent(f"counter-{c}", "rating_terminal", terminal_config(config.center_id, c, broker),
+                              clock, {}) for c, _, _ in COUNTERS}
+        agents += terminals.values()
+        for agent in agents:
+            running.callback(agent.stop)
+        view = CounterView(broker, topics, list(terminals))
+        running.callback(view.close)
+        morning = Morning(clock)
+        running.callback(morning.stop.set)
+        try:
+            play(morning, agents[1], terminals, view, bus)
+        except KeyboardInterrupt:
+            print("\ndừng lại theo yêu cầu")
+            return 130
+        dead = [agent.name for agent in agents if agent.proc.poll() is not None]
+    if dead:
+        print(f"\n{', '.join(dead)} stopped during the morning: see {OUT / 'logs'}", file=sys.stderr)
+        return 1
     return finish(config.path, clock)
+
+
+def play(morning: Morning, kiosk: Agent, terminals: dict[str, Agent], view: CounterView, bus: LedBus) -> None:
+    """The citizens and the officials, with the progress bar, until the center closes."""
+    workers = [threading.Thread(target=citizens, args=(morning, kiosk, arrivals(morning, random.Random(2026)))),
+               *(threading.Thread(target=official, args=(morning, c, t, view, 100 + n), daemon=True)
+                 for n, (c, t) in enumerate(terminals.items()))]
+    workers[0].daemon = True
+    bar = threading.Thread(target=progress, args=(morning, bus), daemon=True)
+    bar.start()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    morning.stop.set()
+    bar.join()
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
 
 
 def finish(config_path: Path, clock: SimulatedClock) -> int:

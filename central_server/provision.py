@@ -18,6 +18,7 @@ import base64
 import grp
 import hashlib
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -79,6 +80,7 @@ class Options:
     port: int
     mosquitto_dir: Path  # where the broker's files live on the server machine
     state_dir: Path  # where devices keep state (the counter's outbox)
+    broker_host_guessed: bool = False  # no --broker-host, and the config's MQTT host is loopback
 
 
 # --- the broker's files (pure) ---------------------------------------------------------------------
@@ -169,7 +171,8 @@ def _server_host(options: Options) -> str:
     return "localhost" if options.tls else "127.0.0.1"
 
 
-def device_config(device: Device, options: Options, center_text: str) -> str:
+def device_config(device: Device, options: Options, center_text: str, levels: tuple[str, ...] = ()) -> str:
+    """The device's config; a counter's rating buttons take the center's `levels`, best first."""
     if device.role == "server":
         text = center_text
     else:
@@ -179,11 +182,27 @@ def device_config(device: Device, options: Options, center_text: str) -> str:
         text = set_key(text, section, "center", toml_string(device.center_id))
         if device.role == "counter":
             text = set_key(text, section, "outbox", toml_string(str(options.state_dir / "outbox.db")))
+            text = rating_levels(text, levels)
         text = _mark_generated(text.replace(f"firmware_configs/{device.role}.example.toml",
                                             f"/etc/qms/{device.role}/{device.config_name}"))
     text = replace_table(text, "mqtt", mqtt_table(device, options))
     _verify(text, device)
     return text
+
+
+RATING_LEVEL = re.compile(r'(?m)^level = "[^"]*"')
+
+
+def rating_levels(text: str, levels: tuple[str, ...]) -> str:
+    """Name the example's rating buttons after the center's levels, best first, when there are as many.
+
+    Otherwise the example's stay, and provision says to wire and list one button per level.
+    """
+    found = RATING_LEVEL.findall(text)
+    if len(found) != len(levels):
+        return text
+    names = iter(levels)
+    return RATING_LEVEL.sub(lambda _match: f"level = {toml_string(next(names))}", text)
 
 
 def _mark_generated(text: str) -> str:
@@ -218,7 +237,8 @@ def provision(config: CenterConfig, options: Options) -> list[str]:
         folder.mkdir(exist_ok=True)
         folder.chmod(0o755)
         _write(folder / PASSWORD_FILE, passwords[device] + "\n", 0o600)
-        _write(folder / device.config_name, device_config(device, options, center_text), 0o644)
+        _write(folder / device.config_name, device_config(device, options, center_text, config.rules.rating_levels),
+               0o644)
         if authority is not None:
             shutil.copyfile(authority.cert_file, folder / CA_FILE)
     broker = options.out / "server" / "mosquitto"
@@ -303,6 +323,13 @@ def _summary(config: CenterConfig, options: Options, devices: list[Device]) -> l
         lines.append(f"  {device.role:8} {device.username:32} sudo ./systemd/install.sh {device.role} {config_file}")
     if not options.tls:
         lines.append("warning: without --tls the passwords cross the center's network in clear text")
+    if options.broker_host_guessed:
+        lines.append(f"warning: devices will look for the broker at {options.broker_host}; if that is not how the "
+                     "center's network names the server, run again with --broker-host")
+    example_levels = RATING_LEVEL.findall((TEMPLATES / "counter.example.toml").read_text(encoding="utf-8"))
+    if len(example_levels) != len(config.rules.rating_levels):
+        lines.append(f"warning: the center has {len(config.rules.rating_levels)} rating levels and the counter "
+                     f"example {len(example_levels)} rating buttons: list one [[ratings]] per level in each counter")
     lines.append("kiosk and board configs keep the example's hardware sections: edit [printer], [screen] and [leds]")
     return lines
 
@@ -325,7 +352,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = Options(out=out.resolve(), tls=args.tls, rotate=args.rotate,
                       broker_host=args.broker_host or _default_broker_host(config), bind=args.bind,
                       port=args.port or default_port, mosquitto_dir=Path(args.mosquitto_dir),
-                      state_dir=Path(args.state_dir))
+                      state_dir=Path(args.state_dir),
+                      broker_host_guessed=not args.broker_host and _is_loopback(config.mqtt.host))
     for line in provision(config, options):
         print(line)
     return 0
@@ -356,6 +384,10 @@ def _port(text: str) -> int:
 
 
 def _default_broker_host(config: CenterConfig) -> str:
-    if config.mqtt.host not in LOOPBACK and not (is_ip(config.mqtt.host) and config.mqtt.host.startswith("127.")):
+    if not _is_loopback(config.mqtt.host):
         return config.mqtt.host
     return f"{socket.gethostname()}.local"  # mDNS: Raspberry Pi OS and Debian resolve it with avahi
+
+
+def _is_loopback(host: str) -> bool:
+    return host in LOOPBACK or (is_ip(host) and host.startswith("127."))

@@ -200,3 +200,24 @@ def test_secrets_are_never_readable_by_others_and_an_existing_out_keeps_its_mode
     assert stat.S_IMODE(out.stat().st_mode) == 0o700
     assert stat.S_IMODE((out / "server" / "mqtt.password").stat().st_mode) == 0o600
     assert not list(out.rglob(".*.new"))
+
+
+def test_counters_rating_buttons_take_the_centers_levels(tmp_path: Path) -> None:
+    config = center_file(tmp_path)
+    config.write_text(config.read_text().replace('levels = ["very_satisfied", "satisfied", "dissatisfied"]',
+                                                 'levels = ["hai-long", "binh-thuong", "khong-hai-long"]'))
+    out = provision(tmp_path, config=config)
+    counter = tomllib.loads((out / "counter-1" / "counter.toml").read_text())
+    assert [r["level"] for r in counter["ratings"]] == ["hai-long", "binh-thuong", "khong-hai-long"]
+
+
+def test_a_guessed_broker_host_and_a_level_count_mismatch_are_said(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    config = center_file(tmp_path)
+    config.write_text(config.read_text().replace('levels = ["very_satisfied", "satisfied", "dissatisfied"]',
+                                                 'levels = ["hai-long", "khong-hai-long"]'))
+    assert server_main(["provision", "--config", str(config), "--out", str(tmp_path / "o"),
+                        "--state-dir", str(tmp_path)]) == 0
+    said = capsys.readouterr().out
+    assert "warning: devices will look for the broker at" in said and "run again with --broker-host" in said
+    assert "the center has 2 rating levels and the counter example 3 rating buttons" in said
