@@ -138,51 +138,96 @@ def counter_loop(link: Device, counter: str, seen: Seen, stop: threading.Event, 
                 seen.rated[rating_id] = called["ticket"]["id"]
 
 
+class Load:
+    """A center of 20 counters, its server process, and 50 kiosks and 20 counters working it, each
+    device on its own MQTT link (the agents' MqttLink), until `stop`."""
+
+    def __init__(self, folder: Path, broker: LocalBroker, center_id: str) -> None:
+        counters = "".join(f'\n[[counters]]\nid = "{n}"\nname = "Quầy {n}"\nareas = ["dat-dai", "tu-phap"]\n'
+                           for n in range(1, COUNTERS + 1))
+        config = folder / "center.toml"
+        config.write_text(FAULT_CENTER.format(center_id=center_id, url=broker.url, db=folder / "center.db",
+                                              counters=counters), encoding="utf-8")
+        self.database = folder / "center.db"
+        self.server = ServerProcess(config, broker, center_id)
+        self.server.start()
+        self.seen, self.stop = Seen(), threading.Event()
+        self.devices = [Device(broker, center_id, f"k{n}") for n in range(KIOSKS)]
+        self.devices += [Device(broker, center_id, f"counter-{n}") for n in range(1, COUNTERS + 1)]
+        self._workers = [threading.Thread(target=kiosk_loop, args=(d, d.id, self.seen, self.stop, random.Random(n)))
+                         for n, d in enumerate(self.devices[:KIOSKS])]
+        self._workers += [threading.Thread(target=counter_loop, args=(d, d.id.removeprefix("counter-"), self.seen,
+                                                                       self.stop, random.Random(100 + n)))
+                          for n, d in enumerate(self.devices[KIOSKS:])]
+        for worker in self._workers:
+            worker.start()
+
+    def finish(self) -> None:
+        self.stop.set()
+        for worker in self._workers:
+            worker.join(30)
+        self.server.stop()
+        for one in self.devices:
+            one.close()
+
+    def check_nothing_lost_or_doubled(self) -> None:
+        with sqlite3.connect(self.database) as db:
+            doubled = db.execute(f"SELECT area, shown, count(*) FROM tickets WHERE state IN {HOLDING} "
+                                 "GROUP BY area, shown HAVING count(*) > 1").fetchall()
+            stored = dict(db.execute("SELECT id, shown FROM tickets"))
+            answers = [json.loads(payload) for (payload,) in
+                       db.execute("SELECT payload FROM replies WHERE device LIKE 'kiosk/%'")]
+            ratings = db.execute("SELECT rating_id, ticket_id FROM ratings").fetchall()
+        issued_by = [a["ticket"]["id"] for a in answers if a["ok"]]
+        seen = self.seen
+        assert len(seen.tickets) > 200 and len(seen.rated) > 20, "the load must have been real"
+        assert doubled == [], "two tickets held one number"
+        assert set(seen.tickets.values()) <= set(stored), "a ticket a kiosk received is not in the store"
+        assert len(issued_by) == len(set(issued_by)), "two requests were answered with one ticket"
+        assert sorted(issued_by) == sorted(stored), "a ticket was made without its answer kept, or twice for a request"
+        assert len(ratings) == len({ticket for _, ticket in ratings}), "a ticket was rated twice"
+        assert set(seen.rated) <= {rating_id for rating_id, _ in ratings}, "an acknowledged rating was lost"
+
+
 @pytest.mark.timeout(240)
 def test_kill_9_at_random_moments_under_load_loses_and_doubles_nothing(tmp_path: Path, broker: LocalBroker,
                                                                          center_id: str) -> None:
-    counters = "".join(f'\n[[counters]]\nid = "{n}"\nname = "Quầy {n}"\nareas = ["dat-dai", "tu-phap"]\n'
-                       for n in range(1, COUNTERS + 1))
-    config = tmp_path / "center.toml"
-    config.write_text(FAULT_CENTER.format(center_id=center_id, url=broker.url, db=tmp_path / "center.db",
-                                          counters=counters), encoding="utf-8")
-    server = ServerProcess(config, broker, center_id)
-    server.start()
-    seen, stop, rng = Seen(), threading.Event(), random.Random(8)
-    devices = [Device(broker, center_id, f"k{n}") for n in range(KIOSKS)]
-    devices += [Device(broker, center_id, f"counter-{n}") for n in range(1, COUNTERS + 1)]
-    workers = [threading.Thread(target=kiosk_loop, args=(d, d.id, seen, stop, random.Random(n)))
-               for n, d in enumerate(devices[:KIOSKS])]
-    workers += [threading.Thread(target=counter_loop, args=(d, d.id.removeprefix("counter-"), seen, stop,
-                                                             random.Random(100 + n)))
-                for n, d in enumerate(devices[KIOSKS:])]
+    load, rng = Load(tmp_path, broker, center_id), random.Random(8)
     try:
-        for worker in workers:
-            worker.start()
         for _ in range(KILLS):
             time.sleep(rng.uniform(0.3, 1.2))  # at a random moment of the load
-            server.kill()
-            server.start()
+            load.server.kill()
+            load.server.start()
         time.sleep(1.0)
     finally:
-        stop.set()
-        for worker in workers:
-            worker.join(30)
-        server.stop()
-        for one in devices:
-            one.close()
-    with sqlite3.connect(tmp_path / "center.db") as db:
-        doubled = db.execute(f"SELECT area, shown, count(*) FROM tickets WHERE state IN {HOLDING} "
-                             "GROUP BY area, shown HAVING count(*) > 1").fetchall()
-        stored = dict(db.execute("SELECT id, shown FROM tickets"))
-        answers = [json.loads(payload) for (payload,) in
-                   db.execute("SELECT payload FROM replies WHERE device LIKE 'kiosk/%'")]
-        ratings = db.execute("SELECT rating_id, ticket_id FROM ratings").fetchall()
-    issued_by = [a["ticket"]["id"] for a in answers if a["ok"]]
-    assert len(seen.tickets) > 200 and len(seen.rated) > 20, "the load must have been real"
-    assert doubled == [], "two tickets held one number"
-    assert set(seen.tickets.values()) <= set(stored), "a ticket a kiosk received is not in the store"
-    assert len(issued_by) == len(set(issued_by)), "two requests were answered with one ticket"
-    assert sorted(issued_by) == sorted(stored), "a ticket was made without its answer kept, or twice for a request"
-    assert len(ratings) == len({ticket for _, ticket in ratings}), "a ticket was rated twice"
-    assert set(seen.rated) <= {rating_id for rating_id, _ in ratings}, "an acknowledged rating was lost"
+        load.finish()
+    load.check_nothing_lost_or_doubled()
+
+
+@pytest.mark.timeout(240)
+def test_a_broker_restarted_under_load_is_rejoined_within_5_s_with_the_right_retained_state(
+        tmp_path: Path, broker: LocalBroker, center_id: str) -> None:
+    load, rng = Load(tmp_path, broker, center_id), random.Random(9)
+    rejoined: list[float] = []
+    try:
+        for _ in range(3):
+            time.sleep(rng.uniform(1.0, 2.0))
+            broker.stop(kill=True)  # no persistence: its retained messages are gone with it
+            deadline = time.monotonic() + 5
+            while any(one.link.ready.is_set() for one in load.devices):  # every link saw it go
+                assert time.monotonic() < deadline, "a link did not notice the broker was gone"
+                time.sleep(0.05)
+            broker.start()
+            back = time.monotonic()
+            for one in load.devices:
+                assert one.link.wait_ready(5.0), f"{one.id} did not reconnect within 5 s"
+            rejoined.append(time.monotonic() - back)
+        time.sleep(1.0)
+        with watching(broker, center_id, "board/state", "counter/+/state", "config") as fresh:
+            retained = {topic: body for topic, body in (fresh.next(timeout_s=TIMEOUT) for _ in range(COUNTERS + 2))}
+    finally:
+        load.finish()
+    assert max(rejoined) < 5.0
+    load.check_nothing_lost_or_doubled()
+    assert set(retained) == {"config", "board/state", *(f"counter/{n}/state" for n in range(1, COUNTERS + 1))}
+    assert retained["config"]["center"]["id"] == center_id
