@@ -8,9 +8,9 @@ a durable SQLite keep up with thousands of requests per second.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
+from collections import deque
 
 from central_server.service import CenterService, Outbound
 from protocol.agent import Watchdog, notify
@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 256
 TICK_S = 0.25
 DRAIN_S = 5.0  # on SIGTERM, how long in-flight requests may take to finish
+INBOX_BYTES = 16 * 1024 * 1024  # payloads waiting for the state thread, at most (one larger message passes)
 
 
 class _Connected:
@@ -28,6 +29,41 @@ class _Connected:
 
 
 CONNECTED = _Connected()
+Item = Message | _Connected
+
+
+class Inbox:
+    """From paho's thread to the state thread, bounded in bytes.
+
+    Past the bound, paho's thread waits for the state thread to take a batch: a flood then waits in
+    the broker's queue for this client (bounded by its max_queued_messages), not in this process's
+    memory. The wait is a short one (a batch takes milliseconds), never a lock another thread holds
+    while it waits on paho, so the network loop cannot deadlock on it.
+    """
+
+    def __init__(self, limit_bytes: int = INBOX_BYTES) -> None:
+        self._items: deque[Item] = deque()
+        self._bytes = 0
+        self._limit = limit_bytes
+        self._changed = threading.Condition()
+
+    def put(self, item: Item) -> None:
+        size = len(item.payload) if isinstance(item, Message) else 0
+        with self._changed:
+            self._changed.wait_for(lambda: not size or not self._items or self._bytes + size <= self._limit)
+            self._items.append(item)
+            self._bytes += size
+            self._changed.notify_all()
+
+    def take(self, most: int, timeout_s: float) -> list[Item]:
+        """Up to `most` items, waiting at most `timeout_s` for the first (0: not at all)."""
+        with self._changed:
+            if timeout_s > 0:
+                self._changed.wait_for(lambda: bool(self._items), timeout_s)
+            batch = [self._items.popleft() for _ in range(min(most, len(self._items)))]
+            self._bytes -= sum(len(item.payload) for item in batch if isinstance(item, Message))
+            self._changed.notify_all()
+            return batch
 
 
 class ServerLoop:
@@ -35,7 +71,7 @@ class ServerLoop:
         self._service = service
         self._link = link
         self._stop = stop
-        self._inbox: queue.SimpleQueue[Message | _Connected] = queue.SimpleQueue()
+        self._inbox = Inbox()
         self._watchdog = Watchdog()
         self._announced = False
         for topic_filter in service.topics.server_subscriptions():
@@ -78,18 +114,8 @@ class ServerLoop:
             log.info("server online: retained state republished, requests accepted")
         return True
 
-    def _take(self, block: bool) -> list[Message | _Connected]:
-        try:
-            first = self._inbox.get(timeout=TICK_S) if block else self._inbox.get_nowait()
-        except queue.Empty:
-            return []
-        batch = [first]
-        while len(batch) < MAX_BATCH:
-            try:
-                batch.append(self._inbox.get_nowait())
-            except queue.Empty:
-                break
-        return batch
+    def _take(self, block: bool) -> list[Item]:
+        return self._inbox.take(MAX_BATCH, TICK_S if block else 0)
 
     def _drain(self) -> None:
         deadline = time.monotonic() + DRAIN_S
