@@ -50,6 +50,9 @@ log = logging.getLogger(__name__)
 BAD_REQUEST_VI = "Yêu cầu không hợp lệ."
 INTERNAL_VI = "Hệ thống đang bận, vui lòng thử lại sau."
 CANCELLED_VI = "Lệnh đã được huỷ vì quầy không nhận được trả lời kịp thời."
+# Refusals kept per day (and process) so that their retries get the same answer; a kiosk or a
+# counter that works normally gets a few dozen a day. Past it a refusal is answered, not kept.
+MAX_REFUSALS_KEPT = 20_000
 PRINTER_STATE = re.compile(r"[a-z_]{1,32}")  # what a kiosk reports: ready, paper_low, paper_out, cover_open, ...
 PRINTER_PROBLEMS = frozenset({"paper_out", "cover_open", "offline"})  # no ticket can be printed
 
@@ -76,6 +79,7 @@ class CenterService:
             storage.load_day(self.center.day, config.rules.counters, config.rules.policy.regular_per_priority)
         )
         self._answered = self._answered_hashes()
+        self._refusals_kept = 0  # this day, by this process
         self._day_began = False
         self._clock_behind: date | None = None
         self._batch_replies: dict[tuple[str, str], bytes] = {}
@@ -124,6 +128,7 @@ class CenterService:
         rules = self.config.rules
         self.center.restore(self._storage.load_day(day, rules.counters, rules.policy.regular_per_priority))
         self._answered = self._answered_hashes()
+        self._refusals_kept = 0
         self._day_began = True
         log.info("service day %s begins: %d tickets already stored for it", day, len(self.center.tickets))
 
@@ -179,12 +184,22 @@ class CenterService:
         payload = reply.to_wire()
         self._reply(response_topic, payload, message.correlation)
         # Every answer is kept: a retry must never act later than its refusal. Not for an unknown
-        # counter, whose answer the config alone decides: made-up counters must not fill the disk.
+        # counter, whose answer the config alone decides: made-up counters must not fill the disk;
+        # nor refusals past a day's cap, so that a flood of bad requests cannot fill memory or disk.
         known = inbound.device_kind != COUNTER or inbound.device_id in self.center.counters
-        if request_id is not None and known:
+        if request_id is not None and known and (reply.ok or self._keep_refusal()):
             self._batch.replies.append(StoredReply(device, self.center.day, request_id, payload))
             self._batch_replies[(device, request_id)] = payload
             self._answered.add(hash((device, request_id)))
+
+    def _keep_refusal(self) -> bool:
+        if self._refusals_kept < MAX_REFUSALS_KEPT:
+            self._refusals_kept += 1
+            return True
+        if self._refusals_kept == MAX_REFUSALS_KEPT:
+            self._refusals_kept += 1
+            log.warning("%d refusals kept today: later ones are answered but not kept", MAX_REFUSALS_KEPT)
+        return False
 
     def _handle_status(self, device_id: str, payload: bytes, now: datetime) -> None:
         """A device's retained status (its LWT included): kept as an event when it changed; never answered."""

@@ -320,3 +320,15 @@ def test_a_bad_status_changes_nothing(tmp_path: Path, payload: bytes) -> None:
     rig = Rig(tmp_path, Clock())
     assert rig.send(rig.topics.device_status("k1"), payload, None) == []
     assert device_events(rig) == []
+
+
+def test_refusals_are_kept_up_to_a_days_cap_and_answers_that_act_always(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("central_server.service.MAX_REFUSALS_KEPT", 3)
+    rig = Rig(tmp_path, Clock())
+    for n in range(5):
+        assert rig.ticket("no-such-area", request_id=f"bad-{n}")["error"]["code"] == "unknown_area"
+    assert rig.ticket("dat-dai", request_id="good")["ok"] is True
+    assert rig.count("replies") == 4  # three refusals and the ticket
+    assert rig.ticket("dat-dai", request_id="good")["ticket"]["number"] == "1001"  # the retry: the same ticket
+    assert rig.count("tickets") == 1
