@@ -187,8 +187,9 @@ def device(broker: LocalBroker, center_id: str, device_id: str = "tester") -> It
 class ServerProcess:
     """`python -m central_server --config FILE` as a real process."""
 
-    def __init__(self, config: Path, broker: LocalBroker, center_id: str) -> None:
+    def __init__(self, config: Path, broker: LocalBroker, center_id: str, *, clock: str | None = None) -> None:
         self.config = config
+        self.extra = ["--simulated-clock", clock] if clock else []
         self.broker = broker
         self.center_id = center_id
         self.log = config.parent / "server.log"
@@ -198,7 +199,7 @@ class ServerProcess:
         with watching(self.broker, self.center_id, "server/status") as status:
             with self.log.open("ab") as log:
                 self.proc = subprocess.Popen(
-                    [sys.executable, "-m", "central_server", "--config", str(self.config)],
+                    [sys.executable, "-m", "central_server", "--config", str(self.config), *self.extra],
                     cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "QMS_LOG_LEVEL": "INFO"},
                 )
             while True:

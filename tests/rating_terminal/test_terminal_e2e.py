@@ -19,20 +19,24 @@ from tests.harness import ROOT, ServerProcess, device, watching
 
 
 class Terminal:
-    def __init__(self, folder: Path, broker: LocalBroker, center_id: str) -> None:
+    """The real terminal process of counter `counter`, reaching the broker at `url` (default: directly)."""
+
+    def __init__(self, folder: Path, broker: LocalBroker, center_id: str, *, counter: str = "1",
+                 url: str | None = None, clock: str | None = None) -> None:
         self.config = folder / "terminal.toml"
         self.outbox = folder / "outbox.db"
         self.log = folder / "terminal.log"
-        self.config.write_text(scripted_config("1", center_id, self.outbox, broker.url), encoding="utf-8")
-        self.broker, self.center_id = broker, center_id
+        self.config.write_text(scripted_config(counter, center_id, self.outbox, url or broker.url), encoding="utf-8")
+        self.broker, self.center_id, self.counter = broker, center_id, counter
+        self.extra = ["--simulated-clock", clock] if clock else []
         self.lines: queue.Queue[str] = queue.Queue()
         self.proc: subprocess.Popen[str] | None = None
 
     def start(self) -> None:
-        with watching(self.broker, self.center_id, "device/counter-1/status") as status:
+        with watching(self.broker, self.center_id, f"device/counter-{self.counter}/status") as status:
             with self.log.open("a") as log:
                 self.proc = subprocess.Popen(
-                    [sys.executable, "-m", "rating_terminal", "--config", str(self.config)], cwd=ROOT,
+                    [sys.executable, "-m", "rating_terminal", "--config", str(self.config), *self.extra], cwd=ROOT,
                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, bufsize=1,
                 )
             threading.Thread(target=self._read, args=(self.proc,), daemon=True).start()
