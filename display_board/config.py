@@ -7,13 +7,12 @@ keys, and a key written in the board config wins. A wrong profile is one line na
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from display_board.numbers import Reading
-from protocol.config import MqttSettings, Table, load_mqtt, read_toml
+from protocol.config import MqttSettings, Table, load_mqtt, model_file, read_toml
 from protocol.topics import DEVICE_ID, ID
 
 CODEC_NAMES = ("qms", "modbus-rtu", "four-byte")
@@ -122,7 +121,7 @@ def _reading(table: Table) -> Reading:
 
 
 def _leds(table: Table) -> LedBus:
-    model = load_led_model(_model_file(table)) if table.has("model") else None
+    model = load_led_model(model_file(table, LED_MODELS, "LED display")) if table.has("model") else None
     given = model.defaults if model is not None else {}
     codec = table.text("protocol", given.get("protocol", "qms"))
     _check_protocol(table, codec)
@@ -154,28 +153,6 @@ def _check_protocol(table: Table, codec: str) -> None:
 def _check_digits(table: Table, codec: str, digits: int) -> None:
     if digits > MAX_DIGITS[codec]:
         raise table.error("digits", f"a {codec} display has at most {MAX_DIGITS[codec]} digits, not {digits}")
-
-
-def _model_file(table: Table) -> Path:
-    """The LED profile `model` names: a shipped one by name, or a .toml path from the config's folder."""
-    value: str = table.text("model")
-    if value.endswith(".toml") or "/" in value:
-        path = (table.file.parent / value).resolve()
-        if not path.is_file():
-            raise table.error("model", f"no such LED display profile file: {path}")
-        return path
-    shipped = shipped_led_models()
-    if value not in shipped:
-        close = difflib.get_close_matches(value.lower(), shipped, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise table.error("model", f"unknown LED display model {value!r}{hint}: one of {', '.join(shipped)}, "
-                                   "or a path to a .toml profile")
-    return LED_MODELS / f"{value}.toml"
-
-
-def shipped_led_models() -> list[str]:
-    """The names of the LED display profiles in firmware_configs/led_displays/, sorted."""
-    return sorted(path.stem for path in LED_MODELS.glob("*.toml"))
 
 
 def load_led_model(path: Path) -> LedModel:

@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from protocol.config import MqttSettings, Table, load_mqtt, read_toml
+from protocol.config import MqttSettings, Table, load_mqtt, model_file, read_toml
 from protocol.gpio_header import physical_pin, pin_problem
 from protocol.topics import DEVICE_ID, ID
 
@@ -133,7 +133,7 @@ def load(path: Path) -> KioskConfig:
 
 
 def _printer(table: Table) -> PrinterConfig:
-    model = load_printer_model(_model_file(table)) if table.has("model") else None
+    model = load_printer_model(model_file(table, PRINTER_MODELS, "printer")) if table.has("model") else None
     given = model.defaults if model is not None else {}
     connection = table.text("connection")
     if connection not in CONNECTIONS:
@@ -163,28 +163,6 @@ def _printer(table: Table) -> PrinterConfig:
         raise table.error("vendor_id", "a USB printer needs vendor_id and product_id (see `lsusb`)")
     table.finish()
     return config
-
-
-def _model_file(table: Table) -> Path:
-    """The printer profile `model` names: a shipped one by name, or a .toml path from the config's folder."""
-    value: str = table.text("model")
-    if value.endswith(".toml") or "/" in value:
-        path = (table.file.parent / value).resolve()
-        if not path.is_file():
-            raise table.error("model", f"no such printer profile file: {path}")
-        return path
-    shipped = shipped_printer_models()
-    if value not in shipped:
-        close = difflib.get_close_matches(value.lower(), shipped, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise table.error("model", f"unknown printer model {value!r}{hint}: one of {', '.join(shipped)}, "
-                                   "or a path to a .toml profile")
-    return PRINTER_MODELS / f"{value}.toml"
-
-
-def shipped_printer_models() -> list[str]:
-    """The names of the printer profiles in firmware_configs/printers/, sorted."""
-    return sorted(path.stem for path in PRINTER_MODELS.glob("*.toml"))
 
 
 def load_printer_model(path: Path) -> PrinterModel:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from dataclasses import dataclass
@@ -213,3 +214,28 @@ def _existing(table: Table, key: str, check: bool) -> Path | None:
     if check and path is not None and not path.is_file():
         raise table.error(key, f"no such file: {path}")
     return path
+
+
+def model_file(table: Table, shipped_in: Path, what: str) -> Path:
+    """The profile `model` names: one shipped in `shipped_in` by name, or a .toml path from the config's folder.
+
+    `what` names the kind of profile in the one-line errors ("printer", "LED display").
+    """
+    value: str = table.text("model")
+    if value.endswith(".toml") or "/" in value:
+        path = (table.file.parent / value).resolve()
+        if not path.is_file():
+            raise table.error("model", f"no such {what} profile file: {path}")
+        return path
+    shipped = shipped_models(shipped_in)
+    if value not in shipped:
+        close = difflib.get_close_matches(value.lower(), shipped, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise table.error("model", f"unknown {what} model {value!r}{hint}: one of {', '.join(shipped)}, "
+                                   "or a path to a .toml profile")
+    return shipped_in / f"{value}.toml"
+
+
+def shipped_models(folder: Path) -> list[str]:
+    """The names of the profiles shipped in `folder`, sorted."""
+    return sorted(path.stem for path in folder.glob("*.toml"))

@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 
+from display_board.config import LED_MODELS, load_led_model
 from display_board.config import load as load_board
-from display_board.config import load_led_model, shipped_led_models
-from kiosk.config import escpos_profiles, load_printer_model, shipped_printer_models
+from kiosk.config import PRINTER_MODELS, escpos_profiles, load_printer_model
 from kiosk.config import load as load_kiosk
+from protocol.config import shipped_models
 from protocol.errors import ConfigError
 from tests.unit.test_shipped_configs import CONFIGS, ROOT, board_with_leds, with_model
 
@@ -194,7 +195,7 @@ def test_check_exits_2_with_one_line_naming_a_broken_profile(tmp_path: Path, old
 # --- the shipped printer profiles against python-escpos ------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", shipped_printer_models())
+@pytest.mark.parametrize("name", shipped_models(PRINTER_MODELS))
 def test_a_shipped_printer_profile_agrees_with_its_python_escpos_profile(name: str) -> None:
     assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)+", name)
     model = load_printer_model(CONFIGS / "printers" / f"{name}.toml")
@@ -216,8 +217,8 @@ def _escpos_capabilities() -> dict[str, Any]:
     return profiles
 
 
-@pytest.mark.parametrize(("folder", "shipped"), [("printers", shipped_printer_models()),
-                                                ("led_displays", shipped_led_models())])
+@pytest.mark.parametrize(("folder", "shipped"), [("printers", shipped_models(PRINTER_MODELS)),
+                                                ("led_displays", shipped_models(LED_MODELS))])
 def test_the_readme_lists_every_shipped_profile(folder: str, shipped: list[str]) -> None:
     readme = (CONFIGS / folder / "README.md").read_text(encoding="utf-8")
     table = readme[readme.index("| Profile (`model =`) |"):].split("\n\n")[0]
@@ -318,7 +319,7 @@ def test_too_many_digits_for_the_protocol_name_the_board_config(tmp_path: Path) 
     assert message.startswith("board.toml: [leds].digits: a four-byte display has at most 4 digits, not 6"), message
 
 
-@pytest.mark.parametrize("name", shipped_led_models())
+@pytest.mark.parametrize("name", shipped_models(LED_MODELS))
 def test_a_shipped_led_profile_loads(name: str) -> None:
     model = load_led_model(CONFIGS / "led_displays" / f"{name}.toml")
     assert model.name and set(model.defaults) == {"protocol", "baudrate", "digits"}
