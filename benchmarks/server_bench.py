@@ -27,8 +27,8 @@ from typing import Any
 from benchmarks.mqtt5_client import Message, Mqtt5Client
 from central_server.config import load
 from central_server.domain.center import Center
+from central_server.storage import open_storage
 from central_server.storage.port import Batch
-from central_server.storage.sqlite import SqliteStorage
 from protocol.local_broker import LocalBroker
 from protocol.topics import Topics
 
@@ -65,7 +65,7 @@ def center_toml(folder: Path, broker: LocalBroker, center_id: str) -> Path:
 def prefill(config_path: Path, tickets: int) -> None:
     """Issue `tickets` tickets today, straight through the domain and storage; serve 90% of them."""
     config = load(config_path)
-    storage = SqliteStorage(config.database)
+    storage = open_storage(config)
     now = datetime.now(config.rules.zone)
     center = Center(config.rules, now)
     rng = random.Random(7)

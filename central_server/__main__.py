@@ -12,7 +12,8 @@ from pathlib import Path
 from central_server.config import load
 from central_server.server import ServerLoop
 from central_server.service import CenterService
-from central_server.storage.sqlite import SqliteStorage, StorageError
+from central_server.storage import open_storage
+from central_server.storage.sqlite import StorageError
 from protocol.agent import parse_args, setup_logging, stop_on_signals
 from protocol.clock import SimulatedClock
 from protocol.errors import ConfigError
@@ -46,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for warning in config.warnings:
         log.warning("%s", warning)
     try:
-        storage = SqliteStorage(config.database)
+        storage = open_storage(config)
     except StorageError as exc:
         print(f"central_server: {exc}", file=sys.stderr)
         return 1
@@ -64,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         announce_online=False,
         max_inflight=1000,
     )
-    log.info("central server for %s starting; storage %s", config.center_id, config.database)
+    log.info("central server for %s starting; storage %s", config.center_id, config.database or "PostgreSQL")
     try:
         return ServerLoop(service, link, stop).run()
     finally:

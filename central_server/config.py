@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import time, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from central_server.domain.areas import Area
@@ -38,7 +39,7 @@ class CenterConfig:
     day_starts: time
     mqtt: MqttSettings
     storage_url: str
-    database: Path
+    database: Path | None  # the SQLite file; None with PostgreSQL (storage_url says where)
     rules: CenterRules
     warnings: tuple[str, ...]
     kiosks: tuple[DeviceSpec, ...] = ()
@@ -113,13 +114,15 @@ def _clock(table: Table, text: str) -> time:
     return time(int(hours), int(minutes))
 
 
-def _storage(table: Table, on_this_host: bool) -> tuple[str, Path]:
+def _storage(table: Table, on_this_host: bool) -> tuple[str, Path | None]:
     url = table.text("url")
     table.finish()
-    if url.startswith("postgresql://") or url.startswith("postgres://"):
-        raise table.error("url", "PostgreSQL storage is not available in this release; use sqlite:///PATH")
+    if url.startswith(("postgresql://", "postgres://")):
+        if not urlsplit(url).hostname and "host=" not in url:
+            raise table.error("url", "expected postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE")
+        return url, None
     if not url.startswith("sqlite:///") or len(url) <= len("sqlite:///"):
-        raise table.error("url", f"expected sqlite:///ABSOLUTE/PATH, got {url!r}")
+        raise table.error("url", f"expected sqlite:///ABSOLUTE/PATH or postgresql://..., got {url!r}")
     database = Path(url[len("sqlite://") :])
     if not database.is_absolute():
         raise table.error("url", "the SQLite path must be absolute (sqlite:////srv/qms/center.db)")

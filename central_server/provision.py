@@ -258,8 +258,10 @@ def provision(config: CenterConfig, options: Options) -> list[str]:
 def _database_in_state_dir(config: CenterConfig, text: str, state_dir: Path) -> tuple[str, list[str]]:
     """The server may write only its state folder (systemd's ProtectSystem=strict) and its /tmp is private
     and emptied at every restart: a SQLite file anywhere else would lose the day. Move it there."""
+    if config.database is None:  # PostgreSQL: a server elsewhere keeps it
+        return text, []
     database = Path("/" + str(config.database).lstrip("/"))
-    if not config.storage_url.startswith("sqlite:") or database.is_relative_to(state_dir):
+    if database.is_relative_to(state_dir):
         return text, []
     moved = state_dir / "center.db"
     text = set_key(text, "storage", "url", toml_string(f"sqlite:///{moved}"))

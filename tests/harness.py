@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from central_server.config import CenterConfig
 from protocol.config import MqttSettings
 from protocol.link import Message, MqttLink
 from protocol.local_broker import LocalBroker
@@ -85,6 +86,12 @@ id = "3"
 name = "Quầy 3"
 areas = ["nho"]
 """
+
+
+def sqlite_file(config: CenterConfig) -> Path:
+    """The test center's SQLite file (the tests' configs use SQLite)."""
+    assert config.database is not None, "a PostgreSQL config"
+    return config.database
 
 
 def write_center_config(

@@ -6,8 +6,10 @@ Read-only and through WAL, so a report can be made while the server runs.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from central_server.report.figures import RatingRecord, TicketRecord
@@ -27,8 +29,11 @@ class SourceError(Exception):
     """The database cannot be read: the message says why, in one line."""
 
 
-def read_period(database: Path, first: date, last: date) -> tuple[list[TicketRecord], dict[str, datetime],
-                                                                   list[RatingRecord]]:
+def read_period(database: Path | None, storage_url: str, first: date,
+                last: date) -> tuple[list[TicketRecord], dict[str, datetime], list[RatingRecord]]:
+    """From the SQLite file `database`, or, when None, the PostgreSQL database at `storage_url`."""
+    if database is None:
+        return _read_postgres(storage_url, first, last)
     if not database.is_file():
         raise SourceError(f"no database at {database}: has the server run with this config?")
     try:
@@ -36,20 +41,34 @@ def read_period(database: Path, first: date, last: date) -> tuple[list[TicketRec
         db = sqlite3.connect(f"file:{quote(plain)}?mode=ro", uri=True)
     except sqlite3.Error as exc:
         raise SourceError(f"cannot open {database}: {exc}") from None
-    span = (first.isoformat(), last.isoformat())
     try:
-        tickets = [_ticket(row) for row in db.execute(_TICKETS, span)]
-        first_calls: dict[str, datetime] = {}
-        for ticket_id, at in db.execute(_FIRST_CALLS, span):
-            moment = datetime.fromisoformat(at)
-            if ticket_id not in first_calls or moment < first_calls[ticket_id]:
-                first_calls[ticket_id] = moment
-        ratings = [RatingRecord(*row) for row in db.execute(_RATINGS, span)]
+        return _rows(lambda query: db.execute(query, (first.isoformat(), last.isoformat())).fetchall())
     except sqlite3.Error as exc:
         raise SourceError(f"cannot read {database}: {exc}") from None
     finally:
         db.close()
-    return tickets, first_calls, ratings
+
+
+def _read_postgres(url: str, first: date, last: date) -> tuple[list[TicketRecord], dict[str, datetime],
+                                                                 list[RatingRecord]]:
+    import psycopg  # only where a center keeps its data in PostgreSQL
+
+    span = (first.isoformat(), last.isoformat())
+    try:
+        with psycopg.connect(url) as db:
+            return _rows(lambda query: db.execute(query.replace("?", "%s"), span).fetchall())
+    except psycopg.Error as exc:
+        raise SourceError(f"cannot read the PostgreSQL database: {str(exc).strip().splitlines()[0]}") from None
+
+
+def _rows(select: Callable[[str], list[Any]]) -> tuple[list[TicketRecord], dict[str, datetime], list[RatingRecord]]:
+    tickets = [_ticket(row) for row in select(_TICKETS)]
+    first_calls: dict[str, datetime] = {}
+    for ticket_id, at in select(_FIRST_CALLS):
+        moment = datetime.fromisoformat(at)
+        if ticket_id not in first_calls or moment < first_calls[ticket_id]:
+            first_calls[ticket_id] = moment
+    return tickets, first_calls, [RatingRecord(*row) for row in select(_RATINGS)]
 
 
 def _ticket(row: tuple[str, ...]) -> TicketRecord:

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import sqlite3
-import sys
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
 
 from central_server.domain.center import CallRecord, DaySnapshot
 from central_server.domain.counters import Counter, CounterSpec
-from central_server.domain.tickets import Ticket, TicketState
+from central_server.domain.tickets import Ticket
 from central_server.storage.port import Batch
+from central_server.storage.rows import (
+    MUTABLE_TICKET_COLUMNS,
+    TICKET_COLUMNS,
+    counter_row,
+    iso,
+    ticket_from_row,
+    ticket_row,
+)
 from protocol.errors import QmsError
 
 # Each entry migrates the schema from version i to i + 1. Never edit a released entry: append.
@@ -53,15 +58,6 @@ MIGRATIONS: Sequence[str] = (
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
-TICKET_COLUMNS = (
-    "id, day, seq, area, number, shown, priority, issued_at, state, kiosk_id, counter_id, calls, called_at,"
-    " started_at, finished_at, transferred_from, transferred_to, rating_until, rating, place"
-)
-
-
-# What changes in a ticket after it is issued; the rest (the day and sequence among them) never does.
-MUTABLE_TICKET_COLUMNS = ("state", "counter_id", "calls", "called_at", "started_at", "finished_at",
-                          "transferred_to", "rating_until", "rating")
 # An update in place of the columns that change: REPLACE would delete and re-insert the row and
 # every index entry, which costs more as the day's table grows.
 UPSERT_TICKET = (
@@ -104,7 +100,7 @@ class SqliteStorage:
 
     def load_day(self, day: date, counters: Iterable[CounterSpec], regular_per_priority: int) -> DaySnapshot:
         rows = self._db.execute(f"SELECT {TICKET_COLUMNS} FROM tickets WHERE day = ? ORDER BY seq", (day.isoformat(),))
-        tickets = [_ticket(row) for row in rows]
+        tickets = [ticket_from_row(row) for row in rows]
         by_id = {t.id: t for t in tickets}
         cursors = dict(self._db.execute("SELECT area, last_number FROM cursors WHERE day = ?", (day.isoformat(),)))
         calls = [
@@ -143,7 +139,7 @@ class SqliteStorage:
 
     def load_ticket(self, ticket_id: str) -> Ticket | None:
         row = self._db.execute(f"SELECT {TICKET_COLUMNS} FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
-        return None if row is None else _ticket(row)
+        return None if row is None else ticket_from_row(row)
 
     def find_reply(self, device: str, day: date, request_id: str) -> bytes | None:
         row = self._db.execute(
@@ -170,11 +166,11 @@ class SqliteStorage:
         try:
             db.executemany(
                 UPSERT_TICKET,
-                [_ticket_row(t) for t in changes.tickets.values()],
+                [ticket_row(t) for t in changes.tickets.values()],
             )
             db.executemany(
                 "INSERT OR REPLACE INTO counters VALUES (?, ?, ?, ?, ?)",
-                [_counter_row(c) for c in changes.counters.values()],
+                [counter_row(c) for c in changes.counters.values()],
             )
             db.executemany(
                 "INSERT OR REPLACE INTO cursors VALUES (?, ?, ?)",
@@ -182,7 +178,7 @@ class SqliteStorage:
             )
             db.executemany(
                 "INSERT INTO events (day, at, kind, ticket_id, counter_id, detail) VALUES (?, ?, ?, ?, ?, ?)",
-                [(e.day.isoformat(), _iso(e.at), e.kind, e.ticket_id, e.counter_id,
+                [(e.day.isoformat(), iso(e.at), e.kind, e.ticket_id, e.counter_id,
                   json.dumps(e.detail, ensure_ascii=False)) for e in changes.events],
             )
             db.executemany(
@@ -191,7 +187,7 @@ class SqliteStorage:
             )
             db.executemany(  # a plain INSERT: a rating counted twice must fail loudly, never vanish
                 "INSERT INTO ratings VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(r.counter_id, r.rating_id, r.ticket_id, r.level, _iso(r.pressed_at), _iso(r.received_at),
+                [(r.counter_id, r.rating_id, r.ticket_id, r.level, iso(r.pressed_at), iso(r.received_at),
                   batch.rating_acks[(r.counter_id, r.rating_id)]) for r in changes.ratings],
             )
             db.execute("COMMIT")
@@ -201,61 +197,3 @@ class SqliteStorage:
 
     def close(self) -> None:
         self._db.close()
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat()
-
-
-def _time(text: str | None) -> datetime | None:
-    """A stored time, sharing one tzinfo per offset: a busy day loads hundreds of thousands."""
-    if text is None:
-        return None
-    moment = datetime.fromisoformat(text)
-    offset = moment.utcoffset()
-    assert offset is not None, f"stored time {text!r} has no offset"
-    return moment.replace(tzinfo=_zone_of(offset))
-
-
-@functools.cache
-def _zone_of(offset: timedelta) -> timezone:
-    return timezone(offset)
-
-
-@functools.cache
-def _day(text: str) -> date:
-    return date.fromisoformat(text)
-
-
-def _name(text: str | None) -> str | None:
-    """Ids and names repeat across a day's tickets: keep one copy of each."""
-    return None if text is None else sys.intern(text)
-
-
-def _ticket_row(t: Ticket) -> tuple[Any, ...]:
-    return (
-        t.id, t.day.isoformat(), t.seq, t.area, t.number, t.shown, t.priority, _iso(t.issued_at), t.state.value,
-        t.kiosk_id, t.counter_id, t.calls, _iso(t.called_at), _iso(t.started_at), _iso(t.finished_at),
-        t.transferred_from, t.transferred_to, _iso(t.rating_until), t.rating, t.place,
-    )
-
-
-def _ticket(row: Sequence[Any]) -> Ticket:
-    (id_, day, seq, area, number, shown, priority, issued_at, state, kiosk_id, counter_id, calls, called_at,
-     started_at, finished_at, transferred_from, transferred_to, rating_until, rating, place) = row
-    issued = _time(issued_at)
-    assert issued is not None
-    return Ticket(
-        id=id_, day=_day(day), seq=seq, area=sys.intern(area), number=number, shown=shown,
-        priority=sys.intern(priority), issued_at=issued, state=TicketState(state), kiosk_id=_name(kiosk_id),
-        counter_id=_name(counter_id), calls=calls, called_at=_time(called_at), started_at=_time(started_at),
-        finished_at=_time(finished_at), transferred_from=transferred_from, transferred_to=transferred_to,
-        rating_until=_time(rating_until), rating=_name(rating), place=place,
-    )
-
-
-def _counter_row(c: Counter) -> tuple[Any, ...]:
-    return (
-        c.id, int(c.paused), c.current.id if c.current else None,
-        c.awaiting_rating.id if c.awaiting_rating else None, c.regular_since_priority,
-    )

@@ -29,7 +29,7 @@ from protocol.link import Message
 from protocol.local_broker import LocalBroker
 from protocol.messages import CounterCommand, TicketRequest
 from protocol.topics import Topics
-from tests.harness import ServerProcess, device, write_center_config
+from tests.harness import ServerProcess, device, sqlite_file, write_center_config
 
 TOTAL, CHUNK, DISTINCT = 100_000, 5_000, 2_000
 AREAS = ("dat-dai", "tu-phap", "nho")
@@ -163,7 +163,7 @@ def reference_state(folder: Path, broker: LocalBroker, script: Script) -> list[t
     """The same valid messages, alone, through the same service on a fresh database."""
     folder.mkdir()
     config = load(write_center_config(folder, broker, "ref"))
-    storage = SqliteStorage(config.database)
+    storage = SqliteStorage(sqlite_file(config))
     clock = datetime.now(HCM)
     service = CenterService(config, storage, lambda: clock)
     topics = Topics("ref")
@@ -173,7 +173,7 @@ def reference_state(folder: Path, broker: LocalBroker, script: Script) -> list[t
         response = topics.ticket_response(sender) if kind == "ticket" else topics.counter_command_response(sender)
         service.handle_batch([Message(topic, json.dumps(body).encode(), response, b"c")])
     storage.close()
-    return state_of(config.database)
+    return state_of(sqlite_file(config))
 
 
 @pytest.mark.timeout(600)

@@ -105,7 +105,7 @@ def test_the_four_slash_sqlite_url_names_the_same_file(tmp_path: Path, valid: st
     db.touch()
     three = load(write(tmp_path, valid)).database
     four = load(write(tmp_path, edit(valid, f'"sqlite://{db}"', f'"sqlite:///{db}"'))).database
-    assert three.is_absolute() and four.is_absolute()
+    assert three is not None and four is not None and three.is_absolute() and four.is_absolute()
     assert os.path.samefile(three, db)
     assert os.path.samefile(four, db)
 

@@ -22,7 +22,7 @@ from central_server.service import CenterService
 from central_server.storage.sqlite import SqliteStorage
 from protocol.link import Message
 from protocol.topics import Topics
-from tests.harness import CENTER_TOML
+from tests.harness import CENTER_TOML, sqlite_file
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 DAY = date(2026, 11, 23)
@@ -39,7 +39,7 @@ class Day:
         self.config = load(self.path)
         self.topics = Topics("bc")
         self.now = datetime(2026, 11, 23, 7, 0, tzinfo=HCM)
-        self.storage = SqliteStorage(self.config.database)
+        self.storage = SqliteStorage(sqlite_file(self.config))
         self.service = CenterService(self.config, self.storage, lambda: self.now)
 
     def at(self, hhmm: str, day: date = DAY) -> Day:

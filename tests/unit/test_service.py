@@ -19,7 +19,7 @@ from central_server.storage.sqlite import SqliteStorage
 from protocol.link import Message
 from protocol.local_broker import LocalBroker
 from protocol.topics import Topics
-from tests.harness import write_center_config
+from tests.harness import sqlite_file, write_center_config
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -43,12 +43,12 @@ class Rig:
         self.config: CenterConfig = load(write_center_config(folder, LocalBroker(folder), "svc"))
         self.topics = Topics("svc")
         self.clock = clock
-        self.storage = SqliteStorage(self.config.database)
+        self.storage = SqliteStorage(sqlite_file(self.config))
         self.service = CenterService(self.config, self.storage, clock)
 
     def restart(self) -> None:
         self.storage.close()
-        self.storage = SqliteStorage(self.config.database)
+        self.storage = SqliteStorage(sqlite_file(self.config))
         self.service = CenterService(self.config, self.storage, self.clock)
 
     def send(self, topic: str, body: dict[str, Any] | bytes, response_topic: str | None) -> list[Outbound]:
@@ -153,7 +153,7 @@ def test_the_schema_is_versioned_and_a_newer_one_is_refused(rig: Rig) -> None:
     rig.storage._db.execute("PRAGMA user_version = 99")
     rig.storage.close()
     with pytest.raises(Exception, match="newer than this release"):
-        SqliteStorage(rig.config.database)
+        SqliteStorage(sqlite_file(rig.config))
 
 
 REQUEST_IDS = st.sampled_from([f"r{i}" for i in range(6)])

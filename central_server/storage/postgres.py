@@ -1,0 +1,201 @@
+"""PostgreSQL storage (psycopg 3): the same tables as SQLite, one transaction per batch, a versioned schema.
+
+For a province that runs its centers' servers on a database server rather than on each center's
+mini-PC. A commit returns once PostgreSQL has made it durable (`synchronous_commit` on, its default).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import psycopg
+
+from central_server.domain.center import CallRecord, DaySnapshot
+from central_server.domain.counters import Counter, CounterSpec
+from central_server.domain.tickets import Ticket
+from central_server.storage.port import Batch
+from central_server.storage.rows import (
+    MUTABLE_TICKET_COLUMNS,
+    TICKET_COLUMNS,
+    counter_row,
+    iso,
+    ticket_from_row,
+    ticket_row,
+)
+from central_server.storage.sqlite import StorageError
+
+# Each entry migrates the schema from version i to i + 1. Never edit a released entry: append.
+MIGRATIONS: Sequence[str] = (
+    """
+    CREATE TABLE tickets (
+        id TEXT PRIMARY KEY, day TEXT NOT NULL, seq INTEGER NOT NULL, area TEXT NOT NULL,
+        number INTEGER NOT NULL, shown TEXT NOT NULL, priority TEXT NOT NULL, issued_at TEXT NOT NULL,
+        state TEXT NOT NULL, kiosk_id TEXT, counter_id TEXT, calls INTEGER NOT NULL,
+        called_at TEXT, started_at TEXT, finished_at TEXT, transferred_from TEXT, transferred_to TEXT,
+        rating_until TEXT, rating TEXT, place INTEGER NOT NULL
+    );
+    CREATE INDEX tickets_by_day ON tickets (day, seq);
+    CREATE TABLE counters (
+        id TEXT PRIMARY KEY, paused INTEGER NOT NULL, current_ticket TEXT, awaiting_rating_ticket TEXT,
+        regular_since_priority INTEGER NOT NULL
+    );
+    CREATE TABLE cursors (
+        day TEXT NOT NULL, area TEXT NOT NULL, last_number INTEGER NOT NULL, PRIMARY KEY (day, area)
+    );
+    CREATE TABLE replies (
+        device TEXT NOT NULL, day TEXT NOT NULL, request_id TEXT NOT NULL, payload BYTEA NOT NULL,
+        PRIMARY KEY (device, day, request_id)
+    );
+    CREATE TABLE ratings (
+        counter_id TEXT NOT NULL, rating_id TEXT NOT NULL, ticket_id TEXT NOT NULL UNIQUE,
+        level TEXT NOT NULL, pressed_at TEXT NOT NULL, received_at TEXT NOT NULL, ack BYTEA NOT NULL,
+        PRIMARY KEY (counter_id, rating_id)
+    );
+    CREATE TABLE events (
+        seq BIGSERIAL PRIMARY KEY, day TEXT NOT NULL, at TEXT NOT NULL, kind TEXT NOT NULL,
+        ticket_id TEXT, counter_id TEXT, detail TEXT NOT NULL
+    );
+    CREATE INDEX events_by_day_kind ON events (day, kind, seq);
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+UPSERT_TICKET = (
+    f"INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ({', '.join(['%s'] * len(TICKET_COLUMNS.split(',')))})"
+    " ON CONFLICT (id) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in MUTABLE_TICKET_COLUMNS)
+)
+UPSERT_COUNTER = (
+    "INSERT INTO counters VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET paused = excluded.paused,"
+    " current_ticket = excluded.current_ticket, awaiting_rating_ticket = excluded.awaiting_rating_ticket,"
+    " regular_since_priority = excluded.regular_since_priority"
+)
+UPSERT_CURSOR = ("INSERT INTO cursors VALUES (%s, %s, %s)"
+                 " ON CONFLICT (day, area) DO UPDATE SET last_number = excluded.last_number")
+
+
+class PostgresStorage:
+    def __init__(self, url: str) -> None:
+        try:
+            self._db = psycopg.connect(url, autocommit=True)
+            self._migrate()
+        except psycopg.Error as exc:
+            raise StorageError(f"cannot open {_without_password(url)}: {str(exc).strip().splitlines()[0]}") from exc
+
+    def _migrate(self) -> None:
+        with self._db.transaction():
+            self._db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            self._db.execute("LOCK TABLE schema_version")  # two servers starting at once migrate once
+            row = self._db.execute("SELECT version FROM schema_version").fetchone()
+            version = 0 if row is None else int(row[0])
+            if version > SCHEMA_VERSION:
+                raise StorageError(f"schema version {version} is newer than this release knows ({SCHEMA_VERSION})")
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[target - 1].split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+            self._db.execute("DELETE FROM schema_version")
+            self._db.execute("INSERT INTO schema_version VALUES (%s)", (SCHEMA_VERSION,))
+
+    def schema_version(self) -> int:
+        row = self._db.execute("SELECT version FROM schema_version").fetchone()
+        return 0 if row is None else int(row[0])
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def load_day(self, day: date, counters: Iterable[CounterSpec], regular_per_priority: int) -> DaySnapshot:
+        rows = self._db.execute(f"SELECT {TICKET_COLUMNS} FROM tickets WHERE day = %s ORDER BY seq",
+                                (day.isoformat(),))
+        tickets = [ticket_from_row(row) for row in rows]
+        by_id = {t.id: t for t in tickets}
+        cursors: dict[str, int] = dict(
+            self._db.execute("SELECT area, last_number FROM cursors WHERE day = %s", (day.isoformat(),)))
+        calls = [
+            CallRecord(ticket_id, json.loads(detail)["number"], counter_id, json.loads(detail)["area"],
+                       kind == "recalled", datetime.fromisoformat(at))
+            for ticket_id, counter_id, kind, at, detail in self._db.execute(
+                "SELECT ticket_id, counter_id, kind, at, detail FROM events"
+                " WHERE day = %s AND kind IN ('called', 'recalled') ORDER BY seq DESC LIMIT 10",
+                (day.isoformat(),),
+            )
+        ]
+        return DaySnapshot(
+            day=day,
+            tickets=tickets,
+            cursors=cursors,
+            recent_calls=calls,
+            counters=[self._counter(spec, by_id, regular_per_priority) for spec in counters],
+            next_seq=max((t.seq for t in tickets), default=0) + 1,
+        )
+
+    def _counter(self, spec: CounterSpec, today: dict[str, Ticket], regular_per_priority: int) -> Counter:
+        row = self._db.execute(
+            "SELECT paused, current_ticket, awaiting_rating_ticket, regular_since_priority FROM counters"
+            " WHERE id = %s", (spec.id,),
+        ).fetchone()
+        if row is None:
+            return Counter(spec, regular_since_priority=regular_per_priority)
+        paused, current, awaiting, since = row
+
+        def resolve(ticket_id: str | None) -> Ticket | None:
+            if ticket_id is None:
+                return None
+            return today.get(ticket_id) or self.load_ticket(ticket_id)
+
+        return Counter(spec, resolve(current), resolve(awaiting), bool(paused), since)
+
+    def load_ticket(self, ticket_id: str) -> Ticket | None:
+        row = self._db.execute(f"SELECT {TICKET_COLUMNS} FROM tickets WHERE id = %s",
+                               (ticket_id,)).fetchone()
+        return None if row is None else ticket_from_row(row)
+
+    def find_reply(self, device: str, day: date, request_id: str) -> bytes | None:
+        row = self._db.execute(
+            "SELECT payload FROM replies WHERE device = %s AND day = %s AND request_id = %s",
+            (device, day.isoformat(), request_id),
+        ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def reply_keys(self, day: date) -> Iterable[tuple[str, str]]:
+        return self._db.execute("SELECT device, request_id FROM replies WHERE day = %s", (day.isoformat(),)).fetchall()
+
+    def find_rating_ack(self, counter_id: str, rating_id: str) -> bytes | None:
+        row = self._db.execute(
+            "SELECT ack FROM ratings WHERE counter_id = %s AND rating_id = %s", (counter_id, rating_id)
+        ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def commit(self, batch: Batch) -> None:
+        changes = batch.changes
+        with self._db.transaction(), self._db.cursor() as cursor:
+            _many(cursor, UPSERT_TICKET, [ticket_row(t) for t in changes.tickets.values()])
+            _many(cursor, UPSERT_COUNTER, [counter_row(c) for c in changes.counters.values()])
+            _many(cursor, UPSERT_CURSOR,
+                  [(day.isoformat(), area, number) for (day, area), number in changes.cursors.items()])
+            _many(cursor, "INSERT INTO events (day, at, kind, ticket_id, counter_id, detail)"
+                          " VALUES (%s, %s, %s, %s, %s, %s)",
+                  [(e.day.isoformat(), iso(e.at), e.kind, e.ticket_id, e.counter_id,
+                    json.dumps(e.detail, ensure_ascii=False)) for e in changes.events])
+            _many(cursor, "INSERT INTO replies VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                  [(r.device, r.day.isoformat(), r.request_id, r.payload) for r in batch.replies])
+            _many(cursor, "INSERT INTO ratings VALUES (%s, %s, %s, %s, %s, %s, %s)",  # a rating twice must fail
+                  [(r.counter_id, r.rating_id, r.ticket_id, r.level, iso(r.pressed_at), iso(r.received_at),
+                    batch.rating_acks[(r.counter_id, r.rating_id)]) for r in changes.ratings])
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _many(cursor: psycopg.Cursor[Any], statement: str, rows: list[tuple[Any, ...]]) -> None:
+    if rows:
+        cursor.executemany(statement, rows)
+
+
+def _without_password(url: str) -> str:
+    """The URL as it may be shown in a log or an error: no password."""
+    scheme, _, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    return f"{scheme}://{credentials.split(':')[0]}@{host}" if at else url

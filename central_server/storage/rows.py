@@ -1,0 +1,83 @@
+"""Tickets and counters as stored rows, shared by the SQLite and PostgreSQL storages.
+
+Times are stored as ISO 8601 text with their offset, in both, so a row reads back exactly.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from central_server.domain.counters import Counter
+from central_server.domain.tickets import Ticket, TicketState
+
+TICKET_COLUMNS = (
+    "id, day, seq, area, number, shown, priority, issued_at, state, kiosk_id, counter_id, calls, called_at,"
+    " started_at, finished_at, transferred_from, transferred_to, rating_until, rating, place"
+)
+
+
+# What changes in a ticket after it is issued; the rest (the day and sequence among them) never does.
+MUTABLE_TICKET_COLUMNS = ("state", "counter_id", "calls", "called_at", "started_at", "finished_at",
+                          "transferred_to", "rating_until", "rating")
+
+
+def iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def _time(text: str | None) -> datetime | None:
+    """A stored time, sharing one tzinfo per offset: a busy day loads hundreds of thousands."""
+    if text is None:
+        return None
+    moment = datetime.fromisoformat(text)
+    offset = moment.utcoffset()
+    assert offset is not None, f"stored time {text!r} has no offset"
+    return moment.replace(tzinfo=_zone_of(offset))
+
+
+@functools.cache
+def _zone_of(offset: timedelta) -> timezone:
+    return timezone(offset)
+
+
+@functools.cache
+def _day(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def _name(text: str | None) -> str | None:
+    """Ids and names repeat across a day's tickets: keep one copy of each."""
+    return None if text is None else sys.intern(text)
+
+
+def ticket_row(t: Ticket) -> tuple[Any, ...]:
+    return (
+        t.id, t.day.isoformat(), t.seq, t.area, t.number, t.shown, t.priority, iso(t.issued_at), t.state.value,
+        t.kiosk_id, t.counter_id, t.calls, iso(t.called_at), iso(t.started_at), iso(t.finished_at),
+        t.transferred_from, t.transferred_to, iso(t.rating_until), t.rating, t.place,
+    )
+
+
+def ticket_from_row(row: Sequence[Any]) -> Ticket:
+    (id_, day, seq, area, number, shown, priority, issued_at, state, kiosk_id, counter_id, calls, called_at,
+     started_at, finished_at, transferred_from, transferred_to, rating_until, rating, place) = row
+    issued = _time(issued_at)
+    assert issued is not None
+    return Ticket(
+        id=id_, day=_day(day), seq=seq, area=sys.intern(area), number=number, shown=shown,
+        priority=sys.intern(priority), issued_at=issued, state=TicketState(state), kiosk_id=_name(kiosk_id),
+        counter_id=_name(counter_id), calls=calls, called_at=_time(called_at), started_at=_time(started_at),
+        finished_at=_time(finished_at), transferred_from=transferred_from, transferred_to=transferred_to,
+        rating_until=_time(rating_until), rating=_name(rating), place=place,
+    )
+
+
+def counter_row(c: Counter) -> tuple[Any, ...]:
+    return (
+        c.id, int(c.paused), c.current.id if c.current else None,
+        c.awaiting_rating.id if c.awaiting_rating else None, c.regular_since_priority,
+    )

@@ -1,0 +1,164 @@
+"""The PostgreSQL storage against a real PostgreSQL: the same day through the same service gives the same
+tables as SQLite, across restarts, retries and a rating counted once."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import psycopg
+import pytest
+
+from central_server.__main__ import main as server_main
+from central_server.config import load
+from central_server.service import CenterService
+from central_server.storage.port import Storage
+from central_server.storage.postgres import PostgresStorage
+from central_server.storage.sqlite import SqliteStorage, StorageError
+from protocol.link import Message
+from protocol.local_broker import LocalBroker
+from protocol.local_postgres import LocalPostgres
+from protocol.topics import Topics
+from tests.harness import ServerProcess, device, write_center_config
+
+HCM = ZoneInfo("Asia/Ho_Chi_Minh")
+TABLES = {
+    "tickets": "SELECT * FROM tickets ORDER BY id",
+    "counters": "SELECT * FROM counters ORDER BY id",
+    "cursors": "SELECT * FROM cursors ORDER BY day, area",
+    "replies": "SELECT device, day, request_id, payload FROM replies ORDER BY device, day, request_id",
+    "ratings": "SELECT * FROM ratings ORDER BY counter_id, rating_id",
+    "events": "SELECT day, at, kind, ticket_id, counter_id, detail FROM events ORDER BY seq",
+}
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[LocalPostgres]:
+    with LocalPostgres() as server:
+        yield server
+
+
+@pytest.fixture
+def database(postgres: LocalPostgres) -> str:
+    """A fresh database of the test's own."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres.url, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")  # a name we made
+    return postgres.url.rsplit("/", 1)[0] + f"/{name}"
+
+
+class Day:
+    """The service on one storage, driven by the same messages at the same simulated times."""
+
+    def __init__(self, folder: Path, open_storage: Callable[[], Storage]) -> None:
+        folder.mkdir()
+        self.config = load(write_center_config(folder, LocalBroker(folder), "pg"))
+        self.topics = Topics("pg")
+        self.now = datetime(2026, 11, 23, 7, 30, tzinfo=HCM)
+        self._open = open_storage
+        self.storage = open_storage()
+        self.service = CenterService(self.config, self.storage, lambda: self.now)
+
+    def restart(self) -> None:
+        self.storage.close()
+        self.storage = self._open()
+        self.service = CenterService(self.config, self.storage, lambda: self.now)
+
+    def send(self, topic: str, body: dict[str, Any], response: str) -> dict[str, Any]:
+        self.now += timedelta(seconds=37)
+        out = self.service.handle_batch([Message(topic, json.dumps(body).encode(), response, b"c")])
+        return dict(json.loads(next(o.payload for o in out if o.topic == response)))
+
+    def ticket(self, area: str, request_id: str, **extra: str) -> dict[str, Any]:
+        body = {"v": 1, "request_id": request_id, "area": area, **extra}
+        return self.send(self.topics.ticket_request("k1"), body, self.topics.ticket_response("k1"))
+
+    def command(self, counter: str, action: str, request_id: str, **extra: str) -> dict[str, Any]:
+        body = {"v": 1, "request_id": request_id, "action": action, **extra}
+        return self.send(self.topics.counter_command(counter), body, self.topics.counter_command_response(counter))
+
+    def rate(self, counter: str, ticket_id: str, rating_id: str) -> dict[str, Any]:
+        body = {"v": 1, "rating_id": rating_id, "ticket_id": ticket_id, "level": "satisfied",
+                "pressed_at": self.now.isoformat()}
+        return self.send(self.topics.counter_rating(counter), body, self.topics.rating_ack(counter))
+
+
+def a_morning(day: Day) -> list[dict[str, Any]]:
+    """Tickets, priority, calls, a transfer, a no-show, ratings, retries and restarts: what was answered."""
+    answers = [day.ticket("dat-dai", "t1"), day.ticket("dat-dai", "t2"),
+               day.ticket("tu-phap", "t3", priority="elderly"),
+               day.ticket("nho", "t4"), day.ticket("nho", "t5"), day.ticket("nho", "t6")]  # the third: area_full
+    answers.append(day.ticket("dat-dai", "t1"))  # a retry: the same ticket
+    called = day.command("1", "next", "c1")
+    answers += [called, day.command("1", "finish", "c2")]
+    answers.append(day.rate("1", called["ticket"]["id"], "r1"))
+    day.restart()
+    answers.append(day.rate("1", called["ticket"]["id"], "r1"))  # again after a restart: counted once
+    answers += [day.command("2", "next", "c3"), day.command("2", "transfer", "c4", to_area="dat-dai"),
+                day.command("1", "next", "c5"), day.command("1", "skip", "c6"), day.command("2", "call", "c7",
+                                                                                            number="1002")]
+    day.restart()
+    answers += [day.command("2", "call", "c7", number="1002"), day.command("3", "pause", "c8"),
+                day.command("3", "next", "c9"), day.ticket("dat-dai", "t7")]
+    return answers
+
+
+def rows(storage: Storage, table: str) -> list[tuple[Any, ...]]:
+    db: Any = storage._db  # type: ignore[attr-defined]  # both keep their connection there
+    return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) for row in db.execute(TABLES[table])]
+
+
+def test_the_same_morning_makes_the_same_tables_on_postgresql_as_on_sqlite(tmp_path: Path, database: str) -> None:
+    lite = Day(tmp_path / "lite", lambda: SqliteStorage(tmp_path / "lite" / "center.db"))
+    pg = Day(tmp_path / "pg", lambda: PostgresStorage(database))
+    assert a_morning(pg) == a_morning(lite)
+    for table in TABLES:
+        assert rows(pg.storage, table) == rows(lite.storage, table), table
+    assert len(rows(pg.storage, "ratings")) == 1 and len(rows(pg.storage, "tickets")) >= 7
+    assert pg.storage.schema_version() == 1  # type: ignore[attr-defined]
+    pg.storage.close()
+    lite.storage.close()
+
+
+def test_a_database_from_a_newer_release_is_refused(database: str) -> None:
+    PostgresStorage(database).close()
+    with psycopg.connect(database, autocommit=True) as db:
+        db.execute("UPDATE schema_version SET version = 99")
+    with pytest.raises(StorageError, match="schema version 99 is newer"):
+        PostgresStorage(database)
+
+
+def test_an_unreachable_database_is_one_line_without_the_password() -> None:
+    with pytest.raises(StorageError) as refused:
+        PostgresStorage("postgresql://qms:s3cret@127.0.0.1:1/nowhere?connect_timeout=2")
+    assert "s3cret" not in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_the_server_process_runs_on_postgresql_and_the_report_reads_it(tmp_path: Path, broker: LocalBroker,
+                                                                       center_id: str, database: str) -> None:
+    config = write_center_config(tmp_path, broker, center_id)
+    config.write_text(config.read_text().replace(f'url = "sqlite:///{tmp_path / "center.db"}"',
+                                                 f'url = "{database}"'), encoding="utf-8")
+    assert load(config).database is None
+    server = ServerProcess(config, broker, center_id)
+    server.start()
+    try:
+        with device(broker, center_id, "k1") as kiosk:
+            numbers = [kiosk.ticket("dat-dai", request_id=f"r{n}")["ticket"]["number"] for n in range(3)]
+            server.stop()
+            server.start()  # what it answered is in PostgreSQL: a retry gets the same ticket
+            assert kiosk.ticket("dat-dai", request_id="r1")["ticket"]["number"] == numbers[1]
+            assert kiosk.ticket("dat-dai")["ticket"]["number"] == "1004"
+    finally:
+        server.stop()
+    assert numbers == ["1001", "1002", "1003"]
+    today = datetime.now(HCM).date().isoformat()
+    assert server_main(["report", "--config", str(config), "--from", today, "--to", today,
+                        "--out", str(tmp_path / "report")]) == 0
+    with (tmp_path / "report" / "csv" / "tong-hop.csv").open(encoding="utf-8-sig") as summary:
+        assert "Vé đã cấp,4" in summary.read()
