@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 256
 TICK_S = 0.25
 DRAIN_S = 5.0  # on SIGTERM, how long in-flight requests may take to finish
+PUBACK_WAIT_S = 2.0  # shared instances: how long to wait for the broker to take a retained state
 INBOX_BYTES = 16 * 1024 * 1024  # payloads waiting for the state thread, at most (one larger message passes)
 
 
@@ -67,16 +68,29 @@ class Inbox:
 
 
 class ServerLoop:
-    def __init__(self, service: CenterService, link: MqttLink, stop: threading.Event) -> None:
+    """The server's one state thread. `shared`: one of several instances of a center's server (on
+    PostgreSQL); they take the requests in turns through an MQTT 5 shared subscription, and each
+    batch runs under the storage's lock until the broker has what it caused."""
+
+    def __init__(self, service: CenterService, link: MqttLink, stop: threading.Event, *,
+                 shared: bool = False) -> None:
         self._service = service
         self._link = link
         self._stop = stop
+        self._shared = shared
         self._inbox = Inbox()
         self._watchdog = Watchdog()
         self._announced = False
+        group = f"$share/qms-server-{service.topics.root.rsplit('/', 1)[-1]}/" if shared else ""
         for topic_filter in service.topics.server_subscriptions():
-            link.subscribe(topic_filter, self._inbox.put)
+            link.subscribe(group + topic_filter, self._inbox.put)
+        if shared:  # an instance that dies leaves its will (online:false) on the shared status: say otherwise
+            link.subscribe(service.topics.server_status(), self._on_server_status)
         link.on_ready(lambda: self._inbox.put(CONNECTED))
+
+    def _on_server_status(self, message: Message) -> None:  # paho's thread: publishing only enqueues
+        if self._announced and b'"online":false' in message.payload.replace(b" ", b""):
+            self._link.announce_online()
 
     def run(self) -> int:
         self._link.start()
@@ -85,7 +99,8 @@ class ServerLoop:
             while not self._stop.is_set():
                 self._step(block=True)
                 if time.monotonic() - last_tick >= TICK_S:
-                    self._publish(self._service.tick())
+                    with self._service.exclusive():
+                        self._publish(self._service.tick())
                     last_tick = time.monotonic()
                 self._watchdog.ping()
             notify("STOPPING=1")
@@ -102,10 +117,11 @@ class ServerLoop:
             return False
         messages = [item for item in batch if isinstance(item, Message)]
         connected = len(messages) < len(batch)
-        if connected:
-            self._publish(self._service.retained_state())
-        if messages:
-            self._publish(self._service.handle_batch(messages))
+        with self._service.exclusive():
+            if connected:
+                self._publish(self._service.retained_state())
+            if messages:
+                self._publish(self._service.handle_batch(messages))
         if connected:
             self._link.announce_online()
             if not self._announced:
@@ -123,5 +139,9 @@ class ServerLoop:
             pass
 
     def _publish(self, outbound: list[Outbound]) -> None:
-        for item in outbound:
-            self._link.publish(item.topic, item.payload, qos=1, retain=item.retain, correlation=item.correlation)
+        sent = [self._link.publish(item.topic, item.payload, qos=1, retain=item.retain, correlation=item.correlation)
+                for item in outbound]
+        if self._shared:  # the broker has the retained state before another instance may change it
+            for info, item in zip(sent, outbound, strict=True):
+                if item.retain and info.rc == 0:
+                    info.wait_for_publish(PUBACK_WAIT_S)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -87,6 +88,18 @@ class CenterService:
         self._replies: list[Outbound] = []
 
     # --- the batch loop --------------------------------------------------------------------
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Around a batch and its publishing: alone among the center's server instances, and up to date
+        with what the others committed (the day is read again when one of them has)."""
+        with self._storage.exclusive() as stale:
+            if stale:
+                rules = self.config.rules
+                self.center.restore(self._storage.load_day(self.center.day, rules.counters,
+                                                           rules.policy.regular_per_priority))
+                self._answered = self._answered_hashes()
+            yield
 
     def handle_batch(self, messages: Iterable[Message]) -> list[Outbound]:
         """Apply messages, commit once, and return what to publish (state first, then replies)."""

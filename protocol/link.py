@@ -52,6 +52,14 @@ class Message:
 Handler = Callable[[Message], None]
 
 
+def _delivered_as(topic_filter: str) -> str:
+    """The filter messages arrive under: a shared subscription `$share/<group>/<filter>` delivers them
+    under their own topics, which only `<filter>` matches."""
+    if topic_filter.startswith("$share/"):
+        return topic_filter.split("/", 2)[2]
+    return topic_filter
+
+
 class MqttLink:
     """One device's MQTT 5 session; thread-safe for publish and request."""
 
@@ -145,7 +153,7 @@ class MqttLink:
             # `_acked` first: `_ensure_reply_route` reads `_handlers` without the lock, then `_acked`.
             self._acked.setdefault(topic_filter, threading.Event())
             self._handlers[topic_filter] = handler
-        self._client.message_callback_add(topic_filter, self._dispatch(handler))
+        self._client.message_callback_add(_delivered_as(topic_filter), self._dispatch(handler))
         if self.connected.is_set():
             self._send_subscribe(topic_filter)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
@@ -46,6 +47,12 @@ class Storage(Protocol):
 
     def commit(self, batch: Batch) -> None:
         """Write the batch in one transaction, durable (fsynced) when this returns."""
+        ...
+
+    def exclusive(self) -> AbstractContextManager[bool]:
+        """Hold the center's data for one batch, its commit and its publishing, against other server
+        instances; yields whether another instance has committed since this one last did (then the
+        day must be read again before acting on it)."""
         ...
 
     def close(self) -> None: ...

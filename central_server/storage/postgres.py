@@ -7,7 +7,8 @@ mini-PC. A commit returns once PostgreSQL has made it durable (`synchronous_comm
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
@@ -59,9 +60,12 @@ MIGRATIONS: Sequence[str] = (
         ticket_id TEXT, counter_id TEXT, detail TEXT NOT NULL
     );
     CREATE INDEX events_by_day_kind ON events (day, kind, seq);
+    CREATE TABLE revision (value BIGINT NOT NULL);
+    INSERT INTO revision VALUES (0);
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+LOCK_KEY = 0x716D73  # "qms": the advisory lock of a center's database
 UPSERT_TICKET = (
     f"INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ({', '.join(['%s'] * len(TICKET_COLUMNS.split(',')))})"
     " ON CONFLICT (id) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in MUTABLE_TICKET_COLUMNS)
@@ -77,6 +81,7 @@ UPSERT_CURSOR = ("INSERT INTO cursors VALUES (%s, %s, %s)"
 
 class PostgresStorage:
     def __init__(self, url: str) -> None:
+        self._revision: int | None = None  # the revision this instance's state is at (None: not read yet)
         try:
             self._db = psycopg.connect(url, autocommit=True)
             self._migrate()
@@ -168,9 +173,25 @@ class PostgresStorage:
 
     # --- writing ---------------------------------------------------------------------------
 
+    @contextmanager
+    def exclusive(self) -> Iterator[bool]:
+        """A session advisory lock on the center's data: one instance at a time applies a batch, commits it
+        and publishes what it caused, so retained state reaches the broker in the order it was made."""
+        self._db.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+        try:
+            row = self._db.execute("SELECT value FROM revision").fetchone()
+            current = int(row[0]) if row else 0
+            stale, self._revision = self._revision is not None and current != self._revision, current
+            yield stale
+        finally:
+            self._db.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+
     def commit(self, batch: Batch) -> None:
         changes = batch.changes
         with self._db.transaction(), self._db.cursor() as cursor:
+            cursor.execute("UPDATE revision SET value = value + 1 RETURNING value")
+            row = cursor.fetchone()
+            self._revision = int(row[0]) if row else None
             _many(cursor, UPSERT_TICKET, [ticket_row(t) for t in changes.tickets.values()])
             _many(cursor, UPSERT_COUNTER, [counter_row(c) for c in changes.counters.values()])
             _many(cursor, UPSERT_CURSOR,

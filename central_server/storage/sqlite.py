@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 
@@ -194,6 +195,11 @@ class SqliteStorage:
         except BaseException:
             db.execute("ROLLBACK")
             raise
+
+    @contextmanager
+    def exclusive(self) -> Iterator[bool]:
+        """One server owns a SQLite file: nobody else can have written."""
+        yield False
 
     def close(self) -> None:
         self._db.close()

@@ -4,6 +4,9 @@ tables as SQLite, across restarts, retries and a rating counted once."""
 from __future__ import annotations
 
 import json
+import random
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
@@ -24,7 +27,8 @@ from protocol.link import Message
 from protocol.local_broker import LocalBroker
 from protocol.local_postgres import LocalPostgres
 from protocol.topics import Topics
-from tests.harness import ServerProcess, device, write_center_config
+from tests.harness import Device, ServerProcess, device, write_center_config
+from tests.integration import test_faults as faults
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 TABLES = {
@@ -162,3 +166,60 @@ def test_the_server_process_runs_on_postgresql_and_the_report_reads_it(tmp_path:
                         "--out", str(tmp_path / "report")]) == 0
     with (tmp_path / "report" / "csv" / "tong-hop.csv").open(encoding="utf-8-sig") as summary:
         assert "Vé đã cấp,4" in summary.read()
+
+
+@pytest.mark.timeout(300)
+def test_two_instances_share_the_load_and_one_killed_loses_and_doubles_nothing(
+        tmp_path: Path, broker: LocalBroker, center_id: str, database: str) -> None:
+    """50 kiosks and 20 counters against two server instances on one PostgreSQL, taking the requests in
+    turns (MQTT 5 shared subscription); one is killed mid-morning and started again."""
+    config = tmp_path / "center.toml"
+    counters = "".join(f'\n[[counters]]\nid = "{n}"\nname = "Quầy {n}"\nareas = ["dat-dai", "tu-phap"]\n'
+                       for n in range(1, faults.COUNTERS + 1))
+    config.write_text(faults.FAULT_CENTER.format(center_id=center_id, url=broker.url, db="x", counters=counters)
+                      .replace('url = "sqlite:///x"', f'url = "{database}"'), encoding="utf-8")
+    (tmp_path / "b").mkdir()
+    other = tmp_path / "b" / "center.toml"
+    other.write_text(config.read_text(), encoding="utf-8")
+    first, second = ServerProcess(config, broker, center_id), ServerProcess(other, broker, center_id)
+    first.start()
+    second.start()
+    seen, stop = faults.Seen(), threading.Event()
+    devices = [Device(broker, center_id, f"k{n}") for n in range(faults.KIOSKS)]
+    devices += [Device(broker, center_id, f"counter-{n}") for n in range(1, faults.COUNTERS + 1)]
+    workers = [threading.Thread(target=faults.kiosk_loop, args=(d, d.id, seen, stop, random.Random(n)))
+               for n, d in enumerate(devices[:faults.KIOSKS])]
+    workers += [threading.Thread(target=faults.counter_loop, args=(d, d.id.removeprefix("counter-"), seen, stop,
+                                                                   random.Random(100 + n)))
+                for n, d in enumerate(devices[faults.KIOSKS:])]
+    try:
+        for worker in workers:
+            worker.start()
+        time.sleep(4)
+        first.kill()  # the other carries on alone
+        time.sleep(4)
+        first.start()
+        time.sleep(4)
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join(30)
+        for server in (first, second):
+            server.stop()
+        for one in devices:
+            one.close()
+    with psycopg.connect(database) as db:
+        doubled = db.execute(f"SELECT area, shown, count(*) FROM tickets WHERE state IN {faults.HOLDING} "
+                             "GROUP BY area, shown HAVING count(*) > 1").fetchall()
+        stored = {ticket_id for (ticket_id,) in db.execute("SELECT id FROM tickets")}
+        kiosk_replies = db.execute("SELECT payload FROM replies WHERE device LIKE 'kiosk/%'")
+        answers = [json.loads(bytes(payload)) for (payload,) in kiosk_replies]
+        ratings = db.execute("SELECT rating_id, ticket_id FROM ratings").fetchall()
+    issued_by = [a["ticket"]["id"] for a in answers if a["ok"]]
+    assert len(seen.tickets) > 200 and len(seen.rated) > 20, "the load must have been real"
+    assert all(server.log_text().count(" ticket ") > 100 for server in (first, second)), "both instances served"
+    assert doubled == [], "two tickets held one number"
+    assert set(seen.tickets.values()) <= stored, "a ticket a kiosk received is not in the store"
+    assert sorted(issued_by) == sorted(stored), "a ticket was made without its answer kept, or twice"
+    assert len(ratings) == len({ticket for _, ticket in ratings}), "a ticket was rated twice"
+    assert set(seen.rated) <= {rating_id for rating_id, _ in ratings}, "an acknowledged rating was lost"
