@@ -32,6 +32,7 @@ bench: install
 	$(PY) -m benchmarks.kiosk_bench
 	$(PY) -m benchmarks.board_bench
 	$(PY) -m benchmarks.terminal_bench
+	$(PY) -m benchmarks.postgres_bench
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache .hypothesis
