@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
-from central_server.domain.center import CallRecord, DaySnapshot
-from central_server.domain.counters import Counter, CounterSpec
-from central_server.domain.tickets import Ticket
 from central_server.storage.port import Batch
 from central_server.storage.rows import (
     MUTABLE_TICKET_COLUMNS,
     TICKET_COLUMNS,
     counter_row,
     iso,
-    ticket_from_row,
     ticket_row,
 )
+from central_server.storage.sql import SqlReads
 from protocol.errors import QmsError
 
 # Each entry migrates the schema from version i to i + 1. Never edit a released entry: append.
@@ -71,7 +68,7 @@ class StorageError(QmsError):
     pass
 
 
-class SqliteStorage:
+class SqliteStorage(SqlReads):
     def __init__(self, path: Path) -> None:
         try:
             self._db = sqlite3.connect(path, isolation_level=None)
@@ -97,66 +94,8 @@ class SqliteStorage:
     def schema_version(self) -> int:
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
-    # --- reading ---------------------------------------------------------------------------
-
-    def load_day(self, day: date, counters: Iterable[CounterSpec], regular_per_priority: int) -> DaySnapshot:
-        rows = self._db.execute(f"SELECT {TICKET_COLUMNS} FROM tickets WHERE day = ? ORDER BY seq", (day.isoformat(),))
-        tickets = [ticket_from_row(row) for row in rows]
-        by_id = {t.id: t for t in tickets}
-        cursors = dict(self._db.execute("SELECT area, last_number FROM cursors WHERE day = ?", (day.isoformat(),)))
-        calls = [
-            CallRecord(ticket_id, json.loads(detail)["number"], counter_id, json.loads(detail)["area"],
-                       kind == "recalled", datetime.fromisoformat(at))
-            for ticket_id, counter_id, kind, at, detail in self._db.execute(
-                "SELECT ticket_id, counter_id, kind, at, detail FROM events"
-                " WHERE day = ? AND kind IN ('called', 'recalled') ORDER BY seq DESC LIMIT 10",
-                (day.isoformat(),),
-            )
-        ]
-        return DaySnapshot(
-            day=day,
-            tickets=tickets,
-            cursors=cursors,
-            recent_calls=calls,
-            counters=[self._counter(spec, by_id, regular_per_priority) for spec in counters],
-            next_seq=max((t.seq for t in tickets), default=0) + 1,
-        )
-
-    def _counter(self, spec: CounterSpec, today: dict[str, Ticket], regular_per_priority: int) -> Counter:
-        row = self._db.execute(
-            "SELECT paused, current_ticket, awaiting_rating_ticket, regular_since_priority FROM counters WHERE id = ?",
-            (spec.id,),
-        ).fetchone()
-        if row is None:
-            return Counter(spec, regular_since_priority=regular_per_priority)
-        paused, current, awaiting, since = row
-
-        def resolve(ticket_id: str | None) -> Ticket | None:
-            if ticket_id is None:
-                return None
-            return today.get(ticket_id) or self.load_ticket(ticket_id)
-
-        return Counter(spec, resolve(current), resolve(awaiting), bool(paused), since)
-
-    def load_ticket(self, ticket_id: str) -> Ticket | None:
-        row = self._db.execute(f"SELECT {TICKET_COLUMNS} FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
-        return None if row is None else ticket_from_row(row)
-
-    def find_reply(self, device: str, day: date, request_id: str) -> bytes | None:
-        row = self._db.execute(
-            "SELECT payload FROM replies WHERE device = ? AND day = ? AND request_id = ?",
-            (device, day.isoformat(), request_id),
-        ).fetchone()
-        return None if row is None else bytes(row[0])
-
-    def reply_keys(self, day: date) -> Iterable[tuple[str, str]]:
-        return self._db.execute("SELECT device, request_id FROM replies WHERE day = ?", (day.isoformat(),))
-
-    def find_rating_ack(self, counter_id: str, rating_id: str) -> bytes | None:
-        row = self._db.execute(
-            "SELECT ack FROM ratings WHERE counter_id = ? AND rating_id = ?", (counter_id, rating_id)
-        ).fetchone()
-        return None if row is None else bytes(row[0])
+    def _rows(self, query: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        return self._db.execute(query, params).fetchall()
 
     # --- writing ---------------------------------------------------------------------------
 

@@ -216,8 +216,9 @@ def test_two_instances_share_the_load_and_one_killed_loses_and_doubles_nothing(
         answers = [json.loads(bytes(payload)) for (payload,) in kiosk_replies]
         ratings = db.execute("SELECT rating_id, ticket_id FROM ratings").fetchall()
     issued_by = [a["ticket"]["id"] for a in answers if a["ok"]]
-    assert len(seen.tickets) > 200 and len(seen.rated) > 20, "the load must have been real"
-    assert all(server.log_text().count(" ticket ") > 100 for server in (first, second)), "both instances served"
+    assert len(seen.tickets) > 100 and len(seen.rated) > 10, "the load must have been real"
+    served = [server.log_text().count(" ticket ") for server in (first, second)]
+    assert min(served) > 20, f"both instances must have served: {served}"
     assert doubled == [], "two tickets held one number"
     assert set(seen.tickets.values()) <= stored, "a ticket a kiosk received is not in the store"
     assert sorted(issued_by) == sorted(stored), "a ticket was made without its answer kept, or twice"

@@ -1,0 +1,79 @@
+"""What the SQLite and PostgreSQL storages read the same way: a day, a ticket, stored answers.
+
+The queries are written with `?` placeholders; an adapter's `_rows` runs them its own way.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from central_server.domain.center import CallRecord, DaySnapshot
+from central_server.domain.counters import Counter, CounterSpec
+from central_server.domain.tickets import Ticket
+from central_server.storage.rows import TICKET_COLUMNS, ticket_from_row
+
+
+class SqlReads:
+    def _rows(self, query: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def _row(self, query: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        found = self._rows(query, params)
+        return found[0] if found else None
+
+    def load_day(self, day: date, counters: Iterable[CounterSpec], regular_per_priority: int) -> DaySnapshot:
+        when = (day.isoformat(),)
+        tickets = [ticket_from_row(row) for row in
+                   self._rows(f"SELECT {TICKET_COLUMNS} FROM tickets WHERE day = ? ORDER BY seq", when)]
+        by_id = {t.id: t for t in tickets}
+        cursors = {area: number for area, number in
+                   self._rows("SELECT area, last_number FROM cursors WHERE day = ?", when)}
+        calls = [
+            CallRecord(ticket_id, json.loads(detail)["number"], counter_id, json.loads(detail)["area"],
+                       kind == "recalled", datetime.fromisoformat(at))
+            for ticket_id, counter_id, kind, at, detail in self._rows(
+                "SELECT ticket_id, counter_id, kind, at, detail FROM events"
+                " WHERE day = ? AND kind IN ('called', 'recalled') ORDER BY seq DESC LIMIT 10", when)
+        ]
+        return DaySnapshot(
+            day=day,
+            tickets=tickets,
+            cursors=cursors,
+            recent_calls=calls,
+            counters=[self._counter(spec, by_id, regular_per_priority) for spec in counters],
+            next_seq=max((t.seq for t in tickets), default=0) + 1,
+        )
+
+    def _counter(self, spec: CounterSpec, today: dict[str, Ticket], regular_per_priority: int) -> Counter:
+        row = self._row("SELECT paused, current_ticket, awaiting_rating_ticket, regular_since_priority FROM counters"
+                        " WHERE id = ?", (spec.id,))
+        if row is None:
+            return Counter(spec, regular_since_priority=regular_per_priority)
+        paused, current, awaiting, since = row
+
+        def resolve(ticket_id: str | None) -> Ticket | None:
+            if ticket_id is None:
+                return None
+            return today.get(ticket_id) or self.load_ticket(ticket_id)
+
+        return Counter(spec, resolve(current), resolve(awaiting), bool(paused), since)
+
+    def load_ticket(self, ticket_id: str) -> Ticket | None:
+        row = self._row(f"SELECT {TICKET_COLUMNS} FROM tickets WHERE id = ?", (ticket_id,))
+        return None if row is None else ticket_from_row(row)
+
+    def find_reply(self, device: str, day: date, request_id: str) -> bytes | None:
+        row = self._row("SELECT payload FROM replies WHERE device = ? AND day = ? AND request_id = ?",
+                        (device, day.isoformat(), request_id))
+        return None if row is None else bytes(row[0])
+
+    def reply_keys(self, day: date) -> Iterable[tuple[str, str]]:
+        return [(device, request_id) for device, request_id in
+                self._rows("SELECT device, request_id FROM replies WHERE day = ?", (day.isoformat(),))]
+
+    def find_rating_ack(self, counter_id: str, rating_id: str) -> bytes | None:
+        row = self._row("SELECT ack FROM ratings WHERE counter_id = ? AND rating_id = ?", (counter_id, rating_id))
+        return None if row is None else bytes(row[0])
