@@ -3,7 +3,9 @@ buttons scripted on its stdin); ratings counted once, across a broker outage and
 
 from __future__ import annotations
 
+import os
 import queue
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -38,6 +40,7 @@ class Terminal:
                 self.proc = subprocess.Popen(
                     [sys.executable, "-m", "rating_terminal", "--config", str(self.config), *self.extra], cwd=ROOT,
                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, bufsize=1,
+                    env={**os.environ, "PYTHONFAULTHANDLER": "1"},  # a stop that hangs shows every thread
                 )
             threading.Thread(target=self._read, args=(self.proc,), daemon=True).start()
             while status.next()[1].get("server") is not True:  # online, and it reaches the server
@@ -81,8 +84,14 @@ class Terminal:
             self.proc.kill()
         else:
             self.proc.terminate()
-        self.proc.wait(15)
-        self.proc = None
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.send_signal(signal.SIGABRT)  # the fault handler writes every thread's stack to the log
+            self.proc.wait(15)
+            raise AssertionError(f"the terminal did not stop; its log:\n{self.log.read_text()[-6000:]}") from None
+        finally:
+            self.proc = None
 
 
 @pytest.fixture
