@@ -39,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                        fonts=TicketFonts.default(), timings=timings)
     buttons = open_buttons(config, agent)
     try:
-        return agent.run(stop_on_signals())
+        return agent.run(stop_on_signals(grace_s=30.0))  # a ticket being printed may take 15 s
     finally:
         if buttons is not None:
             buttons.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import logging
 import os
 import queue
@@ -80,17 +81,32 @@ def setup_logging() -> None:
         log.warning("QMS_LOG_LEVEL=%s is not a log level; using INFO", level_name)
 
 
-def stop_on_signals() -> threading.Event:
-    """An event set by SIGTERM or SIGINT; the main loop checks it."""
+def stop_on_signals(grace_s: float = 15.0) -> threading.Event:
+    """An event set by SIGTERM or SIGINT; the main loop checks it.
+
+    A process asked to stop always stops: if it is still running `grace_s` later (a hung hardware
+    call, a deadlock), every thread's stack goes to stderr (the journal) and it exits with 1. What
+    must not be lost is durable by then (the outbox, the database), so this loses nothing.
+    """
     stop = threading.Event()
 
     def handle(signum: int, _frame: object) -> None:
         log.info("received %s, stopping", signal.Signals(signum).name)
+        if not stop.is_set():
+            threading.Thread(target=_exit_after, args=(grace_s,), name="stop-grace", daemon=True).start()
         stop.set()
 
     signal.signal(signal.SIGTERM, handle)
     signal.signal(signal.SIGINT, handle)
     return stop
+
+
+def _exit_after(grace_s: float) -> None:
+    time.sleep(grace_s)
+    print(f"still running {grace_s:g} s after the stop signal: the threads' stacks, then exit 1", file=sys.stderr,
+          flush=True)
+    faulthandler.dump_traceback(all_threads=True)
+    os._exit(1)
 
 
 def notify(state: str) -> None:

@@ -40,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         keypad = UsbKeypad(config.usb_keypad, config.usb_keys, agent.press, long_press_s=config.long_press_s)
     try:
-        return agent.run(stop_on_signals())
+        return agent.run(stop_on_signals(grace_s=12.0))
     finally:
         if keypad is not None:
             keypad.close()
