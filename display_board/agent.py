@@ -65,7 +65,7 @@ class BoardAgent:
         clock: Callable[[], datetime],
     ) -> None:
         self.config = config
-        self.events: queue.SimpleQueue[Event] = queue.SimpleQueue()
+        self.events: queue.Queue[Event] = queue.Queue()
         self.flow = BoardFlow(now=clock(), notice=config.notice)
         self._link, self._screen, self._voice, self._leds, self._clock = link, screen, voice, leds, clock
         self._presence = ServerPresence(link, Topics(config.center_id))

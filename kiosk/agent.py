@@ -81,7 +81,7 @@ class KioskAgent:
         timings: Timings = DEFAULT_TIMINGS,
     ) -> None:
         self.config = config
-        self.events: queue.SimpleQueue[Event] = queue.SimpleQueue()
+        self.events: queue.Queue[Event] = queue.Queue()
         self.flow = KioskFlow(lambda: uuid.uuid4().hex, clock(), timings)
         self._link = link
         self._printer = printer

@@ -151,8 +151,13 @@ class Watchdog:
 T = TypeVar("T")
 
 
-def drain(events: queue.SimpleQueue[T], timeout_s: float) -> list[T]:
-    """What a main loop has to do: wait up to `timeout_s` for the first event, then take every waiting one."""
+def drain(events: queue.Queue[T], timeout_s: float) -> list[T]:
+    """What a main loop has to do: wait up to `timeout_s` for the first event, then take every waiting one.
+
+    A `queue.Queue`, not a `SimpleQueue`: on CPython 3.11 a timed `SimpleQueue.get()` in the main
+    thread waits for ever when a signal handler (the SIGTERM one) outlasts what is left of its
+    timeout, so a stopping agent would hang (tests/unit/test_agent_loop.py shows it).
+    """
     taken: list[T] = []
     try:
         taken.append(events.get(timeout=timeout_s) if timeout_s > 0 else events.get_nowait())

@@ -66,14 +66,14 @@ class TerminalAgent:
     def __init__(self, config: TerminalConfig, link: MqttLink, hardware: TerminalHardware, outbox: Outbox, *,
                  clock: Callable[[], datetime]) -> None:
         self.config = config
-        self.events: queue.SimpleQueue[Event] = queue.SimpleQueue()
+        self.events: queue.Queue[Event] = queue.Queue()
         self.flow = TerminalFlow(lambda: uuid.uuid4().hex, clock())
         self.flow.rated.update(o.rating.ticket_id for o in outbox.pending())  # never armed twice for one ticket
         self._link, self._hardware, self._outbox, self._clock = link, hardware, outbox, clock
         self._commands: queue.SimpleQueue[SendCommand | None] = queue.SimpleQueue()
         self._uncertain: list[str] = []  # commands sent whose answer never came (the command worker's)
         self._wake_sender = threading.Event()
-        self._acks: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
+        self._acks: queue.Queue[tuple[str, str]] = queue.Queue()
         self._presence = ServerPresence(link, Topics(config.center_id))
         topics = self.topics = Topics(config.center_id)
         link.subscribe(topics.config(), self._on_config)
