@@ -156,7 +156,7 @@ def drain(events: queue.Queue[T], timeout_s: float) -> list[T]:
 
     A `queue.Queue`, not a `SimpleQueue`: on CPython 3.11 a timed `SimpleQueue.get()` in the main
     thread waits for ever when a signal handler (the SIGTERM one) outlasts what is left of its
-    timeout, so a stopping agent would hang (tests/unit/test_agent_loop.py shows it).
+    timeout (it recomputes a negative timeout, "for ever"), so a stopping agent would hang.
     """
     taken: list[T] = []
     try:

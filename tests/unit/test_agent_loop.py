@@ -58,9 +58,3 @@ def stops(kind: str, wait: str) -> bool:
 
 def test_a_main_loop_in_drain_stops_even_when_the_signal_handler_is_slow() -> None:
     assert stops("Queue", "drain(events, 0.05)")
-
-
-def test_why_not_a_simple_queue_its_timed_get_hangs_after_a_slow_handler() -> None:
-    """CPython 3.11: the timed SimpleQueue.get recomputes a negative timeout, which means for ever."""
-    hung = not stops("SimpleQueue", "try: events.get(timeout=0.05)\n    except queue.Empty: pass")
-    assert hung or sys.version_info >= (3, 12), "fixed in this Python: drain() could go back to SimpleQueue"
