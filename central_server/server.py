@@ -14,7 +14,9 @@ from collections import deque
 
 from central_server.service import CenterService, Outbound
 from protocol.agent import Watchdog, notify
+from protocol.errors import BadMessage
 from protocol.link import Message, MqttLink
+from protocol.messages import Status
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +91,11 @@ class ServerLoop:
         link.on_ready(lambda: self._inbox.put(CONNECTED))
 
     def _on_server_status(self, message: Message) -> None:  # paho's thread: publishing only enqueues
-        if self._announced and b'"online":false' in message.payload.replace(b" ", b""):
+        try:
+            online = Status.from_wire(message.payload).online
+        except BadMessage:
+            return
+        if self._announced and not online:
             self._link.announce_online()
 
     def run(self) -> int:
