@@ -46,7 +46,7 @@ from kiosk.ticket_layout import PAPER_58MM, PAPER_80MM, TicketFonts, TicketText,
 from protocol.agent import ServerPresence, Watchdog, drain, notify
 from protocol.errors import BadMessage
 from protocol.link import Message, MqttLink, RequestTimeout
-from protocol.messages import CenterConfigMessage, Reply, TicketRequest, TicketView, time_of
+from protocol.messages import WAIT_ESTIMATE, CenterConfigMessage, Reply, TicketRequest, TicketView, time_of
 from protocol.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -212,7 +212,8 @@ class KioskAgent:
             log.warning("unusable answer to request %s: %s", request_id, bad.reason)
             return TicketFailed(request_id)
         ticket = IssuedTicket(view.id, view.number, view.area, view.area_name, issued_at,
-                              view.waiting_ahead or 0, view.estimated_wait_s or 0, view.priority)
+                              view.waiting_ahead or 0, view.estimated_wait_s or 0, view.priority,
+                              view.wait_basis or WAIT_ESTIMATE)
         log.info("ticket %s number %s for request %s", ticket.id, ticket.number, request_id)
         return TicketAnswered(request_id, ticket)
 

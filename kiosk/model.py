@@ -65,6 +65,9 @@ class IssuedTicket:
     waiting_ahead: int
     estimated_wait_s: int
     priority: str = "none"
+    # What the estimate rests on (protocol.messages.WAIT_BASES): "free_counter" (called at once),
+    # "estimate" (about `estimated_wait_s`) or "no_counter" (no counter serves the area now: no estimate).
+    wait_basis: str = "estimate"
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,11 @@ MAX_PAYLOAD = 64 * 1024
 MAX_ID = 128
 PRIORITY_NONE = "none"
 PRIORITY_CATEGORIES = ("elderly", "disabled", "pregnant", "veteran", "child_under_6")
+# What a ticket's estimated wait rests on (the `wait_basis` of a ticket reply, an extension of the contract):
+WAIT_FREE_COUNTER = "free_counter"  # a free counter waits for this area: the citizen is called at once
+WAIT_ESTIMATE = "estimate"  # `estimated_wait_s` is an estimate from the queue and the day's pace
+WAIT_NO_COUNTER = "no_counter"  # no counter serves the area now: no estimate can be given
+WAIT_BASES = (WAIT_FREE_COUNTER, WAIT_ESTIMATE, WAIT_NO_COUNTER)
 ACTIONS = ("next", "recall", "skip", "finish", "transfer", "call", "pause", "resume", "start", "cancel")
 
 T = TypeVar("T")
@@ -385,6 +390,7 @@ class TicketView:
     calls: int = 0
     waiting_ahead: int | None = None
     estimated_wait_s: int | None = None
+    wait_basis: str | None = None  # one of WAIT_BASES, with `estimated_wait_s`
 
     def to_body(self) -> Body:
         body: Body = {
@@ -396,6 +402,8 @@ class TicketView:
             body["waiting_ahead"] = self.waiting_ahead
         if self.estimated_wait_s is not None:
             body["estimated_wait_s"] = self.estimated_wait_s
+        if self.wait_basis is not None:
+            body["wait_basis"] = self.wait_basis
         return body
 
     @classmethod
@@ -407,7 +415,15 @@ class TicketView:
             state=field_of(body, "state", str, "waiting"), counter_id=field_of(body, "counter_id", str, None),
             calls=field_of(body, "calls", int, 0), waiting_ahead=field_of(body, "waiting_ahead", int, None),
             estimated_wait_s=field_of(body, "estimated_wait_s", int, None),
+            wait_basis=_wait_basis(body),
         )
+
+
+def _wait_basis(body: Mapping[str, Any]) -> str | None:
+    basis = field_of(body, "wait_basis", str, None)
+    if basis is not None and basis not in WAIT_BASES:
+        raise BadMessage("bad_request", f"field 'wait_basis' must be one of {', '.join(WAIT_BASES)}")
+    return basis
 
 
 @dataclass(frozen=True, slots=True)
