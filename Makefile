@@ -33,6 +33,7 @@ bench: install
 	$(PY) -m benchmarks.board_bench
 	$(PY) -m benchmarks.terminal_bench
 	$(PY) -m benchmarks.postgres_bench
+	$(PY) -m benchmarks.estimate_accuracy
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache .hypothesis

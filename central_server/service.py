@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from central_server.config import CenterConfig
+from central_server.config import CenterConfig, config_message
 from central_server.domain.center import CallRecord, Center, Changes
 from central_server.domain.counters import Counter
 from central_server.domain.errors import DomainError
@@ -25,12 +25,9 @@ from central_server.storage.port import Batch, Storage, StoredReply
 from protocol.errors import BadMessage
 from protocol.link import Message
 from protocol.messages import (
-    AreaInfo,
     BoardState,
     Call,
-    CenterConfigMessage,
     CounterCommand,
-    CounterInfo,
     CounterStateMessage,
     ErrorInfo,
     Rating,
@@ -260,7 +257,8 @@ class CenterService:
         ticket = issued.ticket
         log.info("ticket %s number %s area %s priority %s for kiosk %s (request %s)", ticket.id, ticket.shown,
                  ticket.area, ticket.priority, kiosk_id, request.request_id)
-        view = self._view(ticket, waiting_ahead=issued.waiting_ahead, estimated_wait_s=issued.estimated_wait_s)
+        view = self._view(ticket, waiting_ahead=issued.waiting_ahead, estimated_wait_s=issued.estimated_wait_s,
+                          wait_basis=issued.wait_basis.value)
         return Reply(request.request_id, True, {"ticket": view.to_body()})
 
     def _command(self, command: CounterCommand, counter_id: str, now: datetime) -> Reply:
@@ -369,18 +367,7 @@ class CenterService:
         return [self.board_outbound(), *(self._counter_outbound(c) for c in self.center.counters.values())]
 
     def config_outbound(self) -> Outbound:
-        rules = self.config.rules
-        message = CenterConfigMessage(
-            center_id=self.config.center_id,
-            center_name=self.config.name,
-            areas=tuple(AreaInfo(a.id, a.name, a.prefix, a.first, a.last, a.open) for a in rules.areas),
-            counters=tuple(CounterInfo(c.id, c.name, c.areas) for c in rules.counters),
-            rating_levels=rules.rating_levels,
-            priority_categories=rules.policy.priority_categories,
-            timezone=self.config.timezone,
-            rating_window_s=int(rules.rating_window.total_seconds()),
-        )
-        return Outbound(self.topics.config(), message.to_wire(), retain=True)
+        return Outbound(self.topics.config(), config_message(self.config).to_wire(), retain=True)
 
     def board_outbound(self) -> Outbound:
         board = BoardState(tuple(self._call(c) for c in self.center.recent_calls), self.center.waiting_counts())

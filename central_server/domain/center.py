@@ -17,10 +17,21 @@ from typing import Any
 from central_server.domain.areas import Area, service_day
 from central_server.domain.counters import Counter, CounterSpec
 from central_server.domain.errors import DomainError
+from central_server.domain.estimate import Basis, Estimate, Forecast, Queued, StaffedCounter, time_left
 from central_server.domain.policies import QueuePolicy
 from central_server.domain.tickets import HOLDS_NUMBER, Ticket, TicketState
 
 RECENT_CALLS = 10
+# The pace of the day: a counter's time per citizen of an area (call to release) and the pause between
+# letting one citizen go and calling the next. A longer pause is no part of the pace (nobody waited, or
+# the official was away).
+PACE_SAMPLES = 30
+GAP_SAMPLES = 50
+MAX_GAP = timedelta(minutes=3)
+DEFAULT_GAP_S = 15.0
+# A counter whose terminal never said whether it is online counts as staffed this long after its last call.
+STAFFED_WITHOUT_STATUS = timedelta(hours=1)
+FORECAST_FOR = timedelta(seconds=5)  # how long one played-forward queue serves the new tickets of a moment
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +108,7 @@ class Issued:
     ticket: Ticket
     waiting_ahead: int
     estimated_wait_s: int
+    wait_basis: Basis = Basis.ESTIMATE
 
 
 class _AreaQueue:
@@ -114,6 +126,11 @@ class _AreaQueue:
     def left(self, ticket: Ticket) -> None:
         """A ticket stopped waiting here; its heap entry is dropped when it reaches the top."""
         self.counts[ticket.is_priority] -= 1
+
+    def tickets(self, area_id: str) -> list[Ticket]:
+        """The waiting tickets, in no particular order."""
+        return [entry[3] for heap in self._heaps.values() for entry in heap
+                if entry[3].state is TicketState.WAITING and entry[3].area == area_id]
 
     def head(self, priority: bool, area_id: str) -> Ticket | None:
         heap = self._heaps[priority]
@@ -150,9 +167,9 @@ class Center:
         self._next_seq = next_seq
         self._remembered: dict[str, Ticket] = {}
         self.recent_calls: deque[CallRecord] = deque(maxlen=RECENT_CALLS)
-        self._service_times = {
-            area: deque[float](maxlen=self.rules.policy.service_time_samples) for area in self.areas
-        }
+        self._occupancy = {area: deque[float](maxlen=PACE_SAMPLES) for area in self.areas}
+        self._gaps = deque[float](maxlen=GAP_SAMPLES)
+        self._forecast: tuple[datetime, Forecast] | None = None
 
     # --- start-up and the day -------------------------------------------------------------
 
@@ -165,14 +182,13 @@ class Center:
         self._cursors = dict(snapshot.cursors)
         for ticket in sorted(snapshot.tickets, key=lambda t: t.seq):
             self._admit(ticket)
-            if ticket.state is TicketState.SERVED:
-                self._record_service_time(ticket)
         self.recent_calls.extend(snapshot.recent_calls)
         for counter in snapshot.counters:
             if counter.id in self.counters:
                 self.counters[counter.id] = counter
                 if counter.current is not None:  # possibly a ticket of an earlier day: it keeps its number
                     self._hold(counter.current)
+        self._learn_pace(snapshot.tickets)
 
     def device_reported(self, device_id: str, online: bool, printer: str | None, now: datetime) -> bool:
         """Keep what a device says of itself (online, its printer's state) as an event when it changed.
@@ -182,6 +198,7 @@ class Center:
         if self.devices.get(device_id) == (online, printer):
             return False
         self.devices[device_id] = (online, printer)
+        self._forecast = None  # a counter's terminal may have come or gone
         detail: dict[str, Any] = {"device": device_id, "online": online}
         if printer is not None:
             detail["printer"] = printer
@@ -218,6 +235,7 @@ class Center:
         number = self._free_number(area)
         queue = self._queues[area.id]
         ahead = queue.counts[True] if priority != "none" else queue.waiting
+        estimate = self._estimate(area.id, priority != "none", ahead, now)
         ticket = Ticket(
             id=f"{self.day:%Y%m%d}-{self._next_seq:06d}", day=self.day, seq=self._next_seq, area=area.id,
             number=number, shown=area.shown(number), priority=priority, issued_at=now, kiosk_id=kiosk_id,
@@ -229,7 +247,7 @@ class Center:
         self._touch(ticket)
         self._event("issued", now, ticket, detail={"area": area.id, "number": ticket.shown, "priority": priority})
         self._changes.board_changed = True
-        return Issued(ticket, ahead, self.estimated_wait_s(area.id, ahead))
+        return Issued(ticket, ahead, estimate.seconds, estimate.basis)
 
     def _free_number(self, area: Area) -> int:
         """The next number after the area's cursor that no ticket still holds, wrapping at `last`."""
@@ -243,11 +261,85 @@ class Center:
             "area_full", f"Lĩnh vực {area.name} đã hết số thứ tự, vui lòng liên hệ cán bộ hướng dẫn."
         )
 
-    def estimated_wait_s(self, area_id: str, ahead: int) -> int:
-        samples = self._service_times[area_id]
-        mean = sum(samples) / len(samples) if samples else float(self.rules.policy.default_service_s)
-        serving = sum(1 for c in self.counters.values() if area_id in c.spec.areas and not c.paused)
-        return round(ahead * mean / max(1, serving))
+    # --- the wait estimate (central_server/domain/estimate.py) --------------------------------
+
+    def _estimate(self, area_id: str, priority: bool, ahead: int, now: datetime) -> Estimate:
+        """When a new ticket of the area would be called, from the queue and the pace of the day."""
+        if self._forecast is None or not timedelta(0) <= now - self._forecast[0] <= FORECAST_FOR:
+            self._forecast = (now, self._play_forward(now))
+        estimate = self._forecast[1].place(area_id, priority)
+        if estimate.basis is Basis.NO_COUNTER:  # for clients that show only the figure: as if the counters came
+            configured = sum(1 for c in self.counters.values() if area_id in c.spec.areas)
+            return Estimate(round(ahead * self.pace_s(area_id) / max(1, configured)), Basis.NO_COUNTER)
+        return estimate
+
+    def _play_forward(self, now: datetime) -> Forecast:
+        staffed = [StaffedCounter(c.id, c.spec.areas, self._time_left(c, now), c.regular_since_priority)
+                   for c in self.counters.values() if self.staffed(c, now)]
+        areas = {a for c in staffed for a in c.areas if a in self._queues}
+        waiting = [Queued(t.area, t.is_priority, t.queue_key) for a in areas for t in self._queues[a].tickets(a)]
+        return Forecast(staffed, waiting, {a: self.pace_s(a) for a in self.areas}, self.rules.policy)
+
+    def staffed(self, counter: Counter, now: datetime) -> bool:
+        """Whether the counter calls citizens now: not paused, and its terminal online (a counter whose
+        terminal never said: it called someone within the last hour)."""
+        if counter.paused:
+            return False
+        reported = self.devices.get(f"counter-{counter.id}")
+        if reported is not None:
+            return reported[0]
+        return counter.last_call_at is not None and now - counter.last_call_at <= STAFFED_WITHOUT_STATUS
+
+    def pace_s(self, area_id: str) -> float:
+        """A counter's mean time per citizen of the area, the pause before the next call included; the
+        center's `default_service_s` counts as one more sample (before the day has any, it is the pace)."""
+        return self._service_s(area_id) + self._gap_s()
+
+    def _service_s(self, area_id: str) -> float:
+        samples = self._occupancy[area_id]
+        return (sum(samples) + self.rules.policy.default_service_s) / (len(samples) + 1)
+
+    def _gap_s(self) -> float:
+        return sum(self._gaps) / len(self._gaps) if self._gaps else DEFAULT_GAP_S
+
+    def _time_left(self, counter: Counter, now: datetime) -> float:
+        """When the counter can call next: what is left of its citizen, or of its pause after the last one."""
+        ticket = counter.current
+        if ticket is not None and ticket.called_at is not None:
+            elapsed = (now - ticket.called_at).total_seconds()
+            area = ticket.area if ticket.area in self._occupancy else next(iter(self._occupancy))
+            left = time_left(self._occupancy[area], elapsed, self._service_s(area))
+            return left + self._gap_s()
+        if counter.released_at is not None:
+            return max(0.0, self._gap_s() - (now - counter.released_at).total_seconds())
+        return 0.0
+
+    def _learn_pace(self, tickets: Iterable[Ticket]) -> None:
+        """The day's pace from stored tickets (after a restart): each counter's citizens in call order."""
+        by_counter: dict[str, list[Ticket]] = {}
+        for ticket in tickets:
+            if ticket.day == self.day and ticket.counter_id is not None and ticket.called_at is not None:
+                by_counter.setdefault(ticket.counter_id, []).append(ticket)
+        for counter_id, served in by_counter.items():
+            served.sort(key=lambda t: t.called_at or t.issued_at)
+            for ticket, after in zip(served, [*served[1:], None], strict=True):
+                self._record_occupancy(ticket)
+                if after is not None and ticket.finished_at is not None and after.called_at is not None:
+                    self._record_gap(after.called_at - ticket.finished_at)
+            counter = self.counters.get(counter_id)
+            if counter is not None:
+                counter.last_call_at = served[-1].called_at
+
+    def _record_occupancy(self, ticket: Ticket) -> None:
+        """A citizen let go (served, missed, transferred): the counter's time on them counts in the pace."""
+        if ticket.day != self.day:  # a ticket left open overnight says nothing about today's pace
+            return
+        if ticket.called_at is not None and ticket.finished_at is not None and ticket.area in self._occupancy:
+            self._occupancy[ticket.area].append((ticket.finished_at - ticket.called_at).total_seconds())
+
+    def _record_gap(self, gap: timedelta) -> None:
+        if timedelta(0) <= gap <= MAX_GAP:
+            self._gaps.append(gap.total_seconds())
 
     def waiting_counts(self) -> dict[str, int]:
         return {area: queue.waiting for area, queue in self._queues.items()}
@@ -274,6 +366,7 @@ class Center:
         chosen = self._choose(counter)
         self._finish_current(counter, now)
         if chosen is None:
+            counter.released_at = None  # until somebody comes, the counter waits: no part of its pace
             self._touch_counter(counter)
             return None
         counter.regular_since_priority = 0 if chosen.is_priority else counter.regular_since_priority + 1
@@ -341,6 +434,7 @@ class Center:
         self._release(ticket, TicketState.TRANSFERRED, now)
         ticket.transferred_to = moved.id
         counter.current = None
+        self._let_go(counter, ticket, now)
         self._admit(moved)
         self._holders[ticket.area].setdefault(ticket.shown, moved)  # also when `ticket` is of an earlier day
         self._touch(moved)
@@ -358,6 +452,7 @@ class Center:
     def _set_paused(self, counter: Counter, paused: bool, now: datetime) -> None:
         if counter.paused != paused:
             counter.paused = paused
+            counter.released_at = None  # a break is no part of the pace
             self._touch_counter(counter)
             self._event("paused" if paused else "resumed", now, counter=counter)
 
@@ -461,6 +556,9 @@ class Center:
         ticket.calls = 1
         ticket.called_at = now
         counter.current = ticket
+        if counter.released_at is not None:
+            self._record_gap(now - counter.released_at)
+        counter.released_at, counter.last_call_at = None, now
         self._touch(ticket)
         self._touch_counter(counter)
         self._announce(counter, ticket, now, recall=False)
@@ -481,14 +579,15 @@ class Center:
         ticket.rating_until = now + self.rules.rating_window
         counter.current = None
         counter.awaiting_rating = ticket
+        self._let_go(counter, ticket, now)
         self._touch_counter(counter)
-        self._record_service_time(ticket)
         self._event("served", now, ticket, counter)
 
     def _miss(self, counter: Counter, ticket: Ticket, now: datetime, reason: str) -> None:
         ticket.state = TicketState.MISSED
         ticket.finished_at = now
         counter.current = None
+        self._let_go(counter, ticket, now)
         self._touch(ticket)
         self._touch_counter(counter)
         self._event("missed", now, ticket, counter, {"reason": reason})
@@ -504,17 +603,16 @@ class Center:
         ticket.finished_at = now
         self._touch(ticket)
 
-    def _record_service_time(self, ticket: Ticket) -> None:
-        if ticket.day != self.day:  # a ticket left open overnight says nothing about today's pace
-            return
-        if ticket.called_at is not None and ticket.finished_at is not None and ticket.area in self._service_times:
-            self._service_times[ticket.area].append((ticket.finished_at - ticket.called_at).total_seconds())
+    def _let_go(self, counter: Counter, ticket: Ticket, now: datetime) -> None:
+        counter.released_at = now
+        self._record_occupancy(ticket)
 
     def _touch(self, ticket: Ticket) -> None:
         self._changes.tickets[ticket.id] = ticket
 
     def _touch_counter(self, counter: Counter) -> None:
         self._changes.counters[counter.id] = counter
+        self._forecast = None  # the counters changed: the queue is played forward again
 
     def _event(
         self,

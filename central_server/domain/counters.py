@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from central_server.domain.tickets import Ticket
@@ -28,6 +29,10 @@ class Counter:
     awaiting_rating: Ticket | None = None  # the last served ticket while its rating window is open
     paused: bool = False
     regular_since_priority: int = 0  # for the interleaved policy
+    # Not stored, for the wait estimate: when the counter last let a citizen go (None once it paused or
+    # found nobody waiting: what follows is no part of its pace), and when it last called one.
+    released_at: datetime | None = None
+    last_call_at: datetime | None = None
 
     @property
     def id(self) -> str:

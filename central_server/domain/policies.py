@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TypeVar
 
-from central_server.domain.tickets import Ticket
-
+T = TypeVar("T")
 DEFAULT_PRIORITY_CATEGORIES = ("elderly", "disabled", "pregnant", "veteran", "child_under_6")
 
 
@@ -24,10 +24,10 @@ class QueuePolicy:
     max_calls: int = 0
     priority_categories: tuple[str, ...] = field(default=DEFAULT_PRIORITY_CATEGORIES)
     default_service_s: int = 300  # the service time assumed before an area has data
-    service_time_samples: int = 20  # how many recent service times the estimate averages
 
-    def choose(self, priority: Ticket | None, regular: Ticket | None, regular_since_priority: int) -> Ticket | None:
-        """The next ticket for a counter, given the oldest priority and oldest regular ticket it may call."""
+    def choose(self, priority: T | None, regular: T | None, regular_since_priority: int) -> T | None:
+        """The next ticket for a counter, given the oldest priority and oldest regular ticket it may call
+        (tickets, or what stands for them in a forecast)."""
         if priority is None or regular is None:
             return priority or regular
         if self.mode is PriorityMode.STRICT or regular_since_priority >= self.regular_per_priority:

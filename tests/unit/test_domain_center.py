@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from central_server.domain.areas import Area, service_day
-from central_server.domain.center import Center, CenterRules
+from central_server.domain.center import DEFAULT_GAP_S, Center, CenterRules
 from central_server.domain.counters import CounterSpec, CounterStatus
 from central_server.domain.errors import DomainError
+from central_server.domain.estimate import Basis
 from central_server.domain.policies import PriorityMode, QueuePolicy
 from central_server.domain.tickets import TicketState
 
@@ -62,16 +63,84 @@ def test_waiting_ahead_counts_the_area_queue_and_priority_counts_only_priority(c
     assert priority.waiting_ahead == 1
 
 
-def test_estimated_wait_uses_the_default_then_measured_service_times(center: Center) -> None:
+def staff(center: Center, *counter_ids: str, online: bool = True) -> None:
+    for counter_id in counter_ids:
+        center.device_reported(f"counter-{counter_id}", online, None, T0)
+
+
+PACE = 300 + DEFAULT_GAP_S  # before the day has data: default_service_s, and the default pause between citizens
+
+
+def test_without_a_staffed_counter_there_is_no_estimate(center: Center) -> None:
     first = center.issue("dat-dai", "none", at(0))
-    assert first.estimated_wait_s == 0
     second = center.issue("dat-dai", "none", at(0))
-    # one ahead, default 300 s, two open counters serve dat-dai
-    assert second.estimated_wait_s == 150
-    center.next("1", at(1))
-    center.finish("1", at(3))  # 120 s of service measured
-    third = center.issue("dat-dai", "none", at(4))
-    assert third.estimated_wait_s == round(1 * 120 / 2)
+    assert (first.wait_basis, second.wait_basis) == (Basis.NO_COUNTER, Basis.NO_COUNTER)
+    assert second.estimated_wait_s == round(PACE / 2), "for clients that show only the figure: as if both came"
+
+
+def test_free_counters_call_at_once_then_the_queue_waits_for_the_first_to_free(center: Center) -> None:
+    staff(center, "1", "2")
+    first, second, third = (center.issue("dat-dai", "none", at(0)) for _ in range(3))
+    assert (first.wait_basis, second.wait_basis) == (Basis.FREE_COUNTER, Basis.FREE_COUNTER)
+    assert (third.wait_basis, third.estimated_wait_s) == (Basis.ESTIMATE, round(PACE))
+
+
+def test_a_counter_shared_with_an_older_queue_is_not_free_for_a_new_area(center: Center) -> None:
+    # Counter 2 serves tu-phap and dat-dai; two tu-phap citizens came first. Counter 1 (dat-dai only) is busy.
+    staff(center, "1", "2")
+    center.issue("tu-phap", "none", at(0))
+    center.issue("tu-phap", "none", at(0))
+    center.issue("dat-dai", "none", at(0))
+    center.next("1", at(1))  # calls the dat-dai citizen
+    new = center.issue("dat-dai", "none", at(1))
+    assert new.waiting_ahead == 0, "nobody of dat-dai waits"
+    # Counter 2 takes B001 now and B002 after one pace; counter 1 frees after one pace: the new one goes there.
+    assert (new.wait_basis, new.estimated_wait_s) == (Basis.ESTIMATE, round(PACE))
+    after = center.issue("dat-dai", "none", at(1))
+    assert after.estimated_wait_s == round(2 * PACE), "counter 1 again (counter 2 has B002 until 2 paces)"
+
+
+def test_the_pace_is_learnt_from_the_day(center: Center) -> None:
+    staff(center, "1")
+    for minute in (0, 3):  # two dat-dai citizens served in 150 s each, the next called 30 s after
+        center.issue("dat-dai", "none", at(minute))
+        center.next("1", at(minute))
+        center.finish("1", at(minute + 2.5))
+    center.issue("dat-dai", "none", at(6))
+    center.next("1", at(6))  # a third, called 30 s after the second left: now at the counter
+    waiting = center.issue("dat-dai", "none", at(6))
+    service = (150 + 150 + 300) / 3  # the default counts as one more sample
+    # What is left of the third citizen: fewer than three samples, so the mean service less the time so far.
+    assert waiting.estimated_wait_s == round(service + 30)
+    later = center.issue("dat-dai", "none", at(6))
+    assert later.estimated_wait_s == round(service + 30 + service + 30)
+
+
+def test_paused_and_offline_counters_do_not_count_and_a_silent_one_counts_for_an_hour(center: Center) -> None:
+    staff(center, "1", "2")
+    center.pause("1", at(0))
+    staff(center, "2", online=False)
+    assert center.issue("dat-dai", "none", at(0)).wait_basis is Basis.NO_COUNTER
+    center.resume("1", at(1))
+    second = center.issue("dat-dai", "none", at(1))
+    assert (second.wait_basis, second.estimated_wait_s) == (Basis.ESTIMATE, round(PACE)), "after the first"
+    quiet = Center(rules(), T0)  # no terminal ever reports: a counter is staffed while it calls citizens
+    quiet.issue("dat-dai", "none", at(0))
+    quiet.next("1", at(0))
+    assert quiet.issue("dat-dai", "none", at(1)).wait_basis is Basis.ESTIMATE
+    assert quiet.issue("dat-dai", "none", at(62)).wait_basis is Basis.NO_COUNTER, "an hour without a call"
+
+
+def test_a_priority_ticket_is_estimated_ahead_of_the_regular_queue(center: Center) -> None:
+    staff(center, "1")
+    for _ in range(3):
+        center.issue("dat-dai", "none", at(0))
+    center.next("1", at(0))
+    regular = center.issue("dat-dai", "none", at(0))
+    priority = center.issue("dat-dai", "elderly", at(0))
+    assert regular.estimated_wait_s == round(3 * PACE)
+    assert priority.estimated_wait_s == round(PACE), "only the citizen at the counter before it"
+    assert center.issue("dat-dai", "none", at(0)).estimated_wait_s == round(5 * PACE), "behind the priority one"
 
 
 def test_unknown_closed_and_bad_priority_are_refused_and_change_nothing(center: Center) -> None:

@@ -1,0 +1,178 @@
+"""When a new ticket will be called: the queue played forward on the counters that really serve it.
+
+Pure: no I/O, no clock. The estimate plays the day forward from now with the day's own pace. Every
+counter that is staffed and not paused finishes its current citizen (the time left is learnt from
+the area's service times of the day: the mean of what is left of the services that lasted longer
+than this one has so far), then keeps calling whom the next-ticket policy gives it (priority first,
+then the oldest ticket of all the areas it serves), each taking the mean time of that area. A
+counter's time is thus shared between its areas as it really is. The new ticket is called when the
+first counter that serves its area reaches it. A free counter of the area means "at once"; no
+staffed counter means no estimate at all.
+
+A new regular ticket is the newest of the day, so (when priority tickets go strictly first) it changes
+the call time of no ticket before it: `Forecast` plays the queue once and places each further regular
+ticket of the same moment in O(counters). A priority ticket goes ahead of others, and with interleaved
+priority a regular one may go ahead of older priority ones: those are played afresh.
+
+Past `PLAY_LIMIT` waiting tickets (a day gone wrong, or a benchmark) the queue is not played ticket
+by ticket: the work ahead in the areas the counters share is divided by those counters.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from central_server.domain.policies import PriorityMode, QueuePolicy
+
+PLAY_LIMIT = 600  # waiting tickets in the areas concerned, past which the queue is not played one by one
+MIN_LEFT_S = 30.0  # what is left of a service already longer than every one of the day's
+
+
+class Basis(StrEnum):
+    FREE_COUNTER = "free_counter"  # a free counter of the area takes the ticket at once
+    ESTIMATE = "estimate"
+    NO_COUNTER = "no_counter"  # no staffed counter serves the area: no estimate
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    seconds: int
+    basis: Basis
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """A waiting ticket as the forecast sees it: its area, kind and place in the queue."""
+
+    area: str
+    priority: bool
+    key: tuple[datetime, int]
+
+
+@dataclass(slots=True)
+class StaffedCounter:
+    """A counter that is staffed and not paused, as it is now."""
+
+    id: str
+    areas: tuple[str, ...]
+    free_in_s: float  # 0 when it can call now; else what is left of its current citizen
+    regular_since_priority: int = 0
+
+
+def time_left(samples: Sequence[float], elapsed_s: float, mean_s: float) -> float:
+    """What is left of a service that has lasted `elapsed_s`: the mean of what was left of the day's
+    services (`samples`) that lasted longer; while there are few, the mean service less the time so far."""
+    if len(samples) >= 3:
+        longer = [s - elapsed_s for s in samples if s > elapsed_s]
+        return sum(longer) / len(longer) if longer else MIN_LEFT_S
+    return max(mean_s - elapsed_s, MIN_LEFT_S)
+
+
+class Forecast:
+    """The queue of one moment played forward; `place()` estimates each new ticket of that moment."""
+
+    def __init__(self, counters: Sequence[StaffedCounter], waiting: Iterable[Queued], pace_s: Mapping[str, float],
+                 policy: QueuePolicy) -> None:
+        self._counters = list(counters)
+        self._pace = pace_s
+        self._policy = policy
+        self._waiting = sorted(waiting, key=lambda q: q.key)
+        self._played = False
+        self._free_at: dict[str, float] = {}  # counter id -> when it has no older ticket left to call
+        self._placed = 0  # new tickets so far: each comes after every ticket before it
+
+    def place(self, area: str, priority: bool) -> Estimate:
+        """The new ticket's estimate; it is then part of the queue for the next ones."""
+        serving = [c for c in self._counters if area in c.areas]
+        if not serving:
+            return Estimate(0, Basis.NO_COUNTER)
+        self._placed += 1
+        new = Queued(area, priority, (_END, self._placed))
+        if priority or self._policy.mode is not PriorityMode.STRICT:  # it may go ahead of others: play it all
+            seconds = self._play_with(new, serving)
+            self._played = False
+        else:
+            if not self._played:
+                self._free_at = self._play()
+                self._played = True
+            chosen = min(serving, key=lambda c: self._free_at[c.id])
+            seconds = self._free_at[chosen.id]
+            self._free_at[chosen.id] = seconds + self._pace[area]
+        self._waiting.append(new)
+        if seconds <= 0 and any(c.free_in_s <= 0 for c in serving):
+            return Estimate(0, Basis.FREE_COUNTER)
+        return Estimate(round(max(seconds, 0.0)), Basis.ESTIMATE)
+
+    def _play(self) -> dict[str, float]:
+        """Each counter's time when nothing older is left for it to call."""
+        if len(self._waiting) > PLAY_LIMIT:
+            return self._shared_work()
+        free_at: dict[str, float] = {}
+        self._run(lambda counter, at: free_at.__setitem__(counter.id, at), target=None)
+        return free_at
+
+    def _play_with(self, target: Queued, serving: list[StaffedCounter]) -> float:
+        if len(self._waiting) > PLAY_LIMIT:
+            return min(self._shared_work()[c.id] for c in serving)
+        picked = self._run(lambda counter, at: None, target=target)
+        return picked if picked is not None else 0.0
+
+    def _run(self, done: Callable[[StaffedCounter, float], None], target: Queued | None) -> float | None:
+        """Play the counters forward; return when `target` is called (None when it never is)."""
+        queues: dict[tuple[str, bool], list[Queued]] = {}
+        tickets = self._waiting if target is None else sorted([*self._waiting, target], key=lambda q: q.key)
+        for ticket in tickets:
+            queues.setdefault((ticket.area, ticket.priority), []).append(ticket)
+        heads = {key: 0 for key in queues}
+        clock = [(max(c.free_in_s, 0.0), n, c.regular_since_priority) for n, c in enumerate(self._counters)]
+        heapq.heapify(clock)
+        while clock:
+            at, n, since = heapq.heappop(clock)
+            counter = self._counters[n]
+            head = self._policy.choose(self._oldest(queues, heads, counter.areas, True),
+                                       self._oldest(queues, heads, counter.areas, False), since)
+            if head is None:
+                done(counter, at)
+                continue
+            chosen = head[1]
+            ticket = queues[chosen][heads[chosen]]
+            heads[chosen] += 1
+            if ticket is target:
+                return at
+            since = 0 if ticket.priority else since + 1
+            heapq.heappush(clock, (at + self._pace[ticket.area], n, since))
+        return None
+
+    @staticmethod
+    def _oldest(queues: dict[tuple[str, bool], list[Queued]], heads: dict[tuple[str, bool], int],
+                areas: tuple[str, ...], priority: bool) -> tuple[tuple[datetime, int], tuple[str, bool]] | None:
+        best: tuple[tuple[datetime, int], tuple[str, bool]] | None = None
+        for area in areas:
+            key = (area, priority)
+            queue = queues.get(key)
+            if queue is not None and heads[key] < len(queue):
+                head = queue[heads[key]].key
+                if best is None or head < best[0]:
+                    best = (head, key)
+        return best
+
+    def _shared_work(self) -> dict[str, float]:
+        """A long queue in bulk: the work waiting in the areas a counter serves, and the work of the counters
+        sharing those areas, divided by those counters (every counter of a group frees at the same time)."""
+        work: dict[str, float] = {}
+        for ticket in self._waiting:
+            work[ticket.area] = work.get(ticket.area, 0.0) + self._pace[ticket.area]
+        free_at = {}
+        for counter in self._counters:
+            group = [c for c in self._counters if set(c.areas) & set(counter.areas)]
+            areas = {a for c in group for a in c.areas}
+            total = sum(work.get(a, 0.0) for a in areas) + sum(max(c.free_in_s, 0.0) for c in group)
+            free_at[counter.id] = total / len(group)
+        return free_at
+
+
+_END = datetime.max.replace(tzinfo=UTC)  # a new ticket's issue time in the forecast: after every other
