@@ -34,6 +34,7 @@ bench: install
 	$(PY) -m benchmarks.terminal_bench
 	$(PY) -m benchmarks.postgres_bench
 	$(PY) -m benchmarks.estimate_accuracy
+	$(PY) -m benchmarks.reconnect_bench
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import socket
 import ssl
+import sys
 import threading
 import time
 import uuid
@@ -34,6 +35,7 @@ from protocol.messages import OFFLINE, Status
 
 log = logging.getLogger(__name__)
 paho_properties.install()
+RECONNECT_S = 2  # at most this long between attempts: a device is back within 3 s of its broker
 
 
 class RequestTimeout(QmsError):
@@ -86,6 +88,8 @@ class MqttLink:
         self.ready = threading.Event()
         self._stopping = False
         self._status_lock = threading.Lock()
+        self._outage_since: float | None = None  # the first failed attempt of an outage (one log line each)
+        self.broker_error = ""  # why the broker cannot be reached, while it cannot
         self._client = self._make_client(client_id, max_inflight)
 
     def _make_client(self, client_id: str, max_inflight: int) -> mqtt.Client:
@@ -100,12 +104,13 @@ class MqttLink:
                 tls_version=ssl.PROTOCOL_TLS_CLIENT,
             )
         client.will_set(self._status_topic, OFFLINE, qos=1, retain=True)
-        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.reconnect_delay_set(min_delay=1, max_delay=RECONNECT_S)
         client.max_inflight_messages_set(max_inflight)
         paho_log = logging.getLogger(f"paho.{client_id}")
-        paho_log.addFilter(self._quiet_after_stop)
+        paho_log.addFilter(_not_connected_is_ours)
         client.enable_logger(paho_log)
         client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_unrouted
@@ -134,10 +139,6 @@ class MqttLink:
         self.connected.clear()
         self._client.disconnect()
         self._client.loop_stop()
-
-    def _quiet_after_stop(self, record: logging.LogRecord) -> bool:
-        """paho's loop may run once more after `disconnect()` and log "Client is not connected"."""
-        return not (self._stopping and record.getMessage().startswith("Client is not connected"))
 
     def wait_ready(self, timeout_s: float) -> bool:
         return self.ready.wait(timeout_s)
@@ -252,12 +253,17 @@ class MqttLink:
         self, client: mqtt.Client, _userdata: Any, _flags: Any, reason_code: Any, _properties: Any
     ) -> None:
         if reason_code.is_failure:
-            log.warning("broker refused the connection: %s", reason_code)
+            self._failed(f"the broker refused the connection: {reason_code}")
             return
         sock = client.socket()
         if isinstance(sock, socket.socket):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        log.info("connected to %s", self._settings.summary())
+        if self._outage_since is None:
+            log.info("connected to %s", self._settings.summary())
+        else:
+            log.info("connected to %s, %.0f s after the first failed attempt", self._settings.summary(),
+                     time.monotonic() - self._outage_since)
+        self._outage_since, self.broker_error = None, ""
         self.connected.set()
         with self._lock:
             filters = list(self._handlers)
@@ -267,6 +273,19 @@ class MqttLink:
             self._became_ready()
         for topic_filter in filters:
             self._send_subscribe(topic_filter)
+
+    def _on_connect_fail(self, _client: mqtt.Client, _userdata: Any) -> None:
+        """paho calls this inside its `except OSError` around the connection attempt."""
+        error = sys.exc_info()[1]
+        self._failed(f"{error.strerror or error}" if isinstance(error, OSError) else "connection failed")
+
+    def _failed(self, why: str) -> None:
+        """One line per outage: paho tries again every RECONNECT_S seconds."""
+        if self._outage_since is None:
+            log.warning("cannot reach the broker at %s: %s; trying again every %d s", self._settings.summary(),
+                        why, RECONNECT_S)
+            self._outage_since = time.monotonic()
+        self.broker_error = why
 
     def _send_subscribe(self, topic_filter: str) -> None:
         with self._lock:
@@ -299,8 +318,14 @@ class MqttLink:
     def _on_disconnect(
         self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason_code: Any, _properties: Any
     ) -> None:
-        if self.connected.is_set():
-            log.warning("disconnected from the broker (%s); reconnecting", reason_code)
+        if self.connected.is_set() and not self._stopping:
+            log.warning("disconnected from the broker (%s); trying again every %d s", reason_code, RECONNECT_S)
+            self._outage_since, self.broker_error = time.monotonic(), f"disconnected ({reason_code})"
         self.connected.clear()
         self.ready.clear()
 
+
+def _not_connected_is_ours(record: logging.LogRecord) -> bool:
+    """paho logs "Client is not connected" at every attempt while the broker is away (and once more after
+    `disconnect()`): the link says it once per outage instead."""
+    return not record.getMessage().startswith("Client is not connected")

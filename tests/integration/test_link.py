@@ -386,3 +386,45 @@ def test_tcp_nodelay_is_set_after_connect(broker: LocalBroker, center_id: str) -
     with running(new_link(plain(broker), center_id, "k1")) as link:
         assert nodelay(link) != 0
 
+
+
+BOARD_BEFORE_BROKER = """
+[board]
+id = "board-early"
+center = "{center_id}"
+
+[mqtt]
+url = "mqtt://127.0.0.1:{port}"
+
+[screen]
+enabled = false
+
+[voice]
+enabled = false
+"""
+
+
+def test_an_agent_started_before_its_broker_says_so_once_and_joins_when_it_comes(tmp_path: Path,
+                                                                                  center_id: str) -> None:
+    port = free_port()
+    config = tmp_path / "board.toml"
+    config.write_text(BOARD_BEFORE_BROKER.format(center_id=center_id, port=port), encoding="utf-8")
+    stderr = tmp_path / "board.log"
+    with stderr.open("wb") as log:
+        board = subprocess.Popen([sys.executable, "-m", "display_board", "--config", str(config)], cwd=ROOT,
+                                 stderr=log, env={**os.environ, "QMS_LOG_LEVEL": "INFO"})
+    broker = LocalBroker(tmp_path, port)
+    try:
+        time.sleep(5.0)  # the broker is away for a few of the link's attempts (one each RECONNECT_S)
+        broker.start()
+        assert retained_status(broker, center_id, "board-early")["online"] is True
+    finally:
+        board.send_signal(signal.SIGTERM)
+        board.wait(20)
+        broker.stop()
+    lines = stderr.read_text(encoding="utf-8").splitlines()
+    outage = [line for line in lines if "cannot reach the broker" in line]
+    assert len(outage) == 1 and "Connection refused" in outage[0], lines
+    assert not [line for line in lines if "Client is not connected" in line], "paho's line at every attempt"
+    assert any("connected to mqtt://127.0.0.1" in line and "after the first failed attempt" in line
+               for line in lines), lines
