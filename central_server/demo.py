@@ -489,8 +489,12 @@ def finish(config_path: Path, clock: SimulatedClock) -> int:
     day = clock.start.date()
     report = make_report(config, day, day, as_of=clock.now())
     written = write_report(report, OUT / "report")
+    from central_server.report.output import cell_text  # here: the rest of this module is not the report's
+
     summary = report.tables[0]
-    print("\n".join(f"  {label}: {value}" for label, value in summary.rows[3:]))
+    for row in summary.rows[3:]:
+        label, kind = str(row[0]).removesuffix(" (phút)"), summary.kinds(row)[1]
+        print(f"  {label}: {cell_text(kind, row[1], unit=True)}")
     tickets = sorted((OUT / "tickets").glob("*.png"))
     screens = sorted((OUT / "screens").glob("*.png"))
     print(f"\nBáo cáo:     {written[0]} (và {OUT / 'report' / 'csv'}, biểu đồ trong {OUT / 'report' / 'charts'})")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,10 +12,14 @@ matplotlib.use("Agg")  # before pyplot: draw to files, never to a screen
 
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
-from matplotlib.ticker import MaxNLocator
+from matplotlib.axis import Axis
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from central_server.report.figures import Group, Report, level_names
+from central_server.report.output import number_text, percent_text
 
+# matplotlib tells at INFO what it decided about units and fonts: nothing an official can act on
+logging.getLogger("matplotlib").setLevel(logging.WARNING)
 plt.rcParams["font.family"] = "DejaVu Sans"  # complete Vietnamese; ships with matplotlib
 # Rating levels best first: greens for the satisfied ones, red for the worst.
 LEVEL_COLOURS = {2: ("#1a9850", "#d73027"), 3: ("#1a9850", "#91cf60", "#d73027"),
@@ -25,12 +30,12 @@ LEVEL_COLOURS = {2: ("#1a9850", "#d73027"), 3: ("#1a9850", "#91cf60", "#d73027")
 def write_charts(report: Report, folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     drawers: dict[str, tuple[str, Callable[[Axes, Report], bool]]] = {
-        "den-theo-gio": ("Số vé đã cấp theo giờ và lĩnh vực", _arrivals),
+        "den-theo-gio": ("Số phiếu đã cấp theo giờ và lĩnh vực", _arrivals),
         "phan-bo-thoi-gian-cho": ("Phân bố thời gian chờ", _waits),
         "ty-le-trong-muc-tieu": ("Tỷ lệ được gọi trong thời gian chờ mục tiêu", _within_target),
         "hai-long-theo-quay": ("Mức độ hài lòng theo quầy", _satisfaction_by_counter),
         "hai-long-theo-linh-vuc": ("Mức độ hài lòng theo lĩnh vực", _satisfaction_by_area),
-        "ve-vang-mat": ("Số vé vắng mặt theo lĩnh vực", _missed),
+        "phieu-vang-mat": ("Số phiếu vắng mặt theo lĩnh vực", _missed),
     }
     written = []
     for slug, (title, draw) in drawers.items():
@@ -69,8 +74,8 @@ def _arrivals(axes: Axes, report: Report) -> bool:
             axes.bar([f"{h:02d}h" for h in hours], heights, bottom=bottom, label=names.get(area, area))
             bottom = [b + v for b, v in zip(bottom, heights, strict=True)]
     axes.set_xlabel("Giờ trong ngày")
-    axes.set_ylabel("Số vé")
-    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_ylabel("Số phiếu")
+    _counts(axes.yaxis)
     axes.legend(fontsize=8, loc="upper right")
     return True
 
@@ -82,11 +87,12 @@ def _waits(axes: Axes, report: Report) -> bool:
     width = 5
     axes.hist(waits, bins=range(0, int(max(waits)) + width + 1, width), color="#4575b4", edgecolor="white")
     axes.set_xlabel("Thời gian chờ đến lượt gọi đầu tiên (phút)")
-    axes.set_ylabel("Số người")
-    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_ylabel("Số công dân")
+    _counts(axes.yaxis)
+    _decimals(axes.xaxis)
     if report.total.p90_wait is not None:
         axes.axvline(report.total.p90_wait, color="#d73027", linestyle="--",
-                     label=f"90% người chờ không quá {report.total.p90_wait:.1f} phút")
+                     label=f"90 % công dân chờ không quá {number_text(report.total.p90_wait, 1)} phút")
         axes.legend()
     return True
 
@@ -100,9 +106,10 @@ def _within_target(axes: Axes, report: Report) -> bool:
         return False
     labels, shares = zip(*rows, strict=True)
     bars = axes.barh(labels, [100 * s for s in shares], color="#1a9850")
-    axes.bar_label(bars, labels=[f"{100 * s:.0f}%" for s in shares], padding=3)
+    axes.bar_label(bars, labels=[percent_text(s, 0) for s in shares], padding=3)
     axes.set_xlim(0, 110)
-    axes.set_xlabel("Tỷ lệ (%)")
+    axes.set_xlabel("Tỷ lệ công dân — trong ngoặc: thời gian chờ mục tiêu của lĩnh vực")
+    _percents(axes.xaxis)
     axes.invert_yaxis()
     return True
 
@@ -119,7 +126,8 @@ def _satisfaction(axes: Axes, report: Report, groups: dict[str, Group], names: d
         axes.barh(labels, shares, left=left, label=title, color=colour)
         left = [a + b for a, b in zip(left, shares, strict=True)]
     axes.set_xlim(0, 100)
-    axes.set_xlabel("Tỷ lệ lượt đánh giá (%) — trong ngoặc: số lượt")
+    axes.set_xlabel("Tỷ lệ lượt đánh giá — trong ngoặc: số lượt")
+    _percents(axes.xaxis)
     axes.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=len(levels), frameon=False)
     axes.invert_yaxis()
     return True
@@ -139,8 +147,26 @@ def _missed(axes: Axes, report: Report) -> bool:
     if not rows:
         return False
     bars = axes.barh([r[0] for r in rows], [r[1] for r in rows], color="#fc8d59")
-    axes.bar_label(bars, labels=[f"{m} / {n} vé" for _, m, n in rows], padding=3)
-    axes.set_xlabel("Số vé vắng mặt (không đến khi được gọi)")
-    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.bar_label(bars, labels=[f"{m} / {n} phiếu" for _, m, n in rows], padding=3)
+    axes.set_xlim(0, max(1, max(r[1] for r in rows)) * 1.2)  # room for the longest bar's label
+    axes.set_xlabel("Số phiếu vắng mặt (không đến khi được gọi)")
+    _counts(axes.xaxis)
     axes.invert_yaxis()
     return True
+
+
+def _counts(axis: Axis) -> None:
+    """Whole numbers only on a count axis."""
+    axis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.0f}"))
+
+
+def _decimals(axis: Axis) -> None:
+    """Decimal commas: 2,5 (and 10, not 10,0)."""
+    axis.set_major_formatter(FuncFormatter(
+        lambda value, _: f"{value:.0f}" if float(value).is_integer() else number_text(value, 1)))
+
+
+def _percents(axis: Axis) -> None:
+    """An axis of percentages 0-100 labelled "20 %"; none past 100."""
+    axis.set_major_formatter(FuncFormatter(lambda value, _: percent_text(value / 100, 0) if value <= 100 else ""))

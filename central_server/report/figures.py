@@ -13,8 +13,10 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
+from typing import Literal
 
-Cell = str | int | float | None
+Cell = str | int | float | date | None
+Kind = Literal["count", "minutes", "share", "ratio", "text"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +104,13 @@ class Table:
     slug: str  # the CSV file's name
     columns: tuple[str, ...]
     rows: list[tuple[Cell, ...]] = field(default_factory=list)
+    by_row: bool = False  # a key/value sheet: each row's first cell names the figure (and so its kind)
+
+    def kinds(self, row: tuple[Cell, ...]) -> list[Kind]:
+        """What each cell of `row` is: a count, minutes, a share, a ratio or text (dates are dates)."""
+        if self.by_row:
+            return ["text", *(kind_of(str(row[0])) for _ in row[1:])]
+        return [kind_of(column) for column in self.columns]
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,9 +212,35 @@ def _share(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-GROUP_COLUMNS = ("Vé đã cấp", "Vé ưu tiên", "Đã phục vụ", "Vắng mặt", "Chưa xong", "Chờ trung bình (phút)",
-                 "Chờ P90 (phút)", "Tỷ lệ gọi trong thời gian chờ mục tiêu", "Phục vụ trung bình (phút)",
-                 "Lượt đánh giá", "Tỷ lệ hài lòng trở lên", "Đánh giá trên mỗi vé đã phục vụ")
+ISSUED = "Số phiếu đã cấp"
+PRIORITY = "Phiếu ưu tiên"
+SERVED = "Đã phục vụ"
+MISSED = "Vắng mặt"
+UNFINISHED = "Chưa xong"
+MEAN_WAIT = "Chờ trung bình (phút)"
+P90_WAIT = "90 % công dân chờ không quá (phút)"
+WITHIN_TARGET = "Tỷ lệ gọi trong thời gian chờ mục tiêu"
+MEAN_SERVICE = "Phục vụ trung bình (phút)"
+RATED = "Lượt đánh giá"
+SATISFIED = "Tỷ lệ hài lòng trở lên"
+PER_SERVED = "Đánh giá trên mỗi lượt phục vụ"
+TARGET = "Thời gian chờ mục tiêu (phút)"
+GROUP_COLUMNS = (ISSUED, PRIORITY, SERVED, MISSED, UNFINISHED, MEAN_WAIT, P90_WAIT, WITHIN_TARGET, MEAN_SERVICE,
+                 RATED, SATISFIED, PER_SERVED)
+# The counters' sheet: a counter issues nothing; it serves the citizens whose last ticket it finished.
+COUNTER_SERVED = "Số lượt phục vụ"
+COUNTER_PRIORITY = "Trong đó ưu tiên"
+COUNTER_MISSED = "Gọi nhưng vắng mặt"
+COUNTER_OPEN = "Đã gọi, chưa xong"
+COUNTER_COLUMNS = (COUNTER_SERVED, COUNTER_PRIORITY, COUNTER_MISSED, COUNTER_OPEN, MEAN_SERVICE, RATED, SATISFIED,
+                   PER_SERVED)
+_KINDS: dict[str, Kind] = {MEAN_WAIT: "minutes", P90_WAIT: "minutes", MEAN_SERVICE: "minutes",
+                           WITHIN_TARGET: "share", SATISFIED: "share", PER_SERVED: "ratio"}
+
+
+def kind_of(column: str) -> Kind:
+    """Minutes, shares and ratios are named above; every other number is a count."""
+    return _KINDS.get(column, "count")
 
 
 def group_cells(figures: Group) -> tuple[Cell, ...]:
@@ -223,7 +258,7 @@ class Report:
     people: list[Citizen]
     total: Group
     by_area: dict[str, Group]
-    by_counter: dict[str, Group]
+    by_counter: dict[str, Group]  # the citizens each counter served last (so `issued` there is `served`)
     tables: list[Table]
     as_of: datetime
 
@@ -234,8 +269,17 @@ class Report:
             counts.setdefault(person.first.area, defaultdict(int))[self.local(person.first.issued_at).hour] += 1
         return counts
 
+    def hourly_served(self) -> dict[int, int]:
+        """Hour of the day (local) -> citizens served, counted by the hour their service finished."""
+        counts: dict[int, int] = defaultdict(int)
+        for person in self.people:
+            if person.last.state == "served" and person.last.finished_at is not None:
+                counts[self.local(person.last.finished_at).hour] += 1
+        return counts
+
     def hours(self) -> list[int]:
-        seen = {self.local(p.first.issued_at).hour for p in self.people}
+        """From the first to the last hour of the day in which a citizen arrived or was served."""
+        seen = {self.local(p.first.issued_at).hour for p in self.people} | set(self.hourly_served())
         return list(range(min(seen), max(seen) + 1)) if seen else []
 
     def local(self, moment: datetime) -> datetime:
@@ -250,8 +294,8 @@ def build(center: Center, first_day: date, last_day: date, people: list[Citizen]
     by_area = {a: group([p for p in people if p.first.area == a], center, targets, as_of) for a in targets}
     counter_ids = [c.id for c in center.counters] + sorted(
         {p.last.counter_id for p in people if p.last.counter_id} - {c.id for c in center.counters})
-    by_counter = {c: group([p for p in people if p.last.counter_id == c], center, targets, as_of)
-                  for c in counter_ids}
+    by_counter = {c: group([p for p in people if p.last.counter_id == c and p.last.state == "served"], center,
+                           targets, as_of) for c in counter_ids}
     total = group(people, center, targets, as_of)
     report = Report(center, first_day, last_day, people, total, by_area, by_counter, [], as_of)
     report.tables.extend([_summary(report), _areas(report), _counters(report), _days(report, targets),
@@ -262,45 +306,48 @@ def build(center: Center, first_day: date, last_day: date, people: list[Citizen]
 def _summary(report: Report) -> Table:
     total = report.total
     rows: list[tuple[Cell, ...]] = [
-        ("Trung tâm", report.center.name), ("Từ ngày", report.first_day.isoformat()),
-        ("Đến ngày", report.last_day.isoformat()),
+        ("Trung tâm", report.center.name), ("Từ ngày", report.first_day), ("Đến ngày", report.last_day),
         *zip(GROUP_COLUMNS, group_cells(total), strict=True),
     ]
-    return Table("Tổng hợp", "tong-hop", ("Chỉ số", "Giá trị"), rows)
+    return Table("Tổng hợp", "tong-hop", ("Chỉ số", "Giá trị"), rows, by_row=True)
 
 
 def _areas(report: Report) -> Table:
     names = {a.id: (a.name, a.target_wait_min) for a in report.center.areas}
     rows = [(area, *names.get(area, (area, 30)), *group_cells(figures)) for area, figures in report.by_area.items()]
-    return Table("Theo lĩnh vực", "theo-linh-vuc", ("Mã", "Lĩnh vực", "Thời gian chờ mục tiêu (phút)",
-                                                     *GROUP_COLUMNS), rows)
+    return Table("Theo lĩnh vực", "theo-linh-vuc", ("Mã", "Lĩnh vực", TARGET, *GROUP_COLUMNS), rows)
 
 
 def _counters(report: Report) -> Table:
+    """Per counter: the citizens it served last, and those it called last who did not come or are not done."""
     names = {c.id: c.name for c in report.center.counters}
-    rows = [(counter, names.get(counter, counter), *group_cells(figures))
-            for counter, figures in report.by_counter.items()]
-    return Table("Theo quầy", "theo-quay", ("Mã", "Quầy", *GROUP_COLUMNS), rows)
+    rows: list[tuple[Cell, ...]] = []
+    for counter, served in report.by_counter.items():
+        called = [p for p in report.people if p.last.counter_id == counter]
+        missed = sum(1 for p in called if p.last.state == "missed")
+        still_open = sum(1 for p in called if p.last.state not in ("served", "missed"))
+        rows.append((counter, names.get(counter, counter), served.served, served.priority, missed, still_open,
+                     _minutes(_mean(served.services)), served.rated, _share(served.satisfied_share),
+                     _share(served.ratings_per_served)))
+    return Table("Theo quầy", "theo-quay", ("Mã", "Quầy", *COUNTER_COLUMNS), rows)
 
 
 def _days(report: Report, targets: dict[str, int]) -> Table:
     days = sorted({p.first.day for p in report.people})
-    rows = [(day.isoformat(), *group_cells(group([p for p in report.people if p.first.day == day], report.center,
-                                                 targets, report.as_of))) for day in days]
+    rows = [(day, *group_cells(group([p for p in report.people if p.first.day == day], report.center,
+                                     targets, report.as_of))) for day in days]
     return Table("Theo ngày", "theo-ngay", ("Ngày", *GROUP_COLUMNS), rows)
 
 
 def _hours(report: Report) -> Table:
+    """Arrivals by the hour the ticket was issued; citizens served by the hour their service finished."""
     arrivals = report.hourly_arrivals()
+    served = report.hourly_served()
     area_ids = list(arrivals)
-    served: dict[int, int] = defaultdict(int)
-    for person in report.people:
-        if person.last.state == "served" and person.last.finished_at is not None:
-            served[report.local(person.last.finished_at).hour] += 1
     names = {a.id: a.name for a in report.center.areas}
     rows: list[tuple[Cell, ...]] = [(f"{hour:02d}:00–{hour + 1:02d}:00", *(arrivals[a][hour] for a in area_ids),
              sum(arrivals[a][hour] for a in area_ids), served[hour]) for hour in report.hours()]
-    columns = ("Giờ", *(f"Đến: {names.get(a, a)}" for a in area_ids), "Tổng số vé đã cấp", "Đã phục vụ")
+    columns = ("Giờ", *(f"Lượt đến – {names.get(a, a)}" for a in area_ids), "Tổng số phiếu đã cấp", SERVED)
     return Table("Theo giờ", "theo-gio", columns, rows)
 
 

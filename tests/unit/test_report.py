@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -12,12 +13,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 from PIL import Image
 
 from central_server.__main__ import main as server_main
 from central_server.config import load
 from central_server.report.command import make_report
 from central_server.report.figures import percentile
+from central_server.report.output import cell_text, header_chars, wrap
 from central_server.service import CenterService
 from central_server.storage.sqlite import SqliteStorage
 from protocol.link import Message
@@ -111,16 +114,17 @@ def summary_of(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
 def test_the_summary_is_the_hand_counted_day(day: Day) -> None:
     report = make_report(day.config, DAY, DAY, EVENING)
     summary = summary_of(report.tables[0].rows)
-    assert summary["Vé đã cấp"] == 6 and summary["Vé ưu tiên"] == 1
+    assert (summary["Từ ngày"], summary["Đến ngày"]) == (DAY, DAY)
+    assert summary["Số phiếu đã cấp"] == 6 and summary["Phiếu ưu tiên"] == 1
     assert summary["Đã phục vụ"] == 4 and summary["Vắng mặt"] == 1 and summary["Chưa xong"] == 1
     assert summary["Chờ trung bình (phút)"] == 27.2  # (40 + 27 + 42 + 26 + 1) / 5
-    assert summary["Chờ P90 (phút)"] == 42.0
+    assert summary["90 % công dân chờ không quá (phút)"] == 42.0
     # 27, 26 and 1 minutes are within 30; 40 and 42 are not, nor A4, never called, waiting since 09:20
     assert summary["Tỷ lệ gọi trong thời gian chờ mục tiêu"] == 0.5
     assert summary["Phục vụ trung bình (phút)"] == 11.0  # (10 + 14 + 14 + 6) / 4
     assert summary["Lượt đánh giá"] == 3
     assert summary["Tỷ lệ hài lòng trở lên"] == 0.6667
-    assert summary["Đánh giá trên mỗi vé đã phục vụ"] == 0.75
+    assert summary["Đánh giá trên mỗi lượt phục vụ"] == 0.75
 
 
 def test_areas_counters_hours_and_ratings_are_the_hand_counted_day(day: Day) -> None:
@@ -133,12 +137,17 @@ def test_areas_counters_hours_and_ratings_are_the_hand_counted_day(day: Day) -> 
     assert areas["nho"][3:] == (1, 0, 1, 0, 0, 1.0, 1.0, 1.0, 6.0, 1, 1.0, 1.0)
     assert areas["dong"][3:] == (0, 0, 0, 0, 0, None, None, None, None, 0, None, None)
     assert areas["tu-phap"][1:3] == ("Tư pháp – Hộ tịch", 30)
-    counters = {row[0]: row for row in tables["theo-quay"].rows}
-    assert counters["1"][2:7] == (3, 0, 2, 1, 0) and counters["1"][10] == 12.0
-    assert counters["2"][2:7] == (1, 1, 1, 0, 0) and counters["3"][2:7] == (1, 0, 1, 0, 0)
+    assert tables["theo-quay"].columns == ("Mã", "Quầy", "Số lượt phục vụ", "Trong đó ưu tiên", "Gọi nhưng vắng mặt",
+                                           "Đã gọi, chưa xong", "Phục vụ trung bình (phút)", "Lượt đánh giá",
+                                           "Tỷ lệ hài lòng trở lên", "Đánh giá trên mỗi lượt phục vụ")
+    counters = {row[0]: row[2:] for row in tables["theo-quay"].rows}
+    #                      served prio missed open service rated sat  per served
+    assert counters["1"] == (2, 0, 1, 0, 12.0, 1, 1.0, 0.5)  # A1 and A3 served, A2 called there and missed
+    assert counters["2"] == (1, 1, 0, 0, 14.0, 1, 0.0, 1.0)  # B1 after its transfer, not A2's counter
+    assert counters["3"] == (1, 0, 0, 0, 6.0, 1, 1.0, 1.0)
     hours = tables["theo-gio"]
-    assert hours.columns[1:5] == ("Đến: Đất đai", "Đến: Tư pháp – Hộ tịch", "Đến: Lĩnh vực nhỏ",
-                                  "Đến: Lĩnh vực tạm đóng")
+    assert hours.columns[1:] == ("Lượt đến – Đất đai", "Lượt đến – Tư pháp – Hộ tịch", "Lượt đến – Lĩnh vực nhỏ",
+                                 "Lượt đến – Lĩnh vực tạm đóng", "Tổng số phiếu đã cấp", "Đã phục vụ")
     assert hours.rows == [("07:00–08:00", 2, 1, 0, 0, 3, 0), ("08:00–09:00", 1, 0, 0, 0, 1, 3),
                           ("09:00–10:00", 1, 0, 1, 0, 2, 1)]
     ratings = {(row[0], row[1]): row[2:] for row in tables["danh-gia"].rows}
@@ -151,11 +160,11 @@ def test_areas_counters_hours_and_ratings_are_the_hand_counted_day(day: Day) -> 
 
 def test_a_period_takes_every_day_in_it(day: Day) -> None:
     two_days = make_report(day.config, DAY, DAY + timedelta(days=1), EVENING + timedelta(days=1))
-    assert summary_of(two_days.tables[0].rows)["Vé đã cấp"] == 7
-    assert [row[0] for row in two_days.tables[3].rows] == ["2026-11-23", "2026-11-24"]
+    assert summary_of(two_days.tables[0].rows)["Số phiếu đã cấp"] == 7
+    assert [row[0] for row in two_days.tables[3].rows] == [DAY, DAY + timedelta(days=1)]
     assert two_days.tables[3].rows[1][1:4] == (1, 0, 1)
     later = make_report(day.config, DAY + timedelta(days=2), DAY + timedelta(days=9), EVENING)
-    assert summary_of(later.tables[0].rows)["Vé đã cấp"] == 0
+    assert summary_of(later.tables[0].rows)["Số phiếu đã cấp"] == 0
 
 
 def test_a_citizen_still_uncalled_counts_against_the_target_only_once_past_it(day: Day) -> None:
@@ -166,28 +175,97 @@ def test_a_citizen_still_uncalled_counts_against_the_target_only_once_past_it(da
     assert (early[share], late[share]) == (0.6, 0.5)
 
 
-def test_the_command_writes_a_workbook_csv_files_and_charts(day: Day, tmp_path: Path) -> None:
+def test_the_command_writes_a_workbook_csv_files_and_charts(day: Day, tmp_path: Path,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
     out = tmp_path / "report"
-    assert server_main(["report", "--config", str(day.path), "--from", "2026-11-23", "--to", "2026-11-23",
-                        "--out", str(out)]) == 0
+    with caplog.at_level(logging.INFO):
+        assert server_main(["report", "--config", str(day.path), "--from", "2026-11-23", "--to", "2026-11-23",
+                            "--out", str(out)]) == 0
+    assert not [r for r in caplog.records if r.name.startswith("matplotlib")]
     book = load_workbook(out / "bao-cao-2026-11-23_2026-11-23.xlsx")
     assert book.sheetnames == ["Tổng hợp", "Theo lĩnh vực", "Theo quầy", "Theo ngày", "Theo giờ", "Đánh giá"]
     summary = {row[0]: row[1] for row in book["Tổng hợp"].iter_rows(min_row=2, values_only=True)}
-    assert summary["Vé đã cấp"] == 6 and summary["Chờ trung bình (phút)"] == 27.2
+    assert summary["Số phiếu đã cấp"] == 6 and summary["Chờ trung bình (phút)"] == 27.2
+    assert summary["Từ ngày"] == summary["Đến ngày"] == datetime(2026, 11, 23)  # a date cell (Excel has no plain date)
     formats = {row[0].value: row[1].number_format for row in book["Tổng hợp"].iter_rows(min_row=2)}
-    assert formats["Tỷ lệ gọi trong thời gian chờ mục tiêu"] == "0.0%" and formats["Chờ P90 (phút)"] == "0.0"
+    assert formats["Tỷ lệ gọi trong thời gian chờ mục tiêu"] == "0.0 %" and formats["Tỷ lệ hài lòng trở lên"] == "0.0 %"
+    assert formats["90 % công dân chờ không quá (phút)"] == "0.0" and formats["Số phiếu đã cấp"] == "General"
+    assert formats["Từ ngày"] == formats["Đến ngày"] == "dd/mm/yyyy"
+    days = book["Theo ngày"]
+    assert days["A2"].value == datetime(2026, 11, 23) and days["A2"].number_format == "dd/mm/yyyy"
+    assert days["I1"].value == "Tỷ lệ gọi trong thời gian chờ mục tiêu" and days["I2"].number_format == "0.0 %"
     with (out / "csv" / "theo-linh-vuc.csv").open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.reader(handle))
     assert rows[0][:3] == ["Mã", "Lĩnh vực", "Thời gian chờ mục tiêu (phút)"]
-    assert rows[1][:6] == ["dat-dai", "Đất đai", "30", "4", "0", "2"]
+    assert rows[1] == ["dat-dai", "Đất đai", "30", "4", "0", "2", "1", "1", "36,0", "42,0", "25,0 %", "12,0", "1",
+                       "100,0 %", "0,50"]
+    assert rows[4][3:8] == ["0", "0", "0", "0", "0"] and rows[4][8:] == ["", "", "", "", "0", "", ""]  # nobody came
+    with (out / "csv" / "tong-hop.csv").open(encoding="utf-8-sig", newline="") as handle:
+        csv_summary = dict(csv.reader(handle))
+    assert csv_summary["Từ ngày"] == csv_summary["Đến ngày"] == "23/11/2026"
+    assert csv_summary["Tỷ lệ gọi trong thời gian chờ mục tiêu"] == "50,0 %"
+    assert csv_summary["Tỷ lệ hài lòng trở lên"] == "66,7 %"
+    assert csv_summary["Chờ trung bình (phút)"] == "27,2" and csv_summary["Đánh giá trên mỗi lượt phục vụ"] == "0,75"
+    with (out / "csv" / "theo-ngay.csv").open(encoding="utf-8-sig", newline="") as handle:
+        assert [row[0] for row in csv.reader(handle)] == ["Ngày", "23/11/2026"]
     charts = sorted((out / "charts").glob("*.png"))
     assert [c.stem for c in charts] == sorted(["den-theo-gio", "phan-bo-thoi-gian-cho", "ty-le-trong-muc-tieu",
-                                               "hai-long-theo-quay", "hai-long-theo-linh-vuc", "ve-vang-mat"])
+                                               "hai-long-theo-quay", "hai-long-theo-linh-vuc", "phieu-vang-mat"])
     for chart in charts:
         with Image.open(chart) as image:
             assert image.size == (1000, 550)
             colours = image.convert("RGB").getcolors(maxcolors=1_000_000) or []
             assert len(colours) > 50, f"{chart.name} looks empty"
+
+
+def test_every_column_is_as_wide_as_its_header_needs_and_no_wider_than_its_text(day: Day, tmp_path: Path) -> None:
+    """No word of a header is cut, a header takes at most three lines, and no column is absurdly wide."""
+    out = tmp_path / "report"
+    assert server_main(["report", "--config", str(day.path), "--from", "2026-11-23", "--to", "2026-11-23",
+                        "--out", str(out)]) == 0
+    book = load_workbook(out / "bao-cao-2026-11-23_2026-11-23.xlsx")
+    for sheet in book.worksheets:
+        header = [str(cell.value) for cell in sheet[1]]
+        lines = 1
+        for index, text in enumerate(header, start=1):
+            width = sheet.column_dimensions[get_column_letter(index)].width
+            longest = max(len(word) for word in text.split())
+            assert width >= longest + 1, f"{sheet.title}: {text!r} cut at width {width}"
+            assert len(wrap(text, header_chars(width))) <= 3, f"{sheet.title}: {text!r} on more than three lines"
+            cells = [len(str(c.value)) for c in sheet[get_column_letter(index)][1:] if c.value is not None]
+            assert width <= max(24, len(text) / 2 + 4, 1.1 * max(cells, default=0) + 4), f"{sheet.title}: {text!r}"
+            assert width <= 60
+            lines = max(lines, len(wrap(text, header_chars(width))))
+            assert sheet.cell(1, index).alignment.wrap_text
+        assert sheet.row_dimensions[1].height >= 15 * lines, f"{sheet.title}: the header row is cut"
+    areas = book["Theo lĩnh vực"]
+    widths = {c.value: areas.column_dimensions[get_column_letter(i)].width for i, c in enumerate(areas[1], start=1)}
+    assert widths["Tỷ lệ gọi trong thời gian chờ mục tiêu"] < len("Tỷ lệ gọi trong thời gian chờ mục tiêu")
+
+
+def test_cells_read_as_vietnamese_writes_them() -> None:
+    assert cell_text("share", 0.625) == "62,5 %" and cell_text("share", 1.0) == "100,0 %"
+    assert cell_text("minutes", 21.3) == "21,3" and cell_text("minutes", 21.3, unit=True) == "21,3 phút"
+    assert cell_text("minutes", 7.0, unit=True) == "7,0 phút" and cell_text("ratio", 0.75) == "0,75"
+    assert cell_text("count", 93) == "93" and cell_text("count", None) == "" and cell_text("share", None) == ""
+    assert cell_text("text", "Quầy 1") == "Quầy 1" and cell_text("count", date(2026, 12, 2)) == "02/12/2026"
+
+
+def test_the_hourly_sheet_has_every_hour_in_which_a_citizen_was_served(tmp_path: Path) -> None:
+    """Served counts by the hour the service finished: 11:00-12:00 is a row though nobody arrived in it."""
+    d = Day(tmp_path)
+    d.at("09:40").ticket("dat-dai")
+    d.at("10:50").ticket("tu-phap")
+    d.at("10:55").command("1", "next")
+    d.at("11:05").command("1", "finish")  # 09:40's citizen, served in the next-but-one hour
+    d.at("11:06").command("2", "next")
+    d.at("12:10").command("2", "finish")
+    d.close()
+    report = make_report(d.config, DAY, DAY, EVENING)
+    tables = {t.slug: t for t in report.tables}
+    assert tables["theo-gio"].rows == [("09:00–10:00", 1, 0, 0, 0, 1, 0), ("10:00–11:00", 0, 1, 0, 0, 1, 0),
+                                       ("11:00–12:00", 0, 0, 0, 0, 0, 1), ("12:00–13:00", 0, 0, 0, 0, 0, 1)]
+    assert summary_of(tables["tong-hop"].rows)["Đã phục vụ"] == 2
 
 
 @pytest.mark.parametrize(("args", "says"), [

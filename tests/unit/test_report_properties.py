@@ -1,0 +1,237 @@
+"""Property tests: on any day of random citizens, every sheet of the report adds up to "Tổng hợp".
+
+The citizens are drawn as the service stores them (see central_server/domain/center.py): a called,
+serving, served or missed ticket has the counter that called it, a waiting one has none; a transfer
+closes the ticket (state `transferred`, its counter kept) and opens a waiting one in another area with
+the same issue time; only a served ticket is rated, at the counter that served it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter as Tally
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from central_server.report.figures import (
+    AreaInfo,
+    Cell,
+    Center,
+    CounterInfo,
+    RatingRecord,
+    Report,
+    Table,
+    TicketRecord,
+    build,
+    citizens,
+    group,
+)
+
+HCM = ZoneInfo("Asia/Ho_Chi_Minh")
+FIRST_DAY = date(2026, 12, 1)
+AREAS = (AreaInfo("dat-dai", "Đất đai", 30), AreaInfo("tu-phap", "Tư pháp – Hộ tịch", 20),
+         AreaInfo("bhxh", "Bảo hiểm xã hội", 45))
+REMOVED_AREA = "cu"  # tickets of an area since taken out of the config
+COUNTERS = (CounterInfo("1", "Quầy 1"), CounterInfo("2", "Quầy 2"), CounterInfo("3", "Quầy 3"))
+REMOVED_COUNTER = "9"
+LEVELS = (("very_satisfied", "satisfied", "dissatisfied"), ("good", "bad"),
+          ("very_satisfied", "satisfied", "neutral", "dissatisfied", "very_dissatisfied"))
+COUNTED = ("Số phiếu đã cấp", "Phiếu ưu tiên", "Đã phục vụ", "Vắng mặt", "Chưa xong", "Lượt đánh giá")
+ENDS = ("served", "served", "served", "missed", "waiting", "called", "serving")
+
+
+@dataclass
+class Drawn:
+    """A random period: its tickets, first calls and ratings as the report reads them from the database."""
+
+    days: int
+    levels: tuple[str, ...]
+    tickets: list[TicketRecord]
+    first_calls: dict[str, datetime]
+    ratings: list[RatingRecord]
+    as_of: datetime
+
+
+@st.composite
+def periods(draw: st.DrawFn) -> Drawn:
+    days = draw(st.integers(1, 3))
+    levels = draw(st.sampled_from(LEVELS))
+    stored_zone = draw(st.sampled_from([HCM, UTC]))  # the report must read hours in the center's zone either way
+    area_ids = [a.id for a in AREAS] * 3 + [REMOVED_AREA]
+    counters = st.sampled_from([c.id for c in COUNTERS] * 3 + [REMOVED_COUNTER])
+    minutes = st.integers(0, 150)
+    tickets: list[TicketRecord] = []
+    first_calls: dict[str, datetime] = {}
+    ratings: list[RatingRecord] = []
+    seq: dict[date, int] = Tally()
+
+    def next_id(day: date) -> str:
+        seq[day] += 1
+        return f"{day:%Y%m%d}-{seq[day]:06d}"
+
+    for _ in range(draw(st.integers(0, 40))):
+        day = FIRST_DAY + timedelta(days=draw(st.integers(0, days - 1)))
+        # from 06:00 to 21:59, so a late citizen is now and then served after midnight
+        issued = datetime(day.year, day.month, day.day, 6, tzinfo=HCM) + timedelta(minutes=draw(st.integers(0, 959)))
+        priority = draw(st.sampled_from(["none", "none", "none", "elderly", "disabled"]))
+        area = draw(st.sampled_from(area_ids))
+        ticket_id, came_from, now = next_id(day), None, issued
+        for _ in range(draw(st.sampled_from([0, 0, 0, 0, 1, 2]))):  # a transfer chain now and then
+            called = now + timedelta(minutes=draw(minutes))
+            moved_at = called + timedelta(minutes=draw(st.integers(1, 30)))
+            moved_id = next_id(day)
+            tickets.append(_record(ticket_id, day, area, priority, issued, "transferred", draw(counters), called,
+                                   None, moved_at, stored_zone, transferred_to=moved_id, transferred_from=came_from))
+            first_calls[ticket_id] = called
+            area = draw(st.sampled_from([a for a in area_ids if a != area]))
+            ticket_id, came_from, now = moved_id, ticket_id, moved_at
+        end = draw(st.sampled_from(ENDS))
+        if end == "waiting":
+            tickets.append(_record(ticket_id, day, area, priority, issued, end, None, None, None, None, stored_zone,
+                                   transferred_from=came_from))
+            continue
+        counter = draw(counters)
+        called = now + timedelta(minutes=draw(minutes))
+        first_calls[ticket_id] = called
+        started = called + timedelta(minutes=draw(st.integers(0, 5))) if draw(st.booleans()) else None
+        finished = (started or called) + timedelta(minutes=draw(st.integers(1, 90)))
+        if end == "missed":
+            started = None
+        tickets.append(_record(ticket_id, day, area, priority, issued, end, counter, called, started,
+                               finished if end in ("served", "missed") else None, stored_zone,
+                               transferred_from=came_from))
+        if end == "served" and draw(st.booleans()):
+            ratings.append(RatingRecord(counter, ticket_id, draw(st.sampled_from(levels))))
+    last_day = FIRST_DAY + timedelta(days=days - 1)
+    as_of = datetime(last_day.year, last_day.month, last_day.day, 8, tzinfo=HCM) + timedelta(
+        minutes=draw(st.integers(0, 24 * 60)))
+    return Drawn(days, levels, tickets, first_calls, ratings, as_of)
+
+
+def _record(ticket_id: str, day: date, area: str, priority: str, issued: datetime, state: str, counter: str | None,
+            called: datetime | None, started: datetime | None, finished: datetime | None, zone: Any,
+            transferred_to: str | None = None, transferred_from: str | None = None) -> TicketRecord:
+    def stored(moment: datetime | None) -> datetime | None:
+        return None if moment is None else moment.astimezone(zone)
+
+    return TicketRecord(ticket_id, day, area, ticket_id[-4:], priority, issued.astimezone(zone), state, counter,
+                        stored(called), stored(started), stored(finished), transferred_from, transferred_to)
+
+
+def report_of(drawn: Drawn) -> Report:
+    center = Center("Trung tâm thử", HCM, AREAS, COUNTERS, drawn.levels)
+    people = citizens(drawn.tickets, drawn.first_calls, drawn.ratings)
+    return build(center, FIRST_DAY, FIRST_DAY + timedelta(days=drawn.days - 1), people, drawn.as_of)
+
+
+def sheets(report: Report) -> dict[str, Table]:
+    return {t.title: t for t in report.tables}
+
+
+def column(table: Table, name: str) -> list[Cell]:
+    index = table.columns.index(name)
+    return [row[index] for row in table.rows]
+
+
+def total(table: Table, name: str, rows: list[tuple[Cell, ...]] | None = None) -> int:
+    index = table.columns.index(name)
+    values = [row[index] for row in (table.rows if rows is None else rows)]
+    assert all(isinstance(v, int) for v in values), (name, values)
+    return sum(v for v in values if isinstance(v, int))
+
+
+def summary(report: Report) -> dict[str, Cell]:
+    return {str(row[0]): row[1] for row in sheets(report)["Tổng hợp"].rows}
+
+
+@settings(max_examples=300, deadline=None)
+@given(periods())
+def test_the_areas_and_the_days_add_up_to_the_summary(drawn: Drawn) -> None:
+    report = report_of(drawn)
+    whole = summary(report)
+    assert whole["Số phiếu đã cấp"] == len(report.people)
+    assert whole["Đã phục vụ"] + whole["Vắng mặt"] + whole["Chưa xong"] == whole["Số phiếu đã cấp"]  # type: ignore[operator]
+    for title in ("Theo lĩnh vực", "Theo ngày"):
+        table = sheets(report)[title]
+        for name in COUNTED:
+            assert total(table, name) == whole[name], (title, name)
+        for row in table.rows:
+            cells = dict(zip(table.columns, row, strict=True))
+            assert cells["Đã phục vụ"] + cells["Vắng mặt"] + cells["Chưa xong"] == cells["Số phiếu đã cấp"]  # type: ignore[operator]
+    assert len(column(sheets(report)["Theo ngày"], "Ngày")) == len({p.first.day for p in report.people})
+
+
+@settings(max_examples=300, deadline=None)
+@given(periods())
+def test_what_the_shares_and_minutes_rest_on_adds_up_too(drawn: Drawn) -> None:
+    """Shares and means cannot be summed, but the waits, services and counts under them can."""
+    report = report_of(drawn)
+    whole = report.total
+    targets = {a.id: a.target_wait_min for a in report.center.areas} | {REMOVED_AREA: 30}
+    by_day = [group([p for p in report.people if p.first.day == day], report.center, targets, report.as_of)
+              for day in sorted({p.first.day for p in report.people})]
+    for parts in (list(report.by_area.values()), by_day):
+        assert sorted(w for g in parts for w in g.waits) == sorted(whole.waits)
+        assert sorted(s for g in parts for s in g.services) == sorted(whole.services)
+        assert sum(g.within_target for g in parts) == whole.within_target
+        assert sum(g.judged for g in parts) == whole.judged
+        assert sum(g.satisfied for g in parts) == whole.satisfied
+        assert sum((g.ratings for g in parts), Tally()) == whole.ratings
+    # every served citizen was served at a counter: the counters' services are all of them
+    assert sorted(s for g in report.by_counter.values() for s in g.services) == sorted(whole.services)
+    assert sum(g.satisfied for g in report.by_counter.values()) == whole.satisfied
+
+
+@settings(max_examples=300, deadline=None)
+@given(periods())
+def test_the_hours_hold_every_arrival_and_every_citizen_served(drawn: Drawn) -> None:
+    report = report_of(drawn)
+    whole = summary(report)
+    hours = sheets(report)["Theo giờ"]
+    areas = sheets(report)["Theo lĩnh vực"]
+    assert total(hours, "Tổng số phiếu đã cấp") == whole["Số phiếu đã cấp"]
+    assert total(hours, "Đã phục vụ") == whole["Đã phục vụ"]
+    for row in hours.rows:
+        assert sum(row[1:-2]) == row[-2]  # type: ignore[arg-type]
+    for code, name in zip(column(areas, "Mã"), column(areas, "Lĩnh vực"), strict=True):
+        area_issued = areas.rows[column(areas, "Mã").index(code)][areas.columns.index("Số phiếu đã cấp")]
+        assert total(hours, f"Lượt đến – {name}") == area_issued, code
+    labels = [str(h) for h in column(hours, "Giờ")]
+    assert len(set(labels)) == len(labels)
+    assert labels == sorted(labels)
+    for person in report.people:
+        assert f"{report.local(person.first.issued_at).hour:02d}:00" in {label[:5] for label in labels}
+        if person.last.state == "served" and person.last.finished_at is not None:
+            assert f"{report.local(person.last.finished_at).hour:02d}:00" in {label[:5] for label in labels}
+
+
+@settings(max_examples=300, deadline=None)
+@given(periods())
+def test_the_counters_and_the_ratings_add_up_to_the_summary(drawn: Drawn) -> None:
+    report = report_of(drawn)
+    whole = summary(report)
+    counters = sheets(report)["Theo quầy"]
+    assert total(counters, "Số lượt phục vụ") == whole["Đã phục vụ"]
+    assert total(counters, "Gọi nhưng vắng mặt") == whole["Vắng mặt"]  # a no-show was called at a counter
+    assert total(counters, "Lượt đánh giá") == whole["Lượt đánh giá"]
+    assert total(counters, "Trong đó ưu tiên") <= whole["Phiếu ưu tiên"]  # type: ignore[operator]
+    assert total(counters, "Đã gọi, chưa xong") <= whole["Chưa xong"]  # type: ignore[operator]
+    for row in counters.rows:
+        cells = dict(zip(counters.columns, row, strict=True))
+        assert cells["Trong đó ưu tiên"] <= cells["Số lượt phục vụ"]  # type: ignore[operator]
+        assert cells["Lượt đánh giá"] <= cells["Số lượt phục vụ"]  # type: ignore[operator]
+    ratings = sheets(report)["Đánh giá"]
+    level_columns = ratings.columns[2:2 + len(drawn.levels)]
+    center = [row for row in ratings.rows if row[0] == "Toàn trung tâm"]
+    assert len(center) == 1
+    assert total(ratings, "Tổng", center) == whole["Lượt đánh giá"] == len(drawn.ratings)
+    for kind in ("Lĩnh vực", "Quầy"):
+        rows = [row for row in ratings.rows if row[0] == kind]
+        for name in (*level_columns, "Tổng"):
+            assert total(ratings, name, rows) == total(ratings, name, center), (kind, name)
+    for row in ratings.rows:
+        assert sum(row[2:2 + len(drawn.levels)]) == row[2 + len(drawn.levels)]  # type: ignore[arg-type]
