@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
+from protocol.hours import Hours
+
 
 @dataclass(frozen=True, slots=True)
 class Area:
@@ -15,6 +17,8 @@ class Area:
     prefix: str = ""
     open: bool = True
     target_wait_min: int = 30  # the center's promise: the reports show the share called within it
+    hours: Hours | None = None  # the area's own opening hours, instead of the center's
+    daily_quota: int = 0  # tickets a day at most (0: no quota)
 
     @property
     def size(self) -> int:

@@ -20,6 +20,7 @@ from central_server.domain.errors import DomainError
 from central_server.domain.estimate import Basis, Estimate, Forecast, Queued, StaffedCounter, time_left
 from central_server.domain.policies import QueuePolicy
 from central_server.domain.tickets import HOLDS_NUMBER, Ticket, TicketState
+from protocol.hours import Hours
 
 RECENT_CALLS = 10
 # The pace of the day: a counter's time per citizen of an area (call to release) and the pause between
@@ -43,6 +44,7 @@ class CenterRules:
     policy: QueuePolicy
     rating_levels: tuple[str, ...]
     rating_window: timedelta
+    hours: Hours | None = None  # the center's opening hours; None: tickets at any time
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +166,7 @@ class Center:
         self._holders: dict[str, dict[str, Ticket]] = {area: {} for area in self.areas}
         self._queues = {area: _AreaQueue() for area in self.areas}
         self._cursors: dict[str, int] = {}
+        self._issued = dict.fromkeys(self.areas, 0)  # tickets the kiosks took today, per area (for the quota)
         self._next_seq = next_seq
         self._remembered: dict[str, Ticket] = {}
         self.recent_calls: deque[CallRecord] = deque(maxlen=RECENT_CALLS)
@@ -207,6 +210,8 @@ class Center:
 
     def _admit(self, ticket: Ticket) -> None:
         self.tickets[ticket.id] = ticket
+        if ticket.transferred_from is None and ticket.area in self._issued:
+            self._issued[ticket.area] += 1
         if ticket.state in HOLDS_NUMBER:
             self._hold(ticket)
         if ticket.state is TicketState.WAITING and ticket.area in self.areas:
@@ -232,6 +237,10 @@ class Center:
             raise DomainError("area_closed", f"Lĩnh vực {area.name} hiện tạm ngừng tiếp nhận hồ sơ.")
         if priority != "none" and priority not in self.rules.policy.priority_categories:
             raise DomainError("bad_request", "Đối tượng ưu tiên không hợp lệ.")
+        self._check_hours(area, now)
+        if area.daily_quota and self._issued[area.id] >= area.daily_quota:
+            raise DomainError("quota_reached", f"Lĩnh vực {area.name} đã nhận đủ {area.daily_quota} hồ sơ hôm nay. "
+                                               "Mời công dân quay lại vào ngày làm việc tiếp theo.")
         number = self._free_number(area)
         queue = self._queues[area.id]
         ahead = queue.counts[True] if priority != "none" else queue.waiting
@@ -248,6 +257,16 @@ class Center:
         self._event("issued", now, ticket, detail={"area": area.id, "number": ticket.shown, "priority": priority})
         self._changes.board_changed = True
         return Issued(ticket, ahead, estimate.seconds, estimate.basis)
+
+    def _check_hours(self, area: Area, now: datetime) -> None:
+        """Outside the area's hours (its own, or the center's), or past their last-ticket cut-off: refused."""
+        hours = area.hours or self.rules.hours
+        if hours is None:
+            return
+        local = now.astimezone(self.rules.zone)
+        closed = hours.closed(local)
+        if closed is not None:
+            raise DomainError(closed.value, hours.refusal(local, closed, area.name if area.hours else None))
 
     def _free_number(self, area: Area) -> int:
         """The next number after the area's cursor that no ticket still holds, wrapping at `last`."""
