@@ -57,7 +57,7 @@ def press_to_paper(folder: Path, broker: LocalBroker, paper: str) -> dict[str, A
     config = load(path)
     display = PygameDisplay(800, 480, fullscreen=False)
     link = MqttLink(config.mqtt, client_id=f"bench-kiosk-{paper}", status_topic=Topics(CENTER).device_status("k1"))
-    quick = Timings(ticket=timedelta(milliseconds=1), busy_after=timedelta(seconds=2))
+    quick = Timings(ticket=timedelta(milliseconds=1), slow_after=timedelta(seconds=2))
     agent = KioskAgent(config, link, EscposPrinter(Network("127.0.0.1", printer.port, timeout=2),
                                                    can_query_status=True),
                        display=display, clock=lambda: datetime.now(ZONE), fonts=TicketFonts.default(), timings=quick)

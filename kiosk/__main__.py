@@ -34,7 +34,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     display = open_display(config)
     # Under a demo's fast clock the screens still last their simulated time (the citizens live in it),
     # but a reply is late by real time: the network and the server do not run faster.
-    timings = replace(DEFAULT_TIMINGS, busy_after=DEFAULT_TIMINGS.busy_after * speed_of(clock))
+    timings = replace(DEFAULT_TIMINGS, slow_after=DEFAULT_TIMINGS.slow_after * speed_of(clock),
+                      starting=DEFAULT_TIMINGS.starting * speed_of(clock))
     agent = KioskAgent(config, link, printer, display=display, clock=clock,
                        fonts=TicketFonts.default(), timings=timings)
     buttons = open_buttons(config, agent)

@@ -91,6 +91,7 @@ class KioskAgent:
         self._requests: queue.SimpleQueue[RequestTicket | None] = queue.SimpleQueue()
         self._prints: queue.SimpleQueue[IssuedTicket | None] = queue.SimpleQueue()
         self._presence = ServerPresence(link, Topics(config.center_id))
+        self._reach = (False, True)  # (the server is online, the broker is reached), as the flow last heard
         self._center_name = ""
         topics = Topics(config.center_id)
         self._request_topic = topics.ticket_request(config.kiosk_id)
@@ -106,8 +107,9 @@ class KioskAgent:
         except BadMessage as bad:
             log.warning("ignored a center config: %s", bad.reason)
             return
-        areas = tuple(AreaButton(a.id, a.name, a.open) for a in config.areas)
-        self.events.put(ConfigReceived(config.center_name, areas, config.priority_categories))
+        areas = tuple(AreaButton(a.id, a.name, a.open, a.hours) for a in config.areas)
+        self.events.put(ConfigReceived(config.center_name, areas, config.priority_categories, config.hours,
+                                       config.timezone))
 
     # --- the main loop ------------------------------------------------------------------------
 
@@ -153,9 +155,9 @@ class KioskAgent:
     def _step(self) -> None:
         touches = self._display.touches() if self._display is not None else []
         events = drain(self.events, 0 if touches else FRAME_S)
-        online = self._presence.change()
-        if online is not None:
-            events.append(ConnectionChanged(online))
+        reach = self._reached()
+        if reach is not None:
+            events.append(ConnectionChanged(*reach))
         events.extend(Touched(t) for t in touches)
         events.append(Tick(self._clock()))
         for event in events:
@@ -163,6 +165,22 @@ class KioskAgent:
                 self._center_name = event.center_name
             for effect in self.flow.handle(event):
                 self._carry_out(effect)
+
+    def _reached(self) -> tuple[bool, bool] | None:
+        """(server online, broker reached) when either changed; the change is logged with its reason."""
+        changed = self._presence.change()
+        online = self._reach[0] if changed is None else changed
+        reach = (online, self._link.connected.is_set())
+        if reach == self._reach:
+            return None
+        self._reach = reach
+        if online:
+            log.info("the server is reached: tickets can be issued")
+        elif not reach[1]:
+            log.warning("no tickets: the broker cannot be reached (%s)", self._link.broker_error or "connecting")
+        else:
+            log.warning("no tickets: the broker is reached but the server is not online (server/status)")
+        return reach
 
     def _carry_out(self, effect: Effect) -> None:
         if isinstance(effect, RequestTicket):
@@ -200,9 +218,9 @@ class KioskAgent:
         try:
             reply = Reply.from_wire(payload)
             if not reply.ok:
-                message = reply.error.message if reply.error else ""
-                log.info("request %s refused: %s", request_id, reply.error.code if reply.error else "?")
-                return TicketAnswered(request_id, None, message)
+                message, code = (reply.error.message, reply.error.code) if reply.error else ("", "")
+                log.info("request %s refused: %s", request_id, code or "?")
+                return TicketAnswered(request_id, None, message, code)
             body = reply.fields.get("ticket")
             if type(body) is not dict:
                 raise BadMessage("bad_request", "field 'ticket' must be an object")

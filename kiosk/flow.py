@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from kiosk.model import (
     BACK_BUTTON,
@@ -21,10 +22,18 @@ from kiosk.model import (
     PrinterStatus,
     Screen,
 )
+from protocol.hours import Hours
 
-BUSY = "Hệ thống đang bận, vui lòng chờ trong giây lát"
-NOT_ISSUED = "Hệ thống đang bận, chưa in được phiếu. Vui lòng chạm lại lĩnh vực sau ít phút"
-PRINT_FAILED = "Máy in gặp sự cố. Vui lòng ghi nhớ số thứ tự của bạn và liên hệ cán bộ hướng dẫn"
+BUSY = "Hệ thống đang bận, mời công dân chọn lại lĩnh vực sau ít phút"  # when the server says so
+SLOW = "Đang chờ máy chủ trả lời…"
+NOT_ISSUED = "Máy chủ chưa trả lời nên chưa cấp được số. Mời công dân chọn lại lĩnh vực sau ít phút"
+NO_BROKER = "Ki-ốt chưa kết nối được với máy chủ. Mời công dân liên hệ cán bộ hướng dẫn"
+NO_SERVER = "Hệ thống cấp số đang tạm ngừng. Mời công dân chờ trong giây lát hoặc liên hệ cán bộ hướng dẫn"
+PRINT_FAILED = "Máy in gặp sự cố. Mời công dân ghi nhớ số thứ tự và liên hệ cán bộ hướng dẫn"
+AREA_CLOSED = "Tạm ngừng tiếp nhận"
+AREA_OUT_OF_HOURS = "Ngoài giờ tiếp nhận"
+AREA_FULL = "Đã nhận đủ hồ sơ hôm nay"
+BUSY_CODES = frozenset({"internal_error", "busy"})  # refusals that mean the server is busy, not "no"
 PRINTER_MESSAGES = {
     PrinterStatus.PAPER_OUT: "Máy in hết giấy, vui lòng liên hệ cán bộ hướng dẫn",
     PrinterStatus.COVER_OPEN: "Nắp máy in đang mở, vui lòng liên hệ cán bộ hướng dẫn",
@@ -40,11 +49,14 @@ class ConfigReceived:
     center_name: str
     areas: tuple[AreaButton, ...]
     priority_categories: tuple[str, ...]
+    hours: Hours | None = None  # the center's opening hours (None: any time)
+    timezone: str = "Asia/Ho_Chi_Minh"
 
 
 @dataclass(frozen=True, slots=True)
 class ConnectionChanged:
     online: bool  # the link is subscribed and the server says it is online
+    broker: bool = True  # the broker is reached (when not online: is it the broker or the server that is away?)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +82,7 @@ class TicketAnswered:
     request_id: str
     ticket: IssuedTicket | None
     refusal: str = ""  # the server's Vietnamese message when it refused
+    code: str = ""  # and its code
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +133,8 @@ Effect = RequestTicket | PrintTicket | ReportStatus
 
 @dataclass(frozen=True, slots=True)
 class Timings:
-    busy_after: timedelta = timedelta(seconds=1.5)  # a touch unanswered this long says the system is busy
+    slow_after: timedelta = timedelta(seconds=1.5)  # a touch unanswered this long says it waits for the server
+    starting: timedelta = timedelta(seconds=5)  # "starting" this long at most; then what is missing is said
     # After a touch went unanswered, the same area touched again within this long asks again with the
     # same request_id: had the server made the ticket, it hands that one back instead of a second.
     retry_within: timedelta = timedelta(minutes=5)
@@ -153,11 +167,17 @@ class KioskFlow:
         self._new_id = new_id
         self._timings = timings
         self._now = now
+        self._started = now
         self._center_name = ""
         self._areas: tuple[AreaButton, ...] = ()
         self._categories: tuple[str, ...] = ()
+        self._hours: Hours | None = None
+        self._zone = ZoneInfo("Asia/Ho_Chi_Minh")
+        self._full: dict[str, date] = {}  # area -> the local day on which the server said its quota is reached
         self._configured = False
         self._online = False
+        self._was_online = False  # the first seconds say "starting"; once it was online, a loss is said at once
+        self._broker = True
         self._printer: PrinterStatus | None = None
         self._unprinted: tuple[str, ...] = ()
         self._choosing_priority = False
@@ -174,13 +194,15 @@ class KioskFlow:
                 self._now = now
                 if self._result is not None and now >= self._result.until:
                     self._result = None
-            case ConfigReceived(name, areas, categories):
-                self._center_name, self._areas, self._categories = name, areas, categories
+            case ConfigReceived(name, areas, categories, hours, zone):
+                self._center_name, self._areas, self._categories, self._hours = name, areas, categories, hours
+                self._zone = _zone(zone, self._zone)
                 self._configured = True
                 if self._chosen_priority not in (None, *categories):
                     self._chosen_priority = None
-            case ConnectionChanged(online):
-                self._online = online
+            case ConnectionChanged(online, broker):
+                self._online, self._broker = online, broker
+                self._was_online = self._was_online or online
             case PrinterChecked(status):
                 return self._printer_checked(status)
             case Touched(target):
@@ -192,7 +214,7 @@ class KioskFlow:
             case TicketFailed(request_id):
                 if self._pending is not None and self._pending.request_id == request_id:
                     self._unanswered, self._pending = self._pending, None
-                    self._show(Screen.BUSY, self._timings.notice, message=NOT_ISSUED)
+                    self._show(Screen.REFUSED, self._timings.notice, message=NOT_ISSUED)
             case PrintDone(ticket_id, ok):
                 return self._printed(ticket_id, ok)
         return []
@@ -222,7 +244,7 @@ class KioskFlow:
         return []  # any other screen takes no touch: no second ticket from a double tap
 
     def _request(self, area_id: str, priority: str) -> list[Effect]:
-        area = next((a for a in self._areas if a.id == area_id), None)
+        area = next((a for a in self._buttons() if a.id == area_id), None)
         if area is None or not area.open:
             return []
         earlier = self._unanswered
@@ -234,11 +256,17 @@ class KioskFlow:
         return [RequestTicket(request_id, area.id, priority)]
 
     def _answered(self, answer: TicketAnswered) -> list[Effect]:
-        if self._pending is None or self._pending.request_id != answer.request_id:
+        pending = self._pending
+        if pending is None or pending.request_id != answer.request_id:
             return []
         self._pending = None
         if answer.ticket is None:
-            self._show(Screen.BUSY, self._timings.notice, message=answer.refusal or NOT_ISSUED)
+            if answer.code == "quota_reached":
+                self._full[pending.area] = self._local().date()
+            if answer.code in BUSY_CODES:
+                self._show(Screen.BUSY, self._timings.notice, message=answer.refusal or BUSY)
+            else:
+                self._show(Screen.REFUSED, self._timings.notice, message=answer.refusal or NOT_ISSUED)
             return []
         self._show(Screen.TICKET, self._timings.ticket, ticket=answer.ticket)
         return [PrintTicket(answer.ticket)]
@@ -260,26 +288,55 @@ class KioskFlow:
 
     def view(self) -> KioskView:
         base = KioskView(
-            screen=Screen.MENU, center_name=self._center_name, now=self._now, areas=self._areas,
+            screen=Screen.MENU, center_name=self._center_name, now=self._now, areas=self._buttons(),
             priorities=tuple((c, PRIORITY_LABELS.get(c, c)) for c in self._categories),
             chosen_priority=self._chosen_priority,
         )
         if self._pending is not None:
-            if self._now - self._pending.since >= self._timings.busy_after:
-                return replace(base, screen=Screen.BUSY, message=BUSY)
-            return replace(base, screen=Screen.WORKING)
+            slow = self._now - self._pending.since >= self._timings.slow_after
+            return replace(base, screen=Screen.WORKING, message=SLOW if slow else "")
         if self._result is not None:
             return replace(base, screen=self._result.screen, ticket=self._result.ticket,
                            message=self._result.message)
-        if not self._configured or self._printer is None:
+        starting = not self._was_online and self._now - self._started < self._timings.starting
+        if not self._online and not starting:
+            return replace(base, screen=Screen.OFFLINE, message=NO_SERVER if self._broker else NO_BROKER)
+        if not self._configured or self._printer is None or not self._online:
             return replace(base, screen=Screen.STARTING)
-        if not self._online:
-            return replace(base, screen=Screen.BUSY, message=BUSY)
         if not self._printer.can_print:
             return replace(base, screen=Screen.PRINTER_PROBLEM, message=PRINTER_MESSAGES[self._printer])
+        closed = self._closed_now()
+        if closed:
+            return replace(base, screen=Screen.CLOSED, message=closed)
         if self._choosing_priority:
             return replace(base, screen=Screen.PRIORITY)
         return base
+
+    def _local(self) -> datetime:
+        return self._now.astimezone(self._zone)
+
+    def _closed_now(self) -> str:
+        """The center's sentence when it is outside its hours, else ""."""
+        if self._hours is None:
+            return ""
+        local = self._local()
+        closed = self._hours.closed(local)
+        return "" if closed is None else self._hours.refusal(local, closed)
+
+    def _buttons(self) -> tuple[AreaButton, ...]:
+        """The areas as the menu shows them now: closed, outside their own hours or full for today greyed."""
+        local = self._local()
+        buttons = []
+        for area in self._areas:
+            note = ""
+            if not area.open:
+                note = AREA_CLOSED
+            elif area.hours is not None and area.hours.closed(local) is not None:
+                note = AREA_OUT_OF_HOURS
+            elif self._full.get(area.id) == local.date():
+                note = AREA_FULL
+            buttons.append(replace(area, open=False, note=note) if note else area)
+        return tuple(buttons)
 
     @property
     def printer(self) -> PrinterStatus | None:
@@ -288,3 +345,10 @@ class KioskFlow:
     @property
     def online(self) -> bool:
         return self._online
+
+
+def _zone(name: str, fallback: ZoneInfo) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError: keep the zone we had
+        return fallback

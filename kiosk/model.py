@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from protocol.hours import Hours
+
 
 class PrinterStatus(StrEnum):
     READY = "ready"
@@ -22,13 +24,16 @@ class PrinterStatus(StrEnum):
 
 
 class Screen(StrEnum):
-    STARTING = "starting"  # no center config or printer check yet
+    STARTING = "starting"  # the first seconds: no center config or printer check yet
     MENU = "menu"  # one button per area; a separate priority button
     PRIORITY = "priority"  # choose the priority category, then the area
     WORKING = "working"  # a touch was taken: the ticket is being made
     TICKET = "ticket"  # the number, very large; "Vui lòng nhận phiếu"
     PRINT_FAILED = "print_failed"  # the number was given but not printed: shown large instead
-    BUSY = "busy"  # broker or server unreachable
+    BUSY = "busy"  # the server answered that it is busy
+    REFUSED = "refused"  # the server refused the ticket (its message), or never answered
+    OFFLINE = "offline"  # the broker or the server cannot be reached
+    CLOSED = "closed"  # outside the center's opening hours
     PRINTER_PROBLEM = "printer_problem"  # paper out, cover open, printer offline
 
 
@@ -46,6 +51,8 @@ class AreaButton:
     id: str
     name: str  # Vietnamese, full diacritics; long names are wrapped by the view
     open: bool = True
+    hours: Hours | None = None  # the area's own opening hours
+    note: str = ""  # why a button that is not open cannot be touched ("" : the view's usual note)
 
 
 def wait_minutes(estimated_wait_s: int) -> int:
@@ -81,7 +88,7 @@ class KioskView:
     priorities: tuple[tuple[str, str], ...] = ()  # (category id, Vietnamese label)
     chosen_priority: str | None = None  # set while a priority citizen picks the area
     ticket: IssuedTicket | None = None
-    message: str = ""  # the Vietnamese sentence of BUSY, PRINTER_PROBLEM and PRINT_FAILED screens
+    message: str = ""  # the Vietnamese sentence of the notice screens, PRINT_FAILED and a slow WORKING
 
 
 # Touch targets the view reports and the flow understands.

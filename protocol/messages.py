@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
 from protocol.errors import BadMessage
+from protocol.hours import Hours
 
 VERSION = 1
 MAX_PAYLOAD = 64 * 1024
@@ -295,15 +296,20 @@ class AreaInfo:
     first: int
     last: int
     open: bool = True
+    hours: Hours | None = None  # the area's own opening hours (else the center's)
 
     def to_body(self) -> Body:
-        return {"id": self.id, "name": self.name, "prefix": self.prefix, "first": self.first,
-                "last": self.last, "open": self.open}
+        body: Body = {"id": self.id, "name": self.name, "prefix": self.prefix, "first": self.first,
+                      "last": self.last, "open": self.open}
+        if self.hours is not None:
+            body["hours"] = self.hours.to_body()
+        return body
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any]) -> AreaInfo:
         return cls(field_of(body, "id", str), field_of(body, "name", str), field_of(body, "prefix", str, ""),
-                   field_of(body, "first", int), field_of(body, "last", int), field_of(body, "open", bool, True))
+                   field_of(body, "first", int), field_of(body, "last", int), field_of(body, "open", bool, True),
+                   _hours(body))
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,10 +341,14 @@ class CenterConfigMessage:
     priority_categories: tuple[str, ...] = PRIORITY_CATEGORIES
     timezone: str = "Asia/Ho_Chi_Minh"
     rating_window_s: int = 120
+    hours: Hours | None = None  # the center's opening hours (None: tickets at any time)
 
     def to_wire(self) -> bytes:
+        center: Body = {"id": self.center_id, "name": self.center_name, "timezone": self.timezone}
+        if self.hours is not None:
+            center["hours"] = self.hours.to_body()
         return encode({
-            "center": {"id": self.center_id, "name": self.center_name, "timezone": self.timezone},
+            "center": center,
             "areas": [a.to_body() for a in self.areas],
             "counters": [c.to_body() for c in self.counters],
             "rating_levels": list(self.rating_levels),
@@ -359,7 +369,13 @@ class CenterConfigMessage:
             priority_categories=tuple(_strings(body, "priority_categories", list(PRIORITY_CATEGORIES))),
             timezone=field_of(center, "timezone", str, "Asia/Ho_Chi_Minh"),
             rating_window_s=field_of(body, "rating_window_s", int, 120),
+            hours=_hours(center),
         )
+
+
+def _hours(body: Mapping[str, Any]) -> Hours | None:
+    hours = field_of(body, "hours", dict, None)
+    return None if hours is None else Hours.from_body(hours)
 
 
 def _object(value: Any) -> Mapping[str, Any]:

@@ -9,9 +9,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from kiosk.flow import (
-    BUSY,
+    AREA_FULL,
+    AREA_OUT_OF_HOURS,
+    NO_BROKER,
+    NO_SERVER,
     NOT_ISSUED,
     PRINT_FAILED,
+    SLOW,
     ConfigReceived,
     ConnectionChanged,
     KioskFlow,
@@ -36,6 +40,7 @@ from kiosk.model import (
     area_target,
     priority_target,
 )
+from protocol.hours import Hours, parse_sessions
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
 AREAS = (AreaButton("dat-dai", "Đất đai"), AreaButton("tu-phap", "Tư pháp – Hộ tịch"),
@@ -60,9 +65,22 @@ def test_starts_only_with_config_connection_and_a_printer_check() -> None:
     kiosk = KioskFlow(lambda: "r", T0)
     assert kiosk.view().screen is Screen.STARTING
     kiosk.handle(ConfigReceived("Trung tâm", AREAS, ()))
-    assert kiosk.view().screen is Screen.STARTING
     kiosk.handle(PrinterChecked(PrinterStatus.READY))
-    assert kiosk.view().screen is Screen.BUSY
+    assert kiosk.view().screen is Screen.STARTING, "the first seconds: the server is still being reached"
+    kiosk.handle(ConnectionChanged(True))
+    assert kiosk.view().screen is Screen.MENU
+
+
+def test_a_kiosk_that_cannot_reach_the_server_says_which_part_is_away_not_starting_for_ever() -> None:
+    kiosk = KioskFlow(lambda: "r", T0)
+    kiosk.handle(PrinterChecked(PrinterStatus.READY))
+    kiosk.handle(Tick(T0 + timedelta(seconds=6)))  # no config: the server never published one
+    view = kiosk.view()
+    assert (view.screen, view.message) == (Screen.OFFLINE, NO_SERVER), "the broker answers, the server does not"
+    kiosk.handle(ConnectionChanged(False, broker=False))
+    assert (kiosk.view().screen, kiosk.view().message) == (Screen.OFFLINE, NO_BROKER)
+    assert "đang bận" not in NO_BROKER + NO_SERVER, "busy is what the server says, not what the kiosk guesses"
+    kiosk.handle(ConfigReceived("Trung tâm", AREAS, ()))
     kiosk.handle(ConnectionChanged(True))
     assert kiosk.view().screen is Screen.MENU
 
@@ -94,26 +112,65 @@ def test_an_answer_to_another_request_is_ignored(flow: KioskFlow) -> None:
     assert flow.view().screen is Screen.WORKING
 
 
-def test_no_answer_within_two_seconds_says_busy_and_a_late_answer_still_prints(flow: KioskFlow) -> None:
+def test_a_slow_answer_says_the_kiosk_waits_for_the_server_and_a_late_answer_still_prints(flow: KioskFlow) -> None:
     flow.handle(Touched(area_target("dat-dai")))
     flow.handle(Tick(T0 + timedelta(seconds=2)))
     view = flow.view()
-    assert view.screen is Screen.BUSY and view.message == BUSY
+    assert view.screen is Screen.WORKING and view.message == SLOW
     assert flow.handle(TicketAnswered("req-1", ticket())) == [PrintTicket(ticket())]
 
 
 def test_giving_up_says_no_number_was_issued(flow: KioskFlow) -> None:
     flow.handle(Touched(area_target("dat-dai")))
     flow.handle(TicketFailed("req-1"))
-    assert flow.view().message == NOT_ISSUED
+    assert (flow.view().screen, flow.view().message) == (Screen.REFUSED, NOT_ISSUED)
     flow.handle(Tick(T0 + timedelta(seconds=7)))
     assert flow.view().screen is Screen.MENU
 
 
 def test_a_refusal_shows_the_servers_vietnamese_message(flow: KioskFlow) -> None:
     flow.handle(Touched(area_target("dat-dai")))
-    assert flow.handle(TicketAnswered("req-1", None, "Lĩnh vực Đất đai đã hết số thứ tự")) == []
-    assert flow.view().message == "Lĩnh vực Đất đai đã hết số thứ tự"
+    assert flow.handle(TicketAnswered("req-1", None, "Lĩnh vực Đất đai đã hết số thứ tự", "area_full")) == []
+    assert (flow.view().screen, flow.view().message) == (Screen.REFUSED, "Lĩnh vực Đất đai đã hết số thứ tự")
+
+
+def test_busy_is_said_only_when_the_server_says_it(flow: KioskFlow) -> None:
+    flow.handle(Touched(area_target("dat-dai")))
+    flow.handle(TicketAnswered("req-1", None, "Hệ thống đang bận, vui lòng thử lại sau.", "internal_error"))
+    assert (flow.view().screen, flow.view().message) == (Screen.BUSY, "Hệ thống đang bận, vui lòng thử lại sau.")
+
+
+def test_a_full_area_is_greyed_for_the_rest_of_the_day(flow: KioskFlow) -> None:
+    flow.handle(Touched(area_target("dat-dai")))
+    flow.handle(TicketAnswered("req-1", None, "Lĩnh vực Đất đai đã nhận đủ 80 hồ sơ hôm nay.", "quota_reached"))
+    flow.handle(Tick(T0 + timedelta(seconds=7)))
+    land = flow.view().areas[0]
+    assert (land.open, land.note) == (False, AREA_FULL)
+    assert flow.handle(Touched(area_target("dat-dai"))) == []
+    flow.handle(Tick(T0 + timedelta(days=1)))
+    assert flow.view().areas[0].open, "a new day, a new quota"
+
+
+def test_outside_the_centers_hours_the_kiosk_says_when_to_come_back(flow: KioskFlow) -> None:
+    week = Hours((parse_sessions(["07:30-11:30", "13:30-17:00"]),) * 5 + ((), ()), last_ticket_min=15)
+    flow.handle(ConfigReceived("Bộ phận Một cửa", AREAS, ("elderly",), week))
+    flow.handle(Tick(T0.replace(hour=11, minute=20)))  # a Monday, past the morning's last ticket
+    view = flow.view()
+    assert view.screen is Screen.CLOSED
+    assert view.message == ("Bộ phận đã hết giờ nhận phiếu buổi sáng (nhận phiếu đến 11h15). "
+                            "Mời công dân quay lại lúc 13h30.")
+    assert flow.handle(Touched(area_target("dat-dai"))) == [] and flow.handle(Pressed("dat-dai")) == []
+    flow.handle(Tick(T0.replace(hour=13, minute=30)))
+    assert flow.view().screen is Screen.MENU
+
+
+def test_an_area_outside_its_own_hours_is_greyed(flow: KioskFlow) -> None:
+    mornings = Hours((parse_sessions(["07:30-11:30"]),) * 5 + ((), ()))
+    areas = (AreaButton("dat-dai", "Đất đai"), AreaButton("bhxh", "Bảo hiểm xã hội", hours=mornings))
+    flow.handle(ConfigReceived("Bộ phận Một cửa", areas, ()))
+    flow.handle(Tick(T0.replace(hour=14)))
+    assert [(a.open, a.note) for a in flow.view().areas] == [(True, ""), (False, AREA_OUT_OF_HOURS)]
+    assert flow.handle(Touched(area_target("bhxh"))) == []
 
 
 def test_a_failed_print_shows_the_number_large_and_reports_it(flow: KioskFlow) -> None:
@@ -144,7 +201,7 @@ def test_paper_low_keeps_working_and_is_reported(flow: KioskFlow) -> None:
 
 def test_the_connection_lost_blocks_requests(flow: KioskFlow) -> None:
     flow.handle(ConnectionChanged(False))
-    assert flow.view().screen is Screen.BUSY
+    assert flow.view().screen is Screen.OFFLINE
     assert flow.handle(Touched(area_target("dat-dai"))) == []
 
 
