@@ -77,6 +77,7 @@ class BoardFlow:
     center_name: str = ""
     online: bool = False
     _areas: tuple[tuple[str, str, bool], ...] = ()
+    _configured: bool = False
     _calls: list[Call] = field(default_factory=list)  # newest first
     _waiting: dict[str, int] = field(default_factory=dict)
     _blink_from: datetime | None = None
@@ -90,7 +91,7 @@ class BoardFlow:
             case Tick(now):
                 self.now = now
             case ConfigReceived(name, areas):
-                self.center_name, self._areas = name, areas
+                self.center_name, self._areas, self._configured = name, areas, True
             case StateReceived(state):
                 self._calls = list(state.recent_calls[:RECENT])
                 self._waiting = dict(state.waiting)
@@ -113,7 +114,9 @@ class BoardFlow:
         blinking = self._blink_from is not None and self.now - self._blink_from < BLINK
         phase = int((self.now - (self._blink_from or self.now)) / BLINK_PERIOD) % 2 == 0
         names = {area_id: name for area_id, name, _ in self._areas}
-        waiting = tuple(WaitingLine(names[a], self._waiting.get(a, 0)) for a, _, is_open in self._areas if is_open)
+        # A closed area stays while citizens still wait for it: they are still called.
+        waiting = tuple(WaitingLine(names[a], self._waiting.get(a, 0)) for a, _, is_open in self._areas
+                        if is_open or self._waiting.get(a, 0) > 0)
         return BoardView(
             center_name=self.center_name,
             now=self.now,
@@ -124,6 +127,7 @@ class BoardFlow:
             notice=self.notice,
             notice_offset=(self.now - self._started).total_seconds() * NOTICE_SPEED if self.notice else 0.0,
             online=self.online,
+            configured=self._configured,
         )
 
     @property

@@ -36,3 +36,4 @@ class BoardView:
     notice: str  # the scrolling line at the bottom ("" for none)
     notice_offset: float  # how far the notice has scrolled, in pixels at 1920 wide (the view scales it)
     online: bool  # False: the server or the broker is gone; say so discreetly, keep the last state
+    configured: bool = True  # False: no center config received yet (never "no area open": nothing is known)

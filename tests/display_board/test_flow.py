@@ -102,3 +102,18 @@ def test_the_voice_reads_the_counters_number() -> None:
     assert counter_number("3", "Quầy 3") == "3"
     assert counter_number("quay-12", "Quầy 12") == "12"
     assert counter_number("a", "Quầy A") == "A"
+
+
+def test_a_closed_area_stays_on_the_board_while_citizens_wait_for_it() -> None:
+    flow = board()
+    flow.handle(StateReceived(BoardState((), {"dat-dai": 1, "tu-phap": 0, "dong": 2})))
+    assert [(w.area_name, w.waiting) for w in flow.view().waiting] == [("Đất đai", 1), ("Tư pháp – Hộ tịch", 0),
+                                                                       ("Đóng", 2)]
+    flow.handle(StateReceived(BoardState((), {"dat-dai": 1, "tu-phap": 0, "dong": 0})))
+    assert [w.area_name for w in flow.view().waiting] == ["Đất đai", "Tư pháp – Hộ tịch"], "served: it goes"
+
+
+def test_a_board_that_never_heard_from_the_center_knows_nothing_of_its_areas() -> None:
+    flow = BoardFlow(now=T0)
+    assert not flow.view().configured and not flow.view().online
+    assert board().view().configured
