@@ -23,6 +23,12 @@ from protocol.link import MqttLink
 from protocol.topics import Topics
 
 log = logging.getLogger("central_server")
+SUB_COMMANDS = """\
+sub-commands (each with its own --help):
+  report     the center's report for a period: XLSX, CSV and PNG charts
+             python -m central_server report --config FILE ...
+  provision  write device configs, passwords and the broker's files for a center
+             python -m central_server provision --config FILE ..."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -35,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from central_server.report import command
 
         return command.main(arguments[1:])
-    args = parse_args("central_server", "The queue system's central server.", argv)
+    args = parse_args("central_server", "The queue system's central server.", argv, epilog=SUB_COMMANDS)
     setup_logging()
     try:
         config = load(Path(args.config))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import unicodedata
+from dataclasses import dataclass, replace
 from datetime import time, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -15,11 +16,14 @@ from central_server.domain.counters import CounterSpec
 from central_server.domain.policies import DEFAULT_PRIORITY_CATEGORIES, PriorityMode, QueuePolicy
 from protocol.config import MqttSettings, Table, load_mqtt, read_toml
 from protocol.errors import ConfigError
-from protocol.topics import DEVICE_ID, ID
+from protocol.messages import MAX_PAYLOAD, AreaInfo, CenterConfigMessage, CounterInfo
+from protocol.topics import DEVICE_ID, ID, Topics
 
 HH_MM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 PREFIX = re.compile(r"[A-Z]{0,3}")
 LABEL = re.compile(r"[a-z0-9_-]+")  # rating levels and priority categories
+# The broker's settings (firmware_configs/mosquitto/tuning.conf): its max_packet_size bounds the retained config.
+BROKER_TUNING = Path(__file__).resolve().parents[1] / "firmware_configs" / "mosquitto" / "tuning.conf"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,16 +92,22 @@ def load(path: Path, *, on_this_host: bool = True) -> CenterConfig:
     storage_url, database = _storage(root.table("storage"), on_this_host)
     levels, window = _rating(root.table("rating"))
     policy = _policy(root.table("queue", required=False))
-    areas = tuple(_area(t) for t in root.tables("areas"))
+    area_tables = root.tables("areas")
+    areas = tuple(_area(t) for t in area_tables)
     _unique(root, "areas", [a.id for a in areas])
-    counters = tuple(_counter(t, {a.id for a in areas}) for t in root.tables("counters"))
+    counter_tables = root.tables("counters")
+    counters = tuple(_counter(t, {a.id for a in areas}) for t in counter_tables)
     _unique(root, "counters", [c.id for c in counters])
+    _unique_counter_names(counter_tables, counters)
+    _every_open_area_served(area_tables, areas, counters)
     taken = {f"counter-{c.id}" for c in counters}  # device ids share device/<id>/status with counter terminals
     kiosks, boards = _devices(root, "kiosks", taken), _devices(root, "boards", taken)
     root.finish()
     rules = CenterRules(areas, counters, zone, day_starts, policy, levels, window)
-    return CenterConfig(path, center_id, name, zone_name, day_starts, mqtt, storage_url, database, rules,
-                        _warnings(path, areas), kiosks, boards)
+    config = CenterConfig(path, center_id, name, zone_name, day_starts, mqtt, storage_url, database, rules,
+                          _warnings(path, areas), kiosks, boards)
+    _config_message_fits(root, config)
+    return config
 
 
 def _zone(table: Table, name: str) -> ZoneInfo:
@@ -184,6 +194,77 @@ def _counter(table: Table, area_ids: set[str]) -> CounterSpec:
         raise table.error("areas", f"unknown area {unknown[0]!r}")
     table.finish()
     return counter
+
+
+def _unique_counter_names(tables: list[Table], counters: tuple[CounterSpec, ...]) -> None:
+    """Refuse two counters the board and the voice could not tell apart: the same name, once
+    written the same way (NFC), in the same case and with the same spaces."""
+    seen: dict[str, CounterSpec] = {}
+    for table, counter in zip(tables, counters, strict=True):
+        folded = " ".join(unicodedata.normalize("NFC", counter.name).casefold().split())
+        if folded in seen:
+            raise table.error("name", f"{counter.name!r} is already counter {seen[folded].id!r}'s name; the board "
+                                      "and the voice could not tell the two apart")
+        seen[folded] = counter
+
+
+def _every_open_area_served(tables: list[Table], areas: tuple[Area, ...], counters: tuple[CounterSpec, ...]) -> None:
+    """Refuse an open area that no counter serves: its tickets would be printed and never called."""
+    served = {area for counter in counters for area in counter.areas}
+    for table, area in zip(tables, areas, strict=True):
+        if area.open and area.id not in served:
+            raise table.error(None, f"no counter serves the open area {area.id!r}; add it to a counter's areas "
+                                    "or set open = false")
+
+
+def config_message(config: CenterConfig) -> CenterConfigMessage:
+    """The retained `config` message every device reads (CONTRACT.md §3): the one way to build it."""
+    rules = config.rules
+    return CenterConfigMessage(
+        center_id=config.center_id,
+        center_name=config.name,
+        areas=tuple(AreaInfo(a.id, a.name, a.prefix, a.first, a.last, a.open) for a in rules.areas),
+        counters=tuple(CounterInfo(c.id, c.name, c.areas) for c in rules.counters),
+        rating_levels=rules.rating_levels,
+        priority_categories=rules.policy.priority_categories,
+        timezone=config.timezone,
+        rating_window_s=int(rules.rating_window.total_seconds()),
+    )
+
+
+def config_payload_limit(topic: str, tuning: Path = BROKER_TUNING) -> int:
+    """The largest retained config payload every device gets: what protocol.messages.decode takes, and
+    what the broker's max_packet_size leaves once the topic and the packet's header are counted."""
+    limit = MAX_PAYLOAD
+    try:
+        found = re.search(r"(?m)^\s*max_packet_size\s+(\d+)\s*$", tuning.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        found = None  # not shipped beside the code: decode's limit is the only one known
+    if found is not None and int(found.group(1)) > 0:  # 0: Mosquitto's "no limit"
+        # fixed header (1 + 4), topic (2 + its bytes), packet id (2), properties (4 + what a publish may carry)
+        overhead = 1 + 4 + 2 + len(topic.encode()) + 2 + 4 + 64
+        limit = min(limit, int(found.group(1)) - overhead)
+    return limit
+
+
+def _config_message_fits(root: Table, config: CenterConfig) -> None:
+    """Refuse a center whose retained config devices would refuse (or the broker would not carry),
+    naming the part of the file that makes it large."""
+    message = config_message(config)
+    size = len(message.to_wire())
+    limit = config_payload_limit(Topics(config.center_id).config())
+    if size <= limit:
+        return
+    parts = {
+        "[[areas]]": replace(message, areas=()),
+        "[[counters]]": replace(message, counters=()),
+        "[center].name": replace(message, center_name=""),
+        "[queue].extra_priority_categories": replace(message, priority_categories=()),
+    }
+    taken = {part: size - len(smaller.to_wire()) for part, smaller in parts.items()}
+    largest = max(taken, key=lambda part: taken[part])
+    raise root.error(largest, f"the retained config message would be {size} bytes, over the {limit} that every "
+                              f"device accepts; {largest} takes {taken[largest]} of them (shorter names or fewer)")
 
 
 def _devices(root: Table, key: str, taken: set[str]) -> tuple[DeviceSpec, ...]:

@@ -98,6 +98,8 @@ def load(path: Path) -> BoardConfig:
     speaks = voice.flag("enabled", True)
     clips = voice.path("clips", DEFAULT_CLIPS)
     custom = voice.path("custom_clips", None)
+    if custom is not None and not custom.is_dir():
+        raise voice.error("custom_clips", f"{'not a folder' if custom.exists() else 'no such folder'}: {custom}")
     reading = _reading(voice)
     record = voice.path("record", None)
     record_max_s = voice.integer("record_max_s", 0, minimum=0)

@@ -27,8 +27,12 @@ from protocol.topics import Topics
 log = logging.getLogger(__name__)
 
 
-def parse_args(prog: str, description: str, argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog=prog, description=description)
+def parse_args(prog: str, description: str, argv: Sequence[str] | None, *,
+               epilog: str | None = None) -> argparse.Namespace:
+    """`--config FILE [--check]`; `epilog` is printed as written after the options in `--help`."""
+    parser = argparse.ArgumentParser(prog=prog, description=description, epilog=epilog,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter if epilog
+                                     else argparse.HelpFormatter)
     parser.add_argument("--config", required=True, metavar="FILE", help="the TOML config file")
     parser.add_argument("--check", action="store_true", help="validate the config, print a summary, exit")
     parser.add_argument("--simulated-clock", metavar="START,SPEED,REAL", help=argparse.SUPPRESS)  # demos only

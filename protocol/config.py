@@ -17,13 +17,20 @@ _MISSING: Any = object()
 
 
 class Table:
-    """One TOML table; every getter checks the type and remembers the key as known."""
+    """One TOML table; every getter checks the type and remembers the key as known.
+
+    A required key that is missing is first looked for among the keys nothing has read yet: one
+    that is a near-certain misspelling of it (`conection` for `connection`, `[[counter]]` for
+    `[[counters]]`) is named as the mistake, since that is the line to fix. `finish()` names an
+    unknown key with the closest known one, when there is one.
+    """
 
     def __init__(self, data: dict[str, Any], file: Path, where: str) -> None:
         self._data = data
         self.file = file
         self.where = where
-        self._known: set[str] = set()
+        self._known: set[str] = set()  # the keys read
+        self._names: dict[str, str] = {}  # every key asked about -> how a "did you mean" shows it: 'x', [x], [[x]]
 
     def error(self, key: str | None, message: str) -> ConfigError:
         place = self.where if key is None else (f"{self.where}.{key}" if self.where else key)
@@ -31,18 +38,36 @@ class Table:
         return ConfigError(_one_line(text))
 
     def has(self, key: str) -> bool:
+        """Whether the key is there. Its name may be suggested by a "did you mean"; it is not read yet."""
+        self._names.setdefault(key, repr(key))
         return key in self._data
 
-    def _get(self, key: str, default: Any, kind: type, kind_name: str) -> Any:
+    def _get(self, key: str, default: Any, kind: type, kind_name: str, shown: str | None = None) -> Any:
         self._known.add(key)
+        self._names[key] = shown or repr(key)
         if key not in self._data:
             if default is _MISSING:
-                raise self.error(key, "is missing")
+                raise self._misspelt(key) or self.error(key, "is missing")
             return default
         value = self._data[key]
         if type(value) is not kind:
             raise self.error(key, f"expected {kind_name}, got {_show(value)}")
         return value
+
+    def _misspelt(self, key: str) -> ConfigError | None:
+        """The error naming an unread key that is a misspelling of the missing `key`, if one is.
+
+        Only a near-certain one (one letter added, dropped, changed or two swapped, or difflib's
+        ratio at least 0.8), of the same sort (a table for a table): a key the loader reads later
+        is not known yet, so a loose match could blame a right key (`center` for `counter`).
+        """
+        wants_table = self._names[key].startswith("[")
+        unread = [k for k in self._data if k not in self._names and _is_table(self._data[k]) == wants_table]
+        close = [k for k in unread if _one_edit(k, key) or difflib.SequenceMatcher(None, k, key).ratio() >= 0.8]
+        if not close:
+            return None
+        best = max(close, key=lambda k: (_one_edit(k, key), difflib.SequenceMatcher(None, k, key).ratio()))
+        return self.error(best, f"unknown key (did you mean {self._names[key]}?)")
 
     def text(self, key: str, default: Any = _MISSING, *, pattern: re.Pattern[str] | None = None) -> Any:
         value = self._get(key, default, str, "a string")
@@ -77,11 +102,11 @@ class Table:
         return tuple(values)
 
     def table(self, key: str, *, required: bool = True) -> Table:
-        value = self._get(key, _MISSING if required else {}, dict, f"a table [{key}]")
+        value = self._get(key, _MISSING if required else {}, dict, f"a table [{key}]", f"[{key}]")
         return Table(value, self.file, f"[{key}]")
 
     def tables(self, key: str) -> list[Table]:
-        values = self._get(key, _MISSING, list, f"one or more [[{key}]] tables")
+        values = self._get(key, _MISSING, list, f"one or more [[{key}]] tables", f"[[{key}]]")
         tables = []
         for index, value in enumerate(values, start=1):
             if type(value) is not dict:
@@ -99,10 +124,36 @@ class Table:
         return (self.file.parent / value).resolve()
 
     def finish(self) -> None:
-        """Refuse keys that nothing read: a typo must not be silently ignored."""
+        """Refuse keys that nothing read: a typo must not be silently ignored. The closest known
+        key that the file does not have is suggested."""
         unknown = sorted(set(self._data) - self._known)
-        if unknown:
-            raise self.error(unknown[0], "unknown key")
+        if not unknown:
+            return
+        key = unknown[0]
+        close = difflib.get_close_matches(key, [k for k in self._names if k not in self._data], n=1)
+        if not close:
+            raise self.error(key, "unknown key")
+        shown = self._names[close[0]]
+        if shown.startswith("'") and _is_table(self._data[key]):  # only asked about (has()): show it as written
+            shown = f"[[{close[0]}]]" if type(self._data[key]) is list else f"[{close[0]}]"
+        raise self.error(key, f"unknown key (did you mean {shown}?)")
+
+
+def _is_table(value: Any) -> bool:
+    """A TOML table, or an array of tables: what [name] and [[name]] write."""
+    return type(value) is dict or (type(value) is list and bool(value) and all(type(v) is dict for v in value))
+
+
+def _one_edit(one: str, other: str) -> bool:
+    """Whether `one` becomes `other` by one letter added, dropped or changed, or two neighbours swapped."""
+    if one == other or abs(len(one) - len(other)) > 1:
+        return False
+    if len(one) == len(other):
+        differ = [i for i, (a, b) in enumerate(zip(one, other, strict=True)) if a != b]
+        return len(differ) == 1 or (len(differ) == 2 and differ[1] == differ[0] + 1
+                                    and one[differ[0]] == other[differ[1]] and one[differ[1]] == other[differ[0]])
+    short, long = sorted((one, other), key=len)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
 def _one_line(text: str) -> str:

@@ -1,22 +1,34 @@
-"""`python -m rating_terminal --config FILE [--check]`: the composition root of the counter terminal."""
+"""`python -m rating_terminal --config FILE [--check] [--center CENTER.toml]`: the composition root of the
+counter terminal."""
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from protocol.agent import start_agent, stop_on_signals
+from protocol.agent import parse_args, start_agent, stop_on_signals
 from protocol.errors import QmsError
 from protocol.link import MqttLink
 from protocol.topics import Topics
-from rating_terminal.config import TerminalConfig, load
+from rating_terminal.config import TerminalConfig, load, load_for_center
 
 log = logging.getLogger("rating_terminal")
+PROG, DESCRIPTION = "rating_terminal", "The counter terminal: keypad and rating buttons."
+CENTER_HELP = """\
+  --center CENTER.toml  also check that every [[ratings]] level is one of that center
+                        config's [rating] levels (say, with --check before installing)"""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    started = start_agent("rating_terminal", "The counter terminal: keypad and rating buttons.", load, argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    center, rest = _center_argument(arguments)
+    if "-h" in rest or "--help" in rest:
+        parse_args(PROG, DESCRIPTION, rest, epilog=f"more options:\n{CENTER_HELP}")  # prints the help, exits 0
+    started = start_agent(PROG, DESCRIPTION, load if center is None else lambda path: load_for_center(path, center),
+                          rest)
     if isinstance(started, int):
         return started
     config, clock = started
@@ -44,6 +56,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if keypad is not None:
             keypad.close()
+
+
+def _center_argument(arguments: list[str]) -> tuple[Path | None, list[str]]:
+    """`--center CENTER.toml` taken out of the arguments; the rest are every agent's (start_agent's)."""
+    parser = argparse.ArgumentParser(prog=PROG, add_help=False, allow_abbrev=False)
+    parser.add_argument("--center", metavar="CENTER.toml", type=Path)
+    known, rest = parser.parse_known_args(arguments)
+    return known.center, rest
 
 
 def _too_early(event: object) -> None:

@@ -22,7 +22,7 @@ from protocol.errors import BadMessage
 from protocol.link import Message, MqttLink, RequestTimeout
 from protocol.messages import CenterConfigMessage, CounterCommand, CounterStateMessage, Rating, Reply, time_of
 from protocol.topics import Topics
-from rating_terminal.config import TerminalConfig
+from rating_terminal.config import TerminalConfig, levels_problem
 from rating_terminal.flow import (
     Arm,
     CommandAnswered,
@@ -75,6 +75,7 @@ class TerminalAgent:
         self._wake_sender = threading.Event()
         self._acks: queue.Queue[tuple[str, str]] = queue.Queue()
         self._presence = ServerPresence(link, Topics(config.center_id))
+        self._levels_seen: set[tuple[str, ...]] = set()  # the center's rating levels checked against ours
         topics = self.topics = Topics(config.center_id)
         link.subscribe(topics.config(), self._on_config)
         link.subscribe(topics.counter_state(config.counter_id), self._on_state)
@@ -93,6 +94,11 @@ class TerminalAgent:
         except BadMessage as bad:
             log.warning("ignored a center config: %s", bad.reason)
             return
+        if config.rating_levels not in self._levels_seen:  # the retained config comes again on every reconnect
+            self._levels_seen.add(config.rating_levels)
+            problem = levels_problem(self.config, config.rating_levels, "the center's rating")
+            if problem is not None:
+                log.error("%s: its button never lights", problem)
         self.events.put(ConfigReceived(tuple(a.id for a in config.areas if a.open), config.rating_levels,
                                        config.rating_window_s))
 

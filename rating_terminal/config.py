@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from protocol.config import MqttSettings, Table, load_mqtt, read_toml
+from protocol.errors import ConfigError
 from protocol.gpio_header import physical_pin, pin_problem
 from protocol.topics import DEVICE_ID, ID
 from rating_terminal.model import Key
@@ -94,6 +96,31 @@ def load(path: Path) -> TerminalConfig:
         raise root.error("terminal", f"outbox folder {outbox.parent} does not exist")
     return TerminalConfig(path, counter_id, center_id, mqtt, outbox, keys, ratings, feedback_led, buzzer,
                           long_press_ms / 1000, hardware == "scripted", usb_keypad, usb_keys)
+
+
+def load_for_center(path: Path, center: Path) -> TerminalConfig:
+    """The terminal's config, refused unless every `[[ratings]] level` is one of the center config's
+    `[rating] levels` (`--center`): a button for a level the center does not have never lights."""
+    config = load(path)
+    problem = levels_problem(config, center_levels(center), f"{center.name}'s [rating]")
+    if problem is not None:
+        raise ConfigError(problem)
+    return config
+
+
+def center_levels(path: Path) -> tuple[str, ...]:
+    """Only the `[rating] levels` of a center config: the terminal does not need the server's package."""
+    levels: tuple[str, ...] = read_toml(path).table("rating").strings("levels", pattern=LABEL)
+    return levels
+
+
+def levels_problem(config: TerminalConfig, levels: Sequence[str], whose: str) -> str | None:
+    """One line naming the first `[[ratings]] #n.level` that is not one of the center's `levels`, if any."""
+    for index, rating in enumerate(config.ratings, start=1):
+        if rating.level not in levels:
+            return (f"{config.path.name}: [[ratings]] #{index}.level: {rating.level!r} is not one of {whose} levels "
+                    f"({', '.join(levels)})")
+    return None
 
 
 def _keys(table: Table) -> dict[Key, int]:

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 import tomllib
+import unicodedata
 from datetime import time, timedelta
 from pathlib import Path
 
 import pytest
 
-from central_server.config import CenterConfig, load
+from central_server import config as center_config
+from central_server.config import BROKER_TUNING, CenterConfig, config_message, config_payload_limit, load
 from central_server.domain.areas import Area
 from central_server.domain.policies import PriorityMode
 from protocol.config import load_mqtt, read_toml
-from protocol.errors import ConfigError
+from protocol.errors import BadMessage, ConfigError
+from protocol.messages import MAX_PAYLOAD, CenterConfigMessage
+from rating_terminal.config import load as load_terminal
 from tests.harness import CENTER_TOML
 
 REPO = Path(__file__).resolve().parents[2]
@@ -161,7 +167,8 @@ def test_a_file_that_is_not_utf8_is_one_line(tmp_path: Path, valid: str) -> None
 CENTER = "[center]\n"
 MISTAKES: list[tuple[str, str, str, str, str]] = [
     # (test id, old text, new text, the key named, another fragment the message must carry)
-    ("center-missing", CENTER, "[centre]\n", "center", "missing"),
+    ("center-missing", CENTER, "[somewhere]\n", "center", "missing"),
+    ("center-misspelt", CENTER, "[centre]\n", "centre", "unknown key (did you mean [center]?)"),
     ("center-id-missing", 'id = "thu-nghiem"\n', "", "[center].id", "missing"),
     ("center-id-uppercase", 'id = "thu-nghiem"', 'id = "Thu-Nghiem"', "[center].id", "'Thu-Nghiem'"),
     ("center-id-space", 'id = "thu-nghiem"', 'id = "thu nghiem"', "[center].id", "[a-z0-9-]+"),
@@ -202,7 +209,7 @@ MISTAKES: list[tuple[str, str, str, str, str]] = [
     ("mqtt-password-number", 'url = "mqtt://127.0.0.1:1883"', 'url = "mqtt://127.0.0.1:1883"\npassword = 1234',
      "[mqtt].password", "string"),
     ("mqtt-unknown-key", 'url = "mqtt://127.0.0.1:1883"', 'url = "mqtt://127.0.0.1:1883"\npasword = "x"',
-     "[mqtt].pasword", "unknown key"),
+     "[mqtt].pasword", "unknown key (did you mean 'password'?)"),
     ("storage-missing", "[storage]\nurl = ", "[elsewhere]\nurl = ", "storage", "missing"),
     ("storage-url-mysql", '"sqlite://@DB@"', '"mysql://@DB@"', "[storage].url", "sqlite:///"),
     ("storage-url-relative", '"sqlite://@DB@"', '"sqlite://relative/center.db"', "[storage].url", "sqlite:///"),
@@ -255,7 +262,8 @@ MISTAKES: list[tuple[str, str, str, str, str]] = [
     ("area-first-text", "first = 1001", 'first = "1001"', "[[areas]] #1.first", "integer"),
     ("area-first-bool", "first = 1001", "first = true", "[[areas]] #1.first", "integer"),
     ("area-first-missing", "first = 1001\n", "", "[[areas]] #1.first", "missing"),
-    ("area-first-typo", "first = 1001\n", "frist = 1001\n", "[[areas]] #1.first", "missing"),
+    ("area-first-typo", "first = 1001\n", "frist = 1001\n", "[[areas]] #1.frist",
+     "unknown key (did you mean 'first'?)"),
     ("area-unknown-key", "first = 1001\n", "first = 1001\nfrist = 1\n", "[[areas]] #1.frist", "unknown key"),
     ("area-open-text", "open = false", 'open = "no"', "[[areas]] #4.open", "true or false"),
     ("area-name-missing", 'name = "Đất đai"\n', "", "[[areas]] #1.name", "missing"),
@@ -338,6 +346,150 @@ def test_an_unknown_key_with_a_newline_in_its_name_still_gives_one_line(tmp_path
     message = config_error(write(tmp_path, text))
     assert message.startswith("center.toml: [center].")
     assert "unknown key" in message
+
+
+# --- typos: the key written is named, with the key meant ------------------------------------------
+
+
+def test_a_misspelt_array_of_tables_is_named_not_reported_missing(tmp_path: Path, valid: str) -> None:
+    text = valid.replace("[[counters]]", "[[counter]]")
+    assert config_error(write(tmp_path, text)) == "center.toml: counter: unknown key (did you mean [[counters]]?)"
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ('url = "mqtt://', 'ulr = "mqtt://', "[mqtt].ulr: unknown key (did you mean 'url'?)"),  # two letters swapped
+    ('name = "Quầy 1"', 'nam = "Quầy 1"', "[[counters]] #1.nam: unknown key (did you mean 'name'?)"),  # one dropped
+    ("levels = [", "levels_ = [", "[rating].levels_: unknown key (did you mean 'levels'?)"),  # one added
+    ("[storage]", "[storaga]", "storaga: unknown key (did you mean [storage]?)"),  # one changed
+    ("last = 1999", "lastt = 1999", "[[areas]] #1.lastt: unknown key (did you mean 'last'?)"),
+])
+def test_a_misspelt_required_key_is_named_with_the_key_meant(tmp_path: Path, valid: str, old: str, new: str,
+                                                             expected: str) -> None:
+    assert config_error(write(tmp_path, edit(valid, old, new))) == f"center.toml: {expected}"
+
+
+def test_a_missing_key_is_missing_when_nothing_unread_is_close_to_it(tmp_path: Path, valid: str) -> None:
+    assert config_error(write(tmp_path, edit(valid, 'name = "Quầy 1"', 'label = "Quầy 1"'))) == (
+        "center.toml: [[counters]] #1.name: is missing")
+
+
+def test_a_missing_key_never_blames_a_right_key_read_after_it(tmp_path: Path, valid: str) -> None:
+    """`counters` (read later) is near `center`, and `center` near `counter`: neither is taken for a typo."""
+    assert config_error(write(tmp_path, edit(valid, CENTER, "[somewhere]\n"))).startswith(
+        "center.toml: center: is missing")
+    example = (REPO / "firmware_configs" / "counter.example.toml").read_text(encoding="utf-8")
+    terminal = write(tmp_path, edit(example, 'counter = "1" ', "# no counter "), name="counter.toml")
+    with pytest.raises(ConfigError) as caught:
+        load_terminal(terminal)
+    assert str(caught.value) == "counter.toml: [terminal].counter: is missing"
+
+
+def test_a_misspelt_value_of_another_sort_is_not_taken_for_the_missing_table(tmp_path: Path, valid: str) -> None:
+    """`storag = "x"` is no table: the missing [storage] is reported as missing, then `storag` as unknown."""
+    text = edit(valid, "[storage]\nurl = ", "[elsewhere]\nurl = ")
+    message = config_error(write(tmp_path, 'storag = "x"\n' + text))
+    assert message == "center.toml: storage: is missing"
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ("window_s = 120", "windows = 120", "[rating].windows: unknown key (did you mean 'window_s'?)"),
+    (CENTER, "[[kiosk]]\nid = \"k1\"\n\n" + CENTER, "kiosk: unknown key (did you mean [[kiosks]]?)"),
+    ('prefix = "B"', 'prefix = "B"\ntarget_wait = 20', "[[areas]] #2.target_wait: unknown key (did you mean "
+                                                      "'target_wait_min'?)"),
+    (CENTER, CENTER + 'language = "vi"\n', "[center].language: unknown key"),  # nothing close: no guess
+])
+def test_an_unknown_key_names_the_closest_known_one(tmp_path: Path, valid: str, old: str, new: str,
+                                                    expected: str) -> None:
+    assert config_error(write(tmp_path, edit(valid, old, new))) == f"center.toml: {expected}"
+
+
+def test_an_unknown_key_beside_the_right_one_is_not_told_to_become_it(tmp_path: Path, valid: str) -> None:
+    message = config_error(write(tmp_path, edit(valid, "first = 1001\n", "first = 1001\nfrist = 1\n")))
+    assert message == "center.toml: [[areas]] #1.frist: unknown key"
+
+
+# --- what cannot work although every key is right ------------------------------------------------
+
+NHO_SERVED = 'id = "3"\nname = "Quầy 3"\nareas = ["nho"]'
+
+
+def test_an_open_area_no_counter_serves_is_refused(tmp_path: Path, valid: str) -> None:
+    text = edit(valid, NHO_SERVED, NHO_SERVED.replace('["nho"]', '["tu-phap"]'))
+    assert config_error(write(tmp_path, text)) == (
+        "center.toml: [[areas]] #3: no counter serves the open area 'nho'; add it to a counter's areas or set "
+        "open = false")
+
+
+def test_a_closed_area_no_counter_serves_is_allowed(tmp_path: Path, valid: str) -> None:
+    config = load(write(tmp_path, valid))
+    assert config.rules.areas[3].id == "dong" and not config.rules.areas[3].open
+    assert all("dong" not in counter.areas for counter in config.rules.counters)
+    text = edit(edit(valid, NHO_SERVED, NHO_SERVED.replace('["nho"]', '["tu-phap"]')), 'prefix = "N"',
+                'prefix = "N"\nopen = false')
+    assert load(write(tmp_path, text)).rules.areas[2].open is False
+
+
+@pytest.mark.parametrize("name", ["Quầy 1", "quầy 1", "QUẦY 1", "  Quầy   1 ", unicodedata.normalize("NFD", "Quầy 1")],
+                         ids=["same", "lower", "upper", "spaces", "decomposed"])
+def test_two_counters_with_one_name_are_refused(tmp_path: Path, valid: str, name: str) -> None:
+    text = edit(valid, 'name = "Quầy 3"', f"name = {json.dumps(name)}")
+    message = config_error(write(tmp_path, text))
+    assert place_of(message) == "[[counters]] #3.name", message
+    assert "counter '1'" in message and "could not tell" in message
+
+
+def test_counters_whose_names_only_look_alike_load(tmp_path: Path, valid: str) -> None:
+    text = edit(edit(valid, 'name = "Quầy 3"', 'name = "Quầy 10"'), 'name = "Quầy 2"', 'name = "Quay 1"')
+    assert [c.name for c in load(write(tmp_path, text)).rules.counters] == ["Quầy 1", "Quay 1", "Quầy 10"]
+
+
+def size_in(message: str) -> int:
+    found = re.search(r"would be (\d+) bytes", message)
+    assert found is not None, message
+    return int(found.group(1))
+
+
+def test_the_config_message_is_limited_by_what_devices_decode() -> None:
+    assert config_payload_limit("qms/v1/rach-gia/config") == MAX_PAYLOAD  # the broker's limit (2 MiB) is larger
+    assert "max_packet_size" in BROKER_TUNING.read_text(encoding="utf-8")
+
+
+def test_a_broker_packet_limit_below_it_lowers_the_limit(tmp_path: Path) -> None:
+    tuning = tmp_path / "tuning.conf"
+    tuning.write_text("# max_packet_size 10\nmax_packet_size 20000\n")
+    limit = config_payload_limit("qms/v1/rach-gia/config", tuning)
+    assert 20000 - 120 < limit < 20000 - len("qms/v1/rach-gia/config")
+    tuning.write_text("max_packet_size 0\n")  # Mosquitto's "no limit"
+    assert config_payload_limit("qms/v1/rach-gia/config", tuning) == MAX_PAYLOAD
+    assert config_payload_limit("qms/v1/rach-gia/config", tmp_path / "absent.conf") == MAX_PAYLOAD
+
+
+def test_a_config_message_at_the_limit_loads_and_one_byte_more_is_refused(tmp_path: Path, valid: str) -> None:
+    base = len(config_message(load(write(tmp_path, valid))).to_wire())
+    fits = edit(valid, 'name = "Lĩnh vực nhỏ"', f'name = "Lĩnh vực nhỏ{"x" * (MAX_PAYLOAD - base)}"')
+    config = load(write(tmp_path, fits))
+    wire = config_message(config).to_wire()
+    assert len(wire) == MAX_PAYLOAD
+    assert CenterConfigMessage.from_wire(wire).areas[2].name == config.rules.areas[2].name  # devices take it
+    over = edit(valid, 'name = "Lĩnh vực nhỏ"', f'name = "Lĩnh vực nhỏ{"x" * (MAX_PAYLOAD - base + 1)}"')
+    message = config_error(write(tmp_path, over))
+    assert place_of(message) == "[[areas]]"
+    assert size_in(message) == MAX_PAYLOAD + 1 and f"over the {MAX_PAYLOAD}" in message
+
+
+def test_a_config_message_too_large_names_the_counters_when_they_make_it_large(
+    tmp_path: Path, valid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    many = "".join(f'\n[[counters]]\nid = "q{n}"\nname = "Quầy {n} {"ở tầng trệt, cạnh cửa " * 8}"\n'
+                   f'areas = ["dat-dai", "tu-phap"]\n' for n in range(300))
+    path = write(tmp_path, valid + many)
+    message = config_error(path)
+    assert place_of(message) == "[[counters]]"
+    monkeypatch.setattr(center_config, "config_payload_limit", lambda topic: 10 * MAX_PAYLOAD)
+    published = config_message(load(path)).to_wire()  # what the server would publish, built the same way
+    assert size_in(message) == len(published) > MAX_PAYLOAD
+    with pytest.raises(BadMessage, match="over"):
+        CenterConfigMessage.from_wire(published)  # what every device would do with it
 
 
 # --- MQTT credentials and TLS files -------------------------------------------------------------
@@ -539,6 +691,20 @@ def test_areas_sharing_a_prefix_with_disjoint_numbers_get_no_warning(tmp_path: P
 
 
 # --- the command line ---------------------------------------------------------------------------
+
+
+def test_help_lists_the_sub_commands_and_theirs_still_work() -> None:
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "central_server", *args], cwd=REPO, capture_output=True,
+                              text=True, timeout=60, check=False)
+
+    shown = run("--help")
+    assert shown.returncode == 0, shown.stderr
+    assert re.search(r"(?m)^  report  ", shown.stdout) and re.search(r"(?m)^  provision  ", shown.stdout), shown.stdout
+    for sub, option in (("report", "--from"), ("provision", "--broker-host")):
+        own = run(sub, "--help")
+        assert own.returncode == 0, own.stderr
+        assert own.stdout.startswith(f"usage: central_server {sub} ") and option in own.stdout
 
 
 def test_check_on_a_bad_config_exits_2_with_one_stderr_line(tmp_path: Path, valid: str) -> None:

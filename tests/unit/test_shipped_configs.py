@@ -62,6 +62,15 @@ def test_the_example_config_passes_check(agent: str, name: str) -> None:
     passes(agent, CONFIGS / name)
 
 
+def test_the_counter_example_agrees_with_the_center_example_on_the_rating_levels() -> None:
+    """`--center` checks each [[ratings]] level against the center's [rating] levels: the shipped pair agree."""
+    checked = subprocess.run([sys.executable, "-m", "rating_terminal", "--config",
+                              str(CONFIGS / "counter.example.toml"), "--center", str(CONFIGS / "center.example.toml"),
+                              "--check"], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout == passes("rating_terminal", CONFIGS / "counter.example.toml")
+
+
 def test_the_kiosk_example_with_its_commented_buttons_passes_check(tmp_path: Path) -> None:
     path = tmp_path / "kiosk.toml"
     path.write_text(kiosk_with_buttons(), encoding="utf-8")
