@@ -4,6 +4,7 @@ and the pygame screen (dummy video driver); a simulated finger touches an area."
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -19,6 +20,7 @@ from escpos.printer import Network
 
 from kiosk.agent import KioskAgent
 from kiosk.config import load
+from kiosk.flow import NO_BROKER, NO_SERVER
 from kiosk.loopback_printer import LoopbackPrinter
 from kiosk.model import PrinterStatus, Screen, area_target
 from kiosk.printer import EscposPrinter
@@ -211,7 +213,7 @@ def test_paper_running_out_mid_morning_hands_out_no_unprinted_number_and_the_ser
     assert printer_events(server)[:3] == [(True, "ready"), (True, "paper_out"), (True, "ready")]
 
 
-def test_the_broker_gone_says_busy_and_the_kiosk_comes_back_by_itself(
+def test_the_broker_gone_is_said_and_the_kiosk_comes_back_by_itself(
     server: ServerProcess, broker: LocalBroker, center_id: str, printer: LoopbackPrinter, tmp_path: Path
 ) -> None:
     kiosk = Kiosk(tmp_path, broker, center_id, printer)
@@ -220,8 +222,8 @@ def test_the_broker_gone_says_busy_and_the_kiosk_comes_back_by_itself(
     def scenario() -> None:
         kiosk.wait_for(Screen.MENU)
         broker.stop()
-        kiosk.wait_for(Screen.BUSY, timeout_s=2)
-        seen["message"] = kiosk.agent.flow.view().message
+        kiosk.wait_for(Screen.OFFLINE, timeout_s=2)
+        wait_until(lambda: kiosk.agent.flow.view().message == NO_BROKER, timeout_s=5)
         broker.start()
         kiosk.wait_for(Screen.MENU, timeout_s=30)  # reconnected, and the server's state is back
         time.sleep(0.2)  # one frame, so the menu's targets are on screen
@@ -229,5 +231,20 @@ def test_the_broker_gone_says_busy_and_the_kiosk_comes_back_by_itself(
         seen["job"] = printer.wait_for_cuts(1)[0]
 
     kiosk.run(scenario)
-    assert seen["message"] == "Hệ thống đang bận, vui lòng chờ trong giây lát"
     assert b"B001" in bytes(seen["job"].text)
+
+
+def test_a_kiosk_without_a_server_says_the_server_is_away_and_why_in_its_log(
+    broker: LocalBroker, center_id: str, printer: LoopbackPrinter, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    kiosk = Kiosk(tmp_path, broker, center_id, printer)
+    seen: dict[str, Any] = {}
+
+    def scenario() -> None:
+        kiosk.wait_for(Screen.OFFLINE, timeout_s=15)  # after the first seconds, not "starting" for ever
+        seen["view"] = kiosk.agent.flow.view()
+
+    with caplog.at_level(logging.INFO, logger="kiosk.agent"):
+        kiosk.run(scenario)
+    assert seen["view"].message == NO_SERVER
+    assert "the broker is reached but the server is not online" in caplog.text
