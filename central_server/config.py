@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, replace
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,6 +16,7 @@ from central_server.domain.counters import CounterSpec
 from central_server.domain.policies import DEFAULT_PRIORITY_CATEGORIES, PriorityMode, QueuePolicy
 from protocol.config import MqttSettings, Table, load_mqtt, read_toml
 from protocol.errors import ConfigError
+from protocol.hours import WEEKDAY_KEYS, Hours, Session, parse_sessions
 from protocol.messages import MAX_PAYLOAD, AreaInfo, CenterConfigMessage, CounterInfo
 from protocol.topics import DEVICE_ID, ID, Topics
 
@@ -63,15 +64,26 @@ class CenterConfig:
             f"priority {rules.policy.mode.value}, "
             + (f"missed after {rules.policy.max_calls} calls" if rules.policy.max_calls else "recalls unlimited"),
         ]
+        if rules.hours is not None:
+            lines.append(f"hours: {_hours_summary(rules.hours)}")
         for area in rules.areas:
             state = "" if area.open else " (closed)"
-            lines.append(f"  area {area.id}: {area.name} {area.shown(area.first)}..{area.shown(area.last)}{state}")
+            extra = "".join([f", at most {area.daily_quota} tickets a day" if area.daily_quota else "",
+                             f", its own hours: {_hours_summary(area.hours)}" if area.hours else ""])
+            lines.append(f"  area {area.id}: {area.name} {area.shown(area.first)}..{area.shown(area.last)}{state}"
+                         f"{extra}")
         for counter in rules.counters:
             lines.append(f"  counter {counter.id}: {counter.name} serves {', '.join(counter.areas)}")
         lines.extend(f"  kiosk {kiosk.id}: {kiosk.name}" for kiosk in self.kiosks)
         lines.extend(f"  board {board.id}: {board.name}" for board in self.boards)
         lines.extend(f"warning: {w}" for w in self.warnings)
         return "\n".join(lines)
+
+
+def _hours_summary(hours: Hours) -> str:
+    cut = f", no new ticket in the last {hours.last_ticket_min} min of a session" if hours.last_ticket_min else ""
+    closed = f", closed on {len(hours.closed_dates)} dates" if hours.closed_dates else ""
+    return f"{hours.describe()}{cut}{closed}"
 
 
 def load(path: Path, *, on_this_host: bool = True) -> CenterConfig:
@@ -92,6 +104,7 @@ def load(path: Path, *, on_this_host: bool = True) -> CenterConfig:
     storage_url, database = _storage(root.table("storage"), on_this_host)
     levels, window = _rating(root.table("rating"))
     policy = _policy(root.table("queue", required=False))
+    hours = _hours(root.table("hours")) if root.has("hours") else None
     area_tables = root.tables("areas")
     areas = tuple(_area(t) for t in area_tables)
     _unique(root, "areas", [a.id for a in areas])
@@ -103,7 +116,7 @@ def load(path: Path, *, on_this_host: bool = True) -> CenterConfig:
     taken = {f"counter-{c.id}" for c in counters}  # device ids share device/<id>/status with counter terminals
     kiosks, boards = _devices(root, "kiosks", taken), _devices(root, "boards", taken)
     root.finish()
-    rules = CenterRules(areas, counters, zone, day_starts, policy, levels, window)
+    rules = CenterRules(areas, counters, zone, day_starts, policy, levels, window, hours)
     config = CenterConfig(path, center_id, name, zone_name, day_starts, mqtt, storage_url, database, rules,
                           _warnings(path, areas), kiosks, boards)
     _config_message_fits(root, config)
@@ -178,11 +191,48 @@ def _area(table: Table) -> Area:
         prefix=table.text("prefix", "", pattern=PREFIX),
         open=table.flag("open", True),
         target_wait_min=table.integer("target_wait_min", 30, minimum=1),
+        hours=_hours(table.table("hours")) if table.has("hours") else None,
+        daily_quota=table.integer("daily_quota", 0, minimum=0),
     )
     if area.last < area.first:
         raise table.error("last", f"must not be below first ({area.first})")
     table.finish()
     return area
+
+
+def _hours(table: Table) -> Hours:
+    """[hours] (or an area's [areas.hours]): sessions per weekday, closed dates, the last-ticket cut-off."""
+    weekdays = _sessions(table, "weekdays", ())
+    week = tuple(_sessions(table, key, weekdays if index < 5 else ()) for index, key in enumerate(WEEKDAY_KEYS))
+    closed = set()
+    for text in table.strings("closed_dates", ()):
+        try:
+            closed.add(date.fromisoformat(text))
+        except ValueError:
+            raise table.error("closed_dates", f"{text!r} is not a date YYYY-MM-DD") from None
+    last = table.integer("last_ticket_min", 0, minimum=0)
+    table.finish()
+    sessions = [session for day in week for session in day]
+    if not sessions:
+        raise table.error(None, "no session on any day: give weekdays = [\"07:30-11:30\", ...] or mon ... sun")
+    shortest = min(sessions, key=lambda s: _minutes(s.end) - _minutes(s.start))
+    if last >= _minutes(shortest.end) - _minutes(shortest.start):
+        raise table.error("last_ticket_min", f"{last} minutes leaves no time to take a ticket in {shortest}")
+    return Hours(week, frozenset(closed), last)
+
+
+def _sessions(table: Table, key: str, default: tuple[Session, ...]) -> tuple[Session, ...]:
+    values = table.strings(key, None)
+    if values is None:
+        return default
+    try:
+        return parse_sessions(values)
+    except ValueError as exc:
+        raise table.error(key, f"{exc}; expected a list of \"HH:MM-HH:MM\" sessions") from None
+
+
+def _minutes(moment: time) -> int:
+    return 24 * 60 if moment == time.max else moment.hour * 60 + moment.minute
 
 
 def _counter(table: Table, area_ids: set[str]) -> CounterSpec:
@@ -203,8 +253,8 @@ def _unique_counter_names(tables: list[Table], counters: tuple[CounterSpec, ...]
     for table, counter in zip(tables, counters, strict=True):
         folded = " ".join(unicodedata.normalize("NFC", counter.name).casefold().split())
         if folded in seen:
-            raise table.error("name", f"{counter.name!r} is already counter {seen[folded].id!r}'s name; the board "
-                                      "and the voice could not tell the two apart")
+            raise table.error("name", f"{counter.name!r} is already the name of counter {seen[folded].id!r}; the "
+                                      "board and the voice could not tell the two apart")
         seen[folded] = counter
 
 
@@ -223,12 +273,13 @@ def config_message(config: CenterConfig) -> CenterConfigMessage:
     return CenterConfigMessage(
         center_id=config.center_id,
         center_name=config.name,
-        areas=tuple(AreaInfo(a.id, a.name, a.prefix, a.first, a.last, a.open) for a in rules.areas),
+        areas=tuple(AreaInfo(a.id, a.name, a.prefix, a.first, a.last, a.open, a.hours) for a in rules.areas),
         counters=tuple(CounterInfo(c.id, c.name, c.areas) for c in rules.counters),
         rating_levels=rules.rating_levels,
         priority_categories=rules.policy.priority_categories,
         timezone=config.timezone,
         rating_window_s=int(rules.rating_window.total_seconds()),
+        hours=rules.hours,
     )
 
 

@@ -156,7 +156,8 @@ def test_the_server_refuses_two_counters_with_one_name(tmp_path: Path, capsys: p
     path = tmp_path / "wrong.toml"
     path.write_text(edited(example("center.example.toml"), 'name = "Quầy 8"', 'name = "quầy  2"'), encoding="utf-8")
     line = refused(server_main, path, capsys)
-    assert line.startswith("central_server: wrong.toml: [[counters]] #8.name: 'quầy  2' is already counter '2''s name")
+    assert line == ("central_server: wrong.toml: [[counters]] #8.name: 'quầy  2' is already the name of counter '2'; "
+                    "the board and the voice could not tell the two apart")
 
 
 @pytest.mark.parametrize("part", ["[[areas]]", "[[counters]]"])
