@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import pty
 import queue
@@ -27,6 +26,7 @@ import subprocess
 import sys
 import threading
 import time
+import tomllib
 import tty
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -37,6 +37,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from central_server.config import load
+from central_server.morning import DISTRICT, Press, Rate, Wait
+from central_server.morning import arrivals as morning_arrivals
+from central_server.morning import official as official_plan
 from central_server.report.command import make_report, write_report
 from display_board.led_display import STX, QmsFrameCodec
 from kiosk.loopback_printer import LoopbackPrinter
@@ -54,16 +57,10 @@ OUT = ROOT / "demo-output"
 EXAMPLES = ROOT / "firmware_configs"
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 SPEED = 128.0  # simulated seconds per real second: 07:25-11:45 in about two minutes
-OPENS, LAST_ARRIVAL, CLOSES = (7, 30), (11, 15), (11, 45)
-ARRIVALS = 96  # citizens in the morning, for four counters
-# Arrivals per area, as district centers see them: land and civil status busiest.
-SHARE = {"dat-dai": 0.32, "tu-phap": 0.28, "kinh-doanh": 0.10, "xay-dung": 0.10, "ldtbxh": 0.10, "bhxh": 0.10}
-SERVICE_MIN = {"dat-dai": 6, "xay-dung": 8, "tu-phap": 5, "kinh-doanh": 6, "ldtbxh": 5, "bhxh": 4}
-COUNTERS = (("1", "Quầy 1", ("dat-dai",)), ("2", "Quầy 2", ("dat-dai", "xay-dung")),
-            ("3", "Quầy 3", ("tu-phap", "kinh-doanh")), ("4", "Quầy 4", ("tu-phap", "ldtbxh", "bhxh")))
-PRIORITIES = ("elderly", "disabled", "pregnant", "veteran", "child_under_6")
-PRIORITY_SHARE, NO_SHOW, TRANSFER, RATED = 0.08, 0.05, 0.04, 0.75
-LEVELS = (("very_satisfied", 0.58), ("satisfied", 0.36), ("dissatisfied", 0.06))
+TRAFFIC = DISTRICT  # the citizens and the officials (central_server/morning.py)
+OPENS, LAST_ARRIVAL, CLOSES = TRAFFIC.opens, TRAFFIC.last_arrival, TRAFFIC.closes
+ARRIVALS = TRAFFIC.arrivals
+COUNTERS = TRAFFIC.counters
 LONG_PRESS_MS = 300  # the terminals' long press, shortened: a real second is two simulated minutes here
 log = logging.getLogger("demo")
 
@@ -129,6 +126,12 @@ def center_config(broker: LocalBroker) -> Path:
                  f"areas = {json.dumps(areas)}\n")
     text = replace_table(text, "mqtt", [f"url = {toml_string(broker.url)}"])
     text = set_key(text, "storage", "url", toml_string(f"sqlite:///{OUT / 'center.db'}"))
+    parsed = tomllib.loads(text)  # the example's hours, on whatever day the demo runs
+    own = next(area["hours"] for area in parsed["areas"] if "hours" in area)
+    for table, hours in (("hours", parsed["hours"]), ("areas.hours", own)):
+        for day in ("sat", "sun"):
+            text = set_key(text, table, day, json.dumps(hours["weekdays"]))
+        text = set_key(text, table, "closed_dates", "[]")
     path = OUT / "center.toml"
     path.write_text(text, encoding="utf-8")
     return path
@@ -263,16 +266,6 @@ class Morning:
         return not self.stop.is_set() and self.clock.now() < self.at(*CLOSES)
 
 
-def arrivals(morning: Morning, rng: random.Random) -> list[tuple[datetime, str, str]]:
-    """Arrival times, areas and priorities: busiest between 08:30 and 10:00."""
-    start, end = morning.at(*OPENS), morning.at(*LAST_ARRIVAL)
-    span = (end - start).total_seconds()
-    moments = sorted(start + timedelta(seconds=span * rng.betavariate(2.2, 3.0)) for _ in range(ARRIVALS))
-    areas = rng.choices(list(SHARE), weights=list(SHARE.values()), k=ARRIVALS)
-    return [(m, a, rng.choice(PRIORITIES) if rng.random() < PRIORITY_SHARE else "none")
-            for m, a in zip(moments, areas, strict=True)]
-
-
 def citizens(morning: Morning, kiosk: Agent, plan: list[tuple[datetime, str, str]]) -> None:
     """Each citizen walks up to the kiosk at their time and touches its screen."""
     if not kiosk.wait_for("screen menu", 30):
@@ -331,43 +324,54 @@ class CounterView:
         self._link.stop()
 
 
-def official(morning: Morning, counter_id: str, terminal: Agent, view: CounterView, seed: int) -> None:
-    """Calls, serves, sometimes recalls and skips a no-show, transfers, takes a break; the citizen rates."""
-    rng = random.Random(seed)
-    on_break = False
+def official(morning: Morning, counter_id: str, terminal: Agent, view: CounterView, seed: int,
+             areas: tuple[str, ...]) -> None:
+    """The official of central_server/morning.py at the real terminal: keys pressed on its pins, waits in
+    simulated time; the citizen rates on its buttons. `areas`: the open areas, as the terminal lists them."""
     if not view.wait_ready(counter_id, 30):
         log.error("counter %s's terminal did not come up; see its log", counter_id)
         return
+    plan = official_plan(TRAFFIC, counter_id, morning.clock.start, morning.clock.now, random.Random(seed))
+    answer: str | None = None
     while morning.open():
-        if counter_id == "3" and not on_break and morning.clock.now() >= morning.at(9, 45):
-            on_break = True
-            press(terminal, view, counter_id, "key pause", lambda s: s.get("status") == "paused")
-            morning.wait_minutes(15)
-            press(terminal, view, counter_id, "key pause", lambda s: s.get("status") != "paused")
+        action = plan.send(answer)
+        answer = None
+        if isinstance(action, Wait):
+            morning.wait_minutes(action.minutes)
+        elif isinstance(action, Rate):
+            if terminal.wait_for("armed", 5):
+                terminal.send(f"rate {action.level}")
+                terminal.wait_for("thanks", 5)
+        else:
+            answer = carry_out(action, counter_id, terminal, view, areas)
+            if answer is not None:
+                morning.called += 1
+
+
+def carry_out(action: Press, counter_id: str, terminal: Agent, view: CounterView, areas: tuple[str, ...]) -> str | None:
+    """One key of the official's plan on the terminal; for `next`, the area of the ticket it called."""
+    if action.action == "next":
         previous = ticket_id(view.states.get(counter_id) or {})
         state = press(terminal, view, counter_id, "key next", called_other_than(previous))
         ticket = state.get("ticket")
-        if not ticket or ticket_id(state) == previous:  # nobody waits
-            morning.wait_minutes(1)
-            continue
-        morning.called += 1
-        if rng.random() < NO_SHOW:
-            morning.wait_minutes(1.5)
-            press(terminal, view, counter_id, "key recall")
-            morning.wait_minutes(1.5)
-            press(terminal, view, counter_id, "key skip long", lambda s: s.get("ticket") is None)
-            continue
-        morning.wait_minutes(max(1.0, rng.lognormvariate(math.log(SERVICE_MIN[ticket["area"]]), 0.45)))
-        if ticket["area"] == "dat-dai" and rng.random() < TRANSFER:
-            terminal.send("key transfer")  # the first other area is chosen; holding sends it there
-            press(terminal, view, counter_id, "key transfer long", lambda s: s.get("ticket") is None)
-            continue
+        return str(ticket["area"]) if ticket and ticket_id(state) != previous else None
+    if action.action in ("pause", "resume"):
+        paused = action.action == "pause"
+        press(terminal, view, counter_id, "key pause", lambda s: (s.get("status") == "paused") == paused)
+    elif action.action == "transfer":  # each short press moves the choice to the next of the other areas
+        current = (view.states.get(counter_id) or {}).get("ticket") or {}
+        targets = [area for area in areas if area != current.get("area")]
+        for _ in range(targets.index(action.to_area) if action.to_area in targets else 0):
+            terminal.send("key transfer")
+            terminal.wait_for("signal", 10)
+        press(terminal, view, counter_id, "key transfer long", lambda s: s.get("ticket") is None)
+    elif action.action == "skip":
+        press(terminal, view, counter_id, "key skip long", lambda s: s.get("ticket") is None)
+    elif action.action == "finish":
         press(terminal, view, counter_id, "key finish", lambda s: s.get("ticket") is None)
-        if rng.random() < RATED and terminal.wait_for("armed", 5):
-            morning.wait_minutes(0.2)
-            level = rng.choices([lv for lv, _ in LEVELS], weights=[w for _, w in LEVELS])[0]
-            terminal.send(f"rate {level}")
-            terminal.wait_for("thanks", 5)
+    else:
+        press(terminal, view, counter_id, f"key {action.action}")
+    return None
 
 
 def press(terminal: Agent, view: CounterView, counter_id: str, line: str,
@@ -448,7 +452,7 @@ def main() -> int:
         morning = Morning(clock)
         running.callback(morning.stop.set)
         try:
-            play(morning, agents[1], terminals, view, bus)
+            play(morning, agents[1], terminals, view, bus, tuple(a.id for a in config.rules.areas if a.open))
         except KeyboardInterrupt:
             print("\ndừng lại theo yêu cầu")
             return 130
@@ -459,10 +463,12 @@ def main() -> int:
     return finish(config.path, clock)
 
 
-def play(morning: Morning, kiosk: Agent, terminals: dict[str, Agent], view: CounterView, bus: LedBus) -> None:
+def play(morning: Morning, kiosk: Agent, terminals: dict[str, Agent], view: CounterView, bus: LedBus,
+         areas: tuple[str, ...]) -> None:
     """The citizens and the officials, with the progress bar, until the center closes."""
-    workers = [threading.Thread(target=citizens, args=(morning, kiosk, arrivals(morning, random.Random(2026)))),
-               *(threading.Thread(target=official, args=(morning, c, t, view, 100 + n), daemon=True)
+    plan = morning_arrivals(TRAFFIC, morning.clock.start, random.Random(2026))
+    workers = [threading.Thread(target=citizens, args=(morning, kiosk, plan)),
+               *(threading.Thread(target=official, args=(morning, c, t, view, 100 + n, areas), daemon=True)
                  for n, (c, t) in enumerate(terminals.items()))]
     workers[0].daemon = True
     bar = threading.Thread(target=progress, args=(morning, bus), daemon=True)

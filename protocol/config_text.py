@@ -15,7 +15,7 @@ def set_key(text: str, table: str, key: str, value: str) -> str:
     """Set `key` in `[table]` to the TOML `value`, keeping the line's comment."""
     lines = text.split("\n")
     start, end = _table_span(lines, table)
-    pattern = re.compile(rf"{re.escape(key)}\s*=\s*(\"(?:[^\"\\]|\\.)*\"|[^#\s]+)(\s*#.*)?")
+    pattern = re.compile(rf"{re.escape(key)}\s*=\s*(\"(?:[^\"\\]|\\.)*\"|\[[^\]#]*\]|[^#\s]+)(\s*#.*)?")
     for index in range(start + 1, end):
         found = pattern.fullmatch(lines[index].rstrip())
         if found:

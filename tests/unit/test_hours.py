@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from central_server.config import config_message, load
 from central_server.domain.areas import Area
 from central_server.domain.center import Center, CenterRules, DaySnapshot
 from central_server.domain.counters import CounterSpec
 from central_server.domain.errors import DomainError
 from central_server.domain.policies import QueuePolicy
+from protocol.errors import ConfigError
 from protocol.hours import Closed, Hours, parse_sessions, when_text
+from protocol.messages import CenterConfigMessage
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 WORKDAY = parse_sessions(["07:30-11:30", "13:30-17:00"])
@@ -135,3 +139,47 @@ def test_closing_an_area_leaves_its_waiting_citizens_callable() -> None:
 
 def _snapshot_of(center: Center) -> DaySnapshot:
     return DaySnapshot(center.day, list(center.tickets.values()), {}, [], [], len(center.tickets) + 1)
+
+
+# --- the center config and the retained message -----------------------------------------------------
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "firmware_configs" / "center.example.toml"
+
+
+def config_with(tmp_path: Path, old: str, new: str) -> Path:
+    text = EXAMPLE.read_text(encoding="utf-8").replace("/tmp/qms-center.db", str(tmp_path / "center.db"))
+    assert old in text, old
+    path = tmp_path / "center.toml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+def test_the_example_centers_hours_reach_the_devices_in_the_retained_config(tmp_path: Path) -> None:
+    config = load(config_with(tmp_path, "", ""))
+    assert config.rules.hours is not None and config.rules.hours.last_ticket_min == 15
+    assert config.rules.hours.week[5] == () and date(2027, 9, 2) in config.rules.hours.closed_dates
+    bhxh = next(a for a in config.rules.areas if a.id == "bhxh")
+    assert bhxh.daily_quota == 80 and bhxh.hours is not None
+    assert bhxh.hours.describe() == "Thứ Hai – Thứ Sáu: 7h30–11h30"
+    seen = CenterConfigMessage.from_wire(config_message(config).to_wire())
+    assert seen.hours == config.rules.hours
+    assert next(a for a in seen.areas if a.id == "bhxh").hours == bhxh.hours
+
+
+@pytest.mark.parametrize(("old", "new", "said"), [
+    ('weekdays = ["07:30-11:30", "13:30-17:00"]', 'weekdays = ["07:30-11:30", "11:00-17:00"]',
+     "center.toml: [hours].weekdays: 11h00–17h00 overlaps 7h30–11h30; expected a list of"),
+    ('weekdays = ["07:30-11:30", "13:30-17:00"]', 'weekdays = ["7h30-11h30"]',
+     "center.toml: [hours].weekdays: '7h30-11h30' is not HH:MM-HH:MM"),
+    ("last_ticket_min = 15\n\n", "last_ticket_min = 240\n\n",
+     "center.toml: [hours].last_ticket_min: 240 minutes leaves no time to take a ticket in 13h30–17h00"),
+    ('closed_dates = ["2027-01-01"', 'closed_dates = ["01/01/2027"', "center.toml: [hours].closed_dates: '01/01/2027'"),
+    ('weekdays = ["07:30-11:30", "13:30-17:00"]', 'wednesday = ["07:30-11:30"]',
+     "center.toml: [hours].wednesday: unknown key"),
+    ("daily_quota = 80", "daily_quota = -1", "center.toml: [[areas]] #6.daily_quota: must be at least 0"),
+])
+def test_wrong_hours_are_one_line_naming_the_file_and_the_key(tmp_path: Path, old: str, new: str, said: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        load(config_with(tmp_path, old, new))
+    assert str(refused.value).startswith(said), refused.value
+    assert "\n" not in str(refused.value)
