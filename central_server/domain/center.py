@@ -17,7 +17,7 @@ from typing import Any
 from central_server.domain.areas import Area, service_day
 from central_server.domain.counters import Counter, CounterSpec
 from central_server.domain.errors import DomainError
-from central_server.domain.estimate import Basis, Estimate, Forecast, Queued, StaffedCounter, time_left
+from central_server.domain.estimate import PLAY_LIMIT, Basis, Estimate, Forecast, Queued, StaffedCounter, time_left
 from central_server.domain.policies import QueuePolicy
 from central_server.domain.tickets import HOLDS_NUMBER, Ticket, TicketState
 from protocol.hours import Hours
@@ -296,8 +296,12 @@ class Center:
         staffed = [StaffedCounter(c.id, c.spec.areas, self._time_left(c, now), c.regular_since_priority)
                    for c in self.counters.values() if self.staffed(c, now)]
         areas = {a for c in staffed for a in c.areas if a in self._queues}
+        pace = {a: self.pace_s(a) for a in self.areas}
+        counts = {a: self._queues[a].waiting for a in areas}
+        if sum(counts.values()) > PLAY_LIMIT:  # not worth listing ticket by ticket
+            return Forecast(staffed, [], pace, self.rules.policy, bulk=counts)
         waiting = [Queued(t.area, t.is_priority, t.queue_key) for a in areas for t in self._queues[a].tickets(a)]
-        return Forecast(staffed, waiting, {a: self.pace_s(a) for a in self.areas}, self.rules.policy)
+        return Forecast(staffed, waiting, pace, self.rules.policy)
 
     def staffed(self, counter: Counter, now: datetime) -> bool:
         """Whether the counter calls citizens now: not paused, and its terminal online (a counter whose

@@ -76,10 +76,12 @@ class Forecast:
     """The queue of one moment played forward; `place()` estimates each new ticket of that moment."""
 
     def __init__(self, counters: Sequence[StaffedCounter], waiting: Iterable[Queued], pace_s: Mapping[str, float],
-                 policy: QueuePolicy) -> None:
+                 policy: QueuePolicy, *, bulk: Mapping[str, int] | None = None) -> None:
+        """`bulk`: instead of `waiting`, how many wait per area, for a queue too long to play."""
         self._counters = list(counters)
         self._pace = pace_s
         self._policy = policy
+        self._bulk = bulk
         self._waiting = sorted(waiting, key=lambda q: q.key)
         self._played = False
         self._free_at: dict[str, float] = {}  # counter id -> when it has no older ticket left to call
@@ -109,14 +111,14 @@ class Forecast:
 
     def _play(self) -> dict[str, float]:
         """Each counter's time when nothing older is left for it to call."""
-        if len(self._waiting) > PLAY_LIMIT:
+        if self._in_bulk():
             return self._shared_work()
         free_at: dict[str, float] = {}
         self._run(lambda counter, at: free_at.__setitem__(counter.id, at), target=None)
         return free_at
 
     def _play_with(self, target: Queued, serving: list[StaffedCounter]) -> float:
-        if len(self._waiting) > PLAY_LIMIT:
+        if self._in_bulk():
             return min(self._shared_work()[c.id] for c in serving)
         picked = self._run(lambda counter, at: None, target=target)
         return picked if picked is not None else 0.0
@@ -160,10 +162,13 @@ class Forecast:
                     best = (head, key)
         return best
 
+    def _in_bulk(self) -> bool:
+        return self._bulk is not None or len(self._waiting) > PLAY_LIMIT
+
     def _shared_work(self) -> dict[str, float]:
         """A long queue in bulk: the work waiting in the areas a counter serves, and the work of the counters
         sharing those areas, divided by those counters (every counter of a group frees at the same time)."""
-        work: dict[str, float] = {}
+        work = {area: count * self._pace[area] for area, count in (self._bulk or {}).items()}
         for ticket in self._waiting:
             work[ticket.area] = work.get(ticket.area, 0.0) + self._pace[ticket.area]
         free_at = {}

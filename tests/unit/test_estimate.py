@@ -95,6 +95,9 @@ def test_a_long_queue_is_counted_in_bulk() -> None:
     estimate = Forecast(counters, waiting, PACE, QueuePolicy()).place("a", False)
     work = sum(PACE[q.area] for q in waiting)
     assert estimate.seconds == round(work / 2), "all the waiting work of the two sharing counters, split in two"
+    counts = {"a": sum(q.area == "a" for q in waiting), "b": sum(q.area == "b" for q in waiting)}
+    by_counts = Forecast(counters, [], PACE, QueuePolicy(), bulk=counts).place("a", False)
+    assert by_counts == estimate, "the center passes only the counts of a long queue"
 
 
 def test_time_left_is_what_was_left_of_the_longer_services_of_the_day() -> None:
