@@ -5,8 +5,9 @@ Read from 10 m: a dark navy background with white and yellow text, the newest ca
 waiting per area; a notice scrolls along the bottom. Everything is sized from the screen.
 
 Text is set in DejaVu Sans (every Vietnamese letter; pygame's default font lacks most), normalised
-to NFC, wrapped between words and shrunk until it fits its box; only an area name too long for a
-table row at a readable size ends in "…" there (the call's card shows it whole). Fonts are read once;
+to NFC, wrapped between word groups (ui.text: "Thương binh", "TP. Rạch Giá" never break) and shrunk
+until it fits its box; only an area or counter name too long for a table row at a readable size
+ends in "…" there, after a whole word group (the call's card shows it whole). Fonts are read once;
 rendered lines are cached, so a redraw (the blink, the ticker) blits and does not render.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import pygame
 
@@ -35,7 +37,8 @@ from ui.text import (
     paint_panel,
     size_ladder,
     sizes_up_to,
-    words_of,
+    word_groups,
+    wrap_units,
 )
 
 # High contrast for a hall: white and yellow on dark navy; yellow with navy text for the blinking
@@ -75,6 +78,10 @@ OFFLINE_LABEL = "Mất kết nối"
 ARROW = "→"
 
 TITLE_SHARE = 0.054  # a panel's title bar, of the screen height
+COUNTER_SHARE = 0.72  # the counter's size beside the newest number, of the number's
+COUNTER_SHARE_TWO_LINES = 0.4  # the same for a long counter name on two lines
+TWO_LINES_GAIN = 1.15  # two lines only when they let the number be this much larger
+CALL_GAP = 0.045  # between "Mời công dân có số" and the newest number, of the call card's inner height
 RECENT_ROWS = 9  # the table always has room for nine calls, so it does not jump as it fills
 NOTICE_WIDTH = 1920  # `notice_offset` is in pixels of a 1920 wide screen
 # Font sizes come from this ladder (about 7 % apart): a few dozen Font objects serve every text.
@@ -125,6 +132,23 @@ class BoardScene:
         return [item for item in self.items if isinstance(item, Text)]
 
 
+@dataclass(frozen=True, slots=True)
+class _CallShape:
+    """The newest call's line at one size: the counter's lines and where everything sits.
+
+    Baselines are offsets from the number's baseline, up positive; `top` and `bottom` the ink's extent.
+    """
+
+    big: int
+    small: int
+    counter_lines: tuple[str, ...]
+    baselines: tuple[int, ...]
+    arrow_baseline: int
+    width: int
+    top: int
+    bottom: int
+
+
 # --- the renderer -------------------------------------------------------------------------------
 
 
@@ -137,6 +161,7 @@ class BoardRenderer:
             raise ValueError(f"hall board screen {self.size} is too small (at least 640×360)")
         self._painter = TextPainter(fonts, font_cache=FONT_CACHE, render_cache_px=RENDER_CACHE_PX)
         self._fits: dict[tuple[object, ...], Fit] = {}
+        self._calls: dict[tuple[str, str, int, int], _CallShape] = {}
         width, height = self.size
         self._u = min(width / 1920, height / 1080)  # 1.0 on a full HD TV
         self._m = max(6, round(height * 0.014))  # margin and gap
@@ -234,9 +259,11 @@ class BoardRenderer:
             items += self._lines(WELCOME_SUB, sub, bold=False, colour=SOFT, max_lines=1)
             return
         label_colour = HIGHLIGHT_SOFT if lit else SOFT
-        label = pygame.Rect(inner.x, inner.y, inner.w, round(inner.h * 0.15))
-        area = pygame.Rect(inner.x, inner.bottom - round(inner.h * 0.2), inner.w, round(inner.h * 0.2))
-        line = pygame.Rect(inner.x, label.bottom, inner.w, area.top - label.bottom)
+        label = pygame.Rect(inner.x, inner.y, inner.w, round(inner.h * 0.13))
+        area = pygame.Rect(inner.x, inner.bottom - round(inner.h * 0.18), inner.w, round(inner.h * 0.18))
+        # A clear gap under "Mời công dân có số": the number's ink may rise to the top of its box.
+        gap = round(inner.h * CALL_GAP)
+        line = pygame.Rect(inner.x, label.bottom + gap, inner.w, area.top - label.bottom - gap)
         if call.recall:
             tag_text = self._lines(RECALL_TAG, label.inflate(0, -round(label.h * 0.1)), bold=True,
                                    colour=TAG_TEXT if not lit else HIGHLIGHT, max_lines=1)[0]
@@ -257,56 +284,101 @@ class BoardRenderer:
         items += self._lines(call.area_name, area, bold=True, colour=HIGHLIGHT_TEXT if lit else TEXT, max_lines=1)
 
     def _call_line(self, call: CallLine, box: pygame.Rect, lit: bool) -> tuple[Text, list[Text]]:
-        """"1005  →  Quầy 3" on one baseline, as large as `box` allows: the number, then smaller the rest."""
+        """"1005  →  Quầy 3", as large as `box` allows: the number, then smaller the rest on its baseline.
+
+        A long counter name ("Quầy 2 – Đất đai, Xây dựng") goes on two lines beside the number when that
+        lets the number be clearly larger (TWO_LINES_GAIN): the number is what the hall reads first.
+        """
         number, counter = nfc(call.number.strip()), nfc(call.counter_name.strip())
-        key = ("call", number, counter, box.w, box.h)
-        cached = self._fits.get(key)
-        if cached is None:
-            best = Fit(SIZES[0], ())
-            for big in SIZES:
-                small = self._ladder(big * 0.72)
-                width, top, bottom = self._call_extent(number, counter, big, small)
-                if width > box.w or top - bottom > box.h * 0.96:
-                    break
-                best = Fit(big, ())
-            cached = best
-            self._fits[key] = cached
-        big = cached.size
-        small = self._ladder(big * 0.72)
-        width, top, bottom = self._call_extent(number, counter, big, small)
-        baseline = box.centery + (top + bottom) // 2
-        x = box.x + (box.w - width) // 2
+        key = (number, counter, box.w, box.h)
+        shape = self._calls.get(key)
+        if shape is None:
+            best: dict[int, _CallShape] = {}
+            for lines in (1, 2):
+                for big in SIZES:
+                    candidate = self._call_shape(number, counter, big, lines)
+                    if (candidate is None or candidate.width > box.w
+                            or candidate.top - candidate.bottom > box.h * 0.96):
+                        break
+                    best[lines] = candidate
+            one = best.get(1) or self._call_shape(number, counter, SIZES[0], 1)
+            assert one is not None  # a one-line shape always exists
+            two = best.get(2)
+            shape = two if two is not None and two.big >= TWO_LINES_GAIN * one.big else one
+            if len(self._calls) > 200:
+                self._calls.clear()
+            self._calls[key] = shape
+        big, small = shape.big, shape.small
+        baseline = box.centery + (shape.top + shape.bottom) // 2
+        x = box.x + (box.w - shape.width) // 2
         number_colour = HIGHLIGHT_TEXT if lit else ACCENT
         other_colour = HIGHLIGHT_TEXT if lit else TEXT
-        pieces: list[tuple[str, bool, int, Colour]] = [(number, True, big, number_colour)]
-        if counter:
-            pieces += [(ARROW, False, small, other_colour), (counter, True, small, other_colour)]
+        font = self.font(big, bold=True)
+        ink_top, ink_bottom, ink_left, ink_right = self._painter.ink(number, big, bold=True)
+        number_text = Text(number, (x, baseline - font.get_ascent() - (font.size(number)[1] - font.get_height())),
+                           pygame.Rect(x + ink_left, baseline - ink_top, ink_right - ink_left, ink_top - ink_bottom),
+                           big, True, number_colour)
+        if not shape.counter_lines:
+            return number_text, []
         gap = self.font(small).size(" ")[0] * 2
-        texts: list[Text] = []
-        for index, (text, bold, size, colour) in enumerate(pieces):
-            font = self.font(size, bold=bold)
-            text_w, text_h = font.size(text)
-            origin = (x, baseline - font.get_ascent() - (text_h - font.get_height()))
-            if index == 0:
-                ink_top, ink_bottom, ink_left, ink_right = self._painter.ink(text, size, bold=bold)
-                rect = pygame.Rect(x + ink_left, baseline - ink_top, ink_right - ink_left, ink_top - ink_bottom)
-            else:
-                rect = pygame.Rect(origin, (text_w, text_h))
-            texts.append(Text(text, origin, rect, size, bold, colour))
-            x += text_w + gap
-        return texts[0], texts[1:]
+        x += font.size(number)[0] + gap
+        rest: list[Text] = []
+        pieces = [(ARROW, False, x, shape.arrow_baseline)]
+        x += self.font(small).size(ARROW)[0] + gap
+        pieces += [(line, True, x, offset) for line, offset in zip(shape.counter_lines, shape.baselines, strict=True)]
+        for text, bold, left, offset in pieces:
+            piece_font = self.font(small, bold=bold)
+            text_w, text_h = piece_font.size(text)
+            origin = (left, baseline - offset - piece_font.get_ascent() - (text_h - piece_font.get_height()))
+            rest.append(Text(text, origin, pygame.Rect(origin, (text_w, text_h)), small, bold, other_colour))
+        return number_text, rest
 
-    def _call_extent(self, number: str, counter: str, big: int, small: int) -> tuple[int, int, int]:
-        """Width, ink top and ink bottom (from the baseline, up is positive) of the call line."""
+    def _call_shape(self, number: str, counter: str, big: int, lines: int) -> _CallShape | None:
+        """The call line with the number at `big` and the counter on `lines` lines (None: it has no such)."""
+        small = self._ladder(big * (COUNTER_SHARE if lines == 1 else COUNTER_SHARE_TWO_LINES))
+        counter_lines = ((counter,) if counter else ()) if lines == 1 else self._two_lines(counter, small)
+        if counter_lines is None:
+            return None
         width = self.font(big, bold=True).size(number)[0]
         top, bottom, _, _ = self._painter.ink(number, big, bold=True)
-        if counter:
-            gap = self.font(small).size(" ")[0] * 2
-            width += 2 * gap + self.font(small).size(ARROW)[0] + self.font(small, bold=True).size(counter)[0]
-            for text, bold in ((ARROW, False), (counter, True)):
+        if not counter_lines:
+            return _CallShape(big, small, (), (), 0, width, top, bottom)
+        centre = (top + bottom) / 2
+        font = self.font(small, bold=True)
+        if len(counter_lines) == 1:
+            baselines: tuple[int, ...] = (0,)
+            arrow_baseline = 0
+        else:  # the two lines stacked, their block centred on the number's ink
+            pitch = font.get_height() + max(0, font.size(counter_lines[1])[1] - font.get_height())
+            first = round(centre + (pitch - font.get_ascent() - font.get_descent()) / 2)
+            baselines = (first, first - pitch)
+            arrow_top, arrow_bottom, _, _ = self._painter.ink(ARROW, small)
+            arrow_baseline = round(centre - (arrow_top + arrow_bottom) / 2)
+        gap = self.font(small).size(" ")[0] * 2
+        width += 2 * gap + self.font(small).size(ARROW)[0] + max(font.size(line)[0] for line in counter_lines)
+        placed = [(ARROW, False, arrow_baseline), *((line, True, offset)
+                                                     for line, offset in zip(counter_lines, baselines, strict=True))]
+        for text, bold, offset in placed:
+            if len(counter_lines) == 1 or text == ARROW:  # on the number's line: its ink counts
                 piece_top, piece_bottom, _, _ = self._painter.ink(text, small, bold=bold)
-                top, bottom = max(top, piece_top), min(bottom, piece_bottom)
-        return width, top, bottom
+            else:  # stacked lines: their whole line boxes, so that neither reaches the area's line below
+                piece_top = font.get_ascent() + max(0, font.size(text)[1] - font.get_height())
+                piece_bottom = font.get_descent()
+            top, bottom = max(top, offset + piece_top), min(bottom, offset + piece_bottom)
+        return _CallShape(big, small, counter_lines, baselines, arrow_baseline, width, top, bottom)
+
+    def _two_lines(self, counter: str, size: int) -> tuple[str, ...] | None:
+        """The counter name on two lines, broken between word groups: after its dash if it has one
+        ("Quầy 2 –" over "Đất đai, Xây dựng"), else where the longer line is shortest. None: one group only."""
+        groups = word_groups(counter)
+        if len(groups) < 2:
+            return None
+        measure = self._painter.measure(size, bold=True)
+        splits = range(1, len(groups))
+        dashes = [k for k in splits if groups[k - 1].endswith(("–", "—", "-", ":"))]
+        best = dashes[0] if dashes else min(splits, key=lambda k: max(measure(" ".join(groups[:k])),
+                                                                       measure(" ".join(groups[k:]))))
+        return " ".join(groups[:best]), " ".join(groups[best:])
 
     def _panel(self, rect: pygame.Rect, title: str, items: list[Item]) -> tuple[pygame.Rect, int]:
         """A panel with a title bar; returns the room under the title and the title's text size."""
@@ -360,8 +432,12 @@ class BoardRenderer:
                           pygame.Rect(area_x, top, area_w, text_h)))
         number_size = min([base] + [self._fit(nfc(c.number), cell[0], bold=True, max_lines=1).size
                                     for c, cell in zip(calls, cells, strict=True)])
-        counter_size = min([base] + [self._fit(nfc(c.counter_name), cell[1], bold=True, max_lines=1).size
-                                     for c, cell in zip(calls, cells, strict=True)])
+        # One size for the counters, the size their usual names fit: a name much longer than the others
+        # ("Quầy 2 – Đất đai, Xây dựng") does not shrink them all, it ends in "…" here (the card shows it whole).
+        counter_fits = sorted(min(base, self._fit(nfc(c.counter_name), cell[1], bold=True, max_lines=1).size)
+                              for c, cell in zip(calls, cells, strict=True))
+        median = counter_fits[len(counter_fits) // 2]
+        counter_size = max(self._ladder(base * 0.7), min(size for size in counter_fits if size >= 0.85 * median))
         # One size for the areas too, no smaller than 80 % of the numbers': a name longer than that
         # allows ends in "…" here (the call's card above shows it whole).
         floor = self._ladder(base * 0.8)
@@ -370,7 +446,8 @@ class BoardRenderer:
         for call, (number_box, counter_box, area_box) in zip(calls, cells, strict=True):
             items += self._lines(call.number, number_box, bold=True, colour=ACCENT, max_lines=1, align="left",
                                  max_size=number_size)
-            items += self._lines(call.counter_name, counter_box, bold=True, colour=TEXT, max_lines=1, align="left",
+            counter = self._shorten(nfc(call.counter_name), counter_box, bold=True, size=counter_size, max_lines=1)
+            items += self._lines(counter, counter_box, bold=True, colour=TEXT, max_lines=1, align="left",
                                  max_size=counter_size)
             area = self._shorten(nfc(call.area_name), area_box, bold=False, size=area_size, max_lines=1)
             items += self._lines(area, area_box, bold=False, colour=TEXT, max_lines=1, align="left",
@@ -481,17 +558,23 @@ class BoardRenderer:
         if cached is not None:
             return cached
         sizes = sizes_up_to(SIZES, max_size)
-        words = words_of(text)
 
-        def lines_at(size: int) -> tuple[str, ...] | None:
+        def lines_at(words: list[str], size: int) -> tuple[str, ...] | None:
             font = self.font(size, bold=bold)
             lines = balanced(words, self._painter.measure(size, bold=bold), box.w, max_lines)
             return lines if lines is not None and sum(font.size(line)[1] for line in lines) <= box.h else None
 
-        fit = largest_fit(sizes, lines_at)
-        if fit is None:
+        fit = None
+        for words in wrap_units(text):  # the word groups; the bare words only where the groups fit at no size
+            fit = largest_fit(sizes, partial(lines_at, words))
+            if fit is not None:
+                break
+        if fit is None:  # as many lines as it takes at the smallest size; inside a word only if it must
             measure = self._painter.measure(sizes[0], bold=bold)
-            fit = Fit(sizes[0], balanced(words, measure, box.w, 99) or break_letters(text, measure, box.w))
+            lines: tuple[str, ...] | None = None
+            for words in wrap_units(text):
+                lines = lines or balanced(words, measure, box.w, 99)
+            fit = Fit(sizes[0], lines or break_letters(text, measure, box.w))
         if len(self._fits) > 4000:
             self._fits.clear()
         self._fits[key] = fit
@@ -502,11 +585,11 @@ class BoardRenderer:
         return max(s for s in SIZES if s <= max(SIZES[0], size))
 
     def _shorten(self, text: str, box: pygame.Rect, *, bold: bool, size: int, max_lines: int) -> str:
-        """`text` if it fits `box` at `size`, else as many of its words as fit, then "…"."""
+        """`text` if it fits `box` at `size`, else as many of its word groups as fit, then "…"."""
         text = " ".join(text.split())
         if self._fit(text, box, bold=bold, max_lines=max_lines, max_size=size).size >= size:
             return text
-        words = text.split()
+        words = word_groups(text)
         low, high, best = 0, len(words) - 1, "…"
         while low <= high:
             mid = (low + high) // 2

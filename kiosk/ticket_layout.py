@@ -6,7 +6,8 @@ The big number (ASCII, e.g. "B001") and the QR code are left to the printer's ow
 paper profile allows: that keeps a ticket small on a slow serial line. The printer adapter only has to send the
 segments in order (and cut); it needs no Pillow drawing of its own.
 
-Pure: Pillow and qrcode only; the only I/O is reading the font files.
+Lines break only between the word groups of ui.text ("màn hình", "TP. Rạch Giá" stay together), the rules the
+screens use too. Pure: Pillow, qrcode and those rules (no pygame); the only I/O is reading the font files.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ import qrcode.constants
 from PIL import Image, ImageDraw, ImageFont
 
 from kiosk.model import PRIORITY_LABELS, IssuedTicket, wait_minutes
+from protocol.messages import WAIT_BASES, WAIT_ESTIMATE, WAIT_FREE_COUNTER, WAIT_NO_COUNTER
+from ui.text import NBSP as NBSP  # the no-break space a caller joins words with (re-exported)
+from ui.text import bind_groups, word_groups
 
 # ---------------------------------------------------------------------------------------------------------------
 # Configuration values
@@ -145,6 +149,22 @@ class RenderedTicket:
     preview: Image.Image  # mode "1", width == paper width: exactly what the paper shows, top to bottom
 
 
+# What the ticket, and the kiosk's screen showing it, say about the wait (kiosk.view uses the same sentences).
+# The server decides which (IssuedTicket.wait_basis), not the number waiting ahead: a free counter calls the
+# citizen at once; otherwise the estimate, printed even with nobody ahead (the counters may all be busy); with
+# no counter serving the area there is no estimate to give, and the ticket says why instead.
+AHEAD_LINE = "Số người chờ trước: {ahead}"
+CALLED_AT_ONCE = "Công dân sẽ được gọi ngay"
+WAIT_LABEL = "Thời gian chờ dự kiến:"
+WAIT_MINUTES = "khoảng {minutes} phút"
+NO_COUNTER = "Hiện chưa có quầy tiếp nhận lĩnh vực này"
+
+
+def wait_basis(ticket: IssuedTicket) -> str:
+    """The ticket's wait basis, one of protocol.messages.WAIT_BASES; an unknown one counts as an estimate."""
+    return ticket.wait_basis if ticket.wait_basis in WAIT_BASES else WAIT_ESTIMATE
+
+
 # Printer font A: 12 x 24 dots per character before magnification.
 FONT_A_WIDTH = 12
 FONT_A_HEIGHT = 24
@@ -204,7 +224,9 @@ def _font(path: Path, size: int) -> FreeTypeFont:
 
 
 _SPACES = re.compile(r"[ \t\r\n\f\v]+")  # not NBSP: "12\u00a0phút" stays on one line
-NBSP = "\u00a0"
+_GLUE = "\x1f"  # inside wrap_text only: the space within a word group (ui.text), kept apart from a caller's NBSP
+_PHRASE_ENDS = ",.;:!?–—"
+_WHOLE, _RUNS, _LETTERS = 0, 1, 2  # what a wrap had to break, worst last
 
 
 def nfc(text: str) -> str:
@@ -215,46 +237,90 @@ def nfc(text: str) -> str:
 def wrap_text(text: str, font: FreeTypeFont, max_width: int) -> list[str]:
     """Word wrap into as few lines as greedy wrapping needs, balanced so the last line is no lonely word.
 
-    No line is wider than `max_width`. Words joined by no-break spaces stay together unless they are wider than a
-    line on their own: then they break at those spaces, and a single word too wide breaks between letters.
+    No line is wider than `max_width`. A line breaks only between the word groups of ui.text ("màn hình",
+    "TP. Rạch Giá", "khuyết tật" stay together), and words the caller joined by no-break spaces stay together.
+    A run too wide for a line on its own breaks: a caller's no-break run first into its word groups, a group
+    into its words, and a single word too wide between letters.
     """
+    text = bind_groups(nfc(text), _GLUE)
+    lines = _balanced_wrap(text, font, max_width)
+    if len(lines) >= 2:
+        # Lines broken after ",", "." or "–" read better: taken when they need no more lines and break nothing.
+        phrased = _bind_phrases(text)
+        phrased_lines, forced = _greedy_wrap(phrased, font, max_width)
+        if forced == _WHOLE and len(phrased_lines) == len(lines):
+            lines = _balanced_wrap(phrased, font, max_width)
+    return [line.replace(_GLUE, " ") for line in lines]
+
+
+def _balanced_wrap(text: str, font: FreeTypeFont, max_width: int) -> list[str]:
+    """The greedy wrap's number of lines, at the narrowest width that gives as many and breaks nothing more."""
     lines, forced = _greedy_wrap(text, font, max_width)
     if len(lines) < 2:
         return lines
-    low, high = 1, max_width  # the narrowest width that still gives as many lines and breaks nothing more
+    low, high = 1, max_width
     while low < high:
         middle = (low + high) // 2
         narrower, narrower_forced = _greedy_wrap(text, font, middle)
-        if len(narrower) <= len(lines) and (forced or not narrower_forced):
+        if len(narrower) <= len(lines) and narrower_forced <= forced:
             high = middle
         else:
             low = middle + 1
     return _greedy_wrap(text, font, high)[0]
 
 
-def _greedy_wrap(text: str, font: FreeTypeFont, max_width: int) -> tuple[list[str], bool]:
-    """Greedy wrap; also whether a no-break space or a word had to be broken."""
+def _bind_phrases(text: str) -> str:
+    """`text` (word groups glued) with each phrase, up to a word ending in punctuation, glued too."""
+    phrases: list[str] = []
+    current: list[str] = []
+    for word in text.split(" "):
+        current.append(word)
+        if word[-1:] in _PHRASE_ENDS:
+            phrases.append(_GLUE.join(current))
+            current = []
+    if current:
+        phrases.append(_GLUE.join(current))
+    return " ".join(phrases)
+
+
+def _width(font: FreeTypeFont, text: str) -> float:
+    return font.getlength(text.replace(_GLUE, " "))
+
+
+def _split_run(word: str) -> list[str]:
+    """A run too wide for a line, one level looser: a caller's no-break run into its word groups (if it has
+    more than one), else into its words."""
+    if NBSP in word:
+        groups = word_groups(word.replace(NBSP, " ").replace(_GLUE, " "))
+        if len(groups) > 1:
+            return [group.replace(" ", _GLUE) for group in groups]
+    return [part for part in re.split(f"[{NBSP}{_GLUE}]", word) if part]
+
+
+def _greedy_wrap(text: str, font: FreeTypeFont, max_width: int) -> tuple[list[str], int]:
+    """Greedy wrap; also what had to be broken: _WHOLE (nothing), _RUNS (a no-break run or a word group,
+    between its words) or _LETTERS (a word, between its letters)."""
     lines: list[str] = []
     current = ""
-    forced = False
-    words = [word for word in reversed(nfc(text).split(" ")) if word]  # a stack: next word last
+    forced = _WHOLE
+    words = [word for word in reversed(text.split(" ")) if word]  # a stack: next word last
     while words:
         word = words.pop()
         candidate = f"{current} {word}" if current else word
-        if font.getlength(candidate) <= max_width:
+        if _width(font, candidate) <= max_width:
             current = candidate
             continue
         if current:
             lines.append(current)
         current = ""
-        if font.getlength(word) > max_width and NBSP in word:
-            forced = True
-            words.extend(reversed(word.split(NBSP)))
+        if _width(font, word) > max_width and (NBSP in word or _GLUE in word):
+            forced = max(forced, _RUNS)
+            words.extend(reversed(_split_run(word)))
             continue
-        while len(word) > 1 and font.getlength(word) > max_width:
-            forced = True
+        while len(word) > 1 and _width(font, word) > max_width:
+            forced = _LETTERS
             cut = 1
-            while cut < len(word) and font.getlength(word[: cut + 1]) <= max_width:
+            while cut < len(word) and _width(font, word[: cut + 1]) <= max_width:
                 cut += 1
             lines.append(word[:cut])
             word = word[cut:]
@@ -440,13 +506,18 @@ def render_ticket(ticket: IssuedTicket, text: TicketText, paper: PaperProfile, f
     local = ticket.issued_at
     block(f"Giờ lấy số: {local:%H:%M}{NBSP}–{NBSP}{local:%d/%m/%Y}", regular)
     parts.append(_blank(width, 4))
-    block(f"Số người đang chờ trước bạn: {max(0, ticket.waiting_ahead)}", regular)
     parts.append(_blank(width, 4))
-    if ticket.waiting_ahead <= 0:
-        block("Bạn sẽ được gọi ngay", bold)
+    basis = wait_basis(ticket)
+    if basis == WAIT_FREE_COUNTER:
+        block(CALLED_AT_ONCE, bold)
     else:
-        block("Thời gian chờ dự kiến:", regular)
-        block(f"khoảng{NBSP}{wait_minutes(ticket.estimated_wait_s)}{NBSP}phút", bold)
+        block(AHEAD_LINE.format(ahead=max(0, ticket.waiting_ahead)), regular)
+        parts.append(_blank(width, 4))
+        if basis == WAIT_NO_COUNTER:
+            block(NO_COUNTER, bold)
+        else:
+            block(WAIT_LABEL, regular)
+            block(WAIT_MINUTES.format(minutes=wait_minutes(ticket.estimated_wait_s)), bold)
 
     content = qr_text(text.qr_content, ticket)
     if content:

@@ -2,7 +2,8 @@
 
 Everything is sized from the screen (800×480 up to 1920×1080, landscape or portrait). Text is
 always set in DejaVu Sans, which has every Vietnamese letter (pygame's default font lacks most),
-normalised to NFC, wrapped between words and shrunk until it fits its box: never cut.
+normalised to NFC, wrapped between word groups (ui.text: "màn hình", "TP. Rạch Giá" never break) and
+shrunk until it fits its box: never cut.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import pygame
 
@@ -24,6 +26,15 @@ from kiosk.model import (
     priority_target,
     wait_minutes,
 )
+from kiosk.ticket_layout import (
+    AHEAD_LINE,
+    CALLED_AT_ONCE,
+    NO_COUNTER,
+    WAIT_LABEL,
+    WAIT_MINUTES,
+    wait_basis,
+)
+from protocol.messages import WAIT_FREE_COUNTER, WAIT_NO_COUNTER
 from ui.text import (
     WEEKDAYS,
     Colour,
@@ -41,7 +52,7 @@ from ui.text import (
     phrases_of,
     size_ladder,
     sizes_up_to,
-    words_of,
+    wrap_units,
 )
 
 # Calm, high-contrast colours: deep blue for the frame, white buttons with dark text,
@@ -70,7 +81,7 @@ PROBLEM_TEXT: Colour = (255, 255, 255)
 WARNING_EDGE: Colour = (214, 132, 0)
 
 MENU_TITLE = "Mời chọn lĩnh vực cần giải quyết"
-PRIORITY_TITLE = "Chọn đối tượng ưu tiên"
+PRIORITY_TITLE = "Mời chọn đối tượng ưu tiên"
 CLOSED_NOTE = "Tạm ngừng tiếp nhận"
 BACK_LABEL = "← Quay lại"
 # The priority button says who may use it; shorter forms are used where the long one does not fit.
@@ -82,14 +93,19 @@ PRIORITY_LABEL_FORMS = (
 )
 WORKING_TEXT = "Đang lấy số thứ tự…"
 STARTING_TEXT = "Đang khởi động…"
-TICKET_LABEL = "Số thứ tự của bạn"
+TICKET_LABEL = "Số thứ tự"
 TAKE_TICKET = "Vui lòng nhận phiếu"
-CALLED_NOW = "Bạn sẽ được gọi ngay"
+# The wait, as the ticket prints it (kiosk.ticket_layout): the server's wait basis decides which.
+CALLED_NOW = CALLED_AT_ONCE
 DEFAULT_MESSAGES = {
     Screen.BUSY: "Hệ thống đang bận, vui lòng chờ trong giây lát",
     Screen.PRINTER_PROBLEM: "Máy in đang gặp sự cố, vui lòng liên hệ cán bộ hướng dẫn",
-    Screen.PRINT_FAILED: "Máy in gặp sự cố. Vui lòng ghi nhớ số thứ tự của bạn",
+    Screen.PRINT_FAILED: "Máy in gặp sự cố. Công dân vui lòng ghi nhớ số thứ tự và liên hệ cán bộ hướng dẫn",
 }
+# A text wraps onto fewer lines when a size this much smaller allows it: "Người khuyết tật" on one line
+# beside "Người cao tuổi", not "Người / khuyết tật" in a size hardly larger.
+FEWER_LINES_SHARE = 0.85
+READABLE = 12  # px on the small kiosk (scaled): a nicer break never takes a text smaller than this
 
 # Font sizes are taken from this ladder (about 7 % apart), so a few dozen Font objects serve
 # every screen and every text.
@@ -250,13 +266,13 @@ class KioskRenderer:
             return
         areas = view.areas
 
-        def area_size(index: int, cell: pygame.Rect) -> int | None:
+        def area_size(index: int, cell: pygame.Rect, max_size: int) -> int | None:
             if not areas[index].open:  # a closed area's name may be smaller: it is not to be touched
                 return None
             return self._fit(nfc(areas[index].name), self._area_boxes(areas[index], cell)[0], bold=True,
-                             max_lines=3, max_size=self._area_max()).size
+                             max_lines=3, max_size=max_size).size
 
-        cells, common = self._grid(grid, len(areas), area_size)
+        cells, common = self._grid(grid, len(areas), area_size, self._area_max())
         for area, cell in zip(areas, cells, strict=True):
             self._area_button(area, cell, min(common, self._area_max()), items, targets)
 
@@ -273,11 +289,11 @@ class KioskRenderer:
             return
         labels = [nfc(label) for _, label in view.priorities]
 
-        def label_size(index: int, cell: pygame.Rect) -> int | None:
+        def label_size(index: int, cell: pygame.Rect, max_size: int) -> int | None:
             return self._fit(labels[index], cell.inflate(-3 * m, -m), bold=True, max_lines=3,
-                             max_size=self._px(30)).size
+                             max_size=max_size).size
 
-        cells, common = self._grid(grid, len(labels), label_size)
+        cells, common = self._grid(grid, len(labels), label_size, self._px(30))
         edge = max(3, round(self._u * 4))
         for (category, label), cell in zip(view.priorities, cells, strict=True):
             items.append(Panel(cell, BUTTON, PRIORITY, edge, m, self._shadow()))
@@ -357,12 +373,15 @@ class KioskRenderer:
         items.append(self._text(TAKE_TICKET, boxes["take"], bold=True, colour=GOOD, max_lines=1,
                                 max_size=self._px(34)))
         wait = boxes["wait"]
-        if ticket.waiting_ahead <= 0:
-            items.append(self._text(CALLED_NOW, wait, bold=False, colour=TEXT, max_lines=1, max_size=self._px(28)))
+        basis = wait_basis(ticket)
+        if basis == WAIT_FREE_COUNTER:
+            items.append(self._text(CALLED_NOW, wait, bold=False, colour=TEXT, max_lines=1, max_size=self._px(24)))
             return
-        minutes = wait_minutes(ticket.estimated_wait_s)
-        lines = (f"Có {ticket.waiting_ahead} người đang chờ trước bạn",
-                 f"Thời gian chờ dự kiến: khoảng {minutes} phút")
+        ahead = AHEAD_LINE.format(ahead=max(0, ticket.waiting_ahead))
+        if basis == WAIT_NO_COUNTER:
+            lines = (ahead, NO_COUNTER)
+        else:
+            lines = (ahead, f"{WAIT_LABEL} {WAIT_MINUTES.format(minutes=wait_minutes(ticket.estimated_wait_s))}")
         halves = (pygame.Rect(wait.x, wait.y, wait.w, wait.h // 2),
                   pygame.Rect(wait.x, wait.y + wait.h // 2, wait.w, wait.h - wait.h // 2))
         size = min(self._fit(nfc(line), box, bold=False, max_lines=1, max_size=self._px(24)).size
@@ -435,16 +454,17 @@ class KioskRenderer:
     def _area_max(self) -> int:
         return self._px(34)
 
-    def _grid(self, grid: pygame.Rect, count: int,
-              label_size: Callable[[int, pygame.Rect], int | None]) -> tuple[list[pygame.Rect], int]:
+    def _grid(self, grid: pygame.Rect, count: int, label_size: Callable[[int, pygame.Rect, int], int | None],
+              max_size: int) -> tuple[list[pygame.Rect], int]:
         """Cells for `count` buttons, and the text size their labels share.
 
-        `label_size(i, cell)` is the largest size at which label i fits `cell` (None: ignore it).
+        `label_size(i, cell, most)` is the size label i takes in `cell`, at most `most` (None: ignore it).
         One size for all labels looks orderly and calm; only a label that needs much smaller text
         than the others (under 70 % of the median) gets its own size rather than shrinking them all.
         The number of columns (1 to 4) whose smallest label is largest wins; then the largest
         shared size; then buttons about three times as wide as high. Rows are equally high; a
-        last, shorter row is centred.
+        last, shorter row is centred. A label may take one line fewer in a size a little below the
+        shared one ("Người khuyết tật" beside "Người cao tuổi"): then that size is everyone's.
         """
         m = self._m
         best: tuple[tuple[bool, int, int, float], list[pygame.Rect], int] | None = None
@@ -462,7 +482,7 @@ class KioskRenderer:
                 left = grid.x + (grid.w - (in_row * cell_w + (in_row - 1) * m)) // 2
                 cells.append(pygame.Rect(left + col * (cell_w + m), top + row * (cell_h + m), cell_w, cell_h))
             fits = sorted(size for index, cell in enumerate(cells)
-                          if (size := label_size(index, cell)) is not None) or [SIZES[-1]]
+                          if (size := label_size(index, cell, max_size)) is not None) or [SIZES[-1]]
             median = fits[len(fits) // 2]
             shared = min(size for size in fits if size >= 0.7 * median)
             score = (fits[0] >= self._px(13), fits[0], shared, -abs(math.log(cell_w / cell_h / 3)))
@@ -470,7 +490,15 @@ class KioskRenderer:
                 best = (score, cells, shared)
         if best is None:
             raise ValueError(f"{count} buttons do not fit into {grid}")
-        return best[1], best[2]
+        cells, shared = best[1], best[2]
+        sharing = [index for index, cell in enumerate(cells)
+                   if (size := label_size(index, cell, max_size)) is not None and size >= shared]
+        for _ in range(8):  # the sizes only fall, by ladder steps: settled in a step or two
+            settled = min((label_size(index, cells[index], shared) or shared for index in sharing), default=shared)
+            if settled == shared:
+                break
+            shared = settled
+        return cells, shared
 
     def _glyphs(self, text: str, box: pygame.Rect, colour: Colour) -> TextBlock:
         """One line (the ticket number) as large as `box` allows, measured and centred on its ink."""
@@ -534,25 +562,26 @@ class KioskRenderer:
     def _fit(self, text: str, box: pygame.Rect, *, bold: bool, max_lines: int, max_size: int | None = None) -> Fit:
         """The largest ladder size at which `text` wraps into `box` within `max_lines` lines.
 
-        When even the smallest size needs more lines, more lines are allowed, and at the very
-        end words are broken: the text is never cut.
+        Lines break between word groups (ui.text). Then two preferences, each worth a slightly smaller
+        size: fewer lines (down to FEWER_LINES_SHARE of the size), and breaks after ",", "." or "–" in
+        as many lines (down to 88 %). When the groups fit at no size, the bare words are tried; when even
+        they need more lines at the smallest size, more lines are allowed, and at the very end a word is
+        broken between letters: the text is never cut.
         """
         key = (text, box.w, box.h, bold, max_lines, max_size)
         cached = self._fits.get(key)
         if cached is not None:
             return cached
         sizes = sizes_up_to(SIZES, max_size)
-        words = words_of(text)
-        fit = largest_fit(sizes, lambda size: self._wrap_at(words, size, box, bold, max_lines))
-        if fit is not None and len(fit.lines) > 1:
-            # Lines broken after ",", "." or "–" read better: worth the same lines and a size a bit smaller.
-            for size in [s for s in sizes if 0.88 * fit.size <= s <= fit.size][::-1]:
-                phrased = self._wrap_at(phrases_of(words), size, box, bold, len(fit.lines))
-                if phrased is not None and len(phrased) == len(fit.lines):
-                    fit = Fit(size, phrased)
+        fit: Fit | None = None
+        for lines_allowed in dict.fromkeys((max_lines, 99)):  # more lines rather than tiny text
+            for units in wrap_units(text):  # the word groups; the bare words only where the groups fit nowhere
+                fit = largest_fit(sizes, partial(self._wrap_at, units, box=box, bold=bold, max_lines=lines_allowed))
+                if fit is not None:
+                    fit = self._preferred(fit, units, sizes, box, bold)
                     break
-        if fit is None and max_lines < 99:  # more lines rather than tiny text
-            fit = self._fit(text, box, bold=bold, max_lines=99, max_size=max_size)
+            if fit is not None:
+                break
         if fit is None:  # a word wider than the box even in the smallest size: break inside it
             fit = Fit(sizes[0], break_letters(text, self._painter.measure(sizes[0], bold=bold), box.w))
         if len(self._fits) > 2000:
@@ -560,7 +589,25 @@ class KioskRenderer:
         self._fits[key] = fit
         return fit
 
-    def _wrap_at(self, words: list[str], size: int, box: pygame.Rect, bold: bool,
+    def _preferred(self, fit: Fit, units: list[str], sizes: list[int], box: pygame.Rect, bold: bool) -> Fit:
+        """`fit` in fewer lines, or broken after punctuation, where a size a little smaller allows it; never
+        smaller than READABLE for the sake of a nicer break."""
+        floor = self._px(READABLE)
+        if len(fit.lines) > 1:
+            for size in [s for s in sizes if max(FEWER_LINES_SHARE * fit.size, floor) <= s < fit.size][::-1]:
+                fewer = self._wrap_at(units, size, box=box, bold=bold, max_lines=len(fit.lines) - 1)
+                if fewer is not None:
+                    fit = Fit(size, fewer)
+                    break
+        if len(fit.lines) > 1:
+            # Lines broken after ",", "." or "–" read better: worth the same lines and a size a bit smaller.
+            for size in [s for s in sizes if max(0.88 * fit.size, min(floor, fit.size)) <= s <= fit.size][::-1]:
+                phrased = self._wrap_at(phrases_of(units), size, box=box, bold=bold, max_lines=len(fit.lines))
+                if phrased is not None and len(phrased) == len(fit.lines):
+                    return Fit(size, phrased)
+        return fit
+
+    def _wrap_at(self, words: list[str], size: int, *, box: pygame.Rect, bold: bool,
                  max_lines: int) -> tuple[str, ...] | None:
         font = self.font(size, bold=bold)
         pitch = font.get_height() + self._tall_extra(bold, size)

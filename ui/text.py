@@ -5,21 +5,26 @@ normalised to NFC. The font files are read once; Fonts and rendered lines are ke
 caches, so a redraw blits and does not render. Sizes come from a ladder (about 7 % apart), so a few
 dozen Font objects serve every text. Each screen keeps its own fitting rules (how a box's height
 counts, what happens when nothing fits) and builds them from the pieces here.
+
+Lines break between word groups, not between any two syllables (see "word groups" below); the printed
+ticket (Pillow, no pygame) uses the same rules, so this module imports pygame only where it draws.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
-
-import pygame
+from typing import TYPE_CHECKING, NamedTuple
 
 from protocol.errors import QmsError
+
+if TYPE_CHECKING:  # imported where it draws: the word-group rules serve the printed ticket without pygame
+    import pygame
 
 Colour = tuple[int, int, int]
 Measure = Callable[[str], int]  # a line's width in pixels
@@ -94,6 +99,8 @@ class Text:
 
 
 def paint_panel(surface: pygame.Surface, panel: Panel, shadow_colour: Colour = (0, 0, 0)) -> None:
+    import pygame
+
     if panel.shadow:
         pygame.draw.rect(surface, shadow_colour, panel.rect.move(0, panel.shadow), border_radius=panel.radius)
     pygame.draw.rect(surface, panel.fill, panel.rect, border_radius=panel.radius)
@@ -118,6 +125,8 @@ class TextPainter:
     """The two DejaVu fonts, read once, as cached Fonts of any size, and cached rendered lines."""
 
     def __init__(self, fonts: FontFiles | None = None, *, font_cache: int, render_cache_px: int) -> None:
+        import pygame
+
         files = fonts or default_fonts()
         if not pygame.font.get_init():
             pygame.font.init()
@@ -135,6 +144,8 @@ class TextPainter:
         key = (bold, size)
         font = self._fonts.get(key)
         if font is None:
+            import pygame
+
             font = pygame.font.Font(io.BytesIO(self._data[bold]), size)  # from memory: no disk I/O
             self._fonts[key] = font
             if len(self._fonts) > self._font_cache:
@@ -213,15 +224,152 @@ def aligned_x(box: pygame.Rect, width: int, align: str) -> int:
     return box.x + (box.w - width) // 2
 
 
+# --- word groups: where a Vietnamese line may break ----------------------------------------------
+#
+# Vietnamese writes every syllable as a word of its own, so "màn hình" (screen) looks like two words to a
+# wrapper, and "…trên màn / hình…" is as wrong to a Vietnamese reader as "scr / een". Lines therefore break
+# between word groups, each of one or more words that stay on one line:
+#
+#   (a) an abbreviation ending in "." stays with the word after it: "TP. Rạch Giá", "Q. 1", "TX. Hà Tiên".
+#       An abbreviation is one to three ASCII letters, the first a capital, then ".": TP., Tp., Q., P., TX., H.,
+#       TT. A word ending a sentence ("cố.", "gọi.", "Huế.") almost always has a lower-case first letter or a
+#       Vietnamese letter; a rare one that has not ("Ba.") only keeps two words on one line;
+#   (b) a proper name, two to four consecutive capitalised syllables, stays together: "Rạch Giá", "Hồ Chí
+#       Minh", "Thứ Hai". A longer run is Title Case prose, not a name, and may break (a name ends at
+#       punctuation: "Kiên Giang, Phú Quốc" are two);
+#   (c) a compound word of COMPOUNDS, a short list of those our own texts, the area names and the priority
+#       labels use, stays together, whatever its case ("Thương binh", "xã hội", "khuyết tật");
+#   (d) a number stays with the word before it and with a lower-case word after it, its unit: "Quầy 2",
+#       "trước: 4", "dưới 6 tuổi", "khoảng 21 phút";
+#   and, as before, a dash or colon standing alone stays at the end of the line before it ("Tư pháp –").
+#
+# The rules bind two words only when the first ends without punctuation (a group never spans ", " or ". "),
+# except an abbreviation's "." and a label's colon before its number ("trước: 4"). A group wider than the
+# whole line may still break, between its words and, for a single word, between letters: text is never cut.
+# Screens use word_groups() (the fitters try `wrap_units`: the groups first, the bare words only when the
+# groups fit at no size); the ticket's Pillow wrapper uses bind_groups() (each group's words joined by a
+# character it does not break at).
+
+NBSP = "\u00a0"
+_BREAKING_SPACE = re.compile(r"[ \t\r\n\f\v]+")  # not NBSP: a caller's no-break space holds its words together
+ATTACHED = ("–", "—", "-", ":")  # standing alone, stays at the end of the line before it
+_ABBREVIATION = re.compile(r"[A-Z][A-Za-z]{0,2}\.")
+NAME_SYLLABLES = 4  # the longest run of capitalised syllables taken as one proper name
+_TRAILING = ",.;:!?…–—-)]}\"'”’"
+_LEADING = "([{\"'“‘"
+
+#: Compound words that never break, lower case, NFC. Short on purpose: the words of our own screens and
+#: ticket, of the usual area names of a one-stop shop, and of the priority labels. Add a center's own here.
+COMPOUNDS: frozenset[str] = frozenset({
+    # the kiosk, the ticket, the board
+    "bộ phận", "tiếp nhận", "kết quả", "công dân", "lĩnh vực", "giải quyết", "đối tượng", "ưu tiên",
+    "thứ tự", "số thứ tự", "thời gian", "dự kiến", "màn hình", "theo dõi", "vui lòng", "cảm ơn", "quay lại",
+    "tạm ngừng", "hệ thống", "giây lát", "máy in", "sự cố", "cán bộ", "hướng dẫn", "liên hệ", "ghi nhớ",
+    "khởi động", "kết nối", "làm việc", "trật tự", "hiện nay", "trung tâm", "phục vụ", "hành chính",
+    "dịch vụ", "trực tuyến",
+    # area names
+    "đất đai", "xây dựng", "tư pháp", "hộ tịch", "chứng thực", "quốc tịch", "nuôi con nuôi", "đăng ký",
+    "kinh doanh", "lao động", "thương binh", "xã hội", "bảo hiểm", "tài nguyên", "môi trường", "giáo dục",
+    "đào tạo", "y tế", "văn hóa", "văn hoá", "thể thao", "du lịch", "nông nghiệp", "phát triển", "nông thôn",
+    "công thương", "khoa học", "công nghệ", "thông tin", "truyền thông", "quy hoạch", "kiến trúc",
+    "giao thông", "vận tải", "tài chính", "kế hoạch", "đầu tư", "nội vụ",
+    # priority labels
+    "cao tuổi", "khuyết tật", "phụ nữ", "mang thai", "người có công", "cách mạng", "trẻ em",
+})
+_LONGEST_COMPOUND = max(len(compound.split()) for compound in COMPOUNDS)
+
+
 def words_of(text: str) -> list[str]:
-    """Words to wrap between; a dash stays at the end of the line before it ("Tư pháp –")."""
+    """The bare words to wrap between, ignoring word groups; a dash or colon standing alone stays with the
+    word before it ("Tư pháp –"). A no-break space does not separate words."""
     out: list[str] = []
-    for word in text.split():
-        if out and word in ("–", "—", "-", ":"):
+    for word in _BREAKING_SPACE.split(text.strip()):
+        if not word:
+            continue
+        if out and word in ATTACHED:
             out[-1] = f"{out[-1]} {word}"
         else:
             out.append(word)
     return out
+
+
+def _core(word: str) -> str:
+    """A word without the punctuation around it, in lower case: what the compound list holds."""
+    return word.strip(_LEADING).rstrip(_TRAILING + " ").lower()
+
+
+def _open_end(word: str) -> bool:
+    """Whether `word` ends in a letter or digit: no punctuation after it that a line may break at."""
+    return word[-1].isalnum()
+
+
+def _is_number(word: str) -> bool:
+    return word.strip(_LEADING)[:1].isdigit()
+
+
+def _is_capitalised(word: str) -> bool:
+    """A syllable of a name: a capital first, letters only (trailing punctuation aside)."""
+    core = word.strip(_LEADING).rstrip(_TRAILING + " ")
+    return bool(core) and core[0].isupper() and core.isalpha()
+
+
+def _bonds(words: Sequence[str]) -> list[bool]:
+    """For each pair of neighbouring words, whether the rules keep them on one line."""
+    count = len(words)
+    bonds = [False] * max(0, count - 1)
+    for index in range(count - 1):
+        word, after = words[index], words[index + 1]
+        abbreviation = bool(_ABBREVIATION.fullmatch(word))  # (a)
+        counted = _is_number(after) and (_open_end(word) or word.endswith(":"))  # (d) "Quầy 2", "trước: 4"
+        unit = _is_number(word) and _open_end(word) and after[:1].islower()  # (d) "6 tuổi"
+        bonds[index] = abbreviation or counted or unit
+    index = 0
+    while index < count:  # (b): runs of capitalised syllables, each but the last ending open
+        end = index
+        while (end + 1 < count and _is_capitalised(words[end]) and _open_end(words[end])
+               and _is_capitalised(words[end + 1]) and not _ABBREVIATION.fullmatch(words[end])):
+            end += 1
+        if 2 <= end - index + 1 <= NAME_SYLLABLES:
+            for inner in range(index, end):
+                bonds[inner] = True
+        index = end + 1
+    for index in range(count - 1):  # (c): the longest compound starting at each word
+        for length in range(min(_LONGEST_COMPOUND, count - index), 1, -1):
+            span = words[index:index + length]
+            if all(_open_end(word) for word in span[:-1]) and " ".join(map(_core, span)) in COMPOUNDS:
+                for inner in range(index, index + length - 1):
+                    bonds[inner] = True
+                break
+    return bonds
+
+
+def word_groups(text: str) -> list[str]:
+    """The word groups of `text`, in order, each its words joined by single spaces: a line breaks only
+    between them (see the rules above). `" ".join(word_groups(t))` is `t` with its breaking spaces made single.
+    """
+    words = words_of(text)
+    if not words:
+        return []
+    groups = [words[0]]
+    for word, bound in zip(words[1:], _bonds(words), strict=True):
+        if bound:
+            groups[-1] = f"{groups[-1]} {word}"
+        else:
+            groups.append(word)
+    return groups
+
+
+def bind_groups(text: str, joiner: str = NBSP) -> str:
+    """`text` with the spaces inside each word group made `joiner` (a no-break space): for a wrapper
+    that breaks only at plain spaces, like the ticket's."""
+    return " ".join(group.replace(" ", joiner) for group in word_groups(text))
+
+
+def wrap_units(text: str) -> tuple[list[str], ...]:
+    """What a fitter may wrap `text` between, in the order to try: its word groups, then its bare words
+    (only when they differ), for a box where the groups fit at no size."""
+    groups, words = word_groups(text), words_of(text)
+    return (groups,) if groups == words else (groups, words)
 
 
 def phrases_of(words: Sequence[str]) -> list[str]:

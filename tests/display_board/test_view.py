@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import itertools
+import re
+import tomllib
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import replace
@@ -14,6 +18,7 @@ import pytest
 from display_board.model import BoardView, CallLine, WaitingLine
 from display_board.view import (
     ACCENT,
+    CARD,
     HIGHLIGHT,
     HIGHLIGHT_TEXT,
     NOTICE_TEXT,
@@ -21,10 +26,13 @@ from display_board.view import (
     WELCOME,
     BoardRenderer,
     BoardScene,
+    Ticker,
 )
 from tests.ui_helpers import VIETNAMESE_LETTERS, save, tofu
+from ui.text import Text, word_groups
 
 LOOK = Path("/tmp/board-screens")  # copies to look at; the tests use tmp_path
+ROOT = Path(__file__).resolve().parents[2]
 SIZES = [(1920, 1080), (1366, 768)]
 NOW = datetime(2026, 11, 23, 9, 41, 7)  # a Monday
 CENTER = "Bộ phận Tiếp nhận và Trả kết quả – UBND quận Hoàn Kiếm"
@@ -334,3 +342,117 @@ def test_a_surface_of_another_size_is_refused() -> None:
         BoardRenderer((1920, 1080)).draw(VIEW, pygame.Surface((1366, 768)))
     with pytest.raises(ValueError, match="too small"):
         BoardRenderer((320, 240))
+
+
+# --- the newest call's card, long counter names, line breaks, register ------------------------------
+
+LONG_COUNTER = "Quầy 2 – Đất đai, Xây dựng"
+
+
+def ink_rows(surface: pygame.Surface, rect: pygame.Rect, background: tuple[int, int, int]) -> list[int]:
+    """The rows of `rect` holding any pixel that is not `background` (± 8 per channel)."""
+    mask = pygame.mask.from_threshold(surface, (*background, 255), (8, 8, 8, 255))
+    mask.invert()
+    return [y for y in range(rect.top, rect.bottom)
+            if mask.overlap_area(pygame.mask.Mask((rect.w, 1), fill=True), (rect.x, y))]
+
+
+@pytest.mark.parametrize("counter", ["Quầy 1", LONG_COUNTER])
+def test_a_clear_gap_between_the_invitation_and_the_number(renderer: BoardRenderer, tmp_path: Path,
+                                                           counter: str) -> None:
+    # The review saw "Mời công dân có số" touch the top of the big number.
+    height = renderer.size[1]
+    for recall in (False, True):
+        view = replace(VIEW, newest=replace(CALLS[0], counter_name=counter, recall=recall))
+        surface, scene = draw(renderer, view, tmp_path, f"gap-{len(counter)}-{recall}")
+        label = next(text for text in scene.texts() if text.text == "Mời công dân có số")
+        number = scene.regions["number"]
+        # The columns under the label: from its ink's last row down to the first row of anything else.
+        columns = pygame.Rect(label.rect.x, label.rect.y, label.rect.w, number.bottom - label.rect.y)
+        rows = ink_rows(surface, columns, CARD)
+        label_bottom = max(y for y in rows if y < label.rect.bottom)
+        below = min(y for y in rows if y > label_bottom + 1)
+        assert below - label_bottom >= 0.012 * height, (label_bottom, below)
+        assert below >= number.top - 1  # what comes next under the label is the number itself
+
+
+def test_a_long_counter_name_does_not_shrink_the_newest_number(renderer: BoardRenderer, tmp_path: Path) -> None:
+    height = renderer.size[1]
+    short = draw(renderer, VIEW, tmp_path, "board")[1]
+    view = replace(VIEW, newest=replace(CALLS[0], counter_name=LONG_COUNTER))
+    _, scene = draw(renderer, view, tmp_path, "long-counter-newest")
+    number = scene.regions["number"]
+    assert number.h >= 0.14 * height  # very large still
+    assert number.h >= 0.9 * short.regions["number"].h
+    card = [text for text in scene.texts() if scene.regions["newest"].contains(text.rect)]
+    counter = [text for text in card if text.text in ("Quầy 2 –", "Đất đai, Xây dựng")]
+    assert [text.text for text in counter] == ["Quầy 2 –", "Đất đai, Xây dựng"]  # whole, on two lines at the dash
+    assert counter[0].size == counter[1].size >= 0.35 * next(t.size for t in card if t.text == "1005")
+    assert counter[0].size >= 0.07 * height  # large enough to read across the hall
+    assert counter[0].rect.bottom <= counter[1].rect.top
+    assert all(number.top - 0.2 * number.h < text.rect.centery < number.bottom + 0.2 * number.h for text in counter)
+
+
+def test_one_long_counter_name_does_not_shrink_the_recent_calls(renderer: BoardRenderer, tmp_path: Path) -> None:
+    # The review saw "Quầy 2 – Đất đai, Xây dựng" shrink every counter name of "Các số vừa gọi" to unreadable.
+    recent = words(draw(renderer, VIEW, tmp_path, "board")[1], "recent")
+    assert recent
+    plain = renderer.layout(VIEW)
+    calls = (replace(CALLS[1], counter_name=LONG_COUNTER), *CALLS[2:])
+    _, scene = draw(renderer, replace(VIEW, recent=calls), tmp_path, "long-counter-recent")
+
+    def counter_texts(scene: BoardScene) -> list[Text]:
+        return [text for text in scene.texts() if scene.regions["recent"].contains(text.rect)
+                and text.text.startswith("Quầy")]
+
+    before, after = counter_texts(plain), counter_texts(scene)
+    assert len(after) == len(calls)
+    assert {text.size for text in after} == {text.size for text in before}  # one size, the usual one
+    assert after[0].text == "Quầy 2…"  # as many whole word groups as fit, then "…" (the card shows it whole)
+    assert [text.text for text in after[1:]] == [call.counter_name for call in calls[1:]]
+
+
+def split_groups(lines: list[str]) -> list[str]:
+    """The word groups (ui.text) the line breaks fall inside, e.g. ["Thương binh"]: none is right."""
+    starts, at = set(), 0
+    for line in lines[:-1]:
+        at += len(line) + 1
+        starts.add(at)
+    split, at = [], 0
+    for group in word_groups(" ".join(lines)):
+        if any(at < start < at + len(group) for start in starts):
+            split.append(group)
+        at += len(group) + 1
+    return split
+
+
+def test_long_names_break_between_word_groups(renderer: BoardRenderer, tmp_path: Path) -> None:
+    center = "Bộ phận Tiếp nhận và Trả kết quả Trung tâm Phục vụ hành chính công TP. Hồ Chí Minh"
+    waiting = (WaitingLine("Lao động – Thương binh và Xã hội, Bảo hiểm xã hội", 3),
+               WaitingLine("Tư pháp – Hộ tịch, Chứng thực", 1), *WAITING)
+    _, scene = draw(renderer, replace(VIEW, center_name=center, waiting=waiting), tmp_path, "groups")
+    header = [text.text for text in scene.texts() if scene.regions["header"].contains(text.rect)
+              and text.text not in ("09:41", "23/11/2026", "Thứ Hai")]
+    assert len(header) == 2 and " ".join(header) == center
+    assert split_groups(header) == []
+    names = [text for text in scene.texts() if scene.regions["waiting"].contains(text.rect)
+             and not text.text.isdigit() and text.text not in ("Đang chờ", "người")]
+    two_line = [(a.text, b.text) for a, b in itertools.pairwise(names) if a.text.startswith("Lao động")]
+    assert two_line and split_groups(list(two_line[0])) == [], two_line
+
+
+def test_the_board_addresses_citizens_formally() -> None:
+    tree = ast.parse((ROOT / "display_board" / "view.py").read_text(encoding="utf-8"))
+    strings = [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant)
+               and isinstance(node.value, str) and re.search(r"[À-ỹđĐ]", node.value)]
+    assert "Mời công dân có số" in strings
+    for text in strings:
+        assert not re.search(r"\b(bạn|vé)\b", text, re.IGNORECASE), text
+
+
+def test_the_example_boards_notice_is_the_bo_phans(renderer: BoardRenderer) -> None:
+    config = tomllib.loads((ROOT / "firmware_configs" / "board.example.toml").read_text(encoding="utf-8"))
+    notice = config["screen"]["notice"]
+    assert notice.startswith("Bộ phận Tiếp nhận và Trả kết quả làm việc")
+    ticker = next(item for item in renderer.layout(replace(VIEW, notice=notice)).items if isinstance(item, Ticker))
+    assert ticker.text == notice

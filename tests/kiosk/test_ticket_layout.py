@@ -16,12 +16,16 @@ from PIL import Image, ImageChops
 
 from kiosk.model import PRIORITY_LABELS, IssuedTicket, wait_minutes
 from kiosk.ticket_layout import (
+    AHEAD_LINE,
+    CALLED_AT_ONCE,
     FONT_A_HEIGHT,
     FONT_A_WIDTH,
     NBSP,
+    NO_COUNTER,
     PAPER_58MM,
     PAPER_80MM,
     QR_BORDER_MODULES,
+    WAIT_LABEL,
     FontsMissingError,
     ImageSegment,
     NumberSegment,
@@ -42,6 +46,7 @@ from kiosk.ticket_layout import (
     to_1bit,
     wrap_text,
 )
+from ui.text import word_groups
 
 PREVIEW_DIR = Path("/tmp/ticket-previews")
 VN = timezone(timedelta(hours=7))
@@ -66,6 +71,7 @@ def make_ticket(
     priority: str = "none",
     number: str = "B001",
     issued_at: datetime | None = None,
+    basis: str = "estimate",
 ) -> IssuedTicket:
     return IssuedTicket(
         id="01JD8Z6Q3TKX",
@@ -76,6 +82,7 @@ def make_ticket(
         waiting_ahead=ahead,
         estimated_wait_s=wait_s,
         priority=priority,
+        wait_basis=basis,
     )
 
 
@@ -115,19 +122,20 @@ def text_line(text: str, font_path: Path, size: int, paper: PaperProfile) -> Ima
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# The whole ticket, on both papers, native and all-image, priority or not, nobody or five people ahead
+# The whole ticket, on both papers, native and all-image, priority or not, each wait basis
 
-MATRIX = list(itertools.product(PAPERS, (True, False), ("none", "elderly"), (0, 5)))
+BASES = {"free_counter": 0, "estimate": 5, "no_counter": 3}  # with the number waiting ahead
+MATRIX = list(itertools.product(PAPERS, (True, False), ("none", "elderly"), BASES))
 
 
-@pytest.mark.parametrize(("paper_name", "native", "priority", "ahead"), MATRIX)
+@pytest.mark.parametrize(("paper_name", "native", "priority", "basis"), MATRIX)
 def test_ticket_renders_for_every_paper_and_mode(
-    paper_name: str, native: bool, priority: str, ahead: int, fonts: TicketFonts, tmp_path: Path
+    paper_name: str, native: bool, priority: str, basis: str, fonts: TicketFonts, tmp_path: Path
 ) -> None:
     paper = with_natives(PAPERS[paper_name], native)
-    ticket = make_ticket(ahead=ahead, priority=priority)
+    ticket = make_ticket(ahead=BASES[basis], priority=priority, basis=basis)
     rendered = render_ticket(ticket, TEXT, paper, fonts)
-    save(rendered.preview, tmp_path, f"{paper_name}-{'native' if native else 'image'}-{priority}-{ahead}ahead")
+    save(rendered.preview, tmp_path, f"{paper_name}-{'native' if native else 'image'}-{priority}-{basis}")
 
     preview = rendered.preview
     assert preview.width == paper.width_dots
@@ -173,23 +181,56 @@ def test_the_information_lines_are_on_the_paper(paper_name: str, fonts: TicketFo
     paper = PAPERS[paper_name]
     size = text_sizes(paper.width_dots)
     busy = render_ticket(make_ticket(ahead=5, wait_s=61, priority="pregnant"), TEXT, paper, fonts)
-    empty = render_ticket(make_ticket(ahead=0, wait_s=0), TEXT, paper, fonts)
     save(busy.preview, tmp_path, f"{paper_name}-lines-busy")
-    save(empty.preview, tmp_path, f"{paper_name}-lines-empty")
 
     time_line = text_line(f"Giờ lấy số: 08:15{NBSP}–{NBSP}23/11/2026", fonts.regular, size.body, paper)
     assert find_block(busy.preview, time_line) is not None
-    ahead_5 = text_line("Số người đang chờ trước bạn: 5", fonts.regular, size.body, paper)
+    ahead_5 = text_line("Số người chờ trước: 5", fonts.regular, size.body, paper)
     assert find_block(busy.preview, ahead_5) is not None
-    ahead_0 = text_line("Số người đang chờ trước bạn: 0", fonts.regular, size.body, paper)
-    assert find_block(empty.preview, ahead_0) is not None
     label = find_block(busy.preview, text_line("Thời gian chờ dự kiến:", fonts.regular, size.body, paper))
-    wait = find_block(busy.preview, text_line(f"khoảng{NBSP}2{NBSP}phút", fonts.bold, size.body, paper))
+    wait = find_block(busy.preview, text_line("khoảng 2 phút", fonts.bold, size.body, paper))
     assert label is not None and wait is not None and label < wait
-    now = text_line("Bạn sẽ được gọi ngay", fonts.bold, size.body, paper)
-    assert find_block(empty.preview, now) is not None
-    assert find_block(busy.preview, now) is None
-    assert find_block(empty.preview, text_line("SỐ THỨ TỰ", fonts.regular, size.label, paper)) is not None
+    assert find_block(busy.preview, text_line(CALLED_AT_ONCE, fonts.bold, size.body, paper)) is None
+    assert find_block(busy.preview, text_line("SỐ THỨ TỰ", fonts.regular, size.label, paper)) is not None
+
+
+def wait_lines_on(preview: Image.Image, paper: PaperProfile, fonts: TicketFonts, ahead: int,
+                  minutes: int) -> dict[str, bool]:
+    """Which of the wait's possible lines the paper shows."""
+    size = text_sizes(paper.width_dots)
+    lines = {
+        "ahead": text_line(AHEAD_LINE.format(ahead=ahead), fonts.regular, size.body, paper),
+        "label": text_line(WAIT_LABEL, fonts.regular, size.body, paper),
+        "minutes": text_line(f"khoảng {minutes} phút", fonts.bold, size.body, paper),
+        "now": text_line(CALLED_AT_ONCE, fonts.bold, size.body, paper),
+        "no counter": text_line(NO_COUNTER, fonts.bold, size.body, paper),
+    }
+    return {name: find_block(preview, line) is not None for name, line in lines.items()}
+
+
+@pytest.mark.parametrize("paper_name", PAPERS)
+def test_the_wait_line_follows_the_servers_wait_basis(paper_name: str, fonts: TicketFonts, tmp_path: Path) -> None:
+    paper = PAPERS[paper_name]
+    # A free counter: called at once, nothing else said about the wait.
+    free = render_ticket(make_ticket(ahead=0, wait_s=0, basis="free_counter"), TEXT, paper, fonts).preview
+    save(free, tmp_path, f"{paper_name}-wait-free-counter")
+    assert CALLED_AT_ONCE == "Công dân sẽ được gọi ngay"
+    assert wait_lines_on(free, paper, fonts, 0, 1) == {
+        "ahead": False, "label": False, "minutes": False, "now": True, "no counter": False}
+    # Nobody ahead but every counter busy: the estimate, never "gọi ngay" (tickets said so, then waited 10 min).
+    busy = render_ticket(make_ticket(ahead=0, wait_s=540, basis="estimate"), TEXT, paper, fonts).preview
+    save(busy, tmp_path, f"{paper_name}-wait-estimate-nobody-ahead")
+    assert wait_lines_on(busy, paper, fonts, 0, 9) == {
+        "ahead": True, "label": True, "minutes": True, "now": False, "no counter": False}
+    # No counter serves the area now: no minutes at all, and why.
+    none = render_ticket(make_ticket(ahead=3, wait_s=0, basis="no_counter"), TEXT, paper, fonts).preview
+    save(none, tmp_path, f"{paper_name}-wait-no-counter")
+    assert NO_COUNTER == "Hiện chưa có quầy tiếp nhận lĩnh vực này"
+    assert wait_lines_on(none, paper, fonts, 3, 1) == {
+        "ahead": True, "label": False, "minutes": False, "now": False, "no counter": True}
+    # An unknown basis (a newer server) is read as an estimate.
+    odd = render_ticket(make_ticket(ahead=2, wait_s=300, basis="later"), TEXT, paper, fonts).preview
+    assert wait_lines_on(odd, paper, fonts, 2, 5)["minutes"]
 
 
 def test_the_issue_time_is_the_tickets_own_clock(fonts: TicketFonts) -> None:
@@ -349,10 +390,81 @@ def test_wrapped_lines_are_balanced(fonts: TicketFonts) -> None:
     from kiosk.ticket_layout import _font
 
     font = _font(fonts.regular, 22)
-    lines = wrap_text(TEXT.footer, font, 368)
-    assert len(lines) == 2
+    lines = wrap_text(LONG_CENTER, font, 368)
+    assert len(lines) == 3
     widths = [font.getlength(line) for line in lines]
     assert min(widths) > 0.6 * max(widths)  # no lonely last word
+
+
+def split_groups(lines: list[str]) -> list[str]:
+    """The word groups (ui.text) the line breaks fall inside, e.g. ["màn hình"]: none is right."""
+    starts, at = set(), 0
+    for line in lines[:-1]:
+        at += len(line) + 1
+        starts.add(at)
+    split, at = [], 0
+    for group in word_groups(" ".join(lines)):
+        if any(at < start < at + len(group) for start in starts):
+            split.append(group)
+        at += len(group) + 1
+    return split
+
+
+@pytest.mark.parametrize("paper_name", PAPERS)
+def test_the_footer_keeps_man_hinh_together_and_breaks_after_the_sentence(paper_name: str,
+                                                                          fonts: TicketFonts) -> None:
+    from kiosk.ticket_layout import _font
+
+    # The review saw "Vui lòng theo dõi số trên màn / hình và loa gọi." on every ticket.
+    paper = PAPERS[paper_name]
+    size = text_sizes(paper.width_dots)
+    font = _font(fonts.regular, size.footer)
+    usable = paper.width_dots - 2 * size.margin
+    lines = wrap_text(TEXT.footer, font, usable)
+    assert " ".join(lines) == TEXT.footer
+    assert all(font.getlength(line) <= usable for line in lines)
+    assert split_groups(lines) == []
+    if paper_name == "80mm":  # the first sentence fits a line: the break comes after it
+        assert lines == ["Vui lòng theo dõi số trên màn hình và loa gọi.", "Xin cảm ơn!"]
+    else:
+        assert lines == ["Vui lòng theo dõi số trên", "màn hình và loa gọi. Xin cảm ơn!"]
+    # The bare words would have broken it: the rule is what keeps it whole.
+    assert font.getlength("Vui lòng theo dõi số trên màn") <= usable
+
+
+@pytest.mark.parametrize("paper_name", PAPERS)
+def test_names_on_the_paper_break_between_word_groups(paper_name: str, fonts: TicketFonts, tmp_path: Path) -> None:
+    from kiosk.ticket_layout import _font
+
+    paper = PAPERS[paper_name]
+    size = text_sizes(paper.width_dots)
+    usable = paper.width_dots - 2 * size.margin
+    center = "Bộ phận Tiếp nhận và Trả kết quả TP. Rạch Giá"
+    for text, path, px in ((center, fonts.bold, size.center), (LONG_CENTER, fonts.bold, size.center),
+                           ("Lao động – Thương binh và Xã hội", fonts.bold, size.area),
+                           ("Tư pháp – Hộ tịch, Chứng thực, Nuôi con nuôi, Quốc tịch", fonts.bold, size.area),
+                           ("Ưu tiên: Người đi cùng trẻ em dưới 6 tuổi", fonts.bold, size.body),
+                           (NO_COUNTER, fonts.bold, size.body)):
+        lines = wrap_text(text, _font(path, px), usable)
+        assert " ".join(lines) == text
+        assert split_groups(lines) == [], lines
+    assert any("TP. Rạch Giá" in line for line in wrap_text(center, _font(fonts.bold, size.center), usable))
+    ticket = dataclasses.replace(make_ticket(), area_name="Lao động – Thương binh và Xã hội")
+    rendered = render_ticket(ticket, dataclasses.replace(TEXT, center_name=center), paper, fonts)
+    save(rendered.preview, tmp_path, f"{paper_name}-example-center")
+
+
+def test_a_group_wider_than_the_line_still_breaks_and_nothing_is_cut(fonts: TicketFonts) -> None:
+    from kiosk.ticket_layout import _font
+
+    font = _font(fonts.bold, 22)
+    name = "TP. Hồ Chí Minh"
+    assert wrap_text(name, font, 1000) == [name]
+    width = int(font.getlength(name)) - 1
+    lines = wrap_text(f"Quận 1, {name}", font, width)
+    assert all(font.getlength(line) <= width for line in lines)
+    assert " ".join(lines) == f"Quận 1, {name}"
+    assert len(lines) == 3  # "Quận 1," then the name, broken between its words only because it must
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -481,4 +593,10 @@ def test_words_joined_by_no_break_spaces_break_there_before_between_letters(font
     narrow = int(font.getlength(label)) - 1
     lines = wrap_text(f"{label} {value}", font, narrow)
     assert all(font.getlength(line) <= narrow for line in lines)
-    assert [line.replace(NBSP, " ") for line in lines] == ["Thời gian chờ dự", "kiến: khoảng 12 phút"]
+    # The label, too wide, breaks between its word groups ("dự kiến" stays whole); the value stays whole.
+    assert [line.replace(NBSP, " ") for line in lines] == ["Thời gian chờ", "dự kiến:", "khoảng 12 phút"]
+    # A caller's no-break run too wide for even its group: its words, each whole ("khoảng" just fits);
+    # balancing the lines never breaks a word between letters that fitted whole.
+    tiny = int(font.getlength("khoảng")) + 1
+    assert font.getlength("12 phút") > tiny
+    assert wrap_text(value, font, tiny) == ["khoảng", "12", "phút"]

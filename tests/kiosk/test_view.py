@@ -1,8 +1,11 @@
-"""The kiosk's screens, drawn offscreen at 800×480, 1920×1080 and portrait 1080×1920, saved as PNG and checked."""
+"""The kiosk's screens, drawn offscreen at 800×480, 1280×800, 1920×1080 and portrait 1080×1920, saved as PNG
+and checked."""
 
 from __future__ import annotations
 
+import ast
 import re
+import tomllib
 import unicodedata
 import zlib
 from collections.abc import Iterator
@@ -34,12 +37,14 @@ from kiosk.view import (
     KioskRenderer,
     Scene,
     Spinner,
+    TextBlock,
 )
 from tests.ui_helpers import VIETNAMESE_LETTERS, save, tofu
-from ui.text import FontsMissing, Panel, default_fonts
+from ui.text import FontsMissing, Panel, default_fonts, word_groups
 
 LOOK = Path("/tmp/kiosk-screens")  # copies to look at; the tests use tmp_path
-SIZES = [(800, 480), (1920, 1080), (1080, 1920)]
+SIZES = [(800, 480), (1280, 800), (1920, 1080), (1080, 1920)]
+ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 23, 8, 5, 42)
 CENTER = "Bộ phận Tiếp nhận và Trả kết quả – UBND quận Hoàn Kiếm"
 AREAS = (
@@ -61,8 +66,13 @@ TWELVE = (
     AreaButton("ct", "Công thương – Khoa học và Công nghệ, Thông tin và Truyền thông"),
 )
 PRIORITIES = tuple(PRIORITY_LABELS.items())
-TICKET = IssuedTicket("t-1", "B012", "dat-dai", "Đất đai", NOW, 7, 1260)
+TICKET = IssuedTicket("t-1", "B012", "dat-dai", "Đất đai", NOW, 7, 1260, wait_basis="estimate")
 MENU = KioskView(Screen.MENU, CENTER, NOW, AREAS, PRIORITIES)
+# The example center (firmware_configs/center.example.toml), in Rạch Giá.
+EXAMPLE = tomllib.loads((ROOT / "firmware_configs" / "center.example.toml").read_text(encoding="utf-8"))
+EXAMPLE_NAME = "Bộ phận Tiếp nhận và Trả kết quả TP. Rạch Giá"
+EXAMPLE_AREAS = tuple(AreaButton(area["id"], area["name"], area.get("open", True)) for area in EXAMPLE["areas"])
+EXAMPLE_MENU = KioskView(Screen.MENU, EXAMPLE_NAME, NOW, EXAMPLE_AREAS, PRIORITIES)
 
 
 @pytest.fixture(scope="module", params=SIZES, ids=lambda size: f"{size[0]}x{size[1]}")
@@ -91,6 +101,7 @@ def draw(renderer: KioskRenderer, view: KioskView, tmp_path: Path,
         for line in block.lines:
             assert block.box.contains(line.rect), (line, block.box)
             assert line.text == unicodedata.normalize("NFC", line.text)
+        assert split_groups(block) == [], block  # no line break inside "màn hình", "TP. Rạch Giá", …
     header = " ".join(texts(scene)[:3])
     assert "08:05" in header and "23/11/2026" in header
     return surface, targets, scene
@@ -103,6 +114,21 @@ def texts(scene: Scene) -> list[str]:
 
 def flat(text: str) -> str:
     return re.sub(r"\s+", " ", unicodedata.normalize("NFC", text)).strip()
+
+
+def split_groups(block: TextBlock) -> list[str]:
+    """The word groups (ui.text) a block's line breaks fall inside, e.g. ["màn hình"]: none is right."""
+    lines = [line.text for line in block.lines]
+    starts, at = set(), 0
+    for line in lines[:-1]:
+        at += len(line) + 1
+        starts.add(at)  # where the next line starts in the lines joined by spaces
+    split, at = [], 0
+    for group in word_groups(" ".join(lines)):
+        if any(at < start < at + len(group) for start in starts):
+            split.append(group)
+        at += len(group) + 1
+    return split
 
 
 def colour_mask(surface: pygame.Surface, colour: tuple[int, int, int]) -> pygame.mask.Mask:
@@ -244,7 +270,7 @@ def test_the_priority_screen_offers_each_category_and_back(renderer: KioskRender
     assert sorted(target for _, target in targets) == sorted(
         [priority_target(category) for category, _ in PRIORITIES] + [BACK_BUTTON])
     shown = texts(scene)
-    assert "Chọn đối tượng ưu tiên" in shown
+    assert "Mời chọn đối tượng ưu tiên" in shown
     for _, label in PRIORITIES:
         assert label in shown
 
@@ -301,15 +327,41 @@ def test_the_ticket_number_takes_a_large_share_of_the_height(renderer: KioskRend
     take = next(b for b in scene.texts() if b.lines and b.lines[0].text == "Vui lòng nhận phiếu")
     assert ink.bottom < take.lines[0].rect.top  # the number above, nothing drawn over it
     assert number in shown and "Đất đai" in shown
-    assert "Có 7 người đang chờ trước bạn" in shown
+    assert "Số thứ tự" in shown
+    assert "Số người chờ trước: 7" in shown
     assert "Thời gian chờ dự kiến: khoảng 21 phút" in shown
 
 
-def test_nobody_ahead_is_called_at_once(renderer: KioskRenderer, tmp_path: Path) -> None:
-    view = replace(MENU, screen=Screen.TICKET, ticket=replace(TICKET, waiting_ahead=0, estimated_wait_s=0))
-    shown = texts(draw(renderer, view, tmp_path, "ticket-first")[2])
-    assert "Bạn sẽ được gọi ngay" in shown
-    assert not any("người đang chờ" in text for text in shown)
+def wait_texts(renderer: KioskRenderer, tmp_path: Path, name: str, *, waiting_ahead: int, estimated_wait_s: int,
+               wait_basis: str) -> list[str]:
+    """What the ticket screen says below "Vui lòng nhận phiếu": the wait."""
+    ticket = replace(TICKET, waiting_ahead=waiting_ahead, estimated_wait_s=estimated_wait_s, wait_basis=wait_basis)
+    view = replace(MENU, screen=Screen.TICKET, ticket=ticket)
+    shown = texts(draw(renderer, view, tmp_path, name)[2])
+    return shown[shown.index("Vui lòng nhận phiếu") + 1:]
+
+
+def test_a_free_counter_calls_the_citizen_at_once(renderer: KioskRenderer, tmp_path: Path) -> None:
+    assert wait_texts(renderer, tmp_path, "ticket-free-counter", waiting_ahead=0, estimated_wait_s=0,
+                      wait_basis="free_counter") == ["Công dân sẽ được gọi ngay"]
+
+
+def test_an_estimate_is_shown_even_with_nobody_ahead(renderer: KioskRenderer, tmp_path: Path) -> None:
+    # Every counter busy, nobody waiting: the citizen waits about 5 minutes, not "gọi ngay" (the old bug).
+    assert wait_texts(renderer, tmp_path, "ticket-estimate-0", waiting_ahead=0, estimated_wait_s=290,
+                      wait_basis="estimate") == ["Số người chờ trước: 0", "Thời gian chờ dự kiến: khoảng 5 phút"]
+
+
+def test_no_counter_for_the_area_gives_no_estimate(renderer: KioskRenderer, tmp_path: Path) -> None:
+    assert wait_texts(renderer, tmp_path, "ticket-no-counter", waiting_ahead=3, estimated_wait_s=0,
+                      wait_basis="no_counter") == ["Số người chờ trước: 3", "Hiện chưa có quầy tiếp nhận lĩnh vực này"]
+
+
+def test_an_unknown_wait_basis_counts_as_an_estimate(tmp_path: Path) -> None:
+    pygame.font.init()
+    assert wait_texts(KioskRenderer((800, 480)), tmp_path, "ticket-odd-basis", waiting_ahead=2,
+                      estimated_wait_s=600, wait_basis="later") == [
+        "Số người chờ trước: 2", "Thời gian chờ dự kiến: khoảng 10 phút"]
 
 
 def test_a_priority_ticket_says_so(renderer: KioskRenderer, tmp_path: Path) -> None:
@@ -371,3 +423,59 @@ def test_a_failed_print_without_a_ticket_still_says_so(tmp_path: Path) -> None:
     surface, _, scene = draw(KioskRenderer((800, 480)), view, tmp_path, "print-failed-no-ticket")
     assert flat(PRINT_FAILED) in [flat(text) for text in texts(scene)]
     assert colour_mask(surface, PROBLEM).count() > 0
+
+
+# --- the example center: register and line breaks -----------------------------------------------
+
+
+def block_of(scene: Scene, text: str) -> TextBlock:
+    return next(block for block in scene.texts() if flat(" ".join(line.text for line in block.lines)) == text)
+
+
+def test_the_example_center_breaks_no_word_group(renderer: KioskRenderer, tmp_path: Path) -> None:
+    # The review saw "…Trả kết quả TP. / Rạch Giá" and "Lao động – Thương / binh và Xã hội" at 1280×800.
+    for name, view in (("example-menu", EXAMPLE_MENU),
+                       ("example-priority", replace(EXAMPLE_MENU, screen=Screen.PRIORITY)),
+                       ("example-chosen", replace(EXAMPLE_MENU, chosen_priority="disabled"))):
+        scene = draw(renderer, view, tmp_path, name)[2]  # draw() checks every block for split groups
+        header = block_of(scene, EXAMPLE_NAME)
+        assert any("TP. Rạch Giá" in line.text for line in header.lines), header
+    scene = renderer.layout(EXAMPLE_MENU)
+    labour = [line.text for line in block_of(scene, "Lao động – Thương binh và Xã hội").lines]
+    assert any("Thương binh" in line for line in labour) and any("Xã hội" in line for line in labour), labour
+
+
+def test_people_with_disabilities_is_not_wrapped_where_the_elderly_fit_on_one_line(renderer: KioskRenderer,
+                                                                                   tmp_path: Path) -> None:
+    # The review saw "Người / khuyết tật" at 1920×1080 beside "Người cao tuổi" on one line.
+    scene = draw(renderer, replace(EXAMPLE_MENU, screen=Screen.PRIORITY), tmp_path, "example-priority")[2]
+    elderly, disabled = block_of(scene, "Người cao tuổi"), block_of(scene, "Người khuyết tật")
+    assert len(elderly.lines) == 1
+    assert len(disabled.lines) == 1, disabled.lines
+    assert disabled.size == elderly.size  # one size for the buttons, as before
+
+
+def citizen_strings(path: Path) -> list[str]:
+    """Every string constant with a Vietnamese letter in a module: what it may show or print."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            and re.search(r"[À-ỹđĐ]", node.value)]
+
+
+@pytest.mark.parametrize("module", ["kiosk/view.py", "kiosk/ticket_layout.py"])
+def test_citizens_are_addressed_formally_and_the_paper_is_a_phieu(module: str) -> None:
+    strings = citizen_strings(ROOT / module)
+    assert strings
+    for text in strings:
+        assert not re.search(r"\b(bạn|vé)\b", text, re.IGNORECASE), text
+
+
+def test_every_kiosk_screen_is_formal(renderer: KioskRenderer) -> None:
+    views = [EXAMPLE_MENU, replace(EXAMPLE_MENU, screen=Screen.PRIORITY), replace(MENU, screen=Screen.WORKING),
+             KioskView(Screen.STARTING, "", NOW), KioskView(Screen.BUSY, CENTER, NOW),
+             KioskView(Screen.PRINTER_PROBLEM, CENTER, NOW), replace(MENU, screen=Screen.PRINT_FAILED, ticket=TICKET),
+             *(replace(MENU, screen=Screen.TICKET, ticket=replace(TICKET, wait_basis=basis))
+               for basis in ("free_counter", "estimate", "no_counter"))]
+    for view in views:
+        for text in texts(renderer.layout(view)):
+            assert not re.search(r"\b(bạn|vé)\b", text, re.IGNORECASE), text
