@@ -91,7 +91,7 @@ class KioskAgent:
         self._requests: queue.SimpleQueue[RequestTicket | None] = queue.SimpleQueue()
         self._prints: queue.SimpleQueue[IssuedTicket | None] = queue.SimpleQueue()
         self._presence = ServerPresence(link, Topics(config.center_id))
-        self._reach = (False, True)  # (the server is online, the broker is reached), as the flow last heard
+        self._reach: tuple[bool, bool] | None = None  # (the server is online, the broker is reached), as last said
         self._center_name = ""
         topics = Topics(config.center_id)
         self._request_topic = topics.ticket_request(config.kiosk_id)
@@ -169,17 +169,17 @@ class KioskAgent:
     def _reached(self) -> tuple[bool, bool] | None:
         """(server online, broker reached) when either changed; the change is logged with its reason."""
         changed = self._presence.change()
-        online = self._reach[0] if changed is None else changed
+        online = (self._reach is not None and self._reach[0]) if changed is None else changed
         reach = (online, self._link.connected.is_set())
         if reach == self._reach:
             return None
         self._reach = reach
         if online:
             log.info("the server is reached: tickets can be issued")
-        elif not reach[1]:
-            log.warning("no tickets: the broker cannot be reached (%s)", self._link.broker_error or "connecting")
-        else:
+        elif reach[1]:
             log.warning("no tickets: the broker is reached but the server is not online (server/status)")
+        elif self._link.broker_error:  # not while the first connection is still being made
+            log.warning("no tickets: the broker cannot be reached (%s)", self._link.broker_error)
         return reach
 
     def _carry_out(self, effect: Effect) -> None:
