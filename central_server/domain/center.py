@@ -32,7 +32,10 @@ MAX_GAP = timedelta(minutes=3)
 DEFAULT_GAP_S = 15.0
 # A counter whose terminal never said whether it is online counts as staffed this long after its last call.
 STAFFED_WITHOUT_STATUS = timedelta(hours=1)
-FORECAST_FOR = timedelta(seconds=5)  # how long one played-forward queue serves the new tickets of a moment
+# The queue is played forward at most once a moment (the server takes one moment per batch): the new tickets
+# of that moment are placed into it. It is played again at the next moment once a counter changed, and
+# every 5 s in any case (the time passing shortens what is left of each counter's citizen).
+FORECAST_FOR = timedelta(seconds=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +176,7 @@ class Center:
         self._occupancy = {area: deque[float](maxlen=PACE_SAMPLES) for area in self.areas}
         self._gaps = deque[float](maxlen=GAP_SAMPLES)
         self._forecast: tuple[datetime, Forecast] | None = None
+        self._forecast_stale = False  # a counter changed since it was played
 
     # --- start-up and the day -------------------------------------------------------------
 
@@ -201,7 +205,7 @@ class Center:
         if self.devices.get(device_id) == (online, printer):
             return False
         self.devices[device_id] = (online, printer)
-        self._forecast = None  # a counter's terminal may have come or gone
+        self._forecast_stale = True  # a counter's terminal may have come or gone
         detail: dict[str, Any] = {"device": device_id, "online": online}
         if printer is not None:
             detail["printer"] = printer
@@ -284,8 +288,10 @@ class Center:
 
     def _estimate(self, area_id: str, priority: bool, ahead: int, now: datetime) -> Estimate:
         """When a new ticket of the area would be called, from the queue and the pace of the day."""
-        if self._forecast is None or not timedelta(0) <= now - self._forecast[0] <= FORECAST_FOR:
-            self._forecast = (now, self._play_forward(now))
+        played = self._forecast
+        if (played is None or not timedelta(0) <= now - played[0] <= FORECAST_FOR
+                or (self._forecast_stale and now != played[0])):
+            self._forecast, self._forecast_stale = (now, self._play_forward(now)), False
         estimate = self._forecast[1].place(area_id, priority)
         if estimate.basis is Basis.NO_COUNTER:  # for clients that show only the figure: as if the counters came
             configured = sum(1 for c in self.counters.values() if area_id in c.spec.areas)
@@ -635,7 +641,7 @@ class Center:
 
     def _touch_counter(self, counter: Counter) -> None:
         self._changes.counters[counter.id] = counter
-        self._forecast = None  # the counters changed: the queue is played forward again
+        self._forecast_stale = True  # the counters changed: the queue is played forward again, at the next moment
 
     def _event(
         self,

@@ -28,7 +28,7 @@ from enum import StrEnum
 
 from central_server.domain.policies import PriorityMode, QueuePolicy
 
-PLAY_LIMIT = 600  # waiting tickets in the areas concerned, past which the queue is not played one by one
+PLAY_LIMIT = 300  # waiting tickets in the areas concerned, past which the queue is not played one by one
 MIN_LEFT_S = 30.0  # what is left of a service already longer than every one of the day's
 
 
@@ -171,9 +171,13 @@ class Forecast:
         work = {area: count * self._pace[area] for area, count in (self._bulk or {}).items()}
         for ticket in self._waiting:
             work[ticket.area] = work.get(ticket.area, 0.0) + self._pace[ticket.area]
+        serving: dict[str, list[StaffedCounter]] = {}
+        for counter in self._counters:
+            for area in counter.areas:
+                serving.setdefault(area, []).append(counter)
         free_at = {}
         for counter in self._counters:
-            group = [c for c in self._counters if set(c.areas) & set(counter.areas)]
+            group = {c.id: c for area in counter.areas for c in serving[area]}.values()
             areas = {a for c in group for a in c.areas}
             total = sum(work.get(a, 0.0) for a in areas) + sum(max(c.free_in_s, 0.0) for c in group)
             free_at[counter.id] = total / len(group)

@@ -106,7 +106,7 @@ def test_the_pace_is_learnt_from_the_day(center: Center) -> None:
         center.issue("dat-dai", "none", at(minute))
         center.next("1", at(minute))
         center.finish("1", at(minute + 2.5))
-    center.issue("dat-dai", "none", at(6))
+    center.issue("dat-dai", "none", at(5.9))
     center.next("1", at(6))  # a third, called 30 s after the second left: now at the counter
     waiting = center.issue("dat-dai", "none", at(6))
     service = (150 + 150 + 300) / 3  # the default counts as one more sample
@@ -136,11 +136,20 @@ def test_a_priority_ticket_is_estimated_ahead_of_the_regular_queue(center: Cente
     for _ in range(3):
         center.issue("dat-dai", "none", at(0))
     center.next("1", at(0))
-    regular = center.issue("dat-dai", "none", at(0))
-    priority = center.issue("dat-dai", "elderly", at(0))
-    assert regular.estimated_wait_s == round(3 * PACE)
-    assert priority.estimated_wait_s == round(PACE), "only the citizen at the counter before it"
-    assert center.issue("dat-dai", "none", at(0)).estimated_wait_s == round(5 * PACE), "behind the priority one"
+    left = 300 - 30 + DEFAULT_GAP_S  # half a minute later: what is left of the first citizen, and the pause
+    regular = center.issue("dat-dai", "none", at(0.5))
+    priority = center.issue("dat-dai", "elderly", at(0.5))
+    assert regular.estimated_wait_s == round(left + 2 * PACE)
+    assert priority.estimated_wait_s == round(left), "only the citizen at the counter before it"
+    assert center.issue("dat-dai", "none", at(0.5)).estimated_wait_s == round(left + 4 * PACE), "behind both"
+
+
+def test_the_queue_is_played_once_a_moment_and_again_at_the_next_once_a_counter_changed(center: Center) -> None:
+    staff(center, "1")
+    assert center.issue("dat-dai", "none", at(0)).wait_basis is Basis.FREE_COUNTER
+    center.pause("1", at(0))  # within the same moment (one batch of the server) the played queue is kept
+    assert center.issue("dat-dai", "none", at(0)).estimated_wait_s == round(PACE)
+    assert center.issue("dat-dai", "none", at(0.1)).wait_basis is Basis.NO_COUNTER, "played again"
 
 
 def test_unknown_closed_and_bad_priority_are_refused_and_change_nothing(center: Center) -> None:
