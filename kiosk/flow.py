@@ -32,7 +32,7 @@ NO_SERVER = "Hệ thống cấp số đang tạm ngừng. Mời công dân chờ
 PRINT_FAILED = "Máy in gặp sự cố. Mời công dân ghi nhớ số thứ tự và liên hệ cán bộ hướng dẫn"
 AREA_CLOSED = "Tạm ngừng tiếp nhận"
 AREA_OUT_OF_HOURS = "Ngoài giờ tiếp nhận"
-AREA_FULL = "Đã nhận đủ hồ sơ hôm nay"
+AREA_FULL = "Đã hết số hôm nay"
 BUSY_CODES = frozenset({"internal_error", "busy"})  # refusals that mean the server is busy, not "no"
 PRINTER_MESSAGES = {
     PrinterStatus.PAPER_OUT: "Máy in hết giấy, vui lòng liên hệ cán bộ hướng dẫn",

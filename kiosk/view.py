@@ -197,12 +197,12 @@ class KioskRenderer:
         elif view.screen is Screen.PRIORITY:
             self._priority(view, body, items, targets)
         elif view.screen is Screen.WORKING:
-            self._waiting(view, body, WORKING_TEXT, items)
+            self._waiting(view, body, WORKING_TEXT, items, note=view.message)
         elif view.screen is Screen.STARTING:
             self._waiting(view, body, STARTING_TEXT, items)
         elif view.screen in (Screen.TICKET, Screen.PRINT_FAILED):
             self._ticket(view, body, items)
-        else:  # BUSY, PRINTER_PROBLEM
+        else:  # BUSY, REFUSED, OFFLINE, CLOSED, PRINTER_PROBLEM
             self._notice(view, body, items)
         return Scene(self.size, tuple(items), tuple(targets))
 
@@ -301,7 +301,8 @@ class KioskRenderer:
                                     max_size=common))
             targets.append((cell.copy(), priority_target(category)))
 
-    def _waiting(self, view: KioskView, body: pygame.Rect, text: str, items: list[Item]) -> None:
+    def _waiting(self, view: KioskView, body: pygame.Rect, text: str, items: list[Item], note: str = "") -> None:
+        """A spinner, `text` under it, and a smaller `note` (why it takes long) under that."""
         m = self._m
         radius = round(min(body.w, body.h) * 0.12)
         centre = (body.centerx, body.y + round(body.h * 0.38))
@@ -309,6 +310,9 @@ class KioskRenderer:
         items.append(Spinner(centre, radius, step, TITLE))
         box = pygame.Rect(body.x + 2 * m, centre[1] + radius + 2 * m, body.w - 4 * m, round(body.h * 0.18))
         items.append(self._text(text, box, bold=True, colour=TITLE, max_lines=2, max_size=self._px(40)))
+        if note:
+            below = pygame.Rect(box.x, box.bottom + m, box.w, min(round(body.h * 0.12), body.bottom - box.bottom - m))
+            items.append(self._text(note, below, bold=False, colour=TEXT_SOFT, max_lines=2, max_size=self._px(26)))
 
     def _ticket(self, view: KioskView, body: pygame.Rect, items: list[Item]) -> None:
         m = self._m
@@ -390,24 +394,28 @@ class KioskRenderer:
             items.append(self._text(line, box, bold=False, colour=TEXT, max_lines=1, max_size=size))
 
     def _notice(self, view: KioskView, body: pygame.Rect, items: list[Item]) -> None:
+        """A message in a framed panel under a round mark: red for what needs an official (printer,
+        connection), amber for a refusal or a busy server, blue for the hours."""
         m = self._m
-        problem = view.screen is not Screen.BUSY  # the printer: red; busy: amber
-        edge = PROBLEM if problem else WARNING_EDGE
+        closed = view.screen is Screen.CLOSED
+        problem = view.screen in (Screen.PRINTER_PROBLEM, Screen.PRINT_FAILED, Screen.OFFLINE)
+        edge = PROBLEM if problem else TITLE if closed else WARNING_EDGE
         panel = body.inflate(-round(body.w * 0.08), -round(body.h * 0.16))
         items.append(Panel(panel, BUTTON, edge, max(4, round(self._u * 6)), 2 * m, self._shadow()))
-        mark_d = round(panel.h * 0.24)
+        mark_d = round(panel.h * (0.18 if closed else 0.24))
         text_area = pygame.Rect(panel.x + 3 * m, 0, panel.w - 6 * m, panel.h - mark_d - 7 * m)
         message = view.message or DEFAULT_MESSAGES.get(view.screen, "")
-        probe = self._text(message, text_area, bold=True, colour=TEXT, max_lines=3, max_size=self._px(40))
+        lines = 5 if closed else 3  # the hours take room
+        probe = self._text(message, text_area, bold=not closed, colour=TEXT, max_lines=lines, max_size=self._px(40))
         text_h = sum(line.rect.h for line in probe.lines)
         top = panel.y + (panel.h - (mark_d + 2 * m + text_h)) // 2
         mark = pygame.Rect(0, 0, mark_d, mark_d)
         mark.midtop = (panel.centerx, top)
         items.append(Panel(mark, edge, None, 0, mark_d // 2))
-        items.append(self._glyphs("!", mark.inflate(-mark_d * 2 // 5, -mark_d * 2 // 5), BUTTON))
+        items.append(self._glyphs("i" if closed else "!", mark.inflate(-mark_d * 2 // 5, -mark_d * 2 // 5), BUTTON))
         text_box = pygame.Rect(text_area.x, mark.bottom + 2 * m, text_area.w, text_h)
-        items.append(self._text(message, text_box, bold=True, colour=PROBLEM if problem else TEXT, max_lines=3,
-                                max_size=probe.size))
+        items.append(self._text(message, text_box, bold=not closed, colour=PROBLEM if problem else TEXT,
+                                max_lines=lines, max_size=probe.size))
 
     # --- parts --------------------------------------------------------------------------------
 
@@ -448,7 +456,7 @@ class KioskRenderer:
         items.append(Panel(cell, CLOSED, CLOSED_EDGE, edge, self._m))
         items.append(self._text(area.name, boxes[0], bold=True, colour=CLOSED_TEXT, max_lines=3,
                                 max_size=size))
-        items.append(self._text(CLOSED_NOTE, boxes[1], bold=False, colour=CLOSED_TEXT, max_lines=1,
+        items.append(self._text(area.note or CLOSED_NOTE, boxes[1], bold=False, colour=CLOSED_TEXT, max_lines=1,
                                 max_size=self._px(18)))
 
     def _area_max(self) -> int:

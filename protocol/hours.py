@@ -19,7 +19,7 @@ from typing import Any
 from protocol.errors import BadMessage
 
 WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-WEEKDAY_NAMES = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
+WEEKDAY_NAMES = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")  # in a sentence
 SESSION = re.compile(r"(?P<start>([01]\d|2[0-3]):[0-5]\d)-(?P<end>([01]\d|2[0-3]):[0-5]\d|24:00)")
 LOOK_AHEAD_DAYS = 21  # how far the next opening is looked for (Tết closes a center for about a week)
 
@@ -73,7 +73,7 @@ class Hours:
         return () if day in self.closed_dates else self.week[day.weekday()]
 
     def describe(self) -> str:
-        """The week in Vietnamese: "Thứ Hai – Thứ Sáu: 7h30–11h30, 13h30–17h00; Thứ Bảy: 7h30–11h30"."""
+        """The week in Vietnamese: "từ thứ Hai đến thứ Sáu, 7h30–11h30 và 13h30–17h00; thứ Bảy, 7h30–11h30"."""
         parts: list[str] = []
         index = 0
         while index < 7:
@@ -82,8 +82,11 @@ class Hours:
             while last + 1 < 7 and self.week[last + 1] == sessions:
                 last += 1
             if sessions:
-                days = WEEKDAY_NAMES[index] if last == index else f"{WEEKDAY_NAMES[index]} – {WEEKDAY_NAMES[last]}"
-                parts.append(f"{days}: {', '.join(str(s) for s in sessions)}")
+                days = (WEEKDAY_NAMES[index] if last == index
+                        else f"từ {WEEKDAY_NAMES[index]} đến {WEEKDAY_NAMES[last]}")
+                times = [str(s) for s in sessions]
+                spoken_times = times[0] if len(times) == 1 else f"{', '.join(times[:-1])} và {times[-1]}"
+                parts.append(f"{days}, {spoken_times}")
             index = last + 1
         return "; ".join(parts) or "không có buổi làm việc nào"
 

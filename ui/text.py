@@ -266,7 +266,8 @@ COMPOUNDS: frozenset[str] = frozenset({
     "thứ tự", "số thứ tự", "thời gian", "dự kiến", "màn hình", "theo dõi", "vui lòng", "cảm ơn", "quay lại",
     "tạm ngừng", "hệ thống", "giây lát", "máy in", "sự cố", "cán bộ", "hướng dẫn", "liên hệ", "ghi nhớ",
     "khởi động", "kết nối", "làm việc", "trật tự", "hiện nay", "trung tâm", "phục vụ", "hành chính",
-    "dịch vụ", "trực tuyến",
+    "dịch vụ", "trực tuyến", "ngày mai", "giờ tiếp nhận", "hồ sơ",
+    "thứ hai", "thứ ba", "thứ tư", "thứ năm", "thứ sáu", "thứ bảy", "chủ nhật",
     # area names
     "đất đai", "xây dựng", "tư pháp", "hộ tịch", "chứng thực", "quốc tịch", "nuôi con nuôi", "đăng ký",
     "kinh doanh", "lao động", "thương binh", "xã hội", "bảo hiểm", "tài nguyên", "môi trường", "giáo dục",

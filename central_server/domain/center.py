@@ -291,8 +291,9 @@ class Center:
         played = self._forecast
         if (played is None or not timedelta(0) <= now - played[0] <= FORECAST_FOR
                 or (self._forecast_stale and now != played[0])):
-            self._forecast, self._forecast_stale = (now, self._play_forward(now)), False
-        estimate = self._forecast[1].place(area_id, priority)
+            played, self._forecast_stale = (now, self._play_forward(now)), False
+            self._forecast = played
+        estimate = played[1].place(area_id, priority)
         if estimate.basis is Basis.NO_COUNTER:  # for clients that show only the figure: as if the counters came
             configured = sum(1 for c in self.counters.values() if area_id in c.spec.areas)
             return Estimate(round(ahead * self.pace_s(area_id) / max(1, configured)), Basis.NO_COUNTER)

@@ -16,7 +16,17 @@ from pathlib import Path
 import pygame
 import pytest
 
-from kiosk.flow import BUSY, NOT_ISSUED, PRINT_FAILED, PRINTER_MESSAGES
+from kiosk.flow import (
+    AREA_FULL,
+    AREA_OUT_OF_HOURS,
+    BUSY,
+    NO_BROKER,
+    NO_SERVER,
+    NOT_ISSUED,
+    PRINT_FAILED,
+    PRINTER_MESSAGES,
+    SLOW,
+)
 from kiosk.model import (
     BACK_BUTTON,
     PRIORITY_BUTTON,
@@ -39,6 +49,7 @@ from kiosk.view import (
     Spinner,
     TextBlock,
 )
+from protocol.hours import Closed, Hours, parse_sessions
 from tests.ui_helpers import VIETNAMESE_LETTERS, save, tofu
 from ui.text import FontsMissing, Panel, default_fonts, word_groups
 
@@ -385,22 +396,46 @@ def test_a_failed_print_shows_the_number_and_the_problem_in_red(renderer: KioskR
     assert band.top > ink.bottom and band.w > 0.8 * width
 
 
+WEEK = Hours((parse_sessions(["07:30-11:30", "13:30-17:00"]),) * 5 + (parse_sessions(["07:30-11:30"]), ()))
+CLOSED_MESSAGE = WEEK.refusal(datetime(2026, 12, 2, 18, 0), Closed.OUTSIDE_HOURS)
+
+
 @pytest.mark.parametrize(("screen", "message"), [
     (Screen.BUSY, BUSY),
-    (Screen.BUSY, NOT_ISSUED),
+    (Screen.REFUSED, NOT_ISSUED),
+    (Screen.REFUSED, "Lĩnh vực Đất đai đã nhận đủ 150 hồ sơ hôm nay. "
+                     "Mời công dân quay lại vào ngày làm việc tiếp theo."),
+    (Screen.OFFLINE, NO_BROKER),
+    (Screen.OFFLINE, NO_SERVER),
+    (Screen.CLOSED, CLOSED_MESSAGE),
     *[(Screen.PRINTER_PROBLEM, message) for message in PRINTER_MESSAGES.values()],
 ])
-def test_busy_and_printer_problems_show_the_whole_message(renderer: KioskRenderer, tmp_path: Path,
-                                                          screen: Screen, message: str) -> None:
+def test_notices_show_the_whole_message(renderer: KioskRenderer, tmp_path: Path, screen: Screen, message: str) -> None:
     name = f"{screen.value}-{zlib.crc32(message.encode()):08x}"
     surface, targets, scene = draw(renderer, KioskView(screen, CENTER, NOW, message=message), tmp_path, name)
-    assert targets == []
+    assert targets == [], "a notice takes no touch"
     block = next(b for b in scene.texts() if flat(" ".join(line.text for line in b.lines)) == flat(message))
     assert block.size >= 20 * min(renderer.size[0] / 800, renderer.size[1] / 480)  # large
-    if screen is Screen.PRINTER_PROBLEM:
+    if screen in (Screen.PRINTER_PROBLEM, Screen.OFFLINE):  # what an official must see to
         assert colour_mask(surface, PROBLEM).count() > 0
     else:
         assert colour_mask(surface, PROBLEM).count() == 0  # red only for a problem
+
+
+def test_a_slow_answer_says_so_under_the_spinner(renderer: KioskRenderer, tmp_path: Path) -> None:
+    scene = draw(renderer, KioskView(Screen.WORKING, CENTER, NOW, message=SLOW), tmp_path, "working-slow")[2]
+    shown = [flat(text) for text in texts(scene)]
+    assert flat("Đang lấy số thứ tự…") in shown and flat(SLOW) in shown
+
+
+def test_an_area_that_cannot_be_chosen_says_why(renderer: KioskRenderer, tmp_path: Path) -> None:
+    areas = (AreaButton("dat-dai", "Đất đai", open=False, note=AREA_FULL),
+             AreaButton("bhxh", "Bảo hiểm xã hội", open=False, note=AREA_OUT_OF_HOURS),
+             AreaButton("tu-phap", "Tư pháp – Hộ tịch"))
+    _, targets, scene = draw(renderer, replace(MENU, areas=areas), tmp_path, "menu-notes")
+    shown = [flat(text) for text in texts(scene)]
+    assert flat(AREA_FULL) in shown and flat(AREA_OUT_OF_HOURS) in shown
+    assert [target for _, target in targets if target.startswith("area:")] == ["area:tu-phap"]
 
 
 def test_drawing_is_pure(renderer: KioskRenderer) -> None:

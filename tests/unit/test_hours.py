@@ -56,15 +56,15 @@ def test_the_next_opening_skips_breaks_weekends_and_holidays() -> None:
 
 
 def test_hours_in_vietnamese() -> None:
-    assert WEEK.describe() == "Thứ Hai – Thứ Sáu: 7h30–11h30, 13h30–17h00; Thứ Bảy: 7h30–11h30"
+    assert WEEK.describe() == "từ thứ Hai đến thứ Sáu, 7h30–11h30 và 13h30–17h00; thứ Bảy, 7h30–11h30"
     assert when_text(on(WEDNESDAY, 13, 30), on(WEDNESDAY, 12)) == "13h30"
     assert when_text(on(WEDNESDAY + timedelta(days=1), 7, 30), on(WEDNESDAY, 18)) == "7h30 ngày mai"
-    assert when_text(on(WEDNESDAY + timedelta(days=5), 7, 30), on(WEDNESDAY, 18)) == "7h30 Thứ Hai, 07/12/2026"
+    assert when_text(on(WEDNESDAY + timedelta(days=5), 7, 30), on(WEDNESDAY, 18)) == "7h30 thứ Hai, 07/12/2026"
     assert WEEK.refusal(on(WEDNESDAY, 11, 20), Closed.LAST_TICKET_PASSED) == (
         "Bộ phận đã hết giờ nhận phiếu buổi sáng (nhận phiếu đến 11h15). Mời công dân quay lại lúc 13h30.")
     assert WEEK.refusal(on(WEDNESDAY, 12), Closed.OUTSIDE_HOURS, "Đất đai") == (
         "Lĩnh vực Đất đai đang ngoài giờ tiếp nhận hồ sơ. Mời công dân quay lại lúc 13h30. "
-        "Giờ tiếp nhận: Thứ Hai – Thứ Sáu: 7h30–11h30, 13h30–17h00; Thứ Bảy: 7h30–11h30.")
+        "Giờ tiếp nhận: từ thứ Hai đến thứ Sáu, 7h30–11h30 và 13h30–17h00; thứ Bảy, 7h30–11h30.")
 
 
 def test_hours_go_over_the_wire_and_come_back_the_same() -> None:
@@ -160,7 +160,7 @@ def test_the_example_centers_hours_reach_the_devices_in_the_retained_config(tmp_
     assert config.rules.hours.week[5] == () and date(2027, 9, 2) in config.rules.hours.closed_dates
     bhxh = next(a for a in config.rules.areas if a.id == "bhxh")
     assert bhxh.daily_quota == 80 and bhxh.hours is not None
-    assert bhxh.hours.describe() == "Thứ Hai – Thứ Sáu: 7h30–11h30"
+    assert bhxh.hours.describe() == "từ thứ Hai đến thứ Sáu, 7h30–11h30"
     seen = CenterConfigMessage.from_wire(config_message(config).to_wire())
     assert seen.hours == config.rules.hours
     assert next(a for a in seen.areas if a.id == "bhxh").hours == bhxh.hours
