@@ -74,6 +74,7 @@ RECENT_EMPTY = "Chưa có số nào được gọi"
 WAITING_TITLE = "Đang chờ"
 WAITING_UNIT = "người"
 WAITING_EMPTY = "Chưa có lĩnh vực nào mở"
+WAITING_UNKNOWN = "Chưa nhận được dữ liệu từ máy chủ"  # no center config yet: nothing is known of the areas
 OFFLINE_LABEL = "Mất kết nối"
 ARROW = "→"
 
@@ -202,7 +203,7 @@ class BoardRenderer:
         recent = pygame.Rect(lower.x, lower.y, recent_w, lower.h)
         waiting = pygame.Rect(recent.right + m, lower.y, lower.right - recent.right - m, lower.h)
         self._recent(view.recent, recent, items, regions)
-        self._waiting(view.waiting, waiting, items, regions)
+        self._waiting(view.waiting, waiting, items, regions, configured=view.configured)
         self._notice(view, band, items, regions)
         return BoardScene(self.size, tuple(items), regions)
 
@@ -454,7 +455,7 @@ class BoardRenderer:
                                  max_size=area_size)
 
     def _waiting(self, lines: Sequence[WaitingLine], rect: pygame.Rect, items: list[Item],
-                 regions: dict[str, pygame.Rect]) -> None:
+                 regions: dict[str, pygame.Rect], *, configured: bool = True) -> None:
         m = self._m
         regions["waiting"] = rect.copy()
         room, title_size = self._panel(rect, WAITING_TITLE, items)
@@ -464,8 +465,8 @@ class BoardRenderer:
         items += self._lines(WAITING_UNIT, unit_box, bold=False, colour=SOFT, max_lines=1, align="right")
         rows = pygame.Rect(room.x, room.y + m // 2, room.w, room.h - m // 2 - m)  # clear of the round corners
         if not lines:
-            items += self._lines(WAITING_EMPTY, self._empty_box(rows),
-                                 bold=False, colour=SOFT, max_lines=1, max_size=title_size)
+            items += self._lines(WAITING_EMPTY if configured else WAITING_UNKNOWN, self._empty_box(rows),
+                                 bold=False, colour=SOFT, max_lines=2, max_size=title_size)
             return
         row_h = min(rows.h // len(lines), round(self.size[1] * 0.09))
         pad = 2 * m

@@ -277,6 +277,18 @@ def test_offline_is_a_small_red_mark_in_the_corner_and_keeps_the_board(renderer:
     assert pygame.image.tobytes(online.subsurface(top), "RGB") == pygame.image.tobytes(offline.subsurface(top), "RGB")
 
 
+def test_a_board_that_never_reached_the_center_says_so_not_that_no_area_is_open(renderer: BoardRenderer,
+                                                                                 tmp_path: Path) -> None:
+    never = BoardView(center_name="", now=VIEW.now, newest=None, highlight=False, recent=(), waiting=(),
+                      notice="", notice_offset=0.0, online=False, configured=False)
+    _, scene = draw(renderer, never, tmp_path, "never-connected")
+    assert "Chưa nhận được dữ liệu từ máy chủ" in words(scene, "waiting")
+    assert "Chưa có lĩnh vực nào mở" not in words(scene, "waiting")
+    assert "Mất kết nối" in words(scene, "notice")
+    _, closed = draw(renderer, replace(never, online=True, configured=True), tmp_path, "no-area-open")
+    assert "Chưa có lĩnh vực nào mở" in words(closed, "waiting"), "only when the center says so"
+
+
 def test_the_red_check_agrees_with_a_pixel_by_pixel_one() -> None:
     pygame.font.init()
     renderer = BoardRenderer((1366, 768))
