@@ -165,7 +165,7 @@ def test_the_server_process_runs_on_postgresql_and_the_report_reads_it(tmp_path:
     assert server_main(["report", "--config", str(config), "--from", today, "--to", today,
                         "--out", str(tmp_path / "report")]) == 0
     with (tmp_path / "report" / "csv" / "tong-hop.csv").open(encoding="utf-8-sig") as summary:
-        assert "Vé đã cấp,4" in summary.read()
+        assert "Số phiếu đã cấp,4" in summary.read()
 
 
 @pytest.mark.timeout(300)
