@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pygame
 
+from ui.text import word_groups
+
 # Every Vietnamese letter with a diacritic, lower and upper case: 67 + 67.
 TONES = ("", "\u0300", "\u0301", "\u0309", "\u0303", "\u0323")  # huyền, sắc, hỏi, ngã, nặng
 VOWELS = "aăâeêioôơuưy"
@@ -30,3 +32,17 @@ def save(surface: pygame.Surface, name: str, tmp_path: Path, look: Path) -> None
     pygame.image.save(surface, str(tmp_path / file_name))
     look.mkdir(parents=True, exist_ok=True)
     pygame.image.save(surface, str(look / file_name))
+
+
+def split_groups(lines: list[str]) -> list[str]:
+    """The word groups (ui.text) that the breaks between `lines` fall inside, e.g. ["màn hình"]: none is right."""
+    starts, at = set(), 0
+    for line in lines[:-1]:
+        at += len(line) + 1
+        starts.add(at)  # where the next line starts in the lines joined by spaces
+    split, at = [], 0
+    for group in word_groups(" ".join(lines)):
+        if any(at < start < at + len(group) for start in starts):
+            split.append(group)
+        at += len(group) + 1
+    return split

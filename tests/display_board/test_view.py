@@ -28,8 +28,8 @@ from display_board.view import (
     BoardScene,
     Ticker,
 )
-from tests.ui_helpers import VIETNAMESE_LETTERS, save, tofu
-from ui.text import Text, word_groups
+from tests.ui_helpers import VIETNAMESE_LETTERS, save, split_groups, tofu
+from ui.text import Text
 
 LOOK = Path("/tmp/board-screens")  # copies to look at; the tests use tmp_path
 ROOT = Path(__file__).resolve().parents[2]
@@ -422,20 +422,6 @@ def test_one_long_counter_name_does_not_shrink_the_recent_calls(renderer: BoardR
     assert {text.size for text in after} == {text.size for text in before}  # one size, the usual one
     assert after[0].text == "Quầy 2…"  # as many whole word groups as fit, then "…" (the card shows it whole)
     assert [text.text for text in after[1:]] == [call.counter_name for call in calls[1:]]
-
-
-def split_groups(lines: list[str]) -> list[str]:
-    """The word groups (ui.text) the line breaks fall inside, e.g. ["Thương binh"]: none is right."""
-    starts, at = set(), 0
-    for line in lines[:-1]:
-        at += len(line) + 1
-        starts.add(at)
-    split, at = [], 0
-    for group in word_groups(" ".join(lines)):
-        if any(at < start < at + len(group) for start in starts):
-            split.append(group)
-        at += len(group) + 1
-    return split
 
 
 def test_long_names_break_between_word_groups(renderer: BoardRenderer, tmp_path: Path) -> None:

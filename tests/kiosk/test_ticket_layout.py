@@ -46,7 +46,7 @@ from kiosk.ticket_layout import (
     to_1bit,
     wrap_text,
 )
-from ui.text import word_groups
+from tests.ui_helpers import split_groups
 
 PREVIEW_DIR = Path("/tmp/ticket-previews")
 VN = timezone(timedelta(hours=7))
@@ -394,20 +394,6 @@ def test_wrapped_lines_are_balanced(fonts: TicketFonts) -> None:
     assert len(lines) == 3
     widths = [font.getlength(line) for line in lines]
     assert min(widths) > 0.6 * max(widths)  # no lonely last word
-
-
-def split_groups(lines: list[str]) -> list[str]:
-    """The word groups (ui.text) the line breaks fall inside, e.g. ["màn hình"]: none is right."""
-    starts, at = set(), 0
-    for line in lines[:-1]:
-        at += len(line) + 1
-        starts.add(at)
-    split, at = [], 0
-    for group in word_groups(" ".join(lines)):
-        if any(at < start < at + len(group) for start in starts):
-            split.append(group)
-        at += len(group) + 1
-    return split
 
 
 @pytest.mark.parametrize("paper_name", PAPERS)

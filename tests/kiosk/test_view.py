@@ -50,8 +50,8 @@ from kiosk.view import (
     TextBlock,
 )
 from protocol.hours import Closed, Hours, parse_sessions
-from tests.ui_helpers import VIETNAMESE_LETTERS, save, tofu
-from ui.text import FontsMissing, Panel, default_fonts, word_groups
+from tests.ui_helpers import VIETNAMESE_LETTERS, save, split_groups, tofu
+from ui.text import FontsMissing, Panel, default_fonts
 
 LOOK = Path("/tmp/kiosk-screens")  # copies to look at; the tests use tmp_path
 SIZES = [(800, 480), (1280, 800), (1920, 1080), (1080, 1920)]
@@ -112,7 +112,8 @@ def draw(renderer: KioskRenderer, view: KioskView, tmp_path: Path,
         for line in block.lines:
             assert block.box.contains(line.rect), (line, block.box)
             assert line.text == unicodedata.normalize("NFC", line.text)
-        assert split_groups(block) == [], block  # no line break inside "màn hình", "TP. Rạch Giá", …
+        # no line break inside "màn hình", "TP. Rạch Giá", …
+        assert split_groups([line.text for line in block.lines]) == [], block
     header = " ".join(texts(scene)[:3])
     assert "08:05" in header and "23/11/2026" in header
     return surface, targets, scene
@@ -125,21 +126,6 @@ def texts(scene: Scene) -> list[str]:
 
 def flat(text: str) -> str:
     return re.sub(r"\s+", " ", unicodedata.normalize("NFC", text)).strip()
-
-
-def split_groups(block: TextBlock) -> list[str]:
-    """The word groups (ui.text) a block's line breaks fall inside, e.g. ["màn hình"]: none is right."""
-    lines = [line.text for line in block.lines]
-    starts, at = set(), 0
-    for line in lines[:-1]:
-        at += len(line) + 1
-        starts.add(at)  # where the next line starts in the lines joined by spaces
-    split, at = [], 0
-    for group in word_groups(" ".join(lines)):
-        if any(at < start < at + len(group) for start in starts):
-            split.append(group)
-        at += len(group) + 1
-    return split
 
 
 def colour_mask(surface: pygame.Surface, colour: tuple[int, int, int]) -> pygame.mask.Mask:
