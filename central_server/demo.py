@@ -61,6 +61,7 @@ TRAFFIC = DISTRICT  # the citizens and the officials (central_server/morning.py)
 OPENS, LAST_ARRIVAL, CLOSES = TRAFFIC.opens, TRAFFIC.last_arrival, TRAFFIC.closes
 ARRIVALS = TRAFFIC.arrivals
 COUNTERS = TRAFFIC.counters
+DONE = ("signal ok", "signal failed")  # a terminal's last light for a key: "signal busy" comes first
 LONG_PRESS_MS = 300  # the terminals' long press, shortened: a real second is two simulated minutes here
 log = logging.getLogger("demo")
 
@@ -74,6 +75,7 @@ class Agent:
     def __init__(self, name: str, module: str, config: Path, clock: SimulatedClock, env: dict[str, str]) -> None:
         self.name = name
         self.lines: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self.armed = threading.Event()  # a counter terminal's rating buttons are lit (its "armed" lines)
         self._log = (OUT / "logs" / f"{name}.log").open("wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", module, "--config", str(config), "--simulated-clock", clock.to_arg()],
@@ -85,6 +87,10 @@ class Agent:
     def _read(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
+            if line.startswith("armed"):
+                self.armed.set()
+            elif line.startswith(("thanks", "disarmed")):
+                self.armed.clear()
             self.lines.put(line.strip())
 
     def send(self, line: str) -> None:
@@ -95,8 +101,8 @@ class Agent:
         except (BrokenPipeError, ValueError):
             log.warning("%s is gone; %r not sent", self.name, line)
 
-    def wait_for(self, prefix: str, timeout_s: float) -> bool:
-        """Until a line starting with `prefix`; the lines before it are dropped."""
+    def wait_for(self, prefix: str | tuple[str, ...], timeout_s: float) -> bool:
+        """Until a line starting with `prefix` (or one of them); the lines before it are dropped."""
         deadline = time.monotonic() + timeout_s
         while (left := deadline - time.monotonic()) > 0:
             try:
@@ -339,7 +345,7 @@ def official(morning: Morning, counter_id: str, terminal: Agent, view: CounterVi
         if isinstance(action, Wait):
             morning.wait_minutes(action.minutes)
         elif isinstance(action, Rate):
-            if terminal.wait_for("armed", 5):
+            if terminal.armed.wait(5):
                 terminal.send(f"rate {action.level}")
                 terminal.wait_for("thanks", 5)
         else:
@@ -363,7 +369,7 @@ def carry_out(action: Press, counter_id: str, terminal: Agent, view: CounterView
         targets = [area for area in areas if area != current.get("area")]
         for _ in range(targets.index(action.to_area) if action.to_area in targets else 0):
             terminal.send("key transfer")
-            terminal.wait_for("signal", 10)
+            terminal.wait_for(DONE, 10)
         press(terminal, view, counter_id, "key transfer long", lambda s: s.get("ticket") is None)
     elif action.action == "skip":
         press(terminal, view, counter_id, "key skip long", lambda s: s.get("ticket") is None)
@@ -376,11 +382,12 @@ def carry_out(action: Press, counter_id: str, terminal: Agent, view: CounterView
 
 def press(terminal: Agent, view: CounterView, counter_id: str, line: str,
           done: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
-    """Press a key and wait for the terminal's feedback light, then for the counter's state to show
-    what the key did (`done`; by default any change); returns that state."""
+    """Press a key and wait for the terminal's feedback light saying how it ended (a key pressed before that
+    would fail: one command at a time), then for the counter's state to show what the key did (`done`; by
+    default any change); returns that state."""
     before = dict(view.states.get(counter_id) or {})
     terminal.send(line)
-    if not terminal.wait_for("signal", 10):
+    if not terminal.wait_for(DONE, 10):
         log.warning("counter %s: no feedback after %r", counter_id, line)
     return view.wait_for(counter_id, done or (lambda state: state != before), 1.0)
 

@@ -24,11 +24,11 @@ from protocol.hours import Hours
 
 RECENT_CALLS = 10
 # The pace of the day: a counter's time per citizen of an area (call to release) and the pause between
-# letting one citizen go and calling the next. A longer pause is no part of the pace (nobody waited, or
-# the official was away).
+# letting one citizen go and calling the next who was already waiting. A longer pause is no part of the
+# pace (the official was away without pausing).
 PACE_SAMPLES = 30
 GAP_SAMPLES = 50
-MAX_GAP = timedelta(minutes=3)
+MAX_GAP = timedelta(minutes=10)
 DEFAULT_GAP_S = 15.0
 # A counter whose terminal never said whether it is online counts as staffed this long after its last call.
 STAFFED_WITHOUT_STATUS = timedelta(hours=1)
@@ -355,7 +355,7 @@ class Center:
             for ticket, after in zip(served, [*served[1:], None], strict=True):
                 self._record_occupancy(ticket)
                 if after is not None and ticket.finished_at is not None and after.called_at is not None:
-                    self._record_gap(after.called_at - ticket.finished_at)
+                    self._record_gap(after.called_at - max(ticket.finished_at, after.issued_at))
             counter = self.counters.get(counter_id)
             if counter is not None:
                 counter.last_call_at = served[-1].called_at
@@ -586,8 +586,8 @@ class Center:
         ticket.calls = 1
         ticket.called_at = now
         counter.current = ticket
-        if counter.released_at is not None:
-            self._record_gap(now - counter.released_at)
+        if counter.released_at is not None:  # from when the citizen called was there to be called
+            self._record_gap(now - max(counter.released_at, ticket.issued_at))
         counter.released_at, counter.last_call_at = None, now
         self._touch(ticket)
         self._touch_counter(counter)

@@ -102,18 +102,28 @@ def test_a_counter_shared_with_an_older_queue_is_not_free_for_a_new_area(center:
 
 def test_the_pace_is_learnt_from_the_day(center: Center) -> None:
     staff(center, "1")
+    for _ in range(3):
+        center.issue("dat-dai", "none", at(0))
     for minute in (0, 3):  # two dat-dai citizens served in 150 s each, the next called 30 s after
-        center.issue("dat-dai", "none", at(minute))
         center.next("1", at(minute))
         center.finish("1", at(minute + 2.5))
-    center.issue("dat-dai", "none", at(5.9))
-    center.next("1", at(6))  # a third, called 30 s after the second left: now at the counter
+    center.next("1", at(6))  # the third, called 30 s after the second left: now at the counter
     waiting = center.issue("dat-dai", "none", at(6))
     service = (150 + 150 + 300) / 3  # the default counts as one more sample
     # What is left of the third citizen: fewer than three samples, so the mean service less the time so far.
     assert waiting.estimated_wait_s == round(service + 30)
     later = center.issue("dat-dai", "none", at(6))
     assert later.estimated_wait_s == round(service + 30 + service + 30)
+
+
+def test_a_pause_before_a_citizen_came_is_no_part_of_the_pace(center: Center) -> None:
+    staff(center, "1")
+    center.issue("dat-dai", "none", at(0))
+    center.next("1", at(0))
+    center.finish("1", at(2))
+    center.issue("dat-dai", "none", at(10))  # nobody waited for eight minutes
+    center.next("1", at(10.5))
+    assert center.pace_s("dat-dai") == (120 + 300) / 2 + 30, "the pause counts from when the citizen came"
 
 
 def test_paused_and_offline_counters_do_not_count_and_a_silent_one_counts_for_an_hour(center: Center) -> None:
