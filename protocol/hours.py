@@ -82,7 +82,7 @@ class Hours:
             while last + 1 < 7 and self.week[last + 1] == sessions:
                 last += 1
             if sessions:
-                days = (WEEKDAY_NAMES[index] if last == index
+                days = (WEEKDAY_NAMES[index] if last == index else "hằng ngày" if last - index == 6
                         else f"từ {WEEKDAY_NAMES[index]} đến {WEEKDAY_NAMES[last]}")
                 times = [str(s) for s in sessions]
                 spoken_times = times[0] if len(times) == 1 else f"{', '.join(times[:-1])} và {times[-1]}"

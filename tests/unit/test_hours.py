@@ -67,6 +67,10 @@ def test_hours_in_vietnamese() -> None:
         "Giờ tiếp nhận: từ thứ Hai đến thứ Sáu, 7h30–11h30 và 13h30–17h00; thứ Bảy, 7h30–11h30.")
 
 
+def test_every_day_alike_reads_hang_ngay() -> None:
+    assert Hours((WORKDAY,) * 7).describe() == "hằng ngày, 7h30–11h30 và 13h30–17h00"
+
+
 def test_hours_go_over_the_wire_and_come_back_the_same() -> None:
     assert Hours.from_body(WEEK.to_body()) == WEEK
 
