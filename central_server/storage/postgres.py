@@ -116,7 +116,9 @@ class PostgresStorage(SqlReads):
         try:
             row = self._db.execute("SELECT value FROM revision").fetchone()
             current = int(row[0]) if row else 0
-            stale, self._revision = self._revision is not None and current != self._revision, current
+            # Never read under the lock yet: the day loaded at start-up may miss what another instance committed
+            # since, so it is read again (two instances once both made ticket 100 that way).
+            stale, self._revision = self._revision is None or current != self._revision, current
             yield stale
         finally:
             self._db.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))

@@ -117,6 +117,23 @@ def rows(storage: Storage, table: str) -> list[tuple[Any, ...]]:
     return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) for row in db.execute(TABLES[table])]
 
 
+def test_an_instance_started_while_another_commits_reads_the_day_again_before_its_first_batch(
+        tmp_path: Path, database: str) -> None:
+    first = Day(tmp_path / "first", lambda: PostgresStorage(database))
+    with first.service.exclusive():
+        first.ticket("dat-dai", "t1")
+    second = Day(tmp_path / "second", lambda: PostgresStorage(database))  # loads the day: t1 only
+    with first.service.exclusive():
+        made = first.ticket("dat-dai", "t2")["ticket"]  # committed after the second loaded the day
+    second.now = first.now
+    with second.service.exclusive():  # its first lock: what it loaded may be behind, so it is read again
+        after = second.ticket("dat-dai", "t3")["ticket"]
+    assert (made["id"], made["number"]) == ("20261123-000002", "1002")
+    assert (after["id"], after["number"]) == ("20261123-000003", "1003"), "no ticket made twice"
+    first.storage.close()
+    second.storage.close()
+
+
 def test_the_same_morning_makes_the_same_tables_on_postgresql_as_on_sqlite(tmp_path: Path, database: str) -> None:
     lite = Day(tmp_path / "lite", lambda: SqliteStorage(tmp_path / "lite" / "center.db"))
     pg = Day(tmp_path / "pg", lambda: PostgresStorage(database))
