@@ -106,7 +106,7 @@ def load(path: Path, *, on_this_host: bool = True) -> CenterConfig:
     policy = _policy(root.table("queue", required=False))
     hours = _hours(root.table("hours")) if root.has("hours") else None
     area_tables = root.tables("areas")
-    areas = tuple(_area(t) for t in area_tables)
+    areas = tuple(_area(t, hours) for t in area_tables)
     _unique(root, "areas", [a.id for a in areas])
     counter_tables = root.tables("counters")
     counters = tuple(_counter(t, {a.id for a in areas}) for t in counter_tables)
@@ -182,7 +182,7 @@ def _policy(table: Table) -> QueuePolicy:
     return policy
 
 
-def _area(table: Table) -> Area:
+def _area(table: Table, center_hours: Hours | None) -> Area:
     area = Area(
         id=table.text("id", pattern=ID),
         name=table.text("name"),
@@ -191,7 +191,7 @@ def _area(table: Table) -> Area:
         prefix=table.text("prefix", "", pattern=PREFIX),
         open=table.flag("open", True),
         target_wait_min=table.integer("target_wait_min", 30, minimum=1),
-        hours=_hours(table.table("hours")) if table.has("hours") else None,
+        hours=_hours(table.table("hours"), center_hours) if table.has("hours") else None,
         daily_quota=table.integer("daily_quota", 0, minimum=0),
     )
     if area.last < area.first:
@@ -200,17 +200,19 @@ def _area(table: Table) -> Area:
     return area
 
 
-def _hours(table: Table) -> Hours:
-    """[hours] (or an area's [areas.hours]): sessions per weekday, closed dates, the last-ticket cut-off."""
+def _hours(table: Table, center: Hours | None = None) -> Hours:
+    """[hours], or an area's [areas.hours] (`center`: the center's): sessions per weekday, closed dates, the
+    last-ticket cut-off. An area's own sessions replace the center's; the center's closed dates still hold
+    for it, and its cut-off unless it sets its own."""
     weekdays = _sessions(table, "weekdays", ())
     week = tuple(_sessions(table, key, weekdays if index < 5 else ()) for index, key in enumerate(WEEKDAY_KEYS))
-    closed = set()
+    closed = set(center.closed_dates) if center is not None else set()
     for text in table.strings("closed_dates", ()):
         try:
             closed.add(date.fromisoformat(text))
         except ValueError:
             raise table.error("closed_dates", f"{text!r} is not a date YYYY-MM-DD") from None
-    last = table.integer("last_ticket_min", 0, minimum=0)
+    last = table.integer("last_ticket_min", center.last_ticket_min if center is not None else 0, minimum=0)
     table.finish()
     sessions = [session for day in week for session in day]
     if not sessions:

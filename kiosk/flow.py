@@ -22,7 +22,7 @@ from kiosk.model import (
     PrinterStatus,
     Screen,
 )
-from protocol.hours import Hours
+from protocol.hours import Closed, Hours, hours_of
 
 BUSY = "Hệ thống đang bận, mời công dân chọn lại lĩnh vực sau ít phút"  # when the server says so
 SLOW = "Đang chờ máy chủ trả lời…"
@@ -316,12 +316,17 @@ class KioskFlow:
         return self._now.astimezone(self._zone)
 
     def _closed_now(self) -> str:
-        """The center's sentence when it is outside its hours, else ""."""
-        if self._hours is None:
-            return ""
+        """When no open area takes tickets at this hour: why and when to come back (the center's sentence, or
+        an area's when the center itself is open), else ""."""
         local = self._local()
-        closed = self._hours.closed(local)
-        return "" if closed is None else self._hours.refusal(local, closed)
+        shut = [(area, hours) for area in self._areas if area.open
+                if (hours := hours_of(area.hours, self._hours)) is not None and hours.closed(local) is not None]
+        if not shut or len(shut) < sum(1 for area in self._areas if area.open):
+            return ""
+        if self._hours is not None and (closed := self._hours.closed(local)) is not None:
+            return self._hours.refusal(local, closed)
+        area, hours = shut[0]
+        return hours.refusal(local, hours.closed(local) or Closed.OUTSIDE_HOURS, area.name)
 
     def _buttons(self) -> tuple[AreaButton, ...]:
         """The areas as the menu shows them now: closed, outside their own hours or full for today greyed."""
@@ -331,7 +336,7 @@ class KioskFlow:
             note = ""
             if not area.open:
                 note = AREA_CLOSED
-            elif area.hours is not None and area.hours.closed(local) is not None:
+            elif (hours := hours_of(area.hours, self._hours)) is not None and hours.closed(local) is not None:
                 note = AREA_OUT_OF_HOURS
             elif self._full.get(area.id) == local.date():
                 note = AREA_FULL

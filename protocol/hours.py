@@ -125,6 +125,12 @@ class Hours:
         return cls(days, closed, minutes)
 
 
+def hours_of(area: Hours | None, center: Hours | None) -> Hours | None:
+    """The hours an area keeps, on the server and the kiosk alike: its own (the center config gives them the
+    center's closed dates and cut-off), else the center's; None: tickets at any time."""
+    return area if area is not None else center
+
+
 def parse_sessions(values: Sequence[str]) -> tuple[Session, ...]:
     """"07:30-11:30" strings as sessions, sorted; ValueError names the first that is wrong or overlaps."""
     sessions = []

@@ -20,7 +20,7 @@ from central_server.domain.errors import DomainError
 from central_server.domain.estimate import PLAY_LIMIT, Basis, Estimate, Forecast, Queued, StaffedCounter, time_left
 from central_server.domain.policies import QueuePolicy
 from central_server.domain.tickets import HOLDS_NUMBER, Ticket, TicketState
-from protocol.hours import Hours
+from protocol.hours import Hours, hours_of
 
 RECENT_CALLS = 10
 # The pace of the day: a counter's time per citizen of an area (call to release) and the pause between
@@ -106,6 +106,9 @@ class DaySnapshot:
     recent_calls: list[CallRecord]  # newest first
     counters: list[Counter]
     next_seq: int
+    # What each device last said of itself that day (online, printer), from the day's device events: with
+    # several instances each hears only the statuses the broker deals it, and the estimate needs them all.
+    devices: dict[str, tuple[bool, str | None]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +199,7 @@ class Center:
                 if counter.current is not None:  # possibly a ticket of an earlier day: it keeps its number
                     self._hold(counter.current)
         self._learn_pace(snapshot.tickets)
+        self.devices.update(snapshot.devices)  # a new day has none stored yet: what was heard stays true
 
     def device_reported(self, device_id: str, online: bool, printer: str | None, now: datetime) -> bool:
         """Keep what a device says of itself (online, its printer's state) as an event when it changed.
@@ -264,7 +268,7 @@ class Center:
 
     def _check_hours(self, area: Area, now: datetime) -> None:
         """Outside the area's hours (its own, or the center's), or past their last-ticket cut-off: refused."""
-        hours = area.hours or self.rules.hours
+        hours = hours_of(area.hours, self.rules.hours)
         if hours is None:
             return
         local = now.astimezone(self.rules.zone)

@@ -38,6 +38,10 @@ class SqlReads:
                 "SELECT ticket_id, counter_id, kind, at, detail FROM events"
                 " WHERE day = ? AND kind IN ('called', 'recalled') ORDER BY seq DESC LIMIT 10", when)
         ]
+        devices: dict[str, tuple[bool, str | None]] = {}
+        for (detail,) in self._rows("SELECT detail FROM events WHERE day = ? AND kind = 'device' ORDER BY seq", when):
+            said = json.loads(detail)
+            devices[said["device"]] = (bool(said["online"]), said.get("printer"))
         return DaySnapshot(
             day=day,
             tickets=tickets,
@@ -45,6 +49,7 @@ class SqlReads:
             recent_calls=calls,
             counters=[self._counter(spec, by_id, regular_per_priority) for spec in counters],
             next_seq=max((t.seq for t in tickets), default=0) + 1,
+            devices=devices,
         )
 
     def _counter(self, spec: CounterSpec, today: dict[str, Ticket], regular_per_priority: int) -> Counter:

@@ -252,3 +252,15 @@ def test_an_unanswered_touch_is_not_reused_after_five_minutes(flow: KioskFlow) -
     flow.handle(TicketFailed("req-1"))
     flow.handle(Tick(T0 + timedelta(minutes=6)))
     assert flow.handle(Touched(area_target("dat-dai"))) == [RequestTicket("req-2", "dat-dai", "none")]
+
+
+def test_an_area_open_while_the_center_is_closed_is_the_only_one_to_touch(flow: KioskFlow) -> None:
+    weekdays = Hours((parse_sessions(["07:30-11:30"]),) * 5 + ((), ()))
+    saturday = Hours(((),) * 5 + (parse_sessions(["07:30-11:30"]), ()))
+    areas = (AreaButton("dat-dai", "Đất đai"), AreaButton("tu-phap", "Tư pháp – Hộ tịch", hours=saturday))
+    flow.handle(ConfigReceived("Bộ phận Một cửa", areas, (), weekdays))
+    flow.handle(Tick(T0 + timedelta(days=5, hours=1)))  # Saturday 9:00: the center's hours are closed
+    view = flow.view()
+    assert view.screen is Screen.MENU, "the server gives tu-phap tickets now: the kiosk must offer them"
+    assert [(a.open, a.note) for a in view.areas] == [(False, AREA_OUT_OF_HOURS), (True, "")]
+    assert flow.handle(Touched(area_target("tu-phap"))) == [RequestTicket("req-1", "tu-phap", "none")]

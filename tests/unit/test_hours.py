@@ -187,3 +187,14 @@ def test_wrong_hours_are_one_line_naming_the_file_and_the_key(tmp_path: Path, ol
         load(config_with(tmp_path, old, new))
     assert str(refused.value).startswith(said), refused.value
     assert "\n" not in str(refused.value)
+
+
+def test_an_areas_own_hours_keep_the_centers_closed_dates_and_cut_off(tmp_path: Path) -> None:
+    config = load(config_with(tmp_path, "", ""))
+    bhxh = next(a for a in config.rules.areas if a.id == "bhxh")
+    assert bhxh.hours is not None and bhxh.hours.last_ticket_min == 15
+    holiday = datetime(2027, 9, 2, 9, 0, tzinfo=HCM)  # a Thursday, Quốc khánh: in the center's closed_dates
+    center = Center(config.rules, holiday)
+    with pytest.raises(DomainError) as refused:
+        center.issue("bhxh", "none", holiday)
+    assert refused.value.code == "outside_hours"

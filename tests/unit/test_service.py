@@ -336,3 +336,12 @@ def test_refusals_are_kept_up_to_a_days_cap_and_answers_that_act_always(tmp_path
     assert rig.count("replies") == 4  # three refusals and the ticket
     assert rig.ticket("dat-dai", request_id="good")["ticket"]["number"] == "1001"  # the retry: the same ticket
     assert rig.count("tickets") == 1
+
+
+def test_what_the_terminals_said_is_read_back_with_the_day(rig: Rig) -> None:
+    status = {"v": 1, "online": True, "server": True}
+    rig.send(rig.topics.device_status("counter-1"), json.dumps(status).encode(), None)
+    assert rig.ticket("dat-dai")["ticket"]["wait_basis"] != "no_counter"
+    rig.restart()  # a restarted instance (or one that shares the center) hears no retained status again
+    assert rig.service.center.devices["counter-1"] == (True, None)
+    assert rig.ticket("dat-dai")["ticket"]["wait_basis"] == "estimate", "counter 1 is staffed: an estimate"
