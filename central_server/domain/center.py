@@ -30,8 +30,6 @@ PACE_SAMPLES = 30
 GAP_SAMPLES = 50
 MAX_GAP = timedelta(minutes=10)
 DEFAULT_GAP_S = 15.0
-# A counter whose terminal never said whether it is online counts as staffed this long after its last call.
-STAFFED_WITHOUT_STATUS = timedelta(hours=1)
 # The queue is played forward at most once a moment (the server takes one moment per batch): the new tickets
 # of that moment are placed into it. It is played again at the next moment once a counter changed, and
 # every 5 s in any case (the time passing shortens what is left of each counter's citizen).
@@ -304,8 +302,9 @@ class Center:
         return estimate
 
     def _play_forward(self, now: datetime) -> Forecast:
-        staffed = [StaffedCounter(c.id, c.spec.areas, self._time_left(c, now), c.regular_since_priority)
-                   for c in self.counters.values() if self.staffed(c, now)]
+        staffed = [StaffedCounter(c.id, c.spec.areas, self._time_left(c, now), c.regular_since_priority,
+                                  seen_today=self._active_today(c))
+                   for c in self.counters.values() if self.staffed(c)]
         areas = {a for c in staffed for a in c.areas if a in self._queues}
         pace = {a: self.pace_s(a) for a in self.areas}
         counts = {a: self._queues[a].waiting for a in areas}
@@ -314,15 +313,18 @@ class Center:
         waiting = [Queued(t.area, t.is_priority, t.queue_key) for a in areas for t in self._queues[a].tickets(a)]
         return Forecast(staffed, waiting, pace, self.rules.policy)
 
-    def staffed(self, counter: Counter, now: datetime) -> bool:
+    def staffed(self, counter: Counter) -> bool:
         """Whether the counter calls citizens now: not paused, and its terminal online (a counter whose
-        terminal never said: it called someone within the last hour)."""
+        terminal never said: once its official pressed Next today)."""
         if counter.paused:
             return False
         reported = self.devices.get(f"counter-{counter.id}")
         if reported is not None:
             return reported[0]
-        return counter.last_call_at is not None and now - counter.last_call_at <= STAFFED_WITHOUT_STATUS
+        return self._active_today(counter)
+
+    def _active_today(self, counter: Counter) -> bool:
+        return counter.active_at is not None and self.day_of(counter.active_at) == self.day
 
     def pace_s(self, area_id: str) -> float:
         """A counter's mean time per citizen of the area, the pause before the next call included; the
@@ -362,14 +364,16 @@ class Center:
                     self._record_gap(after.called_at - max(ticket.finished_at, after.issued_at))
             counter = self.counters.get(counter_id)
             if counter is not None:
-                counter.last_call_at = served[-1].called_at
+                counter.active_at = served[-1].called_at
 
     def _record_occupancy(self, ticket: Ticket) -> None:
         """A citizen let go (served, missed, transferred): the counter's time on them counts in the pace."""
         if ticket.day != self.day:  # a ticket left open overnight says nothing about today's pace
             return
         if ticket.called_at is not None and ticket.finished_at is not None and ticket.area in self._occupancy:
-            self._occupancy[ticket.area].append((ticket.finished_at - ticket.called_at).total_seconds())
+            seconds = (ticket.finished_at - ticket.called_at).total_seconds()
+            if seconds >= 0:  # a clock set back between the call and the release says nothing
+                self._occupancy[ticket.area].append(seconds)
 
     def _record_gap(self, gap: timedelta) -> None:
         if timedelta(0) <= gap <= MAX_GAP:
@@ -400,7 +404,7 @@ class Center:
         chosen = self._choose(counter)
         self._finish_current(counter, now)
         if chosen is None:
-            counter.released_at = None  # until somebody comes, the counter waits: no part of its pace
+            counter.released_at, counter.active_at = None, now  # until somebody comes: no part of its pace
             self._touch_counter(counter)
             return None
         counter.regular_since_priority = 0 if chosen.is_priority else counter.regular_since_priority + 1
@@ -592,7 +596,7 @@ class Center:
         counter.current = ticket
         if counter.released_at is not None:  # from when the citizen called was there to be called
             self._record_gap(now - max(counter.released_at, ticket.issued_at))
-        counter.released_at, counter.last_call_at = None, now
+        counter.released_at, counter.active_at = None, now
         self._touch(ticket)
         self._touch_counter(counter)
         self._announce(counter, ticket, now, recall=False)

@@ -30,9 +30,10 @@ class Counter:
     paused: bool = False
     regular_since_priority: int = 0  # for the interleaved policy
     # Not stored, for the wait estimate: when the counter last let a citizen go (None once it paused or
-    # found nobody waiting: what follows is no part of its pace), and when it last called one.
+    # found nobody waiting: what follows is no part of its pace), and when its official last pressed Next
+    # or called someone (someone is at the counter).
     released_at: datetime | None = None
-    last_call_at: datetime | None = None
+    active_at: datetime | None = None
 
     @property
     def id(self) -> str:

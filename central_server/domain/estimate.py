@@ -61,6 +61,9 @@ class StaffedCounter:
     areas: tuple[str, ...]
     free_in_s: float  # 0 when it can call now; else what is left of its current citizen
     regular_since_priority: int = 0
+    # Its official pressed Next today: a terminal left on overnight makes a counter "free" before anyone sits
+    # down, so only a counter that has worked today may promise "at once".
+    seen_today: bool = True
 
 
 def time_left(samples: Sequence[float], elapsed_s: float, mean_s: float) -> float:
@@ -105,7 +108,7 @@ class Forecast:
             seconds = self._free_at[chosen.id]
             self._free_at[chosen.id] = seconds + self._pace[area]
         self._waiting.append(new)
-        if seconds <= 0 and any(c.free_in_s <= 0 for c in serving):
+        if seconds <= 0 and any(c.free_in_s <= 0 and c.seen_today for c in serving):
             return Estimate(0, Basis.FREE_COUNTER)
         return Estimate(round(max(seconds, 0.0)), Basis.ESTIMATE)
 

@@ -79,7 +79,12 @@ def test_without_a_staffed_counter_there_is_no_estimate(center: Center) -> None:
 
 
 def test_free_counters_call_at_once_then_the_queue_waits_for_the_first_to_free(center: Center) -> None:
+    early = Center(rules(), T0)
+    staff(early, "1", "2")  # terminals on since last night
+    assert early.issue("dat-dai", "none", at(0)).wait_basis is Basis.ESTIMATE, "nobody pressed Next yet today"
     staff(center, "1", "2")
+    center.next("1", at(-1))  # both officials are there: each pressed Next, nobody waited
+    center.next("2", at(-1))
     first, second, third = (center.issue("dat-dai", "none", at(0)) for _ in range(3))
     assert (first.wait_basis, second.wait_basis) == (Basis.FREE_COUNTER, Basis.FREE_COUNTER)
     assert (third.wait_basis, third.estimated_wait_s) == (Basis.ESTIMATE, round(PACE))
@@ -134,11 +139,11 @@ def test_paused_and_offline_counters_do_not_count_and_a_silent_one_counts_for_an
     center.resume("1", at(1))
     second = center.issue("dat-dai", "none", at(1))
     assert (second.wait_basis, second.estimated_wait_s) == (Basis.ESTIMATE, round(PACE)), "after the first"
-    quiet = Center(rules(), T0)  # no terminal ever reports: a counter is staffed while it calls citizens
-    quiet.issue("dat-dai", "none", at(0))
+    quiet = Center(rules(), T0)  # no terminal ever reports: a counter is staffed once its official pressed Next
+    assert quiet.issue("dat-dai", "none", at(0)).wait_basis is Basis.NO_COUNTER
     quiet.next("1", at(0))
     assert quiet.issue("dat-dai", "none", at(1)).wait_basis is Basis.ESTIMATE
-    assert quiet.issue("dat-dai", "none", at(62)).wait_basis is Basis.NO_COUNTER, "an hour without a call"
+    assert quiet.issue("dat-dai", "none", at(300)).wait_basis is Basis.ESTIMATE, "after lunch: the same day"
 
 
 def test_a_priority_ticket_is_estimated_ahead_of_the_regular_queue(center: Center) -> None:
@@ -156,6 +161,7 @@ def test_a_priority_ticket_is_estimated_ahead_of_the_regular_queue(center: Cente
 
 def test_the_queue_is_played_once_a_moment_and_again_at_the_next_once_a_counter_changed(center: Center) -> None:
     staff(center, "1")
+    center.next("1", at(0))
     assert center.issue("dat-dai", "none", at(0)).wait_basis is Basis.FREE_COUNTER
     center.pause("1", at(0))  # within the same moment (one batch of the server) the played queue is kept
     assert center.issue("dat-dai", "none", at(0)).estimated_wait_s == round(PACE)

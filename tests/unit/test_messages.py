@@ -655,3 +655,11 @@ def test_a_huge_integer_in_an_unknown_field_is_ignored_and_in_a_known_one_refuse
     with pytest.raises(BadMessage) as refused:
         decode(f'{{"v": {huge}}}'.encode())
     assert refused.value.code == "bad_request"
+
+
+def test_a_wait_basis_this_side_does_not_know_reads_as_none_and_drops_no_ticket() -> None:
+    body = {"id": "20261202-000001", "number": "1001", "area": "dat-dai", "issued_at": "2026-12-02T08:00:00+07:00",
+            "waiting_ahead": 0, "estimated_wait_s": 60}
+    assert TicketView.from_body({**body, "wait_basis": "free_counter"}).wait_basis == "free_counter"
+    assert TicketView.from_body({**body, "wait_basis": "appointment_slot"}).wait_basis is None
+    assert TicketView.from_body(body).wait_basis is None
