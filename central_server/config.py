@@ -16,11 +16,10 @@ from central_server.domain.counters import CounterSpec
 from central_server.domain.policies import DEFAULT_PRIORITY_CATEGORIES, PriorityMode, QueuePolicy
 from protocol.config import MqttSettings, Table, load_mqtt, read_toml
 from protocol.errors import ConfigError
-from protocol.hours import WEEKDAY_KEYS, Hours, Session, parse_sessions
+from protocol.hours import HH_MM, WEEKDAY_KEYS, Hours, Session, parse_sessions
 from protocol.messages import MAX_PAYLOAD, AreaInfo, CenterConfigMessage, CounterInfo
 from protocol.topics import DEVICE_ID, ID, Topics
 
-HH_MM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 PREFIX = re.compile(r"[A-Z]{0,3}")
 LABEL = re.compile(r"[a-z0-9_-]+")  # rating levels and priority categories
 # The broker's settings (firmware_configs/mosquitto/tuning.conf): its max_packet_size bounds the retained config.

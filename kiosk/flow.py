@@ -13,9 +13,19 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from kiosk.model import (
+    AREA_CLOSED,
+    AREA_FULL,
+    AREA_OUT_OF_HOURS,
     BACK_BUTTON,
+    BUSY,
+    NO_BROKER,
+    NO_SERVER,
+    NOT_ISSUED,
+    PRINT_FAILED,
+    PRINTER_MESSAGES,
     PRIORITY_BUTTON,
     PRIORITY_LABELS,
+    SLOW,
     AreaButton,
     IssuedTicket,
     KioskView,
@@ -24,21 +34,7 @@ from kiosk.model import (
 )
 from protocol.hours import Closed, Hours, hours_of
 
-BUSY = "Hệ thống đang bận, mời công dân chọn lại lĩnh vực sau ít phút"  # when the server says so
-SLOW = "Đang chờ máy chủ trả lời…"
-NOT_ISSUED = "Máy chủ chưa trả lời nên chưa cấp được số. Mời công dân chọn lại lĩnh vực sau ít phút"
-NO_BROKER = "Ki-ốt chưa kết nối được với máy chủ. Mời công dân liên hệ cán bộ hướng dẫn"
-NO_SERVER = "Hệ thống cấp số đang tạm ngừng. Mời công dân chờ trong giây lát hoặc liên hệ cán bộ hướng dẫn"
-PRINT_FAILED = "Máy in gặp sự cố. Mời công dân ghi nhớ số thứ tự và liên hệ cán bộ hướng dẫn"
-AREA_CLOSED = "Tạm ngừng tiếp nhận"
-AREA_OUT_OF_HOURS = "Ngoài giờ tiếp nhận"
-AREA_FULL = "Đã hết số hôm nay"
 BUSY_CODES = frozenset({"internal_error", "busy"})  # refusals that mean the server is busy, not "no"
-PRINTER_MESSAGES = {
-    PrinterStatus.PAPER_OUT: "Máy in hết giấy, vui lòng liên hệ cán bộ hướng dẫn",
-    PrinterStatus.COVER_OPEN: "Nắp máy in đang mở, vui lòng liên hệ cán bộ hướng dẫn",
-    PrinterStatus.OFFLINE: "Máy in chưa sẵn sàng, vui lòng liên hệ cán bộ hướng dẫn",
-}
 
 
 # --- events ---------------------------------------------------------------------------------

@@ -37,6 +37,23 @@ class Screen(StrEnum):
     PRINTER_PROBLEM = "printer_problem"  # paper out, cover open, printer offline
 
 
+# What the kiosk says (the flow chooses, the view shows): formal, "công dân", true.
+BUSY = "Hệ thống đang bận, mời công dân chọn lại lĩnh vực sau ít phút"  # only when the server says so
+SLOW = "Đang chờ máy chủ trả lời…"
+# The server may have made the ticket: choosing the area again asks with the same request and hands it back.
+NOT_ISSUED = "Máy chủ chưa trả lời. Mời công dân chọn lại lĩnh vực để nhận phiếu"
+NO_BROKER = "Ki-ốt chưa kết nối được với máy chủ. Mời công dân liên hệ cán bộ hướng dẫn"
+NO_SERVER = "Hệ thống cấp số đang tạm ngừng. Mời công dân chờ trong giây lát hoặc liên hệ cán bộ hướng dẫn"
+PRINT_FAILED = "Máy in gặp sự cố. Mời công dân ghi nhớ số thứ tự và liên hệ cán bộ hướng dẫn"
+PRINTER_MESSAGES = {
+    PrinterStatus.PAPER_OUT: "Máy in hết giấy, vui lòng liên hệ cán bộ hướng dẫn",
+    PrinterStatus.COVER_OPEN: "Nắp máy in đang mở, vui lòng liên hệ cán bộ hướng dẫn",
+    PrinterStatus.OFFLINE: "Máy in chưa sẵn sàng, vui lòng liên hệ cán bộ hướng dẫn",
+}
+AREA_CLOSED = "Tạm ngừng tiếp nhận"  # why an area's button cannot be touched
+AREA_OUT_OF_HOURS = "Ngoài giờ tiếp nhận"
+AREA_FULL = "Hết lượt hôm nay"  # the area's daily quota is reached
+
 PRIORITY_LABELS = {
     "elderly": "Người cao tuổi",
     "disabled": "Người khuyết tật",

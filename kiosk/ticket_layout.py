@@ -26,7 +26,7 @@ from PIL import Image, ImageDraw, ImageFont
 from kiosk.model import PRIORITY_LABELS, IssuedTicket, wait_minutes
 from protocol.messages import WAIT_BASES, WAIT_ESTIMATE, WAIT_FREE_COUNTER, WAIT_NO_COUNTER
 from ui.text import NBSP as NBSP  # the no-break space a caller joins words with (re-exported)
-from ui.text import bind_groups, word_groups
+from ui.text import bind_groups, phrases_of, word_groups
 
 # ---------------------------------------------------------------------------------------------------------------
 # Configuration values
@@ -225,7 +225,6 @@ def _font(path: Path, size: int) -> FreeTypeFont:
 
 _SPACES = re.compile(r"[ \t\r\n\f\v]+")  # not NBSP: "12\u00a0phút" stays on one line
 _GLUE = "\x1f"  # inside wrap_text only: the space within a word group (ui.text), kept apart from a caller's NBSP
-_PHRASE_ENDS = ",.;:!?–—"
 _WHOLE, _RUNS, _LETTERS = 0, 1, 2  # what a wrap had to break, worst last
 
 
@@ -271,16 +270,7 @@ def _balanced_wrap(text: str, font: FreeTypeFont, max_width: int) -> list[str]:
 
 def _bind_phrases(text: str) -> str:
     """`text` (word groups glued) with each phrase, up to a word ending in punctuation, glued too."""
-    phrases: list[str] = []
-    current: list[str] = []
-    for word in text.split(" "):
-        current.append(word)
-        if word[-1:] in _PHRASE_ENDS:
-            phrases.append(_GLUE.join(current))
-            current = []
-    if current:
-        phrases.append(_GLUE.join(current))
-    return " ".join(phrases)
+    return " ".join(phrase.replace(" ", _GLUE) for phrase in phrases_of(text.split(" ")))
 
 
 def _width(font: FreeTypeFont, text: str) -> float:

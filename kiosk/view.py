@@ -16,7 +16,12 @@ from functools import partial
 import pygame
 
 from kiosk.model import (
+    AREA_CLOSED,
     BACK_BUTTON,
+    BUSY,
+    NO_SERVER,
+    NOT_ISSUED,
+    PRINT_FAILED,
     PRIORITY_BUTTON,
     PRIORITY_LABELS,
     AreaButton,
@@ -82,7 +87,6 @@ WARNING_EDGE: Colour = (214, 132, 0)
 
 MENU_TITLE = "Mời chọn lĩnh vực cần giải quyết"
 PRIORITY_TITLE = "Mời chọn đối tượng ưu tiên"
-CLOSED_NOTE = "Tạm ngừng tiếp nhận"
 BACK_LABEL = "← Quay lại"
 # The priority button says who may use it; shorter forms are used where the long one does not fit.
 PRIORITY_LABEL_FORMS = (
@@ -97,10 +101,12 @@ TICKET_LABEL = "Số thứ tự"
 TAKE_TICKET = "Vui lòng nhận phiếu"
 # The wait, as the ticket prints it (kiosk.ticket_layout): the server's wait basis decides which.
 CALLED_NOW = CALLED_AT_ONCE
-DEFAULT_MESSAGES = {
-    Screen.BUSY: "Hệ thống đang bận, vui lòng chờ trong giây lát",
+DEFAULT_MESSAGES = {  # a view without its message (the flow always gives one)
+    Screen.BUSY: BUSY,
+    Screen.REFUSED: NOT_ISSUED,
+    Screen.OFFLINE: NO_SERVER,
     Screen.PRINTER_PROBLEM: "Máy in đang gặp sự cố, vui lòng liên hệ cán bộ hướng dẫn",
-    Screen.PRINT_FAILED: "Máy in gặp sự cố. Công dân vui lòng ghi nhớ số thứ tự và liên hệ cán bộ hướng dẫn",
+    Screen.PRINT_FAILED: PRINT_FAILED,
 }
 # A text wraps onto fewer lines when a size this much smaller allows it: "Người khuyết tật" on one line
 # beside "Người cao tuổi", not "Người / khuyết tật" in a size hardly larger.
@@ -456,7 +462,7 @@ class KioskRenderer:
         items.append(Panel(cell, CLOSED, CLOSED_EDGE, edge, self._m))
         items.append(self._text(area.name, boxes[0], bold=True, colour=CLOSED_TEXT, max_lines=3,
                                 max_size=size))
-        items.append(self._text(area.note or CLOSED_NOTE, boxes[1], bold=False, colour=CLOSED_TEXT, max_lines=1,
+        items.append(self._text(area.note or AREA_CLOSED, boxes[1], bold=False, colour=CLOSED_TEXT, max_lines=1,
                                 max_size=self._px(18)))
 
     def _area_max(self) -> int:

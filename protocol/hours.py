@@ -20,7 +20,9 @@ from protocol.errors import BadMessage
 
 WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAY_NAMES = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")  # in a sentence
-SESSION = re.compile(r"(?P<start>([01]\d|2[0-3]):[0-5]\d)-(?P<end>([01]\d|2[0-3]):[0-5]\d|24:00)")
+HH_MM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")  # a time of day, 24 h
+_END = re.compile(rf"{HH_MM.pattern}|24:00")  # a session may end at midnight
+SESSION = re.compile(rf"(?P<start>{HH_MM.pattern})-(?P<end>{_END.pattern})")
 LOOK_AHEAD_DAYS = 21  # how far the next opening is looked for (Tết closes a center for about a week)
 
 
@@ -150,10 +152,12 @@ def parse_sessions(values: Sequence[str]) -> tuple[Session, ...]:
 
 
 def part_of_day(session: Session) -> str:
-    """"buổi sáng", "buổi chiều" or "buổi này"."""
+    """"buổi sáng", "buổi chiều", "buổi tối" or, for a session across them, "buổi này"."""
     if session.end <= time(12, 30):
         return "buổi sáng"
-    if session.start >= time(12, 0):
+    if session.start >= time(17, 30):
+        return "buổi tối"
+    if session.start >= time(12, 0) and session.end <= time(19, 0):
         return "buổi chiều"
     return "buổi này"
 
@@ -198,8 +202,7 @@ def _list(value: Any) -> list[Any]:
 
 def _session_of(value: Any) -> Session:
     pair = _list(value)
-    if len(pair) != 2 or not all(type(p) is str and re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d|24:00", p)
-                                 for p in pair):
+    if len(pair) != 2 or not all(type(p) is str and _END.fullmatch(p) for p in pair):
         raise BadMessage("bad_request", "hours: a session is [\"HH:MM\", \"HH:MM\"]")
     start, end = _clock(pair[0]), _clock(pair[1])
     if end <= start:

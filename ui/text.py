@@ -252,6 +252,7 @@ def aligned_x(box: pygame.Rect, width: int, align: str) -> int:
 
 NBSP = "\u00a0"
 _BREAKING_SPACE = re.compile(r"[ \t\r\n\f\v]+")  # not NBSP: a caller's no-break space holds its words together
+PHRASE_ENDS = ",.;:!?–—"  # a word ending in one of these ends a phrase: a line breaks best after it
 ATTACHED = ("–", "—", "-", ":")  # standing alone, stays at the end of the line before it
 _ABBREVIATION = re.compile(r"[A-Z][A-Za-z]{0,2}\.")
 NAME_SYLLABLES = 4  # the longest run of capitalised syllables taken as one proper name
@@ -379,7 +380,7 @@ def phrases_of(words: Sequence[str]) -> list[str]:
     current: list[str] = []
     for word in words:
         current.append(word)
-        if word[-1] in ",.;:–—":
+        if word[-1] in PHRASE_ENDS:
             out.append(" ".join(current))
             current = []
     if current:

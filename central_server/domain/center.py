@@ -245,7 +245,7 @@ class Center:
             raise DomainError("bad_request", "Đối tượng ưu tiên không hợp lệ.")
         self._check_hours(area, now)
         if area.daily_quota and self._issued[area.id] >= area.daily_quota:
-            raise DomainError("quota_reached", f"Lĩnh vực {area.name} đã nhận đủ {area.daily_quota} hồ sơ hôm nay. "
+            raise DomainError("quota_reached", f"Lĩnh vực {area.name} đã cấp đủ {area.daily_quota} phiếu hôm nay. "
                                                "Mời công dân quay lại vào ngày làm việc tiếp theo.")
         number = self._free_number(area)
         queue = self._queues[area.id]

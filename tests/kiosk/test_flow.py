@@ -9,13 +9,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from kiosk.flow import (
-    AREA_FULL,
-    AREA_OUT_OF_HOURS,
-    NO_BROKER,
-    NO_SERVER,
-    NOT_ISSUED,
-    PRINT_FAILED,
-    SLOW,
     ConfigReceived,
     ConnectionChanged,
     KioskFlow,
@@ -31,8 +24,15 @@ from kiosk.flow import (
     Touched,
 )
 from kiosk.model import (
+    AREA_FULL,
+    AREA_OUT_OF_HOURS,
     BACK_BUTTON,
+    NO_BROKER,
+    NO_SERVER,
+    NOT_ISSUED,
+    PRINT_FAILED,
     PRIORITY_BUTTON,
+    SLOW,
     AreaButton,
     IssuedTicket,
     PrinterStatus,
@@ -142,7 +142,7 @@ def test_busy_is_said_only_when_the_server_says_it(flow: KioskFlow) -> None:
 
 def test_a_full_area_is_greyed_for_the_rest_of_the_day(flow: KioskFlow) -> None:
     flow.handle(Touched(area_target("dat-dai")))
-    flow.handle(TicketAnswered("req-1", None, "Lĩnh vực Đất đai đã nhận đủ 80 hồ sơ hôm nay.", "quota_reached"))
+    flow.handle(TicketAnswered("req-1", None, "Lĩnh vực Đất đai đã cấp đủ 80 phiếu hôm nay.", "quota_reached"))
     flow.handle(Tick(T0 + timedelta(seconds=7)))
     land = flow.view().areas[0]
     assert (land.open, land.note) == (False, AREA_FULL)

@@ -20,9 +20,14 @@ from escpos.printer import Network
 
 from kiosk.agent import KioskAgent
 from kiosk.config import load
-from kiosk.flow import NO_BROKER, NO_SERVER
 from kiosk.loopback_printer import LoopbackPrinter
-from kiosk.model import PrinterStatus, Screen, area_target
+from kiosk.model import (
+    NO_BROKER,
+    NO_SERVER,
+    PrinterStatus,
+    Screen,
+    area_target,
+)
 from kiosk.printer import EscposPrinter
 from kiosk.screen import PygameDisplay
 from kiosk.ticket_layout import TicketFonts

@@ -16,21 +16,19 @@ from pathlib import Path
 import pygame
 import pytest
 
-from kiosk.flow import (
+from kiosk.model import (
     AREA_FULL,
     AREA_OUT_OF_HOURS,
+    BACK_BUTTON,
     BUSY,
     NO_BROKER,
     NO_SERVER,
     NOT_ISSUED,
     PRINT_FAILED,
     PRINTER_MESSAGES,
-    SLOW,
-)
-from kiosk.model import (
-    BACK_BUTTON,
     PRIORITY_BUTTON,
     PRIORITY_LABELS,
+    SLOW,
     AreaButton,
     IssuedTicket,
     KioskView,
@@ -389,7 +387,7 @@ CLOSED_MESSAGE = WEEK.refusal(datetime(2026, 12, 2, 18, 0), Closed.OUTSIDE_HOURS
 @pytest.mark.parametrize(("screen", "message"), [
     (Screen.BUSY, BUSY),
     (Screen.REFUSED, NOT_ISSUED),
-    (Screen.REFUSED, "Lĩnh vực Đất đai đã nhận đủ 150 hồ sơ hôm nay. "
+    (Screen.REFUSED, "Lĩnh vực Đất đai đã cấp đủ 150 phiếu hôm nay. "
                      "Mời công dân quay lại vào ngày làm việc tiếp theo."),
     (Screen.OFFLINE, NO_BROKER),
     (Screen.OFFLINE, NO_SERVER),

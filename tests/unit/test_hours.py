@@ -112,22 +112,24 @@ def test_an_area_with_its_own_hours_follows_them() -> None:
 
 def test_a_daily_quota_counts_the_kiosks_tickets_not_transfers_and_restarts_each_day() -> None:
     center = Center(rules(quota=2), on(WEDNESDAY, 8))
+    land = center.issue("dat-dai", "none", on(WEDNESDAY, 8)).ticket
+    center.next("1", on(WEDNESDAY, 8))
+    moved = center.transfer("1", "bhxh", on(WEDNESDAY, 8))  # a citizen sent on, no new one: not counted
     center.issue("bhxh", "none", on(WEDNESDAY, 8))
-    center.issue("bhxh", "elderly", on(WEDNESDAY, 8))
+    center.issue("bhxh", "elderly", on(WEDNESDAY, 8))  # the second of the day: the quota is 2
     with pytest.raises(DomainError) as refused:
         center.issue("bhxh", "none", on(WEDNESDAY, 8))
-    assert refused.value.code == "quota_reached"
-    assert refused.value.message == ("Lĩnh vực Bảo hiểm xã hội đã nhận đủ 2 hồ sơ hôm nay. "
+    assert refused.value.code == "quota_reached" and moved.transferred_from == land.id
+    assert refused.value.message == ("Lĩnh vực Bảo hiểm xã hội đã cấp đủ 2 phiếu hôm nay. "
                                      "Mời công dân quay lại vào ngày làm việc tiếp theo.")
-    land = center.issue("dat-dai", "none", on(WEDNESDAY, 8))
-    center.next("1", on(WEDNESDAY, 8))  # the elderly citizen of bhxh first
-    center.next("1", on(WEDNESDAY, 9))
-    center.next("1", on(WEDNESDAY, 10))
-    assert center.counters["1"].current is land.ticket
-    center.transfer("1", "bhxh", on(WEDNESDAY, 10))  # a transfer is no new citizen: it does not count
-    thursday = WEDNESDAY + timedelta(days=1)
-    next_day = Center(rules(quota=2), on(thursday, 8))
-    assert next_day.issue("bhxh", "none", on(thursday, 8)).ticket.shown == "E01"
+    snapshot = _snapshot_of(center)
+    restarted = Center(rules(quota=2), on(WEDNESDAY, 9))  # after a restart the day's tickets still count
+    restarted.restore(snapshot)
+    with pytest.raises(DomainError):
+        restarted.issue("bhxh", "none", on(WEDNESDAY, 9))
+    thursday = WEDNESDAY + timedelta(days=1)  # the service day changes: a new quota
+    restarted.restore(DaySnapshot(thursday.date(), [], {}, [], [], 1))
+    assert restarted.issue("bhxh", "none", on(thursday, 8)).ticket.shown == "E01"
 
 
 def test_closing_an_area_leaves_its_waiting_citizens_callable() -> None:
@@ -198,3 +200,9 @@ def test_an_areas_own_hours_keep_the_centers_closed_dates_and_cut_off(tmp_path: 
     with pytest.raises(DomainError) as refused:
         center.issue("bhxh", "none", holiday)
     assert refused.value.code == "outside_hours"
+
+
+def test_an_evening_session_is_called_buoi_toi() -> None:
+    evening = Hours((parse_sessions(["07:30-11:30", "18:00-21:00"]),) * 7, last_ticket_min=30)
+    assert evening.refusal(on(WEDNESDAY, 20, 40), Closed.LAST_TICKET_PASSED) == (
+        "Bộ phận đã hết giờ nhận phiếu buổi tối (nhận phiếu đến 20h30). Mời công dân quay lại lúc 7h30 ngày mai.")
