@@ -7,22 +7,26 @@ import logging
 import os
 import socket
 import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, tzinfo
 from pathlib import Path
 
-from central_server.config import load
+from central_server.config import CenterConfig, load
 from central_server.server import ServerLoop
 from central_server.service import CenterService
 from central_server.storage import open_storage
-from central_server.storage.sqlite import StorageError
-from protocol.agent import parse_args, setup_logging, stop_on_signals
-from protocol.clock import SimulatedClock
+from central_server.storage.port import Storage, StorageFull
+from central_server.storage.sqlite import DatabaseLock, StorageError
+from protocol.agent import Watchdog, parse_args, setup_logging, stop_on_signals
+from protocol.clock import SimulatedClock, speed_of
 from protocol.errors import ConfigError
 from protocol.link import MqttLink
 from protocol.topics import Topics
 
 log = logging.getLogger("central_server")
+STORAGE_RETRY_S = 2.0  # how often a server that cannot open its storage on a full disk tries again
 SUB_COMMANDS = """\
 sub-commands (each with its own --help):
   report     the center's report for a period: XLSX, CSV and PNG charts
@@ -54,18 +58,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     for warning in config.warnings:
         log.warning("%s", warning)
+    stop = stop_on_signals()
     try:
-        storage = open_storage(config)
+        # One server per SQLite file, before anything is touched (its MQTT client id would throw the first off).
+        lock = None if config.database is None else DatabaseLock(config.database)
     except StorageError as exc:
         print(f"central_server: {exc}", file=sys.stderr)
         return 1
+    try:
+        storage = _open_storage(config, stop)
+        if storage is None:  # stopped while waiting for space
+            return 0
+        try:
+            return _serve(config, storage, clock, stop)
+        finally:
+            storage.close()
+    except StorageError as exc:
+        print(f"central_server: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _serve(config: CenterConfig, storage: Storage, clock: Callable[[], datetime], stop: threading.Event) -> int:
     # Two threads share the GIL: paho's network thread and the state thread. With the default
     # 5 ms switch interval a busy state thread keeps paho off the sockets for 5 ms at a time;
     # 0.5 ms halved the p99 latency of `make bench` at 2,000 requests/s.
     sys.setswitchinterval(0.0005)
-    stop = stop_on_signals()
     shared = config.database is None  # on PostgreSQL, several instances may serve the center together
-    service = CenterService(config, storage, clock)
+    service = CenterService(config, storage, clock, elapsed=_elapsed(clock))
     gc.freeze()  # the day loaded so far stays put: later collections need not scan it again
     link = MqttLink(
         config.mqtt,
@@ -76,10 +98,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_inflight=1000,
     )
     log.info("central server for %s starting; storage %s", config.center_id, config.database or "PostgreSQL")
-    try:
-        return ServerLoop(service, link, stop, shared=shared).run()
-    finally:
-        storage.close()
+    return ServerLoop(service, link, stop, shared=shared).run()
+
+
+def _open_storage(config: CenterConfig, stop: threading.Event) -> Storage | None:
+    """The storage, once it opens: on a full disk (a new database, or one whose WAL cannot be made) it waits
+    for space, alive for the watchdog, rather than exit and be restarted in a loop. None when asked to stop."""
+    watchdog, said = Watchdog(), False
+    while True:
+        try:
+            return open_storage(config)
+        except StorageFull as exc:
+            if not said:
+                log.error("disk full: %s; waiting for space", exc)
+                said = True
+        watchdog.ping()
+        if stop.wait(STORAGE_RETRY_S):
+            return None
+
+
+def _elapsed(clock: Callable[[], datetime]) -> Callable[[], float]:
+    """Seconds of a clock nobody sets (the time since boot), at the pace of `clock` (a simulated one runs faster):
+    what tells the service a jump of the wall clock from time passing."""
+    speed = speed_of(clock)
+    boot = getattr(time, "CLOCK_BOOTTIME", None)  # Linux: counts a suspend too, as the wall clock does
+    if boot is None:
+        return lambda: time.monotonic() * speed
+    return lambda: time.clock_gettime(boot) * speed
 
 
 def _clock(zone: tzinfo, simulated: str | None) -> Callable[[], datetime]:

@@ -24,6 +24,7 @@ MAX_BATCH = 256
 TICK_S = 0.25
 DRAIN_S = 5.0  # on SIGTERM, how long in-flight requests may take to finish
 PUBACK_WAIT_S = 2.0  # shared instances: how long to wait for the broker to take a retained state
+STORAGE_CHECK_S = 1.0  # how often free space is looked at (and, while storage cannot write, a write tried)
 INBOX_BYTES = 16 * 1024 * 1024  # payloads waiting for the state thread, at most (one larger message passes)
 
 
@@ -83,6 +84,8 @@ class ServerLoop:
         self._inbox = Inbox()
         self._watchdog = Watchdog()
         self._announced = False
+        self._held_back = False  # subscribed, but not online: storage could not write at start-up
+        self._health: dict[str, str] = {}  # what server/status said of storage and the clock
         group = f"$share/qms-server-{service.topics.root.rsplit('/', 1)[-1]}/" if shared else ""
         for topic_filter in service.topics.server_subscriptions():
             link.subscribe(group + topic_filter, self._inbox.put)
@@ -100,13 +103,18 @@ class ServerLoop:
 
     def run(self) -> int:
         self._link.start()
-        last_tick = time.monotonic()
+        last_tick = last_check = time.monotonic()
         try:
             while not self._stop.is_set():
                 self._step(block=True)
                 if time.monotonic() - last_tick >= TICK_S:
                     with self._service.exclusive():
-                        self._publish(self._service.tick())
+                        if self._service.writable:  # timers write; they wait while storage cannot
+                            self._publish(self._service.tick())
+                        if time.monotonic() - last_check >= STORAGE_CHECK_S:
+                            self._publish(self._service.check_storage())
+                            last_check = time.monotonic()
+                    self._report()
                     last_tick = time.monotonic()
                 self._watchdog.ping()
             notify("STOPPING=1")
@@ -126,15 +134,55 @@ class ServerLoop:
         with self._service.exclusive():
             if connected:
                 self._publish(self._service.retained_state())
+                self._publish(self._service.check_storage(probe=True))  # a write, before saying online
             if messages:
                 self._publish(self._service.handle_batch(messages))
         if connected:
-            self._link.announce_online()
-            if not self._announced:
-                self._announced = True
-                notify("READY=1")
-            log.info("server online: retained state republished, requests accepted")
+            self._come_online()
         return True
+
+    def _come_online(self) -> None:
+        """online:true (and READY=1 the first time), with what the staff should know of storage and the clock.
+
+        Not before storage has shown it writes: a server started on a full disk stays subscribed but
+        offline (`{"online":false,"storage":"full"}`), refusing requests with `storage_full`, and comes
+        online by itself once it can write. Once online, it stays so and says `storage` in its status.
+        """
+        self._health = self._service.health()
+        if not self._announced and not self._service.writable:
+            if not self._held_back:
+                log.error("not online: storage cannot write (%s); trying again every %g s", self._health["storage"],
+                          STORAGE_CHECK_S)
+            self._held_back = True
+            if not self._shared:  # another instance may be online: its status is not this one's to say
+                self._say(online=False)
+            return
+        self._held_back = False
+        self._say(online=True)
+        if not self._announced:
+            self._announced = True
+            notify("READY=1")
+        log.info("server online: retained state republished, requests accepted")
+
+    def _report(self) -> None:
+        """A change in storage or the clock goes to server/status; a server held back comes online once it writes."""
+        if self._held_back and self._service.writable:
+            self._come_online()
+        elif self._service.health() != self._health:
+            if self._held_back:
+                self._come_online()  # still held back: says why again
+            elif self._announced:
+                self._health = self._service.health()
+                self._say(online=True)
+
+    def _say(self, *, online: bool) -> None:
+        """The retained server/status, with only what is not ok of storage and the clock: a center where all is
+        well reads `{"v":1,"online":true}` as the contract shows, one in trouble e.g. `"storage":"low_space"`.
+        (From the state thread, which alone stops the link: no online can follow the offline of a stop.)"""
+        if online and not self._link.ready.is_set():
+            return  # not subscribed: the next connect says it
+        said = {key: value for key, value in self._health.items() if value != "ok"}
+        self._link.publish(self._service.topics.server_status(), Status(online, said).to_wire(), qos=1, retain=True)
 
     def _take(self, block: bool) -> list[Item]:
         return self._inbox.take(MAX_BATCH, TICK_S if block else 0)

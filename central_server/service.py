@@ -13,15 +13,16 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from central_server.config import CenterConfig, config_message
 from central_server.domain.center import CallRecord, Center, Changes
+from central_server.domain.clock import Change, ClockJudge, ClockRule, Verdict
 from central_server.domain.counters import Counter
 from central_server.domain.errors import DomainError
 from central_server.domain.tickets import Ticket
-from central_server.storage.port import Batch, Storage, StoredReply
+from central_server.storage.port import Batch, Storage, StorageError, StorageFull, StoredReply
 from protocol.errors import BadMessage
 from protocol.link import Message
 from protocol.messages import (
@@ -48,6 +49,10 @@ log = logging.getLogger(__name__)
 BAD_REQUEST_VI = "Yêu cầu không hợp lệ."
 INTERNAL_VI = "Hệ thống đang bận, vui lòng thử lại sau."
 CANCELLED_VI = "Lệnh đã được huỷ vì quầy không nhận được trả lời kịp thời."
+CANCELLED_TICKET_VI = "Yêu cầu lấy số đã được huỷ vì ki-ốt không nhận được trả lời kịp thời."
+STORAGE_FULL_VI = ("Hệ thống tạm ngừng tiếp nhận vì bộ nhớ của máy chủ đã đầy; yêu cầu chưa được ghi nhận. "
+                   "Xin vui lòng chờ trong giây lát, cán bộ đang khắc phục.")
+MAX_HELD_STATUSES = 1_000  # device statuses kept while storage cannot write, to be applied once it can
 # Refusals kept per day (and process) so that their retries get the same answer; a kiosk or a
 # counter that works normally gets a few dozen a day. Past it a refusal is answered, not kept.
 MAX_REFUSALS_KEPT = 20_000
@@ -66,13 +71,21 @@ class Outbound:
 class CenterService:
     """Owns the center's state; call it from one thread only."""
 
-    def __init__(self, config: CenterConfig, storage: Storage, clock: Callable[[], datetime]) -> None:
+    def __init__(self, config: CenterConfig, storage: Storage, clock: Callable[[], datetime], *,
+                 elapsed: Callable[[], float] | None = None, clock_rule: ClockRule | None = None) -> None:
+        """`elapsed`: seconds of a clock nobody sets (the server's time since boot). With it a jump of `clock`
+        is told from time passing, and not believed at once (`domain/clock.py`); without it (tests and tools
+        that move the clock by hand) `clock` is always believed."""
         self.config = config
         self.topics = Topics(config.center_id)
         self._storage = storage
-        self._clock = clock
+        self._clock_verdict: Verdict | None = None  # the last verdict on the clock, when it is judged
+        self._clock = clock if elapsed is None else self._judged(clock, elapsed, clock_rule)
+        self._unwritable: StorageError | None = None  # why storage cannot write now (None: it can)
+        self._space_low = False
+        self._held_statuses: dict[str, Message] = {}  # device statuses heard while storage could not write
         self._area_names = {a.id: a.name for a in config.rules.areas}
-        self.center = Center(config.rules, clock())
+        self.center = Center(config.rules, self._clock())
         self.center.restore(
             storage.load_day(self.center.day, config.rules.counters, config.rules.policy.regular_per_priority)
         )
@@ -99,8 +112,14 @@ class CenterService:
             yield
 
     def handle_batch(self, messages: Iterable[Message]) -> list[Outbound]:
-        """Apply messages, commit once, and return what to publish (state first, then replies)."""
+        """Apply messages, commit once, and return what to publish (state first, then replies).
+
+        While storage cannot write nothing is acted on (`_answer_unwritable`); a batch whose commit fails is
+        undone and answered that way, each request once."""
         now = self._clock()
+        if self._unwritable is not None:
+            return self._answer_unwritable(messages)
+        messages = list(messages)  # answered again if the commit fails
         self._follow_clock(now)
         for message in messages:
             try:
@@ -110,7 +129,8 @@ class CenterService:
                 failed = self.internal_error_reply(message)
                 if failed is not None:
                     self._replies.append(failed)
-        return self._commit()
+        published = self._commit()
+        return published if self._unwritable is None else self._answer_unwritable(messages)
 
     def tick(self) -> list[Outbound]:
         """Timers: the service day and the rating windows."""
@@ -123,18 +143,24 @@ class CenterService:
     def _follow_clock(self, now: datetime) -> None:
         """Begin a new service day from what storage holds for it (nothing, unless the clock was wrong).
 
-        A clock that goes back across `day_starts` (a Pi without a real-time clock, corrected
-        by NTP) does not take the center back to an earlier day.
+        `now` is the time the center goes by: in the server a jump of the wall clock is not believed at
+        once (`domain/clock.py`), so no day begins on one. A clock that goes back across `day_starts` (a
+        Pi without a real-time clock, corrected by NTP) takes the center back to the earlier day only
+        when nothing has happened on the later one yet (no ticket, no answer: a day begun on a clock set
+        wrong at boot); otherwise the center stays on the later day, where its tickets are stored.
         """
         day = self.center.day_of(now)
-        if day < self.center.day:
-            if self._clock_behind != day:
-                log.warning("the clock says %s, before the service day %s; staying on %s", now, self.center.day,
-                            self.center.day)
-                self._clock_behind = day
-            return
         if day == self.center.day:
             return
+        if day < self.center.day:
+            if self.center.tickets or self._answered:
+                if self._clock_behind != day:
+                    log.warning("the clock says %s, before the service day %s; staying on %s", now,
+                                self.center.day, self.center.day)
+                    self._clock_behind = day
+                return
+            log.warning("the clock says %s, before the service day %s, on which nothing has happened yet:"
+                        " back to %s", now, self.center.day, day)
         rules = self.config.rules
         self.center.restore(self._storage.load_day(day, rules.counters, rules.policy.regular_per_priority))
         self._answered = self._answered_hashes()
@@ -146,7 +172,11 @@ class CenterService:
         changes = self.center.take_changes()
         self._batch.changes = changes
         if changes or self._batch.replies:
-            self._storage.commit(self._batch)
+            try:
+                self._storage.commit(self._batch)
+            except StorageError as failed:  # nothing of it happened: neither does anything it caused
+                self._cannot_write(failed)
+                return []
         state = self._state_outbound(changes)
         if self._day_began:
             self._day_began = False
@@ -419,6 +449,143 @@ class CenterService:
                       error=ErrorInfo("internal_error", INTERNAL_VI))
         return Outbound(message.response_topic, reply.to_wire(), correlation=message.correlation)
 
+    # --- a storage that cannot write, a clock that jumps ---------------------------------------
+
+    @property
+    def writable(self) -> bool:
+        """Whether storage writes (as far as the service knows): requests are acted on."""
+        return self._unwritable is None
+
+    def health(self) -> dict[str, str]:
+        """What `server/status` adds for the center's staff (an extension of the contract): `storage` is
+        `ok`, `low_space`, `full` (nothing is acted on) or `error` (it cannot write for another reason);
+        `clock` is `ok` or `suspect` (the wall clock jumped: the center keeps its own time)."""
+        if self._unwritable is not None:
+            storage = "full" if isinstance(self._unwritable, StorageFull) else "error"
+        else:
+            storage = "low_space" if self._space_low else "ok"
+        suspect = self._clock_verdict is not None and self._clock_verdict.suspect
+        return {"storage": storage, "clock": "suspect" if suspect else "ok"}
+
+    def check_storage(self, *, probe: bool = False) -> list[Outbound]:
+        """Look at storage (the server loop does, about once a second, and with `probe` before it says it is
+        online): warn when space runs low; stop writing when it is nearly gone; once there is room again
+        and a write succeeds, act again (the device statuses heard meanwhile first). Returns what to publish."""
+        space = self._storage.space()
+        if space is not None:
+            if space.low and not self._space_low:
+                log.warning("low disk space: %s free on the disk of the database (the warning starts below %s)",
+                            _size(space.free), _size(space.low_mark))
+            elif self._space_low and space.ample:
+                log.info("disk space: %s free again", _size(space.free))
+            self._space_low = space.low or (self._space_low and not space.ample)
+        if self._unwritable is None:
+            if space is not None and space.full:
+                self._unwritable = StorageFull(f"{_size(space.free)} free on the disk of the database")
+                log.error("disk full: %s; nothing is acted on until space is freed (requests get storage_full)",
+                          self._unwritable)
+                return []
+            if not probe:
+                return []
+        elif space is not None and not space.roomy:
+            return []
+        try:
+            self._storage.probe()
+        except StorageError as failed:
+            if self._unwritable is None:
+                log.error("%s%s; nothing is acted on until it can write", _disk_full(failed), failed)
+            self._unwritable = failed
+            return []
+        if self._unwritable is None:
+            return []
+        log.warning("storage writes again (%s free): requests are acted on again",
+                    "?" if space is None else _size(space.free))
+        self._unwritable = None
+        held, self._held_statuses = list(self._held_statuses.values()), {}
+        return self.handle_batch(held) if held else []
+
+    def _cannot_write(self, failed: StorageError) -> None:
+        """A commit failed, so nothing of its batch happened: the state goes back to what storage holds, and
+        nothing is acted on until storage writes again (`check_storage`)."""
+        if self._unwritable is None:
+            log.error("%s%s; nothing is acted on until it can write", _disk_full(failed), failed)
+        self._unwritable = failed
+        self._batch, self._batch_replies, self._replies = Batch(Changes()), {}, []
+        rules = self.config.rules
+        self.center.restore(self._storage.load_day(self.center.day, rules.counters, rules.policy.regular_per_priority))
+        self._answered = self._answered_hashes()
+
+    def _answer_unwritable(self, messages: Iterable[Message]) -> list[Outbound]:
+        """While storage cannot write nothing is acted on, and each request is answered once: with its earlier
+        answer when it had one, else refused (`storage_full`, or `internal_error` for another fault). The
+        refusal is kept nowhere (it cannot be), so a retry once storage writes is acted on. A rating gets no
+        answer: its terminal keeps it in its outbox and sends it again. A device's status is kept for later."""
+        code, text = (("storage_full", STORAGE_FULL_VI) if isinstance(self._unwritable, StorageFull)
+                      else ("internal_error", INTERNAL_VI))
+        out: list[Outbound] = []
+        for message in messages:
+            inbound = self.topics.parse_inbound(message.topic)
+            if inbound is None or (message.retained and inbound.kind != "status"):
+                continue
+            if inbound.kind == "status":
+                self._held_statuses.pop(message.topic, None)  # the newest last
+                if len(self._held_statuses) < MAX_HELD_STATUSES:
+                    self._held_statuses[message.topic] = message
+                continue
+            fields = _Body(message.payload).fields
+            if inbound.kind == "rating":
+                rating_id = usable_id(fields, "rating_id")
+                ack = None if rating_id is None else self._storage.find_rating_ack(inbound.device_id, rating_id)
+                if ack is not None:  # recorded before: acknowledged again, as always
+                    topic, correlation = message.response_topic, message.correlation
+                    if topic is None or not self.topics.response_allowed(inbound, topic):
+                        topic, correlation = self.topics.rating_ack(inbound.device_id), None
+                    out.append(Outbound(topic, ack, correlation=correlation))
+                continue
+            if message.response_topic is None or not self.topics.response_allowed(inbound, message.response_topic):
+                continue
+            request_id = usable_id(fields, "request_id")
+            device = f"{inbound.device_kind}/{inbound.device_id}"
+            earlier = None if request_id is None else self._earlier_reply(device, request_id)
+            payload = earlier or Reply(request_id, False, error=ErrorInfo(code, text)).to_wire()
+            out.append(Outbound(message.response_topic, payload, correlation=message.correlation))
+        return out
+
+    def _judged(self, wall: Callable[[], datetime], elapsed: Callable[[], float],
+                rule: ClockRule | None) -> Callable[[], datetime]:
+        """The clock the service goes by: the wall clock as `ClockJudge` believes it, each verdict kept for
+        `health` and its changes logged."""
+        judge: ClockJudge | None = None
+
+        def now() -> datetime:
+            nonlocal judge
+            reading, since = wall(), elapsed()
+            if judge is None:
+                judge = ClockJudge(reading, since, floor=self._storage.latest_time(), rule=rule)
+                verdict = judge.first
+            else:
+                verdict = judge.observe(reading, since)
+            self._clock_verdict = verdict
+            if verdict.change is not None:
+                self._log_clock(verdict, reading, judge.rule)
+            return verdict.time
+
+        return now
+
+    def _log_clock(self, verdict: Verdict, reading: datetime, rule: ClockRule) -> None:
+        off = _span(verdict.off_by)
+        if verdict.change is Change.JUMPED:
+            log.warning("clock fault: the clock says %s, %s from the center's time %s; the center keeps its own"
+                        " time (no service day begins or ends on it) until the clock comes back, or keeps its"
+                        " new time for %s", iso(reading), off, iso(verdict.time), _span(rule.settle, sign=False))
+        elif verdict.change is Change.BACK:
+            log.warning("the clock is back (%s): the center goes by it again", iso(reading))
+        elif verdict.change is Change.BELIEVED:
+            log.warning("the clock has kept its new time for %s: believed, %s (%s from the center's time)",
+                        _span(rule.settle, sign=False), iso(reading), off)
+        else:
+            log.warning("the clock was set soon after start-up (%s): believed, %s", off, iso(reading))
+
 
 class _Body:
     """A payload parsed once: its fields (even when its version is wrong), or why it did not parse."""
@@ -436,3 +603,20 @@ class _Body:
         if self.fields is None:
             raise self.error or BadMessage("bad_request", "payload is empty")
         return check_version(self.fields)
+
+
+def _size(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f} MiB" if size >= 1024 * 1024 else f"{size // 1024} KiB"
+
+
+def _span(span: timedelta, *, sign: bool = True) -> str:
+    """`+25h00m`, `-3h10m`, `10m`, `-20415d01h`: a clock's jump as a person reads it."""
+    minutes = round(abs(span).total_seconds() / 60)
+    hours = minutes // 60
+    text = (f"{hours // 24}d{hours % 24:02d}h" if hours >= 48 else f"{hours}h{minutes % 60:02d}m" if hours
+            else f"{minutes}m")
+    return ("-" if span < timedelta(0) else "+") + text if sign else text
+
+
+def _disk_full(failed: StorageError) -> str:
+    return "disk full: " if isinstance(failed, StorageFull) else ""

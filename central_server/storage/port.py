@@ -5,12 +5,60 @@ from __future__ import annotations
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Protocol
 
 from central_server.domain.center import Changes, DaySnapshot
 from central_server.domain.counters import CounterSpec
 from central_server.domain.tickets import Ticket
+from protocol.errors import QmsError
+
+MIB = 1024 * 1024
+LOW_SPACE = 100 * MIB  # free space below which the staff are warned (or a tenth of a small file system)
+FULL_SPACE = 1 * MIB  # below which nothing more is written (or a fiftieth); writing resumes at twice as much
+
+
+class StorageError(QmsError):
+    """The storage cannot be opened, read or written."""
+
+
+class StorageFull(StorageError):
+    """A write failed for want of space: the disk (or the database server's disk) is full."""
+
+
+@dataclass(frozen=True, slots=True)
+class Space:
+    """Free and total bytes of the file system that holds the data, as the server's user may use them."""
+
+    free: int
+    total: int
+
+    @property
+    def low_mark(self) -> int:
+        return min(LOW_SPACE, self.total // 10)
+
+    @property
+    def full_mark(self) -> int:
+        return min(FULL_SPACE, self.total // 50)
+
+    @property
+    def low(self) -> bool:
+        return self.free < self.low_mark
+
+    @property
+    def ample(self) -> bool:
+        """Well above the low mark again (a quarter more: a disk at the edge does not flap the warning)."""
+        return self.free >= self.low_mark * 5 // 4
+
+    @property
+    def full(self) -> bool:
+        """Too little left to write a batch safely: the server stops writing before the disk does."""
+        return self.free < self.full_mark
+
+    @property
+    def roomy(self) -> bool:
+        """Enough room again, after `full`, to write (twice the `full` mark: no flapping at the edge)."""
+        return self.free >= 2 * self.full_mark
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +95,18 @@ class Storage(Protocol):
 
     def commit(self, batch: Batch) -> None:
         """Write the batch in one transaction, durable (fsynced) when this returns."""
+        ...
+
+    def probe(self) -> None:
+        """Make a small write durable, as a batch would (StorageFull, or StorageError, when it cannot)."""
+        ...
+
+    def space(self) -> Space | None:
+        """The room left for the data; None when the data lies elsewhere (a database server)."""
+        ...
+
+    def latest_time(self) -> datetime | None:
+        """The time of the newest event stored (None when there is none): a time the center has seen."""
         ...
 
     def exclusive(self) -> AbstractContextManager[bool]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 
-from central_server.storage.port import Batch
+from central_server.storage.port import Batch, Space, StorageError, StorageFull
 from central_server.storage.rows import (
     MUTABLE_TICKET_COLUMNS,
     TICKET_COLUMNS,
@@ -22,7 +22,6 @@ from central_server.storage.rows import (
     ticket_row,
 )
 from central_server.storage.sql import SqlReads
-from central_server.storage.sqlite import StorageError
 
 # Each entry migrates the schema from version i to i + 1. Never edit a released entry: append.
 MIGRATIONS: Sequence[str] = (
@@ -124,6 +123,23 @@ class PostgresStorage(SqlReads):
             self._db.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
 
     def commit(self, batch: Batch) -> None:
+        try:
+            self._commit(batch)
+        except psycopg.Error as exc:
+            raise _failure("cannot write", exc) from exc
+
+    def probe(self) -> None:
+        """A committed write (a new version of one row, in PostgreSQL's WAL) that changes nothing."""
+        try:
+            with self._db.transaction():
+                self._db.execute("UPDATE revision SET value = value")
+        except psycopg.Error as exc:
+            raise _failure("cannot write", exc) from exc
+
+    def space(self) -> Space | None:
+        return None  # the database server's disk: PostgreSQL says when it is full (disk_full)
+
+    def _commit(self, batch: Batch) -> None:
         changes = batch.changes
         with self._db.transaction(), self._db.cursor() as cursor:
             cursor.execute("UPDATE revision SET value = value + 1 RETURNING value")
@@ -150,6 +166,13 @@ class PostgresStorage(SqlReads):
 def _many(cursor: psycopg.Cursor[Any], statement: str, rows: list[tuple[Any, ...]]) -> None:
     if rows:
         cursor.executemany(statement, rows)
+
+
+def _failure(what: str, exc: psycopg.Error) -> StorageError:
+    """Our own error for psycopg's: StorageFull when the database server's disk is full."""
+    said = str(exc).strip().splitlines()
+    return (StorageFull if isinstance(exc, psycopg.errors.DiskFull) else StorageError)(
+        f"{what}: {said[0] if said else type(exc).__name__}")
 
 
 def _without_password(url: str) -> str:

@@ -79,6 +79,10 @@ class SqlReads:
         return [(device, request_id) for device, request_id in
                 self._rows("SELECT device, request_id FROM replies WHERE day = ?", (day.isoformat(),))]
 
+    def latest_time(self) -> datetime | None:
+        row = self._row("SELECT at FROM events ORDER BY seq DESC LIMIT 1", ())
+        return None if row is None else datetime.fromisoformat(row[0])
+
     def find_rating_ack(self, counter_id: str, rating_id: str) -> bytes | None:
         row = self._row("SELECT ack FROM ratings WHERE counter_id = ? AND rating_id = ?", (counter_id, rating_id))
         return None if row is None else bytes(row[0])

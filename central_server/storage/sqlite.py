@@ -1,15 +1,20 @@
-"""SQLite storage: WAL, synchronous=FULL, one transaction per batch, a versioned schema."""
+"""SQLite storage: WAL, synchronous=FULL, one transaction per batch, a versioned schema, one server per file."""
 
 from __future__ import annotations
 
+import fcntl
 import json
+import logging
+import os
+import socket
 import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from central_server.storage.port import Batch
+from central_server.storage.port import Batch, Space, StorageError, StorageFull
 from central_server.storage.rows import (
     MUTABLE_TICKET_COLUMNS,
     TICKET_COLUMNS,
@@ -18,7 +23,10 @@ from central_server.storage.rows import (
     ticket_row,
 )
 from central_server.storage.sql import SqlReads
-from protocol.errors import QmsError
+
+__all__ = ["DatabaseLock", "SqliteStorage", "StorageError", "StorageFull"]
+log = logging.getLogger(__name__)
+SQLITE_FULL = 13  # "database or disk is full": the primary result code of a write that found no room
 
 # Each entry migrates the schema from version i to i + 1. Never edit a released entry: append.
 MIGRATIONS: Sequence[str] = (
@@ -64,12 +72,68 @@ UPSERT_TICKET = (
 )
 
 
-class StorageError(QmsError):
-    pass
+def failure(what: str, exc: sqlite3.Error, folder: Path) -> StorageError:
+    """Our own error for SQLite's: StorageFull when it is the disk that is full. SQLite says so of a write
+    ("database or disk is full"), not always of the rest: the shared-memory file of a WAL that cannot grow
+    is a "disk I/O error". So any error on a file system with no room left is taken for a full disk."""
+    full = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF == SQLITE_FULL
+    if not full:
+        space = space_of(folder)
+        full = space is not None and space.full
+    return (StorageFull if full else StorageError)(f"{what}: {exc}")
+
+
+def space_of(folder: Path) -> Space | None:
+    try:
+        found = os.statvfs(folder)
+    except OSError:
+        return None
+    return Space(found.f_bavail * found.f_frsize, found.f_blocks * found.f_frsize)
+
+
+class DatabaseLock:
+    """One server per SQLite file: an exclusive `flock` on `<database>.lock` beside it, held while the server
+    runs. Two servers on one file would each hand out the same numbers and ticket ids.
+
+    The kernel lets go of the lock however the process ends (kill -9 and a power cut too), so a lock is
+    never stale: a lock file left behind only holds the words of its last holder, which the next one
+    replaces with its own (`pid … on <host> since …`: what a second server says when it is refused).
+    """
+
+    def __init__(self, database: Path) -> None:
+        self.path = database.with_name(database.name + ".lock")
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o640)
+        except OSError as exc:
+            raise StorageError(f"cannot open {self.path}: {exc.strerror}") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "which one is not written yet"
+            os.close(fd)
+            if isinstance(exc, BlockingIOError):
+                raise StorageError(f"{database} is in use by another server ({holder}): stop it first;"
+                                   " one server per SQLite database") from None
+            raise StorageError(f"cannot lock {self.path}: {exc.strerror}") from exc
+        self._fd: int | None = fd
+        words = f"pid {os.getpid()} on {socket.gethostname()} since {datetime.now().astimezone():%Y-%m-%d %H:%M:%S %z}"
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, (words + "\n").encode(), 0)
+        except OSError as exc:  # a full disk: the lock holds all the same, only its words are missing
+            log.warning("could not write who holds %s: %s", self.path, exc.strerror)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            with suppress(OSError):
+                os.ftruncate(self._fd, 0)
+            os.close(self._fd)  # lets go of the lock
+            self._fd = None
 
 
 class SqliteStorage(SqlReads):
     def __init__(self, path: Path) -> None:
+        self._path = path
         try:
             self._db = sqlite3.connect(path, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -77,7 +141,7 @@ class SqliteStorage(SqlReads):
             self._db.execute("PRAGMA busy_timeout=5000")
             self._migrate()
         except sqlite3.Error as exc:
-            raise StorageError(f"cannot open {path}: {exc}") from exc
+            raise failure(f"cannot open {path}", exc, path.parent) from exc
 
     def _migrate(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
@@ -131,9 +195,36 @@ class SqliteStorage(SqlReads):
                   batch.rating_acks[(r.counter_id, r.rating_id)]) for r in changes.ratings],
             )
             db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
+        except BaseException as exc:
+            self._roll_back()
+            if isinstance(exc, sqlite3.Error):
+                raise failure(f"cannot write {self._path}", exc, self._path.parent) from exc
             raise
+
+    def _roll_back(self) -> None:
+        """After a failed write. SQLite has already rolled back by itself after some errors (a full disk among
+        them): a ROLLBACK then would fail with "cannot rollback" and hide why."""
+        if self._db.in_transaction:
+            try:
+                self._db.execute("ROLLBACK")
+            except sqlite3.Error as exc:
+                log.warning("rollback of %s failed: %s", self._path, exc)
+
+    def probe(self) -> None:
+        """A committed write of the database header (one WAL frame and its fsync), as a batch writes. A write
+        rolled back would prove nothing: SQLite writes nothing before COMMIT. Nor does this alone prove room:
+        a WAL reused after a checkpoint is written over in place. `space()` tells the rest."""
+        db = self._db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute(f"PRAGMA user_version = {int(db.execute('PRAGMA user_version').fetchone()[0])}")
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._roll_back()
+            raise failure(f"cannot write {self._path}", exc, self._path.parent) from exc
+
+    def space(self) -> Space | None:
+        return space_of(self._path.parent)
 
     @contextmanager
     def exclusive(self) -> Iterator[bool]:

@@ -103,6 +103,13 @@ def test_only_the_server_waits_for_mosquitto() -> None:
         assert ordered == wanted == (role.name == "server"), role.name
 
 
+def test_the_server_starts_once_the_clock_is_set() -> None:
+    """A Pi without a real-time clock boots at the time it last saved: the numbering day comes from the clock."""
+    unit = unit_of(ROLES["server"])
+    assert "time-sync.target" in unit.words("Unit", "After")
+    assert "time-sync.target" in unit.words("Unit", "Wants")
+
+
 @pytest.mark.parametrize("role", ROLES.values(), ids=list(ROLES))
 def test_unit_is_hardened_yet_reaches_its_devices(role: Role) -> None:
     unit = unit_of(role)

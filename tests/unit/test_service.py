@@ -345,3 +345,134 @@ def test_what_the_terminals_said_is_read_back_with_the_day(rig: Rig) -> None:
     rig.restart()  # a restarted instance (or one that shares the center) hears no retained status again
     assert rig.service.center.devices["counter-1"] == (True, None)
     assert rig.ticket("dat-dai")["ticket"]["wait_basis"] == "estimate", "counter 1 is staffed: an estimate"
+
+
+# --- a clock that jumps (central_server/domain/clock.py, applied by the service) ----------------------
+
+
+class MachineClock(Clock):
+    """The server's wall clock and its time since boot: `advance` is time passing (both move), `set` someone or
+    something setting the wall clock (it alone moves)."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        super().__init__()
+        self.now = now or self.now
+        self.since_boot = 30.0
+
+    def advance(self, **delta: float) -> None:
+        super().advance(**delta)
+        self.since_boot += timedelta(**delta).total_seconds()
+
+    def set(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+    def elapsed(self) -> float:
+        return self.since_boot
+
+
+def judged(rig: Rig, clock: MachineClock) -> Rig:
+    """The rig's service as the server runs it: the wall clock judged against the time since boot."""
+    rig.service = CenterService(rig.config, rig.storage, clock, elapsed=clock.elapsed)
+    return rig
+
+
+def test_a_clock_jumping_a_day_forward_and_back_never_leaves_the_real_day(tmp_path: Path) -> None:
+    clock = MachineClock()
+    rig = judged(Rig(tmp_path, clock), clock)
+    clock.advance(minutes=20)  # running well past start-up
+    held = [rig.ticket("tu-phap")["ticket"] for _ in range(10)]
+    clock.set(days=1)
+    rig.service.tick()
+    assert rig.service.health()["clock"] == "suspect"
+    during = rig.ticket("tu-phap")["ticket"]
+    assert during["number"] == "B011" and during["id"].startswith("20261123-"), "no new day on a jump"
+    assert during["issued_at"].startswith("2026-11-23T07:50"), "stamped with the center's own time"
+    assert rig.command("2", "next")["ticket"]["number"] == "B001", "yesterday's citizens are still called"
+    called = rig.command("2", "call", number="B002")["ticket"]
+    assert called["id"] == held[1]["id"], "B002 by number is today's B002"
+    clock.advance(minutes=30)
+    clock.set(days=-1)  # corrected
+    rig.service.tick()
+    assert rig.service.health() == {"storage": "ok", "clock": "ok"}
+    after = rig.ticket("tu-phap")["ticket"]
+    assert after["number"] == "B012" and after["issued_at"].startswith("2026-11-23T08:20")
+    assert rig.service.center.waiting_counts()["tu-phap"] == 10
+
+
+def test_a_jumped_clock_that_keeps_its_new_time_begins_the_next_day_ten_minutes_later(tmp_path: Path) -> None:
+    clock = MachineClock()
+    rig = judged(Rig(tmp_path, clock), clock)
+    clock.advance(minutes=20)
+    rig.ticket("dat-dai")
+    clock.set(hours=17)  # 00:50 the next day, and it stays so (the earlier time was the wrong one)
+    assert rig.service.tick() == [] and rig.service.health()["clock"] == "suspect"
+    clock.advance(minutes=9)
+    assert rig.service.tick() == [] and rig.service.center.day.isoformat() == "2026-11-23"
+    clock.advance(minutes=1)
+    assert rig.service.tick(), "the new day's board and counters"
+    assert rig.service.center.day.isoformat() == "2026-11-24"
+    assert rig.service.health()["clock"] == "ok"
+    assert rig.ticket("dat-dai")["ticket"]["number"] == "1001"
+
+
+def test_a_day_that_passes_begins_the_next_at_day_starts_however_coarsely_it_is_read(tmp_path: Path) -> None:
+    """Time passing is told from a jump by the time since boot, not by the size of the step between readings."""
+    clock = MachineClock()
+    rig = judged(Rig(tmp_path, clock), clock)
+    rig.ticket("dat-dai")
+    for _ in range(4):  # to 23:30, four hours at a time (a server stalled that long reads no oftener)
+        clock.advance(hours=4)
+        rig.service.tick()
+    assert rig.service.center.day.isoformat() == "2026-11-23"
+    clock.advance(hours=4)
+    assert rig.service.tick(), "the new day's board and counters"
+    assert rig.service.center.day.isoformat() == "2026-11-24" and rig.service.health()["clock"] == "ok"
+
+
+def test_a_pi_that_boots_at_1970_goes_on_with_its_stored_day_until_ntp_sets_the_clock(tmp_path: Path) -> None:
+    clock = MachineClock()
+    rig = Rig(tmp_path, clock)
+    for _ in range(3):
+        rig.ticket("dat-dai")
+    rig.storage.close()
+    boot = MachineClock(datetime(1970, 1, 1, 7, 0, tzinfo=HCM))
+    rig.storage = SqliteStorage(sqlite_file(rig.config))
+    judged(rig, boot)
+    assert rig.service.health()["clock"] == "suspect"
+    early = rig.ticket("dat-dai")["ticket"]
+    assert early["number"] == "1004" and early["id"].startswith("20261123-"), "not a day of 1970"
+    boot.advance(minutes=1)
+    boot.set(seconds=(datetime(2026, 11, 23, 8, 31, tzinfo=HCM) - boot.now).total_seconds())  # NTP
+    assert rig.ticket("dat-dai")["ticket"]["number"] == "1005"
+    assert rig.service.health()["clock"] == "ok"
+
+
+def test_a_pi_booted_at_its_last_saved_time_begins_the_real_day_when_ntp_sets_the_clock(tmp_path: Path) -> None:
+    clock = MachineClock(datetime(2026, 11, 22, 16, 45, tzinfo=HCM))
+    rig = Rig(tmp_path, clock)
+    rig.ticket("dat-dai")
+    rig.storage.close()
+    boot = MachineClock(datetime(2026, 11, 22, 17, 30, tzinfo=HCM))  # saved at the evening's shutdown
+    rig.storage = SqliteStorage(sqlite_file(rig.config))
+    judged(rig, boot)
+    boot.advance(minutes=1)
+    boot.set(hours=14)  # NTP, a minute after boot: the real morning
+    rig.service.tick()
+    assert rig.service.center.day.isoformat() == "2026-11-23" and rig.service.health()["clock"] == "ok"
+    assert rig.ticket("dat-dai")["ticket"]["number"] == "1001"
+
+
+def test_a_day_begun_on_a_clock_set_ahead_is_left_when_the_clock_is_set_back_before_any_ticket(
+        tmp_path: Path) -> None:
+    clock = MachineClock()
+    rig = Rig(tmp_path, clock)
+    rig.ticket("dat-dai")
+    rig.storage.close()
+    ahead = MachineClock(clock.now + timedelta(days=1, minutes=10))  # a real-time clock a day ahead
+    rig.storage = SqliteStorage(sqlite_file(rig.config))
+    judged(rig, ahead)
+    assert rig.service.center.day.isoformat() == "2026-11-24"
+    ahead.advance(minutes=1)
+    ahead.set(days=-1)  # NTP sets it back, before anyone came
+    assert rig.ticket("dat-dai")["ticket"]["number"] == "1002"
+    assert rig.service.center.day.isoformat() == "2026-11-23"

@@ -1,0 +1,112 @@
+"""The clock rule on its own (central_server/domain/clock.py): readings of the wall clock and of the time
+since boot go in, the time the center goes by comes out."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from central_server.domain.clock import Change, ClockJudge, ClockRule
+
+HCM = ZoneInfo("Asia/Ho_Chi_Minh")
+MORNING = datetime(2026, 11, 23, 7, 30, tzinfo=HCM)
+RULE = ClockRule()  # a jump is more than 3 hours; 10 minutes steady believe it
+
+
+class Machine:
+    """A wall clock and a time since boot: `run` moves both, `set_clock` the wall clock alone."""
+
+    def __init__(self, wall: datetime = MORNING, floor: datetime | None = None, boot_s: float = 40.0) -> None:
+        self.wall, self.elapsed = wall, boot_s
+        self.judge = ClockJudge(wall, boot_s, floor=floor, rule=RULE)
+
+    def run(self, **delta: float) -> datetime:
+        """Time passes, read every `step` (a quarter of a second by default, as the server does)."""
+        left = timedelta(**delta)
+        step = timedelta(minutes=1)
+        while left > timedelta(0):
+            moved = min(step, left)
+            self.wall += moved
+            self.elapsed += moved.total_seconds()
+            left -= moved
+            self.judge.observe(self.wall, self.elapsed)
+        return self.now()
+
+    def set_clock(self, **delta: float) -> Change | None:
+        self.wall += timedelta(**delta)
+        return self.judge.observe(self.wall, self.elapsed).change
+
+    def now(self) -> datetime:
+        return self.judge.observe(self.wall, self.elapsed).time
+
+
+def started() -> Machine:
+    """A server that has run past the start-up grace."""
+    machine = Machine()
+    machine.run(minutes=20)
+    return machine
+
+
+def test_time_passing_and_ntps_small_steps_are_believed() -> None:
+    machine = started()
+    assert machine.run(hours=20) == machine.wall, "a day passes in small steps, across midnight too"
+    assert machine.set_clock(minutes=-2) is None and machine.now() == machine.wall  # NTP steps the clock back
+    assert machine.set_clock(hours=2, minutes=59) is None and not machine.judge.suspect
+
+
+def test_a_jump_of_a_day_is_a_fault_until_the_clock_comes_back() -> None:
+    machine = started()
+    before = machine.now()
+    assert machine.set_clock(days=1) is Change.JUMPED
+    assert machine.judge.suspect
+    assert machine.run(minutes=5) == before + timedelta(minutes=5), "the center keeps its own time"
+    assert machine.set_clock(days=-1) is Change.BACK
+    assert not machine.judge.suspect and machine.now() == machine.wall == before + timedelta(minutes=5)
+
+
+def test_a_jump_back_is_a_fault_too() -> None:
+    machine = started()
+    assert machine.set_clock(hours=-5) is Change.JUMPED
+    assert machine.now() == machine.wall + timedelta(hours=5)
+
+
+def test_a_jumped_clock_that_keeps_its_time_for_ten_minutes_is_believed() -> None:
+    machine = started()
+    assert machine.set_clock(hours=17) is Change.JUMPED
+    machine.run(minutes=9)
+    assert machine.judge.suspect
+    assert machine.set_clock(hours=4) is None, "jumped again, still a fault: the wait starts again"
+    machine.run(minutes=9)
+    assert machine.judge.suspect
+    machine.wall += timedelta(minutes=1)
+    machine.elapsed += 60
+    assert machine.judge.observe(machine.wall, machine.elapsed).change is Change.BELIEVED
+    assert machine.now() == machine.wall
+
+
+def test_a_clock_set_soon_after_start_up_is_believed_at_once() -> None:
+    machine = Machine(wall=datetime(2026, 11, 22, 17, 30, tzinfo=HCM))  # the Pi's last saved time
+    machine.run(minutes=1)
+    assert machine.set_clock(hours=14) is Change.SET, "NTP a minute after boot"
+    assert not machine.judge.suspect and machine.now() == machine.wall
+    machine.run(minutes=15)
+    assert machine.set_clock(hours=14) is Change.JUMPED, "past the grace, a jump is a fault again"
+
+
+def test_a_clock_behind_what_is_stored_is_a_fault_from_the_start() -> None:
+    floor = datetime(2026, 11, 22, 16, 45, tzinfo=HCM)
+    machine = Machine(wall=datetime(1970, 1, 1, 7, 0, tzinfo=HCM), floor=floor)
+    assert machine.judge.first.suspect and machine.judge.first.change is Change.JUMPED
+    assert machine.judge.first.time == floor, "the center goes on from the last time it stored"
+    assert machine.run(minutes=1) == floor + timedelta(minutes=1)
+    assert machine.set_clock(days=20_414, hours=1) is Change.SET, "NTP sets it"
+    assert machine.now() == machine.wall
+    slightly_behind = Machine(wall=floor - timedelta(hours=1), floor=floor)  # a saved time an hour old
+    assert not slightly_behind.judge.first.suspect
+
+
+def test_a_server_that_was_frozen_for_hours_sees_no_fault() -> None:
+    machine = started()
+    machine.wall += timedelta(hours=6)
+    machine.elapsed += 6 * 3600  # stopped (SIGSTOP, a paused VM): the time since boot went on too
+    assert machine.judge.observe(machine.wall, machine.elapsed).change is None
