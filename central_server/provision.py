@@ -32,6 +32,7 @@ from central_server.config import CenterConfig, load
 from protocol.config_text import replace_table, set_key, toml_string
 from protocol.errors import ConfigError
 from protocol.tls import Authority, is_ip, issue_server_certificate, make_authority
+from protocol.topics import Topics
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "firmware_configs"
 TUNING = TEMPLATES / "mosquitto" / "tuning.conf"
@@ -94,21 +95,26 @@ def devices_of(config: CenterConfig) -> list[Device]:
 
 
 def acl_lines(device: Device) -> list[str]:
-    """What one user may read and write: its role's topics and nothing else (Mosquitto acl_file syntax)."""
-    root = f"qms/v1/{device.center_id}"
-    common = [f"topic read {root}/config", f"topic read {root}/server/status",
-              f"topic write {root}/device/{device.status_id}/status"]
+    """What one user may read and write: its role's topics and nothing else (Mosquitto acl_file syntax).
+
+    A device reads only what its agent subscribes to, never what it writes: one that could read its
+    own requests could subscribe to them, stop reading, and have the broker queue its flood for it.
+    """
+    topics = Topics(device.center_id)
+    common = [f"topic read {topics.config()}", f"topic read {topics.server_status()}",
+              f"topic write {topics.device_status(device.status_id)}"]
     if device.role == "server":
-        rules = [f"topic readwrite {root}/#"]
+        rules = [f"topic readwrite {topics.root}/#"]
     elif device.role == "kiosk":
-        rules = [f"topic write {root}/kiosk/{device.id}/ticket/request", f"topic read {root}/kiosk/{device.id}/#",
+        rules = [f"topic write {topics.ticket_request(device.id)}", f"topic read {topics.ticket_response(device.id)}",
                  *common]
     elif device.role == "counter":
-        rules = [f"topic write {root}/counter/{device.id}/command", f"topic write {root}/counter/{device.id}/rating",
-                 f"topic read {root}/counter/{device.id}/#", *common]
+        rules = [f"topic write {topics.counter_command(device.id)}", f"topic write {topics.counter_rating(device.id)}",
+                 f"topic read {topics.counter_command_response(device.id)}",
+                 f"topic read {topics.rating_ack(device.id)}", f"topic read {topics.counter_state(device.id)}", *common]
     else:
-        rules = [f"topic read {root}/board/state", f"topic read {root}/board/call",
-                 f"topic read {root}/counter/+/state", *common]
+        rules = [f"topic read {topics.board_state()}", f"topic read {topics.board_call()}",
+                 f"topic read {topics.counter_state('+')}", *common]
     return [f"user {device.username}", *rules, ""]
 
 

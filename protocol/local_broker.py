@@ -75,6 +75,13 @@ class LocalBroker:
     def url(self) -> str:
         return f"{'mqtts' if self.tls is not None else 'mqtt'}://{self.host}:{self.port}"
 
+    @property
+    def pid(self) -> int:
+        """The running broker's process id (its memory is in /proc/<pid>/status)."""
+        if self._proc is None:
+            raise RuntimeError("the broker is not running")
+        return self._proc.pid
+
     def start(self, timeout_s: float = 10.0) -> None:
         with self.log.open("ab") as log:
             self._proc = subprocess.Popen(

@@ -1,8 +1,10 @@
 """A real Mosquitto running exactly what `central_server provision` wrote: who may connect, publish and read.
 
-The expectations below are written out by hand from the issue (a kiosk publishes only its own ticket
+The expectations below are written out by hand from the issues (a kiosk publishes only its own ticket
 requests, a counter only its own commands and ratings, boards only read, only the server writes the
-retained state, config and calls, nobody anonymous), not derived from the ACL code under test.
+retained state, config and calls, nobody anonymous; a device reads only what it is sent, never its own
+requests, so that it cannot make the broker queue its own flood for it), not derived from the ACL code
+under test.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ import json
 import os
 import queue
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +30,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from central_server.__main__ import main as server_main
+from protocol.config_text import set_key, toml_string
 from protocol.local_broker import LocalBroker, free_port
 from tests.harness import ROOT, TIMEOUT
 from tests.unit.test_provision import center_file
@@ -34,8 +40,9 @@ ROOT_TOPIC = f"qms/v1/{CENTER}"
 TOPICS = [
     "config", "server/status", "board/state", "board/call",
     "kiosk/k1/ticket/request", "kiosk/k1/ticket/response", "kiosk/k2/ticket/request", "kiosk/k2/ticket/response",
+    "kiosk/k1/ticket/response/more", "kiosk/k1/other",
     "counter/1/command", "counter/1/command/response", "counter/1/rating", "counter/1/rating/ack", "counter/1/state",
-    "counter/2/command", "counter/2/rating", "counter/2/state",
+    "counter/1/state/more", "counter/1/other", "counter/2/command", "counter/2/rating", "counter/2/state",
     "device/k1/status", "device/k2/status", "device/board-1/status", "device/counter-1/status",
     "device/counter-2/status",
 ]
@@ -44,11 +51,10 @@ MAY_WRITE = {
     "counter-1": {"counter/1/command", "counter/1/rating", "device/counter-1/status"},
     "board-board-1": {"device/board-1/status"},
 }
-MAY_READ = {
-    "kiosk-k1": {"config", "server/status", "kiosk/k1/ticket/request", "kiosk/k1/ticket/response"},
-    "kiosk-k2": {"config", "server/status", "kiosk/k2/ticket/request", "kiosk/k2/ticket/response"},
-    "counter-1": {"config", "server/status", "counter/1/command", "counter/1/command/response", "counter/1/rating",
-                  "counter/1/rating/ack", "counter/1/state"},
+MAY_READ = {  # what each agent subscribes to (kiosk/agent.py, rating_terminal/agent.py, display_board/agent.py)
+    "kiosk-k1": {"config", "server/status", "kiosk/k1/ticket/response"},
+    "kiosk-k2": {"config", "server/status", "kiosk/k2/ticket/response"},
+    "counter-1": {"config", "server/status", "counter/1/command/response", "counter/1/rating/ack", "counter/1/state"},
     "board-board-1": {"config", "server/status", "board/state", "board/call", "counter/1/state", "counter/2/state"},
 }
 USERS = {"server": f"{CENTER}-server", "kiosk-k1": f"{CENTER}-kiosk-k1", "kiosk-k2": f"{CENTER}-kiosk-k2",
@@ -288,3 +294,84 @@ def test_the_provisioned_server_and_kiosk_talk_over_tls(traversable_dir: Path) -
         board.close()
         broker.stop()
     assert server.returncode == 0, output
+
+
+def test_the_provisioned_counter_terminal_gets_what_it_must_read(traversable_dir: Path) -> None:
+    """The real terminal process on the config `provision` wrote (its pins scripted), over TLS: the answer to
+    its command, its counter's state (the rating window arms the buttons) and its rating's ack all reach it
+    through the narrower read rights."""
+    out, broker = provisioned_broker(traversable_dir, "--tls")
+    config = out / "counter-1" / "scripted.toml"  # beside its mqtt.password and ca.crt
+    text = (out / "counter-1" / "counter.toml").read_text(encoding="utf-8")
+    config.write_text(set_key(text, "terminal", "hardware", toml_string("scripted")), encoding="utf-8")
+    kiosk = Client(broker.port, USERS["kiosk-k1"], password(out, "kiosk-k1"), ca=out / "kiosk-k1" / "ca.crt")
+    server = subprocess.Popen([sys.executable, "-m", "central_server", "--config", str(out / "server" / "center.toml")],
+                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = traversable_dir / "terminal.log"
+    with log.open("w") as log_file:
+        terminal = subprocess.Popen([sys.executable, "-m", "rating_terminal", "--config", str(config)], cwd=ROOT,
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log_file, text=True,
+                                    bufsize=1)
+    lines: queue.SimpleQueue[str] = queue.SimpleQueue()
+
+    def read() -> None:
+        for line in terminal.stdout or ():
+            lines.put(line.strip())
+
+    threading.Thread(target=read, daemon=True).start()
+
+    def expect(wanted: str) -> None:
+        seen: list[str] = []
+        while not (seen and seen[-1].startswith(wanted)):
+            try:
+                seen.append(lines.get(timeout=TIMEOUT))
+            except queue.Empty:
+                raise AssertionError(f"no {wanted!r}: the terminal said {seen}; its log: {log.read_text()}") from None
+
+    def press(line: str) -> None:
+        assert terminal.stdin is not None
+        terminal.stdin.write(line + "\n")
+        terminal.stdin.flush()
+
+    try:
+        kiosk.subscribe(f"{ROOT_TOPIC}/server/status")
+        while json.loads(kiosk.messages.get(timeout=TIMEOUT)[1]).get("online") is not True:
+            pass
+        kiosk.subscribe(f"{ROOT_TOPIC}/kiosk/k1/ticket/response")
+        properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        properties.ResponseTopic = f"{ROOT_TOPIC}/kiosk/k1/ticket/response"
+        body = json.dumps({"v": 1, "request_id": "r1", "area": "dat-dai"}).encode()
+        kiosk.client.publish(f"{ROOT_TOPIC}/kiosk/k1/ticket/request", body, qos=1, properties=properties)
+        assert json.loads(kiosk.messages.get(timeout=TIMEOUT)[1])["ok"] is True
+        deadline = time.monotonic() + TIMEOUT
+        signal = ""
+        while signal != "signal ok":  # a key is ignored until the terminal is ready, refused while it is offline
+            assert time.monotonic() < deadline, f"the terminal's Next never worked; its log: {log.read_text()}"
+            press("key next")
+            try:
+                while (signal := lines.get(timeout=TIMEOUT if signal == "signal busy" else 1.0)) not in (
+                        "signal ok", "signal failed"):
+                    pass  # "signal busy": its command is on its way (counter/1/command/response brings the answer)
+            except queue.Empty:
+                signal = ""
+        press("key finish")
+        expect("armed very_satisfied satisfied dissatisfied")  # counter/1/state opened the rating window
+        press("rate satisfied")
+        expect("thanks satisfied")
+        deadline = time.monotonic() + TIMEOUT
+        while True:  # counter/1/rating/ack: the outbox marks the rating done
+            with sqlite3.connect(traversable_dir / "outbox.db") as db:
+                if db.execute("SELECT count(*) FROM ratings WHERE done_at IS NOT NULL").fetchone()[0] == 1:
+                    break
+            assert time.monotonic() < deadline, "the rating's ack never reached the terminal"
+            time.sleep(0.05)  # polling the terminal's outbox from outside
+    finally:
+        for process in (terminal, server):
+            process.terminate()
+            try:
+                process.wait(TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        kiosk.close()
+        broker.stop()

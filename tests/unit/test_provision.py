@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from central_server.__main__ import main as server_main
-from central_server.provision import Device, password_line
+from central_server.provision import TUNING, Device, password_line
 from protocol.config_text import replace_table, set_key
 from tests.harness import CENTER_TOML, ROOT
 
@@ -100,6 +100,28 @@ def test_rerunning_keeps_passwords_and_rotate_replaces_them(tmp_path: Path) -> N
     assert set(rotated) == set(first) and not set(rotated.values()) & set(first.values())
 
 
+def test_no_device_may_read_what_it_writes(tmp_path: Path) -> None:
+    """A device that could read its own requests would have the broker queue its own flood for it (issue 13)."""
+    acl = (provision(tmp_path) / "server" / "mosquitto" / "acl").read_text()
+    rules: dict[str, list[tuple[str, str]]] = {}
+    for line in acl.splitlines():
+        match line.split():
+            case ["user", user]:
+                rules[user] = []
+            case ["topic", access, topic]:
+                rules[user].append((access, topic))
+    devices = {user: found for user, found in rules.items() if user != "rach-gia-server"}
+    assert len(devices) == 6
+    for user, found in devices.items():
+        read = {topic for access, topic in found if access in ("read", "readwrite")}
+        written = {topic for access, topic in found if access in ("write", "readwrite")}
+        assert written and not read & written, user
+        assert not any(topic.endswith("#") for topic in read), user
+    assert {t for a, t in devices["rach-gia-counter-1"] if a == "read"} == {
+        f"qms/v1/rach-gia/{t}" for t in ("config", "server/status", "counter/1/command/response",
+                                         "counter/1/rating/ack", "counter/1/state")}
+
+
 def test_a_device_removed_from_the_config_loses_its_access(tmp_path: Path) -> None:
     out = provision(tmp_path)
     provision(tmp_path, config=center_file(tmp_path, extra='[[kiosks]]\nid = "k1"\n'))
@@ -143,9 +165,13 @@ def test_the_broker_conf_locks_the_broker_down(tmp_path: Path) -> None:
     conf = (provision(tmp_path, "--bind", "10.0.0.5", "--port", "1884") / "server" / "mosquitto" / "qms.conf")
     lines = conf.read_text().splitlines()
     for wanted in ("allow_anonymous false", "use_username_as_clientid true", "listener 1884 10.0.0.5",
-                   "password_file /etc/mosquitto/qms/passwd", "acl_file /etc/mosquitto/qms/acl",
-                   "set_tcp_nodelay true", "max_queued_messages 100000"):
+                   "password_file /etc/mosquitto/qms/passwd", "acl_file /etc/mosquitto/qms/acl"):
         assert wanted in lines
+    tuning = [line for line in TUNING.read_text().splitlines() if line and not line.startswith("#")]
+    assert {"set_tcp_nodelay true", "upgrade_outgoing_qos true"} <= set(tuning)
+    assert {line.split()[0] for line in tuning} >= {"max_queued_messages", "max_queued_bytes", "max_inflight_bytes",
+                                                    "max_packet_size"}  # every client's memory bounded (issue 13)
+    assert set(tuning) <= set(lines)  # the shipped tuning, every line of it
     server = tomllib.loads((conf.parents[1] / "center.toml").read_text())
     assert server["mqtt"]["url"] == "mqtt://10.0.0.5:1884"  # the server reaches the broker where it listens
 
