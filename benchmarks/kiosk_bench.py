@@ -25,10 +25,11 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 import pygame
 from escpos.printer import Network
 
-from benchmarks.server_bench import Server, percentiles, wait_online
+from benchmarks.server_bench import UNLIMITED, Server, percentiles, wait_online
 from kiosk.agent import KioskAgent
 from kiosk.config import load
 from kiosk.flow import Timings
+from kiosk.journal import Journal
 from kiosk.loopback_printer import LoopbackPrinter
 from kiosk.model import Screen, area_target
 from kiosk.printer import EscposPrinter
@@ -60,7 +61,8 @@ def press_to_paper(folder: Path, broker: LocalBroker, paper: str) -> dict[str, A
     quick = Timings(ticket=timedelta(milliseconds=1), slow_after=timedelta(seconds=2))
     agent = KioskAgent(config, link, EscposPrinter(Network("127.0.0.1", printer.port, timeout=2),
                                                    can_query_status=True),
-                       display=display, clock=lambda: datetime.now(ZONE), fonts=TicketFonts.default(), timings=quick)
+                       display=display, clock=lambda: datetime.now(ZONE), fonts=TicketFonts.default(),
+                       journal=Journal(None), timings=quick)
     stop = threading.Event()
     latencies: list[float] = []
     sizes: list[int] = []
@@ -147,6 +149,7 @@ def center_toml(folder: Path, broker: LocalBroker, center: str = CENTER) -> Path
         f'[center]\nid = "{center}"\nname = "Bộ phận Tiếp nhận và Trả kết quả"\n[mqtt]\nurl = "{broker.url}"\n'
         f'[storage]\nurl = "sqlite:///{folder / "center.db"}"\n'
         '[rating]\nlevels = ["very_satisfied", "satisfied", "dissatisfied"]\n'
+        f"{UNLIMITED}"
         '[[areas]]\nid = "dat-dai"\nname = "Đất đai"\nfirst = 1\nlast = 9999\n'
         '[[counters]]\nid = "1"\nname = "Quầy 1"\nareas = ["dat-dai"]\n',
         encoding="utf-8",

@@ -43,6 +43,12 @@ SUSTAIN_S = 10.0
 SEQUENTIAL = 500
 
 
+# One device here does what a whole center's do in a day: the per-device limits would refuse it.
+UNLIMITED = ("[limits]\ntickets_per_minute = 10000000\npriority_per_minute = 10000000\n"
+             "commands_per_minute = 10000000\nkiosk_answers_per_day = 10000000\n"
+             "counter_answers_per_day = 10000000\n")
+
+
 def center_toml(folder: Path, broker: LocalBroker, center_id: str) -> Path:
     areas = "".join(
         f'[[areas]]\nid = "{a}"\nname = "Lĩnh vực {i}"\nfirst = 1\nlast = 99999\nprefix = "{"ABCD"[i]}"\n\n'
@@ -56,7 +62,7 @@ def center_toml(folder: Path, broker: LocalBroker, center_id: str) -> Path:
     path.write_text(
         f'[center]\nid = "{center_id}"\nname = "Trung tâm đo hiệu năng"\ntimezone = "Asia/Ho_Chi_Minh"\n\n'
         f'[mqtt]\nurl = "{broker.url}"\n\n[storage]\nurl = "sqlite:///{folder / "center.db"}"\n\n'
-        f'[rating]\nlevels = ["very_satisfied", "satisfied", "dissatisfied"]\n\n{areas}{counters}',
+        f'[rating]\nlevels = ["very_satisfied", "satisfied", "dissatisfied"]\n\n{UNLIMITED}\n{areas}{counters}',
         encoding="utf-8",
     )
     return path

@@ -1,4 +1,5 @@
-"""`python -m central_server --config FILE [--check]` (the central server) and `... provision` and `... report`."""
+"""`python -m central_server --config FILE [--check]` (the central server), and `... provision`, `... report`
+and `... void`."""
 
 from __future__ import annotations
 
@@ -32,7 +33,9 @@ sub-commands (each with its own --help):
   report     the center's report for a period: XLSX, CSV and PNG charts
              python -m central_server report --config FILE ...
   provision  write device configs, passwords and the broker's files for a center
-             python -m central_server provision --config FILE ..."""
+             python -m central_server provision --config FILE ...
+  void       void a kiosk's tickets of a time range that still wait (a flood), through the running server
+             python -m central_server void --config FILE --kiosk ID --from HH:MM --to HH:MM --by NAME"""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -41,6 +44,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from central_server import provision
 
         return provision.main(arguments[1:])
+    if arguments[:1] == ["void"]:
+        from central_server import void
+
+        return void.main(arguments[1:])
     if arguments[:1] == ["report"]:
         from central_server.report import command
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, time, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from central_server.domain.areas import Area
 from central_server.domain.center import CenterRules
 from central_server.domain.counters import CounterSpec
+from central_server.domain.limits import Limits
 from central_server.domain.policies import DEFAULT_PRIORITY_CATEGORIES, PriorityMode, QueuePolicy
 from protocol.config import MqttSettings, Table, load_mqtt, read_toml
 from protocol.errors import ConfigError
@@ -48,6 +49,7 @@ class CenterConfig:
     warnings: tuple[str, ...]
     kiosks: tuple[DeviceSpec, ...] = ()
     boards: tuple[DeviceSpec, ...] = ()
+    limits: Limits = field(default_factory=Limits)
 
     @property
     def client_id(self) -> str:
@@ -65,6 +67,12 @@ class CenterConfig:
         ]
         if rules.hours is not None:
             lines.append(f"hours: {_hours_summary(rules.hours)}")
+        if self.limits != Limits():
+            limits = self.limits
+            lines.append(f"limits per device: {limits.tickets_per_minute} tickets ({limits.priority_per_minute} "
+                         f"priority) and {limits.commands_per_minute} commands a minute; "
+                         f"{limits.kiosk_answers_per_day} (kiosk) and {limits.counter_answers_per_day} (counter) "
+                         "answers kept a day")
         for area in rules.areas:
             state = "" if area.open else " (closed)"
             extra = "".join([f", at most {area.daily_quota} tickets a day" if area.daily_quota else "",
@@ -103,6 +111,7 @@ def load(path: Path, *, on_this_host: bool = True) -> CenterConfig:
     storage_url, database = _storage(root.table("storage"), on_this_host)
     levels, window = _rating(root.table("rating"))
     policy = _policy(root.table("queue", required=False))
+    limits = _limits(root.table("limits", required=False))
     hours = _hours(root.table("hours")) if root.has("hours") else None
     area_tables = root.tables("areas")
     areas = tuple(_area(t, hours) for t in area_tables)
@@ -117,7 +126,7 @@ def load(path: Path, *, on_this_host: bool = True) -> CenterConfig:
     root.finish()
     rules = CenterRules(areas, counters, zone, day_starts, policy, levels, window, hours)
     config = CenterConfig(path, center_id, name, zone_name, day_starts, mqtt, storage_url, database, rules,
-                          _warnings(path, areas), kiosks, boards)
+                          _warnings(path, areas), kiosks, boards, limits)
     _config_message_fits(root, config)
     return config
 
@@ -197,6 +206,16 @@ def _area(table: Table, center_hours: Hours | None) -> Area:
         raise table.error("last", f"must not be below first ({area.first})")
     table.finish()
     return area
+
+
+def _limits(table: Table) -> Limits:
+    """[limits]: what one device may make the server do (optional; the defaults suit a center)."""
+    default = Limits()
+    limits = Limits(**{key: table.integer(key, getattr(default, key), minimum=1)
+                       for key in ("tickets_per_minute", "priority_per_minute", "commands_per_minute",
+                                   "kiosk_answers_per_day", "counter_answers_per_day")})
+    table.finish()
+    return limits
 
 
 def _hours(table: Table, center: Hours | None = None) -> Hours:

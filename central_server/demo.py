@@ -145,7 +145,8 @@ def center_config(broker: LocalBroker) -> Path:
 
 def kiosk_config(center_id: str, broker: LocalBroker, printer: LoopbackPrinter) -> Path:
     text = (EXAMPLES / "kiosk.example.toml").read_text(encoding="utf-8")
-    for key, value in (("id", '"k1"'), ("center", toml_string(center_id))):
+    for key, value in (("id", '"k1"'), ("center", toml_string(center_id)),
+                       ("journal", toml_string(str(OUT / "kiosk-journal.db")))):
         text = set_key(text, "kiosk", key, value)
     text = replace_table(text, "mqtt", [f"url = {toml_string(broker.url)}"])
     for key, value in (("width", "1920"), ("height", "1080"), ("fullscreen", "false"), ("input", '"scripted"'),

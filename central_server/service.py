@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
+from collections import Counter as Tally
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from central_server.domain.center import CallRecord, Center, Changes
 from central_server.domain.clock import Change, ClockJudge, ClockRule, Verdict
 from central_server.domain.counters import Counter
 from central_server.domain.errors import DomainError
+from central_server.domain.limits import MAX_DEVICES, OVER_BUDGET, TOO_MANY, TOO_MANY_PRIORITY, DeviceLimits
 from central_server.domain.tickets import Ticket
 from central_server.storage.port import Batch, Storage, StorageError, StorageFull, StoredReply
 from protocol.errors import BadMessage
@@ -35,8 +38,10 @@ from protocol.messages import (
     RatingWindow,
     Reply,
     Status,
+    TicketCancel,
     TicketRequest,
     TicketView,
+    VoidTickets,
     check_version,
     iso,
     parse_object,
@@ -89,6 +94,9 @@ class CenterService:
         self.center.restore(
             storage.load_day(self.center.day, config.rules.counters, config.rules.policy.regular_per_priority)
         )
+        self._limits = DeviceLimits(config.limits)
+        self._unkept: dict[str, tuple[int, datetime | None]] = {}  # device -> refusals not yet logged, since
+        self._status_due: dict[str, None] = {}  # devices whose changed status is not recorded yet (in order)
         self._answered = self._answered_hashes()
         self._refusals_kept = 0  # this day, by this process
         self._day_began = False
@@ -138,6 +146,7 @@ class CenterService:
         self._follow_clock(now)
         for counter in self.center.close_rating_windows(now):
             log.info("rating window closed at counter %s", counter.id)
+        self._record_statuses(now)
         return self._commit()
 
     def _follow_clock(self, now: datetime) -> None:
@@ -202,6 +211,9 @@ class CenterService:
             self._handle_status(inbound.device_id, message.payload, now)
         elif message.response_topic is None:
             log.warning("dropped a request on %s: it has no Response Topic", message.topic[:200])
+        elif message.expires_at is not None and time.monotonic() > message.expires_at:
+            # Its asker gave up (MQTT 5 Message Expiry): acting now would make a ticket nobody holds.
+            log.warning("dropped a request on %s: it expired before it could be served", message.topic[:200])
         elif not self.topics.response_allowed(inbound, message.response_topic):
             log.warning(
                 "dropped a request on %s: Response Topic %r is outside the device's own subtree",
@@ -214,23 +226,45 @@ class CenterService:
         device = f"{inbound.device_kind}/{inbound.device_id}"
         body = _Body(message.payload)
         request_id = usable_id(body.fields, "request_id")
+        kind = "ticket" if inbound.kind == "ticket_request" else "command"  # an admin's too: a few a second
+        if not self._limits.allow(device, kind, now):  # neither acted on nor kept: a flood fills nothing
+            self._refuse_unkept(device, request_id, response_topic, message, TOO_MANY, now)
+            return
         if request_id is not None:
             earlier = self._earlier_reply(device, request_id)
             if earlier is not None:
                 log.info("request %s from %s answered again (retry)", request_id, device)
                 self._reply(response_topic, earlier, message.correlation)
                 return
+        known = inbound.device_kind != COUNTER or inbound.device_id in self.center.counters
+        if request_id is not None and known and not self._limits.keep(device, self.center.day):
+            self._refuse_unkept(device, request_id, response_topic, message, OVER_BUDGET, now)
+            return
         reply = self._answer(inbound, body, request_id, now)
         payload = reply.to_wire()
         self._reply(response_topic, payload, message.correlation)
         # Every answer is kept: a retry must never act later than its refusal. Not for an unknown
         # counter, whose answer the config alone decides: made-up counters must not fill the disk;
         # nor refusals past a day's cap, so that a flood of bad requests cannot fill memory or disk.
-        known = inbound.device_kind != COUNTER or inbound.device_id in self.center.counters
         if request_id is not None and known and (reply.ok or self._keep_refusal()):
             self._batch.replies.append(StoredReply(device, self.center.day, request_id, payload))
             self._batch_replies[(device, request_id)] = payload
             self._answered.add(hash((device, request_id)))
+
+    def _refuse_unkept(self, device: str, request_id: str | None, response_topic: str, message: Message,
+                       refusal: DomainError, now: datetime) -> None:
+        """A device over its rate or its day's budget: told so, nothing acted on, nothing kept. Logged once
+        a minute per device, with how many were refused meanwhile (a flood must not flood the log)."""
+        reply = Reply(request_id, False, error=ErrorInfo(refusal.code, refusal.message))
+        self._reply(response_topic, reply.to_wire(), message.correlation)
+        count, since = self._unkept.get(device, (0, None))
+        if since is None or (now - since).total_seconds() >= 60:
+            log.warning("refused %d request(s) from %s: %s", count + 1, device, refusal.code)
+            self._unkept[device] = (0, now)
+            if len(self._unkept) > MAX_DEVICES:
+                self._unkept.pop(next(iter(self._unkept)))
+        else:
+            self._unkept[device] = (count + 1, since)
 
     def _keep_refusal(self) -> bool:
         if self._refusals_kept < MAX_REFUSALS_KEPT:
@@ -242,7 +276,8 @@ class CenterService:
         return False
 
     def _handle_status(self, device_id: str, payload: bytes, now: datetime) -> None:
-        """A device's retained status (its LWT included): kept as an event when it changed; never answered."""
+        """A device's retained status (its LWT included): known at once, kept as an event when it changed
+        (at most about once a minute per device: see `_record_statuses`); never answered."""
         try:
             status = Status.from_wire(payload)
         except BadMessage as bad:
@@ -250,16 +285,32 @@ class CenterService:
             return
         printer = status.extra.get("printer")
         printer = printer if isinstance(printer, str) and PRINTER_STATE.fullmatch(printer) else None
-        if not self.center.device_reported(device_id, status.online, printer, now):
-            return
-        if printer in PRINTER_PROBLEMS or not status.online:
-            log.warning("device %s: %s", device_id, f"printer {printer}" if status.online else "offline")
-        else:
-            log.info("device %s: online%s", device_id, f", printer {printer}" if printer else "")
+        if self.center.device_seen(device_id, status.online, printer, now):
+            self._status_due[device_id] = None
+            if len(self._status_due) > MAX_DEVICES:
+                self._status_due.pop(next(iter(self._status_due)))
+            self._record_statuses(now)
+
+    def _record_statuses(self, now: datetime) -> None:
+        """Keep the changed statuses whose device may be recorded again; the others wait for a later tick."""
+        for device_id in list(self._status_due):
+            if not self._limits.allow(f"device/{device_id}", "status", now):
+                continue
+            del self._status_due[device_id]
+            if not self.center.record_device(device_id, now):
+                continue
+            online, printer = self.center.devices[device_id]
+            if printer in PRINTER_PROBLEMS or not online:
+                log.warning("device %s: %s", device_id, f"printer {printer}" if online else "offline")
+            else:
+                log.info("device %s: online%s", device_id, f", printer {printer}" if printer else "")
 
     def _answered_hashes(self) -> set[int]:
-        """Hashes of the day's stored replies: a request id not among them needs no database look-up."""
-        return {hash(key) for key in self._storage.reply_keys(self.center.day)}
+        """Hashes of the day's stored replies: a request id not among them needs no database look-up.
+        (Each device's count of them goes to its daily budget.)"""
+        keys = list(self._storage.reply_keys(self.center.day))
+        self._limits.already_kept(self.center.day, dict(Tally(device for device, _ in keys)))
+        return {hash(key) for key in keys}
 
     def _earlier_reply(self, device: str, request_id: str) -> bytes | None:
         pending = self._batch_replies.get((device, request_id))
@@ -271,8 +322,13 @@ class CenterService:
 
     def _answer(self, inbound: Inbound, body: _Body, request_id: str | None, now: datetime) -> Reply:
         try:
+            if inbound.kind == "admin":
+                return self._void(VoidTickets.from_body(body.checked()), inbound.device_id, now)
             if inbound.kind == "ticket_request":
-                return self._issue(TicketRequest.from_body(body.checked()), inbound.device_id, now)
+                fields = body.checked()
+                if "cancels" in fields:
+                    return self._cancel_ticket(TicketCancel.from_body(fields), inbound.device_id, now)
+                return self._issue(TicketRequest.from_body(fields), inbound.device_id, now)
             return self._command(CounterCommand.from_body(body.checked()), inbound.device_id, now)
         except BadMessage as bad:
             log.warning("refused a request from %s/%s: %s", inbound.device_kind, inbound.device_id, bad.reason)
@@ -283,6 +339,8 @@ class CenterService:
             return Reply(request_id, False, error=ErrorInfo(refused.code, refused.message))
 
     def _issue(self, request: TicketRequest, kiosk_id: str, now: datetime) -> Reply:
+        if request.priority != "none":
+            self._limits.check(f"kiosk/{kiosk_id}", "priority", now, TOO_MANY_PRIORITY)
         issued = self.center.issue(request.area, request.priority, now, kiosk_id)
         ticket = issued.ticket
         log.info("ticket %s number %s area %s priority %s for kiosk %s (request %s)", ticket.id, ticket.shown,
@@ -326,12 +384,40 @@ class CenterService:
         if earlier is not None:
             log.info("counter %s: request %s was already answered; not cancelled", counter_id, cancelled)
             return Reply(command.request_id, True, {"cancelled": False, "answer": json.loads(earlier)})
-        refusal = Reply(cancelled, False, error=ErrorInfo("cancelled", CANCELLED_VI)).to_wire()
+        self._answer_cancelled(device, cancelled, CANCELLED_VI)
+        return Reply(command.request_id, True, {"cancelled": True})
+
+    def _cancel_ticket(self, cancel: TicketCancel, kiosk_id: str, now: datetime) -> Reply:
+        """A kiosk gave up on a ticket request, or restarted before it printed the answer: no citizen holds
+        that ticket. Unanswered, the request is answered now with a refusal (it can never act later);
+        answered with a ticket still waiting, the ticket is voided; a ticket already called stays."""
+        device = f"kiosk/{kiosk_id}"
+        earlier = self._earlier_reply(device, cancel.cancels)
+        if earlier is None:
+            self._answer_cancelled(device, cancel.cancels, CANCELLED_TICKET_VI)
+            return Reply(cancel.request_id, True, {"cancelled": True})
+        answer = json.loads(earlier)
+        made = answer.get("ticket") if answer.get("ok") else None
+        ticket = self.center.ticket(made["id"]) if isinstance(made, dict) and isinstance(made.get("id"), str) else None
+        voided = ticket is not None and self.center.void(ticket, now, by=device, reason=cancel.reason)
+        log.info("kiosk %s: request %s was answered; ticket %s %s", kiosk_id, cancel.cancels,
+                 made.get("id") if isinstance(made, dict) else None, "voided" if voided else "kept")
+        return Reply(cancel.request_id, True, {"cancelled": False, "voided": voided, "answer": answer})
+
+    def _void(self, void: VoidTickets, admin_id: str, now: datetime) -> Reply:
+        """The manager voids a kiosk's flood: its tickets of a time range that still wait leave the queue."""
+        voided = self.center.void_from(void.kiosk, void.start, void.end, now, by=f"{void.by} (admin/{admin_id})")
+        log.warning("%s (admin %s) voided %d ticket(s) of kiosk %s from %s to %s", void.by, admin_id, len(voided),
+                    void.kiosk, iso(void.start), iso(void.end))
+        return Reply(void.request_id, True, {"voided": [{"id": t.id, "number": t.shown, "area": t.area}
+                                                         for t in voided]})
+
+    def _answer_cancelled(self, device: str, cancelled: str, message: str) -> None:
+        refusal = Reply(cancelled, False, error=ErrorInfo("cancelled", message)).to_wire()
         self._batch.replies.append(StoredReply(device, self.center.day, cancelled, refusal))
         self._batch_replies[(device, cancelled)] = refusal
         self._answered.add(hash((device, cancelled)))
-        log.info("counter %s: request %s cancelled before it arrived", counter_id, cancelled)
-        return Reply(command.request_id, True, {"cancelled": True})
+        log.info("%s: request %s cancelled before it arrived", device, cancelled)
 
     # --- ratings -----------------------------------------------------------------------------
 
@@ -363,7 +449,7 @@ class CenterService:
             if ticket is None:  # a late rating of an earlier day's ticket
                 stored = self._storage.load_ticket(rating.ticket_id)
                 ticket = None if stored is None else self.center.remember(stored)
-            self.center.rate(counter_id, rating.rating_id, ticket, rating.level, rating.pressed_at, now)
+            record = self.center.rate(counter_id, rating.rating_id, ticket, rating.level, rating.pressed_at, now)
         except BadMessage as bad:
             log.warning("refused a rating from counter %s: %s", counter_id, bad.reason)
             return Reply(rating_id, False, error=ErrorInfo(bad.code, BAD_REQUEST_VI, bad.reason),
@@ -373,8 +459,10 @@ class CenterService:
             return Reply(rating_id, False, error=ErrorInfo(refused.code, refused.message), id_name="rating_id")
         log.info("rating %s of ticket %s at counter %s: %s", rating.rating_id, rating.ticket_id, counter_id,
                  rating.level)
-        return Reply(rating.rating_id, True, {"ticket_id": rating.ticket_id, "level": rating.level},
-                     id_name="rating_id")
+        fields: dict[str, Any] = {"ticket_id": rating.ticket_id, "level": rating.level}
+        if record.late:  # kept with the rating (its stored ack): the report counts late ones
+            fields["late"] = True
+        return Reply(rating.rating_id, True, fields, id_name="rating_id")
 
     # --- what to publish ---------------------------------------------------------------------
 

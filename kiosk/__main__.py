@@ -24,6 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     config, clock = started
     from kiosk.agent import KioskAgent
     from kiosk.flow import DEFAULT_TIMINGS
+    from kiosk.journal import Journal
     from kiosk.printer import EscposPrinter
     from kiosk.ticket_layout import TicketFonts
 
@@ -36,8 +37,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # but a reply is late by real time: the network and the server do not run faster.
     timings = replace(DEFAULT_TIMINGS, slow_after=DEFAULT_TIMINGS.slow_after * speed_of(clock),
                       starting=DEFAULT_TIMINGS.starting * speed_of(clock))
-    agent = KioskAgent(config, link, printer, display=display, clock=clock,
-                       fonts=TicketFonts.default(), timings=timings)
+    if config.journal is None:
+        log.warning("no [kiosk] journal: a ticket answered but not yet printed when the kiosk stops is not voided")
+    agent = KioskAgent(config, link, printer, display=display, clock=clock, fonts=TicketFonts.default(),
+                       journal=Journal(config.journal), timings=timings)
     buttons = open_buttons(config, agent)
     try:
         return agent.run(stop_on_signals(grace_s=30.0))  # a ticket being printed may take 15 s

@@ -9,6 +9,7 @@ and queries the printer's status every few seconds while idle.
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
@@ -40,19 +41,30 @@ from kiosk.flow import (
     Timings,
     Touched,
 )
+from kiosk.journal import Journal
 from kiosk.model import AreaButton, IssuedTicket, KioskView, PrinterStatus
 from kiosk.printer import PrinterError, TicketPrinter
 from kiosk.ticket_layout import PAPER_58MM, PAPER_80MM, TicketFonts, TicketText, render_ticket
 from protocol.agent import ServerPresence, Watchdog, drain, notify
 from protocol.errors import BadMessage
 from protocol.link import Message, MqttLink, RequestTimeout
-from protocol.messages import WAIT_ESTIMATE, CenterConfigMessage, Reply, TicketRequest, TicketView, time_of
+from protocol.messages import (
+    WAIT_ESTIMATE,
+    CenterConfigMessage,
+    Reply,
+    TicketCancel,
+    TicketRequest,
+    TicketView,
+    time_of,
+)
 from protocol.topics import Topics
 
 log = logging.getLogger(__name__)
 
 REQUEST_TRY_S = 1.5  # one attempt; the touch is retried with the same request_id
-REQUEST_GIVE_UP_S = 8.0  # then the citizen is told that no number was issued
+REQUEST_GIVE_UP_S = 8.0  # then the citizen is told that no number was issued, and the request is cancelled
+CANCEL_TRY_S = 3.0
+CANCEL_EVERY_S = 5.0  # how often requests to cancel are tried again while the server cannot be reached
 STATUS_EVERY_S = 5.0
 FRAME_S = 0.05
 STOP_WAIT_S = 15.0  # on stop, how long a ticket being printed may take to finish
@@ -78,9 +90,12 @@ class KioskAgent:
         display: Display | None,
         clock: Callable[[], datetime],
         fonts: TicketFonts,
+        journal: Journal,
         timings: Timings = DEFAULT_TIMINGS,
     ) -> None:
         self.config = config
+        self._journal = journal
+        self._cancelling = threading.Event()  # wakes the canceller: a request was given up
         self.events: queue.Queue[Event] = queue.Queue()
         self.flow = KioskFlow(lambda: uuid.uuid4().hex, clock(), timings)
         self._link = link
@@ -115,7 +130,8 @@ class KioskAgent:
 
     def run(self, stop: threading.Event) -> int:
         workers = [threading.Thread(target=self._request_worker, name="requests", daemon=True),
-                   threading.Thread(target=self._printer_worker, name="printer", daemon=True)]
+                   threading.Thread(target=self._printer_worker, name="printer", daemon=True),
+                   threading.Thread(target=self._canceller, args=(stop,), name="canceller", daemon=True)]
         for worker in workers:
             worker.start()
         self._link.start()
@@ -138,6 +154,7 @@ class KioskAgent:
             notify("STOPPING=1")
             self._requests.put(None)
             self._prints.put(None)
+            self._cancelling.set()
             for worker in reversed(workers):  # the ticket being printed is finished first
                 worker.join(timeout=STOP_WAIT_S)
             self._link.stop()
@@ -202,17 +219,48 @@ class KioskAgent:
 
     def _ask(self, request: RequestTicket) -> Event:
         payload = TicketRequest(request.request_id, request.area, request.priority).to_wire()
+        self._journal.asked(request.request_id)  # on disk before it goes out
         give_up = time.monotonic() + REQUEST_GIVE_UP_S
         while (left := give_up - time.monotonic()) > 0:
-            try:
+            try:  # the broker drops a request the kiosk no longer waits for, and so does the server
                 reply = self._link.request(self._request_topic, payload, response_topic=self._response_topic,
-                                           timeout_s=min(REQUEST_TRY_S, left))
+                                           timeout_s=min(REQUEST_TRY_S, left), expiry_s=math.ceil(left))
             except RequestTimeout:
                 log.info("no answer yet to request %s; asking again", request.request_id)
                 continue
-            return self._answer(request.request_id, reply.payload)
-        log.warning("request %s: no answer within %.0f s", request.request_id, REQUEST_GIVE_UP_S)
+            answer = self._answer(request.request_id, reply.payload)
+            if isinstance(answer, TicketFailed):
+                self._give_up(request.request_id)
+            return answer
+        log.warning("request %s: no answer within %.0f s; cancelling it", request.request_id, REQUEST_GIVE_UP_S)
+        self._give_up(request.request_id)
         return TicketFailed(request.request_id)
+
+    def _give_up(self, request_id: str) -> None:
+        self._journal.give_up(request_id)
+        self._cancelling.set()
+
+    def _canceller(self, stop: threading.Event) -> None:
+        """Cancel with the server every request given up on, or answered and never printed (found in the
+        journal at start): the server never makes that ticket, or voids it. Tried again until answered."""
+        while not stop.is_set():
+            for cancel in self._journal.to_cancel():
+                if stop.is_set() or not self._link.ready.is_set():
+                    break
+                body = TicketCancel(uuid.uuid4().hex, cancel.request_id, cancel.reason).to_wire()
+                try:
+                    reply = Reply.from_wire(self._link.request(self._request_topic, body,
+                                                               response_topic=self._response_topic,
+                                                               timeout_s=CANCEL_TRY_S).payload)
+                except (RequestTimeout, BadMessage) as exc:
+                    log.warning("cancelling request %s: %s", cancel.request_id, exc)
+                    break
+                if reply.ok:
+                    self._journal.done(cancel.request_id)
+                    log.info("request %s cancelled (%s): %s", cancel.request_id, cancel.reason,
+                             "ticket voided" if reply.fields.get("voided") else "no ticket left behind")
+            self._cancelling.wait(CANCEL_EVERY_S)
+            self._cancelling.clear()
 
     def _answer(self, request_id: str, payload: bytes) -> Event:
         try:
@@ -220,6 +268,7 @@ class KioskAgent:
             if not reply.ok:
                 message, code = (reply.error.message, reply.error.code) if reply.error else ("", "")
                 log.info("request %s refused: %s", request_id, code or "?")
+                self._journal.done(request_id)  # no ticket: nothing to undo
                 return TicketAnswered(request_id, None, message, code)
             body = reply.fields.get("ticket")
             if type(body) is not dict:
@@ -233,6 +282,7 @@ class KioskAgent:
                               view.waiting_ahead or 0, view.estimated_wait_s or 0, view.priority,
                               view.wait_basis or WAIT_ESTIMATE)
         log.info("ticket %s number %s for request %s", ticket.id, ticket.number, request_id)
+        self._journal.answered(request_id, ticket.id)  # until it is printed
         return TicketAnswered(request_id, ticket)
 
     def _printer_worker(self) -> None:
@@ -246,6 +296,7 @@ class KioskAgent:
             if ticket is None:
                 return
             printed = self._print(ticket)
+            self._journal.done_ticket(ticket.id)  # on paper, or its number on screen for the citizen to note
             after = self._check_printer()
             # A roll that ran out (or a cover opened) during the ticket makes no write fail: ask.
             self.events.put(PrintDone(ticket.id, printed and after.can_print))

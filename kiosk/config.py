@@ -87,6 +87,7 @@ class KioskConfig:
     buttons: tuple[AreaPin, ...]
     scripted: bool = False  # touches as lines on stdin (`make demo`, tests), not a touch screen
     screenshots: Path | None = None  # keep the first sight of each screen as a PNG here
+    journal: Path | None = None  # the ticket requests not yet done, on disk (kiosk/journal.py); None: in memory
 
     @property
     def client_id(self) -> str:
@@ -96,7 +97,8 @@ class KioskConfig:
         size = f"{self.width}x{self.height}" if self.width and self.height else "at the display's own size"
         screen = f"screen {size}{', full screen' if self.fullscreen else ''}" if self.screen else "no screen"
         lines = [f"kiosk {self.kiosk_id} of center {self.center_id}", f"mqtt {self.mqtt.summary()}",
-                 self.printer.summary(), screen]
+                 self.printer.summary(), screen,
+                 f"journal {self.journal}" if self.journal else "journal in memory: a stop forgets unprinted tickets"]
         lines += [f"  GPIO {b.pin} (pin {physical_pin(b.pin)}) -> {b.area} ({b.priority})" for b in self.buttons]
         return "\n".join(lines)
 
@@ -106,7 +108,10 @@ def load(path: Path) -> KioskConfig:
     kiosk = root.table("kiosk")
     kiosk_id = kiosk.text("id", pattern=DEVICE_ID)
     center_id = kiosk.text("center", pattern=ID)
+    journal = kiosk.path("journal", None)
     kiosk.finish()
+    if journal is not None and not journal.parent.is_dir():
+        raise kiosk.error("journal", f"folder {journal.parent} does not exist")
     mqtt = load_mqtt(root.table("mqtt"))
     printer = _printer(root.table("printer"))
     screen = root.table("screen", required=False)
@@ -129,7 +134,7 @@ def load(path: Path) -> KioskConfig:
     if not enabled and not buttons:
         raise screen.error("enabled", "a kiosk without a screen needs [[buttons]]")
     return KioskConfig(path, kiosk_id, center_id, mqtt, printer, enabled, width, height, fullscreen, qr, footer,
-                       save, buttons, touch_input == "scripted", screenshots)
+                       save, buttons, touch_input == "scripted", screenshots, journal)
 
 
 def _printer(table: Table) -> PrinterConfig:

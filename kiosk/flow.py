@@ -131,9 +131,6 @@ Effect = RequestTicket | PrintTicket | ReportStatus
 class Timings:
     slow_after: timedelta = timedelta(seconds=1.5)  # a touch unanswered this long says it waits for the server
     starting: timedelta = timedelta(seconds=5)  # "starting" this long at most; then what is missing is said
-    # After a touch went unanswered, the same area touched again within this long asks again with the
-    # same request_id: had the server made the ticket, it hands that one back instead of a second.
-    retry_within: timedelta = timedelta(minutes=5)
     ticket: timedelta = timedelta(seconds=6)  # the number stays on screen
     print_failed: timedelta = timedelta(seconds=20)
     notice: timedelta = timedelta(seconds=6)  # a refusal or "not issued" stays on screen
@@ -179,7 +176,6 @@ class KioskFlow:
         self._choosing_priority = False
         self._chosen_priority: str | None = None
         self._pending: _Pending | None = None
-        self._unanswered: _Pending | None = None  # the last request that never got an answer
         self._result: _Result | None = None
 
     # --- events ---------------------------------------------------------------------------
@@ -209,7 +205,7 @@ class KioskFlow:
                 return self._answered(event)
             case TicketFailed(request_id):
                 if self._pending is not None and self._pending.request_id == request_id:
-                    self._unanswered, self._pending = self._pending, None
+                    self._pending = None  # the agent cancels it with the server: nobody will hold that ticket
                     self._show(Screen.REFUSED, self._timings.notice, message=NOT_ISSUED)
             case PrintDone(ticket_id, ok):
                 return self._printed(ticket_id, ok)
@@ -243,11 +239,7 @@ class KioskFlow:
         area = next((a for a in self._buttons() if a.id == area_id), None)
         if area is None or not area.open:
             return []
-        earlier = self._unanswered
-        again = (earlier is not None and (earlier.area, earlier.priority) == (area.id, priority)
-                 and self._now - earlier.since <= self._timings.retry_within)
-        request_id = earlier.request_id if again and earlier is not None else self._new_id()
-        self._unanswered = None
+        request_id = self._new_id()
         self._pending = _Pending(request_id, area.id, priority, self._now)
         return [RequestTicket(request_id, area.id, priority)]
 

@@ -40,7 +40,7 @@ class Screen(StrEnum):
 # What the kiosk says (the flow chooses, the view shows): formal, "công dân", true.
 BUSY = "Hệ thống đang bận, mời công dân chọn lại lĩnh vực sau ít phút"  # only when the server says so
 SLOW = "Đang chờ máy chủ trả lời…"
-# The server may have made the ticket: choosing the area again asks with the same request and hands it back.
+# Had the server made the ticket, the kiosk cancels it (it is voided): choosing the area again gives a new one.
 NOT_ISSUED = "Máy chủ chưa trả lời. Mời công dân chọn lại lĩnh vực để nhận phiếu"
 NO_BROKER = "Ki-ốt chưa kết nối được với máy chủ. Mời công dân liên hệ cán bộ hướng dẫn"
 NO_SERVER = "Hệ thống cấp số đang tạm ngừng. Mời công dân chờ trong giây lát hoặc liên hệ cán bộ hướng dẫn"

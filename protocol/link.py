@@ -49,6 +49,7 @@ class Message:
     response_topic: str | None = None
     correlation: bytes | None = None
     retained: bool = False  # delivered from the broker's store, not just published
+    expires_at: float | None = None  # time.monotonic() past which its sender no longer waits (Message Expiry)
 
 
 Handler = Callable[[Message], None]
@@ -167,14 +168,19 @@ class MqttLink:
         retain: bool = False,
         correlation: bytes | None = None,
         response_topic: str | None = None,
+        expiry_s: int | None = None,
     ) -> mqtt.MQTTMessageInfo:
+        """`expiry_s`: MQTT 5 Message Expiry Interval: the broker drops the message when it was not delivered
+        within that many seconds, and tells the receiver how many are left."""
         properties = None
-        if correlation is not None or response_topic is not None:
+        if correlation is not None or response_topic is not None or expiry_s is not None:
             properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
             if response_topic is not None:
                 properties.ResponseTopic = response_topic
             if correlation is not None:
                 properties.CorrelationData = correlation
+            if expiry_s is not None:
+                properties.MessageExpiryInterval = max(1, expiry_s)
         return self._client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
 
     def announce_online(self) -> None:
@@ -193,11 +199,13 @@ class MqttLink:
             self._status_extra = {**self._status_extra, **extra}  # a new dict: paho's thread may be reading the old
         self.announce_online()  # when not ready yet, it goes out once every subscription is in place
 
-    def request(self, topic: str, payload: bytes, *, response_topic: str, timeout_s: float) -> Message:
+    def request(self, topic: str, payload: bytes, *, response_topic: str, timeout_s: float,
+                expiry_s: int | None = None) -> Message:
         """Publish a request and wait for the reply carrying its Correlation Data.
 
         Never call it from a handler: the reply arrives on the thread a handler runs on.
-        `timeout_s` bounds the whole call, the wait for the reply route's SUBACK included.
+        `timeout_s` bounds the whole call, the wait for the reply route's SUBACK included. `expiry_s`: how
+        long the request may wait to be delivered and acted on (the asker gives up after that).
         """
         deadline = time.monotonic() + timeout_s
         self._ensure_reply_route(response_topic, timeout_s)
@@ -206,7 +214,8 @@ class MqttLink:
         with self._lock:
             self._replies[correlation] = future
         try:
-            self.publish(topic, payload, qos=1, correlation=correlation, response_topic=response_topic)
+            self.publish(topic, payload, qos=1, correlation=correlation, response_topic=response_topic,
+                         expiry_s=expiry_s)
             return future.result(max(0.0, deadline - time.monotonic()))
         except FutureTimeout:
             raise RequestTimeout(f"no reply on {response_topic} within {timeout_s:g} s") from None
@@ -239,8 +248,11 @@ class MqttLink:
             properties = msg.properties
             response_topic = getattr(properties, "ResponseTopic", None) if properties else None
             correlation = getattr(properties, "CorrelationData", None) if properties else None
+            expiry = getattr(properties, "MessageExpiryInterval", None) if properties else None
+            expires_at = time.monotonic() + expiry if isinstance(expiry, int) else None
             try:
-                handler(Message(msg.topic, bytes(msg.payload), response_topic, correlation, bool(msg.retain)))
+                handler(Message(msg.topic, bytes(msg.payload), response_topic, correlation, bool(msg.retain),
+                                expires_at))
             except Exception:
                 log.exception("handler for %s failed", msg.topic)
 

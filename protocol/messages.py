@@ -158,6 +158,55 @@ class TicketRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class TicketCancel:
+    """On the ticket request topic (an extension): the kiosk gave up on request `cancels`, or restarted
+    before printing its answer. The server makes sure it never makes a ticket nobody holds."""
+
+    request_id: str
+    cancels: str
+    reason: str = "unanswered"  # "unanswered" or "unprinted", for the event
+    v: ClassVar[int] = VERSION
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> TicketCancel:
+        reason = field_of(body, "reason", str, "unanswered")
+        if reason not in ("unanswered", "unprinted"):
+            raise BadMessage("bad_request", "field 'reason' must be \"unanswered\" or \"unprinted\"")
+        return cls(request_id=id_of(body, "request_id"), cancels=id_of(body, "cancels"), reason=reason)
+
+    def to_wire(self) -> bytes:
+        return encode({"request_id": self.request_id, "cancels": self.cancels, "reason": self.reason})
+
+
+@dataclass(frozen=True, slots=True)
+class VoidTickets:
+    """On `admin/<id>/request` (an extension): void one kiosk's tickets issued from `start` to before `end`
+    that still wait (a kiosk's flood), recorded with who asked (`by`)."""
+
+    request_id: str
+    kiosk: str
+    start: datetime
+    end: datetime
+    by: str
+    action: ClassVar[str] = "void"
+    v: ClassVar[int] = VERSION
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> VoidTickets:
+        if field_of(body, "action", str) != cls.action:
+            raise BadMessage("bad_request", "field 'action' must be \"void\"")
+        void = cls(request_id=id_of(body, "request_id"), kiosk=id_of(body, "kiosk"), start=time_of(body, "from"),
+                   end=time_of(body, "to"), by=id_of(body, "by"))
+        if void.end <= void.start:
+            raise BadMessage("bad_request", "field 'to' must be after 'from'")
+        return void
+
+    def to_wire(self) -> bytes:
+        return encode({"request_id": self.request_id, "action": self.action, "kiosk": self.kiosk,
+                       "from": iso(self.start), "to": iso(self.end), "by": self.by})
+
+
+@dataclass(frozen=True, slots=True)
 class CounterCommand:
     request_id: str
     action: str

@@ -9,15 +9,15 @@ from protocol.errors import ConfigError
 
 ID = re.compile(r"[a-z0-9-]+")
 DEVICE_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # a kiosk or counter id in a topic
-KIOSK, COUNTER, DEVICE = "kiosk", "counter", "device"
+KIOSK, COUNTER, DEVICE, ADMIN = "kiosk", "counter", "device", "admin"
 
 
 @dataclass(frozen=True, slots=True)
 class Inbound:
     """A parsed inbound topic: which device sent what kind of message."""
 
-    kind: str  # "ticket_request", "command", "rating" or "status"
-    device_kind: str  # KIOSK, COUNTER or DEVICE (a status: any device)
+    kind: str  # "ticket_request", "command", "rating", "status" or "admin"
+    device_kind: str  # KIOSK, COUNTER, DEVICE (a status: any device) or ADMIN (a center's manager's tool)
     device_id: str
 
 
@@ -65,9 +65,17 @@ class Topics:
     def server_status(self) -> str:
         return f"{self.root}/server/status"
 
+    def admin_request(self, admin_id: str) -> str:
+        """An extension: the center's manager's tools (`central_server void`), one broker user each."""
+        return f"{self.root}/admin/{admin_id}/request"
+
+    def admin_response(self, admin_id: str) -> str:
+        return f"{self.root}/admin/{admin_id}/response"
+
     def server_subscriptions(self) -> list[str]:
         """The filters the central server listens on."""
-        return [self.ticket_request("+"), self.counter_command("+"), self.counter_rating("+"), self.device_status("+")]
+        return [self.ticket_request("+"), self.counter_command("+"), self.counter_rating("+"), self.device_status("+"),
+                self.admin_request("+")]
 
     def device_subtree(self, device_kind: str, device_id: str) -> str:
         """The prefix (with trailing slash) of every topic a device owns."""
@@ -89,6 +97,8 @@ class Topics:
                 return Inbound("rating", COUNTER, device)
             case ["device", device, "status"]:
                 return Inbound("status", DEVICE, device)
+            case ["admin", device, "request"]:
+                return Inbound("admin", ADMIN, device)
         return None
 
     def is_server_inbound(self, topic: str) -> bool:

@@ -232,7 +232,7 @@ class TerminalAgent:
         try:
             reply = self._link.request(self.topics.counter_command(self.config.counter_id), payload,
                                        response_topic=self.topics.counter_command_response(self.config.counter_id),
-                                       timeout_s=COMMAND_TIMEOUT_S)
+                                       timeout_s=COMMAND_TIMEOUT_S, expiry_s=round(COMMAND_TIMEOUT_S))
             answer = Reply.from_wire(reply.payload)
         except RequestTimeout as exc:
             log.warning("%s (request %s) got no answer: %s", command.action, command.request_id, exc)

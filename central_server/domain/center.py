@@ -76,6 +76,7 @@ class RatingRecord:
     level: str
     pressed_at: datetime
     received_at: datetime
+    late: bool = False  # received after its window closed (pressed inside it, kept by a terminal that was cut off)
 
 
 @dataclass(slots=True)
@@ -162,6 +163,10 @@ class Center:
         }
         self._changes = Changes()
         self.devices: dict[str, tuple[bool, str | None]] = {}  # device id -> (online, printer) last reported
+        self._recorded_devices: dict[str, tuple[bool, str | None]] = {}  # the same, as last kept in storage
+        # Since when this server has heard a device online without a break: a terminal online all along since
+        # before a rating was pressed could have delivered it in time.
+        self._online_since: dict[str, datetime] = {}
         self._start_day(service_day(now, rules.zone, rules.day_starts), next_seq=1)
 
     def _start_day(self, day: date, next_seq: int) -> None:
@@ -198,16 +203,29 @@ class Center:
                     self._hold(counter.current)
         self._learn_pace(snapshot.tickets)
         self.devices.update(snapshot.devices)  # a new day has none stored yet: what was heard stays true
+        self._recorded_devices.update(snapshot.devices)
 
-    def device_reported(self, device_id: str, online: bool, printer: str | None, now: datetime) -> bool:
-        """Keep what a device says of itself (online, its printer's state) as an event when it changed.
-
-        The kiosks' printers matter to the center: paper out at the only kiosk stops the queue.
-        """
+    def device_seen(self, device_id: str, online: bool, printer: str | None, now: datetime) -> bool:
+        """What a device says of itself (online, its printer's state), as it is now; whether it changed."""
+        if not online:
+            self._online_since.pop(device_id, None)
+        elif device_id not in self._online_since:
+            self._online_since[device_id] = now
         if self.devices.get(device_id) == (online, printer):
             return False
         self.devices[device_id] = (online, printer)
         self._forecast_stale = True  # a counter's terminal may have come or gone
+        return True
+
+    def record_device(self, device_id: str, now: datetime) -> bool:
+        """Keep a device's state as an event when it differs from the last one kept (the caller decides how
+        often: a device flapping its status must not fill the disk). The kiosks' printers matter to the
+        center: paper out at the only kiosk stops the queue."""
+        state = self.devices.get(device_id)
+        if state is None or self._recorded_devices.get(device_id) == state:
+            return False
+        self._recorded_devices[device_id] = state
+        online, printer = state
         detail: dict[str, Any] = {"device": device_id, "online": online}
         if printer is not None:
             detail["printer"] = printer
@@ -216,7 +234,7 @@ class Center:
 
     def _admit(self, ticket: Ticket) -> None:
         self.tickets[ticket.id] = ticket
-        if ticket.transferred_from is None and ticket.area in self._issued:
+        if ticket.transferred_from is None and ticket.area in self._issued and ticket.state is not TicketState.VOIDED:
             self._issued[ticket.area] += 1
         if ticket.state in HOLDS_NUMBER:
             self._hold(ticket)
@@ -481,6 +499,25 @@ class Center:
         self._changes.board_changed = True
         return moved
 
+    def void(self, ticket: Ticket, now: datetime, by: str, reason: str) -> bool:
+        """Take a ticket that was never meant out of the queue (waiting or missed: nobody is at a counter with
+        it); its number is free again. Whether it was voided."""
+        if ticket.day != self.day or ticket.state not in (TicketState.WAITING, TicketState.MISSED):
+            return False
+        self._release(ticket, TicketState.VOIDED, now)
+        if ticket.transferred_from is None and ticket.area in self._issued:
+            self._issued[ticket.area] -= 1  # it takes nothing from the area's quota
+        self._event("voided", now, ticket, detail={"by": by, "reason": reason, "number": ticket.shown})
+        self._changes.board_changed = True
+        return True
+
+    def void_from(self, kiosk_id: str, start: datetime, end: datetime, now: datetime, by: str) -> list[Ticket]:
+        """Void today's tickets of one kiosk issued from `start` to before `end` that are still waiting or
+        missed: a flooded area recovers at once."""
+        chosen = [t for t in self.tickets.values() if t.kiosk_id == kiosk_id and t.transferred_from is None
+                  and start <= t.issued_at < end]
+        return [t for t in chosen if self.void(t, now, by, f"kiosk {kiosk_id} {start:%H:%M}–{end:%H:%M}")]
+
     def pause(self, counter_id: str, now: datetime) -> None:
         self._set_paused(self._counter(counter_id), True, now)
 
@@ -502,7 +539,9 @@ class Center:
         """Record a citizen's rating of a ticket served at this counter within the rating window.
 
         The window is judged by `now`, except that a rating delivered late from a terminal's
-        outbox counts when it was pressed inside the window and not in the future.
+        outbox counts when it was pressed inside the window and not in the future, and the terminal
+        could not deliver it in time: a terminal this server heard online, without a break, from before
+        the press until now could have, and its late rating is refused. Late ones are marked.
         """
         counter = self._counter(counter_id)
         if level not in self.rules.rating_levels:
@@ -516,16 +555,18 @@ class Center:
         if ticket.rating is not None:
             raise DomainError("already_rated", f"Số {ticket.shown} đã được đánh giá.")
         pressed_in_window = ticket.finished_at <= pressed_at <= min(ticket.rating_until, now)
-        if now > ticket.rating_until and not pressed_in_window:
+        late = now > ticket.rating_until
+        since = self._online_since.get(f"counter-{counter.id}")
+        if late and (not pressed_in_window or (since is not None and since <= pressed_at)):
             raise DomainError("rating_closed", f"Đã hết thời gian đánh giá cho số {ticket.shown}.")
         ticket.rating = level
         self._touch(ticket)
         if counter.awaiting_rating is ticket:
             counter.awaiting_rating = None
             self._touch_counter(counter)
-        record = RatingRecord(rating_id, ticket.id, counter.id, level, pressed_at, now)
+        record = RatingRecord(rating_id, ticket.id, counter.id, level, pressed_at, now, late)
         self._changes.ratings.append(record)
-        self._event("rated", now, ticket, counter, {"level": level, "rating_id": rating_id})
+        self._event("rated", now, ticket, counter, {"level": level, "rating_id": rating_id, "late": late})
         return record
 
     def close_rating_windows(self, now: datetime) -> list[Counter]:

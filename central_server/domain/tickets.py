@@ -14,6 +14,7 @@ class TicketState(StrEnum):
     SERVED = "served"  # finished; may be rated within the rating window
     MISSED = "missed"  # no-show; can be called again by number today
     TRANSFERRED = "transferred"  # moved to another area: a new ticket with the same number continues it
+    VOIDED = "voided"  # never meant: a kiosk's flood, or never printed; out of the queue and of the reports
 
 
 # A ticket in one of these states holds its number: the area never hands that number out again.

@@ -41,6 +41,7 @@ class RatingRecord:
     counter_id: str
     ticket_id: str
     level: str
+    late: bool = False  # received after its window: pressed in time, kept by a terminal that was cut off
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +84,7 @@ class Citizen:
     last: TicketRecord
     first_call: datetime | None
     rating: str | None
+    rating_late: bool = False
 
     @property
     def wait_min(self) -> float | None:
@@ -128,6 +130,7 @@ class Group:
     services: list[float]
     ratings: Counter[str]
     satisfied: int
+    late_ratings: int = 0  # of `ratings`, those received after their window (a terminal cut off meanwhile)
 
     @property
     def mean_wait(self) -> float | None:
@@ -165,7 +168,7 @@ def citizens(tickets: Iterable[TicketRecord], first_calls: dict[str, datetime],
              ratings: Iterable[RatingRecord]) -> list[Citizen]:
     """Chains from the kiosk's ticket through every transfer; `first_calls` by ticket id (from the events)."""
     by_id = {t.id: t for t in tickets}
-    rated = {r.ticket_id: r.level for r in ratings}
+    rated = {r.ticket_id: r for r in ratings}
     chains = []
     for ticket in by_id.values():
         if ticket.transferred_from is not None and ticket.transferred_from in by_id:
@@ -174,7 +177,9 @@ def citizens(tickets: Iterable[TicketRecord], first_calls: dict[str, datetime],
         while chain[-1].transferred_to is not None and chain[-1].transferred_to in by_id:
             chain.append(by_id[chain[-1].transferred_to])
         calls = [first_calls[t.id] for t in chain if t.id in first_calls]
-        chains.append(Citizen(chain[0], chain[-1], min(calls) if calls else None, rated.get(chain[-1].id)))
+        rating = rated.get(chain[-1].id)
+        chains.append(Citizen(chain[0], chain[-1], min(calls) if calls else None,
+                              None if rating is None else rating.level, rating is not None and rating.late))
     return sorted(chains, key=lambda c: (c.first.issued_at, c.first.id))
 
 
@@ -197,6 +202,7 @@ def group(members: Sequence[Citizen], center: Center, targets: dict[str, int], a
         services=[s for c in members if (s := c.service_min) is not None],
         ratings=ratings,
         satisfied=sum(n for level, n in ratings.items() if level in center.satisfied_levels),
+        late_ratings=sum(1 for c in members if c.rating is not None and c.rating_late),
     )
 
 
@@ -238,6 +244,10 @@ _KINDS: dict[str, Kind] = {MEAN_WAIT: "minutes", P90_WAIT: "minutes", MEAN_SERVI
                            WITHIN_TARGET: "share", SATISFIED: "share", PER_SERVED: "ratio"}
 
 
+VOIDED = "Phiếu đã huỷ (không tính trong các số trên)"
+LATE = "Trong đó gửi muộn (quầy mất kết nối)"
+
+
 def kind_of(column: str) -> Kind:
     """Minutes, shares and ratios are named above; every other number is a count."""
     return _KINDS.get(column, "count")
@@ -261,6 +271,7 @@ class Report:
     by_counter: dict[str, Group]  # the citizens each counter served last (so `issued` there is `served`)
     tables: list[Table]
     as_of: datetime
+    voided: int = 0  # tickets voided (a kiosk's flood, never printed): left out of every figure
 
     def hourly_arrivals(self) -> dict[str, dict[int, int]]:
         """Area id -> hour of the day (local) -> citizens who took a ticket in that hour, over the period."""
@@ -287,7 +298,11 @@ class Report:
 
 
 def build(center: Center, first_day: date, last_day: date, people: list[Citizen], as_of: datetime) -> Report:
-    """`as_of`: when the figures are taken (a citizen still uncalled then may already be past the target)."""
+    """`as_of`: when the figures are taken (a citizen still uncalled then may already be past the target).
+    A voided ticket (nobody held it: a kiosk's flood, an answer never printed) counts in no figure; how
+    many there were is said."""
+    voided = sum(1 for p in people if p.last.state == "voided")
+    people = [p for p in people if p.last.state != "voided"]
     targets = {a.id: a.target_wait_min for a in center.areas}
     for person in people:
         targets.setdefault(person.first.area, 30)  # an area since removed from the config
@@ -297,7 +312,7 @@ def build(center: Center, first_day: date, last_day: date, people: list[Citizen]
     by_counter = {c: group([p for p in people if p.last.counter_id == c and p.last.state == "served"], center,
                            targets, as_of) for c in counter_ids}
     total = group(people, center, targets, as_of)
-    report = Report(center, first_day, last_day, people, total, by_area, by_counter, [], as_of)
+    report = Report(center, first_day, last_day, people, total, by_area, by_counter, [], as_of, voided)
     report.tables.extend([_summary(report), _areas(report), _counters(report), _days(report, targets),
                           _hours(report), _ratings(report)])
     return report
@@ -308,6 +323,7 @@ def _summary(report: Report) -> Table:
     rows: list[tuple[Cell, ...]] = [
         ("Trung tâm", report.center.name), ("Từ ngày", report.first_day), ("Đến ngày", report.last_day),
         *zip(GROUP_COLUMNS, group_cells(total), strict=True),
+        (VOIDED, report.voided),
     ]
     return Table("Tổng hợp", "tong-hop", ("Chỉ số", "Giá trị"), rows, by_row=True)
 
@@ -359,11 +375,11 @@ def _ratings(report: Report) -> Table:
     for kind, groups, names in (("Quầy", report.by_counter, counter_names), ("Lĩnh vực", report.by_area, area_names)):
         for key, figures in groups.items():
             rows.append((kind, names.get(key, key), *(figures.ratings[level] for level in levels), figures.rated,
-                         _share(figures.satisfied_share)))
+                         figures.late_ratings, _share(figures.satisfied_share)))
     rows.append(("Toàn trung tâm", report.center.name, *(report.total.ratings[level] for level in levels),
-                 report.total.rated, _share(report.total.satisfied_share)))
-    return Table("Đánh giá", "danh-gia", ("Nhóm", "Tên", *level_names(levels), "Tổng", "Tỷ lệ hài lòng trở lên"),
-                 rows)
+                 report.total.rated, report.total.late_ratings, _share(report.total.satisfied_share)))
+    return Table("Đánh giá", "danh-gia", ("Nhóm", "Tên", *level_names(levels), "Tổng", LATE,
+                                          "Tỷ lệ hài lòng trở lên"), rows)
 
 
 LEVEL_NAMES = {"very_satisfied": "Rất hài lòng", "satisfied": "Hài lòng", "neutral": "Bình thường",

@@ -5,6 +5,7 @@ Read-only and through WAL, so a report can be made while the server runs.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from datetime import date, datetime
@@ -20,7 +21,7 @@ _TICKETS = (
 )
 _FIRST_CALLS = "SELECT ticket_id, at FROM events WHERE kind = 'called' AND day BETWEEN ? AND ?"
 _RATINGS = (
-    "SELECT r.counter_id, r.ticket_id, r.level FROM ratings r JOIN tickets t ON t.id = r.ticket_id"
+    "SELECT r.counter_id, r.ticket_id, r.level, r.ack FROM ratings r JOIN tickets t ON t.id = r.ticket_id"
     " WHERE t.day BETWEEN ? AND ?"
 )
 
@@ -68,7 +69,16 @@ def _rows(select: Callable[[str], list[Any]]) -> tuple[list[TicketRecord], dict[
         moment = datetime.fromisoformat(at)
         if ticket_id not in first_calls or moment < first_calls[ticket_id]:
             first_calls[ticket_id] = moment
-    return tickets, first_calls, [RatingRecord(*row) for row in select(_RATINGS)]
+    ratings = [RatingRecord(counter, ticket, level, _late(ack)) for counter, ticket, level, ack in select(_RATINGS)]
+    return tickets, first_calls, ratings
+
+
+def _late(ack: bytes | memoryview) -> bool:
+    """The server marks a rating received after its window (its terminal was cut off) in the ack it keeps."""
+    try:
+        return json.loads(bytes(ack)).get("late") is True
+    except (ValueError, AttributeError):
+        return False
 
 
 def _ticket(row: tuple[str, ...]) -> TicketRecord:

@@ -309,6 +309,7 @@ def test_kiosk_stops_pinging_while_its_screen_hangs(
 ) -> None:
     from kiosk.agent import KioskAgent
     from kiosk.config import load
+    from kiosk.journal import Journal
     from kiosk.printer import FakePrinter
     from kiosk.ticket_layout import TicketFonts
 
@@ -317,7 +318,7 @@ def test_kiosk_stops_pinging_while_its_screen_hangs(
     config = load(path)
     wedge = Wedge()
     agent = KioskAgent(config, link_for(config, "k1"), FakePrinter(), display=WedgedScreen(wedge), clock=now,
-                       fonts=TicketFonts.default())
+                       fonts=TicketFonts.default(), journal=Journal(None))
     # The server goes away: the kiosk draws its "no connection" screen, and the draw never returns.
     run_until_stuck_and_freed(agent, wedge, notify_socket, server.stop, monkeypatch)
 

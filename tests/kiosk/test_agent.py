@@ -14,6 +14,7 @@ import pytest
 from kiosk.agent import KioskAgent
 from kiosk.config import load
 from kiosk.flow import Event, PrintDone, PrinterChecked, TicketAnswered, TicketFailed
+from kiosk.journal import Journal
 from kiosk.model import IssuedTicket, PrinterStatus
 from kiosk.printer import FakePrinter
 from kiosk.ticket_layout import RenderedTicket, TicketFonts
@@ -37,7 +38,7 @@ def agent(printer: FakePrinter) -> KioskAgent:
     config = load(EXAMPLE)
     link = MqttLink(config.mqtt, client_id="test-kiosk", status_topic="qms/v1/t/device/k1/status")  # not started
     return KioskAgent(config, link, printer, display=None, clock=lambda: datetime.now(ZONE),
-                      fonts=TicketFonts.default())
+                      fonts=TicketFonts.default(), journal=Journal(None))
 
 
 @pytest.mark.parametrize(

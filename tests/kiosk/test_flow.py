@@ -236,21 +236,10 @@ def test_a_physical_button_asks_directly_with_its_priority(flow: KioskFlow) -> N
     assert flow.handle(Pressed("dat-dai", "elderly")) == [RequestTicket("req-1", "dat-dai", "elderly")]
 
 
-def test_a_touch_after_an_unanswered_one_asks_again_with_the_same_request_id(flow: KioskFlow) -> None:
+def test_a_touch_after_an_unanswered_one_is_a_new_request(flow: KioskFlow) -> None:
     flow.handle(Touched(area_target("dat-dai")))
-    flow.handle(TicketFailed("req-1"))
+    flow.handle(TicketFailed("req-1"))  # the agent cancels req-1 with the server
     flow.handle(Tick(T0 + timedelta(seconds=10)))
-    assert flow.handle(Touched(area_target("dat-dai"))) == [RequestTicket("req-1", "dat-dai", "none")], \
-        "had the server made the first ticket, it hands that one back"
-    flow.handle(TicketFailed("req-1"))
-    flow.handle(Tick(T0 + timedelta(seconds=20)))
-    assert flow.handle(Touched(area_target("tu-phap"))) == [RequestTicket("req-2", "tu-phap", "none")]
-
-
-def test_an_unanswered_touch_is_not_reused_after_five_minutes(flow: KioskFlow) -> None:
-    flow.handle(Touched(area_target("dat-dai")))
-    flow.handle(TicketFailed("req-1"))
-    flow.handle(Tick(T0 + timedelta(minutes=6)))
     assert flow.handle(Touched(area_target("dat-dai"))) == [RequestTicket("req-2", "dat-dai", "none")]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sqlite3
 import threading
 import time
@@ -20,10 +21,12 @@ from escpos.printer import Network
 
 from kiosk.agent import KioskAgent
 from kiosk.config import load
+from kiosk.journal import Journal
 from kiosk.loopback_printer import LoopbackPrinter
 from kiosk.model import (
     NO_BROKER,
     NO_SERVER,
+    NOT_ISSUED,
     PrinterStatus,
     Screen,
     area_target,
@@ -34,7 +37,7 @@ from kiosk.ticket_layout import TicketFonts
 from protocol.link import MqttLink
 from protocol.local_broker import LocalBroker
 from protocol.topics import Topics
-from tests.harness import ServerProcess, watching
+from tests.harness import ServerProcess, device, watching
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 KIOSK_TOML = """
@@ -83,6 +86,7 @@ class Kiosk:
         self.agent = KioskAgent(
             self.config, link, EscposPrinter(Network("127.0.0.1", printer.port, timeout=2), can_query_status=True),
             display=self.display, clock=lambda: datetime.now(ZONE), fonts=TicketFonts.default(),
+            journal=Journal(folder / "journal.db"),
         )
 
     def run(self, scenario: Callable[[], None]) -> None:
@@ -253,3 +257,49 @@ def test_a_kiosk_without_a_server_says_the_server_is_away_and_why_in_its_log(
         kiosk.run(scenario)
     assert seen["view"].message == NO_SERVER
     assert "the broker is reached but the server is not online" in caplog.text
+
+
+def ticket_states(server: ServerProcess) -> list[tuple[str, str]]:
+    with sqlite3.connect(server.config.parent / "center.db") as db:
+        return list(db.execute("SELECT shown, state FROM tickets ORDER BY seq"))
+
+
+def test_a_ticket_answered_but_never_printed_before_a_stop_is_voided_when_the_kiosk_comes_back(
+    server: ServerProcess, broker: LocalBroker, center_id: str, printer: LoopbackPrinter, tmp_path: Path
+) -> None:
+    journal = Journal(tmp_path / "journal.db")  # what a kiosk killed between the answer and the print left
+    journal.asked("lost")
+    with device(broker, center_id, "k1-before") as before:
+        made = before.ticket("dat-dai", kiosk="k1", request_id="lost")["ticket"]
+    journal.answered("lost", made["id"])
+    journal.close()
+    kiosk = Kiosk(tmp_path, broker, center_id, printer)  # the same journal file
+    kiosk.run(lambda: wait_until(lambda: ticket_states(server) == [("1001", "voided")], timeout_s=20))
+    assert printer.cut_jobs == [], "nothing was printed: the citizen had left"
+
+
+def test_a_request_given_up_while_the_server_was_frozen_leaves_no_ticket_nobody_holds(
+    server: ServerProcess, broker: LocalBroker, center_id: str, printer: LoopbackPrinter, tmp_path: Path
+) -> None:
+    kiosk = Kiosk(tmp_path, broker, center_id, printer)
+    seen: dict[str, Any] = {}
+
+    def scenario() -> None:
+        kiosk.wait_for(Screen.MENU)
+        time.sleep(0.2)  # one frame, so the menu's targets are on screen
+        assert server.proc is not None
+        server.proc.send_signal(signal.SIGSTOP)  # frozen: the request waits in the broker, then expires there
+        try:
+            kiosk.touch(area_target("dat-dai"))
+            kiosk.wait_for(Screen.REFUSED, timeout_s=15)  # the kiosk gave up after 8 s
+            seen["message"] = kiosk.agent.flow.view().message
+        finally:
+            server.proc.send_signal(signal.SIGCONT)
+        wait_until(lambda: all(state == "voided" for _, state in ticket_states(server)), timeout_s=20)
+        time.sleep(1.0)  # a late request would have been acted on by now
+        seen["states"] = ticket_states(server)
+
+    kiosk.run(scenario)
+    assert seen["message"] == NOT_ISSUED
+    assert all(state == "voided" for _, state in seen["states"]), seen["states"]
+    assert printer.cut_jobs == []

@@ -65,7 +65,7 @@ def test_waiting_ahead_counts_the_area_queue_and_priority_counts_only_priority(c
 
 def staff(center: Center, *counter_ids: str, online: bool = True) -> None:
     for counter_id in counter_ids:
-        center.device_reported(f"counter-{counter_id}", online, None, T0)
+        center.device_seen(f"counter-{counter_id}", online, None, T0)
 
 
 PACE = 300 + DEFAULT_GAP_S  # before the day has data: default_service_s, and the default pause between citizens

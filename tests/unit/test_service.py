@@ -306,12 +306,15 @@ def device_events(rig: Rig) -> list[dict[str, Any]]:
 
 
 def test_a_kiosks_printer_state_is_kept_when_it_changes_and_never_answered(tmp_path: Path) -> None:
-    rig = Rig(tmp_path, Clock())
+    clock = Clock()
+    rig = Rig(tmp_path, clock)
     status = rig.topics.device_status("k1")
     assert rig.send(status, {"v": 1, "online": True, "printer": "ready"}, None) == []
     rig.send(status, {"v": 1, "online": True, "printer": "ready", "unprinted": []}, None)  # the same again
     rig.send(status, {"v": 1, "online": True, "printer": "paper_out"}, "qms/v1/svc/kiosk/k1/x")  # never answered
+    clock.advance(minutes=1)  # a device's status is recorded at most about once a minute
     rig.send(status, {"v": 1, "online": False}, None)  # its will
+    clock.advance(minutes=1)
     rig.send(status, {"v": 1, "online": True, "printer": "<script>"}, None)  # not a printer state: left out
     assert device_events(rig) == [{"device": "k1", "online": True, "printer": "ready"},
                                   {"device": "k1", "online": True, "printer": "paper_out"},
@@ -329,8 +332,10 @@ def test_a_bad_status_changes_nothing(tmp_path: Path, payload: bytes) -> None:
 def test_refusals_are_kept_up_to_a_days_cap_and_answers_that_act_always(tmp_path: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("central_server.service.MAX_REFUSALS_KEPT", 3)
-    rig = Rig(tmp_path, Clock())
+    clock = Clock()
+    rig = Rig(tmp_path, clock)
     for n in range(5):
+        clock.advance(seconds=1)  # within the kiosk's rate
         assert rig.ticket("no-such-area", request_id=f"bad-{n}")["error"]["code"] == "unknown_area"
     assert rig.ticket("dat-dai", request_id="good")["ok"] is True
     assert rig.count("replies") == 4  # three refusals and the ticket
@@ -345,6 +350,21 @@ def test_what_the_terminals_said_is_read_back_with_the_day(rig: Rig) -> None:
     rig.restart()  # a restarted instance (or one that shares the center) hears no retained status again
     assert rig.service.center.devices["counter-1"] == (True, None)
     assert rig.ticket("dat-dai")["ticket"]["wait_basis"] == "estimate", "counter 1 is staffed: an estimate"
+
+
+def test_a_device_flapping_its_status_is_recorded_about_once_a_minute_and_its_last_state_kept(
+        tmp_path: Path) -> None:
+    clock = Clock()
+    rig = Rig(tmp_path, clock)
+    status = rig.topics.device_status("counter-1")
+    for n in range(600):  # ten a second for a minute
+        rig.send(status, {"v": 1, "online": n % 2 == 0}, None)
+        clock.advance(seconds=0.1)
+    assert len(device_events(rig)) <= 6 + 1, "a burst of six, then one a minute"
+    assert rig.service.center.devices["counter-1"] == (False, None), "what it says now is known at once"
+    clock.advance(minutes=1)
+    rig.service.tick()  # the last change, kept when the device may be recorded again
+    assert device_events(rig)[-1] == {"device": "counter-1", "online": False}
 
 
 # --- a clock that jumps (central_server/domain/clock.py, applied by the service) ----------------------

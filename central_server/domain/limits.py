@@ -1,0 +1,108 @@
+"""What one device may make the server do: a rate per kind of request, and a daily budget of stored answers.
+
+Pure: the caller passes the time. A kiosk whose credentials were stolen can then take a few tickets a
+second and a few priority tickets a minute, not a whole area's numbers in a second; a counter a few
+commands a second; and no device more than its day's budget of answers kept for retries (beyond it, it
+is refused and nothing is stored). A device's status is recorded at most about once a minute.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from central_server.domain.errors import DomainError
+
+MAX_DEVICES = 10_000  # devices whose buckets are kept; the least recently heard is forgotten past it
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    per_second: float
+    burst: float
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The center config's [limits]: generous for an honest device, tight for a flood. A burst of a quarter
+    of a minute's worth (at least ten) passes at once."""
+
+    tickets_per_minute: int = 120  # a kiosk: a citizen every half second
+    priority_per_minute: int = 6
+    commands_per_minute: int = 240  # a counter's keys
+    kiosk_answers_per_day: int = 3_000  # a busy kiosk issues a few hundred tickets a day
+    counter_answers_per_day: int = 5_000  # a counter sends a few commands per citizen
+
+    def rates(self) -> dict[str, Rate]:
+        def per_minute(count: int) -> Rate:
+            return Rate(per_second=count / 60, burst=max(10.0, count / 4))
+
+        return {"ticket": per_minute(self.tickets_per_minute), "priority": per_minute(self.priority_per_minute),
+                "command": per_minute(self.commands_per_minute),
+                "status": Rate(per_second=1 / 60, burst=6)}  # a status change recorded (always known at once)
+
+    def budget(self) -> dict[str, int]:
+        return {"kiosk": self.kiosk_answers_per_day, "counter": self.counter_answers_per_day}
+
+TOO_MANY = DomainError("too_many_requests", "Thiết bị gửi quá nhiều yêu cầu trong thời gian ngắn. "
+                                            "Mời công dân thử lại sau ít phút.")
+TOO_MANY_PRIORITY = DomainError("too_many_priority", "Đã cấp quá nhiều phiếu ưu tiên trong ít phút qua. "
+                                                     "Mời công dân liên hệ cán bộ hướng dẫn.")
+OVER_BUDGET = DomainError("device_limit", "Thiết bị đã gửi quá nhiều yêu cầu trong ngày. "
+                                          "Vui lòng liên hệ cán bộ kỹ thuật.")
+
+
+@dataclass(slots=True)
+class _Bucket:
+    tokens: float
+    at: datetime
+
+
+class DeviceLimits:
+    def __init__(self, limits: Limits) -> None:
+        self._rates = limits.rates()
+        self._budget = limits.budget()
+        self._buckets: OrderedDict[tuple[str, str], _Bucket] = OrderedDict()
+        self._kept: dict[str, int] = {}
+        self._day: date | None = None
+
+    def allow(self, device: str, kind: str, now: datetime) -> bool:
+        """Take one of `device`'s `kind` (e.g. "kiosk/k1", "ticket"); False when it has none left now."""
+        rate = self._rates[kind]
+        key = (device, kind)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = _Bucket(rate.burst, now)
+            if len(self._buckets) > MAX_DEVICES:
+                self._buckets.popitem(last=False)
+        else:
+            self._buckets.move_to_end(key)
+            elapsed = max(0.0, (now - bucket.at).total_seconds())  # a clock set back refills nothing
+            bucket.tokens = min(rate.burst, bucket.tokens + elapsed * rate.per_second)
+            bucket.at = max(bucket.at, now)
+        if bucket.tokens < 1:
+            return False
+        bucket.tokens -= 1
+        return True
+
+    def check(self, device: str, kind: str, now: datetime, refusal: DomainError = TOO_MANY) -> None:
+        """`allow`, or the refusal."""
+        if not self.allow(device, kind, now):
+            raise refusal
+
+    def keep(self, device: str, day: date) -> bool:
+        """Whether one more answer of `device` ("kiosk/k1") may be kept today (and count it)."""
+        if day != self._day:
+            self._day, self._kept = day, {}
+        kept = self._kept.get(device)
+        if kept is None and len(self._kept) >= MAX_DEVICES:
+            return False
+        if (kept or 0) >= self._budget.get(device.split("/", 1)[0], min(self._budget.values())):
+            return False
+        self._kept[device] = (kept or 0) + 1
+        return True
+
+    def already_kept(self, day: date, counts: dict[str, int]) -> None:
+        """What storage already holds for `day` (after a restart, or a new day read from storage)."""
+        self._day, self._kept = day, dict(counts)

@@ -1,0 +1,59 @@
+"""One device with valid credentials cannot take the center: the real server process against floods of
+valid requests from one kiosk and one counter, and a device flapping its status, while an honest kiosk
+is served."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import uuid
+
+from protocol.local_broker import LocalBroker
+from tests.harness import ServerProcess, device
+
+FLOOD = 600
+
+
+def counts(server: ServerProcess) -> dict[str, int]:
+    with sqlite3.connect(server.config.parent / "center.db") as db:
+        return {table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                for table in ("tickets", "replies", "events")}
+
+
+def test_one_kiosk_flooding_priority_tickets_takes_a_few_and_an_honest_kiosk_is_served(
+        server: ServerProcess, broker: LocalBroker, center_id: str) -> None:
+    with device(broker, center_id, "thief") as thief, device(broker, center_id, "honest") as honest:
+        topics = thief.topics
+        thief.link.expect_replies(topics.ticket_response("thief"))
+        started = time.monotonic()
+        for n in range(FLOOD):  # as fast as it can publish: every one a valid elderly ticket request
+            body = {"v": 1, "request_id": f"flood-{n}", "area": "tu-phap", "priority": "elderly"}
+            thief.link.publish(topics.ticket_request("thief"), json.dumps(body).encode(),
+                               response_topic=topics.ticket_response("thief"), correlation=b"x")
+        flooded_s = time.monotonic() - started
+        answer = honest.ticket("tu-phap", kiosk="honest")
+        assert answer["ok"] is True, answer
+        issued = int(answer["ticket"]["number"].removeprefix("B"))
+    stored = counts(server)
+    assert flooded_s < 5, "the flood was a flood"
+    assert issued <= 10 + 1 + 5, "the thief got ten priority tickets (and a few more as the minutes pass)"
+    assert stored["replies"] <= 30 + 1 + 5, "answers refused for the rate are not kept"
+
+
+def test_a_counter_flapping_pause_and_a_device_flapping_its_status_fill_nothing(
+        server: ServerProcess, broker: LocalBroker, center_id: str) -> None:
+    with device(broker, center_id, "counter-1") as counter, device(broker, center_id, "k1") as kiosk:
+        topics = counter.topics
+        counter.link.expect_replies(topics.counter_command_response("1"))
+        before = counts(server)
+        for n in range(FLOOD):
+            body = {"v": 1, "request_id": uuid.uuid4().hex, "action": "pause" if n % 2 == 0 else "resume"}
+            counter.link.publish(topics.counter_command("1"), json.dumps(body).encode(),
+                                 response_topic=topics.counter_command_response("1"), correlation=b"x")
+            counter.link.publish(topics.device_status("k1"), json.dumps({"v": 1, "online": n % 2 == 0}).encode(),
+                                 retain=True)
+        assert kiosk.ticket("dat-dai")["ok"] is True, "the kiosk is answered after the flood"
+        after = counts(server)
+    assert after["replies"] - before["replies"] <= 60 + 1, "a burst of commands, then four a second"
+    assert after["events"] - before["events"] <= 60 + 6 + 3, "their events, and at most a few status changes"

@@ -1,0 +1,74 @@
+"""What one device may make the server do: rates per kind, a daily budget of kept answers (pure, then the
+service)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from central_server.domain.limits import DeviceLimits, Limits
+from tests.unit.test_service import Clock, Rig
+
+T0 = datetime(2026, 12, 2, 8, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+
+
+def taken(limits: DeviceLimits, device: str, kind: str, at: datetime, tries: int) -> int:
+    return sum(limits.allow(device, kind, at) for _ in range(tries))
+
+
+def test_a_burst_passes_then_the_rate_and_each_device_has_its_own() -> None:
+    limits = DeviceLimits(Limits())  # 120 tickets a minute, a burst of 30
+    assert taken(limits, "kiosk/k1", "ticket", T0, 100) == 30
+    assert taken(limits, "kiosk/k1", "ticket", T0 + timedelta(seconds=5), 100) == 10, "two a second since"
+    assert taken(limits, "kiosk/k2", "ticket", T0, 100) == 30, "another kiosk is not held back"
+    assert taken(limits, "kiosk/k1", "ticket", T0 - timedelta(hours=1), 10) == 0, "a clock set back refills nothing"
+
+
+def test_priority_tickets_have_their_own_smaller_rate() -> None:
+    limits = DeviceLimits(Limits())  # 6 a minute, a burst of 10
+    assert taken(limits, "kiosk/k1", "priority", T0, 50) == 10
+    assert taken(limits, "kiosk/k1", "priority", T0 + timedelta(minutes=1), 50) == 6
+
+
+def test_the_daily_budget_of_kept_answers_restarts_each_day_and_counts_what_storage_holds() -> None:
+    limits = DeviceLimits(Limits(kiosk_answers_per_day=3))
+    day = date(2026, 12, 2)
+    assert [limits.keep("kiosk/k1", day) for _ in range(4)] == [True, True, True, False]
+    assert limits.keep("kiosk/k2", day), "each device has its own"
+    assert limits.keep("kiosk/k1", day + timedelta(days=1)), "a new day"
+    limits.already_kept(day, {"kiosk/k1": 3})  # after a restart: storage already holds three
+    assert not limits.keep("kiosk/k1", day)
+
+
+def test_one_kiosk_cannot_take_an_areas_numbers_nor_all_as_priority(tmp_path: Path) -> None:
+    clock = Clock()
+    rig = Rig(tmp_path, clock)
+    answers = [rig.ticket("dat-dai", request_id=f"f{n}", kiosk="thief") for n in range(200)]
+    codes = [a["error"]["code"] if not a["ok"] else "ok" for a in answers]
+    assert codes.count("ok") == 30 and set(codes) == {"ok", "too_many_requests"}, "a burst, then nothing"
+    elderly = [rig.send(rig.topics.ticket_request("greedy"),
+                        {"v": 1, "request_id": f"e{n}", "area": "tu-phap", "priority": "elderly"},
+                        rig.topics.ticket_response("greedy")) for n in range(50)]
+    assert sum(1 for out in elderly if b'"ok":true' in out[-1].payload) == 10, "ten priority tickets at once"
+    assert rig.ticket("dat-dai", request_id="citizen")["ticket"]["number"] == "1031", "an honest kiosk is served"
+    # Kept: the 30 tickets, the 30 answers to priority requests within the kiosk's rate (10 tickets and 20
+    # too_many_priority refusals, kept like any answer) and the citizen's; not the 190 refused for the rate.
+    assert rig.count("replies") == 30 + 30 + 1
+
+
+def test_a_counter_flapping_pause_is_capped_by_its_daily_budget_and_the_rest_refused(tmp_path: Path) -> None:
+    clock = Clock()
+    rig = Rig(tmp_path, clock)
+    rig.config = replace(rig.config, limits=Limits(counter_answers_per_day=20))  # small, so the test is short
+    rig.restart()
+    for n in range(100):  # pause and resume with fresh ids, within the rate
+        clock.advance(seconds=1)
+        rig.command("1", "pause" if n % 2 == 0 else "resume", request_id=f"c{n}")
+    assert rig.count("replies") == 20 and rig.count("events") <= 20, "storage stops growing at the budget"
+    refused = rig.command("1", "resume", request_id="more")
+    assert refused["error"]["code"] == "device_limit" and "cán bộ kỹ thuật" in refused["error"]["message"]
+    assert rig.command("2", "next")["ok"] is True, "another counter is not held back"
+    clock.advance(days=1)
+    assert rig.command("1", "resume")["ok"] is True, "a new day, a new budget"
