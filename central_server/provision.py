@@ -3,6 +3,7 @@
 From the center config it writes, under --out:
 
     server/center.toml, mqtt.password [, ca.crt]        the central server's config, with its credentials
+    server/admin.password                               the manager's broker user, for `central_server void`
     server/mosquitto/qms.conf, passwd, acl [, TLS files] the broker: no anonymous access, one user per device
     kiosk-<id>/kiosk.toml, board-<id>/board.toml, counter-<id>/counter.toml, each with mqtt.password [, ca.crt]
     ca/ca.crt, ca.key                                   with --tls: the center's own CA (keep ca.key safe)
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from central_server.config import CenterConfig, load
+from central_server.void import ADMIN_ID, ADMIN_PASSWORD_FILE
 from protocol.config_text import replace_table, set_key, toml_string
 from protocol.errors import ConfigError
 from protocol.tls import Authority, is_ip, issue_server_certificate, make_authority
@@ -48,14 +50,16 @@ PBKDF2_ITERATIONS = 101  # Mosquitto's own default; see password_line
 class Device:
     """One MQTT user of the center: its role, its id in the topics and its broker user name."""
 
-    role: str  # "server", "kiosk", "board" or "counter"
-    id: str  # kiosk/board id, counter id; the center id for the server
+    role: str  # "server", "kiosk", "board", "counter", or "admin" (the manager's tools, not a device)
+    id: str  # kiosk/board id, counter id; the center id for the server; the admin id in admin/<id>/...
     center_id: str
 
     @property
     def username(self) -> str:
         """Also its client id (use_username_as_clientid): unique across roles and centers."""
-        return f"{self.center_id}-server" if self.role == "server" else f"{self.center_id}-{self.role}-{self.id}"
+        if self.role in ("server", "admin"):
+            return f"{self.center_id}-{self.role}"
+        return f"{self.center_id}-{self.role}-{self.id}"
 
     @property
     def status_id(self) -> str:
@@ -64,7 +68,12 @@ class Device:
 
     @property
     def folder(self) -> str:
-        return "server" if self.role == "server" else f"{self.role}-{self.id}"
+        return "server" if self.role in ("server", "admin") else f"{self.role}-{self.id}"
+
+    @property
+    def password_name(self) -> str:
+        """The admin's password lies beside the server's config, where `central_server void` looks."""
+        return ADMIN_PASSWORD_FILE if self.role == "admin" else PASSWORD_FILE
 
     @property
     def config_name(self) -> str:
@@ -88,10 +97,11 @@ class Options:
 
 
 def devices_of(config: CenterConfig) -> list[Device]:
+    """The center's broker users: the server, its devices, and the manager's tools."""
     center = config.center_id
     return ([Device("server", center, center)] + [Device("kiosk", k.id, center) for k in config.kiosks]
             + [Device("board", b.id, center) for b in config.boards]
-            + [Device("counter", c.id, center) for c in config.rules.counters])
+            + [Device("counter", c.id, center) for c in config.rules.counters] + [Device("admin", ADMIN_ID, center)])
 
 
 def acl_lines(device: Device) -> list[str]:
@@ -105,6 +115,8 @@ def acl_lines(device: Device) -> list[str]:
               f"topic write {topics.device_status(device.status_id)}"]
     if device.role == "server":
         rules = [f"topic readwrite {topics.root}/#"]
+    elif device.role == "admin":  # asks the server, hears its answer; no status, no will
+        rules = [f"topic write {topics.admin_request(device.id)}", f"topic read {topics.admin_response(device.id)}"]
     elif device.role == "kiosk":
         rules = [f"topic write {topics.ticket_request(device.id)}", f"topic read {topics.ticket_response(device.id)}",
                  *common]
@@ -189,6 +201,8 @@ def device_config(device: Device, options: Options, center_text: str, levels: tu
         if device.role == "counter":
             text = set_key(text, section, "outbox", toml_string(str(options.state_dir / "outbox.db")))
             text = rating_levels(text, levels)
+        if device.role == "kiosk":
+            text = set_key(text, section, "journal", toml_string(str(options.state_dir / "kiosk-journal.db")))
         text = _mark_generated(text.replace(f"firmware_configs/{device.role}.example.toml",
                                             f"/etc/qms/{device.role}/{device.config_name}"))
     text = replace_table(text, "mqtt", mqtt_table(device, options))
@@ -235,14 +249,16 @@ def provision(config: CenterConfig, options: Options) -> list[str]:
     if not options.out.exists():
         options.out.mkdir(parents=True)
         options.out.chmod(0o755)  # the broker's files below must be reachable by the user mosquitto
-    passwords = {d: _password(options.out / d.folder, options.rotate) for d in devices}
+    passwords = {d: _password(options.out / d.folder / d.password_name, options.rotate) for d in devices}
     center_text, notes = _database_in_state_dir(config, config.path.read_text(encoding="utf-8"), options.state_dir)
     authority = _authority(options.out / "ca", config.center_id) if options.tls else None
     for device in devices:
         folder = options.out / device.folder
         folder.mkdir(exist_ok=True)
         folder.chmod(0o755)
-        _write(folder / PASSWORD_FILE, passwords[device] + "\n", 0o600)
+        _write(folder / device.password_name, passwords[device] + "\n", 0o600)
+        if device.role == "admin":
+            continue
         _write(folder / device.config_name, device_config(device, options, center_text, config.rules.rating_levels),
                0o644)
         if authority is not None:
@@ -274,8 +290,7 @@ def _database_in_state_dir(config: CenterConfig, text: str, state_dir: Path) -> 
     return text, [f"note: the server's database is {moved} (the service keeps and may write only {state_dir})"]
 
 
-def _password(folder: Path, rotate: bool) -> str:
-    existing = folder / PASSWORD_FILE
+def _password(existing: Path, rotate: bool) -> str:
     if not rotate and existing.is_file():
         kept = existing.read_text(encoding="utf-8").strip()
         if kept:
@@ -327,6 +342,10 @@ def _summary(config: CenterConfig, options: Options, devices: list[Device]) -> l
     lines = [f"provisioned center {config.center_id} in {options.out}: devices connect to "
              f"{scheme}://{options.broker_host}:{options.port}"]
     for device in devices:
+        if device.role == "admin":
+            lines.append(f"  {device.role:8} {device.username:32} central_server void, with "
+                         f"{options.out / device.folder / device.password_name}")
+            continue
         config_file = options.out / device.folder / device.config_name
         lines.append(f"  {device.role:8} {device.username:32} sudo ./systemd/install.sh {device.role} {config_file}")
     if not options.tls:

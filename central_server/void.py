@@ -26,7 +26,8 @@ from protocol.link import MqttLink, RequestTimeout
 from protocol.messages import Reply, VoidTickets
 from protocol.topics import Topics
 
-ADMIN_ID = "manager"
+ADMIN_ID = "manager"  # admin/manager/request
+ADMIN_PASSWORD_FILE = "admin.password"  # beside the server's config, written by `provision`
 ANSWER_S = 10.0
 
 
@@ -44,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     topics, settings = Topics(config.center_id), _settings(config)
     link = MqttLink(settings, client_id=settings.client_id or f"{config.client_id}-admin-{os.getpid()}",
-                    status_topic=topics.device_status(f"admin-{ADMIN_ID}"), announce_online=False)
+                    status_topic=None)  # a tool, not a device: no status of its own
     link.start()
     try:
         answer = link.request(topics.admin_request(ADMIN_ID), request.to_wire(),
@@ -68,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _settings(config: CenterConfig) -> MqttSettings:
-    password = config.path.parent / "admin.password"
+    password = config.path.parent / ADMIN_PASSWORD_FILE
     if password.is_file():  # a center made by `provision`: the manager's own broker user
         name = f"{config.center_id}-admin"
         return replace(config.mqtt, username=name, password=password.read_text(encoding="utf-8").strip(),

@@ -71,7 +71,7 @@ class MqttLink:
         settings: MqttSettings,
         *,
         client_id: str,
-        status_topic: str,
+        status_topic: str | None,
         announce_online: bool = True,
         max_inflight: int = 100,
     ) -> None:
@@ -104,7 +104,8 @@ class MqttLink:
                 keyfile=str(self._settings.key_file) if self._settings.key_file else None,
                 tls_version=ssl.PROTOCOL_TLS_CLIENT,
             )
-        client.will_set(self._status_topic, OFFLINE, qos=1, retain=True)
+        if self._status_topic is not None:  # None: a tool, not a device (no status, no will)
+            client.will_set(self._status_topic, OFFLINE, qos=1, retain=True)
         client.reconnect_delay_set(min_delay=1, max_delay=RECONNECT_S)
         client.max_inflight_messages_set(max_inflight)
         paho_log = logging.getLogger(f"paho.{client_id}")
@@ -131,7 +132,7 @@ class MqttLink:
         with self._status_lock:  # no online may follow the offline
             self._stopping = True
             self.ready.clear()
-        if self.connected.is_set():
+        if self.connected.is_set() and self._status_topic is not None:
             info = self._client.publish(self._status_topic, OFFLINE, qos=1, retain=True)
             try:
                 info.wait_for_publish(timeout_s)
@@ -189,7 +190,7 @@ class MqttLink:
         Only while ready (subscribed) and not stopping: online must mean "requests are heard".
         """
         with self._status_lock:
-            if self.ready.is_set() and not self._stopping:
+            if self.ready.is_set() and not self._stopping and self._status_topic is not None:
                 payload = Status(True, self._status_extra).to_wire()
                 self._client.publish(self._status_topic, payload, qos=1, retain=True)
 

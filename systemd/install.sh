@@ -9,7 +9,7 @@
 #   /opt/qms/app                 the code (tracked files of this checkout), run with PYTHONPATH
 #   /opt/qms/venv                the Python packages (rebuilt only when pyproject.toml changes)
 #   /opt/qms/venv/share/qms-voice  the board's voice clips (espeak-ng)
-#   /etc/qms/<role>/             the config (server: center.toml), mqtt.password, ca.crt: root:qms 0640
+#   /etc/qms/<role>/             the config (server: center.toml, admin.password), mqtt.password, ca.crt: root:qms 0640
 #   /etc/sysusers.d/qms*.conf    the user qms and the role's device groups
 #   /etc/systemd/system/qms-<role>.service, enabled and (re)started
 #   /etc/mosquitto/conf.d/qms.conf, /etc/mosquitto/qms/   (server) the broker's files, group mosquitto
@@ -190,19 +190,20 @@ import sys, tomllib
 from pathlib import Path
 role, config, installed, staging = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), bool(sys.argv[4])
 data = tomllib.loads(config.read_text(encoding="utf-8"))
-keys = {"server": ("storage", "url"), "counter": ("terminal", "outbox"), "kiosk": ("ticket", "save_dir"),
-        "board": ("screen", "screenshots")}
-table, key = keys[role]
-value = data.get(table, {}).get(key)
-if isinstance(value, str) and (role != "server" or value.startswith("sqlite:")):
-    raw = value.removeprefix("sqlite://")
-    where = Path("/" + raw.lstrip("/")) if raw.startswith("/") else installed / raw  # relative: from /etc/qms/<role>
-    if not any(where.is_relative_to(p) for p in ("/var/lib/qms", "/var/cache/qms")):
-        refused = role == "server" and not staging
-        print(f"install.sh: {'error' if refused else 'warning'}: {config.name}: [{table}] {key} = {value!r}: the "
-              "service can write only below /var/lib/qms (its /tmp is private and emptied at every restart)",
-              file=sys.stderr)
-        sys.exit(1 if refused else 0)
+keys = {"server": [("storage", "url")], "counter": [("terminal", "outbox")],
+        "kiosk": [("kiosk", "journal"), ("ticket", "save_dir")], "board": [("screen", "screenshots")]}
+for table, key in keys[role]:
+    value = data.get(table, {}).get(key)
+    if isinstance(value, str) and (role != "server" or value.startswith("sqlite:")):
+        raw = value.removeprefix("sqlite://")
+        where = Path("/" + raw.lstrip("/")) if raw.startswith("/") else installed / raw  # relative: /etc/qms/<role>
+        if not any(where.is_relative_to(p) for p in ("/var/lib/qms", "/var/cache/qms")):
+            refused = role == "server" and not staging
+            print(f"install.sh: {'error' if refused else 'warning'}: {config.name}: [{table}] {key} = {value!r}: "
+                  "the service can write only below /var/lib/qms (its /tmp is private and emptied at every restart)",
+                  file=sys.stderr)
+            if refused:
+                sys.exit(1)
 EOF
 
 # --- the code swapped in -----------------------------------------------------------------------
@@ -227,7 +228,7 @@ install_secret() { # a file readable by root and the group qms only
     fi
 }
 install_secret "$CONFIG" "$ROOT$ETC/$CONFIG_NAME"
-for file in mqtt.password ca.crt; do
+for file in mqtt.password ca.crt admin.password; do # admin.password: the server's, for `central_server void`
     if [ -f "$CONFIG_DIR/$file" ]; then install_secret "$CONFIG_DIR/$file" "$ROOT$ETC/$file"; fi
 done
 

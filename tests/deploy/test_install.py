@@ -38,6 +38,7 @@ SOURCES = {
 [kiosk]
 id = "k1"
 center = "c1"
+journal = "{state}/kiosk-journal.db"
 
 [mqtt]
 url = "mqtts://qms.local:8883"
@@ -95,6 +96,7 @@ def source_folder(tmp_path: Path, role: Role) -> Path:
     if role.name == "kiosk":
         (folder / "ca.crt").write_text("CA\n")
     if role.name == "server":
+        (folder / "admin.password").write_text(PASSWORD)  # the manager's, for `central_server void`
         (folder / "mosquitto").mkdir()
         for name, content in BROKER_FILES.items():
             (folder / "mosquitto" / name).write_text(content)
@@ -209,7 +211,8 @@ def test_install_lays_out_the_role(laid_out: Installed) -> None:
     etc = destdir / "etc/qms" / role.name
     assert owner_mode(etc) == (0, qms_gid, 0o750)
     assert (etc / role.config_name).read_bytes() == config.read_bytes()
-    secrets = [role.config_name, "mqtt.password"] + (["ca.crt"] if role.name == "kiosk" else [])
+    beside = {"kiosk": ["ca.crt"], "server": ["admin.password"]}.get(role.name, [])
+    secrets = [role.config_name, "mqtt.password", *beside]
     assert sorted(p.name for p in etc.iterdir()) == sorted(secrets)
     for name in secrets:
         assert owner_mode(etc / name) == (0, qms_gid, 0o640), name
@@ -224,7 +227,7 @@ def test_install_lays_out_the_role(laid_out: Installed) -> None:
     # the test's configs keep the database and the outbox in its own folder: the installer warns that
     # the service could not write there (ProtectSystem=strict, a private /tmp)
     writes_outside = "the service can write only below /var/lib/qms" in laid_out.done.stderr
-    assert writes_outside == (role.name in ("server", "counter"))
+    assert writes_outside == (role.name in ("server", "counter", "kiosk"))
     # the broker's files: without a group mosquitto here they stay root's, and the installer says so
     assert ("no group mosquitto" in laid_out.done.stderr) == (role.name == "server")
     if role.name == "server":

@@ -44,22 +44,24 @@ TOPICS = [
     "counter/1/command", "counter/1/command/response", "counter/1/rating", "counter/1/rating/ack", "counter/1/state",
     "counter/1/state/more", "counter/1/other", "counter/2/command", "counter/2/rating", "counter/2/state",
     "device/k1/status", "device/k2/status", "device/board-1/status", "device/counter-1/status",
-    "device/counter-2/status",
+    "device/counter-2/status", "admin/manager/request", "admin/manager/response", "admin/other/request",
 ]
 MAY_WRITE = {
     "kiosk-k1": {"kiosk/k1/ticket/request", "device/k1/status"},
     "counter-1": {"counter/1/command", "counter/1/rating", "device/counter-1/status"},
     "board-board-1": {"device/board-1/status"},
+    "admin": {"admin/manager/request"},  # the manager's tools (`central_server void`) ask the server, nothing else
 }
 MAY_READ = {  # what each agent subscribes to (kiosk/agent.py, rating_terminal/agent.py, display_board/agent.py)
     "kiosk-k1": {"config", "server/status", "kiosk/k1/ticket/response"},
     "kiosk-k2": {"config", "server/status", "kiosk/k2/ticket/response"},
     "counter-1": {"config", "server/status", "counter/1/command/response", "counter/1/rating/ack", "counter/1/state"},
     "board-board-1": {"config", "server/status", "board/state", "board/call", "counter/1/state", "counter/2/state"},
+    "admin": {"admin/manager/response"},
 }
 USERS = {"server": f"{CENTER}-server", "kiosk-k1": f"{CENTER}-kiosk-k1", "kiosk-k2": f"{CENTER}-kiosk-k2",
          "board-board-1": f"{CENTER}-board-board-1", "counter-1": f"{CENTER}-counter-1",
-         "counter-2": f"{CENTER}-counter-2"}
+         "counter-2": f"{CENTER}-counter-2", "admin": f"{CENTER}-admin"}
 
 
 class Client:
@@ -145,7 +147,8 @@ def provisioned_broker(folder: Path, *tls: str) -> tuple[Path, LocalBroker]:
 
 
 def password(out: Path, name: str) -> str:
-    return (out / name / "mqtt.password").read_text().strip()
+    where = out / "server" / "admin.password" if name == "admin" else out / name / "mqtt.password"
+    return where.read_text().strip()
 
 
 @pytest.fixture
@@ -212,6 +215,7 @@ def test_each_role_reads_only_its_own_topics(secured: tuple[Path, LocalBroker]) 
     for topic in TOPICS:
         server.publish(f"{ROOT_TOPIC}/{topic}", f"server {topic}".encode())
     server.publish(f"{ROOT_TOPIC}/config", b"sentinel")
+    server.publish(f"{ROOT_TOPIC}/admin/manager/response", b"sentinel")  # the manager's tool reads only that
     for name, reader in readers.items():
         arrived = reader.received_until(b"sentinel")
         assert set(arrived) == {f"{ROOT_TOPIC}/{t}" for t in MAY_READ[name]}, name
@@ -287,6 +291,11 @@ def test_the_provisioned_server_and_kiosk_talk_over_tls(traversable_dir: Path) -
         _, payload = kiosk.messages.get(timeout=TIMEOUT)
         reply = json.loads(payload)
         assert reply["ok"] is True and reply["ticket"]["number"] == "1001", reply
+        voided = subprocess.run([sys.executable, "-m", "central_server", "void", "--config",
+                                 str(out / "server" / "center.toml"), "--kiosk", "k1", "--from", "00:00", "--to",
+                                 "23:59", "--by", "Trần Thị Quản"], cwd=ROOT, capture_output=True, text=True,
+                                timeout=TIMEOUT)  # as the manager's own user, over TLS
+        assert voided.returncode == 0 and voided.stdout.startswith("Đã huỷ 1 phiếu của ki-ốt k1"), voided
     finally:
         server.terminate()
         output = server.communicate(timeout=TIMEOUT)[0].decode(errors="replace")

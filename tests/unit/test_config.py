@@ -450,7 +450,7 @@ def size_in(message: str) -> int:
 
 
 def test_the_config_message_is_limited_by_what_devices_decode() -> None:
-    assert config_payload_limit("qms/v1/rach-gia/config") == MAX_PAYLOAD  # the broker's limit (2 MiB) is larger
+    assert config_payload_limit("qms/v1/rach-gia/config") == MAX_PAYLOAD  # the broker's limit (200 KiB) is larger
     assert "max_packet_size" in BROKER_TUNING.read_text(encoding="utf-8")
 
 

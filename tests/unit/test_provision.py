@@ -47,7 +47,9 @@ def provision(folder: Path, *extra: str, config: Path | None = None) -> Path:
 
 
 def passwords(out: Path) -> dict[str, str]:
-    return {p.parent.name: p.read_text().strip() for p in out.glob("*/mqtt.password")}
+    """Every user's password by where it lies: the folder, or `admin` for the manager's."""
+    found = {p.parent.name: p.read_text().strip() for p in out.glob("*/mqtt.password")}
+    return {**found, "admin": (out / "server" / "admin.password").read_text().strip()}
 
 
 def test_every_device_gets_a_folder_a_config_and_its_own_password(tmp_path: Path) -> None:
@@ -55,10 +57,12 @@ def test_every_device_gets_a_folder_a_config_and_its_own_password(tmp_path: Path
     folders = {p.name for p in out.iterdir() if p.is_dir()}
     assert folders == {"server", "kiosk-k1", "kiosk-k2", "board-board-1", "counter-1", "counter-2", "counter-3"}
     secrets = passwords(out)
-    assert len(set(secrets.values())) == 7 and all(len(s) >= 32 for s in secrets.values())
+    assert len(set(secrets.values())) == 8 and all(len(s) >= 32 for s in secrets.values())
     assert stat.S_IMODE((out / "kiosk-k1" / "mqtt.password").stat().st_mode) == 0o600
+    assert stat.S_IMODE((out / "server" / "admin.password").stat().st_mode) == 0o600
     kiosk = tomllib.loads((out / "kiosk-k1" / "kiosk.toml").read_text())
-    assert kiosk["kiosk"] == {**kiosk["kiosk"], "id": "k1", "center": "rach-gia"}
+    assert kiosk["kiosk"] == {**kiosk["kiosk"], "id": "k1", "center": "rach-gia",
+                              "journal": str(tmp_path / "kiosk-journal.db")}
     assert kiosk["mqtt"] == {"url": "mqtt://qms-server.local:1883", "username": "rach-gia-kiosk-k1",
                              "password_file": "mqtt.password"}
     counter = tomllib.loads((out / "counter-2" / "counter.toml").read_text())
@@ -76,12 +80,15 @@ def test_the_password_file_holds_every_user_hashed_as_mosquitto_checks_it(tmp_pa
     lines = (out / "server" / "mosquitto" / "passwd").read_text().splitlines()
     by_user = dict(line.split(":", 1) for line in lines)
     assert set(by_user) == {"rach-gia-server", "rach-gia-kiosk-k1", "rach-gia-kiosk-k2", "rach-gia-board-board-1",
-                            "rach-gia-counter-1", "rach-gia-counter-2", "rach-gia-counter-3"}
+                            "rach-gia-counter-1", "rach-gia-counter-2", "rach-gia-counter-3", "rach-gia-admin"}
     _, kind, rounds, salt, digest = by_user["rach-gia-kiosk-k1"].split("$")
     assert kind == "7"
     expected = hashlib.pbkdf2_hmac("sha512", secrets["kiosk-k1"].encode(), base64.b64decode(salt), int(rounds))
     assert base64.b64decode(digest) == expected
     assert secrets["kiosk-k1"] not in (out / "server" / "mosquitto" / "passwd").read_text()
+    _, _, rounds, salt, digest = by_user["rach-gia-admin"].split("$")
+    assert base64.b64decode(digest) == hashlib.pbkdf2_hmac("sha512", secrets["admin"].encode(),
+                                                            base64.b64decode(salt), int(rounds))
 
 
 def test_our_hash_is_the_one_mosquitto_passwd_writes(tmp_path: Path) -> None:
@@ -111,7 +118,7 @@ def test_no_device_may_read_what_it_writes(tmp_path: Path) -> None:
             case ["topic", access, topic]:
                 rules[user].append((access, topic))
     devices = {user: found for user, found in rules.items() if user != "rach-gia-server"}
-    assert len(devices) == 6
+    assert len(devices) == 7
     for user, found in devices.items():
         read = {topic for access, topic in found if access in ("read", "readwrite")}
         written = {topic for access, topic in found if access in ("write", "readwrite")}
@@ -120,6 +127,8 @@ def test_no_device_may_read_what_it_writes(tmp_path: Path) -> None:
     assert {t for a, t in devices["rach-gia-counter-1"] if a == "read"} == {
         f"qms/v1/rach-gia/{t}" for t in ("config", "server/status", "counter/1/command/response",
                                          "counter/1/rating/ack", "counter/1/state")}
+    assert devices["rach-gia-admin"] == [("write", "qms/v1/rach-gia/admin/manager/request"),
+                                         ("read", "qms/v1/rach-gia/admin/manager/response")]
 
 
 def test_a_device_removed_from_the_config_loses_its_access(tmp_path: Path) -> None:
@@ -207,6 +216,7 @@ def test_set_key_keeps_the_comment_and_replace_table_stops_at_the_blank_line() -
 def test_user_names_are_unique_across_roles_and_centers() -> None:
     names = {Device(role, "1", center).username for role in ("kiosk", "board", "counter") for center in ("a", "b")}
     assert len(names) == 6 and Device("server", "a", "a").username == "a-server"
+    assert Device("admin", "manager", "a").username == "a-admin"
 
 
 def test_a_database_outside_the_state_folder_moves_into_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
