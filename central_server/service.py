@@ -61,6 +61,12 @@ MAX_HELD_STATUSES = 1_000  # device statuses kept while storage cannot write, to
 # Refusals kept per day (and process) so that their retries get the same answer; a kiosk or a
 # counter that works normally gets a few dozen a day. Past it a refusal is answered, not kept.
 MAX_REFUSALS_KEPT = 20_000
+# What an answer echoes from its request. Every agent sends a Response Topic of well under 100 bytes and
+# 16 bytes of Correlation Data; MQTT allows 64 KiB of each, and an answer echoing both could exceed the
+# broker's max_packet_size, which would cut the server off at every resend. A request over these bounds
+# is neither acted on nor answered (its Response Topic is not usable, CONTRACT.md section 3).
+MAX_RESPONSE_TOPIC_BYTES = 512
+MAX_CORRELATION_BYTES = 256
 PRINTER_STATE = re.compile(r"[a-z_]{1,32}")  # what a kiosk reports: ready, paper_low, paper_out, cover_open, ...
 PRINTER_PROBLEMS = frozenset({"paper_out", "cover_open", "offline"})  # no ticket can be printed
 
@@ -211,6 +217,9 @@ class CenterService:
             self._handle_status(inbound.device_id, message.payload, now)
         elif message.response_topic is None:
             log.warning("dropped a request on %s: it has no Response Topic", message.topic[:200])
+        elif not _echo_fits(message):
+            log.warning("dropped a request on %s: its Response Topic or Correlation Data is too long to echo",
+                        message.topic[:200])
         elif message.expires_at is not None and time.monotonic() > message.expires_at:
             # Its asker gave up (MQTT 5 Message Expiry): acting now would make a ticket nobody holds.
             log.warning("dropped a request on %s: it expired before it could be served", message.topic[:200])
@@ -423,10 +432,7 @@ class CenterService:
 
     def _handle_rating(self, inbound: Inbound, message: Message, now: datetime) -> None:
         counter_id = inbound.device_id
-        response_topic = message.response_topic
-        correlation = message.correlation
-        if response_topic is None or not self.topics.response_allowed(inbound, response_topic):
-            response_topic, correlation = self.topics.rating_ack(counter_id), None
+        response_topic, correlation = self._rating_answer_to(inbound, message)
         body = _Body(message.payload)
         rating_id = usable_id(body.fields, "rating_id")
         if rating_id is not None:
@@ -441,6 +447,17 @@ class CenterService:
         if ack.ok and rating_id is not None:
             self._batch.rating_acks[(counter_id, rating_id)] = payload
         self._reply(response_topic, payload, correlation)
+
+    def _rating_answer_to(self, inbound: Inbound, message: Message) -> tuple[str, bytes | None]:
+        """Where a rating's acknowledgement goes: its own Response Topic when usable, else the counter's ack topic."""
+        if self._answerable(inbound, message):
+            assert message.response_topic is not None
+            return message.response_topic, message.correlation
+        return self.topics.rating_ack(inbound.device_id), None
+
+    def _answerable(self, inbound: Inbound, message: Message) -> bool:
+        return (message.response_topic is not None and _echo_fits(message)
+                and self.topics.response_allowed(inbound, message.response_topic))
 
     def _rate(self, counter_id: str, body: _Body, rating_id: str | None, now: datetime) -> Reply:
         try:
@@ -529,9 +546,7 @@ class CenterService:
     def internal_error_reply(self, message: Message) -> Outbound | None:
         """A reply for a request the loop could not process at all, when a reply is allowed."""
         inbound = self.topics.parse_inbound(message.topic)
-        if inbound is None or message.response_topic is None:
-            return None
-        if not self.topics.response_allowed(inbound, message.response_topic):
+        if inbound is None or message.response_topic is None or not self._answerable(inbound, message):
             return None
         reply = Reply(usable_id(_Body(message.payload).fields, "request_id"), False,
                       error=ErrorInfo("internal_error", INTERNAL_VI))
@@ -625,12 +640,10 @@ class CenterService:
                 rating_id = usable_id(fields, "rating_id")
                 ack = None if rating_id is None else self._storage.find_rating_ack(inbound.device_id, rating_id)
                 if ack is not None:  # recorded before: acknowledged again, as always
-                    topic, correlation = message.response_topic, message.correlation
-                    if topic is None or not self.topics.response_allowed(inbound, topic):
-                        topic, correlation = self.topics.rating_ack(inbound.device_id), None
+                    topic, correlation = self._rating_answer_to(inbound, message)
                     out.append(Outbound(topic, ack, correlation=correlation))
                 continue
-            if message.response_topic is None or not self.topics.response_allowed(inbound, message.response_topic):
+            if message.response_topic is None or not self._answerable(inbound, message):
                 continue
             request_id = usable_id(fields, "request_id")
             device = f"{inbound.device_kind}/{inbound.device_id}"
@@ -691,6 +704,12 @@ class _Body:
         if self.fields is None:
             raise self.error or BadMessage("bad_request", "payload is empty")
         return check_version(self.fields)
+
+
+def _echo_fits(message: Message) -> bool:
+    topic = message.response_topic or ""
+    return (len(topic.encode()) <= MAX_RESPONSE_TOPIC_BYTES
+            and len(message.correlation or b"") <= MAX_CORRELATION_BYTES)
 
 
 def _size(size: int) -> str:

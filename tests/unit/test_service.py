@@ -283,6 +283,30 @@ def test_answers_to_unknown_counters_and_foreign_topics_are_not_stored(rig: Rig)
     assert rig.count("replies") == before
 
 
+def test_a_request_whose_echo_would_be_huge_is_neither_acted_on_nor_answered(rig: Rig) -> None:
+    """An answer echoes the Response Topic and the Correlation Data: 64 KiB of each would make a packet the
+    broker cuts the server off for. Ratings are still acknowledged, on the counter's own ack topic."""
+    kiosk = rig.topics.ticket_request("k1")
+    long_topic = rig.topics.ticket_response("k1") + "/" + "x" * 600
+
+    def ask(response_topic: str, correlation: bytes) -> list[Outbound]:
+        body = json.dumps({"v": 1, "request_id": uuid.uuid4().hex, "area": "dat-dai"}).encode()
+        return rig.service.handle_batch([Message(kiosk, body, response_topic, correlation)])
+
+    assert ask(long_topic, b"c") == [] and ask(rig.topics.ticket_response("k1"), b"c" * 300) == []
+    assert rig.count("tickets") == 0
+    fitting = ask(rig.topics.ticket_response("k1") + "/" + "x" * 400, b"c" * 256)
+    assert reply_of(fitting, rig.topics.ticket_response("k1") + "/" + "x" * 400)["ok"] is True
+    ticket_id = rig.command("1", "next")["ticket"]["id"]
+    rating = {"v": 1, "rating_id": "r1", "ticket_id": ticket_id, "level": "satisfied",
+              "pressed_at": rig.clock().isoformat()}
+    rig.command("1", "finish")
+    out = rig.service.handle_batch([Message(rig.topics.counter_rating("1"), json.dumps(rating).encode(),
+                                            rig.topics.rating_ack("1") + "/mine", b"c" * 1000)])
+    ack = [o for o in out if o.topic == rig.topics.rating_ack("1")]
+    assert len(ack) == 1 and ack[0].correlation is None and json.loads(ack[0].payload)["ok"] is True
+
+
 def test_a_cancelled_command_that_arrives_late_changes_nothing(rig: Rig) -> None:
     rig.ticket("dat-dai")
     cancel = rig.command("1", "cancel", cancels="late-next")
