@@ -88,6 +88,14 @@ areas = ["nho"]
 """
 
 
+def rss_mb(pid: int) -> float:
+    """A process's resident memory, as the kernel counts it."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
 def sqlite_file(config: CenterConfig) -> Path:
     """The test center's SQLite file (the tests' configs use SQLite)."""
     assert config.database is not None, "a PostgreSQL config"

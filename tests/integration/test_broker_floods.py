@@ -43,7 +43,7 @@ from protocol.link import Message, MqttLink, RequestTimeout
 from protocol.local_broker import TUNING, LocalBroker
 from protocol.messages import MAX_PAYLOAD
 from protocol.topics import Topics
-from tests.harness import ROOT, TIMEOUT
+from tests.harness import ROOT, TIMEOUT, rss_mb
 from tests.integration.test_provisioned_broker import CENTER, USERS, password, provisioned_broker
 
 GROWTH_MB = 50  # what the broker may grow by over a whole flood; it grew by over 1,000 MB before the fix
@@ -193,13 +193,6 @@ class HonestKiosk:
     def on_status(self, message: Message) -> None:
         if json.loads(message.payload).get("online") is True:
             self.server_online.set()
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
 
 
 @dataclass

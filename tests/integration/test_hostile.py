@@ -30,7 +30,7 @@ from protocol.link import Message
 from protocol.local_broker import LocalBroker
 from protocol.messages import CounterCommand, TicketRequest
 from protocol.topics import Topics
-from tests.harness import ServerProcess, device, sqlite_file, write_center_config
+from tests.harness import ServerProcess, device, rss_mb, sqlite_file, write_center_config
 
 TOTAL, CHUNK, DISTINCT = 100_000, 5_000, 2_000
 AREAS = ("dat-dai", "tu-phap", "nho")
@@ -133,13 +133,6 @@ class HostileClient:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
 
 
 Script = list[tuple[str, str, dict[str, Any]]]  # (kind, device, body): the valid messages, in order

@@ -22,6 +22,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -270,6 +271,20 @@ def test_tls_works_and_a_plain_client_cannot_use_the_tls_listener(traversable_di
         broker.stop()
 
 
+def first_ticket(kiosk: Client, *, watcher: Client) -> dict[str, Any]:
+    """Once `watcher` sees the server online, kiosk k1 asks for a ticket: the server's answer."""
+    watcher.subscribe(f"{ROOT_TOPIC}/server/status")
+    while json.loads(watcher.messages.get(timeout=TIMEOUT)[1]).get("online") is not True:
+        pass
+    kiosk.subscribe(f"{ROOT_TOPIC}/kiosk/k1/ticket/response")
+    properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+    properties.ResponseTopic = f"{ROOT_TOPIC}/kiosk/k1/ticket/response"
+    body = json.dumps({"v": 1, "request_id": "r1", "area": "dat-dai"}).encode()
+    kiosk.client.publish(f"{ROOT_TOPIC}/kiosk/k1/ticket/request", body, qos=1, properties=properties)
+    reply: dict[str, Any] = json.loads(kiosk.messages.get(timeout=TIMEOUT)[1])
+    return reply
+
+
 def test_the_provisioned_server_and_kiosk_talk_over_tls(traversable_dir: Path) -> None:
     """The whole chain: the server runs its written config (mqtts, user, password file, CA) and a kiosk
     with its written credentials gets a ticket."""
@@ -280,16 +295,7 @@ def test_the_provisioned_server_and_kiosk_talk_over_tls(traversable_dir: Path) -
                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               env={**os.environ, "QMS_LOG_LEVEL": "INFO"})
     try:
-        board.subscribe(f"{ROOT_TOPIC}/server/status")
-        while json.loads(board.messages.get(timeout=TIMEOUT)[1]).get("online") is not True:
-            pass
-        kiosk.subscribe(f"{ROOT_TOPIC}/kiosk/k1/ticket/response")
-        properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-        properties.ResponseTopic = f"{ROOT_TOPIC}/kiosk/k1/ticket/response"
-        body = json.dumps({"v": 1, "request_id": "r1", "area": "dat-dai"}).encode()
-        kiosk.client.publish(f"{ROOT_TOPIC}/kiosk/k1/ticket/request", body, qos=1, properties=properties)
-        _, payload = kiosk.messages.get(timeout=TIMEOUT)
-        reply = json.loads(payload)
+        reply = first_ticket(kiosk, watcher=board)
         assert reply["ok"] is True and reply["ticket"]["number"] == "1001", reply
         voided = subprocess.run([sys.executable, "-m", "central_server", "void", "--config",
                                  str(out / "server" / "center.toml"), "--kiosk", "k1", "--from", "00:00", "--to",
@@ -343,15 +349,7 @@ def test_the_provisioned_counter_terminal_gets_what_it_must_read(traversable_dir
         terminal.stdin.flush()
 
     try:
-        kiosk.subscribe(f"{ROOT_TOPIC}/server/status")
-        while json.loads(kiosk.messages.get(timeout=TIMEOUT)[1]).get("online") is not True:
-            pass
-        kiosk.subscribe(f"{ROOT_TOPIC}/kiosk/k1/ticket/response")
-        properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-        properties.ResponseTopic = f"{ROOT_TOPIC}/kiosk/k1/ticket/response"
-        body = json.dumps({"v": 1, "request_id": "r1", "area": "dat-dai"}).encode()
-        kiosk.client.publish(f"{ROOT_TOPIC}/kiosk/k1/ticket/request", body, qos=1, properties=properties)
-        assert json.loads(kiosk.messages.get(timeout=TIMEOUT)[1])["ok"] is True
+        assert first_ticket(kiosk, watcher=kiosk)["ok"] is True
         deadline = time.monotonic() + TIMEOUT
         signal = ""
         while signal != "signal ok":  # a key is ignored until the terminal is ready, refused while it is offline
