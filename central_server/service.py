@@ -12,7 +12,7 @@ import logging
 import re
 import time
 from collections import Counter as Tally
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -168,7 +168,7 @@ class CenterService:
         if day == self.center.day:
             return
         if day < self.center.day:
-            if self.center.tickets or self._answered:
+            if self._day_in_use():
                 if self._clock_behind != day:
                     log.warning("the clock says %s, before the service day %s; staying on %s", now,
                                 self.center.day, self.center.day)
@@ -235,16 +235,16 @@ class CenterService:
         device = f"{inbound.device_kind}/{inbound.device_id}"
         body = _Body(message.payload)
         request_id = usable_id(body.fields, "request_id")
-        kind = "ticket" if inbound.kind == "ticket_request" else "command"  # an admin's too: a few a second
-        if not self._limits.allow(device, kind, now):  # neither acted on nor kept: a flood fills nothing
-            self._refuse_unkept(device, request_id, response_topic, message, TOO_MANY, now)
-            return
-        if request_id is not None:
+        if request_id is not None:  # a retry gets its first answer, however often it comes (the contract)
             earlier = self._earlier_reply(device, request_id)
             if earlier is not None:
                 log.info("request %s from %s answered again (retry)", request_id, device)
                 self._reply(response_topic, earlier, message.correlation)
                 return
+        kind = {"ticket_request": "cancel" if _is_cancel(body.fields) else "ticket"}.get(inbound.kind, "command")
+        if not self._limits.allow(device, kind, now):  # neither acted on nor kept: a flood fills nothing
+            self._refuse_unkept(device, request_id, response_topic, message, TOO_MANY, now)
+            return
         known = inbound.device_kind != COUNTER or inbound.device_id in self.center.counters
         if request_id is not None and known and not self._limits.keep(device, self.center.day):
             self._refuse_unkept(device, request_id, response_topic, message, OVER_BUDGET, now)
@@ -262,13 +262,16 @@ class CenterService:
 
     def _refuse_unkept(self, device: str, request_id: str | None, response_topic: str, message: Message,
                        refusal: DomainError, now: datetime) -> None:
-        """A device over its rate or its day's budget: told so, nothing acted on, nothing kept. Logged once
-        a minute per device, with how many were refused meanwhile (a flood must not flood the log)."""
+        """A device over its rate or its day's budget: told so, nothing acted on, nothing kept."""
         reply = Reply(request_id, False, error=ErrorInfo(refusal.code, refusal.message))
         self._reply(response_topic, reply.to_wire(), message.correlation)
+        self._log_unkept(device, refusal.code, now)
+
+    def _log_unkept(self, device: str, code: str, now: datetime) -> None:
+        """Once a minute per device, with how many were refused meanwhile (a flood must not flood the log)."""
         count, since = self._unkept.get(device, (0, None))
         if since is None or (now - since).total_seconds() >= 60:
-            log.warning("refused %d request(s) from %s: %s", count + 1, device, refusal.code)
+            log.warning("refused %d request(s) from %s: %s", count + 1, device, code)
             self._unkept[device] = (0, now)
             if len(self._unkept) > MAX_DEVICES:
                 self._unkept.pop(next(iter(self._unkept)))
@@ -335,7 +338,7 @@ class CenterService:
                 return self._void(VoidTickets.from_body(body.checked()), inbound.device_id, now)
             if inbound.kind == "ticket_request":
                 fields = body.checked()
-                if "cancels" in fields:
+                if _is_cancel(fields):
                     return self._cancel_ticket(TicketCancel.from_body(fields), inbound.device_id, now)
                 return self._issue(TicketRequest.from_body(fields), inbound.device_id, now)
             return self._command(CounterCommand.from_body(body.checked()), inbound.device_id, now)
@@ -433,6 +436,10 @@ class CenterService:
     def _handle_rating(self, inbound: Inbound, message: Message, now: datetime) -> None:
         counter_id = inbound.device_id
         response_topic, correlation = self._rating_answer_to(inbound, message)
+        if not self._limits.allow(f"{inbound.device_kind}/{counter_id}", "rating", now):
+            # Not even looked up: no answer, so its terminal keeps it in its outbox and sends it again later.
+            self._log_unkept(f"{inbound.device_kind}/{counter_id}", "too_many_ratings", now)
+            return
         body = _Body(message.payload)
         rating_id = usable_id(body.fields, "rating_id")
         if rating_id is not None:
@@ -662,7 +669,8 @@ class CenterService:
             nonlocal judge
             reading, since = wall(), elapsed()
             if judge is None:
-                judge = ClockJudge(reading, since, floor=self._storage.latest_time(), rule=rule)
+                judge = ClockJudge(reading, since, floor=self._storage.latest_time(), rule=rule,
+                                   may_settle=self._may_settle)
                 verdict = judge.first
             else:
                 verdict = judge.observe(reading, since)
@@ -673,6 +681,14 @@ class CenterService:
 
         return now
 
+    def _may_settle(self, own: datetime, reading: datetime) -> bool:
+        """A jumped clock may begin a later service day by itself only while nothing has happened on this
+        one: a new day takes every waiting citizen out of the queue."""
+        return self.center.day_of(reading) <= self.center.day_of(own) or not self._day_in_use()
+
+    def _day_in_use(self) -> bool:
+        return bool(self.center.tickets or self._answered)
+
     def _log_clock(self, verdict: Verdict, reading: datetime, rule: ClockRule) -> None:
         off = _span(verdict.off_by)
         if verdict.change is Change.JUMPED:
@@ -681,6 +697,12 @@ class CenterService:
                         " new time for %s", iso(reading), off, iso(verdict.time), _span(rule.settle, sign=False))
         elif verdict.change is Change.BACK:
             log.warning("the clock is back (%s): the center goes by it again", iso(reading))
+        elif verdict.change is Change.HELD:
+            log.error("the clock has kept its new time %s for %s, but believing it would begin the service day"
+                      " %s while %s has tickets or answers (a new day empties the queue): the center keeps its"
+                      " own time %s until the clock comes back; if the clock is right, restart the server (after"
+                      " the last citizen) to go by it", iso(reading), _span(rule.settle, sign=False),
+                      self.center.day_of(reading), self.center.day, iso(verdict.time))
         elif verdict.change is Change.BELIEVED:
             log.warning("the clock has kept its new time for %s: believed, %s (%s from the center's time)",
                         _span(rule.settle, sign=False), iso(reading), off)
@@ -704,6 +726,12 @@ class _Body:
         if self.fields is None:
             raise self.error or BadMessage("bad_request", "payload is empty")
         return check_version(self.fields)
+
+
+def _is_cancel(fields: Mapping[str, Any] | None) -> bool:
+    """A kiosk's TicketCancel shares the ticket request topic: it names what it cancels and no area (a ticket
+    request with an extra `cancels` field is still a ticket request: the contract ignores unknown fields)."""
+    return fields is not None and "cancels" in fields and "area" not in fields
 
 
 def _echo_fits(message: Message) -> bool:

@@ -15,7 +15,10 @@ the readings into the time the center goes by:
   is `suspect` until the fault ends.
 - The fault ends when the clock comes back (agrees again), or when it has kept its new time steadily
   for `settle` (10 minutes): then it was the earlier time that was wrong, and the new one is believed
-  (a day that begins then begins normally).
+  (a day that begins then begins normally). Except when believing it would begin a later service day
+  while the current one is in use (the caller says, through `may_settle`): a new day drops every
+  waiting citizen from the queue, which no clock decides alone. The fault then lasts until the clock
+  comes back or the server is restarted (a restart believes a clock ahead of the stored time).
 - During the first `settle` after start-up the clock is still being set (NTP a minute after boot): a
   jump of the clock then is believed at once.
 - At start-up, a clock behind the last time stored by more than `jump` is a fault from the start: the
@@ -24,6 +27,7 @@ the readings into the time the center goes by:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
@@ -42,6 +46,7 @@ class Change(Enum):
     BACK = "back"  # the clock agrees again
     BELIEVED = "believed"  # the clock kept its new time for `settle`: it is believed
     SET = "set"  # the clock was set soon after start-up: believed at once
+    HELD = "held"  # the clock kept its new time for `settle`, but may not settle by itself: still suspect
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +61,13 @@ class ClockJudge:
     """Judges each reading of the wall clock against the time elapsed (seconds of a clock nobody sets)."""
 
     def __init__(self, reading: datetime, elapsed_s: float, *, floor: datetime | None = None,
-                 rule: ClockRule | None = None) -> None:
-        """`floor`: the last time the storage holds (None for a new center)."""
+                 rule: ClockRule | None = None,
+                 may_settle: Callable[[datetime, datetime], bool] = lambda own, reading: True) -> None:
+        """`floor`: the last time the storage holds (None for a new center). `may_settle(own time, reading)`:
+        whether a jumped clock that kept its new time for `settle` may be believed."""
         self.rule = rule or ClockRule()
+        self._may_settle = may_settle
+        self._held = False  # HELD was said for the current fault
         self._started = elapsed_s
         self._last_reading, self._last_elapsed = reading, elapsed_s
         self._believed = reading
@@ -90,14 +99,17 @@ class ClockJudge:
             change, self._fault_since, self._believed = Change.JUMPED, elapsed_s, expected
         else:
             if clock_jumped:  # jumped again: the wait starts again
-                self._fault_since = elapsed_s
+                self._fault_since, self._held = elapsed_s, False
             assert self._fault_since is not None
-            if elapsed_s - self._fault_since >= rule.settle.total_seconds():
+            steady = elapsed_s - self._fault_since >= rule.settle.total_seconds()
+            if steady and self._may_settle(expected, reading):
                 change = Change.BELIEVED
                 self._believe(reading)
             else:
+                if steady and not self._held:
+                    change, self._held = Change.HELD, True
                 self._believed = expected
         return Verdict(self._believed, self.suspect, change, reading - expected)
 
     def _believe(self, reading: datetime) -> None:
-        self._believed, self._fault_since = reading, None
+        self._believed, self._fault_since, self._held = reading, None, False

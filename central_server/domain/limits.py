@@ -2,7 +2,7 @@
 
 Pure: the caller passes the time. A kiosk whose credentials were stolen can then take a few tickets a
 second and a few priority tickets a minute, not a whole area's numbers in a second; a counter a few
-commands a second; and no device more than its day's budget of answers kept for retries (beyond it, it
+commands and ratings a second; and no device more than its day's budget of answers kept for retries (beyond it, it
 is refused and nothing is stored). A device's status is recorded at most about once a minute.
 """
 
@@ -39,18 +39,20 @@ class Limits:
             return Rate(per_second=count / 60, burst=max(10.0, count / 4))
 
         return {"ticket": per_minute(self.tickets_per_minute), "priority": per_minute(self.priority_per_minute),
-                "command": per_minute(self.commands_per_minute),
+                "cancel": per_minute(self.tickets_per_minute),  # a kiosk's cancels: its own, so none takes a ticket's
+                "command": per_minute(self.commands_per_minute), "rating": per_minute(self.commands_per_minute),
                 "status": Rate(per_second=1 / 60, burst=6)}  # a status change recorded (always known at once)
 
     def budget(self) -> dict[str, int]:
         return {"kiosk": self.kiosk_answers_per_day, "counter": self.counter_answers_per_day}
+
 
 TOO_MANY = DomainError("too_many_requests", "Thiết bị gửi quá nhiều yêu cầu trong thời gian ngắn. "
                                             "Mời công dân thử lại sau ít phút.")
 TOO_MANY_PRIORITY = DomainError("too_many_priority", "Đã cấp quá nhiều phiếu ưu tiên trong ít phút qua. "
                                                      "Mời công dân liên hệ cán bộ hướng dẫn.")
 OVER_BUDGET = DomainError("device_limit", "Thiết bị đã gửi quá nhiều yêu cầu trong ngày. "
-                                          "Vui lòng liên hệ cán bộ kỹ thuật.")
+                                          "Mời công dân liên hệ cán bộ hướng dẫn.")
 
 
 @dataclass(slots=True)
@@ -78,9 +80,9 @@ class DeviceLimits:
                 self._buckets.popitem(last=False)
         else:
             self._buckets.move_to_end(key)
-            elapsed = max(0.0, (now - bucket.at).total_seconds())  # a clock set back refills nothing
+            elapsed = max(0.0, (now - bucket.at).total_seconds())  # a clock set back refills nothing then,
             bucket.tokens = min(rate.burst, bucket.tokens + elapsed * rate.per_second)
-            bucket.at = max(bucket.at, now)
+            bucket.at = now  # and refills from its new time on
         if bucket.tokens < 1:
             return False
         bucket.tokens -= 1

@@ -3,7 +3,9 @@ since boot go in, the time the center goes by comes out."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from central_server.domain.clock import Change, ClockJudge, ClockRule
@@ -16,9 +18,10 @@ RULE = ClockRule()  # a jump is more than 3 hours; 10 minutes steady believe it
 class Machine:
     """A wall clock and a time since boot: `run` moves both, `set_clock` the wall clock alone."""
 
-    def __init__(self, wall: datetime = MORNING, floor: datetime | None = None, boot_s: float = 40.0) -> None:
+    def __init__(self, wall: datetime = MORNING, floor: datetime | None = None, boot_s: float = 40.0,
+                 may_settle: Callable[[datetime, datetime], bool] = lambda own, reading: True) -> None:
         self.wall, self.elapsed = wall, boot_s
-        self.judge = ClockJudge(wall, boot_s, floor=floor, rule=RULE)
+        self.judge = ClockJudge(wall, boot_s, floor=floor, rule=RULE, may_settle=may_settle)
 
     def run(self, **delta: float) -> datetime:
         """Time passes, read every `step` (a quarter of a second by default, as the server does)."""
@@ -40,9 +43,9 @@ class Machine:
         return self.judge.observe(self.wall, self.elapsed).time
 
 
-def started() -> Machine:
+def started(**options: Any) -> Machine:
     """A server that has run past the start-up grace."""
-    machine = Machine()
+    machine = Machine(**options)
     machine.run(minutes=20)
     return machine
 
@@ -82,6 +85,28 @@ def test_a_jumped_clock_that_keeps_its_time_for_ten_minutes_is_believed() -> Non
     machine.elapsed += 60
     assert machine.judge.observe(machine.wall, machine.elapsed).change is Change.BELIEVED
     assert machine.now() == machine.wall
+
+
+def test_a_jumped_clock_the_caller_will_not_let_settle_stays_a_fault_and_says_so_once() -> None:
+    asked: list[tuple[datetime, datetime]] = []
+
+    def may_settle(own: datetime, reading: datetime) -> bool:
+        asked.append((own, reading))
+        return False
+
+    machine = started(may_settle=may_settle)
+    assert machine.set_clock(days=1) is Change.JUMPED
+    own = machine.run(minutes=9)
+    assert asked == [], "not asked before the clock has kept its new time for ten minutes"
+    changes = []
+    for _ in range(60):  # an hour, a minute at a time
+        machine.wall += timedelta(minutes=1)
+        machine.elapsed += 60
+        changes.append(machine.judge.observe(machine.wall, machine.elapsed).change)
+    assert changes[0] is Change.HELD and changes[1:] == [None] * 59, "said once"
+    assert machine.judge.suspect and machine.now() == own + timedelta(hours=1), "the center keeps its own time"
+    assert asked[0] == (own + timedelta(minutes=1), own + timedelta(days=1, minutes=1))
+    assert machine.set_clock(days=-1) is Change.BACK and not machine.judge.suspect, "the clock came back"
 
 
 def test_a_clock_set_soon_after_start_up_is_believed_at_once() -> None:

@@ -3,6 +3,7 @@ service)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -24,6 +25,8 @@ def test_a_burst_passes_then_the_rate_and_each_device_has_its_own() -> None:
     assert taken(limits, "kiosk/k1", "ticket", T0 + timedelta(seconds=5), 100) == 10, "two a second since"
     assert taken(limits, "kiosk/k2", "ticket", T0, 100) == 30, "another kiosk is not held back"
     assert taken(limits, "kiosk/k1", "ticket", T0 - timedelta(hours=1), 10) == 0, "a clock set back refills nothing"
+    assert taken(limits, "kiosk/k1", "ticket", T0 - timedelta(hours=1) + timedelta(seconds=5), 100) == 10, (
+        "and from its new time on refills as before: a clock set back does not freeze a device")
 
 
 def test_priority_tickets_have_their_own_smaller_rate() -> None:
@@ -68,7 +71,45 @@ def test_a_counter_flapping_pause_is_capped_by_its_daily_budget_and_the_rest_ref
         rig.command("1", "pause" if n % 2 == 0 else "resume", request_id=f"c{n}")
     assert rig.count("replies") == 20 and rig.count("events") <= 20, "storage stops growing at the budget"
     refused = rig.command("1", "resume", request_id="more")
-    assert refused["error"]["code"] == "device_limit" and "cán bộ kỹ thuật" in refused["error"]["message"]
+    assert refused["error"]["code"] == "device_limit" and "liên hệ cán bộ hướng dẫn" in refused["error"]["message"]
     assert rig.command("2", "next")["ok"] is True, "another counter is not held back"
     clock.advance(days=1)
     assert rig.command("1", "resume")["ok"] is True, "a new day, a new budget"
+
+
+def test_a_retry_gets_its_first_answer_even_past_the_rate(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, Clock())
+    first = rig.ticket("dat-dai", request_id="kept")
+    for n in range(40):  # the kiosk's whole burst spent
+        rig.ticket("dat-dai", request_id=f"f{n}")
+    assert rig.ticket("dat-dai", request_id="new")["error"]["code"] == "too_many_requests"
+    assert rig.ticket("dat-dai", request_id="kept") == first, "a retry is answered as it was the first time"
+
+
+def test_a_kiosks_cancels_have_their_own_rate_so_a_flood_of_tickets_leaves_it_able_to_cancel(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, Clock())
+    for n in range(40):
+        rig.ticket("dat-dai", request_id=f"f{n}")
+    out = rig.send(rig.topics.ticket_request("k1"), {"v": 1, "request_id": "c1", "cancels": "never-printed"},
+                   rig.topics.ticket_response("k1"))
+    assert json.loads(out[-1].payload)["ok"] is True
+
+
+def test_a_counter_flooding_ratings_gets_no_answer_past_its_rate_and_its_terminal_sends_again(tmp_path: Path) -> None:
+    clock = Clock()
+    rig = Rig(tmp_path, clock)
+    rig.ticket("dat-dai")
+    rig.command("1", "next")
+    served = rig.command("1", "finish")["ticket"]
+    flood = [rig.send(rig.topics.counter_rating("1"),
+                      {"v": 1, "rating_id": f"x{n}", "ticket_id": "20261123-999999", "level": "satisfied",
+                       "pressed_at": clock.now.isoformat()}, None) for n in range(200)]
+    answered = sum(1 for out in flood if out)
+    assert answered == 60, "a burst of a quarter of a minute's 240 is answered, the rest not even looked up"
+    honest = rig.send(rig.topics.counter_rating("1"), {"v": 1, "rating_id": "r1", "ticket_id": served["id"],
+                                                        "level": "satisfied", "pressed_at": clock.now.isoformat()},
+                      None)
+    assert honest == [], "no answer: its terminal keeps it in its outbox"
+    clock.advance(seconds=1)
+    assert rig.rate("1", served["id"], clock.now - timedelta(seconds=1))["ok"] is True, "sent again, it counts"
+    assert rig.rate("2", served["id"], clock.now)["error"]["code"] == "wrong_counter", "another counter is not held"

@@ -443,11 +443,11 @@ def test_a_clock_jumping_a_day_forward_and_back_never_leaves_the_real_day(tmp_pa
     assert rig.service.center.waiting_counts()["tu-phap"] == 10
 
 
-def test_a_jumped_clock_that_keeps_its_new_time_begins_the_next_day_ten_minutes_later(tmp_path: Path) -> None:
+def test_a_jumped_clock_that_keeps_its_new_time_begins_the_next_day_ten_minutes_later_if_the_day_is_unused(
+        tmp_path: Path) -> None:
     clock = MachineClock()
     rig = judged(Rig(tmp_path, clock), clock)
     clock.advance(minutes=20)
-    rig.ticket("dat-dai")
     clock.set(hours=17)  # 00:50 the next day, and it stays so (the earlier time was the wrong one)
     assert rig.service.tick() == [] and rig.service.health()["clock"] == "suspect"
     clock.advance(minutes=9)
@@ -457,6 +457,38 @@ def test_a_jumped_clock_that_keeps_its_new_time_begins_the_next_day_ten_minutes_
     assert rig.service.center.day.isoformat() == "2026-11-24"
     assert rig.service.health()["clock"] == "ok"
     assert rig.ticket("dat-dai")["ticket"]["number"] == "1001"
+
+
+def test_a_jumped_clock_never_begins_a_new_day_by_itself_while_citizens_wait_a_restart_goes_by_it(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    clock = MachineClock()
+    rig = judged(Rig(tmp_path, clock), clock)
+    clock.advance(minutes=20)
+    waiting = [rig.ticket("dat-dai")["ticket"] for _ in range(3)]
+    clock.set(days=1)  # someone types tomorrow's date
+    for _ in range(12):  # two hours
+        clock.advance(minutes=10)
+        rig.service.tick()
+    assert rig.service.center.day.isoformat() == "2026-11-23" and rig.service.health()["clock"] == "suspect"
+    assert rig.service.center.waiting_counts()["dat-dai"] == 3, "no one is dropped from the queue"
+    assert rig.command("1", "next")["ticket"]["id"] == waiting[0]["id"]
+    assert sum("restart the server" in r.message for r in caplog.records) == 1, "the log says what to do, once"
+    rig.restart()  # the staff decides the clock is right
+    rig.service = CenterService(rig.config, rig.storage, clock, elapsed=clock.elapsed)
+    assert rig.service.center.day.isoformat() == "2026-11-24" and rig.service.health()["clock"] == "ok"
+
+
+def test_a_same_day_jump_still_settles_after_ten_minutes(tmp_path: Path) -> None:
+    clock = MachineClock()
+    rig = judged(Rig(tmp_path, clock), clock)
+    clock.advance(minutes=20)
+    rig.ticket("dat-dai")
+    clock.set(hours=4)  # 11:50 the same day: the earlier time was wrong
+    rig.service.tick()
+    assert rig.service.health()["clock"] == "suspect"
+    clock.advance(minutes=10)
+    rig.service.tick()
+    assert rig.service.health()["clock"] == "ok" and rig.ticket("dat-dai")["ticket"]["number"] == "1002"
 
 
 def test_a_day_that_passes_begins_the_next_at_day_starts_however_coarsely_it_is_read(tmp_path: Path) -> None:
