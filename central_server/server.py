@@ -133,7 +133,7 @@ class ServerLoop:
         connected = len(messages) < len(batch)
         with self._service.exclusive():
             if connected:
-                self._publish(self._service.retained_state())
+                self._publish(self._service.connected())
                 self._publish(self._service.check_storage(probe=True))  # a write, before saying online
             if messages:
                 self._publish(self._service.handle_batch(messages))

@@ -500,8 +500,14 @@ class CenterService:
             out.append(self.board_outbound())
         return out
 
+    def connected(self) -> list[Outbound]:
+        """The link is (re)connected and subscribed: the devices' presence is heard afresh (their retained
+        statuses come again), and everything retained is published again."""
+        self.center.forget_presence()
+        return self.retained_state()
+
     def retained_state(self) -> list[Outbound]:
-        """Everything retained, for after every (re)connect."""
+        """Everything retained."""
         return [self.config_outbound(), *self._day_state()]
 
     def _day_state(self) -> list[Outbound]:

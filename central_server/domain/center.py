@@ -34,6 +34,9 @@ DEFAULT_GAP_S = 15.0
 # of that moment are placed into it. It is played again at the next moment once a counter changed, and
 # every 5 s in any case (the time passing shortens what is left of each counter's citizen).
 FORECAST_FOR = timedelta(seconds=5)
+# A rating pressed inside its window may arrive this much after it and still be on time: on its way through
+# the broker and a batch, not held back by a terminal that could have sent it.
+RATING_IN_TRANSIT = timedelta(seconds=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +219,11 @@ class Center:
         self.devices[device_id] = (online, printer)
         self._forecast_stale = True  # a counter's terminal may have come or gone
         return True
+
+    def forget_presence(self) -> None:
+        """The server's link was cut: it cannot know who stayed online meanwhile (a broker restart fires no
+        device's will), so each device counts as online only from when it is heard again."""
+        self._online_since.clear()
 
     def record_device(self, device_id: str, now: datetime) -> bool:
         """Keep a device's state as an event when it differs from the last one kept (the caller decides how
@@ -541,7 +549,9 @@ class Center:
         The window is judged by `now`, except that a rating delivered late from a terminal's
         outbox counts when it was pressed inside the window and not in the future, and the terminal
         could not deliver it in time: a terminal this server heard online, without a break, from before
-        the press until now could have, and its late rating is refused. Late ones are marked.
+        the press until now could have, and its late rating is refused. Late ones are marked. A rating
+        pressed inside the window that arrives within `RATING_IN_TRANSIT` after it is on time (it was on
+        its way: the broker, a busy batch).
         """
         counter = self._counter(counter_id)
         if level not in self.rules.rating_levels:
@@ -555,9 +565,10 @@ class Center:
         if ticket.rating is not None:
             raise DomainError("already_rated", f"Số {ticket.shown} đã được đánh giá.")
         pressed_in_window = ticket.finished_at <= pressed_at <= min(ticket.rating_until, now)
-        late = now > ticket.rating_until
+        late = now > ticket.rating_until + RATING_IN_TRANSIT
         since = self._online_since.get(f"counter-{counter.id}")
-        if late and (not pressed_in_window or (since is not None and since <= pressed_at)):
+        could_have_sent = since is not None and since <= pressed_at
+        if now > ticket.rating_until and (not pressed_in_window or (late and could_have_sent)):
             raise DomainError("rating_closed", f"Đã hết thời gian đánh giá cho số {ticket.shown}.")
         ticket.rating = level
         self._touch(ticket)

@@ -63,3 +63,39 @@ def test_a_server_restarted_after_the_press_could_not_have_received_it(tmp_path:
     rig.restart()
     terminal(rig, online=True)  # the retained status, heard again after the restart
     assert rig.rate("1", served["id"], pressed)["ok"] is True
+
+
+def test_a_server_cut_from_the_broker_meanwhile_hears_the_terminal_afresh(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, Clock())
+    terminal(rig, online=True)
+    served, pressed = served_with_a_pressed_rating(rig)
+    rig.clock.advance(minutes=10)  # the broker restarted: no will fired, nobody could deliver
+    rig.service.connected()  # the server's link is back
+    terminal(rig, online=True)  # the terminal's retained status, heard again
+    ack = rig.rate("1", served["id"], pressed)
+    assert ack["ok"] is True and ack["late"] is True
+
+
+def test_a_rating_pressed_in_time_that_arrives_just_after_the_window_was_on_its_way(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, Clock())
+    terminal(rig, online=True)
+    served, _ = served_with_a_pressed_rating(rig)
+    pressed = rig.clock.now + timedelta(seconds=119)
+    rig.clock.advance(seconds=125)  # a busy batch, a broker's queue: 5 s after the window
+    ack = rig.rate("1", served["id"], pressed)
+    assert ack["ok"] is True and "late" not in ack, "on time: the terminal sent it at once"
+
+
+def test_a_rating_pressed_after_the_window_is_refused_however_soon_it_arrives(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, Clock())
+    served, finished = served_with_a_pressed_rating(rig)[0], rig.clock.now
+    rig.clock.advance(seconds=122)
+    assert rig.rate("1", served["id"], finished + timedelta(seconds=121))["error"]["code"] == "rating_closed"
+
+
+def test_an_online_terminals_rating_past_the_time_in_transit_is_refused(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, Clock())
+    terminal(rig, online=True)
+    served, finished = served_with_a_pressed_rating(rig)[0], rig.clock.now
+    rig.clock.advance(seconds=131)  # 11 s after the window: more than a message spends on its way
+    assert rig.rate("1", served["id"], finished + timedelta(seconds=119))["error"]["code"] == "rating_closed"
