@@ -35,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         config = load(Path(args.config), on_this_host=False)
-        day = date.fromisoformat(args.day) if args.day else datetime.now(config.rules.zone).date()
+        day = datetime.now(config.rules.zone).date()  # the server voids only its current day's tickets
         start, end = _moment(config, day, args.start, "--from"), _moment(config, day, args.end, "--to")
         request = VoidTickets(uuid.uuid4().hex, args.kiosk, start, end, args.by)
         if end <= start:
@@ -78,14 +78,14 @@ def _settings(config: CenterConfig) -> MqttSettings:
 
 
 def _moment(config: CenterConfig, day: date, text: str, option: str) -> datetime:
-    """HH:MM on `day` in the center's time zone, or a full ISO 8601 time."""
+    """HH:MM today in the center's time zone, or a full ISO 8601 time."""
     try:
         if len(text) == 5 and text[2] == ":":
             return datetime.combine(day, time.fromisoformat(text), config.rules.zone)
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise ConfigError(f"{option}: expected HH:MM or an ISO 8601 time, got {text!r}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=config.rules.zone)
+    return moment.astimezone(config.rules.zone) if moment.tzinfo else moment.replace(tzinfo=config.rules.zone)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -95,5 +95,4 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--from", dest="start", required=True, metavar="HH:MM", help="issued from (local time)")
     parser.add_argument("--to", dest="end", required=True, metavar="HH:MM", help="issued before (local time)")
     parser.add_argument("--by", required=True, metavar="NAME", help="who voids them (kept with the event)")
-    parser.add_argument("--day", metavar="YYYY-MM-DD", help="the service day (default today)")
     return parser

@@ -8,6 +8,7 @@ and queries the printer's status every few seconds while idle.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import queue
@@ -214,8 +215,10 @@ class KioskAgent:
             try:
                 self.events.put(self._ask(request))
             except Exception:  # a worker must never die: the flow would wait on it for ever
-                log.exception("request %s failed", request.request_id)
+                log.exception("request %s failed; cancelling it", request.request_id)
                 self.events.put(TicketFailed(request.request_id))
+                with contextlib.suppress(Exception):  # a journal that cannot write: the next start cancels it
+                    self._give_up(request.request_id)
 
     def _ask(self, request: RequestTicket) -> Event:
         payload = TicketRequest(request.request_id, request.area, request.priority).to_wire()

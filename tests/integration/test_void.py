@@ -25,8 +25,8 @@ def test_a_kiosks_flood_is_voided_and_the_citizens_who_wait_stay(server: ServerP
         flood = [thief.ticket("dat-dai", kiosk="thief")["ticket"]["number"] for _ in range(12)]
         citizen = honest.ticket("dat-dai", kiosk="honest")["ticket"]
     now = datetime.now(HCM)
-    done = void(server, "--kiosk", "thief", "--from", f"{now - timedelta(minutes=5):%H:%M}",
-                "--to", f"{now + timedelta(minutes=2):%H:%M}", "--by", "Nguyễn Văn Quản")
+    done = void(server, "--kiosk", "thief", "--from", (now - timedelta(minutes=5)).isoformat(),  # ISO: near
+                "--to", (now + timedelta(minutes=2)).isoformat(), "--by", "Nguyễn Văn Quản")  # midnight too
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Đã huỷ 12 phiếu của ki-ốt thief") and ", ".join(flood) in done.stdout
     with sqlite3.connect(server.config.parent / "center.db") as db:

@@ -13,8 +13,8 @@ import pytest
 
 from kiosk.agent import KioskAgent
 from kiosk.config import load
-from kiosk.flow import Event, PrintDone, PrinterChecked, TicketAnswered, TicketFailed
-from kiosk.journal import Journal
+from kiosk.flow import Event, PrintDone, PrinterChecked, RequestTicket, TicketAnswered, TicketFailed
+from kiosk.journal import Cancel, Journal
 from kiosk.model import IssuedTicket, PrinterStatus
 from kiosk.printer import FakePrinter
 from kiosk.ticket_layout import RenderedTicket, TicketFonts
@@ -62,6 +62,22 @@ def test_a_good_answer_gives_the_ticket() -> None:
     answered = agent(FakePrinter())._answer("r", payload)
     assert isinstance(answered, TicketAnswered) and answered.ticket is not None
     assert answered.ticket.number == "1001" and answered.ticket.issued_at.utcoffset() is not None
+
+
+def test_a_request_that_fails_unexpectedly_is_given_up_and_cancelled_with_the_server(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    kiosk = agent(FakePrinter())
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OSError("the network stack said no")
+
+    monkeypatch.setattr(kiosk._link, "request", broken)
+    kiosk._requests.put(RequestTicket("r1", "dat-dai", "none"))
+    kiosk._requests.put(None)
+    kiosk._request_worker()
+    assert kiosk.events.get_nowait() == TicketFailed("r1")
+    assert kiosk._journal.to_cancel() == [Cancel("r1", "unanswered")], "it may have reached the server"
+    assert kiosk._cancelling.is_set(), "the canceller is woken"
 
 
 def run_printer_worker(kiosk: KioskAgent, tickets: list[IssuedTicket]) -> list[Event]:
