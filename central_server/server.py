@@ -28,12 +28,13 @@ STORAGE_CHECK_S = 1.0  # how often free space is looked at (and, while storage c
 INBOX_BYTES = 16 * 1024 * 1024  # payloads waiting for the state thread, at most (one larger message passes)
 
 
-class _Connected:
-    """Marker queued each time the link is (re)connected and subscribed."""
+class _Marker:
+    """A moment in the link's life, queued in its place among the messages."""
 
 
-CONNECTED = _Connected()
-Item = Message | _Connected
+CONNECTED = _Marker()  # the link is (re)connected and subscribed
+LOST = _Marker()  # an established connection was lost: what follows comes on a new one
+Item = Message | _Marker
 
 
 class Inbox:
@@ -92,6 +93,7 @@ class ServerLoop:
         if shared:  # an instance that dies leaves its will (online:false) on the shared status: say otherwise
             link.subscribe(service.topics.server_status(), self._on_server_status)
         link.on_ready(lambda: self._inbox.put(CONNECTED))
+        link.on_lost(lambda: self._inbox.put(LOST))
 
     def _on_server_status(self, message: Message) -> None:  # paho's thread: publishing only enqueues
         try:
@@ -130,10 +132,12 @@ class ServerLoop:
         if not batch:
             return False
         messages = [item for item in batch if isinstance(item, Message)]
-        connected = len(messages) < len(batch)
+        connected = any(item is CONNECTED for item in batch)
         with self._service.exclusive():
+            if any(item is LOST for item in batch):
+                self._service.link_lost()
             if connected:
-                self._publish(self._service.connected())
+                self._publish(self._service.retained_state())
                 self._publish(self._service.check_storage(probe=True))  # a write, before saying online
             if messages:
                 self._publish(self._service.handle_batch(messages))

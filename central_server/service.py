@@ -23,7 +23,7 @@ from central_server.domain.center import CallRecord, Center, Changes
 from central_server.domain.clock import Change, ClockJudge, ClockRule, Verdict
 from central_server.domain.counters import Counter
 from central_server.domain.errors import DomainError
-from central_server.domain.limits import MAX_DEVICES, OVER_BUDGET, TOO_MANY, TOO_MANY_PRIORITY, DeviceLimits
+from central_server.domain.limits import MAX_DEVICES, TOO_MANY_PRIORITY, DeviceLimits, over_budget, too_many
 from central_server.domain.tickets import Ticket
 from central_server.storage.port import Batch, Storage, StorageError, StorageFull, StoredReply
 from protocol.errors import BadMessage
@@ -235,7 +235,12 @@ class CenterService:
         device = f"{inbound.device_kind}/{inbound.device_id}"
         body = _Body(message.payload)
         request_id = usable_id(body.fields, "request_id")
-        if request_id is not None:  # a retry gets its first answer, however often it comes (the contract)
+        if request_id is not None and self._may_have_answered(device, request_id):
+            # A retry gets its first answer, past the rate of new requests (the contract); at most a few a
+            # second of them are looked up, the rest get no answer (and their asker asks again).
+            if not self._limits.allow(device, "retry", now):
+                self._log_unkept(device, "too_many_retries", now)
+                return
             earlier = self._earlier_reply(device, request_id)
             if earlier is not None:
                 log.info("request %s from %s answered again (retry)", request_id, device)
@@ -243,11 +248,11 @@ class CenterService:
                 return
         kind = {"ticket_request": "cancel" if _is_cancel(body.fields) else "ticket"}.get(inbound.kind, "command")
         if not self._limits.allow(device, kind, now):  # neither acted on nor kept: a flood fills nothing
-            self._refuse_unkept(device, request_id, response_topic, message, TOO_MANY, now)
+            self._refuse_unkept(device, request_id, response_topic, message, too_many(device), now)
             return
         known = inbound.device_kind != COUNTER or inbound.device_id in self.center.counters
         if request_id is not None and known and not self._limits.keep(device, self.center.day):
-            self._refuse_unkept(device, request_id, response_topic, message, OVER_BUDGET, now)
+            self._refuse_unkept(device, request_id, response_topic, message, over_budget(device), now)
             return
         reply = self._answer(inbound, body, request_id, now)
         payload = reply.to_wire()
@@ -323,6 +328,9 @@ class CenterService:
         keys = list(self._storage.reply_keys(self.center.day))
         self._limits.already_kept(self.center.day, dict(Tally(device for device, _ in keys)))
         return {hash(key) for key in keys}
+
+    def _may_have_answered(self, device: str, request_id: str) -> bool:
+        return (device, request_id) in self._batch_replies or hash((device, request_id)) in self._answered
 
     def _earlier_reply(self, device: str, request_id: str) -> bytes | None:
         pending = self._batch_replies.get((device, request_id))
@@ -500,14 +508,13 @@ class CenterService:
             out.append(self.board_outbound())
         return out
 
-    def connected(self) -> list[Outbound]:
-        """The link is (re)connected and subscribed: the devices' presence is heard afresh (their retained
-        statuses come again), and everything retained is published again."""
+    def link_lost(self) -> None:
+        """The link to the broker was cut: who stayed online meanwhile is unknown (a broker restart fires no
+        device's will), so each device counts as online from when it is heard again."""
         self.center.forget_presence()
-        return self.retained_state()
 
     def retained_state(self) -> list[Outbound]:
-        """Everything retained."""
+        """Everything retained, for after every (re)connect."""
         return [self.config_outbound(), *self._day_state()]
 
     def _day_state(self) -> list[Outbound]:
@@ -713,7 +720,7 @@ class CenterService:
             log.warning("the clock has kept its new time for %s: believed, %s (%s from the center's time)",
                         _span(rule.settle, sign=False), iso(reading), off)
         else:
-            log.warning("the clock was set soon after start-up (%s): believed, %s", off, iso(reading))
+            log.warning("the clock was set soon after boot (%s): believed, %s", off, iso(reading))
 
 
 class _Body:

@@ -16,10 +16,11 @@ import sys
 import uuid
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from central_server.config import CenterConfig, load
+from central_server.domain.areas import service_day
 from protocol.config import MqttSettings
 from protocol.errors import ConfigError
 from protocol.link import MqttLink, RequestTimeout
@@ -35,7 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         config = load(Path(args.config), on_this_host=False)
-        day = datetime.now(config.rules.zone).date()  # the server voids only its current day's tickets
+        rules = config.rules
+        day = service_day(datetime.now(rules.zone), rules.zone, rules.day_starts)  # the only day it voids
         start, end = _moment(config, day, args.start, "--from"), _moment(config, day, args.end, "--to")
         request = VoidTickets(uuid.uuid4().hex, args.kiosk, start, end, args.by)
         if end <= start:
@@ -78,10 +80,13 @@ def _settings(config: CenterConfig) -> MqttSettings:
 
 
 def _moment(config: CenterConfig, day: date, text: str, option: str) -> datetime:
-    """HH:MM today in the center's time zone, or a full ISO 8601 time."""
+    """HH:MM of the service `day` in the center's time zone (one before `day_starts` falls on the next calendar
+    date: the day's night), or a full ISO 8601 time."""
     try:
         if len(text) == 5 and text[2] == ":":
-            return datetime.combine(day, time.fromisoformat(text), config.rules.zone)
+            at = time.fromisoformat(text)
+            on = day if at >= config.rules.day_starts else day + timedelta(days=1)
+            return datetime.combine(on, at, config.rules.zone)
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise ConfigError(f"{option}: expected HH:MM or an ISO 8601 time, got {text!r}") from None

@@ -83,6 +83,7 @@ class MqttLink:
         self._acked: dict[str, threading.Event] = {}
         self._pending_mids: dict[int, str] = {}
         self._ready_callbacks: list[Callable[[], None]] = []
+        self._lost_callbacks: list[Callable[[], None]] = []
         self._replies: dict[bytes, Future[Message]] = {}
         self._lock = threading.Lock()
         self.connected = threading.Event()
@@ -148,6 +149,11 @@ class MqttLink:
     def on_ready(self, callback: Callable[[], None]) -> None:
         """Call `callback` (on paho's thread) each time every subscription is acknowledged."""
         self._ready_callbacks.append(callback)
+
+    def on_lost(self, callback: Callable[[], None]) -> None:
+        """Call `callback` (on paho's thread) each time an established connection is lost: what comes after it
+        comes on a new connection."""
+        self._lost_callbacks.append(callback)
 
     # --- subscribing and publishing -------------------------------------------------------
 
@@ -334,6 +340,8 @@ class MqttLink:
         if self.connected.is_set() and not self._stopping:
             log.warning("disconnected from the broker (%s); trying again every %d s", reason_code, RECONNECT_S)
             self._outage_since, self.broker_error = time.monotonic(), f"disconnected ({reason_code})"
+            for callback in self._lost_callbacks:
+                callback()
         self.connected.clear()
         self.ready.clear()
 

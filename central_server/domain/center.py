@@ -221,8 +221,7 @@ class Center:
         return True
 
     def forget_presence(self) -> None:
-        """The server's link was cut: it cannot know who stayed online meanwhile (a broker restart fires no
-        device's will), so each device counts as online only from when it is heard again."""
+        """Each device counts as online only from when it is heard again."""
         self._online_since.clear()
 
     def record_device(self, device_id: str, now: datetime) -> bool:

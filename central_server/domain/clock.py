@@ -19,8 +19,9 @@ the readings into the time the center goes by:
   while the current one is in use (the caller says, through `may_settle`): a new day drops every
   waiting citizen from the queue, which no clock decides alone. The fault then lasts until the clock
   comes back or the server is restarted (a restart believes a clock ahead of the stored time).
-- During the first `settle` after start-up the clock is still being set (NTP a minute after boot): a
-  jump of the clock then is believed at once.
+- During the first `settle` after the machine booted the clock is still being set (NTP a minute after
+  boot): a jump of the clock then is believed at once. Counted from the boot, not from the server's
+  start: a server restarted in the middle of a day (a crash, an upgrade) gets no such grace.
 - At start-up, a clock behind the last time stored by more than `jump` is a fault from the start: the
   center goes on from that stored time, so a restart never takes it back to an earlier day.
 """
@@ -36,7 +37,7 @@ from enum import Enum
 @dataclass(frozen=True, slots=True)
 class ClockRule:
     jump: timedelta = timedelta(hours=3)  # a disagreement larger than this is a fault, not a correction
-    settle: timedelta = timedelta(minutes=10)  # a jumped clock steady this long is believed; the start-up grace
+    settle: timedelta = timedelta(minutes=10)  # a jumped clock steady this long is believed; the grace after boot
 
 
 class Change(Enum):
@@ -45,7 +46,7 @@ class Change(Enum):
     JUMPED = "jumped"  # a fault began: the center keeps its own time
     BACK = "back"  # the clock agrees again
     BELIEVED = "believed"  # the clock kept its new time for `settle`: it is believed
-    SET = "set"  # the clock was set soon after start-up: believed at once
+    SET = "set"  # the clock was set soon after boot: believed at once
     HELD = "held"  # the clock kept its new time for `settle`, but may not settle by itself: still suspect
 
 
@@ -58,7 +59,8 @@ class Verdict:
 
 
 class ClockJudge:
-    """Judges each reading of the wall clock against the time elapsed (seconds of a clock nobody sets)."""
+    """Judges each reading of the wall clock against the time elapsed (seconds since the machine booted, of a
+    clock nobody sets)."""
 
     def __init__(self, reading: datetime, elapsed_s: float, *, floor: datetime | None = None,
                  rule: ClockRule | None = None,
@@ -68,7 +70,6 @@ class ClockJudge:
         self.rule = rule or ClockRule()
         self._may_settle = may_settle
         self._held = False  # HELD was said for the current fault
-        self._started = elapsed_s
         self._last_reading, self._last_elapsed = reading, elapsed_s
         self._believed = reading
         self._fault_since: float | None = None
@@ -86,7 +87,7 @@ class ClockJudge:
         passed = timedelta(seconds=max(0.0, elapsed_s - self._last_elapsed))
         expected = self._believed + passed
         clock_jumped = abs(reading - self._last_reading - passed) > rule.jump  # the clock itself, since last time
-        setting = elapsed_s - self._started < rule.settle.total_seconds()
+        setting = elapsed_s < rule.settle.total_seconds()  # `elapsed_s` counts from the boot
         self._last_reading, self._last_elapsed = reading, elapsed_s
         change: Change | None = None
         if abs(reading - expected) <= rule.jump:

@@ -41,18 +41,34 @@ class Limits:
         return {"ticket": per_minute(self.tickets_per_minute), "priority": per_minute(self.priority_per_minute),
                 "cancel": per_minute(self.tickets_per_minute),  # a kiosk's cancels: its own, so none takes a ticket's
                 "command": per_minute(self.commands_per_minute), "rating": per_minute(self.commands_per_minute),
+                "retry": per_minute(self.commands_per_minute),  # an answered request asked again
                 "status": Rate(per_second=1 / 60, burst=6)}  # a status change recorded (always known at once)
 
     def budget(self) -> dict[str, int]:
         return {"kiosk": self.kiosk_answers_per_day, "counter": self.counter_answers_per_day}
 
 
-TOO_MANY = DomainError("too_many_requests", "Thiết bị gửi quá nhiều yêu cầu trong thời gian ngắn. "
-                                            "Mời công dân thử lại sau ít phút.")
 TOO_MANY_PRIORITY = DomainError("too_many_priority", "Đã cấp quá nhiều phiếu ưu tiên trong ít phút qua. "
                                                      "Mời công dân liên hệ cán bộ hướng dẫn.")
-OVER_BUDGET = DomainError("device_limit", "Thiết bị đã gửi quá nhiều yêu cầu trong ngày. "
-                                          "Mời công dân liên hệ cán bộ hướng dẫn.")
+# A kiosk's refusal is read by a citizen on its screen; a counter's (or a manager tool's) by an official.
+_TOO_MANY = {"kiosk": DomainError("too_many_requests", "Thiết bị gửi quá nhiều yêu cầu trong thời gian ngắn. "
+                                                       "Mời công dân thử lại sau ít phút."),
+             "staff": DomainError("too_many_requests", "Thiết bị gửi quá nhiều lệnh trong thời gian ngắn. "
+                                                       "Vui lòng thử lại sau giây lát.")}
+_OVER_BUDGET = {"kiosk": DomainError("device_limit", "Thiết bị đã gửi quá nhiều yêu cầu trong ngày. "
+                                                     "Mời công dân liên hệ cán bộ hướng dẫn."),
+                "staff": DomainError("device_limit", "Thiết bị đã gửi quá nhiều lệnh trong ngày. "
+                                                     "Vui lòng liên hệ cán bộ kỹ thuật.")}
+
+
+def too_many(device: str) -> DomainError:
+    """The refusal of a request over `device`'s rate ("kiosk/k1", "counter/1"), in its reader's words."""
+    return _TOO_MANY["kiosk" if device.startswith("kiosk/") else "staff"]
+
+
+def over_budget(device: str) -> DomainError:
+    """The refusal of a request past `device`'s budget for the day, in its reader's words."""
+    return _OVER_BUDGET["kiosk" if device.startswith("kiosk/") else "staff"]
 
 
 @dataclass(slots=True)
@@ -88,7 +104,7 @@ class DeviceLimits:
         bucket.tokens -= 1
         return True
 
-    def check(self, device: str, kind: str, now: datetime, refusal: DomainError = TOO_MANY) -> None:
+    def check(self, device: str, kind: str, now: datetime, refusal: DomainError) -> None:
         """`allow`, or the refusal."""
         if not self.allow(device, kind, now):
             raise refusal

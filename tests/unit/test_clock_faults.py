@@ -109,7 +109,13 @@ def test_a_jumped_clock_the_caller_will_not_let_settle_stays_a_fault_and_says_so
     assert machine.set_clock(days=-1) is Change.BACK and not machine.judge.suspect, "the clock came back"
 
 
-def test_a_clock_set_soon_after_start_up_is_believed_at_once() -> None:
+def test_a_server_restarted_long_after_boot_gets_no_grace() -> None:
+    machine = Machine(boot_s=3 * 3600.0)  # restarted in the middle of the morning
+    machine.run(minutes=1)
+    assert machine.set_clock(days=1) is Change.JUMPED and machine.judge.suspect
+
+
+def test_a_clock_set_soon_after_boot_is_believed_at_once() -> None:
     machine = Machine(wall=datetime(2026, 11, 22, 17, 30, tzinfo=HCM))  # the Pi's last saved time
     machine.run(minutes=1)
     assert machine.set_clock(hours=14) is Change.SET, "NTP a minute after boot"

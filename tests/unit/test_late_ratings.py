@@ -70,7 +70,7 @@ def test_a_server_cut_from_the_broker_meanwhile_hears_the_terminal_afresh(tmp_pa
     terminal(rig, online=True)
     served, pressed = served_with_a_pressed_rating(rig)
     rig.clock.advance(minutes=10)  # the broker restarted: no will fired, nobody could deliver
-    rig.service.connected()  # the server's link is back
+    rig.service.link_lost()  # the server's link to the broker was cut, and is back
     terminal(rig, online=True)  # the terminal's retained status, heard again
     ack = rig.rate("1", served["id"], pressed)
     assert ack["ok"] is True and ack["late"] is True

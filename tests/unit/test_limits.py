@@ -51,6 +51,7 @@ def test_one_kiosk_cannot_take_an_areas_numbers_nor_all_as_priority(tmp_path: Pa
     answers = [rig.ticket("dat-dai", request_id=f"f{n}", kiosk="thief") for n in range(200)]
     codes = [a["error"]["code"] if not a["ok"] else "ok" for a in answers]
     assert codes.count("ok") == 30 and set(codes) == {"ok", "too_many_requests"}, "a burst, then nothing"
+    assert answers[-1]["error"]["message"].endswith("Mời công dân thử lại sau ít phút."), "a citizen reads it"
     elderly = [rig.send(rig.topics.ticket_request("greedy"),
                         {"v": 1, "request_id": f"e{n}", "area": "tu-phap", "priority": "elderly"},
                         rig.topics.ticket_response("greedy")) for n in range(50)]
@@ -71,7 +72,8 @@ def test_a_counter_flapping_pause_is_capped_by_its_daily_budget_and_the_rest_ref
         rig.command("1", "pause" if n % 2 == 0 else "resume", request_id=f"c{n}")
     assert rig.count("replies") == 20 and rig.count("events") <= 20, "storage stops growing at the budget"
     refused = rig.command("1", "resume", request_id="more")
-    assert refused["error"]["code"] == "device_limit" and "liên hệ cán bộ hướng dẫn" in refused["error"]["message"]
+    official_reads = "Thiết bị đã gửi quá nhiều lệnh trong ngày. Vui lòng liên hệ cán bộ kỹ thuật."
+    assert refused["error"] == {"code": "device_limit", "message": official_reads}
     assert rig.command("2", "next")["ok"] is True, "another counter is not held back"
     clock.advance(days=1)
     assert rig.command("1", "resume")["ok"] is True, "a new day, a new budget"
@@ -84,6 +86,9 @@ def test_a_retry_gets_its_first_answer_even_past_the_rate(tmp_path: Path) -> Non
         rig.ticket("dat-dai", request_id=f"f{n}")
     assert rig.ticket("dat-dai", request_id="new")["error"]["code"] == "too_many_requests"
     assert rig.ticket("dat-dai", request_id="kept") == first, "a retry is answered as it was the first time"
+    retries = [rig.send(rig.topics.ticket_request("k1"), {"v": 1, "request_id": "kept", "area": "dat-dai"},
+                        rig.topics.ticket_response("k1")) for _ in range(200)]
+    assert sum(1 for out in retries if out) == 59, "one id asked again and again: a burst of 60 looked up, no more"
 
 
 def test_a_kiosks_cancels_have_their_own_rate_so_a_flood_of_tickets_leaves_it_able_to_cancel(tmp_path: Path) -> None:

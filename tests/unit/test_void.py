@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from central_server.config import load
 from central_server.domain.center import Center, DaySnapshot
 from central_server.report.command import make_report
+from central_server.void import _moment
 from protocol.link import Message
+from protocol.local_broker import LocalBroker
+from tests.harness import write_center_config
 from tests.unit.test_hours import WEDNESDAY, on, rules
 from tests.unit.test_service import Clock, Rig, reply_of
 
@@ -101,3 +106,12 @@ def test_a_request_whose_asker_gave_up_is_neither_acted_on_nor_answered(tmp_path
     alive = Message(rig.topics.ticket_request("k1"), body, rig.topics.ticket_response("k1"), b"c",
                     expires_at=time.monotonic() + 5)
     assert rig.service.handle_batch([alive])[-1].topic == rig.topics.ticket_response("k1")
+
+
+def test_the_void_tools_times_fall_on_the_service_day_whose_night_passes_midnight(tmp_path: Path) -> None:
+    config = load(write_center_config(tmp_path, LocalBroker(tmp_path), "svc", day_starts="03:00"))
+    day = date(2026, 12, 2)
+    assert _moment(config, day, "23:30", "--from") == datetime(2026, 12, 2, 23, 30, tzinfo=config.rules.zone)
+    assert _moment(config, day, "01:00", "--to") == datetime(2026, 12, 3, 1, 0, tzinfo=config.rules.zone)
+    utc = _moment(config, day, "2026-12-02T02:00:00+00:00", "--from")
+    assert (utc.hour, utc.utcoffset()) == (9, timedelta(hours=7)), "shown in the center's time"
