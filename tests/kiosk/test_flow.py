@@ -196,7 +196,8 @@ def test_a_printer_that_cannot_print_blocks_requests_and_is_reported(flow: Kiosk
 def test_paper_low_keeps_working_and_is_reported(flow: KioskFlow) -> None:
     assert flow.handle(PrinterChecked(PrinterStatus.PAPER_LOW)) == [ReportStatus(PrinterStatus.PAPER_LOW, ())]
     assert flow.view().screen is Screen.MENU
-    assert flow.handle(Touched(area_target("dat-dai")))
+    assert flow.handle(Touched(area_target("dat-dai"))) == [RequestTicket("req-1", "dat-dai", "none")], (
+        "a ticket is still issued on a low roll")
 
 
 def test_the_connection_lost_blocks_requests(flow: KioskFlow) -> None:

@@ -113,9 +113,18 @@ class Kiosk:
                 raise TimeoutError(f"screen is {self.agent.flow.view().screen}, not {screen}")
             time.sleep(0.02)  # polling the agent's state from the scenario thread
 
+    def on_screen(self, target: str, timeout_s: float = 5.0) -> tuple[int, int]:
+        """Where `target` is, once a frame shows it (a frame follows the flow's change of screen)."""
+        deadline = time.monotonic() + timeout_s
+        while (centre := self.display.target_centre(target)) is None:
+            assert time.monotonic() < deadline, f"{target} is not on screen"
+            time.sleep(0.01)  # polling the agent's frames from the scenario thread
+        return centre
+
     def touch(self, target: str) -> None:
-        centre = self.display.target_centre(target)
-        assert centre is not None, f"{target} is not on screen"
+        self.touch_at(self.on_screen(target))
+
+    def touch_at(self, centre: tuple[int, int]) -> None:
         width, height = self.display.size
         pygame.event.post(pygame.event.Event(pygame.FINGERDOWN, x=centre[0] / width, y=centre[1] / height,
                                              touch_id=0, finger_id=0, dx=0, dy=0, pressure=1.0))
@@ -135,7 +144,6 @@ def test_a_touch_prints_the_number_the_server_allocated(
 
     def scenario() -> None:
         kiosk.wait_for(Screen.MENU)
-        time.sleep(0.2)  # one frame, so the menu's targets are on screen
         kiosk.touch(area_target("dat-dai"))
         seen["job"] = printer.wait_for_cuts(1)[0]
         kiosk.wait_for(Screen.TICKET)
@@ -196,23 +204,17 @@ def test_paper_running_out_mid_morning_hands_out_no_unprinted_number_and_the_ser
 
     def scenario() -> None:
         kiosk.wait_for(Screen.MENU)
-        time.sleep(0.2)  # one frame, so the menu's targets are on screen
         kiosk.touch(area_target("dat-dai"))
         printer.wait_for_cuts(1)
         kiosk.wait_for(Screen.MENU, timeout_s=20)
-        time.sleep(0.2)
-        button = kiosk.display.target_centre(area_target("dat-dai"))
-        assert button is not None
+        button = kiosk.on_screen(area_target("dat-dai"))
         printer.state = PrinterStatus.PAPER_OUT  # the roll ends between two citizens
         kiosk.wait_for(Screen.PRINTER_PROBLEM, timeout_s=15)
-        time.sleep(0.2)
-        width, height = kiosk.display.size
-        pygame.event.post(pygame.event.Event(pygame.FINGERDOWN, x=button[0] / width, y=button[1] / height,
-                                             touch_id=0, finger_id=0, dx=0, dy=0, pressure=1.0))
+        wait_until(lambda: kiosk.display.target_centre(area_target("dat-dai")) is None, timeout_s=5)  # drawn
+        kiosk.touch_at(button)
         wait_until(lambda: printer_events(server)[-1:] == [(True, "paper_out")])
         printer.state = PrinterStatus.READY  # a new roll
         kiosk.wait_for(Screen.MENU, timeout_s=15)
-        time.sleep(0.2)
         kiosk.touch(area_target("dat-dai"))
         printer.wait_for_cuts(2)
         wait_until(lambda: printer_events(server)[-1:] == [(True, "ready")])
@@ -238,7 +240,6 @@ def test_the_broker_gone_is_said_and_the_kiosk_comes_back_by_itself(
         wait_until(lambda: kiosk.agent.flow.view().message == NO_BROKER, timeout_s=5)
         broker.start()
         kiosk.wait_for(Screen.MENU, timeout_s=30)  # reconnected, and the server's state is back
-        time.sleep(0.2)  # one frame, so the menu's targets are on screen
         kiosk.touch(area_target("tu-phap"))
         seen["job"] = printer.wait_for_cuts(1)[0]
 
@@ -289,7 +290,6 @@ def test_a_request_given_up_while_the_server_was_frozen_leaves_no_ticket_nobody_
 
     def scenario() -> None:
         kiosk.wait_for(Screen.MENU)
-        time.sleep(0.2)  # one frame, so the menu's targets are on screen
         assert server.proc is not None
         server.proc.send_signal(signal.SIGSTOP)  # frozen: the request waits (in the broker or the socket)
         try:

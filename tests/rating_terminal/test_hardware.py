@@ -374,8 +374,3 @@ def test_the_fake_records_what_the_agent_shows_and_hands_presses_on() -> None:
     assert fake.thanked == ["hai-long"]
     assert fake.signals == [Feedback.BUSY, Feedback.OK]
     assert fake.closed
-
-
-def test_the_real_adapter_is_a_terminal_hardware(terminal: GpiozeroTerminal) -> None:
-    hardware: TerminalHardware = terminal
-    assert isinstance(hardware, GpiozeroTerminal)
