@@ -19,13 +19,13 @@ $(STAMP): pyproject.toml
 
 lint: install
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy protocol central_server kiosk display_board rating_terminal ui benchmarks tests
+	$(VENV)/bin/mypy protocol central_server kiosk display_board rating_terminal ui devkit benchmarks tests
 
 test: lint
 	$(VENV)/bin/pytest -q
 
 demo: install
-	$(PY) -m central_server.demo
+	$(PY) -m devkit.demo
 
 bench: install
 	$(PY) -m benchmarks.server_bench

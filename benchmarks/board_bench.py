@@ -28,6 +28,7 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
 from benchmarks.kiosk_bench import cpu_seconds, rss_mb, wait_for_status
 from benchmarks.server_bench import Server, percentiles, wait_online
+from devkit.local_broker import LocalBroker
 from display_board.agent import BoardAgent
 from display_board.config import load
 from display_board.led_display import QmsFrameCodec, SerialLedDisplay
@@ -36,7 +37,6 @@ from display_board.screen import PygameBoardScreen
 from display_board.voice import FakeVoice
 from protocol.config import MqttSettings
 from protocol.link import MqttLink
-from protocol.local_broker import LocalBroker
 from protocol.topics import Topics
 
 ROOT = Path(__file__).resolve().parents[1]

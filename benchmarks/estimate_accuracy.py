@@ -4,7 +4,7 @@ Several mornings (the demo's traffic, several seeds) at three centers: the demo'
 (three of its four counters serve several areas), a busier one where nearly every counter is
 shared, and a commune of two officials who receive everything; with breaks, no-shows and transfers.
 Each morning is played event by event on the real `CenterService` (its domain and a real SQLite file),
-on a simulated clock, with the same citizens and officials as `make demo` (central_server/morning.py):
+on a simulated clock, with the same citizens and officials as `make demo` (devkit/morning.py):
 every ticket's estimate is the server's reply, as the kiosk prints it (whole minutes, or "ngay"), and
 its real wait runs from the issue to the first call.
 
@@ -30,11 +30,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from central_server import morning
 from central_server.config import load
-from central_server.morning import Official, Press, Rate, Traffic, Wait
 from central_server.service import CenterService
 from central_server.storage import open_storage
+from devkit import morning
+from devkit.morning import Official, Press, Rate, Traffic, Wait
 from kiosk.model import wait_minutes
 from protocol.link import Message
 from protocol.messages import WAIT_FREE_COUNTER, WAIT_NO_COUNTER, CounterCommand, Rating, Status, TicketRequest

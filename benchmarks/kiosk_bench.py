@@ -26,17 +26,17 @@ import pygame
 from escpos.printer import Network
 
 from benchmarks.server_bench import UNLIMITED, Server, percentiles, wait_online
+from devkit.local_broker import LocalBroker
+from devkit.loopback_printer import LoopbackPrinter
 from kiosk.agent import KioskAgent
 from kiosk.config import load
 from kiosk.flow import Timings
 from kiosk.journal import Journal
-from kiosk.loopback_printer import LoopbackPrinter
 from kiosk.model import Screen, area_target
 from kiosk.printer import EscposPrinter
 from kiosk.screen import PygameDisplay
 from kiosk.ticket_layout import TicketFonts
 from protocol.link import MqttLink
-from protocol.local_broker import LocalBroker
 from protocol.topics import Topics
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,8 +18,8 @@ from pathlib import Path
 import psycopg
 
 from benchmarks.server_bench import DEVICES, Server, center_toml, connect_devices, saturate, wait_online
-from protocol.local_broker import LocalBroker
-from protocol.local_postgres import LocalPostgres
+from devkit.local_broker import LocalBroker
+from devkit.local_postgres import LocalPostgres
 from protocol.topics import Topics
 
 SATURATE_S = 5.0

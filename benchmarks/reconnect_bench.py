@@ -20,9 +20,9 @@ import threading
 import time
 from pathlib import Path
 
+from devkit.local_broker import LocalBroker, free_port
 from protocol.config import MqttSettings
 from protocol.link import MqttLink
-from protocol.local_broker import LocalBroker, free_port
 from protocol.messages import Status
 from protocol.topics import Topics
 

@@ -29,7 +29,7 @@ from central_server.config import load
 from central_server.domain.center import Center
 from central_server.storage import open_storage
 from central_server.storage.port import Batch
-from protocol.local_broker import LocalBroker
+from devkit.local_broker import LocalBroker
 from protocol.topics import Topics
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -20,11 +20,12 @@ from typing import Any
 
 from benchmarks.kiosk_bench import center_toml, cpu_seconds, rss_mb
 from benchmarks.server_bench import Server, percentiles, wait_online
+from devkit.local_broker import LocalBroker
+from devkit.terminal_config import scripted_config
 from protocol.config import MqttSettings
 from protocol.link import Message, MqttLink
-from protocol.local_broker import LocalBroker
 from protocol.topics import Topics
-from rating_terminal.scripted import PAUSE_S, PRESS_S, scripted_config
+from rating_terminal.scripted import PAUSE_S, PRESS_S
 
 ROOT = Path(__file__).resolve().parents[1]
 CENTER = "bench-terminal"

@@ -30,10 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from central_server.config import CenterConfig, load
+from central_server.config_text import replace_table, set_key, toml_string
+from central_server.tls import Authority, is_ip, issue_server_certificate, make_authority
 from central_server.void import ADMIN_ID, ADMIN_PASSWORD_FILE
-from protocol.config_text import replace_table, set_key, toml_string
 from protocol.errors import ConfigError
-from protocol.tls import Authority, is_ip, issue_server_certificate, make_authority
 from protocol.topics import Topics
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "firmware_configs"

@@ -15,18 +15,15 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TextIO
 
 from gpiozero import Device
 from gpiozero.pins.mock import MockFactory
 
-from protocol.config_text import replace_table, set_key, toml_string
 from rating_terminal.config import TerminalConfig
 from rating_terminal.hardware import DEBOUNCE_S, GpiozeroTerminal, TerminalEvent
 from rating_terminal.model import Feedback, Key
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "firmware_configs" / "counter.example.toml"
 PRESS_S = 0.08  # a short press: longer than the debounce
 PAUSE_S = DEBOUNCE_S + 0.02  # between presses of one pin, so the next edge is not taken for a bounce
 
@@ -97,12 +94,3 @@ class ScriptedTerminal:
         self._hardware.close()
         self._say("closed")
 
-
-def scripted_config(counter_id: str, center_id: str, outbox: Path, url: str) -> str:
-    """The shipped example config, pins and all, with scripted hardware: what tests, benchmarks and
-    `make demo` give a terminal process."""
-    text = EXAMPLE.read_text(encoding="utf-8")
-    for key, value in (("counter", counter_id), ("center", center_id), ("outbox", str(outbox)),
-                       ("hardware", "scripted")):
-        text = set_key(text, "terminal", key, toml_string(value))
-    return replace_table(text, "mqtt", [f"url = {toml_string(url)}"])

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from protocol.local_broker import LocalBroker
+from devkit.local_broker import LocalBroker
 from tests.harness import ServerProcess, write_center_config
 
 _center_ids = itertools.count(1)

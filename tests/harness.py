@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from central_server.config import CenterConfig
+from devkit.local_broker import LocalBroker
 from protocol.config import MqttSettings
 from protocol.link import Message, MqttLink
-from protocol.local_broker import LocalBroker
 from protocol.topics import Topics
 
 ROOT = Path(__file__).resolve().parents[1]

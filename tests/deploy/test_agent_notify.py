@@ -27,8 +27,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from devkit.local_broker import LocalBroker
 from protocol.link import MqttLink
-from protocol.local_broker import LocalBroker
 from protocol.topics import Topics
 from tests.harness import ROOT, ServerProcess, device, watching
 
@@ -152,7 +152,7 @@ url = "{url}"
 
 @pytest.fixture
 def printer_port() -> Iterator[int]:
-    from kiosk.loopback_printer import LoopbackPrinter
+    from devkit.loopback_printer import LoopbackPrinter
 
     printer = LoopbackPrinter()
     yield printer.port

@@ -196,7 +196,7 @@ def test_install_lays_out_the_role(laid_out: Installed) -> None:
     # the code: tracked source only, the venv beside it where code that looks for ".venv" finds it
     assert (app / role.module / "__main__.py").is_file() and (app / "protocol/agent.py").is_file()
     assert (app / f"systemd/{role.unit}").read_bytes() == (SYSTEMD / role.unit).read_bytes()
-    assert not (app / "tests").exists() and not (app / "benchmarks").exists()
+    assert not (app / "tests").exists() and not (app / "benchmarks").exists() and not (app / "devkit").exists()
     assert os.readlink(app / ".venv") == "../venv" and (app / ".venv/bin/python").exists()
     assert all(not stat.S_IMODE(p.lstat().st_mode) & 0o022 for p in app.rglob("*") if not p.is_symlink())
     assert list(app.glob(f"{role.module}/__pycache__/*.pyc")), "compiled: /opt/qms/app is read-only to the service"

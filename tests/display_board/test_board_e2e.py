@@ -17,13 +17,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from devkit.local_broker import LocalBroker
 from display_board.agent import BoardAgent
 from display_board.config import load
 from display_board.led_display import LedContent, QmsFrameCodec, SerialLedDisplay
 from display_board.screen import PygameBoardScreen
 from display_board.voice import PAUSE, FakeVoice
 from protocol.link import MqttLink
-from protocol.local_broker import LocalBroker
 from protocol.topics import Topics
 from tests.harness import ServerProcess, device
 

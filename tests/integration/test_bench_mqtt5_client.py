@@ -15,7 +15,7 @@ from benchmarks.mqtt5_client import (
     encode_varint,
     parse_properties,
 )
-from protocol.local_broker import LocalBroker, free_port
+from devkit.local_broker import LocalBroker, free_port
 
 HOST = "127.0.0.1"
 TIMEOUT = 10.0

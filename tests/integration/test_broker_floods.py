@@ -38,9 +38,9 @@ from pathlib import Path
 
 import pytest
 
+from devkit.local_broker import TUNING, LocalBroker
 from kiosk.config import load as load_kiosk
 from protocol.link import Message, MqttLink, RequestTimeout
-from protocol.local_broker import TUNING, LocalBroker
 from protocol.messages import MAX_PAYLOAD
 from protocol.topics import Topics
 from tests.harness import ROOT, TIMEOUT, rss_mb

@@ -9,7 +9,7 @@ import sqlite3
 import time
 import uuid
 
-from protocol.local_broker import LocalBroker
+from devkit.local_broker import LocalBroker
 from tests.harness import ServerProcess, device
 
 FLOOD = 600

@@ -28,8 +28,8 @@ from central_server.config import load
 from central_server.service import CenterService
 from central_server.storage.port import Space
 from central_server.storage.sqlite import SqliteStorage
+from devkit.local_broker import LocalBroker
 from protocol.link import Message
-from protocol.local_broker import LocalBroker
 from protocol.topics import Topics
 from tests.harness import ROOT, ServerProcess, Watcher, device, watching, write_center_config
 

@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from devkit.local_broker import LocalBroker
 from protocol.link import RequestTimeout
-from protocol.local_broker import LocalBroker
 from tests.harness import TIMEOUT, Device, ServerProcess, device, watching
 
 

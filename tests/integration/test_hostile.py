@@ -25,9 +25,9 @@ from benchmarks.server_bench import UNLIMITED
 from central_server.config import load
 from central_server.service import CenterService
 from central_server.storage.sqlite import SqliteStorage
+from devkit.local_broker import LocalBroker
 from protocol.errors import BadMessage
 from protocol.link import Message
-from protocol.local_broker import LocalBroker
 from protocol.messages import CounterCommand, TicketRequest
 from protocol.topics import Topics
 from tests.harness import ServerProcess, device, rss_mb, sqlite_file, write_center_config

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from devkit.local_broker import LocalBroker
 from protocol.clock import SimulatedClock
-from protocol.local_broker import LocalBroker
 from protocol.messages import iso
 from tests.harness import TIMEOUT, Device, ServerProcess, device, write_center_config
 

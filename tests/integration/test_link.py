@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 
+from central_server.tls import TlsFiles
+from devkit.local_broker import LocalBroker, free_port, make_tls_files
 from protocol.config import MqttSettings
 from protocol.link import Message, MqttLink, RequestTimeout
-from protocol.local_broker import LocalBroker, free_port, make_tls_files
-from protocol.tls import TlsFiles
 from protocol.topics import Topics
 from tests.harness import ROOT, TIMEOUT, watching
 

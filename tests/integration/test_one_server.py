@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from central_server.config import load
-from protocol.local_broker import LocalBroker
+from devkit.local_broker import LocalBroker
 from tests.harness import ROOT, ServerProcess, device, sqlite_file
 
 

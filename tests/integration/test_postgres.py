@@ -23,9 +23,9 @@ from central_server.service import CenterService
 from central_server.storage.port import Storage
 from central_server.storage.postgres import PostgresStorage
 from central_server.storage.sqlite import SqliteStorage, StorageError
+from devkit.local_broker import LocalBroker
+from devkit.local_postgres import LocalPostgres
 from protocol.link import Message
-from protocol.local_broker import LocalBroker
-from protocol.local_postgres import LocalPostgres
 from protocol.topics import Topics
 from tests.harness import Device, ServerProcess, device, write_center_config
 from tests.integration import test_faults as faults

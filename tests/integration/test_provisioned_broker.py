@@ -31,8 +31,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from central_server.__main__ import main as server_main
-from protocol.config_text import set_key, toml_string
-from protocol.local_broker import LocalBroker, free_port
+from central_server.config_text import set_key, toml_string
+from devkit.local_broker import LocalBroker, free_port
 from tests.harness import ROOT, TIMEOUT
 from tests.unit.test_provision import center_file
 

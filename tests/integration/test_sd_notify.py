@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from protocol.local_broker import LocalBroker
+from devkit.local_broker import LocalBroker
 from tests.harness import ROOT
 
 

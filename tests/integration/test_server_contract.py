@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from protocol.local_broker import LocalBroker
+from devkit.local_broker import LocalBroker
 from tests.harness import Device, ServerProcess, device, watching
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")

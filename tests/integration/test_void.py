@@ -8,7 +8,7 @@ import sys
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from protocol.local_broker import LocalBroker
+from devkit.local_broker import LocalBroker
 from tests.harness import ROOT, ServerProcess, device, watching
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -19,10 +19,11 @@ import pygame
 import pytest
 from escpos.printer import Network
 
+from devkit.local_broker import LocalBroker
+from devkit.loopback_printer import LoopbackPrinter
 from kiosk.agent import KioskAgent
 from kiosk.config import load
 from kiosk.journal import Journal
-from kiosk.loopback_printer import LoopbackPrinter
 from kiosk.model import (
     NO_BROKER,
     NO_SERVER,
@@ -35,7 +36,6 @@ from kiosk.printer import EscposPrinter
 from kiosk.screen import PygameDisplay
 from kiosk.ticket_layout import TicketFonts
 from protocol.link import MqttLink
-from protocol.local_broker import LocalBroker
 from protocol.topics import Topics
 from tests.harness import ServerProcess, device, watching
 

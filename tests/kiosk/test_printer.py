@@ -11,7 +11,7 @@ import pytest
 from escpos.printer import Dummy, Network, Serial
 from PIL import Image, ImageDraw
 
-from kiosk.loopback_printer import LoopbackPrinter
+from devkit.loopback_printer import LoopbackPrinter
 from kiosk.model import PrinterStatus
 from kiosk.printer import EscposPrinter, PrinterError, decode_status
 from kiosk.ticket_layout import ImageSegment, NumberSegment, QrSegment, RenderedTicket

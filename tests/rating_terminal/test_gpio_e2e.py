@@ -16,8 +16,8 @@ import pytest
 from gpiozero import Device
 from gpiozero.pins.mock import MockFactory
 
+from devkit.local_broker import LocalBroker
 from protocol.link import MqttLink
-from protocol.local_broker import LocalBroker
 from protocol.topics import Topics
 from rating_terminal.agent import TerminalAgent
 from rating_terminal.config import load

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from protocol.local_broker import LocalBroker
-from rating_terminal.scripted import scripted_config
+from devkit.local_broker import LocalBroker
+from devkit.terminal_config import scripted_config
 from tests.harness import ROOT, ServerProcess, device, watching
 
 

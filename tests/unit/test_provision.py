@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from central_server.__main__ import main as server_main
+from central_server.config_text import replace_table, set_key
 from central_server.provision import TUNING, Device, password_line
-from protocol.config_text import replace_table, set_key
 from tests.harness import CENTER_TOML, ROOT
 
 DEVICES_TOML = """

@@ -17,8 +17,8 @@ from central_server.config import CenterConfig, load
 from central_server.domain.center import DEFAULT_GAP_S
 from central_server.service import CenterService, Outbound
 from central_server.storage.sqlite import SqliteStorage
+from devkit.local_broker import LocalBroker
 from protocol.link import Message
-from protocol.local_broker import LocalBroker
 from protocol.topics import Topics
 from tests.harness import sqlite_file, write_center_config
 

@@ -12,8 +12,8 @@ from central_server.config import load
 from central_server.domain.center import Center, DaySnapshot
 from central_server.report.command import make_report
 from central_server.void import _moment
+from devkit.local_broker import LocalBroker
 from protocol.link import Message
-from protocol.local_broker import LocalBroker
 from tests.harness import write_center_config
 from tests.unit.test_hours import WEDNESDAY, on, rules
 from tests.unit.test_service import Clock, Rig, reply_of

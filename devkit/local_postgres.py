@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from protocol.local_broker import free_port
+from devkit.local_broker import free_port
 
 
 def postgres_bin() -> Path:

@@ -10,7 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from protocol.tls import TlsFiles, issue_server_certificate, make_authority
+from central_server.tls import TlsFiles, issue_server_certificate, make_authority
 
 TUNING = Path(__file__).resolve().parents[1] / "firmware_configs" / "mosquitto" / "tuning.conf"
 

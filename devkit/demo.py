@@ -37,27 +37,27 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from central_server.config import load
-from central_server.morning import DISTRICT, Press, Rate, Wait
-from central_server.morning import arrivals as morning_arrivals
-from central_server.morning import official as official_plan
+from central_server.config_text import replace_table, set_key, toml_string
 from central_server.report.command import make_report, write_report
+from devkit.local_broker import LocalBroker
+from devkit.loopback_printer import LoopbackPrinter
+from devkit.morning import DISTRICT, Press, Rate, Wait
+from devkit.morning import arrivals as morning_arrivals
+from devkit.morning import official as official_plan
+from devkit.terminal_config import scripted_config
 from display_board.led_display import STX, QmsFrameCodec
-from kiosk.loopback_printer import LoopbackPrinter
 from protocol.agent import setup_logging
 from protocol.clock import SimulatedClock
 from protocol.config import MqttSettings
-from protocol.config_text import replace_table, set_key, toml_string
 from protocol.link import Message, MqttLink
-from protocol.local_broker import LocalBroker
 from protocol.topics import Topics
-from rating_terminal.scripted import scripted_config
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "demo-output"
 EXAMPLES = ROOT / "firmware_configs"
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 SPEED = 128.0  # simulated seconds per real second: 07:25-11:45 in about two minutes
-TRAFFIC = DISTRICT  # the citizens and the officials (central_server/morning.py)
+TRAFFIC = DISTRICT  # the citizens and the officials (devkit/morning.py)
 OPENS, LAST_ARRIVAL, CLOSES = TRAFFIC.opens, TRAFFIC.last_arrival, TRAFFIC.closes
 ARRIVALS = TRAFFIC.arrivals
 COUNTERS = TRAFFIC.counters
@@ -333,7 +333,7 @@ class CounterView:
 
 def official(morning: Morning, counter_id: str, terminal: Agent, view: CounterView, seed: int,
              areas: tuple[str, ...]) -> None:
-    """The official of central_server/morning.py at the real terminal: keys pressed on its pins, waits in
+    """The official of devkit/morning.py at the real terminal: keys pressed on its pins, waits in
     simulated time; the citizen rates on its buttons. `areas`: the open areas, as the terminal lists them."""
     if not view.wait_ready(counter_id, 30):
         log.error("counter %s's terminal did not come up; see its log", counter_id)
