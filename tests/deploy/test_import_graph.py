@@ -22,7 +22,7 @@ PROJECT = frozenset({*SHIPPED, "devkit", "tests", "benchmarks"})
 
 def imported(path: Path) -> set[str]:
     """The top-level packages of the project a module imports, wherever in it (functions too)."""
-    found = set()
+    found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             found.update(alias.name.split(".")[0] for alias in node.names)
