@@ -14,11 +14,11 @@ from central_server.domain.areas import Area
 from central_server.domain.center import CenterRules
 from central_server.domain.counters import CounterSpec
 from central_server.domain.limits import Limits
-from central_server.domain.policies import DEFAULT_PRIORITY_CATEGORIES, PriorityMode, QueuePolicy
+from central_server.domain.policies import PriorityMode, QueuePolicy
 from protocol.config import MqttSettings, Table, load_mqtt, read_toml
 from protocol.errors import ConfigError
 from protocol.hours import HH_MM, WEEKDAY_KEYS, Hours, Session, parse_sessions
-from protocol.messages import MAX_PAYLOAD, AreaInfo, CenterConfigMessage, CounterInfo
+from protocol.messages import MAX_PAYLOAD, PRIORITY_CATEGORIES, AreaInfo, CenterConfigMessage, CounterInfo
 from protocol.topics import DEVICE_ID, ID, Topics
 
 PREFIX = re.compile(r"[A-Z]{0,3}")
@@ -176,14 +176,14 @@ def _policy(table: Table) -> QueuePolicy:
     if mode_name not in PriorityMode._value2member_map_:
         raise table.error("priority_mode", f"expected \"strict\" or \"interleaved\", got {mode_name!r}")
     extra = table.strings("extra_priority_categories", (), pattern=LABEL)
-    clash = set(extra) & {*DEFAULT_PRIORITY_CATEGORIES, "none"}
+    clash = set(extra) & {*PRIORITY_CATEGORIES, "none"}
     if clash:
         raise table.error("extra_priority_categories", f"{sorted(clash)[0]!r} is already a category")
     policy = QueuePolicy(
         mode=PriorityMode(mode_name),
         regular_per_priority=table.integer("regular_per_priority", 3, minimum=1),
         max_calls=table.integer("max_calls", 0, minimum=0),
-        priority_categories=DEFAULT_PRIORITY_CATEGORIES + tuple(extra),
+        priority_categories=PRIORITY_CATEGORIES + tuple(extra),
         default_service_s=table.integer("default_service_s", 300, minimum=1),
     )
     table.finish()

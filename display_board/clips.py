@@ -34,6 +34,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from display_board.numbers import full_clip_vocabulary
+from ui.text import nfc
 
 __all__ = [
     "CHIME_FILENAME",
@@ -66,10 +67,6 @@ class EspeakMissingError(RuntimeError):
     """The espeak-ng program is not installed."""
 
 
-def _nfc(text: str) -> str:
-    return unicodedata.normalize("NFC", text)
-
-
 def _slug(token: str) -> str:
     folded = unicodedata.normalize("NFD", token.replace("đ", "d").replace("Đ", "D"))
     ascii_only = "".join(c for c in folded if not unicodedata.combining(c)).encode("ascii", "ignore").decode()
@@ -85,7 +82,7 @@ def clip_filename(token: str) -> str:
     """
     if not token:
         raise ValueError("empty token")
-    exact = _nfc(token)
+    exact = nfc(token)
     digest = hashlib.sha256(exact.encode("utf-8")).hexdigest()[:_HASH_CHARS]
     return f"{_slug(exact)}-{digest}.wav"
 
@@ -195,7 +192,7 @@ def generate(
     Returns the files made. Raises :class:`EspeakMissingError` when a clip is to be made and
     ``espeak`` (default ``espeak-ng``) is not installed, before anything is written.
     """
-    wanted = sorted({_nfc(token) for token in tokens})
+    wanted = sorted({nfc(token) for token in tokens})
     todo = [token for token in wanted if not (out_dir / clip_filename(token)).exists()]
     program = shutil.which(espeak) if todo else None
     if todo and program is None:

@@ -30,8 +30,9 @@ own recordings can replace them one for one. All strings are NFC.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
+
+from ui.text import nfc
 
 __all__ = [
     "LETTER_NAMES",
@@ -98,10 +99,6 @@ SILENT_SEPARATORS = frozenset(" -._/")
 MAX_NUMBER = 9999
 
 
-def _nfc(text: str) -> str:
-    return unicodedata.normalize("NFC", text)
-
-
 @dataclass(frozen=True)
 class Reading:
     """The regional choices of the voice, from the board's config.
@@ -121,9 +118,9 @@ class Reading:
         # Config files may carry decomposed (NFD) text: compare and keep the NFC form.
         for name, choices in (("linh", LINH_CHOICES), ("four", FOUR_CHOICES), ("thousand", THOUSAND_CHOICES)):
             value = getattr(self, name)
-            if not isinstance(value, str) or _nfc(value) not in choices:
+            if not isinstance(value, str) or nfc(value) not in choices:
                 raise ValueError(f"Reading.{name} must be one of {choices}, not {value!r}")
-            object.__setattr__(self, name, _nfc(value))
+            object.__setattr__(self, name, nfc(value))
         if not isinstance(self.digit_by_digit, bool):
             raise ValueError(f"Reading.digit_by_digit must be a bool, not {self.digit_by_digit!r}")
 
@@ -200,7 +197,7 @@ def read_ticket(shown: str, reading: Reading = DEFAULT_READING) -> list[str]:
     digit by digit whatever the reading. Spaces, "-", ".", "_" and "/" are silent; any other
     character, or nothing to read, is a ValueError.
     """
-    text = _nfc(shown).strip()
+    text = nfc(shown).strip()
     tokens: list[str] = []
     digits = ""
     for char in text:

@@ -24,7 +24,6 @@ from kiosk.model import (
     PRINT_FAILED,
     PRINTER_MESSAGES,
     PRIORITY_BUTTON,
-    PRIORITY_LABELS,
     SLOW,
     AreaButton,
     IssuedTicket,
@@ -33,6 +32,7 @@ from kiosk.model import (
     Screen,
 )
 from protocol.hours import Closed, Hours, hours_of
+from protocol.messages import PRIORITY_LABELS
 
 BUSY_CODES = frozenset({"internal_error", "busy"})  # refusals that mean the server is busy, not "no"
 

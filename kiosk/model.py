@@ -54,13 +54,6 @@ AREA_CLOSED = "Tạm ngừng tiếp nhận"  # why an area's button cannot be to
 AREA_OUT_OF_HOURS = "Ngoài giờ tiếp nhận"
 AREA_FULL = "Hết lượt hôm nay"  # the area's daily quota is reached
 
-PRIORITY_LABELS = {
-    "elderly": "Người cao tuổi",
-    "disabled": "Người khuyết tật",
-    "pregnant": "Phụ nữ mang thai",
-    "veteran": "Người có công với cách mạng",
-    "child_under_6": "Người đi cùng trẻ em dưới 6 tuổi",
-}
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,10 +23,10 @@ import qrcode
 import qrcode.constants
 from PIL import Image, ImageDraw, ImageFont
 
-from kiosk.model import PRIORITY_LABELS, IssuedTicket, wait_minutes
-from protocol.messages import WAIT_BASES, WAIT_ESTIMATE, WAIT_FREE_COUNTER, WAIT_NO_COUNTER
+from kiosk.model import IssuedTicket, wait_minutes
+from protocol.messages import PRIORITY_LABELS, WAIT_BASES, WAIT_ESTIMATE, WAIT_FREE_COUNTER, WAIT_NO_COUNTER
+from ui.text import FONT_DIRS, bind_groups, find_fonts, phrases_of, word_groups
 from ui.text import NBSP as NBSP  # the no-break space a caller joins words with (re-exported)
-from ui.text import bind_groups, phrases_of, word_groups
 
 # ---------------------------------------------------------------------------------------------------------------
 # Configuration values
@@ -72,20 +72,6 @@ class TicketText:
     qr_content: str = ""
 
 
-class FontsMissingError(FileNotFoundError):
-    """DejaVu Sans (full Vietnamese coverage) is not installed."""
-
-
-_FONT_DIRS = (
-    Path("/usr/share/fonts/truetype/dejavu"),  # Debian, Raspberry Pi OS, Ubuntu
-    Path("/usr/share/fonts/dejavu-sans-fonts"),  # Fedora
-    Path("/usr/share/fonts/dejavu-sans-mono-fonts"),
-    Path("/usr/share/fonts/TTF"),  # Arch
-    Path("/usr/share/fonts/dejavu"),
-    Path("/usr/local/share/fonts"),
-)
-
-
 @dataclass(frozen=True, slots=True)
 class TicketFonts:
     """The font files: DejaVu Sans and Sans Bold for the text, DejaVu Sans Mono Bold to imitate printer digits."""
@@ -95,22 +81,8 @@ class TicketFonts:
     mono_bold: Path
 
     @classmethod
-    def default(cls, search_dirs: Sequence[Path] = _FONT_DIRS) -> TicketFonts:
-        names = {"regular": "DejaVuSans.ttf", "bold": "DejaVuSans-Bold.ttf", "mono_bold": "DejaVuSansMono-Bold.ttf"}
-        found: dict[str, Path] = {}
-        for key, name in names.items():
-            for folder in search_dirs:
-                if (folder / name).is_file():
-                    found[key] = folder / name
-                    break
-        missing = [names[key] for key in names if key not in found]
-        if missing:
-            raise FontsMissingError(
-                f"Ticket fonts not found: {', '.join(missing)} (looked in {', '.join(str(d) for d in search_dirs)}). "
-                "Tickets need DejaVu Sans for Vietnamese: install Debian's fonts-dejavu-core "
-                "(apt-get install fonts-dejavu-core)."
-            )
-        return cls(regular=found["regular"], bold=found["bold"], mono_bold=found["mono_bold"])
+    def default(cls, search_dirs: Sequence[Path] = FONT_DIRS) -> TicketFonts:
+        return cls(*find_fonts(("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSansMono-Bold.ttf"), search_dirs))
 
 
 # ---------------------------------------------------------------------------------------------------------------

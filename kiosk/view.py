@@ -23,7 +23,6 @@ from kiosk.model import (
     NOT_ISSUED,
     PRINT_FAILED,
     PRIORITY_BUTTON,
-    PRIORITY_LABELS,
     AreaButton,
     KioskView,
     Screen,
@@ -39,7 +38,7 @@ from kiosk.ticket_layout import (
     WAIT_MINUTES,
     wait_basis,
 )
-from protocol.messages import WAIT_FREE_COUNTER, WAIT_NO_COUNTER
+from protocol.messages import PRIORITY_LABELS, WAIT_FREE_COUNTER, WAIT_NO_COUNTER
 from ui.text import (
     WEEKDAYS,
     Colour,

@@ -19,7 +19,16 @@ VERSION = 1
 MAX_PAYLOAD = 64 * 1024
 MAX_ID = 128
 PRIORITY_NONE = "none"
-PRIORITY_CATEGORIES = ("elderly", "disabled", "pregnant", "veteran", "child_under_6")
+# The contract's priority categories, with what a citizen reads on the kiosk and the ticket (a center may add
+# its own categories, which have no label here: they show as the center names them).
+PRIORITY_LABELS = {
+    "elderly": "Người cao tuổi",
+    "disabled": "Người khuyết tật",
+    "pregnant": "Phụ nữ mang thai",
+    "veteran": "Người có công với cách mạng",
+    "child_under_6": "Người đi cùng trẻ em dưới 6 tuổi",
+}
+PRIORITY_CATEGORIES = tuple(PRIORITY_LABELS)
 # What a ticket's estimated wait rests on (the `wait_basis` of a ticket reply, an extension of the contract):
 WAIT_FREE_COUNTER = "free_counter"  # a free counter waits for this area: the citizen is called at once
 WAIT_ESTIMATE = "estimate"  # `estimated_wait_s` is an estimate from the queue and the day's pace

@@ -29,7 +29,14 @@ if TYPE_CHECKING:  # imported where it draws: the word-group rules serve the pri
 Colour = tuple[int, int, int]
 Measure = Callable[[str], int]  # a line's width in pixels
 
-FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+FONT_DIRS = (  # where DejaVu is found, first match wins
+    Path("/usr/share/fonts/truetype/dejavu"),  # Debian, Raspberry Pi OS, Ubuntu
+    Path("/usr/share/fonts/dejavu-sans-fonts"),  # Fedora
+    Path("/usr/share/fonts/dejavu-sans-mono-fonts"),
+    Path("/usr/share/fonts/TTF"),  # Arch
+    Path("/usr/share/fonts/dejavu"),
+    Path("/usr/local/share/fonts"),
+)
 WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
 
 
@@ -42,16 +49,22 @@ class FontFiles(NamedTuple):
     bold: Path
 
 
-def default_fonts(directory: Path = FONT_DIR) -> FontFiles:
-    """DejaVu Sans and DejaVu Sans Bold, which the Debian package fonts-dejavu-core installs."""
-    files = FontFiles(directory / "DejaVuSans.ttf", directory / "DejaVuSans-Bold.ttf")
-    missing = [str(path) for path in files if not path.is_file()]
+def find_fonts(names: Sequence[str], search_dirs: Sequence[Path] = FONT_DIRS) -> list[Path]:
+    """Each named font file, from the first folder that holds it; `FontsMissing` names the ones none holds."""
+    found = {name: next((folder / name for folder in search_dirs if (folder / name).is_file()), None)
+             for name in names}
+    missing = [name for name, path in found.items() if path is None]
     if missing:
         raise FontsMissing(
-            f"screen font not found: {', '.join(missing)}; install the Debian package fonts-dejavu-core"
-            " (apt install fonts-dejavu-core)"
+            f"fonts not found: {', '.join(missing)} (looked in {', '.join(str(d) for d in search_dirs)}); "
+            "Vietnamese needs DejaVu Sans: install the Debian package fonts-dejavu-core (apt install fonts-dejavu-core)"
         )
-    return files
+    return [path for path in found.values() if path is not None]
+
+
+def default_fonts(search_dirs: Sequence[Path] = FONT_DIRS) -> FontFiles:
+    """DejaVu Sans and DejaVu Sans Bold, which the Debian package fonts-dejavu-core installs."""
+    return FontFiles(*find_fonts(("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"), search_dirs))
 
 
 def nfc(text: str) -> str:

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypeVar
 
+from protocol.messages import PRIORITY_CATEGORIES
+
 T = TypeVar("T")
-DEFAULT_PRIORITY_CATEGORIES = ("elderly", "disabled", "pregnant", "veteran", "child_under_6")
 
 
 class PriorityMode(StrEnum):
@@ -22,7 +23,7 @@ class QueuePolicy:
     # Calls (first + recalls) after which a recall marks an unanswered ticket missed instead.
     # 0, the default, keeps the contract's plain rule: a recall always calls again.
     max_calls: int = 0
-    priority_categories: tuple[str, ...] = field(default=DEFAULT_PRIORITY_CATEGORIES)
+    priority_categories: tuple[str, ...] = field(default=PRIORITY_CATEGORIES)
     default_service_s: int = 300  # the service time assumed before an area has data
 
     def choose(self, priority: T | None, regular: T | None, regular_since_priority: int) -> T | None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops
 
-from kiosk.model import PRIORITY_LABELS, IssuedTicket, wait_minutes
+from kiosk.model import IssuedTicket, wait_minutes
 from kiosk.ticket_layout import (
     AHEAD_LINE,
     CALLED_AT_ONCE,
@@ -26,7 +26,6 @@ from kiosk.ticket_layout import (
     PAPER_80MM,
     QR_BORDER_MODULES,
     WAIT_LABEL,
-    FontsMissingError,
     ImageSegment,
     NumberSegment,
     PaperProfile,
@@ -46,7 +45,9 @@ from kiosk.ticket_layout import (
     to_1bit,
     wrap_text,
 )
+from protocol.messages import PRIORITY_LABELS
 from tests.ui_helpers import split_groups
+from ui.text import FontsMissing
 
 PREVIEW_DIR = Path("/tmp/ticket-previews")
 VN = timezone(timedelta(hours=7))
@@ -549,7 +550,7 @@ def test_default_fonts_are_dejavu(fonts: TicketFonts) -> None:
 
 
 def test_missing_fonts_name_the_debian_package(tmp_path: Path) -> None:
-    with pytest.raises(FontsMissingError, match="fonts-dejavu-core"):
+    with pytest.raises(FontsMissing, match="fonts-dejavu-core"):
         TicketFonts.default(search_dirs=[tmp_path])
 
 

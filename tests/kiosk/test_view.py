@@ -27,7 +27,6 @@ from kiosk.model import (
     PRINT_FAILED,
     PRINTER_MESSAGES,
     PRIORITY_BUTTON,
-    PRIORITY_LABELS,
     SLOW,
     AreaButton,
     IssuedTicket,
@@ -48,6 +47,7 @@ from kiosk.view import (
     TextBlock,
 )
 from protocol.hours import Closed, Hours, parse_sessions
+from protocol.messages import PRIORITY_LABELS
 from tests.ui_helpers import VIETNAMESE_LETTERS, save, split_groups, tofu
 from ui.text import FontsMissing, Panel, default_fonts
 
@@ -145,7 +145,7 @@ def outside(mask: pygame.mask.Mask, rects: list[pygame.Rect], region: pygame.Rec
 
 def test_the_font_files_missing_name_the_debian_package(tmp_path: Path) -> None:
     with pytest.raises(FontsMissing, match="fonts-dejavu-core"):
-        default_fonts(tmp_path)
+        default_fonts([tmp_path])
     assert default_fonts().regular.name == "DejaVuSans.ttf"
 
 
