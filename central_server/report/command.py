@@ -10,7 +10,7 @@ from pathlib import Path
 
 from central_server.config import CenterConfig, load
 from central_server.report.charts import write_charts
-from central_server.report.figures import AreaInfo, Center, CounterInfo, Report, build, citizens
+from central_server.report.figures import Report, ReportArea, ReportCenter, ReportCounter, build, citizens
 from central_server.report.output import write_csv, write_workbook
 from central_server.report.source import SourceError, read_period
 from protocol.errors import ConfigError
@@ -47,10 +47,11 @@ def write_report(report: Report, out: Path) -> list[Path]:
     return [workbook, *write_csv(report.tables, out / "csv"), *write_charts(report, out / "charts")]
 
 
-def center_of(config: CenterConfig) -> Center:
+def center_of(config: CenterConfig) -> ReportCenter:
     rules = config.rules
-    return Center(config.name, rules.zone, tuple(AreaInfo(a.id, a.name, a.target_wait_min) for a in rules.areas),
-                  tuple(CounterInfo(c.id, c.name) for c in rules.counters), rules.rating_levels)
+    return ReportCenter(config.name, rules.zone,
+                        tuple(ReportArea(a.id, a.name, a.target_wait_min) for a in rules.areas),
+                        tuple(ReportCounter(c.id, c.name) for c in rules.counters), rules.rating_levels)
 
 
 def _day(text: str, option: str) -> date:

@@ -37,7 +37,7 @@ class TicketRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class RatingRecord:
+class RatingRow:
     counter_id: str
     ticket_id: str
     level: str
@@ -45,26 +45,26 @@ class RatingRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class AreaInfo:
+class ReportArea:
     id: str
     name: str
     target_wait_min: int
 
 
 @dataclass(frozen=True, slots=True)
-class CounterInfo:
+class ReportCounter:
     id: str
     name: str
 
 
 @dataclass(frozen=True, slots=True)
-class Center:
+class ReportCenter:
     """What the report needs of the center config."""
 
     name: str
     zone: tzinfo
-    areas: tuple[AreaInfo, ...]
-    counters: tuple[CounterInfo, ...]
+    areas: tuple[ReportArea, ...]
+    counters: tuple[ReportCounter, ...]
     rating_levels: tuple[str, ...]
 
     @property
@@ -99,7 +99,7 @@ class Citizen:
 
 
 @dataclass(frozen=True, slots=True)
-class Table:
+class Sheet:
     """One sheet of the workbook and one CSV file."""
 
     title: str  # the sheet's Vietnamese name (at most 31 characters: an Excel limit)
@@ -165,7 +165,7 @@ def percentile(values: Sequence[float], rank: int) -> float | None:
 
 
 def citizens(tickets: Iterable[TicketRecord], first_calls: dict[str, datetime],
-             ratings: Iterable[RatingRecord]) -> list[Citizen]:
+             ratings: Iterable[RatingRow]) -> list[Citizen]:
     """Chains from the kiosk's ticket through every transfer; `first_calls` by ticket id (from the events)."""
     by_id = {t.id: t for t in tickets}
     rated = {r.ticket_id: r for r in ratings}
@@ -183,7 +183,7 @@ def citizens(tickets: Iterable[TicketRecord], first_calls: dict[str, datetime],
     return sorted(chains, key=lambda c: (c.first.issued_at, c.first.id))
 
 
-def group(members: Sequence[Citizen], center: Center, targets: dict[str, int], as_of: datetime) -> Group:
+def group(members: Sequence[Citizen], center: ReportCenter, targets: dict[str, int], as_of: datetime) -> Group:
     """The figures of `members`; a citizen not called by `as_of` counts against the target once past it."""
     waits = [c.wait_min for c in members if c.wait_min is not None]
     within = sum(1 for c in members if c.wait_min is not None and c.wait_min <= targets[c.first.area])
@@ -262,14 +262,14 @@ def group_cells(figures: Group) -> tuple[Cell, ...]:
 
 @dataclass(frozen=True, slots=True)
 class Report:
-    center: Center
+    center: ReportCenter
     first_day: date
     last_day: date
     people: list[Citizen]
     total: Group
     by_area: dict[str, Group]
     by_counter: dict[str, Group]  # the citizens each counter served last (so `issued` there is `served`)
-    tables: list[Table]
+    tables: list[Sheet]
     as_of: datetime
     voided: int = 0  # tickets voided (a kiosk's flood, never printed): left out of every figure
 
@@ -297,7 +297,7 @@ class Report:
         return moment.astimezone(self.center.zone)
 
 
-def build(center: Center, first_day: date, last_day: date, people: list[Citizen], as_of: datetime) -> Report:
+def build(center: ReportCenter, first_day: date, last_day: date, people: list[Citizen], as_of: datetime) -> Report:
     """`as_of`: when the figures are taken (a citizen still uncalled then may already be past the target).
     A voided ticket (nobody held it: a kiosk's flood, an answer never printed) counts in no figure; how
     many there were is said."""
@@ -318,23 +318,23 @@ def build(center: Center, first_day: date, last_day: date, people: list[Citizen]
     return report
 
 
-def _summary(report: Report) -> Table:
+def _summary(report: Report) -> Sheet:
     total = report.total
     rows: list[tuple[Cell, ...]] = [
         ("Trung tâm", report.center.name), ("Từ ngày", report.first_day), ("Đến ngày", report.last_day),
         *zip(GROUP_COLUMNS, group_cells(total), strict=True),
         (VOIDED, report.voided),
     ]
-    return Table("Tổng hợp", "tong-hop", ("Chỉ số", "Giá trị"), rows, by_row=True)
+    return Sheet("Tổng hợp", "tong-hop", ("Chỉ số", "Giá trị"), rows, by_row=True)
 
 
-def _areas(report: Report) -> Table:
+def _areas(report: Report) -> Sheet:
     names = {a.id: (a.name, a.target_wait_min) for a in report.center.areas}
     rows = [(area, *names.get(area, (area, 30)), *group_cells(figures)) for area, figures in report.by_area.items()]
-    return Table("Theo lĩnh vực", "theo-linh-vuc", ("Mã", "Lĩnh vực", TARGET, *GROUP_COLUMNS), rows)
+    return Sheet("Theo lĩnh vực", "theo-linh-vuc", ("Mã", "Lĩnh vực", TARGET, *GROUP_COLUMNS), rows)
 
 
-def _counters(report: Report) -> Table:
+def _counters(report: Report) -> Sheet:
     """Per counter: the citizens it served last, and those it called last who did not come or are not done."""
     names = {c.id: c.name for c in report.center.counters}
     rows: list[tuple[Cell, ...]] = []
@@ -345,17 +345,17 @@ def _counters(report: Report) -> Table:
         rows.append((counter, names.get(counter, counter), served.served, served.priority, missed, still_open,
                      _minutes(_mean(served.services)), served.rated, _share(served.satisfied_share),
                      _share(served.ratings_per_served)))
-    return Table("Theo quầy", "theo-quay", ("Mã", "Quầy", *COUNTER_COLUMNS), rows)
+    return Sheet("Theo quầy", "theo-quay", ("Mã", "Quầy", *COUNTER_COLUMNS), rows)
 
 
-def _days(report: Report, targets: dict[str, int]) -> Table:
+def _days(report: Report, targets: dict[str, int]) -> Sheet:
     days = sorted({p.first.day for p in report.people})
     rows = [(day, *group_cells(group([p for p in report.people if p.first.day == day], report.center,
                                      targets, report.as_of))) for day in days]
-    return Table("Theo ngày", "theo-ngay", ("Ngày", *GROUP_COLUMNS), rows)
+    return Sheet("Theo ngày", "theo-ngay", ("Ngày", *GROUP_COLUMNS), rows)
 
 
-def _hours(report: Report) -> Table:
+def _hours(report: Report) -> Sheet:
     """Arrivals by the hour the ticket was issued; citizens served by the hour their service finished."""
     arrivals = report.hourly_arrivals()
     served = report.hourly_served()
@@ -364,10 +364,10 @@ def _hours(report: Report) -> Table:
     rows: list[tuple[Cell, ...]] = [(f"{hour:02d}:00–{hour + 1:02d}:00", *(arrivals[a][hour] for a in area_ids),
              sum(arrivals[a][hour] for a in area_ids), served[hour]) for hour in report.hours()]
     columns = ("Giờ", *(f"Lượt đến – {names.get(a, a)}" for a in area_ids), "Tổng số phiếu đã cấp", SERVED)
-    return Table("Theo giờ", "theo-gio", columns, rows)
+    return Sheet("Theo giờ", "theo-gio", columns, rows)
 
 
-def _ratings(report: Report) -> Table:
+def _ratings(report: Report) -> Sheet:
     levels = report.center.rating_levels
     counter_names = {c.id: c.name for c in report.center.counters}
     area_names = {a.id: a.name for a in report.center.areas}
@@ -378,7 +378,7 @@ def _ratings(report: Report) -> Table:
                          figures.late_ratings, _share(figures.satisfied_share)))
     rows.append(("Toàn trung tâm", report.center.name, *(report.total.ratings[level] for level in levels),
                  report.total.rated, report.total.late_ratings, _share(report.total.satisfied_share)))
-    return Table("Đánh giá", "danh-gia", ("Nhóm", "Tên", *level_names(levels), "Tổng", LATE,
+    return Sheet("Đánh giá", "danh-gia", ("Nhóm", "Tên", *level_names(levels), "Tổng", LATE,
                                           "Tỷ lệ hài lòng trở lên"), rows)
 
 

@@ -16,7 +16,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from central_server.report.figures import Cell, Kind, Table
+from central_server.report.figures import Cell, Kind, Sheet
 
 DATE_FORMAT = "dd/mm/yyyy"
 NUMBER_FORMATS: dict[Kind, str] = {"minutes": "0.0", "share": "0.0 %", "ratio": "0.00"}
@@ -57,7 +57,7 @@ def cell_text(kind: Kind, value: Cell, *, unit: bool = False) -> str:
     return str(value).replace(".", ",")
 
 
-def write_workbook(tables: list[Table], path: Path) -> None:
+def write_workbook(tables: list[Sheet], path: Path) -> None:
     book = Workbook()
     book.remove(book.active)  # type: ignore[arg-type]  # a new workbook starts with an empty sheet
     for table in tables:
@@ -121,7 +121,7 @@ def wrap(text: str, width: float) -> list[str]:
     return lines
 
 
-def write_csv(tables: list[Table], folder: Path) -> list[Path]:
+def write_csv(tables: list[Sheet], folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for table in tables:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from central_server.report.figures import RatingRecord, TicketRecord
+from central_server.report.figures import RatingRow, TicketRecord
 
 _TICKETS = (
     "SELECT id, day, area, shown, priority, issued_at, state, counter_id, called_at, started_at, finished_at,"
@@ -31,7 +31,7 @@ class SourceError(Exception):
 
 
 def read_period(database: Path | None, storage_url: str, first: date,
-                last: date) -> tuple[list[TicketRecord], dict[str, datetime], list[RatingRecord]]:
+                last: date) -> tuple[list[TicketRecord], dict[str, datetime], list[RatingRow]]:
     """From the SQLite file `database`, or, when None, the PostgreSQL database at `storage_url`."""
     if database is None:
         return _read_postgres(storage_url, first, last)
@@ -51,7 +51,7 @@ def read_period(database: Path | None, storage_url: str, first: date,
 
 
 def _read_postgres(url: str, first: date, last: date) -> tuple[list[TicketRecord], dict[str, datetime],
-                                                                 list[RatingRecord]]:
+                                                                 list[RatingRow]]:
     import psycopg  # only where a center keeps its data in PostgreSQL
 
     span = (first.isoformat(), last.isoformat())
@@ -62,14 +62,14 @@ def _read_postgres(url: str, first: date, last: date) -> tuple[list[TicketRecord
         raise SourceError(f"cannot read the PostgreSQL database: {str(exc).strip().splitlines()[0]}") from None
 
 
-def _rows(select: Callable[[str], list[Any]]) -> tuple[list[TicketRecord], dict[str, datetime], list[RatingRecord]]:
+def _rows(select: Callable[[str], list[Any]]) -> tuple[list[TicketRecord], dict[str, datetime], list[RatingRow]]:
     tickets = [_ticket(row) for row in select(_TICKETS)]
     first_calls: dict[str, datetime] = {}
     for ticket_id, at in select(_FIRST_CALLS):
         moment = datetime.fromisoformat(at)
         if ticket_id not in first_calls or moment < first_calls[ticket_id]:
             first_calls[ticket_id] = moment
-    ratings = [RatingRecord(counter, ticket, level, _late(ack)) for counter, ticket, level, ack in select(_RATINGS)]
+    ratings = [RatingRow(counter, ticket, level, _late(ack)) for counter, ticket, level, ack in select(_RATINGS)]
     return tickets, first_calls, ratings
 
 

@@ -196,7 +196,7 @@ class HonestKiosk:
 
 
 @dataclass
-class Center:
+class ProvisionedCenter:
     out: Path
     broker: LocalBroker
     server: subprocess.Popen[bytes]
@@ -205,7 +205,7 @@ class Center:
 
 
 @pytest.fixture
-def center() -> Iterator[Center]:
+def center() -> Iterator[ProvisionedCenter]:
     folder = Path(tempfile.mkdtemp(prefix="qms-floods-"))
     folder.chmod(0o755)  # Mosquitto drops to its own user before reading the files below
     out, broker = provisioned_broker(folder, "--tls")
@@ -221,7 +221,7 @@ def center() -> Iterator[Center]:
     link.start()
     try:
         assert link.wait_ready(TIMEOUT) and kiosk.server_online.wait(TIMEOUT), "the center did not come up"
-        yield Center(out, broker, server, server_log, kiosk)
+        yield ProvisionedCenter(out, broker, server, server_log, kiosk)
     finally:
         link.stop()
         server.terminate()
@@ -234,7 +234,7 @@ def center() -> Iterator[Center]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def server_connections(center: Center) -> list[str]:
+def server_connections(center: ProvisionedCenter) -> list[str]:
     """The broker's log lines of the server connecting or being disconnected."""
     return [line for line in center.broker.log.read_text().splitlines()
             if USERS["server"] in line and ("connected" in line or "closed" in line)]
@@ -267,7 +267,7 @@ def attack(port: int, out: Path, subscriptions: tuple[str, ...], progress: Queue
 
 
 @pytest.mark.parametrize("subscribed", [True, False], ids=["subscribed to what it may read", "not subscribed"])
-def test_a_kiosk_flooding_its_request_topic_cannot_run_the_broker_out_of_memory(center: Center,
+def test_a_kiosk_flooding_its_request_topic_cannot_run_the_broker_out_of_memory(center: ProvisionedCenter,
                                                                                 subscribed: bool) -> None:
     root = f"qms/v1/{CENTER}"
     subscriptions = (f"{root}/kiosk/k1/#", f"{root}/config", f"{root}/server/status") if subscribed else ()
@@ -320,7 +320,7 @@ def test_a_kiosk_flooding_its_request_topic_cannot_run_the_broker_out_of_memory(
 
 
 def test_an_answer_echoing_the_largest_response_topic_and_correlation_data_passes_the_broker(
-        center: Center) -> None:
+        center: ProvisionedCenter) -> None:
     """The server answers on the request's Response Topic with its Correlation Data (64 KiB each at most).
     An answer over max_packet_size would make the broker cut the server off, and again each time paho
     sends it again: the limit must leave room for it, or the server must not answer such a request."""
@@ -345,7 +345,7 @@ def test_an_answer_echoing_the_largest_response_topic_and_correlation_data_passe
 
 
 def test_a_kiosk_flooding_valid_priority_requests_takes_a_few_numbers_and_the_honest_kiosk_is_served(
-        center: Center) -> None:
+        center: ProvisionedCenter) -> None:
     """The issue's other kiosk attack, on the provisioned center: every request valid, each with a fresh id,
     each an `elderly` priority ticket, sent as fast as the broker takes them (it took all 999 numbers of
     an area in 1.2 s before). The server's per-device limits let through a burst of ten and six a minute."""

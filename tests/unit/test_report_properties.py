@@ -18,13 +18,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from central_server.report.figures import (
-    AreaInfo,
     Cell,
-    Center,
-    CounterInfo,
-    RatingRecord,
+    RatingRow,
     Report,
-    Table,
+    ReportArea,
+    ReportCenter,
+    ReportCounter,
+    Sheet,
     TicketRecord,
     build,
     citizens,
@@ -33,10 +33,10 @@ from central_server.report.figures import (
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 FIRST_DAY = date(2026, 12, 1)
-AREAS = (AreaInfo("dat-dai", "Đất đai", 30), AreaInfo("tu-phap", "Tư pháp – Hộ tịch", 20),
-         AreaInfo("bhxh", "Bảo hiểm xã hội", 45))
+AREAS = (ReportArea("dat-dai", "Đất đai", 30), ReportArea("tu-phap", "Tư pháp – Hộ tịch", 20),
+         ReportArea("bhxh", "Bảo hiểm xã hội", 45))
 REMOVED_AREA = "cu"  # tickets of an area since taken out of the config
-COUNTERS = (CounterInfo("1", "Quầy 1"), CounterInfo("2", "Quầy 2"), CounterInfo("3", "Quầy 3"))
+COUNTERS = (ReportCounter("1", "Quầy 1"), ReportCounter("2", "Quầy 2"), ReportCounter("3", "Quầy 3"))
 REMOVED_COUNTER = "9"
 LEVELS = (("very_satisfied", "satisfied", "dissatisfied"), ("good", "bad"),
           ("very_satisfied", "satisfied", "neutral", "dissatisfied", "very_dissatisfied"))
@@ -52,7 +52,7 @@ class Drawn:
     levels: tuple[str, ...]
     tickets: list[TicketRecord]
     first_calls: dict[str, datetime]
-    ratings: list[RatingRecord]
+    ratings: list[RatingRow]
     as_of: datetime
 
 
@@ -66,7 +66,7 @@ def periods(draw: st.DrawFn) -> Drawn:
     minutes = st.integers(0, 150)
     tickets: list[TicketRecord] = []
     first_calls: dict[str, datetime] = {}
-    ratings: list[RatingRecord] = []
+    ratings: list[RatingRow] = []
     seq: dict[date, int] = Tally()
 
     def next_id(day: date) -> str:
@@ -105,7 +105,7 @@ def periods(draw: st.DrawFn) -> Drawn:
                                finished if end in ("served", "missed") else None, stored_zone,
                                transferred_from=came_from))
         if end == "served" and draw(st.booleans()):
-            ratings.append(RatingRecord(counter, ticket_id, draw(st.sampled_from(levels))))
+            ratings.append(RatingRow(counter, ticket_id, draw(st.sampled_from(levels))))
     last_day = FIRST_DAY + timedelta(days=days - 1)
     as_of = datetime(last_day.year, last_day.month, last_day.day, 8, tzinfo=HCM) + timedelta(
         minutes=draw(st.integers(0, 24 * 60)))
@@ -123,21 +123,21 @@ def _record(ticket_id: str, day: date, area: str, priority: str, issued: datetim
 
 
 def report_of(drawn: Drawn) -> Report:
-    center = Center("Trung tâm thử", HCM, AREAS, COUNTERS, drawn.levels)
+    center = ReportCenter("Trung tâm thử", HCM, AREAS, COUNTERS, drawn.levels)
     people = citizens(drawn.tickets, drawn.first_calls, drawn.ratings)
     return build(center, FIRST_DAY, FIRST_DAY + timedelta(days=drawn.days - 1), people, drawn.as_of)
 
 
-def sheets(report: Report) -> dict[str, Table]:
+def sheets(report: Report) -> dict[str, Sheet]:
     return {t.title: t for t in report.tables}
 
 
-def column(table: Table, name: str) -> list[Cell]:
+def column(table: Sheet, name: str) -> list[Cell]:
     index = table.columns.index(name)
     return [row[index] for row in table.rows]
 
 
-def total(table: Table, name: str, rows: list[tuple[Cell, ...]] | None = None) -> int:
+def total(table: Sheet, name: str, rows: list[tuple[Cell, ...]] | None = None) -> int:
     index = table.columns.index(name)
     values = [row[index] for row in (table.rows if rows is None else rows)]
     assert all(isinstance(v, int) for v in values), (name, values)
