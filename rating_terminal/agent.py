@@ -15,7 +15,6 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Protocol
 
 from protocol.agent import ServerPresence, Watchdog, drain, notify
 from protocol.errors import BadMessage
@@ -40,7 +39,7 @@ from rating_terminal.flow import (
     ThankYou,
     Tick,
 )
-from rating_terminal.model import Feedback
+from rating_terminal.model import Feedback, TerminalHardware
 from rating_terminal.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -48,18 +47,6 @@ log = logging.getLogger(__name__)
 COMMAND_TIMEOUT_S = 3.0
 RESEND_EVERY_S = 3.0
 FRAME_S = 0.05
-
-
-class TerminalHardware(Protocol):
-    def arm(self, levels: list[str]) -> None: ...
-
-    def disarm(self) -> None: ...
-
-    def thank_you(self, level: str) -> None: ...
-
-    def signal(self, feedback: Feedback) -> None: ...
-
-    def close(self) -> None: ...
 
 
 class TerminalAgent:

@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from gpiozero import LED, Button, Buzzer, GPIOZeroError
 
@@ -38,16 +38,6 @@ TerminalEvent = KeyPressed | RatingPressed
 
 class TerminalHardwareError(QmsError):
     """A pin of the terminal could not be opened (in use twice, no such pin, no GPIO access)."""
-
-
-class TerminalHardware(Protocol):
-    """What the counter terminal's main loop drives; presses arrive through the `on_event` given to the adapter."""
-
-    def arm(self, levels: list[str]) -> None: ...
-    def disarm(self) -> None: ...
-    def thank_you(self, level: str) -> None: ...
-    def signal(self, feedback: Feedback) -> None: ...
-    def close(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 
 class Key(StrEnum):
@@ -34,3 +35,14 @@ class KeyPressed:
 @dataclass(frozen=True, slots=True)
 class RatingPressed:
     level: str  # one of the center's rating levels, best first
+
+
+class TerminalHardware(Protocol):
+    """What the counter terminal's main loop drives (its port: `hardware.GpiozeroTerminal` on the pins,
+    `hardware.FakeTerminal` in memory); presses arrive through the `on_event` given to the adapter."""
+
+    def arm(self, levels: list[str]) -> None: ...
+    def disarm(self) -> None: ...
+    def thank_you(self, level: str) -> None: ...
+    def signal(self, feedback: Feedback) -> None: ...
+    def close(self) -> None: ...

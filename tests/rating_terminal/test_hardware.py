@@ -21,10 +21,9 @@ from rating_terminal.hardware import (
     GpiozeroTerminal,
     Patterns,
     TerminalEvent,
-    TerminalHardware,
     TerminalHardwareError,
 )
-from rating_terminal.model import Feedback, Key, KeyPressed, RatingPressed
+from rating_terminal.model import Feedback, Key, KeyPressed, RatingPressed, TerminalHardware
 
 KEYS = {Key.NEXT: 5, Key.RECALL: 6, Key.SKIP: 13, Key.FINISH: 19, Key.TRANSFER: 26, Key.PAUSE: 12}
 RATINGS = [("hai-long", 17, 22), ("binh-thuong", 27, 23), ("chua-hai-long", 4, 24)]
