@@ -21,11 +21,11 @@ from typing import Any
 from benchmarks.kiosk_bench import center_toml, cpu_seconds, rss_mb
 from benchmarks.server_bench import Server, percentiles, wait_online
 from devkit.local_broker import LocalBroker
-from devkit.terminal_config import scripted_config
+from devkit.scripted_terminal import PAUSE_S, PRESS_S
+from devkit.terminal_config import example_config
 from protocol.config import MqttSettings
 from protocol.link import Message, MqttLink
 from protocol.topics import Topics
-from rating_terminal.scripted import PAUSE_S, PRESS_S
 
 ROOT = Path(__file__).resolve().parents[1]
 CENTER = "bench-terminal"
@@ -35,9 +35,10 @@ ROUNDS = 100
 class Terminal:
     def __init__(self, folder: Path, broker: LocalBroker) -> None:
         path = folder / "terminal.toml"
-        path.write_text(scripted_config("1", CENTER, folder / "outbox.db", broker.url), encoding="utf-8")
+        path.write_text(example_config("1", CENTER, folder / "outbox.db", broker.url), encoding="utf-8")
         self.lines: queue.Queue[tuple[float, str]] = queue.Queue()
-        self.proc = subprocess.Popen([sys.executable, "-m", "rating_terminal", "--config", str(path)], cwd=ROOT,
+        self.proc = subprocess.Popen([sys.executable, "-m", "devkit.run", "rating_terminal", "--config", str(path),
+                                      "--scripted"], cwd=ROOT,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                      text=True, bufsize=1)
         threading.Thread(target=self._read, daemon=True).start()

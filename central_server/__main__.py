@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime, tzinfo
+from datetime import datetime
 from pathlib import Path
 
 from central_server.config import CenterConfig, load
@@ -20,8 +20,7 @@ from central_server.service import CenterService
 from central_server.storage import open_storage
 from central_server.storage.port import Storage, StorageFull
 from central_server.storage.sqlite import DatabaseLock, StorageError
-from protocol.agent import Watchdog, parse_args, setup_logging, stop_on_signals
-from protocol.clock import SimulatedClock, speed_of
+from protocol.agent import Clock, Watchdog, parse_args, setup_logging, stop_on_signals
 from protocol.errors import ConfigError
 from protocol.link import MqttLink
 from protocol.topics import Topics
@@ -38,7 +37,9 @@ sub-commands (each with its own --help):
              python -m central_server void --config FILE --kiosk ID --from HH:MM --to HH:MM --by NAME"""
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None, speed: float = 1.0) -> int:
+    """`clock`, and how many times faster than real time it runs: the real one unless given (`devkit/run.py`
+    gives a simulated one)."""
     arguments = sys.argv[1:] if argv is None else list(argv)
     if arguments[:1] == ["provision"]:  # imported here: the server itself needs neither (nor matplotlib)
         from central_server import provision
@@ -56,7 +57,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging()
     try:
         config = load(Path(args.config))
-        clock = _clock(config.rules.zone, args.simulated_clock)
     except ConfigError as exc:
         print(f"central_server: {exc}", file=sys.stderr)
         return 2
@@ -77,7 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if storage is None:  # stopped while waiting for space
             return 0
         try:
-            return _serve(config, storage, clock, stop)
+            zone = config.rules.zone
+            return _serve(config, storage, clock or (lambda: datetime.now(zone)), speed, stop)
         finally:
             storage.close()
     except StorageError as exc:
@@ -88,13 +89,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             lock.release()
 
 
-def _serve(config: CenterConfig, storage: Storage, clock: Callable[[], datetime], stop: threading.Event) -> int:
+def _serve(config: CenterConfig, storage: Storage, clock: Clock, speed: float, stop: threading.Event) -> int:
     # Two threads share the GIL: paho's network thread and the state thread. With the default
     # 5 ms switch interval a busy state thread keeps paho off the sockets for 5 ms at a time;
     # 0.5 ms halved the p99 latency of `make bench` at 2,000 requests/s.
     sys.setswitchinterval(0.0005)
     shared = config.database is None  # on PostgreSQL, several instances may serve the center together
-    service = CenterService(config, storage, clock, elapsed=_elapsed(clock))
+    service = CenterService(config, storage, clock, elapsed=_elapsed(speed))
     gc.freeze()  # the day loaded so far stays put: later collections need not scan it again
     link = MqttLink(
         config.mqtt,
@@ -124,20 +125,13 @@ def _open_storage(config: CenterConfig, stop: threading.Event) -> Storage | None
             return None
 
 
-def _elapsed(clock: Callable[[], datetime]) -> Callable[[], float]:
-    """Seconds of a clock nobody sets (the time since boot), at the pace of `clock` (a simulated one runs faster):
-    what tells the service a jump of the wall clock from time passing."""
-    speed = speed_of(clock)
+def _elapsed(speed: float) -> Callable[[], float]:
+    """Seconds of a clock nobody sets (the time since boot), at the pace of the center's clock (a simulated one
+    runs `speed` times faster): what tells the service a jump of the wall clock from time passing."""
     boot = getattr(time, "CLOCK_BOOTTIME", None)  # Linux: counts a suspend too, as the wall clock does
     if boot is None:
         return lambda: time.monotonic() * speed
     return lambda: time.clock_gettime(boot) * speed
-
-
-def _clock(zone: tzinfo, simulated: str | None) -> Callable[[], datetime]:
-    if simulated:
-        return SimulatedClock.from_arg(simulated, zone).now
-    return lambda: datetime.now(zone)
 
 
 if __name__ == "__main__":

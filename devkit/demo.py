@@ -39,15 +39,15 @@ from zoneinfo import ZoneInfo
 from central_server.config import load
 from central_server.config_text import replace_table, set_key, toml_string
 from central_server.report.command import make_report, write_report
+from devkit.clock import SimulatedClock
 from devkit.local_broker import LocalBroker
 from devkit.loopback_printer import LoopbackPrinter
 from devkit.morning import DISTRICT, Press, Rate, Wait
 from devkit.morning import arrivals as morning_arrivals
 from devkit.morning import official as official_plan
-from devkit.terminal_config import scripted_config
+from devkit.terminal_config import example_config
 from display_board.led_display import STX, QmsFrameCodec
 from protocol.agent import setup_logging
-from protocol.clock import SimulatedClock
 from protocol.config import MqttSettings
 from protocol.link import Message, MqttLink
 from protocol.topics import Topics
@@ -68,6 +68,9 @@ log = logging.getLogger("demo")
 
 # --- the processes ------------------------------------------------------------------------------
 
+# What the development runner gives each agent besides the simulated clock: the kiosk's screen touched and the
+# terminals' pins pressed by lines on stdin (the board needs nothing: its screen and voice work unattended).
+SCRIPTED = {"kiosk": ["--scripted", "--screenshots", str(OUT / "screens")], "rating_terminal": ["--scripted"]}
 
 class Agent:
     """One agent process whose stdin takes scripted lines and whose stdout lines are kept in a queue."""
@@ -78,7 +81,8 @@ class Agent:
         self.armed = threading.Event()  # a counter terminal's rating buttons are lit (its "armed" lines)
         self._log = (OUT / "logs" / f"{name}.log").open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", module, "--config", str(config), "--simulated-clock", clock.to_arg()],
+            [sys.executable, "-m", "devkit.run", module, "--config", str(config), "--simulated-clock", clock.to_arg(),
+             *SCRIPTED.get(module, [])],
             cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, env={**os.environ, **env},
             text=True, bufsize=1,
         )
@@ -149,8 +153,7 @@ def kiosk_config(center_id: str, broker: LocalBroker, printer: LoopbackPrinter) 
                        ("journal", toml_string(str(OUT / "kiosk-journal.db")))):
         text = set_key(text, "kiosk", key, value)
     text = replace_table(text, "mqtt", [f"url = {toml_string(broker.url)}"])
-    for key, value in (("width", "1920"), ("height", "1080"), ("fullscreen", "false"), ("input", '"scripted"'),
-                       ("screenshots", toml_string(str(OUT / "screens")))):
+    for key, value in (("width", "1920"), ("height", "1080"), ("fullscreen", "false")):
         text = set_key(text, "screen", key, value)
     for key, value in (("connection", '"network"'), ("host", '"127.0.0.1"'), ("port", str(printer.port))):
         text = set_key(text, "printer", key, value)
@@ -188,7 +191,7 @@ def board_config(center_id: str, broker: LocalBroker, led_port: str) -> Path:
 
 
 def terminal_config(center_id: str, counter_id: str, broker: LocalBroker) -> Path:
-    text = scripted_config(counter_id, center_id, OUT / f"outbox-{counter_id}.db", broker.url)
+    text = example_config(counter_id, center_id, OUT / f"outbox-{counter_id}.db", broker.url)
     text = set_key(text, "terminal", "long_press_ms", str(LONG_PRESS_MS))
     path = OUT / f"counter-{counter_id}.toml"
     path.write_text(text, encoding="utf-8")
@@ -203,7 +206,8 @@ def start_server(config: Path, clock: SimulatedClock, topics: Topics, broker: Lo
     watcher.start()
     with (OUT / "logs" / "server.log").open("wb") as server_log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "central_server", "--config", str(config), "--simulated-clock", clock.to_arg()],
+            [sys.executable, "-m", "devkit.run", "central_server", "--config", str(config),
+             "--simulated-clock", clock.to_arg()],
             cwd=ROOT, stdout=server_log, stderr=subprocess.STDOUT,
         )
     ready = online.wait(20)

@@ -8,15 +8,16 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from display_board.config import BoardConfig, load
-from protocol.agent import start_agent, stop_on_signals
+from protocol.agent import Clock, start_agent, stop_on_signals
 from protocol.link import MqttLink
 from protocol.topics import Topics
 
 log = logging.getLogger("display_board")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    started = start_agent("display_board", "The hall board and counter LED display agent.", load, argv)
+def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> int:
+    """`clock`: the real one unless given (`devkit/run.py` gives a simulated one)."""
+    started = start_agent("display_board", "The hall board and counter LED display agent.", load, argv, clock)
     if isinstance(started, int):
         return started
     config, clock = started

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import Any
 
 from kiosk.config import KioskConfig, PrinterConfig, load
-from protocol.agent import start_agent, stop_on_signals
-from protocol.clock import speed_of
+from protocol.agent import Clock, start_agent, stop_on_signals
 from protocol.link import MqttLink
 from protocol.topics import Topics
 
 log = logging.getLogger("kiosk")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None, speed: float = 1.0,
+         display: Callable[[KioskConfig], Any] | None = None) -> int:
+    """`clock` (how many times faster than real time it runs) and `display` (made from the config): the real
+    ones unless given (`devkit/run.py` gives a simulated clock and a screen touched by lines on stdin)."""
     # Logging is set up here, before python-escpos is imported: it calls logging.basicConfig() itself.
-    started = start_agent("kiosk", "The ticket kiosk agent.", load, argv)
+    started = start_agent("kiosk", "The ticket kiosk agent.", load, argv, clock)
     if isinstance(started, int):
         return started
     config, clock = started
@@ -32,14 +35,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                             cut=config.printer.cut)
     link = MqttLink(config.mqtt, client_id=config.client_id,
                     status_topic=Topics(config.center_id).device_status(config.kiosk_id))
-    display = open_display(config)
+    screen = (display or open_display)(config) if config.screen else None
     # Under a demo's fast clock the screens still last their simulated time (the citizens live in it),
     # but a reply is late by real time: the network and the server do not run faster.
-    timings = replace(DEFAULT_TIMINGS, slow_after=DEFAULT_TIMINGS.slow_after * speed_of(clock),
-                      starting=DEFAULT_TIMINGS.starting * speed_of(clock))
+    timings = replace(DEFAULT_TIMINGS, slow_after=DEFAULT_TIMINGS.slow_after * speed,
+                      starting=DEFAULT_TIMINGS.starting * speed)
     if config.journal is None:
         log.warning("no [kiosk] journal: a ticket answered but not yet printed when the kiosk stops is not voided")
-    agent = KioskAgent(config, link, printer, display=display, clock=clock, fonts=TicketFonts.default(),
+    agent = KioskAgent(config, link, printer, display=screen, clock=clock, fonts=TicketFonts.default(),
                        journal=Journal(config.journal), timings=timings)
     buttons = open_buttons(config, agent)
     try:
@@ -64,12 +67,6 @@ def open_escpos(printer: PrinterConfig):  # type: ignore[no-untyped-def]
 
 
 def open_display(config: KioskConfig):  # type: ignore[no-untyped-def]
-    if not config.screen:
-        return None
-    if config.scripted:
-        from kiosk.scripted import ScriptedDisplay
-
-        return ScriptedDisplay(config.width, config.height, screenshots=config.screenshots)
     from kiosk.screen import PygameDisplay
 
     return PygameDisplay(config.width, config.height, fullscreen=config.fullscreen)

@@ -85,8 +85,6 @@ class KioskConfig:
     footer: str
     save_tickets: Path | None
     buttons: tuple[AreaPin, ...]
-    scripted: bool = False  # touches as lines on stdin (`make demo`, tests), not a touch screen
-    screenshots: Path | None = None  # keep the first sight of each screen as a PNG here
     journal: Path | None = None  # the ticket requests not yet done, on disk (kiosk/journal.py); None: in memory
 
     @property
@@ -119,10 +117,6 @@ def load(path: Path) -> KioskConfig:
     width = screen.integer("width", 0, minimum=0)
     height = screen.integer("height", 0, minimum=0)
     fullscreen = screen.flag("fullscreen", True)
-    touch_input = screen.text("input", "touch")
-    if touch_input not in ("touch", "scripted"):
-        raise screen.error("input", f"expected \"touch\" or \"scripted\", got {touch_input!r}")
-    screenshots = screen.path("screenshots", None)
     screen.finish()
     ticket = root.table("ticket", required=False)
     qr = ticket.text("qr", "", pattern=re.compile(r"[^\n]{0,300}"))
@@ -134,7 +128,7 @@ def load(path: Path) -> KioskConfig:
     if not enabled and not buttons:
         raise screen.error("enabled", "a kiosk without a screen needs [[buttons]]")
     return KioskConfig(path, kiosk_id, center_id, mqtt, printer, enabled, width, height, fullscreen, qr, footer,
-                       save, buttons, touch_input == "scripted", screenshots, journal)
+                       save, buttons, journal)
 
 
 def _printer(table: Table) -> PrinterConfig:

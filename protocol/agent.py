@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from protocol.clock import SimulatedClock
 from protocol.errors import BadMessage, ConfigError
 from protocol.link import Message, MqttLink
 from protocol.messages import Status
@@ -35,7 +34,6 @@ def parse_args(prog: str, description: str, argv: Sequence[str] | None, *,
                                      else argparse.HelpFormatter)
     parser.add_argument("--config", required=True, metavar="FILE", help="the TOML config file")
     parser.add_argument("--check", action="store_true", help="validate the config, print a summary, exit")
-    parser.add_argument("--simulated-clock", metavar="START,SPEED,REAL", help=argparse.SUPPRESS)  # demos only
     return parser.parse_args(argv)
 
 
@@ -49,10 +47,14 @@ class _Summarised(Protocol):
 C = TypeVar("C", bound=_Summarised)
 
 
+Clock = Callable[[], datetime]
+
+
 def start_agent(
-    prog: str, description: str, load: Callable[[Path], C], argv: Sequence[str] | None
-) -> tuple[C, Callable[[], datetime]] | int:
-    """What every agent's main() does first: arguments, logging, the config and the clock.
+    prog: str, description: str, load: Callable[[Path], C], argv: Sequence[str] | None, clock: Clock | None = None
+) -> tuple[C, Clock] | int:
+    """What every agent's main() does first: arguments, logging, the config and the clock (the real one unless
+    `clock` is given: the development tools run agents on a simulated one, `devkit/run.py`).
 
     Returns the exit code when the agent is done already: 2 (one line) for a wrong config,
     0 after `--check` printed the summary.
@@ -61,15 +63,13 @@ def start_agent(
     setup_logging()
     try:
         config = load(Path(args.config))
-        clock = (SimulatedClock.from_arg(args.simulated_clock, AGENT_ZONE).now if args.simulated_clock
-                 else lambda: datetime.now(AGENT_ZONE))
     except ConfigError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
     if args.check:
         print(config.summary())
         return 0
-    return config, clock
+    return config, clock or (lambda: datetime.now(AGENT_ZONE))
 
 
 def setup_logging() -> None:

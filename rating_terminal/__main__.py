@@ -6,14 +6,15 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from protocol.agent import parse_args, start_agent, stop_on_signals
+from protocol.agent import Clock, parse_args, start_agent, stop_on_signals
 from protocol.errors import QmsError
 from protocol.link import MqttLink
 from protocol.topics import Topics
 from rating_terminal.config import TerminalConfig, load, load_for_center
+from rating_terminal.model import TerminalEvent, TerminalHardware
 
 log = logging.getLogger("rating_terminal")
 PROG, DESCRIPTION = "rating_terminal", "The counter terminal: keypad and rating buttons."
@@ -22,13 +23,16 @@ CENTER_HELP = """\
                         config's [rating] levels (say, with --check before installing)"""
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None,
+         hardware: Callable[[TerminalConfig, Callable[[TerminalEvent], None]], TerminalHardware] | None = None) -> int:
+    """`clock` and `hardware` (made from the config and what to call on a press): the real ones unless given
+    (`devkit/run.py` gives a simulated clock and the GPIO adapter on mock pins pressed by lines on stdin)."""
     arguments = sys.argv[1:] if argv is None else list(argv)
     center, rest = _center_argument(arguments)
     if "-h" in rest or "--help" in rest:
         parse_args(PROG, DESCRIPTION, rest, epilog=f"more options:\n{CENTER_HELP}")  # prints the help, exits 0
     started = start_agent(PROG, DESCRIPTION, load if center is None else lambda path: load_for_center(path, center),
-                          rest)
+                          rest, clock)
     if isinstance(started, int):
         return started
     config, clock = started
@@ -39,12 +43,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                     status_topic=Topics(config.center_id).device_status(config.device_id))
     holder: list[TerminalAgent] = []
     try:
-        hardware = open_hardware(config, lambda event: holder[0].press(event) if holder else _too_early(event))
+        pins = (hardware or open_hardware)(config, lambda event: holder[0].press(event) if holder
+                                           else _too_early(event))
     except QmsError as exc:  # a GPIO pin that cannot be opened: say which, as for a bad config
         print(f"rating_terminal: {exc}", file=sys.stderr)
         return 2
-    agent = TerminalAgent(config, link, hardware, Outbox(config.outbox),
-                          clock=clock)
+    agent = TerminalAgent(config, link, pins, Outbox(config.outbox), clock=clock)
     holder.append(agent)
     keypad = None
     if config.usb_keypad is not None and config.usb_keys is not None:
@@ -71,11 +75,7 @@ def _too_early(event: object) -> None:
     log.info("%s before the terminal was ready: ignored", event)
 
 
-def open_hardware(config: TerminalConfig, on_event):  # type: ignore[no-untyped-def]
-    if config.scripted:
-        from rating_terminal.scripted import ScriptedTerminal
-
-        return ScriptedTerminal(config, on_event)
+def open_hardware(config: TerminalConfig, on_event: Callable[[TerminalEvent], None]) -> TerminalHardware:
     from rating_terminal.hardware import GpiozeroTerminal
 
     return GpiozeroTerminal(

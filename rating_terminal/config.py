@@ -36,7 +36,6 @@ class TerminalConfig:
     feedback_led: int | None
     buzzer: int | None
     long_press_s: float
-    scripted: bool  # keys and rating buttons as lines on stdin (tests, `make demo`), not GPIO
     usb_keypad: Path | None = None  # a USB numeric keypad (/dev/input/by-id/...-event-kbd)
     usb_keys: dict[Key, str] | None = None  # key -> the keypad key's name (KPENTER, KPPLUS, ...)
 
@@ -69,9 +68,6 @@ def load(path: Path) -> TerminalConfig:
     counter_id, center_id = terminal.text("counter", pattern=ID), terminal.text("center", pattern=ID)
     outbox = terminal.path("outbox")
     long_press_ms = terminal.integer("long_press_ms", 1000, minimum=200)
-    hardware = terminal.text("hardware", "gpio")
-    if hardware not in ("gpio", "scripted"):
-        raise terminal.error("hardware", f"expected \"gpio\" or \"scripted\", got {hardware!r}")
     terminal.finish()
     if not DEVICE_ID.fullmatch(f"counter-{counter_id}"):
         raise terminal.error("counter", "too long for a device id")
@@ -95,7 +91,7 @@ def load(path: Path) -> TerminalConfig:
     if not outbox.parent.is_dir():
         raise root.error("terminal", f"outbox folder {outbox.parent} does not exist")
     return TerminalConfig(path, counter_id, center_id, mqtt, outbox, keys, ratings, feedback_led, buzzer,
-                          long_press_ms / 1000, hardware == "scripted", usb_keypad, usb_keys)
+                          long_press_ms / 1000, usb_keypad, usb_keys)
 
 
 def load_for_center(path: Path, center: Path) -> TerminalConfig:

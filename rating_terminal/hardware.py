@@ -25,7 +25,7 @@ from typing import Any
 from gpiozero import LED, Button, Buzzer, GPIOZeroError
 
 from protocol.errors import QmsError
-from rating_terminal.model import Feedback, Key, KeyPressed, RatingPressed
+from rating_terminal.model import Feedback, Key, KeyPressed, RatingPressed, TerminalEvent
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,6 @@ DEBOUNCE_S = 0.05
 LONG_PRESS_S = 1.0
 LONG_PRESS_KEYS = frozenset({Key.SKIP, Key.TRANSFER})
 
-TerminalEvent = KeyPressed | RatingPressed
 
 
 class TerminalHardwareError(QmsError):

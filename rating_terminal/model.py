@@ -37,6 +37,9 @@ class RatingPressed:
     level: str  # one of the center's rating levels, best first
 
 
+TerminalEvent = KeyPressed | RatingPressed  # what the hardware reports, through the `on_event` it was given
+
+
 class TerminalHardware(Protocol):
     """What the counter terminal's main loop drives (its port: `hardware.GpiozeroTerminal` on the pins,
     `hardware.FakeTerminal` in memory); presses arrive through the `on_event` given to the adapter."""

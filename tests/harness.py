@@ -204,7 +204,9 @@ class ServerProcess:
 
     def __init__(self, config: Path, broker: LocalBroker, center_id: str, *, clock: str | None = None) -> None:
         self.config = config
-        self.extra = ["--simulated-clock", clock] if clock else []
+        # On a simulated clock through the development runner, which hands it to the server's main().
+        self.command = (["-m", "devkit.run", "central_server", "--simulated-clock", clock] if clock
+                        else ["-m", "central_server"])
         self.broker = broker
         self.center_id = center_id
         self.log = config.parent / "server.log"
@@ -214,7 +216,7 @@ class ServerProcess:
         with watching(self.broker, self.center_id, "server/status") as status:
             with self.log.open("ab") as log:
                 self.proc = subprocess.Popen(
-                    [sys.executable, "-m", "central_server", "--config", str(self.config), *self.extra],
+                    [sys.executable, *self.command, "--config", str(self.config)],
                     cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "QMS_LOG_LEVEL": "INFO"},
                 )
             while True:

@@ -142,7 +142,6 @@ enabled = false
 counter = "1"
 center = "{center_id}"
 outbox = "{folder}/outbox.db"
-hardware = "scripted"
 
 [mqtt]
 url = "{url}"
@@ -171,7 +170,9 @@ def test_agent_is_ready_once_it_reaches_the_server_pings_and_says_stopping(
     env = {**os.environ, "NOTIFY_SOCKET": notify_socket.path, "WATCHDOG_USEC": str(WATCHDOG_USEC)}
     log = tmp_path / f"{agent}.log"
     with watching(broker, center_id, f"device/{status_id}/status") as status, log.open("wb") as log_file:
-        process = subprocess.Popen([sys.executable, "-m", module, "--config", str(config)], cwd=ROOT, env=env,
+        # The counter's pins are pressed by lines on stdin, through the development runner (its GPIO is mocked).
+        command = ["-m", "devkit.run", module, "--scripted"] if agent == "counter" else ["-m", module]
+        process = subprocess.Popen([sys.executable, *command, "--config", str(config)], cwd=ROOT, env=env,
                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log_file)
         server = ServerProcess(center_toml, broker, center_id)
         try:

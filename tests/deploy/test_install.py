@@ -67,7 +67,6 @@ password_file = "mqtt.password"
 counter = "1"
 center = "c1"
 outbox = "{state}/outbox.db"
-hardware = "gpio"
 
 [mqtt]
 url = "mqtt://qms.local:1883"

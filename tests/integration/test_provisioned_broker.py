@@ -31,7 +31,6 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from central_server.__main__ import main as server_main
-from central_server.config_text import set_key, toml_string
 from devkit.local_broker import LocalBroker, free_port
 from tests.harness import ROOT, TIMEOUT
 from tests.unit.test_provision import center_file
@@ -316,15 +315,14 @@ def test_the_provisioned_counter_terminal_gets_what_it_must_read(traversable_dir
     its command, its counter's state (the rating window arms the buttons) and its rating's ack all reach it
     through the narrower read rights."""
     out, broker = provisioned_broker(traversable_dir, "--tls")
-    config = out / "counter-1" / "scripted.toml"  # beside its mqtt.password and ca.crt
-    text = (out / "counter-1" / "counter.toml").read_text(encoding="utf-8")
-    config.write_text(set_key(text, "terminal", "hardware", toml_string("scripted")), encoding="utf-8")
+    config = out / "counter-1" / "counter.toml"
     kiosk = Client(broker.port, USERS["kiosk-k1"], password(out, "kiosk-k1"), ca=out / "kiosk-k1" / "ca.crt")
     server = subprocess.Popen([sys.executable, "-m", "central_server", "--config", str(out / "server" / "center.toml")],
                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     log = traversable_dir / "terminal.log"
     with log.open("w") as log_file:
-        terminal = subprocess.Popen([sys.executable, "-m", "rating_terminal", "--config", str(config)], cwd=ROOT,
+        terminal = subprocess.Popen([sys.executable, "-m", "devkit.run", "rating_terminal", "--config", str(config),
+                                     "--scripted"], cwd=ROOT,
                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log_file, text=True,
                                     bufsize=1)
     lines: queue.SimpleQueue[str] = queue.SimpleQueue()

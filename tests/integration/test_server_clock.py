@@ -9,8 +9,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from devkit.clock import SimulatedClock
 from devkit.local_broker import LocalBroker
-from protocol.clock import SimulatedClock
 from tests.harness import ServerProcess, device, watching
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")

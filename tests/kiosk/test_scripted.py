@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+from devkit.scripted_kiosk import ScriptedDisplay
 from kiosk.model import KioskView, Screen
-from kiosk.scripted import ScriptedDisplay
 from tests.kiosk.test_view import AREAS, CENTER, MENU, NOW, PRIORITIES
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")

@@ -20,10 +20,9 @@ from rating_terminal.hardware import (
     FakeTerminal,
     GpiozeroTerminal,
     Patterns,
-    TerminalEvent,
     TerminalHardwareError,
 )
-from rating_terminal.model import Feedback, Key, KeyPressed, RatingPressed, TerminalHardware
+from rating_terminal.model import Feedback, Key, KeyPressed, RatingPressed, TerminalEvent, TerminalHardware
 
 KEYS = {Key.NEXT: 5, Key.RECALL: 6, Key.SKIP: 13, Key.FINISH: 19, Key.TRANSFER: 26, Key.PAUSE: 12}
 RATINGS = [("hai-long", 17, 22), ("binh-thuong", 27, 23), ("chua-hai-long", 4, 24)]

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from devkit.local_broker import LocalBroker
-from devkit.terminal_config import scripted_config
+from devkit.terminal_config import example_config
 from tests.harness import ROOT, ServerProcess, device, watching
 
 
@@ -28,7 +28,7 @@ class Terminal:
         self.config = folder / "terminal.toml"
         self.outbox = folder / "outbox.db"
         self.log = folder / "terminal.log"
-        self.config.write_text(scripted_config(counter, center_id, self.outbox, url or broker.url), encoding="utf-8")
+        self.config.write_text(example_config(counter, center_id, self.outbox, url or broker.url), encoding="utf-8")
         self.broker, self.center_id, self.counter = broker, center_id, counter
         self.extra = ["--simulated-clock", clock] if clock else []
         self.lines: queue.Queue[str] = queue.Queue()
@@ -38,7 +38,8 @@ class Terminal:
         with watching(self.broker, self.center_id, f"device/counter-{self.counter}/status") as status:
             with self.log.open("a") as log:
                 self.proc = subprocess.Popen(
-                    [sys.executable, "-m", "rating_terminal", "--config", str(self.config), *self.extra], cwd=ROOT,
+                    [sys.executable, "-m", "devkit.run", "rating_terminal", "--config", str(self.config), "--scripted",
+                     *self.extra], cwd=ROOT,
                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, bufsize=1,
                     env={**os.environ, "PYTHONFAULTHANDLER": "1"},  # a stop that hangs shows every thread
                 )

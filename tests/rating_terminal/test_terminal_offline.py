@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from devkit.clock import SimulatedClock
 from devkit.local_broker import LocalBroker, free_port
-from protocol.clock import SimulatedClock
 from tests.harness import ServerProcess, device
 from tests.rating_terminal.test_terminal_e2e import Terminal, ratings_at_server
 

@@ -21,8 +21,8 @@ from gpiozero import Device
 from gpiozero.pins.mock import MockFactory
 
 from rating_terminal.config import TerminalConfig
-from rating_terminal.hardware import DEBOUNCE_S, GpiozeroTerminal, TerminalEvent
-from rating_terminal.model import Feedback, Key
+from rating_terminal.hardware import DEBOUNCE_S, GpiozeroTerminal
+from rating_terminal.model import Feedback, Key, TerminalEvent
 
 PRESS_S = 0.08  # a short press: longer than the debounce
 PAUSE_S = DEBOUNCE_S + 0.02  # between presses of one pin, so the next edge is not taken for a bounce

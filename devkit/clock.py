@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
@@ -39,8 +38,3 @@ class SimulatedClock:
             raise ConfigError(f"--simulated-clock {text!r}: the start needs its offset and the speed must be > 0")
         return cls(start.astimezone(zone), speed, real_start)
 
-
-def speed_of(clock: Callable[[], datetime]) -> float:
-    """How many times faster than real time `clock` runs: a simulated clock's speed, else 1."""
-    owner = getattr(clock, "__self__", None)
-    return owner.speed if isinstance(owner, SimulatedClock) else 1.0
