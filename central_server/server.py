@@ -12,7 +12,8 @@ import threading
 import time
 from collections import deque
 
-from central_server.service import CenterService, Outbound
+from central_server.service import CenterService
+from central_server.wire import Outbound
 from protocol.agent import Watchdog, notify
 from protocol.errors import BadMessage
 from protocol.link import Message, MqttLink

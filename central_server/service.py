@@ -1,4 +1,4 @@
-"""The service: wire message -> domain -> storage -> replies and retained state.
+"""The service: wire message -> domain -> storage -> replies and retained state (built by `wire.py`).
 
 It does no MQTT itself. The server loop hands it batches of inbound messages; it applies
 them to the domain, makes everything durable in one transaction, and returns what to publish:
@@ -14,33 +14,27 @@ import time
 from collections import Counter as Tally
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from central_server.config import CenterConfig, config_message
-from central_server.domain.center import CallRecord, Center, Changes
+from central_server.config import CenterConfig
+from central_server.domain.center import Center, Changes
 from central_server.domain.clock import Change, ClockJudge, ClockRule, Verdict
-from central_server.domain.counters import Counter
 from central_server.domain.errors import DomainError
 from central_server.domain.limits import MAX_DEVICES, TOO_MANY_PRIORITY, DeviceLimits, over_budget, too_many
 from central_server.domain.tickets import Ticket
 from central_server.storage.port import Batch, Storage, StorageError, StorageFull, StoredReply
+from central_server.wire import Outbound, Wire
 from protocol.errors import BadMessage
 from protocol.link import Message
 from protocol.messages import (
-    BoardState,
-    Call,
     CounterCommand,
-    CounterStateMessage,
     ErrorInfo,
     Rating,
-    RatingWindow,
     Reply,
     Status,
     TicketCancel,
     TicketRequest,
-    TicketView,
     VoidTickets,
     check_version,
     iso,
@@ -71,14 +65,6 @@ PRINTER_STATE = re.compile(r"[a-z_]{1,32}")  # what a kiosk reports: ready, pape
 PRINTER_PROBLEMS = frozenset({"paper_out", "cover_open", "offline"})  # no ticket can be printed
 
 
-@dataclass(frozen=True, slots=True)
-class Outbound:
-    topic: str
-    payload: bytes
-    retain: bool = False
-    correlation: bytes | None = None
-
-
 class CenterService:
     """Owns the center's state; call it from one thread only."""
 
@@ -95,7 +81,7 @@ class CenterService:
         self._unwritable: StorageError | None = None  # why storage cannot write now (None: it can)
         self._space_low = False
         self._held_statuses: dict[str, Message] = {}  # device statuses heard while storage could not write
-        self._area_names = {a.id: a.name for a in config.rules.areas}
+        self._wire = Wire(config)
         self.center = Center(config.rules, self._clock())
         self.center.restore(
             storage.load_day(self.center.day, config.rules.counters, config.rules.policy.regular_per_priority)
@@ -192,10 +178,10 @@ class CenterService:
             except StorageError as failed:  # nothing of it happened: neither does anything it caused
                 self._cannot_write(failed)
                 return []
-        state = self._state_outbound(changes)
+        state = self._wire.changed(self.center, changes)
         if self._day_began:
             self._day_began = False
-            state = [*self._day_state(), *state]
+            state = [*self._wire.day_state(self.center), *state]
         replies, self._replies = self._replies, []
         self._batch = Batch(Changes())
         self._batch_replies = {}
@@ -365,7 +351,7 @@ class CenterService:
         ticket = issued.ticket
         log.info("ticket %s number %s area %s priority %s for kiosk %s (request %s)", ticket.id, ticket.shown,
                  ticket.area, ticket.priority, kiosk_id, request.request_id)
-        view = self._view(ticket, waiting_ahead=issued.waiting_ahead, estimated_wait_s=issued.estimated_wait_s,
+        view = self._wire.view(ticket, waiting_ahead=issued.waiting_ahead, estimated_wait_s=issued.estimated_wait_s,
                           wait_basis=issued.wait_basis.value)
         return Reply(request.request_id, True, {"ticket": view.to_body()})
 
@@ -389,7 +375,8 @@ class CenterService:
         counter = center.counters[counter_id]
         log.info("counter %s %s -> %s (request %s)", counter_id, action,
                  f"{ticket.shown} ({ticket.id}, {ticket.state})" if ticket else "nobody", command.request_id)
-        fields = {"ticket": None if ticket is None else self._view(ticket).to_body(), "status": counter.status.value}
+        view = None if ticket is None else self._wire.view(ticket).to_body()
+        fields = {"ticket": view, "status": counter.status.value}
         return Reply(command.request_id, True, fields)
 
     def _cancel(self, command: CounterCommand, counter_id: str) -> Reply:
@@ -501,13 +488,6 @@ class CenterService:
     def _reply(self, topic: str, payload: bytes, correlation: bytes | None) -> None:
         self._replies.append(Outbound(topic, payload, correlation=correlation))
 
-    def _state_outbound(self, changes: Changes) -> list[Outbound]:
-        out = [self._counter_outbound(c) for c in changes.counters.values()]
-        out.extend(Outbound(self.topics.board_call(), self._call(c).to_wire()) for c in changes.calls)
-        if changes.board_changed or changes.calls:
-            out.append(self.board_outbound())
-        return out
-
     def link_lost(self) -> None:
         """The link to the broker was cut: who stayed online meanwhile is unknown (a broker restart fires no
         device's will), so each device counts as online from when it is heard again."""
@@ -515,53 +495,7 @@ class CenterService:
 
     def retained_state(self) -> list[Outbound]:
         """Everything retained, for after every (re)connect."""
-        return [self.config_outbound(), *self._day_state()]
-
-    def _day_state(self) -> list[Outbound]:
-        """The board and every counter, as they are now."""
-        return [self.board_outbound(), *(self._counter_outbound(c) for c in self.center.counters.values())]
-
-    def config_outbound(self) -> Outbound:
-        return Outbound(self.topics.config(), config_message(self.config).to_wire(), retain=True)
-
-    def board_outbound(self) -> Outbound:
-        board = BoardState(tuple(self._call(c) for c in self.center.recent_calls), self.center.waiting_counts())
-        return Outbound(self.topics.board_state(), board.to_wire(), retain=True)
-
-    def _counter_outbound(self, counter: Counter) -> Outbound:
-        awaiting = counter.awaiting_rating
-        rating = None
-        if awaiting is not None and awaiting.rating_until is not None:
-            rating = RatingWindow(awaiting.id, awaiting.shown, iso(awaiting.rating_until))
-        message = CounterStateMessage(
-            counter_id=counter.id,
-            counter_name=counter.spec.name,
-            status=counter.status.value,
-            ticket=None if counter.current is None else self._view(counter.current),
-            rating=rating,
-        )
-        return Outbound(self.topics.counter_state(counter.id), message.to_wire(), retain=True)
-
-    def _call(self, call: CallRecord) -> Call:
-        counter = self.center.counters.get(call.counter_id)
-        return Call(
-            number=call.number,
-            counter_id=call.counter_id,
-            counter_name=counter.spec.name if counter else call.counter_id,
-            area=call.area,
-            recall=call.recall,
-            called_at=iso(call.called_at),
-            area_name=self._area_names.get(call.area, call.area),
-            ticket_id=call.ticket_id,
-        )
-
-    def _view(self, ticket: Ticket, **extra: Any) -> TicketView:
-        return TicketView(
-            id=ticket.id, number=ticket.shown, area=ticket.area,
-            area_name=self._area_names.get(ticket.area, ticket.area), issued_at=iso(ticket.issued_at),
-            priority=ticket.priority, state=ticket.state.value, counter_id=ticket.counter_id, calls=ticket.calls,
-            **extra,
-        )
+        return [self._wire.config(), *self._wire.day_state(self.center)]
 
     def internal_error_reply(self, message: Message) -> Outbound | None:
         """A reply for a request the loop could not process at all, when a reply is allowed."""

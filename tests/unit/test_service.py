@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 
 from central_server.config import CenterConfig, load
 from central_server.domain.center import DEFAULT_GAP_S
-from central_server.service import CenterService, Outbound
+from central_server.service import CenterService
 from central_server.storage.sqlite import SqliteStorage
+from central_server.wire import Outbound
 from devkit.local_broker import LocalBroker
 from protocol.link import Message
 from protocol.topics import Topics

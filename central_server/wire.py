@@ -1,0 +1,83 @@
+"""What the server publishes, built from the domain: the retained state (the config, the board, each counter),
+the calls, and the ticket views its replies carry. No MQTT and no storage: the service sends what these make."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from central_server.config import CenterConfig, config_message
+from central_server.domain.center import CallRecord, Center, Changes
+from central_server.domain.counters import Counter
+from central_server.domain.tickets import Ticket
+from protocol.messages import BoardState, Call, CounterStateMessage, RatingWindow, TicketView, iso
+from protocol.topics import Topics
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    topic: str
+    payload: bytes
+    retain: bool = False
+    correlation: bytes | None = None
+
+
+class Wire:
+    def __init__(self, config: CenterConfig) -> None:
+        self._config = config
+        self._topics = Topics(config.center_id)
+        self._area_names = {a.id: a.name for a in config.rules.areas}
+
+    def config(self) -> Outbound:
+        return Outbound(self._topics.config(), config_message(self._config).to_wire(), retain=True)
+
+    def day_state(self, center: Center) -> list[Outbound]:
+        """The board and every counter, as they are now."""
+        return [self.board(center), *(self.counter(c) for c in center.counters.values())]
+
+    def changed(self, center: Center, changes: Changes) -> list[Outbound]:
+        """What a batch changed: its counters, its calls, and the board when it changed."""
+        out = [self.counter(c) for c in changes.counters.values()]
+        out.extend(Outbound(self._topics.board_call(), self.call(center, c).to_wire()) for c in changes.calls)
+        if changes.board_changed or changes.calls:
+            out.append(self.board(center))
+        return out
+
+    def board(self, center: Center) -> Outbound:
+        board = BoardState(tuple(self.call(center, c) for c in center.recent_calls), center.waiting_counts())
+        return Outbound(self._topics.board_state(), board.to_wire(), retain=True)
+
+    def counter(self, counter: Counter) -> Outbound:
+        awaiting = counter.awaiting_rating
+        rating = None
+        if awaiting is not None and awaiting.rating_until is not None:
+            rating = RatingWindow(awaiting.id, awaiting.shown, iso(awaiting.rating_until))
+        message = CounterStateMessage(
+            counter_id=counter.id,
+            counter_name=counter.spec.name,
+            status=counter.status.value,
+            ticket=None if counter.current is None else self.view(counter.current),
+            rating=rating,
+        )
+        return Outbound(self._topics.counter_state(counter.id), message.to_wire(), retain=True)
+
+    def call(self, center: Center, call: CallRecord) -> Call:
+        counter = center.counters.get(call.counter_id)
+        return Call(
+            number=call.number,
+            counter_id=call.counter_id,
+            counter_name=counter.spec.name if counter else call.counter_id,
+            area=call.area,
+            recall=call.recall,
+            called_at=iso(call.called_at),
+            area_name=self._area_names.get(call.area, call.area),
+            ticket_id=call.ticket_id,
+        )
+
+    def view(self, ticket: Ticket, **extra: Any) -> TicketView:
+        return TicketView(
+            id=ticket.id, number=ticket.shown, area=ticket.area,
+            area_name=self._area_names.get(ticket.area, ticket.area), issued_at=iso(ticket.issued_at),
+            priority=ticket.priority, state=ticket.state.value, counter_id=ticket.counter_id, calls=ticket.calls,
+            **extra,
+        )
