@@ -1,4 +1,5 @@
-"""The domain stays pure: it imports no hardware, network or storage library."""
+"""The domain stays pure: it imports no hardware, network or storage library. What ships to a device imports no
+development tool, and the server stands beside the agents, not above them."""
 
 from __future__ import annotations
 
@@ -37,3 +38,30 @@ def test_importing_the_domain_loads_no_impure_module() -> None:
     )
     loaded = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     assert loaded.stdout.strip() == "[]"
+
+
+SHIPPED = ("protocol", "ui", "central_server", "kiosk", "display_board", "rating_terminal")
+# What each shipped package may import of the project besides itself (devkit, tests and benchmarks never).
+ALLOWED = {
+    "protocol": frozenset(),
+    "ui": frozenset({"protocol"}),
+    "central_server": frozenset({"protocol"}),
+    "kiosk": frozenset({"protocol", "ui"}),
+    "display_board": frozenset({"protocol", "ui"}),
+    "rating_terminal": frozenset({"protocol"}),
+}
+PROJECT = frozenset({*SHIPPED, "devkit", "tests", "benchmarks"})
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Which packages of the project each shipped package imports, wherever in its code (functions too)."""
+    return {package: set().union(*(imported_modules(p) & PROJECT for p in (ROOT / package).rglob("*.py")))
+            - {package} for package in SHIPPED}
+
+
+def test_shipped_packages_import_only_what_ships_below_them() -> None:
+    graph = import_graph()
+    assert {package: uses - ALLOWED[package] for package, uses in graph.items() if uses - ALLOWED[package]} == {}
+    assert all("protocol" in graph[agent] for agent in ("kiosk", "display_board", "rating_terminal")), (
+        "the scan finds what is there")
+    assert "central_server" in imported_modules(ROOT / "central_server" / "__main__.py"), "imports in functions too"
