@@ -18,10 +18,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from devkit.clock import SimulatedClock
+from protocol.agent import AGENT_ZONE
 from protocol.errors import ConfigError
 
 MODULES = ("central_server", "kiosk", "display_board", "rating_terminal")
-AGENT_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
