@@ -20,6 +20,7 @@ from central_server.service import CenterService
 from central_server.storage import open_storage
 from central_server.storage.port import Storage, StorageFull
 from central_server.storage.sqlite import DatabaseLock, StorageError
+from central_server.storage.url import PostgresDatabase, SqliteFile
 from protocol.agent import Clock, Watchdog, parse_args, setup_logging, stop_on_signals
 from protocol.errors import ConfigError
 from protocol.link import MqttLink
@@ -68,7 +69,7 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None, speed
     stop = stop_on_signals()
     try:
         # One server per SQLite file, before anything is touched (its MQTT client id would throw the first off).
-        lock = None if config.database is None else DatabaseLock(config.database)
+        lock = DatabaseLock(config.storage.path) if isinstance(config.storage, SqliteFile) else None
     except StorageError as exc:
         print(f"central_server: {exc}", file=sys.stderr)
         return 1
@@ -94,7 +95,7 @@ def _serve(config: CenterConfig, storage: Storage, clock: Clock, speed: float, s
     # 5 ms switch interval a busy state thread keeps paho off the sockets for 5 ms at a time;
     # 0.5 ms halved the p99 latency of `make bench` at 2,000 requests/s.
     sys.setswitchinterval(0.0005)
-    shared = config.database is None  # on PostgreSQL, several instances may serve the center together
+    shared = isinstance(config.storage, PostgresDatabase)  # on PostgreSQL, several instances serve the center
     service = CenterService(config, storage, clock, elapsed=_elapsed(speed))
     gc.freeze()  # the day loaded so far stays put: later collections need not scan it again
     link = MqttLink(
@@ -105,7 +106,8 @@ def _serve(config: CenterConfig, storage: Storage, clock: Clock, speed: float, s
         announce_online=False,
         max_inflight=1000,
     )
-    log.info("central server for %s starting; storage %s", config.center_id, config.database or "PostgreSQL")
+    where = config.storage.path if isinstance(config.storage, SqliteFile) else "PostgreSQL"
+    log.info("central server for %s starting; storage %s", config.center_id, where)
     return ServerLoop(service, link, stop, shared=shared).run()
 
 

@@ -15,6 +15,7 @@ from central_server.domain.center import CenterRules
 from central_server.domain.counters import CounterSpec
 from central_server.domain.limits import Limits
 from central_server.domain.policies import PriorityMode, QueuePolicy
+from central_server.storage.url import PostgresDatabase, SqliteFile, StorageUrl
 from protocol.config import MqttSettings, Table, load_mqtt, read_toml
 from protocol.errors import ConfigError
 from protocol.hours import HH_MM, WEEKDAY_KEYS, Hours, Session, parse_sessions
@@ -43,8 +44,7 @@ class CenterConfig:
     timezone: str
     day_starts: time
     mqtt: MqttSettings
-    storage_url: str
-    database: Path | None  # the SQLite file; None with PostgreSQL (storage_url says where)
+    storage: StorageUrl
     rules: CenterRules
     warnings: tuple[str, ...]
     kiosks: tuple[DeviceSpec, ...] = ()
@@ -59,7 +59,7 @@ class CenterConfig:
         rules = self.rules
         lines = [
             f"center {self.center_id}: {self.name} ({self.timezone}, day starts {self.day_starts:%H:%M})",
-            f"mqtt {self.mqtt.summary()}, storage {self.storage_url}",
+            f"mqtt {self.mqtt.summary()}, storage {self.storage.url}",
             f"{len(rules.areas)} areas, {len(rules.counters)} counters, rating levels {', '.join(rules.rating_levels)}"
             f" within {int(rules.rating_window.total_seconds())} s",
             f"priority {rules.policy.mode.value}, "
@@ -108,7 +108,7 @@ def load(path: Path, *, on_this_host: bool = True) -> CenterConfig:
     day_starts = _clock(center, center.text("day_starts", "00:00"))
     center.finish()
     mqtt = load_mqtt(root.table("mqtt"), read_files=on_this_host)
-    storage_url, database = _storage(root.table("storage"), on_this_host)
+    storage = _storage(root.table("storage"), on_this_host)
     levels, window = _rating(root.table("rating"))
     policy = _policy(root.table("queue", required=False))
     limits = _limits(root.table("limits", required=False))
@@ -125,7 +125,7 @@ def load(path: Path, *, on_this_host: bool = True) -> CenterConfig:
     kiosks, boards = _devices(root, "kiosks", taken), _devices(root, "boards", taken)
     root.finish()
     rules = CenterRules(areas, counters, zone, day_starts, policy, levels, window, hours)
-    config = CenterConfig(path, center_id, name, zone_name, day_starts, mqtt, storage_url, database, rules,
+    config = CenterConfig(path, center_id, name, zone_name, day_starts, mqtt, storage, rules,
                           _warnings(path, areas), kiosks, boards, limits)
     _config_message_fits(root, config)
     return config
@@ -145,21 +145,21 @@ def _clock(table: Table, text: str) -> time:
     return time(int(hours), int(minutes))
 
 
-def _storage(table: Table, on_this_host: bool) -> tuple[str, Path | None]:
+def _storage(table: Table, on_this_host: bool) -> StorageUrl:
     url = table.text("url")
     table.finish()
     if url.startswith(("postgresql://", "postgres://")):
         if not urlsplit(url).hostname and "host=" not in url:
             raise table.error("url", "expected postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE")
-        return url, None
+        return PostgresDatabase(url)
     if not url.startswith("sqlite:///") or len(url) <= len("sqlite:///"):
         raise table.error("url", f"expected sqlite:///ABSOLUTE/PATH or postgresql://..., got {url!r}")
-    database = Path(url[len("sqlite://") :])
-    if not database.is_absolute():
+    if not Path(url[len("sqlite://") :]).is_absolute():
         raise table.error("url", "the SQLite path must be absolute (sqlite:////srv/qms/center.db)")
-    if on_this_host and not database.parent.is_dir():
-        raise table.error("url", f"folder {database.parent} does not exist")
-    return url, database
+    database = SqliteFile.of(url)
+    if on_this_host and not database.path.parent.is_dir():
+        raise table.error("url", f"folder {database.path.parent} does not exist")
+    return database
 
 
 def _rating(table: Table) -> tuple[tuple[str, ...], timedelta]:

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from central_server.config import CenterConfig, load
 from central_server.config_text import replace_table, set_key, toml_string
+from central_server.storage.url import SqliteFile
 from central_server.tls import Authority, is_ip, issue_server_certificate, make_authority
 from central_server.void import ADMIN_ID, ADMIN_PASSWORD_FILE
 from protocol.errors import ConfigError
@@ -280,9 +281,9 @@ def provision(config: CenterConfig, options: Options) -> list[str]:
 def _database_in_state_dir(config: CenterConfig, text: str, state_dir: Path) -> tuple[str, list[str]]:
     """The server may write only its state folder (systemd's ProtectSystem=strict) and its /tmp is private
     and emptied at every restart: a SQLite file anywhere else would lose the day. Move it there."""
-    if config.database is None:  # PostgreSQL: a server elsewhere keeps it
+    if not isinstance(config.storage, SqliteFile):  # PostgreSQL: a server elsewhere keeps it
         return text, []
-    database = Path("/" + str(config.database).lstrip("/"))
+    database = config.storage.path
     if database.is_relative_to(state_dir):
         return text, []
     moved = state_dir / "center.db"

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from central_server.config import CenterConfig
+from central_server.storage.url import SqliteFile
 from devkit.local_broker import LocalBroker
 from protocol.config import MqttSettings
 from protocol.link import Message, MqttLink
@@ -98,8 +99,8 @@ def rss_mb(pid: int) -> float:
 
 def sqlite_file(config: CenterConfig) -> Path:
     """The test center's SQLite file (the tests' configs use SQLite)."""
-    assert config.database is not None, "a PostgreSQL config"
-    return config.database
+    assert isinstance(config.storage, SqliteFile), "a PostgreSQL config"
+    return config.storage.path
 
 
 def write_center_config(

@@ -9,11 +9,11 @@ import json
 import sqlite3
 from collections.abc import Callable
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from central_server.report.figures import RatingRow, TicketRecord
+from central_server.storage.url import PostgresDatabase, StorageUrl
 
 _TICKETS = (
     "SELECT id, day, area, shown, priority, issued_at, state, counter_id, called_at, started_at, finished_at,"
@@ -30,16 +30,16 @@ class SourceError(Exception):
     """The database cannot be read: the message says why, in one line."""
 
 
-def read_period(database: Path | None, storage_url: str, first: date,
+def read_period(storage: StorageUrl, first: date,
                 last: date) -> tuple[list[TicketRecord], dict[str, datetime], list[RatingRow]]:
-    """From the SQLite file `database`, or, when None, the PostgreSQL database at `storage_url`."""
-    if database is None:
-        return _read_postgres(storage_url, first, last)
+    """From the center's SQLite file or PostgreSQL database."""
+    if isinstance(storage, PostgresDatabase):
+        return _read_postgres(storage.url, first, last)
+    database = storage.path
     if not database.is_file():
         raise SourceError(f"no database at {database}: has the server run with this config?")
     try:
-        plain = "/" + str(database.resolve()).lstrip("/")  # "//x" is a URI authority, not a path
-        db = sqlite3.connect(f"file:{quote(plain)}?mode=ro", uri=True)
+        db = sqlite3.connect(f"file:{quote(str(database.resolve()))}?mode=ro", uri=True)
     except sqlite3.Error as exc:
         raise SourceError(f"cannot open {database}: {exc}") from None
     try:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from central_server.storage.url import PostgresDatabase
+
 if TYPE_CHECKING:
     from central_server.config import CenterConfig
     from central_server.storage.port import Storage
@@ -11,10 +13,10 @@ if TYPE_CHECKING:
 
 def open_storage(config: CenterConfig) -> Storage:
     """The storage the center config's `[storage] url` names (StorageError when it cannot be opened)."""
-    if config.database is None:
+    if isinstance(config.storage, PostgresDatabase):
         from central_server.storage.postgres import PostgresStorage  # psycopg only where it is used
 
-        return PostgresStorage(config.storage_url)
+        return PostgresStorage(config.storage.url)
     from central_server.storage.sqlite import SqliteStorage
 
-    return SqliteStorage(config.database)
+    return SqliteStorage(config.storage.path)

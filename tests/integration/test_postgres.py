@@ -23,6 +23,7 @@ from central_server.service import CenterService
 from central_server.storage.port import Storage
 from central_server.storage.postgres import PostgresStorage
 from central_server.storage.sqlite import SqliteStorage, StorageError
+from central_server.storage.url import PostgresDatabase
 from devkit.local_broker import LocalBroker
 from devkit.local_postgres import LocalPostgres
 from protocol.link import Message
@@ -165,7 +166,7 @@ def test_the_server_process_runs_on_postgresql_and_the_report_reads_it(tmp_path:
     config = write_center_config(tmp_path, broker, center_id)
     config.write_text(config.read_text().replace(f'url = "sqlite:///{tmp_path / "center.db"}"',
                                                  f'url = "{database}"'), encoding="utf-8")
-    assert load(config).database is None
+    assert isinstance(load(config).storage, PostgresDatabase)
     server = ServerProcess(config, broker, center_id)
     server.start()
     try:

@@ -18,6 +18,7 @@ from central_server import config as center_config
 from central_server.config import BROKER_TUNING, CenterConfig, config_message, config_payload_limit, load
 from central_server.domain.areas import Area
 from central_server.domain.policies import PriorityMode
+from central_server.storage.url import SqliteFile
 from protocol.config import load_mqtt, read_toml
 from protocol.errors import BadMessage, ConfigError
 from protocol.messages import MAX_PAYLOAD, CenterConfigMessage
@@ -76,7 +77,7 @@ def test_the_valid_config_loads_into_frozen_dataclasses(tmp_path: Path, valid: s
     assert config.day_starts == time(0, 0)
     assert (config.mqtt.host, config.mqtt.port, config.mqtt.tls) == ("127.0.0.1", 1883, False)
     assert config.mqtt.password is None
-    assert config.database == tmp_path / "center.db"
+    assert config.storage == SqliteFile(f"sqlite://{tmp_path / 'center.db'}", tmp_path / "center.db")
     assert config.rules.rating_levels == ("very_satisfied", "satisfied", "dissatisfied")
     assert config.rules.rating_window == timedelta(seconds=120)
     assert config.rules.policy.mode is PriorityMode.STRICT
@@ -109,11 +110,10 @@ def test_day_starts_is_read_as_local_time(tmp_path: Path, valid: str) -> None:
 def test_the_four_slash_sqlite_url_names_the_same_file(tmp_path: Path, valid: str) -> None:
     db = tmp_path / "center.db"
     db.touch()
-    three = load(write(tmp_path, valid)).database
-    four = load(write(tmp_path, edit(valid, f'"sqlite://{db}"', f'"sqlite:///{db}"'))).database
-    assert three is not None and four is not None and three.is_absolute() and four.is_absolute()
-    assert os.path.samefile(three, db)
-    assert os.path.samefile(four, db)
+    three = load(write(tmp_path, valid)).storage
+    four = load(write(tmp_path, edit(valid, f'"sqlite://{db}"', f'"sqlite:///{db}"'))).storage
+    assert isinstance(three, SqliteFile) and isinstance(four, SqliteFile)
+    assert three.path == four.path == db, "one leading slash: a path, never a URI authority"
 
 
 def test_extra_priority_categories_are_added_to_the_built_in_ones(tmp_path: Path, valid: str) -> None:
