@@ -65,6 +65,31 @@ PRINTER_STATE = re.compile(r"[a-z_]{1,32}")  # what a kiosk reports: ready, pape
 PRINTER_PROBLEMS = frozenset({"paper_out", "cover_open", "offline"})  # no ticket can be printed
 
 
+Act = Callable[[Center, CounterCommand, str, datetime], Ticket | None]  # what a counter's command does
+
+
+def _paused(paused: bool) -> Act:
+    def act(center: Center, command: CounterCommand, counter_id: str, now: datetime) -> Ticket | None:
+        (center.pause if paused else center.resume)(counter_id, now)
+        return center.counters[counter_id].current  # a break keeps the citizen being served, if any
+
+    return act
+
+
+# Each action of the contract but `cancel` (which acts on an earlier command), and the ticket it answers with.
+ACTS: dict[str, Act] = {
+    "next": lambda center, command, counter_id, now: center.next(counter_id, now),
+    "call": lambda center, command, counter_id, now: center.call_number(counter_id, command.number or "", now),
+    "recall": lambda center, command, counter_id, now: center.recall(counter_id, now),
+    "start": lambda center, command, counter_id, now: center.start(counter_id, now),
+    "skip": lambda center, command, counter_id, now: center.skip(counter_id, now),
+    "finish": lambda center, command, counter_id, now: center.finish(counter_id, now),
+    "transfer": lambda center, command, counter_id, now: center.transfer(counter_id, command.to_area or "", now),
+    "pause": _paused(True),
+    "resume": _paused(False),
+}
+
+
 class CenterService:
     """Owns the center's state; call it from one thread only."""
 
@@ -356,23 +381,11 @@ class CenterService:
         return Reply(request.request_id, True, {"ticket": view.to_body()})
 
     def _command(self, command: CounterCommand, counter_id: str, now: datetime) -> Reply:
-        center = self.center
         action = command.action
-        ticket: Ticket | None
         if action == "cancel":
             return self._cancel(command, counter_id)
-        if action == "next":
-            ticket = center.next(counter_id, now)
-        elif action == "call":
-            ticket = center.call_number(counter_id, command.number or "", now)
-        elif action == "transfer":
-            ticket = center.transfer(counter_id, command.to_area or "", now)
-        elif action in ("pause", "resume"):
-            getattr(center, action)(counter_id, now)
-            ticket = center.counters[counter_id].current
-        else:  # recall, skip, finish, start
-            ticket = getattr(center, action)(counter_id, now)
-        counter = center.counters[counter_id]
+        ticket = ACTS[action](self.center, command, counter_id, now)
+        counter = self.center.counters[counter_id]
         log.info("counter %s %s -> %s (request %s)", counter_id, action,
                  f"{ticket.shown} ({ticket.id}, {ticket.state})" if ticket else "nobody", command.request_id)
         view = None if ticket is None else self._wire.view(ticket).to_body()

@@ -15,11 +15,12 @@ from hypothesis import strategies as st
 
 from central_server.config import CenterConfig, load
 from central_server.domain.center import DEFAULT_GAP_S
-from central_server.service import CenterService
+from central_server.service import ACTS, CenterService
 from central_server.storage.sqlite import SqliteStorage
 from central_server.wire import Outbound
 from devkit.local_broker import LocalBroker
 from protocol.link import Message
+from protocol.messages import ACTIONS
 from protocol.topics import Topics
 from tests.harness import sqlite_file, write_center_config
 
@@ -553,3 +554,7 @@ def test_a_day_begun_on_a_clock_set_ahead_is_left_when_the_clock_is_set_back_bef
     ahead.set(days=-1)  # NTP sets it back, before anyone came
     assert rig.ticket("dat-dai")["ticket"]["number"] == "1002"
     assert rig.service.center.day.isoformat() == "2026-11-23"
+
+
+def test_every_action_of_the_contract_is_carried_out() -> None:
+    assert {*ACTS, "cancel"} == set(ACTIONS)
