@@ -7,13 +7,11 @@ and enqueue. The voice plays on its own thread from a FIFO, so announcements nev
 from __future__ import annotations
 
 import logging
-import queue
-import threading
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 from display_board.config import BoardConfig
 from display_board.flow import (
@@ -32,14 +30,12 @@ from display_board.flow import (
 from display_board.led_display import LedContent, LedDisplay
 from display_board.model import BoardView
 from display_board.voice import Voice, announce
-from protocol.agent import ServerPresence, Watchdog, drain, notify
-from protocol.errors import BadMessage
-from protocol.link import Message, MqttLink
+from protocol.agent import Clock
+from protocol.agent_loop import AgentLoop
+from protocol.link import Link
 from protocol.messages import BoardState, Call, CenterConfigMessage, CounterStateMessage
-from protocol.topics import Topics
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 FRAME_S = 0.1  # while something moves (a blinking call, the notice)
 IDLE_S = 0.5
@@ -53,93 +49,63 @@ class BoardScreen(Protocol):
     def close(self) -> None: ...
 
 
-class BoardAgent:
+class BoardAgent(AgentLoop[Event]):
     def __init__(
         self,
         config: BoardConfig,
-        link: MqttLink,
+        link: Link,
         *,
         screen: BoardScreen | None,
         voice: Voice | None,
         leds: LedDisplay | None,
-        clock: Callable[[], datetime],
+        clock: Clock,
     ) -> None:
+        super().__init__(link, config.center_id, clock)
         self.config = config
-        self.events: queue.Queue[Event] = queue.Queue()
         self.flow = BoardFlow(now=clock(), notice=config.notice)
-        self._link, self._screen, self._voice, self._leds, self._clock = link, screen, voice, leds, clock
-        self._presence = ServerPresence(link, Topics(config.center_id))
+        self._screen, self._voice, self._leds = screen, voice, leds
+        self._shown: BoardView | None = None
         self._last_screenshot = -1
-        self.topics = Topics(config.center_id)
-        link.subscribe(self.topics.config(), self._on_config)
-        link.subscribe(self.topics.board_state(), self._on_state)
-        link.subscribe(self.topics.board_call(), self._on_call)
-        if leds is not None:
-            link.subscribe(self.topics.counter_state("+"), self._on_counter)
+        self.subscribe(self.topics.config(), CenterConfigMessage.from_wire, ConfigReceived.of)
+        self.subscribe(self.topics.board_state(), BoardState.from_wire, _timed_state)
+        self.subscribe(self.topics.board_call(), Call.from_wire, _timed_call)
+        if leds is not None and config.leds is not None:
+            for counter_id in config.leds.addresses:
+                self.subscribe(self.topics.counter_state(counter_id), CounterStateMessage.from_wire,
+                               partial(CounterChanged, counter_id))
 
-    # --- paho's thread: decode and enqueue ------------------------------------------------
+    # --- the main loop's parts ------------------------------------------------------------
 
-    def _on_config(self, message: Message) -> None:
-        decoded = _decode(message, CenterConfigMessage.from_wire)
-        if decoded is not None:
-            areas = tuple((a.id, a.name, a.open) for a in decoded.areas)
-            self.events.put(ConfigReceived(decoded.center_name, areas))
+    def wait_s(self) -> float:
+        return FRAME_S if self.flow.animating else IDLE_S
 
-    def _on_state(self, message: Message) -> None:
-        decoded = _decode(message, BoardState.from_wire)
-        if decoded is not None and all(_valid_time(c.called_at) for c in decoded.recent_calls):
-            self.events.put(StateReceived(decoded))
+    def connection_events(self, server_online: bool | None) -> list[Event]:
+        return [] if server_online is None else [ConnectionChanged(server_online)]
 
-    def _on_call(self, message: Message) -> None:
-        decoded = _decode(message, Call.from_wire)
-        if decoded is not None and _valid_time(decoded.called_at):
-            log.info("call %s to %s", decoded.number, decoded.counter_name)
-            self.events.put(CallReceived(decoded))
+    def tick(self, now: datetime) -> Event:
+        return Tick(now)
 
-    def _on_counter(self, message: Message) -> None:
-        counter_id = message.topic.split("/")[-2]
-        decoded = _decode(message, CounterStateMessage.from_wire)
-        if decoded is not None:
-            self.events.put(CounterChanged(counter_id, decoded))
+    def handle(self, event: Event) -> None:
+        for effect in self.flow.handle(event):
+            self._carry_out(effect)
 
-    # --- the main loop ------------------------------------------------------------------------
+    def after_step(self) -> None:
+        view = self.flow.view()
+        drawn = view if self.flow.animating else replace(view, now=view.now.replace(second=0, microsecond=0))
+        if self._screen is not None and drawn != self._shown:
+            self._show(view)
+            self._shown = drawn
+            self._keep_screenshot(view)
+        if self._leds is not None and hasattr(self._leds, "tick"):
+            self._leds.tick()  # an unplugged adapter comes back by itself
 
-    def run(self, stop: threading.Event) -> int:
-        self._link.start()
-        watchdog, announced = Watchdog(), False
-        shown: BoardView | None = None
-        try:
-            while not stop.is_set():
-                self._step()
-                view = self.flow.view()
-                drawn = view if self.flow.animating else replace(view, now=view.now.replace(second=0, microsecond=0))
-                if self._screen is not None and drawn != shown:
-                    self._show(view)
-                    shown = drawn
-                    self._keep_screenshot(view)
-                if not announced and self.flow.online:
-                    announced = True
-                    notify("READY=1")
-                if self._leds is not None and hasattr(self._leds, "tick"):
-                    self._leds.tick()  # an unplugged adapter comes back by itself
-                watchdog.ping()
-        finally:
-            notify("STOPPING=1")
-            self._link.stop()
-            for part in (self._voice, self._leds, self._screen):
-                if part is not None:
-                    part.close()
-        return 0
+    def ready(self) -> bool:
+        return self.flow.online
 
-    def _step(self) -> None:
-        events = drain(self.events, FRAME_S if self.flow.animating else IDLE_S)
-        online = self._presence.change()
-        if online is not None:
-            events.append(ConnectionChanged(online))
-        events.append(Tick(self._clock()))
-        for event in events:
-            for effect in self.flow.handle(event):
-                self._carry_out(effect)
+    def close(self) -> None:
+        for part in (self._voice, self._leds, self._screen):
+            if part is not None:
+                part.close()
 
     def _carry_out(self, effect: Effect) -> None:
         if isinstance(effect, Announce) and self._voice is not None:
@@ -171,12 +137,15 @@ class BoardAgent:
             log.exception("could not draw the board")
 
 
-def _decode(message: Message, parse: Callable[[bytes], T]) -> T | None:
-    try:
-        return parse(message.payload)
-    except BadMessage as bad:
-        log.warning("ignored a message on %s: %s", message.topic[:200], bad.reason)
+def _timed_state(state: BoardState) -> Event | None:
+    return StateReceived(state) if all(_valid_time(c.called_at) for c in state.recent_calls) else None
+
+
+def _timed_call(call: Call) -> Event | None:
+    if not _valid_time(call.called_at):
         return None
+    log.info("call %s to %s", call.number, call.counter_name)
+    return CallReceived(call)
 
 
 def _valid_time(text: str) -> bool:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from display_board.model import BoardView, CallLine, WaitingLine
-from protocol.messages import BoardState, Call, CounterStateMessage
+from protocol.messages import BoardState, Call, CenterConfigMessage, CounterStateMessage
 
 RECENT = 10
 BLINK = timedelta(seconds=10)  # the newest call blinks this long
@@ -23,6 +23,10 @@ NOTICE_SPEED = 120.0  # pixels per second at 1920 wide
 class ConfigReceived:
     center_name: str
     areas: tuple[tuple[str, str, bool], ...]  # (id, name, open), in the config's order
+
+    @classmethod
+    def of(cls, config: CenterConfigMessage) -> ConfigReceived:
+        return cls(config.center_name, tuple((a.id, a.name, a.open) for a in config.areas))
 
 
 @dataclass(frozen=True, slots=True)

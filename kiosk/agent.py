@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -43,12 +44,13 @@ from kiosk.flow import (
     Touched,
 )
 from kiosk.journal import Journal
-from kiosk.model import AreaButton, IssuedTicket, KioskView, PrinterStatus
+from kiosk.model import IssuedTicket, KioskView, PrinterStatus
 from kiosk.printer import PrinterError, TicketPrinter
 from kiosk.ticket_layout import PAPER_58MM, PAPER_80MM, TicketFonts, TicketText, render_ticket
-from protocol.agent import ServerPresence, Watchdog, drain, notify
+from protocol.agent import Clock
+from protocol.agent_loop import AgentLoop
 from protocol.errors import BadMessage
-from protocol.link import Message, MqttLink, RequestTimeout
+from protocol.link import Link, RequestTimeout
 from protocol.messages import (
     WAIT_ESTIMATE,
     CenterConfigMessage,
@@ -58,7 +60,6 @@ from protocol.messages import (
     TicketView,
     time_of,
 )
-from protocol.topics import Topics
 
 log = logging.getLogger(__name__)
 
@@ -81,87 +82,83 @@ class Display(Protocol):
     def close(self) -> None: ...
 
 
-class KioskAgent:
+class KioskAgent(AgentLoop[Event]):
+    worker_grace_s = STOP_WAIT_S
+
     def __init__(
         self,
         config: KioskConfig,
-        link: MqttLink,
+        link: Link,
         printer: TicketPrinter,
         *,
         display: Display | None,
-        clock: Callable[[], datetime],
+        clock: Clock,
         fonts: TicketFonts,
         journal: Journal,
         timings: Timings = DEFAULT_TIMINGS,
     ) -> None:
+        super().__init__(link, config.center_id, clock)
         self.config = config
         self._journal = journal
         self._cancelling = threading.Event()  # wakes the canceller: a request was given up
-        self.events: queue.Queue[Event] = queue.Queue()
         self.flow = KioskFlow(lambda: uuid.uuid4().hex, clock(), timings)
-        self._link = link
         self._printer = printer
         self._display = display
-        self._clock = clock
         self._fonts = fonts
         self._requests: queue.SimpleQueue[RequestTicket | None] = queue.SimpleQueue()
         self._prints: queue.SimpleQueue[IssuedTicket | None] = queue.SimpleQueue()
-        self._presence = ServerPresence(link, Topics(config.center_id))
         self._reach: tuple[bool, bool] | None = None  # (the server is online, the broker is reached), as last said
+        self._shown: KioskView | None = None
         self._center_name = ""
-        topics = Topics(config.center_id)
-        self._request_topic = topics.ticket_request(config.kiosk_id)
-        self._response_topic = topics.ticket_response(config.kiosk_id)
-        link.subscribe(topics.config(), self._on_config)
+        self._request_topic = self.topics.ticket_request(config.kiosk_id)
+        self._response_topic = self.topics.ticket_response(config.kiosk_id)
+        self.subscribe(self.topics.config(), CenterConfigMessage.from_wire, ConfigReceived.of)
         link.expect_replies(self._response_topic)
 
-    # --- paho's thread: decode and enqueue ------------------------------------------------
+    # --- the main loop's parts ------------------------------------------------------------
 
-    def _on_config(self, message: Message) -> None:
-        try:
-            config = CenterConfigMessage.from_wire(message.payload)
-        except BadMessage as bad:
-            log.warning("ignored a center config: %s", bad.reason)
-            return
-        areas = tuple(AreaButton(a.id, a.name, a.open, a.hours) for a in config.areas)
-        self.events.put(ConfigReceived(config.center_name, areas, config.priority_categories, config.hours,
-                                       config.timezone))
+    def workers(self, stop: threading.Event) -> dict[str, Callable[[], None]]:
+        """Joined in this order on stop: the ticket being printed is finished before the link goes."""
+        return {"canceller": partial(self._canceller, stop), "printer": self._printer_worker,
+                "requests": self._request_worker}
 
-    # --- the main loop ------------------------------------------------------------------------
+    def wake_workers(self) -> None:
+        self._requests.put(None)
+        self._prints.put(None)
+        self._cancelling.set()
 
-    def run(self, stop: threading.Event) -> int:
-        workers = [threading.Thread(target=self._request_worker, name="requests", daemon=True),
-                   threading.Thread(target=self._printer_worker, name="printer", daemon=True),
-                   threading.Thread(target=self._canceller, args=(stop,), name="canceller", daemon=True)]
-        for worker in workers:
-            worker.start()
-        self._link.start()
-        watchdog, announced = Watchdog(), False
-        shown: KioskView | None = None
-        try:
-            while not stop.is_set():
-                self._step()
-                view = self.flow.view()
-                drawn = replace(view, now=view.now.replace(second=0, microsecond=0))  # the clock shows minutes
-                if self._display is not None and drawn != shown:
-                    self._show(view)
-                    shown = drawn
-                if not announced and self.flow.online and self.flow.printer is not None:
-                    announced = True
-                    notify("READY=1")
-                if all(worker.is_alive() for worker in workers):
-                    watchdog.ping()  # a dead worker leaves the kiosk useless: let systemd restart it
-        finally:
-            notify("STOPPING=1")
-            self._requests.put(None)
-            self._prints.put(None)
-            self._cancelling.set()
-            for worker in reversed(workers):  # the ticket being printed is finished first
-                worker.join(timeout=STOP_WAIT_S)
-            self._link.stop()
-            if self._display is not None:
-                self._display.close()
-        return 0
+    def wait_s(self) -> float:
+        return FRAME_S
+
+    def inputs(self) -> list[Event]:
+        return [Touched(t) for t in self._display.touches()] if self._display is not None else []
+
+    def connection_events(self, server_online: bool | None) -> list[Event]:
+        reach = self._reached(server_online)
+        return [] if reach is None else [ConnectionChanged(*reach)]
+
+    def tick(self, now: datetime) -> Event:
+        return Tick(now)
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, ConfigReceived):
+            self._center_name = event.center_name
+        for effect in self.flow.handle(event):
+            self._carry_out(effect)
+
+    def after_step(self) -> None:
+        view = self.flow.view()
+        drawn = replace(view, now=view.now.replace(second=0, microsecond=0))  # the clock shows minutes
+        if self._display is not None and drawn != self._shown:
+            self._show(view)
+            self._shown = drawn
+
+    def ready(self) -> bool:
+        return self.flow.online and self.flow.printer is not None
+
+    def close(self) -> None:
+        if self._display is not None:
+            self._display.close()
 
     def _show(self, view: KioskView) -> None:
         assert self._display is not None
@@ -170,25 +167,10 @@ class KioskAgent:
         except Exception:  # a hardware adapter: a bad frame must not crash the kiosk (a restart would redo it)
             log.exception("could not draw the %s screen", view.screen)
 
-    def _step(self) -> None:
-        touches = self._display.touches() if self._display is not None else []
-        events = drain(self.events, 0 if touches else FRAME_S)
-        reach = self._reached()
-        if reach is not None:
-            events.append(ConnectionChanged(*reach))
-        events.extend(Touched(t) for t in touches)
-        events.append(Tick(self._clock()))
-        for event in events:
-            if isinstance(event, ConfigReceived):
-                self._center_name = event.center_name
-            for effect in self.flow.handle(event):
-                self._carry_out(effect)
-
-    def _reached(self) -> tuple[bool, bool] | None:
+    def _reached(self, changed: bool | None) -> tuple[bool, bool] | None:
         """(server online, broker reached) when either changed; the change is logged with its reason."""
-        changed = self._presence.change()
         online = (self._reach is not None and self._reach[0]) if changed is None else changed
-        reach = (online, self._link.connected.is_set())
+        reach = (online, self.link.connected.is_set())
         if reach == self._reach:
             return None
         self._reach = reach
@@ -196,8 +178,8 @@ class KioskAgent:
             log.info("the server is reached: tickets can be issued")
         elif reach[1]:
             log.warning("no tickets: the broker is reached but the server is not online (server/status)")
-        elif self._link.broker_error:  # not while the first connection is still being made
-            log.warning("no tickets: the broker cannot be reached (%s)", self._link.broker_error)
+        elif self.link.broker_error:  # not while the first connection is still being made
+            log.warning("no tickets: the broker cannot be reached (%s)", self.link.broker_error)
         return reach
 
     def _carry_out(self, effect: Effect) -> None:
@@ -206,7 +188,7 @@ class KioskAgent:
         elif isinstance(effect, PrintTicket):
             self._prints.put(effect.ticket)
         elif isinstance(effect, ReportStatus):
-            self._link.set_status(printer=effect.printer.value, unprinted=list(effect.unprinted))
+            self.link.set_status(printer=effect.printer.value, unprinted=list(effect.unprinted))
 
     # --- workers ------------------------------------------------------------------------------
 
@@ -226,7 +208,7 @@ class KioskAgent:
         give_up = time.monotonic() + REQUEST_GIVE_UP_S
         while (left := give_up - time.monotonic()) > 0:
             try:  # the broker drops a request the kiosk no longer waits for, and so does the server
-                reply = self._link.request(self._request_topic, payload, response_topic=self._response_topic,
+                reply = self.link.request(self._request_topic, payload, response_topic=self._response_topic,
                                            timeout_s=min(REQUEST_TRY_S, left), expiry_s=math.ceil(left))
             except RequestTimeout:
                 log.info("no answer yet to request %s; asking again", request.request_id)
@@ -248,11 +230,11 @@ class KioskAgent:
         journal at start): the server never makes that ticket, or voids it. Tried again until answered."""
         while not stop.is_set():
             for cancel in self._journal.to_cancel():
-                if stop.is_set() or not self._link.ready.is_set():
+                if stop.is_set() or not self.link.ready.is_set():
                     break
                 body = TicketCancel(uuid.uuid4().hex, cancel.request_id, cancel.reason).to_wire()
                 try:
-                    reply = Reply.from_wire(self._link.request(self._request_topic, body,
+                    reply = Reply.from_wire(self.link.request(self._request_topic, body,
                                                                response_topic=self._response_topic,
                                                                timeout_s=CANCEL_TRY_S).payload)
                 except (RequestTimeout, BadMessage) as exc:

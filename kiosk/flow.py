@@ -32,7 +32,7 @@ from kiosk.model import (
     Screen,
 )
 from protocol.hours import Closed, Hours, hours_of
-from protocol.messages import PRIORITY_LABELS
+from protocol.messages import PRIORITY_LABELS, CenterConfigMessage
 
 BUSY_CODES = frozenset({"internal_error", "busy"})  # refusals that mean the server is busy, not "no"
 
@@ -47,6 +47,11 @@ class ConfigReceived:
     priority_categories: tuple[str, ...]
     hours: Hours | None = None  # the center's opening hours (None: any time)
     timezone: str = "Asia/Ho_Chi_Minh"
+
+    @classmethod
+    def of(cls, config: CenterConfigMessage) -> ConfigReceived:
+        areas = tuple(AreaButton(a.id, a.name, a.open, a.hours) for a in config.areas)
+        return cls(config.center_name, areas, config.priority_categories, config.hours, config.timezone)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,6 @@ import argparse
 import faulthandler
 import logging
 import os
-import queue
 import signal
 import socket
 import sys
@@ -18,10 +17,7 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from protocol.errors import BadMessage, ConfigError
-from protocol.link import Message, MqttLink
-from protocol.messages import Status
-from protocol.topics import Topics
+from protocol.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -150,48 +146,3 @@ class Watchdog:
             self._last = now
             notify("WATCHDOG=1")
             notify(f"EXTEND_TIMEOUT_USEC={self._usec}")
-
-
-T = TypeVar("T")
-
-
-def drain(events: queue.Queue[T], timeout_s: float) -> list[T]:
-    """What a main loop has to do: wait up to `timeout_s` for the first event, then take every waiting one.
-
-    A `queue.Queue`, not a `SimpleQueue`: on CPython 3.11 a timed `SimpleQueue.get()` in the main
-    thread waits for ever when a signal handler (the SIGTERM one) outlasts what is left of its
-    timeout (it recomputes a negative timeout, "for ever"), so a stopping agent would hang.
-    """
-    taken: list[T] = []
-    try:
-        taken.append(events.get(timeout=timeout_s) if timeout_s > 0 else events.get_nowait())
-        while True:
-            taken.append(events.get_nowait())
-    except queue.Empty:
-        pass
-    return taken
-
-
-class ServerPresence:
-    """Whether a device reaches the central server: its link is subscribed and the retained
-    `server/status` says online. Its main loop polls `change()` and reacts to what changed."""
-
-    def __init__(self, link: MqttLink, topics: Topics) -> None:
-        self._link = link
-        self._server_online = False
-        self._reported = False
-        link.subscribe(topics.server_status(), self._on_status)
-
-    def _on_status(self, message: Message) -> None:  # paho's thread: only a flag
-        try:
-            self._server_online = Status.from_wire(message.payload).online
-        except BadMessage as bad:
-            log.warning("ignored a server status: %s", bad.reason)
-
-    def change(self) -> bool | None:
-        """The new state when it changed since the last call, else None."""
-        online = self._link.ready.is_set() and self._server_online
-        if online == self._reported:
-            return None
-        self._reported = online
-        return online

@@ -1,4 +1,5 @@
-"""MqttLink: the one MQTT 5 connection each agent and the server use.
+"""The link port: `Link`, what an agent needs of its connection; `MqttLink`, the one MQTT 5 connection each
+agent and the server use; `FakeLink`, an in-process link for an agent's tests.
 
 paho-mqtt 2.x with `connect_async()` + `loop_start()` (a plain `connect()` raises when the broker
 is down at boot), TCP_NODELAY on every connection (Nagle costs ~88 ms per request/response),
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -53,6 +54,29 @@ class Message:
 
 
 Handler = Callable[[Message], None]
+
+
+class Link(Protocol):
+    """A device's connection to the center: `MqttLink` in production, `FakeLink` in a test of an agent's logic."""
+
+    connected: threading.Event  # the broker is reached
+    ready: threading.Event  # ... and every subscription is in place
+    broker_error: str  # why the broker cannot be reached, while it cannot
+
+    def start(self) -> None: ...
+
+    def stop(self, timeout_s: float = 3.0) -> None: ...
+
+    def subscribe(self, topic_filter: str, handler: Handler) -> None: ...
+
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> object: ...
+
+    def set_status(self, **extra: Any) -> None: ...
+
+    def request(self, topic: str, payload: bytes, *, response_topic: str, timeout_s: float,
+                expiry_s: int | None = None) -> Message: ...
+
+    def expect_replies(self, response_topic: str) -> None: ...
 
 
 def _delivered_as(topic_filter: str) -> str:
@@ -350,3 +374,75 @@ def _not_connected_is_ours(record: logging.LogRecord) -> bool:
     """paho logs "Client is not connected" at every attempt while the broker is away (and once more after
     `disconnect()`): the link says it once per outage instead."""
     return not record.getMessage().startswith("Client is not connected")
+
+
+Answer = Callable[[Message], bytes | None]
+
+
+class FakeLink:
+    """A link without a broker, for testing an agent in-process: the test delivers messages to its subscriptions,
+    answers its requests with `answer` (None: no reply, the request times out) and reads what it published.
+
+    Connected and ready from `start()` to `stop()`; `lose()` and `start()` again play a lost connection.
+    """
+
+    def __init__(self, answer: Answer | None = None) -> None:
+        self.connected = threading.Event()
+        self.ready = threading.Event()
+        self.broker_error = ""
+        self.answer = answer
+        self.status: dict[str, Any] = {}  # the retained online status' extra fields, as last set
+        self._handlers: dict[str, Handler] = {}
+        self._sent: list[Message] = []
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        self.broker_error = ""
+        self.connected.set()
+        self.ready.set()
+
+    def stop(self, timeout_s: float = 3.0) -> None:
+        self.lose("stopped")
+
+    def lose(self, why: str = "disconnected") -> None:
+        self.broker_error = why
+        self.ready.clear()
+        self.connected.clear()
+
+    def subscribe(self, topic_filter: str, handler: Handler) -> None:
+        with self._lock:
+            self._handlers[topic_filter] = handler
+
+    def expect_replies(self, response_topic: str) -> None:
+        """Nothing to do: `answer` replies to each request directly."""
+
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
+        with self._lock:
+            self._sent.append(Message(topic, payload, retained=retain))
+
+    def set_status(self, **extra: Any) -> None:
+        with self._lock:
+            self.status = {**self.status, **extra}
+
+    def request(self, topic: str, payload: bytes, *, response_topic: str, timeout_s: float,
+                expiry_s: int | None = None) -> Message:
+        asked = Message(topic, payload, response_topic, uuid.uuid4().bytes)
+        with self._lock:
+            self._sent.append(asked)
+        reply = self.answer(asked) if self.answer is not None and self.ready.is_set() else None
+        if reply is None:
+            time.sleep(timeout_s)  # as long as a real request waits for its reply
+            raise RequestTimeout(f"no reply on {response_topic} within {timeout_s:g} s")
+        return Message(response_topic, reply, correlation=asked.correlation)
+
+    def deliver(self, topic: str, payload: bytes, *, retained: bool = False) -> None:
+        """What the broker would hand to the agent's subscriptions (on the caller's thread, as paho's would)."""
+        with self._lock:
+            handlers = [h for f, h in self._handlers.items() if mqtt.topic_matches_sub(_delivered_as(f), topic)]
+        for handler in handlers:
+            handler(Message(topic, payload, retained=retained))
+
+    def sent(self, topic: str) -> list[Message]:
+        """What the agent published or asked on `topic`, in order."""
+        with self._lock:
+            return [message for message in self._sent if message.topic == topic]

@@ -1,29 +1,36 @@
-"""The kiosk agent's workers: bad answers and broken prints never stop them, and are never silent."""
+"""The kiosk agent in-process on a `FakeLink`: bad answers and broken prints never stop it, and are never silent."""
 
 from __future__ import annotations
 
 import json
-import queue
 import threading
-from datetime import datetime
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from kiosk.agent import KioskAgent
 from kiosk.config import load
-from kiosk.flow import Event, PrintDone, PrinterChecked, RequestTicket, TicketAnswered, TicketFailed
-from kiosk.journal import Cancel, Journal
-from kiosk.model import IssuedTicket, PrinterStatus
+from kiosk.flow import Pressed, Timings
+from kiosk.journal import Journal
+from kiosk.model import PrinterStatus, Screen
 from kiosk.printer import FakePrinter
 from kiosk.ticket_layout import RenderedTicket, TicketFonts
-from protocol.link import MqttLink
+from protocol.link import FakeLink, Message
+from protocol.messages import AreaInfo, CenterConfigMessage, Status
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "firmware_configs" / "kiosk.example.toml"
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 TICKET = {"id": "20261123-000001", "number": "1001", "area": "dat-dai", "area_name": "Đất đai",
           "issued_at": "2026-11-23T08:00:00+07:00", "waiting_ahead": 0, "estimated_wait_s": 0, "priority": "none"}
+QUICK = Timings(ticket=timedelta(seconds=0.2), print_failed=timedelta(seconds=0.2), notice=timedelta(seconds=0.2))
+CONFIG = CenterConfigMessage("rach-gia", "Trung tâm Rạch Giá", (AreaInfo("dat-dai", "Đất đai", "", 1001, 1999),), (),
+                             ("good", "bad"))
 
 
 class PaperRunsOut(FakePrinter):
@@ -34,81 +41,143 @@ class PaperRunsOut(FakePrinter):
         self.next_status = PrinterStatus.PAPER_OUT
 
 
-def agent(printer: FakePrinter) -> KioskAgent:
-    config = load(EXAMPLE)
-    link = MqttLink(config.mqtt, client_id="test-kiosk", status_topic="qms/v1/t/device/k1/status")  # not started
-    return KioskAgent(config, link, printer, display=None, clock=lambda: datetime.now(ZONE),
-                      fonts=TicketFonts.default(), journal=Journal(None))
+class Server:
+    """Answers the kiosk's requests as the test says: `ticket` for a ticket request, ok for a cancel."""
+
+    def __init__(self, ticket: Callable[[dict[str, Any]], bytes]) -> None:
+        self._ticket = ticket
+        self.asked: list[dict[str, Any]] = []
+
+    def __call__(self, request: Message) -> bytes:
+        body = json.loads(request.payload)
+        self.asked.append(body)
+        if "cancels" in body:
+            return json.dumps({"v": 1, "request_id": body["request_id"], "ok": True, "voided": False}).encode()
+        return self._ticket(body)
+
+    def cancelled(self) -> list[str]:
+        return [body["cancels"] for body in self.asked if "cancels" in body]
+
+
+def answer(**reply: Any) -> Callable[[dict[str, Any]], bytes]:
+    return lambda body: json.dumps({"v": 1, "request_id": body["request_id"], "ok": True, **reply}).encode()
+
+
+def kiosk_on(link: FakeLink, printer: FakePrinter) -> KioskAgent:
+    return KioskAgent(load(EXAMPLE), link, printer, display=None, clock=lambda: datetime.now(ZONE),
+                      fonts=TicketFonts.default(), journal=Journal(None), timings=QUICK)
+
+
+@contextmanager
+def running(kiosk: KioskAgent, link: FakeLink) -> Iterator[None]:
+    """The kiosk's own loop on a thread, with the server online and the center's config delivered."""
+    stop = threading.Event()
+    loop = threading.Thread(target=kiosk.run, args=(stop,), name="kiosk-loop")
+    loop.start()
+    try:
+        link.deliver(kiosk.topics.server_status(), Status(True).to_wire(), retained=True)
+        link.deliver(kiosk.topics.config(), CONFIG.to_wire(), retained=True)
+        until(lambda: kiosk.ready() and kiosk.flow.view().screen is Screen.MENU)
+        yield
+    finally:
+        stop.set()
+        loop.join(30)
+    assert not loop.is_alive(), "the kiosk stops"
+
+
+def until(condition: Callable[[], object], timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "not within 10 s"
+        time.sleep(0.01)
 
 
 @pytest.mark.parametrize(
-    "payload",
+    "reply",
     [
-        b"not json",
-        json.dumps({"v": 1, "request_id": "r", "ok": True}).encode(),
-        json.dumps({"v": 1, "request_id": "r", "ok": True, "ticket": None}).encode(),
-        json.dumps({"v": 1, "request_id": "r", "ok": True, "ticket": "1001"}).encode(),
-        json.dumps({"v": 1, "request_id": "r", "ok": True, "ticket": [1]}).encode(),
-        json.dumps({"v": 1, "request_id": "r", "ok": True, "ticket": {**TICKET, "issued_at": "hôm nay"}}).encode(),
-        json.dumps({"v": 1, "request_id": "r", "ok": True, "ticket": {**TICKET, "number": 1001}}).encode(),
+        {},
+        {"ticket": None},
+        {"ticket": "1001"},
+        {"ticket": [1]},
+        {"ticket": {**TICKET, "issued_at": "hôm nay"}},
+        {"ticket": {**TICKET, "number": 1001}},
     ],
 )
-def test_an_unusable_answer_fails_the_request_and_nothing_else(payload: bytes) -> None:
-    assert agent(FakePrinter())._answer("r", payload) == TicketFailed("r")
+def test_an_unusable_answer_refuses_the_ticket_and_cancels_the_request_with_the_server(reply: dict[str, Any]) -> None:
+    server, printer = Server(answer(**reply)), FakePrinter()
+    link = FakeLink(server)
+    kiosk = kiosk_on(link, printer)
+    with running(kiosk, link):
+        kiosk.events.put(Pressed("dat-dai", "none"))
+        until(lambda: kiosk.flow.view().screen is Screen.REFUSED)
+        asked = server.asked[0]["request_id"]
+        until(lambda: server.cancelled() == [asked])
+    assert printer.printed == []
 
 
-def test_a_good_answer_gives_the_ticket() -> None:
-    payload = json.dumps({"v": 1, "request_id": "r", "ok": True, "ticket": TICKET}).encode()
-    answered = agent(FakePrinter())._answer("r", payload)
-    assert isinstance(answered, TicketAnswered) and answered.ticket is not None
-    assert answered.ticket.number == "1001" and answered.ticket.issued_at.utcoffset() is not None
+def test_an_answer_that_is_not_json_refuses_the_ticket() -> None:
+    server, printer = Server(lambda body: b"not json"), FakePrinter()
+    link = FakeLink(server)
+    kiosk = kiosk_on(link, printer)
+    with running(kiosk, link):
+        kiosk.events.put(Pressed("dat-dai", "none"))
+        until(lambda: kiosk.flow.view().screen is Screen.REFUSED)
+        until(lambda: len(server.cancelled()) == 1)
+    assert printer.printed == []
 
 
-def test_a_request_that_fails_unexpectedly_is_given_up_and_cancelled_with_the_server(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    kiosk = agent(FakePrinter())
-
-    def broken(*args: object, **kwargs: object) -> None:
-        raise OSError("the network stack said no")
-
-    monkeypatch.setattr(kiosk._link, "request", broken)
-    kiosk._requests.put(RequestTicket("r1", "dat-dai", "none"))
-    kiosk._requests.put(None)
-    kiosk._request_worker()
-    assert kiosk.events.get_nowait() == TicketFailed("r1")
-    assert kiosk._journal.to_cancel() == [Cancel("r1", "unanswered")], "it may have reached the server"
-    assert kiosk._cancelling.is_set(), "the canceller is woken"
+def test_a_good_answer_prints_the_ticket() -> None:
+    server, printer = Server(answer(ticket=TICKET)), FakePrinter()
+    link = FakeLink(server)
+    kiosk = kiosk_on(link, printer)
+    with running(kiosk, link):
+        kiosk.events.put(Pressed("dat-dai", "none"))
+        until(lambda: len(printer.printed) == 1)
+        view = kiosk.flow.view()
+    assert view.screen is Screen.TICKET and view.ticket is not None and view.ticket.number == "1001"
+    assert view.ticket.issued_at == datetime(2026, 11, 23, 8, tzinfo=ZONE)
+    assert server.cancelled() == []
 
 
-def run_printer_worker(kiosk: KioskAgent, tickets: list[IssuedTicket]) -> list[Event]:
-    worker = threading.Thread(target=kiosk._printer_worker)
-    worker.start()
-    for ticket in tickets:
-        kiosk._prints.put(ticket)
-    kiosk._prints.put(None)
-    worker.join(30)
-    assert not worker.is_alive()
-    events = []
-    while True:
-        try:
-            events.append(kiosk.events.get_nowait())
-        except queue.Empty:
-            return events
+def test_a_request_that_fails_unexpectedly_is_refused_and_cancelled_with_the_server() -> None:
+    server, printer = Server(answer(ticket=TICKET)), FakePrinter()
+
+    class BrokenStack(FakeLink):
+        def request(self, topic: str, payload: bytes, **kwargs: Any) -> Message:
+            if b"area" in payload:
+                raise OSError("the network stack said no")
+            return super().request(topic, payload, **kwargs)
+
+    link = BrokenStack(server)
+    kiosk = kiosk_on(link, printer)
+    with running(kiosk, link):
+        kiosk.events.put(Pressed("dat-dai", "none"))
+        until(lambda: kiosk.flow.view().screen is Screen.REFUSED)
+        until(lambda: len(server.cancelled()) == 1)  # it may have reached the server
+    assert printer.printed == []
 
 
-def issued(ticket_id: str = "t1") -> IssuedTicket:
-    return IssuedTicket(ticket_id, "1001", "dat-dai", "Đất đai", datetime(2026, 11, 23, 8, tzinfo=ZONE), 0, 0)
-
-
-def test_paper_running_out_during_a_ticket_counts_as_not_printed() -> None:
-    events = run_printer_worker(agent(PaperRunsOut()), [issued()])
-    assert PrintDone("t1", ok=False) in events
-    assert PrinterChecked(PrinterStatus.PAPER_OUT) in events
-
-
-def test_a_ticket_that_cannot_even_be_rendered_is_reported_and_the_worker_goes_on() -> None:
-    printer = FakePrinter()
-    events = run_printer_worker(agent(printer), [issued("x" * 4000), issued("t2")])
-    done = [e for e in events if isinstance(e, PrintDone)]
-    assert done == [PrintDone("x" * 4000, ok=False), PrintDone("t2", ok=True)]
+def test_paper_running_out_during_a_ticket_counts_as_not_printed_and_is_reported() -> None:
+    server, printer = Server(answer(ticket=TICKET)), PaperRunsOut()
+    link = FakeLink(server)
+    kiosk = kiosk_on(link, printer)
+    with running(kiosk, link):
+        kiosk.events.put(Pressed("dat-dai", "none"))
+        until(lambda: link.status.get("printer") == PrinterStatus.PAPER_OUT.value)
+        until(lambda: link.status.get("unprinted") == [TICKET["id"]])
     assert len(printer.printed) == 1
+
+
+def test_a_ticket_that_cannot_even_be_rendered_is_reported_and_the_next_one_prints() -> None:
+    tickets = iter([{**TICKET, "id": "x" * 4000}, {**TICKET, "id": "t2", "number": "1002"}])
+    server, printer = Server(lambda body: answer(ticket=next(tickets))(body)), FakePrinter()
+    link = FakeLink(server)
+    kiosk = kiosk_on(link, printer)
+    with running(kiosk, link):
+        kiosk.events.put(Pressed("dat-dai", "none"))
+        until(lambda: link.status.get("unprinted") == ["x" * 4000])
+        until(lambda: kiosk.flow.view().screen is Screen.MENU)
+        kiosk.events.put(Pressed("dat-dai", "none"))
+        until(lambda: len(printer.printed) == 1)
+        shown = kiosk.flow.view().ticket
+    assert shown is not None and shown.number == "1002", "the worker went on"

@@ -9,14 +9,14 @@ import sys
 import time
 from pathlib import Path
 
-from protocol.agent import drain
+from protocol.agent_loop import drain
 
 ROOT = Path(__file__).resolve().parents[2]
 # A main loop waiting in drain() while SIGTERM's handler takes longer than what is left of the wait
 # (writing the log line on a busy machine did, once in CI, with a SimpleQueue).
 SLOW_HANDLER = """
 import queue, signal, threading, time
-from protocol.agent import drain
+from protocol.agent_loop import drain
 stop = threading.Event()
 def handle(signum, frame):
     time.sleep(0.2)

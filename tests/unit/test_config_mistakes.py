@@ -15,9 +15,8 @@ from central_server.__main__ import main as server_main
 from display_board.__main__ import main as board_main
 from kiosk.__main__ import main as kiosk_main
 from protocol.agent import AGENT_ZONE
-from protocol.link import Message
+from protocol.link import FakeLink
 from protocol.messages import AreaInfo, CenterConfigMessage
-from protocol.topics import Topics
 from rating_terminal.__main__ import main as terminal_main
 from rating_terminal.agent import TerminalAgent
 from rating_terminal.config import load as load_terminal
@@ -252,32 +251,18 @@ def test_the_terminal_help_lists_center(capsys: pytest.CaptureFixture[str]) -> N
     assert re.search(r"(?m)^  --center CENTER\.toml ", capsys.readouterr().out)
 
 
-class _Link:
-    """What TerminalAgent's constructor asks of its MqttLink: the handlers, by topic."""
-
-    def __init__(self) -> None:
-        self.handlers: dict[str, Callable[[Message], None]] = {}
-
-    def subscribe(self, topic: str, handler: Callable[[Message], None]) -> None:
-        self.handlers[topic] = handler
-
-    def expect_replies(self, topic: str) -> None:
-        pass
-
-
 def test_the_terminal_logs_once_per_center_levels_that_lack_one_of_its_levels(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     config = load_terminal(terminal_file(tmp_path, "very_satisfied", "satisfied", "dissatisfied"))
-    link: Any = _Link()
+    link = FakeLink()
     outbox = Outbox(config.outbox)
     agent = TerminalAgent(config, link, cast(Any, None), outbox, clock=lambda: datetime.now(AGENT_ZONE))  # no hardware
-    on_config = link.handlers[Topics(config.center_id).config()]
 
     def receive(levels: tuple[str, ...], area: str = "dat-dai") -> list[str]:
         caplog.clear()
         message = CenterConfigMessage("rach-gia", "Rạch Giá", (AreaInfo(area, area, "", 1, 9),), (), levels)
-        on_config(Message(Topics(config.center_id).config(), message.to_wire(), retained=True))
+        link.deliver(agent.topics.config(), message.to_wire(), retained=True)
         return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
 
     with caplog.at_level(logging.INFO, logger="rating_terminal.agent"):

@@ -1,0 +1,89 @@
+"""The board agent in-process on a `FakeLink`: calls are said, LEDs follow their counters, bad messages change
+nothing."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from display_board.agent import BoardAgent
+from display_board.config import load
+from display_board.led_display import FakeLedDisplay, LedContent
+from display_board.voice import FakeVoice
+from protocol.link import FakeLink
+from protocol.messages import Call, CounterStateMessage, Status, TicketView
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "firmware_configs" / "board.example.toml"
+ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+LEDS = """
+[leds]
+port = "/dev/null"
+model = "qms-4digit"
+[[leds.displays]]
+counter = "1"
+address = 7
+"""
+
+
+def board_on(link: FakeLink, tmp_path: Path) -> tuple[BoardAgent, FakeVoice, FakeLedDisplay]:
+    config = tmp_path / "board.toml"
+    config.write_text(EXAMPLE.read_text(encoding="utf-8").replace("enabled = true", "enabled = false", 1) + LEDS,
+                      encoding="utf-8")
+    voice, leds = FakeVoice(), FakeLedDisplay()
+    board = BoardAgent(load(config), link, screen=None, voice=voice, leds=leds, clock=lambda: datetime.now(ZONE))
+    return board, voice, leds
+
+
+@contextmanager
+def running(board: BoardAgent, link: FakeLink) -> Iterator[None]:
+    stop = threading.Event()
+    loop = threading.Thread(target=board.run, args=(stop,), name="board-loop")
+    loop.start()
+    try:
+        link.deliver(board.topics.server_status(), Status(True).to_wire(), retained=True)
+        until(board.ready)
+        yield
+    finally:
+        stop.set()
+        loop.join(30)
+    assert not loop.is_alive(), "the board stops"
+
+
+def until(condition: Callable[[], object], timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "not within 10 s"
+        time.sleep(0.01)
+
+
+def call(number: str, called_at: str = "2026-12-02T08:00:00+07:00") -> bytes:
+    return Call(number, "1", "Quầy 1", "dat-dai", False, called_at).to_wire()
+
+
+def test_a_call_is_said_and_a_bad_one_between_changes_nothing(tmp_path: Path) -> None:
+    link = FakeLink()
+    board, voice, _ = board_on(link, tmp_path)
+    with running(board, link):
+        link.deliver(board.topics.board_call(), b"{not json")
+        link.deliver(board.topics.board_call(), call("1002", called_at="sáng nay"))
+        link.deliver(board.topics.board_call(), call("1001"))
+        until(lambda: len(voice.said) == 1)
+        time.sleep(0.3)  # what came before the good call had its chance to be said too
+    assert len(voice.said) == 1 and "một" in voice.said[0], voice.said
+    assert voice.closed, "the voice is closed on stop"
+
+
+def test_the_led_of_a_counter_with_a_display_follows_its_state_and_others_are_not_heard(tmp_path: Path) -> None:
+    link = FakeLink()
+    board, _, leds = board_on(link, tmp_path)
+    ticket = TicketView("t1", "1005", "dat-dai", "Đất đai", "2026-12-02T08:00:00+07:00", "none", "serving", "1")
+    with running(board, link):
+        link.deliver(board.topics.counter_state("2"), CounterStateMessage("2", "Quầy 2", "serving", ticket).to_wire())
+        link.deliver(board.topics.counter_state("1"), CounterStateMessage("1", "Quầy 1", "serving", ticket).to_wire())
+        until(lambda: 7 in leds.shown)
+    assert leds.history == [(7, LedContent.serving("1005"))]

@@ -1,0 +1,121 @@
+"""The counter terminal agent in-process on a `FakeLink`: keys become commands, a rating is stored before the
+thank-you and sent until acknowledged, bad messages change nothing."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from devkit.terminal_config import example_config
+from protocol.link import FakeLink, Message
+from protocol.messages import (
+    AreaInfo,
+    CenterConfigMessage,
+    CounterStateMessage,
+    RatingWindow,
+    Reply,
+    Status,
+    TicketView,
+)
+from rating_terminal.agent import TerminalAgent
+from rating_terminal.config import load
+from rating_terminal.hardware import FakeTerminal
+from rating_terminal.model import Feedback, Key, KeyPressed, RatingPressed
+from rating_terminal.outbox import Outbox
+
+ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+LEVELS = ("very_satisfied", "satisfied", "dissatisfied")
+CONFIG = CenterConfigMessage("rach-gia", "Rạch Giá", (AreaInfo("dat-dai", "Đất đai", "", 1001, 1999),), (), LEVELS)
+
+
+def terminal_on(link: FakeLink, tmp_path: Path) -> tuple[TerminalAgent, FakeTerminal]:
+    path = tmp_path / "counter.toml"
+    path.write_text(example_config("1", "rach-gia", tmp_path / "outbox.db", "mqtt://127.0.0.1:1883"), encoding="utf-8")
+    config = load(path)
+    holder: list[TerminalAgent] = []
+    hardware = FakeTerminal(lambda event: holder[0].press(event))
+    holder.append(TerminalAgent(config, link, hardware, Outbox(config.outbox), clock=lambda: datetime.now(ZONE)))
+    return holder[0], hardware
+
+
+@contextmanager
+def running(terminal: TerminalAgent, link: FakeLink) -> Iterator[None]:
+    stop = threading.Event()
+    loop = threading.Thread(target=terminal.run, args=(stop,), name="terminal-loop")
+    loop.start()
+    try:
+        link.deliver(terminal.topics.server_status(), Status(True).to_wire(), retained=True)
+        link.deliver(terminal.topics.config(), CONFIG.to_wire(), retained=True)
+        until(terminal.ready)
+        yield
+    finally:
+        stop.set()
+        loop.join(30)
+    assert not loop.is_alive(), "the terminal stops"
+
+
+def until(condition: Callable[[], object], timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "not within 10 s"
+        time.sleep(0.01)
+
+
+def answer_commands(ok: bool) -> Callable[[Message], bytes]:
+    def answer(request: Message) -> bytes:
+        body = json.loads(request.payload)
+        if ok:
+            return Reply(body["request_id"], True).to_wire()
+        return json.dumps({"v": 1, "request_id": body["request_id"], "ok": False,
+                           "error": {"code": "nothing_waiting", "message": "Không có ai chờ"}}).encode()
+
+    return answer
+
+
+@pytest.mark.parametrize(("ok", "feedback"), [(True, Feedback.OK), (False, Feedback.FAILED)])
+def test_a_key_is_sent_as_its_command_and_the_answer_is_signalled(tmp_path: Path, ok: bool,
+                                                                   feedback: Feedback) -> None:
+    link = FakeLink(answer_commands(ok))
+    terminal, hardware = terminal_on(link, tmp_path)
+    with running(terminal, link):
+        hardware.press(KeyPressed(Key.NEXT))
+        until(lambda: feedback in hardware.signals)
+    sent = [json.loads(m.payload) for m in link.sent(terminal.topics.counter_command("1"))]
+    assert [body["action"] for body in sent] == ["next"]
+    assert link.status.get("server") is True, "the center sees the terminal reach the server"
+
+
+def test_a_rating_is_stored_sent_and_done_once_acknowledged_and_a_bad_ack_changes_nothing(tmp_path: Path) -> None:
+    link = FakeLink()
+    terminal, hardware = terminal_on(link, tmp_path)
+    until_s = (datetime.now(ZONE) + timedelta(minutes=2)).isoformat()
+    ticket = TicketView("t1", "1001", "dat-dai", "Đất đai", "2026-12-02T08:00:00+07:00", "none", "done", "1")
+    state = CounterStateMessage("1", "Quầy 1", "idle", ticket, RatingWindow("t1", "1001", until_s))
+    with running(terminal, link):
+        link.deliver(terminal.topics.counter_state("1"), state.to_wire(), retained=True)
+        until(lambda: hardware.armed == list(LEVELS))
+        hardware.press(RatingPressed("satisfied"))
+        until(lambda: hardware.thanked == ["satisfied"])
+        until(lambda: link.sent(terminal.topics.counter_rating("1")))
+        rating = json.loads(link.sent(terminal.topics.counter_rating("1"))[0].payload)
+        assert (rating["ticket_id"], rating["level"]) == ("t1", "satisfied")
+        link.deliver(terminal.topics.rating_ack("1"), b"[]")
+        link.deliver(terminal.topics.rating_ack("1"), Reply(rating["rating_id"], True, id_name="rating_id").to_wire())
+        until(lambda: not terminal_pending(tmp_path))
+
+
+def terminal_pending(tmp_path: Path) -> list[str]:
+    """The ratings the outbox on disk still has to send (read as a restarted terminal would)."""
+    outbox = Outbox(tmp_path / "outbox.db")
+    try:
+        return [o.rating.rating_id for o in outbox.pending()]
+    finally:
+        outbox.close()
