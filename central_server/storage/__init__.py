@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from contextlib import closing
+from datetime import date
 from typing import TYPE_CHECKING
 
-from central_server.storage.url import PostgresDatabase
+from central_server.storage.url import PostgresDatabase, StorageUrl
 
 if TYPE_CHECKING:
     from central_server.config import CenterConfig
-    from central_server.storage.port import Storage
+    from central_server.storage.port import Period, Storage
+    from central_server.storage.postgres import PostgresReader
+    from central_server.storage.sqlite import SqliteReader
 
 
 def open_storage(config: CenterConfig) -> Storage:
@@ -20,3 +24,20 @@ def open_storage(config: CenterConfig) -> Storage:
     from central_server.storage.sqlite import SqliteStorage
 
     return SqliteStorage(config.storage.path)
+
+
+def stored_period(storage: StorageUrl, first: date, last: date) -> Period:
+    """The stored service days from `first` to `last`, read without writing: the database is never created or
+    migrated, and its server may run meanwhile (StorageError when it cannot be read)."""
+    with closing(_reader(storage)) as reader:
+        return reader.period(first, last)
+
+
+def _reader(storage: StorageUrl) -> SqliteReader | PostgresReader:
+    if isinstance(storage, PostgresDatabase):
+        from central_server.storage.postgres import PostgresReader  # psycopg only where it is used
+
+        return PostgresReader(storage.url)
+    from central_server.storage.sqlite import SqliteReader
+
+    return SqliteReader(storage.path)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
 
-from central_server.domain.center import Changes, DaySnapshot
+from central_server.domain.center import Changes, DaySnapshot, RatingRecord
 from central_server.domain.counters import CounterSpec
 from central_server.domain.tickets import Ticket
 from protocol.errors import QmsError
@@ -78,6 +78,26 @@ class Batch:
     changes: Changes
     replies: list[StoredReply] = field(default_factory=list)
     rating_acks: dict[tuple[str, str], bytes] = field(default_factory=dict)  # (counter, rating_id) -> ack
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """What the stored days of a period hold for a report: their tickets (by day, in order of issue), the time each
+    ticket was first called, and the ratings of those tickets."""
+
+    tickets: list[Ticket]
+    first_calls: dict[str, datetime]  # ticket id -> its first call
+    ratings: list[RatingRecord]
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """How many tickets, events, ratings and stored answers the storage holds, every day together."""
+
+    tickets: int
+    events: int
+    ratings: int
+    replies: int
 
 
 class Storage(Protocol):

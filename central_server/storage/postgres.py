@@ -103,7 +103,7 @@ class PostgresStorage(SqlReads):
         return 0 if row is None else int(row[0])
 
     def _rows(self, query: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        return self._db.execute(query.replace("?", "%s"), params).fetchall()
+        return self._db.execute(_placeholders(query), params).fetchall()
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -161,6 +161,34 @@ class PostgresStorage(SqlReads):
 
     def close(self) -> None:
         self._db.close()
+
+
+class PostgresReader(SqlReads):
+    """Reads a center's PostgreSQL database as it is: never creates or migrates its tables."""
+
+    def __init__(self, url: str) -> None:
+        try:
+            self._db = psycopg.connect(url)
+        except psycopg.Error as exc:
+            raise _unreadable(exc) from None
+
+    def _rows(self, query: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        try:
+            return self._db.execute(_placeholders(query), params).fetchall()
+        except psycopg.Error as exc:
+            raise _unreadable(exc) from None
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _placeholders(query: str) -> str:
+    """psycopg's `%s` for the shared queries' `?`."""
+    return query.replace("?", "%s")
+
+
+def _unreadable(exc: psycopg.Error) -> StorageError:
+    return StorageError(f"cannot read the PostgreSQL database: {str(exc).strip().splitlines()[0]}")
 
 
 def _many(cursor: psycopg.Cursor[Any], statement: str, rows: list[tuple[Any, ...]]) -> None:

@@ -1,4 +1,4 @@
-"""Tickets and counters as stored rows, shared by the SQLite and PostgreSQL storages.
+"""Tickets, counters and ratings as stored rows, shared by the SQLite and PostgreSQL storages.
 
 Times are stored as ISO 8601 text with their offset, in both, so a row reads back exactly.
 """
@@ -6,11 +6,13 @@ Times are stored as ISO 8601 text with their offset, in both, so a row reads bac
 from __future__ import annotations
 
 import functools
+import json
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+from central_server.domain.center import RatingRecord
 from central_server.domain.counters import Counter
 from central_server.domain.tickets import Ticket, TicketState
 
@@ -81,3 +83,18 @@ def counter_row(c: Counter) -> tuple[Any, ...]:
         c.id, int(c.paused), c.current.id if c.current else None,
         c.awaiting_rating.id if c.awaiting_rating else None, c.regular_since_priority,
     )
+
+
+def rating_from_row(row: Sequence[Any]) -> RatingRecord:
+    counter_id, rating_id, ticket_id, level, pressed_at, received_at, ack = row
+    pressed, received = _time(pressed_at), _time(received_at)
+    assert pressed is not None and received is not None
+    return RatingRecord(rating_id, ticket_id, counter_id, level, pressed, received, _late(ack))
+
+
+def _late(ack: bytes | memoryview) -> bool:
+    """The server marks a rating received after its window (its terminal was cut off) in the ack it keeps."""
+    try:
+        return json.loads(bytes(ack)).get("late") is True
+    except (ValueError, AttributeError):
+        return False

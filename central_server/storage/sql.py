@@ -1,4 +1,4 @@
-"""What the SQLite and PostgreSQL storages read the same way: a day, a ticket, stored answers.
+"""What the SQLite and PostgreSQL storages read the same way: a day, a ticket, stored answers, a period.
 
 The queries are written with `?` placeholders; an adapter's `_rows` runs them its own way.
 """
@@ -10,10 +10,11 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from central_server.domain.center import CallRecord, DaySnapshot
+from central_server.domain.center import CallRecord, DaySnapshot, Event
 from central_server.domain.counters import Counter, CounterSpec
 from central_server.domain.tickets import Ticket
-from central_server.storage.rows import TICKET_COLUMNS, ticket_from_row
+from central_server.storage.port import Period, Totals
+from central_server.storage.rows import TICKET_COLUMNS, rating_from_row, ticket_from_row
 
 
 class SqlReads:
@@ -86,3 +87,35 @@ class SqlReads:
     def find_rating_ack(self, counter_id: str, rating_id: str) -> bytes | None:
         row = self._row("SELECT ack FROM ratings WHERE counter_id = ? AND rating_id = ?", (counter_id, rating_id))
         return None if row is None else bytes(row[0])
+
+    def period(self, first: date, last: date) -> Period:
+        """The service days from `first` to `last`, both included."""
+        span = (first.isoformat(), last.isoformat())
+        tickets = [ticket_from_row(row) for row in self._rows(
+            f"SELECT {TICKET_COLUMNS} FROM tickets WHERE day BETWEEN ? AND ? ORDER BY day, seq", span)]
+        ratings = [rating_from_row(row) for row in self._rows(
+            "SELECT r.counter_id, r.rating_id, r.ticket_id, r.level, r.pressed_at, r.received_at, r.ack"
+            " FROM ratings r JOIN tickets t ON t.id = r.ticket_id WHERE t.day BETWEEN ? AND ?", span)]
+        return Period(tickets, self._first_calls(span), ratings)
+
+    def _first_calls(self, span: tuple[str, str]) -> dict[str, datetime]:
+        first_calls: dict[str, datetime] = {}
+        for ticket_id, at in self._rows("SELECT ticket_id, at FROM events WHERE kind = 'called'"
+                                        " AND day BETWEEN ? AND ?", span):
+            moment = datetime.fromisoformat(at)
+            if ticket_id not in first_calls or moment < first_calls[ticket_id]:
+                first_calls[ticket_id] = moment
+        return first_calls
+
+    def events(self, kind: str) -> list[Event]:
+        """Every stored event of one kind (`called`, `voided`, `device`, ...), oldest first."""
+        return [Event(kind, date.fromisoformat(day), datetime.fromisoformat(at), ticket_id, counter_id,
+                      json.loads(detail))
+                for day, at, ticket_id, counter_id, detail in self._rows(
+                    "SELECT day, at, ticket_id, counter_id, detail FROM events WHERE kind = ? ORDER BY seq", (kind,))]
+
+    def totals(self) -> Totals:
+        row = self._row("SELECT (SELECT count(*) FROM tickets), (SELECT count(*) FROM events),"
+                        " (SELECT count(*) FROM ratings), (SELECT count(*) FROM replies)", ())
+        assert row is not None  # a SELECT without FROM returns one row
+        return Totals(*(int(count) for count in row))

@@ -13,6 +13,7 @@ from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from central_server.storage.port import Batch, Space, StorageError, StorageFull
 from central_server.storage.rows import (
@@ -24,7 +25,7 @@ from central_server.storage.rows import (
 )
 from central_server.storage.sql import SqlReads
 
-__all__ = ["DatabaseLock", "SqliteStorage", "StorageError", "StorageFull"]
+__all__ = ["DatabaseLock", "SqliteReader", "SqliteStorage", "StorageError", "StorageFull"]
 log = logging.getLogger(__name__)
 SQLITE_FULL = 13  # "database or disk is full": the primary result code of a write that found no room
 
@@ -230,6 +231,29 @@ class SqliteStorage(SqlReads):
     def exclusive(self) -> Iterator[bool]:
         """One server owns a SQLite file: nobody else can have written."""
         yield False
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class SqliteReader(SqlReads):
+    """Reads a server's SQLite file without writing to it: never creates, migrates or locks it. Read-only and
+    through WAL, so a report can be made while the server runs."""
+
+    def __init__(self, path: Path) -> None:
+        if not path.is_file():
+            raise StorageError(f"no database at {path}: has the server run with this config?")
+        self._path = path
+        try:
+            self._db = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True)
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open {path}: {exc}") from None
+
+    def _rows(self, query: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        try:
+            return self._db.execute(query, params).fetchall()
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot read {self._path}: {exc}") from None
 
     def close(self) -> None:
         self._db.close()
