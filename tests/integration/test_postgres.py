@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import random
+import sqlite3
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -113,8 +115,8 @@ def a_morning(day: Day) -> list[dict[str, Any]]:
     return answers
 
 
-def rows(storage: Storage, table: str) -> list[tuple[Any, ...]]:
-    db: Any = storage._db  # type: ignore[attr-defined]  # both keep their connection there
+def rows(db: sqlite3.Connection | psycopg.Connection[Any], table: str) -> list[tuple[Any, ...]]:
+    """A table as stored: the two schemas are compared row by row, so the test reads them itself."""
     return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) for row in db.execute(TABLES[table])]
 
 
@@ -139,9 +141,10 @@ def test_the_same_morning_makes_the_same_tables_on_postgresql_as_on_sqlite(tmp_p
     lite = Day(tmp_path / "lite", lambda: SqliteStorage(tmp_path / "lite" / "center.db"))
     pg = Day(tmp_path / "pg", lambda: PostgresStorage(database))
     assert a_morning(pg) == a_morning(lite)
-    for table in TABLES:
-        assert rows(pg.storage, table) == rows(lite.storage, table), table
-    assert len(rows(pg.storage, "ratings")) == 1 and len(rows(pg.storage, "tickets")) >= 7
+    with closing(sqlite3.connect(tmp_path / "lite" / "center.db")) as lite_db, psycopg.connect(database) as pg_db:
+        for table in TABLES:
+            assert rows(pg_db, table) == rows(lite_db, table), table
+        assert len(rows(pg_db, "ratings")) == 1 and len(rows(pg_db, "tickets")) >= 7
     assert pg.storage.schema_version() == 1  # type: ignore[attr-defined]
     pg.storage.close()
     lite.storage.close()
@@ -184,6 +187,19 @@ def test_the_server_process_runs_on_postgresql_and_the_report_reads_it(tmp_path:
                         "--out", str(tmp_path / "report")]) == 0
     with (tmp_path / "report" / "csv" / "tong-hop.csv").open(encoding="utf-8-sig") as summary:
         assert "Số phiếu đã cấp,4" in summary.read()
+
+
+def test_a_report_on_a_database_without_the_tables_says_so_and_creates_none(
+        tmp_path: Path, database: str, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_center_config(tmp_path, LocalBroker(tmp_path), "pg")
+    config.write_text(config.read_text().replace(f'url = "sqlite:///{tmp_path / "center.db"}"',
+                                                 f'url = "{database}"'), encoding="utf-8")
+    assert server_main(["report", "--config", str(config), "--from", "2026-11-23", "--to", "2026-11-23",
+                        "--out", str(tmp_path / "report")]) == 2
+    said = capsys.readouterr().err
+    assert "cannot read the PostgreSQL database" in said and len(said.strip().splitlines()) == 1
+    with psycopg.connect(database) as db:
+        assert db.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone() == (0,)
 
 
 @pytest.mark.timeout(300)

@@ -59,7 +59,7 @@ def test_one_kiosk_cannot_take_an_areas_numbers_nor_all_as_priority(tmp_path: Pa
     assert rig.ticket("dat-dai", request_id="citizen")["ticket"]["number"] == "1031", "an honest kiosk is served"
     # Kept: the 30 tickets, the 30 answers to priority requests within the kiosk's rate (10 tickets and 20
     # too_many_priority refusals, kept like any answer) and the citizen's; not the 190 refused for the rate.
-    assert rig.count("replies") == 30 + 30 + 1
+    assert rig.storage.totals().replies == 30 + 30 + 1
 
 
 def test_a_counter_flapping_pause_is_capped_by_its_daily_budget_and_the_rest_refused(tmp_path: Path) -> None:
@@ -70,7 +70,8 @@ def test_a_counter_flapping_pause_is_capped_by_its_daily_budget_and_the_rest_ref
     for n in range(100):  # pause and resume with fresh ids, within the rate
         clock.advance(seconds=1)
         rig.command("1", "pause" if n % 2 == 0 else "resume", request_id=f"c{n}")
-    assert rig.count("replies") == 20 and rig.count("events") <= 20, "storage stops growing at the budget"
+    stored = rig.storage.totals()
+    assert stored.replies == 20 and stored.events <= 20, "storage stops growing at the budget"
     refused = rig.command("1", "resume", request_id="more")
     official_reads = "Thiết bị đã gửi quá nhiều lệnh trong ngày. Vui lòng liên hệ cán bộ kỹ thuật."
     assert refused["error"] == {"code": "device_limit", "message": official_reads}

@@ -290,6 +290,18 @@ def test_no_database_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Captu
     assert "no database at" in capsys.readouterr().err
 
 
+def test_a_report_on_a_file_without_the_tables_says_so_and_leaves_it_empty(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config, database = tmp_path / "center.toml", tmp_path / "empty.db"
+    config.write_text(CENTER_TOML.format(center_id="x", url="mqtt://127.0.0.1:1883", db=database,
+                                         day_starts="00:00", window_s=120), encoding="utf-8")
+    database.touch()
+    assert server_main(["report", "--config", str(config), "--from", "2026-11-23", "--to", "2026-11-23",
+                        "--out", str(tmp_path / "r")]) == 2
+    assert f"cannot read {database}: no such table" in capsys.readouterr().err
+    assert database.stat().st_size == 0, "read-only: no schema made"
+
+
 def test_percentile_is_nearest_rank() -> None:
     assert percentile([], 90) is None
     assert percentile([5.0], 90) == 5.0

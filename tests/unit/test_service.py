@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import uuid
+from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -75,9 +77,6 @@ class Rig:
                 "pressed_at": pressed_at.isoformat()}
         return reply_of(self.send(self.topics.counter_rating(counter), body, None), self.topics.rating_ack(counter))
 
-    def count(self, table: str) -> int:
-        return int(self.storage._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
-
 
 def reply_of(out: list[Outbound], topic: str) -> dict[str, Any]:
     replies = [o for o in out if o.topic == topic]
@@ -123,7 +122,7 @@ def test_a_rating_from_an_outbox_counts_when_pressed_inside_the_window(rig: Rig)
     rig.clock.advance(hours=1)
     rig.service.tick()
     assert rig.rate("1", served["id"], pressed)["ok"] is True
-    assert rig.count("ratings") == 1
+    assert rig.storage.totals().ratings == 1
 
 
 def test_numbering_and_idempotency_restart_with_the_service_day(rig: Rig) -> None:
@@ -153,8 +152,9 @@ def test_a_restart_resumes_queues_counters_and_the_board(rig: Rig) -> None:
 
 def test_the_schema_is_versioned_and_a_newer_one_is_refused(rig: Rig) -> None:
     assert rig.storage.schema_version() == 1
-    rig.storage._db.execute("PRAGMA user_version = 99")
     rig.storage.close()
+    with closing(sqlite3.connect(sqlite_file(rig.config))) as db:  # what a newer release would leave
+        db.execute("PRAGMA user_version = 99")
     with pytest.raises(Exception, match="newer than this release"):
         SqliteStorage(sqlite_file(rig.config))
 
@@ -173,6 +173,11 @@ STEPS = st.lists(
 )
 
 
+def tickets_and_events(rig: Rig) -> tuple[int, int]:
+    totals = rig.storage.totals()
+    return totals.tickets, totals.events
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=STEPS)
 def test_a_replayed_request_id_gets_the_first_answer_and_changes_nothing(tmp_path_factory: Any,
@@ -184,11 +189,11 @@ def test_a_replayed_request_id_gets_the_first_answer_and_changes_nothing(tmp_pat
             rig.clock.advance(minutes=5)
             continue
         key = (kind, device, request_id)
-        before = (rig.count("tickets"), rig.count("events"), rig.service.retained_state())
+        before = (tickets_and_events(rig), rig.service.retained_state())
         reply = rig.ticket(arg, request_id, device) if kind == "ticket" else rig.command(device, arg, request_id)
         if key in answers:
             assert reply == answers[key]
-            assert (rig.count("tickets"), rig.count("events"), rig.service.retained_state()) == before
+            assert (tickets_and_events(rig), rig.service.retained_state()) == before
         else:
             answers[key] = reply
     rig.restart()
@@ -216,7 +221,7 @@ def test_a_server_booted_with_a_stale_clock_resumes_the_real_day_when_the_clock_
     fresh = rig.ticket("dat-dai")["ticket"]
     assert fresh["number"] == "1004" and fresh["id"].startswith("20261123-")
     assert rig.service.center.waiting_counts()["dat-dai"] == 4
-    assert stale["id"].startswith("20261122-") and rig.count("tickets") == 5
+    assert stale["id"].startswith("20261122-") and rig.storage.totals().tickets == 5
 
 
 def test_a_new_day_republishes_the_board_and_every_counter(rig: Rig) -> None:
@@ -260,7 +265,7 @@ def test_two_ratings_of_an_earlier_days_ticket_in_one_batch_count_once(rig: Rig)
     acks = [json.loads(o.payload) for o in out if o.topic == rig.topics.rating_ack("1")]
     assert [(a["rating_id"], a["ok"]) for a in acks] == [("a", True), ("b", False)]
     assert acks[1]["error"]["code"] == "already_rated"
-    assert rig.count("ratings") == 1
+    assert rig.storage.totals().ratings == 1
     assert rig.rate("1", served["id"], pressed, rating_id="a")["ok"] is True, "the recorded one is acked again"
 
 
@@ -273,16 +278,16 @@ def test_rating_ids_are_per_counter(rig: Rig) -> None:
     assert rig.rate("1", tickets[0]["id"], rig.clock.now, rating_id="same")["ok"] is True
     second = rig.rate("2", tickets[1]["id"], rig.clock.now, rating_id="same")
     assert second["ok"] is True and second["ticket_id"] == tickets[1]["id"]
-    assert rig.count("ratings") == 2
+    assert rig.storage.totals().ratings == 2
 
 
 def test_answers_to_unknown_counters_and_foreign_topics_are_not_stored(rig: Rig) -> None:
-    before = rig.count("replies")
+    before = rig.storage.totals().replies
     reply = rig.command("x" * 60, "next")
     assert reply["error"]["code"] == "unknown_counter"
     assert rig.send(rig.topics.counter_command("x" * 70), {"v": 1, "request_id": "r", "action": "next"},
                     rig.topics.counter_command_response("x" * 70)) == []
-    assert rig.count("replies") == before
+    assert rig.storage.totals().replies == before
 
 
 def test_a_request_whose_echo_would_be_huge_is_neither_acted_on_nor_answered(rig: Rig) -> None:
@@ -296,7 +301,7 @@ def test_a_request_whose_echo_would_be_huge_is_neither_acted_on_nor_answered(rig
         return rig.service.handle_batch([Message(kiosk, body, response_topic, correlation)])
 
     assert ask(long_topic, b"c") == [] and ask(rig.topics.ticket_response("k1"), b"c" * 300) == []
-    assert rig.count("tickets") == 0
+    assert rig.storage.totals().tickets == 0
     fitting = ask(rig.topics.ticket_response("k1") + "/" + "x" * 400, b"c" * 256)
     assert reply_of(fitting, rig.topics.ticket_response("k1") + "/" + "x" * 400)["ok"] is True
     ticket_id = rig.command("1", "next")["ticket"]["id"]
@@ -327,8 +332,7 @@ def test_cancelling_a_command_that_was_applied_says_so(rig: Rig) -> None:
 
 
 def device_events(rig: Rig) -> list[dict[str, Any]]:
-    rows = rig.storage._db.execute("SELECT detail FROM events WHERE kind = 'device' ORDER BY seq")
-    return [json.loads(detail) for (detail,) in rows]
+    return [event.detail for event in rig.storage.events("device")]
 
 
 def test_a_kiosks_printer_state_is_kept_when_it_changes_and_never_answered(tmp_path: Path) -> None:
@@ -364,9 +368,9 @@ def test_refusals_are_kept_up_to_a_days_cap_and_answers_that_act_always(tmp_path
         clock.advance(seconds=1)  # within the kiosk's rate
         assert rig.ticket("no-such-area", request_id=f"bad-{n}")["error"]["code"] == "unknown_area"
     assert rig.ticket("dat-dai", request_id="good")["ok"] is True
-    assert rig.count("replies") == 4  # three refusals and the ticket
+    assert rig.storage.totals().replies == 4  # three refusals and the ticket
     assert rig.ticket("dat-dai", request_id="good")["ticket"]["number"] == "1001"  # the retry: the same ticket
-    assert rig.count("tickets") == 1
+    assert rig.storage.totals().tickets == 1
 
 
 def test_what_the_terminals_said_is_read_back_with_the_day(rig: Rig) -> None:
