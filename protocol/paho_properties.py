@@ -5,7 +5,7 @@ that carries properties, and finds names by scanning them with `str.replace` on 
 Every request and reply of the contract carries properties (Response Topic, Correlation
 Data), so on the central server this was the largest single cost after the socket calls.
 `install()` swaps in methods that share the tables built once and look names up in dicts.
-Packing is untouched; tests/unit/test_paho_properties.py checks that the
+Packing is untouched; tests/protocol/test_paho_properties.py checks that the
 patched class encodes and decodes exactly as the original. `unpack` also reads in one pass:
 paho's re-slices the rest of the buffer after each property, so a packet stuffed with user
 properties took the network thread seconds to minutes (quadratic) before the handler ran.

@@ -32,8 +32,8 @@ from paho.mqtt.properties import Properties
 
 from central_server.__main__ import main as server_main
 from devkit.local_broker import LocalBroker, free_port
+from tests.central_server.test_provision import center_file
 from tests.harness import ROOT, TIMEOUT
-from tests.unit.test_provision import center_file
 
 CENTER = "rach-gia"
 ROOT_TOPIC = f"qms/v1/{CENTER}"

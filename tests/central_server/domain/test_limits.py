@@ -10,7 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from central_server.domain.limits import DeviceLimits, Limits
-from tests.unit.test_service import Clock, Rig
+from tests.central_server.test_service import Clock, Rig
 
 T0 = datetime(2026, 12, 2, 8, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
 

@@ -22,7 +22,7 @@ from rating_terminal.agent import TerminalAgent
 from rating_terminal.config import load as load_terminal
 from rating_terminal.outbox import Outbox
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 Main = Callable[[Sequence[str] | None], int]
 AGENTS: dict[str, tuple[Main, str, str]] = {  # name -> main, example file, its first table
     "central_server": (server_main, "center.example.toml", "center"),

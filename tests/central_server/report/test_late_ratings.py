@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from central_server.report.command import make_report
-from tests.unit.test_service import Clock, Rig
+from tests.central_server.test_service import Clock, Rig
 
 
 def served_with_a_pressed_rating(rig: Rig) -> tuple[dict[str, Any], Any]:

@@ -20,7 +20,7 @@ from kiosk.config import PRINTER_MODELS, escpos_profiles, load_printer_model
 from kiosk.config import load as load_kiosk
 from protocol.config import shipped_models
 from protocol.errors import ConfigError
-from tests.unit.test_shipped_configs import CONFIGS, ROOT, board_with_leds, with_model
+from tests.firmware_configs.test_shipped_configs import CONFIGS, ROOT, board_with_leds, with_model
 
 KIOSK_EXAMPLE = (CONFIGS / "kiosk.example.toml").read_text(encoding="utf-8")
 GOOD_PRINTER = """\

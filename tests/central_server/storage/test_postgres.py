@@ -31,7 +31,7 @@ from devkit.local_postgres import LocalPostgres
 from protocol.link import Message
 from protocol.topics import Topics
 from tests.harness import Device, ServerProcess, device, write_center_config
-from tests.integration import test_faults as faults
+from tests.system import test_faults as faults
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 TABLES = {

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 FORBIDDEN = {"paho", "pygame", "gpiozero", "escpos", "serial", "sqlite3", "socket", "psycopg", "threading"}
 PURE = [ROOT / "central_server" / "domain"]
 

@@ -14,9 +14,9 @@ from central_server.report.command import make_report
 from central_server.void import _moment
 from devkit.local_broker import LocalBroker
 from protocol.link import Message
+from tests.central_server.test_service import Clock, Rig, reply_of
 from tests.harness import write_center_config
-from tests.unit.test_hours import WEDNESDAY, on, rules
-from tests.unit.test_service import Clock, Rig, reply_of
+from tests.protocol.test_hours import WEDNESDAY, on, rules
 
 
 def cancel(rig: Rig, cancels: str, reason: str = "unanswered", kiosk: str = "k1") -> dict[str, Any]:

@@ -44,7 +44,7 @@ from protocol.link import Message, MqttLink, RequestTimeout
 from protocol.messages import MAX_PAYLOAD
 from protocol.topics import Topics
 from tests.harness import ROOT, TIMEOUT, rss_mb
-from tests.integration.test_provisioned_broker import CENTER, USERS, password, provisioned_broker
+from tests.system.test_provisioned_broker import CENTER, USERS, password, provisioned_broker
 
 GROWTH_MB = 50  # what the broker may grow by over a whole flood; it grew by over 1,000 MB before the fix
 PHASE_S = 2.0  # each way of flooding

@@ -15,7 +15,7 @@ from kiosk.config import load as load_kiosk
 from protocol.errors import ConfigError
 from protocol.gpio_header import BCM_TO_PHYSICAL, GROUND_PINS, HEADER, RESERVED, physical_pin, pin_problem
 from rating_terminal.config import load as load_counter
-from tests.unit.test_shipped_configs import CONFIGS, ROOT, kiosk_with_buttons
+from tests.firmware_configs.test_shipped_configs import CONFIGS, ROOT, kiosk_with_buttons
 
 DOC = (CONFIGS / "gpio" / "README.md").read_text(encoding="utf-8")
 COUNTER_EXAMPLE = (CONFIGS / "counter.example.toml").read_text(encoding="utf-8")

@@ -158,7 +158,7 @@ def state_of(database: Path) -> list[tuple[Any, ...]]:
 
 def unlimited(config: Path) -> Path:
     """The hostile messages go out under the honest devices' own ids (k1, counter 1): per-device limits would
-    refuse those devices' valid requests too, as they should (tests/integration/test_device_limits.py). Here
+    refuse those devices' valid requests too, as they should (tests/system/test_device_limits.py). Here
     what is tested is that no hostile message changes anything, so the limits are lifted."""
     with config.open("a", encoding="utf-8") as text:
         text.write(UNLIMITED)
