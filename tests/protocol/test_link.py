@@ -362,8 +362,7 @@ def test_request_times_out_when_the_broker_was_never_there(center_id: str) -> No
 def test_request_keeps_its_timeout_when_the_broker_is_slow(broker: LocalBroker, center_id: str) -> None:
     """The SUBACK for the reply route and the reply share one timeout: a slow broker must not double it."""
     topics = Topics(center_id)
-    assert broker._proc is not None
-    pid = broker._proc.pid
+    pid = broker.pid
     with running(new_link(plain(broker), center_id, "k1")) as kiosk:
         os.kill(pid, signal.SIGSTOP)  # the broker stalls (a loaded Pi) and answers the SUBSCRIBE late
         resume = threading.Timer(0.6, os.kill, (pid, signal.SIGCONT))
