@@ -12,10 +12,9 @@ import logging
 import re
 import time
 from collections import Counter as Tally
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from central_server.config import CenterConfig
 from central_server.domain.center import Center, Changes
@@ -28,17 +27,24 @@ from central_server.wire import Outbound, Wire
 from protocol.errors import BadMessage
 from protocol.link import Message
 from protocol.messages import (
+    Cancellation,
+    CommandDone,
     CounterCommand,
     ErrorInfo,
     Rating,
+    RatingRecorded,
+    Refusal,
     Reply,
+    Request,
     Status,
     TicketCancel,
+    TicketIssued,
     TicketRequest,
+    TicketsVoided,
+    VoidedTicket,
     VoidTickets,
-    check_version,
+    decode_request,
     iso,
-    parse_object,
     usable_id,
 )
 from protocol.topics import COUNTER, Inbound, Topics
@@ -244,8 +250,12 @@ class CenterService:
 
     def _handle_request(self, inbound: Inbound, message: Message, response_topic: str, now: datetime) -> None:
         device = f"{inbound.device_kind}/{inbound.device_id}"
-        body = _Body(message.payload)
-        request_id = usable_id(body.fields, "request_id")
+        request: Request | BadMessage
+        try:
+            request = decode_request(inbound.kind, message.payload)
+            request_id: str | None = request.request_id
+        except BadMessage as bad:  # answered below, after the device's rate and budget are judged
+            request, request_id = bad, usable_id(message.payload, "request_id")
         if request_id is not None and self._may_have_answered(device, request_id):
             # A retry gets its first answer, past the rate of new requests (the contract); at most a few a
             # second of them are looked up, the rest get no answer (and their asker asks again).
@@ -257,7 +267,8 @@ class CenterService:
                 log.info("request %s from %s answered again (retry)", request_id, device)
                 self._reply(response_topic, earlier, message.correlation)
                 return
-        kind = {"ticket_request": "cancel" if _is_cancel(body.fields) else "ticket"}.get(inbound.kind, "command")
+        kind = ("cancel" if isinstance(request, TicketCancel) else "ticket" if inbound.kind == "ticket_request"
+                else "command")  # which of the device's rates it draws on
         if not self._limits.allow(device, kind, now):  # neither acted on nor kept: a flood fills nothing
             self._refuse_unkept(device, request_id, response_topic, message, too_many(device), now)
             return
@@ -265,13 +276,13 @@ class CenterService:
         if request_id is not None and known and not self._limits.keep(device, self.center.day):
             self._refuse_unkept(device, request_id, response_topic, message, over_budget(device), now)
             return
-        reply = self._answer(inbound, body, request_id, now)
+        reply = self._answer(inbound, request, request_id, now)
         payload = reply.to_wire()
         self._reply(response_topic, payload, message.correlation)
         # Every answer is kept: a retry must never act later than its refusal. Not for an unknown
         # counter, whose answer the config alone decides: made-up counters must not fill the disk;
         # nor refusals past a day's cap, so that a flood of bad requests cannot fill memory or disk.
-        if request_id is not None and known and (reply.ok or self._keep_refusal()):
+        if request_id is not None and known and (not isinstance(reply, Refusal) or self._keep_refusal()):
             self._batch.replies.append(StoredReply(device, self.center.day, request_id, payload))
             self._batch_replies[(device, request_id)] = payload
             self._answered.add(hash((device, request_id)))
@@ -279,7 +290,7 @@ class CenterService:
     def _refuse_unkept(self, device: str, request_id: str | None, response_topic: str, message: Message,
                        refusal: DomainError, now: datetime) -> None:
         """A device over its rate or its day's budget: told so, nothing acted on, nothing kept."""
-        reply = Reply(request_id, False, error=ErrorInfo(refusal.code, refusal.message))
+        reply = Refusal(request_id, ErrorInfo(refusal.code, refusal.message))
         self._reply(response_topic, reply.to_wire(), message.correlation)
         self._log_unkept(device, refusal.code, now)
 
@@ -351,25 +362,25 @@ class CenterService:
             return None
         return self._storage.find_reply(device, self.center.day, request_id)
 
-    def _answer(self, inbound: Inbound, body: _Body, request_id: str | None, now: datetime) -> Reply:
+    def _answer(self, inbound: Inbound, request: Request | BadMessage, request_id: str | None,
+                now: datetime) -> Reply:
+        if isinstance(request, BadMessage):
+            log.warning("refused a request from %s/%s: %s", inbound.device_kind, inbound.device_id, request.reason)
+            return Refusal(request_id, ErrorInfo(request.code, BAD_REQUEST_VI, request.reason))
         try:
-            if inbound.kind == "admin":
-                return self._void(VoidTickets.from_body(body.checked()), inbound.device_id, now)
-            if inbound.kind == "ticket_request":
-                fields = body.checked()
-                if _is_cancel(fields):
-                    return self._cancel_ticket(TicketCancel.from_body(fields), inbound.device_id, now)
-                return self._issue(TicketRequest.from_body(fields), inbound.device_id, now)
-            return self._command(CounterCommand.from_body(body.checked()), inbound.device_id, now)
-        except BadMessage as bad:
-            log.warning("refused a request from %s/%s: %s", inbound.device_kind, inbound.device_id, bad.reason)
-            return Reply(request_id, False, error=ErrorInfo(bad.code, BAD_REQUEST_VI, bad.reason))
+            if isinstance(request, VoidTickets):
+                return self._void(request, inbound.device_id, now)
+            if isinstance(request, TicketCancel):
+                return self._cancel_ticket(request, inbound.device_id, now)
+            if isinstance(request, TicketRequest):
+                return self._issue(request, inbound.device_id, now)
+            return self._command(request, inbound.device_id, now)
         except DomainError as refused:
             log.warning("refused %s from %s/%s: %s", request_id, inbound.device_kind, inbound.device_id,
                         refused.code)
-            return Reply(request_id, False, error=ErrorInfo(refused.code, refused.message))
+            return Refusal(request_id, ErrorInfo(refused.code, refused.message))
 
-    def _issue(self, request: TicketRequest, kiosk_id: str, now: datetime) -> Reply:
+    def _issue(self, request: TicketRequest, kiosk_id: str, now: datetime) -> TicketIssued:
         if request.priority != "none":
             self._limits.check(f"kiosk/{kiosk_id}", "priority", now, TOO_MANY_PRIORITY)
         issued = self.center.issue(request.area, request.priority, now, kiosk_id)
@@ -378,9 +389,9 @@ class CenterService:
                  ticket.area, ticket.priority, kiosk_id, request.request_id)
         view = self._wire.view(ticket, waiting_ahead=issued.waiting_ahead, estimated_wait_s=issued.estimated_wait_s,
                           wait_basis=issued.wait_basis.value)
-        return Reply(request.request_id, True, {"ticket": view.to_body()})
+        return TicketIssued(request.request_id, view)
 
-    def _command(self, command: CounterCommand, counter_id: str, now: datetime) -> Reply:
+    def _command(self, command: CounterCommand, counter_id: str, now: datetime) -> CommandDone | Cancellation:
         action = command.action
         if action == "cancel":
             return self._cancel(command, counter_id)
@@ -388,11 +399,10 @@ class CenterService:
         counter = self.center.counters[counter_id]
         log.info("counter %s %s -> %s (request %s)", counter_id, action,
                  f"{ticket.shown} ({ticket.id}, {ticket.state})" if ticket else "nobody", command.request_id)
-        view = None if ticket is None else self._wire.view(ticket).to_body()
-        fields = {"ticket": view, "status": counter.status.value}
-        return Reply(command.request_id, True, fields)
+        view = None if ticket is None else self._wire.view(ticket)
+        return CommandDone(command.request_id, view, counter.status.value)
 
-    def _cancel(self, command: CounterCommand, counter_id: str) -> Reply:
+    def _cancel(self, command: CounterCommand, counter_id: str) -> Cancellation:
         """A terminal gave up waiting for a command's answer: make sure it never acts later.
 
         If the command was answered, the reply says so (with its answer). If not, its request_id
@@ -403,11 +413,11 @@ class CenterService:
         earlier = self._earlier_reply(device, cancelled)
         if earlier is not None:
             log.info("counter %s: request %s was already answered; not cancelled", counter_id, cancelled)
-            return Reply(command.request_id, True, {"cancelled": False, "answer": json.loads(earlier)})
+            return Cancellation(command.request_id, False, answer=json.loads(earlier))
         self._answer_cancelled(device, cancelled, CANCELLED_VI)
-        return Reply(command.request_id, True, {"cancelled": True})
+        return Cancellation(command.request_id, True)
 
-    def _cancel_ticket(self, cancel: TicketCancel, kiosk_id: str, now: datetime) -> Reply:
+    def _cancel_ticket(self, cancel: TicketCancel, kiosk_id: str, now: datetime) -> Cancellation:
         """A kiosk gave up on a ticket request, or restarted before it printed the answer: no citizen holds
         that ticket. Unanswered, the request is answered now with a refusal (it can never act later);
         answered with a ticket still waiting, the ticket is voided; a ticket already called stays."""
@@ -415,25 +425,23 @@ class CenterService:
         earlier = self._earlier_reply(device, cancel.cancels)
         if earlier is None:
             self._answer_cancelled(device, cancel.cancels, CANCELLED_TICKET_VI)
-            return Reply(cancel.request_id, True, {"cancelled": True})
-        answer = json.loads(earlier)
-        made = answer.get("ticket") if answer.get("ok") else None
-        ticket = self.center.ticket(made["id"]) if isinstance(made, dict) and isinstance(made.get("id"), str) else None
+            return Cancellation(cancel.request_id, True)
+        made = _ticket_made(earlier)
+        ticket = None if made is None else self.center.ticket(made)
         voided = ticket is not None and self.center.void(ticket, now, by=device, reason=cancel.reason)
-        log.info("kiosk %s: request %s was answered; ticket %s %s", kiosk_id, cancel.cancels,
-                 made.get("id") if isinstance(made, dict) else None, "voided" if voided else "kept")
-        return Reply(cancel.request_id, True, {"cancelled": False, "voided": voided, "answer": answer})
+        log.info("kiosk %s: request %s was answered; ticket %s %s", kiosk_id, cancel.cancels, made,
+                 "voided" if voided else "kept")
+        return Cancellation(cancel.request_id, False, answer=json.loads(earlier), voided=voided)
 
-    def _void(self, void: VoidTickets, admin_id: str, now: datetime) -> Reply:
+    def _void(self, void: VoidTickets, admin_id: str, now: datetime) -> TicketsVoided:
         """The manager voids a kiosk's flood: its tickets of a time range that still wait leave the queue."""
         voided = self.center.void_from(void.kiosk, void.start, void.end, now, by=f"{void.by} (admin/{admin_id})")
         log.warning("%s (admin %s) voided %d ticket(s) of kiosk %s from %s to %s", void.by, admin_id, len(voided),
                     void.kiosk, iso(void.start), iso(void.end))
-        return Reply(void.request_id, True, {"voided": [{"id": t.id, "number": t.shown, "area": t.area}
-                                                         for t in voided]})
+        return TicketsVoided(void.request_id, tuple(VoidedTicket(t.id, t.shown, t.area) for t in voided))
 
     def _answer_cancelled(self, device: str, cancelled: str, message: str) -> None:
-        refusal = Reply(cancelled, False, error=ErrorInfo("cancelled", message)).to_wire()
+        refusal = Refusal(cancelled, ErrorInfo("cancelled", message)).to_wire()
         self._batch.replies.append(StoredReply(device, self.center.day, cancelled, refusal))
         self._batch_replies[(device, cancelled)] = refusal
         self._answered.add(hash((device, cancelled)))
@@ -448,8 +456,12 @@ class CenterService:
             # Not even looked up: no answer, so its terminal keeps it in its outbox and sends it again later.
             self._log_unkept(f"{inbound.device_kind}/{counter_id}", "too_many_ratings", now)
             return
-        body = _Body(message.payload)
-        rating_id = usable_id(body.fields, "rating_id")
+        rating: Rating | BadMessage
+        try:
+            rating = Rating.from_wire(message.payload)
+            rating_id: str | None = rating.rating_id
+        except BadMessage as bad:  # acknowledged below, unless it was recorded before
+            rating, rating_id = bad, usable_id(message.payload, "rating_id")
         if rating_id is not None:
             earlier = (self._batch.rating_acks.get((counter_id, rating_id))
                        or self._storage.find_rating_ack(counter_id, rating_id))
@@ -457,10 +469,10 @@ class CenterService:
                 log.info("rating %s from counter %s acknowledged again", rating_id, counter_id)
                 self._reply(response_topic, earlier, correlation)
                 return
-        ack = self._rate(counter_id, body, rating_id, now)
+        ack = self._rate(counter_id, rating, rating_id, now)
         payload = ack.to_wire()
-        if ack.ok and rating_id is not None:
-            self._batch.rating_acks[(counter_id, rating_id)] = payload
+        if isinstance(ack, RatingRecorded):
+            self._batch.rating_acks[(counter_id, ack.rating_id)] = payload
         self._reply(response_topic, payload, correlation)
 
     def _rating_answer_to(self, inbound: Inbound, message: Message) -> tuple[str, bytes | None]:
@@ -474,27 +486,24 @@ class CenterService:
         return (message.response_topic is not None and _echo_fits(message)
                 and self.topics.response_allowed(inbound, message.response_topic))
 
-    def _rate(self, counter_id: str, body: _Body, rating_id: str | None, now: datetime) -> Reply:
+    def _rate(self, counter_id: str, rating: Rating | BadMessage, rating_id: str | None,
+              now: datetime) -> RatingRecorded | Refusal:
+        if isinstance(rating, BadMessage):
+            log.warning("refused a rating from counter %s: %s", counter_id, rating.reason)
+            return Refusal(rating_id, ErrorInfo(rating.code, BAD_REQUEST_VI, rating.reason), id_name="rating_id")
         try:
-            rating = Rating.from_body(body.checked())
             ticket = self.center.ticket(rating.ticket_id)
             if ticket is None:  # a late rating of an earlier day's ticket
                 stored = self._storage.load_ticket(rating.ticket_id)
                 ticket = None if stored is None else self.center.remember(stored)
             record = self.center.rate(counter_id, rating.rating_id, ticket, rating.level, rating.pressed_at, now)
-        except BadMessage as bad:
-            log.warning("refused a rating from counter %s: %s", counter_id, bad.reason)
-            return Reply(rating_id, False, error=ErrorInfo(bad.code, BAD_REQUEST_VI, bad.reason),
-                         id_name="rating_id")
         except DomainError as refused:
             log.warning("refused rating %s from counter %s: %s", rating_id, counter_id, refused.code)
-            return Reply(rating_id, False, error=ErrorInfo(refused.code, refused.message), id_name="rating_id")
+            return Refusal(rating_id, ErrorInfo(refused.code, refused.message), id_name="rating_id")
         log.info("rating %s of ticket %s at counter %s: %s", rating.rating_id, rating.ticket_id, counter_id,
                  rating.level)
-        fields: dict[str, Any] = {"ticket_id": rating.ticket_id, "level": rating.level}
-        if record.late:  # kept with the rating (its stored ack): the report counts late ones
-            fields["late"] = True
-        return Reply(rating.rating_id, True, fields, id_name="rating_id")
+        # `late` is kept with the rating (its stored ack): the report counts late ones
+        return RatingRecorded(rating.rating_id, rating.ticket_id, rating.level, late=record.late)
 
     # --- what to publish ---------------------------------------------------------------------
 
@@ -515,8 +524,7 @@ class CenterService:
         inbound = self.topics.parse_inbound(message.topic)
         if inbound is None or message.response_topic is None or not self._answerable(inbound, message):
             return None
-        reply = Reply(usable_id(_Body(message.payload).fields, "request_id"), False,
-                      error=ErrorInfo("internal_error", INTERNAL_VI))
+        reply = Refusal(usable_id(message.payload, "request_id"), ErrorInfo("internal_error", INTERNAL_VI))
         return Outbound(message.response_topic, reply.to_wire(), correlation=message.correlation)
 
     # --- a storage that cannot write, a clock that jumps ---------------------------------------
@@ -602,9 +610,8 @@ class CenterService:
                 if len(self._held_statuses) < MAX_HELD_STATUSES:
                     self._held_statuses[message.topic] = message
                 continue
-            fields = _Body(message.payload).fields
             if inbound.kind == "rating":
-                rating_id = usable_id(fields, "rating_id")
+                rating_id = usable_id(message.payload, "rating_id")
                 ack = None if rating_id is None else self._storage.find_rating_ack(inbound.device_id, rating_id)
                 if ack is not None:  # recorded before: acknowledged again, as always
                     topic, correlation = self._rating_answer_to(inbound, message)
@@ -612,10 +619,10 @@ class CenterService:
                 continue
             if message.response_topic is None or not self._answerable(inbound, message):
                 continue
-            request_id = usable_id(fields, "request_id")
+            request_id = usable_id(message.payload, "request_id")
             device = f"{inbound.device_kind}/{inbound.device_id}"
             earlier = None if request_id is None else self._earlier_reply(device, request_id)
-            payload = earlier or Reply(request_id, False, error=ErrorInfo(code, text)).to_wire()
+            payload = earlier or Refusal(request_id, ErrorInfo(code, text)).to_wire()
             out.append(Outbound(message.response_topic, payload, correlation=message.correlation))
         return out
 
@@ -670,28 +677,14 @@ class CenterService:
             log.warning("the clock was set soon after boot (%s): believed, %s", off, iso(reading))
 
 
-class _Body:
-    """A payload parsed once: its fields (even when its version is wrong), or why it did not parse."""
-
-    def __init__(self, payload: bytes) -> None:
-        self.fields: dict[str, Any] | None = None
-        self.error: BadMessage | None = None
-        try:
-            self.fields = parse_object(payload)
-        except BadMessage as bad:
-            self.error = bad
-
-    def checked(self) -> dict[str, Any]:
-        """The fields of a payload of the right version, or the reason it is refused."""
-        if self.fields is None:
-            raise self.error or BadMessage("bad_request", "payload is empty")
-        return check_version(self.fields)
-
-
-def _is_cancel(fields: Mapping[str, Any] | None) -> bool:
-    """A kiosk's TicketCancel shares the ticket request topic: it names what it cancels and no area (a ticket
-    request with an extra `cancels` field is still a ticket request: the contract ignores unknown fields)."""
-    return fields is not None and "cancels" in fields and "area" not in fields
+def _ticket_made(answer: bytes) -> str | None:
+    """The id of the ticket an earlier answer to a kiosk's request made, if it made one (a cancel's own answer,
+    cancelled again, made none)."""
+    try:
+        reply = TicketIssued.from_wire(answer)
+    except BadMessage:
+        return None
+    return None if isinstance(reply, Refusal) else reply.ticket.id
 
 
 def _echo_fits(message: Message) -> bool:

@@ -24,7 +24,7 @@ from central_server.domain.areas import service_day
 from protocol.config import MqttSettings
 from protocol.errors import ConfigError
 from protocol.link import MqttLink, RequestTimeout
-from protocol.messages import Reply, VoidTickets
+from protocol.messages import Refusal, TicketsVoided, VoidTickets
 from protocol.topics import Topics
 
 ADMIN_ID = "manager"  # admin/manager/request
@@ -58,15 +58,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     finally:
         link.stop()
-    reply = Reply.from_wire(answer.payload)
-    if not reply.ok:
-        print(f"central_server void: {reply.error.message if reply.error else 'refused'}", file=sys.stderr)
+    reply = TicketsVoided.from_wire(answer.payload)
+    if isinstance(reply, Refusal):
+        print(f"central_server void: {reply.error.message}", file=sys.stderr)
         return 1
-    voided = reply.fields.get("voided") or []
-    numbers = ", ".join(str(t.get("number")) for t in voided if isinstance(t, dict))
+    voided = reply.tickets
+    numbers = ", ".join(t.number for t in voided)
     print(f"Đã huỷ {len(voided)} phiếu của ki-ốt {args.kiosk} lấy từ {start:%H:%M} đến {end:%H:%M} ngày "
           f"{start:%d/%m/%Y}" + (f": {numbers}" if numbers else ""))
-    print(json.dumps(voided, ensure_ascii=False))
+    print(json.dumps([t.to_body() for t in voided], ensure_ascii=False))
     return 0
 
 

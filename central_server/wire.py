@@ -10,7 +10,7 @@ from central_server.config import CenterConfig, config_message
 from central_server.domain.center import CallRecord, Center, Changes
 from central_server.domain.counters import Counter
 from central_server.domain.tickets import Ticket
-from protocol.messages import BoardState, Call, CounterStateMessage, RatingWindow, TicketView, iso
+from protocol.messages import BoardState, Call, CounterStateMessage, RatingWindow, TicketView
 from protocol.topics import Topics
 
 
@@ -51,7 +51,7 @@ class Wire:
         awaiting = counter.awaiting_rating
         rating = None
         if awaiting is not None and awaiting.rating_until is not None:
-            rating = RatingWindow(awaiting.id, awaiting.shown, iso(awaiting.rating_until))
+            rating = RatingWindow(awaiting.id, awaiting.shown, awaiting.rating_until)
         message = CounterStateMessage(
             counter_id=counter.id,
             counter_name=counter.spec.name,
@@ -69,7 +69,7 @@ class Wire:
             counter_name=counter.spec.name if counter else call.counter_id,
             area=call.area,
             recall=call.recall,
-            called_at=iso(call.called_at),
+            called_at=call.called_at,
             area_name=self._area_names.get(call.area, call.area),
             ticket_id=call.ticket_id,
         )
@@ -77,7 +77,7 @@ class Wire:
     def view(self, ticket: Ticket, **extra: Any) -> TicketView:
         return TicketView(
             id=ticket.id, number=ticket.shown, area=ticket.area,
-            area_name=self._area_names.get(ticket.area, ticket.area), issued_at=iso(ticket.issued_at),
+            area_name=self._area_names.get(ticket.area, ticket.area), issued_at=ticket.issued_at,
             priority=ticket.priority, state=ticket.state.value, counter_id=ticket.counter_id, calls=ticket.calls,
             **extra,
         )

@@ -67,8 +67,8 @@ class BoardAgent(AgentLoop[Event]):
         self._shown: BoardView | None = None
         self._last_screenshot = -1
         self.subscribe(self.topics.config(), CenterConfigMessage.from_wire, ConfigReceived.of)
-        self.subscribe(self.topics.board_state(), BoardState.from_wire, _timed_state)
-        self.subscribe(self.topics.board_call(), Call.from_wire, _timed_call)
+        self.subscribe(self.topics.board_state(), BoardState.from_wire, StateReceived)
+        self.subscribe(self.topics.board_call(), Call.from_wire, _logged)
         if leds is not None and config.leds is not None:
             for counter_id in config.leds.addresses:
                 self.subscribe(self.topics.counter_state(counter_id), CounterStateMessage.from_wire,
@@ -137,20 +137,6 @@ class BoardAgent(AgentLoop[Event]):
             log.exception("could not draw the board")
 
 
-def _timed_state(state: BoardState) -> Event | None:
-    return StateReceived(state) if all(_valid_time(c.called_at) for c in state.recent_calls) else None
-
-
-def _timed_call(call: Call) -> Event | None:
-    if not _valid_time(call.called_at):
-        return None
+def _logged(call: Call) -> Event:
     log.info("call %s to %s", call.number, call.counter_name)
     return CallReceived(call)
-
-
-def _valid_time(text: str) -> bool:
-    try:
-        return datetime.fromisoformat(text).tzinfo is not None
-    except ValueError:
-        log.warning("ignored a call with the time %r", text[:40])
-        return False

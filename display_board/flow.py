@@ -148,13 +148,12 @@ def counter_number(counter_id: str, counter_name: str) -> str:
     return digits[-1] if digits else counter_id.upper()
 
 
-def _key(call: Call) -> tuple[str, str, str]:
+def _key(call: Call) -> tuple[str, str, datetime]:
     return (call.number, call.counter_id, call.called_at)
 
 
 def _line(call: Call) -> CallLine:
-    return CallLine(call.number, call.counter_name, call.area_name or call.area,
-                    datetime.fromisoformat(call.called_at), call.recall)
+    return CallLine(call.number, call.counter_name, call.area_name or call.area, call.called_at, call.recall)
 
 
 def _led_text(state: CounterStateMessage) -> str:

@@ -53,12 +53,12 @@ from protocol.errors import BadMessage
 from protocol.link import Link, RequestTimeout
 from protocol.messages import (
     WAIT_ESTIMATE,
+    Cancellation,
     CenterConfigMessage,
-    Reply,
+    Refusal,
     TicketCancel,
+    TicketIssued,
     TicketRequest,
-    TicketView,
-    time_of,
 )
 
 log = logging.getLogger(__name__)
@@ -234,36 +234,32 @@ class KioskAgent(AgentLoop[Event]):
                     break
                 body = TicketCancel(uuid.uuid4().hex, cancel.request_id, cancel.reason).to_wire()
                 try:
-                    reply = Reply.from_wire(self.link.request(self._request_topic, body,
-                                                               response_topic=self._response_topic,
-                                                               timeout_s=CANCEL_TRY_S).payload)
+                    reply = Cancellation.from_wire(self.link.request(self._request_topic, body,
+                                                                     response_topic=self._response_topic,
+                                                                     timeout_s=CANCEL_TRY_S).payload)
                 except (RequestTimeout, BadMessage) as exc:
                     log.warning("cancelling request %s: %s", cancel.request_id, exc)
                     break
-                if reply.ok:
+                if isinstance(reply, Cancellation):
                     self._journal.done(cancel.request_id)
                     log.info("request %s cancelled (%s): %s", cancel.request_id, cancel.reason,
-                             "ticket voided" if reply.fields.get("voided") else "no ticket left behind")
+                             "ticket voided" if reply.voided else "no ticket left behind")
             self._cancelling.wait(CANCEL_EVERY_S)
             self._cancelling.clear()
 
     def _answer(self, request_id: str, payload: bytes) -> Event:
         try:
-            reply = Reply.from_wire(payload)
-            if not reply.ok:
-                message, code = (reply.error.message, reply.error.code) if reply.error else ("", "")
+            reply = TicketIssued.from_wire(payload)
+            if isinstance(reply, Refusal):
+                message, code = reply.error.message, reply.error.code
                 log.info("request %s refused: %s", request_id, code or "?")
                 self._journal.done(request_id)  # no ticket: nothing to undo
                 return TicketAnswered(request_id, None, message, code)
-            body = reply.fields.get("ticket")
-            if type(body) is not dict:
-                raise BadMessage("bad_request", "field 'ticket' must be an object")
-            view = TicketView.from_body(body)
-            issued_at = time_of(body, "issued_at")
+            view = reply.ticket
         except BadMessage as bad:
             log.warning("unusable answer to request %s: %s", request_id, bad.reason)
             return TicketFailed(request_id)
-        ticket = IssuedTicket(view.id, view.number, view.area, view.area_name, issued_at,
+        ticket = IssuedTicket(view.id, view.number, view.area, view.area_name, view.issued_at,
                               view.waiting_ahead or 0, view.estimated_wait_s or 0, view.priority,
                               view.wait_basis or WAIT_ESTIMATE)
         log.info("ticket %s number %s for request %s", ticket.id, ticket.number, request_id)

@@ -10,7 +10,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeAlias, TypeVar
 
 from protocol.errors import BadMessage
 from protocol.hours import Hours
@@ -114,12 +114,11 @@ def id_of(body: Mapping[str, Any], name: str) -> str:
     return value
 
 
-def usable_id(body: Mapping[str, Any] | None, name: str) -> str | None:
-    """The body's id field if it is usable, else None (the reply then carries null)."""
-    if body is None:
-        return None
+def usable_id(payload: bytes, name: str) -> str | None:
+    """The payload's id field if it is usable, even in a payload refused for another reason (a wrong version, a
+    bad field), else None: what its refusal echoes (null), and what a retry of it is known by."""
     try:
-        return id_of(body, name)
+        return id_of(parse_object(payload), name)
     except BadMessage:
         return None
 
@@ -282,6 +281,30 @@ class Rating:
         )
 
 
+# The requests a device sends on a request topic and gets its answer to on its Response Topic (a rating is no
+# such request: it is acknowledged by `rating_id`, and read by `Rating.from_wire`).
+Request: TypeAlias = TicketRequest | TicketCancel | CounterCommand | VoidTickets
+
+
+def decode_request(kind: str, payload: bytes) -> Request:
+    """The typed request of a payload on a request topic of `kind` (an `Inbound.kind`: "ticket_request",
+    "command" or "admin")."""
+    body = decode(payload)
+    if kind == "ticket_request":
+        return TicketCancel.from_body(body) if _is_cancel(body) else TicketRequest.from_body(body)
+    if kind == "command":
+        return CounterCommand.from_body(body)
+    if kind == "admin":
+        return VoidTickets.from_body(body)
+    raise ValueError(f"{kind!r} is not a request topic")
+
+
+def _is_cancel(body: Body) -> bool:
+    """A kiosk's TicketCancel shares the ticket request topic: it names what it cancels and no area (a ticket
+    request with an extra `cancels` field is still a ticket request: the contract ignores unknown fields)."""
+    return "cancels" in body and "area" not in body
+
+
 # --- replies: server -> device ------------------------------------------------------------
 
 
@@ -291,37 +314,168 @@ class ErrorInfo:
     message: str  # Vietnamese, fit to show to a citizen or an official
     detail: str | None = None  # for the technician: which field was wrong, in English
 
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """A response to a request: `ok` with extra fields, or an error."""
-
-    request_id: str | None
-    ok: bool
-    fields: Mapping[str, Any] = field(default_factory=dict)
-    error: ErrorInfo | None = None
-    id_name: str = "request_id"  # "rating_id" for rating acknowledgements
-
-    def to_wire(self) -> bytes:
-        body: Body = {self.id_name: self.request_id, "ok": self.ok, **self.fields}
-        if self.error is not None:
-            body["error"] = {"code": self.error.code, "message": self.error.message}
-            if self.error.detail is not None:
-                body["error"]["detail"] = self.error.detail
-        return encode(body)
+    def to_body(self) -> Body:
+        body: Body = {"code": self.code, "message": self.message}
+        if self.detail is not None:
+            body["detail"] = self.detail
+        return body
 
     @classmethod
-    def from_wire(cls, payload: bytes, id_name: str = "request_id") -> Reply:
-        body = decode(payload)
-        ok = field_of(body, "ok", bool)
-        error = None
-        if not ok:
-            detail = field_of(body, "error", dict)
-            error = ErrorInfo(field_of(detail, "code", str), field_of(detail, "message", str),
-                              field_of(detail, "detail", str, None))
-        extra = {k: v for k, v in body.items() if k not in ("v", id_name, "ok", "error")}
+    def from_body(cls, body: Mapping[str, Any]) -> ErrorInfo:
+        return cls(field_of(body, "code", str), field_of(body, "message", str), field_of(body, "detail", str, None))
+
+
+def _reply(id_name: str, reply_id: str | None, ok: bool, answer: Body) -> bytes:
+    """`{"v":1,<id_name>,"ok",...answer}`: every reply's envelope."""
+    return encode({id_name: reply_id, "ok": ok, **answer})
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Any request's `ok:false` answer, and a rating's (then `id_name` is "rating_id"). `request_id` is null
+    when the request's own id was unusable."""
+
+    request_id: str | None
+    error: ErrorInfo
+    id_name: str = "request_id"
+
+    def to_wire(self) -> bytes:
+        return _reply(self.id_name, self.request_id, False, {"error": self.error.to_body()})
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any], id_name: str = "request_id") -> Refusal:
         request_id = body.get(id_name)
-        return cls(request_id if type(request_id) is str else None, ok, extra, error, id_name)
+        error = ErrorInfo.from_body(field_of(body, "error", dict))
+        return cls(request_id if type(request_id) is str else None, error, id_name)
+
+
+@dataclass(frozen=True, slots=True)
+class TicketIssued:
+    """The answer to a TicketRequest: the ticket made."""
+
+    request_id: str
+    ticket: TicketView
+
+    def to_wire(self) -> bytes:
+        return _reply("request_id", self.request_id, True, {"ticket": self.ticket.to_body()})
+
+    @classmethod
+    def from_wire(cls, payload: bytes) -> TicketIssued | Refusal:
+        body = decode(payload)
+        if not field_of(body, "ok", bool):
+            return Refusal.from_body(body)
+        return cls(field_of(body, "request_id", str), TicketView.from_body(field_of(body, "ticket", dict)))
+
+
+@dataclass(frozen=True, slots=True)
+class CommandDone:
+    """The answer to a CounterCommand (but "cancel"): the ticket it concerns, if any, and the counter's status."""
+
+    request_id: str
+    ticket: TicketView | None
+    status: str  # "idle", "serving" or "paused"
+
+    def to_wire(self) -> bytes:
+        ticket = None if self.ticket is None else self.ticket.to_body()
+        return _reply("request_id", self.request_id, True, {"ticket": ticket, "status": self.status})
+
+    @classmethod
+    def from_wire(cls, payload: bytes) -> CommandDone | Refusal:
+        body = decode(payload)
+        if not field_of(body, "ok", bool):
+            return Refusal.from_body(body)
+        ticket = field_of(body, "ticket", dict, None)
+        return cls(field_of(body, "request_id", str), None if ticket is None else TicketView.from_body(ticket),
+                   field_of(body, "status", str))
+
+
+@dataclass(frozen=True, slots=True)
+class Cancellation:
+    """The answer to a TicketCancel or a counter's "cancel": `cancelled` when the request it cancels had not been
+    answered (it never acts now); else `answer` is the answer that request had, and for a kiosk's ticket
+    `voided` tells whether its ticket left the queue."""
+
+    request_id: str
+    cancelled: bool
+    answer: Mapping[str, Any] | None = None  # the earlier answer, as it was sent
+    voided: bool | None = None
+
+    def to_wire(self) -> bytes:
+        body: Body = {"cancelled": self.cancelled}
+        if self.voided is not None:
+            body["voided"] = self.voided
+        if self.answer is not None:
+            body["answer"] = self.answer
+        return _reply("request_id", self.request_id, True, body)
+
+    @classmethod
+    def from_wire(cls, payload: bytes) -> Cancellation | Refusal:
+        body = decode(payload)
+        if not field_of(body, "ok", bool):
+            return Refusal.from_body(body)
+        return cls(field_of(body, "request_id", str), field_of(body, "cancelled", bool),
+                   field_of(body, "answer", dict, None), field_of(body, "voided", bool, None))
+
+
+@dataclass(frozen=True, slots=True)
+class VoidedTicket:
+    id: str
+    number: str
+    area: str
+
+    def to_body(self) -> Body:
+        return {"id": self.id, "number": self.number, "area": self.area}
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> VoidedTicket:
+        return cls(field_of(body, "id", str), field_of(body, "number", str), field_of(body, "area", str))
+
+
+@dataclass(frozen=True, slots=True)
+class TicketsVoided:
+    """The answer to VoidTickets: the tickets that left the queue."""
+
+    request_id: str
+    tickets: tuple[VoidedTicket, ...]
+
+    def to_wire(self) -> bytes:
+        return _reply("request_id", self.request_id, True, {"voided": [t.to_body() for t in self.tickets]})
+
+    @classmethod
+    def from_wire(cls, payload: bytes) -> TicketsVoided | Refusal:
+        body = decode(payload)
+        if not field_of(body, "ok", bool):
+            return Refusal.from_body(body)
+        tickets = tuple(VoidedTicket.from_body(_object(t)) for t in field_of(body, "voided", list))
+        return cls(field_of(body, "request_id", str), tickets)
+
+
+@dataclass(frozen=True, slots=True)
+class RatingRecorded:
+    """A rating's acknowledgement when it counts (`late`: delivered late from a terminal's outbox)."""
+
+    rating_id: str
+    ticket_id: str
+    level: str
+    late: bool = False
+
+    def to_wire(self) -> bytes:
+        body: Body = {"ticket_id": self.ticket_id, "level": self.level}
+        if self.late:
+            body["late"] = True
+        return _reply("rating_id", self.rating_id, True, body)
+
+    @classmethod
+    def from_wire(cls, payload: bytes) -> RatingRecorded | Refusal:
+        body = decode(payload)
+        if not field_of(body, "ok", bool):
+            return Refusal.from_body(body, "rating_id")
+        return cls(field_of(body, "rating_id", str), field_of(body, "ticket_id", str), field_of(body, "level", str),
+                   field_of(body, "late", bool, False))
+
+
+# Whatever the server answers a request with.
+Reply: TypeAlias = TicketIssued | CommandDone | Cancellation | TicketsVoided | Refusal
 
 
 # --- retained state and events: server -> devices ------------------------------------------
@@ -457,7 +611,7 @@ class TicketView:
     number: str
     area: str
     area_name: str
-    issued_at: str
+    issued_at: datetime
     priority: str
     state: str
     counter_id: str | None = None
@@ -469,7 +623,7 @@ class TicketView:
     def to_body(self) -> Body:
         body: Body = {
             "id": self.id, "number": self.number, "area": self.area, "area_name": self.area_name,
-            "issued_at": self.issued_at, "priority": self.priority, "state": self.state,
+            "issued_at": iso(self.issued_at), "priority": self.priority, "state": self.state,
             "counter_id": self.counter_id, "calls": self.calls,
         }
         if self.waiting_ahead is not None:
@@ -485,7 +639,7 @@ class TicketView:
         return cls(
             id=field_of(body, "id", str), number=field_of(body, "number", str),
             area=field_of(body, "area", str), area_name=field_of(body, "area_name", str, ""),
-            issued_at=field_of(body, "issued_at", str), priority=field_of(body, "priority", str, "none"),
+            issued_at=time_of(body, "issued_at"), priority=field_of(body, "priority", str, "none"),
             state=field_of(body, "state", str, "waiting"), counter_id=field_of(body, "counter_id", str, None),
             calls=field_of(body, "calls", int, 0), waiting_ahead=field_of(body, "waiting_ahead", int, None),
             estimated_wait_s=field_of(body, "estimated_wait_s", int, None),
@@ -504,10 +658,14 @@ def _wait_basis(body: Mapping[str, Any]) -> str | None:
 class RatingWindow:
     ticket_id: str
     number: str
-    until: str
+    until: datetime
 
     def to_body(self) -> Body:
-        return {"ticket_id": self.ticket_id, "number": self.number, "until": self.until}
+        return {"ticket_id": self.ticket_id, "number": self.number, "until": iso(self.until)}
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> RatingWindow:
+        return cls(field_of(body, "ticket_id", str), field_of(body, "number", str), time_of(body, "until"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -541,9 +699,7 @@ class CounterStateMessage:
             counter_name=field_of(body, "counter_name", str, ""),
             status=field_of(body, "status", str),
             ticket=None if ticket is None else TicketView.from_body(ticket),
-            rating=None if rating is None else RatingWindow(
-                field_of(rating, "ticket_id", str), field_of(rating, "number", str), field_of(rating, "until", str)
-            ),
+            rating=None if rating is None else RatingWindow.from_body(rating),
         )
 
 
@@ -556,7 +712,7 @@ class Call:
     counter_name: str
     area: str
     recall: bool
-    called_at: str
+    called_at: datetime
     area_name: str = ""
     ticket_id: str = ""
 
@@ -564,7 +720,7 @@ class Call:
         return {
             "number": self.number, "counter_id": self.counter_id, "counter_name": self.counter_name,
             "area": self.area, "area_name": self.area_name, "recall": self.recall,
-            "called_at": self.called_at, "ticket_id": self.ticket_id,
+            "called_at": iso(self.called_at), "ticket_id": self.ticket_id,
         }
 
     def to_wire(self) -> bytes:
@@ -575,7 +731,7 @@ class Call:
         return cls(
             number=field_of(body, "number", str), counter_id=field_of(body, "counter_id", str),
             counter_name=field_of(body, "counter_name", str), area=field_of(body, "area", str),
-            recall=field_of(body, "recall", bool), called_at=field_of(body, "called_at", str),
+            recall=field_of(body, "recall", bool), called_at=time_of(body, "called_at"),
             area_name=field_of(body, "area_name", str, ""), ticket_id=field_of(body, "ticket_id", str, ""),
         )
 

@@ -21,7 +21,16 @@ from protocol.agent import Clock
 from protocol.agent_loop import AgentLoop, drain
 from protocol.errors import BadMessage
 from protocol.link import Link, RequestTimeout
-from protocol.messages import CenterConfigMessage, CounterCommand, CounterStateMessage, Rating, Reply, time_of
+from protocol.messages import (
+    Cancellation,
+    CenterConfigMessage,
+    CommandDone,
+    CounterCommand,
+    CounterStateMessage,
+    Rating,
+    RatingRecorded,
+    Refusal,
+)
 from rating_terminal.config import TerminalConfig, levels_problem
 from rating_terminal.flow import (
     Arm,
@@ -67,8 +76,8 @@ class TerminalAgent(AgentLoop[Event]):
         self._levels_seen: set[tuple[str, ...]] = set()  # the center's rating levels checked against ours
         topics = self.topics
         self.subscribe(topics.config(), CenterConfigMessage.from_wire, self._config_received)
-        self.subscribe(topics.counter_state(config.counter_id), CounterStateMessage.from_wire, _timed_state)
-        self.subscribe(topics.rating_ack(config.counter_id), _rating_ack, self._acknowledged)
+        self.subscribe(topics.counter_state(config.counter_id), CounterStateMessage.from_wire, StateReceived)
+        self.subscribe(topics.rating_ack(config.counter_id), RatingRecorded.from_wire, self._acknowledged)
         link.expect_replies(topics.counter_command_response(config.counter_id))
 
     def press(self, event: Event) -> None:
@@ -86,11 +95,12 @@ class TerminalAgent(AgentLoop[Event]):
         return ConfigReceived(tuple(a.id for a in config.areas if a.open), config.rating_levels,
                               config.rating_window_s)
 
-    def _acknowledged(self, ack: Reply) -> None:
-        if ack.request_id is None:
+    def _acknowledged(self, ack: RatingRecorded | Refusal) -> None:
+        rating_id = ack.request_id if isinstance(ack, Refusal) else ack.rating_id
+        if rating_id is None:
             return
-        outcome = "ok" if ack.ok else (ack.error.code if ack.error else "refused")
-        self._acks.put((ack.request_id, outcome))  # written by the sender: no fsync on the link's thread
+        outcome = ack.error.code if isinstance(ack, Refusal) else "ok"
+        self._acks.put((rating_id, outcome))  # written by the sender: no fsync on the link's thread
         self._wake_sender.set()
 
     # --- the main loop's parts ------------------------------------------------------------
@@ -172,7 +182,7 @@ class TerminalAgent(AgentLoop[Event]):
             request_id = self._uncertain[0]
             payload = CounterCommand(uuid.uuid4().hex, "cancel", cancels=request_id).to_wire()
             try:
-                reply = Reply.from_wire(self.link.request(
+                reply = Cancellation.from_wire(self.link.request(
                     self.topics.counter_command(self.config.counter_id), payload,
                     response_topic=self.topics.counter_command_response(self.config.counter_id),
                     timeout_s=COMMAND_TIMEOUT_S).payload)
@@ -180,7 +190,7 @@ class TerminalAgent(AgentLoop[Event]):
                 log.warning("cancelling request %s: %s", request_id, exc)
                 return
             self._uncertain.pop(0)
-            applied = reply.fields.get("cancelled") is False
+            applied = isinstance(reply, Cancellation) and not reply.cancelled
             log.warning("request %s %s", request_id, "had been applied after all" if applied else "cancelled")
             if applied:  # the official was told it failed: tell the truth now
                 self.events.put(Signalled(Feedback.OK))
@@ -194,7 +204,7 @@ class TerminalAgent(AgentLoop[Event]):
             reply = self.link.request(self.topics.counter_command(self.config.counter_id), payload,
                                        response_topic=self.topics.counter_command_response(self.config.counter_id),
                                        timeout_s=COMMAND_TIMEOUT_S, expiry_s=round(COMMAND_TIMEOUT_S))
-            answer = Reply.from_wire(reply.payload)
+            answer = CommandDone.from_wire(reply.payload)
         except RequestTimeout as exc:
             log.warning("%s (request %s) got no answer: %s", command.action, command.request_id, exc)
             self._uncertain.append(command.request_id)
@@ -202,9 +212,10 @@ class TerminalAgent(AgentLoop[Event]):
         except BadMessage as exc:
             log.warning("%s (request %s) failed: %s", command.action, command.request_id, exc)
             return False
-        if not answer.ok:
-            log.info("%s refused: %s", command.action, answer.error.code if answer.error else "?")
-        return answer.ok
+        if isinstance(answer, Refusal):
+            log.info("%s refused: %s", command.action, answer.error.code)
+            return False
+        return True
 
     def _rating_sender(self, stop: threading.Event) -> None:
         last_sent: dict[str, float] = {}
@@ -224,16 +235,3 @@ class TerminalAgent(AgentLoop[Event]):
                 self.link.publish(self.topics.counter_rating(self.config.counter_id), rating.to_wire())
                 self._outbox.sent(rating.rating_id)
 
-
-def _timed_state(state: CounterStateMessage) -> Event | None:
-    if state.rating is not None:
-        try:
-            time_of({"until": state.rating.until}, "until")  # an ISO time with its offset
-        except BadMessage as exc:
-            log.warning("ignored a counter state: %s", exc)
-            return None
-    return StateReceived(state)
-
-
-def _rating_ack(payload: bytes) -> Reply:
-    return Reply.from_wire(payload, id_name="rating_id")

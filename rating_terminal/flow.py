@@ -176,8 +176,7 @@ class TerminalFlow:
             return self._disarm()
         was = self.armed
         if was != window.ticket_id:
-            server_until = datetime.fromisoformat(window.until)
-            self.armed, self._server_until = window.ticket_id, server_until
+            self.armed, self._server_until = window.ticket_id, window.until
             # The window's own length on this terminal's clock, from now: it closes even if the
             # server's disarming state never arrives.
             self._armed_until = self.now + timedelta(seconds=self.window_s)

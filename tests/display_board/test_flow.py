@@ -24,8 +24,8 @@ AREAS = (("dat-dai", "Đất đai", True), ("tu-phap", "Tư pháp – Hộ tịc
 
 
 def call(number: str, counter: str = "3", minute: int = 0, recall: bool = False) -> Call:
-    return Call(number, counter, f"Quầy {counter}", "dat-dai", recall, (T0 + timedelta(minutes=minute)).isoformat(),
-                "Đất đai", f"t-{number}")
+    return Call(number, counter, f"Quầy {counter}", "dat-dai", recall, T0 + timedelta(minutes=minute), "Đất đai",
+                f"t-{number}")
 
 
 def board() -> BoardFlow:
@@ -74,7 +74,7 @@ def test_a_recall_is_announced_as_a_recall() -> None:
 
 def test_counter_states_light_the_led_displays() -> None:
     flow = board()
-    ticket = TicketView("t", "B012", "tu-phap", "Tư pháp", T0.isoformat(), "none", "called")
+    ticket = TicketView("t", "B012", "tu-phap", "Tư pháp", T0, "none", "called")
     assert flow.handle(CounterChanged("3", CounterStateMessage("3", "Quầy 3", "serving", ticket))) == [
         ShowOnLed("3", "B012")]
     assert flow.handle(CounterChanged("3", CounterStateMessage("3", "Quầy 3", "idle", None))) == [ShowOnLed("3", "")]

@@ -100,6 +100,7 @@ def until(condition: Callable[[], object], timeout_s: float = 10.0) -> None:
         {"ticket": "1001"},
         {"ticket": [1]},
         {"ticket": {**TICKET, "issued_at": "hôm nay"}},
+        {"ticket": {**TICKET, "issued_at": "2026-11-23T08:00:00"}},  # no offset
         {"ticket": {**TICKET, "number": 1001}},
     ],
 )
@@ -137,6 +138,25 @@ def test_a_good_answer_prints_the_ticket() -> None:
     assert view.screen is Screen.TICKET and view.ticket is not None and view.ticket.number == "1001"
     assert view.ticket.issued_at == datetime(2026, 11, 23, 8, tzinfo=ZONE)
     assert server.cancelled() == []
+
+
+def test_a_refusal_shows_its_message_and_leaves_nothing_to_cancel() -> None:
+    def refuse(body: dict[str, Any]) -> bytes:
+        return json.dumps({"v": 1, "request_id": body["request_id"], "ok": False,
+                           "error": {"code": "area_full", "message": "Lĩnh vực này đã hết số."}}).encode()
+
+    server, printer = Server(refuse), FakePrinter()
+    link = FakeLink(server)
+    kiosk = kiosk_on(link, printer)
+    with running(kiosk, link):
+        kiosk.events.put(Pressed("dat-dai", "none"))
+        until(lambda: kiosk.flow.view().screen is Screen.REFUSED)
+        shown = kiosk.flow.view().message
+        until(lambda: kiosk.flow.view().screen is Screen.MENU)
+        kiosk.events.put(Pressed("dat-dai", "none"))  # the next citizen: after it, any cancel would have gone out
+        until(lambda: len(server.asked) == 2)
+    assert shown == "Lĩnh vực này đã hết số."
+    assert server.cancelled() == [] and printer.printed == []
 
 
 def test_a_request_that_fails_unexpectedly_is_refused_and_cancelled_with_the_server() -> None:

@@ -20,19 +20,28 @@ from protocol.messages import (
     AreaInfo,
     BoardState,
     Call,
+    Cancellation,
     CenterConfigMessage,
+    CommandDone,
     CounterCommand,
     CounterInfo,
     CounterStateMessage,
     ErrorInfo,
     Rating,
+    RatingRecorded,
     RatingWindow,
-    Reply,
+    Refusal,
     Status,
+    TicketCancel,
+    TicketIssued,
     TicketRequest,
+    TicketsVoided,
     TicketView,
+    VoidedTicket,
+    VoidTickets,
     check_version,
     decode,
+    decode_request,
     field_of,
     id_of,
     parse_object,
@@ -221,11 +230,18 @@ def test_id_of_refuses_a_missing_or_non_string_id(value: Any) -> None:
 
 
 def test_usable_id_gives_none_for_an_unusable_id() -> None:
-    assert usable_id({"request_id": "r1"}, "request_id") == "r1"
-    assert usable_id(None, "request_id") is None
-    assert usable_id({}, "request_id") is None
-    assert usable_id({"request_id": 5}, "request_id") is None
-    assert usable_id({"request_id": "x" * 129}, "request_id") is None
+    assert usable_id(b'{"v":1,"request_id":"r1"}', "request_id") == "r1"
+    assert usable_id(b"not json", "request_id") is None
+    assert usable_id(b"{}", "request_id") is None
+    assert usable_id(b'{"v":1,"request_id":5}', "request_id") is None
+    assert usable_id(wire({"v": 1, "request_id": "x" * 129}), "request_id") is None
+
+
+def test_usable_id_is_found_in_a_payload_refused_for_another_reason() -> None:
+    """A refusal echoes the request's id whenever it can: a wrong version or a bad field does not hide it."""
+    assert usable_id(b'{"v":2,"request_id":"r1"}', "request_id") == "r1"
+    assert usable_id(b'{"request_id":"r1","area":5}', "request_id") == "r1"
+    assert usable_id(b'{"v":1,"rating_id":"rt-1","level":null}', "rating_id") == "rt-1"
 
 
 # --- TicketRequest ----------------------------------------------------------------------------
@@ -409,13 +425,13 @@ def test_rating_ids_of_128_characters_are_accepted() -> None:
 
 TICKET = TicketView(
     id="20261123-dat-dai-1001", number="1001", area="dat-dai", area_name="Đất đai",
-    issued_at="2026-11-23T07:31:00+07:00", priority="elderly", state="called", counter_id="2", calls=1,
+    issued_at=datetime(2026, 11, 23, 7, 31, tzinfo=ICT), priority="elderly", state="called", counter_id="2", calls=1,
     waiting_ahead=3, estimated_wait_s=540,
 )
 CALL = Call(number="B001", counter_id="3", counter_name="Quầy 3", area="tu-phap", recall=False,
-            called_at="2026-11-23T08:00:05+07:00", area_name="Tư pháp – Hộ tịch", ticket_id="t-b001")
+            called_at=datetime(2026, 11, 23, 8, 0, 5, tzinfo=ICT), area_name="Tư pháp – Hộ tịch", ticket_id="t-b001")
 RECALL = Call(number="1001", counter_id="1", counter_name="Quầy 1", area="dat-dai", recall=True,
-              called_at="2026-11-23T08:01:00+07:00")
+              called_at=datetime(2026, 11, 23, 8, 1, tzinfo=ICT))
 CONFIG = CenterConfigMessage(
     center_id="rach-gia",
     center_name="Bộ phận Tiếp nhận và Trả kết quả TP. Rạch Giá",
@@ -447,19 +463,30 @@ ROUND_TRIPS: list[Any] = [
     BoardState((), {}),
     CounterStateMessage("2", "Quầy 2", "serving", TICKET),
     CounterStateMessage("1", "Quầy 1", "idle", None,
-                        RatingWindow("t-9", "1009", "2026-11-23T08:10:00+07:00")),
+                        RatingWindow("t-9", "1009", datetime(2026, 11, 23, 8, 10, tzinfo=ICT))),
     CounterStateMessage("3", "Quầy 3", "paused",
-                        TicketView("t", "B002", "tu-phap", "Tư pháp", "2026-11-23T07:00:00+07:00", "none", "waiting")),
-    Reply("r1", True, {"ticket": TICKET.to_body()}),
-    Reply("r2", True, {"ticket": None}),
-    Reply(None, False, error=ErrorInfo("bad_request", "Yêu cầu không hợp lệ")),
-    Reply("r3", False, error=ErrorInfo("area_full", "Lĩnh vực này đã hết số trong ngày.")),
+                        TicketView("t", "B002", "tu-phap", "Tư pháp", datetime(2026, 11, 23, 7, tzinfo=ICT), "none",
+                                   "waiting")),
+    TicketIssued("r1", TICKET),
+    CommandDone("r2", None, "idle"),
+    CommandDone("r2", TICKET, "serving"),
+    Cancellation("r4", True),
+    Cancellation("r4", False, answer={"v": 1, "request_id": "c1", "ok": True, "ticket": None, "status": "idle"}),
+    Cancellation("r4", False, answer={"v": 1, "request_id": "k1", "ok": True, "ticket": TICKET.to_body()},
+                 voided=True),
+    TicketsVoided("r5", (VoidedTicket("t-1", "1001", "dat-dai"), VoidedTicket("t-2", "B002", "tu-phap"))),
+    TicketsVoided("r5", ()),
+    RatingRecorded("rt-1", "t-1", "very_satisfied"),
+    RatingRecorded("rt-2", "t-2", "dissatisfied", late=True),
+    Refusal(None, ErrorInfo("bad_request", "Yêu cầu không hợp lệ")),
+    Refusal("r3", ErrorInfo("area_full", "Lĩnh vực này đã hết số trong ngày.")),
+    Refusal("r3", ErrorInfo("bad_request", "Yêu cầu không hợp lệ.", "field 'area' is missing")),
 ]
 
 
 def _from_wire(message: Any, payload: bytes) -> Any:
-    if isinstance(message, Reply):
-        return Reply.from_wire(payload, message.id_name)
+    if isinstance(message, Refusal):  # read by whichever reply the asker expected
+        return (RatingRecorded if message.id_name == "rating_id" else TicketIssued).from_wire(payload)
     return type(message).from_wire(payload)
 
 
@@ -472,16 +499,148 @@ def test_every_message_round_trips_through_the_wire(message: Any) -> None:
 
 
 def test_a_rating_acknowledgement_round_trips_under_rating_id() -> None:
-    ack = Reply("rt-1", False, error=ErrorInfo("already_rated", "Đã đánh giá."), id_name="rating_id")
+    ack = Refusal("rt-1", ErrorInfo("already_rated", "Đã đánh giá."), id_name="rating_id")
     body = json.loads(ack.to_wire())
     assert body["rating_id"] == "rt-1"
     assert "request_id" not in body
-    assert Reply.from_wire(ack.to_wire(), "rating_id") == ack
+    assert RatingRecorded.from_wire(ack.to_wire()) == ack
 
 
 def test_a_reply_with_an_unusable_request_id_carries_null() -> None:
-    body = json.loads(Reply(None, False, error=ErrorInfo("bad_request", "x")).to_wire())
+    body = json.loads(Refusal(None, ErrorInfo("bad_request", "x")).to_wire())
     assert body == {"v": 1, "request_id": None, "ok": False, "error": {"code": "bad_request", "message": "x"}}
+
+
+# The bytes the server sent before its replies were typed: the wire must not change by one byte.
+REPLY_BYTES = [
+    (TicketIssued("r1", TicketView("t-1", "1001", "dat-dai", "Đất đai", datetime(2026, 11, 23, 7, 31, tzinfo=ICT),
+                                   "none", "waiting", waiting_ahead=2, estimated_wait_s=300, wait_basis="estimate")),
+     '{"v":1,"request_id":"r1","ok":true,"ticket":{"id":"t-1","number":"1001","area":"dat-dai","area_name":"Đất đai",'
+     '"issued_at":"2026-11-23T07:31:00+07:00","priority":"none","state":"waiting","counter_id":null,"calls":0,'
+     '"waiting_ahead":2,"estimated_wait_s":300,"wait_basis":"estimate"}}'),
+    (CommandDone("c1", None, "idle"), '{"v":1,"request_id":"c1","ok":true,"ticket":null,"status":"idle"}'),
+    (Cancellation("c2", True), '{"v":1,"request_id":"c2","ok":true,"cancelled":true}'),
+    (Cancellation("c2", False, answer={"v": 1, "request_id": "c1", "ok": True}),
+     '{"v":1,"request_id":"c2","ok":true,"cancelled":false,"answer":{"v":1,"request_id":"c1","ok":true}}'),
+    (Cancellation("k2", False, answer={"v": 1, "request_id": "k1", "ok": False}, voided=False),
+     '{"v":1,"request_id":"k2","ok":true,"cancelled":false,"voided":false,'
+     '"answer":{"v":1,"request_id":"k1","ok":false}}'),
+    (TicketsVoided("a1", (VoidedTicket("t-1", "1001", "dat-dai"),)),
+     '{"v":1,"request_id":"a1","ok":true,"voided":[{"id":"t-1","number":"1001","area":"dat-dai"}]}'),
+    (RatingRecorded("rt-1", "t-1", "satisfied"),
+     '{"v":1,"rating_id":"rt-1","ok":true,"ticket_id":"t-1","level":"satisfied"}'),
+    (RatingRecorded("rt-1", "t-1", "satisfied", late=True),
+     '{"v":1,"rating_id":"rt-1","ok":true,"ticket_id":"t-1","level":"satisfied","late":true}'),
+    (Refusal("rt-1", ErrorInfo("rating_closed", "Hết giờ."), id_name="rating_id"),
+     '{"v":1,"rating_id":"rt-1","ok":false,"error":{"code":"rating_closed","message":"Hết giờ."}}'),
+    (Refusal(None, ErrorInfo("bad_request", "Yêu cầu không hợp lệ.", "payload is not JSON")),
+     '{"v":1,"request_id":null,"ok":false,"error":{"code":"bad_request","message":"Yêu cầu không hợp lệ.",'
+     '"detail":"payload is not JSON"}}'),
+]
+
+
+@pytest.mark.parametrize(("reply", "sent"), REPLY_BYTES, ids=lambda r: type(r).__name__)
+def test_every_reply_writes_the_bytes_the_server_always_sent(reply: Any, sent: str) -> None:
+    assert reply.to_wire() == sent.encode()
+
+
+@pytest.mark.parametrize("reader", [TicketIssued, CommandDone, Cancellation, TicketsVoided])
+def test_every_reply_reads_a_refusal_as_a_refusal(reader: Any) -> None:
+    refusal = Refusal("r1", ErrorInfo("counter_paused", "Quầy đang tạm nghỉ."))
+    assert reader.from_wire(refusal.to_wire()) == refusal
+
+
+def test_a_refusal_whose_request_id_is_unusable_reads_as_null() -> None:
+    assert TicketIssued.from_wire(b'{"v":1,"request_id":5,"ok":false,"error":{"code":"c","message":"m"}}') == \
+        Refusal(None, ErrorInfo("c", "m"))
+
+
+@pytest.mark.parametrize(
+    ("reader", "body"),
+    [
+        (TicketIssued, {"request_id": "r", "ok": True}),
+        (TicketIssued, {"request_id": "r", "ok": True, "ticket": None}),
+        (TicketIssued, {"request_id": "r", "ok": True, "ticket": {"id": "t", "number": "1", "area": "a"}}),
+        (TicketIssued, {"ok": True, "ticket": TICKET.to_body()}),
+        (TicketIssued, {"request_id": "r", "ok": "yes", "ticket": TICKET.to_body()}),
+        (TicketIssued, {"request_id": "r", "ok": False}),
+        (TicketIssued, {"request_id": "r", "ok": False, "error": {"code": "c"}}),
+        (CommandDone, {"request_id": "r", "ok": True, "ticket": None}),
+        (CommandDone, {"request_id": "r", "ok": True, "ticket": [], "status": "idle"}),
+        (Cancellation, {"request_id": "r", "ok": True}),
+        (Cancellation, {"request_id": "r", "ok": True, "cancelled": False, "voided": "no"}),
+        (TicketsVoided, {"request_id": "r", "ok": True, "voided": [{"id": "t"}]}),
+        (TicketsVoided, {"request_id": "r", "ok": True, "voided": ["t"]}),
+        (RatingRecorded, {"rating_id": "rt", "ok": True, "ticket_id": "t"}),
+        (RatingRecorded, {"request_id": "rt", "ok": True, "ticket_id": "t", "level": "good"}),
+    ],
+)
+def test_a_reply_missing_what_its_request_needs_is_refused(reader: Any, body: dict[str, Any]) -> None:
+    refused(reader.from_wire, wire({"v": 1, **body}))
+
+
+def test_times_travel_as_aware_datetimes_and_go_back_as_they_came() -> None:
+    view = TicketView.from_body({**TICKET.to_body(), "issued_at": "2026-11-23T07:31:00+07:00"})
+    assert view.issued_at == datetime(2026, 11, 23, 0, 31, tzinfo=UTC)
+    assert view.issued_at.utcoffset() == timedelta(hours=7)
+    assert view.to_body()["issued_at"] == "2026-11-23T07:31:00+07:00"
+    assert Call.from_body(CALL.to_body()).called_at == CALL.called_at
+    assert json.loads(CALL.to_wire())["called_at"] == "2026-11-23T08:00:05+07:00"
+
+
+@pytest.mark.parametrize("moment", ["2026-11-23T07:31:00", "hôm nay", "", 20261123])
+def test_a_time_without_its_offset_refuses_the_whole_message(moment: Any) -> None:
+    ticket = {**TICKET.to_body(), "issued_at": moment}
+    assert "'issued_at'" in refused(TicketView.from_body, ticket).reason
+    call = {**CALL.to_body(), "called_at": moment}
+    assert "'called_at'" in refused(Call.from_wire, wire({"v": 1, **call})).reason
+    assert "'called_at'" in refused(BoardState.from_wire, wire({"v": 1, "recent_calls": [call], "waiting": {}})).reason
+    state = {"v": 1, "status": "idle", "ticket": None, "rating": {"ticket_id": "t", "number": "1", "until": moment}}
+    assert "'until'" in refused(CounterStateMessage.from_wire, wire(state)).reason
+
+
+# --- decode_request ------------------------------------------------------------------------
+
+
+def test_decode_request_gives_each_request_topic_its_typed_request() -> None:
+    assert decode_request("ticket_request", TicketRequest("r1", "dat-dai", "elderly").to_wire()) == \
+        TicketRequest("r1", "dat-dai", "elderly")
+    assert decode_request("ticket_request", TicketCancel("r2", "r1", "unprinted").to_wire()) == \
+        TicketCancel("r2", "r1", "unprinted")
+    assert decode_request("command", CounterCommand("c1", "transfer", to_area="tu-phap").to_wire()) == \
+        CounterCommand("c1", "transfer", to_area="tu-phap")
+    void = VoidTickets("a1", "k1", PRESSED, PRESSED + timedelta(minutes=5), "Chị Lan")
+    assert decode_request("admin", void.to_wire()) == void
+
+
+def test_a_ticket_request_that_also_names_what_it_cancels_is_still_a_ticket_request() -> None:
+    payload = wire({"v": 1, "request_id": "r2", "area": "dat-dai", "cancels": "r1"})
+    assert decode_request("ticket_request", payload) == TicketRequest("r2", "dat-dai")
+
+
+@pytest.mark.parametrize(
+    ("kind", "payload", "reason"),
+    [
+        ("ticket_request", b"not json", "payload is not JSON"),
+        ("ticket_request", b'{"v":2,"request_id":"r1","area":"a"}', "field 'v' must be the integer 1"),
+        ("ticket_request", b'{"v":1,"request_id":"r1"}', "field 'area' is missing"),
+        ("ticket_request", b'{"v":1,"request_id":"r2","cancels":"r1","reason":"bored"}',
+         "field 'reason' must be \"unanswered\" or \"unprinted\""),
+        ("command", b'{"v":1,"request_id":"c1","action":"dance"}', "unknown action 'dance'"),
+        ("command", b'{"v":1,"request_id":"c1","action":"call"}', "field 'number' is missing"),
+        ("admin", b'{"v":1,"request_id":"a1","action":"void","kiosk":"k1","from":"2026-11-23T08:00:00+07:00",'
+                  b'"to":"2026-11-23T08:00:00+07:00","by":"x"}', "field 'to' must be after 'from'"),
+        ("admin", b'{"v":1,"request_id":"a1","action":"void","kiosk":"k1","from":"2026-11-23T08:00:00",'
+                  b'"to":"2026-11-23T09:00:00+07:00","by":"x"}', "field 'from' must carry its UTC offset"),
+    ],
+)
+def test_decode_request_refuses_bad_input_as_bad_request(kind: str, payload: bytes, reason: str) -> None:
+    assert refused(decode_request, kind, payload).reason == reason
+
+
+def test_decode_request_knows_no_request_on_other_topics() -> None:
+    with pytest.raises(ValueError, match="status"):
+        decode_request("status", b'{"v":1,"online":true}')
 
 
 def test_status_payloads_match_the_lwt() -> None:
@@ -526,7 +685,7 @@ def test_vietnamese_text_is_written_as_its_utf8_bytes() -> None:
     assert "Tư pháp – Hộ tịch".encode() in CALL.to_wire()
     assert "Quầy 2".encode() in CounterStateMessage("2", "Quầy 2", "serving", TICKET).to_wire()
     assert "r-ưu-tiên".encode() in TicketRequest("r-ưu-tiên", "tu-phap").to_wire()
-    assert "Yêu cầu".encode() in Reply(None, False, error=ErrorInfo("bad_request", "Yêu cầu")).to_wire()
+    assert "Yêu cầu".encode() in Refusal(None, ErrorInfo("bad_request", "Yêu cầu")).to_wire()
 
 
 @pytest.mark.parametrize(
@@ -559,9 +718,8 @@ def test_a_lone_surrogate_escape_is_refused_or_survives_the_way_back(cls: Any, b
 @pytest.mark.parametrize("escape", ["\\ud800", "\\udfff", "a\\udc00b"])
 def test_usable_id_never_gives_an_id_a_reply_cannot_carry(escape: str) -> None:
     """The server builds its refusal (even its internal_error reply) around `usable_id`."""
-    body = parse_object(('{"v":1,"request_id":"' + escape + '"}').encode())
-    request_id = usable_id(body, "request_id")
-    reply = Reply(request_id, False, error=ErrorInfo("bad_request", "Yêu cầu không hợp lệ"))
+    request_id = usable_id(('{"v":1,"request_id":"' + escape + '"}').encode(), "request_id")
+    reply = Refusal(request_id, ErrorInfo("bad_request", "Yêu cầu không hợp lệ"))
     assert json.loads(reply.to_wire())["request_id"] == request_id
 
 

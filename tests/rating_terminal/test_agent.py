@@ -19,9 +19,10 @@ from protocol.link import FakeLink, Message
 from protocol.messages import (
     AreaInfo,
     CenterConfigMessage,
+    CommandDone,
     CounterStateMessage,
+    RatingRecorded,
     RatingWindow,
-    Reply,
     Status,
     TicketView,
 )
@@ -73,7 +74,7 @@ def answer_commands(ok: bool) -> Callable[[Message], bytes]:
     def answer(request: Message) -> bytes:
         body = json.loads(request.payload)
         if ok:
-            return Reply(body["request_id"], True).to_wire()
+            return CommandDone(body["request_id"], None, "idle").to_wire()
         return json.dumps({"v": 1, "request_id": body["request_id"], "ok": False,
                            "error": {"code": "nothing_waiting", "message": "Không có ai chờ"}}).encode()
 
@@ -96,8 +97,8 @@ def test_a_key_is_sent_as_its_command_and_the_answer_is_signalled(tmp_path: Path
 def test_a_rating_is_stored_sent_and_done_once_acknowledged_and_a_bad_ack_changes_nothing(tmp_path: Path) -> None:
     link = FakeLink()
     terminal, hardware = terminal_on(link, tmp_path)
-    until_s = (datetime.now(ZONE) + timedelta(minutes=2)).isoformat()
-    ticket = TicketView("t1", "1001", "dat-dai", "Đất đai", "2026-12-02T08:00:00+07:00", "none", "done", "1")
+    until_s = datetime.now(ZONE) + timedelta(minutes=2)
+    ticket = TicketView("t1", "1001", "dat-dai", "Đất đai", datetime(2026, 12, 2, 8, tzinfo=ZONE), "none", "done", "1")
     state = CounterStateMessage("1", "Quầy 1", "idle", ticket, RatingWindow("t1", "1001", until_s))
     with running(terminal, link):
         link.deliver(terminal.topics.counter_state("1"), state.to_wire(), retained=True)
@@ -108,7 +109,7 @@ def test_a_rating_is_stored_sent_and_done_once_acknowledged_and_a_bad_ack_change
         rating = json.loads(link.sent(terminal.topics.counter_rating("1"))[0].payload)
         assert (rating["ticket_id"], rating["level"]) == ("t1", "satisfied")
         link.deliver(terminal.topics.rating_ack("1"), b"[]")
-        link.deliver(terminal.topics.rating_ack("1"), Reply(rating["rating_id"], True, id_name="rating_id").to_wire())
+        link.deliver(terminal.topics.rating_ack("1"), RatingRecorded(rating["rating_id"], "t1", "satisfied").to_wire())
         until(lambda: not terminal_pending(tmp_path))
 
 

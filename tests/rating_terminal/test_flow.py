@@ -42,8 +42,8 @@ def flow() -> TerminalFlow:
 
 def state(status: str = "serving", area: str = "dat-dai", rating_until: datetime | None = None,
           ticket_id: str = "t1") -> CounterStateMessage:
-    ticket = TicketView("t2", "1002", area, "", T0.isoformat(), "none", "called") if status != "idle" else None
-    window = RatingWindow(ticket_id, "1001", rating_until.isoformat()) if rating_until else None
+    ticket = TicketView("t2", "1002", area, "", T0, "none", "called") if status != "idle" else None
+    window = RatingWindow(ticket_id, "1001", rating_until) if rating_until else None
     return CounterStateMessage("1", "Quầy 1", status, ticket, window)
 
 
