@@ -4,11 +4,9 @@ Read from 10 m: a dark navy background with white and yellow text, the newest ca
 ("1005  →  Quầy 3"), yellow with dark text while it blinks. Below it the last calls and the number
 waiting per area; a notice scrolls along the bottom. Everything is sized from the screen.
 
-Text is set in DejaVu Sans (every Vietnamese letter; pygame's default font lacks most), normalised
-to NFC, wrapped between word groups (ui.text: "Thương binh", "TP. Rạch Giá" never break) and shrunk
-until it fits its box; only an area or counter name too long for a table row at a readable size
-ends in "…" there, after a whole word group (the call's card shows it whole). Fonts are read once;
-rendered lines are cached, so a redraw (the blink, the ticker) blits and does not render.
+Text is set as ui.text says (DejaVu Sans, NFC, "Thương binh" never broken) and shrunk until it fits its
+box; only an area or counter name too long for a table row at a readable size ends in "…" there, after a
+whole word group (the call's card shows it whole). A redraw (the blink, the ticker) blits cached lines.
 """
 
 from __future__ import annotations
@@ -21,6 +19,7 @@ from functools import partial
 import pygame
 
 from display_board.model import BoardView, CallLine, WaitingLine
+from ui.renderer import Memo, Renderer
 from ui.text import (
     WEEKDAYS,
     Colour,
@@ -28,17 +27,12 @@ from ui.text import (
     FontFiles,
     Panel,
     Text,
-    TextPainter,
-    aligned_x,
     balanced,
     break_letters,
-    largest_fit,
+    largest_fit_of,
     nfc,
-    paint_panel,
     size_ladder,
-    sizes_up_to,
     word_groups,
-    wrap_units,
 )
 
 # High contrast for a hall: white and yellow on dark navy; yellow with navy text for the blinking
@@ -85,8 +79,7 @@ TWO_LINES_GAIN = 1.15  # two lines only when they let the number be this much la
 CALL_GAP = 0.045  # between "Mời công dân có số" and the newest number, of the call card's inner height
 RECENT_ROWS = 9  # the table always has room for nine calls, so it does not jump as it fills
 NOTICE_WIDTH = 1920  # `notice_offset` is in pixels of a 1920 wide screen
-# Font sizes come from this ladder (about 7 % apart): a few dozen Font objects serve every text.
-SIZES = size_ladder(76)
+SIZES = size_ladder(76)  # the font sizes, about 7 % apart: a few dozen Fonts serve every text
 FONT_CACHE = 32
 RENDER_CACHE_PX = 8_000_000  # rendered lines kept, in pixels (32 MB)
 
@@ -153,37 +146,21 @@ class _CallShape:
 # --- the renderer -------------------------------------------------------------------------------
 
 
-class BoardRenderer:
-    """Draws any BoardView on a screen of one size. Holds only fonts and caches, no board state."""
+class BoardRenderer(Renderer[Ticker | Dot]):
+    """Draws any BoardView on a screen of one size (a full HD TV is what its sizes were chosen on)."""
 
     def __init__(self, size: tuple[int, int], fonts: FontFiles | None = None) -> None:
-        self.size = (int(size[0]), int(size[1]))
-        if self.size[0] < 640 or self.size[1] < 360:
-            raise ValueError(f"hall board screen {self.size} is too small (at least 640×360)")
-        self._painter = TextPainter(fonts, font_cache=FONT_CACHE, render_cache_px=RENDER_CACHE_PX)
-        self._fits: dict[tuple[object, ...], Fit] = {}
-        self._calls: dict[tuple[str, str, int, int], _CallShape] = {}
-        width, height = self.size
-        self._u = min(width / 1920, height / 1080)  # 1.0 on a full HD TV
-        self._m = max(6, round(height * 0.014))  # margin and gap
+        super().__init__(size, fonts, screen="hall board", smallest=(640, 360), sized_for=(1920, 1080), ladder=SIZES,
+                         background=BACKGROUND, font_cache=FONT_CACHE, render_cache_px=RENDER_CACHE_PX,
+                         fit_cache=4000)
+        self._calls: Memo[tuple[str, str, int, int], _CallShape] = Memo(200)
+        self._m = max(6, round(self.size[1] * 0.014))  # margin and gap
 
     # --- public -------------------------------------------------------------------------------
 
     def draw(self, view: BoardView, surface: pygame.Surface) -> None:
         """Draw the whole board for `view` on `surface` (of this renderer's size)."""
-        if surface.get_size() != self.size:
-            raise ValueError(f"surface is {surface.get_size()}, this renderer draws {self.size}")
-        scene = self.layout(view)
-        surface.fill(BACKGROUND)
-        for item in scene.items:
-            if isinstance(item, Panel):
-                paint_panel(surface, item)
-            elif isinstance(item, Text):
-                self._painter.paint(surface, item)
-            elif isinstance(item, Ticker):
-                self._paint_ticker(surface, item)
-            else:
-                pygame.draw.circle(surface, item.colour, item.centre, item.radius)
+        self._paint(surface, self.layout(view).items)
 
     def layout(self, view: BoardView) -> BoardScene:
         """Where everything of `view` goes; `draw` paints exactly this."""
@@ -207,18 +184,14 @@ class BoardRenderer:
         self._notice(view, band, items, regions)
         return BoardScene(self.size, tuple(items), regions)
 
-    def font(self, size: int, *, bold: bool = False) -> pygame.font.Font:
-        """The cached font of `size` pixels (one Font per size and weight)."""
-        return self._painter.font(size, bold=bold)
-
     # --- parts --------------------------------------------------------------------------------
 
     def _header(self, view: BoardView, bar: pygame.Rect, items: list[Item], regions: dict[str, pygame.Rect]) -> None:
         m = self._m
         items.append(Panel(bar, HEADER))
-        items.append(Panel(pygame.Rect(0, bar.bottom - max(2, round(4 * self._u)), bar.w, max(2, round(4 * self._u))),
-                           RULE))
-        inner_h = bar.h - max(2, round(4 * self._u))
+        rule_h = max(2, round(4 * self._scale))
+        items.append(Panel(pygame.Rect(0, bar.bottom - rule_h, bar.w, rule_h), RULE))
+        inner_h = bar.h - rule_h
         now = view.now
         # The clock: HH:MM large on the right, the weekday over the date to its left.
         time_box = pygame.Rect(0, round(inner_h * 0.08), round(bar.w * 0.12), round(inner_h * 0.84))
@@ -250,7 +223,7 @@ class BoardRenderer:
         call = view.newest
         regions["newest"] = card.copy()
         lit = view.highlight and call is not None
-        edge_w = max(2, round(4 * self._u))
+        edge_w = max(2, round(4 * self._scale))
         items.append(Panel(card, HIGHLIGHT if lit else CARD, HIGHLIGHT_EDGE if lit else CARD_EDGE, edge_w, radius))
         inner = card.inflate(-4 * m, -2 * m)
         if call is None:
@@ -270,12 +243,8 @@ class BoardRenderer:
                                    colour=TAG_TEXT if not lit else HIGHLIGHT, max_lines=1)[0]
             tag = pygame.Rect(0, 0, tag_text.rect.w + 2 * m, label.h)
             tag.topright = label.topright
-            shifted = tag_text.rect.copy()
-            shifted.center = tag.center
-            dx, dy = shifted.x - tag_text.rect.x, shifted.y - tag_text.rect.y
             items.append(Panel(tag, TAG if not lit else HIGHLIGHT_TEXT, radius=tag.h // 2))
-            items.append(Text(tag_text.text, (tag_text.origin[0] + dx, tag_text.origin[1] + dy), shifted,
-                              tag_text.size, True, tag_text.colour))
+            items.append(tag_text.moved(tag.centerx - tag_text.rect.centerx, tag.centery - tag_text.rect.centery))
             label.w = tag.x - m - label.x
         items += self._lines(CALLING_LABEL, label, bold=False, colour=label_colour, max_lines=1, align="left")
         number, rest = self._call_line(call, line, lit)
@@ -291,24 +260,7 @@ class BoardRenderer:
         lets the number be clearly larger (TWO_LINES_GAIN): the number is what the hall reads first.
         """
         number, counter = nfc(call.number.strip()), nfc(call.counter_name.strip())
-        key = (number, counter, box.w, box.h)
-        shape = self._calls.get(key)
-        if shape is None:
-            best: dict[int, _CallShape] = {}
-            for lines in (1, 2):
-                for big in SIZES:
-                    candidate = self._call_shape(number, counter, big, lines)
-                    if (candidate is None or candidate.width > box.w
-                            or candidate.top - candidate.bottom > box.h * 0.96):
-                        break
-                    best[lines] = candidate
-            one = best.get(1) or self._call_shape(number, counter, SIZES[0], 1)
-            assert one is not None  # a one-line shape always exists
-            two = best.get(2)
-            shape = two if two is not None and two.big >= TWO_LINES_GAIN * one.big else one
-            if len(self._calls) > 200:
-                self._calls.clear()
-            self._calls[key] = shape
+        shape = self._calls.get((number, counter, box.w, box.h), partial(self._best_call_shape, number, counter, box))
         big, small = shape.big, shape.small
         baseline = box.centery + (shape.top + shape.bottom) // 2
         x = box.x + (box.w - shape.width) // 2
@@ -333,6 +285,20 @@ class BoardRenderer:
             origin = (left, baseline - offset - piece_font.get_ascent() - (text_h - piece_font.get_height()))
             rest.append(Text(text, origin, pygame.Rect(origin, (text_w, text_h)), small, bold, other_colour))
         return number_text, rest
+
+    def _best_call_shape(self, number: str, counter: str, box: pygame.Rect) -> _CallShape:
+        """The call line as large as `box` allows, the counter on two lines only if TWO_LINES_GAIN says so."""
+        best: dict[int, _CallShape] = {}
+        for lines in (1, 2):
+            for big in SIZES:
+                candidate = self._call_shape(number, counter, big, lines)
+                if candidate is None or candidate.width > box.w or candidate.top - candidate.bottom > box.h * 0.96:
+                    break
+                best[lines] = candidate
+        one = best.get(1) or self._call_shape(number, counter, SIZES[0], 1)
+        assert one is not None  # a one-line shape always exists
+        two = best.get(2)
+        return two if two is not None and two.big >= TWO_LINES_GAIN * one.big else one
 
     def _call_shape(self, number: str, counter: str, big: int, lines: int) -> _CallShape | None:
         """The call line with the number at `big` and the counter on `lines` lines (None: it has no such)."""
@@ -511,8 +477,7 @@ class BoardRenderer:
             dy = band.centery - label.rect.centery
             items.append(Panel(corner.inflate(4 * m, 0), NOTICE_BAND))
             items.append(Dot((corner.x + dot_r, band.centery), dot_r, OFFLINE))
-            items.append(Text(label.text, (label.origin[0] + dx, label.origin[1] + dy), label.rect.move(dx, dy),
-                              label.size, label.bold, label.colour))
+            items.append(label.moved(dx, dy))
             regions["offline"] = corner.inflate(2 * m, 0)
             clip.w = corner.x - 2 * m - clip.x
         notice = " ".join(nfc(view.notice).split())
@@ -535,51 +500,25 @@ class BoardRenderer:
     def _lines(self, text: str, box: pygame.Rect, *, bold: bool, colour: Colour, max_lines: int,
                align: str = "center", max_size: int | None = None) -> list[Text]:
         """`text` wrapped and shrunk to fit `box`, centred vertically."""
-        text = " ".join(nfc(text).split())
-        fit = self._fit(text, box, bold=bold, max_lines=max_lines, max_size=max_size)
-        font = self.font(fit.size, bold=bold)
-        heights = [font.size(line)[1] for line in fit.lines]
-        y = box.y + max(0, (box.h - sum(heights)) // 2)
-        out = []
-        for line, line_h in zip(fit.lines, heights, strict=True):
-            line_w = font.size(line)[0]
-            x = aligned_x(box, line_w, align)
-            out.append(Text(line, (x, y), pygame.Rect(x, y, line_w, line_h), fit.size, bold, colour))
-            y += line_h
-        return out
+        fit = self._fit(" ".join(nfc(text).split()), box, bold=bold, max_lines=max_lines, max_size=max_size)
+        return self._place_lines(fit, box, bold=bold, colour=colour, align=align)
 
-    def _fit(self, text: str, box: pygame.Rect, *, bold: bool, max_lines: int, max_size: int | None = None) -> Fit:
-        """The largest ladder size at which `text` wraps into `box` in at most `max_lines` lines.
+    def _line_box(self, font: pygame.font.Font, line: str, bold: bool, size: int) -> tuple[int, int]:
+        return font.size(line)[1], 0  # each line as tall as it renders
 
-        When even the smallest size does not fit, the text is broken into as many lines as it
-        needs (between words, or inside a word wider than the box): never cut.
-        """
-        key = (text, box.w, box.h, bold, max_lines, max_size)
-        cached = self._fits.get(key)
-        if cached is not None:
-            return cached
-        sizes = sizes_up_to(SIZES, max_size)
+    def _fit_in(self, text: str, box: pygame.Rect, bold: bool, max_lines: int, sizes: list[int]) -> Fit:
+        """Each line takes its own height. When even the smallest size does not fit, the text is broken into
+        as many lines as it needs (between words, or inside a word wider than the box): never cut."""
 
         def lines_at(words: list[str], size: int) -> tuple[str, ...] | None:
             font = self.font(size, bold=bold)
             lines = balanced(words, self._painter.measure(size, bold=bold), box.w, max_lines)
             return lines if lines is not None and sum(font.size(line)[1] for line in lines) <= box.h else None
 
-        fit = None
-        for words in wrap_units(text):  # the word groups; the bare words only where the groups fit at no size
-            fit = largest_fit(sizes, partial(lines_at, words))
-            if fit is not None:
-                break
-        if fit is None:  # as many lines as it takes at the smallest size; inside a word only if it must
-            measure = self._painter.measure(sizes[0], bold=bold)
-            lines: tuple[str, ...] | None = None
-            for words in wrap_units(text):
-                lines = lines or balanced(words, measure, box.w, 99)
-            fit = Fit(sizes[0], lines or break_letters(text, measure, box.w))
-        if len(self._fits) > 4000:
-            self._fits.clear()
-        self._fits[key] = fit
-        return fit
+        smallest = self._painter.measure(sizes[0], bold=bold)
+        found = (largest_fit_of(text, sizes, lines_at)  # else as many lines as it takes at the smallest size
+                 or largest_fit_of(text, sizes[:1], lambda words, _: balanced(words, smallest, box.w, 99)))
+        return found[0] if found is not None else Fit(sizes[0], break_letters(text, smallest, box.w))
 
     def _ladder(self, size: float) -> int:
         """The largest ladder size not above `size`."""
@@ -600,6 +539,12 @@ class BoardRenderer:
             else:
                 high = mid - 1
         return best
+
+    def _paint_item(self, surface: pygame.Surface, item: Ticker | Dot) -> None:
+        if isinstance(item, Ticker):
+            self._paint_ticker(surface, item)
+        else:
+            pygame.draw.circle(surface, item.colour, item.centre, item.radius)
 
     def _paint_ticker(self, surface: pygame.Surface, ticker: Ticker) -> None:
         rendered = self._painter.render(ticker.text, False, ticker.size, ticker.colour)

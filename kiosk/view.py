@@ -1,9 +1,7 @@
 """The kiosk's touch screen: lays out a KioskView, draws it with pygame and reports the touch targets.
 
-Everything is sized from the screen (800×480 up to 1920×1080, landscape or portrait). Text is
-always set in DejaVu Sans, which has every Vietnamese letter (pygame's default font lacks most),
-normalised to NFC, wrapped between word groups (ui.text: "màn hình", "TP. Rạch Giá" never break) and
-shrunk until it fits its box: never cut.
+Everything is sized from the screen (800×480 up to 1920×1080, landscape or portrait). Text is set as
+ui.text says (DejaVu Sans, NFC, "màn hình" never broken) and shrunk until it fits its box: never cut.
 """
 
 from __future__ import annotations
@@ -39,6 +37,7 @@ from kiosk.ticket_layout import (
     wait_basis,
 )
 from protocol.messages import PRIORITY_LABELS, WAIT_FREE_COUNTER, WAIT_NO_COUNTER
+from ui.renderer import Memo, Renderer
 from ui.text import (
     WEEKDAYS,
     Colour,
@@ -46,17 +45,13 @@ from ui.text import (
     FontFiles,
     Panel,
     Text,
-    TextPainter,
-    aligned_x,
     balanced,
     break_letters,
     largest_fit,
+    largest_fit_of,
     nfc,
-    paint_panel,
     phrases_of,
     size_ladder,
-    sizes_up_to,
-    wrap_units,
 )
 
 # Calm, high-contrast colours: deep blue for the frame, white buttons with dark text,
@@ -112,9 +107,7 @@ DEFAULT_MESSAGES = {  # a view without its message (the flow always gives one)
 FEWER_LINES_SHARE = 0.85
 READABLE = 12  # px on the small kiosk (scaled): a nicer break never takes a text smaller than this
 
-# Font sizes are taken from this ladder (about 7 % apart), so a few dozen Font objects serve
-# every screen and every text.
-SIZES = size_ladder(72)
+SIZES = size_ladder(72)  # the font sizes, about 7 % apart: a few dozen Fonts serve every screen
 # The tallest Vietnamese capitals: their stacked marks rise above the font's ascent.
 _TALL = "ỄẪỂỖẴẾỀ"
 FONT_CACHE = 24  # Font objects kept (two weights, the sizes of about two screens)
@@ -159,37 +152,23 @@ class Scene:
 # --- the renderer -------------------------------------------------------------------------------
 
 
-class KioskRenderer:
-    """Draws any KioskView on a screen of one size. Holds only fonts and caches, no screen state."""
+class KioskRenderer(Renderer[TextBlock | Spinner]):
+    """Draws any KioskView on a screen of one size (800×480, the small kiosk, is what its sizes were chosen on)."""
 
     def __init__(self, size: tuple[int, int], fonts: FontFiles | None = None) -> None:
-        self.size = (int(size[0]), int(size[1]))
-        if self.size[0] < 320 or self.size[1] < 240:
-            raise ValueError(f"kiosk screen {self.size} is too small (at least 320×240)")
-        self._painter = TextPainter(fonts, font_cache=FONT_CACHE, render_cache_px=RENDER_CACHE_PX)
-        self._extra: dict[tuple[bool, int], int] = {}
-        self._fits: dict[tuple[object, ...], Fit] = {}
-        self._glyph_sizes: dict[tuple[str, int, int], int] = {}
-        width, height = self.size
-        self._m = max(6, round(min(width, height) * 0.025))  # margin and gap
-        self._u = min(width / 800, height / 480)  # 1.0 on the small kiosk
+        super().__init__(size, fonts, screen="kiosk", smallest=(320, 240), sized_for=(800, 480), ladder=SIZES,
+                         background=BACKGROUND, shadow=SHADOW, font_cache=FONT_CACHE,
+                         render_cache_px=RENDER_CACHE_PX, fit_cache=2000)
+        self._extra: Memo[tuple[bool, int], int] = Memo(2 * len(SIZES))  # every size in both weights
+        self._glyph_sizes: Memo[tuple[str, int, int], int] = Memo(200)
+        self._m = max(6, round(min(self.size) * 0.025))  # margin and gap
 
     # --- public -------------------------------------------------------------------------------
 
     def draw(self, view: KioskView, surface: pygame.Surface) -> list[tuple[pygame.Rect, str]]:
         """Draw the whole screen for `view`; return the touch targets on it (rect, target)."""
-        if surface.get_size() != self.size:
-            raise ValueError(f"surface is {surface.get_size()}, this renderer draws {self.size}")
         scene = self.layout(view)
-        surface.fill(BACKGROUND)
-        for item in scene.items:
-            if isinstance(item, Panel):
-                paint_panel(surface, item, SHADOW)
-            elif isinstance(item, TextBlock):
-                for line in item.lines:
-                    self._painter.paint(surface, line)
-            else:
-                self._paint_spinner(surface, item)
+        self._paint(surface, scene.items)
         return [(rect.copy(), target) for rect, target in scene.targets]
 
     def layout(self, view: KioskView) -> Scene:
@@ -210,10 +189,6 @@ class KioskRenderer:
         else:  # BUSY, REFUSED, OFFLINE, CLOSED, PRINTER_PROBLEM
             self._notice(view, body, items)
         return Scene(self.size, tuple(items), tuple(targets))
-
-    def font(self, size: int, *, bold: bool = False) -> pygame.font.Font:
-        """The cached font of `size` pixels (one Font per size and weight)."""
-        return self._painter.font(size, bold=bold)
 
     # --- screens ------------------------------------------------------------------------------
 
@@ -246,7 +221,7 @@ class KioskRenderer:
         title = pygame.Rect(inner.x, inner.y, inner.w, self._title_height())
         if view.chosen_priority:
             label = self._priority_label(view, view.chosen_priority)
-            items.append(Panel(title, PRIORITY_SOFT, PRIORITY_EDGE, max(2, round(self._u * 2)), m))
+            items.append(Panel(title, PRIORITY_SOFT, PRIORITY_EDGE, max(2, round(self._scale * 2)), m))
             items.append(self._text(f"Phiếu ưu tiên: {label}  —  mời chọn lĩnh vực", title.inflate(-2 * m, -m // 2),
                                     bold=True, colour=PRIORITY_TEXT, max_lines=1))
         else:
@@ -255,7 +230,7 @@ class KioskRenderer:
         if view.chosen_priority:
             self._back_button(band, items, targets)
         elif view.priorities:
-            items.append(Panel(band, PRIORITY, PRIORITY_EDGE, max(2, round(self._u * 2)), m, self._shadow()))
+            items.append(Panel(band, PRIORITY, PRIORITY_EDGE, max(2, round(self._scale * 2)), m, self._shadow()))
             text_box = band.inflate(-3 * m, -m)
             form = next((f for f in PRIORITY_LABEL_FORMS[:-1]
                          if self._fit_or_none(f, text_box, bold=True, max_lines=2, min_size=self._px(18),
@@ -299,7 +274,7 @@ class KioskRenderer:
                              max_size=max_size).size
 
         cells, common = self._grid(grid, len(labels), label_size, self._px(30))
-        edge = max(3, round(self._u * 4))
+        edge = max(3, round(self._scale * 4))
         for (category, label), cell in zip(view.priorities, cells, strict=True):
             items.append(Panel(cell, BUTTON, PRIORITY, edge, m, self._shadow()))
             items.append(self._text(label, cell.inflate(-3 * m, -m), bold=True, colour=TEXT, max_lines=3,
@@ -363,7 +338,7 @@ class KioskRenderer:
             widest = max(line.rect.w for line in text.lines)
             pill = pygame.Rect(0, 0, min(label.w, widest + 3 * m), label.h)
             pill.center = label.center
-            items.append(Panel(pill, PRIORITY, PRIORITY_EDGE, max(2, round(self._u * 2)), label.h // 2))
+            items.append(Panel(pill, PRIORITY, PRIORITY_EDGE, max(2, round(self._scale * 2)), label.h // 2))
             items.append(text)
         else:
             items.append(self._text(TICKET_LABEL, boxes["label"], bold=False, colour=TEXT_SOFT, max_lines=1,
@@ -406,7 +381,7 @@ class KioskRenderer:
         problem = view.screen in (Screen.PRINTER_PROBLEM, Screen.PRINT_FAILED, Screen.OFFLINE)
         edge = PROBLEM if problem else TITLE if closed else WARNING_EDGE
         panel = body.inflate(-round(body.w * 0.08), -round(body.h * 0.16))
-        items.append(Panel(panel, BUTTON, edge, max(4, round(self._u * 6)), 2 * m, self._shadow()))
+        items.append(Panel(panel, BUTTON, edge, max(4, round(self._scale * 6)), 2 * m, self._shadow()))
         mark_d = round(panel.h * (0.18 if closed else 0.24))
         text_area = pygame.Rect(panel.x + 3 * m, 0, panel.w - 6 * m, panel.h - mark_d - 7 * m)
         message = view.message or DEFAULT_MESSAGES.get(view.screen, "")
@@ -434,7 +409,7 @@ class KioskRenderer:
     def _back_button(self, band: pygame.Rect, items: list[Item], targets: list[tuple[pygame.Rect, str]]) -> None:
         m = self._m
         rect = pygame.Rect(band.x, band.y, max(round(band.w * 0.3), min(band.w, band.h * 3)), band.h)
-        items.append(Panel(rect, BUTTON, BUTTON_EDGE, max(2, round(self._u * 3)), self._m, self._shadow()))
+        items.append(Panel(rect, BUTTON, BUTTON_EDGE, max(2, round(self._scale * 3)), self._m, self._shadow()))
         items.append(self._text(BACK_LABEL, rect.inflate(-2 * m, -m), bold=True, colour=TITLE, max_lines=1,
                                 max_size=self._px(28)))
         targets.append((rect.copy(), BACK_BUTTON))
@@ -451,7 +426,7 @@ class KioskRenderer:
     def _area_button(self, area: AreaButton, cell: pygame.Rect, size: int, items: list[Item],
                      targets: list[tuple[pygame.Rect, str]]) -> None:
         boxes = self._area_boxes(area, cell)
-        edge = max(2, round(self._u * 2))
+        edge = max(2, round(self._scale * 2))
         if area.open:
             items.append(Panel(cell, BUTTON, BUTTON_EDGE, edge, self._m, self._shadow()))
             items.append(self._text(area.name, boxes[0], bold=True, colour=TEXT, max_lines=3,
@@ -516,19 +491,16 @@ class KioskRenderer:
     def _glyphs(self, text: str, box: pygame.Rect, colour: Colour) -> TextBlock:
         """One line (the ticket number) as large as `box` allows, measured and centred on its ink."""
         text = nfc(text)
-        key = (text, box.w, box.h)
-        size = self._glyph_sizes.get(key)
-        if size is None:
-            fit = largest_fit(SIZES, lambda candidate: (text,) if self._ink_fits(text, candidate, box) else None)
-            size = fit.size if fit is not None else SIZES[0]
-            if len(self._glyph_sizes) > 200:
-                self._glyph_sizes.clear()
-            self._glyph_sizes[key] = size
+        size = self._glyph_sizes.get((text, box.w, box.h), partial(self._glyph_size, text, box))
         bounds = self._painter.render(text, True, size, colour).get_bounding_rect()
         ink = pygame.Rect(0, 0, bounds.w, bounds.h)
         ink.center = box.center
         origin = (ink.x - bounds.x, ink.y - bounds.y)
         return TextBlock(box.copy(), (Text(text, origin, ink, size, True, colour),), size)
+
+    def _glyph_size(self, text: str, box: pygame.Rect) -> int:
+        fit = largest_fit(SIZES, lambda candidate: (text,) if self._ink_fits(text, candidate, box) else None)
+        return fit.size if fit is not None else SIZES[0]
 
     def _ink_fits(self, text: str, size: int, box: pygame.Rect) -> bool:
         """Whether the visible pixels of one bold line fit `box`: from the glyph metrics, nothing rendered."""
@@ -539,68 +511,45 @@ class KioskRenderer:
         return dict(view.priorities).get(category) or PRIORITY_LABELS.get(category, category)
 
     def _shadow(self) -> int:
-        return max(2, round(self._u * 3))
+        return max(2, round(self._scale * 3))
 
     def _px(self, size: float) -> int:
         """A size given for the small 800×480 kiosk, scaled to this screen."""
-        return max(8, round(size * self._u))
+        return max(8, round(size * self._scale))
 
     # --- text ---------------------------------------------------------------------------------
 
     def _text(self, text: str, box: pygame.Rect, *, bold: bool, colour: Colour, max_lines: int,
               align: str = "center", max_size: int | None = None) -> TextBlock:
         """`text` wrapped and shrunk to fit `box`, centred vertically; never cut."""
-        text = nfc(text)
-        fit = self._fit(text, box, bold=bold, max_lines=max_lines, max_size=max_size)
-        font = self.font(fit.size, bold=bold)
-        extra = self._tall_extra(bold, fit.size)
-        pitch = font.get_height() + extra
-        block_h = pitch * len(fit.lines)
-        y = box.y + max(0, (box.h - block_h) // 2)
-        lines = []
-        for line in fit.lines:
-            line_w, line_h = font.size(line)
-            x = aligned_x(box, line_w, align)
-            # Lines with stacked marks render taller at the top; keep every baseline in its place.
-            origin = (x, y + extra - (line_h - font.get_height()))
-            lines.append(Text(line, origin, pygame.Rect(x, y, line_w, pitch), fit.size, bold, colour))
-            y += pitch
+        fit = self._fit(nfc(text), box, bold=bold, max_lines=max_lines, max_size=max_size)
+        lines = self._place_lines(fit, box, bold=bold, colour=colour, align=align)
         return TextBlock(box.copy(), tuple(lines), fit.size)
+
+    def _line_box(self, font: pygame.font.Font, line: str, bold: bool, size: int) -> tuple[int, int]:
+        """Every line has the room of the tallest capitals. A line with stacked marks renders taller at the top:
+        it starts higher, so that every baseline keeps its place."""
+        extra = self._tall_extra(bold, size)
+        return font.get_height() + extra, extra - (font.size(line)[1] - font.get_height())
 
     def _fit_or_none(self, text: str, box: pygame.Rect, *, bold: bool, max_lines: int, min_size: int,
                      max_size: int | None = None) -> Fit | None:
         fit = self._fit(nfc(text), box, bold=bold, max_lines=max_lines, max_size=max_size)
         return fit if fit.size >= min_size else None
 
-    def _fit(self, text: str, box: pygame.Rect, *, bold: bool, max_lines: int, max_size: int | None = None) -> Fit:
-        """The largest ladder size at which `text` wraps into `box` within `max_lines` lines.
-
-        Lines break between word groups (ui.text). Then two preferences, each worth a slightly smaller
+    def _fit_in(self, text: str, box: pygame.Rect, bold: bool, max_lines: int, sizes: list[int]) -> Fit:
+        """Lines break between word groups (ui.text). Then two preferences, each worth a slightly smaller
         size: fewer lines (down to FEWER_LINES_SHARE of the size), and breaks after ",", "." or "–" in
         as many lines (down to 88 %). When the groups fit at no size, the bare words are tried; when even
         they need more lines at the smallest size, more lines are allowed, and at the very end a word is
-        broken between letters: the text is never cut.
+        broken between letters: the text is never cut. Every line takes the room of the tallest capitals.
         """
-        key = (text, box.w, box.h, bold, max_lines, max_size)
-        cached = self._fits.get(key)
-        if cached is not None:
-            return cached
-        sizes = sizes_up_to(SIZES, max_size)
-        fit: Fit | None = None
         for lines_allowed in dict.fromkeys((max_lines, 99)):  # more lines rather than tiny text
-            for units in wrap_units(text):  # the word groups; the bare words only where the groups fit nowhere
-                fit = largest_fit(sizes, partial(self._wrap_at, units, box=box, bold=bold, max_lines=lines_allowed))
-                if fit is not None:
-                    fit = self._preferred(fit, units, sizes, box, bold)
-                    break
-            if fit is not None:
-                break
-        if fit is None:  # a word wider than the box even in the smallest size: break inside it
-            fit = Fit(sizes[0], break_letters(text, self._painter.measure(sizes[0], bold=bold), box.w))
-        if len(self._fits) > 2000:
-            self._fits.clear()
-        self._fits[key] = fit
-        return fit
+            found = largest_fit_of(text, sizes, partial(self._wrap_at, box=box, bold=bold, max_lines=lines_allowed))
+            if found is not None:
+                return self._preferred(*found, sizes, box, bold)
+        # a word wider than the box even in the smallest size: break inside it
+        return Fit(sizes[0], break_letters(text, self._painter.measure(sizes[0], bold=bold), box.w))
 
     def _preferred(self, fit: Fit, units: list[str], sizes: list[int], box: pygame.Rect, bold: bool) -> Fit:
         """`fit` in fewer lines, or broken after punctuation, where a size a little smaller allows it; never
@@ -631,15 +580,17 @@ class KioskRenderer:
 
     def _tall_extra(self, bold: bool, size: int) -> int:
         """How far the stacked marks of capitals like "Ể" rise above the font's line box."""
-        key = (bold, size)
-        extra = self._extra.get(key)
-        if extra is None:
-            font = self.font(size, bold=bold)
-            extra = max(0, font.size(_TALL)[1] - font.get_height())
-            self._extra[key] = extra
-        return extra
+        font = partial(self.font, size, bold=bold)
+        return self._extra.get((bold, size), lambda: max(0, font().size(_TALL)[1] - font().get_height()))
 
     # --- painting -----------------------------------------------------------------------------
+
+    def _paint_item(self, surface: pygame.Surface, item: TextBlock | Spinner) -> None:
+        if isinstance(item, Spinner):
+            self._paint_spinner(surface, item)
+            return
+        for line in item.lines:
+            self._painter.paint(surface, line)
 
     def _paint_spinner(self, surface: pygame.Surface, spinner: Spinner) -> None:
         dot = max(3, spinner.radius // 6)

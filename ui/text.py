@@ -17,7 +17,8 @@ import re
 import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -109,6 +110,9 @@ class Text:
     size: int
     bold: bool
     colour: Colour
+
+    def moved(self, dx: int, dy: int) -> Text:
+        return replace(self, origin=(self.origin[0] + dx, self.origin[1] + dy), rect=self.rect.move(dx, dy))
 
 
 def paint_panel(surface: pygame.Surface, panel: Panel, shadow_colour: Colour = (0, 0, 0)) -> None:
@@ -226,6 +230,17 @@ def largest_fit(sizes: Sequence[int], lines_at: Callable[[int], tuple[str, ...] 
         else:
             high = mid - 1
     return fit
+
+
+def largest_fit_of(text: str, sizes: Sequence[int],
+                   lines_at: Callable[[list[str], int], tuple[str, ...] | None]) -> tuple[Fit, list[str]] | None:
+    """The largest fit of `text` wrapped between its word groups, else between its bare words (`wrap_units`);
+    with the units it is wrapped between. `lines_at(units, size)` wraps them at one size (None: they do not fit)."""
+    for units in wrap_units(text):
+        fit = largest_fit(sizes, partial(lines_at, units))
+        if fit is not None:
+            return fit, units
+    return None
 
 
 def aligned_x(box: pygame.Rect, width: int, align: str) -> int:
