@@ -1,4 +1,5 @@
-"""Test harness: center configs, the server as a real process, and MQTT 5 devices on MqttLink."""
+"""Test harness: center configs, the server as a real process, MQTT 5 devices on MqttLink, and an agent's own loop
+on a FakeLink."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import queue
 import signal
 import subprocess
 import sys
+import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -17,8 +20,10 @@ from typing import Any
 from central_server.config import CenterConfig
 from central_server.storage.url import SqliteFile
 from devkit.local_broker import LocalBroker
+from protocol.agent_loop import AgentLoop
 from protocol.config import MqttSettings
-from protocol.link import Message, MqttLink
+from protocol.link import FakeLink, Message, MqttLink
+from protocol.messages import Status
 from protocol.topics import Topics
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,6 +92,32 @@ id = "3"
 name = "Quầy 3"
 areas = ["nho"]
 """
+
+
+def until(condition: Callable[[], object], timeout_s: float = TIMEOUT) -> None:
+    """Wait for `condition` to hold (polled every 10 ms); fail after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {timeout_s:g} s"
+        time.sleep(0.01)
+
+
+@contextmanager
+def looping(agent: AgentLoop[Any], link: FakeLink, *retained: tuple[str, bytes]) -> Iterator[None]:
+    """`agent`'s own main loop on a thread, its server online and the `retained` (topic, payload) delivered;
+    stopped at the end, and it must stop."""
+    stop = threading.Event()
+    loop = threading.Thread(target=agent.run, args=(stop,), name="agent-loop")
+    loop.start()
+    try:
+        for topic, payload in ((agent.topics.server_status(), Status(True).to_wire()), *retained):
+            link.deliver(topic, payload, retained=True)
+        until(agent.ready)
+        yield
+    finally:
+        stop.set()
+        loop.join(30)
+    assert not loop.is_alive(), "the agent stops"
 
 
 def rss_mb(pid: int) -> float:

@@ -3,10 +3,7 @@ nothing."""
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -16,7 +13,8 @@ from display_board.config import load
 from display_board.led_display import FakeLedDisplay, LedContent
 from display_board.voice import FakeVoice
 from protocol.link import FakeLink
-from protocol.messages import Call, CounterStateMessage, Status, TicketView
+from protocol.messages import Call, CounterStateMessage, TicketView
+from tests.harness import looping, until
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "firmware_configs" / "board.example.toml"
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -39,28 +37,6 @@ def board_on(link: FakeLink, tmp_path: Path) -> tuple[BoardAgent, FakeVoice, Fak
     return board, voice, leds
 
 
-@contextmanager
-def running(board: BoardAgent, link: FakeLink) -> Iterator[None]:
-    stop = threading.Event()
-    loop = threading.Thread(target=board.run, args=(stop,), name="board-loop")
-    loop.start()
-    try:
-        link.deliver(board.topics.server_status(), Status(True).to_wire(), retained=True)
-        until(board.ready)
-        yield
-    finally:
-        stop.set()
-        loop.join(30)
-    assert not loop.is_alive(), "the board stops"
-
-
-def until(condition: Callable[[], object], timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "not within 10 s"
-        time.sleep(0.01)
-
-
 def call(number: str) -> bytes:
     return Call(number, "1", "Quầy 1", "dat-dai", False, datetime(2026, 12, 2, 8, tzinfo=ZONE)).to_wire()
 
@@ -68,7 +44,7 @@ def call(number: str) -> bytes:
 def test_a_call_is_said_and_a_bad_one_between_changes_nothing(tmp_path: Path) -> None:
     link = FakeLink()
     board, voice, _ = board_on(link, tmp_path)
-    with running(board, link):
+    with looping(board, link):
         link.deliver(board.topics.board_call(), b"{not json")
         link.deliver(board.topics.board_call(), call("1002").replace(b"+07:00", b""))  # no offset
         link.deliver(board.topics.board_call(), call("1001"))
@@ -83,7 +59,7 @@ def test_the_led_of_a_counter_with_a_display_follows_its_state_and_others_are_no
     board, _, leds = board_on(link, tmp_path)
     ticket = TicketView("t1", "1005", "dat-dai", "Đất đai", datetime(2026, 12, 2, 8, tzinfo=ZONE), "none", "serving",
                         "1")
-    with running(board, link):
+    with looping(board, link):
         for counter in ("2", "1"):
             state = CounterStateMessage(counter, f"Quầy {counter}", "serving", ticket)
             link.deliver(board.topics.counter_state(counter), state.to_wire())

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -22,7 +20,8 @@ from kiosk.model import PrinterStatus, Screen
 from kiosk.printer import FakePrinter
 from kiosk.ticket_layout import RenderedTicket, TicketFonts
 from protocol.link import FakeLink, Message
-from protocol.messages import AreaInfo, CenterConfigMessage, Status
+from protocol.messages import AreaInfo, CenterConfigMessage
+from tests.harness import looping, until
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "firmware_configs" / "kiosk.example.toml"
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -63,76 +62,51 @@ def answer(**reply: Any) -> Callable[[dict[str, Any]], bytes]:
     return lambda body: json.dumps({"v": 1, "request_id": body["request_id"], "ok": True, **reply}).encode()
 
 
-def kiosk_on(link: FakeLink, printer: FakePrinter) -> KioskAgent:
-    return KioskAgent(load(EXAMPLE), link, printer, display=None, clock=lambda: datetime.now(ZONE),
-                      fonts=TicketFonts.default(), journal=Journal(None), timings=QUICK)
-
-
 @contextmanager
-def running(kiosk: KioskAgent, link: FakeLink) -> Iterator[None]:
-    """The kiosk's own loop on a thread, with the server online and the center's config delivered."""
-    stop = threading.Event()
-    loop = threading.Thread(target=kiosk.run, args=(stop,), name="kiosk-loop")
-    loop.start()
-    try:
-        link.deliver(kiosk.topics.server_status(), Status(True).to_wire(), retained=True)
-        link.deliver(kiosk.topics.config(), CONFIG.to_wire(), retained=True)
+def kiosk_running(server: Server, printer: FakePrinter,
+                  link: FakeLink | None = None) -> Iterator[tuple[KioskAgent, FakeLink]]:
+    """A kiosk on its own loop, the center's config delivered, its menu shown."""
+    link = link or FakeLink(server)
+    kiosk = KioskAgent(load(EXAMPLE), link, printer, display=None, clock=lambda: datetime.now(ZONE),
+                       fonts=TicketFonts.default(), journal=Journal(None), timings=QUICK)
+    with looping(kiosk, link, (kiosk.topics.config(), CONFIG.to_wire())):
         until(lambda: kiosk.ready() and kiosk.flow.view().screen is Screen.MENU)
-        yield
-    finally:
-        stop.set()
-        loop.join(30)
-    assert not loop.is_alive(), "the kiosk stops"
+        yield kiosk, link
 
 
-def until(condition: Callable[[], object], timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "not within 10 s"
-        time.sleep(0.01)
+def take_number(kiosk: KioskAgent) -> None:
+    """What a citizen's touch (or a GPIO button) hands the kiosk."""
+    kiosk.events.put(Pressed("dat-dai", "none"))
 
 
 @pytest.mark.parametrize(
     "reply",
     [
-        {},
-        {"ticket": None},
-        {"ticket": "1001"},
-        {"ticket": [1]},
-        {"ticket": {**TICKET, "issued_at": "hôm nay"}},
-        {"ticket": {**TICKET, "issued_at": "2026-11-23T08:00:00"}},  # no offset
-        {"ticket": {**TICKET, "number": 1001}},
+        lambda body: b"not json",
+        answer(),
+        answer(ticket=None),
+        answer(ticket="1001"),
+        answer(ticket=[1]),
+        answer(ticket={**TICKET, "issued_at": "hôm nay"}),
+        answer(ticket={**TICKET, "issued_at": "2026-11-23T08:00:00"}),  # no offset
+        answer(ticket={**TICKET, "number": 1001}),
     ],
 )
-def test_an_unusable_answer_refuses_the_ticket_and_cancels_the_request_with_the_server(reply: dict[str, Any]) -> None:
-    server, printer = Server(answer(**reply)), FakePrinter()
-    link = FakeLink(server)
-    kiosk = kiosk_on(link, printer)
-    with running(kiosk, link):
-        kiosk.events.put(Pressed("dat-dai", "none"))
+def test_an_unusable_answer_refuses_the_ticket_and_cancels_the_request_with_the_server(
+        reply: Callable[[dict[str, Any]], bytes]) -> None:
+    server, printer = Server(reply), FakePrinter()
+    with kiosk_running(server, printer) as (kiosk, _):
+        take_number(kiosk)
         until(lambda: kiosk.flow.view().screen is Screen.REFUSED)
         asked = server.asked[0]["request_id"]
         until(lambda: server.cancelled() == [asked])
     assert printer.printed == []
 
 
-def test_an_answer_that_is_not_json_refuses_the_ticket() -> None:
-    server, printer = Server(lambda body: b"not json"), FakePrinter()
-    link = FakeLink(server)
-    kiosk = kiosk_on(link, printer)
-    with running(kiosk, link):
-        kiosk.events.put(Pressed("dat-dai", "none"))
-        until(lambda: kiosk.flow.view().screen is Screen.REFUSED)
-        until(lambda: len(server.cancelled()) == 1)
-    assert printer.printed == []
-
-
 def test_a_good_answer_prints_the_ticket() -> None:
     server, printer = Server(answer(ticket=TICKET)), FakePrinter()
-    link = FakeLink(server)
-    kiosk = kiosk_on(link, printer)
-    with running(kiosk, link):
-        kiosk.events.put(Pressed("dat-dai", "none"))
+    with kiosk_running(server, printer) as (kiosk, _):
+        take_number(kiosk)
         until(lambda: len(printer.printed) == 1)
         view = kiosk.flow.view()
     assert view.screen is Screen.TICKET and view.ticket is not None and view.ticket.number == "1001"
@@ -146,14 +120,12 @@ def test_a_refusal_shows_its_message_and_leaves_nothing_to_cancel() -> None:
                            "error": {"code": "area_full", "message": "Lĩnh vực này đã hết số."}}).encode()
 
     server, printer = Server(refuse), FakePrinter()
-    link = FakeLink(server)
-    kiosk = kiosk_on(link, printer)
-    with running(kiosk, link):
-        kiosk.events.put(Pressed("dat-dai", "none"))
+    with kiosk_running(server, printer) as (kiosk, _):
+        take_number(kiosk)
         until(lambda: kiosk.flow.view().screen is Screen.REFUSED)
         shown = kiosk.flow.view().message
         until(lambda: kiosk.flow.view().screen is Screen.MENU)
-        kiosk.events.put(Pressed("dat-dai", "none"))  # the next citizen: after it, any cancel would have gone out
+        take_number(kiosk)  # the next citizen: after it, any cancel would have gone out
         until(lambda: len(server.asked) == 2)
     assert shown == "Lĩnh vực này đã hết số."
     assert server.cancelled() == [] and printer.printed == []
@@ -168,10 +140,8 @@ def test_a_request_that_fails_unexpectedly_is_refused_and_cancelled_with_the_ser
                 raise OSError("the network stack said no")
             return super().request(topic, payload, **kwargs)
 
-    link = BrokenStack(server)
-    kiosk = kiosk_on(link, printer)
-    with running(kiosk, link):
-        kiosk.events.put(Pressed("dat-dai", "none"))
+    with kiosk_running(server, printer, BrokenStack(server)) as (kiosk, _):
+        take_number(kiosk)
         until(lambda: kiosk.flow.view().screen is Screen.REFUSED)
         until(lambda: len(server.cancelled()) == 1)  # it may have reached the server
     assert printer.printed == []
@@ -179,10 +149,8 @@ def test_a_request_that_fails_unexpectedly_is_refused_and_cancelled_with_the_ser
 
 def test_paper_running_out_during_a_ticket_counts_as_not_printed_and_is_reported() -> None:
     server, printer = Server(answer(ticket=TICKET)), PaperRunsOut()
-    link = FakeLink(server)
-    kiosk = kiosk_on(link, printer)
-    with running(kiosk, link):
-        kiosk.events.put(Pressed("dat-dai", "none"))
+    with kiosk_running(server, printer) as (kiosk, link):
+        take_number(kiosk)
         until(lambda: link.status.get("printer") == PrinterStatus.PAPER_OUT.value)
         until(lambda: link.status.get("unprinted") == [TICKET["id"]])
     assert len(printer.printed) == 1
@@ -191,13 +159,11 @@ def test_paper_running_out_during_a_ticket_counts_as_not_printed_and_is_reported
 def test_a_ticket_that_cannot_even_be_rendered_is_reported_and_the_next_one_prints() -> None:
     tickets = iter([{**TICKET, "id": "x" * 4000}, {**TICKET, "id": "t2", "number": "1002"}])
     server, printer = Server(lambda body: answer(ticket=next(tickets))(body)), FakePrinter()
-    link = FakeLink(server)
-    kiosk = kiosk_on(link, printer)
-    with running(kiosk, link):
-        kiosk.events.put(Pressed("dat-dai", "none"))
+    with kiosk_running(server, printer) as (kiosk, link):
+        take_number(kiosk)
         until(lambda: link.status.get("unprinted") == ["x" * 4000])
         until(lambda: kiosk.flow.view().screen is Screen.MENU)
-        kiosk.events.put(Pressed("dat-dai", "none"))
+        take_number(kiosk)
         until(lambda: len(printer.printed) == 1)
         shown = kiosk.flow.view().ticket
     assert shown is not None and shown.number == "1002", "the worker went on"

@@ -4,8 +4,6 @@ thank-you and sent until acknowledged, bad messages change nothing."""
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -23,7 +21,6 @@ from protocol.messages import (
     CounterStateMessage,
     RatingRecorded,
     RatingWindow,
-    Status,
     TicketView,
 )
 from rating_terminal.agent import TerminalAgent
@@ -31,6 +28,7 @@ from rating_terminal.config import load
 from rating_terminal.hardware import FakeTerminal
 from rating_terminal.model import Feedback, Key, KeyPressed, RatingPressed
 from rating_terminal.outbox import Outbox
+from tests.harness import looping, until
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 LEVELS = ("very_satisfied", "satisfied", "dissatisfied")
@@ -48,26 +46,9 @@ def terminal_on(link: FakeLink, tmp_path: Path) -> tuple[TerminalAgent, FakeTerm
 
 
 @contextmanager
-def running(terminal: TerminalAgent, link: FakeLink) -> Iterator[None]:
-    stop = threading.Event()
-    loop = threading.Thread(target=terminal.run, args=(stop,), name="terminal-loop")
-    loop.start()
-    try:
-        link.deliver(terminal.topics.server_status(), Status(True).to_wire(), retained=True)
-        link.deliver(terminal.topics.config(), CONFIG.to_wire(), retained=True)
-        until(terminal.ready)
+def terminal_running(terminal: TerminalAgent, link: FakeLink) -> Iterator[None]:
+    with looping(terminal, link, (terminal.topics.config(), CONFIG.to_wire())):
         yield
-    finally:
-        stop.set()
-        loop.join(30)
-    assert not loop.is_alive(), "the terminal stops"
-
-
-def until(condition: Callable[[], object], timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "not within 10 s"
-        time.sleep(0.01)
 
 
 def answer_commands(ok: bool) -> Callable[[Message], bytes]:
@@ -86,7 +67,7 @@ def test_a_key_is_sent_as_its_command_and_the_answer_is_signalled(tmp_path: Path
                                                                    feedback: Feedback) -> None:
     link = FakeLink(answer_commands(ok))
     terminal, hardware = terminal_on(link, tmp_path)
-    with running(terminal, link):
+    with terminal_running(terminal, link):
         hardware.press(KeyPressed(Key.NEXT))
         until(lambda: feedback in hardware.signals)
     sent = [json.loads(m.payload) for m in link.sent(terminal.topics.counter_command("1"))]
@@ -100,7 +81,7 @@ def test_a_rating_is_stored_sent_and_done_once_acknowledged_and_a_bad_ack_change
     until_s = datetime.now(ZONE) + timedelta(minutes=2)
     ticket = TicketView("t1", "1001", "dat-dai", "Đất đai", datetime(2026, 12, 2, 8, tzinfo=ZONE), "none", "done", "1")
     state = CounterStateMessage("1", "Quầy 1", "idle", ticket, RatingWindow("t1", "1001", until_s))
-    with running(terminal, link):
+    with terminal_running(terminal, link):
         link.deliver(terminal.topics.counter_state("1"), state.to_wire(), retained=True)
         until(lambda: hardware.armed == list(LEVELS))
         hardware.press(RatingPressed("satisfied"))
