@@ -45,6 +45,7 @@ from protocol.messages import (
     VoidTickets,
     decode_request,
     iso,
+    meant_as_cancel,
     usable_id,
 )
 from protocol.topics import COUNTER, Inbound, Topics
@@ -267,8 +268,7 @@ class CenterService:
                 log.info("request %s from %s answered again (retry)", request_id, device)
                 self._reply(response_topic, earlier, message.correlation)
                 return
-        kind = ("cancel" if isinstance(request, TicketCancel) else "ticket" if inbound.kind == "ticket_request"
-                else "command")  # which of the device's rates it draws on
+        kind = _rate_of(inbound, request, message.payload)
         if not self._limits.allow(device, kind, now):  # neither acted on nor kept: a flood fills nothing
             self._refuse_unkept(device, request_id, response_topic, message, too_many(device), now)
             return
@@ -708,3 +708,11 @@ def _span(span: timedelta, *, sign: bool = True) -> str:
 
 def _disk_full(failed: StorageError) -> str:
     return "disk full: " if isinstance(failed, StorageFull) else ""
+
+
+def _rate_of(inbound: Inbound, request: Request | BadMessage, payload: bytes) -> str:
+    """Which of the device's rates a request draws on (a cancel that did not decode is still a cancel)."""
+    if inbound.kind != "ticket_request":
+        return "command"
+    cancel = isinstance(request, TicketCancel) or (isinstance(request, BadMessage) and meant_as_cancel(payload))
+    return "cancel" if cancel else "ticket"

@@ -1,7 +1,7 @@
 """The hall board agent: retained state and calls from MQTT to the screen, the voice and the LEDs.
 
-One thread (the main loop, which also owns pygame) owns the flow; paho's callbacks only decode
-and enqueue. The voice plays on its own thread from a FIFO, so announcements never overlap.
+One thread (protocol/agent_loop.py's main loop, which also owns pygame) owns the flow; the link's
+callbacks only decode and enqueue. The voice plays on its own thread from a FIFO, so announcements never overlap.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The kiosk agent: wires the flow to MQTT, the printer, the screen and the buttons.
 
-One thread owns the flow (the main loop, which also owns pygame). paho's and gpiozero's
-callbacks only enqueue events; two workers do the slow I/O and enqueue what came of it: one
-asks the server for tickets (retrying with the same request_id), one renders and prints them
-and queries the printer's status every few seconds while idle.
+The loop is protocol/agent_loop.py's; it also owns pygame. The link's and gpiozero's callbacks
+only enqueue events; three workers do the slow I/O and enqueue what came of it: one asks the
+server for tickets (retrying with the same request_id), one renders and prints them and queries
+the printer's status every few seconds while idle, one cancels with the server what was given up.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ is down at boot), TCP_NODELAY on every connection (Nagle costs ~88 ms per reques
 the LWT on the device's status topic, online published on every (re)connect once every
 subscription is acknowledged, offline published on a clean stop (a clean disconnect does not
 fire the will), resubscription on reconnect, and `request()` with Response Topic and
-Correlation Data. Handlers run on paho's network thread: they must only enqueue.
+Correlation Data. MqttLink runs handlers on paho's network thread (FakeLink on its caller's): they
+must only enqueue.
 """
 
 from __future__ import annotations
@@ -441,6 +442,11 @@ class FakeLink:
             handlers = [h for f, h in self._handlers.items() if mqtt.topic_matches_sub(_delivered_as(f), topic)]
         for handler in handlers:
             handler(Message(topic, payload, retained=retained))
+
+    def hears(self, topic: str) -> bool:
+        """Whether a message on `topic` would reach one of the agent's subscriptions."""
+        with self._lock:
+            return any(mqtt.topic_matches_sub(_delivered_as(f), topic) for f in self._handlers)
 
     def sent(self, topic: str) -> list[Message]:
         """What the agent published or asked on `topic`, in order."""

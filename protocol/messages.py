@@ -305,6 +305,15 @@ def _is_cancel(body: Body) -> bool:
     return "cancels" in body and "area" not in body
 
 
+def meant_as_cancel(payload: bytes) -> bool:
+    """Whether a ticket request topic's payload that did not decode (a wrong version, a bad field) was a kiosk's
+    cancel all the same: its refusal draws on the kiosk's cancel rate, never on its ticket rate."""
+    try:
+        return _is_cancel(parse_object(payload))
+    except BadMessage:
+        return False
+
+
 # --- replies: server -> device ------------------------------------------------------------
 
 

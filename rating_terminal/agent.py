@@ -1,6 +1,7 @@
 """The counter terminal agent: wires the flow to MQTT, the keypad, the rating buttons and the outbox.
 
-One thread (the main loop) owns the flow; gpiozero's and paho's callbacks only enqueue. A
+One thread (protocol/agent_loop.py's main loop) owns the flow; gpiozero's and the link's callbacks only
+enqueue. A
 command is sent at most once, and only while the link is up: a press while offline fails at
 once and is never replayed (a stale "next" must never fire). A rating is stored in the outbox
 before the thank-you and resent with its rating_id until the server acknowledges it.
@@ -234,4 +235,3 @@ class TerminalAgent(AgentLoop[Event]):
                 last_sent[rating.rating_id] = time.monotonic()
                 self.link.publish(self.topics.counter_rating(self.config.counter_id), rating.to_wire())
                 self._outbox.sent(rating.rating_id)
-

@@ -21,7 +21,7 @@ class Outgoing:
 
 class Outbox:
     def __init__(self, path: Path) -> None:
-        # The main loop adds, the sender reads, paho's thread marks done: one lock keeps them apart.
+        # The main loop adds, the sender reads and marks done: one lock keeps them apart.
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")

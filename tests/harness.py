@@ -106,18 +106,26 @@ def until(condition: Callable[[], object], timeout_s: float = TIMEOUT) -> None:
 def looping(agent: AgentLoop[Any], link: FakeLink, *retained: tuple[str, bytes]) -> Iterator[None]:
     """`agent`'s own main loop on a thread, its server online and the `retained` (topic, payload) delivered;
     stopped at the end, and it must stop."""
-    stop = threading.Event()
-    loop = threading.Thread(target=agent.run, args=(stop,), name="agent-loop")
+    stop, ended = threading.Event(), list[object]()
+
+    def run() -> None:
+        try:
+            ended.append(agent.run(stop))
+        except BaseException as exc:  # the test fails on it below
+            ended.append(exc)
+
+    loop = threading.Thread(target=run, name="agent-loop")
     loop.start()
     try:
         for topic, payload in ((agent.topics.server_status(), Status(True).to_wire()), *retained):
             link.deliver(topic, payload, retained=True)
-        until(agent.ready)
+        until(lambda: agent.ready() or ended)
         yield
     finally:
         stop.set()
         loop.join(30)
     assert not loop.is_alive(), "the agent stops"
+    assert ended == [0], f"its loop ended with {ended}"
 
 
 def rss_mb(pid: int) -> float:

@@ -20,7 +20,7 @@ from kiosk.model import PrinterStatus, Screen
 from kiosk.printer import FakePrinter
 from kiosk.ticket_layout import RenderedTicket, TicketFonts
 from protocol.link import FakeLink, Message
-from protocol.messages import AreaInfo, CenterConfigMessage
+from protocol.messages import AreaInfo, Cancellation, CenterConfigMessage
 from tests.harness import looping, until
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "firmware_configs" / "kiosk.example.toml"
@@ -51,7 +51,7 @@ class Server:
         body = json.loads(request.payload)
         self.asked.append(body)
         if "cancels" in body:
-            return json.dumps({"v": 1, "request_id": body["request_id"], "ok": True, "voided": False}).encode()
+            return Cancellation(body["request_id"], True).to_wire()
         return self._ticket(body)
 
     def cancelled(self) -> list[str]:
@@ -63,12 +63,12 @@ def answer(**reply: Any) -> Callable[[dict[str, Any]], bytes]:
 
 
 @contextmanager
-def kiosk_running(server: Server, printer: FakePrinter,
-                  link: FakeLink | None = None) -> Iterator[tuple[KioskAgent, FakeLink]]:
+def kiosk_running(server: Server, printer: FakePrinter, link: FakeLink | None = None,
+                  journal: Journal | None = None) -> Iterator[tuple[KioskAgent, FakeLink]]:
     """A kiosk on its own loop, the center's config delivered, its menu shown."""
     link = link or FakeLink(server)
     kiosk = KioskAgent(load(EXAMPLE), link, printer, display=None, clock=lambda: datetime.now(ZONE),
-                       fonts=TicketFonts.default(), journal=Journal(None), timings=QUICK)
+                       fonts=TicketFonts.default(), journal=journal or Journal(None), timings=QUICK)
     with looping(kiosk, link, (kiosk.topics.config(), CONFIG.to_wire())):
         until(lambda: kiosk.ready() and kiosk.flow.view().screen is Screen.MENU)
         yield kiosk, link
@@ -94,12 +94,13 @@ def take_number(kiosk: KioskAgent) -> None:
 )
 def test_an_unusable_answer_refuses_the_ticket_and_cancels_the_request_with_the_server(
         reply: Callable[[dict[str, Any]], bytes]) -> None:
-    server, printer = Server(reply), FakePrinter()
-    with kiosk_running(server, printer) as (kiosk, _):
+    server, printer, journal = Server(reply), FakePrinter(), Journal(None)
+    with kiosk_running(server, printer, journal=journal) as (kiosk, _):
         take_number(kiosk)
         until(lambda: kiosk.flow.view().screen is Screen.REFUSED)
         asked = server.asked[0]["request_id"]
         until(lambda: server.cancelled() == [asked])
+        until(lambda: journal.to_cancel() == [])  # the server's answer is understood: nothing left to cancel
     assert printer.printed == []
 
 
@@ -140,10 +141,12 @@ def test_a_request_that_fails_unexpectedly_is_refused_and_cancelled_with_the_ser
                 raise OSError("the network stack said no")
             return super().request(topic, payload, **kwargs)
 
-    with kiosk_running(server, printer, BrokenStack(server)) as (kiosk, _):
+    journal = Journal(None)
+    with kiosk_running(server, printer, BrokenStack(server), journal) as (kiosk, _):
         take_number(kiosk)
         until(lambda: kiosk.flow.view().screen is Screen.REFUSED)
         until(lambda: len(server.cancelled()) == 1)  # it may have reached the server
+        until(lambda: journal.to_cancel() == [])
     assert printer.printed == []
 
 

@@ -4,6 +4,7 @@ thank-you and sent until acknowledged, bad messages change nothing."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -19,8 +20,10 @@ from protocol.messages import (
     CenterConfigMessage,
     CommandDone,
     CounterStateMessage,
+    ErrorInfo,
     RatingRecorded,
     RatingWindow,
+    Refusal,
     TicketView,
 )
 from rating_terminal.agent import TerminalAgent
@@ -63,21 +66,24 @@ def answer_commands(ok: bool) -> Callable[[Message], bytes]:
 
 
 @pytest.mark.parametrize(("ok", "feedback"), [(True, Feedback.OK), (False, Feedback.FAILED)])
-def test_a_key_is_sent_as_its_command_and_the_answer_is_signalled(tmp_path: Path, ok: bool,
-                                                                   feedback: Feedback) -> None:
+def test_a_key_is_sent_as_its_command_and_the_answer_is_signalled(tmp_path: Path, ok: bool, feedback: Feedback,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
     link = FakeLink(answer_commands(ok))
     terminal, hardware = terminal_on(link, tmp_path)
-    with terminal_running(terminal, link):
+    with caplog.at_level(logging.INFO, logger="rating_terminal.agent"), terminal_running(terminal, link):
         hardware.press(KeyPressed(Key.NEXT))
         until(lambda: feedback in hardware.signals)
     sent = [json.loads(m.payload) for m in link.sent(terminal.topics.counter_command("1"))]
     assert [body["action"] for body in sent] == ["next"]
     assert link.status.get("server") is True, "the center sees the terminal reach the server"
+    assert ("next refused: nothing_waiting" in caplog.messages) is not ok, "a refusal, read as one"
 
 
-def test_a_rating_is_stored_sent_and_done_once_acknowledged_and_a_bad_ack_changes_nothing(tmp_path: Path) -> None:
+def test_a_rating_is_on_disk_by_the_thank_you_sent_until_acknowledged_and_other_acks_change_nothing(
+        tmp_path: Path) -> None:
     link = FakeLink()
     terminal, hardware = terminal_on(link, tmp_path)
+    topic, acks = terminal.topics.counter_rating("1"), terminal.topics.rating_ack("1")
     until_s = datetime.now(ZONE) + timedelta(minutes=2)
     ticket = TicketView("t1", "1001", "dat-dai", "Đất đai", datetime(2026, 12, 2, 8, tzinfo=ZONE), "none", "done", "1")
     state = CounterStateMessage("1", "Quầy 1", "idle", ticket, RatingWindow("t1", "1001", until_s))
@@ -86,11 +92,17 @@ def test_a_rating_is_stored_sent_and_done_once_acknowledged_and_a_bad_ack_change
         until(lambda: hardware.armed == list(LEVELS))
         hardware.press(RatingPressed("satisfied"))
         until(lambda: hardware.thanked == ["satisfied"])
-        until(lambda: link.sent(terminal.topics.counter_rating("1")))
-        rating = json.loads(link.sent(terminal.topics.counter_rating("1"))[0].payload)
-        assert (rating["ticket_id"], rating["level"]) == ("t1", "satisfied")
-        link.deliver(terminal.topics.rating_ack("1"), b"[]")
-        link.deliver(terminal.topics.rating_ack("1"), RatingRecorded(rating["rating_id"], "t1", "satisfied").to_wire())
+        stored = terminal_pending(tmp_path)
+        assert len(stored) == 1, "on disk by the thank-you"
+        until(lambda: link.sent(topic))
+        link.deliver(acks, RatingRecorded("another-rating", "t9", "satisfied").to_wire())
+        link.deliver(acks, Refusal(None, ErrorInfo("bad_request", "Yêu cầu không hợp lệ"), "rating_id").to_wire())
+        link.deliver(acks, b"[]")
+        until(lambda: len(link.sent(topic)) == 2)  # sent again, after those acks were read
+        assert terminal_pending(tmp_path) == stored
+        sent = [json.loads(m.payload) for m in link.sent(topic)]
+        assert [(b["rating_id"], b["ticket_id"], b["level"]) for b in sent] == [(stored[0], "t1", "satisfied")] * 2
+        link.deliver(acks, RatingRecorded(stored[0], "t1", "satisfied").to_wire())
         until(lambda: not terminal_pending(tmp_path))
 
 

@@ -101,6 +101,14 @@ def test_a_kiosks_cancels_have_their_own_rate_so_a_flood_of_tickets_leaves_it_ab
     assert json.loads(out[-1].payload)["ok"] is True
 
 
+def test_cancels_that_do_not_decode_still_draw_on_the_cancel_rate_and_leave_tickets_alone(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, Clock())
+    for n in range(200):  # a kiosk newer than its server, say, sending a reason this one does not know
+        rig.send(rig.topics.ticket_request("k1"), {"v": 1, "request_id": f"c{n}", "cancels": f"r{n}",
+                                                   "reason": "newer-reason"}, rig.topics.ticket_response("k1"))
+    assert rig.ticket("dat-dai", request_id="citizen")["ok"] is True
+
+
 def test_a_counter_flooding_ratings_gets_no_answer_past_its_rate_and_its_terminal_sends_again(tmp_path: Path) -> None:
     clock = Clock()
     rig = Rig(tmp_path, clock)
