@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -96,9 +97,12 @@ class Terminal:
 
 
 @pytest.fixture
-def terminal(tmp_path: Path, broker: LocalBroker, center_id: str, server: ServerProcess) -> Terminal:
+def terminal(tmp_path: Path, broker: LocalBroker, center_id: str, server: ServerProcess) -> Iterator[Terminal]:
     (tmp_path / "t").mkdir()
-    return Terminal(tmp_path / "t", broker, center_id)
+    terminal = Terminal(tmp_path / "t", broker, center_id)
+    yield terminal
+    if terminal.proc is not None:  # a test that failed before its own stop: no terminal outlives it
+        terminal.stop(kill=True)
 
 
 def ratings_at_server(server: ServerProcess, expected: int, timeout_s: float = 20) -> list[tuple[str, str]]:
