@@ -41,11 +41,11 @@ from protocol.messages import (
     TicketIssued,
     TicketRequest,
     TicketsVoided,
+    Unreadable,
     VoidedTicket,
     VoidTickets,
     decode_request,
     iso,
-    meant_as_cancel,
     usable_id,
 )
 from protocol.topics import COUNTER, Inbound, Topics
@@ -251,12 +251,12 @@ class CenterService:
 
     def _handle_request(self, inbound: Inbound, message: Message, response_topic: str, now: datetime) -> None:
         device = f"{inbound.device_kind}/{inbound.device_id}"
-        request: Request | BadMessage
+        request: Request | Unreadable
         try:
             request = decode_request(inbound.kind, message.payload)
-            request_id: str | None = request.request_id
         except BadMessage as bad:  # answered below, after the device's rate and budget are judged
-            request, request_id = bad, usable_id(message.payload, "request_id")
+            request = Unreadable.of(bad, message.payload)
+        request_id = request.request_id
         if request_id is not None and self._may_have_answered(device, request_id):
             # A retry gets its first answer, past the rate of new requests (the contract); at most a few a
             # second of them are looked up, the rest get no answer (and their asker asks again).
@@ -268,7 +268,7 @@ class CenterService:
                 log.info("request %s from %s answered again (retry)", request_id, device)
                 self._reply(response_topic, earlier, message.correlation)
                 return
-        kind = _rate_of(inbound, request, message.payload)
+        kind = _rate_of(inbound, request)
         if not self._limits.allow(device, kind, now):  # neither acted on nor kept: a flood fills nothing
             self._refuse_unkept(device, request_id, response_topic, message, too_many(device), now)
             return
@@ -276,7 +276,7 @@ class CenterService:
         if request_id is not None and known and not self._limits.keep(device, self.center.day):
             self._refuse_unkept(device, request_id, response_topic, message, over_budget(device), now)
             return
-        reply = self._answer(inbound, request, request_id, now)
+        reply = self._answer(inbound, request, now)
         payload = reply.to_wire()
         self._reply(response_topic, payload, message.correlation)
         # Every answer is kept: a retry must never act later than its refusal. Not for an unknown
@@ -362,11 +362,12 @@ class CenterService:
             return None
         return self._storage.find_reply(device, self.center.day, request_id)
 
-    def _answer(self, inbound: Inbound, request: Request | BadMessage, request_id: str | None,
-                now: datetime) -> Reply:
-        if isinstance(request, BadMessage):
-            log.warning("refused a request from %s/%s: %s", inbound.device_kind, inbound.device_id, request.reason)
-            return Refusal(request_id, ErrorInfo(request.code, BAD_REQUEST_VI, request.reason))
+    def _answer(self, inbound: Inbound, request: Request | Unreadable, now: datetime) -> Reply:
+        request_id = request.request_id
+        if isinstance(request, Unreadable):
+            bad = request.error
+            log.warning("refused a request from %s/%s: %s", inbound.device_kind, inbound.device_id, bad.reason)
+            return Refusal(request_id, ErrorInfo(bad.code, BAD_REQUEST_VI, bad.reason))
         try:
             if isinstance(request, VoidTickets):
                 return self._void(request, inbound.device_id, now)
@@ -710,9 +711,9 @@ def _disk_full(failed: StorageError) -> str:
     return "disk full: " if isinstance(failed, StorageFull) else ""
 
 
-def _rate_of(inbound: Inbound, request: Request | BadMessage, payload: bytes) -> str:
+def _rate_of(inbound: Inbound, request: Request | Unreadable) -> str:
     """Which of the device's rates a request draws on (a cancel that did not decode is still a cancel)."""
     if inbound.kind != "ticket_request":
         return "command"
-    cancel = isinstance(request, TicketCancel) or (isinstance(request, BadMessage) and meant_as_cancel(payload))
+    cancel = isinstance(request, TicketCancel) or (isinstance(request, Unreadable) and request.cancel)
     return "cancel" if cancel else "ticket"

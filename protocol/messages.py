@@ -118,7 +118,14 @@ def usable_id(payload: bytes, name: str) -> str | None:
     """The payload's id field if it is usable, even in a payload refused for another reason (a wrong version, a
     bad field), else None: what its refusal echoes (null), and what a retry of it is known by."""
     try:
-        return id_of(parse_object(payload), name)
+        return _id_or_none(parse_object(payload), name)
+    except BadMessage:
+        return None
+
+
+def _id_or_none(body: Body, name: str) -> str | None:
+    try:
+        return id_of(body, name)
     except BadMessage:
         return None
 
@@ -305,13 +312,21 @@ def _is_cancel(body: Body) -> bool:
     return "cancels" in body and "area" not in body
 
 
-def meant_as_cancel(payload: bytes) -> bool:
-    """Whether a ticket request topic's payload that did not decode (a wrong version, a bad field) was a kiosk's
-    cancel all the same: its refusal draws on the kiosk's cancel rate, never on its ticket rate."""
-    try:
-        return _is_cancel(parse_object(payload))
-    except BadMessage:
-        return False
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """A request that did not decode (a wrong version, a bad field), and what can still be read of it."""
+
+    error: BadMessage
+    request_id: str | None  # what its refusal echoes (null), and what a retry of it is known by
+    cancel: bool  # a kiosk's cancel all the same: it draws on the kiosk's cancel rate, never its ticket rate
+
+    @classmethod
+    def of(cls, error: BadMessage, payload: bytes) -> Unreadable:
+        try:
+            body = parse_object(payload)
+        except BadMessage:
+            return cls(error, None, False)
+        return cls(error, _id_or_none(body, "request_id"), _is_cancel(body))
 
 
 # --- replies: server -> device ------------------------------------------------------------

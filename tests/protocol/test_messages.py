@@ -37,6 +37,7 @@ from protocol.messages import (
     TicketRequest,
     TicketsVoided,
     TicketView,
+    Unreadable,
     VoidedTicket,
     VoidTickets,
     check_version,
@@ -235,6 +236,14 @@ def test_usable_id_gives_none_for_an_unusable_id() -> None:
     assert usable_id(b"{}", "request_id") is None
     assert usable_id(b'{"v":1,"request_id":5}', "request_id") is None
     assert usable_id(wire({"v": 1, "request_id": "x" * 129}), "request_id") is None
+
+
+def test_an_unreadable_request_keeps_its_id_and_whether_it_was_a_cancel() -> None:
+    error = BadMessage("bad_request", "field 'reason' is wrong")
+    newer_cancel = Unreadable.of(error, b'{"v":1,"request_id":"c1","cancels":"r1","reason":"newer"}')
+    assert newer_cancel == Unreadable(error, "c1", cancel=True)
+    assert Unreadable.of(error, b'{"v":2,"request_id":"r1","area":"dat-dai"}') == Unreadable(error, "r1", False)
+    assert Unreadable.of(error, b"not json") == Unreadable(error, None, False)
 
 
 def test_usable_id_is_found_in_a_payload_refused_for_another_reason() -> None:
