@@ -120,10 +120,10 @@ def load(path: Path, *, on_this_host: bool = True) -> CenterConfig:
     counters = tuple(_counter(t, {a.id for a in areas}) for t in counter_tables)
     _unique(root, "counters", [c.id for c in counters])
     _unique_counter_names(counter_tables, counters)
-    _every_open_area_served(area_tables, areas, counters)
     taken = {f"counter-{c.id}" for c in counters}  # device ids share device/<id>/status with counter terminals
     kiosks, boards = _devices(root, "kiosks", taken), _devices(root, "boards", taken)
-    root.finish()
+    root.finish()  # before what counters do for areas: a counter under a misspelt table is named as such
+    _every_open_area_served(area_tables, areas, counters)
     rules = CenterRules(areas, counters, zone, day_starts, policy, levels, window, hours)
     config = CenterConfig(path, center_id, name, zone_name, day_starts, mqtt, storage, rules,
                           _warnings(path, areas), kiosks, boards, limits)

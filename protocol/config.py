@@ -125,16 +125,18 @@ class Table:
 
     def finish(self) -> None:
         """Refuse keys that nothing read: a typo must not be silently ignored. The closest known
-        key that the file does not have is suggested."""
+        key that the file does not have is suggested; for a table, any known one (a ninth counter written
+        `[[counter]]` below eight `[[counters]]`)."""
         unknown = sorted(set(self._data) - self._known)
         if not unknown:
             return
         key = unknown[0]
-        close = difflib.get_close_matches(key, [k for k in self._names if k not in self._data], n=1)
+        table = _is_table(self._data[key])
+        close = difflib.get_close_matches(key, [k for k in self._names if table or k not in self._data], n=1)
         if not close:
             raise self.error(key, "unknown key")
         shown = self._names[close[0]]
-        if shown.startswith("'") and _is_table(self._data[key]):  # only asked about (has()): show it as written
+        if shown.startswith("'") and table:  # only asked about (has()): show it as written
             shown = f"[[{close[0]}]]" if type(self._data[key]) is list else f"[{close[0]}]"
         raise self.error(key, f"unknown key (did you mean {shown}?)")
 

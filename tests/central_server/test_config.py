@@ -356,6 +356,12 @@ def test_a_misspelt_array_of_tables_is_named_not_reported_missing(tmp_path: Path
     assert config_error(write(tmp_path, text)) == "center.toml: counter: unknown key (did you mean [[counters]]?)"
 
 
+def test_one_counter_misspelt_among_the_others_is_named_too(tmp_path: Path, valid: str) -> None:
+    head, last = valid.rsplit("[[counters]]", 1)
+    text = head + "[[counter]]" + last
+    assert config_error(write(tmp_path, text)) == "center.toml: counter: unknown key (did you mean [[counters]]?)"
+
+
 @pytest.mark.parametrize(("old", "new", "expected"), [
     ('url = "mqtt://', 'ulr = "mqtt://', "[mqtt].ulr: unknown key (did you mean 'url'?)"),  # two letters swapped
     ('name = "Quầy 1"', 'nam = "Quầy 1"', "[[counters]] #1.nam: unknown key (did you mean 'name'?)"),  # one dropped
