@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from display_board.config import load as load_board
+from display_board.numbers import read_number
+
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "firmware_configs"
 EXAMPLES = [("central_server", "center.example.toml"), ("kiosk", "kiosk.example.toml"),
@@ -69,6 +72,13 @@ def test_the_counter_example_agrees_with_the_center_example_on_the_rating_levels
                               "--check"], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert checked.returncode == 0, checked.stderr
     assert checked.stdout == passes("rating_terminal", CONFIGS / "counter.example.toml")
+
+
+def test_the_example_board_reads_numbers_the_way_rach_gia_says_them() -> None:
+    """The example center is in Rạch Giá, in the south: "ngàn", "lẻ", and "bốn" after "mươi"."""
+    reading = load_board(CONFIGS / "board.example.toml").reading
+    assert " ".join(read_number(1005, reading)) == "một ngàn không trăm lẻ năm"
+    assert " ".join(read_number(24, reading)) == "hai mươi bốn"
 
 
 def test_the_kiosk_example_with_its_commented_buttons_passes_check(tmp_path: Path) -> None:
