@@ -202,8 +202,8 @@ class BoardRenderer(Renderer[Ticker | Dot]):
         date_box.right = time_left - round(1.5 * m)
         day = pygame.Rect(date_box.x, date_box.y, date_box.w, date_box.h // 2)
         date = pygame.Rect(date_box.x, day.bottom, date_box.w, date_box.h - day.h)
-        size = min(self._fit(nfc(WEEKDAYS[now.weekday()]), day, bold=False, max_lines=1).size,
-                   self._fit(f"{now:%d/%m/%Y}", date, bold=False, max_lines=1).size)
+        size = min(self.fit(nfc(WEEKDAYS[now.weekday()]), day, bold=False, max_lines=1).size,
+                   self.fit(f"{now:%d/%m/%Y}", date, bold=False, max_lines=1).size)
         items += self._lines(WEEKDAYS[now.weekday()], day, bold=False, colour=SOFT, max_lines=1, align="right",
                              max_size=size)
         items += self._lines(f"{now:%d/%m/%Y}", date, bold=False, colour=SOFT, max_lines=1, align="right",
@@ -387,7 +387,7 @@ class BoardRenderer(Renderer[Ticker | Dot]):
         area_w = rows.right - pad - area_x
         text_h = round(row_h * 0.9)
         # One size for the numbers and counters; the areas share one too, shrunk only for a long name.
-        base = self._fit("8888", pygame.Rect(0, 0, widths[0], text_h), bold=True, max_lines=1).size
+        base = self.fit("8888", pygame.Rect(0, 0, widths[0], text_h), bold=True, max_lines=1).size
         base = min(base, self._ladder(title_size * 1.05))
         cells: list[tuple[pygame.Rect, pygame.Rect, pygame.Rect]] = []
         for index in range(len(calls)):
@@ -397,18 +397,18 @@ class BoardRenderer(Renderer[Ticker | Dot]):
             top = row.y + (row.h - text_h) // 2
             cells.append((pygame.Rect(number_x, top, widths[0], text_h), pygame.Rect(counter_x, top, widths[1], text_h),
                           pygame.Rect(area_x, top, area_w, text_h)))
-        number_size = min([base] + [self._fit(nfc(c.number), cell[0], bold=True, max_lines=1).size
+        number_size = min([base] + [self.fit(nfc(c.number), cell[0], bold=True, max_lines=1).size
                                     for c, cell in zip(calls, cells, strict=True)])
         # One size for the counters, the size their usual names fit: a name much longer than the others
         # ("Quầy 2 – Đất đai, Xây dựng") does not shrink them all, it ends in "…" here (the card shows it whole).
-        counter_fits = sorted(min(base, self._fit(nfc(c.counter_name), cell[1], bold=True, max_lines=1).size)
+        counter_fits = sorted(min(base, self.fit(nfc(c.counter_name), cell[1], bold=True, max_lines=1).size)
                               for c, cell in zip(calls, cells, strict=True))
         median = counter_fits[len(counter_fits) // 2]
         counter_size = max(self._ladder(base * 0.7), min(size for size in counter_fits if size >= 0.85 * median))
         # One size for the areas too, no smaller than 80 % of the numbers': a name longer than that
         # allows ends in "…" here (the call's card above shows it whole).
         floor = self._ladder(base * 0.8)
-        area_size = max(floor, min(self._fit(nfc(c.area_name), cell[2], bold=False, max_lines=1,
+        area_size = max(floor, min(self.fit(nfc(c.area_name), cell[2], bold=False, max_lines=1,
                                              max_size=base).size for c, cell in zip(calls, cells, strict=True)))
         for call, (number_box, counter_box, area_box) in zip(calls, cells, strict=True):
             items += self._lines(call.number, number_box, bold=True, colour=ACCENT, max_lines=1, align="left",
@@ -437,7 +437,7 @@ class BoardRenderer(Renderer[Ticker | Dot]):
         row_h = min(rows.h // len(lines), round(self.size[1] * 0.09))
         pad = 2 * m
         count_text_h = round(row_h * 0.7)
-        count_size = self._fit("888", pygame.Rect(0, 0, rows.w, count_text_h), bold=True, max_lines=1).size
+        count_size = self.fit("888", pygame.Rect(0, 0, rows.w, count_text_h), bold=True, max_lines=1).size
         count_size = min(count_size, self._ladder(title_size * 1.3))
         count_w = max(self.font(count_size, bold=True).size(str(max(0, line.waiting)))[0] for line in lines)
         count_w = max(count_w, self.font(count_size, bold=True).size("88")[0])
@@ -446,7 +446,7 @@ class BoardRenderer(Renderer[Ticker | Dot]):
                  for i in range(len(lines))]
         name_max = self._ladder(title_size * 0.95)
         # One size for every name, orderly; a long name takes two lines rather than shrinking all.
-        name_size = min(self._fit(nfc(line.area_name), box, bold=False, max_lines=2, max_size=name_max).size
+        name_size = min(self.fit(nfc(line.area_name), box, bold=False, max_lines=2, max_size=name_max).size
                         for line, box in zip(lines, boxes, strict=True))
         name_size = max(name_size, self._ladder(name_max * 0.7))  # smaller is unreadable: "…" then
         for index, (line, box) in enumerate(zip(lines, boxes, strict=True)):
@@ -483,7 +483,7 @@ class BoardRenderer(Renderer[Ticker | Dot]):
         notice = " ".join(nfc(view.notice).split())
         if not notice:
             return
-        size = self._fit(notice[:40], pygame.Rect(0, 0, band.w * 4, round(band.h * 0.62)), bold=False,
+        size = self.fit(notice[:40], pygame.Rect(0, 0, band.w * 4, round(band.h * 0.62)), bold=False,
                          max_lines=1).size
         font = self.font(size)
         text_w, text_h = font.size(notice)
@@ -500,7 +500,7 @@ class BoardRenderer(Renderer[Ticker | Dot]):
     def _lines(self, text: str, box: pygame.Rect, *, bold: bool, colour: Colour, max_lines: int,
                align: str = "center", max_size: int | None = None) -> list[Text]:
         """`text` wrapped and shrunk to fit `box`, centred vertically."""
-        fit = self._fit(" ".join(nfc(text).split()), box, bold=bold, max_lines=max_lines, max_size=max_size)
+        fit = self.fit(" ".join(nfc(text).split()), box, bold=bold, max_lines=max_lines, max_size=max_size)
         return self._place_lines(fit, box, bold=bold, colour=colour, align=align)
 
     def _line_box(self, font: pygame.font.Font, line: str, bold: bool, size: int) -> tuple[int, int]:
@@ -527,14 +527,14 @@ class BoardRenderer(Renderer[Ticker | Dot]):
     def _shorten(self, text: str, box: pygame.Rect, *, bold: bool, size: int, max_lines: int) -> str:
         """`text` if it fits `box` at `size`, else as many of its word groups as fit, then "…"."""
         text = " ".join(text.split())
-        if self._fit(text, box, bold=bold, max_lines=max_lines, max_size=size).size >= size:
+        if self.fit(text, box, bold=bold, max_lines=max_lines, max_size=size).size >= size:
             return text
         words = word_groups(text)
         low, high, best = 0, len(words) - 1, "…"
         while low <= high:
             mid = (low + high) // 2
             candidate = " ".join(words[:mid]).rstrip(" ,.;:–—-") + "…"
-            if self._fit(candidate, box, bold=bold, max_lines=max_lines, max_size=size).size >= size:
+            if self.fit(candidate, box, bold=bold, max_lines=max_lines, max_size=size).size >= size:
                 best, low = candidate, mid + 1
             else:
                 high = mid - 1

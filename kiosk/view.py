@@ -249,7 +249,7 @@ class KioskRenderer(Renderer[TextBlock | Spinner]):
         def area_size(index: int, cell: pygame.Rect, max_size: int) -> int | None:
             if not areas[index].open:  # a closed area's name may be smaller: it is not to be touched
                 return None
-            return self._fit(nfc(areas[index].name), self._area_boxes(areas[index], cell)[0], bold=True,
+            return self.fit(nfc(areas[index].name), self._area_boxes(areas[index], cell)[0], bold=True,
                              max_lines=3, max_size=max_size).size
 
         cells, common = self._grid(grid, len(areas), area_size, self._area_max())
@@ -270,7 +270,7 @@ class KioskRenderer(Renderer[TextBlock | Spinner]):
         labels = [nfc(label) for _, label in view.priorities]
 
         def label_size(index: int, cell: pygame.Rect, max_size: int) -> int | None:
-            return self._fit(labels[index], cell.inflate(-3 * m, -m), bold=True, max_lines=3,
+            return self.fit(labels[index], cell.inflate(-3 * m, -m), bold=True, max_lines=3,
                              max_size=max_size).size
 
         cells, common = self._grid(grid, len(labels), label_size, self._px(30))
@@ -368,7 +368,7 @@ class KioskRenderer(Renderer[TextBlock | Spinner]):
             lines = (ahead, f"{WAIT_LABEL} {WAIT_MINUTES.format(minutes=wait_minutes(ticket.estimated_wait_s))}")
         halves = (pygame.Rect(wait.x, wait.y, wait.w, wait.h // 2),
                   pygame.Rect(wait.x, wait.y + wait.h // 2, wait.w, wait.h - wait.h // 2))
-        size = min(self._fit(nfc(line), box, bold=False, max_lines=1, max_size=self._px(24)).size
+        size = min(self.fit(nfc(line), box, bold=False, max_lines=1, max_size=self._px(24)).size
                    for line, box in zip(lines, halves, strict=True))
         for line, box in zip(lines, halves, strict=True):
             items.append(self._text(line, box, bold=False, colour=TEXT, max_lines=1, max_size=size))
@@ -522,7 +522,7 @@ class KioskRenderer(Renderer[TextBlock | Spinner]):
     def _text(self, text: str, box: pygame.Rect, *, bold: bool, colour: Colour, max_lines: int,
               align: str = "center", max_size: int | None = None) -> TextBlock:
         """`text` wrapped and shrunk to fit `box`, centred vertically; never cut."""
-        fit = self._fit(nfc(text), box, bold=bold, max_lines=max_lines, max_size=max_size)
+        fit = self.fit(nfc(text), box, bold=bold, max_lines=max_lines, max_size=max_size)
         lines = self._place_lines(fit, box, bold=bold, colour=colour, align=align)
         return TextBlock(box.copy(), tuple(lines), fit.size)
 
@@ -534,7 +534,7 @@ class KioskRenderer(Renderer[TextBlock | Spinner]):
 
     def _fit_or_none(self, text: str, box: pygame.Rect, *, bold: bool, max_lines: int, min_size: int,
                      max_size: int | None = None) -> Fit | None:
-        fit = self._fit(nfc(text), box, bold=bold, max_lines=max_lines, max_size=max_size)
+        fit = self.fit(nfc(text), box, bold=bold, max_lines=max_lines, max_size=max_size)
         return fit if fit.size >= min_size else None
 
     def _fit_in(self, text: str, box: pygame.Rect, bold: bool, max_lines: int, sizes: list[int]) -> Fit:

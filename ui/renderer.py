@@ -52,7 +52,7 @@ class Renderer(ABC, Generic[Item]):
         """The cached font of `size` pixels (one Font per size and weight)."""
         return self._painter.font(size, bold=bold)
 
-    def _fit(self, text: str, box: pygame.Rect, *, bold: bool, max_lines: int, max_size: int | None = None) -> Fit:
+    def fit(self, text: str, box: pygame.Rect, *, bold: bool, max_lines: int, max_size: int | None = None) -> Fit:
         """The largest ladder size (at most `max_size`) at which `text` wraps into `box` within `max_lines`
         lines, by the screen's rule (`_fit_in`); never cut."""
         return self._fits.get((text, box.w, box.h, bold, max_lines, max_size),
@@ -60,7 +60,7 @@ class Renderer(ABC, Generic[Item]):
 
     @abstractmethod
     def _fit_in(self, text: str, box: pygame.Rect, bold: bool, max_lines: int, sizes: list[int]) -> Fit:
-        """`_fit` worked out, from `sizes` (ascending)."""
+        """`fit` worked out, from `sizes` (ascending)."""
 
     def _place_lines(self, fit: Fit, box: pygame.Rect, *, bold: bool, colour: Colour, align: str) -> list[Text]:
         """`fit`'s lines in `box`, centred vertically, each aligned by `align` (ui.text.aligned_x)."""

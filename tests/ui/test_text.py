@@ -193,7 +193,7 @@ def test_a_group_wider_than_the_line_breaks_and_is_never_cut(painter: TextPainte
     text = "TP. Hồ Chí Minh"
     kiosk = KioskRenderer((800, 480))
     board = BoardRenderer((1366, 768))
-    for fit in (kiosk._fit, board._fit):
+    for fit in (kiosk.fit, board.fit):
         # A box too narrow for the name even at the smallest size: it breaks between its words.
         narrow = pygame.Rect(0, 0, painter.measure(8, bold=True)("Hồ Chí") + 2, 400)
         result = fit(text, narrow, bold=True, max_lines=3)
