@@ -21,6 +21,7 @@ from rating_terminal.__main__ import main as terminal_main
 from rating_terminal.agent import TerminalAgent
 from rating_terminal.config import load as load_terminal
 from rating_terminal.outbox import Outbox
+from staff_console.__main__ import main as console_main
 
 ROOT = Path(__file__).resolve().parents[1]
 Main = Callable[[Sequence[str] | None], int]
@@ -29,6 +30,7 @@ AGENTS: dict[str, tuple[Main, str, str]] = {  # name -> main, example file, its 
     "kiosk": (kiosk_main, "kiosk.example.toml", "kiosk"),
     "display_board": (board_main, "board.example.toml", "board"),
     "rating_terminal": (terminal_main, "counter.example.toml", "terminal"),
+    "staff_console": (console_main, "staff_console.example.toml", "console"),
 }
 
 

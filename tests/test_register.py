@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("protocol", "central_server", "kiosk", "display_board", "rating_terminal", "ui")
+PACKAGES = ("protocol", "central_server", "kiosk", "display_board", "rating_terminal", "ui", "staff_console")
 INFORMAL = re.compile(r"\b(bạn|vé)\b", re.IGNORECASE)
 
 
