@@ -7,15 +7,16 @@ import argparse
 import getpass
 import sys
 from collections.abc import Sequence
-from contextlib import closing
+from contextlib import ExitStack, closing
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import BinaryIO, NoReturn, TextIO
 
 from protocol.errors import ConfigError
 from staff_console.config import ConsoleConfig, load
-from staff_console.users import MIN_PASSWORD, AccountRefused, Role, new_user
+from staff_console.users import MAX_PASSWORD, MIN_PASSWORD, AccountRefused, Role, check_password, new_user
 
 PROG = "staff_console"
+MAX_LINE = 4 * MAX_PASSWORD + 2  # bytes: the longest password in UTF-8, and "\r\n"
 DESCRIPTION = ("The staff console. For now: check its config (--check), and create or replace accounts (add-user); "
                "serving the pages is the next step of issue 15.")
 COMMANDS = f"""\
@@ -34,7 +35,7 @@ class OneLineParser(argparse.ArgumentParser):
 def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["add-user"]:
-        return add_user(add_user_parser().parse_args(arguments[1:]), stdin or sys.stdin)
+        return add_user(add_user_parser().parse_args(arguments[1:]), stdin if stdin is not None else sys.stdin)
     config = _config(check_parser().parse_args(arguments).config)
     if config is None:
         return 2
@@ -62,7 +63,7 @@ def add_user_parser() -> OneLineParser:
     return parser
 
 
-def add_user(args: argparse.Namespace, stdin: TextIO) -> int:
+def add_user(args: argparse.Namespace, stdin: TextIO | None) -> int:
     from staff_console.accounts import Accounts, AccountsError, UsernameTaken  # argon2 and sqlite3: only here
 
     config = _config(args.config)
@@ -70,10 +71,16 @@ def add_user(args: argparse.Namespace, stdin: TextIO) -> int:
         return 2
     try:
         user = new_user(args.username, args.name, args.role)
-        with closing(Accounts(config.accounts)) as accounts:
-            if not args.replace and accounts.user(user.username) is not None:  # before asking for a password
-                raise UsernameTaken(user.username)
-            replaced = accounts.add(user, read_password(stdin), replace=args.replace)
+        with ExitStack() as opened:
+            accounts = None
+            if config.accounts.exists():  # a taken username or a refused file: said before asking for a password
+                accounts = opened.enter_context(closing(Accounts(config.accounts)))
+                if not args.replace and accounts.user(user.username) is not None:
+                    raise UsernameTaken(user.username)
+            password = check_password(read_password(stdin))
+            if accounts is None:  # made only now: a refused password leaves no empty database behind
+                accounts = opened.enter_context(closing(Accounts(config.accounts)))
+            replaced = accounts.add(user, password, replace=args.replace)
     except UsernameTaken as exc:
         print(f"{PROG}: {exc.reason} in {config.accounts} (--replace replaces it)", file=sys.stderr)
         return 2
@@ -85,19 +92,38 @@ def add_user(args: argparse.Namespace, stdin: TextIO) -> int:
     return 0
 
 
-def read_password(stdin: TextIO) -> str:
-    """One line of `stdin`; on a terminal, asked twice without echo."""
+def read_password(stdin: TextIO | None) -> str:
+    """One line of `stdin`, read as bytes and decoded as strict UTF-8; on a terminal, asked twice without echo."""
+    unreadable = AccountRefused("no password could be read: standard input must be one line of UTF-8 text",
+                                "Không đọc được mật khẩu.")
+    if stdin is None:  # standard input is closed
+        raise unreadable
     try:
         if not stdin.isatty():
-            return stdin.readline().removesuffix("\n").removesuffix("\r")
+            return _one_line(stdin)
         password = getpass.getpass("Mật khẩu (password): ")
         again = getpass.getpass("Nhập lại mật khẩu (again): ")
-    except (UnicodeDecodeError, EOFError):  # bytes that are not UTF-8, or Ctrl-D at the prompt
-        raise AccountRefused("no password could be read: standard input must be one line of UTF-8 text",
-                             "Không đọc được mật khẩu.") from None
+    except (UnicodeDecodeError, EOFError, KeyboardInterrupt, OSError):  # not UTF-8, Ctrl-D, Ctrl-C, no tty
+        raise unreadable from None
     if again != password:
         raise AccountRefused("the two passwords differ", "Hai lần nhập mật khẩu không khớp.")
     return password
+
+
+def _one_line(stdin: TextIO) -> str:
+    """The first line, at most MAX_LINE bytes: a longer one is refused, not read to the end."""
+    raw: BinaryIO | None = getattr(stdin, "buffer", None)
+    if raw is None:  # a TextIO without bytes under it (io.StringIO)
+        line = stdin.readline(MAX_LINE)
+        more = not line.endswith("\n") and stdin.read(1) != ""
+    else:
+        data = raw.readline(MAX_LINE)
+        more = not data.endswith(b"\n") and raw.read(1) != b""
+        line = data.decode("utf-8")  # strict: UnicodeDecodeError for bytes that are not UTF-8
+    if more:
+        raise AccountRefused(f"the password must be one line of at most {MAX_PASSWORD} characters",
+                             f"Mật khẩu dài tối đa {MAX_PASSWORD} ký tự.")
+    return line.removesuffix("\n").removesuffix("\r")
 
 
 def _config(path: str) -> ConsoleConfig | None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
+import stat
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -13,10 +16,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from protocol.errors import QmsError
-from staff_console.users import AccountRefused, Role, User, check_password, normalise_password
+from staff_console.users import MAX_PASSWORD, AccountRefused, Role, User, check_password, normalise_password
 
 log = logging.getLogger(__name__)
 SCHEMA = 1
+APPLICATION_ID = 0x514D5343  # "QMSC" in the database header: a SQLite file this console made
+SWITCH_TIMEOUT_S = 5.0  # as long as sqlite3's own busy timeout
+MAX_INPUT = 4 * MAX_PASSWORD  # characters verify looks at: more is no password, and is not worth a hash of it
 CREATE = ("CREATE TABLE users (username TEXT PRIMARY KEY, full_name TEXT NOT NULL,"
           " role TEXT NOT NULL CHECK (role IN ('official', 'manager', 'admin')), password_hash TEXT NOT NULL,"
           " created_at TEXT NOT NULL, changed_at TEXT NOT NULL) STRICT")
@@ -38,7 +44,8 @@ class Accounts:
         self.path = path
         self._hasher = hasher or PasswordHasher()  # argon2id with the library's (RFC 9106's low-memory) defaults
         self._db = _open(path)
-        self._absent_hash: str | None = None
+        # made now, so that the first sign-in with an unknown username costs what a wrong password does
+        self._absent_hash = self._hasher.hash("no such user: this hash only spends the time")
 
     def close(self) -> None:
         self._db.close()
@@ -65,20 +72,29 @@ class Accounts:
 
     def verify(self, username: str, password: str) -> User | None:
         """The user when the password is theirs, else None. A hash made with other parameters than the hasher's
-        is replaced. An unknown username costs one hash too, so the time taken does not tell it apart."""
+        is replaced. An unknown username or an overlong input costs one hash too, so the time taken does not
+        tell them apart."""
+        if len(password) > MAX_INPUT:
+            self._verifies(self._absent_hash, password[:MAX_INPUT])
+            return None
         secret = normalise_password(password)
         row = self._row(username)
         if row is None:
-            self._verifies(self._absent(), secret)
+            self._verifies(self._absent_hash, secret)
             return None
         full_name, role, hashed = row
         if not self._verifies(hashed, secret):
             return None
+        user = User(username, full_name, Role(role))
         if self._hasher.check_needs_rehash(hashed):
-            with self._transaction():
-                self._db.execute("UPDATE users SET password_hash = ? WHERE username = ? AND password_hash = ?",
-                                 (self._hasher.hash(secret), username, hashed))
-        return User(username, full_name, Role(role))
+            rehashed = self._hasher.hash(secret)  # before the write lock: the hash takes a while
+            try:
+                with self._transaction():
+                    self._db.execute("UPDATE users SET password_hash = ? WHERE username = ? AND password_hash = ?",
+                                     (rehashed, username, hashed))
+            except AccountsError as exc:  # the sign-in is good; the new hash waits for the next one
+                log.warning("the password hash of %s could not be replaced: %s", username, exc)
+        return user
 
     def _verifies(self, hashed: str, secret: str) -> bool:
         try:
@@ -88,11 +104,6 @@ class Accounts:
         except InvalidHashError:
             log.warning("a stored password hash in %s is not an argon2 hash", self.path)
             return False
-
-    def _absent(self) -> str:
-        if self._absent_hash is None:
-            self._absent_hash = self._hasher.hash("no such user: this hash only spends the time")
-        return self._absent_hash
 
     def _row(self, username: str) -> tuple[str, str, str] | None:
         try:
@@ -117,24 +128,90 @@ class Accounts:
 
 
 def _open(path: Path) -> sqlite3.Connection:
-    """The database, made (readable by its owner only) with the current schema when new; a newer schema, or a
-    database that is not an accounts database, is refused in one line."""
+    """The database, made (readable by its owner only) with the current schema when new. A file that others may
+    read, a newer schema, or a database that is not an accounts database is refused in one line, unchanged."""
+    _check_owned(path)
     try:
-        path.touch(mode=0o600)  # SQLite gives its -wal and -shm files the database's permissions
-        db = sqlite3.connect(path, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")
-        version: int = db.execute("PRAGMA user_version").fetchone()[0]
-        tables = db.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]
-    except (OSError, sqlite3.Error) as exc:
+        db = sqlite3.connect(path.absolute().as_uri() + "?nofollow=1", uri=True, isolation_level=None)
+    except sqlite3.Error as exc:
         raise AccountsError(f"{path}: cannot open the accounts database: {exc}") from None
-    if version > SCHEMA:
+    try:
+        _create_or_check(db, path)
+        _switch_to_wal(db)  # only now: a refused file is left as it was
+        db.execute("PRAGMA synchronous=FULL")
+    except sqlite3.Error as exc:
         db.close()
+        raise AccountsError(f"{path}: cannot open the accounts database: {exc}") from None
+    except AccountsError:
+        db.close()
+        raise
+    return db
+
+
+def _check_owned(path: Path) -> None:
+    """Made with mode 0600 when absent (SQLite gives its -wal and -shm files the database's permissions); an
+    existing file must be this user's own, a regular file (no symlink), and closed to everyone else."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            found = os.fstat(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise AccountsError(f"{path}: cannot open the accounts database: {exc}") from None
+    if not stat.S_ISREG(found.st_mode):
+        raise AccountsError(f"{path}: the accounts database is not a regular file")
+    if found.st_uid != os.getuid():
+        raise AccountsError(f"{path}: the accounts database belongs to uid {found.st_uid}, not to this user "
+                            f"(uid {os.getuid()}): run the console as its owner")
+    if found.st_mode & 0o077:
+        raise AccountsError(f"{path}: others may read or write the accounts database (mode "
+                            f"{stat.S_IMODE(found.st_mode):04o}): chmod 600 {path}")
+
+
+def _create_or_check(db: sqlite3.Connection, path: Path) -> None:
+    """The schema made in an empty file, or the file's own checked. Several processes may open a new file at
+    once: the one that takes the write lock first creates the schema, the others find it made."""
+    if _identity(db) == (0, 0, 0):
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if _identity(db) == (0, 0, 0):
+                db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                db.execute(CREATE)
+                db.execute(f"PRAGMA user_version = {SCHEMA}")
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+    version, application_id, tables = _identity(db)
+    if application_id != APPLICATION_ID:
+        raise AccountsError(f"{path}: not an accounts database (its application_id is {application_id:#x}, not the "
+                            f"console's {APPLICATION_ID:#x})")
+    if version > SCHEMA:
         raise AccountsError(f"{path}: the accounts schema is version {version}, newer than this console's {SCHEMA}: "
                             "run the console that wrote it")
-    if version == 0 and tables:
-        db.close()
-        raise AccountsError(f"{path}: not an accounts database (it has tables but no schema version)")
-    if version == 0:
-        db.executescript(f"BEGIN IMMEDIATE; {CREATE}; PRAGMA user_version = {SCHEMA}; COMMIT;")
-    return db
+    if version < SCHEMA or not tables:
+        raise AccountsError(f"{path}: a broken accounts database (schema version {version}, {tables} tables)")
+
+
+def _switch_to_wal(db: sqlite3.Connection) -> None:
+    """WAL (persistent in the file). Switching takes an exclusive lock, and SQLite answers SQLITE_BUSY at once,
+    without waiting, to one of two connections switching together: that one tries again for a while."""
+    deadline = time.monotonic() + SWITCH_TIMEOUT_S
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+def _identity(db: sqlite3.Connection) -> tuple[int, int, int]:
+    """(user_version, application_id, the number of schema objects): (0, 0, 0) for an empty file."""
+    version: int = db.execute("PRAGMA user_version").fetchone()[0]
+    application_id: int = db.execute("PRAGMA application_id").fetchone()[0]
+    tables: int = db.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]
+    return version, application_id, tables

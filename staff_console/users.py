@@ -63,10 +63,12 @@ def check_username(text: str) -> str:
 def check_full_name(text: str) -> str:
     """The name in NFC with its spaces collapsed: "Nguyễn" typed composed or decomposed is stored the same."""
     name = " ".join(unicodedata.normalize("NFC", text).split())
-    if not name or len(name) > MAX_NAME or not name.isprintable():
-        raise AccountRefused(
-            f"the full name must be 1 to {MAX_NAME} printable characters, got {len(name)}",
-            f"Họ và tên không được để trống, dài tối đa {MAX_NAME} ký tự và không chứa ký tự điều khiển.")
+    if not name or len(name) > MAX_NAME:
+        raise AccountRefused(f"the full name must be 1 to {MAX_NAME} characters, got {len(name)}",
+                             f"Họ và tên không được để trống và dài tối đa {MAX_NAME} ký tự.")
+    if not name.isprintable():
+        raise AccountRefused("the full name must be printable: no control or invisible characters",
+                             "Họ và tên không được chứa ký tự điều khiển hoặc ký tự vô hình.")
     return name
 
 
@@ -90,9 +92,15 @@ def check_password(text: str) -> str:
     if len(password) < MIN_PASSWORD:
         raise AccountRefused(f"the password must be at least {MIN_PASSWORD} characters, got {len(password)}",
                              f"Mật khẩu phải có ít nhất {MIN_PASSWORD} ký tự.")
-    if any(unicodedata.category(c) in ("Cc", "Cs") for c in password):  # Cs: bytes that were not UTF-8
+    categories = {unicodedata.category(c) for c in password}
+    if categories & {"Cc", "Cs"}:  # Cs: bytes that were not UTF-8
         raise AccountRefused("the password must be text without control characters",
                              "Mật khẩu không được chứa ký tự điều khiển.")
+    if categories & {"Cf", "Cn", "Co"}:  # a zero-width space, an unassigned or a private-use code point
+        raise AccountRefused("the password must not contain invisible, unassigned or private-use characters: "
+                             "nobody could type it again",
+                             "Mật khẩu không được chứa ký tự vô hình, ký tự chưa được định nghĩa hoặc ký tự dùng "
+                             "riêng: không ai gõ lại được.")
     if len(password) > MAX_PASSWORD:
         raise AccountRefused(f"the password must be at most {MAX_PASSWORD} characters, got {len(password)}",
                              f"Mật khẩu dài tối đa {MAX_PASSWORD} ký tự.")

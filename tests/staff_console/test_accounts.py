@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import sqlite3
 import unicodedata
 from collections.abc import Iterator
@@ -11,8 +13,8 @@ from typing import Literal
 import pytest
 from argon2 import PasswordHasher
 
-from staff_console.accounts import SCHEMA, Accounts, AccountsError, UsernameTaken
-from staff_console.users import AccountRefused, Role, User, new_user
+from staff_console.accounts import APPLICATION_ID, SCHEMA, Accounts, AccountsError, UsernameTaken
+from staff_console.users import MAX_PASSWORD, AccountRefused, Role, User, new_user
 
 FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)  # argon2id still, cheap for the tests
 PASSWORD = "một mật khẩu đủ dài"
@@ -48,17 +50,42 @@ def test_a_wrong_password_or_an_unknown_user_does_not_verify(accounts: Accounts)
     assert accounts.verify("lan", PASSWORD) is None
 
 
-def test_an_unknown_user_costs_a_hash_as_a_wrong_password_does(tmp_path: Path) -> None:
-    class Counting(PasswordHasher):
-        verified = 0
+class Counting(PasswordHasher):
+    """The test hasher, counting its hashes and verifies and the longest password it was given."""
 
-        def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
-            Counting.verified += 1
-            return super().verify(hash, password)
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost=8, parallelism=1)
+        self.hashed = self.verified = self.longest = 0
 
-    store = Accounts(tmp_path / "accounts.db", Counting(time_cost=1, memory_cost=8, parallelism=1))
+    def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
+        self.hashed += 1
+        return super().hash(password, salt=salt)
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+        self.verified += 1
+        self.longest = max(self.longest, len(password))
+        return super().verify(hash, password)
+
+
+def test_the_first_unknown_user_costs_one_verify_and_no_hash_as_a_wrong_password_does(tmp_path: Path) -> None:
+    hasher = Counting()
+    store = Accounts(tmp_path / "accounts.db", hasher)
+    store.add(HOA, PASSWORD)
+    hasher.hashed = hasher.verified = 0
     assert store.verify("lan", PASSWORD) is None
-    assert Counting.verified == 1
+    assert (hasher.hashed, hasher.verified) == (0, 1)
+    assert store.verify("hoa", PASSWORD + "x") is None
+    assert (hasher.hashed, hasher.verified) == (0, 2)
+    store.close()
+
+
+def test_an_overlong_input_spends_one_verify_on_a_bounded_part_and_is_refused(tmp_path: Path) -> None:
+    hasher = Counting()
+    store = Accounts(tmp_path / "accounts.db", hasher)
+    store.add(HOA, PASSWORD)
+    assert store.verify("hoa", PASSWORD + " " * (4 * MAX_PASSWORD)) is None
+    assert store.verify("lan", "x" * 1_000_000) is None
+    assert hasher.verified == 2 and hasher.longest <= 4 * MAX_PASSWORD
     store.close()
 
 
@@ -104,6 +131,35 @@ def test_the_database_is_readable_by_its_owner_only(tmp_path: Path) -> None:
     assert (tmp_path / "accounts.db").stat().st_mode & 0o777 == 0o600
 
 
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o602])
+def test_an_existing_file_others_may_read_or_write_is_refused_in_one_line(tmp_path: Path, mode: int) -> None:
+    path = tmp_path / "accounts.db"
+    path.touch()
+    path.chmod(mode)
+    with pytest.raises(AccountsError) as refused:
+        Accounts(path, FAST)
+    assert str(refused.value) == (f"{path}: others may read or write the accounts database (mode {mode:04o}): "
+                                  f"chmod 600 {path}")
+    assert path.stat().st_size == 0, "the refused file is left as it was"
+
+
+def test_a_symlink_is_not_followed(tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere.db"
+    link = tmp_path / "accounts.db"
+    link.symlink_to(target)
+    with pytest.raises(AccountsError, match="cannot open the accounts database"):
+        Accounts(link, FAST)
+    assert not target.exists()
+
+
+def test_a_file_of_another_user_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "accounts.db"
+    Accounts(path, FAST).close()
+    monkeypatch.setattr(os, "getuid", lambda: path.stat().st_uid + 1)
+    with pytest.raises(AccountsError, match="not to this user"):
+        Accounts(path, FAST)
+
+
 def test_an_older_hash_is_replaced_by_one_with_the_current_parameters_on_sign_in(tmp_path: Path) -> None:
     path = tmp_path / "accounts.db"
     weak = Accounts(path, FAST)
@@ -139,13 +195,83 @@ def test_a_newer_schema_is_refused_in_one_line(tmp_path: Path) -> None:
                                   "run the console that wrote it")
 
 
-def test_a_database_of_something_else_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "tickets.db"
+def foreign(path: Path, *statements: str) -> bytes:
+    """A SQLite file (mode 0600) made by something else with these statements; its bytes."""
     with sqlite3.connect(path) as db:
-        db.execute("CREATE TABLE tickets (id TEXT)")
+        for statement in statements:
+            db.execute(statement)
+    db.close()
+    path.chmod(0o600)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("statements", [("CREATE TABLE tickets (id TEXT)",),
+                                        ("CREATE TABLE tickets (id TEXT)", "PRAGMA user_version = 1"),
+                                        ("PRAGMA user_version = 1",), ("PRAGMA application_id = 42",)])
+def test_a_database_of_something_else_is_refused_and_left_unchanged(tmp_path: Path,
+                                                                    statements: tuple[str, ...]) -> None:
+    path = tmp_path / "tickets.db"
+    before = foreign(path, *statements)
     with pytest.raises(AccountsError, match="not an accounts database"):
         Accounts(path, FAST)
+    assert path.read_bytes() == before and not (tmp_path / "tickets.db-wal").exists()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    db.close()
+
+
+def test_a_file_that_is_no_database_is_refused(tmp_path: Path) -> None:
     text = tmp_path / "notes.db"
     text.write_text("không phải cơ sở dữ liệu " * 100, encoding="utf-8")
+    text.chmod(0o600)
     with pytest.raises(AccountsError, match="cannot open the accounts database: file is not a database"):
         Accounts(text, FAST)
+
+
+def test_a_new_database_carries_the_consoles_application_id(accounts: Accounts) -> None:
+    with sqlite3.connect(accounts.path) as db:
+        assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    db.close()
+
+
+def _open_at_once(path: str, start: multiprocessing.synchronize.Barrier, errors: multiprocessing.Queue[str]) -> None:
+    start.wait(10)
+    try:
+        Accounts(Path(path), FAST).close()
+    except Exception as exc:  # the test reports what went wrong in the child
+        errors.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_processes_opening_a_new_file_at_once_all_succeed(tmp_path: Path) -> None:
+    """Without the schema made under the write lock, some of them fail with "table users already exists"."""
+    context = multiprocessing.get_context("fork")
+    for attempt in range(5):
+        path = tmp_path / f"accounts-{attempt}.db"
+        start, errors = context.Barrier(8), context.Queue()
+        children = [context.Process(target=_open_at_once, args=(str(path), start, errors)) for _ in range(8)]
+        for child in children:
+            child.start()
+        for child in children:
+            child.join(30)
+        assert [child.exitcode for child in children] == [0] * 8
+        assert errors.empty(), errors.get()
+        store = Accounts(path, FAST)
+        store.add(HOA, PASSWORD)
+        assert store.verify("hoa", PASSWORD) == HOA
+        store.close()
+
+
+def test_a_rehash_that_cannot_be_written_is_logged_and_the_sign_in_still_succeeds(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "accounts.db"
+    weak = Accounts(path, FAST)
+    weak.add(HOA, PASSWORD)
+    weak.close()
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TRIGGER frozen BEFORE UPDATE ON users BEGIN SELECT RAISE(ABORT, 'frozen'); END")
+    db.close()
+    current = Accounts(path)
+    assert current.verify("hoa", PASSWORD) == HOA
+    assert "the password hash of hoa could not be replaced" in caplog.text and "frozen" in caplog.text
+    assert "$m=8,t=1,p=1$" in stored_hash(path, "hoa")
+    current.close()

@@ -18,11 +18,12 @@ from staff_console.users import Role, User
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "firmware_configs" / "staff_console.example.toml"
 PASSWORD = "mật khẩu của quản trị"
+SHIPPED_ACCOUNTS = "/var/lib/qms/console-accounts.db"
 
 
 def config_file(tmp_path: Path, old: str = "", new: str = "") -> Path:
     """The example with its accounts in `tmp_path`, and `old` (once in it) changed to `new`."""
-    text = EXAMPLE.read_text(encoding="utf-8").replace("/tmp/qms-console-accounts.db", str(tmp_path / "accounts.db"))
+    text = EXAMPLE.read_text(encoding="utf-8").replace(SHIPPED_ACCOUNTS, str(tmp_path / "accounts.db"))
     assert text.count(old) == 1 or not old, old
     path = tmp_path / "console.toml"
     path.write_text(text.replace(old, new), encoding="utf-8")
@@ -45,12 +46,17 @@ def one_line(done: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
-def test_check_prints_the_example_summary(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--config", str(EXAMPLE), "--check"]) == 0
+def test_check_prints_the_example_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(config_file(tmp_path)), "--check"]) == 0
     assert capsys.readouterr().out == (
         "staff console console-1 of center rach-gia\nmqtt mqtt://127.0.0.1:1883\n"
-        "accounts /tmp/qms-console-accounts.db\nlisten 127.0.0.1:8080 (serving the pages is issue 15's next step)\n"
+        f"accounts {tmp_path / 'accounts.db'}\nlisten 127.0.0.1:8080 (serving the pages is issue 15's next step)\n"
         "sessions end after 10 h\n")
+
+
+def test_the_example_keeps_the_accounts_out_of_tmp() -> None:
+    """/tmp is everyone's: another user could make the file (or a symlink) there first."""
+    assert f'accounts = "{SHIPPED_ACCOUNTS}"' in EXAMPLE.read_text(encoding="utf-8")
 
 
 def test_the_defaults_listen_on_this_machine_for_ten_hour_sessions(tmp_path: Path,
@@ -71,7 +77,11 @@ def test_the_defaults_listen_on_this_machine_for_ten_hour_sessions(tmp_path: Pat
     ("port = 8080", 'port = "8080"', "[console].port: expected an integer, got '8080'"),
     ("session_hours = 10", "session_hours = 25", "[console].session_hours: must be at most 24, got 25"),
     ("session_hours = 10", "session_hours = 0", "[console].session_hours: must be at least 1, got 0"),
-    ('listen = "127.0.0.1"', 'listen = "my host"', "[console].listen: 'my host' must match"),
+    ('listen = "127.0.0.1"', 'listen = "my host"', "[console].listen: 'my host' must be an IP address or a host"),
+    ('listen = "127.0.0.1"', 'listen = "-"', "[console].listen: '-' must be an IP address or a host name"),
+    ('listen = "127.0.0.1"', 'listen = "..."', "[console].listen: '...' must be an IP address or a host name"),
+    ('listen = "127.0.0.1"', 'listen = ":::"', "[console].listen: ':::' must be an IP address or a host name"),
+    ('listen = "127.0.0.1"', 'listen = "1.2.3"', "[console].listen: '1.2.3' must be an IP address or a host name"),
     ("session_hours = 10", "session_hour = 10", "[console].session_hour: unknown key (did you mean 'session_hours'?)"),
 ])
 def test_a_config_mistake_is_one_line_naming_the_key_and_exit_2(tmp_path: Path, old: str, new: str, says: str,
@@ -141,22 +151,52 @@ def test_add_user_refuses_an_existing_username_unless_replace(tmp_path: Path) ->
     (admin(), "", "staff_console: the password must be at least 12 characters, got 0"),
     (("--username", "Admin", *admin()[2:]), PASSWORD, "staff_console: username 'Admin' must be 3 to 32 characters"),
     ((*admin()[:2], "--name", "  ", *admin()[4:]), PASSWORD, "staff_console: the full name must be 1 to 100"),
+    (admin(), "mật khẩu\u200bvô hình\n", "staff_console: the password must not contain invisible"),
+    (admin(), "x" * 2000 + "\n", "staff_console: the password must be one line of at most 256 characters"),
+    (admin(), "x" * 300 + "\n", "staff_console: the password must be at most 256 characters, got 300"),
 ])
-def test_add_user_refuses_a_wrong_part_in_one_line_and_stores_nothing(tmp_path: Path, arguments: tuple[str, ...],
-                                                                      stdin: str, says: str) -> None:
+def test_add_user_refuses_a_wrong_part_in_one_line_and_leaves_no_database(tmp_path: Path, arguments: tuple[str, ...],
+                                                                          stdin: str, says: str) -> None:
     assert one_line(add_user(config_file(tmp_path), *arguments, stdin=stdin)).startswith(says)
+    assert not (tmp_path / "accounts.db").exists()
+
+
+def test_a_refused_password_leaves_an_existing_database_as_it_was(tmp_path: Path) -> None:
+    config = config_file(tmp_path)
+    assert add_user(config, *admin()).returncode == 0
+    one_line(add_user(config, "--username", "lan", "--name", "Lê Thị Lan", "--role", "official", stdin="ngắn\n"))
     accounts = Accounts(tmp_path / "accounts.db")
-    assert accounts.user("admin") is None and accounts.user("Admin") is None
+    assert accounts.user("lan") is None and accounts.verify("admin", PASSWORD) is not None
     accounts.close()
 
 
-def test_add_user_refuses_a_password_that_is_not_utf8_text(tmp_path: Path) -> None:
-    """Python reads standard input with surrogateescape under a UTF-8 locale: the bad byte becomes a surrogate."""
+def test_a_password_line_without_a_newline_at_the_end_of_input_is_taken(tmp_path: Path) -> None:
+    assert add_user(config_file(tmp_path), *admin(), stdin=PASSWORD).returncode == 0
+    accounts = Accounts(tmp_path / "accounts.db")
+    assert accounts.verify("admin", PASSWORD) is not None
+    accounts.close()
+
+
+def test_add_user_with_standard_input_closed_is_one_line(tmp_path: Path) -> None:
+    done = subprocess.run(["sh", "-c", 'exec "$@" 0<&-', "sh", sys.executable, "-m", "staff_console", "add-user",
+                           "--config", str(config_file(tmp_path)), *admin()],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert one_line(done) == ("staff_console: no password could be read: standard input must be one line of "
+                              "UTF-8 text")
+    assert not (tmp_path / "accounts.db").exists()
+
+
+@pytest.mark.parametrize("environment", [{"LC_ALL": "C.UTF-8"}, {"PYTHONIOENCODING": "utf-8:strict"},
+                                         {"PYTHONIOENCODING": "latin-1"}])
+def test_add_user_refuses_a_password_that_is_not_utf8_whatever_the_locale(tmp_path: Path,
+                                                                          environment: dict[str, str]) -> None:
+    """The password is read as bytes and decoded as strict UTF-8, whatever encoding Python gave stdin."""
     done = subprocess.run([sys.executable, "-m", "staff_console", "add-user", "--config", str(config_file(tmp_path)),
                            *admin()], input=b"m\xe2t kh\xe2u cua quan tri\n", capture_output=True, timeout=60,
-                          cwd=ROOT, env={**os.environ, "LC_ALL": "C.UTF-8"})
+                          cwd=ROOT, env={**os.environ, **environment})
     assert done.returncode == 2 and done.stderr.decode() == (
-        "staff_console: the password must be text without control characters\n")
+        "staff_console: no password could be read: standard input must be one line of UTF-8 text\n")
+    assert not (tmp_path / "accounts.db").exists()
 
 
 def test_add_user_names_the_config_mistake(tmp_path: Path) -> None:
@@ -202,16 +242,15 @@ def test_on_a_terminal_the_password_is_asked_twice_and_must_match(
     accounts.close()
 
 
-def test_ctrl_d_at_the_prompt_or_undecodable_stdin_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                               capsys: pytest.CaptureFixture[str]) -> None:
-    def ctrl_d(prompt: str) -> str:
-        raise EOFError
+@pytest.mark.parametrize("interruption", [EOFError, KeyboardInterrupt])
+def test_ctrl_d_or_ctrl_c_at_the_prompt_is_one_line_and_leaves_no_database(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        interruption: type[BaseException]) -> None:
+    def interrupted(prompt: str) -> str:
+        raise interruption
 
-    monkeypatch.setattr("getpass.getpass", ctrl_d)
+    monkeypatch.setattr("getpass.getpass", interrupted)
     assert main(["add-user", "--config", str(config_file(tmp_path)), *admin()], stdin=Terminal()) == 2
-    said = "staff_console: no password could be read: standard input must be one line of UTF-8 text\n"
-    assert capsys.readouterr().err == said
-    strict = subprocess.run([sys.executable, "-m", "staff_console", "add-user", "--config", str(config_file(tmp_path)),
-                             *admin()], input=b"m\xe2t kh\xe2u cua quan tri\n", capture_output=True, timeout=60,
-                            cwd=ROOT, env={**os.environ, "PYTHONIOENCODING": "utf-8:strict"})
-    assert strict.returncode == 2 and strict.stderr.decode() == said
+    assert capsys.readouterr().err == (
+        "staff_console: no password could be read: standard input must be one line of UTF-8 text\n")
+    assert not (tmp_path / "accounts.db").exists()

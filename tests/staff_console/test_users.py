@@ -28,11 +28,20 @@ def test_a_username_outside_the_pattern_is_refused(username: str) -> None:
     assert "3 to 32" in refused.value.reason and "Tên đăng nhập" in refused.value.vietnamese
 
 
-@pytest.mark.parametrize("name", ["", "   ", "A" * 101, "Nguyễn\u0007Văn A"])
-def test_an_empty_overlong_or_unprintable_name_is_refused(name: str) -> None:
+@pytest.mark.parametrize(("name", "length"), [("", 0), ("   ", 0), ("A" * 101, 101)])
+def test_an_empty_or_overlong_name_is_refused_for_its_length(name: str, length: int) -> None:
     with pytest.raises(AccountRefused) as refused:
         new_user("hoa", name, "official")
-    assert "full name" in refused.value.reason and "Họ và tên" in refused.value.vietnamese
+    assert refused.value.reason == f"the full name must be 1 to 100 characters, got {length}"
+    assert refused.value.vietnamese == "Họ và tên không được để trống và dài tối đa 100 ký tự."
+
+
+@pytest.mark.parametrize("name", ["Nguyễn\u0007Văn A", "Nguyễn\u200bVăn A", "Nguyễn Văn A\ue000"])
+def test_a_name_with_control_or_invisible_characters_is_refused_as_unprintable(name: str) -> None:
+    with pytest.raises(AccountRefused) as refused:
+        new_user("hoa", name, "official")
+    assert refused.value.reason == "the full name must be printable: no control or invisible characters"
+    assert refused.value.vietnamese == "Họ và tên không được chứa ký tự điều khiển hoặc ký tự vô hình."
 
 
 def test_a_name_of_a_hundred_letters_is_taken() -> None:
@@ -67,6 +76,17 @@ def test_a_password_with_control_characters_or_undecodable_bytes_is_refused(pass
         check_password(password)
     assert refused.value.vietnamese == "Mật khẩu không được chứa ký tự điều khiển."
     assert check_password("mật khẩu có dấu cách\u00a0và €") == "mật khẩu có dấu cách\u00a0và €"
+
+
+@pytest.mark.parametrize("password", ["mật khẩu\u200bvô hình", "mật khẩu\u00adgạch mềm", "mật khẩu\ufeffBOM",
+                                      "mật khẩu riêng \ue000", "mật khẩu chưa có \U000e0fff"])
+def test_a_password_with_invisible_unassigned_or_private_use_characters_is_refused(password: str) -> None:
+    with pytest.raises(AccountRefused) as refused:
+        check_password(password)
+    assert refused.value.reason == ("the password must not contain invisible, unassigned or private-use "
+                                    "characters: nobody could type it again")
+    assert refused.value.vietnamese == ("Mật khẩu không được chứa ký tự vô hình, ký tự chưa được định nghĩa hoặc "
+                                        "ký tự dùng riêng: không ai gõ lại được.")
 
 
 def test_an_absurdly_long_password_is_refused() -> None:
