@@ -89,7 +89,6 @@ def test_a_mistake_is_one_line_naming_the_file_and_exit_2(tmp_path: Path, agent:
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     main, example, table = AGENTS[agent]
     text = (ROOT / "firmware_configs" / example).read_text(encoding="utf-8")
-    text = text.replace("/var/lib/qms/console-accounts.db", str(tmp_path / "accounts.db"))  # a folder that exists
     wrong, says = MISTAKES[mistake](text, table)
     path = tmp_path / "wrong.toml"
     path.write_bytes(wrong)
