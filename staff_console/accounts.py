@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import secrets
 import sqlite3
 import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -19,13 +22,21 @@ from protocol.errors import QmsError
 from staff_console.users import MAX_PASSWORD, AccountRefused, Role, User, check_password, normalise_password
 
 log = logging.getLogger(__name__)
-SCHEMA = 1
 APPLICATION_ID = 0x514D5343  # "QMSC" in the database header: a SQLite file this console made
 SWITCH_TIMEOUT_S = 5.0  # as long as sqlite3's own busy timeout
 MAX_INPUT = 4 * MAX_PASSWORD  # characters verify looks at: more is no password, and is not worth a hash of it
-CREATE = ("CREATE TABLE users (username TEXT PRIMARY KEY, full_name TEXT NOT NULL,"
-          " role TEXT NOT NULL CHECK (role IN ('official', 'manager', 'admin')), password_hash TEXT NOT NULL,"
-          " created_at TEXT NOT NULL, changed_at TEXT NOT NULL) STRICT")
+# Each entry migrates the schema from version i to i + 1. Never edit a released entry: append.
+MIGRATIONS = (
+    "CREATE TABLE users (username TEXT PRIMARY KEY, full_name TEXT NOT NULL,"
+    " role TEXT NOT NULL CHECK (role IN ('official', 'manager', 'admin')), password_hash TEXT NOT NULL,"
+    " created_at TEXT NOT NULL, changed_at TEXT NOT NULL) STRICT",
+    # A sign-in: the cookie holds a random token, the database only its SHA-256 (a stolen file signs nobody in).
+    "CREATE TABLE sessions (token_hash BLOB PRIMARY KEY, username TEXT NOT NULL REFERENCES users ON DELETE CASCADE,"
+    " csrf TEXT NOT NULL, created_at TEXT NOT NULL, expires_at TEXT NOT NULL) STRICT;"
+    " CREATE INDEX sessions_by_user ON sessions (username, created_at)",
+)
+SCHEMA = len(MIGRATIONS)
+MAX_SESSIONS_PER_USER = 20  # sign-ins kept per account (a PC and a phone a day); the oldest goes past it
 
 
 class AccountsError(QmsError):
@@ -96,6 +107,43 @@ class Accounts:
                 log.warning("the password hash of %s could not be replaced: %s", username, exc)
         return user
 
+    def open_session(self, user: User, hours: int) -> Session:
+        """A new sign-in for `user`, durable when this returns; the oldest past MAX_SESSIONS_PER_USER are closed."""
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        now = datetime.now(UTC)
+        expires = now + timedelta(hours=hours)
+        with self._transaction():
+            self._db.execute("DELETE FROM sessions WHERE expires_at <= ?", (now.isoformat(),))
+            self._db.execute("INSERT INTO sessions VALUES (?, ?, ?, ?, ?)",
+                             (_digest(token), user.username, csrf, now.isoformat(), expires.isoformat()))
+            self._db.execute(
+                "DELETE FROM sessions WHERE username = ? AND token_hash NOT IN (SELECT token_hash FROM sessions"
+                " WHERE username = ? ORDER BY rowid DESC LIMIT ?)",
+                (user.username, user.username, MAX_SESSIONS_PER_USER))
+        return Session(token, csrf, user, expires)
+
+    def session(self, token: str) -> Session | None:
+        """The sign-in this cookie token opens, unexpired, with the account as it is now; None otherwise."""
+        if not token or len(token) > 64:
+            return None
+        try:
+            row = self._db.execute(
+                "SELECT s.csrf, s.expires_at, u.username, u.full_name, u.role FROM sessions s"
+                " JOIN users u USING (username) WHERE s.token_hash = ?", (_digest(token),)).fetchone()
+        except sqlite3.Error as exc:
+            raise AccountsError(f"{self.path}: {exc}") from None
+        if row is None:
+            return None
+        csrf, expires_at, username, full_name, role = row
+        expires = datetime.fromisoformat(expires_at)
+        if expires <= datetime.now(UTC):
+            return None
+        return Session(token, csrf, User(username, full_name, Role(role)), expires)
+
+    def close_session(self, token: str) -> None:
+        with self._transaction():
+            self._db.execute("DELETE FROM sessions WHERE token_hash = ?", (_digest(token),))
+
     def _verifies(self, hashed: str, secret: str) -> bool:
         try:
             return self._hasher.verify(hashed, secret)
@@ -127,6 +175,18 @@ class Accounts:
             raise AccountsError(f"{self.path}: {exc}") from None
 
 
+@dataclass(frozen=True, slots=True)
+class Session:
+    token: str  # what the cookie holds (the database keeps only its digest)
+    csrf: str  # what every form and action of this sign-in must carry back
+    user: User
+    expires: datetime
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
 def _open(path: Path) -> sqlite3.Connection:
     """The database, made (readable by its owner only) with the current schema when new. A file that others may
     read, a newer schema, or a database that is not an accounts database is refused in one line, unchanged."""
@@ -139,6 +199,7 @@ def _open(path: Path) -> sqlite3.Connection:
         _create_or_check(db, path)
         _switch_to_wal(db)  # only now: a refused file is left as it was
         db.execute("PRAGMA synchronous=FULL")
+        db.execute("PRAGMA foreign_keys=ON")
     except sqlite3.Error as exc:
         db.close()
         raise AccountsError(f"{path}: cannot open the accounts database: {exc}") from None
@@ -172,18 +233,9 @@ def _check_owned(path: Path) -> None:
 def _create_or_check(db: sqlite3.Connection, path: Path) -> None:
     """The schema made in an empty file, or the file's own checked. Several processes may open a new file at
     once: the one that takes the write lock first creates the schema, the others find it made."""
-    if _identity(db) == (0, 0, 0):
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            if _identity(db) == (0, 0, 0):
-                db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-                db.execute(CREATE)
-                db.execute(f"PRAGMA user_version = {SCHEMA}")
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
+    version, application_id, tables = _identity(db)
+    if (version, application_id, tables) == (0, 0, 0) or (application_id == APPLICATION_ID and 0 < version < SCHEMA):
+        _migrate(db)
     version, application_id, tables = _identity(db)
     if application_id != APPLICATION_ID:
         raise AccountsError(f"{path}: not an accounts database (its application_id is {application_id:#x}, not the "
@@ -193,6 +245,26 @@ def _create_or_check(db: sqlite3.Connection, path: Path) -> None:
                             "run the console that wrote it")
     if version < SCHEMA or not tables:
         raise AccountsError(f"{path}: a broken accounts database (schema version {version}, {tables} tables)")
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring the schema up to SCHEMA under the write lock, from wherever another process left it."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        version, application_id, tables = _identity(db)
+        fresh = (version, application_id, tables) == (0, 0, 0)
+        if fresh:
+            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        if fresh or application_id == APPLICATION_ID:
+            for step in MIGRATIONS[version:]:
+                for statement in step.split(";"):
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version = {SCHEMA}")
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
 
 
 def _switch_to_wal(db: sqlite3.Connection) -> None:

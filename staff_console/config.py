@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,13 +27,25 @@ class ConsoleConfig:
     listen: str
     port: int
     session_hours: int
+    tls: TlsFiles | None = None  # HTTPS with this certificate; None: plain HTTP (behind a proxy, or on loopback)
+    center_config: Path | None = None  # the center's config, read for reports (its database read-only)
+
+    @property
+    def address(self) -> str:
+        host = f"[{self.listen}]" if ":" in self.listen else self.listen
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}/"
 
     def summary(self) -> str:
-        host = f"[{self.listen}]" if ":" in self.listen else self.listen
         return "\n".join([f"staff console {self.console_id} of center {self.center_id}", f"mqtt {self.mqtt.summary()}",
-                          f"accounts {self.accounts}",
-                          f"listen {host}:{self.port} (serving the pages is issue 15's next step)",
-                          f"sessions end after {self.session_hours} h"])
+                          f"accounts {self.accounts}", f"serving {self.address}",
+                          f"sessions end after {self.session_hours} h",
+                          f"reports from {self.center_config}" if self.center_config else "no reports (no [report])"])
+
+
+@dataclass(frozen=True, slots=True)
+class TlsFiles:
+    cert_file: Path
+    key_file: Path
 
 
 def load(path: Path) -> ConsoleConfig:
@@ -47,8 +60,32 @@ def load(path: Path) -> ConsoleConfig:
                              MAX_SESSION_HOURS)
     console.finish()
     mqtt = load_mqtt(root.table("mqtt"))
+    tls = _tls(root.table("tls", required=False)) if root.has("tls") else None
+    center_config = _center_config(root.table("report")) if root.has("report") else None
     root.finish()
-    return ConsoleConfig(path, console_id, center_id, mqtt, accounts, listen, port, session_hours)
+    return ConsoleConfig(path, console_id, center_id, mqtt, accounts, listen, port, session_hours, tls, center_config)
+
+
+def _tls(table: Table) -> TlsFiles:
+    """The console's own certificate and key (PEM), both given, both readable files."""
+    files = [_readable(table, key) for key in ("cert_file", "key_file")]
+    table.finish()
+    return TlsFiles(*files)
+
+
+def _center_config(table: Table) -> Path:
+    path = _readable(table, "center_config")
+    table.finish()
+    return path
+
+
+def _readable(table: Table, key: str) -> Path:
+    path: Path = table.path(key)
+    if not path.is_file():
+        raise table.error(key, f"no such file: {path}")
+    if not os.access(path, os.R_OK):
+        raise table.error(key, f"cannot read {path}")
+    return path
 
 
 def _accounts(table: Table) -> Path:

@@ -13,7 +13,15 @@ from typing import Literal
 import pytest
 from argon2 import PasswordHasher
 
-from staff_console.accounts import APPLICATION_ID, SCHEMA, Accounts, AccountsError, UsernameTaken
+from staff_console.accounts import (
+    APPLICATION_ID,
+    MAX_SESSIONS_PER_USER,
+    MIGRATIONS,
+    SCHEMA,
+    Accounts,
+    AccountsError,
+    UsernameTaken,
+)
 from staff_console.users import MAX_PASSWORD, AccountRefused, Role, User, new_user
 
 FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)  # argon2id still, cheap for the tests
@@ -120,7 +128,7 @@ def test_the_accounts_survive_reopening_in_wal_with_the_schema_version(tmp_path:
     first.close()
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA == 1
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA == 2
     again = Accounts(path, FAST)
     assert again.verify("hoa", PASSWORD) == HOA
     again.close()
@@ -188,10 +196,10 @@ def test_a_newer_schema_is_refused_in_one_line(tmp_path: Path) -> None:
     path = tmp_path / "accounts.db"
     Accounts(path, FAST).close()
     with sqlite3.connect(path) as db:
-        db.execute("PRAGMA user_version = 2")
+        db.execute(f"PRAGMA user_version = {SCHEMA + 1}")
     with pytest.raises(AccountsError) as refused:
         Accounts(path, FAST)
-    assert str(refused.value) == (f"{path}: the accounts schema is version 2, newer than this console's 1: "
+    assert str(refused.value) == (f"{path}: the accounts schema is version 3, newer than this console's 2: "
                                   "run the console that wrote it")
 
 
@@ -275,3 +283,56 @@ def test_a_rehash_that_cannot_be_written_is_logged_and_the_sign_in_still_succeed
     assert "the password hash of hoa could not be replaced" in caplog.text and "frozen" in caplog.text
     assert "$m=8,t=1,p=1$" in stored_hash(path, "hoa")
     current.close()
+
+
+def test_a_first_schema_database_is_migrated_with_its_accounts_kept(tmp_path: Path) -> None:
+    path = tmp_path / "accounts.db"
+    with sqlite3.connect(path) as db:  # as the console of schema 1 left it
+        db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        db.execute(MIGRATIONS[0])
+        db.execute("INSERT INTO users VALUES ('hoa', 'Nguyễn Thị Hoà', 'official', ?, 'x', 'x')", (FAST.hash(PASSWORD),))
+        db.execute("PRAGMA user_version = 1")
+    os.chmod(path, 0o600)
+    accounts = Accounts(path, FAST)
+    assert accounts.verify("hoa", PASSWORD) == HOA
+    assert accounts.session(accounts.open_session(HOA, 1).token) is not None
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA
+
+
+def test_a_session_opens_with_its_token_only_until_it_expires_or_is_closed(tmp_path: Path) -> None:
+    accounts = Accounts(tmp_path / "accounts.db", FAST)
+    accounts.add(HOA, PASSWORD)
+    opened = accounts.open_session(HOA, 10)
+    found = accounts.session(opened.token)
+    assert found is not None and found.user == HOA and found.csrf == opened.csrf
+    assert accounts.session(opened.token[:-1] + ("A" if opened.token[-1] != "A" else "B")) is None
+    assert accounts.session("") is None and accounts.session("x" * 65) is None
+    with sqlite3.connect(tmp_path / "accounts.db") as db:  # the file keeps no token, only its digest
+        stored = db.execute("SELECT token_hash FROM sessions").fetchone()[0]
+        assert opened.token.encode() not in stored and len(stored) == 32
+        db.execute("UPDATE sessions SET expires_at = '2000-01-01T00:00:00+00:00'")
+    assert accounts.session(opened.token) is None, "expired"
+    again = accounts.open_session(HOA, 10)
+    accounts.close_session(again.token)
+    assert accounts.session(again.token) is None, "signed out"
+
+
+def test_a_session_follows_the_account_and_ends_with_it(tmp_path: Path) -> None:
+    accounts = Accounts(tmp_path / "accounts.db", FAST)
+    accounts.add(HOA, PASSWORD)
+    opened = accounts.open_session(HOA, 10)
+    accounts.add(new_user("hoa", "Nguyễn Thị Hoà", "manager"), PASSWORD, replace=True)
+    found = accounts.session(opened.token)
+    assert found is not None and found.user.role is Role.MANAGER, "the role as it is now, not as it was"
+    with sqlite3.connect(tmp_path / "accounts.db") as db:
+        db.execute("PRAGMA foreign_keys=ON")
+        db.execute("DELETE FROM users WHERE username = 'hoa'")
+    assert accounts.session(opened.token) is None
+
+
+def test_an_account_keeps_its_newest_sessions_only(tmp_path: Path) -> None:
+    accounts = Accounts(tmp_path / "accounts.db", FAST)
+    accounts.add(HOA, PASSWORD)
+    tokens = [accounts.open_session(HOA, 10).token for _ in range(MAX_SESSIONS_PER_USER + 3)]
+    assert [accounts.session(token) is not None for token in tokens] == [False] * 3 + [True] * MAX_SESSIONS_PER_USER

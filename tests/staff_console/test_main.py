@@ -50,8 +50,8 @@ def test_check_prints_the_example_summary(tmp_path: Path, capsys: pytest.Capture
     assert main(["--config", str(config_file(tmp_path)), "--check"]) == 0
     assert capsys.readouterr().out == (
         "staff console console-1 of center rach-gia\nmqtt mqtt://127.0.0.1:1883\n"
-        f"accounts {tmp_path / 'accounts.db'}\nlisten 127.0.0.1:8080 (serving the pages is issue 15's next step)\n"
-        "sessions end after 10 h\n")
+        f"accounts {tmp_path / 'accounts.db'}\nserving http://127.0.0.1:8080/\n"
+        "sessions end after 10 h\nno reports (no [report])\n")
 
 
 def test_the_defaults_listen_on_this_machine_for_ten_hour_sessions(tmp_path: Path,
@@ -61,7 +61,7 @@ def test_the_defaults_listen_on_this_machine_for_ten_hour_sessions(tmp_path: Pat
                               if not line.startswith(("port =", "session_hours ="))), encoding="utf-8")
     assert main(["--config", str(path), "--check"]) == 0
     shown = capsys.readouterr().out
-    assert "listen [::1]:8080 " in shown and "sessions end after 10 h" in shown
+    assert "serving http://[::1]:8080/" in shown and "sessions end after 10 h" in shown
 
 
 @pytest.mark.parametrize(("old", "new", "says"), [
@@ -205,7 +205,7 @@ def test_add_user_refuses_a_newer_accounts_schema(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "accounts.db") as db:
         db.execute("PRAGMA user_version = 7")
     assert one_line(add_user(config, *admin())) == (
-        f"staff_console: {tmp_path / 'accounts.db'}: the accounts schema is version 7, newer than this console's 1: "
+        f"staff_console: {tmp_path / 'accounts.db'}: the accounts schema is version 7, newer than this console's 2: "
         "run the console that wrote it")
 
 
