@@ -1,5 +1,5 @@
-"""`python -m staff_console --config FILE --check` and `python -m staff_console add-user --config FILE …`: the
-staff console's commands so far. Serving its pages is the next step of issue 15."""
+"""`python -m staff_console --config FILE` serves the staff's pages; `--check` checks the config; `add-user` creates
+an account."""
 
 from __future__ import annotations
 
@@ -11,14 +11,15 @@ from contextlib import ExitStack, closing
 from pathlib import Path
 from typing import BinaryIO, NoReturn, TextIO
 
+from protocol.agent import setup_logging
 from protocol.errors import ConfigError
 from staff_console.config import ConsoleConfig, load
 from staff_console.users import MAX_PASSWORD, MIN_PASSWORD, AccountRefused, Role, check_password, new_user
 
 PROG = "staff_console"
 MAX_LINE = 4 * MAX_PASSWORD + 2  # bytes: the longest password in UTF-8, and "\r\n"
-DESCRIPTION = ("The staff console. For now: check its config (--check), and create or replace accounts (add-user); "
-               "serving the pages is the next step of issue 15.")
+DESCRIPTION = ("The staff console: serves the officials' counter pages and the manager's floor (prints the address), "
+               "checks its config (--check), creates or replaces accounts (add-user).")
 COMMANDS = f"""\
 commands:
   add-user --config FILE --username U --name "Nguyễn Văn A" --role {{{','.join(Role)}}} [--replace]
@@ -36,18 +37,24 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["add-user"]:
         return add_user(add_user_parser().parse_args(arguments[1:]), stdin if stdin is not None else sys.stdin)
-    config = _config(check_parser().parse_args(arguments).config)
+    args = check_parser().parse_args(arguments)
+    setup_logging()
+    config = _config(args.config)
     if config is None:
         return 2
-    print(config.summary())
-    return 0
+    if args.check:
+        print(config.summary())
+        return 0
+    from staff_console.serve import main_serve  # uvicorn and Starlette: only when serving
+
+    return main_serve(config)
 
 
 def check_parser() -> OneLineParser:
     parser = OneLineParser(prog=PROG, description=DESCRIPTION, epilog=COMMANDS,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", required=True, metavar="FILE", help="the TOML config file")
-    parser.add_argument("--check", required=True, action="store_true", help="validate the config, print a summary")
+    parser.add_argument("--check", action="store_true", help="validate the config, print a summary, exit")
     return parser
 
 

@@ -192,7 +192,9 @@ def _open(path: Path) -> sqlite3.Connection:
     read, a newer schema, or a database that is not an accounts database is refused in one line, unchanged."""
     _check_owned(path)
     try:
-        db = sqlite3.connect(path.absolute().as_uri() + "?nofollow=1", uri=True, isolation_level=None)
+        # Used from the web server's worker threads, one at a time (Accounts holds a lock around every use).
+        db = sqlite3.connect(path.absolute().as_uri() + "?nofollow=1", uri=True, isolation_level=None,
+                             check_same_thread=False)
     except sqlite3.Error as exc:
         raise AccountsError(f"{path}: cannot open the accounts database: {exc}") from None
     try:

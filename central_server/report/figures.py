@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Literal
 
+from protocol.messages import RATING_LABELS
+
 Cell = str | int | float | date | None
 Kind = Literal["count", "minutes", "share", "ratio", "text"]
 
@@ -382,10 +384,6 @@ def _ratings(report: Report) -> Sheet:
                                           "Tỷ lệ hài lòng trở lên"), rows)
 
 
-LEVEL_NAMES = {"very_satisfied": "Rất hài lòng", "satisfied": "Hài lòng", "neutral": "Bình thường",
-               "dissatisfied": "Không hài lòng", "very_dissatisfied": "Rất không hài lòng"}
-
-
 def level_names(levels: Sequence[str]) -> list[str]:
     """The Vietnamese names of the usual rating levels; a center's own level shows by its id."""
-    return [LEVEL_NAMES.get(level, level) for level in levels]
+    return [RATING_LABELS.get(level, level) for level in levels]

@@ -1,0 +1,117 @@
+"""The console's side of MQTT: it reads the center's retained state into `Live`, and acts on counters for the
+signed-in official through its own topic (`console/<id>/request`, an extension of the contract)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from protocol.errors import BadMessage
+from protocol.link import Link, Message, RequestTimeout
+from protocol.messages import parse_object
+from protocol.topics import Topics
+from staff_console.live import Live
+from staff_console.users import User
+
+log = logging.getLogger(__name__)
+
+TRY_S = 1.5  # one attempt; then the same request again (the server answers a retry with its first answer)
+GIVE_UP_S = 4.5  # the official is told the center did not answer; the request expires at the broker by then
+NO_ANSWER_VI = "Máy chủ chưa trả lời. Vui lòng thử lại; nếu vẫn không được, báo cho quản lý trung tâm."
+BAD_ANSWER_VI = "Máy chủ trả lời không hợp lệ. Vui lòng báo cho quản lý trung tâm."
+
+
+class Refused(Exception):
+    """The action was not done; `message` says why, in Vietnamese, for the official."""
+
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+class Bridge:
+    def __init__(self, link: Link, topics: Topics, console_id: str, woken: Callable[[], None]) -> None:
+        self._link = link
+        self._topics = topics
+        self._request_topic = f"{topics.root}/console/{console_id}/request"
+        self._response_topic = f"{topics.root}/console/{console_id}/response"
+        self._live = Live(topics)
+        self._lock = threading.Lock()
+        self._woken = woken
+        for topic_filter in (topics.config(), f"{topics.root}/floor", topics.counter_state("+"),
+                             topics.device_status("+"), topics.server_status()):
+            link.subscribe(topic_filter, self._on_message)
+        link.expect_replies(self._response_topic)
+
+    def start(self) -> None:
+        self._link.start()
+
+    def stop(self) -> None:
+        self._link.stop()
+
+    def _on_message(self, message: Message) -> None:  # paho's thread
+        with self._lock:
+            changed = self._live.take(message.topic, message.payload)
+            changed = self._live.set_connected(self._link.ready.is_set()) or changed
+        if changed:
+            self._woken()
+
+    def follow_connection(self) -> None:
+        """Called every second: the pages say when the console has lost the broker."""
+        with self._lock:
+            changed = self._live.set_connected(self._link.ready.is_set())
+        if changed:
+            self._woken()
+
+    def counter_view(self, counter_id: str) -> dict[str, Any]:
+        with self._lock:
+            return self._live.counter_view(counter_id)
+
+    def floor_view(self) -> dict[str, Any]:
+        with self._lock:
+            return self._live.floor_view()
+
+    def names(self) -> dict[str, Any]:
+        with self._lock:
+            return self._live.names()
+
+    def act(self, counter_id: str, official: User, action: str, extra: dict[str, str]) -> dict[str, Any]:
+        """Do `action` at the counter for `official`; the server's answer, or Refused with why not.
+
+        Blocking (a worker thread): tried again with the same request_id every TRY_S until GIVE_UP_S. Each try
+        expires at the broker and in the server's inbox when the console has given up, so no action is done
+        after the official was told it was not."""
+        body = {"v": 1, "request_id": uuid.uuid4().hex, "counter": counter_id, "official": official.username,
+                "official_name": official.full_name, "action": action, **extra}
+        payload = json.dumps(body, ensure_ascii=False).encode()
+        give_up = time.monotonic() + GIVE_UP_S
+        while (left := give_up - time.monotonic()) > 0:
+            try:
+                reply = self._link.request(self._request_topic, payload, response_topic=self._response_topic,
+                                           timeout_s=min(TRY_S, left), expiry_s=max(1, round(left)))
+            except RequestTimeout:
+                continue
+            return _answer(reply.payload, action, counter_id, official)
+        log.warning("%s at counter %s for %s: no answer within %g s", action, counter_id, official.username, GIVE_UP_S)
+        raise Refused(NO_ANSWER_VI, "no_answer")
+
+
+def _answer(payload: bytes, action: str, counter_id: str, official: User) -> dict[str, Any]:
+    try:
+        answer = parse_object(payload)
+    except BadMessage:
+        raise Refused(BAD_ANSWER_VI, "bad_answer") from None
+    if answer.get("ok") is True:
+        log.info("%s at counter %s by %s: done", action, counter_id, official.username)
+        return answer
+    error = answer.get("error")
+    message = error.get("message") if isinstance(error, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    log.info("%s at counter %s by %s: refused (%s)", action, counter_id, official.username, code)
+    raise Refused(message if isinstance(message, str) and message else BAD_ANSWER_VI, str(code or ""))

@@ -1,0 +1,86 @@
+"""The console as a process: uvicorn serving the pages, the MQTT bridge, systemd's READY=1 and watchdog."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import AsyncIterator
+
+import uvicorn
+from starlette.applications import Starlette
+
+from protocol.agent import Watchdog, notify
+from protocol.link import MqttLink
+from protocol.topics import Topics
+from staff_console.accounts import Accounts
+from staff_console.bridge import Bridge
+from staff_console.config import ConsoleConfig
+from staff_console.throttle import SignInThrottle
+from staff_console.web import Console, Hub, make_app
+
+log = logging.getLogger(__name__)
+
+FOLLOW_S = 1.0  # how often the connection is looked at and the watchdog pinged
+GRACEFUL_S = 2  # open streams are cut this long after SIGTERM
+
+
+def serve(config: ConsoleConfig, accounts: Accounts) -> int:
+    topics = Topics(config.center_id)
+    hub = Hub()
+    link = MqttLink(config.mqtt, client_id=config.mqtt.client_id or f"{config.center_id}-{config.console_id}",
+                    status_topic=topics.device_status(config.console_id))
+    bridge = Bridge(link, topics, config.console_id, hub.wake_from_thread)
+    console = Console(config, accounts, bridge, hub, SignInThrottle())
+    app = make_app(console)
+    server = uvicorn.Server(uvicorn.Config(
+        app, host=config.listen, port=config.port, log_config=None, access_log=False, lifespan="on",
+        timeout_graceful_shutdown=GRACEFUL_S, server_header=False,
+        ssl_certfile=str(config.tls.cert_file) if config.tls else None,
+        ssl_keyfile=str(config.tls.key_file) if config.tls else None,
+    ))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        hub.bind(asyncio.get_running_loop())
+        bridge.start()
+        follower = asyncio.create_task(_follow(server, bridge, config))
+        try:
+            yield
+        finally:
+            notify("STOPPING=1")
+            follower.cancel()
+            bridge.stop()
+
+    app.router.lifespan_context = lifespan
+    server.run()
+    return 0 if server.started else 1
+
+
+async def _follow(server: uvicorn.Server, bridge: Bridge, config: ConsoleConfig) -> None:
+    """Say where the pages are once the socket listens (READY=1), then keep the watchdog fed while the loop runs."""
+    watchdog = Watchdog()
+    announced = False
+    while True:
+        if server.started and not announced:
+            announced = True
+            print(f"staff_console: serving {config.address}", flush=True)
+            notify("READY=1")
+        bridge.follow_connection()
+        watchdog.ping()
+        await asyncio.sleep(FOLLOW_S)
+
+
+def main_serve(config: ConsoleConfig) -> int:
+    from staff_console.accounts import AccountsError
+
+    try:
+        accounts = Accounts(config.accounts)
+    except AccountsError as exc:
+        print(f"staff_console: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return serve(config, accounts)
+    finally:
+        accounts.close()

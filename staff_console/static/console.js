@@ -1,0 +1,234 @@
+// The staff console's pages: rendered from the JSON the server pushes (Server-Sent Events). No library.
+"use strict";
+
+const STATUS = { idle: "Đang trống", serving: "Đang tiếp công dân", paused: "Tạm nghỉ" };
+const TICKET_STATE = { called: "Đang gọi", serving: "Đang phục vụ", served: "Đã phục vụ", missed: "Vắng mặt",
+  transferred: "Đã chuyển", waiting: "Đang chờ", voided: "Đã huỷ" };
+const PRINTER = { ready: "Sẵn sàng", paper_low: "Sắp hết giấy", paper_out: "Hết giấy", cover_open: "Nắp máy in mở",
+  offline: "Không kết nối được máy in" };
+const PRINTER_PROBLEMS = new Set(["paper_low", "paper_out", "cover_open", "offline"]);
+
+let zone = "Asia/Ho_Chi_Minh";
+let view = null;
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (key === "class") node.className = value; else node.setAttribute(key, value);
+  }
+  for (const child of children) node.append(child === null || child === undefined ? "" : child);
+  return node;
+}
+
+function clockTime(iso) {
+  if (!iso) return "";
+  return new Intl.DateTimeFormat("vi-VN", { hour: "2-digit", minute: "2-digit", hour12: false, timeZone: zone })
+    .format(new Date(iso));
+}
+
+function minutesSince(iso, until) {
+  if (!iso) return null;
+  const end = until ? new Date(until) : new Date();
+  return Math.max(0, Math.floor((end - new Date(iso)) / 60000));
+}
+
+function minutesText(minutes) {
+  if (minutes === null) return "—";
+  if (minutes < 60) return `${minutes} phút`;
+  const rest = minutes % 60;
+  return rest ? `${Math.floor(minutes / 60)} giờ ${rest} phút` : `${minutes / 60} giờ`;
+}
+
+function percent(share) {
+  if (share === null || share === undefined) return "—";
+  return `${(Math.round(share * 1000) / 10).toLocaleString("vi-VN")} %`;
+}
+
+function count(n) {
+  return (n ?? 0).toLocaleString("vi-VN");
+}
+
+function levelName(names, level) {
+  const found = names.levels.find(([id]) => id === level);
+  return found ? found[1] : level;
+}
+
+function fill(id, rows) {
+  const body = document.getElementById(id);
+  body.replaceChildren(...rows);
+}
+
+// --- the official's counter page ------------------------------------------------------------
+
+function renderCounter(data) {
+  const page = document.querySelector(".counter-page");
+  const state = data.state || { status: "idle", ticket: null };
+  const names = data.names;
+  const me = page.dataset.me;
+  const ticket = state.ticket;
+  const status = document.getElementById("trang-thai");
+  status.textContent = STATUS[state.status] || state.status;
+  status.className = `status ${state.status}`;
+  const seated = state.official;
+  document.getElementById("ngoi").textContent = seated
+    ? (seated.username === me ? "Ông/Bà đang nhận quầy này." : `${seated.name} đang nhận quầy này.`)
+    : "Chưa có cán bộ nhận quầy này.";
+  document.getElementById("nut-ngoi").hidden = Boolean(seated && seated.username === me);
+  document.getElementById("nut-roi").hidden = !(seated && seated.username === me);
+  document.getElementById("so-hien-tai").textContent = ticket ? ticket.number : "—";
+  const details = document.getElementById("chi-tiet");
+  if (ticket) {
+    const since = data.floor ? data.floor.since : null;
+    const parts = [
+      el("span", { class: "area" }, ticket.area_name || names.areas[ticket.area] || ticket.area),
+      ticket.priority && ticket.priority !== "none"
+        ? el("span", { class: "priority" }, "★ Ưu tiên: ", names.priorities[ticket.priority] || ticket.priority)
+        : el("span", { class: "muted" }, "Không thuộc diện ưu tiên"),
+      el("span", {}, TICKET_STATE[ticket.state] || ticket.state),
+      el("span", {}, `Lấy số lúc ${clockTime(ticket.issued_at)}`),
+      since ? el("span", {}, `Đã chờ ${minutesText(minutesSince(ticket.issued_at, since))}`) : "",
+      el("span", {}, `Đã gọi ${count(ticket.calls)} lần`),
+    ];
+    details.replaceChildren(...parts);
+  } else {
+    details.replaceChildren(el("span", { class: "muted" },
+      state.status === "paused" ? "Quầy đang tạm nghỉ." : "Chưa gọi công dân nào. Bấm «Gọi tiếp» để gọi."));
+  }
+  const rating = document.getElementById("danh-gia");
+  if (state.rating) {
+    rating.textContent = `Số ${state.rating.number}: đang chờ công dân đánh giá (đến ${clockTime(state.rating.until)}).`;
+  } else if (state.last_rating) {
+    rating.textContent = `Số ${state.last_rating.number}: công dân đánh giá «${levelName(names, state.last_rating.level)}».`;
+  } else {
+    rating.textContent = "";
+  }
+  document.getElementById("nut-nghi").hidden = state.status === "paused";
+  document.getElementById("nut-tiep").hidden = state.status !== "paused";
+  const select = document.getElementById("linh-vuc-chuyen");
+  if (select.options.length !== data.transfer_to.length) {
+    select.replaceChildren(...data.transfer_to.map(([id, name]) => el("option", { value: id }, name)));
+  }
+  fill("cac-linh-vuc", data.areas.map((area) => {
+    const waited = minutesSince(area.oldest_issued_at);
+    const late = area.target_wait_s && waited !== null && waited * 60 > area.target_wait_s;
+    return el("tr", { class: late ? "late" : "" }, el("td", {}, area.name), el("td", { class: "num" }, count(area.waiting)),
+      el("td", { class: "num" }, count(area.priority_waiting)), el("td", { class: "num" }, minutesText(waited)),
+      el("td", { class: "num" }, area.target_wait_s ? minutesText(Math.round(area.target_wait_s / 60)) : "—"));
+  }));
+}
+
+function say(text, ok) {
+  const message = document.getElementById("thong-bao");
+  message.textContent = text;
+  message.className = ok ? "message ok" : "message error";
+}
+
+async function act(action, fields) {
+  const page = document.querySelector(".counter-page");
+  const body = new URLSearchParams({ action, ...fields });
+  say("Đang gửi…", true);
+  try {
+    const response = await fetch(page.dataset.act, { method: "POST", body, credentials: "same-origin",
+      headers: { "X-CSRF-Token": document.querySelector("meta[name=csrf]").content } });
+    const result = await response.json();
+    if (response.status === 401) { window.location = "/dang-nhap"; return; }
+    if (!result.ok) { say(result.message, false); return; }
+    const ticket = result.answer.ticket;
+    say(action === "next" && !ticket ? "Không còn công dân nào đang chờ." : "Đã thực hiện.", true);
+  } catch (error) {
+    say("Không gửi được lệnh: mất kết nối với máy chủ của trang. Vui lòng thử lại.", false);
+  }
+}
+
+function wireCounter() {
+  for (const button of document.querySelectorAll("button[data-action]")) {
+    button.addEventListener("click", () => act(button.dataset.action, {}));
+  }
+  for (const form of document.querySelectorAll("form[data-action]")) {
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      act(form.dataset.action, Object.fromEntries(new FormData(form)));
+    });
+  }
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.altKey || event.metaKey || event.target.closest("input, select, textarea")) return;
+    const key = event.key.toLowerCase();
+    if (key === "c") { event.preventDefault(); document.getElementById("linh-vuc-chuyen").focus(); return; }
+    if (key === "s") { event.preventDefault(); document.getElementById("so-can-goi").focus(); return; }
+    const button = [...document.querySelectorAll("button[data-key]")].find((b) => b.dataset.key === key && !b.hidden);
+    if (button) { event.preventDefault(); button.click(); }
+  });
+}
+
+// --- the manager's floor --------------------------------------------------------------------
+
+function renderFloor(data) {
+  const names = data.names;
+  const floor = data.floor || { counters: [], areas: [], devices: [], today: null };
+  const alerts = [];
+  const today = floor.today;
+  const figures = today ? [
+    ["Số phiếu đã cấp", count(today.issued)], ["Đang chờ", count(today.waiting)], ["Đã phục vụ", count(today.served)],
+    ["Vắng mặt", count(today.missed)],
+    ["Chờ trung bình", today.mean_wait_s === null ? "—" : minutesText(Math.round(today.mean_wait_s / 60))],
+    ["90 % công dân chờ không quá", today.p90_wait_s === null ? "—" : minutesText(Math.round(today.p90_wait_s / 60))],
+    ["Gọi trong thời gian mục tiêu", percent(today.within_target)], ["Hài lòng trở lên", percent(today.satisfied)],
+  ] : [["Chưa có số liệu", "—"]];
+  document.getElementById("hom-nay").replaceChildren(...figures.map(([label, value]) =>
+    el("div", { class: "figure" }, el("span", { class: "value" }, value), el("span", { class: "label" }, label))));
+  const floorCounters = Object.fromEntries(floor.counters.map((c) => [c.id, c]));
+  fill("cac-quay", Object.entries(names.counters).map(([id, name]) => {
+    const state = data.counters[id] || { status: "idle", ticket: null };
+    const summary = floorCounters[id] || {};
+    const official = state.official || summary.official;
+    return el("tr", { class: state.status }, el("td", {}, name), el("td", {}, official ? official.name : "—"),
+      el("td", {}, STATUS[state.status] || state.status), el("td", { class: "num big" }, state.ticket ? state.ticket.number : "—"),
+      el("td", {}, summary.since ? `${clockTime(summary.since)} (${minutesText(minutesSince(summary.since))})` : "—"),
+      el("td", { class: "num" }, count(summary.served)));
+  }));
+  fill("cac-linh-vuc", floor.areas.map((area) => {
+    const waited = minutesSince(area.oldest_issued_at);
+    const late = area.target_wait_s && waited !== null && waited * 60 > area.target_wait_s;
+    if (late) alerts.push(`${area.name}: có công dân đã chờ ${minutesText(waited)}, quá thời gian mục tiêu.`);
+    return el("tr", { class: late ? "late" : "" }, el("td", {}, area.name, area.open === false ? " (đang đóng)" : ""),
+      el("td", { class: "num" }, count(area.waiting)), el("td", { class: "num" }, minutesText(waited)),
+      el("td", { class: "num" }, minutesText(Math.round(area.target_wait_s / 60))), el("td", { class: "num" }, count(area.served)),
+      el("td", { class: "num" }, count(area.missed)));
+  }));
+  fill("thiet-bi", floor.devices.map((device) => {
+    const printer = device.printer;
+    if (!device.online) alerts.push(`Thiết bị ${device.id} mất kết nối${device.since ? ` từ ${clockTime(device.since)}` : ""}.`);
+    if (device.online && PRINTER_PROBLEMS.has(printer)) alerts.push(`Máy in của ${device.id}: ${PRINTER[printer]}.`);
+    return el("tr", { class: device.online ? "" : "late" }, el("td", {}, device.id),
+      el("td", {}, device.online ? "Đang kết nối" : "Mất kết nối", device.since ? ` từ ${clockTime(device.since)}` : ""),
+      el("td", {}, printer ? (PRINTER[printer] || printer) : "—"));
+  }));
+  document.getElementById("canh-bao").replaceChildren(...alerts.map((text) => el("p", { class: "alert" }, text)));
+}
+
+// --- both -----------------------------------------------------------------------------------
+
+function render() {
+  if (!view) return;
+  zone = (view.names && view.names.timezone) || zone;
+  document.getElementById("mat-ket-noi").hidden = view.connected;
+  if (view.kind === "counter") renderCounter(view); else renderFloor(view);
+}
+
+function follow(url) {
+  const source = new EventSource(url);
+  source.onmessage = (event) => { view = JSON.parse(event.data); render(); };
+  source.addEventListener("het-phien", () => { source.close(); window.location = "/dang-nhap"; });
+  source.onerror = () => { document.getElementById("mat-ket-noi").hidden = false; };
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const data = document.getElementById("du-lieu");
+  const page = document.querySelector("[data-stream]");
+  if (!data || !page) return;
+  view = JSON.parse(data.textContent);
+  if (view.kind === "counter") wireCounter();
+  render();
+  follow(page.dataset.stream);
+  setInterval(render, 30000);  // the waits grow while nothing changes
+});

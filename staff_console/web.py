@@ -1,0 +1,332 @@
+"""The console's pages: sign-in, the official's counter page, the manager's floor, and their live streams.
+
+Starlette on uvicorn. A sign-in is a random token in an HttpOnly, SameSite=Strict cookie (Secure under TLS)
+whose digest the accounts database keeps; every POST carries the sign-in's CSRF secret (the sign-in form a
+double-submitted one) and, when the browser says where it comes from, an Origin of this very site. Pages
+are rendered in the browser from JSON the server pushes (Server-Sent Events) whenever the center changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import secrets
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from staff_console.accounts import Accounts, Session
+from staff_console.bridge import Bridge, Refused
+from staff_console.config import ConsoleConfig
+from staff_console.throttle import SignInThrottle
+from staff_console.users import MAX_PASSWORD, Role
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+SESSION_COOKIE = "qms_phien"
+FORM_COOKIE = "qms_mau"  # the sign-in form's double-submitted CSRF secret (there is no session yet)
+MAX_BODY = 16 * 1024  # bytes of a POST: a sign-in or an action is a few hundred
+MAX_STREAMS = 200  # pages open at once (a center has a few dozen PCs)
+PING_S = 15.0  # a stream says something at least this often (proxies close silent connections)
+ACTIONS = {"next", "recall", "start", "skip", "finish", "transfer", "call", "pause", "resume", "sit", "leave"}
+MANAGERS = {Role.MANAGER, Role.ADMIN}
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+       "frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+
+
+class Hub:
+    """Wakes every open stream when the center changed. Woken from the MQTT thread, waited on in the loop."""
+
+    def __init__(self) -> None:
+        self._waiters: set[asyncio.Event] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def join(self) -> asyncio.Event | None:
+        if len(self._waiters) >= MAX_STREAMS:
+            return None
+        waiter = asyncio.Event()
+        self._waiters.add(waiter)
+        return waiter
+
+    def leave(self, waiter: asyncio.Event) -> None:
+        self._waiters.discard(waiter)
+
+    def wake_from_thread(self) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._wake)
+
+    def _wake(self) -> None:
+        for waiter in self._waiters:
+            waiter.set()
+
+    @property
+    def open_streams(self) -> int:
+        return len(self._waiters)
+
+
+@dataclass
+class Console:
+    """What the pages need: the config, the accounts (one thread at a time), the bridge to the center."""
+
+    config: ConsoleConfig
+    accounts: Accounts
+    bridge: Bridge
+    hub: Hub
+    throttle: SignInThrottle
+
+    def __post_init__(self) -> None:
+        self._accounts_lock = threading.Lock()
+        self._throttle_lock = threading.Lock()
+
+    async def use_accounts(self, call: Callable[..., Any], *args: Any) -> Any:
+        def locked() -> Any:
+            with self._accounts_lock:
+                return call(*args)
+        return await run_in_threadpool(locked)
+
+    def sign_in_wait_s(self, address: str, username: str) -> float:
+        with self._throttle_lock:
+            return self.throttle.wait_s(address, username, time.monotonic())
+
+    def sign_in_result(self, address: str, username: str, ok: bool) -> None:
+        with self._throttle_lock:
+            if ok:
+                self.throttle.succeeded(address, username)
+            else:
+                self.throttle.failed(address, username, time.monotonic())
+
+
+def make_app(console: Console) -> Starlette:
+    templates = Jinja2Templates(directory=HERE / "templates")
+    secure = console.config.tls is not None
+
+    def page(request: Request, name: str, status: int = 200, **context: Any) -> Response:
+        context.setdefault("center_name", console.bridge.names().get("center", ""))
+        return templates.TemplateResponse(request, name, context, status_code=status)
+
+    async def session_of(request: Request) -> Session | None:
+        token = request.cookies.get(SESSION_COOKIE, "")
+        if not token:
+            return None
+        found: Session | None = await console.use_accounts(console.accounts.session, token)
+        return found
+
+    def signed_in(roles: set[Role] | None = None) -> Callable[[Callable[[Request, Session], Awaitable[Response]]],
+                                                            Callable[[Request], Awaitable[Response]]]:
+        def wrap(handler: Callable[[Request, Session], Awaitable[Response]]) -> Callable[[Request],
+                                                                                       Awaitable[Response]]:
+            async def endpoint(request: Request) -> Response:
+                session = await session_of(request)
+                if session is None:
+                    if request.headers.get("accept", "").startswith("text/event-stream") or request.method == "POST":
+                        return JSONResponse({"ok": False, "message": "Phiên đăng nhập đã hết. Vui lòng đăng nhập lại."},
+                                            status_code=401)
+                    return RedirectResponse("/dang-nhap", status_code=303)
+                if roles is not None and session.user.role not in roles:
+                    return page(request, "error.html", 403, session=session, title="Không có quyền truy cập",
+                                message="Trang này dành cho quản lý trung tâm. Cán bộ làm việc tại trang Quầy.")
+                if request.method == "POST" and not _csrf_ok(request, session.csrf, await _form(request)):
+                    return JSONResponse({"ok": False, "message": "Yêu cầu không hợp lệ (thiếu mã bảo vệ). Vui lòng "
+                                                                 "tải lại trang."}, status_code=403)
+                return await handler(request, session)
+            return endpoint
+        return wrap
+
+    async def home(request: Request) -> Response:
+        session = await session_of(request)
+        if session is None:
+            return RedirectResponse("/dang-nhap", status_code=303)
+        return RedirectResponse("/san" if session.user.role in MANAGERS else "/quay", status_code=303)
+
+    async def sign_in_form(request: Request) -> Response:
+        return _sign_in_page(request, page, secure)
+
+    async def sign_in(request: Request) -> Response:
+        form = await _form(request)
+        if not _form_csrf_ok(request, form):
+            return _sign_in_page(request, page, secure, 403, "Phiên làm việc của trang đã hết. Vui lòng đăng nhập "
+                                                             "lại.")
+        username, password = str(form.get("username", ""))[:64], str(form.get("password", ""))[:4 * MAX_PASSWORD]
+        address = request.client.host if request.client else "?"
+        wait_s = console.sign_in_wait_s(address, username)
+        if wait_s > 0:
+            minutes = max(1, round(wait_s / 60))
+            log.warning("sign-in of %r from %s refused: too many failures", username, address)
+            return _sign_in_page(request, page, secure, 429, "Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau "
+                                                             f"{minutes} phút.", username)
+        user = await console.use_accounts(console.accounts.verify, username, password)
+        console.sign_in_result(address, username, user is not None)
+        if user is None:
+            log.warning("sign-in of %r from %s failed", username, address)
+            return _sign_in_page(request, page, secure, 401, "Tên đăng nhập hoặc mật khẩu không đúng.", username)
+        session = await console.use_accounts(console.accounts.open_session, user, console.config.session_hours)
+        log.info("%s (%s) signed in from %s", user.username, user.role, address)
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(SESSION_COOKIE, session.token, max_age=console.config.session_hours * 3600,
+                            httponly=True, samesite="strict", secure=secure, path="/")
+        response.delete_cookie(FORM_COOKIE, path="/")
+        return response
+
+    @signed_in()
+    async def sign_out(request: Request, session: Session) -> Response:
+        await console.use_accounts(console.accounts.close_session, session.token)
+        response = RedirectResponse("/dang-nhap", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    @signed_in()
+    async def counters(request: Request, session: Session) -> Response:
+        return page(request, "counters.html", session=session, view=console.bridge.floor_view())
+
+    @signed_in()
+    async def counter(request: Request, session: Session) -> Response:
+        counter_id = request.path_params["counter_id"]
+        view = console.bridge.counter_view(counter_id)
+        if not view["known"]:
+            return page(request, "error.html", 404, session=session, title="Không có quầy này",
+                        message=f"Trung tâm không có quầy «{counter_id[:32]}».")
+        return page(request, "counter.html", session=session, view=view, counter_id=counter_id)
+
+    @signed_in()
+    async def act(request: Request, session: Session) -> Response:
+        counter_id = request.path_params["counter_id"]
+        form = await _form(request)
+        action = str(form.get("action", ""))
+        extra = {key: str(form[key])[:64] for key in ("to_area", "number") if form.get(key)}
+        if action not in ACTIONS or not console.bridge.counter_view(counter_id)["known"]:
+            return JSONResponse({"ok": False, "message": "Thao tác không hợp lệ."}, status_code=400)
+        try:
+            answer = await run_in_threadpool(console.bridge.act, counter_id, session.user, action, extra)
+        except Refused as refused:
+            return JSONResponse({"ok": False, "message": refused.message})
+        return JSONResponse({"ok": True, "answer": answer})
+
+    @signed_in()
+    async def counter_stream(request: Request, session: Session) -> Response:
+        counter_id = request.path_params["counter_id"]
+        return _stream(request, console, session, lambda: console.bridge.counter_view(counter_id))
+
+    @signed_in(MANAGERS)
+    async def floor(request: Request, session: Session) -> Response:
+        return page(request, "floor.html", session=session, view=console.bridge.floor_view())
+
+    @signed_in(MANAGERS)
+    async def floor_stream(request: Request, session: Session) -> Response:
+        return _stream(request, console, session, console.bridge.floor_view)
+
+    routes = [
+        Route("/", home),
+        Route("/dang-nhap", sign_in_form, methods=["GET"]),
+        Route("/dang-nhap", sign_in, methods=["POST"]),
+        Route("/dang-xuat", sign_out, methods=["POST"]),
+        Route("/quay", counters),
+        Route("/quay/{counter_id}", counter),
+        Route("/quay/{counter_id}/lenh", act, methods=["POST"]),
+        Route("/quay/{counter_id}/luong", counter_stream),
+        Route("/san", floor),
+        Route("/san/luong", floor_stream),
+        Mount("/tep", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    return Starlette(routes=routes, middleware=[Middleware(Guard)])
+
+
+class Guard(BaseHTTPMiddleware):
+    """Every response gets the security headers; a POST over MAX_BODY, or from another site, is refused."""
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        if request.method == "POST":
+            refusal = _post_refusal(request)
+            if refusal is not None:
+                return refusal
+        response = await call_next(request)
+        response.headers["Content-Security-Policy"] = CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"  # no-referrer would make Chrome send "Origin: null"
+        response.headers["X-Frame-Options"] = "DENY"
+        if not request.url.path.startswith("/tep/"):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+def _post_refusal(request: Request) -> Response | None:
+    length = request.headers.get("content-length")
+    if length is None or not length.isdigit() or int(length) > MAX_BODY:
+        return JSONResponse({"ok": False, "message": "Yêu cầu quá lớn."}, status_code=413)
+    origin = request.headers.get("origin")
+    if origin is not None and urlsplit(origin).netloc != request.headers.get("host", ""):
+        log.warning("refused a POST to %s from origin %r", request.url.path, origin[:100])
+        return JSONResponse({"ok": False, "message": "Yêu cầu không hợp lệ."}, status_code=403)
+    return None
+
+
+async def _form(request: Request) -> FormData:
+    """The POST's form (read once per request: Starlette caches it), bounded in fields and size."""
+    return await request.form(max_files=0, max_fields=16, max_part_size=MAX_BODY)
+
+
+def _csrf_ok(request: Request, expected: str, form: FormData) -> bool:
+    given = request.headers.get("x-csrf-token") or str(form.get("csrf", ""))
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def _form_csrf_ok(request: Request, form: FormData) -> bool:
+    cookie = request.cookies.get(FORM_COOKIE, "")
+    return bool(cookie) and hmac.compare_digest(cookie.encode(), str(form.get("csrf", "")).encode())
+
+
+def _sign_in_page(request: Request, page: Callable[..., Response], secure: bool, status: int = 200,
+                  error: str = "", username: str = "") -> Response:
+    form_secret = secrets.token_urlsafe(32)
+    response = page(request, "sign_in.html", status, csrf=form_secret, error=error, username=username)
+    response.set_cookie(FORM_COOKIE, form_secret, max_age=3600, httponly=True, samesite="strict", secure=secure,
+                        path="/")
+    return response
+
+
+def _stream(request: Request, console: Console, session: Session, view: Callable[[], dict[str, Any]]) -> Response:
+    waiter = console.hub.join()
+    if waiter is None:
+        return JSONResponse({"ok": False, "message": "Quá nhiều trang đang mở."}, status_code=503)
+
+    async def events() -> AsyncIterator[str]:
+        try:
+            last = -1
+            while True:
+                shown = view()
+                if shown["version"] != last:
+                    last = shown["version"]
+                    yield f"data: {json.dumps(shown, ensure_ascii=False)}\n\n"
+                try:
+                    await asyncio.wait_for(waiter.wait(), PING_S)
+                    waiter.clear()
+                except TimeoutError:
+                    if await console.use_accounts(console.accounts.session, session.token) is None:
+                        yield "event: het-phien\ndata: {}\n\n"
+                        return
+                    yield ": còn kết nối\n\n"
+        finally:
+            console.hub.leave(waiter)
+
+    return StreamingResponse(events(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
