@@ -290,7 +290,8 @@ def test_a_first_schema_database_is_migrated_with_its_accounts_kept(tmp_path: Pa
     with sqlite3.connect(path) as db:  # as the console of schema 1 left it
         db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         db.execute(MIGRATIONS[0])
-        db.execute("INSERT INTO users VALUES ('hoa', 'Nguyễn Thị Hoà', 'official', ?, 'x', 'x')", (FAST.hash(PASSWORD),))
+        db.execute("INSERT INTO users VALUES ('hoa', 'Nguyễn Thị Hoà', 'official', ?, 'x', 'x')",
+                   (FAST.hash(PASSWORD),))
         db.execute("PRAGMA user_version = 1")
     os.chmod(path, 0o600)
     accounts = Accounts(path, FAST)

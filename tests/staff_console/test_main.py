@@ -98,10 +98,11 @@ def test_the_accounts_folder_must_exist_and_the_file_be_no_folder(tmp_path: Path
                                       "not a database file\n"
 
 
-@pytest.mark.parametrize("arguments", [[], ["--config", str(EXAMPLE)], ["serve", "--config", str(EXAMPLE)],
+@pytest.mark.parametrize("arguments", [[], ["serve", "--config", str(EXAMPLE)],
+                                       ["--config", str(EXAMPLE), "--port", "1"],
                                        ["add-user", "--config", str(EXAMPLE), "--username", "admin"],
                                        ["add-user", "--config", str(EXAMPLE), *admin(), "--password", PASSWORD]])
-def test_anything_but_check_and_add_user_is_refused_in_one_line(arguments: list[str],
+def test_anything_but_serving_check_and_add_user_is_refused_in_one_line(arguments: list[str],
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as done:
         main(arguments)

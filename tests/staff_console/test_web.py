@@ -1,0 +1,219 @@
+"""The console's pages over HTTP (Starlette's TestClient), on a real accounts database and a FakeLink for the
+center: sign-in, CSRF, the roles, the sign-in throttle and the actions sent for the signed-in official."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from protocol.link import FakeLink, Message
+from protocol.topics import Topics
+from staff_console.accounts import Accounts
+from staff_console.bridge import Bridge
+from staff_console.config import load
+from staff_console.throttle import PER_USERNAME, SignInThrottle
+from staff_console.users import new_user
+from staff_console.web import FORM_COOKIE, SESSION_COOKIE, Console, Hub, make_app
+from tests.staff_console.test_accounts import FAST
+
+CENTER = "rach-gia"
+PASSWORD = "mật khẩu đủ dài"
+ORIGIN = "http://testserver"
+REQUEST_TOPIC = f"qms/v1/{CENTER}/console/console-1/request"
+CONFIG = {"v": 1, "center": {"id": CENTER, "name": "Bộ phận Một cửa TP. Rạch Giá", "timezone": "Asia/Ho_Chi_Minh"},
+          "areas": [{"id": "dat-dai", "name": "Đất đai", "prefix": "", "first": 1001, "last": 1999}],
+          "counters": [{"id": "1", "name": "Quầy 1", "areas": ["dat-dai"]}],
+          "rating_levels": ["very_satisfied", "satisfied", "dissatisfied"]}
+
+
+class Center:
+    """Answers the console's requests as the server would: `refuse` makes it refuse with that code."""
+
+    def __init__(self) -> None:
+        self.asked: list[dict[str, object]] = []
+        self.refuse: str | None = None
+
+    def __call__(self, message: Message) -> bytes:
+        body = json.loads(message.payload)
+        self.asked.append(body)
+        if self.refuse:
+            return json.dumps({"v": 1, "request_id": body["request_id"], "ok": False,
+                               "error": {"code": self.refuse, "message": "Quầy đang tạm nghỉ."}}).encode()
+        return json.dumps({"v": 1, "request_id": body["request_id"], "ok": True, "ticket": None,
+                           "status": "idle"}).encode()
+
+
+@pytest.fixture
+def center() -> Center:
+    return Center()
+
+
+@pytest.fixture
+def client(tmp_path: Path, center: Center) -> Iterator[TestClient]:
+    (tmp_path / "console.toml").write_text(
+        f'[console]\nid = "console-1"\ncenter = "{CENTER}"\naccounts = "accounts.db"\n[mqtt]\n'
+        'url = "mqtt://127.0.0.1:1883"\n', encoding="utf-8")
+    config = load(tmp_path / "console.toml")
+    accounts = Accounts(config.accounts, FAST)
+    accounts.add(new_user("hoa", "Nguyễn Thị Hoà", "official"), PASSWORD)
+    accounts.add(new_user("lan", "Trần Thị Lan", "manager"), PASSWORD)
+    link = FakeLink(center)
+    hub = Hub()
+    bridge = Bridge(link, Topics(CENTER), "console-1", hub.wake_from_thread)
+    bridge.start()
+    link.deliver(f"qms/v1/{CENTER}/config", json.dumps(CONFIG).encode(), retained=True)
+    with TestClient(make_app(Console(config, accounts, bridge, hub, SignInThrottle())),
+                    follow_redirects=False) as running:
+        yield running
+    accounts.close()
+
+
+def form_secret(client: TestClient) -> str:
+    page = client.get("/dang-nhap")
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found is not None and client.cookies.get(FORM_COOKIE) == found.group(1)
+    return found.group(1)
+
+
+def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> int:
+    answer = client.post("/dang-nhap", data={"csrf": form_secret(client), "username": username,
+                                              "password": password}, headers={"origin": ORIGIN})
+    return answer.status_code
+
+
+def csrf_of(client: TestClient, path: str) -> str:
+    found = re.search(r'<meta name="csrf" content="([^"]+)">', client.get(path).text)
+    assert found is not None
+    return found.group(1)
+
+
+def test_a_stranger_is_sent_to_the_sign_in_page(client: TestClient) -> None:
+    for path in ("/", "/quay", "/quay/1", "/san"):
+        answer = client.get(path)
+        assert (answer.status_code, answer.headers["location"]) == (303, "/dang-nhap"), path
+    assert client.post("/quay/1/lenh", data={"action": "next"}).status_code == 401
+
+
+def test_an_official_signs_in_to_the_counters_and_a_manager_to_the_floor(client: TestClient) -> None:
+    assert sign_in(client, "hoa") == 303
+    set_cookie = client.get("/dang-nhap")  # the cookie's attributes, as the sign-in set them, are checked below
+    assert set_cookie.status_code == 200
+    assert client.get("/").headers["location"] == "/quay"
+    client.cookies.clear()
+    answer = client.post("/dang-nhap", data={"csrf": form_secret(client), "username": "lan", "password": PASSWORD})
+    cookie = next(value for name, value in answer.headers.multi_items()
+                  if name == "set-cookie" and value.startswith(SESSION_COOKIE))
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
+    assert client.get("/").headers["location"] == "/san"
+    assert "Toàn trung tâm" in client.get("/san").text
+
+
+def test_a_wrong_password_is_refused_in_vietnamese_and_opens_nothing(client: TestClient) -> None:
+    answer = client.post("/dang-nhap", data={"csrf": form_secret(client), "username": "hoa", "password": "sai rồi"})
+    assert answer.status_code == 401
+    assert "Tên đăng nhập hoặc mật khẩu không đúng." in answer.text
+    assert SESSION_COOKIE not in client.cookies
+    assert client.get("/quay").status_code == 303
+
+
+def test_a_sign_in_without_the_forms_secret_is_refused(client: TestClient) -> None:
+    form_secret(client)
+    answer = client.post("/dang-nhap", data={"csrf": "not-the-secret", "username": "hoa", "password": PASSWORD})
+    assert answer.status_code == 403 and SESSION_COOKIE not in client.cookies
+    client.cookies.clear()
+    answer = client.post("/dang-nhap", data={"csrf": "", "username": "hoa", "password": PASSWORD})
+    assert answer.status_code == 403 and SESSION_COOKIE not in client.cookies
+
+
+def test_guessing_a_password_is_stopped_and_the_right_one_waits_too(client: TestClient) -> None:
+    for _ in range(PER_USERNAME):
+        assert sign_in(client, "hoa", "đoán mò mật khẩu") == 401
+    client.cookies.clear()
+    answer = client.post("/dang-nhap", data={"csrf": form_secret(client), "username": "hoa", "password": PASSWORD})
+    assert answer.status_code == 429 and "Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau 15 phút." in answer.text
+    assert SESSION_COOKIE not in client.cookies
+    assert sign_in(client, "lan") == 303, "another person at the same desk is not locked out"
+
+
+def test_an_official_cannot_open_the_managers_floor_or_its_stream(client: TestClient) -> None:
+    sign_in(client, "hoa")
+    for path in ("/san", "/san/luong"):
+        answer = client.get(path)
+        assert answer.status_code == 403 and "Trang này dành cho quản lý trung tâm." in answer.text, path
+
+
+def test_an_action_without_the_sign_ins_csrf_secret_is_refused_and_sends_nothing(client: TestClient,
+                                                                                 center: Center) -> None:
+    sign_in(client, "hoa")
+    answer = client.post("/quay/1/lenh", data={"action": "next"})
+    assert answer.status_code == 403 and "mã bảo vệ" in answer.json()["message"]
+    answer = client.post("/quay/1/lenh", data={"action": "next"}, headers={"x-csrf-token": "x" * 43})
+    assert answer.status_code == 403
+    assert center.asked == []
+
+
+def test_an_action_goes_to_the_center_for_the_signed_in_official(client: TestClient, center: Center) -> None:
+    sign_in(client, "hoa")
+    csrf = csrf_of(client, "/quay/1")
+    answer = client.post("/quay/1/lenh", data={"action": "transfer", "to_area": "dat-dai"},
+                         headers={"x-csrf-token": csrf, "origin": ORIGIN})
+    assert answer.status_code == 200 and answer.json()["ok"] is True
+    asked = center.asked[0]
+    assert {key: asked[key] for key in ("counter", "official", "official_name", "action", "to_area")} == {
+        "counter": "1", "official": "hoa", "official_name": "Nguyễn Thị Hoà", "action": "transfer",
+        "to_area": "dat-dai"}
+    center.refuse = "counter_paused"
+    refused = client.post("/quay/1/lenh", data={"action": "next", "csrf": csrf}).json()
+    assert refused == {"ok": False, "message": "Quầy đang tạm nghỉ."}
+
+
+def test_unknown_actions_and_counters_are_refused_before_the_center_hears_of_them(client: TestClient,
+                                                                                 center: Center) -> None:
+    sign_in(client, "hoa")
+    csrf = csrf_of(client, "/quay/1")
+    assert client.post("/quay/1/lenh", data={"action": "void", "csrf": csrf}).status_code == 400
+    assert client.post("/quay/9/lenh", data={"action": "next", "csrf": csrf}).status_code == 400
+    assert client.get("/quay/9").status_code == 404
+    assert center.asked == []
+
+
+def test_a_post_from_another_site_or_too_large_is_refused(client: TestClient, center: Center) -> None:
+    sign_in(client, "hoa")
+    csrf = csrf_of(client, "/quay/1")
+    other = client.post("/quay/1/lenh", data={"action": "next", "csrf": csrf},
+                        headers={"origin": "http://evil.example"})
+    assert other.status_code == 403
+    large = client.post("/quay/1/lenh", data={"action": "next", "csrf": csrf, "pad": "x" * 20_000})
+    assert large.status_code == 413
+    assert center.asked == []
+
+
+def test_signing_out_ends_the_session_for_good(client: TestClient) -> None:
+    sign_in(client, "hoa")
+    token = client.cookies[SESSION_COOKIE]
+    csrf = csrf_of(client, "/quay")
+    assert client.post("/dang-xuat", data={"csrf": csrf}).headers["location"] == "/dang-nhap"
+    client.cookies.set(SESSION_COOKIE, token)  # the cookie kept (copied, stolen): it opens nothing
+    assert client.get("/quay").status_code == 303
+
+
+def test_every_page_carries_the_security_headers_and_only_its_own_scripts(client: TestClient) -> None:
+    page = client.get("/dang-nhap")
+    assert page.headers["content-security-policy"].startswith("default-src 'self'; script-src 'self';")
+    assert page.headers["x-frame-options"] == "DENY" and page.headers["x-content-type-options"] == "nosniff"
+    assert re.findall(r'src="([^"]+)"', page.text) == ["/tep/console.js"]
+    assert "http" not in " ".join(re.findall(r'(?:src|href)="([^"]+)"', page.text))
+
+
+def test_the_counter_page_embeds_what_the_center_said_of_the_counter(client: TestClient) -> None:
+    sign_in(client, "hoa")
+    page = client.get("/quay/1").text
+    data = json.loads(re.search(r'<script type="application/json" id="du-lieu">(.*?)</script>', page, re.S)
+                      .group(1))  # type: ignore[union-attr]
+    assert data["names"]["counters"] == {"1": "Quầy 1"} and data["transfer_to"] == [["dat-dai", "Đất đai"]]
+    assert data["names"]["levels"][0] == ["very_satisfied", "Rất hài lòng"]
