@@ -30,7 +30,7 @@ BROKER_TUNING = Path(__file__).resolve().parents[1] / "firmware_configs" / "mosq
 
 @dataclass(frozen=True, slots=True)
 class DeviceSpec:
-    """A kiosk or hall board of the center: only `central_server provision` needs to know them."""
+    """A kiosk, hall board or staff console of the center: only `central_server provision` needs to know them."""
 
     id: str
     name: str
@@ -50,6 +50,7 @@ class CenterConfig:
     kiosks: tuple[DeviceSpec, ...] = ()
     boards: tuple[DeviceSpec, ...] = ()
     limits: Limits = field(default_factory=Limits)
+    consoles: tuple[DeviceSpec, ...] = ()
 
     @property
     def client_id(self) -> str:
@@ -83,6 +84,7 @@ class CenterConfig:
             lines.append(f"  counter {counter.id}: {counter.name} serves {', '.join(counter.areas)}")
         lines.extend(f"  kiosk {kiosk.id}: {kiosk.name}" for kiosk in self.kiosks)
         lines.extend(f"  board {board.id}: {board.name}" for board in self.boards)
+        lines.extend(f"  console {console.id}: {console.name}" for console in self.consoles)
         lines.extend(f"warning: {w}" for w in self.warnings)
         return "\n".join(lines)
 
@@ -122,11 +124,12 @@ def load(path: Path, *, on_this_host: bool = True) -> CenterConfig:
     _unique_counter_names(counter_tables, counters)
     taken = {f"counter-{c.id}" for c in counters}  # device ids share device/<id>/status with counter terminals
     kiosks, boards = _devices(root, "kiosks", taken), _devices(root, "boards", taken)
+    consoles = _devices(root, "consoles", taken)  # a console's status id is its id as is, like a kiosk's
     root.finish()  # before what counters do for areas: a counter under a misspelt table is named as such
     _every_open_area_served(area_tables, areas, counters)
     rules = CenterRules(areas, counters, zone, day_starts, policy, levels, window, hours)
     config = CenterConfig(path, center_id, name, zone_name, day_starts, mqtt, storage, rules,
-                          _warnings(path, areas), kiosks, boards, limits)
+                          _warnings(path, areas), kiosks, boards, limits, consoles)
     _config_message_fits(root, config)
     return config
 
@@ -339,7 +342,8 @@ def _config_message_fits(root: Table, config: CenterConfig) -> None:
 
 
 def _devices(root: Table, key: str, taken: set[str]) -> tuple[DeviceSpec, ...]:
-    """[[kiosks]] or [[boards]]: optional; a device's id is part of its topics (device/<id>/status)."""
+    """[[kiosks]], [[boards]] or [[consoles]]: optional; a device's id is part of its topics (device/<id>/status)
+    and ids are unique across them all and the counters' `counter-<id>`."""
     if not root.has(key):
         return ()
     devices = []

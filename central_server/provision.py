@@ -6,6 +6,7 @@ From the center config it writes, under --out:
     server/admin.password                               the manager's broker user, for `central_server void`
     server/mosquitto/qms.conf, passwd, acl [, TLS files] the broker: no anonymous access, one user per device
     kiosk-<id>/kiosk.toml, board-<id>/board.toml, counter-<id>/counter.toml, each with mqtt.password [, ca.crt]
+    console-<id>/console.toml, mqtt.password [, ca.crt, console.crt, console.key]   a staff console (HTTPS with TLS)
     ca/ca.crt, ca.key                                   with --tls: the center's own CA (keep ca.key safe)
 
 Each folder is what `systemd/install.sh ROLE CONFIG` takes on that machine. Re-running keeps every
@@ -41,6 +42,9 @@ TEMPLATES = Path(__file__).resolve().parents[1] / "firmware_configs"
 TUNING = TEMPLATES / "mosquitto" / "tuning.conf"
 PASSWORD_FILE = "mqtt.password"
 CA_FILE = "ca.crt"
+CONSOLE_CERT = "console"  # console.crt and console.key: the staff console's HTTPS certificate
+CONSOLE_PORTS = {True: 8443, False: 8080}  # the console's port with and without TLS
+TEMPLATE_NAMES = {"console": "staff_console"}  # a role whose example is not firmware_configs/<role>.example.toml
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 CA_DAYS = 3650  # a center's LAN runs for years; re-run provision to renew the broker's certificate
 SERVER_CERT_DAYS = 3650
@@ -51,8 +55,8 @@ PBKDF2_ITERATIONS = 101  # Mosquitto's own default; see password_line
 class Device:
     """One MQTT user of the center: its role, its id in the topics and its broker user name."""
 
-    role: str  # "server", "kiosk", "board", "counter", or "admin" (the manager's tools, not a device)
-    id: str  # kiosk/board id, counter id; the center id for the server; the admin id in admin/<id>/...
+    role: str  # "server", "kiosk", "board", "counter", "console", or "admin" (the manager's tools, not a device)
+    id: str  # kiosk/board/console id, counter id; the center id for the server; the admin id in admin/<id>/...
     center_id: str
 
     @property
@@ -80,6 +84,11 @@ class Device:
     def config_name(self) -> str:
         return "center.toml" if self.role == "server" else f"{self.role}.toml"
 
+    @property
+    def template(self) -> Path:
+        """The shipped example its config is made from."""
+        return TEMPLATES / f"{TEMPLATE_NAMES.get(self.role, self.role)}.example.toml"
+
 
 @dataclass(frozen=True, slots=True)
 class Options:
@@ -90,7 +99,7 @@ class Options:
     bind: str | None  # the listener's address; None: every interface
     port: int
     mosquitto_dir: Path  # where the broker's files live on the server machine
-    state_dir: Path  # where devices keep state (the counter's outbox)
+    state_dir: Path  # where devices keep state (the counter's outbox, the console's accounts)
     broker_host_guessed: bool = False  # no --broker-host, and the config's MQTT host is loopback
 
 
@@ -102,14 +111,18 @@ def devices_of(config: CenterConfig) -> list[Device]:
     center = config.center_id
     return ([Device("server", center, center)] + [Device("kiosk", k.id, center) for k in config.kiosks]
             + [Device("board", b.id, center) for b in config.boards]
-            + [Device("counter", c.id, center) for c in config.rules.counters] + [Device("admin", ADMIN_ID, center)])
+            + [Device("counter", c.id, center) for c in config.rules.counters]
+            + [Device("console", c.id, center) for c in config.consoles] + [Device("admin", ADMIN_ID, center)])
 
 
-def acl_lines(device: Device) -> list[str]:
+def acl_lines(device: Device, status_ids: Sequence[str] = ()) -> list[str]:
     """What one user may read and write: its role's topics and nothing else (Mosquitto acl_file syntax).
 
     A device reads only what its agent subscribes to, never what it writes: one that could read its
     own requests could subscribe to them, stop reading, and have the broker queue its flood for it.
+    `status_ids`: every device's id in device/<id>/status. A console reads the others' by name: a
+    `device/+/status` rule would also let it read the status it writes itself. (Its agent may still
+    subscribe to `device/+/status`: the broker grants that and delivers only what the ACL lets it read.)
     """
     topics = Topics(device.center_id)
     common = [f"topic read {topics.config()}", f"topic read {topics.server_status()}",
@@ -121,6 +134,11 @@ def acl_lines(device: Device) -> list[str]:
     elif device.role == "kiosk":
         rules = [f"topic write {topics.ticket_request(device.id)}", f"topic read {topics.ticket_response(device.id)}",
                  *common]
+    elif device.role == "console":  # acts for counters (console/<id>/request) and shows the live floor
+        others = [f"topic read {topics.device_status(other)}" for other in status_ids if other != device.status_id]
+        rules = [f"topic write {topics.console_request(device.id)}", f"topic read {topics.console_response(device.id)}",
+                 f"topic read {topics.floor()}", f"topic read {topics.board_state()}",
+                 f"topic read {topics.counter_state('+')}", *others, *common]
     elif device.role == "counter":
         rules = [f"topic write {topics.counter_command(device.id)}", f"topic write {topics.counter_rating(device.id)}",
                  f"topic read {topics.counter_command_response(device.id)}",
@@ -134,7 +152,8 @@ def acl_lines(device: Device) -> list[str]:
 def acl_text(devices: Sequence[Device]) -> str:
     header = ["# Generated by `python -m central_server provision`: re-run it rather than editing.",
               "# No pattern rules: each user gets exactly its own topics. Unlisted users and $SYS get nothing.", ""]
-    return "\n".join(header + [line for device in devices for line in acl_lines(device)])
+    status_ids = [device.status_id for device in devices if device.role not in ("server", "admin")]
+    return "\n".join(header + [line for device in devices for line in acl_lines(device, status_ids)])
 
 
 def password_line(username: str, password: str, salt: bytes) -> str:
@@ -195,8 +214,8 @@ def device_config(device: Device, options: Options, center_text: str, levels: tu
     if device.role == "server":
         text = center_text
     else:
-        text = (TEMPLATES / f"{device.role}.example.toml").read_text(encoding="utf-8")
-        section = {"kiosk": "kiosk", "board": "board", "counter": "terminal"}[device.role]
+        text = device.template.read_text(encoding="utf-8")
+        section = {"kiosk": "kiosk", "board": "board", "counter": "terminal", "console": "console"}[device.role]
         text = set_key(text, section, "counter" if device.role == "counter" else "id", toml_string(device.id))
         text = set_key(text, section, "center", toml_string(device.center_id))
         if device.role == "counter":
@@ -204,11 +223,29 @@ def device_config(device: Device, options: Options, center_text: str, levels: tu
             text = rating_levels(text, levels)
         if device.role == "kiosk":
             text = set_key(text, section, "journal", toml_string(str(options.state_dir / "kiosk-journal.db")))
-        text = _mark_generated(text.replace(f"firmware_configs/{device.role}.example.toml",
+        if device.role == "console":
+            text = console_settings(text, device, options)
+        text = _mark_generated(text.replace(f"firmware_configs/{device.template.name}",
                                             f"/etc/qms/{device.role}/{device.config_name}"))
     text = replace_table(text, "mqtt", mqtt_table(device, options))
-    _verify(text, device)
+    if device.role == "console" and options.tls:
+        text = text.rstrip("\n") + "\n\n" + "\n".join(console_tls_table()) + "\n"
+    _verify(text, device, options)
     return text
+
+
+def console_settings(text: str, device: Device, options: Options) -> str:
+    """The staff console's [console]: its accounts in the state folder, served to the center's network."""
+    text = set_key(text, "console", "accounts", toml_string(str(options.state_dir / f"{device.id}-accounts.db")))
+    text = set_key(text, "console", "listen", toml_string("0.0.0.0"))
+    return set_key(text, "console", "port", str(CONSOLE_PORTS[options.tls]))
+
+
+def console_tls_table() -> list[str]:
+    """[tls]: the console serves HTTPS with the certificate provision made for it (beside its config)."""
+    return ["[tls]                               # HTTPS: the certificate provision made, signed by the center's CA",
+            f"cert_file = {toml_string(CONSOLE_CERT + '.crt')}",
+            f"key_file = {toml_string(CONSOLE_CERT + '.key')}          # readable by the console's user only"]
 
 
 RATING_LEVEL = re.compile(r'(?m)^level = "[^"]*"')
@@ -231,14 +268,18 @@ def _mark_generated(text: str) -> str:
     return note + text
 
 
-def _verify(text: str, device: Device) -> None:
+def _verify(text: str, device: Device, options: Options) -> None:
     """The template edits really gave this device's identity (a changed example must not slip by)."""
     data = tomllib.loads(text)
     mqtt = data["mqtt"]
     wanted_id = {"server": ("center", "id"), "kiosk": ("kiosk", "id"), "board": ("board", "id"),
-                 "counter": ("terminal", "counter")}[device.role]
+                 "counter": ("terminal", "counter"), "console": ("console", "id")}[device.role]
     if data[wanted_id[0]][wanted_id[1]] != device.id or mqtt["username"] != device.username:
         raise RuntimeError(f"the {device.role} template did not take the device's identity")
+    if device.role == "console":
+        wanted_tls = {"cert_file": f"{CONSOLE_CERT}.crt", "key_file": f"{CONSOLE_CERT}.key"} if options.tls else None
+        if data.get("tls") != wanted_tls or data["console"].get("port") != CONSOLE_PORTS[options.tls]:
+            raise RuntimeError("the console template did not take its [tls] table and port")
 
 
 # --- writing it all -------------------------------------------------------------------------------
@@ -264,6 +305,9 @@ def provision(config: CenterConfig, options: Options) -> list[str]:
                0o644)
         if authority is not None:
             shutil.copyfile(authority.cert_file, folder / CA_FILE)
+            if device.role == "console":  # HTTPS for the staff's browsers, which trust the center's CA
+                issue_server_certificate(authority, folder, _certificate_hosts(options), days=SERVER_CERT_DAYS,
+                                         name=CONSOLE_CERT)
     broker = options.out / "server" / "mosquitto"
     broker.mkdir(exist_ok=True)
     passwd = "".join(password_line(d.username, passwords[d], secrets.token_bytes(12)) + "\n" for d in devices)
@@ -349,8 +393,14 @@ def _summary(config: CenterConfig, options: Options, devices: list[Device]) -> l
             continue
         config_file = options.out / device.folder / device.config_name
         lines.append(f"  {device.role:8} {device.username:32} sudo ./systemd/install.sh {device.role} {config_file}")
+    consoles = [device for device in devices if device.role == "console"]
+    for console in consoles:
+        scheme, port = ("https", CONSOLE_PORTS[True]) if options.tls else ("http", CONSOLE_PORTS[False])
+        lines.append(f"  staff reach console {console.id} at {scheme}://{options.broker_host}:{port}"
+                     + (f" once their browsers trust {options.out / 'ca' / CA_FILE}" if options.tls else ""))
     if not options.tls:
-        lines.append("warning: without --tls the passwords cross the center's network in clear text")
+        lines.append("warning: without --tls the passwords cross the center's network in clear text"
+                     + (", and so do the staff's sign-ins to the console (plain http)" if consoles else ""))
     if options.broker_host_guessed:
         lines.append(f"warning: devices will look for the broker at {options.broker_host}; if that is not how the "
                      "center's network names the server, run again with --broker-host")

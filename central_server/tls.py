@@ -64,12 +64,15 @@ def make_authority(folder: Path, name: str, *, days: int) -> Authority:
     return authority
 
 
-def issue_server_certificate(authority: Authority, folder: Path, hosts: tuple[str, ...], *, days: int) -> TlsFiles:
-    """A broker certificate for `hosts` (its subjectAltName) signed by `authority`: server.crt, server.key."""
+def issue_server_certificate(authority: Authority, folder: Path, hosts: tuple[str, ...], *, days: int,
+                             name: str = "server") -> TlsFiles:
+    """A server certificate for `hosts` (its subjectAltName) signed by `authority`: `name`.crt, `name`.key (0600).
+
+    The broker's is server.crt; the staff console's HTTPS one is console.crt."""
     folder.mkdir(parents=True, exist_ok=True)
     alt_names = ", ".join(f"IP:{host}" if is_ip(host) else f"DNS:{host}" for host in hosts)
     conf = _conf(folder, alt_names)
-    cert_file, key_file, csr = folder / "server.crt", folder / "server.key", folder / "server.csr"
+    cert_file, key_file, csr = folder / f"{name}.crt", folder / f"{name}.key", folder / f"{name}.csr"
     _openssl("req", "-new", "-config", conf, *_NEW_KEY, "-keyout", key_file, "-out", csr, "-subj", f"/CN={hosts[0]}")
     _openssl("x509", "-req", "-in", csr, "-CA", authority.cert_file, "-CAkey", authority.key_file,
              "-set_serial", f"0x{secrets.token_hex(8)}", "-days", days, "-extfile", conf, "-extensions", "server",

@@ -72,6 +72,17 @@ class Topics:
     def admin_response(self, admin_id: str) -> str:
         return f"{self.root}/admin/{admin_id}/response"
 
+    def console_request(self, console_id: str) -> str:
+        """An extension: the staff console acts for a counter on behalf of its signed-in official."""
+        return f"{self.root}/console/{console_id}/request"
+
+    def console_response(self, console_id: str) -> str:
+        return f"{self.root}/console/{console_id}/response"
+
+    def floor(self) -> str:
+        """An extension (retained): the manager's live floor, counters, areas, devices and the day's figures."""
+        return f"{self.root}/floor"
+
     def server_subscriptions(self) -> list[str]:
         """The filters the central server listens on."""
         return [self.ticket_request("+"), self.counter_command("+"), self.counter_rating("+"), self.device_status("+"),
