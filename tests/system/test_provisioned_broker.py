@@ -3,8 +3,9 @@
 The expectations below are written out by hand from the issues (a kiosk publishes only its own ticket
 requests, a counter only its own commands and ratings, boards only read, only the server writes the
 retained state, config and calls, nobody anonymous; a device reads only what it is sent, never its own
-requests, so that it cannot make the broker queue its own flood for it), not derived from the ACL code
-under test.
+requests, so that it cannot make the broker queue its own flood for it; the staff console asks for counters
+only on its own request topic and reads the live state, never a counter's commands or its own status), not
+derived from the ACL code under test.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+import tomllib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,12 +47,17 @@ TOPICS = [
     "counter/1/state/more", "counter/1/other", "counter/2/command", "counter/2/rating", "counter/2/state",
     "device/k1/status", "device/k2/status", "device/board-1/status", "device/counter-1/status",
     "device/counter-2/status", "admin/manager/request", "admin/manager/response", "admin/other/request",
+    "floor", "console/console-1/request", "console/console-1/response", "console/console-1/other",
+    "console/console-2/request", "console/console-2/response", "device/console-1/status", "device/console-2/status",
 ]
 MAY_WRITE = {
     "kiosk-k1": {"kiosk/k1/ticket/request", "device/k1/status"},
     "counter-1": {"counter/1/command", "counter/1/rating", "device/counter-1/status"},
     "board-board-1": {"device/board-1/status"},
     "admin": {"admin/manager/request"},  # the manager's tools (`central_server void`) ask the server, nothing else
+    # the staff console asks for counters through the server only: no counter's command, no kiosk's request, no
+    # retained state
+    "console-console-1": {"console/console-1/request", "device/console-1/status"},
 }
 MAY_READ = {  # what each agent subscribes to (kiosk/agent.py, rating_terminal/agent.py, display_board/agent.py)
     "kiosk-k1": {"config", "server/status", "kiosk/k1/ticket/response"},
@@ -58,10 +65,16 @@ MAY_READ = {  # what each agent subscribes to (kiosk/agent.py, rating_terminal/a
     "counter-1": {"config", "server/status", "counter/1/command/response", "counter/1/rating/ack", "counter/1/state"},
     "board-board-1": {"config", "server/status", "board/state", "board/call", "counter/1/state", "counter/2/state"},
     "admin": {"admin/manager/response"},
+    # the console's pages: its answers, the floor, the board and every counter's state, and every other device's
+    # status (not its own, which it writes; not counter/+/command)
+    "console-console-1": {"config", "server/status", "floor", "board/state", "counter/1/state", "counter/2/state",
+                          "console/console-1/response", "device/k1/status", "device/k2/status",
+                          "device/board-1/status", "device/counter-1/status", "device/counter-2/status"},
 }
 USERS = {"server": f"{CENTER}-server", "kiosk-k1": f"{CENTER}-kiosk-k1", "kiosk-k2": f"{CENTER}-kiosk-k2",
          "board-board-1": f"{CENTER}-board-board-1", "counter-1": f"{CENTER}-counter-1",
-         "counter-2": f"{CENTER}-counter-2", "admin": f"{CENTER}-admin"}
+         "counter-2": f"{CENTER}-counter-2", "admin": f"{CENTER}-admin",
+         "console-console-1": f"{CENTER}-console-console-1"}
 
 
 class Client:
@@ -209,7 +222,8 @@ def test_each_role_reads_only_its_own_topics(secured: tuple[Path, LocalBroker]) 
     for reader in readers.values():
         for topic in TOPICS:
             reader.subscribe(f"{ROOT_TOPIC}/{topic}")
-        reader.subscribe("#")  # a wildcard gets no further than the ACL either
+        reader.subscribe(f"{ROOT_TOPIC}/counter/+/command")  # a wildcard gets no further than the ACL either
+        reader.subscribe("#")
         reader.subscribe("$SYS/#")
     server = connect(out, broker, "server")
     for topic in TOPICS:
@@ -221,6 +235,47 @@ def test_each_role_reads_only_its_own_topics(secured: tuple[Path, LocalBroker]) 
         assert set(arrived) == {f"{ROOT_TOPIC}/{t}" for t in MAY_READ[name]}, name
         reader.close()
     server.close()
+
+
+def test_the_console_cannot_write_retained_state(secured: tuple[Path, LocalBroker]) -> None:
+    """What the console publishes retained on the server's topics is not kept for anyone who subscribes later."""
+    out, broker = secured
+    console = connect(out, broker, "console-console-1")
+    for topic in ("config", "server/status", "floor", "board/state", "board/call", "counter/1/state",
+                  "device/k1/status"):
+        console.client.publish(f"{ROOT_TOPIC}/{topic}", b"forged", qos=1, retain=True).wait_for_publish(TIMEOUT)
+    console.close()
+    observer = connect(out, broker, "server")
+    assert observer.subscribe(f"{ROOT_TOPIC}/#") == [1]  # retained messages come right after the SUBACK
+    observer.publish(f"{ROOT_TOPIC}/config", b"sentinel")
+    assert observer.received_until(b"sentinel") == {}
+    observer.close()
+
+
+def test_the_provisioned_console_reaches_the_provisioned_server_over_tls(traversable_dir: Path) -> None:
+    """The console's written [mqtt] table (mqtts URL, user, password file, CA) gets it in, and through its read
+    rights it sees the real server's retained config and its online status."""
+    out, broker = provisioned_broker(traversable_dir, "--tls")
+    folder = out / "console-console-1"
+    mqtt_table = tomllib.loads((folder / "console.toml").read_text(encoding="utf-8"))["mqtt"]
+    assert mqtt_table["url"] == f"mqtts://localhost:{broker.port}"
+    server = subprocess.Popen([sys.executable, "-m", "central_server", "--config", str(out / "server" / "center.toml")],
+                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    console = Client(broker.port, mqtt_table["username"], (folder / mqtt_table["password_file"]).read_text().strip(),
+                     ca=folder / mqtt_table["ca_file"])
+    try:
+        assert console.accepted
+        console.subscribe(f"{ROOT_TOPIC}/server/status")
+        while json.loads(console.messages.get(timeout=TIMEOUT)[1]).get("online") is not True:
+            pass
+        console.subscribe(f"{ROOT_TOPIC}/config")
+        topic, payload = console.messages.get(timeout=TIMEOUT)
+        assert topic == f"{ROOT_TOPIC}/config" and json.loads(payload)["center"]["id"] == CENTER
+    finally:
+        console.close()
+        server.terminate()
+        server.wait(TIMEOUT)
+        broker.stop()
 
 
 def test_nobody_reads_or_writes_another_centers_topics(secured: tuple[Path, LocalBroker]) -> None:
