@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Installs one role of the queue system on this machine as a systemd service, or upgrades it.
 #
-#   sudo ./systemd/install.sh server|kiosk|board|counter CONFIG
+#   sudo ./systemd/install.sh server|kiosk|board|counter|console CONFIG
 #
 # CONFIG is the role's config (from `python -m central_server provision`); the mqtt.password and
-# ca.crt lying beside it go with it, and for the server the mosquitto/ folder beside it too.
+# ca.crt lying beside it go with it (the console's console.crt and console.key too), and for the
+# server the mosquitto/ folder beside it.
 #
 #   /opt/qms/app                 the code (tracked files of this checkout), run with PYTHONPATH
 #   /opt/qms/venv                the Python packages (rebuilt only when pyproject.toml changes)
 #   /opt/qms/venv/share/qms-voice  the board's voice clips (espeak-ng)
-#   /etc/qms/<role>/             the config (server: center.toml, admin.password), mqtt.password, ca.crt: root:qms 0640
+#   /etc/qms/<role>/             the config (server: center.toml, admin.password), mqtt.password, ca.crt
+#                                (console: console.crt, console.key): root:qms 0640
 #   /etc/sysusers.d/qms*.conf    the user qms and the role's device groups
 #   /etc/systemd/system/qms-<role>.service, enabled and (re)started
 #   /etc/mosquitto/conf.d/qms.conf, /etc/mosquitto/qms/   (server) the broker's files, group mosquitto
@@ -22,7 +24,7 @@ set -euo pipefail
 umask 022
 
 usage() {
-    echo "usage: $0 server|kiosk|board|counter CONFIG" >&2
+    echo "usage: $0 server|kiosk|board|counter|console CONFIG" >&2
     exit 2
 }
 say() { echo "install.sh: $*"; }
@@ -40,8 +42,9 @@ case "$ROLE" in
     kiosk) MODULE=kiosk CONFIG_NAME=kiosk.toml ;;
     board) MODULE=display_board CONFIG_NAME=board.toml ;;
     counter) MODULE=rating_terminal CONFIG_NAME=counter.toml ;;
+    console) MODULE=staff_console CONFIG_NAME=console.toml ;;
     *)
-        echo "install.sh: unknown role '$ROLE': expected server, kiosk, board or counter" >&2
+        echo "install.sh: unknown role '$ROLE': expected server, kiosk, board, counter or console" >&2
         exit 2
         ;;
 esac
@@ -69,8 +72,8 @@ APP=/opt/qms/app
 VENV=/opt/qms/venv
 UNIT=qms-$ROLE.service
 ETC=/etc/qms/$ROLE
-PARTS=(protocol central_server kiosk display_board rating_terminal ui firmware_configs systemd scripts
-    pyproject.toml README.md LICENSE)
+PARTS=(protocol central_server kiosk display_board rating_terminal staff_console ui firmware_configs systemd
+    scripts pyproject.toml README.md LICENSE)
 
 group_id() { # the GID of a group in the target's /etc/group (empty when there is none)
     [ -f "$ROOT/etc/group" ] || return 0
@@ -85,7 +88,7 @@ if [ -z "$ROOT" ]; then
         # pygame-ce's SDL draws through GBM/EGL on KMS/DRM; pyusb needs libusb.
         kiosk) packages=(python3-venv fonts-dejavu-core libusb-1.0-0 libgbm1 libegl1 libgles2) ;;
         board) packages=(python3-venv fonts-dejavu-core espeak-ng libgbm1 libegl1 libgles2 libasound2) ;;
-        counter) packages=(python3-venv) ;;
+        counter | console) packages=(python3-venv) ;;
     esac
     missing=()
     for package in "${packages[@]}"; do
@@ -184,21 +187,29 @@ while IFS= read -r line; do echo "  $line"; done <<<"$summary"
 "$PYTHON" - "$ROLE" "$CONFIG" "$ETC" "${DESTDIR:-}" <<'EOF' || { echo "install.sh: the service and /etc/qms were left as they were" >&2; exit 2; }
 # A path the service writes must lie below /var/lib/qms or /var/cache/qms: the unit has
 # ProtectSystem=strict, and its /tmp is private and emptied at every restart. The server's
-# database elsewhere would lose the day at every restart: refused (a warning when only laying out
-# a DESTDIR, whose config may name this machine's folders for --check). The others: a warning.
+# database elsewhere would lose the day at every restart, and the console's accounts made by
+# `add-user` elsewhere would be out of its reach: refused (a warning when only laying out a
+# DESTDIR, whose config may name this machine's folders for --check). The others: a warning.
+# The console binds its port with no capability: one below 1024 is refused.
 import sys, tomllib
 from pathlib import Path
 role, config, installed, staging = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), bool(sys.argv[4])
 data = tomllib.loads(config.read_text(encoding="utf-8"))
 keys = {"server": [("storage", "url")], "counter": [("terminal", "outbox")],
-        "kiosk": [("kiosk", "journal"), ("ticket", "save_dir")], "board": [("screen", "screenshots")]}
+        "kiosk": [("kiosk", "journal"), ("ticket", "save_dir")], "board": [("screen", "screenshots")],
+        "console": [("console", "accounts")]}
+port = data.get("console", {}).get("port", 8080)
+if role == "console" and isinstance(port, int) and port < 1024:
+    print(f"install.sh: error: {config.name}: [console] port = {port}: the service binds with no capability, "
+          "so its port must be 1024 or above (8443 with TLS, else 8080; a reverse proxy may serve 443)", file=sys.stderr)
+    sys.exit(1)
 for table, key in keys[role]:
     value = data.get(table, {}).get(key)
     if isinstance(value, str) and (role != "server" or value.startswith("sqlite:")):
         raw = value.removeprefix("sqlite://")
         where = Path("/" + raw.lstrip("/")) if raw.startswith("/") else installed / raw  # relative: /etc/qms/<role>
         if not any(where.is_relative_to(p) for p in ("/var/lib/qms", "/var/cache/qms")):
-            refused = role == "server" and not staging
+            refused = role in ("server", "console") and not staging
             print(f"install.sh: {'error' if refused else 'warning'}: {config.name}: [{table}] {key} = {value!r}: "
                   "the service can write only below /var/lib/qms (its /tmp is private and emptied at every restart)",
                   file=sys.stderr)
@@ -228,7 +239,8 @@ install_secret() { # a file readable by root and the group qms only
     fi
 }
 install_secret "$CONFIG" "$ROOT$ETC/$CONFIG_NAME"
-for file in mqtt.password ca.crt admin.password; do # admin.password: the server's, for `central_server void`
+# admin.password: the server's, for `central_server void`; console.crt, console.key: the console's HTTPS
+for file in mqtt.password ca.crt admin.password console.crt console.key; do
     if [ -f "$CONFIG_DIR/$file" ]; then install_secret "$CONFIG_DIR/$file" "$ROOT$ETC/$file"; fi
 done
 
@@ -285,7 +297,7 @@ fi
 if [ "$LIVE" -eq 1 ]; then
     # --no-block: an agent is "activating" until it reaches the server, which may be down now.
     systemctl restart --no-block "$UNIT"
-    for other in qms-server qms-kiosk qms-board qms-counter; do # they run the same /opt/qms/app
+    for other in qms-server qms-kiosk qms-board qms-counter qms-console; do # they run the same /opt/qms/app
         if [ "$other.service" != "$UNIT" ]; then
             systemctl try-restart --no-block "$other.service" 2>/dev/null || true
         fi
@@ -294,4 +306,14 @@ if [ "$LIVE" -eq 1 ]; then
         "its log: journalctl -u $UNIT -f"
 else
     say "$UNIT installed and enabled under ${ROOT:-/} (not started: no running systemd here)"
+fi
+
+# --- the console's first admin -------------------------------------------------------------------
+
+if [ "$ROLE" = console ]; then
+    # Run as qms: the console refuses an accounts file that is not its own user's. The password is
+    # asked on the terminal (twice), never given on the command line.
+    say "the first admin, if there is none yet: sudo -u qms env PYTHONPATH=$APP" \
+        "$VENV/bin/python -P -m staff_console add-user --config $ETC/$CONFIG_NAME --username admin" \
+        "--name \"Nguyễn Văn A\" --role admin"
 fi

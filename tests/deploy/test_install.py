@@ -73,7 +73,22 @@ url = "mqtt://qms.local:1883"
 username = "c1-counter-1"
 password_file = "mqtt.password"
 """,
+    "console": """
+[console]
+id = "console-1"
+center = "c1"
+accounts = "{state}/console-1-accounts.db"
+listen = "0.0.0.0"
+port = 8443
+
+[mqtt]
+url = "mqtts://qms.local:8883"
+username = "c1-console-console-1"
+password_file = "mqtt.password"
+ca_file = "ca.crt"
+""",
 }
+CONSOLE_TLS = {"ca.crt": "CA\n", "console.crt": "CONSOLE CERT\n", "console.key": "CONSOLE KEY\n"}
 BROKER_FILES = {"qms.conf": "listener 1883\n", "passwd": "c1-server:$7$hash\n", "acl": "user c1-server\n",
                 "ca.crt": "CA\n", "server.crt": "CERT\n", "server.key": "KEY\n"}
 
@@ -94,6 +109,10 @@ def source_folder(tmp_path: Path, role: Role) -> Path:
     (folder / "mqtt.password").chmod(0o600)
     if role.name == "kiosk":
         (folder / "ca.crt").write_text("CA\n")
+    if role.name == "console":  # what `provision --tls` puts beside it (its [tls] table comes with the console's)
+        for name, content in CONSOLE_TLS.items():
+            (folder / name).write_text(content)
+        (folder / "console.key").chmod(0o600)
     if role.name == "server":
         (folder / "admin.password").write_text(PASSWORD)  # the manager's, for `central_server void`
         (folder / "mosquitto").mkdir()
@@ -210,12 +229,14 @@ def test_install_lays_out_the_role(laid_out: Installed) -> None:
     etc = destdir / "etc/qms" / role.name
     assert owner_mode(etc) == (0, qms_gid, 0o750)
     assert (etc / role.config_name).read_bytes() == config.read_bytes()
-    beside = {"kiosk": ["ca.crt"], "server": ["admin.password"]}.get(role.name, [])
+    beside = {"kiosk": ["ca.crt"], "server": ["admin.password"], "console": list(CONSOLE_TLS)}.get(role.name, [])
     secrets = [role.config_name, "mqtt.password", *beside]
     assert sorted(p.name for p in etc.iterdir()) == sorted(secrets)
     for name in secrets:
         assert owner_mode(etc / name) == (0, qms_gid, 0o640), name
     assert (etc / "mqtt.password").read_text() == PASSWORD
+    if role.name == "console":
+        assert all((etc / name).read_text() == content for name, content in CONSOLE_TLS.items())
     # the state, before the first start (--check needs the folders a config names)
     assert owner_mode(destdir / "var/lib/qms") == (int(passwd["qms"][2]), qms_gid, 0o750)
     # the unit, enabled
@@ -226,7 +247,9 @@ def test_install_lays_out_the_role(laid_out: Installed) -> None:
     # the test's configs keep the database and the outbox in its own folder: the installer warns that
     # the service could not write there (ProtectSystem=strict, a private /tmp)
     writes_outside = "the service can write only below /var/lib/qms" in laid_out.done.stderr
-    assert writes_outside == (role.name in ("server", "counter", "kiosk"))
+    assert writes_outside == (role.name in ("server", "counter", "kiosk", "console"))
+    # only the console says how to make its first admin
+    assert ("the first admin, if there is none yet" in laid_out.done.stdout) == (role.name == "console")
     # the broker's files: without a group mosquitto here they stay root's, and the installer says so
     assert ("no group mosquitto" in laid_out.done.stderr) == (role.name == "server")
     if role.name == "server":
@@ -311,6 +334,38 @@ def test_an_unknown_role_or_a_missing_config_is_one_line(tmp_path: Path) -> None
     unknown = install(tmp_path / "dest", "printer", str(config))
     missing = install(tmp_path / "dest", "kiosk", str(tmp_path / "nowhere.toml"))
     assert (unknown.returncode, missing.returncode) == (2, 2)
-    assert unknown.stderr == "install.sh: unknown role 'printer': expected server, kiosk, board or counter\n"
+    assert unknown.stderr == ("install.sh: unknown role 'printer': expected server, kiosk, board, counter or "
+                              "console\n")
     assert missing.stderr == f"install.sh: no config file '{tmp_path / 'nowhere.toml'}'\n"
     assert not (tmp_path / "dest").exists()
+
+
+def test_the_console_install_says_how_to_make_the_first_admin_and_that_command_works(tmp_path: Path) -> None:
+    """The line it prints, run with its paths moved into DESTDIR (and as this user rather than `sudo -u qms`)."""
+    destdir, _, done = installed(tmp_path, ROLES["console"])
+    said = re.search(r"^install.sh: the first admin, if there is none yet: (.+)$", done.stdout, re.MULTILINE)
+    assert said is not None, done.stdout
+    words = shlex.split(said.group(1))
+    assert words[:3] == ["sudo", "-u", "qms"]  # the console refuses an accounts file not its own user's
+    assert words[3:5] == ["env", "PYTHONPATH=/opt/qms/app"] and words[5] == "/opt/qms/venv/bin/python"
+    assert words[words.index("--config") + 1] == "/etc/qms/console/console.toml"
+
+    def moved(text: str) -> str:
+        return re.sub(r"(?<![\w/])/(opt|etc)/qms\b", lambda m: f"{destdir}/{m.group(1)}/qms", text)
+
+    made = subprocess.run([moved(word) for word in words[3:]], input="mật khẩu đủ dài 12\n", capture_output=True,
+                          text=True, cwd=tmp_path, env={"PATH": os.environ["PATH"]}, timeout=60)
+    accounts = tmp_path / "state" / "console-1-accounts.db"
+    assert made.returncode == 0, made.stderr
+    assert made.stdout == f"staff_console: added admin (Nguyễn Văn A) as admin in {accounts}\n"
+    assert stat.S_IMODE(accounts.stat().st_mode) == 0o600
+
+
+def test_a_console_on_a_privileged_port_is_refused_and_changes_nothing(tmp_path: Path) -> None:
+    destdir, config, _ = installed(tmp_path, ROLES["console"])
+    before = snapshot(destdir)
+    config.write_text(config.read_text().replace("port = 8443", "port = 443"))
+    refused = install(destdir, "console", str(config))
+    assert refused.returncode == 2
+    assert "[console] port = 443: the service binds with no capability" in refused.stderr
+    assert snapshot(destdir) == before

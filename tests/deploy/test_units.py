@@ -70,7 +70,7 @@ def test_verify_speaks_up_about_a_broken_copy(system_root: Path, fault: tuple[st
 
 @needs_analyze
 @pytest.mark.parametrize(("role", "most"), [(ROLES["server"], 2.0), (ROLES["kiosk"], 3.5), (ROLES["board"], 3.5),
-                                            (ROLES["counter"], 3.5)], ids=list(ROLES))
+                                            (ROLES["counter"], 3.5), (ROLES["console"], 2.0)], ids=list(ROLES))
 def test_exposure_stays_low(system_root: Path, role: Role, most: float) -> None:
     """systemd's own scoring of the sandbox (0 best, 10 worst): a dropped hardening line shows here."""
     scored = subprocess.run(["systemd-analyze", "security", "--offline=yes", f"--root={system_root}", "--no-pager",
@@ -118,8 +118,9 @@ def test_unit_is_hardened_yet_reaches_its_devices(role: Role) -> None:
     families = set(unit.words("Service", "RestrictAddressFamilies"))
     groups = set(unit.words("Service", "SupplementaryGroups"))
     assert groups == role.groups
-    if role.name == "server":
-        assert unit.get("Service", "PrivateDevices") == "yes"
+    if not role.groups:  # the server and the console: the network and their own files, no devices at all
+        assert unit.get("Service", "PrivateDevices") == "yes" and unit.get("Service", "ProtectClock") == "yes"
+        assert unit.get("Service", "SystemCallFilter") == "@system-service"
         assert families == {"AF_UNIX", "AF_INET", "AF_INET6"}
     else:
         # PrivateDevices= hides /dev/gpiochip*, /dev/ttyUSB*, /dev/dri…; ProtectClock= implies a DeviceAllow=
@@ -159,3 +160,13 @@ def test_unit_writes_only_where_it_may(role: Role) -> None:
         if name in env:
             assert env[name] in writable, name
     assert unit.get("Service", "UMask") == "0027"
+
+
+def test_the_console_binds_its_port_with_no_capability_and_keeps_its_accounts_in_the_state() -> None:
+    """Its ports (8443 with TLS, else 8080) are above 1023; its accounts database lies in /var/lib/qms, which
+    `add-user`, run as qms, writes outside the sandbox and the service inside it."""
+    unit = unit_of(ROLES["console"])
+    assert unit.get("Service", "CapabilityBoundingSet") == "" and unit.get("Service", "AmbientCapabilities") == ""
+    assert unit.get("Service", "StateDirectory") == "qms" and unit.get("Service", "User") == "qms"
+    for key in ("SocketBindDeny", "SocketBindAllow", "IPAddressDeny", "PrivateNetwork"):
+        assert unit.get("Service", key) is None, key  # staff PCs on the center's network reach it

@@ -36,6 +36,7 @@ ROLES = {
     "kiosk": Role("kiosk", "kiosk", "kiosk.toml", frozenset({"gpio", "lp", "dialout", "video", "render", "input"})),
     "board": Role("board", "display_board", "board.toml", frozenset({"video", "render", "audio", "dialout"})),
     "counter": Role("counter", "rating_terminal", "counter.toml", frozenset({"gpio", "input", "dialout"})),
+    "console": Role("console", "staff_console", "console.toml", frozenset()),
 }
 
 
