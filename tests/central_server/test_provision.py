@@ -187,12 +187,10 @@ def test_a_device_removed_from_the_config_loses_its_access(tmp_path: Path) -> No
 CHECKED = [("central_server", "server/center.toml"), ("kiosk", "kiosk-k1/kiosk.toml"),
            ("display_board", "board-board-1/board.toml"), ("rating_terminal", "counter-3/counter.toml"),
            ("staff_console", f"{CONSOLE}/console.toml")]
-CONSOLE_TLS_PENDING = pytest.mark.xfail(reason="staff_console [tls] lands with the lead's branch", strict=True)
 
 
 @pytest.mark.parametrize(("agent", "config", "tls"), [
-    pytest.param(agent, config, tls, id=f"{agent}-{'tls' if tls else 'plain'}",
-                 marks=CONSOLE_TLS_PENDING if (agent, tls) == ("staff_console", True) else ())
+    pytest.param(agent, config, tls, id=f"{agent}-{'tls' if tls else 'plain'}")
     for agent, config in CHECKED for tls in (False, True)])
 def test_each_written_config_passes_its_agents_check(tmp_path: Path, agent: str, config: str, tls: bool) -> None:
     out = provision(tmp_path, *(["--tls"] if tls else []))
