@@ -39,12 +39,12 @@ class Bridge:
     def __init__(self, link: Link, topics: Topics, console_id: str, woken: Callable[[], None]) -> None:
         self._link = link
         self._topics = topics
-        self._request_topic = f"{topics.root}/console/{console_id}/request"
-        self._response_topic = f"{topics.root}/console/{console_id}/response"
+        self._request_topic = topics.console_request(console_id)
+        self._response_topic = topics.console_response(console_id)
         self._live = Live(topics)
         self._lock = threading.Lock()
         self._woken = woken
-        for topic_filter in (topics.config(), f"{topics.root}/floor", topics.counter_state("+"),
+        for topic_filter in (topics.config(), topics.floor(), topics.counter_state("+"),
                              topics.device_status("+"), topics.server_status()):
             link.subscribe(topic_filter, self._on_message)
         link.expect_replies(self._response_topic)
