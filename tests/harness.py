@@ -19,7 +19,7 @@ from typing import Any
 
 from central_server.config import CenterConfig
 from central_server.storage.url import SqliteFile
-from devkit.local_broker import LocalBroker
+from devkit.local_broker import LocalBroker, free_port
 from kiosk.agent import REQUEST_GIVE_UP_S, REQUEST_TRY_S
 from protocol.agent_loop import AgentLoop
 from protocol.config import MqttSettings
@@ -213,6 +213,7 @@ class Watcher:
     def __init__(self, broker: LocalBroker, center_id: str, *filters: str) -> None:
         self.topics = Topics(center_id)
         self.messages: queue.Queue[Message] = queue.Queue()
+        self._latest: dict[str, dict[str, Any]] = {}
         self.link = MqttLink(
             MqttSettings(broker.host, broker.port), client_id=f"{center_id}-watch-{uuid.uuid4().hex[:8]}",
             status_topic=self.topics.device_status("watcher"), announce_online=False,
@@ -238,6 +239,12 @@ class Watcher:
             except queue.Empty:
                 return out
             out.append((message.topic[len(self.topics.root) + 1 :], json.loads(message.payload)))
+
+    def latest(self, topic: str) -> dict[str, Any] | None:
+        """The last message on `topic` (relative to the center root) heard so far, or None; takes the queue."""
+        for relative, body in self.drain():
+            self._latest[relative] = body
+        return self._latest.get(topic)
 
     def close(self) -> None:
         self.link.stop()
@@ -311,3 +318,48 @@ class ServerProcess:
 
     def log_text(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+class ConsoleProcess:
+    """`python -m staff_console --config FILE` as a real process, on a free port, with its accounts."""
+
+    def __init__(self, folder: Path, broker: LocalBroker, center_id: str, users: dict[str, tuple[str, str]],
+                 password: str) -> None:
+        """`users`: username -> (full name, role), each with `password`."""
+        from argon2 import PasswordHasher
+
+        from staff_console.accounts import Accounts
+        from staff_console.users import new_user
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.config = folder / "console.toml"
+        self.config.write_text(
+            f'[console]\nid = "console-1"\ncenter = "{center_id}"\naccounts = "console-accounts.db"\n'
+            f'port = {self.port}\n[mqtt]\nurl = "{broker.url}"\n', encoding="utf-8")
+        accounts = Accounts(folder / "console-accounts.db", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+        for username, (name, role) in users.items():
+            accounts.add(new_user(username, name, role), password)
+        accounts.close()
+        self.log = folder / "console.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen([sys.executable, "-m", "staff_console", "--config", str(self.config)],
+                                         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        until(lambda: "staff_console: serving" in self.log.read_text(errors="replace")
+              or self.proc is None or self.proc.poll() is not None)
+        assert self.proc.poll() is None, self.log.read_text(errors="replace")[-2000:]
+
+    def stop(self) -> int | None:
+        if self.proc is None:
+            return None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(TIMEOUT)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None

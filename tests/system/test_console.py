@@ -1,0 +1,141 @@
+"""The staff console in a real browser (Debian's chromium through Selenium) against the real console, server
+and Mosquitto: sign-in, the official's page driving counter 1 while the keypad drives it too, the board's
+state and the counter's retained state agreeing with the page, refusals, and the broker restarting under an
+open page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from selenium.webdriver.chrome.webdriver import WebDriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
+
+from devkit.browser import available, chromium
+from devkit.local_broker import LocalBroker
+from tests.harness import TIMEOUT, ConsoleProcess, ServerProcess, device, until, watching
+
+PASSWORD = "mật khẩu của cán bộ"
+USERS = {"hoa": ("Nguyễn Thị Hoà", "official"), "lan": ("Trần Thị Lan", "manager")}
+
+pytestmark = pytest.mark.skipif(available() is not None, reason=available() or "")
+
+
+@pytest.fixture
+def console(tmp_path: Path, server: ServerProcess, broker: LocalBroker, center_id: str) -> Iterator[ConsoleProcess]:
+    process = ConsoleProcess(tmp_path, broker, center_id, USERS, PASSWORD)
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+def browser() -> Iterator[WebDriver]:
+    with chromium() as driver:
+        yield driver
+
+
+def wait(browser: WebDriver, condition: Any, timeout_s: float = TIMEOUT) -> Any:
+    return WebDriverWait(browser, timeout_s, poll_frequency=0.05).until(condition)
+
+
+def text_of(browser: WebDriver, element_id: str) -> str:
+    return str(browser.find_element(By.ID, element_id).text)
+
+
+def sign_in(browser: WebDriver, console: ConsoleProcess, username: str, password: str = PASSWORD) -> None:
+    browser.get(f"{console.url}/dang-nhap")
+    browser.find_element(By.NAME, "username").send_keys(username)
+    browser.find_element(By.NAME, "password").send_keys(password, Keys.ENTER)
+    wait(browser, lambda b: "/dang-nhap" not in b.current_url or b.find_elements(By.CSS_SELECTOR, ".error"))
+
+
+def open_counter(browser: WebDriver, console: ConsoleProcess, counter_id: str) -> None:
+    browser.get(f"{console.url}/quay/{counter_id}")
+    wait(browser, lambda b: b.find_element(By.ID, "trang-thai").text != "")
+
+
+def called(state: dict[str, Any] | None, number: str, official: str) -> bool:
+    return bool(state and state["ticket"] and state["ticket"]["number"] == number
+                and (state.get("official") or {}).get("username") == official)
+
+
+def test_the_official_takes_a_counter_and_calls_from_the_page_as_the_board_and_the_keypad_see_it(
+        console: ConsoleProcess, browser: WebDriver, broker: LocalBroker, center_id: str) -> None:
+    with device(broker, center_id, "k1") as kiosk, device(broker, center_id, "counter-1") as keypad, \
+            watching(broker, center_id, "board/state", "counter/1/state") as watcher:
+        first = kiosk.ticket("dat-dai")["ticket"]["number"]
+        second = kiosk.ticket("dat-dai")["ticket"]["number"]
+        sign_in(browser, console, "hoa")
+        assert browser.current_url.endswith("/quay")
+        open_counter(browser, console, "1")
+        browser.find_element(By.ID, "nut-ngoi").click()
+        wait(browser, lambda b: "Ông/Bà đang nhận quầy này." in text_of(b, "ngoi"))
+        browser.find_element(By.TAG_NAME, "body").send_keys("n")  # the keyboard shortcut for "Gọi tiếp"
+        wait(browser, lambda b: text_of(b, "so-hien-tai") == first)
+        assert "Đất đai" in text_of(browser, "chi-tiet") and "Đã gọi 1 lần" in text_of(browser, "chi-tiet")
+        until(lambda: called(watcher.latest("counter/1/state"), first, "hoa"))
+        until(lambda: (watcher.latest("board/state") or {}).get("recent_calls", [{}])[0].get("number") == first)
+        # The keypad drives the same counter: the page follows without a reload.
+        assert keypad.command("1", "next")["ticket"]["number"] == second
+        wait(browser, lambda b: text_of(b, "so-hien-tai") == second)
+        until(lambda: called(watcher.latest("counter/1/state"), second, "hoa"))  # the keypad's call is hers too
+
+
+def test_a_refusal_is_said_on_the_page_in_vietnamese(console: ConsoleProcess, browser: WebDriver) -> None:
+    sign_in(browser, console, "hoa")
+    open_counter(browser, console, "1")
+    browser.find_element(By.CSS_SELECTOR, "button[data-action=finish]").click()
+    wait(browser, lambda b: "error" in b.find_element(By.ID, "thong-bao").get_attribute("class"))
+    assert text_of(browser, "thong-bao") != "" and "error" not in text_of(browser, "thong-bao").lower()
+
+
+def test_a_wrong_password_is_refused_and_opens_nothing(console: ConsoleProcess, browser: WebDriver) -> None:
+    sign_in(browser, console, "hoa", "không phải mật khẩu")
+    assert browser.find_element(By.CSS_SELECTOR, ".error").text == "Tên đăng nhập hoặc mật khẩu không đúng."
+    browser.get(f"{console.url}/quay/1")
+    assert browser.current_url.endswith("/dang-nhap")
+
+
+def test_a_form_without_its_csrf_token_changes_nothing(console: ConsoleProcess, browser: WebDriver) -> None:
+    sign_in(browser, console, "hoa")
+    open_counter(browser, console, "1")
+    browser.execute_script("document.querySelector('meta[name=csrf]').content = 'bị sửa';")
+    browser.find_element(By.ID, "nut-ngoi").click()
+    wait(browser, lambda b: "mã bảo vệ" in text_of(b, "thong-bao"))
+    browser.refresh()
+    wait(browser, lambda b: text_of(b, "ngoi") != "")
+    assert text_of(browser, "ngoi") == "Chưa có cán bộ nhận quầy này."
+
+
+def test_an_official_cannot_open_the_managers_floor_and_a_manager_can(console: ConsoleProcess,
+                                                                      browser: WebDriver) -> None:
+    sign_in(browser, console, "hoa")
+    browser.get(f"{console.url}/san")
+    assert "Trang này dành cho quản lý trung tâm." in browser.page_source
+    assert not browser.find_elements(By.ID, "cac-quay")
+    browser.delete_all_cookies()
+    sign_in(browser, console, "lan")
+    assert browser.current_url.endswith("/san")
+    wait(browser, lambda b: len(b.find_elements(By.CSS_SELECTOR, "#cac-quay tr")) == 3)
+
+
+def test_the_page_says_when_the_broker_is_lost_and_follows_again_once_it_is_back(
+        console: ConsoleProcess, browser: WebDriver, broker: LocalBroker, center_id: str) -> None:
+    sign_in(browser, console, "hoa")
+    open_counter(browser, console, "1")
+    assert not browser.find_element(By.ID, "mat-ket-noi").is_displayed()
+    broker.stop()
+    wait(browser, lambda b: b.find_element(By.ID, "mat-ket-noi").is_displayed())
+    broker.start()
+    wait(browser, lambda b: not b.find_element(By.ID, "mat-ket-noi").is_displayed(), 30)
+    with device(broker, center_id, "k1") as kiosk, device(broker, center_id, "counter-1") as keypad:
+        kiosk.ticket("dat-dai")
+        number = keypad.command("1", "next")["ticket"]["number"]
+    wait(browser, lambda b: text_of(b, "so-hien-tai") == number)
