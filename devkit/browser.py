@@ -3,7 +3,6 @@ by Selenium through Debian's chromedriver (nothing is downloaded: Selenium is gi
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,14 +18,11 @@ FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-u
          "--disable-default-apps", "--disable-extensions", "--lang=vi-VN")
 
 
-def available() -> str | None:
-    """None when chromium and chromedriver are installed, else what is missing (for a skip or an error)."""
-    missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.exists() and not shutil.which(path.name)]
-    return f"missing {', '.join(missing)} (apt install chromium chromium-driver)" if missing else None
-
-
 @contextmanager
 def chromium(width: int = 1366, height: int = 900) -> Iterator[webdriver.Chrome]:
+    missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.exists()]
+    if missing:
+        raise RuntimeError(f"missing {', '.join(missing)}: make install installs chromium and chromium-driver")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for flag in (*FLAGS, f"--window-size={width},{height}"):

@@ -17,6 +17,7 @@ from protocol.topics import Topics
 from staff_console.accounts import Accounts
 from staff_console.bridge import Bridge
 from staff_console.config import ConsoleConfig
+from staff_console.reports import Reports
 from staff_console.throttle import SignInThrottle
 from staff_console.web import Console, Hub, make_app
 
@@ -32,7 +33,7 @@ def serve(config: ConsoleConfig, accounts: Accounts) -> int:
     link = MqttLink(config.mqtt, client_id=config.mqtt.client_id or f"{config.center_id}-{config.console_id}",
                     status_topic=topics.device_status(config.console_id))
     bridge = Bridge(link, topics, config.console_id, hub.wake_from_thread)
-    console = Console(config, accounts, bridge, hub, SignInThrottle())
+    console = Console(config, accounts, bridge, hub, SignInThrottle(), Reports(config.center_config))
     app = make_app(console)
     server = uvicorn.Server(uvicorn.Config(
         app, host=config.listen, port=config.port, log_config=None, access_log=False, lifespan="on",

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,9 +33,11 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from protocol.agent import AGENT_ZONE
 from staff_console.accounts import Accounts, Session
 from staff_console.bridge import Bridge, Refused
 from staff_console.config import ConsoleConfig
+from staff_console.reports import ReportRefused, Reports
 from staff_console.throttle import SignInThrottle
 from staff_console.users import MAX_PASSWORD, Role
 
@@ -94,6 +97,7 @@ class Console:
     bridge: Bridge
     hub: Hub
     throttle: SignInThrottle
+    reports: Reports
 
     def __post_init__(self) -> None:
         self._accounts_lock = threading.Lock()
@@ -147,8 +151,11 @@ def make_app(console: Console) -> Starlette:
                     return page(request, "error.html", 403, session=session, title="Không có quyền truy cập",
                                 message="Trang này dành cho quản lý trung tâm. Cán bộ làm việc tại trang Quầy.")
                 if request.method == "POST" and not _csrf_ok(request, session.csrf, await _form(request)):
-                    return JSONResponse({"ok": False, "message": "Yêu cầu không hợp lệ (thiếu mã bảo vệ). Vui lòng "
-                                                                 "tải lại trang."}, status_code=403)
+                    message = "Yêu cầu không hợp lệ (thiếu mã bảo vệ). Vui lòng tải lại trang."
+                    if "x-csrf-token" in request.headers:  # the page's own script: it shows the message
+                        return JSONResponse({"ok": False, "message": message}, status_code=403)
+                    return page(request, "error.html", 403, session=session, title="Yêu cầu không hợp lệ",
+                                message=message)
                 return await handler(request, session)
             return endpoint
         return wrap
@@ -235,6 +242,23 @@ def make_app(console: Console) -> Starlette:
     async def floor_stream(request: Request, session: Session) -> Response:
         return _stream(request, console, session, console.bridge.floor_view)
 
+    @signed_in(MANAGERS)
+    async def reports_form(request: Request, session: Session) -> Response:
+        return _reports_page(request, page, session, console)
+
+    @signed_in(MANAGERS)
+    async def report(request: Request, session: Session) -> Response:
+        form = await _form(request)
+        first, last = str(form.get("from", ""))[:10], str(form.get("to", ""))[:10]
+        try:
+            period = console.reports.period(first, last, datetime.now(AGENT_ZONE).date())
+            name, data = await run_in_threadpool(console.reports.zipped, *period)
+        except ReportRefused as refused:
+            return _reports_page(request, page, session, console, refused.message, first, last)
+        log.info("%s made the report of %s to %s", session.user.username, *period)
+        return Response(data, media_type="application/zip",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
     routes = [
         Route("/", home),
         Route("/dang-nhap", sign_in_form, methods=["GET"]),
@@ -246,6 +270,8 @@ def make_app(console: Console) -> Starlette:
         Route("/quay/{counter_id}/luong", counter_stream),
         Route("/san", floor),
         Route("/san/luong", floor_stream),
+        Route("/bao-cao", reports_form, methods=["GET"]),
+        Route("/bao-cao", report, methods=["POST"]),
         Mount("/tep", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     return Starlette(routes=routes, middleware=[Middleware(Guard)])
@@ -302,6 +328,13 @@ def _sign_in_page(request: Request, page: Callable[..., Response], secure: bool,
     response.set_cookie(FORM_COOKIE, form_secret, max_age=3600, httponly=True, samesite="strict", secure=secure,
                         path="/")
     return response
+
+
+def _reports_page(request: Request, page: Callable[..., Response], session: Session, console: Console,
+                  error: str = "", first: str = "", last: str = "") -> Response:
+    today = datetime.now(AGENT_ZONE).date().isoformat()
+    return page(request, "reports.html", 400 if error else 200, session=session, error=error, today=today,
+                first=first or today, last=last or today, available=console.reports.available)
 
 
 def _stream(request: Request, console: Console, session: Session, view: Callable[[], dict[str, Any]]) -> Response:

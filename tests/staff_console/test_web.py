@@ -16,6 +16,7 @@ from protocol.topics import Topics
 from staff_console.accounts import Accounts
 from staff_console.bridge import Bridge
 from staff_console.config import load
+from staff_console.reports import Reports
 from staff_console.throttle import PER_USERNAME, SignInThrottle
 from staff_console.users import new_user
 from staff_console.web import FORM_COOKIE, SESSION_COOKIE, Console, Hub, make_app
@@ -67,7 +68,7 @@ def client(tmp_path: Path, center: Center) -> Iterator[TestClient]:
     bridge = Bridge(link, Topics(CENTER), "console-1", hub.wake_from_thread)
     bridge.start()
     link.deliver(f"qms/v1/{CENTER}/config", json.dumps(CONFIG).encode(), retained=True)
-    with TestClient(make_app(Console(config, accounts, bridge, hub, SignInThrottle())),
+    with TestClient(make_app(Console(config, accounts, bridge, hub, SignInThrottle(), Reports(None))),
                     follow_redirects=False) as running:
         yield running
     accounts.close()
@@ -150,10 +151,10 @@ def test_an_official_cannot_open_the_managers_floor_or_its_stream(client: TestCl
 def test_an_action_without_the_sign_ins_csrf_secret_is_refused_and_sends_nothing(client: TestClient,
                                                                                  center: Center) -> None:
     sign_in(client, "hoa")
-    answer = client.post("/quay/1/lenh", data={"action": "next"})
-    assert answer.status_code == 403 and "mã bảo vệ" in answer.json()["message"]
+    answer = client.post("/quay/1/lenh", data={"action": "next"})  # a form: the refusal is a page
+    assert answer.status_code == 403 and "Yêu cầu không hợp lệ (thiếu mã bảo vệ)." in answer.text
     answer = client.post("/quay/1/lenh", data={"action": "next"}, headers={"x-csrf-token": "x" * 43})
-    assert answer.status_code == 403
+    assert answer.status_code == 403 and "mã bảo vệ" in answer.json()["message"]  # the page's script
     assert center.asked == []
 
 
@@ -217,3 +218,15 @@ def test_the_counter_page_embeds_what_the_center_said_of_the_counter(client: Tes
                       .group(1))  # type: ignore[union-attr]
     assert data["names"]["counters"] == {"1": "Quầy 1"} and data["transfer_to"] == [["dat-dai", "Đất đai"]]
     assert data["names"]["levels"][0] == ["very_satisfied", "Rất hài lòng"]
+
+
+def test_reports_are_the_managers_and_say_when_they_cannot_be_made(client: TestClient) -> None:
+    sign_in(client, "hoa")
+    assert client.get("/bao-cao").status_code == 403
+    client.cookies.clear()
+    sign_in(client, "lan")
+    page = client.get("/bao-cao")
+    assert page.status_code == 200 and "chưa được cấu hình để lập báo cáo" in page.text
+    csrf = csrf_of(client, "/bao-cao")
+    refused = client.post("/bao-cao", data={"csrf": csrf, "from": "2026-12-01", "to": "2026-11-01"})
+    assert refused.status_code == 400 and "«Đến ngày» phải sau hoặc trùng «Từ ngày»." in refused.text

@@ -15,14 +15,13 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from devkit.browser import available, chromium
+from devkit.browser import chromium
 from devkit.local_broker import LocalBroker
 from tests.harness import TIMEOUT, ConsoleProcess, ServerProcess, device, until, watching
 
 PASSWORD = "mật khẩu của cán bộ"
 USERS = {"hoa": ("Nguyễn Thị Hoà", "official"), "lan": ("Trần Thị Lan", "manager")}
 
-pytestmark = pytest.mark.skipif(available() is not None, reason=available() or "")
 
 
 @pytest.fixture
