@@ -21,7 +21,7 @@ from devkit.clock import SimulatedClock
 from protocol.agent import AGENT_ZONE
 from protocol.errors import ConfigError
 
-MODULES = ("central_server", "kiosk", "display_board", "rating_terminal")
+MODULES = ("central_server", "kiosk", "display_board", "rating_terminal", "staff_console")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -58,6 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from rating_terminal.__main__ import main as terminal
 
         return terminal(passed, clock=now, hardware=ScriptedTerminal if args.scripted else None)
+    if args.module == "staff_console":
+        from staff_console.__main__ import main as console
+
+        return console(passed, clock=now)
     from display_board.__main__ import main as board
 
     return board(passed, clock=now)

@@ -11,7 +11,7 @@ from contextlib import ExitStack, closing
 from pathlib import Path
 from typing import BinaryIO, NoReturn, TextIO
 
-from protocol.agent import setup_logging
+from protocol.agent import Clock, setup_logging
 from protocol.errors import ConfigError
 from staff_console.config import ConsoleConfig, load
 from staff_console.users import MAX_PASSWORD, MIN_PASSWORD, AccountRefused, Role, check_password, new_user
@@ -33,7 +33,7 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (see --help)\n")
 
 
-def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, clock: Clock | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["add-user"]:
         return add_user(add_user_parser().parse_args(arguments[1:]), stdin if stdin is not None else sys.stdin)
@@ -47,7 +47,7 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
         return 0
     from staff_console.serve import main_serve  # uvicorn and Starlette: only when serving
 
-    return main_serve(config)
+    return main_serve(config, clock)
 
 
 def check_parser() -> OneLineParser:

@@ -9,11 +9,12 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from protocol.errors import BadMessage
 from protocol.link import Link, Message, RequestTimeout
-from protocol.messages import parse_object
+from protocol.messages import iso, parse_object
 from protocol.topics import Topics
 from staff_console.live import Live
 from staff_console.users import User
@@ -36,8 +37,11 @@ class Refused(Exception):
 
 
 class Bridge:
-    def __init__(self, link: Link, topics: Topics, console_id: str, woken: Callable[[], None]) -> None:
+    def __init__(self, link: Link, topics: Topics, console_id: str, woken: Callable[[], None],
+                 clock: Callable[[], datetime]) -> None:
+        """`clock`: the center's time, which the pages count waits by (the real one in production)."""
         self._link = link
+        self._clock = clock
         self._topics = topics
         self._request_topic = topics.console_request(console_id)
         self._response_topic = topics.console_response(console_id)
@@ -71,11 +75,11 @@ class Bridge:
 
     def counter_view(self, counter_id: str) -> dict[str, Any]:
         with self._lock:
-            return self._live.counter_view(counter_id)
+            return {**self._live.counter_view(counter_id), "now": iso(self._clock())}
 
     def floor_view(self) -> dict[str, Any]:
         with self._lock:
-            return self._live.floor_view()
+            return {**self._live.floor_view(), "now": iso(self._clock())}
 
     def names(self) -> dict[str, Any]:
         with self._lock:

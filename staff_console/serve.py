@@ -7,11 +7,12 @@ import contextlib
 import logging
 import sys
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 import uvicorn
 from starlette.applications import Starlette
 
-from protocol.agent import Watchdog, notify
+from protocol.agent import AGENT_ZONE, Clock, Watchdog, notify
 from protocol.link import MqttLink
 from protocol.topics import Topics
 from staff_console.accounts import Accounts
@@ -27,12 +28,12 @@ FOLLOW_S = 1.0  # how often the connection is looked at and the watchdog pinged
 GRACEFUL_S = 2  # open streams are cut this long after SIGTERM
 
 
-def serve(config: ConsoleConfig, accounts: Accounts) -> int:
+def serve(config: ConsoleConfig, accounts: Accounts, clock: Clock) -> int:
     topics = Topics(config.center_id)
     hub = Hub()
     link = MqttLink(config.mqtt, client_id=config.mqtt.client_id or f"{config.center_id}-{config.console_id}",
                     status_topic=topics.device_status(config.console_id))
-    bridge = Bridge(link, topics, config.console_id, hub.wake_from_thread)
+    bridge = Bridge(link, topics, config.console_id, hub.wake_from_thread, clock)
     console = Console(config, accounts, bridge, hub, SignInThrottle(), Reports(config.center_config))
     app = make_app(console)
     server = uvicorn.Server(uvicorn.Config(
@@ -73,7 +74,8 @@ async def _follow(server: uvicorn.Server, bridge: Bridge, config: ConsoleConfig)
         await asyncio.sleep(FOLLOW_S)
 
 
-def main_serve(config: ConsoleConfig) -> int:
+def main_serve(config: ConsoleConfig, clock: Clock | None = None) -> int:
+    """`clock`: the real one unless given (the demo runs the console on its simulated clock, `devkit/run.py`)."""
     from staff_console.accounts import AccountsError
 
     try:
@@ -82,6 +84,6 @@ def main_serve(config: ConsoleConfig) -> int:
         print(f"staff_console: {exc}", file=sys.stderr)
         return 2
     try:
-        return serve(config, accounts)
+        return serve(config, accounts, clock or (lambda: datetime.now(AGENT_ZONE)))
     finally:
         accounts.close()

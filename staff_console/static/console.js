@@ -10,6 +10,11 @@ const PRINTER_PROBLEMS = new Set(["paper_low", "paper_out", "cover_open", "offli
 
 let zone = "Asia/Ho_Chi_Minh";
 let view = null;
+let serverOffset = 0;  // the center's clock minus this PC's: waits are counted on the center's clock
+
+function now() {
+  return new Date(Date.now() + serverOffset);
+}
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -28,7 +33,7 @@ function clockTime(iso) {
 
 function minutesSince(iso, until) {
   if (!iso) return null;
-  const end = until ? new Date(until) : new Date();
+  const end = until ? new Date(until) : now();
   return Math.max(0, Math.floor((end - new Date(iso)) / 60000));
 }
 
@@ -215,9 +220,14 @@ function render() {
   if (view.kind === "counter") renderCounter(view); else renderFloor(view);
 }
 
+function take(data) {
+  view = data;
+  serverOffset = Date.parse(data.now) - Date.now();
+}
+
 function follow(url) {
   const source = new EventSource(url);
-  source.onmessage = (event) => { view = JSON.parse(event.data); render(); };
+  source.onmessage = (event) => { take(JSON.parse(event.data)); render(); };
   source.addEventListener("het-phien", () => { source.close(); window.location = "/dang-nhap"; });
   source.onerror = () => { document.getElementById("mat-ket-noi").hidden = false; };
 }
@@ -226,7 +236,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const data = document.getElementById("du-lieu");
   const page = document.querySelector("[data-stream]");
   if (!data || !page) return;
-  view = JSON.parse(data.textContent);
+  take(JSON.parse(data.textContent));
   if (view.kind === "counter") wireCounter();
   render();
   follow(page.dataset.stream);

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -65,7 +66,7 @@ def client(tmp_path: Path, center: Center) -> Iterator[TestClient]:
     accounts.add(new_user("lan", "Trần Thị Lan", "manager"), PASSWORD)
     link = FakeLink(center)
     hub = Hub()
-    bridge = Bridge(link, Topics(CENTER), "console-1", hub.wake_from_thread)
+    bridge = Bridge(link, Topics(CENTER), "console-1", hub.wake_from_thread, lambda: datetime.now(UTC))
     bridge.start()
     link.deliver(f"qms/v1/{CENTER}/config", json.dumps(CONFIG).encode(), retained=True)
     with TestClient(make_app(Console(config, accounts, bridge, hub, SignInThrottle(), Reports(None))),
