@@ -7,6 +7,8 @@ Validation compares types with `type(x) is kind`: JSON `true` would pass both `=
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,6 +40,12 @@ WAIT_ESTIMATE = "estimate"  # `estimated_wait_s` is an estimate from the queue a
 WAIT_NO_COUNTER = "no_counter"  # no counter serves the area now: no estimate can be given
 WAIT_BASES = (WAIT_FREE_COUNTER, WAIT_ESTIMATE, WAIT_NO_COUNTER)
 ACTIONS = ("next", "recall", "skip", "finish", "transfer", "call", "pause", "resume", "start", "cancel")
+# The staff console's actions (an extension): a counter's, but `cancel`, and an official's seat.
+SEAT_ACTIONS = ("sit", "leave")
+CONSOLE_ACTIONS = (*(a for a in ACTIONS if a != "cancel"), *SEAT_ACTIONS)
+OFFICIAL_USERNAME = re.compile(r"[a-z0-9._-]{3,32}")
+COUNTER_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # a counter id as it may stand in a topic (topics.DEVICE_ID)
+MAX_OFFICIAL_NAME = 100
 
 T = TypeVar("T")
 Body = dict[str, Any]
@@ -260,6 +268,60 @@ class CounterCommand:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsoleRequest:
+    """On `console/<console_id>/request` (an extension): the staff console acts for `counter` on behalf of the
+    official signed in there. The counter actions are checked as a counter's own command is (`command()`);
+    `sit` and `leave` take or give up the counter's seat."""
+
+    request_id: str
+    counter: str
+    official: str  # the staff username
+    official_name: str  # the full name, NFC, spaces collapsed
+    action: str
+    to_area: str | None = None
+    number: str | None = None
+    v: ClassVar[int] = VERSION
+
+    @classmethod
+    def from_wire(cls, payload: bytes) -> ConsoleRequest:
+        return cls.from_body(decode(payload))
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> ConsoleRequest:
+        request_id = id_of(body, "request_id")
+        counter = field_of(body, "counter", str)
+        if not COUNTER_ID.fullmatch(counter):
+            raise BadMessage("bad_request", "field 'counter' must be 1 to 64 of A-Z, a-z, 0-9, '_', '.', '-'")
+        official = field_of(body, "official", str)
+        if not OFFICIAL_USERNAME.fullmatch(official):
+            raise BadMessage("bad_request", "field 'official' must be 3 to 32 of a-z, 0-9, '.', '_', '-'")
+        name = " ".join(unicodedata.normalize("NFC", field_of(body, "official_name", str)).split())
+        if not name or len(name) > MAX_OFFICIAL_NAME or not name.isprintable():
+            raise BadMessage("bad_request",
+                             f"field 'official_name' must be 1 to {MAX_OFFICIAL_NAME} printable characters")
+        action = field_of(body, "action", str)
+        if action in SEAT_ACTIONS:
+            return cls(request_id, counter, official, name, action)
+        if action == "cancel":
+            raise BadMessage("bad_request", "action 'cancel' is a counter terminal's, not the console's")
+        command = CounterCommand.from_body(body)  # the action and its extra fields, checked as a counter's
+        return cls(request_id, counter, official, name, command.action, command.to_area, command.number)
+
+    def command(self) -> CounterCommand:
+        """The counter command this request is (not for `sit` and `leave`)."""
+        return CounterCommand(self.request_id, self.action, to_area=self.to_area, number=self.number)
+
+    def to_wire(self) -> bytes:
+        body: Body = {"request_id": self.request_id, "counter": self.counter, "official": self.official,
+                      "official_name": self.official_name, "action": self.action}
+        if self.to_area is not None:
+            body["to_area"] = self.to_area
+        if self.number is not None:
+            body["number"] = self.number
+        return encode(body)
+
+
+@dataclass(frozen=True, slots=True)
 class Rating:
     rating_id: str
     ticket_id: str
@@ -293,12 +355,12 @@ class Rating:
 
 # The requests a device sends on a request topic and gets its answer to on its Response Topic (a rating is no
 # such request: it is acknowledged by `rating_id`, and read by `Rating.from_wire`).
-Request: TypeAlias = TicketRequest | TicketCancel | CounterCommand | VoidTickets
+Request: TypeAlias = TicketRequest | TicketCancel | CounterCommand | VoidTickets | ConsoleRequest
 
 
 def decode_request(kind: str, payload: bytes) -> Request:
     """The typed request of a payload on a request topic of `kind` (an `Inbound.kind`: "ticket_request",
-    "command" or "admin")."""
+    "command", "admin" or "console")."""
     body = decode(payload)
     if kind == "ticket_request":
         return TicketCancel.from_body(body) if _is_cancel(body) else TicketRequest.from_body(body)
@@ -306,6 +368,8 @@ def decode_request(kind: str, payload: bytes) -> Request:
         return CounterCommand.from_body(body)
     if kind == "admin":
         return VoidTickets.from_body(body)
+    if kind == "console":
+        return ConsoleRequest.from_body(body)
     raise ValueError(f"{kind!r} is not a request topic")
 
 
@@ -696,14 +760,48 @@ class RatingWindow:
 
 
 @dataclass(frozen=True, slots=True)
+class Official:
+    """Who sits at a counter (an extension): the staff username and the full name."""
+
+    username: str
+    name: str
+
+    def to_body(self) -> Body:
+        return {"username": self.username, "name": self.name}
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> Official:
+        return cls(field_of(body, "username", str), field_of(body, "name", str))
+
+
+@dataclass(frozen=True, slots=True)
+class LastRating:
+    """The last rating recorded for a ticket a counter served (an extension), until its next call."""
+
+    ticket_id: str
+    number: str
+    level: str
+
+    def to_body(self) -> Body:
+        return {"ticket_id": self.ticket_id, "number": self.number, "level": self.level}
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> LastRating:
+        return cls(field_of(body, "ticket_id", str), field_of(body, "number", str), field_of(body, "level", str))
+
+
+@dataclass(frozen=True, slots=True)
 class CounterStateMessage:
-    """The retained `counter/<id>/state`."""
+    """The retained `counter/<id>/state`. `official` and `last_rating` (extensions) are written only when there
+    is one: absent reads as null, and a state without them keeps the bytes it always had."""
 
     counter_id: str
     counter_name: str
     status: str  # "idle", "serving" or "paused"
     ticket: TicketView | None
     rating: RatingWindow | None = None
+    official: Official | None = None
+    last_rating: LastRating | None = None
 
     def to_wire(self) -> bytes:
         body: Body = {
@@ -714,6 +812,10 @@ class CounterStateMessage:
         }
         if self.rating is not None:
             body["rating"] = self.rating.to_body()
+        if self.official is not None:
+            body["official"] = self.official.to_body()
+        if self.last_rating is not None:
+            body["last_rating"] = self.last_rating.to_body()
         return encode(body)
 
     @classmethod
@@ -721,12 +823,16 @@ class CounterStateMessage:
         body = decode(payload)
         ticket = field_of(body, "ticket", dict, None)
         rating = field_of(body, "rating", dict, None)
+        official = field_of(body, "official", dict, None)
+        last_rating = field_of(body, "last_rating", dict, None)
         return cls(
             counter_id=field_of(body, "counter_id", str, ""),
             counter_name=field_of(body, "counter_name", str, ""),
             status=field_of(body, "status", str),
             ticket=None if ticket is None else TicketView.from_body(ticket),
             rating=None if rating is None else RatingWindow.from_body(rating),
+            official=None if official is None else Official.from_body(official),
+            last_rating=None if last_rating is None else LastRating.from_body(last_rating),
         )
 
 
@@ -785,3 +891,146 @@ class BoardState:
             raise BadMessage("bad_request", "field 'waiting' must map areas to integers")
         calls = tuple(Call.from_body(_object(c)) for c in field_of(body, "recent_calls", list))
         return cls(calls, waiting)
+
+
+# --- the manager's floor (an extension): server -> console, retained ---------------------------
+
+
+def _time_or_none(body: Mapping[str, Any], name: str) -> datetime | None:
+    return None if body.get(name) is None else time_of(body, name)
+
+
+def _count(body: Mapping[str, Any], name: str) -> int:
+    value = field_of(body, name, int)
+    if value < 0:
+        raise BadMessage("bad_request", f"field {name!r} must not be negative")
+    return value
+
+
+def _share(body: Mapping[str, Any], name: str) -> float | None:
+    """A share 0..1 or null; JSON may write 0 and 1 as integers."""
+    value = body.get(name)
+    if value is None:
+        return None
+    if type(value) not in (int, float) or not 0 <= value <= 1:
+        raise BadMessage("bad_request", f"field {name!r} must be a number from 0 to 1")
+    return float(value)
+
+
+def _list_of(body: Mapping[str, Any], name: str) -> list[Mapping[str, Any]]:
+    return [_object(item) for item in field_of(body, name, list)]
+
+
+@dataclass(frozen=True, slots=True)
+class FloorCounter:
+    id: str
+    name: str
+    status: str  # "idle", "serving" or "paused"
+    since: datetime | None  # when the current status began (None: nothing happened today)
+    served: int  # citizens it served today
+    official: Official | None = None
+
+    def to_body(self) -> Body:
+        return {"id": self.id, "name": self.name, "status": self.status,
+                "since": None if self.since is None else iso(self.since), "served": self.served,
+                "official": None if self.official is None else self.official.to_body()}
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> FloorCounter:
+        official = field_of(body, "official", dict, None)
+        return cls(field_of(body, "id", str), field_of(body, "name", str), field_of(body, "status", str),
+                   _time_or_none(body, "since"), _count(body, "served"),
+                   None if official is None else Official.from_body(official))
+
+
+@dataclass(frozen=True, slots=True)
+class FloorArea:
+    id: str
+    name: str
+    waiting: int
+    priority_waiting: int
+    oldest_issued_at: datetime | None
+    served: int
+    missed: int
+    target_wait_s: int
+    open: bool
+
+    def to_body(self) -> Body:
+        return {"id": self.id, "name": self.name, "waiting": self.waiting, "priority_waiting": self.priority_waiting,
+                "oldest_issued_at": None if self.oldest_issued_at is None else iso(self.oldest_issued_at),
+                "served": self.served, "missed": self.missed, "target_wait_s": self.target_wait_s,
+                "open": self.open}
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> FloorArea:
+        return cls(field_of(body, "id", str), field_of(body, "name", str), _count(body, "waiting"),
+                   _count(body, "priority_waiting"), _time_or_none(body, "oldest_issued_at"), _count(body, "served"),
+                   _count(body, "missed"), _count(body, "target_wait_s"), field_of(body, "open", bool))
+
+
+@dataclass(frozen=True, slots=True)
+class FloorDevice:
+    id: str
+    online: bool
+    since: datetime | None  # when its online/offline state last changed (None: unknown)
+    printer: str | None = None
+
+    def to_body(self) -> Body:
+        return {"id": self.id, "online": self.online, "since": None if self.since is None else iso(self.since),
+                "printer": self.printer}
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> FloorDevice:
+        return cls(field_of(body, "id", str), field_of(body, "online", bool), _time_or_none(body, "since"),
+                   field_of(body, "printer", str, None))
+
+
+@dataclass(frozen=True, slots=True)
+class FloorToday:
+    issued: int
+    served: int
+    missed: int
+    waiting: int
+    mean_wait_s: int | None
+    p90_wait_s: int | None
+    within_target: float | None  # 0..1
+    ratings: Mapping[str, int]  # level -> count
+    satisfied: float | None  # 0..1
+
+    def to_body(self) -> Body:
+        return {"issued": self.issued, "served": self.served, "missed": self.missed, "waiting": self.waiting,
+                "mean_wait_s": self.mean_wait_s, "p90_wait_s": self.p90_wait_s, "within_target": self.within_target,
+                "ratings": dict(self.ratings), "satisfied": self.satisfied}
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> FloorToday:
+        ratings = field_of(body, "ratings", dict)
+        if not all(type(n) is int and n >= 0 for n in ratings.values()):
+            raise BadMessage("bad_request", "field 'ratings' must map levels to counts")
+        mean, p90 = field_of(body, "mean_wait_s", int, None), field_of(body, "p90_wait_s", int, None)
+        return cls(_count(body, "issued"), _count(body, "served"), _count(body, "missed"), _count(body, "waiting"),
+                   mean, p90, _share(body, "within_target"), ratings, _share(body, "satisfied"))
+
+
+@dataclass(frozen=True, slots=True)
+class FloorState:
+    """The retained `floor` (an extension): what the manager's live floor shows, as the server sees it `at`."""
+
+    at: datetime
+    counters: tuple[FloorCounter, ...]
+    areas: tuple[FloorArea, ...]
+    devices: tuple[FloorDevice, ...]
+    today: FloorToday
+
+    def to_wire(self) -> bytes:
+        return encode({"at": iso(self.at), "counters": [c.to_body() for c in self.counters],
+                       "areas": [a.to_body() for a in self.areas], "devices": [d.to_body() for d in self.devices],
+                       "today": self.today.to_body()})
+
+    @classmethod
+    def from_wire(cls, payload: bytes) -> FloorState:
+        body = decode(payload)
+        return cls(time_of(body, "at"), tuple(FloorCounter.from_body(c) for c in _list_of(body, "counters")),
+                   tuple(FloorArea.from_body(a) for a in _list_of(body, "areas")),
+                   tuple(FloorDevice.from_body(d) for d in _list_of(body, "devices")),
+                   FloorToday.from_body(field_of(body, "today", dict)))

@@ -9,15 +9,17 @@ from protocol.errors import ConfigError
 
 ID = re.compile(r"[a-z0-9-]+")
 DEVICE_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # a kiosk or counter id in a topic
-KIOSK, COUNTER, DEVICE, ADMIN = "kiosk", "counter", "device", "admin"
+KIOSK, COUNTER, DEVICE, ADMIN, CONSOLE = "kiosk", "counter", "device", "admin", "console"
 
 
 @dataclass(frozen=True, slots=True)
 class Inbound:
     """A parsed inbound topic: which device sent what kind of message."""
 
-    kind: str  # "ticket_request", "command", "rating", "status" or "admin"
-    device_kind: str  # KIOSK, COUNTER, DEVICE (a status: any device) or ADMIN (a center's manager's tool)
+    kind: str  # "ticket_request", "command", "rating", "status", "admin" or "console"
+    # KIOSK, COUNTER, DEVICE (a status: any device), ADMIN (a center's manager's tool) or CONSOLE (the staff's
+    # web console, acting for counters)
+    device_kind: str
     device_id: str
 
 
@@ -86,7 +88,7 @@ class Topics:
     def server_subscriptions(self) -> list[str]:
         """The filters the central server listens on."""
         return [self.ticket_request("+"), self.counter_command("+"), self.counter_rating("+"), self.device_status("+"),
-                self.admin_request("+")]
+                self.admin_request("+"), self.console_request("+")]
 
     def device_subtree(self, device_kind: str, device_id: str) -> str:
         """The prefix (with trailing slash) of every topic a device owns."""
@@ -110,6 +112,8 @@ class Topics:
                 return Inbound("status", DEVICE, device)
             case ["admin", device, "request"]:
                 return Inbound("admin", ADMIN, device)
+            case ["console", device, "request"]:
+                return Inbound("console", CONSOLE, device)
         return None
 
     def is_server_inbound(self, topic: str) -> bool:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from protocol.errors import BadMessage
 from protocol.messages import (
     ACTIONS,
+    CONSOLE_ACTIONS,
     MAX_ID,
     MAX_PAYLOAD,
     OFFLINE,
@@ -23,10 +24,18 @@ from protocol.messages import (
     Cancellation,
     CenterConfigMessage,
     CommandDone,
+    ConsoleRequest,
     CounterCommand,
     CounterInfo,
     CounterStateMessage,
     ErrorInfo,
+    FloorArea,
+    FloorCounter,
+    FloorDevice,
+    FloorState,
+    FloorToday,
+    LastRating,
+    Official,
     Rating,
     RatingRecorded,
     RatingWindow,
@@ -830,3 +839,149 @@ def test_a_wait_basis_this_side_does_not_know_reads_as_none_and_drops_no_ticket(
     assert TicketView.from_body({**body, "wait_basis": "free_counter"}).wait_basis == "free_counter"
     assert TicketView.from_body({**body, "wait_basis": "appointment_slot"}).wait_basis is None
     assert TicketView.from_body(body).wait_basis is None
+
+
+# --- the staff console's messages (an extension, issue 15) -----------------------------------
+
+SEATED = Official("lan.nt", "Nguyễn Thị Lan")
+FLOOR = FloorState(
+    at=datetime(2026, 11, 23, 9, 30, tzinfo=ICT),
+    counters=(FloorCounter("1", "Quầy 1", "serving", datetime(2026, 11, 23, 9, 20, tzinfo=ICT), 4, SEATED),
+              FloorCounter("2", "Quầy 2", "idle", None, 0)),
+    areas=(FloorArea("dat-dai", "Đất đai", 3, 1, datetime(2026, 11, 23, 8, 1, tzinfo=ICT), 4, 1, 1800, True),),
+    devices=(FloorDevice("k1", True, datetime(2026, 11, 23, 7, 0, tzinfo=ICT), "ready"),
+             FloorDevice("counter-1", False, None)),
+    today=FloorToday(issued=8, served=4, missed=1, waiting=3, mean_wait_s=310, p90_wait_s=600, within_target=0.8,
+                     ratings={"very_satisfied": 2, "satisfied": 1, "dissatisfied": 0}, satisfied=1.0),
+)
+CONSOLE_ROUND_TRIPS = [
+    ConsoleRequest("q1", "1", "lan.nt", "Nguyễn Thị Lan", "sit"),
+    ConsoleRequest("q2", "1", "lan.nt", "Nguyễn Thị Lan", "leave"),
+    ConsoleRequest("q3", "2", "binh_tt", "Trần Thị Bình", "next"),
+    ConsoleRequest("q4", "2", "binh_tt", "Trần Thị Bình", "transfer", to_area="tu-phap"),
+    ConsoleRequest("q5", "2", "binh_tt", "Trần Thị Bình", "call", number="B001"),
+    CounterStateMessage("1", "Quầy 1", "serving", TICKET, official=SEATED,
+                        last_rating=LastRating("t-8", "1008", "very_satisfied")),
+    FLOOR,
+    FloorState(datetime(2026, 11, 23, 0, 0, tzinfo=ICT), (), (), (),
+               FloorToday(0, 0, 0, 0, None, None, None, {}, None)),
+]
+
+
+@pytest.mark.parametrize("message", CONSOLE_ROUND_TRIPS, ids=lambda m: type(m).__name__)
+def test_the_console_messages_round_trip_through_the_wire(message: Any) -> None:
+    payload = message.to_wire()
+    assert type(message).from_wire(payload) == message
+    assert b"\\u" not in payload
+
+
+COUNTER_STATE_BYTES = [
+    (CounterStateMessage("1", "Quầy 1", "idle", None),
+     '{"v":1,"status":"idle","ticket":null,"counter_id":"1","counter_name":"Quầy 1"}'),
+    (CounterStateMessage("1", "Quầy 1", "idle", None, RatingWindow("t-9", "1009", datetime(2026, 11, 23, 8, 10,
+                                                                                           tzinfo=ICT))),
+     '{"v":1,"status":"idle","ticket":null,"counter_id":"1","counter_name":"Quầy 1",'
+     '"rating":{"ticket_id":"t-9","number":"1009","until":"2026-11-23T08:10:00+07:00"}}'),
+    (CounterStateMessage("1", "Quầy 1", "idle", None, official=SEATED,
+                         last_rating=LastRating("t-9", "1009", "satisfied")),
+     '{"v":1,"status":"idle","ticket":null,"counter_id":"1","counter_name":"Quầy 1",'
+     '"official":{"username":"lan.nt","name":"Nguyễn Thị Lan"},'
+     '"last_rating":{"ticket_id":"t-9","number":"1009","level":"satisfied"}}'),
+    (ConsoleRequest("q4", "2", "binh_tt", "Trần Thị Bình", "transfer", to_area="tu-phap"),
+     '{"v":1,"request_id":"q4","counter":"2","official":"binh_tt","official_name":"Trần Thị Bình",'
+     '"action":"transfer","to_area":"tu-phap"}'),
+    (FloorState(datetime(2026, 11, 23, 9, 30, tzinfo=ICT), (FloorCounter("2", "Quầy 2", "idle", None, 0),),
+                (), (FloorDevice("counter-1", False, None),), FloorToday(1, 0, 0, 1, None, None, None, {}, None)),
+     '{"v":1,"at":"2026-11-23T09:30:00+07:00","counters":[{"id":"2","name":"Quầy 2","status":"idle","since":null,'
+     '"served":0,"official":null}],"areas":[],"devices":[{"id":"counter-1","online":false,"since":null,'
+     '"printer":null}],"today":{"issued":1,"served":0,"missed":0,"waiting":1,"mean_wait_s":null,"p90_wait_s":null,'
+     '"within_target":null,"ratings":{},"satisfied":null}}'),
+]
+
+
+@pytest.mark.parametrize(("message", "sent"), COUNTER_STATE_BYTES, ids=lambda m: type(m).__name__)
+def test_counter_state_keeps_its_bytes_and_the_extensions_have_theirs(message: Any, sent: str) -> None:
+    """Without an official or a rating a counter state is byte for byte what it always was."""
+    assert message.to_wire() == sent.encode()
+
+
+def test_every_counter_action_but_cancel_and_the_seat_actions_come_from_the_console() -> None:
+    assert set(CONSOLE_ACTIONS) == (set(ACTIONS) - {"cancel"}) | {"sit", "leave"}
+    for action in CONSOLE_ACTIONS:
+        extra = {"transfer": {"to_area": "a"}, "call": {"number": "1"}}.get(action, {})
+        body = {"v": 1, "request_id": "q", "counter": "1", "official": "lan.nt", "official_name": "Lan",
+                "action": action, **extra}
+        assert decode_request("console", wire(body)) == ConsoleRequest.from_wire(wire(body))
+        assert ConsoleRequest.from_wire(wire(body)).action == action
+
+
+def test_a_console_request_gives_its_counter_command() -> None:
+    request = ConsoleRequest("q5", "2", "binh_tt", "Trần Thị Bình", "call", number="B001")
+    assert request.command() == CounterCommand("q5", "call", number="B001")
+
+
+def test_the_officials_name_is_kept_in_nfc_with_its_spaces_collapsed() -> None:
+    body = {"v": 1, "request_id": "q", "counter": "1", "official": "lan.nt",
+            "official_name": "  Nguye\u0302\u0303n   Thị Lan ", "action": "sit"}
+    assert ConsoleRequest.from_wire(wire(body)).official_name == "Nguyễn Thị Lan"
+
+
+def _console(**change: Any) -> bytes:
+    body: dict[str, Any] = {"v": 1, "request_id": "q1", "counter": "1", "official": "lan.nt",
+                            "official_name": "Nguyễn Thị Lan", "action": "next"}
+    body.update(change)
+    return wire({k: v for k, v in body.items() if v is not None})
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (_console(counter=None), "field 'counter' is missing"),
+        (_console(counter="1/2"), "field 'counter' must be"),
+        (_console(counter=1), "field 'counter' must be a string"),
+        (_console(official="ab"), "field 'official' must be"),
+        (_console(official="Lan"), "field 'official' must be"),
+        (_console(official="a" * 33), "field 'official' must be"),
+        (_console(official_name=""), "field 'official_name' must be"),
+        (_console(official_name="x" * 101), "field 'official_name' must be"),
+        (_console(official_name="Lan\u0007"), "field 'official_name' must be"),
+        (_console(official_name=None), "field 'official_name' is missing"),
+        (_console(action="cancel", cancels="c1"), "action 'cancel' is a counter terminal's"),
+        (_console(action="dance"), "unknown action 'dance'"),
+        (_console(action="transfer"), "field 'to_area' is missing"),
+        (_console(action="call"), "field 'number' is missing"),
+        (_console(request_id="x" * 129), "field 'request_id' must be 1 to 128 characters"),
+    ],
+)
+def test_a_bad_console_request_is_refused_with_its_reason(payload: bytes, reason: str) -> None:
+    assert refused(decode_request, "console", payload).reason.startswith(reason)
+
+
+def test_a_name_of_100_characters_is_accepted() -> None:
+    assert ConsoleRequest.from_wire(_console(official_name="Ư" * 100)).official_name == "Ư" * 100
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda b: b["today"].update(within_target=1.5), "field 'within_target' must be a number from 0 to 1"),
+        (lambda b: b["today"].update(satisfied=True), "field 'satisfied' must be a number from 0 to 1"),
+        (lambda b: b["today"].update(ratings={"good": -1}), "field 'ratings' must map levels to counts"),
+        (lambda b: b["counters"][0].update(served=-1), "field 'served' must not be negative"),
+        (lambda b: b["counters"][0].update(since="09:00"), "field 'since' is not an ISO 8601 time"),
+        (lambda b: b["areas"][0].update(open=1), "field 'open' must be true or false"),
+        (lambda b: b.update(devices={}), "field 'devices' must be a list"),
+        (lambda b: b.pop("at"), "field 'at' is missing"),
+    ],
+)
+def test_a_bad_floor_is_refused(change: Any, reason: str) -> None:
+    body = json.loads(FLOOR.to_wire())
+    change(body)
+    assert refused(FloorState.from_wire, wire(body)).reason == reason
+
+
+def test_a_floor_reads_shares_written_as_integers() -> None:
+    body = json.loads(FLOOR.to_wire())
+    body["today"].update(within_target=1, satisfied=0)
+    today = FloorState.from_wire(wire(body)).today
+    assert (today.within_target, today.satisfied) == (1.0, 0.0)
