@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from central_server.config import CenterConfig
 from central_server.domain.center import Center, Changes
 from central_server.domain.clock import Change, ClockJudge, ClockRule, Verdict
+from central_server.domain.counters import Official
 from central_server.domain.errors import DomainError
 from central_server.domain.limits import MAX_DEVICES, TOO_MANY_PRIORITY, DeviceLimits, over_budget, too_many
 from central_server.domain.tickets import Ticket
@@ -27,8 +28,10 @@ from central_server.wire import Outbound, Wire
 from protocol.errors import BadMessage
 from protocol.link import Message
 from protocol.messages import (
+    SEAT_ACTIONS,
     Cancellation,
     CommandDone,
+    ConsoleRequest,
     CounterCommand,
     ErrorInfo,
     Rating,
@@ -257,11 +260,17 @@ class CenterService:
         except BadMessage as bad:  # answered below, after the device's rate and budget are judged
             request = Unreadable.of(bad, message.payload)
         request_id = request.request_id
+        # What the device's rates and day's budget are kept for: the device, but a console's are kept per counter
+        # it acts for (it may do what their keypads may, and no more for any one of them). Its answers are kept
+        # per console, as any device's.
+        limited = device
+        if isinstance(request, ConsoleRequest):
+            limited = f"{device}/{request.counter}"
         if request_id is not None and self._may_have_answered(device, request_id):
             # A retry gets its first answer, past the rate of new requests (the contract); at most a few a
             # second of them are looked up, the rest get no answer (and their asker asks again).
-            if not self._limits.allow(device, "retry", now):
-                self._log_unkept(device, "too_many_retries", now)
+            if not self._limits.allow(limited, "retry", now):
+                self._log_unkept(limited, "too_many_retries", now)
                 return
             earlier = self._earlier_reply(device, request_id)
             if earlier is not None:
@@ -269,12 +278,13 @@ class CenterService:
                 self._reply(response_topic, earlier, message.correlation)
                 return
         kind = _rate_of(inbound, request)
-        if not self._limits.allow(device, kind, now):  # neither acted on nor kept: a flood fills nothing
-            self._refuse_unkept(device, request_id, response_topic, message, too_many(device), now)
+        if not self._limits.allow(limited, kind, now):  # neither acted on nor kept: a flood fills nothing
+            self._refuse_unkept(limited, request_id, response_topic, message, too_many(limited), now)
             return
-        known = inbound.device_kind != COUNTER or inbound.device_id in self.center.counters
-        if request_id is not None and known and not self._limits.keep(device, self.center.day):
-            self._refuse_unkept(device, request_id, response_topic, message, over_budget(device), now)
+        known = ((inbound.device_kind != COUNTER or inbound.device_id in self.center.counters)
+                 and (not isinstance(request, ConsoleRequest) or request.counter in self.center.counters))
+        if request_id is not None and known and not self._limits.keep(limited, self.center.day):
+            self._refuse_unkept(limited, request_id, response_topic, message, over_budget(limited), now)
             return
         reply = self._answer(inbound, request, now)
         payload = reply.to_wire()
@@ -375,6 +385,8 @@ class CenterService:
                 return self._cancel_ticket(request, inbound.device_id, now)
             if isinstance(request, TicketRequest):
                 return self._issue(request, inbound.device_id, now)
+            if isinstance(request, ConsoleRequest):
+                return self._console(request, inbound.device_id, now)
             return self._command(request, inbound.device_id, now)
         except DomainError as refused:
             log.warning("refused %s from %s/%s: %s", request_id, inbound.device_kind, inbound.device_id,
@@ -392,16 +404,39 @@ class CenterService:
                           wait_basis=issued.wait_basis.value)
         return TicketIssued(request.request_id, view)
 
-    def _command(self, command: CounterCommand, counter_id: str, now: datetime) -> CommandDone | Cancellation:
+    def _command(self, command: CounterCommand, counter_id: str, now: datetime,
+                 official: Official | None = None) -> CommandDone | Cancellation:
+        """A counter's command, from its keypad or (with the `official` it acts for) from the staff console."""
         action = command.action
         if action == "cancel":
             return self._cancel(command, counter_id)
-        ticket = ACTS[action](self.center, command, counter_id, now)
+        if official is None:
+            ticket = ACTS[action](self.center, command, counter_id, now)
+        else:  # the official sits there first (unless they do already): the events name them
+            ticket = self.center.acting_as(counter_id, official, now,
+                                           lambda: ACTS[action](self.center, command, counter_id, now))
         counter = self.center.counters[counter_id]
-        log.info("counter %s %s -> %s (request %s)", counter_id, action,
-                 f"{ticket.shown} ({ticket.id}, {ticket.state})" if ticket else "nobody", command.request_id)
+        log.info("counter %s %s -> %s (request %s%s)", counter_id, action,
+                 f"{ticket.shown} ({ticket.id}, {ticket.state})" if ticket else "nobody", command.request_id,
+                 "" if official is None else f", official {official.username}")
         view = None if ticket is None else self._wire.view(ticket)
         return CommandDone(command.request_id, view, counter.status.value)
+
+    def _console(self, request: ConsoleRequest, console_id: str, now: datetime) -> CommandDone | Cancellation:
+        """The staff console acts for a counter: a counter's command (the same code as a keypad's), or an
+        official taking (`sit`) or leaving (`leave`) the counter. Answered as a counter command is."""
+        official = Official(request.official, request.official_name)
+        if request.action not in SEAT_ACTIONS:
+            return self._command(request.command(), request.counter, now, official)
+        if request.action == "sit":
+            self.center.sit(request.counter, official, now)
+        else:
+            self.center.leave(request.counter, request.official, now)
+        counter = self.center.counters[request.counter]
+        log.info("counter %s: official %s %s (console %s, request %s)", request.counter, request.official,
+                 "sits" if request.action == "sit" else "leaves", console_id, request.request_id)
+        view = None if counter.current is None else self._wire.view(counter.current)
+        return CommandDone(request.request_id, view, counter.status.value)
 
     def _cancel(self, command: CounterCommand, counter_id: str) -> Cancellation:
         """A terminal gave up waiting for a command's answer: make sure it never acts later.

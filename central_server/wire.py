@@ -10,7 +10,7 @@ from central_server.config import CenterConfig, config_message
 from central_server.domain.center import CallRecord, Center, Changes
 from central_server.domain.counters import Counter
 from central_server.domain.tickets import Ticket
-from protocol.messages import BoardState, Call, CounterStateMessage, RatingWindow, TicketView
+from protocol.messages import BoardState, Call, CounterStateMessage, LastRating, Official, RatingWindow, TicketView
 from protocol.topics import Topics
 
 
@@ -58,6 +58,9 @@ class Wire:
             status=counter.status.value,
             ticket=None if counter.current is None else self.view(counter.current),
             rating=rating,
+            official=None if counter.official is None else Official(counter.official.username, counter.official.name),
+            last_rating=None if (last := counter.last_rating) is None else LastRating(last.ticket_id, last.number,
+                                                                                      last.level),
         )
         return Outbound(self._topics.counter_state(counter.id), message.to_wire(), retain=True)
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
-from typing import Any
+from typing import Any, TypeVar
 
 from central_server.domain.areas import Area, service_day
-from central_server.domain.counters import Counter, CounterSpec
+from central_server.domain.counters import Counter, CounterSpec, LastRating, Official
 from central_server.domain.errors import DomainError
 from central_server.domain.estimate import PLAY_LIMIT, Basis, Estimate, Forecast, Queued, StaffedCounter, time_left
 from central_server.domain.policies import QueuePolicy
@@ -37,6 +37,8 @@ FORECAST_FOR = timedelta(seconds=5)
 # A rating pressed inside its window may arrive this much after it and still be on time: on its way through
 # the broker and a batch, not held back by a terminal that could have sent it.
 RATING_IN_TRANSIT = timedelta(seconds=10)
+NOT_SEATED_VI = "Cán bộ không ngồi tại quầy này."
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +203,8 @@ class Center:
         self.recent_calls.extend(snapshot.recent_calls)
         for counter in snapshot.counters:
             if counter.id in self.counters:
+                if counter.marked_day != snapshot.day:  # nobody sits, nothing rated yet, on a new service day
+                    counter.official, counter.last_rating, counter.marked_day = None, None, None
                 self.counters[counter.id] = counter
                 if counter.current is not None:  # possibly a ticket of an earlier day: it keeps its number
                     self._hold(counter.current)
@@ -525,6 +529,51 @@ class Center:
                   and start <= t.issued_at < end]
         return [t for t in chosen if self.void(t, now, by, f"kiosk {kiosk_id} {start:%H:%M}–{end:%H:%M}")]
 
+    # --- who sits where (the staff console) ---------------------------------------------------
+
+    def sit(self, counter_id: str, official: Official, now: datetime) -> None:
+        """`official` takes the counter: whoever sat there leaves it, and so does the official any other counter
+        (one seat at a time). Until `leave`, another official's `sit` or the end of the service day."""
+        counter = self._counter(counter_id)
+        if counter.official == official:
+            return
+        for other in self.counters.values():
+            if other is not counter and other.official is not None and other.official.username == official.username:
+                self._unseat(other, now, reason="moved")
+        if counter.official is not None:
+            self._unseat(counter, now, reason="replaced")
+        counter.official, counter.marked_day = official, self.day
+        self._touch_counter(counter)
+        self._event("seated", now, counter=counter, detail={"name": official.name})
+
+    def leave(self, counter_id: str, username: str, now: datetime) -> None:
+        """Nobody sits at the counter any more; only the official sitting there may leave it."""
+        counter = self._counter(counter_id)
+        if counter.official is None or counter.official.username != username:
+            raise DomainError("not_seated", NOT_SEATED_VI)
+        self._unseat(counter, now, reason="left")
+
+    def acting_as(self, counter_id: str, official: Official, now: datetime, act: Callable[[], T]) -> T:
+        """`act` on the counter for `official`, who sits there first (when another, or nobody, did): its events
+        name them. A refused act leaves the seats as they were too."""
+        seats = {c.id: (c.official, c.marked_day) for c in self.counters.values()}
+        touched, events = set(self._changes.counters), len(self._changes.events)
+        self.sit(counter_id, official, now)
+        try:
+            return act()
+        except DomainError:
+            for counter in self.counters.values():
+                counter.official, counter.marked_day = seats[counter.id]
+            del self._changes.events[events:]
+            for extra in set(self._changes.counters) - touched:
+                del self._changes.counters[extra]
+            raise
+
+    def _unseat(self, counter: Counter, now: datetime, reason: str) -> None:
+        self._event("left", now, counter=counter, detail={"reason": reason})
+        counter.official = None
+        self._touch_counter(counter)
+
     def pause(self, counter_id: str, now: datetime) -> None:
         self._set_paused(self._counter(counter_id), True, now)
 
@@ -534,6 +583,7 @@ class Center:
     def _set_paused(self, counter: Counter, paused: bool, now: datetime) -> None:
         if counter.paused != paused:
             counter.paused = paused
+            counter.since = now
             counter.released_at = None  # a break is no part of the pace
             self._touch_counter(counter)
             self._event("paused" if paused else "resumed", now, counter=counter)
@@ -573,7 +623,8 @@ class Center:
         self._touch(ticket)
         if counter.awaiting_rating is ticket:
             counter.awaiting_rating = None
-            self._touch_counter(counter)
+        counter.last_rating, counter.marked_day = LastRating(ticket.id, ticket.shown, level), self.day
+        self._touch_counter(counter)
         record = RatingRecord(rating_id, ticket.id, counter.id, level, pressed_at, now, late)
         self._changes.ratings.append(record)
         self._event("rated", now, ticket, counter, {"level": level, "rating_id": rating_id, "late": late})
@@ -645,6 +696,8 @@ class Center:
         ticket.calls = 1
         ticket.called_at = now
         counter.current = ticket
+        counter.last_rating = None
+        counter.since = now
         if counter.released_at is not None:  # from when the citizen called was there to be called
             self._record_gap(now - max(counter.released_at, ticket.issued_at))
         counter.released_at, counter.active_at = None, now
@@ -694,6 +747,7 @@ class Center:
 
     def _let_go(self, counter: Counter, ticket: Ticket, now: datetime) -> None:
         counter.released_at = now
+        counter.since = now
         self._record_occupancy(ticket)
 
     def _touch(self, ticket: Ticket) -> None:
@@ -711,7 +765,11 @@ class Center:
         counter: Counter | None = None,
         detail: dict[str, Any] | None = None,
     ) -> None:
+        """An event; one about a counter names the official sitting there (`detail.official`, None: nobody)."""
+        detail = dict(detail or {})
+        if counter is not None:
+            detail["official"] = counter.official.username if counter.official is not None else None
         self._changes.events.append(
-            Event(kind, self.day, at, ticket.id if ticket else None, counter.id if counter else None, detail or {})
+            Event(kind, self.day, at, ticket.id if ticket else None, counter.id if counter else None, detail)
         )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from central_server.domain.tickets import Ticket
@@ -22,6 +22,23 @@ class CounterSpec:
     areas: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Official:
+    """The official sitting at a counter: the staff username and the full name."""
+
+    username: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class LastRating:
+    """The last rating recorded for a ticket the counter served, shown to its official until the next call."""
+
+    ticket_id: str
+    number: str
+    level: str
+
+
 @dataclass(slots=True)
 class Counter:
     spec: CounterSpec
@@ -34,6 +51,13 @@ class Counter:
     # or called someone (someone is at the counter).
     released_at: datetime | None = None
     active_at: datetime | None = None
+    # Stored: who sits here and the last rating, both for `marked_day` only (a new service day clears them),
+    # and since when the counter has been in its status (the pause, or the last release or resume when idle;
+    # a serving counter's is its ticket's call).
+    official: Official | None = None
+    last_rating: LastRating | None = None
+    marked_day: date | None = None
+    since: datetime | None = None
 
     @property
     def id(self) -> str:

@@ -45,7 +45,9 @@ class Limits:
                 "status": Rate(per_second=1 / 60, burst=6)}  # a status change recorded (always known at once)
 
     def budget(self) -> dict[str, int]:
-        return {"kiosk": self.kiosk_answers_per_day, "counter": self.counter_answers_per_day}
+        # a console's are kept per counter it acts for ("console/<id>/<counter>"): a counter's budget each
+        return {"kiosk": self.kiosk_answers_per_day, "counter": self.counter_answers_per_day,
+                "console": self.counter_answers_per_day}
 
 
 TOO_MANY_PRIORITY = DomainError("too_many_priority", "Đã cấp quá nhiều phiếu ưu tiên trong ít phút qua. "

@@ -15,6 +15,7 @@ import psycopg
 
 from central_server.storage.port import Batch, Space, StorageError, StorageFull
 from central_server.storage.rows import (
+    COUNTER_COLUMNS,
     MUTABLE_TICKET_COLUMNS,
     TICKET_COLUMNS,
     counter_row,
@@ -58,6 +59,15 @@ MIGRATIONS: Sequence[str] = (
     CREATE TABLE revision (value BIGINT NOT NULL);
     INSERT INTO revision VALUES (0);
     """,
+    # 2: who sits at each counter and its last rating (the staff console, issue 15), and since when the
+    # counter has been in its status (the floor)
+    """
+    ALTER TABLE counters ADD COLUMN official TEXT;
+    ALTER TABLE counters ADD COLUMN official_name TEXT;
+    ALTER TABLE counters ADD COLUMN last_rating TEXT;
+    ALTER TABLE counters ADD COLUMN marked_day TEXT;
+    ALTER TABLE counters ADD COLUMN since TEXT;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 LOCK_KEY = 0x716D73  # "qms": the advisory lock of a center's database
@@ -66,9 +76,8 @@ UPSERT_TICKET = (
     " ON CONFLICT (id) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in MUTABLE_TICKET_COLUMNS)
 )
 UPSERT_COUNTER = (
-    "INSERT INTO counters VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET paused = excluded.paused,"
-    " current_ticket = excluded.current_ticket, awaiting_rating_ticket = excluded.awaiting_rating_ticket,"
-    " regular_since_priority = excluded.regular_since_priority"
+    f"INSERT INTO counters ({COUNTER_COLUMNS}) VALUES ({', '.join(['%s'] * 10)}) ON CONFLICT (id) DO UPDATE SET "
+    + ", ".join(f"{c.strip()} = excluded.{c.strip()}" for c in COUNTER_COLUMNS.split(",")[1:])
 )
 UPSERT_CURSOR = ("INSERT INTO cursors VALUES (%s, %s, %s)"
                  " ON CONFLICT (day, area) DO UPDATE SET last_number = excluded.last_number")

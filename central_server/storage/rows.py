@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from central_server.domain.center import RatingRecord
-from central_server.domain.counters import Counter
+from central_server.domain.counters import Counter, LastRating, Official
 from central_server.domain.tickets import Ticket, TicketState
 
 TICKET_COLUMNS = (
@@ -78,11 +78,32 @@ def ticket_from_row(row: Sequence[Any]) -> Ticket:
     )
 
 
+COUNTER_COLUMNS = ("id, paused, current_ticket, awaiting_rating_ticket, regular_since_priority,"
+                   " official, official_name, last_rating, marked_day, since")
+# What `load_day` reads back of a counter beyond its tickets (the columns of the second migration).
+COUNTER_MARKS = "official, official_name, last_rating, marked_day, since"
+
+
 def counter_row(c: Counter) -> tuple[Any, ...]:
+    last = c.last_rating
     return (
         c.id, int(c.paused), c.current.id if c.current else None,
         c.awaiting_rating.id if c.awaiting_rating else None, c.regular_since_priority,
+        c.official.username if c.official else None, c.official.name if c.official else None,
+        None if last is None else json.dumps([last.ticket_id, last.number, last.level], ensure_ascii=False),
+        None if c.marked_day is None else c.marked_day.isoformat(), iso(c.since),
     )
+
+
+def counter_marks(row: Sequence[Any]) -> dict[str, Any]:
+    """The Counter fields of the stored columns COUNTER_MARKS."""
+    username, name, last_rating, marked_day, since = row
+    return {
+        "official": None if username is None else Official(username, name or username),
+        "last_rating": None if last_rating is None else LastRating(*json.loads(last_rating)),
+        "marked_day": None if marked_day is None else _day(marked_day),
+        "since": _time(since),
+    }
 
 
 def rating_from_row(row: Sequence[Any]) -> RatingRecord:

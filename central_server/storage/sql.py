@@ -14,7 +14,7 @@ from central_server.domain.center import CallRecord, DaySnapshot, Event
 from central_server.domain.counters import Counter, CounterSpec
 from central_server.domain.tickets import Ticket
 from central_server.storage.port import Period, Totals
-from central_server.storage.rows import TICKET_COLUMNS, rating_from_row, ticket_from_row
+from central_server.storage.rows import COUNTER_MARKS, TICKET_COLUMNS, counter_marks, rating_from_row, ticket_from_row
 
 
 class SqlReads:
@@ -54,18 +54,18 @@ class SqlReads:
         )
 
     def _counter(self, spec: CounterSpec, today: dict[str, Ticket], regular_per_priority: int) -> Counter:
-        row = self._row("SELECT paused, current_ticket, awaiting_rating_ticket, regular_since_priority FROM counters"
-                        " WHERE id = ?", (spec.id,))
+        row = self._row("SELECT paused, current_ticket, awaiting_rating_ticket, regular_since_priority,"
+                        f" {COUNTER_MARKS} FROM counters WHERE id = ?", (spec.id,))
         if row is None:
             return Counter(spec, regular_since_priority=regular_per_priority)
-        paused, current, awaiting, since = row
+        paused, current, awaiting, since = row[:4]
 
         def resolve(ticket_id: str | None) -> Ticket | None:
             if ticket_id is None:
                 return None
             return today.get(ticket_id) or self.load_ticket(ticket_id)
 
-        return Counter(spec, resolve(current), resolve(awaiting), bool(paused), since)
+        return Counter(spec, resolve(current), resolve(awaiting), bool(paused), since, **counter_marks(row[4:]))
 
     def load_ticket(self, ticket_id: str) -> Ticket | None:
         row = self._row(f"SELECT {TICKET_COLUMNS} FROM tickets WHERE id = ?", (ticket_id,))

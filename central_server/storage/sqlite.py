@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from central_server.storage.port import Batch, Space, StorageError, StorageFull
 from central_server.storage.rows import (
+    COUNTER_COLUMNS,
     MUTABLE_TICKET_COLUMNS,
     TICKET_COLUMNS,
     counter_row,
@@ -61,6 +62,15 @@ MIGRATIONS: Sequence[str] = (
         ticket_id TEXT, counter_id TEXT, detail TEXT NOT NULL
     );
     CREATE INDEX events_by_day_kind ON events (day, kind, seq);
+    """,
+    # 2: who sits at each counter and its last rating (the staff console, issue 15), and since when the
+    # counter has been in its status (the floor)
+    """
+    ALTER TABLE counters ADD COLUMN official TEXT;
+    ALTER TABLE counters ADD COLUMN official_name TEXT;
+    ALTER TABLE counters ADD COLUMN last_rating TEXT;
+    ALTER TABLE counters ADD COLUMN marked_day TEXT;
+    ALTER TABLE counters ADD COLUMN since TEXT;
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -174,7 +184,7 @@ class SqliteStorage(SqlReads):
                 [ticket_row(t) for t in changes.tickets.values()],
             )
             db.executemany(
-                "INSERT OR REPLACE INTO counters VALUES (?, ?, ?, ?, ?)",
+                f"INSERT OR REPLACE INTO counters ({COUNTER_COLUMNS}) VALUES ({', '.join('?' * 10)})",
                 [counter_row(c) for c in changes.counters.values()],
             )
             db.executemany(

@@ -145,7 +145,7 @@ def test_the_same_morning_makes_the_same_tables_on_postgresql_as_on_sqlite(tmp_p
         for table in TABLES:
             assert rows(pg_db, table) == rows(lite_db, table), table
         assert len(rows(pg_db, "ratings")) == 1 and len(rows(pg_db, "tickets")) >= 7
-    assert pg.storage.schema_version() == 1  # type: ignore[attr-defined]
+    assert pg.storage.schema_version() == 2  # type: ignore[attr-defined]
     pg.storage.close()
     lite.storage.close()
 
