@@ -26,6 +26,9 @@ TICK_S = 0.25
 DRAIN_S = 5.0  # on SIGTERM, how long in-flight requests may take to finish
 PUBACK_WAIT_S = 2.0  # shared instances: how long to wait for the broker to take a retained state
 STORAGE_CHECK_S = 1.0  # how often free space is looked at (and, while storage cannot write, a write tried)
+# The floor goes out after a batch that changed the center, at most this often: a lone change at once, a burst
+# as one more at the end of the interval.
+FLOOR_EVERY_S = 0.5
 INBOX_BYTES = 16 * 1024 * 1024  # payloads waiting for the state thread, at most (one larger message passes)
 
 
@@ -88,6 +91,7 @@ class ServerLoop:
         self._announced = False
         self._held_back = False  # subscribed, but not online: storage could not write at start-up
         self._health: dict[str, str] = {}  # what server/status said of storage and the clock
+        self._floor_at = -FLOOR_EVERY_S  # when the floor last went out (monotonic)
         group = f"$share/qms-server-{service.topics.root.rsplit('/', 1)[-1]}/" if shared else ""
         for topic_filter in service.topics.server_subscriptions():
             link.subscribe(group + topic_filter, self._inbox.put)
@@ -117,6 +121,7 @@ class ServerLoop:
                         if time.monotonic() - last_check >= STORAGE_CHECK_S:
                             self._publish(self._service.check_storage())
                             last_check = time.monotonic()
+                        self._floor()
                     self._report()
                     last_tick = time.monotonic()
                 self._watchdog.ping()
@@ -131,6 +136,9 @@ class ServerLoop:
         """Process one batch; False when there was nothing to do."""
         batch = self._take(block)
         if not batch:
+            if self._service.floor_due:
+                with self._service.exclusive():
+                    self._floor()
             return False
         messages = [item for item in batch if isinstance(item, Message)]
         connected = any(item is CONNECTED for item in batch)
@@ -139,9 +147,11 @@ class ServerLoop:
                 self._service.link_lost()
             if connected:
                 self._publish(self._service.retained_state())
+                self._floor_at = time.monotonic()
                 self._publish(self._service.check_storage(probe=True))  # a write, before saying online
             if messages:
                 self._publish(self._service.handle_batch(messages))
+            self._floor()
         if connected:
             self._come_online()
         return True
@@ -189,8 +199,18 @@ class ServerLoop:
         said = {key: value for key, value in self._health.items() if value != "ok"}
         self._link.publish(self._service.topics.server_status(), Status(online, said).to_wire(), qos=1, retain=True)
 
+    def _floor(self) -> None:
+        """The floor, when the center changed and the last one is FLOOR_EVERY_S old (else at a later step: the
+        loop wakes up for it)."""
+        if self._service.floor_due and time.monotonic() - self._floor_at >= FLOOR_EVERY_S:
+            self._publish([self._service.floor()])
+            self._floor_at = time.monotonic()
+
     def _take(self, block: bool) -> list[Item]:
-        return self._inbox.take(MAX_BATCH, TICK_S if block else 0)
+        wait = TICK_S
+        if self._service.floor_due:  # wake up when the floor is due
+            wait = min(wait, max(0.0, self._floor_at + FLOOR_EVERY_S - time.monotonic()))
+        return self._inbox.take(MAX_BATCH, wait if block else 0)
 
     def _drain(self) -> None:
         deadline = time.monotonic() + DRAIN_S

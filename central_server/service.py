@@ -131,6 +131,7 @@ class CenterService:
         self._batch_replies: dict[tuple[str, str], bytes] = {}
         self._batch = Batch(Changes())
         self._replies: list[Outbound] = []
+        self.floor_due = True  # the center changed since the floor was last built
 
     # --- the batch loop --------------------------------------------------------------------
 
@@ -214,6 +215,8 @@ class CenterService:
                 self._cannot_write(failed)
                 return []
         state = self._wire.changed(self.center, changes)
+        if changes or state:
+            self.floor_due = True
         if self._day_began:
             self._day_began = False
             state = [*self._wire.day_state(self.center), *state]
@@ -335,6 +338,7 @@ class CenterService:
         printer = status.extra.get("printer")
         printer = printer if isinstance(printer, str) and PRINTER_STATE.fullmatch(printer) else None
         if self.center.device_seen(device_id, status.online, printer, now):
+            self.floor_due = True
             self._status_due[device_id] = None
             if len(self._status_due) > MAX_DEVICES:
                 self._status_due.pop(next(iter(self._status_due)))
@@ -553,7 +557,12 @@ class CenterService:
 
     def retained_state(self) -> list[Outbound]:
         """Everything retained, for after every (re)connect."""
-        return [self._wire.config(), *self._wire.day_state(self.center)]
+        return [self._wire.config(), *self._wire.day_state(self.center), self.floor()]
+
+    def floor(self) -> Outbound:
+        """The manager's live floor as it is now (the server loop decides how often: see `ServerLoop`)."""
+        self.floor_due = False
+        return self._wire.floor(self.center, self._clock())
 
     def internal_error_reply(self, message: Message) -> Outbound | None:
         """A reply for a request the loop could not process at all, when a reply is allowed."""

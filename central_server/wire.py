@@ -4,12 +4,15 @@ the calls, and the ticket views its replies carry. No MQTT and no storage: the s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from central_server.config import CenterConfig, config_message
 from central_server.domain.center import CallRecord, Center, Changes
 from central_server.domain.counters import Counter
 from central_server.domain.tickets import Ticket
+from central_server.floor import floor_state
+from central_server.report.source import center_of
 from protocol.messages import BoardState, Call, CounterStateMessage, LastRating, Official, RatingWindow, TicketView
 from protocol.topics import Topics
 
@@ -27,6 +30,7 @@ class Wire:
         self._config = config
         self._topics = Topics(config.center_id)
         self._area_names = {a.id: a.name for a in config.rules.areas}
+        self._report_center = center_of(config)
 
     def config(self) -> Outbound:
         return Outbound(self._topics.config(), config_message(self._config).to_wire(), retain=True)
@@ -42,6 +46,10 @@ class Wire:
         if changes.board_changed or changes.calls:
             out.append(self.board(center))
         return out
+
+    def floor(self, center: Center, now: datetime) -> Outbound:
+        """The manager's live floor (an extension, retained)."""
+        return Outbound(self._topics.floor(), floor_state(center, self._report_center, now).to_wire(), retain=True)
 
     def board(self, center: Center) -> Outbound:
         board = BoardState(tuple(self.call(center, c) for c in center.recent_calls), center.waiting_counts())

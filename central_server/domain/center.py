@@ -172,6 +172,7 @@ class Center:
         # Since when this server has heard a device online without a break: a terminal online all along since
         # before a rating was pressed could have delivered it in time.
         self._online_since: dict[str, datetime] = {}
+        self.device_since: dict[str, datetime] = {}  # when a device's online/offline state last changed (if seen)
         self._start_day(service_day(now, rules.zone, rules.day_starts), next_seq=1)
 
     def _start_day(self, day: date, next_seq: int) -> None:
@@ -183,6 +184,9 @@ class Center:
         self._issued = dict.fromkeys(self.areas, 0)  # tickets the kiosks took today, per area (for the quota)
         self._next_seq = next_seq
         self._remembered: dict[str, Ticket] = {}
+        # Each of the day's tickets' first call as this process saw it (a ticket called again keeps its first):
+        # the wait of the live floor runs to it, as the report's does to the first `called` event.
+        self.first_calls: dict[str, datetime] = {}
         self.recent_calls: deque[CallRecord] = deque(maxlen=RECENT_CALLS)
         self._occupancy = {area: deque[float](maxlen=PACE_SAMPLES) for area in self.areas}
         self._gaps = deque[float](maxlen=GAP_SAMPLES)
@@ -218,8 +222,13 @@ class Center:
             self._online_since.pop(device_id, None)
         elif device_id not in self._online_since:
             self._online_since[device_id] = now
-        if self.devices.get(device_id) == (online, printer):
+        before = self.devices.get(device_id)
+        if before == (online, printer):
             return False
+        if before is not None and before[0] != online:
+            self.device_since[device_id] = now
+            if len(self.device_since) > len(self.devices) + 1:  # bounded as the devices are
+                self.device_since.pop(next(iter(self.device_since)))
         self.devices[device_id] = (online, printer)
         self._forecast_stale = True  # a counter's terminal may have come or gone
         return True
@@ -410,6 +419,12 @@ class Center:
 
     def waiting_counts(self) -> dict[str, int]:
         return {area: queue.waiting for area, queue in self._queues.items()}
+
+    def queue_of(self, area_id: str) -> tuple[int, int, datetime | None]:
+        """An area's waiting tickets, of them the priority ones, and the oldest issue time among them."""
+        queue = self._queues[area_id]
+        heads = [t for t in (queue.head(True, area_id), queue.head(False, area_id)) if t is not None]
+        return queue.waiting, queue.counts[True], min((t.issued_at for t in heads), default=None)
 
     def ticket(self, ticket_id: str) -> Ticket | None:
         """Today's ticket, one a counter still holds, or one `remember`ed: always the same object."""
@@ -695,6 +710,8 @@ class Center:
         ticket.counter_id = counter.id
         ticket.calls = 1
         ticket.called_at = now
+        if ticket.day == self.day:
+            self.first_calls.setdefault(ticket.id, now)
         counter.current = ticket
         counter.last_rating = None
         counter.since = now

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from central_server.config import CenterConfig, load
 from central_server.report.charts import write_charts
-from central_server.report.figures import Report, ReportArea, ReportCenter, ReportCounter, build, citizens
+from central_server.report.figures import Report, build, citizens
 from central_server.report.output import write_csv, write_workbook
-from central_server.report.source import SourceError, read_period
+from central_server.report.source import SourceError, center_of, read_period
 from protocol.errors import ConfigError
 
 
@@ -45,13 +45,6 @@ def write_report(report: Report, out: Path) -> list[Path]:
     workbook = out / f"bao-cao-{report.first_day}_{report.last_day}.xlsx"
     write_workbook(report.tables, workbook)
     return [workbook, *write_csv(report.tables, out / "csv"), *write_charts(report, out / "charts")]
-
-
-def center_of(config: CenterConfig) -> ReportCenter:
-    rules = config.rules
-    return ReportCenter(config.name, rules.zone,
-                        tuple(ReportArea(a.id, a.name, a.target_wait_min) for a in rules.areas),
-                        tuple(ReportCounter(c.id, c.name) for c in rules.counters), rules.rating_levels)
 
 
 def _day(text: str, option: str) -> date:

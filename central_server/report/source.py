@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from central_server.config import CenterConfig
 from central_server.domain.tickets import Ticket
-from central_server.report.figures import RatingRow, TicketRecord
+from central_server.report.figures import RatingRow, ReportArea, ReportCenter, ReportCounter, TicketRecord
 from central_server.storage import stored_period
 from central_server.storage.port import StorageError
 from central_server.storage.url import StorageUrl
@@ -26,9 +27,18 @@ def read_period(storage: StorageUrl, first: date,
     except StorageError as exc:
         raise SourceError(str(exc)) from None
     ratings = [RatingRow(r.counter_id, r.ticket_id, r.level, r.late) for r in period.ratings]
-    return [_record(t) for t in period.tickets], period.first_calls, ratings
+    return [record_of(t) for t in period.tickets], period.first_calls, ratings
 
 
-def _record(t: Ticket) -> TicketRecord:
+def center_of(config: CenterConfig) -> ReportCenter:
+    """What the report's figures need of the center config (the report's and the live floor's)."""
+    rules = config.rules
+    return ReportCenter(config.name, rules.zone,
+                        tuple(ReportArea(a.id, a.name, a.target_wait_min) for a in rules.areas),
+                        tuple(ReportCounter(c.id, c.name) for c in rules.counters), rules.rating_levels)
+
+
+def record_of(t: Ticket) -> TicketRecord:
+    """A stored or live ticket as the report's figures read it."""
     return TicketRecord(t.id, t.day, t.area, t.shown, t.priority, t.issued_at, t.state.value, t.counter_id,
                         t.called_at, t.started_at, t.finished_at, t.transferred_from, t.transferred_to)

@@ -1,0 +1,73 @@
+"""The manager's live floor (the retained `floor`), built from the center's state: pure, no I/O.
+
+Its day figures are the report's (`report/figures.py`): one citizen is one chain of tickets, the wait runs
+from the issue to the first call, the share within target and the satisfied share are counted the same way.
+"""
+
+from __future__ import annotations
+
+from collections import Counter as Tally
+from datetime import datetime
+
+from central_server.domain.center import Center
+from central_server.domain.counters import Counter
+from central_server.report.figures import RatingRow, ReportCenter, citizens, group
+from central_server.report.source import record_of
+from protocol.messages import (
+    MAX_PAYLOAD,
+    FloorArea,
+    FloorCounter,
+    FloorDevice,
+    FloorState,
+    FloorToday,
+    Official,
+)
+
+
+def floor_state(center: Center, report: ReportCenter, now: datetime) -> FloorState:
+    """The floor as it is `now`. The first call of a ticket is the one this process saw first (a citizen called
+    again by number after a restart counts from that call: the event log is not read for a live view)."""
+    today = [t for t in center.tickets.values() if t.state.value != "voided"]
+    first_calls = {t.id: center.first_calls.get(t.id, t.called_at) for t in today if t.called_at is not None}
+    ratings = [RatingRow(t.counter_id or "", t.id, t.rating) for t in today if t.rating is not None]
+    people = citizens([record_of(t) for t in today], {k: v for k, v in first_calls.items() if v is not None},
+                      ratings)
+    targets = {a.id: a.target_wait_min for a in report.areas}
+    for person in people:
+        targets.setdefault(person.first.area, 30)
+    total = group(people, report, targets, now)
+    served = Tally(t.counter_id for t in today if t.state.value == "served")
+    areas = []
+    for area in center.areas.values():
+        of_area = group([p for p in people if p.first.area == area.id], report, targets, now)
+        waiting, priority, oldest = center.queue_of(area.id)
+        areas.append(FloorArea(area.id, area.name, waiting, priority, oldest, of_area.served, of_area.missed,
+                               area.target_wait_min * 60, area.open))
+    counters = tuple(FloorCounter(c.id, c.spec.name, c.status.value, _since(center, c), served[c.id],
+                                  None if c.official is None else Official(c.official.username, c.official.name))
+                     for c in center.counters.values())
+    levels = Tally({level: 0 for level in report.rating_levels})
+    levels.update(total.ratings)
+    figures = FloorToday(
+        issued=total.issued, served=total.served, missed=total.missed,
+        waiting=sum(center.waiting_counts().values()),
+        mean_wait_s=None if total.mean_wait is None else round(total.mean_wait * 60),
+        p90_wait_s=None if total.p90_wait is None else round(total.p90_wait * 60),
+        within_target=total.within_target_share, ratings=dict(levels), satisfied=total.satisfied_share)
+    # Offline devices and printers in trouble first: what the manager must see if the list has to be cut.
+    devices = sorted((FloorDevice(device, online, center.device_since.get(device), printer)
+                      for device, (online, printer) in center.devices.items()),
+                     key=lambda d: (d.online, d.printer in (None, "ready", "paper_low"), d.id))
+    floor = FloorState(now, counters, tuple(areas), tuple(devices), figures)
+    while len(floor.devices) and len(floor.to_wire()) > MAX_PAYLOAD:  # bounded as every message is
+        floor = FloorState(now, counters, tuple(areas), floor.devices[: len(floor.devices) * 3 // 4], figures)
+    return floor
+
+
+def _since(center: Center, counter: Counter) -> datetime | None:
+    """When the counter's status began: its ticket's call while serving, else its pause, release or resume;
+    None when that was not today."""
+    since = counter.since
+    if not counter.paused and counter.current is not None and counter.current.called_at is not None:
+        since = counter.current.called_at
+    return since if since is not None and center.day_of(since) == center.day else None
