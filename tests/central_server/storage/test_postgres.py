@@ -89,6 +89,14 @@ class Day:
         body = {"v": 1, "request_id": request_id, "action": action, **extra}
         return self.send(self.topics.counter_command(counter), body, self.topics.counter_command_response(counter))
 
+    def console(self, counter: str, action: str, request_id: str, **extra: str) -> dict[str, Any]:
+        body = {"v": 1, "request_id": request_id, "counter": counter, "action": action, "official": "lan.nt",
+                "official_name": "Nguyễn Thị Lan", **extra}
+        return self.send(self.topics.console_request("c1"), body, self.topics.console_response("c1"))
+
+    def retained(self) -> dict[str, bytes]:
+        return {o.topic: o.payload for o in self.service.retained_state() if o.topic != self.topics.floor()}
+
     def rate(self, counter: str, ticket_id: str, rating_id: str) -> dict[str, Any]:
         body = {"v": 1, "rating_id": rating_id, "ticket_id": ticket_id, "level": "satisfied",
                 "pressed_at": self.now.isoformat()}
@@ -106,11 +114,13 @@ def a_morning(day: Day) -> list[dict[str, Any]]:
     answers.append(day.rate("1", called["ticket"]["id"], "r1"))
     day.restart()
     answers.append(day.rate("1", called["ticket"]["id"], "r1"))  # again after a restart: counted once
-    answers += [day.command("2", "next", "c3"), day.command("2", "transfer", "c4", to_area="dat-dai"),
+    answers += [day.console("2", "sit", "q1"),
+                day.command("2", "next", "c3"), day.command("2", "transfer", "c4", to_area="dat-dai"),
                 day.command("1", "next", "c5"), day.command("1", "skip", "c6"), day.command("2", "call", "c7",
                                                                                             number="1002")]
     day.restart()
-    answers += [day.command("2", "call", "c7", number="1002"), day.command("3", "pause", "c8"),
+    answers += [day.command("2", "call", "c7", number="1002"), day.console("2", "finish", "q2"),
+                day.command("3", "pause", "c8"),
                 day.command("3", "next", "c9"), day.ticket("dat-dai", "t7")]
     return answers
 
@@ -148,6 +158,21 @@ def test_the_same_morning_makes_the_same_tables_on_postgresql_as_on_sqlite(tmp_p
     assert pg.storage.schema_version() == 2  # type: ignore[attr-defined]
     pg.storage.close()
     lite.storage.close()
+
+
+def test_the_seats_and_the_last_rating_are_restored_from_postgresql(tmp_path: Path, database: str) -> None:
+    pg = Day(tmp_path / "pg", lambda: PostgresStorage(database))
+    pg.ticket("dat-dai", "t1")
+    called = pg.console("1", "next", "q1")
+    pg.console("1", "finish", "q2")
+    assert pg.rate("1", called["ticket"]["id"], "r1")["ok"] is True
+    before = pg.retained()
+    state = json.loads(before[pg.topics.counter_state("1")])
+    assert state["official"] == {"username": "lan.nt", "name": "Nguyễn Thị Lan"}
+    assert state["last_rating"]["ticket_id"] == called["ticket"]["id"]
+    pg.restart()
+    assert pg.retained() == before
+    pg.storage.close()
 
 
 def test_a_database_from_a_newer_release_is_refused(database: str) -> None:
