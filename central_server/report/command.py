@@ -34,9 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def make_report(config: CenterConfig, first: date, last: date, as_of: datetime | None = None) -> Report:
     """The period's report, its figures taken at `as_of` (default now)."""
-    tickets, first_calls, ratings = read_period(config.storage, first, last)
+    tickets, first_calls, ratings, officials = read_period(config.storage, first, last)
     when = as_of or datetime.now(config.rules.zone)
-    return build(center_of(config), first, last, citizens(tickets, first_calls, ratings), when)
+    return build(center_of(config), first, last, citizens(tickets, first_calls, ratings), when, officials)
 
 
 def write_report(report: Report, out: Path) -> list[Path]:

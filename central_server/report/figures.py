@@ -79,6 +79,16 @@ class ReportCenter:
 
 
 @dataclass(frozen=True, slots=True)
+class Officials:
+    """Who did what (the events' detail.official): ticket id -> the username of the official sitting at the counter
+    that served, missed or transferred it; and each official's full name."""
+
+    closed_by: dict[str, str] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+    transferred: dict[str, int] = field(default_factory=dict)  # username ("": nobody) -> tickets moved to another area
+
+
+@dataclass(frozen=True, slots=True)
 class Citizen:
     """One chain of tickets."""
 
@@ -274,6 +284,7 @@ class Report:
     tables: list[Sheet]
     as_of: datetime
     voided: int = 0  # tickets voided (a kiosk's flood, never printed): left out of every figure
+    officials: Officials = field(default_factory=Officials)
 
     def hourly_arrivals(self) -> dict[str, dict[int, int]]:
         """Area id -> hour of the day (local) -> citizens who took a ticket in that hour, over the period."""
@@ -299,7 +310,8 @@ class Report:
         return moment.astimezone(self.center.zone)
 
 
-def build(center: ReportCenter, first_day: date, last_day: date, people: list[Citizen], as_of: datetime) -> Report:
+def build(center: ReportCenter, first_day: date, last_day: date, people: list[Citizen], as_of: datetime,
+          officials: Officials | None = None) -> Report:
     """`as_of`: when the figures are taken (a citizen still uncalled then may already be past the target).
     A voided ticket (nobody held it: a kiosk's flood, an answer never printed) counts in no figure; how
     many there were is said."""
@@ -314,9 +326,10 @@ def build(center: ReportCenter, first_day: date, last_day: date, people: list[Ci
     by_counter = {c: group([p for p in people if p.last.counter_id == c and p.last.state == "served"], center,
                            targets, as_of) for c in counter_ids}
     total = group(people, center, targets, as_of)
-    report = Report(center, first_day, last_day, people, total, by_area, by_counter, [], as_of, voided)
+    report = Report(center, first_day, last_day, people, total, by_area, by_counter, [], as_of, voided,
+                    officials or Officials())
     report.tables.extend([_summary(report), _areas(report), _counters(report), _days(report, targets),
-                          _hours(report), _ratings(report)])
+                          _hours(report), _ratings(report), _officials(report, targets)])
     return report
 
 
@@ -382,6 +395,33 @@ def _ratings(report: Report) -> Sheet:
                  report.total.rated, report.total.late_ratings, _share(report.total.satisfied_share)))
     return Sheet("Đánh giá", "danh-gia", ("Nhóm", "Tên", *level_names(levels), "Tổng", LATE,
                                           "Tỷ lệ hài lòng trở lên"), rows)
+
+
+NOBODY = "(không ghi nhận cán bộ)"
+OFFICIAL_TRANSFERRED = "Chuyển lĩnh vực"
+
+
+def _officials(report: Report, targets: dict[str, int]) -> Sheet:
+    """Per official (who sat at the counter when it happened): the citizens they served last and those they called
+    last who did not come, the tickets they moved to another area, the service time and the ratings of the
+    citizens they served. Citizens closed at a counter where nobody had signed in count under NOBODY."""
+    closed_by = report.officials.closed_by
+    levels = report.center.rating_levels
+    mine: dict[str, list[Citizen]] = defaultdict(list)
+    moved = report.officials.transferred
+    for person in report.people:
+        if person.last.state in ("served", "missed"):
+            mine[closed_by.get(person.last.id, "")].append(person)
+    officials = sorted(set(mine) | set(moved), key=lambda o: (o == "", report.officials.names.get(o, o)))
+    rows: list[tuple[Cell, ...]] = []
+    for official in officials:
+        served = group([p for p in mine[official] if p.last.state == "served"], report.center, targets, report.as_of)
+        missed = sum(1 for p in mine[official] if p.last.state == "missed")
+        rows.append((official or "", report.officials.names.get(official, official) if official else NOBODY,
+                     served.served, missed, moved.get(official, 0), _minutes(_mean(served.services)),
+                     *(served.ratings[level] for level in levels), served.rated, _share(served.satisfied_share)))
+    return Sheet("Cán bộ", "can-bo", ("Tên đăng nhập", "Cán bộ", COUNTER_SERVED, COUNTER_MISSED, OFFICIAL_TRANSFERRED,
+                                      MEAN_SERVICE, *level_names(levels), RATED, SATISFIED), rows)
 
 
 def level_names(levels: Sequence[str]) -> list[str]:

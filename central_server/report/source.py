@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 from central_server.config import CenterConfig
 from central_server.domain.tickets import Ticket
-from central_server.report.figures import RatingRow, ReportArea, ReportCenter, ReportCounter, TicketRecord
+from central_server.report.figures import Officials, RatingRow, ReportArea, ReportCenter, ReportCounter, TicketRecord
 from central_server.storage import stored_period
 from central_server.storage.port import StorageError
 from central_server.storage.url import StorageUrl
@@ -20,14 +20,20 @@ class SourceError(Exception):
 
 
 def read_period(storage: StorageUrl, first: date,
-                last: date) -> tuple[list[TicketRecord], dict[str, datetime], list[RatingRow]]:
+                last: date) -> tuple[list[TicketRecord], dict[str, datetime], list[RatingRow], Officials]:
     """From the center's SQLite file or PostgreSQL database."""
     try:
         period = stored_period(storage, first, last)
     except StorageError as exc:
         raise SourceError(str(exc)) from None
     ratings = [RatingRow(r.counter_id, r.ticket_id, r.level, r.late) for r in period.ratings]
-    return [record_of(t) for t in period.tickets], period.first_calls, ratings
+    transferred: dict[str, int] = {}
+    for ticket in period.tickets:
+        if ticket.state.value == "transferred":
+            official = period.closed_by.get(ticket.id, "")
+            transferred[official] = transferred.get(official, 0) + 1
+    officials = Officials(period.closed_by, period.official_names, transferred)
+    return [record_of(t) for t in period.tickets], period.first_calls, ratings, officials
 
 
 def center_of(config: CenterConfig) -> ReportCenter:

@@ -88,6 +88,10 @@ class Period:
     tickets: list[Ticket]
     first_calls: dict[str, datetime]  # ticket id -> its first call
     ratings: list[RatingRecord]
+    # ticket id -> the official (username) sitting at the counter that served, missed or transferred it, from the
+    # events' detail.official; and each official's full name as they last sat down
+    closed_by: dict[str, str] = field(default_factory=dict)
+    official_names: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,7 +96,20 @@ class SqlReads:
         ratings = [rating_from_row(row) for row in self._rows(
             "SELECT r.counter_id, r.rating_id, r.ticket_id, r.level, r.pressed_at, r.received_at, r.ack"
             " FROM ratings r JOIN tickets t ON t.id = r.ticket_id WHERE t.day BETWEEN ? AND ?", span)]
-        return Period(tickets, self._first_calls(span), ratings)
+        closed_by: dict[str, str] = {}
+        names: dict[str, str] = {}
+        for kind, ticket_id, detail in self._rows(
+                "SELECT kind, ticket_id, detail FROM events WHERE kind IN ('served', 'missed', 'transferred', 'seated')"
+                " AND day BETWEEN ? AND ? ORDER BY seq", span):
+            said = json.loads(detail)
+            official = said.get("official")
+            if not isinstance(official, str):
+                continue
+            if kind == "seated":
+                names[official] = str(said.get("name") or official)
+            elif ticket_id is not None:
+                closed_by[ticket_id] = official
+        return Period(tickets, self._first_calls(span), ratings, closed_by, names)
 
     def _first_calls(self, span: tuple[str, str]) -> dict[str, datetime]:
         first_calls: dict[str, datetime] = {}
