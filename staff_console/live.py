@@ -16,6 +16,7 @@ from protocol.messages import (
     RATING_LABELS,
     CenterConfigMessage,
     CounterStateMessage,
+    FloorState,
     Status,
     parse_object,
 )
@@ -57,6 +58,7 @@ class Live:
                 CenterConfigMessage.from_wire(payload)
                 return self._set("config", parse_object(payload))
             case ["floor"]:
+                FloorState.from_wire(payload)
                 return self._set("floor", parse_object(payload))
             case ["counter", counter_id, "state"]:
                 CounterStateMessage.from_wire(payload)

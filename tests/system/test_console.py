@@ -105,7 +105,7 @@ def test_a_wrong_password_is_refused_and_opens_nothing(console: ConsoleProcess, 
 def test_a_form_without_its_csrf_token_changes_nothing(console: ConsoleProcess, browser: WebDriver) -> None:
     sign_in(browser, console, "hoa")
     open_counter(browser, console, "1")
-    browser.execute_script("document.querySelector('meta[name=csrf]').content = 'bị sửa';")
+    browser.execute_script("document.querySelector('meta[name=csrf]').content = 'tampered-token';")
     browser.find_element(By.ID, "nut-ngoi").click()
     wait(browser, lambda b: "mã bảo vệ" in text_of(b, "thong-bao"))
     browser.refresh()
