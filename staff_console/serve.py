@@ -6,13 +6,14 @@ import asyncio
 import contextlib
 import logging
 import sys
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 
 import uvicorn
 from starlette.applications import Starlette
 
-from protocol.agent import AGENT_ZONE, Clock, Watchdog, notify
+from protocol.agent import AGENT_ZONE, Clock, Watchdog, notify, stop_on_signals
 from protocol.link import MqttLink
 from protocol.topics import Topics
 from staff_console.accounts import Accounts
@@ -24,7 +25,7 @@ from staff_console.web import Console, Hub, make_app
 
 log = logging.getLogger(__name__)
 
-FOLLOW_S = 1.0  # how often the connection is looked at and the watchdog pinged
+FOLLOW_S = 0.2  # how often the stop signal and the connection are looked at, and the watchdog pinged
 GRACEFUL_S = 2  # open streams are cut this long after SIGTERM
 
 
@@ -36,7 +37,8 @@ def serve(config: ConsoleConfig, accounts: Accounts, clock: Clock) -> int:
     bridge = Bridge(link, topics, config.console_id, hub.wake_from_thread, clock)
     console = Console(config, accounts, bridge, hub, SignInThrottle(), Reports(config.center_config))
     app = make_app(console)
-    server = uvicorn.Server(uvicorn.Config(
+    stop = stop_on_signals()
+    server = _Server(uvicorn.Config(
         app, host=config.listen, port=config.port, log_config=None, access_log=False, lifespan="on",
         timeout_graceful_shutdown=GRACEFUL_S, server_header=False,
         ssl_certfile=str(config.tls.cert_file) if config.tls else None,
@@ -47,7 +49,7 @@ def serve(config: ConsoleConfig, accounts: Accounts, clock: Clock) -> int:
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         hub.bind(asyncio.get_running_loop())
         bridge.start()
-        follower = asyncio.create_task(_follow(server, bridge, config))
+        follower = asyncio.create_task(_follow(server, bridge, config, stop))
         try:
             yield
         finally:
@@ -60,11 +62,22 @@ def serve(config: ConsoleConfig, accounts: Accounts, clock: Clock) -> int:
     return 0 if server.started else 1
 
 
-async def _follow(server: uvicorn.Server, bridge: Bridge, config: ConsoleConfig) -> None:
-    """Say where the pages are once the socket listens (READY=1), then keep the watchdog fed while the loop runs."""
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """The console's own handlers (`stop_on_signals`): SIGTERM ends it with exit 0 as it ends every agent,
+        where uvicorn's would raise the signal again once stopped (and a hung stop is cut after a grace)."""
+        yield
+
+
+async def _follow(server: uvicorn.Server, bridge: Bridge, config: ConsoleConfig, stop: threading.Event) -> None:
+    """Say where the pages are once the socket listens (READY=1), then keep the watchdog fed while the loop runs;
+    stop serving on SIGTERM or SIGINT."""
     watchdog = Watchdog()
     announced = False
-    while True:
+    while not server.should_exit:
+        if stop.is_set():
+            server.should_exit = True
         if server.started and not announced:
             announced = True
             print(f"staff_console: serving {config.address}", flush=True)

@@ -364,3 +364,39 @@ def test_counter_stops_pinging_while_its_leds_hang(
                           clock=now)
     # The official presses Next: the answer comes, and the feedback LED's write hangs.
     run_until_stuck_and_freed(agent, wedge, notify_socket, lambda: agent.press(KeyPressed(Key.NEXT)), monkeypatch)
+
+
+def test_console_is_ready_once_it_serves_pings_and_says_stopping(
+    tmp_path: Path, broker: LocalBroker, center_id: str, notify_socket: NotifySocket,
+) -> None:
+    """The console serves its pages without the server (they say the center is not reached): READY=1 once its
+    socket listens, pings from its event loop, STOPPING=1 on SIGTERM, exit 0, its status offline."""
+    from devkit.local_broker import free_port
+
+    port = free_port()
+    config = tmp_path / "console.toml"
+    config.write_text(f'[console]\nid = "console-1"\ncenter = "{center_id}"\naccounts = "accounts.db"\n'
+                      f'port = {port}\n[mqtt]\nurl = "{broker.url}"\n', encoding="utf-8")
+    env = {**os.environ, "NOTIFY_SOCKET": notify_socket.path, "WATCHDOG_USEC": str(WATCHDOG_USEC)}
+    with watching(broker, center_id, "device/console-1/status") as status:
+        process = subprocess.Popen([sys.executable, "-m", "staff_console", "--config", str(config)], cwd=ROOT,
+                                   env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL, text=True)
+        try:
+            notify_socket.wait_for("READY=1")
+            assert process.stdout is not None
+            assert process.stdout.readline() == f"staff_console: serving http://127.0.0.1:{port}/\n"
+            with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT):
+                pass  # it listens
+            notify_socket.pings(2)
+            while status.next("device/console-1/status")[1].get("online") is not True:
+                pass
+            process.send_signal(signal.SIGTERM)
+            notify_socket.wait_for("STOPPING=1")
+            assert process.wait(TIMEOUT) == 0
+            while status.next("device/console-1/status")[1].get("online") is not False:
+                pass
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()

@@ -5,7 +5,9 @@ open page."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ import pytest
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from devkit.browser import chromium
 from devkit.local_broker import LocalBroker
@@ -138,3 +140,36 @@ def test_the_page_says_when_the_broker_is_lost_and_follows_again_once_it_is_back
         kiosk.ticket("dat-dai")
         number = keypad.command("1", "next")["ticket"]["number"]
     wait(browser, lambda b: text_of(b, "so-hien-tai") == number)
+
+
+def test_transfer_by_area_name_call_by_number_finish_and_the_citizens_rating_shows(
+        console: ConsoleProcess, browser: WebDriver, broker: LocalBroker, center_id: str) -> None:
+    with device(broker, center_id, "k1") as kiosk, device(broker, center_id, "counter-1") as terminal:
+        first = kiosk.ticket("dat-dai")["ticket"]
+        second = kiosk.ticket("dat-dai")["ticket"]
+        sign_in(browser, console, "hoa")
+        open_counter(browser, console, "1")
+        browser.find_element(By.CSS_SELECTOR, "button[data-action=next]").click()
+        wait(browser, lambda b: text_of(b, "so-hien-tai") == first["number"])
+        Select(browser.find_element(By.ID, "linh-vuc-chuyen")).select_by_visible_text("Tư pháp – Hộ tịch")
+        browser.find_element(By.CSS_SELECTOR, "#chuyen button").click()
+        wait(browser, lambda b: text_of(b, "so-hien-tai") == "—")
+        number = browser.find_element(By.ID, "so-can-goi")
+        number.send_keys(second["number"], Keys.ENTER)  # out of turn, by the number the citizen holds
+        wait(browser, lambda b: text_of(b, "so-hien-tai") == second["number"])
+        browser.find_element(By.TAG_NAME, "body").send_keys("h")  # "Hoàn thành"
+        wait(browser, lambda b: "đang chờ công dân đánh giá" in text_of(b, "danh-gia"))
+        rating = {"v": 1, "rating_id": "r-1", "ticket_id": second["id"], "level": "satisfied",
+                  "pressed_at": datetime.now(UTC).isoformat()}
+        terminal.link.publish(terminal.topics.counter_rating("1"), json.dumps(rating).encode())
+        wait(browser, lambda b: f"Số {second['number']}: công dân đánh giá «Hài lòng»." == text_of(b, "danh-gia"))
+        assert kiosk.ticket("tu-phap")["ticket"]["waiting_ahead"] == 1, "the transferred citizen waits at Tư pháp"
+
+
+def test_the_floor_warns_of_a_printer_out_of_paper_and_a_device_that_dropped(
+        console: ConsoleProcess, browser: WebDriver, broker: LocalBroker, center_id: str) -> None:
+    sign_in(browser, console, "lan")
+    with device(broker, center_id, "k1") as kiosk:
+        kiosk.link.set_status(printer="paper_out")
+        wait(browser, lambda b: "Máy in của k1: Hết giấy." in text_of(b, "canh-bao"))
+    wait(browser, lambda b: "Thiết bị k1 mất kết nối" in text_of(b, "canh-bao"))
