@@ -8,6 +8,7 @@ import os
 import secrets
 import sqlite3
 import stat
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,6 +56,7 @@ class Accounts:
         self.path = path
         self._hasher = hasher or PasswordHasher()  # argon2id with the library's (RFC 9106's low-memory) defaults
         self._db = _open(path)
+        self._lock = threading.RLock()  # one use of the connection at a time (the web server's worker threads)
         # made now, so that the first sign-in with an unknown username costs what a wrong password does
         self._absent_hash = self._hasher.hash("no such user: this hash only spends the time")
 
@@ -73,6 +75,8 @@ class Accounts:
             exists = self._row(user.username) is not None
             if exists and not replace:
                 raise UsernameTaken(user.username)
+            if exists:  # a new password (a reset): whoever signed in with the old one is signed out
+                self._db.execute("DELETE FROM sessions WHERE username = ?", (user.username,))
             self._db.execute(
                 "INSERT INTO users VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO UPDATE SET"
                 " full_name = excluded.full_name, role = excluded.role, password_hash = excluded.password_hash,"
@@ -127,9 +131,10 @@ class Accounts:
         if not token or len(token) > 64:
             return None
         try:
-            row = self._db.execute(
-                "SELECT s.csrf, s.expires_at, u.username, u.full_name, u.role FROM sessions s"
-                " JOIN users u USING (username) WHERE s.token_hash = ?", (_digest(token),)).fetchone()
+            with self._lock:
+                row = self._db.execute(
+                    "SELECT s.csrf, s.expires_at, u.username, u.full_name, u.role FROM sessions s"
+                    " JOIN users u USING (username) WHERE s.token_hash = ?", (_digest(token),)).fetchone()
         except sqlite3.Error as exc:
             raise AccountsError(f"{self.path}: {exc}") from None
         if row is None:
@@ -155,14 +160,19 @@ class Accounts:
 
     def _row(self, username: str) -> tuple[str, str, str] | None:
         try:
-            row: tuple[str, str, str] | None = self._db.execute(
-                "SELECT full_name, role, password_hash FROM users WHERE username = ?", (username,)).fetchone()
+            with self._lock:
+                row: tuple[str, str, str] | None = self._db.execute(
+                    "SELECT full_name, role, password_hash FROM users WHERE username = ?", (username,)).fetchone()
         except sqlite3.Error as exc:
             raise AccountsError(f"{self.path}: {exc}") from None
         return row
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
+        with self._lock:
+            yield from self._locked_transaction()
+
+    def _locked_transaction(self) -> Iterator[None]:
         try:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -192,7 +202,8 @@ def _open(path: Path) -> sqlite3.Connection:
     read, a newer schema, or a database that is not an accounts database is refused in one line, unchanged."""
     _check_owned(path)
     try:
-        # Used from the web server's worker threads, one at a time (Accounts holds a lock around every use).
+        # Used from the web server's worker threads, one at a time (Accounts holds a lock around every use; a
+        # password is hashed outside it).
         db = sqlite3.connect(path.absolute().as_uri() + "?nofollow=1", uri=True, isolation_level=None,
                              check_same_thread=False)
     except sqlite3.Error as exc:

@@ -9,6 +9,7 @@ are rendered in the browser from JSON the server pushes (Server-Sent Events) whe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import logging
@@ -39,7 +40,7 @@ from staff_console.bridge import Bridge, Refused
 from staff_console.config import ConsoleConfig
 from staff_console.reports import ReportRefused, Reports
 from staff_console.throttle import SignInThrottle
-from staff_console.users import MAX_PASSWORD, Role
+from staff_console.users import MAX_PASSWORD, Role, User
 
 log = logging.getLogger(__name__)
 
@@ -49,48 +50,85 @@ FORM_COOKIE = "qms_mau"  # the sign-in form's double-submitted CSRF secret (ther
 MAX_BODY = 16 * 1024  # bytes of a POST: a sign-in or an action is a few hundred
 MAX_STREAMS = 200  # pages open at once (a center has a few dozen PCs)
 PING_S = 15.0  # a stream says something at least this often (proxies close silent connections)
+NOT_SEATED_VI = "Ông/Bà chưa nhận quầy này: bấm «Nhận quầy này» trước khi làm việc tại quầy."
+MAX_STREAMS_PER_SESSION = 4  # pages of one sign-in (a reload, a second tab); the oldest is closed past it
+MAX_HASHING = 2  # sign-ins checked at once: argon2 takes 64 MiB and a core each; more are told to try again
+BODY_S = 10.0  # a POST's body must arrive within this (a client sending it byte by byte holds nothing longer)
 ACTIONS = {"next", "recall", "start", "skip", "finish", "transfer", "call", "pause", "resume", "sit", "leave"}
 MANAGERS = {Role.MANAGER, Role.ADMIN}
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 
 
+class Busy(Exception):
+    """Too many sign-ins are being checked at once."""
+
+
+@dataclass(eq=False)
+class Stream:
+    """One open page's event stream: woken when the center changed; `ended` when its sign-in ended."""
+
+    token: str
+    waiter: asyncio.Event
+    ended: bool = False
+
+
 class Hub:
     """Wakes every open stream when the center changed. Woken from the MQTT thread, waited on in the loop."""
 
     def __init__(self) -> None:
-        self._waiters: set[asyncio.Event] = set()
+        self._streams: dict[str, list[Stream]] = {}  # sign-in token -> its streams, oldest first
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
 
-    def join(self) -> asyncio.Event | None:
-        if len(self._waiters) >= MAX_STREAMS:
+    def join(self, token: str) -> Stream | None:
+        """A new stream for this sign-in; its oldest is ended past MAX_STREAMS_PER_SESSION (a page reloaded),
+        and None when MAX_STREAMS are open."""
+        mine = self._streams.setdefault(token, [])
+        if len(mine) >= MAX_STREAMS_PER_SESSION:
+            self._end(mine[0])
+        elif self.open_streams >= MAX_STREAMS:
             return None
-        waiter = asyncio.Event()
-        self._waiters.add(waiter)
-        return waiter
+        stream = Stream(token, asyncio.Event())
+        mine.append(stream)
+        return stream
 
-    def leave(self, waiter: asyncio.Event) -> None:
-        self._waiters.discard(waiter)
+    def leave(self, stream: Stream) -> None:
+        mine = self._streams.get(stream.token, [])
+        if stream in mine:
+            mine.remove(stream)
+        if not mine:
+            self._streams.pop(stream.token, None)
+
+    def end_session(self, token: str) -> None:
+        """Signed out: every page of this sign-in stops at once."""
+        for stream in list(self._streams.get(token, [])):
+            self._end(stream)
+
+    def _end(self, stream: Stream) -> None:
+        stream.ended = True
+        stream.waiter.set()
+        self.leave(stream)
 
     def wake_from_thread(self) -> None:
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._wake)
 
     def _wake(self) -> None:
-        for waiter in self._waiters:
-            waiter.set()
+        for streams in self._streams.values():
+            for stream in streams:
+                stream.waiter.set()
 
     @property
     def open_streams(self) -> int:
-        return len(self._waiters)
+        return sum(len(streams) for streams in self._streams.values())
 
 
 @dataclass
 class Console:
-    """What the pages need: the config, the accounts (one thread at a time), the bridge to the center."""
+    """What the pages need: the config, the accounts, the bridge to the center, the sign-in throttle."""
 
     config: ConsoleConfig
     accounts: Accounts
@@ -100,25 +138,32 @@ class Console:
     reports: Reports
 
     def __post_init__(self) -> None:
-        self._accounts_lock = threading.Lock()
         self._throttle_lock = threading.Lock()
+        self._hashing = 0  # sign-ins whose password is being hashed (64 MiB each): at most MAX_HASHING
 
     async def use_accounts(self, call: Callable[..., Any], *args: Any) -> Any:
-        def locked() -> Any:
-            with self._accounts_lock:
-                return call(*args)
-        return await run_in_threadpool(locked)
+        return await run_in_threadpool(call, *args)
 
-    def sign_in_wait_s(self, address: str, username: str) -> float:
+    def sign_in_attempt(self, address: str, username: str) -> tuple[float, float]:
+        """(seconds to wait, 0 when the try may go on; the time it was counted at)."""
         with self._throttle_lock:
-            return self.throttle.wait_s(address, username, time.monotonic())
+            now = time.monotonic()
+            return self.throttle.attempt(address, username, now), now
 
-    def sign_in_result(self, address: str, username: str, ok: bool) -> None:
+    def signed_in(self, address: str, username: str, tried_at: float) -> None:
         with self._throttle_lock:
-            if ok:
-                self.throttle.succeeded(address, username)
-            else:
-                self.throttle.failed(address, username, time.monotonic())
+            self.throttle.succeeded(address, username, tried_at)
+
+    async def verify(self, username: str, password: str) -> User | None:
+        """The user, None for a wrong password; Busy when MAX_HASHING sign-ins are being checked already."""
+        if self._hashing >= MAX_HASHING:
+            raise Busy
+        self._hashing += 1
+        try:
+            user: User | None = await run_in_threadpool(self.accounts.verify, username, password)
+        finally:
+            self._hashing -= 1
+        return user
 
 
 def make_app(console: Console) -> Starlette:
@@ -176,17 +221,21 @@ def make_app(console: Console) -> Starlette:
                                                              "lại.")
         username, password = str(form.get("username", ""))[:64], str(form.get("password", ""))[:4 * MAX_PASSWORD]
         address = request.client.host if request.client else "?"
-        wait_s = console.sign_in_wait_s(address, username)
+        wait_s, tried_at = console.sign_in_attempt(address, username)
         if wait_s > 0:
             minutes = max(1, round(wait_s / 60))
             log.warning("sign-in of %r from %s refused: too many failures", username, address)
             return _sign_in_page(request, page, secure, 429, "Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau "
                                                              f"{minutes} phút.", username)
-        user = await console.use_accounts(console.accounts.verify, username, password)
-        console.sign_in_result(address, username, user is not None)
+        try:
+            user = await console.verify(username, password)
+        except Busy:
+            return _sign_in_page(request, page, secure, 503, "Hệ thống đang bận. Vui lòng thử lại sau giây lát.",
+                                 username)
         if user is None:
             log.warning("sign-in of %r from %s failed", username, address)
             return _sign_in_page(request, page, secure, 401, "Tên đăng nhập hoặc mật khẩu không đúng.", username)
+        console.signed_in(address, username, tried_at)
         session = await console.use_accounts(console.accounts.open_session, user, console.config.session_hours)
         log.info("%s (%s) signed in from %s", user.username, user.role, address)
         response = RedirectResponse("/", status_code=303)
@@ -198,6 +247,7 @@ def make_app(console: Console) -> Starlette:
     @signed_in()
     async def sign_out(request: Request, session: Session) -> Response:
         await console.use_accounts(console.accounts.close_session, session.token)
+        console.hub.end_session(session.token)
         response = RedirectResponse("/dang-nhap", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
@@ -221,8 +271,12 @@ def make_app(console: Console) -> Starlette:
         form = await _form(request)
         action = str(form.get("action", ""))
         extra = {key: str(form[key])[:64] for key in ("to_area", "number") if form.get(key)}
-        if action not in ACTIONS or not console.bridge.counter_view(counter_id)["known"]:
+        view = console.bridge.counter_view(counter_id)
+        if action not in ACTIONS or not view["known"]:
             return JSONResponse({"ok": False, "message": "Thao tác không hợp lệ."}, status_code=400)
+        seated = ((view["state"] or {}).get("official") or {}).get("username")
+        if action != "sit" and seated != session.user.username:
+            return JSONResponse({"ok": False, "message": NOT_SEATED_VI}, status_code=409)
         try:
             answer = await run_in_threadpool(console.bridge.act, counter_id, session.user, action, extra)
         except Refused as refused:
@@ -300,15 +354,26 @@ def _post_refusal(request: Request) -> Response | None:
     if length is None or not length.isdigit() or int(length) > MAX_BODY:
         return JSONResponse({"ok": False, "message": "Yêu cầu quá lớn."}, status_code=413)
     origin = request.headers.get("origin")
-    if origin is not None and urlsplit(origin).netloc != request.headers.get("host", ""):
+    if origin is not None and not _same_site(origin, request):
         log.warning("refused a POST to %s from origin %r", request.url.path, origin[:100])
         return JSONResponse({"ok": False, "message": "Yêu cầu không hợp lệ."}, status_code=403)
     return None
 
 
+def _same_site(origin: str, request: Request) -> bool:
+    """The browser's Origin is this site: its host as the request names it (a reverse proxy must pass the Host
+    on: `proxy_set_header Host $host`), its scheme as the request came (behind a proxy, X-Forwarded-Proto)."""
+    parts = urlsplit(origin)
+    return parts.netloc == request.headers.get("host", "") and parts.scheme == request.url.scheme
+
+
 async def _form(request: Request) -> FormData:
-    """The POST's form (read once per request: Starlette caches it), bounded in fields and size."""
-    return await request.form(max_files=0, max_fields=16, max_part_size=MAX_BODY)
+    """The POST's form (read once per request: Starlette caches it), bounded in fields, size and time."""
+    try:
+        return await asyncio.wait_for(request.form(max_files=0, max_fields=16, max_part_size=MAX_BODY), BODY_S)
+    except TimeoutError:
+        log.warning("a POST to %s did not send its body within %g s", request.url.path, BODY_S)
+        return FormData()
 
 
 def _csrf_ok(request: Request, expected: str, form: FormData) -> bool:
@@ -338,28 +403,29 @@ def _reports_page(request: Request, page: Callable[..., Response], session: Sess
 
 
 def _stream(request: Request, console: Console, session: Session, view: Callable[[], dict[str, Any]]) -> Response:
-    waiter = console.hub.join()
-    if waiter is None:
+    stream = console.hub.join(session.token)
+    if stream is None:
         return JSONResponse({"ok": False, "message": "Quá nhiều trang đang mở."}, status_code=503)
 
     async def events() -> AsyncIterator[str]:
         try:
-            last = -1
-            while True:
+            last, checked = -1, time.monotonic()
+            while not stream.ended:
                 shown = view()
                 if shown["version"] != last:
                     last = shown["version"]
                     yield f"data: {json.dumps(shown, ensure_ascii=False)}\n\n"
-                try:
-                    await asyncio.wait_for(waiter.wait(), PING_S)
-                    waiter.clear()
-                except TimeoutError:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stream.waiter.wait(), PING_S)
+                stream.waiter.clear()
+                if time.monotonic() - checked >= PING_S:  # however busy the center: a sign-in that ended stops
+                    checked = time.monotonic()
                     if await console.use_accounts(console.accounts.session, session.token) is None:
-                        yield "event: het-phien\ndata: {}\n\n"
-                        return
+                        break
                     yield ": còn kết nối\n\n"
+            yield "event: het-phien\ndata: {}\n\n"
         finally:
-            console.hub.leave(waiter)
+            console.hub.leave(stream)
 
     return StreamingResponse(events(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

@@ -147,7 +147,13 @@ async function act(action, fields) {
 
 function wireCounter() {
   for (const button of document.querySelectorAll("button[data-action]")) {
-    button.addEventListener("click", () => act(button.dataset.action, {}));
+    button.addEventListener("click", () => {
+      const seated = view.state && view.state.official;
+      const me = document.querySelector(".counter-page").dataset.me;
+      if (button.dataset.action === "sit" && seated && seated.username !== me
+          && !window.confirm(`Quầy này đang do ${seated.name} nhận. Ông/Bà nhận thay?`)) return;
+      act(button.dataset.action, {});
+    });
   }
   for (const form of document.querySelectorAll("form[data-action]")) {
     form.addEventListener("submit", (event) => {
@@ -197,7 +203,8 @@ function renderFloor(data) {
     if (late) alerts.push(`${area.name}: có công dân đã chờ ${minutesText(waited)}, quá thời gian mục tiêu.`);
     return el("tr", { class: late ? "late" : "" }, el("td", {}, area.name, area.open === false ? " (đang đóng)" : ""),
       el("td", { class: "num" }, count(area.waiting)), el("td", { class: "num" }, minutesText(waited)),
-      el("td", { class: "num" }, minutesText(Math.round(area.target_wait_s / 60))), el("td", { class: "num" }, count(area.served)),
+      el("td", { class: "num" }, area.target_wait_s ? minutesText(Math.round(area.target_wait_s / 60)) : "—"),
+      el("td", { class: "num" }, count(area.served)),
       el("td", { class: "num" }, count(area.missed)));
   }));
   fill("thiet-bi", floor.devices.map((device) => {

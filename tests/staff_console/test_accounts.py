@@ -323,9 +323,13 @@ def test_a_session_follows_the_account_and_ends_with_it(tmp_path: Path) -> None:
     accounts = Accounts(tmp_path / "accounts.db", FAST)
     accounts.add(HOA, PASSWORD)
     opened = accounts.open_session(HOA, 10)
-    accounts.add(new_user("hoa", "Nguyễn Thị Hoà", "manager"), PASSWORD, replace=True)
+    with sqlite3.connect(tmp_path / "accounts.db") as db:
+        db.execute("UPDATE users SET role = 'manager' WHERE username = 'hoa'")
     found = accounts.session(opened.token)
     assert found is not None and found.user.role is Role.MANAGER, "the role as it is now, not as it was"
+    accounts.add(new_user("hoa", "Nguyễn Thị Hoà", "manager"), PASSWORD, replace=True)
+    assert accounts.session(opened.token) is None, "a new password signs out the old sign-ins"
+    opened = accounts.open_session(HOA, 10)
     with sqlite3.connect(tmp_path / "accounts.db") as db:
         db.execute("PRAGMA foreign_keys=ON")
         db.execute("DELETE FROM users WHERE username = 'hoa'")

@@ -1,37 +1,45 @@
 from __future__ import annotations
 
-from staff_console.throttle import MAX_KEYS, PER_ADDRESS, PER_USERNAME, WINDOW_S, SignInThrottle
+from staff_console.throttle import MAX_KEYS, PER_ADDRESS, PER_PERSON, PER_USERNAME, WINDOW_S, SignInThrottle
 
 
-def test_a_username_is_locked_after_its_failures_until_the_oldest_leaves_the_window() -> None:
+def test_a_person_mistyping_waits_until_the_oldest_try_leaves_the_window() -> None:
     throttle = SignInThrottle()
-    for second in range(PER_USERNAME):
-        assert throttle.wait_s("10.0.0.5", "hoa", second) == 0
-        throttle.failed("10.0.0.5", "hoa", second)
-    assert throttle.wait_s("10.0.0.6", "hoa", PER_USERNAME) == WINDOW_S - PER_USERNAME, "from any address"
-    assert throttle.wait_s("10.0.0.6", "lan", PER_USERNAME) == 0, "another username from another address"
-    assert throttle.wait_s("10.0.0.6", "hoa", WINDOW_S) == 0, "the first failure left the window"
+    for second in range(PER_PERSON):
+        assert throttle.attempt("10.0.0.5", "hoa", second) == 0
+    assert throttle.attempt("10.0.0.5", "hoa", PER_PERSON) == WINDOW_S - PER_PERSON
+    assert throttle.attempt("10.0.0.6", "hoa", PER_PERSON) == 0, "a colleague cannot lock her out from elsewhere"
+    assert throttle.attempt("10.0.0.5", "lan", PER_PERSON) == 0, "another person at the same PC"
+    assert throttle.attempt("10.0.0.5", "hoa", WINDOW_S) == 0, "the first try left the window"
 
 
-def test_an_address_guessing_many_usernames_is_locked() -> None:
+def test_tries_are_counted_before_their_password_is_looked_at() -> None:
+    throttle = SignInThrottle()
+    let_through = [throttle.attempt("10.0.0.5", "hoa", 0.0) == 0 for _ in range(3 * PER_PERSON)]
+    assert let_through == [True] * PER_PERSON + [False] * (2 * PER_PERSON), "parallel tries count at once"
+
+
+def test_an_address_guessing_many_usernames_and_a_username_guessed_from_many_addresses_are_stopped() -> None:
     throttle = SignInThrottle()
     for n in range(PER_ADDRESS):
-        throttle.failed("10.0.0.9", f"user{n}", float(n))
-    assert throttle.wait_s("10.0.0.9", "someone-new", PER_ADDRESS) > 0
-    assert throttle.wait_s("10.0.0.10", "someone-new", PER_ADDRESS) == 0
+        throttle.attempt("10.0.0.9", f"user{n}", float(n))
+    assert throttle.attempt("10.0.0.9", "someone-new", PER_ADDRESS) > 0
+    assert throttle.attempt("10.0.0.10", "someone-new", PER_ADDRESS) == 0
+    for n in range(PER_USERNAME):
+        throttle.attempt(f"10.2.{n // 256}.{n % 256}", "lan", 100.0)
+    assert throttle.attempt("10.3.0.1", "lan", 101.0) > 0
 
 
-def test_a_good_sign_in_clears_its_failures() -> None:
+def test_good_sign_ins_take_their_tries_back_so_a_center_behind_one_address_signs_in() -> None:
     throttle = SignInThrottle()
-    for second in range(PER_USERNAME - 1):
-        throttle.failed("10.0.0.5", "hoa", second)
-    throttle.succeeded("10.0.0.5", "hoa")
-    throttle.failed("10.0.0.5", "hoa", 10)
-    assert throttle.wait_s("10.0.0.5", "hoa", 11) == 0
+    for n in range(3 * PER_ADDRESS):
+        tried_at = float(n)
+        assert throttle.attempt("10.0.0.1", f"official{n}", tried_at) == 0, n
+        throttle.succeeded("10.0.0.1", f"official{n}", tried_at)
 
 
 def test_memory_is_bounded_by_forgetting_the_least_recent() -> None:
     throttle = SignInThrottle()
     for n in range(MAX_KEYS):
-        throttle.failed(f"10.1.{n // 256}.{n % 256}", "hoa", 0.0)
-    assert len(throttle._failures) <= MAX_KEYS
+        throttle.attempt(f"10.1.{n // 256}.{n % 256}", "hoa", 0.0)
+    assert len(throttle._tries) <= MAX_KEYS

@@ -3,6 +3,7 @@ center: sign-in, CSRF, the roles, the sign-in throttle and the actions sent for 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from staff_console.accounts import Accounts
 from staff_console.bridge import Bridge
 from staff_console.config import load
 from staff_console.reports import Reports
-from staff_console.throttle import PER_USERNAME, SignInThrottle
+from staff_console.throttle import PER_PERSON, SignInThrottle
 from staff_console.users import new_user
 from staff_console.web import FORM_COOKIE, SESSION_COOKIE, Console, Hub, make_app
 from tests.staff_console.test_accounts import FAST
@@ -55,6 +56,17 @@ def center() -> Center:
     return Center()
 
 
+links: list[FakeLink] = []
+
+
+def seat(official: str | None) -> None:
+    """What the server says of counter 1: `official` sits there (None: nobody)."""
+    state = {"v": 1, "status": "idle", "ticket": None, "counter_id": "1", "counter_name": "Quầy 1"}
+    if official is not None:
+        state["official"] = {"username": official, "name": "Nguyễn Thị Hoà"}
+    links[-1].deliver(f"qms/v1/{CENTER}/counter/1/state", json.dumps(state).encode(), retained=True)
+
+
 @pytest.fixture
 def client(tmp_path: Path, center: Center) -> Iterator[TestClient]:
     (tmp_path / "console.toml").write_text(
@@ -65,6 +77,7 @@ def client(tmp_path: Path, center: Center) -> Iterator[TestClient]:
     accounts.add(new_user("hoa", "Nguyễn Thị Hoà", "official"), PASSWORD)
     accounts.add(new_user("lan", "Trần Thị Lan", "manager"), PASSWORD)
     link = FakeLink(center)
+    links.append(link)
     hub = Hub()
     bridge = Bridge(link, Topics(CENTER), "console-1", hub.wake_from_thread, lambda: datetime.now(UTC))
     bridge.start()
@@ -133,7 +146,7 @@ def test_a_sign_in_without_the_forms_secret_is_refused(client: TestClient) -> No
 
 
 def test_guessing_a_password_is_stopped_and_the_right_one_waits_too(client: TestClient) -> None:
-    for _ in range(PER_USERNAME):
+    for _ in range(PER_PERSON):
         assert sign_in(client, "hoa", "đoán mò mật khẩu") == 401
     client.cookies.clear()
     answer = client.post("/dang-nhap", data={"csrf": form_secret(client), "username": "hoa", "password": PASSWORD})
@@ -161,6 +174,7 @@ def test_an_action_without_the_sign_ins_csrf_secret_is_refused_and_sends_nothing
 
 def test_an_action_goes_to_the_center_for_the_signed_in_official(client: TestClient, center: Center) -> None:
     sign_in(client, "hoa")
+    seat("hoa")
     csrf = csrf_of(client, "/quay/1")
     answer = client.post("/quay/1/lenh", data={"action": "transfer", "to_area": "dat-dai"},
                          headers={"x-csrf-token": csrf, "origin": ORIGIN})
@@ -231,3 +245,48 @@ def test_reports_are_the_managers_and_say_when_they_cannot_be_made(client: TestC
     csrf = csrf_of(client, "/bao-cao")
     refused = client.post("/bao-cao", data={"csrf": csrf, "from": "2026-12-01", "to": "2026-11-01"})
     assert refused.status_code == 400 and "«Đến ngày» phải sau hoặc trùng «Từ ngày»." in refused.text
+
+
+def test_only_the_official_sitting_at_a_counter_acts_there_others_may_only_take_it(client: TestClient,
+                                                                                     center: Center) -> None:
+    sign_in(client, "hoa")
+    csrf = csrf_of(client, "/quay/1")
+    for sitting in (None, "lan"):
+        seat(sitting)
+        refused = client.post("/quay/1/lenh", data={"action": "next", "csrf": csrf})
+        assert refused.status_code == 409 and "chưa nhận quầy này" in refused.json()["message"]
+    assert center.asked == []
+    assert client.post("/quay/1/lenh", data={"action": "sit", "csrf": csrf}).json()["ok"] is True
+    assert [asked["action"] for asked in center.asked] == ["sit"]
+
+
+def test_a_post_whose_origin_has_another_scheme_is_refused(client: TestClient, center: Center) -> None:
+    sign_in(client, "hoa")
+    seat("hoa")
+    csrf = csrf_of(client, "/quay/1")
+    answer = client.post("/quay/1/lenh", data={"action": "next", "csrf": csrf}, headers={"origin": "https://testserver"})
+    assert answer.status_code == 403 and center.asked == []
+
+
+def test_a_password_reset_signs_out_whoever_signed_in_with_the_old_one(client: TestClient, tmp_path: Path) -> None:
+    sign_in(client, "hoa")
+    assert client.get("/quay").status_code == 200
+    accounts = Accounts(tmp_path / "accounts.db", FAST)
+    accounts.add(new_user("hoa", "Nguyễn Thị Hoà", "official"), "một mật khẩu mới đủ dài", replace=True)
+    accounts.close()
+    assert client.get("/quay").status_code == 303
+
+
+def test_signing_out_ends_the_sign_ins_streams_and_a_fifth_page_closes_the_first() -> None:
+    async def run() -> None:
+        hub = Hub()
+        hub.bind(asyncio.get_running_loop())
+        mine = [hub.join("token-a") for _ in range(4)]
+        other = hub.join("token-b")
+        fifth = hub.join("token-a")
+        assert mine[0] is not None and mine[0].ended and fifth is not None and not fifth.ended
+        hub.end_session("token-a")
+        assert all(stream is not None and stream.ended for stream in [*mine, fifth])
+        assert other is not None and not other.ended and hub.open_streams == 1
+
+    asyncio.run(run())
