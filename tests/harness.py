@@ -29,6 +29,7 @@ from protocol.topics import Topics
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 10.0
+STARTUP_S = 60.0  # a process's imports and first hash, on a machine busy with the rest of the suite
 
 CENTER_TOML = """
 [center]
@@ -349,7 +350,7 @@ class ConsoleProcess:
             self.proc = subprocess.Popen([sys.executable, "-m", "staff_console", "--config", str(self.config)],
                                          cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         until(lambda: "staff_console: serving" in self.log.read_text(errors="replace")
-              or self.proc is None or self.proc.poll() is not None)
+              or self.proc is None or self.proc.poll() is not None, STARTUP_S)
         assert self.proc.poll() is None, self.log.read_text(errors="replace")[-2000:]
 
     def stop(self) -> int | None:
