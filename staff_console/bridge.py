@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +26,16 @@ TRY_S = 1.5  # one attempt; then the same request again (the server answers a re
 GIVE_UP_S = 4.5  # the official is told the center did not answer; the request expires at the broker by then
 NO_ANSWER_VI = "Máy chủ chưa trả lời. Vui lòng thử lại; nếu vẫn không được, báo cho quản lý trung tâm."
 BAD_ANSWER_VI = "Máy chủ trả lời không hợp lệ. Vui lòng báo cho quản lý trung tâm."
+
+
+@dataclass(slots=True)
+class Shown:
+    """A page's view as its streams last sent it: serialized once for every stream of that page."""
+
+    live_version: int  # Live.version it was last checked against
+    content: dict[str, Any]  # the view without its version: a change elsewhere in the center leaves it equal
+    version: int  # Live.version when the content last changed: what a stream compares
+    body: str  # the JSON of the view, without "now" (added per event: the page counts waits by it)
 
 
 class Refused(Exception):
@@ -47,6 +58,7 @@ class Bridge:
         self._response_topic = topics.console_response(console_id)
         self._live = Live(topics)
         self._lock = threading.Lock()
+        self._shown: dict[str, Shown] = {}
         self._woken = woken
         for topic_filter in (topics.config(), topics.floor(), topics.counter_state("+"),
                              topics.device_status("+"), topics.server_status()):
@@ -80,6 +92,32 @@ class Bridge:
     def floor_view(self) -> dict[str, Any]:
         with self._lock:
             return {**self._live.floor_view(), "now": iso(self._clock())}
+
+    def counter_event(self, counter_id: str) -> tuple[int, str]:
+        """What a counter page's stream sends, as (version, JSON): the version changes only when the view does."""
+        return self._event(f"quay/{counter_id}", lambda: self._live.counter_view(counter_id))
+
+    def floor_event(self) -> tuple[int, str]:
+        """What the floor's stream sends, as (version, JSON)."""
+        return self._event("san", self._live.floor_view)
+
+    def _event(self, page: str, build: Callable[[], dict[str, Any]]) -> tuple[int, str]:
+        """Built and serialized once per change for all the streams of `page`, not once per stream; a change that
+        leaves the page's view equal (another counter's state, for a counter page) sends nothing."""
+        with self._lock:
+            version = self._live.version
+            shown = self._shown.get(page)
+            if shown is None or shown.live_version != version:
+                view = build()
+                content = {key: value for key, value in view.items() if key != "version"}
+                if shown is not None and shown.content == content:
+                    shown.live_version = version
+                else:
+                    shown = Shown(version, content, version, json.dumps(view, ensure_ascii=False))
+                    if view.get("known", True):  # a made-up counter id in a URL is not kept
+                        self._shown[page] = shown
+            now = json.dumps(iso(self._clock()))
+        return shown.version, f'{shown.body[:-1]}, "now": {now}}}'
 
     def names(self) -> dict[str, Any]:
         with self._lock:

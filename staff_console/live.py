@@ -143,6 +143,6 @@ class Live:
             "connected": self.connected and self.server_online,
             "floor": self.floor,
             "counters": {counter_id: self.counters.get(counter_id) for counter_id in self.counter_ids()},
-            "devices": self.devices,
+            "devices": dict(self.devices),  # a copy: the MQTT thread adds to it while the view is serialized
             "names": self.names(),
         }

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import json
 import logging
 import secrets
 import threading
@@ -25,14 +24,14 @@ from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, MutableHeaders
 from starlette.middleware import Middleware
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from protocol.agent import AGENT_ZONE
 from staff_console.accounts import Accounts, Session
@@ -286,7 +285,7 @@ def make_app(console: Console) -> Starlette:
     @signed_in()
     async def counter_stream(request: Request, session: Session) -> Response:
         counter_id = request.path_params["counter_id"]
-        return _stream(request, console, session, lambda: console.bridge.counter_view(counter_id))
+        return _stream(request, console, session, lambda: console.bridge.counter_event(counter_id))
 
     @signed_in(MANAGERS)
     async def floor(request: Request, session: Session) -> Response:
@@ -294,7 +293,7 @@ def make_app(console: Console) -> Starlette:
 
     @signed_in(MANAGERS)
     async def floor_stream(request: Request, session: Session) -> Response:
-        return _stream(request, console, session, console.bridge.floor_view)
+        return _stream(request, console, session, console.bridge.floor_event)
 
     @signed_in(MANAGERS)
     async def reports_form(request: Request, session: Session) -> Response:
@@ -331,22 +330,39 @@ def make_app(console: Console) -> Starlette:
     return Starlette(routes=routes, middleware=[Middleware(Guard)])
 
 
-class Guard(BaseHTTPMiddleware):
-    """Every response gets the security headers; a POST over MAX_BODY, or from another site, is refused."""
+class Guard:
+    """Every response gets the security headers; a POST over MAX_BODY, or from another site, is refused.
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+    Plain ASGI: Starlette's BaseHTTPMiddleware would pass every chunk of every open stream through a memory
+    stream and a task of its own."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        static = request.url.path.startswith("/tep/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["Content-Security-Policy"] = CSP
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["Referrer-Policy"] = "same-origin"  # no-referrer would make Chrome send "Origin: null"
+                headers["X-Frame-Options"] = "DENY"
+                if not static:
+                    headers["Cache-Control"] = "no-store"
+            await send(message)
+
         if request.method == "POST":
             refusal = _post_refusal(request)
             if refusal is not None:
-                return refusal
-        response = await call_next(request)
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "same-origin"  # no-referrer would make Chrome send "Origin: null"
-        response.headers["X-Frame-Options"] = "DENY"
-        if not request.url.path.startswith("/tep/"):
-            response.headers["Cache-Control"] = "no-store"
-        return response
+                await refusal(scope, receive, send_with_headers)
+                return
+        await self.app(scope, receive, send_with_headers)
 
 
 def _post_refusal(request: Request) -> Response | None:
@@ -402,7 +418,7 @@ def _reports_page(request: Request, page: Callable[..., Response], session: Sess
                 first=first or today, last=last or today, available=console.reports.available)
 
 
-def _stream(request: Request, console: Console, session: Session, view: Callable[[], dict[str, Any]]) -> Response:
+def _stream(request: Request, console: Console, session: Session, event: Callable[[], tuple[int, str]]) -> Response:
     stream = console.hub.join(session.token)
     if stream is None:
         return JSONResponse({"ok": False, "message": "Quá nhiều trang đang mở."}, status_code=503)
@@ -411,10 +427,10 @@ def _stream(request: Request, console: Console, session: Session, view: Callable
         try:
             last, checked = -1, time.monotonic()
             while not stream.ended:
-                shown = view()
-                if shown["version"] != last:
-                    last = shown["version"]
-                    yield f"data: {json.dumps(shown, ensure_ascii=False)}\n\n"
+                version, shown = event()
+                if version != last:
+                    last = version
+                    yield f"data: {shown}\n\n"
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stream.waiter.wait(), PING_S)
                 stream.waiter.clear()

@@ -290,3 +290,26 @@ def test_signing_out_ends_the_sign_ins_streams_and_a_fifth_page_closes_the_first
         assert other is not None and not other.ended and hub.open_streams == 1
 
     asyncio.run(run())
+
+
+def test_a_page_stream_is_sent_only_its_own_changes_each_with_the_time_of_sending() -> None:
+    from tests.staff_console.test_live import state
+
+    clock = [datetime(2026, 12, 2, 1, 0, tzinfo=UTC)]
+    link = FakeLink(Center())
+    bridge = Bridge(link, Topics(CENTER), "console-1", lambda: None, lambda: clock[0])
+    bridge.start()
+    two = {**CONFIG, "counters": [{"id": n, "name": f"Quầy {n}", "areas": ["dat-dai"]} for n in ("1", "2")]}
+    link.deliver(f"qms/v1/{CENTER}/config", json.dumps(two).encode(), retained=True)
+    first, body = bridge.counter_event("1")
+    assert json.loads(body) == {**bridge.counter_view("1"), "now": "2026-12-02T01:00:00+00:00"}
+    floor, _ = bridge.floor_event()
+    link.deliver(f"qms/v1/{CENTER}/counter/2/state", state("1002"), retained=True)
+    clock[0] = datetime(2026, 12, 2, 1, 5, tzinfo=UTC)
+    again, body = bridge.counter_event("1")
+    assert again == first and json.loads(body)["now"] == "2026-12-02T01:05:00+00:00"  # counter 2's change: not 1's
+    assert bridge.floor_event()[0] != floor
+    link.deliver(f"qms/v1/{CENTER}/counter/1/state", state("1001"), retained=True)
+    changed, body = bridge.counter_event("1")
+    assert changed != first and json.loads(body)["state"]["ticket"]["number"] == "1001"
+    assert bridge.counter_event("nope")[1] and "quay/nope" not in bridge._shown  # a made-up id is not kept
