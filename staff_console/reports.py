@@ -1,5 +1,8 @@
 """The report for a period, made from the page: the center's own report (`central_server report`), read from
-its database read-only, zipped for one download. One at a time: a report of a year takes a while."""
+its database read-only, zipped for one download. One at a time: a report of a year takes a while.
+
+The report's code (openpyxl, Pillow, matplotlib: about 50 MB) is imported only when a report is made, so a
+console that never makes one stays small."""
 
 from __future__ import annotations
 
@@ -10,9 +13,6 @@ import zipfile
 from datetime import date, timedelta
 from pathlib import Path
 
-from central_server.config import load
-from central_server.report.command import make_report, write_report
-from central_server.report.source import SourceError
 from protocol.errors import ConfigError
 
 MAX_DAYS = 366
@@ -55,6 +55,10 @@ class Reports:
             raise ReportRefused("Máy chủ trang quản lý chưa được cấu hình để lập báo cáo.")
         if not self._busy.acquire(blocking=False):
             raise ReportRefused("Đang lập một báo cáo khác. Vui lòng thử lại sau ít phút.")
+        from central_server.config import load
+        from central_server.report.command import make_report, write_report
+        from central_server.report.source import SourceError
+
         try:
             config = load(self._center_config, on_this_host=False)
             report = make_report(config, first, last)
