@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
-import os
 import random
 import re
 import signal
@@ -48,6 +47,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
+from benchmarks.kiosk_bench import cpu_seconds, rss_mb
 from benchmarks.server_bench import UNLIMITED, Server, percentiles, wait_online
 from devkit.browser import chromium
 from devkit.local_broker import LocalBroker, free_port
@@ -144,18 +144,6 @@ class Console:
             self.proc.send_signal(signal.SIGTERM)
             self.proc.wait(TIMEOUT)
             self.proc = None
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def sign_in(port: int, username: str) -> str:

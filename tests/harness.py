@@ -269,6 +269,19 @@ def device(broker: LocalBroker, center_id: str, device_id: str = "tester") -> It
         client.close()
 
 
+def terminate(proc: subprocess.Popen[bytes] | None) -> int | None:
+    """SIGTERM, then wait (killed past TIMEOUT); the exit code, None when there was no process."""
+    if proc is None:
+        return None
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(TIMEOUT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 class ServerProcess:
     """`python -m central_server --config FILE` as a real process."""
 
@@ -296,16 +309,8 @@ class ServerProcess:
 
     def stop(self) -> int | None:
         """SIGTERM, then wait; returns the exit code."""
-        if self.proc is None:
-            return None
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(TIMEOUT)
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait()
-            self.proc = None
+        code, self.proc = terminate(self.proc), None
+        return code
 
     def kill(self) -> None:
         """SIGKILL; returns once the broker has published the will (online:false)."""
@@ -354,13 +359,6 @@ class ConsoleProcess:
         assert self.proc.poll() is None, self.log.read_text(errors="replace")[-2000:]
 
     def stop(self) -> int | None:
-        if self.proc is None:
-            return None
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(TIMEOUT)
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait()
-            self.proc = None
+        """SIGTERM, then wait; returns the exit code."""
+        code, self.proc = terminate(self.proc), None
+        return code
