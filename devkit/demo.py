@@ -4,11 +4,15 @@ Every part is the real program in its own process, with only its hardware swappe
 its port: Mosquitto, the central server, one kiosk (its pygame screen on SDL's dummy driver, touched
 through scripted lines; a loopback TCP ESC/POS printer), one hall board (dummy video; its voice
 written to a WAV; the four counter LED displays on a pty), and four counter terminals (the real
-gpiozero adapter on MockFactory pins, pressed through scripted lines). A traffic driver plays the
-citizens at the kiosk and the officials at the counters. All processes share one simulated clock, so
-07:30-11:45 passes in about two minutes and every wait in the report is a wait of the simulated day.
+gpiozero adapter on MockFactory pins, pressed through scripted lines), and the staff console. A traffic
+driver plays the citizens at the kiosk and the officials at the counters: counter 1's official works from
+the console's page in a real Chromium (devkit/console_page.py), the others from their terminals' keys after
+taking their counters on the console, and a manager follows the floor in a second browser. All processes
+share one simulated clock, so 07:30-11:45 passes in about two minutes and every wait in the report is a wait
+of the simulated day.
 
-Writes `demo-output/` (tickets, screens, the announcements, the report, logs) and prints where.
+Writes `demo-output/` (tickets, screens, the console's pages, the announcements, the report, logs) and prints
+where.
 """
 
 from __future__ import annotations
@@ -29,18 +33,24 @@ import time
 import tomllib
 import tty
 from collections.abc import Callable
-from contextlib import ExitStack
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.chrome.webdriver import WebDriver
+
 from central_server.config import load
 from central_server.config_text import replace_table, set_key, toml_string
 from central_server.report.command import make_report, write_report
+from devkit.browser import chromium
 from devkit.clock import SimulatedClock
-from devkit.local_broker import LocalBroker
+from devkit.console_page import NOBODY, ConsolePage
+from devkit.local_broker import LocalBroker, free_port
 from devkit.loopback_printer import LoopbackPrinter
 from devkit.morning import DISTRICT, Press, Rate, Wait
 from devkit.morning import arrivals as morning_arrivals
@@ -63,14 +73,24 @@ ARRIVALS = TRAFFIC.arrivals
 COUNTERS = TRAFFIC.counters
 DONE = ("signal ok", "signal failed")  # a terminal's last light for a key: "signal busy" comes first
 LONG_PRESS_MS = 300  # the terminals' long press, shortened: a real second is two simulated minutes here
+# The staff console's accounts: an official per counter (each takes their counter on the console; counter 1's
+# works from its page, the others from their terminals' keys) and the center's manager, who follows the floor.
+BROWSER_COUNTER = "1"
+OFFICIALS = {"1": ("ha.nguyen", "Nguyễn Thị Thu Hà"), "2": ("minh.tran", "Trần Văn Minh"),
+             "3": ("thao.le", "Lê Thị Phương Thảo"), "4": ("huy.pham", "Phạm Quốc Huy")}
+MANAGER = ("lan.do", "Đỗ Thị Lan")
+PASSWORD = "một cửa buổi sáng"  # every demo account's: the console stops with the demo
 log = logging.getLogger("demo")
 
 
 # --- the processes ------------------------------------------------------------------------------
 
-# What the development runner gives each agent besides the simulated clock: the kiosk's screen touched and the
-# terminals' pins pressed by lines on stdin (the board needs nothing: its screen and voice work unattended).
-SCRIPTED = {"kiosk": ["--scripted", "--screenshots", str(OUT / "screens")], "rating_terminal": ["--scripted"]}
+def scripted(module: str) -> list[str]:
+    """What the development runner gives an agent besides the simulated clock: the kiosk's screen touched and the
+    terminals' pins pressed by lines on stdin (the board and the console need nothing: they work unattended)."""
+    return {"kiosk": ["--scripted", "--screenshots", str(OUT / "screens")],
+            "rating_terminal": ["--scripted"]}.get(module, [])
+
 
 class Agent:
     """One agent process whose stdin takes scripted lines and whose stdout lines are kept in a queue."""
@@ -79,10 +99,11 @@ class Agent:
         self.name = name
         self.lines: queue.SimpleQueue[str] = queue.SimpleQueue()
         self.armed = threading.Event()  # a counter terminal's rating buttons are lit (its "armed" lines)
+        self.serving = threading.Event()  # the console serves its pages
         self._log = (OUT / "logs" / f"{name}.log").open("wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "devkit.run", module, "--config", str(config), "--simulated-clock", clock.to_arg(),
-             *SCRIPTED.get(module, [])],
+             *scripted(module)],
             cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, env={**os.environ, **env},
             text=True, bufsize=1,
         )
@@ -93,6 +114,8 @@ class Agent:
         for line in self.proc.stdout:
             if line.startswith("armed"):
                 self.armed.set()
+            elif line.startswith("staff_console: serving"):
+                self.serving.set()
             elif line.startswith(("thanks", "disarmed")):
                 self.armed.clear()
             self.lines.put(line.strip())
@@ -198,10 +221,43 @@ def terminal_config(center_id: str, counter_id: str, broker: LocalBroker) -> Pat
     return path
 
 
+def console_accounts() -> Path:
+    """The console's accounts database with the demo's officials and manager (argon2 at a low cost: they live for one
+    morning; the console hashes each password again at its first sign-in, at its own cost)."""
+    from argon2 import PasswordHasher  # here: only the console's accounts need them
+
+    from staff_console.accounts import Accounts
+    from staff_console.users import new_user
+
+    path = OUT / "console-accounts.db"
+    accounts = Accounts(path, PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1))
+    try:
+        for username, name in OFFICIALS.values():
+            accounts.add(new_user(username, name, "official"), PASSWORD)
+        accounts.add(new_user(*MANAGER, "manager"), PASSWORD)
+    finally:
+        accounts.close()
+    return path
+
+
+def console_config(center_id: str, broker: LocalBroker, center: Path, accounts_path: Path) -> tuple[Path, str]:
+    """The shipped example console on a free loopback port, with the demo's accounts; its address."""
+    port = free_port()
+    text = (EXAMPLES / "staff_console.example.toml").read_text(encoding="utf-8")
+    for key, value in (("center", toml_string(center_id)), ("accounts", toml_string(str(accounts_path))),
+                       ("listen", '"127.0.0.1"'), ("port", str(port))):
+        text = set_key(text, "console", key, value)
+    text = replace_table(text, "mqtt", [f"url = {toml_string(broker.url)}"])
+    text += f"\n[report]\ncenter_config = {toml_string(str(center))}\n"
+    path = OUT / "console.toml"
+    path.write_text(text, encoding="utf-8")
+    return path, f"http://127.0.0.1:{port}"
+
+
 def start_server(config: Path, clock: SimulatedClock, topics: Topics, broker: LocalBroker) -> subprocess.Popen[bytes]:
     online = threading.Event()
-    watcher = MqttLink(MqttSettings(broker.host, broker.port), client_id="demo-watch",
-                       status_topic=topics.device_status("demo-watch"), announce_online=False)
+    # A tool, not a device: no status of its own (an offline "device" would stay on the manager's floor all day).
+    watcher = MqttLink(MqttSettings(broker.host, broker.port), client_id="demo-watch", status_topic=None)
     watcher.subscribe(topics.server_status(), lambda m: online.set() if json.loads(m.payload).get("online") else None)
     watcher.start()
     with (OUT / "logs" / "server.log").open("wb") as server_log:
@@ -300,8 +356,7 @@ class CounterView:
         self.states: dict[str, dict[str, Any]] = {}
         self.ready: set[str] = set()  # terminals that are online and reach the server
         self._changed = threading.Condition()
-        self._link = MqttLink(MqttSettings(broker.host, broker.port), client_id="demo-officials",
-                              status_topic=topics.device_status("demo-officials"), announce_online=False)
+        self._link = MqttLink(MqttSettings(broker.host, broker.port), client_id="demo-officials", status_topic=None)
         for counter_id in counter_ids:
             self._link.subscribe(topics.counter_state(counter_id), self._on_state)
             self._link.subscribe(topics.device_status(f"counter-{counter_id}"), self._on_terminal)
@@ -342,6 +397,10 @@ def official(morning: Morning, counter_id: str, terminal: Agent, view: CounterVi
     if not view.wait_ready(counter_id, 30):
         log.error("counter %s's terminal did not come up; see its log", counter_id)
         return
+    # They take their counter on the console first, unless that takes past 07:40 (the first citizens come soon).
+    seat_by = (morning.at(7, 40) - morning.clock.now()).total_seconds() / morning.clock.speed
+    if not seated(view.wait_for(counter_id, seated, max(0.0, seat_by))):
+        log.warning("counter %s: nobody has taken it on the console yet; its keys are nobody's", counter_id)
     plan = official_plan(TRAFFIC, counter_id, morning.clock.start, morning.clock.now, random.Random(seed))
     answer: str | None = None
     while morning.open():
@@ -397,6 +456,10 @@ def press(terminal: Agent, view: CounterView, counter_id: str, line: str,
     return view.wait_for(counter_id, done or (lambda state: state != before), 1.0)
 
 
+def seated(state: dict[str, Any]) -> bool:
+    return bool(state.get("official"))
+
+
 def called_other_than(previous: str | None) -> Callable[[dict[str, Any]], bool]:
     return lambda state: ticket_id(state) not in (None, previous)
 
@@ -404,6 +467,177 @@ def called_other_than(previous: str | None) -> Callable[[dict[str, Any]], bool]:
 def ticket_id(state: dict[str, Any]) -> str | None:
     ticket = state.get("ticket")
     return str(ticket["id"]) if ticket else None
+
+
+def no_ticket(state: dict[str, Any]) -> bool:
+    return state.get("ticket") is None
+
+
+# --- the staff console, in real browsers ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Staff:
+    """The console's address, and the two browsers: counter 1's official's and the manager's."""
+
+    url: str
+    official: WebDriver
+    manager: WebDriver
+
+
+def open_browsers(running: ExitStack, count: int) -> list[WebDriver]:
+    """`count` Chromiums started at once, each closed by `running`."""
+    contexts = [chromium() for _ in range(count)]
+    with ThreadPoolExecutor(count) as pool:
+        started = [pool.submit(context.__enter__) for context in contexts]
+    for context, future in zip(contexts, started, strict=True):
+        if future.exception() is None:
+            running.push(context)
+    return [future.result() for future in started]  # the first failure raises; the started ones are closed
+
+
+def browser_official(morning: Morning, counter_id: str, terminal: Agent, view: CounterView, seed: int,
+                     console: Agent, staff: Staff) -> None:
+    """The official of devkit/morning.py (the same plan as at a terminal) on the console's counter page in a real
+    Chromium, by its keyboard shortcuts and its transfer form; the citizen still rates on the terminal's buttons."""
+    if not console.serving.wait(30) or not view.wait_ready(counter_id, 30):
+        log.error("counter %s: the console or the terminal did not come up; see their logs", counter_id)
+        return
+    page = ConsolePage(staff.official, staff.url)
+    try:
+        page.sign_in(OFFICIALS[counter_id][0], PASSWORD)
+        page.open_counter(counter_id)
+        page.take_counter()
+        work_on_page(morning, counter_id, terminal, view, seed, page)
+    except (WebDriverException, RuntimeError) as exc:
+        log.error("counter %s: the browser failed, its official stops: %s", counter_id, exc)
+    finally:
+        leave_page(page)
+
+
+def leave_page(page: ConsolePage) -> None:
+    """The page's stream closed before the console stops (it would wait for open streams)."""
+    with suppress(WebDriverException):
+        page.driver.get("about:blank")
+
+
+def work_on_page(morning: Morning, counter_id: str, terminal: Agent, view: CounterView, seed: int,
+                 page: ConsolePage) -> None:
+    """The plan, and the page saved at three moments: the first call from 08:00 (during the service that follows),
+    the first transfer (its target chosen, before it is sent; a call from 10:00 if there was none by then) and the
+    first rating the page shows from 10:15."""
+    plan = official_plan(TRAFFIC, counter_id, morning.clock.start, morning.clock.now, random.Random(seed))
+    taken: set[str] = set()
+
+    def shoot(moment: str) -> None:
+        taken.add(moment)
+        save_screen(page, morning, f"quay-{counter_id}")
+
+    def before_transfer() -> None:
+        if "transfer" not in taken:
+            shoot("transfer")
+
+    answer: str | None = None
+    while morning.open():
+        action = plan.send(answer)
+        called, answer = answer, None
+        now = morning.clock.now()
+        if isinstance(action, Wait):
+            until = now + timedelta(minutes=action.minutes)  # the screenshot is taken out of the wait, not added
+            if called is not None and "call" not in taken and now >= morning.at(8, 0):
+                shoot("call")
+            elif called is not None and "transfer" not in taken and now >= morning.at(10, 0):
+                shoot("transfer")
+            morning.sleep_until(until)
+        elif isinstance(action, Rate):
+            if terminal.armed.wait(5):
+                terminal.send(f"rate {action.level}")
+                if (terminal.wait_for("thanks", 5) and "rating" not in taken and now >= morning.at(10, 15)
+                        and page.wait_shows("danh-gia", "công dân đánh giá")):
+                    shoot("rating")
+        else:
+            answer = on_page(action, counter_id, page, view, before_transfer)
+            if answer is not None:
+                morning.called += 1
+
+
+def on_page(action: Press, counter_id: str, page: ConsolePage, view: CounterView,
+            before_transfer: Callable[[], None]) -> str | None:
+    """One action of the plan on the page, as `carry_out` does it on the terminal: the page's answer, then the
+    counter's retained state and the page showing what it did; for `next`, the area of the ticket it called."""
+    before = dict(view.states.get(counter_id) or {})
+    previous = ticket_id(before)
+    if action.action == "transfer" and action.to_area is not None:
+        page.choose_transfer(action.to_area)
+        before_transfer()
+    answer = page.act(action.action, action.to_area)
+    if answer is None or not answer.ok:
+        log.warning("counter %s: %s on the page: %s", counter_id, action.action,
+                    "no answer" if answer is None else answer.text)
+        return None
+    if answer.text == NOBODY:
+        return None
+    done: Callable[[dict[str, Any]], bool] = {
+        "next": called_other_than(previous), "pause": lambda s: s.get("status") == "paused",
+        "resume": lambda s: s.get("status") != "paused", "transfer": no_ticket, "skip": no_ticket,
+        "finish": no_ticket,
+    }.get(action.action, lambda state: state != before)
+    state = view.wait_for(counter_id, done, 1.0)
+    ticket = state.get("ticket")
+    page.wait_shows("so-hien-tai", str(ticket["number"]) if ticket else "—", exact=True)
+    return str(ticket["area"]) if action.action == "next" and ticket and ticket_id(state) != previous else None
+
+
+def manager(morning: Morning, console: Agent, staff: Staff) -> None:
+    """First the other officials take their counters on the console (from then on their keys are theirs); then the
+    manager follows the floor in a second browser, saved at 08:30, at the longest queue of 09:00-10:30 (one with
+    an alert on the page first) and at 11:40 with the morning's figures."""
+    if not console.serving.wait(30):
+        log.error("the console did not come up; see its log")
+        return
+    page = ConsolePage(staff.manager, staff.url)
+    try:
+        for counter_id, (username, _) in OFFICIALS.items():
+            if counter_id != BROWSER_COUNTER:
+                page.sign_in(username, PASSWORD)
+                page.open_counter(counter_id)
+                page.take_counter()
+                page.sign_out()
+        page.sign_in(MANAGER[0], PASSWORD)
+        page.open_floor()
+        follow_floor(morning, page)
+    except (WebDriverException, RuntimeError) as exc:
+        log.error("the manager's browser failed: %s", exc)
+    finally:
+        leave_page(page)
+
+
+def follow_floor(morning: Morning, page: ConsolePage) -> None:
+    morning.sleep_until(morning.at(8, 30))
+    if not morning.open():
+        return
+    save_screen(page, morning, "san")
+    morning.sleep_until(morning.at(9, 0))
+    best: tuple[tuple[bool, int], datetime, bytes] | None = None
+    while morning.open() and morning.clock.now() < morning.at(10, 30):
+        score = (bool(page.alerts()), page.figure("Đang chờ") or 0)
+        if best is None or score > best[0]:
+            best = (score, morning.clock.now(), page.screenshot())
+        morning.stop.wait(2.0)
+    if best is not None:
+        screen_path("san", best[1]).write_bytes(best[2])
+    morning.sleep_until(morning.at(11, 40))
+    if morning.open():
+        save_screen(page, morning, "san")
+
+
+def screen_path(name: str, moment: datetime) -> Path:
+    """console-<page>-<HHMM of the simulated day>.png: each page's screenshots sort in time."""
+    return OUT / "screens" / f"console-{name}-{moment:%H%M}.png"
+
+
+def save_screen(page: ConsolePage, morning: Morning, name: str) -> None:
+    page.save(screen_path(name, morning.clock.now()))
 
 
 def progress(morning: Morning, bus: LedBus) -> None:
@@ -437,15 +671,21 @@ def main() -> int:
     shutil.rmtree(OUT, ignore_errors=True)
     for folder in ("logs", "report", "tickets", "screens", "announcements"):
         (OUT / folder).mkdir(parents=True)
-    start = datetime.now(ZONE).replace(hour=OPENS[0], minute=OPENS[1] - 5, second=0, microsecond=0)
-    clock = SimulatedClock(start, SPEED, time.time())
     print(f"Một buổi sáng tại bộ phận một cửa: {ARRIVALS} công dân, 4 quầy, mô phỏng nhanh gấp {SPEED:g} lần")
     with ExitStack() as running:  # whatever started is stopped, in reverse order, however the morning ends
+        # Before the clock starts: Chromium takes seconds to start on a busy machine, and the morning would wait.
+        browsers = open_browsers(running, 2)
+        accounts = console_accounts()
+        start = datetime.now(ZONE).replace(hour=OPENS[0], minute=OPENS[1] - 5, second=0, microsecond=0)
+        clock = SimulatedClock(start, SPEED, time.time())
         broker = LocalBroker(OUT / "logs")
         broker.start()
         running.callback(broker.stop)
         config = load(center_config(broker))
         topics = Topics(config.center_id)
+        console_path, url = console_config(config.center_id, broker, config.path, accounts)
+        console = Agent("console", "staff_console", console_path, clock, {})  # first: it takes longest to start
+        running.callback(console.stop)
         server = start_server(config.path, clock, topics, broker)
         running.callback(stop_server, server)
         printer, bus = LoopbackPrinter(), LedBus()
@@ -464,11 +704,12 @@ def main() -> int:
         morning = Morning(clock)
         running.callback(morning.stop.set)
         try:
-            play(morning, agents[1], terminals, view, bus, tuple(a.id for a in config.rules.areas if a.open))
+            play(morning, agents[1], terminals, view, bus, tuple(a.id for a in config.rules.areas if a.open),
+                 console, Staff(url, *browsers))
         except KeyboardInterrupt:
             print("\ndừng lại theo yêu cầu")
             return 130
-        dead = [agent.name for agent in agents if agent.proc.poll() is not None]
+        dead = [agent.name for agent in (*agents, console) if agent.proc.poll() is not None]
     if dead:
         print(f"\n{', '.join(dead)} stopped during the morning: see {OUT / 'logs'}", file=sys.stderr)
         return 1
@@ -476,21 +717,29 @@ def main() -> int:
 
 
 def play(morning: Morning, kiosk: Agent, terminals: dict[str, Agent], view: CounterView, bus: LedBus,
-         areas: tuple[str, ...]) -> None:
-    """The citizens and the officials, with the progress bar, until the center closes."""
+         areas: tuple[str, ...], console: Agent, staff: Staff) -> None:
+    """The citizens, the officials (counter 1's on the console's page) and the manager, with the progress bar, until
+    the center closes."""
     plan = morning_arrivals(TRAFFIC, morning.clock.start, random.Random(2026))
     workers = [threading.Thread(target=citizens, args=(morning, kiosk, plan)),
-               *(threading.Thread(target=official, args=(morning, c, t, view, 100 + n, areas), daemon=True)
-                 for n, (c, t) in enumerate(terminals.items()))]
-    workers[0].daemon = True
+               *(threading.Thread(target=browser_official, args=(morning, c, t, view, 100 + n, console, staff))
+                 if c == BROWSER_COUNTER else threading.Thread(target=official, args=(morning, c, t, view, 100 + n,
+                                                                                      areas))
+                 for n, (c, t) in enumerate(terminals.items())),
+               threading.Thread(target=manager, args=(morning, console, staff))]
     bar = threading.Thread(target=progress, args=(morning, bus), daemon=True)
     bar.start()
     for worker in workers:
+        worker.daemon = True
         worker.start()
-    for worker in workers:
-        worker.join()
-    morning.stop.set()
-    bar.join()
+    try:
+        for worker in workers:
+            worker.join()
+    finally:  # interrupted too: the browsers are closed by their own threads, which end once the morning stops
+        morning.stop.set()
+        for worker in workers:
+            worker.join(15)
+        bar.join()
 
 
 def stop_server(server: subprocess.Popen[bytes]) -> None:
@@ -514,10 +763,13 @@ def finish(config_path: Path, clock: SimulatedClock) -> int:
         label, kind = str(row[0]).removesuffix(" (phút)"), summary.kinds(row)[1]
         print(f"  {label}: {cell_text(kind, row[1], unit=True)}")
     tickets = sorted((OUT / "tickets").glob("*.png"))
-    screens = sorted((OUT / "screens").glob("*.png"))
+    screens = sorted(path for path in (OUT / "screens").glob("*.png") if not path.name.startswith("console-"))
+    pages = sorted((OUT / "screens").glob("console-*.png"))
     print(f"\nBáo cáo:     {written[0]} (và {OUT / 'report' / 'csv'}, biểu đồ trong {OUT / 'report' / 'charts'})")
     print(f"Phiếu in:    {OUT / 'tickets'} ({len(tickets)} ảnh PNG, đúng như trên giấy)")
-    print(f"Màn hình:    {OUT / 'screens'} ({len(screens)} ảnh: ki-ốt lấy số và bảng gọi số)")
+    print(f"Màn hình:    {OUT / 'screens'} ({len(screens)} ảnh: ki-ốt lấy số và bảng gọi số; {len(pages)} ảnh "
+          f"console-*.png: trang của cán bộ quầy {BROWSER_COUNTER}, làm việc trên trình duyệt, và trang toàn trung "
+          "tâm của quản lý)")
     print(f"Lời gọi số:  {OUT / 'announcements' / 'goi-so.wav'} (5 phút đầu; mọi lời gọi: goi-so.txt)")
     print(f"Nhật ký:     {OUT / 'logs'}")
     return 0
