@@ -397,8 +397,8 @@ def official(morning: Morning, counter_id: str, terminal: Agent, view: CounterVi
     if not view.wait_ready(counter_id, 30):
         log.error("counter %s's terminal did not come up; see its log", counter_id)
         return
-    # They take their counter on the console first, unless that takes past 07:40 (the first citizens come soon).
-    seat_by = (morning.at(7, 40) - morning.clock.now()).total_seconds() / morning.clock.speed
+    # They take their counter on the console first, unless that takes past 07:50 (the first citizens come soon).
+    seat_by = (morning.at(7, 50) - morning.clock.now()).total_seconds() / morning.clock.speed
     if not seated(view.wait_for(counter_id, seated, max(0.0, seat_by))):
         log.warning("counter %s: nobody has taken it on the console yet; its keys are nobody's", counter_id)
     plan = official_plan(TRAFFIC, counter_id, morning.clock.start, morning.clock.now, random.Random(seed))
@@ -538,12 +538,17 @@ def work_on_page(morning: Morning, counter_id: str, terminal: Agent, view: Count
             shoot("transfer")
 
     answer: str | None = None
+    pressed: datetime | None = None
     while morning.open():
         action = plan.send(answer)
         called, answer = answer, None
         now = morning.clock.now()
         if isinstance(action, Wait):
-            until = now + timedelta(minutes=action.minutes)  # the screenshot is taken out of the wait, not added
+            # Counted from the official's key, as their own wait would be: the page's answer and WebDriver's round
+            # trips after it, a tenth of a second that the simulated clock makes half a minute, are not the
+            # official's time. A screenshot is taken out of the wait too, not added to it.
+            until = (pressed or now) + timedelta(minutes=action.minutes)
+            pressed = None
             if called is not None and "call" not in taken and now >= morning.at(8, 0):
                 shoot("call")
             elif called is not None and "transfer" not in taken and now >= morning.at(10, 0):
@@ -556,6 +561,7 @@ def work_on_page(morning: Morning, counter_id: str, terminal: Agent, view: Count
                         and page.wait_shows("danh-gia", "công dân đánh giá")):
                     shoot("rating")
         else:
+            pressed = now
             answer = on_page(action, counter_id, page, view, before_transfer)
             if answer is not None:
                 morning.called += 1
