@@ -131,7 +131,7 @@ class Live:
             "floor": floor_counter,
             "areas": [floor_areas.get(area["id"], {"id": area["id"], "name": area["name"]})
                       for area in config.get("areas", []) if area["id"] in served],
-            "transfer_to": [[area["id"], area["name"]] for area in config.get("areas", [])],
+            "transfer_to": [[area["id"], area["name"]] for area in config.get("areas", []) if area.get("open", True)],
             "names": self.names(),
         }
 

@@ -80,7 +80,9 @@ function renderCounter(data) {
     : "Chưa có cán bộ nhận quầy này.";
   document.getElementById("nut-ngoi").hidden = Boolean(seated && seated.username === me);
   document.getElementById("nut-roi").hidden = !(seated && seated.username === me);
-  document.getElementById("so-hien-tai").textContent = ticket ? ticket.number : "—";
+  const number = document.getElementById("so-hien-tai");
+  number.textContent = ticket ? ticket.number : "—";
+  number.className = ticket ? "number" : "number empty";
   const details = document.getElementById("chi-tiet");
   if (ticket) {
     const since = data.floor ? data.floor.since : null;
@@ -97,7 +99,7 @@ function renderCounter(data) {
     details.replaceChildren(...parts);
   } else {
     details.replaceChildren(el("span", { class: "muted" },
-      state.status === "paused" ? "Quầy đang tạm nghỉ." : "Chưa gọi công dân nào. Bấm «Gọi tiếp» để gọi."));
+      state.status === "paused" ? "Quầy đang tạm nghỉ." : "Quầy đang trống. Bấm «Gọi tiếp» để gọi công dân tiếp theo."));
   }
   const rating = document.getElementById("danh-gia");
   if (state.rating) {
@@ -110,8 +112,9 @@ function renderCounter(data) {
   document.getElementById("nut-nghi").hidden = state.status === "paused";
   document.getElementById("nut-tiep").hidden = state.status !== "paused";
   const select = document.getElementById("linh-vuc-chuyen");
-  if (select.options.length !== data.transfer_to.length) {
-    select.replaceChildren(...data.transfer_to.map(([id, name]) => el("option", { value: id }, name)));
+  const targets = data.transfer_to.filter(([id]) => !ticket || id !== ticket.area);  // not where it is already
+  if ([...select.options].map((o) => o.value).join() !== targets.map(([id]) => id).join()) {
+    select.replaceChildren(...targets.map(([id, name]) => el("option", { value: id }, name)));
   }
   fill("cac-linh-vuc", data.areas.map((area) => {
     const waited = minutesSince(area.oldest_issued_at);
