@@ -20,6 +20,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from devkit.browser import chromium
 from devkit.local_broker import LocalBroker
 from tests.harness import TIMEOUT, ConsoleProcess, ServerProcess, device, until, watching
+from tests.rating_terminal.test_terminal_e2e import Terminal
 
 PASSWORD = "mật khẩu của cán bộ"
 USERS = {"hoa": ("Nguyễn Thị Hoà", "official"), "lan": ("Trần Thị Lan", "manager")}
@@ -67,25 +68,37 @@ def called(state: dict[str, Any] | None, number: str, official: str) -> bool:
                 and (state.get("official") or {}).get("username") == official)
 
 
-def test_the_official_takes_a_counter_and_calls_from_the_page_as_the_board_and_the_keypad_see_it(
-        console: ConsoleProcess, browser: WebDriver, broker: LocalBroker, center_id: str) -> None:
-    with device(broker, center_id, "k1") as kiosk, device(broker, center_id, "counter-1") as keypad, \
-            watching(broker, center_id, "board/state", "counter/1/state") as watcher:
-        first = kiosk.ticket("dat-dai")["ticket"]["number"]
-        second = kiosk.ticket("dat-dai")["ticket"]["number"]
-        sign_in(browser, console, "hoa")
-        assert browser.current_url.endswith("/quay")
-        open_counter(browser, console, "1")
-        take_counter(browser)
-        browser.find_element(By.TAG_NAME, "body").send_keys("n")  # the keyboard shortcut for "Gọi tiếp"
-        wait(browser, lambda b: text_of(b, "so-hien-tai") == first)
-        assert "Đất đai" in text_of(browser, "chi-tiet") and "Đã gọi 1 lần" in text_of(browser, "chi-tiet")
-        until(lambda: called(watcher.latest("counter/1/state"), first, "hoa"))
-        until(lambda: (watcher.latest("board/state") or {}).get("recent_calls", [{}])[0].get("number") == first)
-        # The keypad drives the same counter: the page follows without a reload.
-        assert keypad.command("1", "next")["ticket"]["number"] == second
-        wait(browser, lambda b: text_of(b, "so-hien-tai") == second)
-        until(lambda: called(watcher.latest("counter/1/state"), second, "hoa"))  # the keypad's call is hers too
+def test_the_official_takes_a_counter_and_calls_from_the_page_as_the_board_and_the_terminal_see_it(
+        console: ConsoleProcess, browser: WebDriver, broker: LocalBroker, center_id: str, tmp_path: Path) -> None:
+    """The page and counter 1's real terminal (the agent as a process, its keys and rating buttons on scripted
+    pins) drive one counter: each shows what the other did, and the board and the retained state agree."""
+    (tmp_path / "terminal").mkdir()
+    terminal = Terminal(tmp_path / "terminal", broker, center_id)
+    terminal.start()
+    try:
+        with device(broker, center_id, "k1") as kiosk, watching(broker, center_id, "board/state",
+                                                                 "counter/1/state") as watcher:
+            first = kiosk.ticket("dat-dai")["ticket"]["number"]
+            second = kiosk.ticket("dat-dai")["ticket"]
+            sign_in(browser, console, "hoa")
+            assert browser.current_url.endswith("/quay")
+            open_counter(browser, console, "1")
+            take_counter(browser)
+            browser.find_element(By.TAG_NAME, "body").send_keys("n")  # the keyboard shortcut for "Gọi tiếp"
+            wait(browser, lambda b: text_of(b, "so-hien-tai") == first)
+            assert "Đất đai" in text_of(browser, "chi-tiet") and "Đã gọi 1 lần" in text_of(browser, "chi-tiet")
+            until(lambda: called(watcher.latest("counter/1/state"), first, "hoa"))
+            until(lambda: (watcher.latest("board/state") or {}).get("recent_calls", [{}])[0].get("number") == first)
+            terminal.press("next")  # the keypad: the page follows without a reload, and the call is hers
+            wait(browser, lambda b: text_of(b, "so-hien-tai") == second["number"])
+            until(lambda: called(watcher.latest("counter/1/state"), second["number"], "hoa"))
+            browser.find_element(By.TAG_NAME, "body").send_keys("h")  # "Hoàn thành" on the page ...
+            terminal.expect("armed")  # ... lights the terminal's rating buttons for that citizen
+            terminal.send("rate satisfied")
+            terminal.expect("thanks satisfied")
+            wait(browser, lambda b: f"Số {second['number']}: công dân đánh giá «Hài lòng»." == text_of(b, "danh-gia"))
+    finally:
+        terminal.stop()
 
 
 def take_counter(browser: WebDriver) -> None:
