@@ -27,8 +27,10 @@ DRAIN_S = 5.0  # on SIGTERM, how long in-flight requests may take to finish
 PUBACK_WAIT_S = 2.0  # shared instances: how long to wait for the broker to take a retained state
 STORAGE_CHECK_S = 1.0  # how often free space is looked at (and, while storage cannot write, a write tried)
 # The floor goes out after a batch that changed the center, at most this often: a lone change at once, a burst
-# as one more at the end of the interval.
+# as one more at the end of the interval. Building it goes over the day's tickets (about 20 us each on this
+# machine): on a busy day the interval grows so that it takes at most FLOOR_SHARE of the state thread.
 FLOOR_EVERY_S = 0.5
+FLOOR_SHARE = 0.1
 INBOX_BYTES = 16 * 1024 * 1024  # payloads waiting for the state thread, at most (one larger message passes)
 
 
@@ -92,6 +94,7 @@ class ServerLoop:
         self._held_back = False  # subscribed, but not online: storage could not write at start-up
         self._health: dict[str, str] = {}  # what server/status said of storage and the clock
         self._floor_at = -FLOOR_EVERY_S  # when the floor last went out (monotonic)
+        self._floor_every_s = FLOOR_EVERY_S  # the interval, grown with what the last floor took to build
         group = f"$share/qms-server-{service.topics.root.rsplit('/', 1)[-1]}/" if shared else ""
         for topic_filter in service.topics.server_subscriptions():
             link.subscribe(group + topic_filter, self._inbox.put)
@@ -200,16 +203,18 @@ class ServerLoop:
         self._link.publish(self._service.topics.server_status(), Status(online, said).to_wire(), qos=1, retain=True)
 
     def _floor(self) -> None:
-        """The floor, when the center changed and the last one is FLOOR_EVERY_S old (else at a later step: the
-        loop wakes up for it)."""
-        if self._service.floor_due and time.monotonic() - self._floor_at >= FLOOR_EVERY_S:
+        """The floor, when the center changed and the last one is old enough (else at a later step: the loop
+        wakes up for it)."""
+        if self._service.floor_due and time.monotonic() - self._floor_at >= self._floor_every_s:
+            started = time.monotonic()
             self._publish([self._service.floor()])
             self._floor_at = time.monotonic()
+            self._floor_every_s = max(FLOOR_EVERY_S, (self._floor_at - started) / FLOOR_SHARE)
 
     def _take(self, block: bool) -> list[Item]:
         wait = TICK_S
         if self._service.floor_due:  # wake up when the floor is due
-            wait = min(wait, max(0.0, self._floor_at + FLOOR_EVERY_S - time.monotonic()))
+            wait = min(wait, max(0.0, self._floor_at + self._floor_every_s - time.monotonic()))
         return self._inbox.take(MAX_BATCH, wait if block else 0)
 
     def _drain(self) -> None:

@@ -267,7 +267,7 @@ class CenterService:
         # it acts for (it may do what their keypads may, and no more for any one of them). Its answers are kept
         # per console, as any device's.
         limited = device
-        if isinstance(request, ConsoleRequest):
+        if isinstance(request, ConsoleRequest) and request.counter in self.center.counters:  # made-up ids: one bucket
             limited = f"{device}/{request.counter}"
         if request_id is not None and self._may_have_answered(device, request_id):
             # A retry gets its first answer, past the rate of new requests (the contract); at most a few a

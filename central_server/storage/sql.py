@@ -103,12 +103,11 @@ class SqlReads:
                 " AND day BETWEEN ? AND ? ORDER BY seq", span):
             said = json.loads(detail)
             official = said.get("official")
-            if not isinstance(official, str):
-                continue
             if kind == "seated":
-                names[official] = str(said.get("name") or official)
-            elif ticket_id is not None:
-                closed_by[ticket_id] = official
+                if isinstance(official, str):
+                    names[official] = str(said.get("name") or official)
+            elif ticket_id is not None:  # the last close counts: closed where nobody sat, it is nobody's
+                closed_by[ticket_id] = official if isinstance(official, str) else ""
         return Period(tickets, self._first_calls(span), ratings, closed_by, names)
 
     def _first_calls(self, span: tuple[str, str]) -> dict[str, datetime]:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from central_server.domain.limits import Limits
+from central_server.report.command import make_report
 from central_server.storage.sqlite import MIGRATIONS, SqliteStorage
 from protocol.messages import FloorState
 from tests.central_server.test_service import Clock, Rig, reply_of
@@ -205,3 +206,34 @@ def test_the_floor_counts_the_day_as_the_report_does(rig: ConsoleRig) -> None:
     area = next(a for a in floor.areas if a.id == "dat-dai")
     assert (area.waiting, area.served, area.missed, area.target_wait_s) == (2, 1, 1, 30 * 60)
     assert area.oldest_issued_at is not None
+
+
+def test_a_citizen_closed_where_nobody_sits_is_nobodys_in_the_officials_sheet(tmp_path: Path) -> None:
+    """Lan marks a citizen missed and leaves; the keypad of a counter nobody signed in to calls them back and
+    serves them: the service is nobody's, not Lan's (the last close counts)."""
+    rig = ConsoleRig(tmp_path, Clock())
+    ticket = rig.ticket("dat-dai")
+    rig.console("1", "next")
+    rig.console("1", "skip")
+    rig.console("1", "leave")
+    rig.clock.advance(minutes=3)
+    assert rig.command("2", "call", number=ticket["ticket"]["number"])["ok"] is True
+    rig.clock.advance(minutes=7)
+    rig.command("2", "finish")
+    today = rig.clock.now.date()
+    report = make_report(rig.config, today, today, as_of=rig.clock.now)
+    rows = {row[0]: row for row in next(sheet for sheet in report.tables if sheet.slug == "can-bo").rows}
+    assert "lan.nt" not in rows or rows["lan.nt"][2] == 0, rows
+    assert rows[""][2] == 1, "served where nobody sat"
+
+
+def test_made_up_counter_ids_share_the_consoles_one_bucket(tmp_path: Path) -> None:
+    rig = ConsoleRig(tmp_path, Clock())
+    burst = int(max(10, Limits().commands_per_minute / 4))
+    codes = []
+    for n in range(burst * 2):
+        body = {"v": 1, "request_id": uuid.uuid4().hex, "counter": f"x{n}", "action": "sit", **LAN}
+        out = rig.send(rig.topics.console_request("c1"), body, rig.topics.console_response("c1"))
+        codes.append(reply_of(out, rig.topics.console_response("c1"))["error"]["code"])
+    assert codes[:burst] == ["unknown_counter"] * burst
+    assert set(codes[burst:]) == {"too_many_requests"}, "each made-up id must not get a fresh burst"
