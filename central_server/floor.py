@@ -7,11 +7,12 @@ from the issue to the first call, the share within target and the satisfied shar
 from __future__ import annotations
 
 from collections import Counter as Tally
+from collections import defaultdict
 from datetime import datetime
 
 from central_server.domain.center import Center
 from central_server.domain.counters import Counter
-from central_server.report.figures import RatingRow, ReportCenter, citizens, group
+from central_server.report.figures import Citizen, RatingRow, ReportCenter, citizens, group
 from central_server.report.source import record_of
 from protocol.messages import (
     MAX_PAYLOAD,
@@ -37,9 +38,12 @@ def floor_state(center: Center, report: ReportCenter, now: datetime) -> FloorSta
         targets.setdefault(person.first.area, 30)
     total = group(people, report, targets, now)
     served = Tally(t.counter_id for t in today if t.state.value == "served")
+    by_area: dict[str, list[Citizen]] = defaultdict(list)
+    for person in people:
+        by_area[person.first.area].append(person)
     areas = []
     for area in center.areas.values():
-        of_area = group([p for p in people if p.first.area == area.id], report, targets, now)
+        of_area = group(by_area[area.id], report, targets, now)
         waiting, priority, oldest = center.queue_of(area.id)
         areas.append(FloorArea(area.id, area.name, waiting, priority, oldest, of_area.served, of_area.missed,
                                area.target_wait_min * 60, area.open))
