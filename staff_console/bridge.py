@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import time
 import uuid
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 TRY_S = 1.5  # one attempt; then the same request again (the server answers a retry with its first answer)
 GIVE_UP_S = 4.5  # the official is told the center did not answer; the request expires at the broker by then
 NO_ANSWER_VI = "Máy chủ chưa trả lời. Vui lòng thử lại; nếu vẫn không được, báo cho quản lý trung tâm."
+NOT_CONNECTED_VI = "Mất kết nối với máy chủ trung tâm: lệnh chưa được gửi. Vui lòng thử lại sau giây lát."
 BAD_ANSWER_VI = "Máy chủ trả lời không hợp lệ. Vui lòng báo cho quản lý trung tâm."
 
 
@@ -127,16 +129,19 @@ class Bridge:
         """Do `action` at the counter for `official`; the server's answer, or Refused with why not.
 
         Blocking (a worker thread): tried again with the same request_id every TRY_S until GIVE_UP_S. Each try
-        expires at the broker and in the server's inbox when the console has given up, so no action is done
-        after the official was told it was not."""
+        expires at the broker and in the server's inbox by the time the console gives up (whole seconds, rounded
+        down), and none is sent while the broker is not reached, so no action is done after the official was
+        told it was not."""
         body = {"v": 1, "request_id": uuid.uuid4().hex, "counter": counter_id, "official": official.username,
                 "official_name": official.full_name, "action": action, **extra}
         payload = json.dumps(body, ensure_ascii=False).encode()
         give_up = time.monotonic() + GIVE_UP_S
-        while (left := give_up - time.monotonic()) > 0:
+        while (left := give_up - time.monotonic()) >= 1:
+            if not self._link.ready.is_set():  # paho would send it once reconnected, long after the official was told
+                raise Refused(NOT_CONNECTED_VI, "not_connected")
             try:
                 reply = self._link.request(self._request_topic, payload, response_topic=self._response_topic,
-                                           timeout_s=min(TRY_S, left), expiry_s=max(1, round(left)))
+                                           timeout_s=min(TRY_S, left), expiry_s=math.floor(left))
             except RequestTimeout:
                 continue
             return _answer(reply.payload, action, counter_id, official)

@@ -21,12 +21,13 @@ from staff_console.bridge import Bridge
 from staff_console.config import ConsoleConfig
 from staff_console.reports import Reports
 from staff_console.throttle import SignInThrottle
-from staff_console.web import Console, Hub, make_app
+from staff_console.web import MAX_STREAMS, Console, Hub, make_app
 
 log = logging.getLogger(__name__)
 
 FOLLOW_S = 0.2  # how often the stop signal and the connection are looked at, and the watchdog pinged
 GRACEFUL_S = 2  # open streams are cut this long after SIGTERM
+MAX_CONNECTIONS = MAX_STREAMS + 100
 
 
 def serve(config: ConsoleConfig, accounts: Accounts, clock: Clock) -> int:
@@ -41,6 +42,7 @@ def serve(config: ConsoleConfig, accounts: Accounts, clock: Clock) -> int:
     server = _Server(uvicorn.Config(
         app, host=config.listen, port=config.port, log_config=None, access_log=False, lifespan="on",
         timeout_graceful_shutdown=GRACEFUL_S, server_header=False,
+        limit_concurrency=MAX_CONNECTIONS,  # past it: 503 at once (each open page holds one for its stream)
         ssl_certfile=str(config.tls.cert_file) if config.tls else None,
         ssl_keyfile=str(config.tls.key_file) if config.tls else None,
     ))

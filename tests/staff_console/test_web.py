@@ -313,3 +313,15 @@ def test_a_page_stream_is_sent_only_its_own_changes_each_with_the_time_of_sendin
     changed, body = bridge.counter_event("1")
     assert changed != first and json.loads(body)["state"]["ticket"]["number"] == "1001"
     assert bridge.counter_event("nope")[1] and "quay/nope" not in bridge._shown  # a made-up id is not kept
+
+
+def test_no_action_is_sent_while_the_broker_is_not_reached(client: TestClient, center: Center) -> None:
+    """paho would send it once reconnected, long after the official was told it was not done."""
+    sign_in(client, "hoa")
+    seat("hoa")
+    csrf = csrf_of(client, "/quay/1")
+    links[-1].lose()
+    answer = client.post("/quay/1/lenh", data={"action": "next", "csrf": csrf}).json()
+    assert answer == {"ok": False, "message": "Mất kết nối với máy chủ trung tâm: lệnh chưa được gửi. Vui lòng thử "
+                                              "lại sau giây lát."}
+    assert center.asked == [] and links[-1].sent(REQUEST_TOPIC) == []
