@@ -149,7 +149,8 @@ class Console:
             now = time.monotonic()
             return self.throttle.attempt(address, username, now), now
 
-    def signed_in(self, address: str, username: str, tried_at: float) -> None:
+    def take_back(self, address: str, username: str, tried_at: float) -> None:
+        """A try that was no guess (a good sign-in, or one turned away busy) no longer counts."""
         with self._throttle_lock:
             self.throttle.succeeded(address, username, tried_at)
 
@@ -229,12 +230,13 @@ def make_app(console: Console) -> Starlette:
         try:
             user = await console.verify(username, password)
         except Busy:
+            console.take_back(address, username, tried_at)
             return _sign_in_page(request, page, secure, 503, "Hệ thống đang bận. Vui lòng thử lại sau giây lát.",
                                  username)
         if user is None:
             log.warning("sign-in of %r from %s failed", username, address)
             return _sign_in_page(request, page, secure, 401, "Tên đăng nhập hoặc mật khẩu không đúng.", username)
-        console.signed_in(address, username, tried_at)
+        console.take_back(address, username, tried_at)
         session = await console.use_accounts(console.accounts.open_session, user, console.config.session_hours)
         log.info("%s (%s) signed in from %s", user.username, user.role, address)
         response = RedirectResponse("/", status_code=303)
