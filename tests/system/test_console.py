@@ -6,6 +6,7 @@ open page."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from devkit.browser import chromium
+from devkit.console_page import ConsolePage
 from devkit.local_broker import LocalBroker
 from tests.harness import TIMEOUT, ConsoleProcess, ServerProcess, device, until, watching
 from tests.rating_terminal.test_terminal_e2e import Terminal
@@ -51,16 +53,12 @@ def text_of(browser: WebDriver, element_id: str) -> str:
     return str(browser.find_element(By.ID, element_id).text)
 
 
-def sign_in(browser: WebDriver, console: ConsoleProcess, username: str, password: str = PASSWORD) -> None:
-    browser.get(f"{console.url}/dang-nhap")
-    browser.find_element(By.NAME, "username").send_keys(username)
-    browser.find_element(By.NAME, "password").send_keys(password, Keys.ENTER)
-    wait(browser, lambda b: "/dang-nhap" not in b.current_url or b.find_elements(By.CSS_SELECTOR, ".error"))
+def sign_in(browser: WebDriver, console: ConsoleProcess, username: str) -> None:
+    ConsolePage(browser, console.url, TIMEOUT).sign_in(username, PASSWORD)
 
 
 def open_counter(browser: WebDriver, console: ConsoleProcess, counter_id: str) -> None:
-    browser.get(f"{console.url}/quay/{counter_id}")
-    wait(browser, lambda b: b.find_element(By.ID, "trang-thai").text != "")
+    ConsolePage(browser, console.url, TIMEOUT).open_counter(counter_id)
 
 
 def called(state: dict[str, Any] | None, number: str, official: str) -> bool:
@@ -83,7 +81,7 @@ def test_the_official_takes_a_counter_and_calls_from_the_page_as_the_board_and_t
             sign_in(browser, console, "hoa")
             assert browser.current_url.endswith("/quay")
             open_counter(browser, console, "1")
-            take_counter(browser)
+            ConsolePage(browser, console.url, TIMEOUT).take_counter()
             browser.find_element(By.TAG_NAME, "body").send_keys("n")  # the keyboard shortcut for "Gọi tiếp"
             wait(browser, lambda b: text_of(b, "so-hien-tai") == first)
             assert "Đất đai" in text_of(browser, "chi-tiet") and "Đã gọi 1 lần" in text_of(browser, "chi-tiet")
@@ -101,17 +99,12 @@ def test_the_official_takes_a_counter_and_calls_from_the_page_as_the_board_and_t
         terminal.stop()
 
 
-def take_counter(browser: WebDriver) -> None:
-    browser.find_element(By.ID, "nut-ngoi").click()
-    wait(browser, lambda b: "Ông/Bà đang nhận quầy này." in text_of(b, "ngoi"))
-
-
 def test_a_refusal_is_said_on_the_page_in_vietnamese(console: ConsoleProcess, browser: WebDriver) -> None:
     sign_in(browser, console, "hoa")
     open_counter(browser, console, "1")
     browser.find_element(By.TAG_NAME, "body").send_keys("h")  # "Hoàn thành" before taking the counter
     wait(browser, lambda b: "chưa nhận quầy này" in text_of(b, "thong-bao"))
-    take_counter(browser)
+    ConsolePage(browser, console.url, TIMEOUT).take_counter()
     browser.find_element(By.TAG_NAME, "body").send_keys("h")  # nobody was called: the server refuses
     wait(browser, lambda b: "chưa nhận quầy này" not in text_of(b, "thong-bao")
          and "error" in b.find_element(By.ID, "thong-bao").get_attribute("class"))
@@ -119,7 +112,8 @@ def test_a_refusal_is_said_on_the_page_in_vietnamese(console: ConsoleProcess, br
 
 
 def test_a_wrong_password_is_refused_and_opens_nothing(console: ConsoleProcess, browser: WebDriver) -> None:
-    sign_in(browser, console, "hoa", "không phải mật khẩu")
+    with pytest.raises(RuntimeError, match=re.escape("Tên đăng nhập hoặc mật khẩu không đúng.")):
+        ConsolePage(browser, console.url, TIMEOUT).sign_in("hoa", "không phải mật khẩu")
     assert browser.find_element(By.CSS_SELECTOR, ".error").text == "Tên đăng nhập hoặc mật khẩu không đúng."
     browser.get(f"{console.url}/quay/1")
     assert browser.current_url.endswith("/dang-nhap")
@@ -170,7 +164,7 @@ def test_transfer_by_area_name_call_by_number_finish_and_the_citizens_rating_sho
         second = kiosk.ticket("dat-dai")["ticket"]
         sign_in(browser, console, "hoa")
         open_counter(browser, console, "1")
-        take_counter(browser)
+        ConsolePage(browser, console.url, TIMEOUT).take_counter()
         browser.find_element(By.CSS_SELECTOR, "button[data-action=next]").click()
         wait(browser, lambda b: text_of(b, "so-hien-tai") == first["number"])
         Select(browser.find_element(By.ID, "linh-vuc-chuyen")).select_by_visible_text("Tư pháp – Hộ tịch")
