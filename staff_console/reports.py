@@ -10,12 +10,13 @@ import io
 import tempfile
 import threading
 import zipfile
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from protocol.errors import ConfigError
 
 MAX_DAYS = 366
+DATE_FORMAT = "%d/%m/%Y"  # 02/12/2026: what the page shows and reads (a date input would follow the PC's locale)
 
 
 class ReportRefused(Exception):
@@ -36,11 +37,12 @@ class Reports:
         return self._center_config is not None
 
     def period(self, first_text: str, last_text: str, today: date) -> tuple[date, date]:
-        """The period asked for, checked: real dates, in order, not after today, at most MAX_DAYS."""
+        """The period asked for, as Vietnamese write dates (02/12/2026), checked: real dates, in order, not after
+        today, at most MAX_DAYS."""
         try:
-            first, last = date.fromisoformat(first_text), date.fromisoformat(last_text)
+            first, last = (datetime.strptime(text.strip(), DATE_FORMAT).date() for text in (first_text, last_text))
         except ValueError:
-            raise ReportRefused("Ngày không hợp lệ: chọn ngày theo lịch.") from None
+            raise ReportRefused("Ngày không hợp lệ: ghi ngày theo dạng ngày/tháng/năm, ví dụ 02/12/2026.") from None
         if last < first:
             raise ReportRefused("«Đến ngày» phải sau hoặc trùng «Từ ngày».")
         if last > today:

@@ -37,7 +37,7 @@ from protocol.agent import AGENT_ZONE
 from staff_console.accounts import Accounts, Session
 from staff_console.bridge import Bridge, Refused
 from staff_console.config import ConsoleConfig
-from staff_console.reports import ReportRefused, Reports
+from staff_console.reports import DATE_FORMAT, ReportRefused, Reports
 from staff_console.throttle import SignInThrottle
 from staff_console.users import MAX_PASSWORD, Role, User
 
@@ -415,7 +415,7 @@ def _sign_in_page(request: Request, page: Callable[..., Response], secure: bool,
 
 def _reports_page(request: Request, page: Callable[..., Response], session: Session, console: Console,
                   error: str = "", first: str = "", last: str = "") -> Response:
-    today = datetime.now(AGENT_ZONE).date().isoformat()
+    today = datetime.now(AGENT_ZONE).date().strftime(DATE_FORMAT)
     return page(request, "reports.html", 400 if error else 200, session=session, error=error, today=today,
                 first=first or today, last=last or today, available=console.reports.available)
 

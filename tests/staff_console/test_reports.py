@@ -27,11 +27,12 @@ def center_config(folder: Path) -> Path:
 
 def test_the_period_is_checked_before_anything_is_read() -> None:
     reports = Reports(None)
-    assert reports.period("2026-11-01", "2026-11-30", TODAY) == (date(2026, 11, 1), date(2026, 11, 30))
-    for first, last, said in (("2026-13-01", "2026-12-01", "Ngày không hợp lệ"),
-                              ("2026-12-02", "2026-12-01", "«Đến ngày» phải sau"),
-                              ("2026-12-01", "2026-12-03", "ngày chưa tới"),
-                              ("2025-01-01", "2026-12-01", f"tối đa {MAX_DAYS} ngày")):
+    assert reports.period("01/11/2026", "30/11/2026", TODAY) == (date(2026, 11, 1), date(2026, 11, 30))
+    for first, last, said in (("01/13/2026", "01/12/2026", "Ngày không hợp lệ"),
+                              ("2026-11-01", "01/12/2026", "Ngày không hợp lệ"),
+                              ("02/12/2026", "01/12/2026", "«Đến ngày» phải sau"),
+                              ("01/12/2026", "03/12/2026", "ngày chưa tới"),
+                              ("01/01/2025", "01/12/2026", f"tối đa {MAX_DAYS} ngày")):
         with pytest.raises(ReportRefused) as refused:
             reports.period(first, last, TODAY)
         assert said in refused.value.message

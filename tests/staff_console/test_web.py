@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
+from protocol.agent import AGENT_ZONE
 from protocol.link import FakeLink, Message
 from protocol.topics import Topics
 from staff_console.accounts import Accounts
@@ -242,8 +243,9 @@ def test_reports_are_the_managers_and_say_when_they_cannot_be_made(client: TestC
     sign_in(client, "lan")
     page = client.get("/bao-cao")
     assert page.status_code == 200 and "chưa được cấu hình để lập báo cáo" in page.text
+    assert f'value="{datetime.now(AGENT_ZONE):%d/%m/%Y}"' in page.text, "dates as Vietnamese write them"
     csrf = csrf_of(client, "/bao-cao")
-    refused = client.post("/bao-cao", data={"csrf": csrf, "from": "2026-12-01", "to": "2026-11-01"})
+    refused = client.post("/bao-cao", data={"csrf": csrf, "from": "01/12/2026", "to": "01/11/2026"})
     assert refused.status_code == 400 and "«Đến ngày» phải sau hoặc trùng «Từ ngày»." in refused.text
 
 
