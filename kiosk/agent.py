@@ -110,6 +110,7 @@ class KioskAgent(AgentLoop[Event]):
         self._reach: tuple[bool, bool] | None = None  # (the server is online, the broker is reached), as last said
         self._shown: KioskView | None = None
         self._center_name = ""
+        self._public_url = ""  # the citizen web's address, from the center's config
         self._request_topic = self.topics.ticket_request(config.kiosk_id)
         self._response_topic = self.topics.ticket_response(config.kiosk_id)
         self.subscribe(self.topics.config(), CenterConfigMessage.from_wire, ConfigReceived.of)
@@ -142,7 +143,7 @@ class KioskAgent(AgentLoop[Event]):
 
     def handle(self, event: Event) -> None:
         if isinstance(event, ConfigReceived):
-            self._center_name = event.center_name
+            self._center_name, self._public_url = event.center_name, event.public_url
         for effect in self.flow.handle(event):
             self._carry_out(effect)
 
@@ -261,7 +262,7 @@ class KioskAgent(AgentLoop[Event]):
             return TicketFailed(request_id)
         ticket = IssuedTicket(view.id, view.number, view.area, view.area_name, view.issued_at,
                               view.waiting_ahead or 0, view.estimated_wait_s or 0, view.priority,
-                              view.wait_basis or WAIT_ESTIMATE)
+                              view.wait_basis or WAIT_ESTIMATE, view.token or "")
         log.info("ticket %s number %s for request %s", ticket.id, ticket.number, request_id)
         self._journal.answered(request_id, ticket.id)  # until it is printed
         return TicketAnswered(request_id, ticket)
@@ -302,7 +303,7 @@ class KioskAgent(AgentLoop[Event]):
         config = self.config
         paper = PAPER_58MM if config.printer.paper == "58mm" else PAPER_80MM
         paper = replace(paper, native_digits=config.printer.native_digits, native_qr=config.printer.native_qr)
-        text = TicketText(self._center_name, config.footer, config.qr)
+        text = TicketText(self._center_name, config.footer, config.qr, self._public_url)
         rendered = render_ticket(ticket, text, paper, self._fonts)
         if config.save_tickets is not None:
             _save(rendered.preview, config.save_tickets / f"{ticket.id}-{ticket.number}.png")

@@ -24,6 +24,9 @@ from protocol.topics import DEVICE_ID, ID
 CONNECTIONS = ("network", "serial", "usb", "file")
 PAPERS = {"58mm": 384, "80mm": 576}  # the only widths the ticket layout knows (firmware_configs/printers/README.md)
 LABEL = re.compile(r"[a-z0-9_-]+")
+# The ticket's QR: its page on the center's citizen web (the center config's [citizen_web] url), found by the
+# ticket's unguessable token. Never a ticket id: those are sequential, anyone could walk through a day's tickets.
+DEFAULT_QR = "{public_url}/phieu/{token}"
 PRINTER_MODELS = Path(__file__).resolve().parents[1] / "firmware_configs" / "printers"
 
 
@@ -119,7 +122,7 @@ def load(path: Path) -> KioskConfig:
     fullscreen = screen.flag("fullscreen", True)
     screen.finish()
     ticket = root.table("ticket", required=False)
-    qr = ticket.text("qr", "", pattern=re.compile(r"[^\n]{0,300}"))
+    qr = ticket.text("qr", DEFAULT_QR, pattern=re.compile(r"[^\n]{0,300}"))
     footer = ticket.text("footer", "Vui lòng theo dõi số trên màn hình và loa gọi. Xin cảm ơn!")
     save = ticket.path("save_dir", None)
     ticket.finish()

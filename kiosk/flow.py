@@ -47,11 +47,13 @@ class ConfigReceived:
     priority_categories: tuple[str, ...]
     hours: Hours | None = None  # the center's opening hours (None: any time)
     timezone: str = "Asia/Ho_Chi_Minh"
+    public_url: str = ""  # the citizen web's address: the tickets' QR points under it
 
     @classmethod
     def of(cls, config: CenterConfigMessage) -> ConfigReceived:
         areas = tuple(AreaButton(a.id, a.name, a.open, a.hours) for a in config.areas)
-        return cls(config.center_name, areas, config.priority_categories, config.hours, config.timezone)
+        return cls(config.center_name, areas, config.priority_categories, config.hours, config.timezone,
+                   config.public_url)
 
 
 @dataclass(frozen=True, slots=True)

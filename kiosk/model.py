@@ -85,6 +85,7 @@ class IssuedTicket:
     # What the estimate rests on (protocol.messages.WAIT_BASES): "free_counter" (called at once),
     # "estimate" (about `estimated_wait_s`) or "no_counter" (no counter serves the area now: no estimate).
     wait_basis: str = "estimate"
+    token: str = ""  # the ticket's public token: its page on the citizen web (the QR), "" from an older server
 
 
 @dataclass(frozen=True, slots=True)

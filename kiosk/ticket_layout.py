@@ -63,13 +63,14 @@ PAPER_80MM = PaperProfile(width_dots=576, native_digits=True, native_qr=True, qr
 class TicketText:
     """What the center configures for its tickets.
 
-    `qr_content` is a template with `{ticket_id}`, `{number}` and `{area}` placeholders (other braces are kept
-    as they are); empty means no QR code.
+    `qr_content` is a template (`qr_text`); empty means no QR code. `public_url`: where the center's citizen web
+    is reached (the retained config's `public_url`), "" when it has none.
     """
 
     center_name: str
     footer: str = "Vui lòng theo dõi số trên màn hình và loa gọi. Xin cảm ơn!"
     qr_content: str = ""
+    public_url: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,9 +147,17 @@ QR_BORDER_MODULES = 1  # what the preview draws around a QR code (python-escpos'
 # Small public helpers
 
 
-def qr_text(template: str, ticket: IssuedTicket) -> str:
-    """The QR content for a ticket: `{ticket_id}`, `{number}` and `{area}` replaced, anything else kept."""
-    return template.replace("{ticket_id}", ticket.id).replace("{number}", ticket.number).replace("{area}", ticket.area)
+def qr_text(template: str, ticket: IssuedTicket, public_url: str = "") -> str:
+    """The QR content for a ticket: `{public_url}`, `{token}`, `{ticket_id}`, `{number}` and `{area}` replaced,
+    anything else kept; "" (no QR) when the template needs a public URL or a token there is none of: a QR that
+    opens nothing is worse than none."""
+    if ("{token}" in template and not ticket.token) or ("{public_url}" in template and not public_url):
+        return ""
+    values = {"{public_url}": public_url, "{token}": ticket.token, "{ticket_id}": ticket.id, "{number}": ticket.number,
+              "{area}": ticket.area}
+    for placeholder, value in values.items():
+        template = template.replace(placeholder, value)
+    return template
 
 
 def qr_matrix(content: str) -> list[list[bool]]:
@@ -481,7 +490,7 @@ def render_ticket(ticket: IssuedTicket, text: TicketText, paper: PaperProfile, f
             block(WAIT_LABEL, regular)
             block(WAIT_MINUTES.format(minutes=wait_minutes(ticket.estimated_wait_s)), bold)
 
-    content = qr_text(text.qr_content, ticket)
+    content = qr_text(text.qr_content, ticket, text.public_url)
     if content:
         parts.append(_blank(width, 14))
         module = _qr_module(content, paper)

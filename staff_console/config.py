@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from protocol.config import MqttSettings, Table, load_mqtt, read_toml
 from protocol.topics import DEVICE_ID, ID
+from ui.web import MAX_PORT, address, at_most, listen_address
 
-LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-HOSTNAME = re.compile(rf"(?=.{{1,253}}$)(?:{LABEL}\.)*(?!\d+$){LABEL}")  # the last label not all digits: "1.2.3"
-MAX_PORT = 65535
 MAX_SESSION_HOURS = 24  # a session outliving a working day is a stolen cookie's gift
 
 
@@ -32,8 +28,7 @@ class ConsoleConfig:
 
     @property
     def address(self) -> str:
-        host = f"[{self.listen}]" if ":" in self.listen else self.listen
-        return f"{'https' if self.tls else 'http'}://{host}:{self.port}/"
+        return address(self.listen, self.port, self.tls is not None)
 
     def summary(self) -> str:
         return "\n".join([f"staff console {self.console_id} of center {self.center_id}", f"mqtt {self.mqtt.summary()}",
@@ -54,9 +49,9 @@ def load(path: Path) -> ConsoleConfig:
     console_id = console.text("id", pattern=DEVICE_ID)
     center_id = console.text("center", pattern=ID)
     accounts = _accounts(console)
-    listen = _listen(console)
-    port = _at_most(console, "port", console.integer("port", 8080, minimum=1), MAX_PORT)
-    session_hours = _at_most(console, "session_hours", console.integer("session_hours", 10, minimum=1),
+    listen = listen_address(console)
+    port = at_most(console, "port", console.integer("port", 8080, minimum=1), MAX_PORT)
+    session_hours = at_most(console, "session_hours", console.integer("session_hours", 10, minimum=1),
                              MAX_SESSION_HOURS)
     console.finish()
     mqtt = load_mqtt(root.table("mqtt"))
@@ -96,20 +91,3 @@ def _accounts(table: Table) -> Path:
     if not path.parent.is_dir():
         raise table.error("accounts", f"folder {path.parent} does not exist")
     return path
-
-
-def _listen(table: Table) -> str:
-    """An IPv4 or IPv6 address, or a host name of dot-separated labels."""
-    text: str = table.text("listen", "127.0.0.1")
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        if not HOSTNAME.fullmatch(text):
-            raise table.error("listen", f"{text!r} must be an IP address or a host name") from None
-    return text
-
-
-def _at_most(table: Table, key: str, value: int, maximum: int) -> int:
-    if value > maximum:
-        raise table.error(key, f"must be at most {maximum}, got {value}")
-    return value

@@ -6,14 +6,12 @@ import asyncio
 import contextlib
 import logging
 import sys
-import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime
 
-import uvicorn
 from starlette.applications import Starlette
 
-from protocol.agent import AGENT_ZONE, Clock, Watchdog, notify, stop_on_signals
+from protocol.agent import AGENT_ZONE, Clock, notify, stop_on_signals
 from protocol.link import MqttLink
 from protocol.topics import Topics
 from staff_console.accounts import Accounts
@@ -22,11 +20,10 @@ from staff_console.config import ConsoleConfig
 from staff_console.reports import Reports
 from staff_console.throttle import SignInThrottle
 from staff_console.web import MAX_STREAMS, Console, Hub, make_app
+from ui.web import QuietServer, follow, uvicorn_config
 
 log = logging.getLogger(__name__)
 
-FOLLOW_S = 0.2  # how often the stop signal and the connection are looked at, and the watchdog pinged
-GRACEFUL_S = 2  # open streams are cut this long after SIGTERM
 MAX_CONNECTIONS = MAX_STREAMS + 100
 
 
@@ -39,10 +36,8 @@ def serve(config: ConsoleConfig, accounts: Accounts, clock: Clock) -> int:
     console = Console(config, accounts, bridge, hub, SignInThrottle(), Reports(config.center_config))
     app = make_app(console)
     stop = stop_on_signals()
-    server = _Server(uvicorn.Config(
-        app, host=config.listen, port=config.port, log_config=None, access_log=False, lifespan="on",
-        timeout_graceful_shutdown=GRACEFUL_S, server_header=False,
-        limit_concurrency=MAX_CONNECTIONS,  # past it: 503 at once (each open page holds one for its stream)
+    server = QuietServer(uvicorn_config(
+        app, config.listen, config.port, MAX_CONNECTIONS,
         ssl_certfile=str(config.tls.cert_file) if config.tls else None,
         ssl_keyfile=str(config.tls.key_file) if config.tls else None,
     ))
@@ -51,7 +46,8 @@ def serve(config: ConsoleConfig, accounts: Accounts, clock: Clock) -> int:
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         hub.bind(asyncio.get_running_loop())
         bridge.start()
-        follower = asyncio.create_task(_follow(server, bridge, config, stop))
+        follower = asyncio.create_task(follow(server, f"staff_console: serving {config.address}", stop,
+                                              bridge.follow_connection))
         try:
             yield
         finally:
@@ -62,31 +58,6 @@ def serve(config: ConsoleConfig, accounts: Accounts, clock: Clock) -> int:
     app.router.lifespan_context = lifespan
     server.run()
     return 0 if server.started else 1
-
-
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        """The console's own handlers (`stop_on_signals`): SIGTERM ends it with exit 0 as it ends every agent,
-        where uvicorn's would raise the signal again once stopped (and a hung stop is cut after a grace)."""
-        yield
-
-
-async def _follow(server: uvicorn.Server, bridge: Bridge, config: ConsoleConfig, stop: threading.Event) -> None:
-    """Say where the pages are once the socket listens (READY=1), then keep the watchdog fed while the loop runs;
-    stop serving on SIGTERM or SIGINT."""
-    watchdog = Watchdog()
-    announced = False
-    while not server.should_exit:
-        if stop.is_set():
-            server.should_exit = True
-        if server.started and not announced:
-            announced = True
-            print(f"staff_console: serving {config.address}", flush=True)
-            notify("READY=1")
-        bridge.follow_connection()
-        watchdog.ping()
-        await asyncio.sleep(FOLLOW_S)
 
 
 def main_serve(config: ConsoleConfig, clock: Clock | None = None) -> int:

@@ -20,18 +20,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData, MutableHeaders
+from starlette.datastructures import FormData
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from protocol.agent import AGENT_ZONE
 from staff_console.accounts import Accounts, Session
@@ -40,6 +38,7 @@ from staff_console.config import ConsoleConfig
 from staff_console.reports import DATE_FORMAT, ReportRefused, Reports
 from staff_console.throttle import SignInThrottle
 from staff_console.users import MAX_PASSWORD, Role, User
+from ui.web import Guard, read_form
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +51,6 @@ PING_S = 15.0  # a stream says something at least this often (proxies close sile
 NOT_SEATED_VI = "Ông/Bà chưa nhận quầy này: bấm «Nhận quầy này» trước khi làm việc tại quầy."
 MAX_STREAMS_PER_SESSION = 4  # pages of one sign-in (a reload, a second tab); the oldest is closed past it
 MAX_HASHING = 2  # sign-ins checked at once: argon2 takes 64 MiB and a core each; more are told to try again
-BODY_S = 10.0  # a POST's body must arrive within this (a client sending it byte by byte holds nothing longer)
 ACTIONS = {"next", "recall", "start", "skip", "finish", "transfer", "call", "pause", "resume", "sit", "leave"}
 MANAGERS = {Role.MANAGER, Role.ADMIN}
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -195,7 +193,8 @@ def make_app(console: Console) -> Starlette:
                 if roles is not None and session.user.role not in roles:
                     return page(request, "error.html", 403, session=session, title="Không có quyền truy cập",
                                 message="Trang này dành cho quản lý trung tâm. Cán bộ làm việc tại trang Quầy.")
-                if request.method == "POST" and not _csrf_ok(request, session.csrf, await _form(request)):
+                form = await read_form(request, MAX_BODY) if request.method == "POST" else None
+                if form is not None and not _csrf_ok(request, session.csrf, form):
                     message = "Yêu cầu không hợp lệ (thiếu mã bảo vệ). Vui lòng tải lại trang."
                     if "x-csrf-token" in request.headers:  # the page's own script: it shows the message
                         return JSONResponse({"ok": False, "message": message}, status_code=403)
@@ -215,7 +214,7 @@ def make_app(console: Console) -> Starlette:
         return _sign_in_page(request, page, secure)
 
     async def sign_in(request: Request) -> Response:
-        form = await _form(request)
+        form = await read_form(request, MAX_BODY)
         if not _form_csrf_ok(request, form):
             return _sign_in_page(request, page, secure, 403, "Phiên làm việc của trang đã hết. Vui lòng đăng nhập "
                                                              "lại.")
@@ -269,7 +268,7 @@ def make_app(console: Console) -> Starlette:
     @signed_in()
     async def act(request: Request, session: Session) -> Response:
         counter_id = request.path_params["counter_id"]
-        form = await _form(request)
+        form = await read_form(request, MAX_BODY)
         action = str(form.get("action", ""))
         extra = {key: str(form[key])[:64] for key in ("to_area", "number") if form.get(key)}
         view = console.bridge.counter_view(counter_id)
@@ -303,7 +302,7 @@ def make_app(console: Console) -> Starlette:
 
     @signed_in(MANAGERS)
     async def report(request: Request, session: Session) -> Response:
-        form = await _form(request)
+        form = await read_form(request, MAX_BODY)
         first, last = str(form.get("from", ""))[:10], str(form.get("to", ""))[:10]
         try:
             period = console.reports.period(first, last, datetime.now(AGENT_ZONE).date())
@@ -329,69 +328,7 @@ def make_app(console: Console) -> Starlette:
         Route("/bao-cao", report, methods=["POST"]),
         Mount("/tep", StaticFiles(directory=HERE / "static"), name="static"),
     ]
-    return Starlette(routes=routes, middleware=[Middleware(Guard)])
-
-
-class Guard:
-    """Every response gets the security headers; a POST over MAX_BODY, or from another site, is refused.
-
-    Plain ASGI: Starlette's BaseHTTPMiddleware would pass every chunk of every open stream through a memory
-    stream and a task of its own."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request = Request(scope)
-        static = request.url.path.startswith("/tep/")
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers["Content-Security-Policy"] = CSP
-                headers["X-Content-Type-Options"] = "nosniff"
-                headers["Referrer-Policy"] = "same-origin"  # no-referrer would make Chrome send "Origin: null"
-                headers["X-Frame-Options"] = "DENY"
-                if not static:
-                    headers["Cache-Control"] = "no-store"
-            await send(message)
-
-        if request.method == "POST":
-            refusal = _post_refusal(request)
-            if refusal is not None:
-                await refusal(scope, receive, send_with_headers)
-                return
-        await self.app(scope, receive, send_with_headers)
-
-
-def _post_refusal(request: Request) -> Response | None:
-    length = request.headers.get("content-length")
-    if length is None or not length.isdigit() or int(length) > MAX_BODY:
-        return JSONResponse({"ok": False, "message": "Yêu cầu quá lớn."}, status_code=413)
-    origin = request.headers.get("origin")
-    if origin is not None and not _same_site(origin, request):
-        log.warning("refused a POST to %s from origin %r", request.url.path, origin[:100])
-        return JSONResponse({"ok": False, "message": "Yêu cầu không hợp lệ."}, status_code=403)
-    return None
-
-
-def _same_site(origin: str, request: Request) -> bool:
-    """The browser's Origin is this site: its host as the request names it (a reverse proxy must pass the Host
-    on: `proxy_set_header Host $host`), its scheme as the request came (behind a proxy, X-Forwarded-Proto)."""
-    parts = urlsplit(origin)
-    return parts.netloc == request.headers.get("host", "") and parts.scheme == request.url.scheme
-
-
-async def _form(request: Request) -> FormData:
-    """The POST's form (read once per request: Starlette caches it), bounded in fields, size and time."""
-    try:
-        return await asyncio.wait_for(request.form(max_files=0, max_fields=16, max_part_size=MAX_BODY), BODY_S)
-    except TimeoutError:
-        log.warning("a POST to %s did not send its body within %g s", request.url.path, BODY_S)
-        return FormData()
+    return Starlette(routes=routes, middleware=[Middleware(Guard, csp=CSP, static_prefix="/tep/", max_body=MAX_BODY)])
 
 
 def _csrf_ok(request: Request, expected: str, form: FormData) -> bool:

@@ -1,0 +1,25 @@
+"""`python -m citizen_web --config FILE` serves the citizens' pages; `--check` checks the config."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from citizen_web.config import load
+from protocol.agent import start_agent
+
+PROG = "citizen_web"
+DESCRIPTION = "The citizen web: the page a ticket's QR opens, and the rating from the phone (prints its address)."
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    started = start_agent(PROG, DESCRIPTION, load, argv)
+    if isinstance(started, int):
+        return started
+    from citizen_web.serve import serve  # uvicorn and Starlette: only when serving
+
+    return serve(started[0])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""The citizen web's side of MQTT: the center's names (`config`) and its queue (`queue`), both retained, and the
+two things it may ask the server (`web/<id>/request`, an extension of the contract): look a ticket up by its token,
+and rate it from the phone. Its broker user may do nothing else."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from citizen_web.follow import Called, Names, Queue
+from protocol.errors import BadMessage
+from protocol.link import Link, Message, RequestTimeout
+from protocol.messages import CenterConfigMessage, QueueSnapshot, Status, parse_object
+from protocol.topics import Topics
+
+log = logging.getLogger(__name__)
+
+TRY_S = 1.5  # one attempt; then the same request again (the server answers a retried rating with its first answer)
+GIVE_UP_S = 4.5  # the citizen is told the center did not answer; the request expires at the broker by then
+NO_ANSWER_VI = "Trung tâm chưa trả lời. Vui lòng thử lại sau giây lát."
+NOT_CONNECTED_VI = "Tạm thời không kết nối được với trung tâm. Vui lòng thử lại sau giây lát."
+BAD_ANSWER_VI = "Trung tâm trả lời không hợp lệ. Vui lòng thử lại sau."
+
+
+class Refused(Exception):
+    """The server said no (`code` is its error code), or could not be asked; `message` is for the citizen."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class Bridge:
+    def __init__(self, link: Link, topics: Topics, web_id: str, woken: Callable[[], None]) -> None:
+        self._link = link
+        self._topics = topics
+        self._request_topic = topics.web_request(web_id)
+        self._response_topic = topics.web_response(web_id)
+        self._woken = woken
+        self._lock = threading.Lock()
+        self._names: Names | None = None
+        self._queue: Queue | None = None
+        self._server_online = False
+        self._connected = False
+        self.version = 0  # grows with every change the pages may show
+        link.subscribe(topics.config(), self._on_config)
+        link.subscribe(topics.queue(), self._on_queue)
+        link.subscribe(topics.server_status(), self._on_server_status)
+        link.expect_replies(self._response_topic)
+
+    def start(self) -> None:
+        self._link.start()
+
+    def stop(self) -> None:
+        self._link.stop()
+
+    # --- what the center publishes (paho's thread) -----------------------------------------
+
+    def _on_config(self, message: Message) -> None:
+        try:
+            config = CenterConfigMessage.from_wire(message.payload)
+            names = Names(config.center_name, {a.id: a.name for a in config.areas},
+                          {c.id: c.name for c in config.counters}, config.rating_levels, ZoneInfo(config.timezone))
+        except (BadMessage, ValueError, KeyError) as bad:
+            log.warning("ignored the center's config: %s", bad)
+            return
+        self._changed(lambda: setattr(self, "_names", names))
+
+    def _on_queue(self, message: Message) -> None:
+        try:
+            queue = queue_of(QueueSnapshot.from_wire(message.payload))
+        except BadMessage as bad:
+            log.warning("ignored the queue: %s", bad.reason)
+            return
+        self._changed(lambda: setattr(self, "_queue", queue))
+
+    def _on_server_status(self, message: Message) -> None:
+        try:
+            online = Status.from_wire(message.payload).online
+        except BadMessage:
+            return
+        self._changed(lambda: setattr(self, "_server_online", online))
+
+    def _changed(self, change: Callable[[], None]) -> None:
+        with self._lock:
+            change()
+            self.version += 1
+        self._woken()
+
+    def follow_connection(self) -> None:
+        """Called every few tenths of a second: the pages say when the web has lost the center."""
+        connected = self._link.ready.is_set()
+        if connected != self._connected:
+            self._changed(lambda: setattr(self, "_connected", connected))
+
+    # --- what the pages read --------------------------------------------------------------
+
+    def picture(self) -> tuple[Names | None, Queue | None, bool]:
+        """The center's names, its queue, and whether the center is reached now."""
+        with self._lock:
+            return self._names, self._queue, self._connected and self._server_online
+
+    # --- what the web asks (worker threads) -----------------------------------------------
+
+    def ask(self, action: str, token: str, **extra: str) -> dict[str, Any]:
+        """The server's `ticket` for `action` ("lookup" or "rate"), or Refused with why not.
+
+        Blocking: tried again with the same request_id every TRY_S until GIVE_UP_S; each try expires at the broker
+        by the time the web gives up, and none is sent while the broker is not reached."""
+        body = {"v": 1, "request_id": uuid.uuid4().hex, "action": action, "token": token, **extra}
+        payload = json.dumps(body, ensure_ascii=False).encode()
+        give_up = time.monotonic() + GIVE_UP_S
+        while (left := give_up - time.monotonic()) >= 1:
+            if not self._link.ready.is_set():
+                raise Refused("not_connected", NOT_CONNECTED_VI)
+            try:
+                reply = self._link.request(self._request_topic, payload, response_topic=self._response_topic,
+                                           timeout_s=min(TRY_S, left), expiry_s=math.floor(left))
+            except RequestTimeout:
+                continue
+            return _ticket(reply.payload)
+        log.warning("%s: no answer from the server within %g s", action, GIVE_UP_S)
+        raise Refused("no_answer", NO_ANSWER_VI)
+
+
+def queue_of(snapshot: QueueSnapshot) -> Queue:
+    waiting: dict[int, tuple[str, int, int | None]] = {}
+    for area, entries in snapshot.waiting.items():
+        for ahead, (seq, estimate) in enumerate(entries):
+            waiting[seq] = (area, ahead, estimate)
+    called = {seq: Called(counter_id, called_at, calls) for seq, counter_id, called_at, calls in snapshot.called}
+    return Queue(snapshot.day, waiting, dict(snapshot.truncated),
+                 {area: len(entries) for area, entries in snapshot.waiting.items()}, called)
+
+
+def _ticket(payload: bytes) -> dict[str, Any]:
+    try:
+        answer = parse_object(payload)
+    except BadMessage:
+        raise Refused("bad_answer", BAD_ANSWER_VI) from None
+    ticket = answer.get("ticket")
+    if answer.get("ok") is True and isinstance(ticket, dict):
+        return ticket
+    error = answer.get("error")
+    message = error.get("message") if isinstance(error, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    raise Refused(str(code or "bad_answer"), message if isinstance(message, str) and message else BAD_ANSWER_VI)
+

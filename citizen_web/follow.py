@@ -1,0 +1,182 @@
+"""What a citizen's phone shows of a ticket: pure, no I/O.
+
+A ticket is first learnt from the server by its token (a look-up: `PublicTicket`); afterwards it is followed in
+the retained `queue` the server publishes after every change: where it stands among its area's waiting tickets
+(its index is how many are called before it), or at which counter it is being called. A ticket that left the
+queue (served, missed, moved to another area) is looked up again (`needs_lookup`).
+
+Every text is Vietnamese, in the "Ông/Bà" register, and true: a wait is the server's estimate from the day's
+own pace, said as "khoảng", and no estimate is made up when no counter serves the area.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from protocol.messages import PRIORITY_LABELS, RATING_LABELS
+
+IN_PLAY = frozenset({"waiting", "called", "serving"})  # a ticket the queue speaks of
+
+
+@dataclass(frozen=True, slots=True)
+class Names:
+    """The center as the retained `config` names it."""
+
+    center: str
+    areas: Mapping[str, str]
+    counters: Mapping[str, str]
+    levels: tuple[str, ...]
+    zone: ZoneInfo
+
+
+@dataclass(frozen=True, slots=True)
+class Called:
+    counter_id: str
+    called_at: datetime
+    calls: int
+
+
+@dataclass(frozen=True, slots=True)
+class Queue:
+    """The retained `queue`: each area's waiting tickets in call order, and the tickets at a counter now."""
+
+    day: date
+    waiting: Mapping[int, tuple[str, int, int | None]]  # seq -> (area, how many before it, estimated wait s)
+    cut: Mapping[str, int]  # area -> how many waiting were left off its list (a day gone wrong)
+    lengths: Mapping[str, int]  # area -> how many its list holds
+    called: Mapping[int, Called] = field(default_factory=dict)
+
+
+def ticket_seq(ticket_id: str) -> tuple[date, int] | None:
+    """`20261202-000003` -> (2026-12-02, 3); None for an id of another shape."""
+    day, _, seq = ticket_id.partition("-")
+    if len(day) != 8 or not day.isdigit() or not seq.isdigit():
+        return None
+    try:
+        return date(int(day[:4]), int(day[4:6]), int(day[6:])), int(seq)
+    except ValueError:
+        return None
+
+
+def needs_lookup(ticket: Mapping[str, Any], queue: Queue | None) -> bool:
+    """The queue no longer says where a ticket in play is: it was served, missed or moved; ask the server."""
+    if queue is None or ticket.get("state") not in IN_PLAY:
+        return False
+    place = ticket_seq(str(ticket.get("id", "")))
+    if place is None or place[0] != queue.day:
+        return place is not None and place[0] < queue.day
+    seq = place[1]
+    area = str(ticket.get("area", ""))
+    return seq not in queue.waiting and seq not in queue.called and not queue.cut.get(area)
+
+
+def view_of(ticket: Mapping[str, Any], queue: Queue | None, names: Names) -> dict[str, Any]:
+    """The page's content: the number, the area, and the status box (`before`, `big`, `after`, `notes`), with
+    `state` for the page's script (waiting, called, served, missed, voided) and the rating it may give."""
+    number = str(ticket.get("number", ""))
+    area = str(ticket.get("area", ""))
+    area_name = names.areas.get(area) or str(ticket.get("area_name", area))
+    state = str(ticket.get("state", "waiting"))
+    view: dict[str, Any] = {
+        "number": number, "area_name": area_name,
+        "priority": PRIORITY_LABELS.get(str(ticket.get("priority", "none")), ""),
+        "issued": _clock(ticket.get("issued_at"), names.zone),
+        "ahead": None, "calls": 0, "rating": None,
+    }
+    place = ticket_seq(str(ticket.get("id", "")))
+    seq = place[1] if place is not None and queue is not None and place[0] == queue.day else None
+    if seq is not None and queue is not None and state in IN_PLAY:
+        if seq in queue.waiting:
+            return {**view, **_waiting(*queue.waiting[seq])}
+        if seq in queue.called:
+            called = queue.called[seq]
+            return {**view, **_called(names.counters.get(called.counter_id, called.counter_id),
+                                      _clock(called.called_at.isoformat(), names.zone), called.calls)}
+        if queue.cut.get(area):
+            return {**view, **_waiting(area, queue.lengths.get(area, 0), None, beyond=True)}
+    if state == "waiting":
+        return {**view, **_waiting(area, ticket.get("waiting_ahead") or 0, ticket.get("estimated_wait_s"))}
+    counter = names.counters.get(str(ticket.get("counter_id") or ""), str(ticket.get("counter_name") or ""))
+    if state in ("called", "serving"):
+        return {**view, **_called(counter, _clock(ticket.get("called_at"), names.zone), int(ticket.get("calls") or 1))}
+    if state == "served":
+        return {**view, **_served(counter, ticket.get("rating"), names)}
+    if state == "missed":
+        return {**view, "state": "missed", "before": f"Số {number} đã được gọi nhưng công dân không có mặt",
+                "big": "Đã qua lượt", "after": "",
+                "notes": [f"Mời Ông/Bà đến ngay bàn hướng dẫn hoặc quầy phục vụ lĩnh vực {area_name}: cán bộ có "
+                          "thể gọi lại số này trong ngày hôm nay."]}
+    return {**view, "state": "voided", "before": "", "big": "Phiếu đã huỷ", "after": "",
+            "notes": ["Vui lòng liên hệ cán bộ hướng dẫn của trung tâm."]}
+
+
+def expired_view(day: date) -> dict[str, Any]:
+    return {"state": "expired", "number": "", "area_name": "", "priority": "", "issued": "", "ahead": None,
+            "calls": 0, "rating": None, "before": "", "big": "Hết hiệu lực", "after": "",
+            "notes": [f"Phiếu này là của ngày {day:%d/%m/%Y}. Mỗi phiếu chỉ dùng được trong ngày cấp."]}
+
+
+def wait_text(seconds: int) -> str:
+    """`seconds` as a person says a wait: "khoảng 12 phút", "khoảng 1 giờ 20 phút"."""
+    minutes = max(1, round(seconds / 60))
+    if minutes < 60:
+        return f"khoảng {minutes} phút"
+    hours, rest = divmod(minutes, 60)
+    return f"khoảng {hours} giờ {rest} phút" if rest else f"khoảng {hours} giờ"
+
+
+def _waiting(area: str, ahead: int, estimate_s: int | None, *, beyond: bool = False) -> dict[str, Any]:
+    if beyond:
+        return {"state": "waiting", "ahead": ahead, "before": "Trước Ông/Bà còn hơn", "big": f"{ahead}",
+                "after": "người đang chờ", "notes": ["Hàng chờ hôm nay rất đông; số người phía trước sẽ hiện khi "
+                                                     "Ông/Bà đến gần lượt."]}
+    if estimate_s is None:
+        note = "Chưa có quầy nào đang phục vụ lĩnh vực này nên chưa ước tính được thời gian chờ."
+    elif estimate_s < 60:
+        note = "Thời gian chờ ước tính: dưới 1 phút."
+    else:
+        note = f"Thời gian chờ ước tính: {wait_text(estimate_s)} (theo nhịp làm việc hôm nay, có thể thay đổi)."
+    if ahead == 0:
+        return {"state": "waiting", "ahead": 0, "before": "Ông/Bà là người tiếp theo", "big": "Sắp đến lượt",
+                "after": "Mời Ông/Bà chú ý màn hình và loa gọi số.", "notes": [note]}
+    return {"state": "waiting", "ahead": ahead, "before": "Trước Ông/Bà còn", "big": f"{ahead}",
+            "after": "người đang chờ", "notes": [note]}
+
+
+def _called(counter: str, at: str, calls: int) -> dict[str, Any]:
+    again = f" (lần {calls})" if calls > 1 else ""
+    return {"state": "called", "calls": calls, "before": "Mời công dân đến", "big": counter or "quầy",
+            "after": f"Gọi lúc {at}{again}", "notes": []}
+
+
+def _served(counter: str, rating: Any, names: Names) -> dict[str, Any]:
+    rating = rating if isinstance(rating, Mapping) else {}
+    level = rating.get("level")
+    view: dict[str, Any] = {"state": "served", "before": "Hồ sơ của Ông/Bà đã được tiếp nhận",
+                            "big": "Cảm ơn Ông/Bà", "after": f"tại {counter}" if counter else "", "notes": []}
+    if isinstance(level, str):
+        view["notes"] = [f"Ông/Bà đã đánh giá: {RATING_LABELS.get(level, level)}. Trân trọng cảm ơn."]
+        view["rating"] = {"open": False, "level": level}
+    elif rating.get("open") is True:
+        until = _clock(rating.get("until"), names.zone)
+        view["rating"] = {"open": True, "level": None,
+                          "levels": [[level_id, RATING_LABELS.get(level_id, level_id)] for level_id in names.levels],
+                          "until": until}
+        view["notes"] = [f"Mời Ông/Bà đánh giá mức độ hài lòng (đến {until})."]
+    else:
+        view["rating"] = {"open": False, "level": None}
+    return view
+
+
+def _clock(moment: Any, zone: ZoneInfo) -> str:
+    """An ISO time as the center's clock shows it: "09:41"; "" for none."""
+    if not isinstance(moment, str):
+        return ""
+    try:
+        return datetime.fromisoformat(moment).astimezone(zone).strftime("%H:%M")
+    except ValueError:
+        return ""

@@ -1,0 +1,99 @@
+"""How much one client may ask of the citizen web, and all clients together: pure, no I/O, no clock of its own.
+
+The web faces the internet. A client is its address (behind the reverse proxy, the one the proxy saw). Many
+phones share an address (the center's Wi-Fi, a carrier's NAT), so what a person does is allowed generously;
+what only a guesser does is not: a token that is no ticket's counts as a failure, and a client with
+`MAX_FAILURES` of them in `FAILURE_WINDOW_S` may look nothing new up until they age out. Tokens are 27
+characters with a 96-bit MAC: guessing one is hopeless, and this keeps trying from costing the server.
+Every table is bounded: past `MAX_CLIENTS` the client seen least recently is forgotten.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+
+RATE_PER_S = 5.0  # requests a client may make each second, on average
+BURST = 40  # ... and at once (a page, its script, its stream, a reload or two; a few phones behind one NAT)
+MAX_FAILURES = 10  # tokens that are no ticket's, per client, in FAILURE_WINDOW_S
+FAILURE_WINDOW_S = 600.0
+MAX_NEW_LOOKUPS = 200  # look-ups of tokens the web does not know yet, all clients together, per LOOKUP_WINDOW_S
+LOOKUP_WINDOW_S = 10.0
+STREAMS_PER_CLIENT = 50  # live pages open from one address
+STREAMS_PER_TOKEN = 4  # live pages of one ticket (a reload, a second tab, a relative's phone)
+MAX_CLIENTS = 50_000
+
+
+@dataclass(slots=True)
+class _Client:
+    tokens: float = float(BURST)
+    at: float = 0.0
+    failures: deque[float] = field(default_factory=deque)
+    streams: int = 0
+
+
+class ClientLimits:
+    def __init__(self) -> None:
+        self._clients: OrderedDict[str, _Client] = OrderedDict()
+        self._lookups: deque[float] = deque()
+
+    def _client(self, address: str, now: float) -> _Client:
+        client = self._clients.get(address)
+        if client is None:
+            client = self._clients[address] = _Client(at=now)
+            while len(self._clients) > MAX_CLIENTS:
+                self._clients.popitem(last=False)
+        self._clients.move_to_end(address)
+        return client
+
+    def request(self, address: str, now: float) -> bool:
+        """One request from `address`: False past its rate."""
+        client = self._client(address, now)
+        client.tokens = min(float(BURST), client.tokens + (now - client.at) * RATE_PER_S)
+        client.at = now
+        if client.tokens < 1:
+            return False
+        client.tokens -= 1
+        return True
+
+    def may_look_up(self, address: str, now: float) -> bool:
+        """Whether `address` may have a token the web does not know looked up (it has not failed too often)."""
+        client = self._client(address, now)
+        _forget(client.failures, now - FAILURE_WINDOW_S)
+        return len(client.failures) < MAX_FAILURES
+
+    def server_may_be_asked(self, now: float) -> bool:
+        """All clients together: at most MAX_NEW_LOOKUPS new tokens per LOOKUP_WINDOW_S reach the server."""
+        _forget(self._lookups, now - LOOKUP_WINDOW_S)
+        if len(self._lookups) >= MAX_NEW_LOOKUPS:
+            return False
+        self._lookups.append(now)
+        return True
+
+    def failed(self, address: str, now: float) -> None:
+        """`address` gave a token that is no ticket's (or no token at all)."""
+        failures = self._client(address, now).failures
+        failures.append(now)
+        while len(failures) > MAX_FAILURES:
+            failures.popleft()
+
+    def open_stream(self, address: str, now: float) -> bool:
+        client = self._client(address, now)
+        if client.streams >= STREAMS_PER_CLIENT:
+            return False
+        client.streams += 1
+        return True
+
+    def close_stream(self, address: str) -> None:
+        client = self._clients.get(address)
+        if client is not None and client.streams > 0:
+            client.streams -= 1
+
+    @property
+    def clients(self) -> int:
+        return len(self._clients)
+
+
+def _forget(times: deque[float], before: float) -> None:
+    while times and times[0] < before:
+        times.popleft()

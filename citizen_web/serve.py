@@ -1,0 +1,58 @@
+"""The citizen web as a process: uvicorn serving the pages, the MQTT bridge, systemd's READY=1 and watchdog."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+
+from citizen_web.bridge import Bridge
+from citizen_web.config import WebConfig
+from citizen_web.limits import ClientLimits
+from citizen_web.web import Phones, make_app
+from protocol.agent import notify, stop_on_signals
+from protocol.link import MqttLink
+from protocol.topics import Topics
+from ui.web import QuietServer, follow, uvicorn_config
+
+
+def serve(config: WebConfig) -> int:
+    topics = Topics(config.center_id)
+    link = MqttLink(config.mqtt, client_id=config.mqtt.client_id or f"{config.center_id}-{config.web_id}",
+                    status_topic=topics.device_status(config.web_id))
+    phones: Phones | None = None
+
+    def woken() -> None:
+        if phones is not None:
+            phones.wake_from_thread()
+
+    bridge = Bridge(link, topics, config.web_id, woken)
+    phones = Phones(bridge, config, ClientLimits())
+    app = make_app(phones)
+    stop = stop_on_signals()
+    # Behind the reverse proxy the client is the address the proxy saw (X-Forwarded-For, from trusted proxies only)
+    server = QuietServer(uvicorn_config(app, config.listen, config.port, config.max_phones + 200, proxy_headers=True,
+                                        forwarded_allow_ips=list(config.trusted_proxies)))
+
+    def tick() -> None:
+        bridge.follow_connection()
+        phones.refresh()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        phones.bind(asyncio.get_running_loop())
+        bridge.start()
+        follower = asyncio.create_task(follow(server, f"citizen_web: serving {config.address}", stop, tick))
+        try:
+            yield
+        finally:
+            notify("STOPPING=1")
+            follower.cancel()
+            bridge.stop()
+            phones.close()
+
+    app.router.lifespan_context = lifespan
+    server.run()
+    return 0 if server.started else 1

@@ -1,0 +1,319 @@
+"""The citizen's pages: a ticket's page (its QR opens `/phieu/<token>`), its live stream, and the rating form.
+
+Starlette on uvicorn. The page is whole without JavaScript (it reloads itself every 30 s, and the rating is a plain
+form); with it, the page follows the ticket through Server-Sent Events, vibrates and rings when the citizen is
+called or close to it. Nothing is served without a ticket's token, every client is limited (`limits.py`), and the
+process holds a bounded number of tickets and streams.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from citizen_web.bridge import Bridge, Refused
+from citizen_web.config import WebConfig
+from citizen_web.follow import expired_view, needs_lookup, ticket_seq, view_of
+from citizen_web.limits import STREAMS_PER_TOKEN, ClientLimits
+from protocol.messages import RATING_LABELS
+from ui.web import Guard, read_form
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+TOKEN = re.compile(r"[A-Za-z0-9_-]{27}")  # base64url of 20 bytes: the day, the ticket's place, a 96-bit MAC
+MAX_BODY = 1024  # a rating form is a level id
+PING_S = 15.0  # a stream says something at least this often (proxies close silent connections)
+LOOKUP_THREADS = 16  # requests to the server at once (each waits for its answer in a thread)
+RATING_REFRESH_S = 20.0  # a finished ticket's page asks again this often: it may have been rated at the counter
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+       "media-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+TOO_MANY_VI = "Ông/Bà thao tác quá nhanh. Vui lòng thử lại sau ít phút."
+TOO_MANY_WRONG_VI = "Đã tra cứu quá nhiều mã phiếu không đúng. Vui lòng thử lại sau ít phút."
+BUSY_VI = "Hệ thống đang bận. Vui lòng thử lại sau giây lát."
+NOT_FOUND_VI = "Không tìm thấy phiếu. Vui lòng quét lại mã QR trên phiếu."
+NOT_READY_VI = "Trang đang kết nối với trung tâm. Vui lòng thử lại sau giây lát."
+
+
+@dataclass(slots=True)
+class Known:
+    """A ticket the web has looked up, by its token: the server's last answer."""
+
+    ticket: dict[str, Any]
+    looked_at: float  # time.monotonic()
+    streams: list[asyncio.Event] = field(default_factory=list)
+
+
+class Phones:
+    """The tickets followed from phones: their last look-up, their open streams, and the look-ups to do again."""
+
+    def __init__(self, bridge: Bridge, config: WebConfig, limits: ClientLimits) -> None:
+        self.bridge = bridge
+        self.config = config
+        self.limits = limits
+        self._known: OrderedDict[str, Known] = OrderedDict()
+        self._max_known = 4 * config.max_phones
+        self._asking: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._pool = ThreadPoolExecutor(max_workers=LOOKUP_THREADS, thread_name_prefix="lookup")
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._refreshing: set[asyncio.Future[None]] = set()
+        self.open_streams = 0
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def known(self, token: str) -> Known | None:
+        return self._known.get(token)
+
+    async def look_up(self, token: str) -> Known:
+        """The ticket of `token`, asked once however many pages ask at the same moment; Refused when it is none."""
+        ticket = await self._ask(token, "lookup")
+        return self._remember(token, ticket)
+
+    async def rate(self, token: str, level: str) -> Known:
+        ticket = await self._ask(f"rate:{token}", "rate", token=token, level=level)
+        return self._remember(token, ticket)
+
+    async def _ask(self, key: str, action: str, token: str = "", **extra: str) -> dict[str, Any]:
+        asking = self._asking.get(key)
+        if asking is None:
+            loop = asyncio.get_running_loop()
+            asking = asyncio.ensure_future(loop.run_in_executor(self._pool, lambda: self.bridge.ask(
+                action, token or key, **extra)))
+            self._asking[key] = asking
+            asking.add_done_callback(lambda _done: self._asking.pop(key, None))
+        return await asyncio.shield(asking)
+
+    def _remember(self, token: str, ticket: dict[str, Any]) -> Known:
+        known = self._known.get(token)
+        if known is None:
+            known = self._known[token] = Known(ticket, time.monotonic())
+            self._forget_unfollowed()
+        else:
+            known.ticket, known.looked_at = ticket, time.monotonic()
+            self._known.move_to_end(token)
+        for waiter in known.streams:
+            waiter.set()
+        return known
+
+    def _forget_unfollowed(self) -> None:
+        while len(self._known) > self._max_known:
+            for token, known in self._known.items():
+                if not known.streams:
+                    del self._known[token]
+                    break
+            else:
+                return
+
+    def view(self, token: str) -> dict[str, Any]:
+        known = self._known[token]
+        names, queue, reached = self.bridge.picture()
+        place = ticket_seq(str(known.ticket.get("id", "")))
+        if place is not None and queue is not None and place[0] < queue.day:
+            view = expired_view(place[0])
+        elif names is None:
+            view = {"state": "unknown", "before": "", "big": "", "after": "", "notes": [NOT_READY_VI]}
+        else:
+            view = view_of(known.ticket, queue, names)
+        view["offline"] = not reached
+        return view
+
+    # --- following ---------------------------------------------------------------------------
+
+    def join(self, token: str) -> asyncio.Event | None:
+        """A stream for the ticket's page; the oldest of its streams ends past STREAMS_PER_TOKEN, and None when
+        `max_phones` are followed."""
+        known = self._known[token]
+        if self.open_streams >= self.config.max_phones:
+            return None
+        waiter = asyncio.Event()
+        if len(known.streams) >= STREAMS_PER_TOKEN:
+            oldest = known.streams.pop(0)
+            oldest.set()  # it sees it left the list and ends
+            self.open_streams -= 1
+        known.streams.append(waiter)
+        self.open_streams += 1
+        return waiter
+
+    def leave(self, token: str, waiter: asyncio.Event) -> None:
+        known = self._known.get(token)
+        if known is not None and waiter in known.streams:
+            known.streams.remove(waiter)
+            self.open_streams -= 1
+
+    def following(self, token: str, waiter: asyncio.Event) -> bool:
+        known = self._known.get(token)
+        return known is not None and waiter in known.streams
+
+    def wake_from_thread(self) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._wake)
+
+    def _wake(self) -> None:
+        for known in self._known.values():
+            for waiter in known.streams:
+                waiter.set()
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Look up again the followed tickets the queue no longer places, and finished ones whose rating is open
+        (it may have been given at the counter). Called at every change and every few tenths of a second."""
+        _names, queue, reached = self.bridge.picture()
+        if not reached:
+            return
+        now = time.monotonic()
+        for token, known in list(self._known.items()):
+            if not known.streams or token in self._asking:
+                continue
+            rating = known.ticket.get("rating")
+            rating_open = isinstance(rating, dict) and rating.get("open") is True and rating.get("level") is None
+            if needs_lookup(known.ticket, queue) or (rating_open and now - known.looked_at >= RATING_REFRESH_S):
+                known.looked_at = now
+                task = asyncio.ensure_future(self._refresh_one(token))
+                self._refreshing.add(task)
+                task.add_done_callback(self._refreshing.discard)
+
+    async def _refresh_one(self, token: str) -> None:
+        with contextlib.suppress(Refused):
+            await self.look_up(token)
+
+
+def make_app(phones: Phones) -> Starlette:
+    templates = Jinja2Templates(directory=HERE / "templates")
+    limits = phones.limits
+
+    def page(request: Request, status: int, token: str = "", view: dict[str, Any] | None = None,
+             message: str = "") -> Response:
+        names, _queue, _reached = phones.bridge.picture()
+        levels = [(level, RATING_LABELS.get(level, level)) for level in names.levels] if names else []
+        context = {"center_name": names.center if names else "", "token": token, "view": view, "message": message,
+                   "levels": levels}
+        return templates.TemplateResponse(request, "ticket.html" if view else "message.html", context,
+                                          status_code=status)
+
+    def client(request: Request) -> str:
+        return request.client.host if request.client else "?"
+
+    async def ticket_of(request: Request) -> tuple[str, Known | Response]:
+        """The ticket the URL names, or the page that says why not (the client's limits come first)."""
+        address, now = client(request), time.monotonic()
+        token = request.path_params["token"]
+        if not limits.request(address, now):
+            return token, page(request, 429, message=TOO_MANY_VI)
+        if not TOKEN.fullmatch(token):
+            limits.failed(address, now)
+            return token, page(request, 404, message=NOT_FOUND_VI)
+        known = phones.known(token)
+        if known is not None:
+            return token, known
+        if not limits.may_look_up(address, now):
+            log.warning("refused a look-up from %s: too many wrong tokens", address)
+            return token, page(request, 429, message=TOO_MANY_WRONG_VI)
+        if not limits.server_may_be_asked(now):
+            return token, page(request, 503, message=BUSY_VI)
+        try:
+            return token, await phones.look_up(token)
+        except Refused as refused:
+            if refused.code == "unknown_token":
+                limits.failed(address, now)
+                log.info("a wrong token from %s", address)
+                return token, page(request, 404, message=refused.message)
+            if refused.code == "expired_token":
+                return token, page(request, 410, message=refused.message)
+            if refused.code in ("not_connected", "no_answer", "too_many_requests"):
+                return token, page(request, 503, message=refused.message)
+            return token, page(request, 400, message=refused.message)
+
+    async def home(request: Request) -> Response:
+        return page(request, 200, message="Mời Ông/Bà quét mã QR trên phiếu số thứ tự để theo dõi lượt của mình.")
+
+    async def ticket(request: Request) -> Response:
+        token, found = await ticket_of(request)
+        if isinstance(found, Response):
+            return found
+        return page(request, 200, token, phones.view(token))
+
+    async def rate(request: Request) -> Response:
+        token, found = await ticket_of(request)
+        if isinstance(found, Response):
+            return found
+        form = await read_form(request, MAX_BODY, max_fields=2)
+        level = str(form.get("level", ""))[:64]
+        names, _queue, _reached = phones.bridge.picture()
+        if names is None or level not in names.levels:
+            return page(request, 400, token, phones.view(token), "Mức đánh giá không hợp lệ.")
+        try:
+            await phones.rate(token, level)
+        except Refused as refused:
+            log.info("a phone rating was refused: %s", refused.code)
+            with contextlib.suppress(Refused):  # the page then shows what holds (rated at the counter, closed)
+                await phones.look_up(token)
+            return page(request, 409, token, phones.view(token), refused.message)
+        log.info("a phone rating: %s", level)
+        return page(request, 200, token, phones.view(token), "Trân trọng cảm ơn Ông/Bà đã đánh giá.")
+
+    async def stream(request: Request) -> Response:
+        token, found = await ticket_of(request)
+        if isinstance(found, Response):
+            return found
+        address = client(request)
+        if not limits.open_stream(address, time.monotonic()):
+            return PlainTextResponse("Quá nhiều trang đang mở.", status_code=429)
+        waiter = phones.join(token)
+        if waiter is None:
+            limits.close_stream(address)
+            return PlainTextResponse("Hệ thống đang bận.", status_code=503)
+        return StreamingResponse(_events(phones, token, waiter, address), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    async def robots(_request: Request) -> Response:
+        return PlainTextResponse("User-agent: *\nDisallow: /\n")
+
+    routes = [
+        Route("/", home),
+        Route("/robots.txt", robots),
+        Route("/phieu/{token}", ticket),
+        Route("/phieu/{token}/luong", stream),
+        Route("/phieu/{token}/danh-gia", rate, methods=["POST"]),
+        Mount("/tep", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    return Starlette(routes=routes, middleware=[Middleware(Guard, csp=CSP, static_prefix="/tep/", max_body=MAX_BODY)])
+
+
+async def _events(phones: Phones, token: str, waiter: asyncio.Event, address: str) -> AsyncIterator[str]:
+    try:
+        last = ""
+        while phones.following(token, waiter):
+            shown = json.dumps(phones.view(token), ensure_ascii=False)
+            if shown != last:
+                last = shown
+                yield f"data: {shown}\n\n"
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(waiter.wait(), PING_S)
+            if not waiter.is_set():
+                yield ": còn kết nối\n\n"
+            waiter.clear()
+    finally:
+        phones.leave(token, waiter)
+        phones.limits.close_stream(address)
