@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 
 lint: install
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy protocol central_server kiosk display_board rating_terminal staff_console ui devkit benchmarks tests
+	$(VENV)/bin/mypy protocol central_server kiosk display_board rating_terminal staff_console citizen_web ui devkit benchmarks tests
 
 test: lint
 	$(VENV)/bin/pytest -q

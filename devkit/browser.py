@@ -3,12 +3,14 @@ by Selenium through Debian's chromedriver (nothing is downloaded: Selenium is gi
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.remote.webdriver import WebDriver
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -18,8 +20,14 @@ FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-u
          "--disable-default-apps", "--disable-extensions", "--lang=vi-VN")
 
 
+PHONE = {"width": 360, "height": 780, "pixelRatio": 2.0}  # a cheap Android phone's screen (720 x 1560 pixels)
+PHONE_AGENT = ("Mozilla/5.0 (Linux; Android 12; SM-A035F) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 "
+               "Mobile Safari/537.36")
+
+
 @contextmanager
-def chromium(width: int = 1366, height: int = 900) -> Iterator[webdriver.Chrome]:
+def chromium(width: int = 1366, height: int = 900, *, phone: bool = False) -> Iterator[webdriver.Chrome]:
+    """`phone`: Chromium's own emulation of a phone (its screen, touch and user agent) instead of a PC's window."""
     missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.exists()]
     if missing:
         raise RuntimeError(f"missing {', '.join(missing)}: make install installs chromium and chromium-driver")
@@ -27,8 +35,19 @@ def chromium(width: int = 1366, height: int = 900) -> Iterator[webdriver.Chrome]
     options.binary_location = str(CHROMIUM)
     for flag in (*FLAGS, f"--window-size={width},{height}"):
         options.add_argument(flag)
+    if phone:
+        options.add_experimental_option("mobileEmulation", {"deviceMetrics": PHONE, "userAgent": PHONE_AGENT})
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     try:
         yield driver
     finally:
         driver.quit()
+
+
+def full_page_png(driver: WebDriver) -> bytes:
+    """The whole page as PNG, below the window's fold too (Chromium's DevTools)."""
+    size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
+        "format": "png", "captureBeyondViewport": True,
+        "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}})
+    return base64.b64decode(shot["data"])

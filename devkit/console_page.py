@@ -3,7 +3,6 @@ shortcuts and forms, read the answer the page gives, save what the page shows. U
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,8 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from devkit.browser import full_page_png
 
 # The counter page's keyboard shortcuts (staff_console/templates/counter.html): an official's hands are on a keyboard.
 KEYS = {"next": "n", "recall": "l", "start": "b", "finish": "h", "skip": "v", "pause": "t", "resume": "t"}
@@ -125,12 +126,8 @@ class ConsolePage:
         return [str(text) for text in texts or []]
 
     def screenshot(self) -> bytes:
-        """The whole page as PNG, below the window's fold too (Chromium's DevTools: the floor is a long page)."""
-        size = self.driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
-        shot = self.driver.execute_cdp_cmd("Page.captureScreenshot", {
-            "format": "png", "captureBeyondViewport": True,
-            "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}})
-        return base64.b64decode(shot["data"])
+        """The whole page as PNG, below the window's fold too (the floor is a long page)."""
+        return full_page_png(self.driver)
 
     def save(self, path: Path) -> Path:
         path.write_bytes(self.screenshot())
