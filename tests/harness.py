@@ -362,3 +362,31 @@ class ConsoleProcess:
         """SIGTERM, then wait; returns the exit code."""
         code, self.proc = terminate(self.proc), None
         return code
+
+
+class WebProcess:
+    """`python -m citizen_web --config FILE` as a real process, on a free port."""
+
+    def __init__(self, folder: Path, broker: LocalBroker, center_id: str, web_id: str = "web-1",
+                 max_phones: int = 3000) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.config = folder / "citizen_web.toml"
+        self.config.write_text(
+            f'[web]\nid = "{web_id}"\ncenter = "{center_id}"\nport = {self.port}\nmax_phones = {max_phones}\n'
+            f'[mqtt]\nurl = "{broker.url}"\n', encoding="utf-8")
+        self.log = folder / "citizen_web.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen([sys.executable, "-m", "citizen_web", "--config", str(self.config)],
+                                         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        until(lambda: "citizen_web: serving" in self.log.read_text(errors="replace")
+              or self.proc is None or self.proc.poll() is not None, STARTUP_S)
+        assert self.proc.poll() is None, self.log.read_text(errors="replace")[-2000:]
+
+    def stop(self) -> int | None:
+        """SIGTERM, then wait; returns the exit code."""
+        code, self.proc = terminate(self.proc), None
+        return code
