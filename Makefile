@@ -36,6 +36,7 @@ bench: install
 	$(PY) -m benchmarks.estimate_accuracy
 	$(PY) -m benchmarks.reconnect_bench
 	$(PY) -m benchmarks.console_bench
+	$(PY) -m benchmarks.phone_bench
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache .hypothesis

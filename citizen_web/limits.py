@@ -3,8 +3,11 @@
 The web faces the internet. A client is its address (behind the reverse proxy, the one the proxy saw). Many
 phones share an address (the center's Wi-Fi, a carrier's NAT), so what a person does is allowed generously;
 what only a guesser does is not: a token that is no ticket's counts as a failure, and a client with
-`MAX_FAILURES` of them in `FAILURE_WINDOW_S` may look nothing new up until they age out. Tokens are 27
-characters with a 96-bit MAC: guessing one is hopeless, and this keeps trying from costing the server.
+`MAX_FAILURES` of them in `FAILURE_WINDOW_S` may look nothing new up until they age out; and when all clients
+together gave `MAX_WRONG` of them in `WRONG_WINDOW_S` (guessers spread over many addresses), no token the web
+does not know yet is looked up until they age out (tokens it knows, the phones already following, still work).
+Tokens are 27 characters with a 96-bit MAC: guessing one is hopeless, and this keeps trying from costing the
+server.
 Every table is bounded: past `MAX_CLIENTS` the client seen least recently is forgotten.
 """
 
@@ -17,8 +20,8 @@ RATE_PER_S = 5.0  # requests a client may make each second, on average
 BURST = 40  # ... and at once (a page, its script, its stream, a reload or two; a few phones behind one NAT)
 MAX_FAILURES = 10  # tokens that are no ticket's, per client, in FAILURE_WINDOW_S
 FAILURE_WINDOW_S = 600.0
-MAX_NEW_LOOKUPS = 200  # look-ups of tokens the web does not know yet, all clients together, per LOOKUP_WINDOW_S
-LOOKUP_WINDOW_S = 10.0
+MAX_WRONG = 200  # wrong tokens, all clients together, in WRONG_WINDOW_S
+WRONG_WINDOW_S = 10.0
 STREAMS_PER_CLIENT = 50  # live pages open from one address
 STREAMS_PER_TOKEN = 4  # live pages of one ticket (a reload, a second tab, a relative's phone)
 MAX_CLIENTS = 50_000
@@ -35,7 +38,7 @@ class _Client:
 class ClientLimits:
     def __init__(self) -> None:
         self._clients: OrderedDict[str, _Client] = OrderedDict()
-        self._lookups: deque[float] = deque()
+        self._wrong: deque[float] = deque()  # every client's wrong tokens, at most MAX_WRONG
 
     def _client(self, address: str, now: float) -> _Client:
         client = self._clients.get(address)
@@ -63,19 +66,16 @@ class ClientLimits:
         return len(client.failures) < MAX_FAILURES
 
     def server_may_be_asked(self, now: float) -> bool:
-        """All clients together: at most MAX_NEW_LOOKUPS new tokens per LOOKUP_WINDOW_S reach the server."""
-        _forget(self._lookups, now - LOOKUP_WINDOW_S)
-        if len(self._lookups) >= MAX_NEW_LOOKUPS:
-            return False
-        self._lookups.append(now)
-        return True
+        """All clients together have not given MAX_WRONG wrong tokens in the last WRONG_WINDOW_S."""
+        _forget(self._wrong, now - WRONG_WINDOW_S)
+        return len(self._wrong) < MAX_WRONG
 
     def failed(self, address: str, now: float) -> None:
         """`address` gave a token that is no ticket's (or no token at all)."""
-        failures = self._client(address, now).failures
-        failures.append(now)
-        while len(failures) > MAX_FAILURES:
-            failures.popleft()
+        for times, bound in ((self._client(address, now).failures, MAX_FAILURES), (self._wrong, MAX_WRONG)):
+            times.append(now)
+            while len(times) > bound:
+                times.popleft()
 
     def open_stream(self, address: str, now: float) -> bool:
         client = self._client(address, now)

@@ -69,11 +69,19 @@ choice.addEventListener("change", () => {
   beep();  // a touch lets the page make sound later (browsers allow audio only after one)
 });
 
-function follow() {
+function follow(delay) {
   const events = new EventSource(`/phieu/${token}/luong`);
-  events.onmessage = (event) => render(JSON.parse(event.data));
-  events.onerror = () => { document.getElementById("mat-ket-noi").hidden = false; };
+  events.onmessage = (event) => {
+    delay = 2000;
+    render(JSON.parse(event.data));
+  };
+  events.onerror = () => {
+    document.getElementById("mat-ket-noi").hidden = false;
+    if (events.readyState === EventSource.CLOSED) {  // refused (busy): the browser gives up, so try again later
+      setTimeout(() => follow(Math.min(delay * 2, 60000)), delay * (1 + Math.random()));
+    }
+  };
 }
 
 document.getElementById("bao-truoc").hidden = !page.classList.contains("waiting");
-follow();
+follow(2000);

@@ -24,11 +24,15 @@ def test_a_guesser_is_stopped_after_its_failures_until_they_age_out() -> None:
     assert table.may_look_up("1.2.3.4", limits.FAILURE_WINDOW_S + 1.0)
 
 
-def test_all_clients_together_send_the_server_a_bounded_number_of_new_tokens() -> None:
+def test_guessers_spread_over_many_addresses_stop_new_look_ups_for_a_while() -> None:
     table = ClientLimits()
-    assert all(table.server_may_be_asked(0.0) for _ in range(limits.MAX_NEW_LOOKUPS))
-    assert not table.server_may_be_asked(1.0)
-    assert table.server_may_be_asked(limits.LOOKUP_WINDOW_S + 0.5)
+    for n in range(limits.MAX_WRONG - 1):
+        table.failed(f"10.0.{n >> 8}.{n & 255}", 0.0)
+    assert table.server_may_be_asked(1.0), "honest look-ups are never counted, only wrong tokens"
+    table.failed("10.9.9.9", 1.0)
+    assert not table.server_may_be_asked(2.0)
+    assert table.may_look_up("10.9.9.8", 2.0), "each of them alone is within its own bound"
+    assert table.server_may_be_asked(limits.WRONG_WINDOW_S + 1.5)
 
 
 def test_streams_per_client_are_bounded_and_given_back() -> None:
