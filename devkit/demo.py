@@ -4,10 +4,11 @@ Every part is the real program in its own process, with only its hardware swappe
 its port: Mosquitto, the central server, one kiosk (its pygame screen on SDL's dummy driver, touched
 through scripted lines; a loopback TCP ESC/POS printer), one hall board (dummy video; its voice
 written to a WAV; the four counter LED displays on a pty), and four counter terminals (the real
-gpiozero adapter on MockFactory pins, pressed through scripted lines), and the staff console. A traffic
-driver plays the citizens at the kiosk and the officials at the counters: counter 1's official works from
-the console's page in a real Chromium (devkit/console_page.py), the others from their terminals' keys after
-taking their counters on the console, and a manager follows the floor in a second browser. All processes
+gpiozero adapter on MockFactory pins, pressed through scripted lines), the staff console and the citizen web.
+A traffic driver plays the citizens at the kiosk and the officials at the counters: counter 1's official works
+from the console's page in a real Chromium (devkit/console_page.py), the others from their terminals' keys after
+taking their counters on the console, and a manager follows the floor in a second browser. One citizen scans
+their ticket's QR and follows their turn on a phone (a third Chromium at a phone's size), and rates there. All processes
 share one simulated clock, so 07:30-11:45 passes in about two minutes and every wait in the report is a wait
 of the simulated day.
 
@@ -41,8 +42,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.chrome.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
 
 from central_server.config import load
 from central_server.config_text import replace_table, set_key, toml_string
@@ -55,6 +57,7 @@ from devkit.loopback_printer import LoopbackPrinter
 from devkit.morning import DISTRICT, Press, Rate, Wait
 from devkit.morning import arrivals as morning_arrivals
 from devkit.morning import official as official_plan
+from devkit.phone_page import PhonePage
 from devkit.terminal_config import example_config
 from display_board.led_display import STX, QmsFrameCodec
 from protocol.agent import setup_logging
@@ -80,6 +83,7 @@ OFFICIALS = {"1": ("ha.nguyen", "Nguyễn Thị Thu Hà"), "2": ("minh.tran", "T
              "3": ("thao.le", "Lê Thị Phương Thảo"), "4": ("huy.pham", "Phạm Quốc Huy")}
 MANAGER = ("lan.do", "Đỗ Thị Lan")
 PASSWORD = "một cửa buổi sáng"  # every demo account's: the console stops with the demo
+PHONE_TICKET = 12  # the morning's twelfth ticket is the one its citizen follows on the phone
 log = logging.getLogger("demo")
 
 
@@ -150,8 +154,9 @@ class Agent:
         self._log.close()
 
 
-def center_config(broker: LocalBroker) -> Path:
-    """The shipped example center, with the demo's four counters, this broker and a fresh database."""
+def center_config(broker: LocalBroker, web_url: str) -> Path:
+    """The shipped example center, with the demo's four counters, this broker, a fresh database and its citizen web
+    at `web_url` (the tickets' QR points there)."""
     text = (EXAMPLES / "center.example.toml").read_text(encoding="utf-8")
     text = re.sub(r"(?ms)^\[\[counters\]\].*?(?=^\[|\Z)", "", text).rstrip() + "\n"
     for counter_id, name, areas in COUNTERS:
@@ -159,6 +164,7 @@ def center_config(broker: LocalBroker) -> Path:
                  f"areas = {json.dumps(areas)}\n")
     text = replace_table(text, "mqtt", [f"url = {toml_string(broker.url)}"])
     text = set_key(text, "storage", "url", toml_string(f"sqlite:///{OUT / 'center.db'}"))
+    text += f'\n[citizen_web]\nurl = {toml_string(web_url)}\nids = ["web-1"]\n'
     parsed = tomllib.loads(text)  # the example's hours, on whatever day the demo runs
     own = next(area["hours"] for area in parsed["areas"] if "hours" in area)
     for table, hours in (("hours", parsed["hours"]), ("areas.hours", own)):
@@ -254,6 +260,17 @@ def console_config(center_id: str, broker: LocalBroker, center: Path, accounts_p
     return path, f"http://127.0.0.1:{port}"
 
 
+def web_config(center_id: str, broker: LocalBroker, port: int) -> Path:
+    """The shipped example citizen web on a free loopback port (a phone reaches it through no proxy here)."""
+    text = (EXAMPLES / "citizen_web.example.toml").read_text(encoding="utf-8")
+    for key, value in (("center", toml_string(center_id)), ("port", str(port))):
+        text = set_key(text, "web", key, value)
+    text = replace_table(text, "mqtt", [f"url = {toml_string(broker.url)}"])
+    path = OUT / "citizen_web.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def start_server(config: Path, clock: SimulatedClock, topics: Topics, broker: LocalBroker) -> subprocess.Popen[bytes]:
     online = threading.Event()
     # A tool, not a device: no status of its own (an offline "device" would stay on the manager's floor all day).
@@ -317,6 +334,7 @@ class Morning:
     stop: threading.Event = field(default_factory=threading.Event)
     issued: int = 0
     called: int = 0
+    on_phone: set[str] = field(default_factory=set)  # tickets whose citizen rates on the phone, not the buttons
 
     def at(self, hour: int, minute: int) -> datetime:
         return self.clock.start.replace(hour=hour, minute=minute, second=0)
@@ -409,7 +427,7 @@ def official(morning: Morning, counter_id: str, terminal: Agent, view: CounterVi
         if isinstance(action, Wait):
             morning.wait_minutes(action.minutes)
         elif isinstance(action, Rate):
-            if terminal.armed.wait(5):
+            if terminal.armed.wait(5) and not rates_on_phone(morning, view, counter_id):
                 terminal.send(f"rate {action.level}")
                 terminal.wait_for("thanks", 5)
         else:
@@ -555,7 +573,7 @@ def work_on_page(morning: Morning, counter_id: str, terminal: Agent, view: Count
                 shoot("transfer")
             morning.sleep_until(until)
         elif isinstance(action, Rate):
-            if terminal.armed.wait(5):
+            if terminal.armed.wait(5) and not rates_on_phone(morning, view, counter_id):
                 terminal.send(f"rate {action.level}")
                 if (terminal.wait_for("thanks", 5) and "rating" not in taken and now >= morning.at(10, 15)
                         and page.wait_shows("danh-gia", "công dân đánh giá")):
@@ -592,6 +610,69 @@ def on_page(action: Press, counter_id: str, page: ConsolePage, view: CounterView
     ticket = state.get("ticket")
     page.wait_shows("so-hien-tai", str(ticket["number"]) if ticket else "—", exact=True)
     return str(ticket["area"]) if action.action == "next" and ticket and ticket_id(state) != previous else None
+
+
+def rates_on_phone(morning: Morning, view: CounterView, counter_id: str) -> bool:
+    """The citizen whose rating the terminal waits for rates on their phone instead."""
+    rating = (view.states.get(counter_id) or {}).get("rating") or {}
+    return rating.get("ticket_id") in morning.on_phone
+
+
+# --- a citizen's phone -------------------------------------------------------------------------------
+
+def phone_citizen(morning: Morning, phone: WebDriver) -> None:
+    """The citizen of the morning's PHONE_TICKET-th ticket scans its QR (read back from the ticket's PNG, as a phone's
+    camera would) and follows their turn on the phone: saved waiting, called, asked to rate, and after rating. Should
+    that citizen miss their call (the morning has no-shows), the next ticket's citizen does it."""
+    page = PhonePage(phone, 10)
+    for nth in range(PHONE_TICKET, PHONE_TICKET + 5):
+        ticket = printed_ticket(morning, nth)
+        if ticket is None:
+            return
+        morning.on_phone.add(ticket.name[:15])  # its id: "20261202-000012-1012.png"
+        scanned = subprocess.run(["zbarimg", "--raw", "-q", str(ticket)], capture_output=True, text=True, check=False)
+        address = scanned.stdout.strip()
+        if scanned.returncode != 0 or not address.startswith("http"):
+            log.error("the QR of %s could not be read: %s", ticket.name, scanned.stderr.strip() or address)
+            return
+        page.open(address)
+        try:
+            if follow_on_phone(morning, page):
+                return
+        except (TimeoutException, WebDriverException) as failed:
+            log.error("the phone's page of %s: %s (at %s)", ticket.name, failed.msg, page.state() or "no ticket")
+            return
+        log.info("the citizen of %s missed their call; the next one follows theirs on the phone", ticket.name)
+
+
+def printed_ticket(morning: Morning, nth: int) -> Path | None:
+    """The morning's `nth` printed ticket, once it is printed; None when the morning ends first."""
+    tickets = OUT / "tickets"
+    while morning.open() and len(list(tickets.glob("*.png"))) < nth:
+        morning.stop.wait(0.2)
+    printed = sorted(tickets.glob("*.png"))
+    return printed[nth - 1] if len(printed) >= nth else None
+
+
+def follow_on_phone(morning: Morning, page: PhonePage) -> bool:
+    """Saved at each moment of the ticket; True once rated on the phone, False when its citizen missed the call."""
+    shown = {"waiting": "1-cho", "called": "2-goi", "served": "3-danh-gia"}
+    saved: set[str] = set()
+    while morning.open():
+        state = page.state()
+        if state == "missed":
+            return False
+        if state in shown and state not in saved and page.following():
+            if state == "served":
+                WebDriverWait(page.driver, 10, poll_frequency=0.05).until(lambda _d: page.levels())
+            saved.add(state)
+            page.save(OUT / "screens" / f"phone-{shown[state]}.png")
+            if state == "served":
+                page.rate("very_satisfied")
+                page.save(OUT / "screens" / "phone-4-da-danh-gia.png")
+                return True
+        morning.stop.wait(0.05)
+    return False
 
 
 def manager(morning: Morning, console: Agent, staff: Staff) -> None:
@@ -681,17 +762,21 @@ def main() -> int:
     with ExitStack() as running:  # whatever started is stopped, in reverse order, however the morning ends
         # Before the clock starts: Chromium takes seconds to start on a busy machine, and the morning would wait.
         browsers = open_browsers(running, 2)
+        phone = running.enter_context(chromium(phone=True))
         accounts = console_accounts()
         start = datetime.now(ZONE).replace(hour=OPENS[0], minute=OPENS[1] - 5, second=0, microsecond=0)
         clock = SimulatedClock(start, SPEED, time.time())
         broker = LocalBroker(OUT / "logs")
         broker.start()
         running.callback(broker.stop)
-        config = load(center_config(broker))
+        web_port = free_port()
+        config = load(center_config(broker, f"http://127.0.0.1:{web_port}"))
         topics = Topics(config.center_id)
         console_path, url = console_config(config.center_id, broker, config.path, accounts)
         console = Agent("console", "staff_console", console_path, clock, {})  # first: it takes longest to start
         running.callback(console.stop)
+        web = Agent("web", "citizen_web", web_config(config.center_id, broker, web_port), clock, {})
+        running.callback(web.stop)
         server = start_server(config.path, clock, topics, broker)
         running.callback(stop_server, server)
         printer, bus = LoopbackPrinter(), LedBus()
@@ -711,11 +796,11 @@ def main() -> int:
         running.callback(morning.stop.set)
         try:
             play(morning, agents[1], terminals, view, bus, tuple(a.id for a in config.rules.areas if a.open),
-                 console, Staff(url, *browsers))
+                 console, Staff(url, *browsers), phone)
         except KeyboardInterrupt:
             print("\ndừng lại theo yêu cầu")
             return 130
-        dead = [agent.name for agent in (*agents, console) if agent.proc.poll() is not None]
+        dead = [agent.name for agent in (*agents, console, web) if agent.proc.poll() is not None]
     if dead:
         print(f"\n{', '.join(dead)} stopped during the morning: see {OUT / 'logs'}", file=sys.stderr)
         return 1
@@ -723,16 +808,17 @@ def main() -> int:
 
 
 def play(morning: Morning, kiosk: Agent, terminals: dict[str, Agent], view: CounterView, bus: LedBus,
-         areas: tuple[str, ...], console: Agent, staff: Staff) -> None:
-    """The citizens, the officials (counter 1's on the console's page) and the manager, with the progress bar, until
-    the center closes."""
+         areas: tuple[str, ...], console: Agent, staff: Staff, phone: WebDriver) -> None:
+    """The citizens (one of them on the phone), the officials (counter 1's on the console's page) and the manager,
+    with the progress bar, until the center closes."""
     plan = morning_arrivals(TRAFFIC, morning.clock.start, random.Random(2026))
     workers = [threading.Thread(target=citizens, args=(morning, kiosk, plan)),
                *(threading.Thread(target=browser_official, args=(morning, c, t, view, 100 + n, console, staff))
                  if c == BROWSER_COUNTER else threading.Thread(target=official, args=(morning, c, t, view, 100 + n,
                                                                                       areas))
                  for n, (c, t) in enumerate(terminals.items())),
-               threading.Thread(target=manager, args=(morning, console, staff))]
+               threading.Thread(target=manager, args=(morning, console, staff)),
+               threading.Thread(target=phone_citizen, args=(morning, phone))]
     bar = threading.Thread(target=progress, args=(morning, bus), daemon=True)
     bar.start()
     for worker in workers:
@@ -769,13 +855,16 @@ def finish(config_path: Path, clock: SimulatedClock) -> int:
         label, kind = str(row[0]).removesuffix(" (phút)"), summary.kinds(row)[1]
         print(f"  {label}: {cell_text(kind, row[1], unit=True)}")
     tickets = sorted((OUT / "tickets").glob("*.png"))
-    screens = sorted(path for path in (OUT / "screens").glob("*.png") if not path.name.startswith("console-"))
+    screens = sorted(path for path in (OUT / "screens").glob("*.png")
+                     if not path.name.startswith(("console-", "phone-")))
     pages = sorted((OUT / "screens").glob("console-*.png"))
+    phones = sorted((OUT / "screens").glob("phone-*.png"))
     print(f"\nBáo cáo:     {written[0]} (và {OUT / 'report' / 'csv'}, biểu đồ trong {OUT / 'report' / 'charts'})")
     print(f"Phiếu in:    {OUT / 'tickets'} ({len(tickets)} ảnh PNG, đúng như trên giấy)")
     print(f"Màn hình:    {OUT / 'screens'} ({len(screens)} ảnh: ki-ốt lấy số và bảng gọi số; {len(pages)} ảnh "
           f"console-*.png: trang của cán bộ quầy {BROWSER_COUNTER}, làm việc trên trình duyệt, và trang toàn trung "
-          "tâm của quản lý)")
+          f"tâm của quản lý; {len(phones)} ảnh phone-*.png: trang theo dõi lượt trên điện thoại của công dân giữ phiếu "
+          f"thứ {PHONE_TICKET}, mở bằng mã QR trên phiếu)")
     print(f"Lời gọi số:  {OUT / 'announcements' / 'goi-so.wav'} (5 phút đầu; mọi lời gọi: goi-so.txt)")
     print(f"Nhật ký:     {OUT / 'logs'}")
     return 0

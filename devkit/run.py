@@ -21,7 +21,7 @@ from devkit.clock import SimulatedClock
 from protocol.agent import AGENT_ZONE
 from protocol.errors import ConfigError
 
-MODULES = ("central_server", "kiosk", "display_board", "rating_terminal", "staff_console")
+MODULES = ("central_server", "kiosk", "display_board", "rating_terminal", "staff_console", "citizen_web")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -62,6 +62,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from staff_console.__main__ import main as console
 
         return console(passed, clock=now)
+    if args.module == "citizen_web":  # it keeps no clock: what it shows is the server's, in the server's time
+        from citizen_web.__main__ import main as web
+
+        return web(passed)
     from display_board.__main__ import main as board
 
     return board(passed, clock=now)
