@@ -13,6 +13,7 @@ compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=(postgres
 [ -x /usr/bin/chromium ] || missing+=(chromium)  # the staff console's pages in a real browser (tests, demo)
 [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
 command -v zbarimg >/dev/null 2>&1 || missing+=(zbar-tools)  # the demo's citizen scans the ticket's QR from its PNG
+[ -x /usr/sbin/nginx ] || missing+=(nginx)  # the citizen web's reverse proxy example, run by a test
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing ${missing[*]} with apt-get"
