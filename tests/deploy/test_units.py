@@ -70,7 +70,8 @@ def test_verify_speaks_up_about_a_broken_copy(system_root: Path, fault: tuple[st
 
 @needs_analyze
 @pytest.mark.parametrize(("role", "most"), [(ROLES["server"], 2.0), (ROLES["kiosk"], 3.5), (ROLES["board"], 3.5),
-                                            (ROLES["counter"], 3.5), (ROLES["console"], 2.0)], ids=list(ROLES))
+                                            (ROLES["counter"], 3.5), (ROLES["console"], 2.0), (ROLES["web"], 2.0)],
+                         ids=list(ROLES))
 def test_exposure_stays_low(system_root: Path, role: Role, most: float) -> None:
     """systemd's own scoring of the sandbox (0 best, 10 worst): a dropped hardening line shows here."""
     scored = subprocess.run(["systemd-analyze", "security", "--offline=yes", f"--root={system_root}", "--no-pager",
@@ -118,7 +119,7 @@ def test_unit_is_hardened_yet_reaches_its_devices(role: Role) -> None:
     families = set(unit.words("Service", "RestrictAddressFamilies"))
     groups = set(unit.words("Service", "SupplementaryGroups"))
     assert groups == role.groups
-    if not role.groups:  # the server and the console: the network and their own files, no devices at all
+    if not role.groups:  # the server and the web processes: the network and their own files, no devices at all
         assert unit.get("Service", "PrivateDevices") == "yes" and unit.get("Service", "ProtectClock") == "yes"
         assert unit.get("Service", "SystemCallFilter") == "@system-service"
         assert families == {"AF_UNIX", "AF_INET", "AF_INET6"}
@@ -145,13 +146,15 @@ def test_unit_environment(role: Role) -> None:
 
 @pytest.mark.parametrize("role", ROLES.values(), ids=list(ROLES))
 def test_unit_writes_only_where_it_may(role: Role) -> None:
-    """ProtectSystem=strict leaves writable only the unit's own directories: the state, the cache the
-    escpos pickle goes to, and a working directory for lgpio's FIFO, which is the unit's own."""
+    """ProtectSystem=strict leaves writable only the unit's own directories: the state (not the citizen web's: it
+    keeps nothing), the cache the escpos pickle goes to, and a working directory for lgpio's FIFO, which is the
+    unit's own."""
     unit = unit_of(role)
-    assert unit.get("Service", "StateDirectory") == "qms"
+    keeps_state = role.name != "web"
+    assert unit.get("Service", "StateDirectory") == ("qms" if keeps_state else None)
     assert unit.get("Service", "RuntimeDirectory") == f"qms-{role.name}"
     assert unit.get("Service", "WorkingDirectory") == f"/run/qms-{role.name}"
-    writable = {"/var/lib/qms", f"/run/qms-{role.name}"}
+    writable = {f"/run/qms-{role.name}"} | ({"/var/lib/qms"} if keeps_state else set())
     if unit.get("Service", "CacheDirectory") is not None:
         assert unit.get("Service", "CacheDirectory") == "qms"
         writable.add("/var/cache/qms")
@@ -170,3 +173,14 @@ def test_the_console_binds_its_port_with_no_capability_and_keeps_its_accounts_in
     assert unit.get("Service", "StateDirectory") == "qms" and unit.get("Service", "User") == "qms"
     for key in ("SocketBindDeny", "SocketBindAllow", "IPAddressDeny", "PrivateNetwork"):
         assert unit.get("Service", key) is None, key  # staff PCs on the center's network reach it
+
+
+def test_the_citizen_web_binds_with_no_capability_and_may_write_nowhere_but_its_working_directory() -> None:
+    """It faces the internet (through the proxy): no capability (its port, 8090, is above 1023), no state or cache
+    directory, no device; the broker and the proxy are reached over the network."""
+    unit = unit_of(ROLES["web"])
+    assert unit.get("Service", "CapabilityBoundingSet") == "" and unit.get("Service", "AmbientCapabilities") == ""
+    for key in ("StateDirectory", "CacheDirectory", "LogsDirectory", "ReadWritePaths", "SupplementaryGroups"):
+        assert unit.get("Service", key) is None, key
+    assert unit.get("Service", "PrivateDevices") == "yes" and unit.get("Service", "ProtectProc") == "invisible"
+    assert unit.get("Service", "RuntimeDirectoryMode") == "0700" and unit.get("Service", "UMask") == "0027"

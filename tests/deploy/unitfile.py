@@ -37,6 +37,7 @@ ROLES = {
     "board": Role("board", "display_board", "board.toml", frozenset({"video", "render", "audio", "dialout"})),
     "counter": Role("counter", "rating_terminal", "counter.toml", frozenset({"gpio", "input", "dialout"})),
     "console": Role("console", "staff_console", "console.toml", frozenset()),
+    "web": Role("web", "citizen_web", "citizen_web.toml", frozenset()),
 }
 
 
