@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs one role of the queue system on this machine as a systemd service, or upgrades it.
 #
-#   sudo ./systemd/install.sh server|kiosk|board|counter|console CONFIG
+#   sudo ./systemd/install.sh server|kiosk|board|counter|console|web CONFIG
 #
 # CONFIG is the role's config (from `python -m central_server provision`); the mqtt.password and
 # ca.crt lying beside it go with it (the console's console.crt and console.key too), and for the
-# server the mosquitto/ folder beside it.
+# server the mosquitto/ folder beside it. The web role is the citizen web (the page a ticket's QR opens):
+# it listens on 127.0.0.1 and reaches the internet through a reverse proxy with TLS that this script does
+# not install (firmware_configs/nginx/citizen-web.conf is an example for nginx).
 #
 #   /opt/qms/app                 the code (tracked files of this checkout), run with PYTHONPATH
 #   /opt/qms/venv                the Python packages (rebuilt only when pyproject.toml changes)
@@ -15,7 +17,7 @@
 #   /etc/sysusers.d/qms*.conf    the user qms and the role's device groups
 #   /etc/systemd/system/qms-<role>.service, enabled and (re)started
 #   /etc/mosquitto/conf.d/qms.conf, /etc/mosquitto/qms/   (server) the broker's files, group mosquitto
-#   /var/lib/qms                 the state (the services' StateDirectory=)
+#   /var/lib/qms                 the state (the services' StateDirectory=; the citizen web keeps none)
 #
 # Running it again upgrades: new code, same venv unless pyproject.toml changed, the config
 # replaced, the service restarted. With DESTDIR=/some/dir everything is laid out below that
@@ -24,7 +26,7 @@ set -euo pipefail
 umask 022
 
 usage() {
-    echo "usage: $0 server|kiosk|board|counter|console CONFIG" >&2
+    echo "usage: $0 server|kiosk|board|counter|console|web CONFIG" >&2
     exit 2
 }
 say() { echo "install.sh: $*"; }
@@ -43,8 +45,9 @@ case "$ROLE" in
     board) MODULE=display_board CONFIG_NAME=board.toml ;;
     counter) MODULE=rating_terminal CONFIG_NAME=counter.toml ;;
     console) MODULE=staff_console CONFIG_NAME=console.toml ;;
+    web) MODULE=citizen_web CONFIG_NAME=citizen_web.toml ;;
     *)
-        echo "install.sh: unknown role '$ROLE': expected server, kiosk, board, counter or console" >&2
+        echo "install.sh: unknown role '$ROLE': expected server, kiosk, board, counter, console or web" >&2
         exit 2
         ;;
 esac
@@ -72,8 +75,8 @@ APP=/opt/qms/app
 VENV=/opt/qms/venv
 UNIT=qms-$ROLE.service
 ETC=/etc/qms/$ROLE
-PARTS=(protocol central_server kiosk display_board rating_terminal staff_console ui firmware_configs systemd
-    scripts pyproject.toml README.md LICENSE)
+PARTS=(protocol central_server kiosk display_board rating_terminal staff_console citizen_web ui firmware_configs
+    systemd scripts pyproject.toml README.md LICENSE)
 
 group_id() { # the GID of a group in the target's /etc/group (empty when there is none)
     [ -f "$ROOT/etc/group" ] || return 0
@@ -88,7 +91,8 @@ if [ -z "$ROOT" ]; then
         # pygame-ce's SDL draws through GBM/EGL on KMS/DRM; pyusb needs libusb.
         kiosk) packages=(python3-venv fonts-dejavu-core libusb-1.0-0 libgbm1 libegl1 libgles2) ;;
         board) packages=(python3-venv fonts-dejavu-core espeak-ng libgbm1 libegl1 libgles2 libasound2) ;;
-        counter | console) packages=(python3-venv) ;;
+        # web: nginx is not installed here: the center may already run a reverse proxy (nginx, Caddy, HAProxy).
+        counter | console | web) packages=(python3-venv) ;;
     esac
     missing=()
     for package in "${packages[@]}"; do
@@ -190,19 +194,26 @@ while IFS= read -r line; do echo "  $line"; done <<<"$summary"
 # database elsewhere would lose the day at every restart, and the console's accounts made by
 # `add-user` elsewhere would be out of its reach: refused (a warning when only laying out a
 # DESTDIR, whose config may name this machine's folders for --check). The others: a warning.
-# The console binds its port with no capability: one below 1024 is refused.
+# The console and the citizen web bind their port with no capability: one below 1024 is refused. The
+# citizen web listening anywhere but on the loopback is worth a warning: the proxy is its TLS and its shield.
 import sys, tomllib
 from pathlib import Path
 role, config, installed, staging = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), bool(sys.argv[4])
 data = tomllib.loads(config.read_text(encoding="utf-8"))
 keys = {"server": [("storage", "url")], "counter": [("terminal", "outbox")],
         "kiosk": [("kiosk", "journal"), ("ticket", "save_dir")], "board": [("screen", "screenshots")],
-        "console": [("console", "accounts")]}
-port = data.get("console", {}).get("port", 8080)
-if role == "console" and isinstance(port, int) and port < 1024:
-    print(f"install.sh: error: {config.name}: [console] port = {port}: the service binds with no capability, "
-          "so its port must be 1024 or above (8443 with TLS, else 8080; a reverse proxy may serve 443)", file=sys.stderr)
+        "console": [("console", "accounts")], "web": []}
+table, default_port, ports = {"console": ("console", 8080, "8443 with TLS, else 8080"), "web": ("web", 8090, "8090")}.get(
+    role, ("", 0, ""))
+port = data.get(table, {}).get("port", default_port)
+if table and isinstance(port, int) and port < 1024:
+    print(f"install.sh: error: {config.name}: [{table}] port = {port}: the service binds with no capability, "
+          f"so its port must be 1024 or above ({ports}; a reverse proxy may serve 443)", file=sys.stderr)
     sys.exit(1)
+listen = data.get("web", {}).get("listen", "127.0.0.1")
+if role == "web" and listen not in ("127.0.0.1", "::1", "localhost"):
+    print(f"install.sh: warning: {config.name}: [web] listen = {listen!r}: the citizen web is meant to be reached "
+          "only through the reverse proxy on this machine (listen = \"127.0.0.1\")", file=sys.stderr)
 for table, key in keys[role]:
     value = data.get(table, {}).get(key)
     if isinstance(value, str) and (role != "server" or value.startswith("sqlite:")):
@@ -297,7 +308,7 @@ fi
 if [ "$LIVE" -eq 1 ]; then
     # --no-block: an agent is "activating" until it reaches the server, which may be down now.
     systemctl restart --no-block "$UNIT"
-    for other in qms-server qms-kiosk qms-board qms-counter qms-console; do # they run the same /opt/qms/app
+    for other in qms-server qms-kiosk qms-board qms-counter qms-console qms-web; do # they run the same /opt/qms/app
         if [ "$other.service" != "$UNIT" ]; then
             systemctl try-restart --no-block "$other.service" 2>/dev/null || true
         fi
@@ -316,4 +327,13 @@ if [ "$ROLE" = console ]; then
     say "the first admin, if there is none yet: sudo -u qms env PYTHONPATH=$APP" \
         "$VENV/bin/python -P -m staff_console add-user --config $ETC/$CONFIG_NAME --username admin" \
         "--name \"Nguyễn Văn A\" --role admin"
+fi
+
+# --- the citizen web's reverse proxy -------------------------------------------------------------
+
+if [ "$ROLE" = web ]; then
+    # It serves plain HTTP on the loopback: citizens' phones reach it only through a proxy with TLS.
+    say "the citizen web serves plain HTTP on 127.0.0.1 only; put a reverse proxy with TLS in front of it:" \
+        "$APP/firmware_configs/nginx/citizen-web.conf is an example for nginx (apt-get install nginx; copy it" \
+        "to /etc/nginx/conf.d/, set server_name and the certificate's paths, then nginx -t && systemctl reload nginx)"
 fi

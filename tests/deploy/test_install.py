@@ -87,6 +87,20 @@ username = "c1-console-console-1"
 password_file = "mqtt.password"
 ca_file = "ca.crt"
 """,
+    "web": """
+[web]
+id = "web-1"
+center = "c1"
+listen = "127.0.0.1"
+port = 8090
+trusted_proxies = ["127.0.0.1"]
+
+[mqtt]
+url = "mqtts://qms.local:8883"
+username = "c1-web-web-1"
+password_file = "mqtt.password"
+ca_file = "ca.crt"
+""",
 }
 CONSOLE_TLS = {"ca.crt": "CA\n", "console.crt": "CONSOLE CERT\n", "console.key": "CONSOLE KEY\n"}
 BROKER_FILES = {"qms.conf": "listener 1883\n", "passwd": "c1-server:$7$hash\n", "acl": "user c1-server\n",
@@ -107,7 +121,7 @@ def source_folder(tmp_path: Path, role: Role) -> Path:
     (folder / role.config_name).write_text(text, encoding="utf-8")
     (folder / "mqtt.password").write_text(PASSWORD)
     (folder / "mqtt.password").chmod(0o600)
-    if role.name == "kiosk":
+    if role.name in ("kiosk", "web"):
         (folder / "ca.crt").write_text("CA\n")
     if role.name == "console":  # what `provision --tls` puts beside it (its [tls] table comes with the console's)
         for name, content in CONSOLE_TLS.items():
@@ -229,7 +243,8 @@ def test_install_lays_out_the_role(laid_out: Installed) -> None:
     etc = destdir / "etc/qms" / role.name
     assert owner_mode(etc) == (0, qms_gid, 0o750)
     assert (etc / role.config_name).read_bytes() == config.read_bytes()
-    beside = {"kiosk": ["ca.crt"], "server": ["admin.password"], "console": list(CONSOLE_TLS)}.get(role.name, [])
+    beside = {"kiosk": ["ca.crt"], "server": ["admin.password"], "console": list(CONSOLE_TLS),
+              "web": ["ca.crt"]}.get(role.name, [])
     secrets = [role.config_name, "mqtt.password", *beside]
     assert sorted(p.name for p in etc.iterdir()) == sorted(secrets)
     for name in secrets:
@@ -248,8 +263,10 @@ def test_install_lays_out_the_role(laid_out: Installed) -> None:
     # the service could not write there (ProtectSystem=strict, a private /tmp)
     writes_outside = "the service can write only below /var/lib/qms" in laid_out.done.stderr
     assert writes_outside == (role.name in ("server", "counter", "kiosk", "console"))
-    # only the console says how to make its first admin
+    # only the console says how to make its first admin, only the citizen web how to put the proxy in front
     assert ("the first admin, if there is none yet" in laid_out.done.stdout) == (role.name == "console")
+    assert ("put a reverse proxy with TLS in front of it" in laid_out.done.stdout) == (role.name == "web")
+    assert "[web] listen" not in laid_out.done.stderr
     # the broker's files: without a group mosquitto here they stay root's, and the installer says so
     assert ("no group mosquitto" in laid_out.done.stderr) == (role.name == "server")
     if role.name == "server":
@@ -334,8 +351,8 @@ def test_an_unknown_role_or_a_missing_config_is_one_line(tmp_path: Path) -> None
     unknown = install(tmp_path / "dest", "printer", str(config))
     missing = install(tmp_path / "dest", "kiosk", str(tmp_path / "nowhere.toml"))
     assert (unknown.returncode, missing.returncode) == (2, 2)
-    assert unknown.stderr == ("install.sh: unknown role 'printer': expected server, kiosk, board, counter or "
-                              "console\n")
+    assert unknown.stderr == ("install.sh: unknown role 'printer': expected server, kiosk, board, counter, "
+                              "console or web\n")
     assert missing.stderr == f"install.sh: no config file '{tmp_path / 'nowhere.toml'}'\n"
     assert not (tmp_path / "dest").exists()
 
@@ -368,4 +385,34 @@ def test_a_console_on_a_privileged_port_is_refused_and_changes_nothing(tmp_path:
     refused = install(destdir, "console", str(config))
     assert refused.returncode == 2
     assert "[console] port = 443: the service binds with no capability" in refused.stderr
+    assert snapshot(destdir) == before
+
+
+def test_the_web_install_points_to_the_reverse_proxy_example_which_it_installed(tmp_path: Path) -> None:
+    """The citizen web serves plain HTTP on the loopback: the installer says where the nginx example is, and it is
+    there (a tracked file of the checkout, copied with the code)."""
+    destdir, _, done = installed(tmp_path, ROLES["web"])
+    said = re.search(r"^install.sh: the citizen web serves plain HTTP on 127.0.0.1 only; .*?(/opt/qms/app/\S+\.conf) ",
+                     done.stdout, re.MULTILINE)
+    assert said is not None, done.stdout
+    example = destdir / said.group(1).lstrip("/")
+    assert example.read_bytes() == (ROOT / "firmware_configs/nginx/citizen-web.conf").read_bytes()
+    assert "proxy_pass http://qms_citizen_web;" in example.read_text(encoding="utf-8")
+
+
+def test_a_web_listening_beyond_the_loopback_is_warned_about_and_one_on_a_privileged_port_refused(
+    tmp_path: Path,
+) -> None:
+    destdir, config, _ = installed(tmp_path, ROLES["web"])
+    text = config.read_text()
+    config.write_text(text.replace('listen = "127.0.0.1"', 'listen = "0.0.0.0"'))
+    warned = install(destdir, "web", str(config))
+    assert warned.returncode == 0, warned.stderr
+    assert "[web] listen = '0.0.0.0': the citizen web is meant to be reached only through the reverse proxy" in (
+        warned.stderr)
+    before = snapshot(destdir)
+    config.write_text(text.replace("port = 8090", "port = 443"))
+    refused = install(destdir, "web", str(config))
+    assert refused.returncode == 2
+    assert "[web] port = 443: the service binds with no capability" in refused.stderr
     assert snapshot(destdir) == before
