@@ -400,3 +400,43 @@ def test_console_is_ready_once_it_serves_pings_and_says_stopping(
             if process.poll() is None:
                 process.kill()
                 process.wait()
+
+
+def test_citizen_web_is_ready_once_it_serves_pings_and_says_stopping(
+    tmp_path: Path, broker: LocalBroker, center_id: str, notify_socket: NotifySocket,
+) -> None:
+    """The citizen web serves its pages without the server (they say the center is not reached): READY=1 once its
+    socket listens, pings from its event loop, STOPPING=1 on SIGTERM, exit 0, its status offline."""
+    from devkit.local_broker import free_port
+
+    port = free_port()
+    config = tmp_path / "citizen_web.toml"
+    config.write_text(f'[web]\nid = "web-1"\ncenter = "{center_id}"\nport = {port}\n[mqtt]\nurl = "{broker.url}"\n',
+                      encoding="utf-8")
+    env = {**os.environ, "NOTIFY_SOCKET": notify_socket.path, "WATCHDOG_USEC": str(WATCHDOG_USEC)}
+    log = tmp_path / "citizen_web.log"
+    with watching(broker, center_id, "device/web-1/status") as status, log.open("wb") as log_file:
+        process = subprocess.Popen([sys.executable, "-m", "citizen_web", "--config", str(config)], cwd=ROOT,
+                                   env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log_file,
+                                   text=True)
+        try:
+            try:
+                notify_socket.wait_for("READY=1")
+            except AssertionError as no_ready:
+                raise AssertionError(f"{no_ready}; its log: {log.read_text(errors='replace')[-1500:]}") from None
+            assert process.stdout is not None
+            assert process.stdout.readline() == f"citizen_web: serving http://127.0.0.1:{port}/\n"
+            with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT):
+                pass  # it listens
+            notify_socket.pings(2)
+            while status.next("device/web-1/status")[1].get("online") is not True:
+                pass
+            process.send_signal(signal.SIGTERM)
+            notify_socket.wait_for("STOPPING=1")
+            assert process.wait(TIMEOUT) == 0
+            while status.next("device/web-1/status")[1].get("online") is not False:
+                pass
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
