@@ -23,6 +23,9 @@ from protocol.messages import MAX_PAYLOAD, PRIORITY_CATEGORIES, AreaInfo, Center
 from protocol.topics import DEVICE_ID, ID, Topics
 
 PREFIX = re.compile(r"[A-Z]{0,3}")
+PHONE_WINDOW_S = 1800  # [rating].phone_window_s by default: half an hour to rate from the phone after "finish"
+MAX_PHONE_WINDOW_S = 86_400
+MAX_PUBLIC_URL = 200  # [citizen_web].url: the QR code on a 58 mm ticket stays readable
 LABEL = re.compile(r"[a-z0-9_-]+")  # rating levels and priority categories
 # The broker's settings (firmware_configs/mosquitto/tuning.conf): its max_packet_size bounds the retained config.
 BROKER_TUNING = Path(__file__).resolve().parents[1] / "firmware_configs" / "mosquitto" / "tuning.conf"
@@ -34,6 +37,14 @@ class DeviceSpec:
 
     id: str
     name: str
+
+
+@dataclass(frozen=True, slots=True)
+class CitizenWeb:
+    """[citizen_web]: where the tickets' QR codes point (`<url>/phieu/<token>`) and the processes serving it."""
+
+    url: str | None
+    ids: tuple[DeviceSpec, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +62,12 @@ class CenterConfig:
     boards: tuple[DeviceSpec, ...] = ()
     limits: Limits = field(default_factory=Limits)
     consoles: tuple[DeviceSpec, ...] = ()
+    citizen_web: CitizenWeb | None = None  # [citizen_web]: the public web for citizens' phones (issue 16)
+
+    @property
+    def webs(self) -> tuple[DeviceSpec, ...]:
+        """The citizen web processes (one broker user and `web/<id>/...` each)."""
+        return () if self.citizen_web is None else self.citizen_web.ids
 
     @property
     def client_id(self) -> str:
@@ -62,7 +79,8 @@ class CenterConfig:
             f"center {self.center_id}: {self.name} ({self.timezone}, day starts {self.day_starts:%H:%M})",
             f"mqtt {self.mqtt.summary()}, storage {self.storage.url}",
             f"{len(rules.areas)} areas, {len(rules.counters)} counters, rating levels {', '.join(rules.rating_levels)}"
-            f" within {int(rules.rating_window.total_seconds())} s",
+            f" within {int(rules.rating_window.total_seconds())} s"
+            f" ({int(rules.phone_window.total_seconds())} s from a phone)",
             f"priority {rules.policy.mode.value}, "
             + (f"missed after {rules.policy.max_calls} calls" if rules.policy.max_calls else "recalls unlimited"),
         ]
@@ -85,6 +103,10 @@ class CenterConfig:
         lines.extend(f"  kiosk {kiosk.id}: {kiosk.name}" for kiosk in self.kiosks)
         lines.extend(f"  board {board.id}: {board.name}" for board in self.boards)
         lines.extend(f"  console {console.id}: {console.name}" for console in self.consoles)
+        if self.citizen_web is not None:
+            lines.append(f"  citizen web {', '.join(w.id for w in self.webs) or '(no process)'}"
+                         + (f": tickets' QR codes open {self.citizen_web.url}/phieu/..." if self.citizen_web.url
+                            else ": no url, the tickets carry no QR code of it"))
         lines.extend(f"warning: {w}" for w in self.warnings)
         return "\n".join(lines)
 
@@ -111,7 +133,7 @@ def load(path: Path, *, on_this_host: bool = True) -> CenterConfig:
     center.finish()
     mqtt = load_mqtt(root.table("mqtt"), read_files=on_this_host)
     storage = _storage(root.table("storage"), on_this_host)
-    levels, window = _rating(root.table("rating"))
+    levels, window, phone_window = _rating(root.table("rating"))
     policy = _policy(root.table("queue", required=False))
     limits = _limits(root.table("limits", required=False))
     hours = _hours(root.table("hours")) if root.has("hours") else None
@@ -125,11 +147,12 @@ def load(path: Path, *, on_this_host: bool = True) -> CenterConfig:
     taken = {f"counter-{c.id}" for c in counters}  # device ids share device/<id>/status with counter terminals
     kiosks, boards = _devices(root, "kiosks", taken), _devices(root, "boards", taken)
     consoles = _devices(root, "consoles", taken)  # a console's status id is its id as is, like a kiosk's
+    citizen_web = _citizen_web(root.table("citizen_web"), taken) if root.has("citizen_web") else None
     root.finish()  # before what counters do for areas: a counter under a misspelt table is named as such
     _every_open_area_served(area_tables, areas, counters)
-    rules = CenterRules(areas, counters, zone, day_starts, policy, levels, window, hours)
+    rules = CenterRules(areas, counters, zone, day_starts, policy, levels, window, hours, phone_window)
     config = CenterConfig(path, center_id, name, zone_name, day_starts, mqtt, storage, rules,
-                          _warnings(path, areas), kiosks, boards, limits, consoles)
+                          _warnings(path, areas), kiosks, boards, limits, consoles, citizen_web)
     _config_message_fits(root, config)
     return config
 
@@ -165,13 +188,41 @@ def _storage(table: Table, on_this_host: bool) -> StorageUrl:
     return database
 
 
-def _rating(table: Table) -> tuple[tuple[str, ...], timedelta]:
+def _rating(table: Table) -> tuple[tuple[str, ...], timedelta, timedelta]:
     levels = table.strings("levels", pattern=LABEL)
     if not 2 <= len(levels) <= 5:
         raise table.error("levels", "expected 2 to 5 levels, best first")
-    window = timedelta(seconds=table.integer("window_s", 120, minimum=1))
+    window_s = table.integer("window_s", 120, minimum=1)
+    phone_s = table.integer("phone_window_s", max(PHONE_WINDOW_S, window_s), minimum=1)
+    if not window_s <= phone_s <= MAX_PHONE_WINDOW_S:
+        raise table.error("phone_window_s", f"must be from window_s ({window_s}) to {MAX_PHONE_WINDOW_S} seconds, "
+                                            f"got {phone_s}")
     table.finish()
-    return levels, window
+    return levels, timedelta(seconds=window_s), timedelta(seconds=phone_s)
+
+
+def _citizen_web(table: Table, taken: set[str]) -> CitizenWeb:
+    """[citizen_web]: its url (what a ticket's QR code opens) and the ids of its processes, each a device whose
+    id no other device has."""
+    url = table.text("url", None)
+    if url is not None:
+        url = url.rstrip("/")
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            raise table.error("url", f"{url[:80]!r} is not a URL") from None
+        if (parts.scheme not in ("https", "http") or not parts.hostname or parts.query or parts.fragment
+                or "?" in url or "#" in url or " " in url or len(url) > MAX_PUBLIC_URL):
+            raise table.error("url", f"expected https://HOST[/PATH] (or http://) without query or fragment, at most "
+                                     f"{MAX_PUBLIC_URL} characters, got {url[:80]!r}")
+    ids = []
+    for web_id in table.strings("ids", ("web-1",), pattern=DEVICE_ID):
+        if web_id in taken:
+            raise table.error("ids", f"id {web_id!r} is already another device's")
+        taken.add(web_id)
+        ids.append(DeviceSpec(web_id, web_id))
+    table.finish()
+    return CitizenWeb(url, tuple(ids))
 
 
 def _policy(table: Table) -> QueuePolicy:
@@ -303,6 +354,8 @@ def config_message(config: CenterConfig) -> CenterConfigMessage:
         timezone=config.timezone,
         rating_window_s=int(rules.rating_window.total_seconds()),
         hours=rules.hours,
+        public_url=None if config.citizen_web is None else config.citizen_web.url,
+        rating_phone_window_s=None if config.citizen_web is None else int(rules.phone_window.total_seconds()),
     )
 
 

@@ -7,6 +7,7 @@ From the center config it writes, under --out:
     server/mosquitto/qms.conf, passwd, acl [, TLS files] the broker: no anonymous access, one user per device
     kiosk-<id>/kiosk.toml, board-<id>/board.toml, counter-<id>/counter.toml, each with mqtt.password [, ca.crt]
     console-<id>/console.toml, mqtt.password [, ca.crt, console.crt, console.key]   a staff console (HTTPS with TLS)
+    web-<id>/citizen_web.toml, mqtt.password [, ca.crt]  a citizen web process ([citizen_web].ids)
     ca/ca.crt, ca.key                                   with --tls: the center's own CA (keep ca.key safe)
 
 Each folder is what `systemd/install.sh ROLE CONFIG` takes on that machine. Re-running keeps every
@@ -44,7 +45,9 @@ PASSWORD_FILE = "mqtt.password"
 CA_FILE = "ca.crt"
 CONSOLE_CERT = "console"  # console.crt and console.key: the staff console's HTTPS certificate
 CONSOLE_PORTS = {True: 8443, False: 8080}  # the console's port with and without TLS
-TEMPLATE_NAMES = {"console": "staff_console"}  # a role whose example is not firmware_configs/<role>.example.toml
+# A role whose example is not firmware_configs/<role>.example.toml, and one whose config is not <role>.toml.
+TEMPLATE_NAMES = {"console": "staff_console", "web": "citizen_web"}
+CONFIG_NAMES = {"web": "citizen_web.toml"}
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 CA_DAYS = 3650  # a center's LAN runs for years; re-run provision to renew the broker's certificate
 SERVER_CERT_DAYS = 3650
@@ -55,7 +58,7 @@ PBKDF2_ITERATIONS = 101  # Mosquitto's own default; see password_line
 class Device:
     """One MQTT user of the center: its role, its id in the topics and its broker user name."""
 
-    role: str  # "server", "kiosk", "board", "counter", "console", or "admin" (the manager's tools, not a device)
+    role: str  # "server", "kiosk", "board", "counter", "console", "web", or "admin" (the manager's tools)
     id: str  # kiosk/board/console id, counter id; the center id for the server; the admin id in admin/<id>/...
     center_id: str
 
@@ -82,7 +85,7 @@ class Device:
 
     @property
     def config_name(self) -> str:
-        return "center.toml" if self.role == "server" else f"{self.role}.toml"
+        return "center.toml" if self.role == "server" else CONFIG_NAMES.get(self.role, f"{self.role}.toml")
 
     @property
     def template(self) -> Path:
@@ -112,7 +115,8 @@ def devices_of(config: CenterConfig) -> list[Device]:
     return ([Device("server", center, center)] + [Device("kiosk", k.id, center) for k in config.kiosks]
             + [Device("board", b.id, center) for b in config.boards]
             + [Device("counter", c.id, center) for c in config.rules.counters]
-            + [Device("console", c.id, center) for c in config.consoles] + [Device("admin", ADMIN_ID, center)])
+            + [Device("console", c.id, center) for c in config.consoles]
+            + [Device("web", w.id, center) for w in config.webs] + [Device("admin", ADMIN_ID, center)])
 
 
 def acl_lines(device: Device, status_ids: Sequence[str] = ()) -> list[str]:
@@ -139,6 +143,9 @@ def acl_lines(device: Device, status_ids: Sequence[str] = ()) -> list[str]:
         rules = [f"topic write {topics.console_request(device.id)}", f"topic read {topics.console_response(device.id)}",
                  f"topic read {topics.floor()}", f"topic read {topics.board_state()}",
                  f"topic read {topics.counter_state('+')}", *others, *common]
+    elif device.role == "web":  # faces the internet: looks tickets up, passes phone ratings on, reads the queue
+        rules = [f"topic write {topics.web_request(device.id)}", f"topic read {topics.web_response(device.id)}",
+                 f"topic read {topics.queue()}", *common]
     elif device.role == "counter":
         rules = [f"topic write {topics.counter_command(device.id)}", f"topic write {topics.counter_rating(device.id)}",
                  f"topic read {topics.counter_command_response(device.id)}",
@@ -215,7 +222,8 @@ def device_config(device: Device, options: Options, center_text: str, levels: tu
         text = center_text
     else:
         text = device.template.read_text(encoding="utf-8")
-        section = {"kiosk": "kiosk", "board": "board", "counter": "terminal", "console": "console"}[device.role]
+        section = {"kiosk": "kiosk", "board": "board", "counter": "terminal", "console": "console",
+                   "web": "web"}[device.role]
         text = set_key(text, section, "counter" if device.role == "counter" else "id", toml_string(device.id))
         text = set_key(text, section, "center", toml_string(device.center_id))
         if device.role == "counter":
@@ -273,7 +281,7 @@ def _verify(text: str, device: Device, options: Options) -> None:
     data = tomllib.loads(text)
     mqtt = data["mqtt"]
     wanted_id = {"server": ("center", "id"), "kiosk": ("kiosk", "id"), "board": ("board", "id"),
-                 "counter": ("terminal", "counter"), "console": ("console", "id")}[device.role]
+                 "counter": ("terminal", "counter"), "console": ("console", "id"), "web": ("web", "id")}[device.role]
     if data[wanted_id[0]][wanted_id[1]] != device.id or mqtt["username"] != device.username:
         raise RuntimeError(f"the {device.role} template did not take the device's identity")
     if device.role == "console":

@@ -207,7 +207,7 @@ class ServerLoop:
         wakes up for it)."""
         if self._service.floor_due and time.monotonic() - self._floor_at >= self._floor_every_s:
             started = time.monotonic()
-            self._publish([self._service.floor()])
+            self._publish([self._service.floor(), *([self._service.queue()] if self._service.queue_due else [])])
             self._floor_at = time.monotonic()
             self._floor_every_s = max(FLOOR_EVERY_S, (self._floor_at - started) / FLOOR_SHARE)
 

@@ -17,12 +17,14 @@ from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 
 from central_server.config import CenterConfig
-from central_server.domain.center import Center, Changes
+from central_server.domain.center import FORECAST_FOR, Center, Changes, QueuePlan
 from central_server.domain.clock import Change, ClockJudge, ClockRule, Verdict
 from central_server.domain.counters import Official
 from central_server.domain.errors import DomainError
 from central_server.domain.limits import MAX_DEVICES, TOO_MANY_PRIORITY, DeviceLimits, over_budget, too_many
-from central_server.domain.tickets import Ticket
+from central_server.domain.tickets import Ticket, TicketState
+from central_server.domain.tokens import make_token, read_token
+from central_server.queue_snapshot import queue_snapshot
 from central_server.storage.port import Batch, Storage, StorageError, StorageFull, StoredReply
 from central_server.wire import Outbound, Wire
 from protocol.errors import BadMessage
@@ -34,6 +36,8 @@ from protocol.messages import (
     ConsoleRequest,
     CounterCommand,
     ErrorInfo,
+    PublicRating,
+    PublicTicket,
     Rating,
     RatingRecorded,
     Refusal,
@@ -41,17 +45,20 @@ from protocol.messages import (
     Request,
     Status,
     TicketCancel,
+    TicketFound,
     TicketIssued,
     TicketRequest,
     TicketsVoided,
     Unreadable,
     VoidedTicket,
     VoidTickets,
+    WebLookup,
+    WebRate,
     decode_request,
     iso,
     usable_id,
 )
-from protocol.topics import COUNTER, Inbound, Topics
+from protocol.topics import COUNTER, WEB, Inbound, Topics
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +66,7 @@ BAD_REQUEST_VI = "Yêu cầu không hợp lệ."
 INTERNAL_VI = "Hệ thống đang bận, vui lòng thử lại sau."
 CANCELLED_VI = "Lệnh đã được huỷ vì quầy không nhận được trả lời kịp thời."
 CANCELLED_TICKET_VI = "Yêu cầu lấy số đã được huỷ vì ki-ốt không nhận được trả lời kịp thời."
+UNKNOWN_TOKEN_VI = "Không tìm thấy phiếu. Vui lòng quét lại mã QR trên phiếu."
 STORAGE_FULL_VI = ("Hệ thống tạm ngừng tiếp nhận vì bộ nhớ của máy chủ đã đầy; yêu cầu chưa được ghi nhận. "
                    "Xin vui lòng chờ trong giây lát, cán bộ đang khắc phục.")
 MAX_HELD_STATUSES = 1_000  # device statuses kept while storage cannot write, to be applied once it can
@@ -132,6 +140,11 @@ class CenterService:
         self._batch = Batch(Changes())
         self._replies: list[Outbound] = []
         self.floor_due = True  # the center changed since the floor was last built
+        # The citizen web (issue 16): the key of the tickets' public tokens, and the queue played forward for its
+        # look-ups and its retained `queue` (made again once the center changed, or FORECAST_FOR after it was).
+        self._token_key = storage.token_key()
+        self._queue_plan: QueuePlan | None = None
+        self.queue_due = config.citizen_web is not None  # the `queue` is published only for a citizen web
 
     # --- the batch loop --------------------------------------------------------------------
 
@@ -217,6 +230,9 @@ class CenterService:
         state = self._wire.changed(self.center, changes)
         if changes or state:
             self.floor_due = True
+        if changes.tickets or changes.counters:
+            self._queue_plan = None
+            self.queue_due = self.config.citizen_web is not None
         if self._day_began:
             self._day_began = False
             state = [*self._wire.day_state(self.center), *state]
@@ -284,8 +300,11 @@ class CenterService:
         if not self._limits.allow(limited, kind, now):  # neither acted on nor kept: a flood fills nothing
             self._refuse_unkept(limited, request_id, response_topic, message, too_many(limited), now)
             return
+        # Of the citizen web's, only a rating's answer is kept: a look-up (and a request that is neither) changes
+        # nothing, so it is answered the same way again without being stored, and takes nothing from a budget.
         known = ((inbound.device_kind != COUNTER or inbound.device_id in self.center.counters)
-                 and (not isinstance(request, ConsoleRequest) or request.counter in self.center.counters))
+                 and (not isinstance(request, ConsoleRequest) or request.counter in self.center.counters)
+                 and (inbound.device_kind != WEB or isinstance(request, WebRate)))
         if request_id is not None and known and not self._limits.keep(limited, self.center.day):
             self._refuse_unkept(limited, request_id, response_topic, message, over_budget(limited), now)
             return
@@ -391,6 +410,10 @@ class CenterService:
                 return self._issue(request, inbound.device_id, now)
             if isinstance(request, ConsoleRequest):
                 return self._console(request, inbound.device_id, now)
+            if isinstance(request, WebLookup):
+                return self._lookup(request, now)
+            if isinstance(request, WebRate):
+                return self._phone_rating(request, inbound.device_id, now)
             return self._command(request, inbound.device_id, now)
         except DomainError as refused:
             log.warning("refused %s from %s/%s: %s", request_id, inbound.device_kind, inbound.device_id,
@@ -405,7 +428,8 @@ class CenterService:
         log.info("ticket %s number %s area %s priority %s for kiosk %s (request %s)", ticket.id, ticket.shown,
                  ticket.area, ticket.priority, kiosk_id, request.request_id)
         view = self._wire.view(ticket, waiting_ahead=issued.waiting_ahead, estimated_wait_s=issued.estimated_wait_s,
-                          wait_basis=issued.wait_basis.value)
+                               wait_basis=issued.wait_basis.value,
+                               token=make_token(self._token_key, self.config.center_id, ticket.day, ticket.seq))
         return TicketIssued(request.request_id, view)
 
     def _command(self, command: CounterCommand, counter_id: str, now: datetime,
@@ -487,6 +511,75 @@ class CenterService:
         self._answered.add(hash((device, cancelled)))
         log.info("%s: request %s cancelled before it arrived", device, cancelled)
 
+    # --- the citizen web (issue 16) -------------------------------------------------------------
+
+    def _lookup(self, request: WebLookup, now: datetime) -> TicketFound:
+        """A phone asks after its ticket: read-only, answered from memory."""
+        ticket = self._token_ticket(request.token)
+        return TicketFound(request.request_id, self._public(ticket, request.token, now))
+
+    def _phone_rating(self, request: WebRate, web_id: str, now: datetime) -> TicketFound:
+        """A citizen rates the ticket from the phone: one rating per ticket, whatever the channel."""
+        ticket = self._token_ticket(request.token)
+        record = self.center.rate_by_phone(ticket, request.level, f"phone-{request.request_id}", now)
+        reply = TicketFound(request.request_id, self._public(ticket, request.token, now))
+        self._batch.rating_acks[(record.counter_id, record.rating_id)] = reply.to_wire()
+        log.info("rating %s of ticket %s served at counter %s: %s (phone, web %s)", record.rating_id, ticket.id,
+                 record.counter_id, record.level, web_id)
+        return reply
+
+    def _token_ticket(self, token: str) -> Ticket:
+        """The ticket that continues the one `token` was given for (a transferred ticket's continuation); refused
+        as `unknown_token` when the token is none of this center's, `expired_token` when its day is over."""
+        named = read_token(self._token_key, self.config.center_id, token)
+        if named is None:
+            raise DomainError("unknown_token", UNKNOWN_TOKEN_VI)
+        if named.day != self.center.day:
+            raise DomainError("expired_token", f"Phiếu này là của ngày {named.day:%d/%m/%Y}, đã hết hiệu lực.")
+        ticket = self.center.tickets.get(named.ticket_id)
+        if ticket is None:  # a key's genuine token of today, but no such ticket (a database emptied since)
+            raise DomainError("unknown_token", UNKNOWN_TOKEN_VI)
+        return self.center.chain_end(ticket)
+
+    def _public(self, ticket: Ticket, token: str, now: datetime) -> PublicTicket:
+        ahead = wait = basis = None
+        if ticket.state is TicketState.WAITING:
+            plan = self.queue_plan(now)
+            entry = plan.by_ticket.get(ticket.id)
+            if entry is None:  # a ticket issued in this batch, after the plan was made
+                plan = self.queue_plan(now, fresh=True)
+                entry = plan.by_ticket.get(ticket.id)
+            if entry is not None:
+                ahead, basis = entry.ahead, entry.basis.value
+                passed = (now - plan.at).total_seconds()
+                wait = None if entry.seconds is None else max(0, round(entry.seconds - passed))
+        counter = self.center.counters.get(ticket.counter_id) if ticket.counter_id is not None else None
+        until = (ticket.finished_at + self.config.rules.phone_window
+                 if ticket.state is TicketState.SERVED and ticket.finished_at is not None else None)
+        rating = PublicRating(ticket.rating, until, ticket.rating is None and until is not None and now <= until)
+        view = self._wire.view(ticket)
+        return PublicTicket(
+            id=ticket.id, token=token, number=view.number, area=view.area, area_name=view.area_name,
+            priority=ticket.priority, issued_at=ticket.issued_at, state=ticket.state.value,
+            counter_id=ticket.counter_id, counter_name=None if counter is None else counter.spec.name,
+            called_at=ticket.called_at, calls=ticket.calls, waiting_ahead=ahead, estimated_wait_s=wait,
+            wait_basis=basis, finished_at=ticket.finished_at, rating=rating,
+        )
+
+    def queue_plan(self, now: datetime, *, fresh: bool = False) -> QueuePlan:
+        """The queue played forward: kept until the center changes, or for FORECAST_FOR (its figures count from
+        its moment, `at`)."""
+        plan = self._queue_plan
+        if fresh or plan is None or not timedelta(0) <= now - plan.at <= FORECAST_FOR:
+            plan = self._queue_plan = self.center.queue_plan(now)
+        return plan
+
+    def queue(self) -> Outbound:
+        """The citizen web's retained `queue` as it is now (the server loop decides how often, as for the floor)."""
+        self.queue_due = False
+        snapshot = queue_snapshot(self.center, self.queue_plan(self._clock(), fresh=True))
+        return Outbound(self.topics.queue(), snapshot.to_wire(), retain=True)
+
     # --- ratings -----------------------------------------------------------------------------
 
     def _handle_rating(self, inbound: Inbound, message: Message, now: datetime) -> None:
@@ -557,7 +650,8 @@ class CenterService:
 
     def retained_state(self) -> list[Outbound]:
         """Everything retained, for after every (re)connect."""
-        return [self._wire.config(), *self._wire.day_state(self.center), self.floor()]
+        web = [self.queue()] if self.config.citizen_web is not None else []
+        return [self._wire.config(), *self._wire.day_state(self.center), self.floor(), *web]
 
     def floor(self) -> Outbound:
         """The manager's live floor as it is now (the server loop decides how often: see `ServerLoop`)."""
@@ -757,6 +851,8 @@ def _disk_full(failed: StorageError) -> str:
 
 def _rate_of(inbound: Inbound, request: Request | Unreadable) -> str:
     """Which of the device's rates a request draws on (a cancel that did not decode is still a cancel)."""
+    if inbound.kind == "web":
+        return "phone_rating" if isinstance(request, WebRate) else "lookup"
     if inbound.kind != "ticket_request":
         return "command"
     cancel = isinstance(request, TicketCancel) or (isinstance(request, Unreadable) and request.cancel)

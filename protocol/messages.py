@@ -11,7 +11,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, ClassVar, TypeAlias, TypeVar
 
 from protocol.errors import BadMessage
@@ -46,6 +46,12 @@ CONSOLE_ACTIONS = (*(a for a in ACTIONS if a != "cancel"), *SEAT_ACTIONS)
 OFFICIAL_USERNAME = re.compile(r"[a-z0-9._-]{3,32}")
 COUNTER_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # a counter id as it may stand in a topic (topics.DEVICE_ID)
 MAX_OFFICIAL_NAME = 100
+# A ticket's public token (an extension, issue 16): 20 bytes in unpadded base64url. A `token` field that is no
+# string or longer than MAX_TOKEN is a bad request; one of the wrong shape is a token nobody was given.
+TOKEN = re.compile(r"[A-Za-z0-9_-]{27}")
+MAX_TOKEN = 64
+WEB_ACTIONS = ("lookup", "rate")
+TICKET_STATES = ("waiting", "called", "serving", "served", "missed", "transferred", "voided")
 
 T = TypeVar("T")
 Body = dict[str, Any]
@@ -353,14 +359,62 @@ class Rating:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class WebLookup:
+    """On `web/<web_id>/request` (an extension): a citizen's phone asks after the ticket of `token`. Read-only:
+    its answer is never stored."""
+
+    request_id: str
+    token: str
+    action: ClassVar[str] = "lookup"
+    v: ClassVar[int] = VERSION
+
+    def to_wire(self) -> bytes:
+        return encode({"request_id": self.request_id, "action": self.action, "token": self.token})
+
+
+@dataclass(frozen=True, slots=True)
+class WebRate:
+    """On `web/<web_id>/request` (an extension): a citizen rates the ticket of `token` from the phone. Stored and
+    answered again to a retry, as every request that changes something."""
+
+    request_id: str
+    token: str
+    level: str
+    action: ClassVar[str] = "rate"
+    v: ClassVar[int] = VERSION
+
+    def to_wire(self) -> bytes:
+        return encode({"request_id": self.request_id, "action": self.action, "token": self.token,
+                       "level": self.level})
+
+
+def web_request_of(body: Mapping[str, Any]) -> WebLookup | WebRate:
+    request_id = id_of(body, "request_id")
+    action = field_of(body, "action", str)
+    if action not in WEB_ACTIONS:
+        raise BadMessage("bad_request", f"unknown action {action[:40]!r}")
+    token = field_of(body, "token", str)
+    if not token or len(token) > MAX_TOKEN:
+        raise BadMessage("bad_request", f"field 'token' must be 1 to {MAX_TOKEN} characters")
+    if action == "lookup":
+        return WebLookup(request_id, token)
+    return WebRate(request_id, token, id_of(body, "level"))
+
+
+def _token_or_none(body: Mapping[str, Any]) -> str | None:
+    token = body.get("token")
+    return token if type(token) is str and TOKEN.fullmatch(token) else None
+
+
 # The requests a device sends on a request topic and gets its answer to on its Response Topic (a rating is no
 # such request: it is acknowledged by `rating_id`, and read by `Rating.from_wire`).
-Request: TypeAlias = TicketRequest | TicketCancel | CounterCommand | VoidTickets | ConsoleRequest
+Request: TypeAlias = TicketRequest | TicketCancel | CounterCommand | VoidTickets | ConsoleRequest | WebLookup | WebRate
 
 
 def decode_request(kind: str, payload: bytes) -> Request:
     """The typed request of a payload on a request topic of `kind` (an `Inbound.kind`: "ticket_request",
-    "command", "admin" or "console")."""
+    "command", "admin", "console" or "web")."""
     body = decode(payload)
     if kind == "ticket_request":
         return TicketCancel.from_body(body) if _is_cancel(body) else TicketRequest.from_body(body)
@@ -370,6 +424,8 @@ def decode_request(kind: str, payload: bytes) -> Request:
         return VoidTickets.from_body(body)
     if kind == "console":
         return ConsoleRequest.from_body(body)
+    if kind == "web":
+        return web_request_of(body)
     raise ValueError(f"{kind!r} is not a request topic")
 
 
@@ -565,8 +621,96 @@ class RatingRecorded:
                    field_of(body, "late", bool, False))
 
 
+@dataclass(frozen=True, slots=True)
+class PublicRating:
+    """A public ticket's rating: its level once rated, until when a phone may rate it, and whether it may now."""
+
+    level: str | None
+    until: datetime | None
+    open: bool
+
+    def to_body(self) -> Body:
+        return {"level": self.level, "until": None if self.until is None else iso(self.until), "open": self.open}
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> PublicRating:
+        return cls(field_of(body, "level", str, None), _time_or_none(body, "until"), field_of(body, "open", bool))
+
+
+@dataclass(frozen=True, slots=True)
+class PublicTicket:
+    """A ticket as a citizen's phone sees it (an extension): the current ticket of the chain its token started
+    (a transferred ticket is answered by its continuation), and no more than its holder may know."""
+
+    id: str
+    token: str
+    number: str
+    area: str
+    area_name: str
+    priority: str
+    issued_at: datetime
+    state: str  # one of TICKET_STATES but "transferred" (the chain's current ticket never is)
+    counter_id: str | None
+    counter_name: str | None
+    called_at: datetime | None
+    calls: int
+    waiting_ahead: int | None  # while waiting: as in the `queue` snapshot
+    estimated_wait_s: int | None
+    wait_basis: str | None
+    finished_at: datetime | None
+    rating: PublicRating
+
+    def to_body(self) -> Body:
+        return {
+            "id": self.id, "token": self.token, "number": self.number, "area": self.area,
+            "area_name": self.area_name, "priority": self.priority, "issued_at": iso(self.issued_at),
+            "state": self.state, "counter_id": self.counter_id, "counter_name": self.counter_name,
+            "called_at": None if self.called_at is None else iso(self.called_at), "calls": self.calls,
+            "waiting_ahead": self.waiting_ahead, "estimated_wait_s": self.estimated_wait_s,
+            "wait_basis": self.wait_basis,
+            "finished_at": None if self.finished_at is None else iso(self.finished_at),
+            "rating": self.rating.to_body(),
+        }
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> PublicTicket:
+        state = field_of(body, "state", str)
+        if state not in TICKET_STATES:
+            raise BadMessage("bad_request", f"unknown ticket state {state[:40]!r}")
+        ahead, wait = body.get("waiting_ahead"), body.get("estimated_wait_s")
+        return cls(
+            id=id_of(body, "id"), token=field_of(body, "token", str), number=field_of(body, "number", str),
+            area=field_of(body, "area", str), area_name=field_of(body, "area_name", str),
+            priority=field_of(body, "priority", str, PRIORITY_NONE), issued_at=time_of(body, "issued_at"),
+            state=state, counter_id=field_of(body, "counter_id", str, None),
+            counter_name=field_of(body, "counter_name", str, None), called_at=_time_or_none(body, "called_at"),
+            calls=_count(body, "calls"), waiting_ahead=None if ahead is None else _count(body, "waiting_ahead"),
+            estimated_wait_s=None if wait is None else _count(body, "estimated_wait_s"),
+            wait_basis=_wait_basis(body), finished_at=_time_or_none(body, "finished_at"),
+            rating=PublicRating.from_body(field_of(body, "rating", dict)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TicketFound:
+    """The answer to a WebLookup or a WebRate (an extension): the ticket as the phone shows it."""
+
+    request_id: str
+    ticket: PublicTicket
+
+    def to_wire(self) -> bytes:
+        return _reply("request_id", self.request_id, True, {"ticket": self.ticket.to_body()})
+
+    @classmethod
+    def from_wire(cls, payload: bytes) -> TicketFound | Refusal:
+        body = decode(payload)
+        if not field_of(body, "ok", bool):
+            return Refusal.from_body(body)
+        return cls(id_of(body, "request_id"), PublicTicket.from_body(field_of(body, "ticket", dict)))
+
+
 # Whatever the server answers a request with.
-Reply: TypeAlias = TicketIssued | CommandDone | Cancellation | TicketsVoided | Refusal
+Reply: TypeAlias = TicketIssued | CommandDone | Cancellation | TicketsVoided | TicketFound | Refusal
 
 
 # --- retained state and events: server -> devices ------------------------------------------
@@ -645,19 +789,28 @@ class CenterConfigMessage:
     timezone: str = "Asia/Ho_Chi_Minh"
     rating_window_s: int = 120
     hours: Hours | None = None  # the center's opening hours (None: tickets at any time)
+    # The citizen web (extensions, written only when the center has one): where a ticket's QR code points
+    # (`<public_url>/phieu/<token>`), and how long after "finish" a ticket may be rated from a phone.
+    public_url: str | None = None
+    rating_phone_window_s: int | None = None
 
     def to_wire(self) -> bytes:
         center: Body = {"id": self.center_id, "name": self.center_name, "timezone": self.timezone}
         if self.hours is not None:
             center["hours"] = self.hours.to_body()
-        return encode({
+        body: Body = {
             "center": center,
             "areas": [a.to_body() for a in self.areas],
             "counters": [c.to_body() for c in self.counters],
             "rating_levels": list(self.rating_levels),
             "rating_window_s": self.rating_window_s,
             "priority_categories": list(self.priority_categories),
-        })
+        }
+        if self.public_url is not None:
+            body["public_url"] = self.public_url
+        if self.rating_phone_window_s is not None:
+            body["rating_phone_window_s"] = self.rating_phone_window_s
+        return encode(body)
 
     @classmethod
     def from_wire(cls, payload: bytes) -> CenterConfigMessage:
@@ -673,6 +826,8 @@ class CenterConfigMessage:
             timezone=field_of(center, "timezone", str, "Asia/Ho_Chi_Minh"),
             rating_window_s=field_of(body, "rating_window_s", int, 120),
             hours=_hours(center),
+            public_url=field_of(body, "public_url", str, None),
+            rating_phone_window_s=field_of(body, "rating_phone_window_s", int, None),
         )
 
 
@@ -710,6 +865,7 @@ class TicketView:
     waiting_ahead: int | None = None
     estimated_wait_s: int | None = None
     wait_basis: str | None = None  # one of WAIT_BASES, with `estimated_wait_s`
+    token: str | None = None  # the ticket's public token (an extension): in a ticket reply only, for its QR code
 
     def to_body(self) -> Body:
         body: Body = {
@@ -723,6 +879,8 @@ class TicketView:
             body["estimated_wait_s"] = self.estimated_wait_s
         if self.wait_basis is not None:
             body["wait_basis"] = self.wait_basis
+        if self.token is not None:
+            body["token"] = self.token
         return body
 
     @classmethod
@@ -734,7 +892,7 @@ class TicketView:
             state=field_of(body, "state", str, "waiting"), counter_id=field_of(body, "counter_id", str, None),
             calls=field_of(body, "calls", int, 0), waiting_ahead=field_of(body, "waiting_ahead", int, None),
             estimated_wait_s=field_of(body, "estimated_wait_s", int, None),
-            wait_basis=_wait_basis(body),
+            wait_basis=_wait_basis(body), token=_token_or_none(body),
         )
 
 
@@ -1034,3 +1192,72 @@ class FloorState:
                    tuple(FloorArea.from_body(a) for a in _list_of(body, "areas")),
                    tuple(FloorDevice.from_body(d) for d in _list_of(body, "devices")),
                    FloorToday.from_body(field_of(body, "today", dict)))
+
+
+# --- the citizen web's queue (an extension): server -> citizen web, retained -----------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CalledNow:
+    """A ticket of the day called to a counter or being served there now."""
+
+    seq: int
+    counter_id: str
+    called_at: datetime
+    calls: int
+
+    def to_body(self) -> list[Any]:
+        return [self.seq, self.counter_id, iso(self.called_at), self.calls]
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSnapshot:
+    """The retained `queue` (an extension): each area's waiting tickets of `day` in call order, as
+    `(seq, estimated_wait_s or None)` (an entry's index is how many wait ahead of it), and who is called now.
+    `truncated`: how many were left off an area's tail to keep the payload within MAX_PAYLOAD."""
+
+    at: datetime
+    day: date
+    waiting: Mapping[str, tuple[tuple[int, int | None], ...]]
+    called: tuple[CalledNow, ...]
+    truncated: Mapping[str, int] = field(default_factory=dict)
+
+    def to_wire(self) -> bytes:
+        body: Body = {"at": iso(self.at), "day": self.day.isoformat(),
+                      "waiting": {area: [list(entry) for entry in entries] for area, entries in self.waiting.items()}}
+        if self.truncated:
+            body["truncated"] = dict(self.truncated)
+        body["called"] = [c.to_body() for c in self.called]
+        return encode(body)
+
+    @classmethod
+    def from_wire(cls, payload: bytes) -> QueueSnapshot:
+        body = decode(payload)
+        try:
+            day = date.fromisoformat(field_of(body, "day", str))
+        except ValueError:
+            raise BadMessage("bad_request", "field 'day' is not a date YYYY-MM-DD") from None
+        waiting = {}
+        for area, entries in field_of(body, "waiting", dict).items():
+            if type(entries) is not list:
+                raise BadMessage("bad_request", "field 'waiting' must map areas to lists")
+            waiting[area] = tuple(_waiting_entry(entry) for entry in entries)
+        truncated = field_of(body, "truncated", dict, {})
+        if not all(type(n) is int and n >= 0 for n in truncated.values()):
+            raise BadMessage("bad_request", "field 'truncated' must map areas to counts")
+        called = tuple(_called_entry(entry) for entry in field_of(body, "called", list))
+        return cls(time_of(body, "at"), day, waiting, called, truncated)
+
+
+def _waiting_entry(entry: Any) -> tuple[int, int | None]:
+    if (type(entry) is not list or len(entry) != 2 or type(entry[0]) is not int or entry[0] < 1
+            or not (entry[1] is None or (type(entry[1]) is int and entry[1] >= 0))):
+        raise BadMessage("bad_request", "a waiting entry must be [seq, seconds or null]")
+    return entry[0], entry[1]
+
+
+def _called_entry(entry: Any) -> CalledNow:
+    if (type(entry) is not list or len(entry) != 4 or type(entry[0]) is not int or entry[0] < 1
+            or type(entry[1]) is not str or type(entry[2]) is not str or type(entry[3]) is not int or entry[3] < 0):
+        raise BadMessage("bad_request", "a called entry must be [seq, counter_id, called_at, calls]")
+    return CalledNow(entry[0], entry[1], time_of({"called_at": entry[2]}, "called_at"), entry[3])

@@ -9,16 +9,16 @@ from protocol.errors import ConfigError
 
 ID = re.compile(r"[a-z0-9-]+")
 DEVICE_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # a kiosk or counter id in a topic
-KIOSK, COUNTER, DEVICE, ADMIN, CONSOLE = "kiosk", "counter", "device", "admin", "console"
+KIOSK, COUNTER, DEVICE, ADMIN, CONSOLE, WEB = "kiosk", "counter", "device", "admin", "console", "web"
 
 
 @dataclass(frozen=True, slots=True)
 class Inbound:
     """A parsed inbound topic: which device sent what kind of message."""
 
-    kind: str  # "ticket_request", "command", "rating", "status", "admin" or "console"
-    # KIOSK, COUNTER, DEVICE (a status: any device), ADMIN (a center's manager's tool) or CONSOLE (the staff's
-    # web console, acting for counters)
+    kind: str  # "ticket_request", "command", "rating", "status", "admin", "console" or "web"
+    # KIOSK, COUNTER, DEVICE (a status: any device), ADMIN (a center's manager's tool), CONSOLE (the staff's
+    # web console, acting for counters) or WEB (the citizen web, asking for citizens' phones)
     device_kind: str
     device_id: str
 
@@ -85,10 +85,22 @@ class Topics:
         """An extension (retained): the manager's live floor, counters, areas, devices and the day's figures."""
         return f"{self.root}/floor"
 
+    def web_request(self, web_id: str) -> str:
+        """An extension: the citizen web looks tickets up by their token, and passes phone ratings on."""
+        return f"{self.root}/web/{web_id}/request"
+
+    def web_response(self, web_id: str) -> str:
+        return f"{self.root}/web/{web_id}/response"
+
+    def queue(self) -> str:
+        """An extension (retained): each area's waiting tickets in call order with their estimates, for the
+        citizen web only."""
+        return f"{self.root}/queue"
+
     def server_subscriptions(self) -> list[str]:
         """The filters the central server listens on."""
         return [self.ticket_request("+"), self.counter_command("+"), self.counter_rating("+"), self.device_status("+"),
-                self.admin_request("+"), self.console_request("+")]
+                self.admin_request("+"), self.console_request("+"), self.web_request("+")]
 
     def device_subtree(self, device_kind: str, device_id: str) -> str:
         """The prefix (with trailing slash) of every topic a device owns."""
@@ -114,6 +126,8 @@ class Topics:
                 return Inbound("admin", ADMIN, device)
             case ["console", device, "request"]:
                 return Inbound("console", CONSOLE, device)
+            case ["web", device, "request"]:
+                return Inbound("web", WEB, device)
         return None
 
     def is_server_inbound(self, topic: str) -> bool:

@@ -17,7 +17,16 @@ from typing import Any, TypeVar
 from central_server.domain.areas import Area, service_day
 from central_server.domain.counters import Counter, CounterSpec, LastRating, Official
 from central_server.domain.errors import DomainError
-from central_server.domain.estimate import PLAY_LIMIT, Basis, Estimate, Forecast, Queued, StaffedCounter, time_left
+from central_server.domain.estimate import (
+    PLAY_LIMIT,
+    Basis,
+    Estimate,
+    Forecast,
+    Queued,
+    StaffedCounter,
+    rough_call_times,
+    time_left,
+)
 from central_server.domain.policies import QueuePolicy
 from central_server.domain.tickets import HOLDS_NUMBER, Ticket, TicketState
 from protocol.hours import Hours, hours_of
@@ -38,6 +47,9 @@ FORECAST_FOR = timedelta(seconds=5)
 # the broker and a batch, not held back by a terminal that could have sent it.
 RATING_IN_TRANSIT = timedelta(seconds=10)
 NOT_SEATED_VI = "Cán bộ không ngồi tại quầy này."
+# The citizen web's queue is played forward ticket by ticket up to this many waiting tickets (a few ms); past it
+# each ticket's call is estimated from the work ahead of it (`rough_call_times`).
+QUEUE_PLAY_LIMIT = 3_000
 T = TypeVar("T")
 
 
@@ -51,6 +63,7 @@ class CenterRules:
     rating_levels: tuple[str, ...]
     rating_window: timedelta
     hours: Hours | None = None  # the center's opening hours; None: tickets at any time
+    phone_window: timedelta = timedelta(seconds=1800)  # how long after "finish" a ticket may be rated from a phone
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +95,7 @@ class RatingRecord:
     pressed_at: datetime
     received_at: datetime
     late: bool = False  # received after its window closed (pressed inside it, kept by a terminal that was cut off)
+    channel: str = "buttons"  # "buttons" (the counter's terminal) or "phone" (the citizen web)
 
 
 @dataclass(slots=True)
@@ -113,6 +127,27 @@ class DaySnapshot:
     # What each device last said of itself that day (online, printer), from the day's device events: with
     # several instances each hears only the statuses the broker deals it, and the estimate needs them all.
     devices: dict[str, tuple[bool, str | None]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """A waiting ticket in the citizen web's queue: how many of its area are called before it, and when it is
+    (seconds from the plan's moment; None when no staffed counter serves its area)."""
+
+    ticket: Ticket
+    ahead: int
+    seconds: int | None
+    basis: Basis
+
+
+@dataclass(frozen=True, slots=True)
+class QueuePlan:
+    """Every area's waiting tickets in call order (priority first, then by issue: the order of the kiosk's
+    `waiting_ahead`), each with its estimate, as the queue stood `at`."""
+
+    at: datetime
+    areas: dict[str, list[Waiting]]
+    by_ticket: dict[str, Waiting]
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,6 +385,38 @@ class Center:
             return Forecast(staffed, [], pace, self.rules.policy, bulk=counts)
         waiting = [Queued(t.area, t.is_priority, t.queue_key) for a in areas for t in self._queues[a].tickets(a)]
         return Forecast(staffed, waiting, pace, self.rules.policy)
+
+    def queue_plan(self, now: datetime) -> QueuePlan:
+        """Each area's waiting tickets in call order, with when each is called: the queue played forward on the
+        staffed counters (as a new ticket's estimate is), every ticket at once."""
+        staffed = [StaffedCounter(c.id, c.spec.areas, self._time_left(c, now), c.regular_since_priority,
+                                  seen_today=self._active_today(c))
+                   for c in self.counters.values() if self.staffed(c)]
+        ordered = {a: sorted(self._queues[a].tickets(a), key=lambda t: (not t.is_priority, t.queue_key))
+                   for a in self.areas}
+        served = {a for c in staffed for a in c.areas if a in ordered}
+        queued = [Queued(t.area, t.is_priority, t.queue_key) for a in served for t in ordered[a]]
+        pace = {a: self.pace_s(a) for a in self.areas}
+        if len(queued) <= QUEUE_PLAY_LIMIT:
+            times = Forecast(staffed, queued, pace, self.rules.policy).call_times()
+        else:
+            times = rough_call_times(staffed, queued, pace)
+        free = {a for c in staffed if c.free_in_s <= 0 and c.seen_today for a in c.areas}
+        areas: dict[str, list[Waiting]] = {}
+        by_ticket: dict[str, Waiting] = {}
+        for area, tickets in ordered.items():
+            plan = areas[area] = []
+            for ahead, ticket in enumerate(tickets):
+                seconds = times.get((area, ticket.queue_key))
+                if seconds is None:
+                    entry = Waiting(ticket, ahead, None, Basis.NO_COUNTER)
+                elif seconds <= 0 and area in free:
+                    entry = Waiting(ticket, ahead, 0, Basis.FREE_COUNTER)
+                else:
+                    entry = Waiting(ticket, ahead, round(max(seconds, 0.0)), Basis.ESTIMATE)
+                plan.append(entry)
+                by_ticket[ticket.id] = entry
+        return QueuePlan(now, areas, by_ticket)
 
     def staffed(self, counter: Counter) -> bool:
         """Whether the counter calls citizens now: not paused, and its terminal online (a counter whose
@@ -643,6 +710,43 @@ class Center:
         record = RatingRecord(rating_id, ticket.id, counter.id, level, pressed_at, now, late)
         self._changes.ratings.append(record)
         self._event("rated", now, ticket, counter, {"level": level, "rating_id": rating_id, "late": late})
+        return record
+
+    def chain_end(self, ticket: Ticket) -> Ticket:
+        """The ticket that continues `ticket` now: itself, or the last of the tickets it was transferred to."""
+        seen = 0
+        while ticket.transferred_to is not None and seen < len(self.tickets):
+            following = self.tickets.get(ticket.transferred_to)
+            if following is None:
+                break
+            ticket, seen = following, seen + 1
+        return ticket
+
+    def rate_by_phone(self, ticket: Ticket, level: str, rating_id: str, now: datetime) -> RatingRecord:
+        """A citizen rates a served ticket from the phone (the citizen web), within the phone's window after
+        "finish". One rating per ticket whatever the channel: the counter's buttons then get `already_rated`,
+        and the counter's terminal stops waiting for it, as after a press."""
+        if level not in self.rules.rating_levels:
+            raise DomainError("bad_request", "Mức đánh giá không hợp lệ.")
+        if ticket.state is not TicketState.SERVED or ticket.finished_at is None:
+            raise DomainError("not_served", f"Phiếu số {ticket.shown} chưa được phục vụ xong; Ông/Bà có thể đánh giá "
+                                            "sau khi cán bộ hoàn tất hồ sơ.")
+        if ticket.rating is not None:
+            raise DomainError("already_rated", f"Phiếu số {ticket.shown} đã được đánh giá. Cảm ơn Ông/Bà.")
+        if now > ticket.finished_at + self.rules.phone_window:
+            raise DomainError("rating_closed", f"Đã hết thời gian đánh giá cho phiếu số {ticket.shown}.")
+        ticket.rating = level
+        self._touch(ticket)
+        counter = self.counters.get(ticket.counter_id or "")
+        if counter is not None:
+            if counter.awaiting_rating is ticket:
+                counter.awaiting_rating = None
+            counter.last_rating, counter.marked_day = LastRating(ticket.id, ticket.shown, level), self.day
+            self._touch_counter(counter)
+        record = RatingRecord(rating_id, ticket.id, ticket.counter_id or "", level, now, now, channel="phone")
+        self._changes.ratings.append(record)
+        self._event("rated", now, ticket, counter,
+                    {"level": level, "rating_id": rating_id, "late": False, "channel": "phone"})
         return record
 
     def close_rating_windows(self, now: datetime) -> list[Counter]:

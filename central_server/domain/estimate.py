@@ -126,8 +126,18 @@ class Forecast:
         picked = self._run(lambda counter, at: None, target=target)
         return picked if picked is not None else 0.0
 
-    def _run(self, done: Callable[[StaffedCounter, float], None], target: Queued | None) -> float | None:
-        """Play the counters forward; return when `target` is called (None when it never is)."""
+    def call_times(self) -> dict[tuple[str, tuple[datetime, int]], float]:
+        """When each waiting ticket is called, in seconds from now, keyed by (area, key): the queue played forward
+        once, ticket by ticket (however long it is). A ticket of an area no staffed counter serves is absent."""
+        times: dict[tuple[str, tuple[datetime, int]], float] = {}
+        self._run(lambda counter, at: None, target=None,
+                  called=lambda ticket, at: times.__setitem__((ticket.area, ticket.key), at))
+        return times
+
+    def _run(self, done: Callable[[StaffedCounter, float], None], target: Queued | None,
+             called: Callable[[Queued, float], None] | None = None) -> float | None:
+        """Play the counters forward; return when `target` is called (None when it never is). `called` hears each
+        ticket called, and when."""
         queues: dict[tuple[str, bool], list[Queued]] = {}
         tickets = self._waiting if target is None else sorted([*self._waiting, target], key=lambda q: q.key)
         for ticket in tickets:
@@ -148,6 +158,8 @@ class Forecast:
             heads[chosen] += 1
             if ticket is target:
                 return at
+            if called is not None:
+                called(ticket, at)
             since = 0 if ticket.priority else since + 1
             heapq.heappush(clock, (at + self._pace[ticket.area], n, since))
         return None
@@ -185,6 +197,31 @@ class Forecast:
             total = sum(work.get(a, 0.0) for a in areas) + sum(max(c.free_in_s, 0.0) for c in group)
             free_at[counter.id] = total / len(group)
         return free_at
+
+
+def rough_call_times(counters: Sequence[StaffedCounter], waiting: Iterable[Queued],
+                     pace_s: Mapping[str, float]) -> dict[tuple[str, tuple[datetime, int]], float]:
+    """`Forecast.call_times` for a queue too long to play ticket by ticket: the counters that serve a ticket's
+    area share the work of the tickets before it (priority first, then by issue) in the areas they serve, and
+    start on it when the first of them is free."""
+    tickets = sorted(waiting, key=lambda q: (not q.priority, q.key))
+    serving: dict[str, list[StaffedCounter]] = {}
+    for counter in counters:
+        for area in counter.areas:
+            serving.setdefault(area, []).append(counter)
+    times: dict[tuple[str, tuple[datetime, int]], float] = {}
+    for area in {q.area for q in tickets if q.area in serving}:
+        group = serving[area]
+        areas = {a for c in group for a in c.areas}
+        start = min(max(c.free_in_s, 0.0) for c in group)
+        work = 0.0
+        for ticket in tickets:
+            if ticket.area not in areas:
+                continue
+            if ticket.area == area:
+                times[(area, ticket.key)] = start + work / len(group)
+            work += pace_s[ticket.area]
+    return times
 
 
 _END = datetime.max.replace(tzinfo=UTC)  # a new ticket's issue time in the forecast: after every other

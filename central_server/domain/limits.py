@@ -15,6 +15,13 @@ from datetime import date, datetime
 from central_server.domain.errors import DomainError
 
 MAX_DEVICES = 10_000  # devices whose buckets are kept; the least recently heard is forgotten past it
+# The citizen web (issue 16) asks for thousands of phones at once, so its rates are a crowd's, not a device's:
+# look-ups (read-only, never stored, no daily budget) 100 a second with bursts of 300, and phone ratings (stored
+# and answered again to a retry) 20 a second with bursts of 60, each per web process. Its stored answers (the
+# ratings', and their refusals) are kept up to WEB_ANSWERS_PER_DAY a day: one per ticket at most is a rating.
+WEB_LOOKUPS_PER_S, WEB_LOOKUP_BURST = 100.0, 300.0
+WEB_RATINGS_PER_S, WEB_RATING_BURST = 20.0, 60.0
+WEB_ANSWERS_PER_DAY = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,12 +49,14 @@ class Limits:
                 "cancel": per_minute(self.tickets_per_minute),  # a kiosk's cancels: its own, so none takes a ticket's
                 "command": per_minute(self.commands_per_minute), "rating": per_minute(self.commands_per_minute),
                 "retry": per_minute(self.commands_per_minute),  # an answered request asked again
-                "status": Rate(per_second=1 / 60, burst=6)}  # a status change recorded (always known at once)
+                "status": Rate(per_second=1 / 60, burst=6),  # a status change recorded (always known at once)
+                "lookup": Rate(WEB_LOOKUPS_PER_S, WEB_LOOKUP_BURST),  # the citizen web's
+                "phone_rating": Rate(WEB_RATINGS_PER_S, WEB_RATING_BURST)}
 
     def budget(self) -> dict[str, int]:
         # a console's are kept per counter it acts for ("console/<id>/<counter>"): a counter's budget each
         return {"kiosk": self.kiosk_answers_per_day, "counter": self.counter_answers_per_day,
-                "console": self.counter_answers_per_day}
+                "console": self.counter_answers_per_day, "web": WEB_ANSWERS_PER_DAY}
 
 
 TOO_MANY_PRIORITY = DomainError("too_many_priority", "Đã cấp quá nhiều phiếu ưu tiên trong ít phút qua. "
@@ -56,21 +65,31 @@ TOO_MANY_PRIORITY = DomainError("too_many_priority", "Đã cấp quá nhiều ph
 _TOO_MANY = {"kiosk": DomainError("too_many_requests", "Thiết bị gửi quá nhiều yêu cầu trong thời gian ngắn. "
                                                        "Mời công dân thử lại sau ít phút."),
              "staff": DomainError("too_many_requests", "Thiết bị gửi quá nhiều lệnh trong thời gian ngắn. "
-                                                       "Vui lòng thử lại sau giây lát.")}
+                                                       "Vui lòng thử lại sau giây lát."),
+             "web": DomainError("too_many_requests", "Hệ thống đang nhận quá nhiều yêu cầu. "
+                                                     "Mời Ông/Bà thử lại sau ít phút.")}
 _OVER_BUDGET = {"kiosk": DomainError("device_limit", "Thiết bị đã gửi quá nhiều yêu cầu trong ngày. "
                                                      "Mời công dân liên hệ cán bộ hướng dẫn."),
                 "staff": DomainError("device_limit", "Thiết bị đã gửi quá nhiều lệnh trong ngày. "
-                                                     "Vui lòng liên hệ cán bộ kỹ thuật.")}
+                                                     "Vui lòng liên hệ cán bộ kỹ thuật."),
+                "web": DomainError("device_limit", "Hệ thống đã nhận quá nhiều yêu cầu trong ngày. "
+                                                   "Mời Ông/Bà liên hệ cán bộ hướng dẫn tại trung tâm.")}
+
+
+def _reader(device: str) -> str:
+    kind = device.split("/", 1)[0]
+    return kind if kind in ("kiosk", "web") else "staff"
 
 
 def too_many(device: str) -> DomainError:
-    """The refusal of a request over `device`'s rate ("kiosk/k1", "counter/1"), in its reader's words."""
-    return _TOO_MANY["kiosk" if device.startswith("kiosk/") else "staff"]
+    """The refusal of a request over `device`'s rate ("kiosk/k1", "counter/1", "web/web-1"), in its reader's
+    words (a kiosk's and a web's are a citizen's)."""
+    return _TOO_MANY[_reader(device)]
 
 
 def over_budget(device: str) -> DomainError:
     """The refusal of a request past `device`'s budget for the day, in its reader's words."""
-    return _OVER_BUDGET["kiosk" if device.startswith("kiosk/") else "staff"]
+    return _OVER_BUDGET[_reader(device)]
 
 
 @dataclass(slots=True)

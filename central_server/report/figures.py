@@ -44,6 +44,7 @@ class RatingRow:
     ticket_id: str
     level: str
     late: bool = False  # received after its window: pressed in time, kept by a terminal that was cut off
+    channel: str = "buttons"  # "buttons" (the counter's terminal) or "phone" (the citizen web)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,7 @@ class Citizen:
     first_call: datetime | None
     rating: str | None
     rating_late: bool = False
+    rating_channel: str | None = None  # "buttons" or "phone", with `rating`
 
     @property
     def wait_min(self) -> float | None:
@@ -143,6 +145,11 @@ class Group:
     ratings: Counter[str]
     satisfied: int
     late_ratings: int = 0  # of `ratings`, those received after their window (a terminal cut off meanwhile)
+    phone_ratings: int = 0  # of `ratings`, those given from the citizen's phone (the rest: the counter's buttons)
+
+    @property
+    def button_ratings(self) -> int:
+        return self.rated - self.phone_ratings
 
     @property
     def mean_wait(self) -> float | None:
@@ -191,7 +198,8 @@ def citizens(tickets: Iterable[TicketRecord], first_calls: dict[str, datetime],
         calls = [first_calls[t.id] for t in chain if t.id in first_calls]
         rating = rated.get(chain[-1].id)
         chains.append(Citizen(chain[0], chain[-1], min(calls) if calls else None,
-                              None if rating is None else rating.level, rating is not None and rating.late))
+                              None if rating is None else rating.level, rating is not None and rating.late,
+                              None if rating is None else rating.channel))
     return sorted(chains, key=lambda c: (c.first.issued_at, c.first.id))
 
 
@@ -215,6 +223,7 @@ def group(members: Sequence[Citizen], center: ReportCenter, targets: dict[str, i
         ratings=ratings,
         satisfied=sum(n for level, n in ratings.items() if level in center.satisfied_levels),
         late_ratings=sum(1 for c in members if c.rating is not None and c.rating_late),
+        phone_ratings=sum(1 for c in members if c.rating is not None and c.rating_channel == "phone"),
     )
 
 
@@ -258,6 +267,8 @@ _KINDS: dict[str, Kind] = {MEAN_WAIT: "minutes", P90_WAIT: "minutes", MEAN_SERVI
 
 VOIDED = "Phiếu đã huỷ (không tính trong các số trên)"
 LATE = "Trong đó gửi muộn (quầy mất kết nối)"
+BY_BUTTONS = "Đánh giá bằng nút bấm tại quầy"
+BY_PHONE = "Đánh giá qua điện thoại"
 
 
 def kind_of(column: str) -> Kind:
@@ -338,6 +349,7 @@ def _summary(report: Report) -> Sheet:
     rows: list[tuple[Cell, ...]] = [
         ("Trung tâm", report.center.name), ("Từ ngày", report.first_day), ("Đến ngày", report.last_day),
         *zip(GROUP_COLUMNS, group_cells(total), strict=True),
+        (BY_BUTTONS, total.button_ratings), (BY_PHONE, total.phone_ratings),
         (VOIDED, report.voided),
     ]
     return Sheet("Tổng hợp", "tong-hop", ("Chỉ số", "Giá trị"), rows, by_row=True)
@@ -390,10 +402,12 @@ def _ratings(report: Report) -> Sheet:
     for kind, groups, names in (("Quầy", report.by_counter, counter_names), ("Lĩnh vực", report.by_area, area_names)):
         for key, figures in groups.items():
             rows.append((kind, names.get(key, key), *(figures.ratings[level] for level in levels), figures.rated,
-                         figures.late_ratings, _share(figures.satisfied_share)))
-    rows.append(("Toàn trung tâm", report.center.name, *(report.total.ratings[level] for level in levels),
-                 report.total.rated, report.total.late_ratings, _share(report.total.satisfied_share)))
-    return Sheet("Đánh giá", "danh-gia", ("Nhóm", "Tên", *level_names(levels), "Tổng", LATE,
+                         figures.button_ratings, figures.phone_ratings, figures.late_ratings,
+                         _share(figures.satisfied_share)))
+    total = report.total
+    rows.append(("Toàn trung tâm", report.center.name, *(total.ratings[level] for level in levels), total.rated,
+                 total.button_ratings, total.phone_ratings, total.late_ratings, _share(total.satisfied_share)))
+    return Sheet("Đánh giá", "danh-gia", ("Nhóm", "Tên", *level_names(levels), "Tổng", BY_BUTTONS, BY_PHONE, LATE,
                                           "Tỷ lệ hài lòng trở lên"), rows)
 
 

@@ -26,7 +26,7 @@ def read_period(storage: StorageUrl, first: date,
         period = stored_period(storage, first, last)
     except StorageError as exc:
         raise SourceError(str(exc)) from None
-    ratings = [RatingRow(r.counter_id, r.ticket_id, r.level, r.late) for r in period.ratings]
+    ratings = [RatingRow(r.counter_id, r.ticket_id, r.level, r.late, r.channel) for r in period.ratings]
     transferred: dict[str, int] = {}
     for ticket in period.tickets:
         if ticket.state.value == "transferred":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -11,11 +12,17 @@ from typing import Protocol
 from central_server.domain.center import Changes, DaySnapshot, RatingRecord
 from central_server.domain.counters import CounterSpec
 from central_server.domain.tickets import Ticket
+from central_server.domain.tokens import KEY_BYTES
 from protocol.errors import QmsError
 
 MIB = 1024 * 1024
 LOW_SPACE = 100 * MIB  # free space below which the staff are warned (or a tenth of a small file system)
 FULL_SPACE = 1 * MIB  # below which nothing more is written (or a fiftieth); writing resumes at twice as much
+TOKEN_KEY = "ticket_token_key"  # its name in the `secrets` table
+
+
+def new_token_key() -> bytes:
+    return secrets.token_bytes(KEY_BYTES)
 
 
 class StorageError(QmsError):
@@ -131,6 +138,11 @@ class Storage(Protocol):
 
     def latest_time(self) -> datetime | None:
         """The time of the newest event stored (None when there is none): a time the center has seen."""
+        ...
+
+    def token_key(self) -> bytes:
+        """The key that signs the tickets' public tokens, made at the first call and kept: every instance of the
+        center, before and after a restart, reads the same."""
         ...
 
     def exclusive(self) -> AbstractContextManager[bool]:

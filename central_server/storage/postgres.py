@@ -13,13 +13,15 @@ from typing import Any
 
 import psycopg
 
-from central_server.storage.port import Batch, Space, StorageError, StorageFull
+from central_server.storage.port import TOKEN_KEY, Batch, Space, StorageError, StorageFull, new_token_key
 from central_server.storage.rows import (
     COUNTER_COLUMNS,
     MUTABLE_TICKET_COLUMNS,
+    RATING_COLUMNS,
     TICKET_COLUMNS,
     counter_row,
     iso,
+    rating_row,
     ticket_row,
 )
 from central_server.storage.sql import SqlReads
@@ -67,6 +69,11 @@ MIGRATIONS: Sequence[str] = (
     ALTER TABLE counters ADD COLUMN last_rating TEXT;
     ALTER TABLE counters ADD COLUMN marked_day TEXT;
     ALTER TABLE counters ADD COLUMN since TEXT;
+    """,
+    # 3: the citizen's phone (issue 16): a rating's channel, and the key that signs the tickets' public tokens
+    """
+    ALTER TABLE ratings ADD COLUMN channel TEXT NOT NULL DEFAULT 'buttons';
+    CREATE TABLE secrets (name TEXT PRIMARY KEY, value BYTEA NOT NULL);
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -148,6 +155,19 @@ class PostgresStorage(SqlReads):
     def space(self) -> Space | None:
         return None  # the database server's disk: PostgreSQL says when it is full (disk_full)
 
+    def token_key(self) -> bytes:
+        """The key of the tickets' public tokens: made once (32 random bytes) by whichever instance comes first,
+        and read by every instance of the center."""
+        try:
+            with self._db.transaction():
+                self._db.execute("INSERT INTO secrets VALUES (%s, %s) ON CONFLICT (name) DO NOTHING",
+                                 (TOKEN_KEY, new_token_key()))
+                row = self._db.execute("SELECT value FROM secrets WHERE name = %s", (TOKEN_KEY,)).fetchone()
+        except psycopg.Error as exc:
+            raise _failure("cannot read the token key", exc) from exc
+        assert row is not None
+        return bytes(row[0])
+
     def _commit(self, batch: Batch) -> None:
         changes = batch.changes
         with self._db.transaction(), self._db.cursor() as cursor:
@@ -164,9 +184,8 @@ class PostgresStorage(SqlReads):
                     json.dumps(e.detail, ensure_ascii=False)) for e in changes.events])
             _many(cursor, "INSERT INTO replies VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
                   [(r.device, r.day.isoformat(), r.request_id, r.payload) for r in batch.replies])
-            _many(cursor, "INSERT INTO ratings VALUES (%s, %s, %s, %s, %s, %s, %s)",  # a rating twice must fail
-                  [(r.counter_id, r.rating_id, r.ticket_id, r.level, iso(r.pressed_at), iso(r.received_at),
-                    batch.rating_acks[(r.counter_id, r.rating_id)]) for r in changes.ratings])
+            _many(cursor, f"INSERT INTO ratings ({RATING_COLUMNS}) VALUES ({', '.join(['%s'] * 8)})",  # twice fails
+                  [rating_row(r, batch.rating_acks[(r.counter_id, r.rating_id)]) for r in changes.ratings])
 
     def close(self) -> None:
         self._db.close()

@@ -106,11 +106,18 @@ def counter_marks(row: Sequence[Any]) -> dict[str, Any]:
     }
 
 
+RATING_COLUMNS = "counter_id, rating_id, ticket_id, level, pressed_at, received_at, ack, channel"
+
+
+def rating_row(r: RatingRecord, ack: bytes) -> tuple[Any, ...]:
+    return (r.counter_id, r.rating_id, r.ticket_id, r.level, iso(r.pressed_at), iso(r.received_at), ack, r.channel)
+
+
 def rating_from_row(row: Sequence[Any]) -> RatingRecord:
-    counter_id, rating_id, ticket_id, level, pressed_at, received_at, ack = row
+    counter_id, rating_id, ticket_id, level, pressed_at, received_at, ack, channel = row
     pressed, received = _time(pressed_at), _time(received_at)
     assert pressed is not None and received is not None
-    return RatingRecord(rating_id, ticket_id, counter_id, level, pressed, received, _late(ack))
+    return RatingRecord(rating_id, ticket_id, counter_id, level, pressed, received, _late(ack), channel)
 
 
 def _late(ack: bytes | memoryview) -> bool:

@@ -15,13 +15,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from central_server.storage.port import Batch, Space, StorageError, StorageFull
+from central_server.storage.port import TOKEN_KEY, Batch, Space, StorageError, StorageFull, new_token_key
 from central_server.storage.rows import (
     COUNTER_COLUMNS,
     MUTABLE_TICKET_COLUMNS,
+    RATING_COLUMNS,
     TICKET_COLUMNS,
     counter_row,
     iso,
+    rating_row,
     ticket_row,
 )
 from central_server.storage.sql import SqlReads
@@ -71,6 +73,11 @@ MIGRATIONS: Sequence[str] = (
     ALTER TABLE counters ADD COLUMN last_rating TEXT;
     ALTER TABLE counters ADD COLUMN marked_day TEXT;
     ALTER TABLE counters ADD COLUMN since TEXT;
+    """,
+    # 3: the citizen's phone (issue 16): a rating's channel, and the key that signs the tickets' public tokens
+    """
+    ALTER TABLE ratings ADD COLUMN channel TEXT NOT NULL DEFAULT 'buttons';
+    CREATE TABLE secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL);
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -201,9 +208,8 @@ class SqliteStorage(SqlReads):
                 [(r.device, r.day.isoformat(), r.request_id, r.payload) for r in batch.replies],
             )
             db.executemany(  # a plain INSERT: a rating counted twice must fail loudly, never vanish
-                "INSERT INTO ratings VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(r.counter_id, r.rating_id, r.ticket_id, r.level, iso(r.pressed_at), iso(r.received_at),
-                  batch.rating_acks[(r.counter_id, r.rating_id)]) for r in changes.ratings],
+                f"INSERT INTO ratings ({RATING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [rating_row(r, batch.rating_acks[(r.counter_id, r.rating_id)]) for r in changes.ratings],
             )
             db.execute("COMMIT")
         except BaseException as exc:
@@ -236,6 +242,15 @@ class SqliteStorage(SqlReads):
 
     def space(self) -> Space | None:
         return space_of(self._path.parent)
+
+    def token_key(self) -> bytes:
+        """The key of the tickets' public tokens: made once (32 random bytes) and kept in the database."""
+        try:
+            self._db.execute("INSERT OR IGNORE INTO secrets VALUES (?, ?)", (TOKEN_KEY, new_token_key()))
+            row = self._db.execute("SELECT value FROM secrets WHERE name = ?", (TOKEN_KEY,)).fetchone()
+        except sqlite3.Error as exc:
+            raise failure(f"cannot read the token key of {self._path}", exc, self._path.parent) from exc
+        return bytes(row[0])
 
     @contextmanager
     def exclusive(self) -> Iterator[bool]:

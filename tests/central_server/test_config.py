@@ -102,6 +102,34 @@ def test_optional_keys_take_their_defaults(tmp_path: Path, valid: str) -> None:
     assert config.rules.policy.mode is PriorityMode.STRICT
 
 
+def test_without_a_citizen_web_the_config_message_keeps_its_bytes(tmp_path: Path, valid: str) -> None:
+    config = load(write(tmp_path, valid))
+    assert config.citizen_web is None and config.webs == ()
+    assert config.rules.phone_window == timedelta(seconds=1800)
+    body = json.loads(config_message(config).to_wire())
+    assert "public_url" not in body and "rating_phone_window_s" not in body
+
+
+def test_the_citizen_web_table_gives_its_url_ids_and_the_phone_window(tmp_path: Path, valid: str) -> None:
+    text = edit(valid, "window_s = 120", "window_s = 120\nphone_window_s = 3600")
+    text = edit(text, "[queue]\n", '[citizen_web]\nurl = "https://hang-doi.rach-gia.gov.vn/"\n\n[queue]\n')
+    config = load(write(tmp_path, text))
+    assert config.citizen_web is not None and config.citizen_web.url == "https://hang-doi.rach-gia.gov.vn"
+    assert [w.id for w in config.webs] == ["web-1"]  # the default when the table is there
+    assert config.rules.phone_window == timedelta(seconds=3600)
+    body = json.loads(config_message(config).to_wire())
+    assert (body["public_url"], body["rating_phone_window_s"]) == ("https://hang-doi.rach-gia.gov.vn", 3600)
+    assert CenterConfigMessage.from_wire(config_message(config).to_wire()) == config_message(config)
+    assert "citizen web web-1: tickets' QR codes open https://hang-doi.rach-gia.gov.vn/phieu/..." in config.summary()
+    two = load(write(tmp_path, edit(text, 'gov.vn/"', 'gov.vn/"\nids = ["web-1", "web-2"]')))
+    assert [w.id for w in two.webs] == ["web-1", "web-2"]
+
+
+def test_the_phone_window_is_at_least_the_buttons_window_by_default(tmp_path: Path, valid: str) -> None:
+    config = load(write(tmp_path, edit(valid, "window_s = 120", "window_s = 3600")))
+    assert config.rules.phone_window == timedelta(seconds=3600)
+
+
 def test_day_starts_is_read_as_local_time(tmp_path: Path, valid: str) -> None:
     assert load(write(tmp_path, edit(valid, '"00:00"', '"23:59"'))).day_starts == time(23, 59)
     assert load(write(tmp_path, edit(valid, '"00:00"', '"04:30"'))).day_starts == time(4, 30)
@@ -277,6 +305,38 @@ MISTAKES: list[tuple[str, str, str, str, str]] = [
     ("counter-id-space", 'id = "3"', 'id = "quầy 3"', "[[counters]] #3.id", "quầy 3"),
     ("counter-id-number", 'id = "3"', "id = 3", "[[counters]] #3.id", "string"),
     ("counter-unknown-key", 'name = "Quầy 1"', 'name = "Quầy 1"\ncolour = "red"', "[[counters]] #1.colour",
+     "unknown key"),
+    ("rating-phone-window-below-window", "window_s = 120", "window_s = 120\nphone_window_s = 60",
+     "[rating].phone_window_s", "from window_s (120) to 86400"),
+    ("rating-phone-window-over-a-day", "window_s = 120", "window_s = 120\nphone_window_s = 86401",
+     "[rating].phone_window_s", "86401"),
+    ("rating-phone-window-text", "window_s = 120", 'window_s = 120\nphone_window_s = "1800"',
+     "[rating].phone_window_s", "integer"),
+    ("web-not-a-table", CENTER, 'citizen_web = "https://a.vn"\n\n' + CENTER, "citizen_web", "table"),
+    ("web-url-ftp", "[queue]\n", '[citizen_web]\nurl = "ftp://hang-doi.vn"\n\n[queue]\n', "[citizen_web].url",
+     "https://"),
+    ("web-url-no-scheme", "[queue]\n", '[citizen_web]\nurl = "hang-doi.vn"\n\n[queue]\n', "[citizen_web].url",
+     "https://"),
+    ("web-url-no-host", "[queue]\n", '[citizen_web]\nurl = "https://"\n\n[queue]\n', "[citizen_web].url",
+     "https://"),
+    ("web-url-query", "[queue]\n", '[citizen_web]\nurl = "https://hang-doi.vn/?a=1"\n\n[queue]\n',
+     "[citizen_web].url", "without query"),
+    ("web-url-fragment", "[queue]\n", '[citizen_web]\nurl = "https://hang-doi.vn/#x"\n\n[queue]\n',
+     "[citizen_web].url", "without query"),
+    ("web-url-space", "[queue]\n", '[citizen_web]\nurl = "https://hang doi.vn"\n\n[queue]\n',
+     "[citizen_web].url", "https://"),
+    ("web-url-bad-ipv6", "[queue]\n", '[citizen_web]\nurl = "https://[::1"\n\n[queue]\n', "[citizen_web].url",
+     "not a URL"),
+    ("web-url-too-long", "[queue]\n", f'[citizen_web]\nurl = "https://a.vn/{"x" * 200}"\n\n[queue]\n',
+     "[citizen_web].url", "at most 200"),
+    ("web-url-number", "[queue]\n", "[citizen_web]\nurl = 5\n\n[queue]\n", "[citizen_web].url", "string"),
+    ("web-ids-space", "[queue]\n", '[citizen_web]\nids = ["web 1"]\n\n[queue]\n', "[citizen_web].ids", "'web 1'"),
+    ("web-ids-twice", "[queue]\n", '[citizen_web]\nids = ["w", "w"]\n\n[queue]\n', "[citizen_web].ids", "twice"),
+    ("web-ids-a-counters", "[queue]\n", '[citizen_web]\nids = ["counter-1"]\n\n[queue]\n', "[citizen_web].ids",
+     "already another device's"),
+    ("web-ids-a-kiosks", "[queue]\n", '[[kiosks]]\nid = "k1"\n\n[citizen_web]\nids = ["k1"]\n\n[queue]\n',
+     "[citizen_web].ids", "already another device's"),
+    ("web-unknown-key", "[queue]\n", '[citizen_web]\nport = 8090\n\n[queue]\n', "[citizen_web].port",
      "unknown key"),
     ("top-level-unknown-table", "[queue]\n", "[display]\nfont = \"x\"\n\n[queue]\n", "display", "unknown key"),
     ("top-level-unknown-key", CENTER, "debug = true\n\n" + CENTER, "debug", "unknown key"),

@@ -31,8 +31,13 @@ id = "board-1"
 
 [[consoles]]
 id = "console-1"
+
+[citizen_web]
+url = "https://hang-doi.example.gov.vn"
+ids = ["web-1"]
 """
 CONSOLE = "console-console-1"  # the console's folder: console-<id>
+WEB = "web-web-1"  # the citizen web's folder: web-<id>
 
 
 def center_file(folder: Path, extra: str = DEVICES_TOML) -> Path:
@@ -61,9 +66,9 @@ def test_every_device_gets_a_folder_a_config_and_its_own_password(tmp_path: Path
     out = provision(tmp_path)
     folders = {p.name for p in out.iterdir() if p.is_dir()}
     assert folders == {"server", "kiosk-k1", "kiosk-k2", "board-board-1", "counter-1", "counter-2", "counter-3",
-                       CONSOLE}
+                       CONSOLE, WEB}
     secrets = passwords(out)
-    assert len(set(secrets.values())) == 9 and all(len(s) >= 32 for s in secrets.values())
+    assert len(set(secrets.values())) == 10 and all(len(s) >= 32 for s in secrets.values())
     assert stat.S_IMODE((out / "kiosk-k1" / "mqtt.password").stat().st_mode) == 0o600
     assert stat.S_IMODE((out / "server" / "admin.password").stat().st_mode) == 0o600
     kiosk = tomllib.loads((out / "kiosk-k1" / "kiosk.toml").read_text())
@@ -87,7 +92,7 @@ def test_the_password_file_holds_every_user_hashed_as_mosquitto_checks_it(tmp_pa
     by_user = dict(line.split(":", 1) for line in lines)
     assert set(by_user) == {"rach-gia-server", "rach-gia-kiosk-k1", "rach-gia-kiosk-k2", "rach-gia-board-board-1",
                             "rach-gia-counter-1", "rach-gia-counter-2", "rach-gia-counter-3",
-                            "rach-gia-console-console-1", "rach-gia-admin"}
+                            "rach-gia-console-console-1", "rach-gia-web-web-1", "rach-gia-admin"}
     _, kind, rounds, salt, digest = by_user["rach-gia-kiosk-k1"].split("$")
     assert kind == "7"
     expected = hashlib.pbkdf2_hmac("sha512", secrets["kiosk-k1"].encode(), base64.b64decode(salt), int(rounds))
@@ -136,7 +141,7 @@ def test_no_device_may_read_what_it_writes(tmp_path: Path) -> None:
     A read rule with a wildcard counts for every topic it matches: `device/+/status` reads one's own status."""
     rules = acl_rules(provision(tmp_path))
     devices = {user: found for user, found in rules.items() if user != "rach-gia-server"}
-    assert len(devices) == 8
+    assert len(devices) == 9
     for user, found in devices.items():
         read = {topic for access, topic in found if access in ("read", "readwrite")}
         written = {topic for access, topic in found if access in ("write", "readwrite")}
@@ -159,8 +164,40 @@ def test_the_console_gets_exactly_its_topics(tmp_path: Path) -> None:
     assert {t for a, t in found if a == "read"} == {f"{root}/{t}" for t in (
         "config", "server/status", "floor", "board/state", "counter/+/state", "console/console-1/response",
         "device/k1/status", "device/k2/status", "device/board-1/status", "device/counter-1/status",
-        "device/counter-2/status", "device/counter-3/status")}
+        "device/counter-2/status", "device/counter-3/status", "device/web-1/status")}
     assert {a for a, _ in found} == {"read", "write"}  # never readwrite
+
+
+def test_the_citizen_web_gets_exactly_its_topics(tmp_path: Path) -> None:
+    """Issue 16: it faces the internet, so it may only look tickets up and pass phone ratings on (its own request
+    topic), and read its answers, the config, the queue and the server's status: no counter, no floor, no board."""
+    found = acl_rules(provision(tmp_path))["rach-gia-web-web-1"]
+    root = "qms/v1/rach-gia"
+    assert {t for a, t in found if a == "write"} == {f"{root}/web/web-1/request", f"{root}/device/web-1/status"}
+    assert {t for a, t in found if a == "read"} == {f"{root}/{t}" for t in (
+        "config", "server/status", "queue", "web/web-1/response")}
+    assert {a for a, _ in found} == {"read", "write"}
+
+
+def test_the_citizen_webs_config_is_made_from_its_example(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = provision(tmp_path, "--tls")
+    folder = out / WEB
+    assert {p.name for p in folder.iterdir()} == {"citizen_web.toml", "mqtt.password", "ca.crt"}
+    written = (folder / "citizen_web.toml").read_text(encoding="utf-8")
+    config = tomllib.loads(written)
+    example = tomllib.loads((ROOT / "firmware_configs" / "citizen_web.example.toml").read_text(encoding="utf-8"))
+    assert config["web"] == {**example["web"], "id": "web-1", "center": "rach-gia"}  # listens behind its proxy
+    assert config["mqtt"] == {"url": "mqtts://qms-server.local:8883", "username": "rach-gia-web-web-1",
+                              "password_file": "mqtt.password", "ca_file": "ca.crt"}
+    assert "firmware_configs/citizen_web" not in written and "/etc/qms/web/citizen_web.toml" in written
+    assert f"sudo ./systemd/install.sh web {folder / 'citizen_web.toml'}" in capsys.readouterr().out
+
+
+def test_several_citizen_webs_each_get_their_own_user(tmp_path: Path) -> None:
+    extra = DEVICES_TOML.replace('ids = ["web-1"]', 'ids = ["web-1", "web-2"]')
+    rules = acl_rules(provision(tmp_path, config=center_file(tmp_path, extra)))
+    assert "qms/v1/rach-gia/web/web-2/request" not in {t for _, t in rules["rach-gia-web-web-1"]}
+    assert ("write", "qms/v1/rach-gia/web/web-2/request") in rules["rach-gia-web-web-2"]
 
 
 def test_two_consoles_read_each_others_status_and_not_their_own(tmp_path: Path) -> None:
@@ -179,6 +216,7 @@ def test_a_device_removed_from_the_config_loses_its_access(tmp_path: Path) -> No
     users = {line.split(":")[0] for line in (out / "server" / "mosquitto" / "passwd").read_text().splitlines()}
     assert "rach-gia-kiosk-k2" not in users and "rach-gia-board-board-1" not in users
     assert "rach-gia-console-console-1" not in users and "rach-gia-kiosk-k1" in users
+    assert "rach-gia-web-web-1" not in users
     acl = (out / "server" / "mosquitto" / "acl").read_text()
     assert "user rach-gia-kiosk-k2" not in acl and "user rach-gia-console-console-1" not in acl
     assert "console" not in acl  # nobody keeps a right on the console's topics

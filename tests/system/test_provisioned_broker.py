@@ -49,6 +49,8 @@ TOPICS = [
     "device/counter-2/status", "admin/manager/request", "admin/manager/response", "admin/other/request",
     "floor", "console/console-1/request", "console/console-1/response", "console/console-1/other",
     "console/console-2/request", "console/console-2/response", "device/console-1/status", "device/console-2/status",
+    "queue", "web/web-1/request", "web/web-1/response", "web/web-1/other", "web/web-2/request", "web/web-2/response",
+    "device/web-1/status",
 ]
 MAY_WRITE = {
     "kiosk-k1": {"kiosk/k1/ticket/request", "device/k1/status"},
@@ -58,6 +60,8 @@ MAY_WRITE = {
     # the staff console asks for counters through the server only: no counter's command, no kiosk's request, no
     # retained state
     "console-console-1": {"console/console-1/request", "device/console-1/status"},
+    # the citizen web faces the internet: it looks tickets up and passes phone ratings on, nothing else
+    "web-web-1": {"web/web-1/request", "device/web-1/status"},
 }
 MAY_READ = {  # what each agent subscribes to (kiosk/agent.py, rating_terminal/agent.py, display_board/agent.py)
     "kiosk-k1": {"config", "server/status", "kiosk/k1/ticket/response"},
@@ -69,12 +73,15 @@ MAY_READ = {  # what each agent subscribes to (kiosk/agent.py, rating_terminal/a
     # status (not its own, which it writes; not counter/+/command)
     "console-console-1": {"config", "server/status", "floor", "board/state", "counter/1/state", "counter/2/state",
                           "console/console-1/response", "device/k1/status", "device/k2/status",
-                          "device/board-1/status", "device/counter-1/status", "device/counter-2/status"},
+                          "device/board-1/status", "device/counter-1/status", "device/counter-2/status",
+                          "device/web-1/status"},
+    # the citizen web: its answers, the config, the queue and the server's status; no counter, floor or board
+    "web-web-1": {"config", "server/status", "queue", "web/web-1/response"},
 }
 USERS = {"server": f"{CENTER}-server", "kiosk-k1": f"{CENTER}-kiosk-k1", "kiosk-k2": f"{CENTER}-kiosk-k2",
          "board-board-1": f"{CENTER}-board-board-1", "counter-1": f"{CENTER}-counter-1",
          "counter-2": f"{CENTER}-counter-2", "admin": f"{CENTER}-admin",
-         "console-console-1": f"{CENTER}-console-console-1"}
+         "console-console-1": f"{CENTER}-console-console-1", "web-web-1": f"{CENTER}-web-web-1"}
 
 
 class Client:

@@ -152,11 +152,14 @@ def test_areas_counters_hours_and_ratings_are_the_hand_counted_day(day: Day) -> 
                           ("09:00–10:00", 1, 0, 1, 0, 2, 1)]
     ratings = {(row[0], row[1]): row[2:] for row in tables["danh-gia"].rows}
     assert tables["danh-gia"].columns[2:5] == ("Rất hài lòng", "Hài lòng", "Không hài lòng")
-    # each level, the total, the late ones among them (none: every terminal delivered in time), the share
-    assert ratings[("Quầy", "Quầy 1")] == (1, 0, 0, 1, 0, 1.0)
-    assert ratings[("Quầy", "Quầy 2")] == (0, 0, 1, 1, 0, 0.0)
-    assert ratings[("Lĩnh vực", "Lĩnh vực nhỏ")] == (0, 1, 0, 1, 0, 1.0)
-    assert ratings[("Toàn trung tâm", "Bộ phận Tiếp nhận và Trả kết quả huyện Thử Nghiệm")] == (1, 1, 1, 3, 0, 0.6667)
+    # each level, the total, of it by the buttons and by phone, the late ones among them (none: every terminal
+    # delivered in time), the share
+    assert tables["danh-gia"].columns[5:8] == ("Tổng", "Đánh giá bằng nút bấm tại quầy", "Đánh giá qua điện thoại")
+    assert ratings[("Quầy", "Quầy 1")] == (1, 0, 0, 1, 1, 0, 0, 1.0)
+    assert ratings[("Quầy", "Quầy 2")] == (0, 0, 1, 1, 1, 0, 0, 0.0)
+    assert ratings[("Lĩnh vực", "Lĩnh vực nhỏ")] == (0, 1, 0, 1, 1, 0, 0, 1.0)
+    assert ratings[("Toàn trung tâm", "Bộ phận Tiếp nhận và Trả kết quả huyện Thử Nghiệm")] == (
+        1, 1, 1, 3, 3, 0, 0, 0.6667)
 
 
 def test_a_period_takes_every_day_in_it(day: Day) -> None:
@@ -308,3 +311,33 @@ def test_percentile_is_nearest_rank() -> None:
     assert percentile([5.0], 90) == 5.0
     assert percentile([float(v) for v in range(1, 11)], 90) == 9.0
     assert percentile([float(v) for v in range(1, 12)], 90) == 10.0
+
+
+def test_ratings_are_counted_by_channel_buttons_and_phone(tmp_path: Path) -> None:
+    """Issue 16: a rating from the citizen's phone counts once, as a phone rating, beside the buttons'."""
+    d = Day(tmp_path)
+    by_phone = d.at("08:00")._send(d.topics.ticket_request("k1"), {"v": 1, "request_id": "t1", "area": "dat-dai"},
+                                   d.topics.ticket_response("k1"))["ticket"]
+    by_buttons = d.ticket("dat-dai")
+    d.at("08:05").command("1", "next")
+    d.at("08:10").command("1", "next")  # the first served, the second called
+    d.at("08:20").command("1", "finish")
+    d.at("08:21").rate("1", by_buttons, "dissatisfied")
+    d.at("08:30")._send(d.topics.web_request("web-1"), {"v": 1, "request_id": "w1", "action": "rate",
+                                                         "token": by_phone["token"], "level": "very_satisfied"},
+                        d.topics.web_response("web-1"))
+    d.close()
+    report = make_report(d.config, DAY, DAY, EVENING)
+    summary = summary_of(report.tables[0].rows)
+    assert summary["Lượt đánh giá"] == 2
+    assert (summary["Đánh giá bằng nút bấm tại quầy"], summary["Đánh giá qua điện thoại"]) == (1, 1)
+    ratings = {(row[0], row[1]): row[2:] for row in next(t for t in report.tables if t.slug == "danh-gia").rows}
+    #                                    levels   total buttons phone late share
+    assert ratings[("Quầy", "Quầy 1")] == (1, 0, 1, 2, 1, 1, 0, 0.5)
+    assert ratings[("Lĩnh vực", "Đất đai")] == (1, 0, 1, 2, 1, 1, 0, 0.5)
+    out = tmp_path / "report"
+    assert server_main(["report", "--config", str(d.path), "--from", "2026-11-23", "--to", "2026-11-23",
+                        "--out", str(out)]) == 0
+    with (out / "csv" / "danh-gia.csv").open(encoding="utf-8-sig", newline="") as handle:
+        header = next(csv.reader(handle))
+    assert "Đánh giá qua điện thoại" in header and "Đánh giá bằng nút bấm tại quầy" in header

@@ -94,6 +94,10 @@ class Day:
                 "official_name": "Nguyễn Thị Lan", **extra}
         return self.send(self.topics.console_request("c1"), body, self.topics.console_response("c1"))
 
+    def web(self, action: str, token: str, request_id: str, **extra: str) -> dict[str, Any]:
+        body = {"v": 1, "request_id": request_id, "action": action, "token": token, **extra}
+        return self.send(self.topics.web_request("w1"), body, self.topics.web_response("w1"))
+
     def retained(self) -> dict[str, bytes]:
         return {o.topic: o.payload for o in self.service.retained_state() if o.topic != self.topics.floor()}
 
@@ -122,12 +126,33 @@ def a_morning(day: Day) -> list[dict[str, Any]]:
     answers += [day.command("2", "call", "c7", number="1002"), day.console("2", "finish", "q2"),
                 day.command("3", "pause", "c8"),
                 day.command("3", "next", "c9"), day.ticket("dat-dai", "t7")]
-    return answers
+    served = answers[1]["ticket"]["token"]  # 1002, called back by number and finished at counter 2
+    answers += [day.web("lookup", served, "w1"), day.web("rate", served, "w2", level="satisfied")]
+    day.restart()
+    answers += [day.web("rate", served, "w2", level="satisfied"),  # a retry after a restart: counted once
+                day.rate("2", answers[-1]["ticket"]["id"], "r2")]  # then the buttons: already rated
+    kept: list[dict[str, Any]] = without_tokens(answers)
+    return kept
+
+
+def without_tokens(value: Any) -> Any:
+    """What was answered but the tickets' tokens: each database has its own key."""
+    if isinstance(value, dict):
+        return {k: without_tokens(v) for k, v in value.items() if k != "token"}
+    if isinstance(value, list):
+        return [without_tokens(v) for v in value]
+    return value
 
 
 def rows(db: sqlite3.Connection | psycopg.Connection[Any], table: str) -> list[tuple[Any, ...]]:
     """A table as stored: the two schemas are compared row by row, so the test reads them itself."""
-    return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) for row in db.execute(TABLES[table])]
+    return [tuple(_payload(bytes(v)) if isinstance(v, (memoryview, bytes)) else v for v in row)
+            for row in db.execute(TABLES[table])]
+
+
+def _payload(stored: bytes) -> Any:
+    """A stored answer, but the tickets' tokens (each database has its own key)."""
+    return without_tokens(json.loads(stored))
 
 
 def test_an_instance_started_while_another_commits_reads_the_day_again_before_its_first_batch(
@@ -150,12 +175,18 @@ def test_an_instance_started_while_another_commits_reads_the_day_again_before_it
 def test_the_same_morning_makes_the_same_tables_on_postgresql_as_on_sqlite(tmp_path: Path, database: str) -> None:
     lite = Day(tmp_path / "lite", lambda: SqliteStorage(tmp_path / "lite" / "center.db"))
     pg = Day(tmp_path / "pg", lambda: PostgresStorage(database))
-    assert a_morning(pg) == a_morning(lite)
+    morning = a_morning(pg)
+    assert morning == a_morning(lite)
+    lookup, phone, again, buttons = morning[-4]["ticket"], morning[-3]["ticket"]["rating"], morning[-2], morning[-1]
+    assert lookup["state"] == "served" and lookup["rating"]["open"] is True
+    assert phone["level"] == "satisfied" and phone["open"] is False and again == morning[-3]
+    assert buttons["error"]["code"] == "already_rated"
     with closing(sqlite3.connect(tmp_path / "lite" / "center.db")) as lite_db, psycopg.connect(database) as pg_db:
         for table in TABLES:
             assert rows(pg_db, table) == rows(lite_db, table), table
-        assert len(rows(pg_db, "ratings")) == 1 and len(rows(pg_db, "tickets")) >= 7
-    assert pg.storage.schema_version() == 2  # type: ignore[attr-defined]
+        assert [row[-1] for row in rows(pg_db, "ratings")] == ["buttons", "phone"]  # the channel
+        assert len(rows(pg_db, "tickets")) >= 7
+    assert pg.storage.schema_version() == 3  # type: ignore[attr-defined]
     pg.storage.close()
     lite.storage.close()
 
