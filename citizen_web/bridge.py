@@ -11,13 +11,12 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from citizen_web.follow import Called, Names, Queue
+from citizen_web.follow import Names, Queue
 from protocol.errors import BadMessage
 from protocol.link import Link, Message, RequestTimeout
-from protocol.messages import CenterConfigMessage, QueueSnapshot, Status, parse_object
+from protocol.messages import CenterConfigMessage, PublicTicket, QueueSnapshot, Status, parse_object
 from protocol.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -76,7 +75,7 @@ class Bridge:
 
     def _on_queue(self, message: Message) -> None:
         try:
-            queue = queue_of(QueueSnapshot.from_wire(message.payload))
+            queue = Queue.of(QueueSnapshot.from_wire(message.payload))
         except BadMessage as bad:
             log.warning("ignored the queue: %s", bad.reason)
             return
@@ -110,7 +109,7 @@ class Bridge:
 
     # --- what the web asks (worker threads) -----------------------------------------------
 
-    def ask(self, action: str, token: str, **extra: str) -> dict[str, Any]:
+    def ask(self, action: str, token: str, **extra: str) -> PublicTicket:
         """The server's `ticket` for `action` ("lookup" or "rate"), or Refused with why not.
 
         Blocking: tried again with the same request_id every TRY_S until GIVE_UP_S; each try expires at the broker
@@ -131,24 +130,14 @@ class Bridge:
         raise Refused("no_answer", NO_ANSWER_VI)
 
 
-def queue_of(snapshot: QueueSnapshot) -> Queue:
-    waiting: dict[int, tuple[str, int, int | None]] = {}
-    for area, entries in snapshot.waiting.items():
-        for ahead, (seq, estimate) in enumerate(entries):
-            waiting[seq] = (area, ahead, estimate)
-    called = {seq: Called(counter_id, called_at, calls) for seq, counter_id, called_at, calls in snapshot.called}
-    return Queue(snapshot.day, waiting, dict(snapshot.truncated),
-                 {area: len(entries) for area, entries in snapshot.waiting.items()}, called)
-
-
-def _ticket(payload: bytes) -> dict[str, Any]:
+def _ticket(payload: bytes) -> PublicTicket:
     try:
         answer = parse_object(payload)
+        ticket = answer.get("ticket")
+        if answer.get("ok") is True and isinstance(ticket, dict):
+            return PublicTicket.from_body(ticket)
     except BadMessage:
         raise Refused("bad_answer", BAD_ANSWER_VI) from None
-    ticket = answer.get("ticket")
-    if answer.get("ok") is True and isinstance(ticket, dict):
-        return ticket
     error = answer.get("error")
     message = error.get("message") if isinstance(error, dict) else None
     code = error.get("code") if isinstance(error, dict) else None

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from protocol.messages import PRIORITY_LABELS, RATING_LABELS
+from protocol.messages import PRIORITY_LABELS, RATING_LABELS, CalledNow, PublicRating, PublicTicket, QueueSnapshot
 
 IN_PLAY = frozenset({"waiting", "called", "serving"})  # a ticket the queue speaks of
 
@@ -34,13 +34,6 @@ class Names:
 
 
 @dataclass(frozen=True, slots=True)
-class Called:
-    counter_id: str
-    called_at: datetime
-    calls: int
-
-
-@dataclass(frozen=True, slots=True)
 class Queue:
     """The retained `queue`: each area's waiting tickets in call order, and the tickets at a counter now."""
 
@@ -48,7 +41,17 @@ class Queue:
     waiting: Mapping[int, tuple[str, int, int | None]]  # seq -> (area, how many before it, estimated wait s)
     cut: Mapping[str, int]  # area -> how many waiting were left off its list (a day gone wrong)
     lengths: Mapping[str, int]  # area -> how many its list holds
-    called: Mapping[int, Called] = field(default_factory=dict)
+    called: Mapping[int, CalledNow] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, snapshot: QueueSnapshot) -> Queue:
+        waiting: dict[int, tuple[str, int, int | None]] = {}
+        for area, entries in snapshot.waiting.items():
+            for ahead, (seq, estimate) in enumerate(entries):
+                waiting[seq] = (area, ahead, estimate)
+        return cls(snapshot.day, waiting, dict(snapshot.truncated),
+                   {area: len(entries) for area, entries in snapshot.waiting.items()},
+                   {called.seq: called for called in snapshot.called})
 
 
 def ticket_seq(ticket_id: str) -> tuple[date, int] | None:
@@ -62,32 +65,27 @@ def ticket_seq(ticket_id: str) -> tuple[date, int] | None:
         return None
 
 
-def needs_lookup(ticket: Mapping[str, Any], queue: Queue | None) -> bool:
+def needs_lookup(ticket: PublicTicket, queue: Queue | None) -> bool:
     """The queue no longer says where a ticket in play is: it was served, missed or moved; ask the server."""
-    if queue is None or ticket.get("state") not in IN_PLAY:
+    if queue is None or ticket.state not in IN_PLAY:
         return False
-    place = ticket_seq(str(ticket.get("id", "")))
+    place = ticket_seq(ticket.id)
     if place is None or place[0] != queue.day:
         return place is not None and place[0] < queue.day
     seq = place[1]
-    area = str(ticket.get("area", ""))
-    return seq not in queue.waiting and seq not in queue.called and not queue.cut.get(area)
+    return seq not in queue.waiting and seq not in queue.called and not queue.cut.get(ticket.area)
 
 
-def view_of(ticket: Mapping[str, Any], queue: Queue | None, names: Names) -> dict[str, Any]:
+def view_of(ticket: PublicTicket, queue: Queue | None, names: Names) -> dict[str, Any]:
     """The page's content: the number, the area, and the status box (`before`, `big`, `after`, `notes`), with
     `state` for the page's script (waiting, called, served, missed, voided) and the rating it may give."""
-    number = str(ticket.get("number", ""))
-    area = str(ticket.get("area", ""))
-    area_name = names.areas.get(area) or str(ticket.get("area_name", area))
-    state = str(ticket.get("state", "waiting"))
+    number, area, state = ticket.number, ticket.area, ticket.state
+    area_name = names.areas.get(area) or ticket.area_name
     view: dict[str, Any] = {
-        "number": number, "area_name": area_name,
-        "priority": PRIORITY_LABELS.get(str(ticket.get("priority", "none")), ""),
-        "issued": _clock(ticket.get("issued_at"), names.zone),
-        "ahead": None, "calls": 0, "rating": None,
+        "number": number, "area_name": area_name, "priority": PRIORITY_LABELS.get(ticket.priority, ""),
+        "issued": _clock(ticket.issued_at, names.zone), "ahead": None, "calls": 0, "rating": None,
     }
-    place = ticket_seq(str(ticket.get("id", "")))
+    place = ticket_seq(ticket.id)
     seq = place[1] if place is not None and queue is not None and place[0] == queue.day else None
     if seq is not None and queue is not None and state in IN_PLAY:
         if seq in queue.waiting:
@@ -95,16 +93,16 @@ def view_of(ticket: Mapping[str, Any], queue: Queue | None, names: Names) -> dic
         if seq in queue.called:
             called = queue.called[seq]
             return {**view, **_called(names.counters.get(called.counter_id, called.counter_id),
-                                      _clock(called.called_at.isoformat(), names.zone), called.calls)}
+                                      _clock(called.called_at, names.zone), called.calls)}
         if queue.cut.get(area):
             return {**view, **_waiting(area, queue.lengths.get(area, 0), None, beyond=True)}
     if state == "waiting":
-        return {**view, **_waiting(area, ticket.get("waiting_ahead") or 0, ticket.get("estimated_wait_s"))}
-    counter = names.counters.get(str(ticket.get("counter_id") or ""), str(ticket.get("counter_name") or ""))
+        return {**view, **_waiting(area, ticket.waiting_ahead or 0, ticket.estimated_wait_s)}
+    counter = names.counters.get(ticket.counter_id or "", ticket.counter_name or "")
     if state in ("called", "serving"):
-        return {**view, **_called(counter, _clock(ticket.get("called_at"), names.zone), int(ticket.get("calls") or 1))}
+        return {**view, **_called(counter, _clock(ticket.called_at, names.zone), ticket.calls or 1)}
     if state == "served":
-        return {**view, **_served(counter, ticket.get("rating"), names)}
+        return {**view, **_served(counter, ticket.rating, names)}
     if state == "missed":
         return {**view, "state": "missed", "before": f"Số {number} đã được gọi nhưng công dân không có mặt",
                 "big": "Đã qua lượt", "after": "",
@@ -153,16 +151,15 @@ def _called(counter: str, at: str, calls: int) -> dict[str, Any]:
             "after": f"Gọi lúc {at}{again}", "notes": []}
 
 
-def _served(counter: str, rating: Any, names: Names) -> dict[str, Any]:
-    rating = rating if isinstance(rating, Mapping) else {}
-    level = rating.get("level")
+def _served(counter: str, rating: PublicRating, names: Names) -> dict[str, Any]:
+    level = rating.level
     view: dict[str, Any] = {"state": "served", "before": "Hồ sơ của Ông/Bà đã được tiếp nhận",
                             "big": "Cảm ơn Ông/Bà", "after": f"tại {counter}" if counter else "", "notes": []}
-    if isinstance(level, str):
+    if level is not None:
         view["notes"] = [f"Ông/Bà đã đánh giá: {RATING_LABELS.get(level, level)}. Trân trọng cảm ơn."]
         view["rating"] = {"open": False, "level": level}
-    elif rating.get("open") is True:
-        until = _clock(rating.get("until"), names.zone)
+    elif rating.open:
+        until = _clock(rating.until, names.zone)
         view["rating"] = {"open": True, "level": None,
                           "levels": [[level_id, RATING_LABELS.get(level_id, level_id)] for level_id in names.levels],
                           "until": until}
@@ -172,11 +169,6 @@ def _served(counter: str, rating: Any, names: Names) -> dict[str, Any]:
     return view
 
 
-def _clock(moment: Any, zone: ZoneInfo) -> str:
-    """An ISO time as the center's clock shows it: "09:41"; "" for none."""
-    if not isinstance(moment, str):
-        return ""
-    try:
-        return datetime.fromisoformat(moment).astimezone(zone).strftime("%H:%M")
-    except ValueError:
-        return ""
+def _clock(moment: datetime | None, zone: ZoneInfo) -> str:
+    """A time as the center's clock shows it: "09:41"; "" for none."""
+    return "" if moment is None else moment.astimezone(zone).strftime("%H:%M")

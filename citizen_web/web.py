@@ -33,7 +33,7 @@ from citizen_web.bridge import Bridge, Refused
 from citizen_web.config import WebConfig
 from citizen_web.follow import expired_view, needs_lookup, ticket_seq, view_of
 from citizen_web.limits import STREAMS_PER_TOKEN, ClientLimits
-from protocol.messages import RATING_LABELS
+from protocol.messages import RATING_LABELS, PublicTicket
 from ui.web import Guard, read_form
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ NOT_READY_VI = "Trang đang kết nối với trung tâm. Vui lòng thử lại 
 class Known:
     """A ticket the web has looked up, by its token: the server's last answer."""
 
-    ticket: dict[str, Any]
+    ticket: PublicTicket
     looked_at: float  # time.monotonic()
     streams: list[asyncio.Event] = field(default_factory=list)
 
@@ -71,7 +71,7 @@ class Phones:
         self.limits = limits
         self._known: OrderedDict[str, Known] = OrderedDict()
         self._max_known = 4 * config.max_phones
-        self._asking: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._asking: dict[str, asyncio.Future[PublicTicket]] = {}
         self._pool = ThreadPoolExecutor(max_workers=LOOKUP_THREADS, thread_name_prefix="lookup")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._refreshing: set[asyncio.Future[None]] = set()
@@ -95,7 +95,7 @@ class Phones:
         ticket = await self._ask(f"rate:{token}", "rate", token=token, level=level)
         return self._remember(token, ticket)
 
-    async def _ask(self, key: str, action: str, token: str = "", **extra: str) -> dict[str, Any]:
+    async def _ask(self, key: str, action: str, token: str = "", **extra: str) -> PublicTicket:
         asking = self._asking.get(key)
         if asking is None:
             loop = asyncio.get_running_loop()
@@ -105,7 +105,7 @@ class Phones:
             asking.add_done_callback(lambda _done: self._asking.pop(key, None))
         return await asyncio.shield(asking)
 
-    def _remember(self, token: str, ticket: dict[str, Any]) -> Known:
+    def _remember(self, token: str, ticket: PublicTicket) -> Known:
         known = self._known.get(token)
         if known is None:
             known = self._known[token] = Known(ticket, time.monotonic())
@@ -129,7 +129,7 @@ class Phones:
     def view(self, token: str) -> dict[str, Any]:
         known = self._known[token]
         names, queue, reached = self.bridge.picture()
-        place = ticket_seq(str(known.ticket.get("id", "")))
+        place = ticket_seq(known.ticket.id)
         if place is not None and queue is not None and place[0] < queue.day:
             view = expired_view(place[0])
         elif names is None:
@@ -186,8 +186,8 @@ class Phones:
         for token, known in list(self._known.items()):
             if not known.streams or token in self._asking:
                 continue
-            rating = known.ticket.get("rating")
-            rating_open = isinstance(rating, dict) and rating.get("open") is True and rating.get("level") is None
+            rating = known.ticket.rating
+            rating_open = rating.open and rating.level is None
             if needs_lookup(known.ticket, queue) or (rating_open and now - known.looked_at >= RATING_REFRESH_S):
                 known.looked_at = now
                 task = asyncio.ensure_future(self._refresh_one(token))

@@ -53,7 +53,7 @@ class ConfigReceived:
     def of(cls, config: CenterConfigMessage) -> ConfigReceived:
         areas = tuple(AreaButton(a.id, a.name, a.open, a.hours) for a in config.areas)
         return cls(config.center_name, areas, config.priority_categories, config.hours, config.timezone,
-                   config.public_url)
+                   config.public_url or "")
 
 
 @dataclass(frozen=True, slots=True)

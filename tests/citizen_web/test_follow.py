@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from citizen_web.follow import Called, Names, Queue, expired_view, needs_lookup, ticket_seq, view_of, wait_text
+from citizen_web.follow import Names, Queue, expired_view, needs_lookup, ticket_seq, view_of, wait_text
+from protocol.messages import CalledNow, PublicTicket
 
 DAY = date(2026, 12, 2)
 NAMES = Names("Bộ phận Một cửa", {"dat-dai": "Đất đai", "tu-phap": "Tư pháp"}, {"3": "Quầy 3"},
               ("very_satisfied", "satisfied", "dissatisfied"), ZoneInfo("Asia/Ho_Chi_Minh"))
 
 
-def ticket(**fields: Any) -> dict[str, Any]:
-    return {"id": "20261202-000007", "number": "1005", "area": "dat-dai", "area_name": "Đất đai", "priority": "none",
-            "issued_at": "2026-12-02T08:10:00+07:00", "state": "waiting", **fields}
+def ticket(**fields: Any) -> PublicTicket:
+    """A look-up's answer, as the server sends it."""
+    return PublicTicket.from_body({
+        "id": "20261202-000007", "token": "t" * 27, "number": "1005", "area": "dat-dai", "area_name": "Đất đai",
+        "priority": "none", "issued_at": "2026-12-02T08:10:00+07:00", "state": "waiting", "calls": 0,
+        "rating": {"level": None, "until": None, "open": False}, **fields})
 
 
-def queue(waiting: dict[int, tuple[str, int, int | None]] | None = None, called: dict[int, Called] | None = None,
-          cut: dict[str, int] | None = None) -> Queue:
+def queue(waiting: Mapping[int, tuple[str, int, int | None]] | None = None,
+          called: dict[int, CalledNow] | None = None, cut: dict[str, int] | None = None) -> Queue:
     waiting = waiting or {}
     lengths: dict[str, int] = {}
     for area, _ahead, _estimate in waiting.values():
@@ -42,7 +47,7 @@ def test_the_next_one_is_told_so_and_no_estimate_is_made_up_without_a_counter() 
 
 
 def test_a_called_ticket_names_its_counter_in_the_centers_clock() -> None:
-    called = Called("3", datetime(2026, 12, 2, 2, 41, tzinfo=UTC), 2)
+    called = CalledNow(7, "3", datetime(2026, 12, 2, 2, 41, tzinfo=UTC), 2)
     view = view_of(ticket(), queue(called={7: called}), NAMES)
     assert (view["state"], view["before"], view["big"], view["after"], view["calls"]) == (
         "called", "Mời công dân đến", "Quầy 3", "Gọi lúc 09:41 (lần 2)", 2)
