@@ -153,8 +153,8 @@ def _called(counter: str, at: str, calls: int) -> dict[str, Any]:
 
 def _served(counter: str, rating: PublicRating, names: Names) -> dict[str, Any]:
     level = rating.level
-    view: dict[str, Any] = {"state": "served", "before": "Hồ sơ của Ông/Bà đã được tiếp nhận",
-                            "big": "Cảm ơn Ông/Bà", "after": f"tại {counter}" if counter else "", "notes": []}
+    view: dict[str, Any] = {"state": "served", "before": f"Đã phục vụ xong tại {counter}" if counter else
+                            "Đã phục vụ xong", "big": "Cảm ơn Ông/Bà", "after": "", "notes": []}
     if level is not None:
         view["notes"] = [f"Ông/Bà đã đánh giá: {RATING_LABELS.get(level, level)}. Trân trọng cảm ơn."]
         view["rating"] = {"open": False, "level": level}

@@ -208,7 +208,7 @@ def make_app(phones: Phones) -> Starlette:
         names, _queue, _reached = phones.bridge.picture()
         levels = [(level, RATING_LABELS.get(level, level)) for level in names.levels] if names else []
         context = {"center_name": names.center if names else "", "token": token, "view": view, "message": message,
-                   "levels": levels}
+                   "levels": levels, "zone": names.zone.key if names else "Asia/Ho_Chi_Minh"}
         return templates.TemplateResponse(request, "ticket.html" if view else "message.html", context,
                                           status_code=status)
 
@@ -271,7 +271,7 @@ def make_app(phones: Phones) -> Starlette:
                 await phones.look_up(token)
             return page(request, 409, token, phones.view(token), refused.message)
         log.info("a phone rating: %s", level)
-        return page(request, 200, token, phones.view(token), "Trân trọng cảm ơn Ông/Bà đã đánh giá.")
+        return page(request, 200, token, phones.view(token))  # its note thanks the citizen for the rating
 
     async def stream(request: Request) -> Response:
         token, found = await ticket_of(request)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from devkit.browser import full_page_png
@@ -59,10 +60,10 @@ class PhonePage:
         return [str(button.text) for button in form[0].find_elements(By.TAG_NAME, "button")]
 
     def rate(self, level: str) -> None:
-        """Press the level's button (the form posts, the page comes back with the answer)."""
-        self.driver.find_element(By.CSS_SELECTOR, f"#danh-gia button[value='{level}']").click()
-        WebDriverWait(self.driver, self.timeout_s, poll_frequency=0.05).until(
-            lambda d: d.find_elements(By.CSS_SELECTOR, ".message"))
+        """Press the level's button and wait for the page that comes back (the form posts: no script needed)."""
+        button = self.driver.find_element(By.CSS_SELECTOR, f"#danh-gia button[value='{level}']")
+        button.click()
+        WebDriverWait(self.driver, self.timeout_s, poll_frequency=0.05).until(staleness_of(button))
 
     def choose_notice(self, ahead: int) -> None:
         Select(self.driver.find_element(By.ID, "con-lai")).select_by_value(str(ahead))

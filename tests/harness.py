@@ -145,14 +145,16 @@ def sqlite_file(config: CenterConfig) -> Path:
 
 
 def write_center_config(
-    folder: Path, broker: LocalBroker, center_id: str, *, day_starts: str = "00:00", window_s: int = 120
+    folder: Path, broker: LocalBroker, center_id: str, *, day_starts: str = "00:00", window_s: int = 120,
+    web_url: str | None = None,
 ) -> Path:
+    """`web_url`: the center has a citizen web there (`web-1`), and the server publishes its `queue`."""
+    text = CENTER_TOML.format(center_id=center_id, url=broker.url, db=folder / "center.db", day_starts=day_starts,
+                              window_s=window_s)
+    if web_url is not None:
+        text += f'\n[citizen_web]\nurl = "{web_url}"\nids = ["web-1"]\n'
     path = folder / "center.toml"
-    path.write_text(
-        CENTER_TOML.format(center_id=center_id, url=broker.url, db=folder / "center.db", day_starts=day_starts,
-                           window_s=window_s),
-        encoding="utf-8",
-    )
+    path.write_text(text, encoding="utf-8")
     return path
 
 

@@ -50,7 +50,8 @@ function render(view) {
   document.getElementById("bao-truoc").hidden = view.state !== "waiting";
   if (view.number) document.title = view.state === "called" ? `Mời đến ${view.big} – số ${view.number}`
     : `Số ${view.number}`;
-  text("cap-nhat", `Cập nhật lúc ${new Date().toLocaleTimeString("vi-VN", { hour12: false })}`);
+  const at = new Date().toLocaleTimeString("vi-VN", { hour12: false, timeZone: page.dataset.zone });
+  text("cap-nhat", `Cập nhật lúc ${at}`);  // on the center's clock, as every time on the page
   const wanted = Number(choice.value);
   if (view.state === "waiting" && wanted > 0 && view.ahead !== null && view.ahead <= wanted && warnedAt === null) {
     warnedAt = view.ahead;

@@ -76,7 +76,7 @@ def test_served_offers_the_levels_until_the_window_ends_then_thanks() -> None:
     assert view["rating"]["open"] is True
     assert view["rating"]["levels"][0] == ["very_satisfied", "Rất hài lòng"]
     assert view["notes"] == ["Mời Ông/Bà đánh giá mức độ hài lòng (đến 10:15)."]
-    assert view["after"] == "tại Quầy 3"
+    assert (view["before"], view["big"]) == ("Đã phục vụ xong tại Quầy 3", "Cảm ơn Ông/Bà")
     rated = view_of(ticket(state="served", counter_id="3", rating={"open": False, "level": "satisfied"}), queue(),
                     NAMES)
     assert rated["rating"] == {"open": False, "level": "satisfied"}
