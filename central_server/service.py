@@ -144,6 +144,7 @@ class CenterService:
         # look-ups and its retained `queue` (made again once the center changed, or FORECAST_FOR after it was).
         self._token_key = storage.token_key()
         self._queue_plan: QueuePlan | None = None
+        self._plan_of: object = None  # the day's tickets the plan was made of
         self.queue_due = config.citizen_web is not None  # the `queue` is published only for a citizen web
 
     # --- the batch loop --------------------------------------------------------------------
@@ -570,8 +571,10 @@ class CenterService:
         """The queue played forward: kept until the center changes, or for FORECAST_FOR (its figures count from
         its moment, `at`)."""
         plan = self._queue_plan
-        if fresh or plan is None or not timedelta(0) <= now - plan.at <= FORECAST_FOR:
+        if (fresh or plan is None or not timedelta(0) <= now - plan.at <= FORECAST_FOR
+                or self._plan_of is not self.center.tickets):  # the day was read again (restore): new tickets
             plan = self._queue_plan = self.center.queue_plan(now)
+            self._plan_of = self.center.tickets
         return plan
 
     def queue(self) -> Outbound:
