@@ -7,7 +7,7 @@ one asyncio loop of this process, each its own connection and its own X-Forwarde
 reverse proxy) each open their ticket's live stream, as the page's EventSource does. Then 40 calls (`next` at the
 counters in turn, 0.5 s apart): every call changes how many are ahead of every phone, so every phone gets an
 event. A phone's time is from the command's answer (the call is done) to the event arriving whole; p50/p95/max
-over every phone and call. CPU is the web's, over the calls; RSS after them.
+over every phone and call. CPU is the web's, over the calls; its RSS before the phones came and after the calls.
 
 The first load: the ticket page's HTML with its stylesheet and script, as a phone fetches them (no compression:
 the reverse proxy may add it).
@@ -52,7 +52,8 @@ def center_toml(folder: Path, broker: LocalBroker) -> Path:
         f'[center]\nid = "{CENTER}"\nname = "Trung tâm Phục vụ hành chính công (thử tải)"\n'
         f'[mqtt]\nurl = "{broker.url}"\n[storage]\nurl = "sqlite:///{folder / "center.db"}"\n'
         '[rating]\nlevels = ["very_satisfied", "satisfied", "dissatisfied"]\n'
-        f'{UNLIMITED}[[areas]]\nid = "dat-dai"\nname = "Đất đai"\nfirst = 1\nlast = 9999\n{counters}',
+        f'{UNLIMITED}[citizen_web]\nurl = "https://hang-doi.example.gov.vn"\nids = ["web-1"]\n'
+        f'[[areas]]\nid = "dat-dai"\nname = "Đất đai"\nfirst = 1\nlast = 9999\n{counters}',
         encoding="utf-8")
     return path
 
@@ -93,6 +94,7 @@ class Phones:
     def __init__(self, port: int) -> None:
         self.port = port
         self.arrivals: list[list[float]] = []  # per phone: when each event arrived (time.monotonic)
+        self.states: list[str] = []  # per phone: the state its page shows now
         self.refused = 0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="phones", daemon=True)
@@ -107,6 +109,7 @@ class Phones:
         opened = [asyncio.Event() for _ in tokens]
         for n, token in enumerate(tokens):
             self.arrivals.append([])
+            self.states.append("")
             self._tasks.append(asyncio.ensure_future(self._follow(n, token, opened[n])))
             if n % 100 == 99:
                 await asyncio.gather(*(event.wait() for event in opened[n - 99:n + 1]))
@@ -132,13 +135,21 @@ class Phones:
             buffer += chunk
             while b"\n\n" in buffer:
                 event, buffer = buffer.split(b"\n\n", 1)
-                if b"data: " in event:
+                start = event.find(b"data: ")  # after a chunk's size line (the body is chunked)
+                if start >= 0:
                     self.arrivals[n].append(time.monotonic())
+                    self.states[n] = json.loads(event[start + 6:].split(b"\n", 1)[0])["state"]
                     opened.set()
 
     def close(self) -> None:
-        for writer in self._writers:
-            self._loop.call_soon_threadsafe(writer.close)
+        async def end() -> None:
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            for writer in self._writers:
+                writer.close()
+
+        asyncio.run_coroutine_threadsafe(end(), self._loop).result(TIMEOUT)
         self._loop.call_soon_threadsafe(self._loop.stop)
 
 
@@ -176,6 +187,7 @@ def main() -> None:
                     raise RuntimeError(web.log.read_text(errors="replace")[-2000:])
                 time.sleep(0.2)
             page_bytes = first_load(web, tokens[0])
+            idle_rss = rss_mb(web.proc.pid)
             phones = Phones(web.port)
             started = time.monotonic()
             phones.open_all(tokens)
@@ -185,13 +197,15 @@ def main() -> None:
             latencies: list[float] = []
             for call in range(CALLS):
                 counts = [len(a) for a in phones.arrivals]
+                time.sleep(0.05)  # nothing arrives between calls: `counts` and `states` are settled
                 answer = _ask(link, topics.counter_command(str(call % COUNTERS + 1)),
                               topics.counter_command_response(str(call % COUNTERS + 1)),
                               {"v": 1, "request_id": uuid.uuid4().hex, "action": "next"})
                 called_at = time.monotonic()
                 assert answer["ok"] and answer["ticket"], answer
                 deadline = called_at + TIMEOUT
-                following = [n for n, a in enumerate(phones.arrivals) if a]
+                # every waiting phone's page changes (one fewer ahead, or called); the others' need not
+                following = [n for n, state in enumerate(phones.states) if state == "waiting"]
                 while any(len(phones.arrivals[n]) <= counts[n] for n in following):
                     if time.monotonic() > deadline:
                         raise RuntimeError("a phone's page was not updated within 30 s of a call")
@@ -203,6 +217,7 @@ def main() -> None:
                               "refused": phones.refused, "calls": CALLS, **percentiles(latencies),
                               "max_ms": round(max(latencies), 1), "target_p95_ms": 1000}))
             print(json.dumps({"name": "phones_web_footprint", "phones": PHONES,
+                              "rss_mb_idle": round(idle_rss, 1),
                               "rss_mb": round(rss_mb(web.proc.pid), 1), "cpu_percent_during_calls": round(cpu, 1),
                               "open_all_s": round(open_s, 2)}))
             print(json.dumps({"name": "phone_page_first_load_bytes", "bytes": page_bytes, "target": 50 * 1024}))

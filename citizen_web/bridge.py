@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 TRY_S = 1.5  # one attempt; then the same request again (the server answers a retried rating with its first answer)
 GIVE_UP_S = 4.5  # the citizen is told the center did not answer; the request expires at the broker by then
+BUSY_WAIT_S = 0.5  # before asking again when the server said the web asks too fast
 NO_ANSWER_VI = "Trung tâm chưa trả lời. Vui lòng thử lại sau giây lát."
 NOT_CONNECTED_VI = "Tạm thời không kết nối được với trung tâm. Vui lòng thử lại sau giây lát."
 BAD_ANSWER_VI = "Trung tâm trả lời không hợp lệ. Vui lòng thử lại sau."
@@ -123,9 +124,13 @@ class Bridge:
             try:
                 reply = self._link.request(self._request_topic, payload, response_topic=self._response_topic,
                                            timeout_s=min(TRY_S, left), expiry_s=math.floor(left))
+                return _ticket(reply.payload)
             except RequestTimeout:
                 continue
-            return _ticket(reply.payload)
+            except Refused as refused:  # over the web's rate at the server (a crowd of phones at once): a moment later
+                if refused.code != "too_many_requests" or give_up - time.monotonic() < 1 + BUSY_WAIT_S:
+                    raise
+                time.sleep(BUSY_WAIT_S)
         log.warning("%s: no answer from the server within %g s", action, GIVE_UP_S)
         raise Refused("no_answer", NO_ANSWER_VI)
 

@@ -16,10 +16,11 @@ from central_server.domain.errors import DomainError
 
 MAX_DEVICES = 10_000  # devices whose buckets are kept; the least recently heard is forgotten past it
 # The citizen web (issue 16) asks for thousands of phones at once, so its rates are a crowd's, not a device's:
-# look-ups (read-only, never stored, no daily budget) 100 a second with bursts of 300, and phone ratings (stored
-# and answered again to a retry) 20 a second with bursts of 60, each per web process. Its stored answers (the
-# ratings', and their refusals) are kept up to WEB_ANSWERS_PER_DAY a day: one per ticket at most is a rating.
-WEB_LOOKUPS_PER_S, WEB_LOOKUP_BURST = 100.0, 300.0
+# look-ups (read-only, never stored, no daily budget) 400 a second with bursts of 2,500 (a web restarted while
+# 2,000 phones follow looks them all up again within seconds), and phone ratings (stored and answered again to a
+# retry) 20 a second with bursts of 60, each per web process. Its stored answers (the ratings', and their
+# refusals) are kept up to WEB_ANSWERS_PER_DAY a day: one per ticket at most is a rating.
+WEB_LOOKUPS_PER_S, WEB_LOOKUP_BURST = 400.0, 2500.0
 WEB_RATINGS_PER_S, WEB_RATING_BURST = 20.0, 60.0
 WEB_ANSWERS_PER_DAY = 50_000
 
