@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -38,6 +38,7 @@ class Queue:
     """The retained `queue`: each area's waiting tickets in call order, and the tickets at a counter now."""
 
     day: date
+    at: datetime  # when the server made it: its estimates count from then
     waiting: Mapping[int, tuple[str, int, int | None]]  # seq -> (area, how many before it, estimated wait s)
     cut: Mapping[str, int]  # area -> how many waiting were left off its list (a day gone wrong)
     lengths: Mapping[str, int]  # area -> how many its list holds
@@ -49,7 +50,7 @@ class Queue:
         for area, entries in snapshot.waiting.items():
             for ahead, (seq, estimate) in enumerate(entries):
                 waiting[seq] = (area, ahead, estimate)
-        return cls(snapshot.day, waiting, dict(snapshot.truncated),
+        return cls(snapshot.day, snapshot.at, waiting, dict(snapshot.truncated),
                    {area: len(entries) for area, entries in snapshot.waiting.items()},
                    {called.seq: called for called in snapshot.called})
 
@@ -76,9 +77,11 @@ def needs_lookup(ticket: PublicTicket, queue: Queue | None) -> bool:
     return seq not in queue.waiting and seq not in queue.called and not queue.cut.get(ticket.area)
 
 
-def view_of(ticket: PublicTicket, queue: Queue | None, names: Names) -> dict[str, Any]:
-    """The page's content: the number, the area, and the status box (`before`, `big`, `after`, `notes`), with
-    `state` for the page's script (waiting, called, served, missed, voided) and the rating it may give."""
+def view_of(ticket: PublicTicket, queue: Queue | None, names: Names, now: datetime,
+            looked_up_at: datetime) -> dict[str, Any]:
+    """The page's content at `now`: the number, the area, and the status box (`before`, `big`, `after`, `notes`),
+    with `state` for the page's script (waiting, called, served, missed, voided) and the rating it may give.
+    `looked_up_at`: when the server answered the look-up `ticket` is (its estimate counts from then)."""
     number, area, state = ticket.number, ticket.area, ticket.state
     area_name = names.areas.get(area) or ticket.area_name
     view: dict[str, Any] = {
@@ -89,15 +92,16 @@ def view_of(ticket: PublicTicket, queue: Queue | None, names: Names) -> dict[str
     seq = place[1] if place is not None and queue is not None and place[0] == queue.day else None
     if seq is not None and queue is not None and state in IN_PLAY:
         if seq in queue.waiting:
-            return {**view, **_waiting(*queue.waiting[seq])}
+            area, ahead, estimate = queue.waiting[seq]
+            return {**view, **_waiting(ahead, _left(estimate, now - queue.at))}
         if seq in queue.called:
             called = queue.called[seq]
             return {**view, **_called(names.counters.get(called.counter_id, called.counter_id),
                                       _clock(called.called_at, names.zone), called.calls)}
         if queue.cut.get(area):
-            return {**view, **_waiting(area, queue.lengths.get(area, 0), None, beyond=True)}
+            return {**view, **_waiting(queue.lengths.get(area, 0), None, beyond=True)}
     if state == "waiting":
-        return {**view, **_waiting(area, ticket.waiting_ahead or 0, ticket.estimated_wait_s)}
+        return {**view, **_waiting(ticket.waiting_ahead or 0, _left(ticket.estimated_wait_s, now - looked_up_at))}
     counter = names.counters.get(ticket.counter_id or "", ticket.counter_name or "")
     if state in ("called", "serving"):
         return {**view, **_called(counter, _clock(ticket.called_at, names.zone), ticket.calls or 1)}
@@ -127,17 +131,26 @@ def wait_text(seconds: int) -> str:
     return f"khoảng {hours} giờ {rest} phút" if rest else f"khoảng {hours} giờ"
 
 
-def _waiting(area: str, ahead: int, estimate_s: int | None, *, beyond: bool = False) -> dict[str, Any]:
+def _left(estimate_s: int | None, since: timedelta) -> float | None:
+    """What is left of an estimate made `since` ago."""
+    return None if estimate_s is None else estimate_s - since.total_seconds()
+
+
+def _waiting(ahead: int, estimate_s: float | None, *, beyond: bool = False) -> dict[str, Any]:
+    """`estimate_s`: what is left of the server's estimate (below 0 once it passed)."""
     if beyond:
         return {"state": "waiting", "ahead": ahead, "before": "Trước Ông/Bà còn hơn", "big": f"{ahead}",
                 "after": "người đang chờ", "notes": ["Hàng chờ hôm nay rất đông; số người phía trước sẽ hiện khi "
                                                      "Ông/Bà đến gần lượt."]}
     if estimate_s is None:
         note = "Chưa có quầy nào đang phục vụ lĩnh vực này nên chưa ước tính được thời gian chờ."
+    elif estimate_s <= 0:
+        note = "Đã quá thời gian chờ ước tính: Ông/Bà sắp được gọi, vui lòng chú ý màn hình và loa gọi số."
     elif estimate_s < 60:
         note = "Thời gian chờ ước tính: dưới 1 phút."
     else:
-        note = f"Thời gian chờ ước tính: {wait_text(estimate_s)} (theo nhịp làm việc hôm nay, có thể thay đổi)."
+        note = (f"Thời gian chờ ước tính: {wait_text(round(estimate_s))} (theo nhịp làm việc hôm nay, có thể "
+                "thay đổi).")
     if ahead == 0:
         return {"state": "waiting", "ahead": 0, "before": "Ông/Bà là người tiếp theo", "big": "Sắp đến lượt",
                 "after": "Mời Ông/Bà chú ý màn hình và loa gọi số.", "notes": [note]}

@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,7 @@ class Known:
 
     ticket: PublicTicket
     looked_at: float  # time.monotonic()
+    answered_at: datetime  # the same moment on the wall clock (the server's estimates count from then)
     streams: list[asyncio.Event] = field(default_factory=list)
 
 
@@ -108,10 +110,10 @@ class Phones:
     def _remember(self, token: str, ticket: PublicTicket) -> Known:
         known = self._known.get(token)
         if known is None:
-            known = self._known[token] = Known(ticket, time.monotonic())
+            known = self._known[token] = Known(ticket, time.monotonic(), datetime.now(UTC))
             self._forget_unfollowed()
         else:
-            known.ticket, known.looked_at = ticket, time.monotonic()
+            known.ticket, known.looked_at, known.answered_at = ticket, time.monotonic(), datetime.now(UTC)
             self._known.move_to_end(token)
         for waiter in known.streams:
             waiter.set()
@@ -135,7 +137,7 @@ class Phones:
         elif names is None:
             view = {"state": "unknown", "before": "", "big": "", "after": "", "notes": [NOT_READY_VI]}
         else:
-            view = view_of(known.ticket, queue, names)
+            view = view_of(known.ticket, queue, names, datetime.now(UTC), known.answered_at)
         view["offline"] = not reached
         return view
 

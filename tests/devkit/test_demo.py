@@ -1,5 +1,6 @@
-"""`make demo` as a whole (about two and a half minutes): the morning ends, the staff console's pages are saved, and
-counter 1, worked from the console's page in a real browser, served citizens in its official's name."""
+"""`make demo` as a whole (about two and a half minutes): the morning ends, the staff console's pages are saved,
+counter 1, worked from the console's page in a real browser, served citizens in its official's name, and a citizen
+followed their ticket on a phone from its QR and rated there."""
 
 from __future__ import annotations
 
@@ -41,3 +42,13 @@ def test_the_demo_morning_runs_with_counter_1_worked_from_the_console_in_a_brows
     assert any(kind == "rated" for kind, _ in acts)  # the citizens still rate on the counter's terminal
     sheet = (out / "report" / "csv" / "can-bo.csv").read_text(encoding="utf-8-sig")
     assert f"{username},{demo.OFFICIALS[demo.BROWSER_COUNTER][1]},{len(served)}," in sheet
+
+    phone = sorted(path.name for path in (out / "screens").glob("phone-*.png"))
+    assert {"phone-2-goi.png", "phone-3-danh-gia.png", "phone-4-da-danh-gia.png"} <= set(phone), phone
+    for name in phone:
+        with Image.open(out / "screens" / name) as image:
+            assert image.format == "PNG" and image.width == 720, (name, image.size)  # 360 CSS px at 2x
+    assert f"{len(phone)} ảnh phone-*.png" in printed
+    with sqlite3.connect(out / "center.db") as db:
+        channels = dict(db.execute("SELECT channel, COUNT(*) FROM ratings GROUP BY channel").fetchall())
+    assert channels.get("phone") == 1 and channels.get("buttons", 0) > 10, channels
