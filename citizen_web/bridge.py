@@ -11,6 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from citizen_web.follow import Names, Queue
@@ -76,7 +77,7 @@ class Bridge:
 
     def _on_queue(self, message: Message) -> None:
         try:
-            queue = Queue.of(QueueSnapshot.from_wire(message.payload))
+            queue = Queue.of(QueueSnapshot.from_wire(message.payload), datetime.now(UTC))
         except BadMessage as bad:
             log.warning("ignored the queue: %s", bad.reason)
             return

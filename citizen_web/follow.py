@@ -38,19 +38,20 @@ class Queue:
     """The retained `queue`: each area's waiting tickets in call order, and the tickets at a counter now."""
 
     day: date
-    at: datetime  # when the server made it: its estimates count from then
+    at: datetime  # when it came (made by the server a moment before): its estimates count from then
     waiting: Mapping[int, tuple[str, int, int | None]]  # seq -> (area, how many before it, estimated wait s)
     cut: Mapping[str, int]  # area -> how many waiting were left off its list (a day gone wrong)
     lengths: Mapping[str, int]  # area -> how many its list holds
     called: Mapping[int, CalledNow] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, snapshot: QueueSnapshot) -> Queue:
+    def of(cls, snapshot: QueueSnapshot, received_at: datetime) -> Queue:
+        """`received_at` on this machine's clock, which the countdowns are read on (the server's may differ)."""
         waiting: dict[int, tuple[str, int, int | None]] = {}
         for area, entries in snapshot.waiting.items():
             for ahead, (seq, estimate) in enumerate(entries):
                 waiting[seq] = (area, ahead, estimate)
-        return cls(snapshot.day, snapshot.at, waiting, dict(snapshot.truncated),
+        return cls(snapshot.day, received_at, waiting, dict(snapshot.truncated),
                    {area: len(entries) for area, entries in snapshot.waiting.items()},
                    {called.seq: called for called in snapshot.called})
 
@@ -117,9 +118,19 @@ def view_of(ticket: PublicTicket, queue: Queue | None, names: Names, now: dateti
 
 
 def expired_view(day: date) -> dict[str, Any]:
+    return ended_view(f"Phiếu này là của ngày {day:%d/%m/%Y}. Mỗi phiếu chỉ dùng được trong ngày cấp.")
+
+
+def ended_view(note: str) -> dict[str, Any]:
+    """A page whose token names no ticket of today any more: `note` says why."""
     return {"state": "expired", "number": "", "area_name": "", "priority": "", "issued": "", "ahead": None,
-            "calls": 0, "rating": None, "before": "", "big": "Hết hiệu lực", "after": "",
-            "notes": [f"Phiếu này là của ngày {day:%d/%m/%Y}. Mỗi phiếu chỉ dùng được trong ngày cấp."]}
+            "calls": 0, "rating": None, "before": "", "big": "Hết hiệu lực", "after": "", "notes": [note]}
+
+
+def is_final(view: Mapping[str, Any]) -> bool:
+    """Nothing more will change on this page: no ticket any more, or served and its rating given or closed."""
+    rating = view.get("rating") or {}
+    return view["state"] in ("expired", "voided") or (view["state"] == "served" and not rating.get("open"))
 
 
 def wait_text(seconds: int) -> str:
@@ -160,7 +171,7 @@ def _waiting(ahead: int, estimate_s: float | None, *, beyond: bool = False) -> d
 
 def _called(counter: str, at: str, calls: int) -> dict[str, Any]:
     again = f" (lần {calls})" if calls > 1 else ""
-    return {"state": "called", "calls": calls, "before": "Mời công dân đến", "big": counter or "quầy",
+    return {"state": "called", "calls": calls, "before": "Mời công dân đến", "big": counter or "Quầy",
             "after": f"Gọi lúc {at}{again}", "notes": []}
 
 

@@ -3,16 +3,16 @@
 The web faces the internet. A client is its address (behind the reverse proxy, the one the proxy saw). Many
 phones share an address (the center's Wi-Fi, a carrier's NAT), so what a person does is allowed generously;
 what only a guesser does is not: a token that is no ticket's counts as a failure, and a client with
-`MAX_FAILURES` of them in `FAILURE_WINDOW_S` may look nothing new up until they age out; and when all clients
-together gave `MAX_WRONG` of them in `WRONG_WINDOW_S` (guessers spread over many addresses), no token the web
-does not know yet is looked up until they age out (tokens it knows, the phones already following, still work).
-Tokens are 27 characters with a 96-bit MAC: guessing one is hopeless, and this keeps trying from costing the
-server.
+`MAX_FAILURES` of them in `FAILURE_WINDOW_S` may look nothing new up until they age out. An IPv6 client is its
+/64 (one host holds a whole one). Tokens are 27 characters with a 96-bit MAC: guessing one is hopeless, and this
+keeps trying from costing the server; guessers spread over many addresses meet the server's own bound on the
+web's look-ups. (A bound on all clients' wrong tokens together would let anyone stop new phones at will.)
 Every table is bounded: past `MAX_CLIENTS` the client seen least recently is forgotten.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
@@ -20,8 +20,6 @@ RATE_PER_S = 5.0  # requests a client may make each second, on average
 BURST = 40  # ... and at once (a page, its script, its stream, a reload or two; a few phones behind one NAT)
 MAX_FAILURES = 10  # tokens that are no ticket's, per client, in FAILURE_WINDOW_S
 FAILURE_WINDOW_S = 600.0
-MAX_WRONG = 200  # wrong tokens, all clients together, in WRONG_WINDOW_S
-WRONG_WINDOW_S = 10.0
 STREAMS_PER_CLIENT = 50  # live pages open from one address
 STREAMS_PER_TOKEN = 4  # live pages of one ticket (a reload, a second tab, a relative's phone)
 MAX_CLIENTS = 50_000
@@ -38,7 +36,6 @@ class _Client:
 class ClientLimits:
     def __init__(self) -> None:
         self._clients: OrderedDict[str, _Client] = OrderedDict()
-        self._wrong: deque[float] = deque()  # every client's wrong tokens, at most MAX_WRONG
 
     def _client(self, address: str, now: float) -> _Client:
         client = self._clients.get(address)
@@ -65,17 +62,12 @@ class ClientLimits:
         _forget(client.failures, now - FAILURE_WINDOW_S)
         return len(client.failures) < MAX_FAILURES
 
-    def server_may_be_asked(self, now: float) -> bool:
-        """All clients together have not given MAX_WRONG wrong tokens in the last WRONG_WINDOW_S."""
-        _forget(self._wrong, now - WRONG_WINDOW_S)
-        return len(self._wrong) < MAX_WRONG
-
     def failed(self, address: str, now: float) -> None:
         """`address` gave a token that is no ticket's (or no token at all)."""
-        for times, bound in ((self._client(address, now).failures, MAX_FAILURES), (self._wrong, MAX_WRONG)):
-            times.append(now)
-            while len(times) > bound:
-                times.popleft()
+        failures = self._client(address, now).failures
+        failures.append(now)
+        while len(failures) > MAX_FAILURES:
+            failures.popleft()
 
     def open_stream(self, address: str, now: float) -> bool:
         client = self._client(address, now)
@@ -97,3 +89,13 @@ class ClientLimits:
 def _forget(times: deque[float], before: float) -> None:
     while times and times[0] < before:
         times.popleft()
+
+
+def client_of(address: str) -> str:
+    """Who a request counts for: its IPv4 address, or the /64 of its IPv6 one."""
+    if ":" not in address:
+        return address
+    try:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    except ValueError:
+        return address

@@ -32,8 +32,8 @@ from starlette.templating import Jinja2Templates
 
 from citizen_web.bridge import Bridge, Refused
 from citizen_web.config import WebConfig
-from citizen_web.follow import expired_view, needs_lookup, ticket_seq, view_of
-from citizen_web.limits import STREAMS_PER_TOKEN, ClientLimits
+from citizen_web.follow import Queue, ended_view, expired_view, is_final, needs_lookup, ticket_seq, view_of
+from citizen_web.limits import STREAMS_PER_TOKEN, ClientLimits, client_of
 from protocol.messages import RATING_LABELS, PublicTicket
 from ui.web import Guard, read_form
 
@@ -45,11 +45,12 @@ MAX_BODY = 1024  # a rating form is a level id
 PING_S = 15.0  # a stream says something at least this often (proxies close silent connections)
 LOOKUP_THREADS = 16  # requests to the server at once (each waits for its answer in a thread)
 RATING_REFRESH_S = 20.0  # a finished ticket's page asks again this often: it may have been rated at the counter
+RELOOK_S = 3.0  # a ticket is looked up again at most this often (whatever the server answered)
+GONE = ("unknown_token", "expired_token")  # the server's word that a token names no ticket of today any more
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
        "media-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 TOO_MANY_VI = "Ông/Bà thao tác quá nhanh. Vui lòng thử lại sau ít phút."
 TOO_MANY_WRONG_VI = "Đã tra cứu quá nhiều mã phiếu không đúng. Vui lòng thử lại sau ít phút."
-BUSY_VI = "Hệ thống đang bận. Vui lòng thử lại sau giây lát."
 NOT_FOUND_VI = "Không tìm thấy phiếu. Vui lòng quét lại mã QR trên phiếu."
 NOT_READY_VI = "Trang đang kết nối với trung tâm. Vui lòng thử lại sau giây lát."
 
@@ -62,6 +63,16 @@ class Known:
     looked_at: float  # time.monotonic()
     answered_at: datetime  # the same moment on the wall clock (the server's estimates count from then)
     streams: list[asyncio.Event] = field(default_factory=list)
+    gone: str | None = None  # why its token names no ticket of today any more (the server's words), once it said
+
+    def stale(self, queue: Queue | None, now: float) -> bool:
+        """The last look-up may no longer hold (the ticket left the queue; its rating may have been given at the
+        counter), and it is not too soon to ask again."""
+        if self.gone is not None or now - self.looked_at < RELOOK_S:
+            return False
+        rating = self.ticket.rating
+        return needs_lookup(self.ticket, queue) or (rating.open and rating.level is None
+                                                    and now - self.looked_at >= RATING_REFRESH_S)
 
 
 class Phones:
@@ -89,12 +100,30 @@ class Phones:
         return self._known.get(token)
 
     async def look_up(self, token: str) -> Known:
-        """The ticket of `token`, asked once however many pages ask at the same moment; Refused when it is none."""
-        ticket = await self._ask(token, "lookup")
+        """The ticket of `token`, asked once however many pages ask at the same moment; Refused when it is none
+        (a ticket known before is then marked gone, when the server says so)."""
+        try:
+            ticket = await self._ask(token, "lookup")
+        except Refused as refused:
+            known = self._known.get(token)
+            if known is not None and refused.code in GONE:
+                known.gone = refused.message
+                self._wake_streams(known)
+            raise
         return self._remember(token, ticket)
 
+    async def current(self, token: str) -> Known:
+        """The ticket as it is now: looked up again when no stream keeps it fresh (a page without its script, a
+        reload) and its last look-up may no longer hold."""
+        known = self._known[token]
+        _names, queue, reached = self.bridge.picture()
+        if reached and not known.streams and known.stale(queue, time.monotonic()):
+            with contextlib.suppress(Refused):  # the last answer stands (or it is marked gone)
+                await self.look_up(token)
+        return known
+
     async def rate(self, token: str, level: str) -> Known:
-        ticket = await self._ask(f"rate:{token}", "rate", token=token, level=level)
+        ticket = await self._ask(f"rate:{token}:{level}", "rate", token=token, level=level)
         return self._remember(token, ticket)
 
     async def _ask(self, key: str, action: str, token: str = "", **extra: str) -> PublicTicket:
@@ -115,9 +144,13 @@ class Phones:
         else:
             known.ticket, known.looked_at, known.answered_at = ticket, time.monotonic(), datetime.now(UTC)
             self._known.move_to_end(token)
+        self._wake_streams(known)
+        return known
+
+    @staticmethod
+    def _wake_streams(known: Known) -> None:
         for waiter in known.streams:
             waiter.set()
-        return known
 
     def _forget_unfollowed(self) -> None:
         while len(self._known) > self._max_known:
@@ -132,7 +165,9 @@ class Phones:
         known = self._known[token]
         names, queue, reached = self.bridge.picture()
         place = ticket_seq(known.ticket.id)
-        if place is not None and queue is not None and place[0] < queue.day:
+        if known.gone is not None:
+            view = ended_view(known.gone)
+        elif place is not None and queue is not None and place[0] < queue.day:
             view = expired_view(place[0])
         elif names is None:
             view = {"state": "unknown", "before": "", "big": "", "after": "", "notes": [NOT_READY_VI]}
@@ -188,10 +223,8 @@ class Phones:
         for token, known in list(self._known.items()):
             if not known.streams or token in self._asking:
                 continue
-            rating = known.ticket.rating
-            rating_open = rating.open and rating.level is None
-            if needs_lookup(known.ticket, queue) or (rating_open and now - known.looked_at >= RATING_REFRESH_S):
-                known.looked_at = now
+            if known.stale(queue, now):
+                known.looked_at = now  # asked again RELOOK_S later at the soonest, whatever the answer
                 task = asyncio.ensure_future(self._refresh_one(token))
                 self._refreshing.add(task)
                 task.add_done_callback(self._refreshing.discard)
@@ -215,7 +248,7 @@ def make_app(phones: Phones) -> Starlette:
                                           status_code=status)
 
     def client(request: Request) -> str:
-        return request.client.host if request.client else "?"
+        return client_of(request.client.host) if request.client else "?"
 
     async def ticket_of(request: Request) -> tuple[str, Known | Response]:
         """The ticket the URL names, or the page that says why not (the client's limits come first)."""
@@ -226,14 +259,11 @@ def make_app(phones: Phones) -> Starlette:
         if not TOKEN.fullmatch(token):
             limits.failed(address, now)
             return token, page(request, 404, message=NOT_FOUND_VI)
-        known = phones.known(token)
-        if known is not None:
-            return token, known
+        if phones.known(token) is not None:
+            return token, await phones.current(token)
         if not limits.may_look_up(address, now):
             log.warning("refused a look-up from %s: too many wrong tokens", address)
             return token, page(request, 429, message=TOO_MANY_WRONG_VI)
-        if not limits.server_may_be_asked(now):
-            return token, page(request, 503, message=BUSY_VI)
         try:
             return token, await phones.look_up(token)
         except Refused as refused:
@@ -265,6 +295,9 @@ def make_app(phones: Phones) -> Starlette:
         names, _queue, _reached = phones.bridge.picture()
         if names is None or level not in names.levels:
             return page(request, 400, token, phones.view(token), "Mức đánh giá không hợp lệ.")
+        unratable = _not_ratable(found.ticket)
+        if unratable is not None:  # said here: only a rating that may count reaches the server (and its disk)
+            return page(request, 409, token, phones.view(token), unratable)
         try:
             await phones.rate(token, level)
         except Refused as refused:
@@ -303,19 +336,38 @@ def make_app(phones: Phones) -> Starlette:
     return Starlette(routes=routes, middleware=[Middleware(Guard, csp=CSP, static_prefix="/tep/", max_body=MAX_BODY)])
 
 
+def _not_ratable(ticket: PublicTicket) -> str | None:
+    """Why the ticket cannot be rated now, in the server's words, or None when it may be."""
+    if ticket.rating.level is not None:
+        return f"Phiếu số {ticket.number} đã được đánh giá. Cảm ơn Ông/Bà."
+    if ticket.state == "served" and not ticket.rating.open:
+        return f"Đã hết thời gian đánh giá cho phiếu số {ticket.number}."
+    if ticket.state != "served":
+        return (f"Phiếu số {ticket.number} chưa được phục vụ xong; Ông/Bà có thể đánh giá sau khi cán bộ hoàn tất "
+                "hồ sơ.")
+    return None
+
+
 async def _events(phones: Phones, token: str, waiter: asyncio.Event, address: str) -> AsyncIterator[str]:
+    """The page's view at once and after every change of it; a ping every PING_S. It ends when nothing more can
+    change, or when a newer page of the ticket took its place: then it says so, and the page's script stops (the
+    browser would otherwise open it again within seconds)."""
     try:
         last = ""
         while phones.following(token, waiter):
-            shown = json.dumps(phones.view(token), ensure_ascii=False)
+            view = phones.view(token)
+            shown = json.dumps(view, ensure_ascii=False)
             if shown != last:
                 last = shown
                 yield f"data: {shown}\n\n"
+            if is_final(view):
+                break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(waiter.wait(), PING_S)
             if not waiter.is_set():
                 yield ": còn kết nối\n\n"
             waiter.clear()
+        yield "event: xong\ndata: {}\n\n"
     finally:
         phones.leave(token, waiter)
         phones.limits.close_stream(address)

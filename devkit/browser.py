@@ -26,8 +26,10 @@ PHONE_AGENT = ("Mozilla/5.0 (Linux; Android 12; SM-A035F) AppleWebKit/537.36 (KH
 
 
 @contextmanager
-def chromium(width: int = 1366, height: int = 900, *, phone: bool = False) -> Iterator[webdriver.Chrome]:
-    """`phone`: Chromium's own emulation of a phone (its screen, touch and user agent) instead of a PC's window."""
+def chromium(width: int = 1366, height: int = 900, *, phone: bool = False,
+             javascript: bool = True) -> Iterator[webdriver.Chrome]:
+    """`phone`: Chromium's own emulation of a phone (its screen, touch and user agent) instead of a PC's window;
+    `javascript=False`: a browser whose scripts are off (what a page must still do without them)."""
     missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.exists()]
     if missing:
         raise RuntimeError(f"missing {', '.join(missing)}: make install installs chromium and chromium-driver")
@@ -37,6 +39,8 @@ def chromium(width: int = 1366, height: int = 900, *, phone: bool = False) -> It
         options.add_argument(flag)
     if phone:
         options.add_experimental_option("mobileEmulation", {"deviceMetrics": PHONE, "userAgent": PHONE_AGENT})
+    if not javascript:
+        options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     try:
         yield driver

@@ -36,6 +36,11 @@ class PhonePage:
     def notes(self) -> list[str]:
         return [str(item.text) for item in self.driver.find_elements(By.CSS_SELECTOR, "#ghi-chu li")]
 
+    def reminder(self) -> str:
+        """The page's reminder once as few as the citizen chose are ahead ("" when hidden)."""
+        found = self.driver.find_elements(By.ID, "nhac")
+        return str(found[0].text) if found and found[0].is_displayed() else ""
+
     def message(self) -> str:
         found = self.driver.find_elements(By.CSS_SELECTOR, ".message")
         return str(found[0].text) if found else ""

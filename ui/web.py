@@ -150,7 +150,9 @@ def address(listen: str, port: int, tls: bool) -> str:
 
 def uvicorn_config(app: Any, listen: str, port: int, max_connections: int, **extra: Any) -> uvicorn.Config:
     """Quiet (the process logs what matters itself), no Server header, and at most `max_connections` at once:
-    past it 503 at once (each open page holds one for its stream)."""
+    past it 503 at once (each open page holds one for its stream). X-Forwarded-For is believed only when `extra`
+    says from whom (uvicorn would believe it from 127.0.0.1: any local process)."""
+    extra.setdefault("proxy_headers", False)
     return uvicorn.Config(app, host=listen, port=port, log_config=None, access_log=False, lifespan="on",
                           timeout_graceful_shutdown=GRACEFUL_S, server_header=False,
                           limit_concurrency=max_connections, **extra)

@@ -53,10 +53,15 @@ function render(view) {
   const at = new Date().toLocaleTimeString("vi-VN", { hour12: false, timeZone: page.dataset.zone });
   text("cap-nhat", `Cập nhật lúc ${at}`);  // on the center's clock, as every time on the page
   const wanted = Number(choice.value);
-  if (view.state === "waiting" && wanted > 0 && view.ahead !== null && view.ahead <= wanted && warnedAt === null) {
+  const near = view.state === "waiting" && wanted > 0 && view.ahead !== null && view.ahead <= wanted;
+  if (near && warnedAt === null) {
     warnedAt = view.ahead;
     alertCitizen();
   }
+  const remind = document.getElementById("nhac");  // said as well as rung: a phone on silent, a deaf citizen
+  remind.hidden = !near;
+  remind.textContent = near ? (view.ahead === 0 ? "Ông/Bà là người tiếp theo: vui lòng đến gần khu vực quầy."
+    : `Chỉ còn ${view.ahead} người phía trước Ông/Bà: vui lòng đến gần khu vực quầy.`) : "";
   if (view.state === "called" && view.calls > calledTimes) {
     calledTimes = view.calls;
     alertCitizen();
@@ -76,6 +81,7 @@ function follow(delay) {
     delay = 2000;
     render(JSON.parse(event.data));
   };
+  events.addEventListener("xong", () => events.close());  // nothing more to follow, or a newer page follows it
   events.onerror = () => {
     document.getElementById("mat-ket-noi").hidden = false;
     if (events.readyState === EventSource.CLOSED) {  // refused (busy): the browser gives up, so try again later

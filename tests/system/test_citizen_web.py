@@ -9,15 +9,17 @@ import http.client
 import json
 import re
 import socket
+import sqlite3
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from selenium.webdriver.chrome.webdriver import WebDriver
 
+from central_server.domain.tokens import make_token
 from citizen_web import limits
 from devkit.browser import chromium
 from devkit.local_broker import LocalBroker
@@ -95,8 +97,11 @@ def test_a_phone_follows_its_ticket_from_issue_to_call_to_rating(
     assert page.status() == ("Trước Ông/Bà còn", "2", "người đang chờ")
     shots = [page.save(tmp_path / "phone-cho.png")]
 
+    page.choose_notice(1)
+    assert page.reminder() == ""
     assert tester.command("1", "next")["ticket"]["id"] == first["id"]
     page.wait_for_ahead(1)
+    until(lambda: page.reminder() == "Chỉ còn 1 người phía trước Ông/Bà: vui lòng đến gần khu vực quầy.")
     assert tester.command("1", "next")["ticket"]["id"] == second["id"]
     page.wait_for("waiting")
     until(lambda: page.text("lon") == "Sắp đến lượt")
@@ -205,3 +210,42 @@ def test_all_live_pages_together_are_bounded(tmp_path: Path, server: ServerProce
         for sock in opened:
             sock.close()
         assert web.stop() == 0
+
+
+def test_without_javascript_the_page_still_says_where_the_ticket_is_and_takes_the_rating(
+        web: WebProcess, tester: Device) -> None:
+    mine = issue(tester)
+    url = f"{web.url}/phieu/{mine['token']}"
+    until(lambda: get(web, f"/phieu/{mine['token']}")[0] == 200)
+    with chromium(phone=True, javascript=False) as driver:
+        page = PhonePage(driver, TIMEOUT)
+        page.open(url)
+        assert page.state() == "waiting" and page.status()[1] == "Sắp đến lượt"
+        assert not page.following(), "no script ran"
+        assert '<meta http-equiv="refresh" content="30">' in driver.page_source  # it reloads itself
+        assert tester.command("1", "next")["ticket"]["id"] == mine["id"]
+        until(lambda: reloaded(page, url).state() == "called")  # as its own reload would show it
+        assert page.status()[:2] == ("Mời công dân đến", "Quầy 1")
+        assert tester.command("1", "finish")["ok"]
+        until(lambda: reloaded(page, url).levels() != [])
+        page.rate("dissatisfied")
+        assert page.notes() == ["Ông/Bà đã đánh giá: Không hài lòng. Trân trọng cảm ơn."]
+
+
+def reloaded(page: PhonePage, url: str) -> PhonePage:
+    page.open(url)
+    return page
+
+
+def test_yesterdays_token_says_so_and_a_token_of_no_ticket_says_nothing(
+        web: WebProcess, tester: Device, center_toml: Path, center_id: str) -> None:
+    mine = issue(tester)
+    until(lambda: get(web, f"/phieu/{mine['token']}")[0] == 200)
+    with sqlite3.connect(center_toml.parent / "center.db") as db:
+        key = bytes(db.execute("SELECT value FROM secrets").fetchone()[0])
+    today = date.fromisoformat(mine["issued_at"][:10])
+    yesterday = today - timedelta(days=1)
+    status, body = get(web, f"/phieu/{make_token(key, center_id, yesterday, 1)}")
+    assert status == 410 and f"Phiếu này là của ngày {yesterday:%d/%m/%Y}, đã hết hiệu lực." in body
+    status, body = get(web, f"/phieu/{make_token(key, center_id, today, 999)}")  # genuine, but no such ticket
+    assert status == 404 and NOT_FOUND in body

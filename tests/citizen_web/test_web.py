@@ -1,0 +1,140 @@
+"""The citizen web's pages and its look-ups (citizen_web/web.py) over HTTP (Starlette's TestClient), with a bridge
+that answers as the server would and counts what it was asked: what reaches the server, and when."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from starlette.testclient import TestClient
+
+from citizen_web import web
+from citizen_web.bridge import Refused
+from citizen_web.config import WebConfig
+from citizen_web.follow import Names, Queue
+from citizen_web.limits import ClientLimits
+from citizen_web.web import Phones, make_app
+from protocol.config import MqttSettings
+from protocol.messages import PublicTicket
+
+TOKEN = "T" * 27
+DAY = date(2026, 12, 2)
+NAMES = Names("Bộ phận <b>Một cửa</b>", {"dat-dai": "Đất đai"}, {"1": "Quầy 1"},
+              ("very_satisfied", "satisfied", "dissatisfied"), ZoneInfo("Asia/Ho_Chi_Minh"))
+
+
+def public(**fields: Any) -> PublicTicket:
+    return PublicTicket.from_body({
+        "id": "20261202-000007", "token": TOKEN, "number": "1005", "area": "dat-dai", "area_name": "Đất đai",
+        "priority": "none", "issued_at": "2026-12-02T08:10:00+07:00", "state": "waiting", "calls": 0,
+        "waiting_ahead": 2, "estimated_wait_s": 600, "rating": {"level": None, "until": None, "open": False},
+        **fields})
+
+
+class Center:
+    """The bridge's side: the center's names and queue, and the server's answers (counted)."""
+
+    def __init__(self) -> None:
+        self.ticket: PublicTicket | Refused = public()
+        self.queue: Queue | None = Queue(DAY, datetime.now(UTC), {7: ("dat-dai", 2, 600)}, {}, {"dat-dai": 1})
+        self.asked: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+
+    def picture(self) -> tuple[Names | None, Queue | None, bool]:
+        return NAMES, self.queue, True
+
+    def ask(self, action: str, token: str, **extra: str) -> PublicTicket:
+        with self._lock:
+            self.asked.append((action, token))
+        if isinstance(self.ticket, Refused):
+            raise self.ticket
+        return self.ticket
+
+
+@pytest.fixture
+def center() -> Center:
+    return Center()
+
+
+@pytest.fixture
+def phones(center: Center, tmp_path: Path) -> Iterator[Phones]:
+    config = WebConfig(tmp_path / "citizen_web.toml", "web-1", "c", MqttSettings("127.0.0.1", 1883), "127.0.0.1",
+                       8090, ("127.0.0.1",), 100)
+    made = Phones(center, config, ClientLimits())  # type: ignore[arg-type]  # the bridge's two calls
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def client(phones: Phones) -> Iterator[TestClient]:
+    with TestClient(make_app(phones)) as test_client:
+        yield test_client
+
+
+def test_a_page_without_its_script_shows_the_ticket_as_it_is_now(
+        client: TestClient, center: Center, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert "Trước Ông/Bà còn" in client.get(f"/phieu/{TOKEN}").text
+    center.queue = Queue(DAY, datetime.now(UTC), {}, {}, {})  # it left the queue: served
+    center.ticket = public(state="served", counter_id="1", rating={"level": None, "until": None, "open": True})
+    monkeypatch.setattr(web, "RELOOK_S", 0.0)
+    page = client.get(f"/phieu/{TOKEN}").text
+    assert "Đã phục vụ xong tại Quầy 1" in page and 'value="very_satisfied"' in page
+    assert center.asked == [("lookup", TOKEN)] * 2
+
+
+def test_a_refused_look_up_is_not_asked_again_at_every_change(phones: Phones, center: Center) -> None:
+    async def scenario() -> None:
+        phones.bind(asyncio.get_running_loop())
+        await phones.look_up(TOKEN)
+        assert phones.join(TOKEN) is not None
+        center.queue = Queue(DAY, datetime.now(UTC), {}, {}, {})  # it left the queue
+        center.ticket = Refused("too_many_requests", "Hệ thống đang nhận quá nhiều yêu cầu.")
+        known = phones.known(TOKEN)
+        assert known is not None
+        known.looked_at -= web.RELOOK_S  # as if looked up a while ago
+        for _ in range(20):  # every change of the center, every tick
+            phones.refresh()
+            await asyncio.sleep(0.01)
+    asyncio.run(scenario())
+    assert center.asked == [("lookup", TOKEN)] * 2
+
+
+def test_a_ticket_the_server_no_longer_knows_ends_its_pages(phones: Phones, center: Center) -> None:
+    async def scenario() -> dict[str, Any]:
+        phones.bind(asyncio.get_running_loop())
+        await phones.look_up(TOKEN)
+        center.ticket = Refused("expired_token", "Phiếu này là của ngày 01/12/2026, đã hết hiệu lực.")
+        with pytest.raises(Refused):
+            await phones.look_up(TOKEN)
+        return phones.view(TOKEN)
+    view = asyncio.run(scenario())
+    assert (view["state"], view["notes"]) == ("expired", ["Phiếu này là của ngày 01/12/2026, đã hết hiệu lực."])
+
+
+@pytest.mark.parametrize(("ticket", "said"), [
+    (public(state="served", rating={"level": "satisfied", "until": None, "open": False}),
+     "Phiếu số 1005 đã được đánh giá. Cảm ơn Ông/Bà."),
+    (public(state="served", rating={"level": None, "until": None, "open": False}),
+     "Đã hết thời gian đánh giá cho phiếu số 1005."),
+    (public(), "Phiếu số 1005 chưa được phục vụ xong; Ông/Bà có thể đánh giá sau khi cán bộ hoàn tất hồ sơ."),
+])
+def test_a_rating_that_cannot_count_never_reaches_the_server(
+        client: TestClient, center: Center, ticket: PublicTicket, said: str) -> None:
+    center.ticket = ticket
+    center.queue = None
+    client.get(f"/phieu/{TOKEN}")
+    answer = client.post(f"/phieu/{TOKEN}/danh-gia", data={"level": "very_satisfied"})
+    assert answer.status_code == 409 and said in answer.text
+    assert center.asked == [("lookup", TOKEN)]
+
+
+def test_what_the_center_names_is_escaped_and_no_ticket_id_reaches_the_page(client: TestClient) -> None:
+    page = client.get(f"/phieu/{TOKEN}").text
+    assert "Bộ phận &lt;b&gt;Một cửa&lt;/b&gt;" in page and "<b>Một cửa" not in page
+    assert "20261202" not in page and "000007" not in page
