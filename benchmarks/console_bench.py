@@ -69,15 +69,17 @@ TIMEOUT = 10.0
 HOST = "127.0.0.1"
 
 
-def center_toml(folder: Path, broker: LocalBroker) -> Path:
-    counters = "".join(f'[[counters]]\nid = "{n}"\nname = "Quầy {n}"\nareas = ["dat-dai"]\n'
-                       for n in range(1, COUNTERS + 1))
+def center_toml(folder: Path, broker: LocalBroker, center: str = CENTER, counters: int = COUNTERS,
+                more: str = "") -> Path:
+    """One area (numbers 1-9999) served by `counters` counters, no rate limits; `more`: further tables."""
+    tables = "".join(f'[[counters]]\nid = "{n}"\nname = "Quầy {n}"\nareas = ["dat-dai"]\n'
+                     for n in range(1, counters + 1))
     path = folder / "center.toml"
     path.write_text(
-        f'[center]\nid = "{CENTER}"\nname = "Trung tâm Phục vụ hành chính công (thử tải)"\n'
+        f'[center]\nid = "{center}"\nname = "Trung tâm Phục vụ hành chính công (thử tải)"\n'
         f'[mqtt]\nurl = "{broker.url}"\n[storage]\nurl = "sqlite:///{folder / "center.db"}"\n'
         '[rating]\nlevels = ["very_satisfied", "satisfied", "dissatisfied"]\n'
-        f'{UNLIMITED}[[areas]]\nid = "dat-dai"\nname = "Đất đai"\nfirst = 1\nlast = 9999\n{counters}',
+        f'{UNLIMITED}{more}[[areas]]\nid = "dat-dai"\nname = "Đất đai"\nfirst = 1\nlast = 9999\n{tables}',
         encoding="utf-8")
     return path
 

@@ -27,8 +27,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from benchmarks.console_bench import center_toml
 from benchmarks.kiosk_bench import cpu_seconds, rss_mb
-from benchmarks.server_bench import UNLIMITED, Server, percentiles, wait_online
+from benchmarks.server_bench import Server, percentiles, wait_online
 from devkit.local_broker import LocalBroker, free_port
 from protocol.config import MqttSettings
 from protocol.link import MqttLink
@@ -42,20 +43,6 @@ CALLS = 40
 GAP_S = 0.5
 TIMEOUT = 30.0
 HOST = "127.0.0.1"
-
-
-def center_toml(folder: Path, broker: LocalBroker) -> Path:
-    counters = "".join(f'[[counters]]\nid = "{n}"\nname = "Quầy {n}"\nareas = ["dat-dai"]\n'
-                       for n in range(1, COUNTERS + 1))
-    path = folder / "center.toml"
-    path.write_text(
-        f'[center]\nid = "{CENTER}"\nname = "Trung tâm Phục vụ hành chính công (thử tải)"\n'
-        f'[mqtt]\nurl = "{broker.url}"\n[storage]\nurl = "sqlite:///{folder / "center.db"}"\n'
-        '[rating]\nlevels = ["very_satisfied", "satisfied", "dissatisfied"]\n'
-        f'{UNLIMITED}[citizen_web]\nurl = "https://hang-doi.example.gov.vn"\nids = ["web-1"]\n'
-        f'[[areas]]\nid = "dat-dai"\nname = "Đất đai"\nfirst = 1\nlast = 9999\n{counters}',
-        encoding="utf-8")
-    return path
 
 
 class Web:
@@ -169,7 +156,8 @@ def first_load(web: Web, token: str) -> int:
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="qms-phones-") as tmp, LocalBroker(Path(tmp)) as broker:
         folder = Path(tmp)
-        server = Server(center_toml(folder, broker), broker)
+        web_table = '[citizen_web]\nurl = "https://hang-doi.example.gov.vn"\nids = ["web-1"]\n'
+        server = Server(center_toml(folder, broker, CENTER, COUNTERS, web_table), broker)
         topics = Topics(CENTER)
         link = MqttLink(MqttSettings(broker.host, broker.port), client_id=f"{CENTER}-bench",
                         status_topic=topics.device_status("bench"))

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-
-from starlette.applications import Starlette
 
 from citizen_web.bridge import Bridge
 from citizen_web.config import WebConfig
 from citizen_web.limits import ClientLimits
 from citizen_web.web import Phones, make_app
-from protocol.agent import notify, stop_on_signals
 from protocol.link import MqttLink
 from protocol.topics import Topics
-from ui.web import QuietServer, follow, uvicorn_config
+from ui.web import run, uvicorn_config
 
 
 def serve(config: WebConfig) -> int:
@@ -31,28 +26,20 @@ def serve(config: WebConfig) -> int:
     bridge = Bridge(link, topics, config.web_id, woken)
     phones = Phones(bridge, config, ClientLimits())
     app = make_app(phones)
-    stop = stop_on_signals()
     # Behind the reverse proxy the client is the address the proxy saw (X-Forwarded-For, from trusted proxies only)
-    server = QuietServer(uvicorn_config(app, config.listen, config.port, config.max_phones + 200, proxy_headers=True,
-                                        forwarded_allow_ips=list(config.trusted_proxies)))
+    server = uvicorn_config(app, config.listen, config.port, config.max_phones + 200, proxy_headers=True,
+                            forwarded_allow_ips=list(config.trusted_proxies))
 
     def tick() -> None:
         bridge.follow_connection()
         phones.refresh()
 
-    @contextlib.asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        phones.bind(asyncio.get_running_loop())
+    def started(loop: asyncio.AbstractEventLoop) -> None:
+        phones.bind(loop)
         bridge.start()
-        follower = asyncio.create_task(follow(server, f"citizen_web: serving {config.address}", stop, tick))
-        try:
-            yield
-        finally:
-            notify("STOPPING=1")
-            follower.cancel()
-            bridge.stop()
-            phones.close()
 
-    app.router.lifespan_context = lifespan
-    server.run()
-    return 0 if server.started else 1
+    def stopped() -> None:
+        bridge.stop()
+        phones.close()
+
+    return run(app, server, f"citizen_web: serving {config.address}", tick, started, stopped)

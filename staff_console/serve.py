@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sys
-from collections.abc import AsyncIterator
 from datetime import datetime
 
-from starlette.applications import Starlette
-
-from protocol.agent import AGENT_ZONE, Clock, notify, stop_on_signals
+from protocol.agent import AGENT_ZONE, Clock
 from protocol.link import MqttLink
 from protocol.topics import Topics
 from staff_console.accounts import Accounts
@@ -20,7 +16,7 @@ from staff_console.config import ConsoleConfig
 from staff_console.reports import Reports
 from staff_console.throttle import SignInThrottle
 from staff_console.web import MAX_STREAMS, Console, Hub, make_app
-from ui.web import QuietServer, follow, uvicorn_config
+from ui.web import run, uvicorn_config
 
 log = logging.getLogger(__name__)
 
@@ -35,29 +31,18 @@ def serve(config: ConsoleConfig, accounts: Accounts, clock: Clock) -> int:
     bridge = Bridge(link, topics, config.console_id, hub.wake_from_thread, clock)
     console = Console(config, accounts, bridge, hub, SignInThrottle(), Reports(config.center_config))
     app = make_app(console)
-    stop = stop_on_signals()
-    server = QuietServer(uvicorn_config(
+    server = uvicorn_config(
         app, config.listen, config.port, MAX_CONNECTIONS,
         ssl_certfile=str(config.tls.cert_file) if config.tls else None,
         ssl_keyfile=str(config.tls.key_file) if config.tls else None,
-    ))
+    )
 
-    @contextlib.asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        hub.bind(asyncio.get_running_loop())
+    def started(loop: asyncio.AbstractEventLoop) -> None:
+        hub.bind(loop)
         bridge.start()
-        follower = asyncio.create_task(follow(server, f"staff_console: serving {config.address}", stop,
-                                              bridge.follow_connection))
-        try:
-            yield
-        finally:
-            notify("STOPPING=1")
-            follower.cancel()
-            bridge.stop()
 
-    app.router.lifespan_context = lifespan
-    server.run()
-    return 0 if server.started else 1
+    return run(app, server, f"staff_console: serving {config.address}", bridge.follow_connection, started,
+               bridge.stop)
 
 
 def main_serve(config: ConsoleConfig, clock: Clock | None = None) -> int:

@@ -13,17 +13,18 @@ import ipaddress
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import uvicorn
+from starlette.applications import Starlette
 from starlette.datastructures import FormData, MutableHeaders
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from protocol.agent import Watchdog, notify
+from protocol.agent import Watchdog, notify, stop_on_signals
 from protocol.config import Table
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,30 @@ class QuietServer(uvicorn.Server):
         """The process's own handlers (`stop_on_signals`): SIGTERM ends it with exit 0 as it ends every agent,
         where uvicorn's would raise the signal again once stopped (and a hung stop is cut after a grace)."""
         yield
+
+
+def run(app: Starlette, config: uvicorn.Config, announce: str, tick: Callable[[], None],
+        started: Callable[[asyncio.AbstractEventLoop], None], stopped: Callable[[], None]) -> int:
+    """Serve `app` until SIGTERM or SIGINT (then exit 0): `started` with the event loop once it runs (bind what
+    wakes the streams, start the MQTT link), `announce` printed and READY=1 once the socket listens, `tick` every
+    FOLLOW_S, `stopped` at the end (after STOPPING=1). 1 when it could not serve (its port taken)."""
+    stop = stop_on_signals()
+    server = QuietServer(config)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        started(asyncio.get_running_loop())
+        follower = asyncio.create_task(follow(server, announce, stop, tick))
+        try:
+            yield
+        finally:
+            notify("STOPPING=1")
+            follower.cancel()
+            stopped()
+
+    app.router.lifespan_context = lifespan
+    server.run()
+    return 0 if server.started else 1
 
 
 async def follow(server: uvicorn.Server, announce: str, stop: threading.Event, tick: Callable[[], None]) -> None:

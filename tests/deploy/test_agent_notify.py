@@ -366,57 +366,31 @@ def test_counter_stops_pinging_while_its_leds_hang(
     run_until_stuck_and_freed(agent, wedge, notify_socket, lambda: agent.press(KeyPressed(Key.NEXT)), monkeypatch)
 
 
-def test_console_is_ready_once_it_serves_pings_and_says_stopping(
-    tmp_path: Path, broker: LocalBroker, center_id: str, notify_socket: NotifySocket,
+# The two web processes: their module, their status id and their config (the port filled in).
+WEB_PROCESSES = {
+    "staff_console": ("console-1", '[console]\nid = "console-1"\ncenter = "{center_id}"\naccounts = "accounts.db"\n'
+                                   'port = {port}\n[mqtt]\nurl = "{url}"\n'),
+    "citizen_web": ("web-1", '[web]\nid = "web-1"\ncenter = "{center_id}"\nport = {port}\n[mqtt]\nurl = "{url}"\n'),
+}
+
+
+@pytest.mark.parametrize("module", list(WEB_PROCESSES))
+def test_a_web_process_is_ready_once_it_serves_pings_and_says_stopping(
+    tmp_path: Path, broker: LocalBroker, center_id: str, notify_socket: NotifySocket, module: str,
 ) -> None:
-    """The console serves its pages without the server (they say the center is not reached): READY=1 once its
-    socket listens, pings from its event loop, STOPPING=1 on SIGTERM, exit 0, its status offline."""
+    """The staff console and the citizen web serve their pages without the server (they say the center is not
+    reached): READY=1 once the socket listens, pings from the event loop, STOPPING=1 on SIGTERM, exit 0, the
+    status offline."""
     from devkit.local_broker import free_port
 
     port = free_port()
-    config = tmp_path / "console.toml"
-    config.write_text(f'[console]\nid = "console-1"\ncenter = "{center_id}"\naccounts = "accounts.db"\n'
-                      f'port = {port}\n[mqtt]\nurl = "{broker.url}"\n', encoding="utf-8")
+    device_id, text = WEB_PROCESSES[module]
+    config = tmp_path / f"{module}.toml"
+    config.write_text(text.format(center_id=center_id, port=port, url=broker.url), encoding="utf-8")
     env = {**os.environ, "NOTIFY_SOCKET": notify_socket.path, "WATCHDOG_USEC": str(WATCHDOG_USEC)}
-    with watching(broker, center_id, "device/console-1/status") as status:
-        process = subprocess.Popen([sys.executable, "-m", "staff_console", "--config", str(config)], cwd=ROOT,
-                                   env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                   stderr=subprocess.DEVNULL, text=True)
-        try:
-            notify_socket.wait_for("READY=1")
-            assert process.stdout is not None
-            assert process.stdout.readline() == f"staff_console: serving http://127.0.0.1:{port}/\n"
-            with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT):
-                pass  # it listens
-            notify_socket.pings(2)
-            while status.next("device/console-1/status")[1].get("online") is not True:
-                pass
-            process.send_signal(signal.SIGTERM)
-            notify_socket.wait_for("STOPPING=1")
-            assert process.wait(TIMEOUT) == 0
-            while status.next("device/console-1/status")[1].get("online") is not False:
-                pass
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-
-
-def test_citizen_web_is_ready_once_it_serves_pings_and_says_stopping(
-    tmp_path: Path, broker: LocalBroker, center_id: str, notify_socket: NotifySocket,
-) -> None:
-    """The citizen web serves its pages without the server (they say the center is not reached): READY=1 once its
-    socket listens, pings from its event loop, STOPPING=1 on SIGTERM, exit 0, its status offline."""
-    from devkit.local_broker import free_port
-
-    port = free_port()
-    config = tmp_path / "citizen_web.toml"
-    config.write_text(f'[web]\nid = "web-1"\ncenter = "{center_id}"\nport = {port}\n[mqtt]\nurl = "{broker.url}"\n',
-                      encoding="utf-8")
-    env = {**os.environ, "NOTIFY_SOCKET": notify_socket.path, "WATCHDOG_USEC": str(WATCHDOG_USEC)}
-    log = tmp_path / "citizen_web.log"
-    with watching(broker, center_id, "device/web-1/status") as status, log.open("wb") as log_file:
-        process = subprocess.Popen([sys.executable, "-m", "citizen_web", "--config", str(config)], cwd=ROOT,
+    log = tmp_path / f"{module}.log"
+    with watching(broker, center_id, f"device/{device_id}/status") as status, log.open("wb") as log_file:
+        process = subprocess.Popen([sys.executable, "-m", module, "--config", str(config)], cwd=ROOT,
                                    env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log_file,
                                    text=True)
         try:
@@ -425,16 +399,16 @@ def test_citizen_web_is_ready_once_it_serves_pings_and_says_stopping(
             except AssertionError as no_ready:
                 raise AssertionError(f"{no_ready}; its log: {log.read_text(errors='replace')[-1500:]}") from None
             assert process.stdout is not None
-            assert process.stdout.readline() == f"citizen_web: serving http://127.0.0.1:{port}/\n"
+            assert process.stdout.readline() == f"{module}: serving http://127.0.0.1:{port}/\n"
             with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT):
                 pass  # it listens
             notify_socket.pings(2)
-            while status.next("device/web-1/status")[1].get("online") is not True:
+            while status.next(f"device/{device_id}/status")[1].get("online") is not True:
                 pass
             process.send_signal(signal.SIGTERM)
             notify_socket.wait_for("STOPPING=1")
             assert process.wait(TIMEOUT) == 0
-            while status.next("device/web-1/status")[1].get("online") is not False:
+            while status.next(f"device/{device_id}/status")[1].get("online") is not False:
                 pass
         finally:
             if process.poll() is None:
