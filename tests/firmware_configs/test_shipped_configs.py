@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "firmware_configs"
 EXAMPLES = [("central_server", "center.example.toml"), ("kiosk", "kiosk.example.toml"),
             ("display_board", "board.example.toml"), ("rating_terminal", "counter.example.toml"),
-            ("staff_console", "staff_console.example.toml")]
+            ("staff_console", "staff_console.example.toml"), ("citizen_web", "citizen_web.example.toml")]
 PRINTERS = sorted(p.name for p in (CONFIGS / "printers").glob("*.toml"))
 LED_DISPLAYS = sorted(p.name for p in (CONFIGS / "led_displays").glob("*.toml"))
 
