@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops
 
+from kiosk.config import DEFAULT_QR
 from kiosk.model import IssuedTicket, wait_minutes
 from kiosk.ticket_layout import (
     AHEAD_LINE,
@@ -511,6 +512,22 @@ def test_no_qr_when_the_center_configures_none(fonts: TicketFonts) -> None:
 
 def test_qr_template_keeps_other_braces() -> None:
     assert qr_text("{area}/{number}/{ticket_id}/{other}", make_ticket()) == "B/B001/01JD8Z6Q3TKX/{other}"
+
+
+def test_the_default_qr_opens_the_tickets_page_by_its_token_and_none_is_printed_without_one(
+        fonts: TicketFonts) -> None:
+    ticket = dataclasses.replace(make_ticket(), token="ATUpUgAAAAHttBSZml97jXZQUYM")
+    url = "https://hang-doi.rachgia.gov.vn"
+    assert qr_text(DEFAULT_QR, ticket, url) == f"{url}/phieu/ATUpUgAAAAHttBSZml97jXZQUYM"
+    assert qr_text(DEFAULT_QR, ticket, "") == "", "a center without a citizen web"
+    assert qr_text(DEFAULT_QR, make_ticket(), url) == "", "an older server gives no token"
+    rendered = render_ticket(make_ticket(), TicketText("Trung tâm", qr_content=DEFAULT_QR, public_url=url),
+                             PAPER_58MM, fonts)
+    assert not any(isinstance(s, QrSegment) for s in rendered.segments)
+    rendered = render_ticket(ticket, TicketText("Trung tâm", qr_content=DEFAULT_QR, public_url=url), PAPER_58MM,
+                             fonts)
+    (qr,) = [s for s in rendered.segments if isinstance(s, QrSegment)]
+    assert qr.content == f"{url}/phieu/ATUpUgAAAAHttBSZml97jXZQUYM"
 
 
 def test_a_long_qr_content_gets_smaller_modules_that_fit(fonts: TicketFonts) -> None:
