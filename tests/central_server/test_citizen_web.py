@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from central_server.config import load
+from central_server.domain.limits import WEB_LOOKUP_BURST, WEB_LOOKUPS_PER_S
 from central_server.domain.tokens import make_token
 from central_server.queue_snapshot import queue_snapshot
 from protocol.link import Message
@@ -243,3 +244,18 @@ def test_a_long_queue_is_cut_proportionally_to_fit_the_payload(rig: WebRig) -> N
     assert parsed.truncated["dat-dai"] > 0 and parsed.truncated["tu-phap"] > 0
     assert abs(kept["dat-dai"] / 400 - kept["tu-phap"] / 200) < 0.01  # the same share of each area's head
     assert parsed.waiting["dat-dai"] == whole.waiting["dat-dai"][: kept["dat-dai"]]
+
+
+def test_a_webs_look_ups_are_answered_up_to_its_burst_then_at_its_rate(tmp_path: Path) -> None:
+    clock = Clock()
+    rig = WebRig(tmp_path, clock)
+    token = rig.issued("dat-dai")["token"]
+
+    def codes(count: int) -> list[str]:
+        return [rig.web("lookup", token).get("error", {}).get("code", "ok") for _ in range(count)]
+
+    burst = codes(int(WEB_LOOKUP_BURST) + 50)
+    assert burst.count("ok") == WEB_LOOKUP_BURST and set(burst) == {"ok", "too_many_requests"}
+    clock.advance(seconds=1)
+    assert codes(int(WEB_LOOKUP_BURST)).count("ok") == WEB_LOOKUPS_PER_S, "a second later, a second's rate"
+    assert rig.issued("dat-dai")["number"], "a kiosk is not held back by the web's rate"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -64,10 +65,11 @@ def answer(**reply: Any) -> Callable[[dict[str, Any]], bytes]:
 
 @contextmanager
 def kiosk_running(server: Server, printer: FakePrinter, link: FakeLink | None = None,
-                  journal: Journal | None = None) -> Iterator[tuple[KioskAgent, FakeLink]]:
-    """A kiosk on its own loop, the center's config delivered, its menu shown."""
+                  journal: Journal | None = None, qr: str | None = None) -> Iterator[tuple[KioskAgent, FakeLink]]:
+    """A kiosk on its own loop, the center's config delivered, its menu shown; `qr`: its QR template."""
     link = link or FakeLink(server)
-    kiosk = KioskAgent(load(EXAMPLE), link, printer, display=None, clock=lambda: datetime.now(ZONE),
+    config = load(EXAMPLE) if qr is None else dataclasses.replace(load(EXAMPLE), qr=qr)
+    kiosk = KioskAgent(config, link, printer, display=None, clock=lambda: datetime.now(ZONE),
                        fonts=TicketFonts.default(), journal=journal or Journal(None), timings=QUICK)
     with looping(kiosk, link, (kiosk.topics.config(), CONFIG.to_wire())):
         until(lambda: kiosk.ready() and kiosk.flow.view().screen is Screen.MENU)
@@ -162,7 +164,7 @@ def test_paper_running_out_during_a_ticket_counts_as_not_printed_and_is_reported
 def test_a_ticket_that_cannot_even_be_rendered_is_reported_and_the_next_one_prints() -> None:
     tickets = iter([{**TICKET, "id": "x" * 4000}, {**TICKET, "id": "t2", "number": "1002"}])
     server, printer = Server(lambda body: answer(ticket=next(tickets))(body)), FakePrinter()
-    with kiosk_running(server, printer) as (kiosk, link):
+    with kiosk_running(server, printer, qr="https://hcc.example.vn/{ticket_id}") as (kiosk, link):  # no QR holds it
         take_number(kiosk)
         until(lambda: link.status.get("unprinted") == ["x" * 4000])
         until(lambda: kiosk.flow.view().screen is Screen.MENU)

@@ -10,12 +10,14 @@ import time
 import uuid
 from contextlib import closing
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from central_server.domain.limits import WEB_LOOKUP_BURST
 from central_server.domain.tokens import make_token
 from devkit.local_broker import LocalBroker
 from protocol.messages import QueueSnapshot
@@ -99,7 +101,7 @@ def test_wrong_forged_and_yesterdays_tokens(server: ServerProcess, broker: Local
         assert web(client, "lookup", ticket["token"])["ok"] is True
 
 
-def test_a_web_process_flooding_lookups_is_refused_past_its_rate_and_a_kiosk_is_still_served(
+def test_a_web_process_flooding_lookups_leaves_a_kiosk_served_and_stores_nothing(
         server: ServerProcess, broker: LocalBroker, center_id: str) -> None:
     with device(broker, center_id) as kiosk, device(broker, center_id, "flooder") as flooder:
         token = kiosk.ticket("dat-dai")["ticket"]["token"]
@@ -108,19 +110,24 @@ def test_a_web_process_flooding_lookups_is_refused_past_its_rate_and_a_kiosk_is_
                                                           "token": token}, flooder.topics.web_response(WEB))
         # its answer came: the answers' topic is subscribed; from now on the test takes every answer itself
         flooder.link.subscribe(flooder.topics.web_response(WEB), lambda m: answers.append(json.loads(m.payload)))
-        for n in range(1500):
-            body = json.dumps({"v": 1, "request_id": f"f{n}", "action": "lookup", "token": token}).encode()
-            flooder.link.publish(flooder.topics.web_request(WEB), body, qos=1,
-                                 response_topic=flooder.topics.web_response(WEB))
-        started = time.monotonic()
-        served = kiosk.ticket_as_a_kiosk("dat-dai")
-        assert served["ok"] is True and time.monotonic() - started < TIMEOUT
-        # the burst (300, less the one asked first) and what refilled meanwhile are answered; the rest refused
-        until(lambda: sum(a["ok"] for a in answers) >= 299 and sum(not a["ok"] for a in answers) >= 100, 30)
-        codes = {a["error"]["code"] for a in answers if not a["ok"]}
-        assert codes == {"too_many_requests"}
-        refusal = next(a for a in answers if not a["ok"])
-        assert "Ông/Bà" in refusal["error"]["message"]
+        # 100 at a time, each lot once the last is answered: faster than the rate refills, and never more at once
+        # than the broker keeps for a client (max_queued_messages), which would drop the rest before the server
+        lots = int(WEB_LOOKUP_BURST) // 100 + 10
+        for lot in range(lots):
+            for n in range(lot * 100, lot * 100 + 100):
+                body = json.dumps({"v": 1, "request_id": f"f{n}", "action": "lookup", "token": token}).encode()
+                flooder.link.publish(flooder.topics.web_request(WEB), body, qos=1,
+                                     response_topic=flooder.topics.web_response(WEB))
+            if lot == lots - 5:  # the web's rate spent: a kiosk asks meanwhile
+                started = time.monotonic()
+                served = kiosk.ticket_as_a_kiosk("dat-dai")
+                assert served["ok"] is True and time.monotonic() - started < TIMEOUT
+            until(partial(lambda sent: len(answers) == sent, lot * 100 + 100))
+        # each answered: the burst and what refilled meanwhile, the rest (how many depends on this machine's speed;
+        # the rate itself: tests/central_server/test_citizen_web.py) refused in a citizen's words
+        assert sum(a["ok"] for a in answers) >= WEB_LOOKUP_BURST - 1, sum(a["ok"] for a in answers)
+        refused = [a["error"] for a in answers if not a["ok"]]
+        assert all(e["code"] == "too_many_requests" and "Ông/Bà" in e["message"] for e in refused), refused[:3]
     with closing(sqlite3.connect(server.config.parent / "center.db")) as db:  # nothing of it stored
         assert db.execute("SELECT count(*) FROM replies WHERE device LIKE 'web/%'").fetchone() == (0,)
 
