@@ -39,6 +39,7 @@ class Queue:
 
     day: date
     at: datetime  # when it came (made by the server a moment before): its estimates count from then
+    made_at: datetime  # when the server made it, on the center's clock: what the page says it is as of
     waiting: Mapping[int, tuple[str, int, int | None]]  # seq -> (area, how many before it, estimated wait s)
     cut: Mapping[str, int]  # area -> how many waiting were left off its list (a day gone wrong)
     lengths: Mapping[str, int]  # area -> how many its list holds
@@ -51,7 +52,7 @@ class Queue:
         for area, entries in snapshot.waiting.items():
             for ahead, (seq, estimate) in enumerate(entries):
                 waiting[seq] = (area, ahead, estimate)
-        return cls(snapshot.day, received_at, waiting, dict(snapshot.truncated),
+        return cls(snapshot.day, received_at, snapshot.at, waiting, dict(snapshot.truncated),
                    {area: len(entries) for area, entries in snapshot.waiting.items()},
                    {called.seq: called for called in snapshot.called})
 
@@ -89,6 +90,8 @@ def view_of(ticket: PublicTicket, queue: Queue | None, names: Names, now: dateti
         "number": number, "area_name": area_name, "priority": PRIORITY_LABELS.get(ticket.priority, ""),
         "issued": _clock(ticket.issued_at, names.zone), "ahead": None, "calls": 0, "rating": None,
     }
+    if queue is not None:
+        view["updated"] = queue.made_at.astimezone(names.zone).strftime("%H:%M:%S")
     place = ticket_seq(ticket.id)
     seq = place[1] if place is not None and queue is not None and place[0] == queue.day else None
     if seq is not None and queue is not None and state in IN_PLAY:

@@ -243,7 +243,7 @@ def make_app(phones: Phones) -> Starlette:
         names, _queue, _reached = phones.bridge.picture()
         levels = [(level, RATING_LABELS.get(level, level)) for level in names.levels] if names else []
         context = {"center_name": names.center if names else "", "token": token, "view": view, "message": message,
-                   "levels": levels, "zone": names.zone.key if names else "Asia/Ho_Chi_Minh"}
+                   "levels": levels}
         return templates.TemplateResponse(request, "ticket.html" if view else "message.html", context,
                                           status_code=status)
 

@@ -83,7 +83,7 @@ OFFICIALS = {"1": ("ha.nguyen", "Nguyễn Thị Thu Hà"), "2": ("minh.tran", "T
              "3": ("thao.le", "Lê Thị Phương Thảo"), "4": ("huy.pham", "Phạm Quốc Huy")}
 MANAGER = ("lan.do", "Đỗ Thị Lan")
 PASSWORD = "một cửa buổi sáng"  # every demo account's: the console stops with the demo
-PHONE_TICKET = 12  # the morning's twelfth ticket is the one its citizen follows on the phone
+PHONE_TICKET = 30  # the morning's 30th ticket (about 08:40, queues building) is followed on the phone
 log = logging.getLogger("demo")
 
 
@@ -629,7 +629,7 @@ def phone_citizen(morning: Morning, phone: WebDriver) -> None:
         ticket = printed_ticket(morning, nth)
         if ticket is None:
             return
-        morning.on_phone.add(ticket.name[:15])  # its id: "20261202-000012-1012.png"
+        morning.on_phone.add(ticket.name[:15])  # its id: "20261202-000030-1012.png"
         scanned = subprocess.run(["zbarimg", "--raw", "-q", str(ticket)], capture_output=True, text=True, check=False)
         address = scanned.stdout.strip()
         if scanned.returncode != 0 or not address.startswith("http"):
@@ -863,8 +863,8 @@ def finish(config_path: Path, clock: SimulatedClock) -> int:
     print(f"Phiếu in:    {OUT / 'tickets'} ({len(tickets)} ảnh PNG, đúng như trên giấy)")
     print(f"Màn hình:    {OUT / 'screens'} ({len(screens)} ảnh: ki-ốt lấy số và bảng gọi số; {len(pages)} ảnh "
           f"console-*.png: trang của cán bộ quầy {BROWSER_COUNTER}, làm việc trên trình duyệt, và trang toàn trung "
-          f"tâm của quản lý; {len(phones)} ảnh phone-*.png: trang theo dõi lượt trên điện thoại của công dân giữ phiếu "
-          f"thứ {PHONE_TICKET}, mở bằng mã QR trên phiếu)")
+          f"tâm của quản lý; {len(phones)} ảnh phone-*.png: trang theo dõi lượt trên điện thoại của một công dân, mở "
+          "bằng mã QR trên phiếu)")
     print(f"Lời gọi số:  {OUT / 'announcements' / 'goi-so.wav'} (5 phút đầu; mọi lời gọi: goi-so.txt)")
     print(f"Nhật ký:     {OUT / 'logs'}")
     return 0

@@ -46,8 +46,8 @@ class PhonePage:
         return str(found[0].text) if found else ""
 
     def following(self) -> bool:
-        """The page's script has had the stream's first event (it writes when it updated)."""
-        return bool(self.driver.find_elements(By.ID, "cap-nhat")) and self.text("cap-nhat") != ""
+        """The page's script has had the stream's first event."""
+        return bool(self.driver.execute_script("return window.dangTheoDoi === true;"))
 
     def wait_for(self, state: str, timeout_s: float | None = None) -> None:
         WebDriverWait(self.driver, timeout_s or self.timeout_s, poll_frequency=0.05).until(

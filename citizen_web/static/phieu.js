@@ -50,8 +50,8 @@ function render(view) {
   document.getElementById("bao-truoc").hidden = view.state !== "waiting";
   if (view.number) document.title = view.state === "called" ? `Mời đến ${view.big} – số ${view.number}`
     : `Số ${view.number}`;
-  const at = new Date().toLocaleTimeString("vi-VN", { hour12: false, timeZone: page.dataset.zone });
-  text("cap-nhat", `Cập nhật lúc ${at}`);  // on the center's clock, as every time on the page
+  // as of the center's last change, on its clock (as every time on the page)
+  text("cap-nhat", view.updated ? `Tình hình lúc ${view.updated}` : "Đang theo dõi");
   const wanted = Number(choice.value);
   const near = view.state === "waiting" && wanted > 0 && view.ahead !== null && view.ahead <= wanted;
   if (near && warnedAt === null) {
@@ -80,6 +80,7 @@ function follow(delay) {
   events.onmessage = (event) => {
     delay = 2000;
     render(JSON.parse(event.data));
+    window.dangTheoDoi = true;  // followed live (what the tests wait for)
   };
   events.addEventListener("xong", () => events.close());  // nothing more to follow, or a newer page follows it
   events.onerror = () => {

@@ -30,7 +30,7 @@ def queue(waiting: Mapping[int, tuple[str, int, int | None]] | None = None,
     lengths: dict[str, int] = {}
     for area, _ahead, _estimate in waiting.values():
         lengths[area] = lengths.get(area, 0) + 1
-    return Queue(DAY, AT, waiting, cut or {}, lengths, called or {})
+    return Queue(DAY, AT, AT, waiting, cut or {}, lengths, called or {})
 
 
 def test_a_waiting_ticket_shows_how_many_are_before_it_and_the_estimate() -> None:
@@ -59,9 +59,9 @@ def test_a_ticket_the_queue_no_longer_holds_is_looked_up_again() -> None:
     assert not needs_lookup(ticket(), queue({7: ("dat-dai", 0, 60)}))
     assert not needs_lookup(ticket(state="served"), queue())
     assert not needs_lookup(ticket(), queue(cut={"dat-dai": 40})), "a cut list says nothing of its tail"
-    yesterday = Queue(date(2026, 12, 1), AT, {}, {}, {})
+    yesterday = Queue(date(2026, 12, 1), AT, AT, {}, {}, {})
     assert not needs_lookup(ticket(), yesterday), "the queue is older than the ticket: wait for the new one"
-    tomorrow = Queue(date(2026, 12, 3), AT, {}, {}, {})
+    tomorrow = Queue(date(2026, 12, 3), AT, AT, {}, {}, {})
     assert needs_lookup(ticket(), tomorrow)
 
 

@@ -42,7 +42,8 @@ class Center:
 
     def __init__(self) -> None:
         self.ticket: PublicTicket | Refused = public()
-        self.queue: Queue | None = Queue(DAY, datetime.now(UTC), {7: ("dat-dai", 2, 600)}, {}, {"dat-dai": 1})
+        now = datetime.now(UTC)
+        self.queue: Queue | None = Queue(DAY, now, now, {7: ("dat-dai", 2, 600)}, {}, {"dat-dai": 1})
         self.asked: list[tuple[str, str]] = []
         self._lock = threading.Lock()
 
@@ -80,7 +81,7 @@ def client(phones: Phones) -> Iterator[TestClient]:
 def test_a_page_without_its_script_shows_the_ticket_as_it_is_now(
         client: TestClient, center: Center, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "Trước Ông/Bà còn" in client.get(f"/phieu/{TOKEN}").text
-    center.queue = Queue(DAY, datetime.now(UTC), {}, {}, {})  # it left the queue: served
+    center.queue = Queue(DAY, datetime.now(UTC), datetime.now(UTC), {}, {}, {})  # it left the queue: served
     center.ticket = public(state="served", counter_id="1", rating={"level": None, "until": None, "open": True})
     monkeypatch.setattr(web, "RELOOK_S", 0.0)
     page = client.get(f"/phieu/{TOKEN}").text
@@ -93,7 +94,7 @@ def test_a_refused_look_up_is_not_asked_again_at_every_change(phones: Phones, ce
         phones.bind(asyncio.get_running_loop())
         await phones.look_up(TOKEN)
         assert phones.join(TOKEN) is not None
-        center.queue = Queue(DAY, datetime.now(UTC), {}, {}, {})  # it left the queue
+        center.queue = Queue(DAY, datetime.now(UTC), datetime.now(UTC), {}, {}, {})  # it left the queue
         center.ticket = Refused("too_many_requests", "Hệ thống đang nhận quá nhiều yêu cầu.")
         known = phones.known(TOKEN)
         assert known is not None
