@@ -621,15 +621,17 @@ def rates_on_phone(morning: Morning, view: CounterView, counter_id: str) -> bool
 # --- a citizen's phone -------------------------------------------------------------------------------
 
 def phone_citizen(morning: Morning, phone: WebDriver) -> None:
-    """The citizen of the morning's PHONE_TICKET-th ticket scans its QR (read back from the ticket's PNG, as a phone's
-    camera would) and follows their turn on the phone: saved waiting, called, asked to rate, and after rating. Should
-    that citizen miss their call (the morning has no-shows), the next ticket's citizen does it."""
+    """A citizen who has to wait scans their ticket's QR (read back from its PNG, as a phone's camera would) and
+    follows their turn on the phone: saved waiting, called, asked to rate, and after rating. From the morning's
+    PHONE_TICKET-th ticket on, the first whose page says it waits is the one (a citizen called at once would not
+    follow anything); should they miss their call (the morning has no-shows), the next who waits does it."""
     page = PhonePage(phone, 10)
-    for nth in range(PHONE_TICKET, PHONE_TICKET + 5):
+    for nth in range(PHONE_TICKET, PHONE_TICKET + 40):
         ticket = printed_ticket(morning, nth)
         if ticket is None:
             return
-        morning.on_phone.add(ticket.name[:15])  # its id: "20261202-000030-1012.png"
+        ticket_id = ticket.name[:15]  # "20261202-000030-1009.png"
+        morning.on_phone.add(ticket_id)  # its citizen rates on the phone, not on the counter's buttons
         scanned = subprocess.run(["zbarimg", "--raw", "-q", str(ticket)], capture_output=True, text=True, check=False)
         address = scanned.stdout.strip()
         if scanned.returncode != 0 or not address.startswith("http"):
@@ -637,12 +639,16 @@ def phone_citizen(morning: Morning, phone: WebDriver) -> None:
             return
         page.open(address)
         try:
+            WebDriverWait(phone, 10, poll_frequency=0.05).until(lambda _d: page.following())
+            if page.state() != "waiting":
+                morning.on_phone.discard(ticket_id)
+                continue
             if follow_on_phone(morning, page):
                 return
         except (TimeoutException, WebDriverException) as failed:
             log.error("the phone's page of %s: %s (at %s)", ticket.name, failed.msg, page.state() or "no ticket")
             return
-        log.info("the citizen of %s missed their call; the next one follows theirs on the phone", ticket.name)
+        log.info("the citizen of %s missed their call; the next who waits follows theirs on the phone", ticket.name)
 
 
 def printed_ticket(morning: Morning, nth: int) -> Path | None:
