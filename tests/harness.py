@@ -328,8 +328,37 @@ class ServerProcess:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
 
-class ConsoleProcess:
-    """`python -m staff_console --config FILE` as a real process, on a free port, with its accounts."""
+class WebServing:
+    """A web process (`python -m <module> --config FILE`) as a real process, on a free port; started once it
+    serves (it prints its address)."""
+
+    module = ""
+
+    def __init__(self, folder: Path, config_text: str) -> None:
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.config = folder / f"{self.module}.toml"
+        self.config.write_text(config_text, encoding="utf-8")
+        self.log = folder / f"{self.module}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen([sys.executable, "-m", self.module, "--config", str(self.config)],
+                                         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        until(lambda: f"{self.module}: serving" in self.log.read_text(errors="replace")
+              or self.proc is None or self.proc.poll() is not None, STARTUP_S)
+        assert self.proc.poll() is None, self.log.read_text(errors="replace")[-2000:]
+
+    def stop(self) -> int | None:
+        """SIGTERM, then wait; returns the exit code."""
+        code, self.proc = terminate(self.proc), None
+        return code
+
+
+class ConsoleProcess(WebServing):
+    """The staff console, with its accounts."""
+
+    module = "staff_console"
 
     def __init__(self, folder: Path, broker: LocalBroker, center_id: str, users: dict[str, tuple[str, str]],
                  password: str) -> None:
@@ -340,55 +369,22 @@ class ConsoleProcess:
         from staff_console.users import new_user
 
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.config = folder / "console.toml"
-        self.config.write_text(
-            f'[console]\nid = "console-1"\ncenter = "{center_id}"\naccounts = "console-accounts.db"\n'
-            f'port = {self.port}\n[mqtt]\nurl = "{broker.url}"\n', encoding="utf-8")
+        super().__init__(folder, f'[console]\nid = "console-1"\ncenter = "{center_id}"\n'
+                                 f'accounts = "console-accounts.db"\nport = {self.port}\n'
+                                 f'[mqtt]\nurl = "{broker.url}"\n')
         accounts = Accounts(folder / "console-accounts.db", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
         for username, (name, role) in users.items():
             accounts.add(new_user(username, name, role), password)
         accounts.close()
-        self.log = folder / "console.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "staff_console", "--config", str(self.config)],
-                                         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        until(lambda: "staff_console: serving" in self.log.read_text(errors="replace")
-              or self.proc is None or self.proc.poll() is not None, STARTUP_S)
-        assert self.proc.poll() is None, self.log.read_text(errors="replace")[-2000:]
-
-    def stop(self) -> int | None:
-        """SIGTERM, then wait; returns the exit code."""
-        code, self.proc = terminate(self.proc), None
-        return code
 
 
-class WebProcess:
-    """`python -m citizen_web --config FILE` as a real process, on a free port."""
+class WebProcess(WebServing):
+    """The citizen web."""
+
+    module = "citizen_web"
 
     def __init__(self, folder: Path, broker: LocalBroker, center_id: str, web_id: str = "web-1",
                  max_phones: int = 3000) -> None:
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.config = folder / "citizen_web.toml"
-        self.config.write_text(
-            f'[web]\nid = "{web_id}"\ncenter = "{center_id}"\nport = {self.port}\nmax_phones = {max_phones}\n'
-            f'[mqtt]\nurl = "{broker.url}"\n', encoding="utf-8")
-        self.log = folder / "citizen_web.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "citizen_web", "--config", str(self.config)],
-                                         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        until(lambda: "citizen_web: serving" in self.log.read_text(errors="replace")
-              or self.proc is None or self.proc.poll() is not None, STARTUP_S)
-        assert self.proc.poll() is None, self.log.read_text(errors="replace")[-2000:]
-
-    def stop(self) -> int | None:
-        """SIGTERM, then wait; returns the exit code."""
-        code, self.proc = terminate(self.proc), None
-        return code
+        super().__init__(folder, f'[web]\nid = "{web_id}"\ncenter = "{center_id}"\nport = {self.port}\n'
+                                 f'max_phones = {max_phones}\n[mqtt]\nurl = "{broker.url}"\n')
