@@ -333,6 +333,7 @@ class WebServing:
     serves (it prints its address)."""
 
     module = ""
+    port: int  # chosen by the subclass before its config is written
 
     def __init__(self, folder: Path, config_text: str) -> None:
         self.url = f"http://127.0.0.1:{self.port}"
