@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, time, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -15,6 +17,7 @@ from central_server.domain.center import CenterRules
 from central_server.domain.counters import CounterSpec
 from central_server.domain.limits import Limits
 from central_server.domain.policies import PriorityMode, QueuePolicy
+from central_server.live_config import Document, document_of, merged
 from central_server.storage.url import PostgresDatabase, SqliteFile, StorageUrl
 from protocol.config import MqttSettings, Table, load_mqtt, read_toml
 from protocol.errors import ConfigError
@@ -27,6 +30,8 @@ PHONE_WINDOW_S = 1800  # [rating].phone_window_s by default: half an hour to rat
 MAX_PHONE_WINDOW_S = 86_400
 MAX_PUBLIC_URL = 200  # [citizen_web].url: the QR code on a 58 mm ticket stays readable
 LABEL = re.compile(r"[a-z0-9_-]+")  # rating levels and priority categories
+MAX_NOTICE = 500  # [board].notice: characters of the line the hall boards scroll
+NOTICE = re.compile(rf".{{0,{MAX_NOTICE}}}")  # may be empty: the center shows no notice
 # The broker's settings (firmware_configs/mosquitto/tuning.conf): its max_packet_size bounds the retained config.
 BROKER_TUNING = Path(__file__).resolve().parents[1] / "firmware_configs" / "mosquitto" / "tuning.conf"
 
@@ -63,6 +68,13 @@ class CenterConfig:
     limits: Limits = field(default_factory=Limits)
     consoles: tuple[DeviceSpec, ...] = ()
     citizen_web: CitizenWeb | None = None  # [citizen_web]: the public web for citizens' phones (issue 16)
+    notice: str | None = None  # [board].notice: what the hall boards scroll (None: the center sets none)
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)  # the tables it was read from
+
+    @property
+    def document(self) -> Document:
+        """Its live part (`live_config.py`): what may change while the server runs."""
+        return document_of(self.raw)
 
     @property
     def webs(self) -> tuple[DeviceSpec, ...]:
@@ -86,6 +98,8 @@ class CenterConfig:
         ]
         if rules.hours is not None:
             lines.append(f"hours: {_hours_summary(rules.hours)}")
+        if self.notice is not None:
+            lines.append(f"hall boards' notice: {self.notice!r}" if self.notice else "hall boards' notice: none")
         if self.limits != Limits():
             limits = self.limits
             lines.append(f"limits per device: {limits.tickets_per_minute} tickets ({limits.priority_per_minute} "
@@ -123,7 +137,32 @@ def load(path: Path, *, on_this_host: bool = True) -> CenterConfig:
     That is the storage folder and the MQTT password file: `provision` reads the config on any
     machine, before the server is installed, and writes the password file itself.
     """
-    root = read_toml(path)
+    return build(read_toml(path), on_this_host=on_this_host)
+
+
+def with_document(config: CenterConfig, document: Mapping[str, Any]) -> CenterConfig:
+    """The center config with its live part replaced by `document`, validated as `--check` validates a file
+    (ConfigError naming the first mistake as the file would; `vietnamese` when a page could have made it)."""
+    return build(Table(merged(config.raw, document), config.path, ""))
+
+
+def restart_only(running: CenterConfig, read: CenterConfig) -> str | None:
+    """What changed in the file that the running server cannot take without a restart, if anything."""
+    parts = {
+        "[center].id": (running.center_id, read.center_id),
+        "[center].timezone": (running.timezone, read.timezone),
+        "[center].day_starts": (running.day_starts, read.day_starts),
+        "[mqtt]": (running.mqtt, read.mqtt),
+        "[storage]": (running.storage, read.storage),
+        "[citizen_web]": (running.citizen_web, read.citizen_web),
+    }
+    changed = [part for part, (before, after) in parts.items() if before != after]
+    return changed[0] if changed else None
+
+
+def build(root: Table, *, on_this_host: bool = True) -> CenterConfig:
+    """The center config of TOML tables (a file's, or a file's with a live part from the database)."""
+    path = root.file
     center = root.table("center")
     center_id = center.text("id", pattern=ID)
     name = center.text("name")
@@ -148,11 +187,12 @@ def load(path: Path, *, on_this_host: bool = True) -> CenterConfig:
     kiosks, boards = _devices(root, "kiosks", taken), _devices(root, "boards", taken)
     consoles = _devices(root, "consoles", taken)  # a console's status id is its id as is, like a kiosk's
     citizen_web = _citizen_web(root.table("citizen_web"), taken) if root.has("citizen_web") else None
+    notice = _notice(root.table("board")) if root.has("board") else None
     root.finish()  # before what counters do for areas: a counter under a misspelt table is named as such
     _every_open_area_served(area_tables, areas, counters)
     rules = CenterRules(areas, counters, zone, day_starts, policy, levels, window, hours, phone_window)
     config = CenterConfig(path, center_id, name, zone_name, day_starts, mqtt, storage, rules,
-                          _warnings(path, areas), kiosks, boards, limits, consoles, citizen_web)
+                          _warnings(path, areas), kiosks, boards, limits, consoles, citizen_web, notice, root.data)
     _config_message_fits(root, config)
     return config
 
@@ -191,7 +231,7 @@ def _storage(table: Table, on_this_host: bool) -> StorageUrl:
 def _rating(table: Table) -> tuple[tuple[str, ...], timedelta, timedelta]:
     levels = table.strings("levels", pattern=LABEL)
     if not 2 <= len(levels) <= 5:
-        raise table.error("levels", "expected 2 to 5 levels, best first")
+        raise table.error("levels", "expected 2 to 5 levels, best first", "Cần từ 2 đến 5 mức đánh giá.")
     window_s = table.integer("window_s", 120, minimum=1)
     phone_s = table.integer("phone_window_s", max(PHONE_WINDOW_S, window_s), minimum=1)
     if not window_s <= phone_s <= MAX_PHONE_WINDOW_S:
@@ -223,6 +263,17 @@ def _citizen_web(table: Table, taken: set[str]) -> CitizenWeb:
         ids.append(DeviceSpec(web_id, web_id))
     table.finish()
     return CitizenWeb(url, tuple(ids))
+
+
+def _notice(table: Table) -> str:
+    """[board].notice: one line the hall boards scroll ("" for none)."""
+    given = table.data.get("notice")
+    if isinstance(given, str) and len(given) > MAX_NOTICE:
+        raise table.error("notice", f"at most {MAX_NOTICE} characters, got {len(given)}",
+                          f"Thông báo dài tối đa {MAX_NOTICE} ký tự.")
+    notice: str = table.text("notice", pattern=NOTICE)
+    table.finish()
+    return notice
 
 
 def _policy(table: Table) -> QueuePolicy:
@@ -257,7 +308,8 @@ def _area(table: Table, center_hours: Hours | None) -> Area:
         daily_quota=table.integer("daily_quota", 0, minimum=0),
     )
     if area.last < area.first:
-        raise table.error("last", f"must not be below first ({area.first})")
+        raise table.error("last", f"must not be below first ({area.first})",
+                          f"Lĩnh vực «{area.name}»: số cuối không được nhỏ hơn số đầu ({area.first}).")
     table.finish()
     return area
 
@@ -283,15 +335,19 @@ def _hours(table: Table, center: Hours | None = None) -> Hours:
         try:
             closed.add(date.fromisoformat(text))
         except ValueError:
-            raise table.error("closed_dates", f"{text!r} is not a date YYYY-MM-DD") from None
+            raise table.error("closed_dates", f"{text!r} is not a date YYYY-MM-DD",
+                              f"Ngày nghỉ «{text[:20]}» không đúng dạng ngày.") from None
     last = table.integer("last_ticket_min", center.last_ticket_min if center is not None else 0, minimum=0)
     table.finish()
     sessions = [session for day in week for session in day]
     if not sessions:
-        raise table.error(None, "no session on any day: give weekdays = [\"07:30-11:30\", ...] or mon ... sun")
+        raise table.error(None, "no session on any day: give weekdays = [\"07:30-11:30\", ...] or mon ... sun",
+                          "Chưa có buổi làm việc nào trong tuần.")
     shortest = min(sessions, key=lambda s: _minutes(s.end) - _minutes(s.start))
     if last >= _minutes(shortest.end) - _minutes(shortest.start):
-        raise table.error("last_ticket_min", f"{last} minutes leaves no time to take a ticket in {shortest}")
+        raise table.error("last_ticket_min", f"{last} minutes leaves no time to take a ticket in {shortest}",
+                          f"Ngừng cấp số {last} phút trước khi hết buổi thì không còn thời gian nào để lấy số trong "
+                          f"buổi {shortest}.")
     return Hours(week, frozenset(closed), last)
 
 
@@ -302,7 +358,9 @@ def _sessions(table: Table, key: str, default: tuple[Session, ...]) -> tuple[Ses
     try:
         return parse_sessions(values)
     except ValueError as exc:
-        raise table.error(key, f"{exc}; expected a list of \"HH:MM-HH:MM\" sessions") from None
+        raise table.error(key, f"{exc}; expected a list of \"HH:MM-HH:MM\" sessions",
+                          "Giờ làm việc phải có dạng 07:30-11:30, 13:30-17:00 (giờ bắt đầu trước giờ kết thúc, "
+                          "các buổi không chồng lên nhau).") from None
 
 
 def _minutes(moment: time) -> int:
@@ -312,10 +370,11 @@ def _minutes(moment: time) -> int:
 def _counter(table: Table, area_ids: set[str]) -> CounterSpec:
     counter = CounterSpec(table.text("id", pattern=ID), table.text("name"), table.strings("areas", pattern=ID))
     if not counter.areas:
-        raise table.error("areas", "a counter must serve at least one area")
+        raise table.error("areas", "a counter must serve at least one area",
+                          f"Quầy «{counter.name}» phải phục vụ ít nhất một lĩnh vực.")
     unknown = [a for a in counter.areas if a not in area_ids]
     if unknown:
-        raise table.error("areas", f"unknown area {unknown[0]!r}")
+        raise table.error("areas", f"unknown area {unknown[0]!r}", f"Không có lĩnh vực mã «{unknown[0]}».")
     table.finish()
     return counter
 
@@ -328,7 +387,9 @@ def _unique_counter_names(tables: list[Table], counters: tuple[CounterSpec, ...]
         folded = " ".join(unicodedata.normalize("NFC", counter.name).casefold().split())
         if folded in seen:
             raise table.error("name", f"{counter.name!r} is already the name of counter {seen[folded].id!r}; the "
-                                      "board and the voice could not tell the two apart")
+                                      "board and the voice could not tell the two apart",
+                              f"Tên «{counter.name}» đã là tên của quầy mã «{seen[folded].id}»: bảng gọi số và loa "
+                              "gọi không phân biệt được hai quầy.")
         seen[folded] = counter
 
 
@@ -338,7 +399,9 @@ def _every_open_area_served(tables: list[Table], areas: tuple[Area, ...], counte
     for table, area in zip(tables, areas, strict=True):
         if area.open and area.id not in served:
             raise table.error(None, f"no counter serves the open area {area.id!r}; add it to a counter's areas "
-                                    "or set open = false")
+                                    "or set open = false",
+                              f"Chưa có quầy nào phục vụ lĩnh vực «{area.name}» đang tiếp nhận: giao lĩnh vực này "
+                              "cho một quầy, hoặc tạm ngừng tiếp nhận lĩnh vực.")
 
 
 def config_message(config: CenterConfig) -> CenterConfigMessage:
@@ -356,6 +419,7 @@ def config_message(config: CenterConfig) -> CenterConfigMessage:
         hours=rules.hours,
         public_url=None if config.citizen_web is None else config.citizen_web.url,
         rating_phone_window_s=None if config.citizen_web is None else int(rules.phone_window.total_seconds()),
+        notice=config.notice,
     )
 
 
@@ -391,7 +455,8 @@ def _config_message_fits(root: Table, config: CenterConfig) -> None:
     taken = {part: size - len(smaller.to_wire()) for part, smaller in parts.items()}
     largest = max(taken, key=lambda part: taken[part])
     raise root.error(largest, f"the retained config message would be {size} bytes, over the {limit} that every "
-                              f"device accepts; {largest} takes {taken[largest]} of them (shorter names or fewer)")
+                              f"device accepts; {largest} takes {taken[largest]} of them (shorter names or fewer)",
+                     "Cấu hình quá lớn để gửi tới các thiết bị: hãy rút ngắn tên hoặc bớt lĩnh vực, quầy.")
 
 
 def _devices(root: Table, key: str, taken: set[str]) -> tuple[DeviceSpec, ...]:
@@ -412,9 +477,10 @@ def _devices(root: Table, key: str, taken: set[str]) -> tuple[DeviceSpec, ...]:
 
 def _unique(root: Table, key: str, ids: list[str]) -> None:
     seen: set[str] = set()
+    whose = {"areas": "lĩnh vực", "counters": "quầy"}.get(key, "thiết bị")
     for item in ids:
         if item in seen:
-            raise root.error(key, f"id {item!r} is used twice")
+            raise root.error(key, f"id {item!r} is used twice", f"Mã «{item}» đã là mã của một {whose} khác.")
         seen.add(item)
 
 

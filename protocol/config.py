@@ -32,10 +32,15 @@ class Table:
         self._known: set[str] = set()  # the keys read
         self._names: dict[str, str] = {}  # every key asked about -> how a "did you mean" shows it: 'x', [x], [[x]]
 
-    def error(self, key: str | None, message: str) -> ConfigError:
+    def error(self, key: str | None, message: str, vietnamese: str | None = None) -> ConfigError:
         place = self.where if key is None else (f"{self.where}.{key}" if self.where else key)
         text = f"{self.file.name}: {place}: {message}" if place else f"{self.file.name}: {message}"
-        return ConfigError(_one_line(text))
+        return ConfigError(_one_line(text), vietnamese)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The table as read: copy it before changing anything in it."""
+        return self._data
 
     def has(self, key: str) -> bool:
         """Whether the key is there. Its name may be suggested by a "did you mean"; it is not read yet."""

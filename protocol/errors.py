@@ -6,7 +6,12 @@ class QmsError(Exception):
 
 
 class ConfigError(QmsError):
-    """A config file is wrong; the message is one line naming the file and the key."""
+    """A config file is wrong; the message is one line naming the file and the key. `vietnamese` says it to an
+    administrator who made the change on a page (the staff console), where the mistake is one a page can make."""
+
+    def __init__(self, message: str, vietnamese: str | None = None) -> None:
+        super().__init__(message)
+        self.vietnamese = vietnamese
 
 
 class BadMessage(QmsError):

@@ -51,6 +51,9 @@ MAX_OFFICIAL_NAME = 100
 TOKEN = re.compile(r"[A-Za-z0-9_-]{27}")
 MAX_TOKEN = 64
 WEB_ACTIONS = ("lookup", "rate")
+# An administrator's, at the staff console (an extension, issue 17): the live configuration.
+CONFIG_ACTIONS = ("config_show", "config_history", "config_change", "config_restore")
+CONFIG_SOURCES = ("file", "console", "restore")  # where a version of the live configuration came from
 TICKET_STATES = ("waiting", "called", "serving", "served", "missed", "transferred", "voided")
 
 T = TypeVar("T")
@@ -298,13 +301,7 @@ class ConsoleRequest:
         counter = field_of(body, "counter", str)
         if not COUNTER_ID.fullmatch(counter):
             raise BadMessage("bad_request", "field 'counter' must be 1 to 64 of A-Z, a-z, 0-9, '_', '.', '-'")
-        official = field_of(body, "official", str)
-        if not OFFICIAL_USERNAME.fullmatch(official):
-            raise BadMessage("bad_request", "field 'official' must be 3 to 32 of a-z, 0-9, '.', '_', '-'")
-        name = " ".join(unicodedata.normalize("NFC", field_of(body, "official_name", str)).split())
-        if not name or len(name) > MAX_OFFICIAL_NAME or not name.isprintable():
-            raise BadMessage("bad_request",
-                             f"field 'official_name' must be 1 to {MAX_OFFICIAL_NAME} printable characters")
+        official, name = _official(body)
         action = field_of(body, "action", str)
         if action in SEAT_ACTIONS:
             return cls(request_id, counter, official, name, action)
@@ -324,6 +321,57 @@ class ConsoleRequest:
             body["to_area"] = self.to_area
         if self.number is not None:
             body["number"] = self.number
+        return encode(body)
+
+
+def _official(body: Mapping[str, Any]) -> tuple[str, str]:
+    """The staff username and full name (NFC, spaces collapsed) a console request acts for."""
+    official = field_of(body, "official", str)
+    if not OFFICIAL_USERNAME.fullmatch(official):
+        raise BadMessage("bad_request", "field 'official' must be 3 to 32 of a-z, 0-9, '.', '_', '-'")
+    name = " ".join(unicodedata.normalize("NFC", field_of(body, "official_name", str)).split())
+    if not name or len(name) > MAX_OFFICIAL_NAME or not name.isprintable():
+        raise BadMessage("bad_request", f"field 'official_name' must be 1 to {MAX_OFFICIAL_NAME} printable characters")
+    return official, name
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigRequest:
+    """On `console/<console_id>/request` (an extension, issue 17): an administrator signed in at the console reads
+    the center's live configuration (`config_show`) or its history (`config_history`), changes it
+    (`config_change`, with `document`: the live part of the center config, in the TOML's tables, as it is to
+    become) or puts an earlier version back (`config_restore`, with `version`). A change or a restore names the
+    version the administrator's page showed (`base_version`): when another change came first it is refused
+    (`config_conflict`) rather than undo that one unseen."""
+
+    request_id: str
+    official: str
+    official_name: str
+    action: str
+    base_version: int | None = None
+    document: Mapping[str, Any] | None = None
+    version: int | None = None
+    v: ClassVar[int] = VERSION
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> ConfigRequest:
+        request_id = id_of(body, "request_id")
+        official, name = _official(body)
+        action = field_of(body, "action", str)
+        if action not in CONFIG_ACTIONS:
+            raise BadMessage("bad_request", f"unknown action {action[:40]!r}")
+        if action in ("config_show", "config_history"):
+            return cls(request_id, official, name, action)
+        base = _count(body, "base_version")
+        if action == "config_change":
+            return cls(request_id, official, name, action, base, document=field_of(body, "document", dict))
+        return cls(request_id, official, name, action, base, version=_count(body, "version"))
+
+    def to_wire(self) -> bytes:
+        body: Body = {"request_id": self.request_id, "official": self.official, "official_name": self.official_name,
+                      "action": self.action}
+        extra = {"base_version": self.base_version, "document": self.document, "version": self.version}
+        body.update({key: value for key, value in extra.items() if value is not None})
         return encode(body)
 
 
@@ -409,7 +457,8 @@ def _token_or_none(body: Mapping[str, Any]) -> str | None:
 
 # The requests a device sends on a request topic and gets its answer to on its Response Topic (a rating is no
 # such request: it is acknowledged by `rating_id`, and read by `Rating.from_wire`).
-Request: TypeAlias = TicketRequest | TicketCancel | CounterCommand | VoidTickets | ConsoleRequest | WebLookup | WebRate
+Request: TypeAlias = (TicketRequest | TicketCancel | CounterCommand | VoidTickets | ConsoleRequest | ConfigRequest
+                      | WebLookup | WebRate)
 
 
 def decode_request(kind: str, payload: bytes) -> Request:
@@ -423,7 +472,7 @@ def decode_request(kind: str, payload: bytes) -> Request:
     if kind == "admin":
         return VoidTickets.from_body(body)
     if kind == "console":
-        return ConsoleRequest.from_body(body)
+        return ConfigRequest.from_body(body) if body.get("action") in CONFIG_ACTIONS else ConsoleRequest.from_body(body)
     if kind == "web":
         return web_request_of(body)
     raise ValueError(f"{kind!r} is not a request topic")
@@ -709,8 +758,85 @@ class TicketFound:
         return cls(id_of(body, "request_id"), PublicTicket.from_body(field_of(body, "ticket", dict)))
 
 
+@dataclass(frozen=True, slots=True)
+class ConfigChange:
+    """One difference between two versions of the live configuration: `path` names it as the TOML does
+    (`areas[dat-dai].name`, `counters[2]`, `board.notice`, `areas#order`), `before` and `after` are its values
+    (None where there was or is none)."""
+
+    path: str
+    before: Any
+    after: Any
+
+    def to_body(self) -> Body:
+        return {"path": self.path, "before": self.before, "after": self.after}
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> ConfigChange:
+        return cls(field_of(body, "path", str), body.get("before"), body.get("after"))
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigVersion:
+    """A version of the live configuration: when, where from (one of CONFIG_SOURCES), by whom (a staff username
+    and full name, or the config file's name), and what changed from the version before it."""
+
+    version: int
+    at: datetime
+    source: str
+    by: str
+    by_name: str
+    changes: tuple[ConfigChange, ...] = ()
+    restored_from: int | None = None
+
+    def to_body(self) -> Body:
+        return {"version": self.version, "at": iso(self.at), "source": self.source, "by": self.by,
+                "by_name": self.by_name, "restored_from": self.restored_from,
+                "changes": [change.to_body() for change in self.changes]}
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> ConfigVersion:
+        source = field_of(body, "source", str)
+        if source not in CONFIG_SOURCES:
+            raise BadMessage("bad_request", f"unknown source {source[:40]!r}")
+        restored = body.get("restored_from")
+        return cls(_count(body, "version"), time_of(body, "at"), source, field_of(body, "by", str),
+                   field_of(body, "by_name", str, ""),
+                   tuple(ConfigChange.from_body(_object(c)) for c in field_of(body, "changes", list, [])),
+                   None if restored is None else _count(body, "restored_from"))
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigAnswer:
+    """The answer to a ConfigRequest: the live version, with its `document` (show, change, restore) or the
+    versions before it, newest first (`history`; as many as fit in one answer)."""
+
+    request_id: str
+    current: ConfigVersion
+    document: Mapping[str, Any] | None = None
+    history: tuple[ConfigVersion, ...] = ()
+
+    def to_wire(self) -> bytes:
+        body: Body = {"config": self.current.to_body()}
+        if self.document is not None:
+            body["document"] = self.document
+        if self.history:
+            body["history"] = [version.to_body() for version in self.history]
+        return _reply("request_id", self.request_id, True, body)
+
+    @classmethod
+    def from_wire(cls, payload: bytes) -> ConfigAnswer | Refusal:
+        body = parse_object(payload)
+        check_version(body)
+        if not field_of(body, "ok", bool):
+            return Refusal.from_body(body)
+        return cls(id_of(body, "request_id"), ConfigVersion.from_body(field_of(body, "config", dict)),
+                   field_of(body, "document", dict, None),
+                   tuple(ConfigVersion.from_body(_object(v)) for v in field_of(body, "history", list, [])))
+
+
 # Whatever the server answers a request with.
-Reply: TypeAlias = TicketIssued | CommandDone | Cancellation | TicketsVoided | TicketFound | Refusal
+Reply: TypeAlias = TicketIssued | CommandDone | Cancellation | TicketsVoided | TicketFound | ConfigAnswer | Refusal
 
 
 # --- retained state and events: server -> devices ------------------------------------------
@@ -793,6 +919,9 @@ class CenterConfigMessage:
     # (`<public_url>/phieu/<token>`), and how long after "finish" a ticket may be rated from a phone.
     public_url: str | None = None
     rating_phone_window_s: int | None = None
+    # The hall boards' scrolling notice (an extension, issue 17), when the center sets one ("": none): it replaces
+    # a board's own `notice`. None: the center says nothing, each board shows its own.
+    notice: str | None = None
 
     def to_wire(self) -> bytes:
         center: Body = {"id": self.center_id, "name": self.center_name, "timezone": self.timezone}
@@ -810,6 +939,8 @@ class CenterConfigMessage:
             body["public_url"] = self.public_url
         if self.rating_phone_window_s is not None:
             body["rating_phone_window_s"] = self.rating_phone_window_s
+        if self.notice is not None:
+            body["notice"] = self.notice
         return encode(body)
 
     @classmethod
@@ -828,6 +959,7 @@ class CenterConfigMessage:
             hours=_hours(center),
             public_url=field_of(body, "public_url", str, None),
             rating_phone_window_s=field_of(body, "rating_phone_window_s", int, None),
+            notice=field_of(body, "notice", str, None),
         )
 
 
