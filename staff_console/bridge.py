@@ -1,5 +1,6 @@
-"""The console's side of MQTT: it reads the center's retained state into `Live`, and acts on counters for the
-signed-in official through its own topic (`console/<id>/request`, an extension of the contract)."""
+"""The console's side of MQTT: it reads the center's retained state into `Live`, acts on counters for the
+signed-in official, and reads and changes the live configuration for a signed-in administrator, through its own
+topic (`console/<id>/request`, an extension of the contract)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,14 @@ import math
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from protocol.errors import BadMessage
 from protocol.link import Link, Message, RequestTimeout
-from protocol.messages import iso, parse_object
+from protocol.messages import MAX_PAYLOAD, ConfigAnswer, ConfigRequest, Refusal, iso, parse_object
 from protocol.topics import Topics
 from staff_console.live import Live
 from staff_console.users import User
@@ -28,6 +29,7 @@ GIVE_UP_S = 4.5  # the official is told the center did not answer; the request e
 NO_ANSWER_VI = "Máy chủ chưa trả lời. Vui lòng thử lại; nếu vẫn không được, báo cho quản lý trung tâm."
 NOT_CONNECTED_VI = "Mất kết nối với máy chủ trung tâm: lệnh chưa được gửi. Vui lòng thử lại sau giây lát."
 BAD_ANSWER_VI = "Máy chủ trả lời không hợp lệ. Vui lòng báo cho quản lý trung tâm."
+TOO_LARGE_VI = "Cấu hình quá lớn để gửi tới máy chủ: hãy rút ngắn tên hoặc bớt lĩnh vực, quầy."
 
 
 @dataclass(slots=True)
@@ -41,12 +43,14 @@ class Shown:
 
 
 class Refused(Exception):
-    """The action was not done; `message` says why, in Vietnamese, for the official."""
+    """The action was not done; `message` says why, in Vietnamese, for the official (`code`: the server's error
+    code, or the console's own: not_connected, no_answer, bad_answer, too_large)."""
 
-    def __init__(self, message: str, code: str = "") -> None:
+    def __init__(self, message: str, code: str = "", detail: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.code = code
+        self.detail = detail  # the server's technical reason, in English (a config the server found invalid)
 
 
 class Bridge:
@@ -126,15 +130,45 @@ class Bridge:
             return self._live.names()
 
     def act(self, counter_id: str, official: User, action: str, extra: dict[str, str]) -> dict[str, Any]:
-        """Do `action` at the counter for `official`; the server's answer, or Refused with why not.
+        """Do `action` at the counter for `official`; the server's answer, or Refused with why not."""
+        body = {"v": 1, "request_id": uuid.uuid4().hex, "counter": counter_id, "official": official.username,
+                "official_name": official.full_name, "action": action, **extra}
+        what = f"{action} at counter {counter_id} for {official.username}"
+        return _answer(self._request(json.dumps(body, ensure_ascii=False).encode(), what), what)
+
+    def config(self, official: User, action: str, *, base_version: int | None = None,
+               document: Mapping[str, Any] | None = None, version: int | None = None) -> ConfigAnswer:
+        """An administrator's request about the live configuration (one of CONFIG_ACTIONS): the server's
+        ConfigAnswer, or Refused with why not (`code` the server's: config_conflict, config_invalid, ...)."""
+        request = ConfigRequest(uuid.uuid4().hex, official.username, official.full_name, action, base_version,
+                                document, version)
+        payload = request.to_wire()
+        what = f"{action} for {official.username}"
+        if len(payload) > MAX_PAYLOAD:
+            log.warning("%s: the request is %d bytes, over %d", what, len(payload), MAX_PAYLOAD)
+            raise Refused(TOO_LARGE_VI, "too_large")
+        try:
+            answer = ConfigAnswer.from_wire(self._request(payload, what))
+        except BadMessage as exc:
+            log.warning("%s: the answer does not decode: %s", what, exc)
+            raise Refused(BAD_ANSWER_VI, "bad_answer") from None
+        if isinstance(answer, Refusal):
+            error = answer.error
+            log.info("%s: refused (%s: %s)", what, error.code, error.detail or "")
+            raise Refused(error.message or BAD_ANSWER_VI, error.code, error.detail or "")
+        if action in ("config_change", "config_restore"):
+            restored = f" (version {version} restored)" if action == "config_restore" else ""
+            log.info("configuration changed by %s: version %d%s, %d changes", official.username,
+                     answer.current.version, restored, len(answer.current.changes))
+        return answer
+
+    def _request(self, payload: bytes, what: str) -> bytes:
+        """Send a request on the console's topic and return the answer's payload, or Refused.
 
         Blocking (a worker thread): tried again with the same request_id every TRY_S until GIVE_UP_S. Each try
         expires at the broker and in the server's inbox by the time the console gives up (whole seconds, rounded
-        down), and none is sent while the broker is not reached, so no action is done after the official was
-        told it was not."""
-        body = {"v": 1, "request_id": uuid.uuid4().hex, "counter": counter_id, "official": official.username,
-                "official_name": official.full_name, "action": action, **extra}
-        payload = json.dumps(body, ensure_ascii=False).encode()
+        down), and none is sent while the broker is not reached, so nothing is done after the official was told
+        it was not."""
         give_up = time.monotonic() + GIVE_UP_S
         while (left := give_up - time.monotonic()) >= 1:
             if not self._link.ready.is_set():  # paho would send it once reconnected, long after the official was told
@@ -144,21 +178,21 @@ class Bridge:
                                            timeout_s=min(TRY_S, left), expiry_s=math.floor(left))
             except RequestTimeout:
                 continue
-            return _answer(reply.payload, action, counter_id, official)
-        log.warning("%s at counter %s for %s: no answer within %g s", action, counter_id, official.username, GIVE_UP_S)
+            return reply.payload
+        log.warning("%s: no answer within %g s", what, GIVE_UP_S)
         raise Refused(NO_ANSWER_VI, "no_answer")
 
 
-def _answer(payload: bytes, action: str, counter_id: str, official: User) -> dict[str, Any]:
+def _answer(payload: bytes, what: str) -> dict[str, Any]:
     try:
         answer = parse_object(payload)
     except BadMessage:
         raise Refused(BAD_ANSWER_VI, "bad_answer") from None
     if answer.get("ok") is True:
-        log.info("%s at counter %s by %s: done", action, counter_id, official.username)
+        log.info("%s: done", what)
         return answer
     error = answer.get("error")
     message = error.get("message") if isinstance(error, dict) else None
     code = error.get("code") if isinstance(error, dict) else None
-    log.info("%s at counter %s by %s: refused (%s)", action, counter_id, official.username, code)
+    log.info("%s: refused (%s)", what, code)
     raise Refused(message if isinstance(message, str) and message else BAD_ANSWER_VI, str(code or ""))
