@@ -299,7 +299,7 @@ class Center:
     def _check_reconfigure(self, rules: CenterRules) -> None:
         areas = {area.id: area for area in rules.areas}
         for area_id, holders in self._holders.items():
-            held = [t for t in set(holders.values()) if t.area == area_id and t.state in HOLDS_NUMBER]
+            held = [t for t in holders.values() if t.area == area_id and t.state in HOLDS_NUMBER]
             if area_id not in areas and held:
                 raise DomainError("config_refused", f"Lĩnh vực «{self.areas[area_id].name}» còn {len(held)} phiếu "
                                                     "chưa xong (đang chờ, đang gọi hoặc vắng mặt): hãy tạm ngừng tiếp "
