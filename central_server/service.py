@@ -661,8 +661,13 @@ class CenterService:
     def _follow_stored_config(self) -> None:
         """Another instance of the center (PostgreSQL) made a new version: this one goes by it too."""
         stored = self._storage.live_config()
-        if stored is None or stored.version.version == self.version:
+        if stored is None or stored.version.version < self.version:  # this one's start-up version is not kept yet
             return
+        if stored.version.version == self.version and not self._start_versions:
+            return
+        # Another instance kept a version of this number (the file's, started at the same time) or a later one.
+        self._batch.configs = [s for s in self._batch.configs if s not in self._start_versions]
+        self._start_versions = []
         try:
             config = with_document(self._file_config, stored.document)
         except ConfigError as exc:
