@@ -216,6 +216,10 @@ class PostgresReader(SqlReads):
         except psycopg.Error as exc:
             raise _unreadable(exc) from None
 
+    def tables(self) -> set[str]:
+        return {name for (name,) in self._rows("SELECT table_name FROM information_schema.tables"
+                                                " WHERE table_schema = current_schema()", ())}
+
     def close(self) -> None:
         self._db.close()
 

@@ -109,6 +109,11 @@ class SqlReads:
         return [config_from_row(row).version for row in self._rows(
             f"SELECT {CONFIG_COLUMNS} FROM config_versions ORDER BY version DESC LIMIT ?", (most,))]
 
+    def config_documents(self) -> list[dict[str, Any]]:
+        """Every version's document of the live configuration, newest first (a center makes a few a week)."""
+        return [json.loads(document) for (document,) in
+                self._rows("SELECT document FROM config_versions ORDER BY version DESC", ())]
+
     def applied_file_digest(self) -> str | None:
         row = self._row("SELECT file_digest FROM config_versions WHERE source = 'file'"
                         " ORDER BY version DESC LIMIT 1", ())

@@ -292,5 +292,8 @@ class SqliteReader(SqlReads):
         except sqlite3.Error as exc:
             raise StorageError(f"cannot read {self._path}: {exc}") from None
 
+    def tables(self) -> set[str]:
+        return {name for (name,) in self._rows("SELECT name FROM sqlite_master WHERE type = 'table'", ())}
+
     def close(self) -> None:
         self._db.close()

@@ -13,6 +13,7 @@ import pytest
 
 from central_server.config import load
 from central_server.live_config import changes, document_of, merged
+from central_server.report.command import make_report
 from central_server.storage.port import StorageError
 from protocol.messages import ConfigChange
 from tests.central_server.test_service import Clock, Rig, reply_of
@@ -296,3 +297,21 @@ def test_reading_the_configuration_keeps_no_answer(rig: AdminRig) -> None:
 
 def test_the_document_loads_as_the_file_does(rig: AdminRig) -> None:
     assert load(rig.config.path).document == rig.config.document
+
+
+def test_the_report_names_areas_and_counters_as_the_live_configuration_does(rig: AdminRig) -> None:
+    rig.ticket("nho")
+    rig.command("3", "next")
+    rig.command("3", "finish")
+
+    def renamed_without_nho(document: dict[str, Any]) -> None:
+        area(document, "dat-dai")["name"] = "Đất đai – Nhà ở"
+        document["areas"] = [a for a in document["areas"] if a["id"] != "nho"]
+        document["counters"] = [c for c in document["counters"] if c["id"] != "3"]
+
+    assert rig.change(renamed_without_nho)["ok"] is True
+    report = make_report(rig.config, rig.clock.now.date(), rig.clock.now.date(), rig.clock.now)
+    names = {a.id: a.name for a in report.center.areas}
+    assert names["dat-dai"] == "Đất đai – Nhà ở"
+    assert names["nho"] == "Lĩnh vực nhỏ", "an area no longer configured keeps the name it had"
+    assert {c.id: c.name for c in report.center.counters}["3"] == "Quầy 3"
