@@ -140,10 +140,10 @@ def load(path: Path, *, on_this_host: bool = True) -> CenterConfig:
     return build(read_toml(path), on_this_host=on_this_host)
 
 
-def with_document(config: CenterConfig, document: Mapping[str, Any]) -> CenterConfig:
+def with_document(config: CenterConfig, document: Mapping[str, Any], *, on_this_host: bool = True) -> CenterConfig:
     """The center config with its live part replaced by `document`, validated as `--check` validates a file
     (ConfigError naming the first mistake as the file would; `vietnamese` when a page could have made it)."""
-    return build(Table(merged(config.raw, document), config.path, ""))
+    return build(Table(merged(config.raw, document), config.path, ""), on_this_host=on_this_host)
 
 
 def restart_only(running: CenterConfig, read: CenterConfig) -> str | None:

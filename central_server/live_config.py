@@ -95,7 +95,7 @@ def _list_changes(key: str, old: list[Mapping[str, Any]], new: list[Mapping[str,
     kept_old = [table_id for table_id in old_by_id if table_id in new_by_id]
     kept_new = [table_id for table_id in new_by_id if table_id in old_by_id]
     if kept_old != kept_new:
-        found.append(ConfigChange(f"{key}#order", list(old_by_id), list(new_by_id)))
+        found.append(ConfigChange(f"{key}#order", kept_old, kept_new))
 
 
 def _value_changes(path: str, old: Any, new: Any, found: list[ConfigChange]) -> None:

@@ -83,10 +83,12 @@ class ServerLoop:
     batch runs under the storage's lock until the broker has what it caused."""
 
     def __init__(self, service: CenterService, link: MqttLink, stop: threading.Event, *,
-                 shared: bool = False) -> None:
+                 shared: bool = False, reload: threading.Event | None = None) -> None:
+        """`reload`: set (by SIGHUP) when the config file is to be read again, between two batches."""
         self._service = service
         self._link = link
         self._stop = stop
+        self._reload = reload or threading.Event()
         self._shared = shared
         self._inbox = Inbox()
         self._watchdog = Watchdog()
@@ -117,6 +119,11 @@ class ServerLoop:
         try:
             while not self._stop.is_set():
                 self._step(block=True)
+                if self._reload.is_set():
+                    self._reload.clear()
+                    with self._service.exclusive():
+                        self._publish(self._service.reload_file())
+                        self._floor()
                 if time.monotonic() - last_tick >= TICK_S:
                     with self._service.exclusive():
                         if self._service.writable:  # timers write; they wait while storage cannot

@@ -14,9 +14,11 @@ import time
 from collections import Counter as Tally
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from central_server.config import CenterConfig
+from central_server.config import CenterConfig, load, restart_only, with_document
 from central_server.domain.center import FORECAST_FOR, Center, Changes, QueuePlan
 from central_server.domain.clock import Change, ClockJudge, ClockRule, Verdict
 from central_server.domain.counters import Official
@@ -24,15 +26,21 @@ from central_server.domain.errors import DomainError
 from central_server.domain.limits import MAX_DEVICES, TOO_MANY_PRIORITY, DeviceLimits, over_budget, too_many
 from central_server.domain.tickets import Ticket, TicketState
 from central_server.domain.tokens import make_token, read_token
+from central_server.live_config import canonical, changes, digest
 from central_server.queue_snapshot import queue_snapshot
-from central_server.storage.port import Batch, Storage, StorageError, StorageFull, StoredReply
+from central_server.storage.port import Batch, Storage, StorageError, StorageFull, StoredConfig, StoredReply
 from central_server.wire import Outbound, Wire
-from protocol.errors import BadMessage
+from protocol.errors import BadMessage, ConfigError
 from protocol.link import Message
 from protocol.messages import (
+    MAX_PAYLOAD,
     SEAT_ACTIONS,
     Cancellation,
     CommandDone,
+    ConfigAnswer,
+    ConfigChange,
+    ConfigRequest,
+    ConfigVersion,
     ConsoleRequest,
     CounterCommand,
     ErrorInfo,
@@ -69,6 +77,11 @@ CANCELLED_TICKET_VI = "Yêu cầu lấy số đã được huỷ vì ki-ốt kh�
 UNKNOWN_TOKEN_VI = "Không tìm thấy phiếu. Vui lòng quét lại mã QR trên phiếu."
 STORAGE_FULL_VI = ("Hệ thống tạm ngừng tiếp nhận vì bộ nhớ của máy chủ đã đầy; yêu cầu chưa được ghi nhận. "
                    "Xin vui lòng chờ trong giây lát, cán bộ đang khắc phục.")
+CONFLICT_VI = ("Cấu hình vừa được thay đổi (nay là phiên bản {version}) sau khi Ông/Bà mở trang: thay đổi của "
+               "Ông/Bà chưa được áp dụng. Vui lòng tải lại trang và làm lại.")
+INVALID_VI = "Cấu hình mới không hợp lệ; chưa có gì thay đổi."
+READ_ONLY_CONFIG = ("config_show", "config_history")  # answered, never kept
+HISTORY_ASKED = 200  # versions read for the history page, before they are cut to what one answer carries
 MAX_HELD_STATUSES = 1_000  # device statuses kept while storage cannot write, to be applied once it can
 # Refusals kept per day (and process) so that their retries get the same answer; a kiosk or a
 # counter that works normally gets a few dozen a day. Past it a refusal is answered, not kept.
@@ -116,11 +129,19 @@ class CenterService:
         """`elapsed`: seconds of a clock nobody sets (the server's time since boot). With it a jump of `clock`
         is told from time passing, and not believed at once (`domain/clock.py`); without it (tests and tools
         that move the clock by hand) `clock` is always believed."""
-        self.config = config
         self.topics = Topics(config.center_id)
         self._storage = storage
         self._clock_verdict: Verdict | None = None  # the last verdict on the clock, when it is judged
         self._clock = clock if elapsed is None else self._judged(clock, elapsed, clock_rule)
+        # The live configuration (issue 17): the file as last read (what changes only at a restart, and the file's
+        # live part), and the configuration the center goes by, of `self.version` (`live_config.py`).
+        self._file_config = config
+        config, self.version, pending = self._live_at_start(config)
+        self.config = config
+        self._config_changed = False  # in this batch: the retained config and state go out again
+        self._removed_counters: list[str] = []  # in this batch: their retained state is cleared
+        self._start_versions = list(pending)  # read from the file at start-up: kept until a commit succeeds
+        self._before_changes: tuple[CenterConfig, int] | None = None  # what this batch's changes undo if it fails
         self._unwritable: StorageError | None = None  # why storage cannot write now (None: it can)
         self._space_low = False
         self._held_statuses: dict[str, Message] = {}  # device statuses heard while storage could not write
@@ -137,7 +158,7 @@ class CenterService:
         self._day_began = False
         self._clock_behind: date | None = None
         self._batch_replies: dict[tuple[str, str], bytes] = {}
-        self._batch = Batch(Changes())
+        self._batch = Batch(Changes(), configs=pending)  # a version read from the file is kept with the first commit
         self._replies: list[Outbound] = []
         self.floor_due = True  # the center changed since the floor was last built
         # The citizen web (issue 16): the key of the tickets' public tokens, and the queue played forward for its
@@ -155,6 +176,7 @@ class CenterService:
         with what the others committed (the day is read again when one of them has)."""
         with self._storage.exclusive() as stale:
             if stale:
+                self._follow_stored_config()
                 rules = self.config.rules
                 self.center.restore(self._storage.load_day(self.center.day, rules.counters,
                                                            rules.policy.regular_per_priority))
@@ -222,16 +244,22 @@ class CenterService:
     def _commit(self) -> list[Outbound]:
         changes = self.center.take_changes()
         self._batch.changes = changes
-        if changes or self._batch.replies:
+        if changes or self._batch.replies or self._batch.configs:
             try:
                 self._storage.commit(self._batch)
             except StorageError as failed:  # nothing of it happened: neither does anything it caused
                 self._cannot_write(failed)
                 return []
+            self._before_changes, self._start_versions = None, []
         state = self._wire.changed(self.center, changes)
+        if self._config_changed:  # everything retained goes out again, as the new configuration names it
+            self._config_changed = False
+            cleared = [Outbound(self.topics.counter_state(c), b"", retain=True) for c in self._removed_counters]
+            self._removed_counters = []
+            state = [self._wire.config(), *self._wire.day_state(self.center), *state, *cleared]
         if changes or state:
             self.floor_due = True
-        if changes.tickets or changes.counters:
+        if changes.tickets or changes.counters or self._batch.configs:
             self._queue_plan = None
             self.queue_due = self.config.citizen_web is not None
         if self._day_began:
@@ -305,7 +333,8 @@ class CenterService:
         # nothing, so it is answered the same way again without being stored, and takes nothing from a budget.
         known = ((inbound.device_kind != COUNTER or inbound.device_id in self.center.counters)
                  and (not isinstance(request, ConsoleRequest) or request.counter in self.center.counters)
-                 and (inbound.device_kind != WEB or isinstance(request, WebRate)))
+                 and (inbound.device_kind != WEB or isinstance(request, WebRate))
+                 and not (isinstance(request, ConfigRequest) and request.action in READ_ONLY_CONFIG))
         if request_id is not None and known and not self._limits.keep(limited, self.center.day):
             self._refuse_unkept(limited, request_id, response_topic, message, over_budget(limited), now)
             return
@@ -411,6 +440,8 @@ class CenterService:
                 return self._issue(request, inbound.device_id, now)
             if isinstance(request, ConsoleRequest):
                 return self._console(request, inbound.device_id, now)
+            if isinstance(request, ConfigRequest):
+                return self._configure(request, inbound.device_id, now)
             if isinstance(request, WebLookup):
                 return self._lookup(request, now)
             if isinstance(request, WebRate):
@@ -419,7 +450,7 @@ class CenterService:
         except DomainError as refused:
             log.warning("refused %s from %s/%s: %s", request_id, inbound.device_kind, inbound.device_id,
                         refused.code)
-            return Refusal(request_id, ErrorInfo(refused.code, refused.message))
+            return Refusal(request_id, ErrorInfo(refused.code, refused.message, refused.detail))
 
     def _issue(self, request: TicketRequest, kiosk_id: str, now: datetime) -> TicketIssued:
         if request.priority != "none":
@@ -511,6 +542,154 @@ class CenterService:
         self._batch_replies[(device, cancelled)] = refusal
         self._answered.add(hash((device, cancelled)))
         log.info("%s: request %s cancelled before it arrived", device, cancelled)
+
+    # --- the live configuration (issue 17) -----------------------------------------------------
+
+    def _live_at_start(self, file: CenterConfig) -> tuple[CenterConfig, int, list[StoredConfig]]:
+        """The configuration to go by at start-up, its version, and the version to keep for it (if new).
+
+        The database holds the live configuration; the file seeds it, and its live part becomes the next version
+        whenever it differs from what the file last gave (an edit of the file, then a restart). A file as it was
+        leaves the live configuration as the database has it (changed on the console, say)."""
+        stored = self._storage.live_config()
+        document, now = file.document, self._clock()
+        if stored is None:
+            log.info("live configuration: version 1 from %s", file.path.name)
+            return file, 1, [StoredConfig(ConfigVersion(1, now, "file", file.path.name, ""), document,
+                                          digest(document))]
+        number = stored.version.version
+        if self._storage.applied_file_digest() == digest(document):
+            try:
+                live = with_document(file, stored.document)
+            except ConfigError as exc:  # a rule of this release refuses what an older one let in
+                log.error("live configuration version %d is refused (%s): going by %s", number, exc, file.path.name)
+            else:
+                log.info("live configuration: version %d (%s by %s, %s); %s is as it last gave it", number,
+                         stored.version.source, stored.version.by, iso(stored.version.at), file.path.name)
+                return live, number, []
+        found = changes(stored.document, document)
+        log.info("live configuration: version %d from %s, which changed since version %d: %s", number + 1,
+                 file.path.name, number, _paths(found))
+        return file, number + 1, [StoredConfig(ConfigVersion(number + 1, now, "file", file.path.name, "", found),
+                                               document, digest(document))]
+
+    def reload_file(self) -> list[Outbound]:
+        """SIGHUP: the file is read again and its live part applied, as a new version, between two batches. A file
+        `--check` would refuse, or one changing what takes a restart, changes nothing (one line in the log)."""
+        path = self._file_config.path
+        if self._unwritable is not None:
+            log.error("SIGHUP: %s not applied: storage cannot write (%s); send SIGHUP again once it can", path.name,
+                      self._unwritable)
+            return []
+        try:
+            read = load(path)
+        except ConfigError as exc:
+            log.error("SIGHUP: %s; nothing changed", exc)
+            return []
+        part = restart_only(self._file_config, read)
+        if part is not None:
+            log.error("SIGHUP: %s: %s changed, which only a restart of the server applies; nothing changed",
+                      path.name, part)
+            return []
+        document = read.document
+        if canonical(document) == canonical(self.config.document):
+            log.info("SIGHUP: %s read again: its live part is version %d's already", path.name, self.version)
+            self._file_config = read
+            return []
+        try:
+            self._change(read, "file", path.name, "", self._clock(), file_digest=digest(document))
+        except DomainError as refused:
+            log.error("SIGHUP: %s not applied (%s): %s", path.name, refused.code, refused.message)
+            return []
+        self._file_config = read
+        for warning in read.warnings:
+            log.warning("%s", warning)
+        return self._commit()
+
+    def _configure(self, request: ConfigRequest, console_id: str, now: datetime) -> ConfigAnswer:
+        """An administrator at the staff console reads, changes or restores the live configuration."""
+        if request.action == "config_show":
+            return ConfigAnswer(request.request_id, self._current_version(), self.config.document)
+        if request.action == "config_history":
+            return self._history(request.request_id)
+        if request.base_version != self.version:
+            raise DomainError("config_conflict", CONFLICT_VI.format(version=self.version))
+        restored_from = request.version if request.action == "config_restore" else None
+        document = request.document
+        if restored_from is not None:
+            stored = self._storage.config_version(restored_from)
+            if stored is None:
+                raise DomainError("unknown_version", f"Không có phiên bản cấu hình số {restored_from}.")
+            document = stored.document
+        assert document is not None
+        try:
+            config = with_document(self._file_config, document)
+        except ConfigError as exc:
+            raise DomainError("config_invalid", exc.vietnamese or INVALID_VI, str(exc)) from None
+        if canonical(config.document) == canonical(self.config.document):
+            raise DomainError("no_change", "Không có gì khác với cấu hình đang dùng.")
+        version = self._change(config, "restore" if restored_from is not None else "console", request.official,
+                               request.official_name, now, restored_from=restored_from)
+        log.info("console %s: %s (%s) made configuration version %d", console_id, request.official,
+                 request.action, version.version)
+        return ConfigAnswer(request.request_id, replace(version, changes=()), config.document)
+
+    def _change(self, config: CenterConfig, source: str, by: str, by_name: str, now: datetime, *,
+                file_digest: str | None = None, restored_from: int | None = None) -> ConfigVersion:
+        """Go by `config` as the next version (DomainError, nothing changed, when the day's state forbids it)."""
+        number = self.version + 1
+        found = changes(self.config.document, config.document)
+        before = (self.config, self.version)
+        self._go_by(config, number, now, {"version": number, "source": source, "by": by})
+        if self._before_changes is None:
+            self._before_changes = before
+        version = ConfigVersion(number, now, source, by, by_name, found, restored_from)
+        self._batch.configs.append(StoredConfig(version, config.document, file_digest))
+        log.info("configuration version %d (%s, %s): %s", number, source, by, _paths(found))
+        return version
+
+    def _go_by(self, config: CenterConfig, version: int, now: datetime, detail: dict[str, Any] | None = None, *,
+               check: bool = True) -> None:
+        removed = self.center.reconfigure(config.rules, now, detail, check=check)
+        self.config, self.version = config, version
+        self._wire = Wire(config)
+        self._limits.follow(config.limits)
+        self._config_changed = True
+        self._removed_counters.extend(removed)
+        self._queue_plan, self.floor_due = None, True
+
+    def _follow_stored_config(self) -> None:
+        """Another instance of the center (PostgreSQL) made a new version: this one goes by it too."""
+        stored = self._storage.live_config()
+        if stored is None or stored.version.version < self.version:  # this one's start-up version is not kept yet
+            return
+        if stored.version.version == self.version and not self._start_versions:
+            return
+        # Another instance kept a version of this number (the file's, started at the same time) or a later one.
+        self._batch.configs = [s for s in self._batch.configs if s not in self._start_versions]
+        self._start_versions = []
+        try:
+            config = with_document(self._file_config, stored.document)
+        except ConfigError as exc:
+            log.error("live configuration version %d is refused here (%s)", stored.version.version, exc)
+            return
+        self._go_by(config, stored.version.version, self._clock(), check=False)
+        self.center.take_changes()  # what that change did is stored already
+
+    def _current_version(self) -> ConfigVersion:
+        stored = self._storage.live_config()
+        if stored is not None and stored.version.version == self.version:
+            return replace(stored.version, changes=())
+        return ConfigVersion(self.version, self._clock(), "file", self._file_config.path.name, "")  # not kept yet
+
+    def _history(self, request_id: str) -> ConfigAnswer:
+        """The versions, newest first, as many as fit in one answer (devices decode at most MAX_PAYLOAD)."""
+        history = tuple(self._storage.config_history(HISTORY_ASKED))
+        answer = ConfigAnswer(request_id, self._current_version(), history=history)
+        while history and len(answer.to_wire()) > MAX_PAYLOAD - 1024:
+            history = history[: max(0, len(history) * 3 // 4 if len(history) > 1 else 0)]
+            answer = ConfigAnswer(request_id, self._current_version(), history=history)
+        return answer
 
     # --- the citizen web (issue 16) -------------------------------------------------------------
 
@@ -730,7 +909,14 @@ class CenterService:
         if self._unwritable is None:
             log.error("%s%s; nothing is acted on until it can write", _disk_full(failed), failed)
         self._unwritable = failed
-        self._batch, self._batch_replies, self._replies = Batch(Changes()), {}, []
+        # a version the file gave at start-up waits for the next commit; one a change made is undone with it
+        self._batch = Batch(Changes(), configs=[s for s in self._batch.configs if s in self._start_versions])
+        self._batch_replies, self._replies = {}, []
+        if self._before_changes is not None:
+            config, version = self._before_changes
+            self._go_by(config, version, self._clock(), check=False)
+            self.center.take_changes()
+            self._before_changes = None
         rules = self.config.rules
         self.center.restore(self._storage.load_day(self.center.day, rules.counters, rules.policy.regular_per_priority))
         self._answered = self._answered_hashes()
@@ -817,6 +1003,14 @@ class CenterService:
                         _span(rule.settle, sign=False), iso(reading), off)
         else:
             log.warning("the clock was set soon after boot (%s): believed, %s", off, iso(reading))
+
+
+def _paths(found: tuple[ConfigChange, ...], most: int = 8) -> str:
+    """What a change of configuration changed, for the log: its first paths."""
+    if not found:
+        return "no change"
+    more = f" and {len(found) - most} more" if len(found) > most else ""
+    return ", ".join(change.path for change in found[:most]) + more
 
 
 def _ticket_made(answer: bytes) -> str | None:

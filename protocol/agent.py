@@ -101,6 +101,18 @@ def stop_on_signals(grace_s: float = 15.0) -> threading.Event:
     return stop
 
 
+def reload_on_hangup() -> threading.Event:
+    """An event set by SIGHUP (read the config again); the main loop checks it and clears it."""
+    reload = threading.Event()
+
+    def handle(signum: int, _frame: object) -> None:
+        log.info("received %s: the config file is read again", signal.Signals(signum).name)
+        reload.set()
+
+    signal.signal(signal.SIGHUP, handle)
+    return reload
+
+
 def _exit_after(grace_s: float) -> None:
     time.sleep(grace_s)
     print(f"still running {grace_s:g} s after the stop signal: the threads' stacks, then exit 1", file=sys.stderr,

@@ -251,6 +251,72 @@ class Center:
         self.devices.update(snapshot.devices)  # a new day has none stored yet: what was heard stays true
         self._recorded_devices.update(snapshot.devices)
 
+    def reconfigure(self, rules: CenterRules, now: datetime, detail: dict[str, Any] | None = None, *,
+                    check: bool = True) -> list[str]:
+        """Go by new rules (the live configuration changed) between two batches, every ticket keeping its number
+        and place and every counter its state; returns the ids of the counters removed.
+
+        Refused (`config_refused`, nothing changed) when the day's state forbids it: an area removed that still
+        has a ticket waiting, called, being served or missed (close it first: it stays callable until its
+        citizens are served); an area with citizens waiting that no counter would serve; a counter removed while
+        it has a citizen at it. `detail`: what the `configured` event of the change says (the version, who);
+        `check=False` goes back to the rules storage holds, whatever the state (a change whose commit failed).
+        """
+        if check:
+            self._check_reconfigure(rules)
+        self.rules = rules
+        self.areas = {area.id: area for area in rules.areas}
+        for area_id in self.areas:
+            self._holders.setdefault(area_id, {})
+            self._queues.setdefault(area_id, _AreaQueue())
+            self._issued.setdefault(area_id, 0)
+            self._occupancy.setdefault(area_id, deque(maxlen=PACE_SAMPLES))
+        for gone in set(self._queues) - set(self.areas):  # nobody holds a number of it any more
+            del self._queues[gone], self._holders[gone]
+        removed = [counter_id for counter_id in self.counters if counter_id not in {c.id for c in rules.counters}]
+        for counter_id in removed:
+            counter = self.counters[counter_id]
+            if counter.official is not None:
+                self._unseat(counter, now, reason="removed")
+            counter.awaiting_rating = None
+        kept: dict[str, Counter] = {}
+        for spec in rules.counters:
+            known = self.counters.get(spec.id)
+            if known is None:  # a new counter, idle; stored now so that a restart finds it
+                known = Counter(spec, regular_since_priority=rules.policy.regular_per_priority, since=now)
+                self._touch_counter(known)
+            elif known.spec != spec:
+                known.spec = spec
+                self._touch_counter(known)
+            kept[spec.id] = known
+        self.counters = kept
+        self._forecast, self._forecast_stale = None, True
+        self._changes.board_changed = True
+        if detail is not None:
+            self._event("configured", now, detail=detail)
+        return removed
+
+    def _check_reconfigure(self, rules: CenterRules) -> None:
+        areas = {area.id: area for area in rules.areas}
+        for area_id, holders in self._holders.items():
+            held = [t for t in holders.values() if t.area == area_id and t.state in HOLDS_NUMBER]
+            if area_id not in areas and held:
+                raise DomainError("config_refused", f"Lĩnh vực «{self.areas[area_id].name}» còn {len(held)} phiếu "
+                                                    "chưa xong (đang chờ, đang gọi hoặc vắng mặt): hãy tạm ngừng tiếp "
+                                                    "nhận lĩnh vực này và chỉ xoá sau khi đã phục vụ hết.")
+        served = {area_id for spec in rules.counters for area_id in spec.areas}
+        for area_id, queue in self._queues.items():
+            if queue.waiting and area_id in areas and area_id not in served:
+                raise DomainError("config_refused", f"Lĩnh vực «{areas[area_id].name}» còn {queue.waiting} công dân "
+                                                    "đang chờ mà không quầy nào gọi được: hãy giữ ít nhất một quầy "
+                                                    "phục vụ lĩnh vực này cho đến khi hết người chờ.")
+        kept = {spec.id for spec in rules.counters}
+        for counter in self.counters.values():
+            if counter.id not in kept and counter.current is not None:
+                raise DomainError("config_refused", f"Quầy «{counter.spec.name}» đang phục vụ số "
+                                                    f"{counter.current.shown}: hãy hoàn tất hoặc chuyển số này trước "
+                                                    "khi xoá quầy.")
+
     def device_seen(self, device_id: str, online: bool, printer: str | None, now: datetime) -> bool:
         """What a device says of itself (online, its printer's state), as it is now; whether it changed."""
         if not online:

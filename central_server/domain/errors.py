@@ -2,7 +2,10 @@
 
 
 class DomainError(Exception):
-    def __init__(self, code: str, message: str) -> None:
+    """`detail`: for the technician, in English (which field of a configuration was wrong)."""
+
+    def __init__(self, code: str, message: str, detail: str | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.detail = detail

@@ -107,6 +107,10 @@ class DeviceLimits:
         self._kept: dict[str, int] = {}
         self._day: date | None = None
 
+    def follow(self, limits: Limits) -> None:
+        """New limits (the live configuration changed): what each device has used stays counted."""
+        self._rates, self._budget = limits.rates(), limits.budget()
+
     def allow(self, device: str, kind: str, now: datetime) -> bool:
         """Take one of `device`'s `kind` (e.g. "kiosk/k1", "ticket"); False when it has none left now."""
         rate = self._rates[kind]

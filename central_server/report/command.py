@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from contextlib import suppress
 from datetime import date, datetime
 from pathlib import Path
 
-from central_server.config import CenterConfig, load
+from central_server.config import CenterConfig, load, with_document
 from central_server.report.charts import write_charts
 from central_server.report.figures import Report, build, citizens
 from central_server.report.output import write_csv, write_workbook
-from central_server.report.source import SourceError, center_of, read_period
+from central_server.report.source import SourceError, center_of, read_period, stored_configs
 from protocol.errors import ConfigError
 
 
@@ -33,10 +34,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def make_report(config: CenterConfig, first: date, last: date, as_of: datetime | None = None) -> Report:
-    """The period's report, its figures taken at `as_of` (default now)."""
+    """The period's report, its figures taken at `as_of` (default now), the areas and counters named as the live
+    configuration names them (and those it no longer has, as its earlier versions did)."""
     tickets, first_calls, ratings, officials = read_period(config.storage, first, last)
     when = as_of or datetime.now(config.rules.zone)
-    return build(center_of(config), first, last, citizens(tickets, first_calls, ratings), when, officials)
+    center = center_of(config)
+    documents = stored_configs(config.storage)
+    if documents:
+        with suppress(ConfigError):  # a version this release refuses: the file names them
+            center = center_of(with_document(config, documents[0], on_this_host=False), former=documents[1:])
+    return build(center, first, last, citizens(tickets, first_calls, ratings), when, officials)
 
 
 def write_report(report: Report, out: Path) -> list[Path]:

@@ -5,12 +5,14 @@ The storage never creates or migrates the database it reads for a report, and le
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
+from typing import Any
 
 from central_server.config import CenterConfig
 from central_server.domain.tickets import Ticket
 from central_server.report.figures import Officials, RatingRow, ReportArea, ReportCenter, ReportCounter, TicketRecord
-from central_server.storage import stored_period
+from central_server.storage import stored_documents, stored_period
 from central_server.storage.port import StorageError
 from central_server.storage.url import StorageUrl
 
@@ -36,12 +38,28 @@ def read_period(storage: StorageUrl, first: date,
     return [record_of(t) for t in period.tickets], period.first_calls, ratings, officials
 
 
-def center_of(config: CenterConfig) -> ReportCenter:
-    """What the report's figures need of the center config (the report's and the live floor's)."""
+def stored_configs(storage: StorageUrl) -> list[dict[str, Any]]:
+    """The versions of the live configuration, newest first (SourceError when the database cannot be read)."""
+    try:
+        return stored_documents(storage)
+    except StorageError as exc:
+        raise SourceError(str(exc)) from None
+
+
+def center_of(config: CenterConfig, former: Sequence[Mapping[str, Any]] = ()) -> ReportCenter:
+    """What the report's figures need of the center config (the report's and the live floor's). `former`: earlier
+    versions of the live configuration, newest first, which name the areas and counters it no longer has."""
     rules = config.rules
-    return ReportCenter(config.name, rules.zone,
-                        tuple(ReportArea(a.id, a.name, a.target_wait_min) for a in rules.areas),
-                        tuple(ReportCounter(c.id, c.name) for c in rules.counters), rules.rating_levels)
+    areas = [ReportArea(a.id, a.name, a.target_wait_min) for a in rules.areas]
+    counters = [ReportCounter(c.id, c.name) for c in rules.counters]
+    for document in former:
+        known = {a.id for a in areas}
+        areas += [ReportArea(str(a["id"]), str(a["name"]), int(a.get("target_wait_min", 30)))
+                  for a in document.get("areas", ()) if a.get("id") not in known]
+        known = {c.id for c in counters}
+        counters += [ReportCounter(str(c["id"]), str(c["name"])) for c in document.get("counters", ())
+                     if c.get("id") not in known]
+    return ReportCenter(config.name, rules.zone, tuple(areas), tuple(counters), rules.rating_levels)
 
 
 def record_of(t: Ticket) -> TicketRecord:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import closing
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from central_server.storage.url import PostgresDatabase, StorageUrl
 
@@ -31,6 +31,15 @@ def stored_period(storage: StorageUrl, first: date, last: date) -> Period:
     migrated, and its server may run meanwhile (StorageError when it cannot be read)."""
     with closing(_reader(storage)) as reader:
         return reader.period(first, last)
+
+
+def stored_documents(storage: StorageUrl) -> list[dict[str, Any]]:
+    """Every version of the live configuration the database keeps, newest first, read without writing; none from
+    a database no server of this release has opened yet."""
+    with closing(_reader(storage)) as reader:
+        if "config_versions" not in reader.tables():
+            return []
+        return reader.config_documents()
 
 
 def _reader(storage: StorageUrl) -> SqliteReader | PostgresReader:

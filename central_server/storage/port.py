@@ -7,13 +7,14 @@ from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from central_server.domain.center import Changes, DaySnapshot, RatingRecord
 from central_server.domain.counters import CounterSpec
 from central_server.domain.tickets import Ticket
 from central_server.domain.tokens import KEY_BYTES
 from protocol.errors import QmsError
+from protocol.messages import ConfigVersion
 
 MIB = 1024 * 1024
 LOW_SPACE = 100 * MIB  # free space below which the staff are warned (or a tenth of a small file system)
@@ -78,6 +79,16 @@ class StoredReply:
     payload: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class StoredConfig:
+    """A version of the live configuration as kept (`central_server/live_config.py`): the version, its document,
+    and for one read from the file the digest of the file's live part (what tells a file changed since)."""
+
+    version: ConfigVersion
+    document: dict[str, Any]
+    file_digest: str | None = None
+
+
 @dataclass(slots=True)
 class Batch:
     """Everything one transaction makes durable."""
@@ -85,6 +96,7 @@ class Batch:
     changes: Changes
     replies: list[StoredReply] = field(default_factory=list)
     rating_acks: dict[tuple[str, str], bytes] = field(default_factory=dict)  # (counter, rating_id) -> ack
+    configs: list[StoredConfig] = field(default_factory=list)  # new versions of the live configuration
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +150,20 @@ class Storage(Protocol):
 
     def latest_time(self) -> datetime | None:
         """The time of the newest event stored (None when there is none): a time the center has seen."""
+        ...
+
+    def live_config(self) -> StoredConfig | None:
+        """The newest version of the live configuration (None before the first)."""
+        ...
+
+    def config_version(self, version: int) -> StoredConfig | None: ...
+
+    def config_history(self, most: int) -> list[ConfigVersion]:
+        """The newest `most` versions of the live configuration, newest first."""
+        ...
+
+    def applied_file_digest(self) -> str | None:
+        """The digest of the file's live part as the file last gave it (None: the file never did)."""
         ...
 
     def token_key(self) -> bytes:

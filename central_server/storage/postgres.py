@@ -15,10 +15,12 @@ import psycopg
 
 from central_server.storage.port import TOKEN_KEY, Batch, Space, StorageError, StorageFull, new_token_key
 from central_server.storage.rows import (
+    CONFIG_COLUMNS,
     COUNTER_COLUMNS,
     MUTABLE_TICKET_COLUMNS,
     RATING_COLUMNS,
     TICKET_COLUMNS,
+    config_row,
     counter_row,
     iso,
     rating_row,
@@ -74,6 +76,12 @@ MIGRATIONS: Sequence[str] = (
     """
     ALTER TABLE ratings ADD COLUMN channel TEXT NOT NULL DEFAULT 'buttons';
     CREATE TABLE secrets (name TEXT PRIMARY KEY, value BYTEA NOT NULL);
+    """,    # 4: every version of the live configuration (issue 17): who made it, when, from where, what changed
+    """
+    CREATE TABLE config_versions (
+        version BIGINT PRIMARY KEY, at TEXT NOT NULL, source TEXT NOT NULL, by_who TEXT NOT NULL,
+        by_name TEXT NOT NULL, restored_from BIGINT, document TEXT NOT NULL, file_digest TEXT, changes TEXT NOT NULL
+    );
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -186,6 +194,8 @@ class PostgresStorage(SqlReads):
                   [(r.device, r.day.isoformat(), r.request_id, r.payload) for r in batch.replies])
             _many(cursor, f"INSERT INTO ratings ({RATING_COLUMNS}) VALUES ({', '.join(['%s'] * 8)})",  # twice fails
                   [rating_row(r, batch.rating_acks[(r.counter_id, r.rating_id)]) for r in changes.ratings])
+            _many(cursor, f"INSERT INTO config_versions ({CONFIG_COLUMNS}) VALUES ({', '.join(['%s'] * 9)})",
+                  [config_row(stored) for stored in batch.configs])  # two instances making one version: one fails
 
     def close(self) -> None:
         self._db.close()
@@ -205,6 +215,10 @@ class PostgresReader(SqlReads):
             return self._db.execute(_placeholders(query), params).fetchall()
         except psycopg.Error as exc:
             raise _unreadable(exc) from None
+
+    def tables(self) -> set[str]:
+        return {name for (name,) in self._rows("SELECT table_name FROM information_schema.tables"
+                                                " WHERE table_schema = current_schema()", ())}
 
     def close(self) -> None:
         self._db.close()

@@ -15,6 +15,9 @@ from typing import Any
 from central_server.domain.center import RatingRecord
 from central_server.domain.counters import Counter, LastRating, Official
 from central_server.domain.tickets import Ticket, TicketState
+from central_server.live_config import canonical
+from central_server.storage.port import StoredConfig
+from protocol.messages import ConfigChange, ConfigVersion
 
 TICKET_COLUMNS = (
     "id, day, seq, area, number, shown, priority, issued_at, state, kiosk_id, counter_id, calls, called_at,"
@@ -126,3 +129,22 @@ def _late(ack: bytes | memoryview) -> bool:
         return json.loads(bytes(ack)).get("late") is True
     except (ValueError, AttributeError):
         return False
+
+
+CONFIG_COLUMNS = "version, at, source, by_who, by_name, restored_from, document, file_digest, changes"
+
+
+def config_row(stored: StoredConfig) -> tuple[Any, ...]:
+    v = stored.version
+    return (v.version, iso(v.at), v.source, v.by, v.by_name, v.restored_from, canonical(stored.document),
+            stored.file_digest, json.dumps([c.to_body() for c in v.changes], ensure_ascii=False))
+
+
+def config_from_row(row: Sequence[Any]) -> StoredConfig:
+    version, at, source, by, by_name, restored_from, document, file_digest, changes = row
+    moment = _time(at)
+    assert moment is not None
+    kept = ConfigVersion(int(version), moment, source, by, by_name,
+                         tuple(ConfigChange.from_body(c) for c in json.loads(changes)),
+                         None if restored_from is None else int(restored_from))
+    return StoredConfig(kept, json.loads(document), file_digest)

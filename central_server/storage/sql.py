@@ -13,8 +13,17 @@ from typing import Any
 from central_server.domain.center import CallRecord, DaySnapshot, Event
 from central_server.domain.counters import Counter, CounterSpec
 from central_server.domain.tickets import Ticket
-from central_server.storage.port import Period, Totals
-from central_server.storage.rows import COUNTER_MARKS, TICKET_COLUMNS, counter_marks, rating_from_row, ticket_from_row
+from central_server.storage.port import Period, StoredConfig, Totals
+from central_server.storage.rows import (
+    CONFIG_COLUMNS,
+    COUNTER_MARKS,
+    TICKET_COLUMNS,
+    config_from_row,
+    counter_marks,
+    rating_from_row,
+    ticket_from_row,
+)
+from protocol.messages import ConfigVersion
 
 
 class SqlReads:
@@ -87,6 +96,28 @@ class SqlReads:
     def find_rating_ack(self, counter_id: str, rating_id: str) -> bytes | None:
         row = self._row("SELECT ack FROM ratings WHERE counter_id = ? AND rating_id = ?", (counter_id, rating_id))
         return None if row is None else bytes(row[0])
+
+    def live_config(self) -> StoredConfig | None:
+        row = self._row(f"SELECT {CONFIG_COLUMNS} FROM config_versions ORDER BY version DESC LIMIT 1", ())
+        return None if row is None else config_from_row(row)
+
+    def config_version(self, version: int) -> StoredConfig | None:
+        row = self._row(f"SELECT {CONFIG_COLUMNS} FROM config_versions WHERE version = ?", (version,))
+        return None if row is None else config_from_row(row)
+
+    def config_history(self, most: int) -> list[ConfigVersion]:
+        return [config_from_row(row).version for row in self._rows(
+            f"SELECT {CONFIG_COLUMNS} FROM config_versions ORDER BY version DESC LIMIT ?", (most,))]
+
+    def config_documents(self) -> list[dict[str, Any]]:
+        """Every version's document of the live configuration, newest first (a center makes a few a week)."""
+        return [json.loads(document) for (document,) in
+                self._rows("SELECT document FROM config_versions ORDER BY version DESC", ())]
+
+    def applied_file_digest(self) -> str | None:
+        row = self._row("SELECT file_digest FROM config_versions WHERE source = 'file'"
+                        " ORDER BY version DESC LIMIT 1", ())
+        return None if row is None else str(row[0])
 
     def period(self, first: date, last: date) -> Period:
         """The service days from `first` to `last`, both included."""

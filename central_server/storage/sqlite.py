@@ -17,10 +17,12 @@ from urllib.parse import quote
 
 from central_server.storage.port import TOKEN_KEY, Batch, Space, StorageError, StorageFull, new_token_key
 from central_server.storage.rows import (
+    CONFIG_COLUMNS,
     COUNTER_COLUMNS,
     MUTABLE_TICKET_COLUMNS,
     RATING_COLUMNS,
     TICKET_COLUMNS,
+    config_row,
     counter_row,
     iso,
     rating_row,
@@ -78,6 +80,12 @@ MIGRATIONS: Sequence[str] = (
     """
     ALTER TABLE ratings ADD COLUMN channel TEXT NOT NULL DEFAULT 'buttons';
     CREATE TABLE secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+    """,    # 4: every version of the live configuration (issue 17): who made it, when, from where, what changed
+    """
+    CREATE TABLE config_versions (
+        version INTEGER PRIMARY KEY, at TEXT NOT NULL, source TEXT NOT NULL, by_who TEXT NOT NULL,
+        by_name TEXT NOT NULL, restored_from INTEGER, document TEXT NOT NULL, file_digest TEXT, changes TEXT NOT NULL
+    );
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -211,6 +219,10 @@ class SqliteStorage(SqlReads):
                 f"INSERT INTO ratings ({RATING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [rating_row(r, batch.rating_acks[(r.counter_id, r.rating_id)]) for r in changes.ratings],
             )
+            db.executemany(  # a plain INSERT: a version made twice fails loudly
+                f"INSERT INTO config_versions ({CONFIG_COLUMNS}) VALUES ({', '.join('?' * 9)})",
+                [config_row(stored) for stored in batch.configs],
+            )
             db.execute("COMMIT")
         except BaseException as exc:
             self._roll_back()
@@ -279,6 +291,9 @@ class SqliteReader(SqlReads):
             return self._db.execute(query, params).fetchall()
         except sqlite3.Error as exc:
             raise StorageError(f"cannot read {self._path}: {exc}") from None
+
+    def tables(self) -> set[str]:
+        return {name for (name,) in self._rows("SELECT name FROM sqlite_master WHERE type = 'table'", ())}
 
     def close(self) -> None:
         self._db.close()

@@ -41,6 +41,8 @@ TABLES = {
     "replies": "SELECT device, day, request_id, payload FROM replies ORDER BY device, day, request_id",
     "ratings": "SELECT * FROM ratings ORDER BY counter_id, rating_id",
     "events": "SELECT day, at, kind, ticket_id, counter_id, detail FROM events ORDER BY seq",
+    "config_versions": "SELECT version, source, by_who, by_name, restored_from, document, file_digest, changes"
+                       " FROM config_versions ORDER BY version",
 }
 
 
@@ -186,7 +188,7 @@ def test_the_same_morning_makes_the_same_tables_on_postgresql_as_on_sqlite(tmp_p
             assert rows(pg_db, table) == rows(lite_db, table), table
         assert [row[-1] for row in rows(pg_db, "ratings")] == ["buttons", "phone"]  # the channel
         assert len(rows(pg_db, "tickets")) >= 7
-    assert pg.storage.schema_version() == 3  # type: ignore[attr-defined]
+    assert pg.storage.schema_version() == 4  # type: ignore[attr-defined]
     pg.storage.close()
     lite.storage.close()
 
@@ -314,3 +316,32 @@ def test_two_instances_share_the_load_and_one_killed_loses_and_doubles_nothing(
     assert sorted(issued_by) == sorted(stored), "a ticket was made without its answer kept, or twice"
     assert len(ratings) == len({ticket for _, ticket in ratings}), "a ticket was rated twice"
     assert set(seen.rated) <= {rating_id for rating_id, _ in ratings}, "an acknowledged rating was lost"
+
+
+def test_a_configuration_changed_by_one_instance_is_followed_by_the_other(tmp_path: Path, database: str) -> None:
+    first = Day(tmp_path / "first", lambda: PostgresStorage(database))
+    second = Day(tmp_path / "second", lambda: PostgresStorage(database))
+    with first.service.exclusive():
+        first.ticket("dat-dai", "t1")  # commits version 1 (from the file)
+    with second.service.exclusive():
+        second.ticket("dat-dai", "t2")
+    admin = {"official": "an.nv", "official_name": "Nguyễn Văn An"}
+    with first.service.exclusive():
+        shown = first.send(first.topics.console_request("c1"),
+                           {"v": 1, "request_id": "s1", "action": "config_show", **admin},
+                           first.topics.console_response("c1"))
+        document = shown["document"]
+        document["counters"].append({"id": "9", "name": "Quầy 9", "areas": ["dat-dai"]})
+        changed = first.send(first.topics.console_request("c1"),
+                             {"v": 1, "request_id": "s2", "action": "config_change", **admin,
+                              "base_version": shown["config"]["version"], "document": document},
+                             first.topics.console_response("c1"))
+    assert changed["ok"] is True and changed["config"]["version"] == 2
+    with second.service.exclusive():  # another instance committed: it reads the day and the configuration again
+        called = second.command("9", "next", "n1")
+    assert called["ok"] is True and called["ticket"]["number"] == "1001", called
+    assert second.service.version == 2
+    config = json.loads(second.retained()[second.topics.config()])
+    assert [c["id"] for c in config["counters"]] == ["1", "2", "3", "9"]
+    first.storage.close()
+    second.storage.close()
