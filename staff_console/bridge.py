@@ -156,10 +156,6 @@ class Bridge:
             error = answer.error
             log.info("%s: refused (%s: %s)", what, error.code, error.detail or "")
             raise Refused(error.message or BAD_ANSWER_VI, error.code, error.detail or "")
-        if action in ("config_change", "config_restore"):
-            restored = f" (version {version} restored)" if action == "config_restore" else ""
-            log.info("configuration changed by %s: version %d%s, %d changes", official.username,
-                     answer.current.version, restored, len(answer.current.changes))
         return answer
 
     def _request(self, payload: bytes, what: str) -> bytes:

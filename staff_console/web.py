@@ -1,4 +1,5 @@
-"""The console's pages: sign-in, the official's counter page, the manager's floor, and their live streams.
+"""The console's pages: sign-in, the official's counter page, the manager's floor, and their live streams (the
+administrator's pages are `admin_pages.py`'s).
 
 Starlette on uvicorn. A sign-in is a random token in an HttpOnly, SameSite=Strict cookie (Secure under TLS)
 whose digest the accounts database keeps; every POST carries the sign-in's CSRF secret (the sign-in form a
@@ -33,6 +34,7 @@ from starlette.templating import Jinja2Templates
 
 from protocol.agent import AGENT_ZONE
 from staff_console.accounts import Accounts, Session
+from staff_console.admin_pages import admin_routes
 from staff_console.bridge import Bridge, Refused
 from staff_console.config import ConsoleConfig
 from staff_console.reports import DATE_FORMAT, ReportRefused, Reports
@@ -53,6 +55,8 @@ MAX_STREAMS_PER_SESSION = 4  # pages of one sign-in (a reload, a second tab); th
 MAX_HASHING = 2  # sign-ins checked at once: argon2 takes 64 MiB and a core each; more are told to try again
 ACTIONS = {"next", "recall", "start", "skip", "finish", "transfer", "call", "pause", "resume", "sit", "leave"}
 MANAGERS = {Role.MANAGER, Role.ADMIN}
+FOR_MANAGERS_VI = "Trang này dành cho quản lý trung tâm. Cán bộ làm việc tại trang Quầy."
+MAX_FIELDS = 16  # of a form: an action, a sign-in (the admin pages' forms have more: admin_pages.MAX_FIELDS)
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 
@@ -179,8 +183,11 @@ def make_app(console: Console) -> Starlette:
         found: Session | None = await console.use_accounts(console.accounts.session, token)
         return found
 
-    def signed_in(roles: set[Role] | None = None) -> Callable[[Callable[[Request, Session], Awaitable[Response]]],
+    def signed_in(roles: set[Role] | None = None, *, refusal: str = FOR_MANAGERS_VI,
+                  max_fields: int = MAX_FIELDS) -> Callable[[Callable[[Request, Session], Awaitable[Response]]],
                                                             Callable[[Request], Awaitable[Response]]]:
+        """The handler, for a signed-in person of `roles` (others get a 403 page saying `refusal`); a POST's form
+        (at most `max_fields`) must carry the sign-in's CSRF secret."""
         def wrap(handler: Callable[[Request, Session], Awaitable[Response]]) -> Callable[[Request],
                                                                                        Awaitable[Response]]:
             async def endpoint(request: Request) -> Response:
@@ -192,8 +199,8 @@ def make_app(console: Console) -> Starlette:
                     return RedirectResponse("/dang-nhap", status_code=303)
                 if roles is not None and session.user.role not in roles:
                     return page(request, "error.html", 403, session=session, title="Không có quyền truy cập",
-                                message="Trang này dành cho quản lý trung tâm. Cán bộ làm việc tại trang Quầy.")
-                form = await read_form(request, MAX_BODY) if request.method == "POST" else None
+                                message=refusal)
+                form = await read_form(request, MAX_BODY, max_fields) if request.method == "POST" else None
                 if form is not None and not _csrf_ok(request, session.csrf, form):
                     message = "Yêu cầu không hợp lệ (thiếu mã bảo vệ). Vui lòng tải lại trang."
                     if "x-csrf-token" in request.headers:  # the page's own script: it shows the message
@@ -326,6 +333,7 @@ def make_app(console: Console) -> Starlette:
         Route("/san/luong", floor_stream),
         Route("/bao-cao", reports_form, methods=["GET"]),
         Route("/bao-cao", report, methods=["POST"]),
+        *admin_routes(console.bridge, page, signed_in),
         Mount("/tep", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     return Starlette(routes=routes, middleware=[Middleware(Guard, csp=CSP, static_prefix="/tep/", max_body=MAX_BODY)])

@@ -71,6 +71,8 @@ function renderCounter(data) {
   const names = data.names;
   const me = page.dataset.me;
   const ticket = state.ticket;
+  // The counter's name follows the center's config (an administrator may rename it while the page is open).
+  document.getElementById("ten-quay").textContent = names.counters[data.counter_id] || data.counter_id;
   const status = document.getElementById("trang-thai");
   status.textContent = STATUS[state.status] || state.status;
   status.className = `status ${state.status}`;
@@ -97,6 +99,8 @@ function renderCounter(data) {
       el("span", {}, `Đã gọi ${count(ticket.calls)} lần`),
     ];
     details.replaceChildren(...parts);
+  } else if (!data.known) {
+    details.replaceChildren(el("span", { class: "error" }, "Quầy này không còn trong cấu hình của trung tâm."));
   } else {
     details.replaceChildren(el("span", { class: "muted" },
       state.status === "paused" ? "Quầy đang tạm nghỉ." : "Quầy đang trống. Bấm «Gọi tiếp» để gọi công dân tiếp theo."));

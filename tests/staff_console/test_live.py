@@ -46,3 +46,23 @@ def test_device_statuses_are_bounded() -> None:
         live.take(f"{ROOT}/device/d{n}/status", b'{"v":1,"online":true}')
     assert len(live.devices) == MAX_DEVICES
     assert live.take(f"{ROOT}/device/d0/status", b'{"v":1,"online":false}'), "a known device still changes"
+
+
+def test_a_changed_config_renames_and_adds_on_the_pages_at_once() -> None:
+    """An administrator's change (issue 17) is a new retained config: the counter pages and the floor follow it."""
+    live = Live(Topics("rach-gia"))
+    live.take(f"{ROOT}/config", json.dumps(CONFIG).encode())
+    version = live.version
+    changed = json.loads(json.dumps(CONFIG))
+    changed["areas"][0]["name"] = "Đất đai – Nhà ở"
+    changed["areas"].append({"id": "dong", "name": "Tạm đóng", "prefix": "C", "first": 1, "last": 9, "open": False})
+    changed["counters"][0]["name"] = "Quầy 1A"
+    changed["counters"].append({"id": "9", "name": "Quầy 9", "areas": ["dat-dai"]})
+    assert live.take(f"{ROOT}/config", json.dumps(changed).encode()) and live.version > version
+    view = live.counter_view("1")
+    assert view["names"]["counters"]["1"] == "Quầy 1A"
+    assert [area["name"] for area in view["areas"]] == ["Đất đai – Nhà ở"]
+    assert view["transfer_to"] == [["dat-dai", "Đất đai – Nhà ở"]], "a closed area takes no transfer"
+    assert live.counter_view("9")["known"]
+    assert list(live.floor_view()["counters"]) == ["1", "9"]
+    assert live.names()["counters"] == {"1": "Quầy 1A", "9": "Quầy 9"}
