@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from central_server import service
 from central_server.config import load
 from central_server.live_config import changes, document_of, merged
 from central_server.report.command import make_report
@@ -315,3 +316,13 @@ def test_the_report_names_areas_and_counters_as_the_live_configuration_does(rig:
     assert names["dat-dai"] == "Đất đai – Nhà ở"
     assert names["nho"] == "Lĩnh vực nhỏ", "an area no longer configured keeps the name it had"
     assert {c.id: c.name for c in report.center.counters}["3"] == "Quầy 3"
+
+
+def test_the_console_makes_a_bounded_number_of_versions_a_day(rig: AdminRig, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(service, "MAX_CHANGES_PER_DAY", 2)
+    for minutes in (10, 20):
+        assert rig.change(lambda d, m=minutes: area(d, "nho").update(target_wait_min=m))["ok"] is True
+    refused = rig.change(lambda d: area(d, "nho").update(target_wait_min=40))
+    assert refused["error"]["code"] == "too_many_changes" and rig.service.version == 3
+    rig.clock.advance(days=1)
+    assert rig.change(lambda d: area(d, "nho").update(target_wait_min=40))["ok"] is True, "a new day, a new count"
