@@ -326,3 +326,15 @@ def test_the_console_makes_a_bounded_number_of_versions_a_day(rig: AdminRig, mon
     assert refused["error"]["code"] == "too_many_changes" and rig.service.version == 3
     rig.clock.advance(days=1)
     assert rig.change(lambda d: area(d, "nho").update(target_wait_min=40))["ok"] is True, "a new day, a new count"
+
+
+def test_a_rating_pressed_before_the_levels_changed_still_counts(rig: AdminRig) -> None:
+    ticket = rig.ticket("dat-dai")["ticket"]
+    rig.command("1", "next")
+    rig.command("1", "finish")
+    pressed = rig.clock.now
+    assert rig.change(lambda d: d["rating"].update(levels=["very_satisfied", "dissatisfied"]))["ok"] is True
+    body = {"v": 1, "rating_id": "r1", "ticket_id": ticket["id"], "level": "satisfied",
+            "pressed_at": pressed.isoformat()}  # from the terminal's outbox, under the level its button meant then
+    ack = reply_of(rig.send(rig.topics.counter_rating("1"), body, None), rig.topics.rating_ack("1"))
+    assert ack["ok"] is True and ack["level"] == "satisfied"
