@@ -188,7 +188,10 @@ def test_an_invalid_change_is_refused_in_vietnamese_and_changes_nothing(rig: Adm
     assert refused["error"]["message"] == ("Chưa có quầy nào phục vụ lĩnh vực «Lĩnh vực nhỏ» đang tiếp nhận: giao lĩnh "
                                           "vực này cho một quầy, hoặc tạm ngừng tiếp nhận lĩnh vực.")
     assert "no counter serves the open area 'nho'" in refused["error"]["detail"]
-    assert rig.change(lambda d: d.update(unknown={"x": 1}))["error"]["code"] == "config_invalid"
+    for part in ({"unknown": {"x": 1}}, {"storage": {"url": "sqlite:////tmp/x.db"}}, {"mqtt": {"url": "mqtt://x"}},
+                 {"center": {"name": "Tên mới", "id": "khac"}}, {"center": {"name": "A", "timezone": "UTC"}}):
+        refused = rig.change(lambda d, p=part: d.update(p))
+        assert refused["error"]["code"] == "config_invalid", part
     assert rig.change(lambda d: None)["error"]["code"] == "no_change"
     assert rig.live_config() == before and rig.service.version == 1
 
