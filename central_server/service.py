@@ -694,9 +694,9 @@ class CenterService:
         """The versions, newest first, as many as fit in one answer (devices decode at most MAX_PAYLOAD)."""
         history = tuple(self._storage.config_history(HISTORY_ASKED))
         answer = ConfigAnswer(request_id, self._current_version(), history=history)
-        while history and len(answer.to_wire()) > MAX_PAYLOAD - 1024:
-            history = history[: max(0, len(history) * 3 // 4 if len(history) > 1 else 0)]
-            answer = ConfigAnswer(request_id, self._current_version(), history=history)
+        while history and len(answer.to_wire()) > MAX_PAYLOAD - 1024:  # the oldest go first
+            history = history[: len(history) * 3 // 4]
+            answer = ConfigAnswer(request_id, answer.current, history=history)
         return answer
 
     # --- the citizen web (issue 16) -------------------------------------------------------------

@@ -341,3 +341,14 @@ def test_a_rating_pressed_before_the_levels_changed_still_counts(rig: AdminRig) 
             "pressed_at": pressed.isoformat()}  # from the terminal's outbox, under the level its button meant then
     ack = reply_of(rig.send(rig.topics.counter_rating("1"), body, None), rig.topics.rating_ack("1"))
     assert ack["ok"] is True and ack["level"] == "satisfied"
+
+
+def test_the_history_is_cut_to_what_one_answer_carries(rig: AdminRig) -> None:
+    long_notice = "Thông báo dài " * 30
+    for turn in range(60):
+        rig.clock.advance(seconds=1)  # within the console's rate of commands
+        assert rig.change(lambda d, t=turn: d.update(board={"notice": f"{long_notice}{t}"[:500]}))["ok"] is True
+    answer = rig.ask("config_history")
+    assert len(json.dumps(answer, ensure_ascii=False).encode()) <= 64 * 1024
+    versions = [v["version"] for v in answer["history"]]
+    assert versions == list(range(61, 61 - len(versions), -1)) and 10 < len(versions) < 61, "the newest, in order"
