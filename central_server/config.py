@@ -17,7 +17,7 @@ from central_server.domain.center import CenterRules
 from central_server.domain.counters import CounterSpec
 from central_server.domain.limits import Limits
 from central_server.domain.policies import PriorityMode, QueuePolicy
-from central_server.live_config import Document, document_of, merged
+from central_server.live_config import Document, document_of, merged, not_live
 from central_server.storage.url import PostgresDatabase, SqliteFile, StorageUrl
 from protocol.config import MqttSettings, Table, load_mqtt, read_toml
 from protocol.errors import ConfigError
@@ -143,6 +143,11 @@ def load(path: Path, *, on_this_host: bool = True) -> CenterConfig:
 def with_document(config: CenterConfig, document: Mapping[str, Any], *, on_this_host: bool = True) -> CenterConfig:
     """The center config with its live part replaced by `document`, validated as `--check` validates a file
     (ConfigError naming the first mistake as the file would; `vietnamese` when a page could have made it)."""
+    part = not_live(document)
+    if part is not None:
+        raise ConfigError(f"{config.path.name}: {part}: no part of the live configuration (it changes in the file, "
+                          "at a restart)", "Phần này của cấu hình chỉ thay đổi được trong tệp cấu hình, khi khởi động "
+                                           "lại máy chủ.")
     return build(Table(merged(config.raw, document), config.path, ""), on_this_host=on_this_host)
 
 

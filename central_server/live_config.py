@@ -33,6 +33,19 @@ def document_of(raw: Mapping[str, Any]) -> Document:
     return document
 
 
+def not_live(document: Mapping[str, Any]) -> str | None:
+    """The first part of `document` that is no part of the live configuration (the center's id, `[mqtt]`, ...),
+    if any: those change only in the file, at a restart."""
+    for key, value in document.items():
+        if key == "center":
+            extra = sorted(set(value) - {"name"}) if isinstance(value, Mapping) else ["(not a table)"]
+            if extra:
+                return f"[center].{extra[0]}"
+        elif key not in LIVE_TABLES:
+            return f"[{key}]"
+    return None
+
+
 def merged(raw: Mapping[str, Any], document: Mapping[str, Any]) -> dict[str, Any]:
     """The center config of `raw` (the file) with its live part replaced by `document`'s: what is validated, as
     `--check` validates the file, before a document goes live. A key of the document that is no live table

@@ -260,9 +260,11 @@ RATING_LEVEL = re.compile(r'(?m)^level = "[^"]*"')
 
 
 def rating_levels(text: str, levels: tuple[str, ...]) -> str:
-    """Name the example's rating buttons after the center's levels, best first, when there are as many.
+    """Label the example's rating buttons (their stickers) with the center's levels, best first, when there are
+    as many: each button then means the level at its place.
 
-    Otherwise the example's stay, and provision says to wire and list one button per level.
+    Otherwise the example's labels stay, and provision says so: the buttons still take the levels by position,
+    and the terminal logs which stickers to change.
     """
     found = RATING_LEVEL.findall(text)
     if len(found) != len(levels):
@@ -412,12 +414,20 @@ def _summary(config: CenterConfig, options: Options, devices: list[Device]) -> l
     if options.broker_host_guessed:
         lines.append(f"warning: devices will look for the broker at {options.broker_host}; if that is not how the "
                      "center's network names the server, run again with --broker-host")
-    example_levels = RATING_LEVEL.findall((TEMPLATES / "counter.example.toml").read_text(encoding="utf-8"))
-    if len(example_levels) != len(config.rules.rating_levels):
-        lines.append(f"warning: the center has {len(config.rules.rating_levels)} rating levels and the counter "
-                     f"example {len(example_levels)} rating buttons: list one [[ratings]] per level in each counter")
+    lines.extend(_rating_buttons_warning(config.rules.rating_levels))
     lines.append("kiosk and board configs keep the example's hardware sections: edit [printer], [screen] and [leds]")
     return lines
+
+
+def _rating_buttons_warning(levels: tuple[str, ...]) -> list[str]:
+    """When the counter example has not one rating button per level: the buttons take the levels by position."""
+    buttons = len(RATING_LEVEL.findall((TEMPLATES / "counter.example.toml").read_text(encoding="utf-8")))
+    if buttons == len(levels):
+        return []
+    which = "some levels cannot be given" if buttons < len(levels) else "some buttons stay dark"
+    return [f"warning: the center has {len(levels)} rating levels and the counter example {buttons} rating buttons: "
+            f"the buttons take the levels by position ({which}); `python -m rating_terminal --check --center` shows "
+            "each button's level and the stickers to change"]
 
 
 # --- the command ----------------------------------------------------------------------------------

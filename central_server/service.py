@@ -81,6 +81,9 @@ CONFLICT_VI = ("Cấu hình vừa được thay đổi (nay là phiên bản {ve
                "Ông/Bà chưa được áp dụng. Vui lòng tải lại trang và làm lại.")
 INVALID_VI = "Cấu hình mới không hợp lệ; chưa có gì thay đổi."
 READ_ONLY_CONFIG = ("config_show", "config_history")  # answered, never kept
+# Versions the console may make a day: a center changes its configuration a few times a week; a console gone wrong
+# could otherwise keep 64 KiB documents at the rate of its commands. SIGHUP (root's) is not counted.
+MAX_CHANGES_PER_DAY = 200
 HISTORY_ASKED = 200  # versions read for the history page, before they are cut to what one answer carries
 MAX_HELD_STATUSES = 1_000  # device statuses kept while storage cannot write, to be applied once it can
 # Refusals kept per day (and process) so that their retries get the same answer; a kiosk or a
@@ -155,6 +158,7 @@ class CenterService:
         self._status_due: dict[str, None] = {}  # devices whose changed status is not recorded yet (in order)
         self._answered = self._answered_hashes()
         self._refusals_kept = 0  # this day, by this process
+        self._changes_today = 0  # versions the console made this day, in this process (at most MAX_CHANGES_PER_DAY)
         self._day_began = False
         self._clock_behind: date | None = None
         self._batch_replies: dict[tuple[str, str], bytes] = {}
@@ -237,7 +241,7 @@ class CenterService:
         rules = self.config.rules
         self.center.restore(self._storage.load_day(day, rules.counters, rules.policy.regular_per_priority))
         self._answered = self._answered_hashes()
-        self._refusals_kept = 0
+        self._refusals_kept = self._changes_today = 0
         self._day_began = True
         log.info("service day %s begins: %d tickets already stored for it", day, len(self.center.tickets))
 
@@ -614,6 +618,9 @@ class CenterService:
             return self._history(request.request_id)
         if request.base_version != self.version:
             raise DomainError("config_conflict", CONFLICT_VI.format(version=self.version))
+        if self._changes_today >= MAX_CHANGES_PER_DAY:
+            raise DomainError("too_many_changes", f"Đã có {MAX_CHANGES_PER_DAY} lần thay đổi cấu hình trong ngày; "
+                                                  "vui lòng thay đổi tiếp vào ngày mai hoặc sửa tệp cấu hình.")
         restored_from = request.version if request.action == "config_restore" else None
         document = request.document
         if restored_from is not None:
@@ -630,6 +637,7 @@ class CenterService:
             raise DomainError("no_change", "Không có gì khác với cấu hình đang dùng.")
         version = self._change(config, "restore" if restored_from is not None else "console", request.official,
                                request.official_name, now, restored_from=restored_from)
+        self._changes_today += 1
         log.info("console %s: %s (%s) made configuration version %d", console_id, request.official,
                  request.action, version.version)
         return ConfigAnswer(request.request_id, replace(version, changes=()), config.document)
@@ -686,9 +694,9 @@ class CenterService:
         """The versions, newest first, as many as fit in one answer (devices decode at most MAX_PAYLOAD)."""
         history = tuple(self._storage.config_history(HISTORY_ASKED))
         answer = ConfigAnswer(request_id, self._current_version(), history=history)
-        while history and len(answer.to_wire()) > MAX_PAYLOAD - 1024:
-            history = history[: max(0, len(history) * 3 // 4 if len(history) > 1 else 0)]
-            answer = ConfigAnswer(request_id, self._current_version(), history=history)
+        while history and len(answer.to_wire()) > MAX_PAYLOAD - 1024:  # the oldest go first
+            history = history[: len(history) * 3 // 4]
+            answer = ConfigAnswer(request_id, answer.current, history=history)
         return answer
 
     # --- the citizen web (issue 16) -------------------------------------------------------------

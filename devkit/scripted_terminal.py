@@ -4,9 +4,12 @@ input and showing its lights as lines on standard output: the fake at the hardwa
 press and its ack).
 
 A line `key next` drives the configured pin of the Next key low and high again, as a finger would;
-`key skip long` holds it past the long-press time; `rate satisfied` presses that level's button.
-Everything after the pin (debounce, long-press timing, the events) is the production adapter.
-Output lines: `armed <levels>`, `disarmed`, `thanks <level>`, `signal <feedback>`, `closed`.
+`key skip long` holds it past the long-press time; `rate 3` presses the third rating button (best
+first) and `rate satisfied` the button whose sticker says so (its `level` in the config), as a citizen
+would: what it sends is the level that button means now. Everything after the pin (debounce,
+long-press timing, the events) is the production adapter.
+Output lines: `armed <the level of each button, best first; - for a dark one>`, `disarmed`,
+`thanks <level>`, `signal <feedback>`, `closed`.
 """
 
 from __future__ import annotations
@@ -34,11 +37,12 @@ class ScriptedTerminal:
         self._factory = MockFactory()
         Device.pin_factory = self._factory
         self._keys = dict(config.keys)
-        self._buttons = {r.level: r.button for r in config.ratings}
+        self._buttons = {**{r.label: r.button for r in config.ratings if r.label is not None},  # its sticker
+                         **{str(n): r.button for n, r in enumerate(config.ratings, start=1)}}  # "3": the third
         self._long_s = config.long_press_s + 0.2
         self._free_at: dict[int, float] = {}  # pin -> when it may be pressed again
         self._hardware = GpiozeroTerminal(
-            keys=config.keys, ratings=[(r.level, r.button, r.led) for r in config.ratings],
+            keys=config.keys, ratings=[(r.button, r.led) for r in config.ratings],
             feedback_led=config.feedback_led, buzzer=config.buzzer, on_event=on_event,
             long_press_s=config.long_press_s,
         )
@@ -51,8 +55,8 @@ class ScriptedTerminal:
             match line.split():
                 case ["key", key, *rest] if Key._value2member_map_.get(key) in self._keys:
                     self._press(self._keys[Key(key)], self._long_s if rest == ["long"] else PRESS_S)
-                case ["rate", level] if level in self._buttons:
-                    self._press(self._buttons[level], PRESS_S)
+                case ["rate", button] if button in self._buttons:
+                    self._press(self._buttons[button], PRESS_S)
                 case _:
                     self._say(f"unknown {line.strip()[:60]}")
 
@@ -74,16 +78,16 @@ class ScriptedTerminal:
             self._sink.write(line + "\n")
             self._sink.flush()
 
-    def arm(self, levels: list[str]) -> None:
-        self._hardware.arm(levels)
-        self._say("armed " + " ".join(levels))
+    def arm(self, meaning: list[str | None]) -> None:
+        self._hardware.arm(meaning)
+        self._say("armed " + " ".join(level or "-" for level in meaning))
 
     def disarm(self) -> None:
         self._hardware.disarm()
         self._say("disarmed")
 
-    def thank_you(self, level: str) -> None:
-        self._hardware.thank_you(level)
+    def thank_you(self, button: int, level: str) -> None:
+        self._hardware.thank_you(button, level)
         self._say(f"thanks {level}")
 
     def signal(self, feedback: Feedback) -> None:

@@ -19,8 +19,8 @@ from rating_terminal.model import TerminalEvent, TerminalHardware
 log = logging.getLogger("rating_terminal")
 PROG, DESCRIPTION = "rating_terminal", "The counter terminal: keypad and rating buttons."
 CENTER_HELP = """\
-  --center CENTER.toml  also check that every [[ratings]] level is one of that center
-                        config's [rating] levels (say, with --check before installing)"""
+  --center CENTER.toml  with --check: also show what each rating button would mean with that
+                        center config's [rating] levels, and which stickers would be wrong"""
 
 
 def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None,
@@ -79,7 +79,7 @@ def open_hardware(config: TerminalConfig, on_event: Callable[[TerminalEvent], No
     from rating_terminal.hardware import GpiozeroTerminal
 
     return GpiozeroTerminal(
-        keys=config.keys, ratings=[(r.level, r.button, r.led) for r in config.ratings],
+        keys=config.keys, ratings=[(r.button, r.led) for r in config.ratings],
         feedback_led=config.feedback_led, buzzer=config.buzzer, on_event=on_event,
         long_press_s=config.long_press_s,
     )

@@ -32,7 +32,7 @@ from protocol.messages import (
     RatingRecorded,
     Refusal,
 )
-from rating_terminal.config import TerminalConfig, levels_problem
+from rating_terminal.config import TerminalConfig
 from rating_terminal.flow import (
     Arm,
     CommandAnswered,
@@ -50,6 +50,7 @@ from rating_terminal.flow import (
     ThankYou,
     Tick,
 )
+from rating_terminal.levels import explain
 from rating_terminal.model import Feedback, TerminalHardware
 from rating_terminal.outbox import Outbox
 
@@ -67,14 +68,14 @@ class TerminalAgent(AgentLoop[Event]):
                  clock: Clock) -> None:
         super().__init__(link, config.center_id, clock)
         self.config = config
-        self.flow = TerminalFlow(lambda: uuid.uuid4().hex, clock())
+        self.flow = TerminalFlow(lambda: uuid.uuid4().hex, clock(), len(config.ratings))
         self.flow.rated.update(o.rating.ticket_id for o in outbox.pending())  # never armed twice for one ticket
         self._hardware, self._outbox = hardware, outbox
         self._commands: queue.SimpleQueue[SendCommand | None] = queue.SimpleQueue()
         self._uncertain: list[str] = []  # commands sent whose answer never came (the command worker's)
         self._wake_sender = threading.Event()
         self._acks: queue.Queue[tuple[str, str]] = queue.Queue()
-        self._levels_seen: set[tuple[str, ...]] = set()  # the center's rating levels checked against ours
+        self._levels_told: tuple[str, ...] | None = None  # the center's rating levels last logged with the buttons
         topics = self.topics
         self.subscribe(topics.config(), CenterConfigMessage.from_wire, self._config_received)
         self.subscribe(topics.counter_state(config.counter_id), CounterStateMessage.from_wire, StateReceived)
@@ -88,11 +89,10 @@ class TerminalAgent(AgentLoop[Event]):
     # --- the link's thread: decoded messages to events ---------------------------------------
 
     def _config_received(self, config: CenterConfigMessage) -> Event:
-        if config.rating_levels not in self._levels_seen:  # the retained config comes again on every reconnect
-            self._levels_seen.add(config.rating_levels)
-            problem = levels_problem(self.config, config.rating_levels, "the center's rating")
-            if problem is not None:
-                log.error("%s: its button never lights", problem)
+        if config.rating_levels != self._levels_told:  # the retained config comes again on every reconnect
+            self._levels_told = config.rating_levels
+            for level, line in explain([r.label for r in self.config.ratings], config.rating_levels):
+                log.log(level, "%s", line)
         return ConfigReceived(tuple(a.id for a in config.areas if a.open), config.rating_levels,
                               config.rating_window_s)
 
@@ -153,7 +153,7 @@ class TerminalAgent(AgentLoop[Event]):
         elif isinstance(effect, Signal):
             hardware.signal(effect.feedback)
         elif isinstance(effect, Arm):
-            hardware.arm(list(effect.levels))
+            hardware.arm(list(effect.meaning))
         elif isinstance(effect, Disarm):
             hardware.disarm()
         elif isinstance(effect, StoreRating):
@@ -161,7 +161,7 @@ class TerminalAgent(AgentLoop[Event]):
             log.info("rating %s of ticket %s stored: %s", effect.rating_id, effect.ticket_id, effect.level)
             self._wake_sender.set()
         elif isinstance(effect, ThankYou):  # after StoreRating: the rating is on disk
-            hardware.thank_you(effect.level)
+            hardware.thank_you(effect.button, effect.level)
 
     # --- workers ------------------------------------------------------------------------------
 

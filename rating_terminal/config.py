@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from protocol.config import MqttSettings, Table, load_mqtt, read_toml
-from protocol.errors import ConfigError
 from protocol.gpio_header import physical_pin, pin_problem
 from protocol.topics import DEVICE_ID, ID
+from rating_terminal.levels import explain
 from rating_terminal.model import Key
 from rating_terminal.usb_keypad import DEFAULT_KEYS, KEY_CODES
 
@@ -19,9 +19,11 @@ LABEL = re.compile(r"[a-z0-9_-]+")
 
 @dataclass(frozen=True, slots=True)
 class RatingPins:
-    level: str
+    """One rating button and its LED; the `[[ratings]]` tables are the buttons in order, best first."""
+
     button: int
     led: int
+    label: str | None = None  # the optional `level`: what the button's sticker says, never what it sends
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,7 @@ class TerminalConfig:
     long_press_s: float
     usb_keypad: Path | None = None  # a USB numeric keypad (/dev/input/by-id/...-event-kbd)
     usb_keys: dict[Key, str] | None = None  # key -> the keypad key's name (KPENTER, KPPLUS, ...)
+    center: tuple[str, tuple[str, ...]] | None = None  # `--center`: that file's name and its rating levels
 
     @property
     def device_id(self) -> str:
@@ -49,13 +52,23 @@ class TerminalConfig:
 
     def summary(self) -> str:
         keys = ", ".join(f"{key.value} {_gpio(pin)}" for key, pin in self.keys.items()) or "no keys"
-        ratings = (", ".join(f"{r.level} {_gpio(r.button)}/LED {_gpio(r.led)}" for r in self.ratings)
-                   or "no rating buttons")
+        ratings = ", ".join(f"#{n} {_gpio(r.button)}/LED {_gpio(r.led)}{f' labelled {r.label!r}' if r.label else ''}"
+                            for n, r in enumerate(self.ratings, start=1)) or "no rating buttons"
         lights = [f"{what} {_gpio(pin)}" for what, pin in (("feedback LED", self.feedback_led),
                                                            ("buzzer", self.buzzer)) if pin is not None]
         return "\n".join([f"terminal of counter {self.counter_id}, center {self.center_id}",
                           f"mqtt {self.mqtt.summary()}", f"outbox {self.outbox}", f"keys: {keys}",
-                          f"ratings: {ratings}", f"signals: {', '.join(lights) or 'none'}"])
+                          f"rating buttons, best first: {ratings}", f"signals: {', '.join(lights) or 'none'}",
+                          *self._mapping()])
+
+    def _mapping(self) -> list[str]:
+        """With `--center`: what each button would mean with that center's levels, as the running terminal logs it."""
+        if self.center is None:
+            return []
+        name, levels = self.center
+        lines = explain([r.label for r in self.ratings], levels)
+        return [f"with {name}'s rating levels ({', '.join(levels)}):",
+                *(f"  {'warning: ' if level > logging.INFO else ''}{line}" for level, line in lines)]
 
 
 def _gpio(pin: int) -> str:
@@ -76,8 +89,9 @@ def load(path: Path) -> TerminalConfig:
     keys = _keys(key_table)
     rating_tables = root.tables("ratings") if root.has("ratings") else []
     ratings = tuple(_rating(t) for t in rating_tables)
-    if len({r.level for r in ratings}) != len(ratings):
-        raise root.error("ratings", "a rating level is listed twice")
+    labels = [r.label for r in ratings if r.label is not None]
+    if len(set(labels)) != len(labels):
+        raise root.error("ratings", "two buttons have the same level (sticker)")
     usb_keypad, usb_keys = _usb(root.table("usb_keypad", required=False))
     pins = root.table("pins", required=False)
     feedback_led, buzzer = _pin(pins, "feedback_led"), _pin(pins, "buzzer")
@@ -95,28 +109,15 @@ def load(path: Path) -> TerminalConfig:
 
 
 def load_for_center(path: Path, center: Path) -> TerminalConfig:
-    """The terminal's config, refused unless every `[[ratings]] level` is one of the center config's
-    `[rating] levels` (`--center`): a button for a level the center does not have never lights."""
-    config = load(path)
-    problem = levels_problem(config, center_levels(center), f"{center.name}'s [rating]")
-    if problem is not None:
-        raise ConfigError(problem)
-    return config
+    """The terminal's config with a center config's `[rating] levels` (`--center`), so that `--check` shows what
+    each button would mean there before the terminal is installed; running, the center's retained config decides."""
+    return replace(load(path), center=(center.name, center_levels(center)))
 
 
 def center_levels(path: Path) -> tuple[str, ...]:
     """Only the `[rating] levels` of a center config: the terminal does not need the server's package."""
     levels: tuple[str, ...] = read_toml(path).table("rating").strings("levels", pattern=LABEL)
     return levels
-
-
-def levels_problem(config: TerminalConfig, levels: Sequence[str], whose: str) -> str | None:
-    """One line naming the first `[[ratings]] #n.level` that is not one of the center's `levels`, if any."""
-    for index, rating in enumerate(config.ratings, start=1):
-        if rating.level not in levels:
-            return (f"{config.path.name}: [[ratings]] #{index}.level: {rating.level!r} is not one of {whose} levels "
-                    f"({', '.join(levels)})")
-    return None
 
 
 def _keys(table: Table) -> dict[Key, int]:
@@ -140,9 +141,9 @@ def _usb(table: Table) -> tuple[Path | None, dict[Key, str] | None]:
 
 
 def _rating(table: Table) -> RatingPins:
-    level = table.text("level", pattern=LABEL)
-    pins = RatingPins(level, _usable(table, "button", table.integer("button", minimum=0)),
-                      _usable(table, "led", table.integer("led", minimum=0)))
+    label: str | None = table.text("level", None, pattern=LABEL)
+    pins = RatingPins(_usable(table, "button", table.integer("button", minimum=0)),
+                      _usable(table, "led", table.integer("led", minimum=0)), label)
     table.finish()
     return pins
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from protocol.messages import CounterStateMessage
+from rating_terminal.levels import Meaning, button_levels
 from rating_terminal.model import Feedback, Key, KeyPressed, RatingPressed
 
 
@@ -64,7 +65,7 @@ class Signal:
 
 @dataclass(frozen=True, slots=True)
 class Arm:
-    levels: tuple[str, ...]
+    meaning: Meaning  # per rating button, best first: the level it sends now; None: it stays dark
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,7 @@ class StoreRating:
 
 @dataclass(frozen=True, slots=True)
 class ThankYou:
+    button: int
     level: str
 
 
@@ -94,9 +96,11 @@ Effect = SendCommand | Signal | Arm | Disarm | StoreRating | ThankYou
 class TerminalFlow:
     new_id: Callable[[], str]
     now: datetime
+    buttons: int  # how many rating buttons the terminal has
     online: bool = False
     areas: tuple[str, ...] = ()
     levels: tuple[str, ...] = ()
+    meaning: Meaning = field(init=False)  # the level each rating button means now (the levels, by position)
     state: CounterStateMessage | None = None
     pending: str | None = None  # the request_id of the command on its way
     transfer_choice: int = 0  # which other area a transfer goes to (short presses cycle)
@@ -106,6 +110,9 @@ class TerminalFlow:
     _armed_until: datetime | None = None  # on this terminal's clock: when the window closes
     _server_until: datetime | None = None  # on the server's clock
 
+    def __post_init__(self) -> None:
+        self.meaning = button_levels(self.buttons, self.levels)  # every button dark until the levels arrive
+
     def handle(self, event: Event) -> list[Effect]:
         match event:
             case Tick(now):
@@ -113,8 +120,7 @@ class TerminalFlow:
                 return self._expire()
             case ConfigReceived(areas, levels, window_s):
                 self.areas, self.levels, self.window_s = areas, levels, window_s
-                if self.armed is not None:
-                    return [Arm(self.levels)]  # the levels may have come after the state
+                return self._remap()
             case StateReceived(state):
                 self.state = state
                 return self._arm_from_state()
@@ -122,8 +128,8 @@ class TerminalFlow:
                 self.online = online
             case KeyPressed():
                 return self._key(event)
-            case RatingPressed(level):
-                return self._rate(level)
+            case RatingPressed(button):
+                return self._rate(button)
             case Signalled(feedback):
                 return [Signal(feedback)]
             case CommandAnswered(request_id, ok):
@@ -169,6 +175,12 @@ class TerminalFlow:
 
     # --- the citizen's rating ---------------------------------------------------------------
 
+    def _remap(self) -> list[Effect]:
+        """The buttons take the center's levels by position; a citizen about to rate sees the new lights
+        (the levels may also have come after the state that armed the terminal)."""
+        was, self.meaning = self.meaning, button_levels(self.buttons, self.levels)
+        return [Arm(self.meaning)] if self.armed is not None and self.meaning != was else []
+
     def _arm_from_state(self) -> list[Effect]:
         """Armed while the server's state shows the window: the terminal's clock may be wrong."""
         window = self.state.rating if self.state is not None else None
@@ -180,7 +192,7 @@ class TerminalFlow:
             # The window's own length on this terminal's clock, from now: it closes even if the
             # server's disarming state never arrives.
             self._armed_until = self.now + timedelta(seconds=self.window_s)
-        return [] if was == window.ticket_id else [Arm(self.levels)]
+        return [] if was == window.ticket_id else [Arm(self.meaning)]
 
     def _expire(self) -> list[Effect]:
         if self.armed is not None and self._armed_until is not None and self.now > self._armed_until:
@@ -193,14 +205,15 @@ class TerminalFlow:
         self.armed = self._armed_until = self._server_until = None
         return [Disarm()]
 
-    def _rate(self, level: str) -> list[Effect]:
-        if self.armed is None or level not in self.levels:
-            return []  # presses while not armed do nothing
+    def _rate(self, button: int) -> list[Effect]:
+        level = self.meaning[button] if 0 <= button < len(self.meaning) else None
+        if self.armed is None or level is None:
+            return []  # presses while not armed, and on a dark button, do nothing
         ticket_id = self.armed
         pressed_at = self._on_server_clock(self.now)
         self.rated.add(ticket_id)
         self.armed = self._armed_until = self._server_until = None
-        return [StoreRating(self.new_id(), ticket_id, level, pressed_at), ThankYou(level)]
+        return [StoreRating(self.new_id(), ticket_id, level, pressed_at), ThankYou(button, level)]
 
     def _on_server_clock(self, moment: datetime) -> datetime:
         """A moment of this terminal as the server's clock had it: a late rating from the outbox is

@@ -50,7 +50,7 @@ class Blink:
 class Patterns:
     """How long the lights and beeps last (tests shorten them so a whole pattern runs in milliseconds)."""
 
-    thank_you: Blink = Blink(0.3, 0.3, 3)  # the chosen level's LED, the others off
+    thank_you: Blink = Blink(0.3, 0.3, 3)  # the chosen button's LED, the others off
     ok: Blink = Blink(0.2, 0.1, 1)  # one short blink
     failed: Blink = Blink(0.8, 0.4, 3)  # three long blinks
     ok_beep: Blink = Blink(0.1, 0.1, 1)
@@ -66,7 +66,7 @@ class GpiozeroTerminal:
     def __init__(
         self,
         keys: dict[Key, int],
-        ratings: list[tuple[str, int, int]],
+        ratings: list[tuple[int, int]],  # (button, LED) per rating button, best first
         feedback_led: int | None,
         buzzer: int | None,
         on_event: Callable[[TerminalEvent], None],
@@ -85,7 +85,7 @@ class GpiozeroTerminal:
         self._last_edge: dict[int, float] = {}  # pin -> time of its last edge, counted or not
         self._down_since: dict[int, float] = {}  # pin -> time of its counted press, until its counted release
         self._devices: list[Any] = []  # everything to close, in the order opened
-        self._rating_leds: dict[str, Any] = {}
+        self._rating_leds: list[Any] = []  # by position, best first
         self._feedback_led: Any = None
         self._buzzer: Any = None
         try:
@@ -94,9 +94,9 @@ class GpiozeroTerminal:
                     self._button(f"key {key.value}", pin, timed_key=key)
                 else:
                     self._button(f"key {key.value}", pin, on_press=KeyPressed(key))
-            for level, button_pin, led_pin in ratings:
-                self._button(f"rating {level!r} button", button_pin, on_press=RatingPressed(level))
-                self._rating_leds[level] = self._open(f"rating {level!r} LED", LED, led_pin)
+            for button, (button_pin, led_pin) in enumerate(ratings):
+                self._button(f"rating button {button + 1}", button_pin, on_press=RatingPressed(button))
+                self._rating_leds.append(self._open(f"rating LED {button + 1}", LED, led_pin))
             if feedback_led is not None:
                 self._feedback_led = self._open("feedback LED", LED, feedback_led)
             if buzzer is not None:
@@ -143,29 +143,29 @@ class GpiozeroTerminal:
         self._last_edge[pin] = now
         return last is not None and now - last < self._debounce_s
 
-    def arm(self, levels: list[str]) -> None:
-        """Light the LEDs of these levels (the citizen may press), the others off."""
-        unknown = [level for level in levels if level not in self._rating_leds]
-        if unknown:
-            log.warning("no rating button for level(s) %s on this terminal", ", ".join(unknown))
-        for level, led in self._rating_leds.items():
-            if level in levels:
+    def arm(self, meaning: list[str | None]) -> None:
+        """Light the LEDs of the buttons that mean a level now (the citizen may press them), the others off."""
+        if len(meaning) != len(self._rating_leds):
+            log.warning("armed with %d rating buttons' levels on a terminal with %d", len(meaning),
+                        len(self._rating_leds))
+        for button, led in enumerate(self._rating_leds):
+            if button < len(meaning) and meaning[button] is not None:
                 led.on()
             else:
                 led.off()
 
     def disarm(self) -> None:
-        for led in self._rating_leds.values():
+        for led in self._rating_leds:
             led.off()
 
-    def thank_you(self, level: str) -> None:
-        """The chosen level's LED blinks, the others go off."""
-        if level not in self._rating_leds:
-            log.warning("no rating LED for level %r on this terminal", level)
-        for other, led in self._rating_leds.items():
-            if other != level:
+    def thank_you(self, button: int, level: str) -> None:
+        """The chosen button's LED blinks, the others go off."""
+        chosen = self._rating_leds[button] if 0 <= button < len(self._rating_leds) else None
+        if chosen is None:
+            log.warning("no rating LED %d (%s) on this terminal", button + 1, level)
+        for led in self._rating_leds:
+            if led is not chosen:
                 led.off()
-        chosen = self._rating_leds.get(level)
         if chosen is not None:
             self._blink(chosen, self._patterns.thank_you)
 
@@ -204,8 +204,8 @@ class FakeTerminal:
 
     def __init__(self, on_event: Callable[[TerminalEvent], None]) -> None:
         self.on_event = on_event
-        self.armed: list[str] = []  # the levels lit now
-        self.thanked: list[str] = []  # every thank-you, in order
+        self.armed: list[str | None] = []  # the level each button means while lit (None: dark); [] when not armed
+        self.thanked: list[tuple[int, str]] = []  # every thank-you (button, level), in order
         self.signals: list[Feedback] = []  # every signal, in order
         self.closed = False
 
@@ -213,15 +213,15 @@ class FakeTerminal:
         """What a (debounced) press of a real key or rating button would hand on."""
         self.on_event(event)
 
-    def arm(self, levels: list[str]) -> None:
-        self.armed = list(levels)
+    def arm(self, meaning: list[str | None]) -> None:
+        self.armed = list(meaning)
 
     def disarm(self) -> None:
         self.armed = []
 
-    def thank_you(self, level: str) -> None:
+    def thank_you(self, button: int, level: str) -> None:
         self.armed = []
-        self.thanked.append(level)
+        self.thanked.append((button, level))
 
     def signal(self, feedback: Feedback) -> None:
         self.signals.append(feedback)

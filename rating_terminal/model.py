@@ -34,7 +34,7 @@ class KeyPressed:
 
 @dataclass(frozen=True, slots=True)
 class RatingPressed:
-    level: str  # one of the center's rating levels, best first
+    button: int  # the rating button's position, 0 the best (the flow knows which level it means now)
 
 
 TerminalEvent = KeyPressed | RatingPressed  # what the hardware reports, through the `on_event` it was given
@@ -44,8 +44,8 @@ class TerminalHardware(Protocol):
     """What the counter terminal's main loop drives (its port: `hardware.GpiozeroTerminal` on the pins,
     `hardware.FakeTerminal` in memory); presses arrive through the `on_event` given to the adapter."""
 
-    def arm(self, levels: list[str]) -> None: ...
+    def arm(self, meaning: list[str | None]) -> None: ...  # per button, best first: its level now, None: dark
     def disarm(self) -> None: ...
-    def thank_you(self, level: str) -> None: ...
+    def thank_you(self, button: int, level: str) -> None: ...
     def signal(self, feedback: Feedback) -> None: ...
     def close(self) -> None: ...

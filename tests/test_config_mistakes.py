@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
 
 import pytest
 
 from central_server.__main__ import main as server_main
 from display_board.__main__ import main as board_main
 from kiosk.__main__ import main as kiosk_main
-from protocol.agent import AGENT_ZONE
-from protocol.link import FakeLink
-from protocol.messages import AreaInfo, CenterConfigMessage
 from rating_terminal.__main__ import main as terminal_main
-from rating_terminal.agent import TerminalAgent
-from rating_terminal.config import load as load_terminal
-from rating_terminal.outbox import Outbox
 from staff_console.__main__ import main as console_main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -210,24 +201,37 @@ def terminal_file(tmp_path: Path, *levels: str) -> Path:
     return path
 
 
-def test_the_terminal_with_center_refuses_a_level_the_center_does_not_have(
+def test_the_terminal_with_center_shows_what_each_button_would_mean_and_each_wrong_sticker(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = terminal_file(tmp_path, "very_satisfied", "neutral", "dissatisfied")
-    assert refused(terminal_main, path, capsys, "--center", str(CENTER_EXAMPLE)) == (
-        "rating_terminal: counter.toml: [[ratings]] #2.level: 'neutral' is not one of center.example.toml's [rating] "
-        "levels (very_satisfied, satisfied, dissatisfied)")
-    assert "neutral" in passes(terminal_main, path, capsys)  # alone, the terminal's file cannot know
+    alone = passes(terminal_main, path, capsys)
+    assert "#2 GPIO27 (pin 13)/LED GPIO23 (pin 16) labelled 'neutral'" in alone
+    assert passes(terminal_main, path, capsys, "--center", str(CENTER_EXAMPLE)) == alone + (
+        "with center.example.toml's rating levels (very_satisfied, satisfied, dissatisfied):\n"
+        "  buttons 1..3 -> very_satisfied, satisfied, dissatisfied\n"
+        "  warning: button 2 is labelled 'neutral' but now means 'satisfied': change its sticker (to \"Hài lòng\")\n")
 
 
-def test_the_terminal_with_center_passes_when_the_levels_agree(tmp_path: Path,
-                                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_terminal_with_center_shows_the_mapping_of_any_number_of_levels(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = terminal_file(tmp_path, "very_satisfied", "satisfied", "dissatisfied")
-    assert passes(terminal_main, path, capsys, "--center", str(CENTER_EXAMPLE)) == passes(terminal_main, path, capsys)
+    assert passes(terminal_main, path, capsys, "--center", str(CENTER_EXAMPLE)).endswith(
+        "):\n  buttons 1..3 -> very_satisfied, satisfied, dissatisfied\n")
     center = tmp_path / "center.toml"
     center.write_text(edited(example("center.example.toml"), '["very_satisfied", "satisfied", "dissatisfied"]',
-                             '["dissatisfied", "satisfied", "very_satisfied", "extra"]'), encoding="utf-8")
-    passes(terminal_main, path, capsys, "--center", str(center))  # a level with no button is allowed
+                             '["very_satisfied", "satisfied", "neutral", "dissatisfied", "very_dissatisfied"]'),
+                      encoding="utf-8")
+    shown = passes(terminal_main, path, capsys, "--center", str(center)).splitlines()
+    assert shown[-5:] == [
+        "with center.toml's rating levels (very_satisfied, satisfied, neutral, dissatisfied, very_dissatisfied):",
+        "  buttons 1..3 -> very_satisfied, neutral, very_dissatisfied",
+        "  warning: 3 rating buttons for the center's 5 levels: satisfied, dissatisfied cannot be given here "
+        "(fit 5 buttons to offer them all)",
+        "  warning: button 2 is labelled 'satisfied' but now means 'neutral': change its sticker (to \"Bình thường\")",
+        "  warning: button 3 is labelled 'dissatisfied' but now means 'very_dissatisfied': change its sticker "
+        "(to \"Rất không hài lòng\")"]
 
 
 @pytest.mark.parametrize(("center_text", "says"), [
@@ -251,31 +255,3 @@ def test_the_terminal_help_lists_center(capsys: pytest.CaptureFixture[str]) -> N
         terminal_main(["--help"])
     assert done.value.code == 0
     assert re.search(r"(?m)^  --center CENTER\.toml ", capsys.readouterr().out)
-
-
-def test_the_terminal_logs_once_per_center_levels_that_lack_one_of_its_levels(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    config = load_terminal(terminal_file(tmp_path, "very_satisfied", "satisfied", "dissatisfied"))
-    link = FakeLink()
-    outbox = Outbox(config.outbox)
-    agent = TerminalAgent(config, link, cast(Any, None), outbox, clock=lambda: datetime.now(AGENT_ZONE))  # no hardware
-
-    def receive(levels: tuple[str, ...], area: str = "dat-dai") -> list[str]:
-        caplog.clear()
-        message = CenterConfigMessage("rach-gia", "Rạch Giá", (AreaInfo(area, area, "", 1, 9),), (), levels)
-        link.deliver(agent.topics.config(), message.to_wire(), retained=True)
-        return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
-
-    with caplog.at_level(logging.INFO, logger="rating_terminal.agent"):
-        assert receive(("very_satisfied", "satisfied")) == [
-            "counter.toml: [[ratings]] #3.level: 'dissatisfied' is not one of the center's rating levels "
-            "(very_satisfied, satisfied): its button never lights"]
-        assert receive(("very_satisfied", "satisfied")) == []  # the same config again (every reconnect)
-        assert receive(("very_satisfied", "satisfied"), area="tu-phap") == []  # the same levels
-        assert receive(("very_satisfied", "satisfied", "dissatisfied")) == []
-        assert receive(("good", "bad")) == [
-            "counter.toml: [[ratings]] #1.level: 'very_satisfied' is not one of the center's rating levels "
-            "(good, bad): its button never lights"]
-    assert agent.events.qsize() == 5  # each config still reaches the flow
-    outbox.close()

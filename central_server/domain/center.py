@@ -208,6 +208,9 @@ class Center:
         # before a rating was pressed could have delivered it in time.
         self._online_since: dict[str, datetime] = {}
         self.device_since: dict[str, datetime] = {}  # when a device's online/offline state last changed (if seen)
+        # Rating levels the center had before its levels changed (issue 17): a rating pressed then, and delivered
+        # from a terminal's outbox or a phone's page afterwards, still counts with the level it was given.
+        self.former_levels: set[str] = set()
         self._start_day(service_day(now, rules.zone, rules.day_starts), next_seq=1)
 
     def _start_day(self, day: date, next_seq: int) -> None:
@@ -264,6 +267,7 @@ class Center:
         """
         if check:
             self._check_reconfigure(rules)
+        self.former_levels |= set(self.rules.rating_levels) - set(rules.rating_levels)
         self.rules = rules
         self.areas = {area.id: area for area in rules.areas}
         for area_id in self.areas:
@@ -751,7 +755,7 @@ class Center:
         its way: the broker, a busy batch).
         """
         counter = self._counter(counter_id)
-        if level not in self.rules.rating_levels:
+        if level not in self.rules.rating_levels and level not in self.former_levels:
             raise DomainError("bad_request", "Mức đánh giá không hợp lệ.")
         if ticket is None:
             raise DomainError("unknown_ticket", "Không tìm thấy phiếu cần đánh giá.")
@@ -792,7 +796,7 @@ class Center:
         """A citizen rates a served ticket from the phone (the citizen web), within the phone's window after
         "finish". One rating per ticket whatever the channel: the counter's buttons then get `already_rated`,
         and the counter's terminal stops waiting for it, as after a press."""
-        if level not in self.rules.rating_levels:
+        if level not in self.rules.rating_levels and level not in self.former_levels:
             raise DomainError("bad_request", "Mức đánh giá không hợp lệ.")
         if ticket.state is not TicketState.SERVED or ticket.finished_at is None:
             raise DomainError("not_served", f"Phiếu số {ticket.shown} chưa được phục vụ xong; Ông/Bà có thể đánh giá "

@@ -140,11 +140,19 @@ def config_row(stored: StoredConfig) -> tuple[Any, ...]:
             stored.file_digest, json.dumps([c.to_body() for c in v.changes], ensure_ascii=False))
 
 
-def config_from_row(row: Sequence[Any]) -> StoredConfig:
-    version, at, source, by, by_name, restored_from, document, file_digest, changes = row
+VERSION_COLUMNS = "version, at, source, by_who, by_name, restored_from, changes"  # a version without its document
+
+
+def version_from_row(row: Sequence[Any]) -> ConfigVersion:
+    version, at, source, by, by_name, restored_from, changes = row
     moment = _time(at)
     assert moment is not None
-    kept = ConfigVersion(int(version), moment, source, by, by_name,
+    return ConfigVersion(int(version), moment, source, by, by_name,
                          tuple(ConfigChange.from_body(c) for c in json.loads(changes)),
                          None if restored_from is None else int(restored_from))
+
+
+def config_from_row(row: Sequence[Any]) -> StoredConfig:
+    version, at, source, by, by_name, restored_from, document, file_digest, changes = row
+    kept = version_from_row((version, at, source, by, by_name, restored_from, changes))
     return StoredConfig(kept, json.loads(document), file_digest)

@@ -18,10 +18,12 @@ from central_server.storage.rows import (
     CONFIG_COLUMNS,
     COUNTER_MARKS,
     TICKET_COLUMNS,
+    VERSION_COLUMNS,
     config_from_row,
     counter_marks,
     rating_from_row,
     ticket_from_row,
+    version_from_row,
 )
 from protocol.messages import ConfigVersion
 
@@ -106,8 +108,8 @@ class SqlReads:
         return None if row is None else config_from_row(row)
 
     def config_history(self, most: int) -> list[ConfigVersion]:
-        return [config_from_row(row).version for row in self._rows(
-            f"SELECT {CONFIG_COLUMNS} FROM config_versions ORDER BY version DESC LIMIT ?", (most,))]
+        return [version_from_row(row) for row in self._rows(
+            f"SELECT {VERSION_COLUMNS} FROM config_versions ORDER BY version DESC LIMIT ?", (most,))]
 
     def config_documents(self) -> list[dict[str, Any]]:
         """Every version's document of the live configuration, newest first (a center makes a few a week)."""

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from central_server import service
 from central_server.config import load
 from central_server.live_config import changes, document_of, merged
 from central_server.report.command import make_report
@@ -187,7 +188,10 @@ def test_an_invalid_change_is_refused_in_vietnamese_and_changes_nothing(rig: Adm
     assert refused["error"]["message"] == ("Chưa có quầy nào phục vụ lĩnh vực «Lĩnh vực nhỏ» đang tiếp nhận: giao lĩnh "
                                           "vực này cho một quầy, hoặc tạm ngừng tiếp nhận lĩnh vực.")
     assert "no counter serves the open area 'nho'" in refused["error"]["detail"]
-    assert rig.change(lambda d: d.update(unknown={"x": 1}))["error"]["code"] == "config_invalid"
+    for part in ({"unknown": {"x": 1}}, {"storage": {"url": "sqlite:////tmp/x.db"}}, {"mqtt": {"url": "mqtt://x"}},
+                 {"center": {"name": "Tên mới", "id": "khac"}}, {"center": {"name": "A", "timezone": "UTC"}}):
+        refused = rig.change(lambda d, p=part: d.update(p))
+        assert refused["error"]["code"] == "config_invalid", part
     assert rig.change(lambda d: None)["error"]["code"] == "no_change"
     assert rig.live_config() == before and rig.service.version == 1
 
@@ -315,3 +319,36 @@ def test_the_report_names_areas_and_counters_as_the_live_configuration_does(rig:
     assert names["dat-dai"] == "Đất đai – Nhà ở"
     assert names["nho"] == "Lĩnh vực nhỏ", "an area no longer configured keeps the name it had"
     assert {c.id: c.name for c in report.center.counters}["3"] == "Quầy 3"
+
+
+def test_the_console_makes_a_bounded_number_of_versions_a_day(rig: AdminRig, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(service, "MAX_CHANGES_PER_DAY", 2)
+    for minutes in (10, 20):
+        assert rig.change(lambda d, m=minutes: area(d, "nho").update(target_wait_min=m))["ok"] is True
+    refused = rig.change(lambda d: area(d, "nho").update(target_wait_min=40))
+    assert refused["error"]["code"] == "too_many_changes" and rig.service.version == 3
+    rig.clock.advance(days=1)
+    assert rig.change(lambda d: area(d, "nho").update(target_wait_min=40))["ok"] is True, "a new day, a new count"
+
+
+def test_a_rating_pressed_before_the_levels_changed_still_counts(rig: AdminRig) -> None:
+    ticket = rig.ticket("dat-dai")["ticket"]
+    rig.command("1", "next")
+    rig.command("1", "finish")
+    pressed = rig.clock.now
+    assert rig.change(lambda d: d["rating"].update(levels=["very_satisfied", "dissatisfied"]))["ok"] is True
+    body = {"v": 1, "rating_id": "r1", "ticket_id": ticket["id"], "level": "satisfied",
+            "pressed_at": pressed.isoformat()}  # from the terminal's outbox, under the level its button meant then
+    ack = reply_of(rig.send(rig.topics.counter_rating("1"), body, None), rig.topics.rating_ack("1"))
+    assert ack["ok"] is True and ack["level"] == "satisfied"
+
+
+def test_the_history_is_cut_to_what_one_answer_carries(rig: AdminRig) -> None:
+    long_notice = "Thông báo dài " * 30
+    for turn in range(60):
+        rig.clock.advance(seconds=1)  # within the console's rate of commands
+        assert rig.change(lambda d, t=turn: d.update(board={"notice": f"{long_notice}{t}"[:500]}))["ok"] is True
+    answer = rig.ask("config_history")
+    assert len(json.dumps(answer, ensure_ascii=False).encode()) <= 64 * 1024
+    versions = [v["version"] for v in answer["history"]]
+    assert versions == list(range(61, 61 - len(versions), -1)) and 10 < len(versions) < 61, "the newest, in order"

@@ -252,13 +252,13 @@ class WedgedTerminal:  # the counter's TerminalHardware: LEDs on a GPIO expander
     def __init__(self, wedge: Wedge) -> None:
         self._wedge = wedge
 
-    def arm(self, levels: list[str]) -> None:
+    def arm(self, meaning: list[str | None]) -> None:
         self._wedge.call()
 
     def disarm(self) -> None:
         self._wedge.call()
 
-    def thank_you(self, level: str) -> None:
+    def thank_you(self, button: int, level: str) -> None:
         self._wedge.call()
 
     def signal(self, feedback: object) -> None:

@@ -66,13 +66,15 @@ def test_the_example_config_passes_check(agent: str, name: str) -> None:
     passes(agent, CONFIGS / name)
 
 
-def test_the_counter_example_agrees_with_the_center_example_on_the_rating_levels() -> None:
-    """`--center` checks each [[ratings]] level against the center's [rating] levels: the shipped pair agree."""
+def test_the_counter_examples_stickers_agree_with_the_center_examples_rating_levels() -> None:
+    """`--center` shows what each button means with the center's [rating] levels: the shipped pair need no warning."""
     checked = subprocess.run([sys.executable, "-m", "rating_terminal", "--config",
                               str(CONFIGS / "counter.example.toml"), "--center", str(CONFIGS / "center.example.toml"),
                               "--check"], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert checked.returncode == 0, checked.stderr
-    assert checked.stdout == passes("rating_terminal", CONFIGS / "counter.example.toml")
+    assert checked.stdout == passes("rating_terminal", CONFIGS / "counter.example.toml") + (
+        "with center.example.toml's rating levels (very_satisfied, satisfied, dissatisfied):\n"
+        "  buttons 1..3 -> very_satisfied, satisfied, dissatisfied\n")
 
 
 def test_the_example_board_reads_numbers_the_way_rach_gia_says_them() -> None:

@@ -94,8 +94,8 @@ def test_the_counter_example_uses_exactly_the_pins_of_the_doc_wiring_table() -> 
     config = load_counter(CONFIGS / "counter.example.toml")
     used: dict[str, int | None] = {f"keys.{key.value}": pin for key, pin in config.keys.items()}
     for rating in config.ratings:
-        used[f"ratings.{rating.level}.button"] = rating.button
-        used[f"ratings.{rating.level}.led"] = rating.led
+        used[f"ratings.{rating.label}.button"] = rating.button  # the doc names each button after its sticker
+        used[f"ratings.{rating.label}.led"] = rating.led
     used |= {"pins.feedback_led": config.feedback_led, "pins.buzzer": config.buzzer}
     documented: dict[str, int | None] = {}
     for part, key, bcm, pin, ground, _wiring in table(section("The counter terminal")):

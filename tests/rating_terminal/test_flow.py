@@ -29,12 +29,13 @@ from rating_terminal.outbox import Outbox
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
 LEVELS = ("very_satisfied", "satisfied", "dissatisfied")
+FIVE = ("very_satisfied", "satisfied", "neutral", "dissatisfied", "very_dissatisfied")
 
 
 @pytest.fixture
 def flow() -> TerminalFlow:
     ids = (f"id-{n}" for n in itertools.count(1))
-    terminal = TerminalFlow(lambda: next(ids), T0)
+    terminal = TerminalFlow(lambda: next(ids), T0, buttons=3)
     terminal.handle(ConfigReceived(("dat-dai", "xay-dung", "tu-phap"), LEVELS))
     terminal.handle(ConnectionChanged(True))
     return terminal
@@ -83,11 +84,11 @@ def test_transfer_cycles_the_other_areas_then_sends_on_a_long_press(flow: Termin
 
 
 def test_a_served_ticket_arms_the_buttons_and_the_first_press_wins(flow: TerminalFlow) -> None:
-    assert flow.handle(RatingPressed("satisfied")) == [], "not armed: nothing happens"
+    assert flow.handle(RatingPressed(1)) == [], "not armed: nothing happens"
     assert flow.handle(StateReceived(state("idle", rating_until=T0 + timedelta(minutes=2)))) == [Arm(LEVELS)]
-    effects = flow.handle(RatingPressed("satisfied"))
-    assert effects == [StoreRating("id-1", "t1", "satisfied", T0), ThankYou("satisfied")], "stored before thanks"
-    assert flow.handle(RatingPressed("dissatisfied")) == []
+    effects = flow.handle(RatingPressed(1))
+    assert effects == [StoreRating("id-1", "t1", "satisfied", T0), ThankYou(1, "satisfied")], "stored before thanks"
+    assert flow.handle(RatingPressed(2)) == []
     assert flow.handle(StateReceived(state("idle", rating_until=T0 + timedelta(minutes=2)))) == [], \
         "the same window after the press does not arm again"
 
@@ -117,21 +118,61 @@ def test_a_terminal_clock_far_off_still_arms_and_reports_the_press_on_the_server
     server_until = T0 - timedelta(hours=1) + timedelta(minutes=2)  # the server's clock is an hour behind ours
     assert flow.handle(StateReceived(state("idle", rating_until=server_until))) == [Arm(LEVELS)]
     flow.handle(Tick(T0 + timedelta(seconds=30)))
-    stored = flow.handle(RatingPressed("satisfied"))[0]
+    stored = flow.handle(RatingPressed(1))[0]
     assert isinstance(stored, StoreRating)
     assert stored.pressed_at == server_until - timedelta(seconds=90), "30 s into the window, as the server sees it"
 
 
 def test_a_ticket_rated_before_a_restart_is_not_armed_again() -> None:
-    terminal = TerminalFlow(lambda: "r", T0, rated={"t1"})
+    terminal = TerminalFlow(lambda: "r", T0, 3, rated={"t1"})
     terminal.handle(ConfigReceived(("dat-dai",), LEVELS))
     assert terminal.handle(StateReceived(state("idle", rating_until=T0 + timedelta(minutes=2)))) == []
 
 
 def test_levels_that_arrive_after_the_state_light_the_buttons() -> None:
-    terminal = TerminalFlow(lambda: "r", T0)
-    assert terminal.handle(StateReceived(state("idle", rating_until=T0 + timedelta(minutes=2)))) == [Arm(())]
+    terminal = TerminalFlow(lambda: "r", T0, 3)
+    window = StateReceived(state("idle", rating_until=T0 + timedelta(minutes=2)))
+    assert terminal.handle(window) == [Arm((None, None, None))], "no levels yet: every button dark"
+    assert terminal.handle(RatingPressed(0)) == [], "a dark button does nothing"
     assert terminal.handle(ConfigReceived(("dat-dai",), LEVELS)) == [Arm(LEVELS)]
+
+
+def test_a_button_sends_the_level_of_its_place_among_the_centers_levels() -> None:
+    ids = (f"id-{n}" for n in itertools.count(1))
+    terminal = TerminalFlow(lambda: next(ids), T0, 3)
+    terminal.handle(ConfigReceived(("dat-dai",), FIVE))
+    assert terminal.handle(StateReceived(state("idle", rating_until=T0 + timedelta(minutes=2)))) == [
+        Arm(("very_satisfied", "neutral", "very_dissatisfied"))]
+    assert terminal.handle(RatingPressed(2)) == [StoreRating("id-1", "t1", "very_dissatisfied", T0),
+                                                 ThankYou(2, "very_dissatisfied")]
+
+
+def test_levels_that_change_while_armed_arm_again_and_the_press_sends_the_new_level() -> None:
+    ids = (f"id-{n}" for n in itertools.count(1))
+    terminal = TerminalFlow(lambda: next(ids), T0, 5)
+    terminal.handle(ConfigReceived(("dat-dai",), FIVE))
+    assert terminal.handle(StateReceived(state("idle", rating_until=T0 + timedelta(minutes=2)))) == [Arm(FIVE)]
+    assert terminal.handle(ConfigReceived(("dat-dai",), LEVELS)) == [
+        Arm(("very_satisfied", None, "satisfied", None, "dissatisfied"))], "the lights follow the new levels"
+    assert terminal.handle(ConfigReceived(("dat-dai", "tu-phap"), LEVELS)) == [], "the same levels: no change"
+    assert terminal.handle(RatingPressed(1)) == [], "a dark button does nothing, and the citizen may still rate"
+    assert terminal.handle(RatingPressed(4)) == [StoreRating("id-1", "t1", "dissatisfied", T0),
+                                                 ThankYou(4, "dissatisfied")]
+    assert terminal.handle(ConfigReceived(("dat-dai",), FIVE)) == [], "rated: nothing to light again"
+
+
+def test_levels_that_change_while_not_armed_light_nothing(flow: TerminalFlow) -> None:
+    assert flow.handle(ConfigReceived(("dat-dai",), FIVE)) == []
+    assert flow.meaning == ("very_satisfied", "neutral", "very_dissatisfied")
+    assert flow.handle(StateReceived(state("idle", rating_until=T0 + timedelta(minutes=2)))) == [
+        Arm(("very_satisfied", "neutral", "very_dissatisfied"))]
+
+
+def test_a_button_the_terminal_does_not_have_does_nothing(flow: TerminalFlow) -> None:
+    flow.handle(StateReceived(state("idle", rating_until=T0 + timedelta(minutes=2))))
+    assert flow.handle(RatingPressed(3)) == []
+    assert flow.handle(RatingPressed(-1)) == []
+    assert flow.armed == "t1"
 
 
 def test_a_transfer_choice_lasts_for_one_transfer_only(flow: TerminalFlow) -> None:

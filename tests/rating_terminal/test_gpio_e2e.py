@@ -90,7 +90,7 @@ def test_keys_and_rating_buttons_on_gpio(mock_pins: MockFactory, server: ServerP
                     encoding="utf-8")
     config = load(path)
     holder: list[TerminalAgent] = []
-    hardware = GpiozeroTerminal(config.keys, [(r.level, r.button, r.led) for r in config.ratings],
+    hardware = GpiozeroTerminal(config.keys, [(r.button, r.led) for r in config.ratings],
                                 config.feedback_led, None, lambda event: holder[0].press(event))
     link = MqttLink(config.mqtt, client_id=config.client_id, status_topic=Topics(center_id).device_status("c1"))
     agent = TerminalAgent(config, link, hardware, Outbox(config.outbox), clock=lambda: datetime.now(ZONE))

@@ -25,7 +25,7 @@ from rating_terminal.hardware import (
 from rating_terminal.model import Feedback, Key, KeyPressed, RatingPressed, TerminalEvent, TerminalHardware
 
 KEYS = {Key.NEXT: 5, Key.RECALL: 6, Key.SKIP: 13, Key.FINISH: 19, Key.TRANSFER: 26, Key.PAUSE: 12}
-RATINGS = [("hai-long", 17, 22), ("binh-thuong", 27, 23), ("chua-hai-long", 4, 24)]
+RATINGS = [(17, 22), (27, 23), (4, 24)]  # (button, LED), best first
 FEEDBACK_LED, BUZZER = 20, 21
 FAST = Patterns(
     thank_you=Blink(0.001, 0.001, 3),
@@ -92,7 +92,7 @@ def tap(pin: MockPin, clock: Clock, held_s: float = 0.1) -> None:
 def release(mock_pins: MockFactory, clock: Clock) -> None:
     """Let go of every button, so closing does not wait out gpiozero's hold timer of a held one."""
     clock.advance(1.0)
-    for pin in [*KEYS.values(), *(button for _, button, _ in RATINGS)]:
+    for pin in [*KEYS.values(), *(button for button, _ in RATINGS)]:
         if mock_pins.pin(pin).function == "input":
             mock_pins.pin(pin).drive_high()
 
@@ -215,60 +215,52 @@ def test_long_press_keys_and_time_are_configurable(
     hardware.close()
 
 
-def test_a_rating_press_fires_its_level_once(
+def test_a_rating_press_fires_its_button_position_once(
     terminal: GpiozeroTerminal, mock_pins: MockFactory, clock: Clock, events: list[TerminalEvent]
 ) -> None:
     pin = mock_pins.pin(27)
     pin.drive_low()
-    assert events == [RatingPressed("binh-thuong")]
+    assert events == [RatingPressed(1)]
     clock.advance(0.02)
     pin.drive_high()
     clock.advance(0.02)
     pin.drive_low()  # bounce
-    assert events == [RatingPressed("binh-thuong")]
+    assert events == [RatingPressed(1)]
     clock.advance(1.0)
     tap(mock_pins.pin(4), clock)
-    assert events == [RatingPressed("binh-thuong"), RatingPressed("chua-hai-long")]
+    assert events == [RatingPressed(1), RatingPressed(2)]
     release(mock_pins, clock)
 
 
-def test_arm_lights_exactly_the_armed_levels_and_disarm_turns_them_off(
+def test_arm_lights_exactly_the_buttons_that_mean_a_level_and_disarm_turns_them_off(
     terminal: GpiozeroTerminal, mock_pins: MockFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    leds = {level: mock_pins.pin(led) for level, _, led in RATINGS}
-    assert [pin.state for pin in leds.values()] == [False, False, False]
-    terminal.arm(["hai-long", "chua-hai-long"])
-    assert {level: pin.state for level, pin in leds.items()} == {
-        "hai-long": True,
-        "binh-thuong": False,
-        "chua-hai-long": True,
-    }
+    leds = [mock_pins.pin(led) for _, led in RATINGS]
+    assert [pin.state for pin in leds] == [False, False, False]
+    terminal.arm(["very_satisfied", None, "dissatisfied"])
+    assert [pin.state for pin in leds] == [True, False, True]
     with caplog.at_level(logging.WARNING):
-        terminal.arm(["binh-thuong", "rat-hai-long"])  # a level this terminal has no button for
-    assert {level: pin.state for level, pin in leds.items()} == {
-        "hai-long": False,
-        "binh-thuong": True,
-        "chua-hai-long": False,
-    }
-    assert "rat-hai-long" in caplog.text
+        terminal.arm([None, "satisfied"])  # fewer buttons than this terminal has: the others dark
+    assert [pin.state for pin in leds] == [False, True, False]
+    assert "armed with 2 rating buttons' levels on a terminal with 3" in caplog.text
     terminal.disarm()
-    assert [pin.state for pin in leds.values()] == [False, False, False]
+    assert [pin.state for pin in leds] == [False, False, False]
     assert not mock_pins.pin(FEEDBACK_LED).state
     assert not mock_pins.pin(BUZZER).state
 
 
-def test_thank_you_blinks_only_the_chosen_level(terminal: GpiozeroTerminal, mock_pins: MockFactory) -> None:
-    leds = {level: mock_pins.pin(led) for level, _, led in RATINGS}
-    terminal.arm([level for level, _, _ in RATINGS])
-    for pin in leds.values():
+def test_thank_you_blinks_only_the_chosen_button(terminal: GpiozeroTerminal, mock_pins: MockFactory) -> None:
+    best, middle, worst = (mock_pins.pin(led) for _, led in RATINGS)
+    terminal.arm(["very_satisfied", "neutral", "very_dissatisfied"])
+    for pin in (best, middle, worst):
         pin.clear_states()
-    terminal.thank_you("binh-thuong")
-    assert not leds["hai-long"].state
-    assert not leds["chua-hai-long"].state
+    terminal.thank_you(1, "neutral")
+    assert not best.state
+    assert not worst.state
     # on from arm(), then three blinks; off at the end
-    assert settled(leds["binh-thuong"], 5) == [True, False, True, False, True, False]
-    assert history(leds["hai-long"]) == [True, False]
-    assert history(leds["chua-hai-long"]) == [True, False]
+    assert settled(middle, 5) == [True, False, True, False, True, False]
+    assert history(best) == [True, False]
+    assert history(worst) == [True, False]
 
 
 def test_thank_you_with_the_real_pattern_is_blinking_and_stops_when_disarmed(
@@ -276,7 +268,7 @@ def test_thank_you_with_the_real_pattern_is_blinking_and_stops_when_disarmed(
 ) -> None:
     hardware = GpiozeroTerminal({}, RATINGS, FEEDBACK_LED, BUZZER, events.append, clock=clock)
     chosen = mock_pins.pin(22)
-    hardware.thank_you("hai-long")
+    hardware.thank_you(0, "very_satisfied")
     deadline = time.monotonic() + 5
     while len(chosen.states) < 2 and time.monotonic() < deadline:  # the blink thread's first write
         time.sleep(0.001)
@@ -290,14 +282,14 @@ def test_thank_you_with_the_real_pattern_is_blinking_and_stops_when_disarmed(
     hardware.close()
 
 
-def test_thank_you_for_an_unknown_level_turns_the_leds_off(
+def test_thank_you_for_a_button_the_terminal_does_not_have_turns_the_leds_off(
     terminal: GpiozeroTerminal, mock_pins: MockFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    terminal.arm(["hai-long"])
+    terminal.arm(["very_satisfied", None, None])
     with caplog.at_level(logging.WARNING):
-        terminal.thank_you("rat-hai-long")
+        terminal.thank_you(3, "very_dissatisfied")
     assert not mock_pins.pin(22).state
-    assert "rat-hai-long" in caplog.text
+    assert "no rating LED 4 (very_dissatisfied)" in caplog.text
 
 
 def test_signal_ok_is_one_blink_and_one_beep(terminal: GpiozeroTerminal, mock_pins: MockFactory) -> None:
@@ -326,13 +318,13 @@ def test_signal_without_feedback_led_or_buzzer_does_nothing(
     hardware = GpiozeroTerminal({}, RATINGS, None, None, events.append, clock=clock, patterns=FAST)
     for feedback in Feedback:
         hardware.signal(feedback)
-    assert [mock_pins.pin(led).state for _, _, led in RATINGS] == [False, False, False]
+    assert [mock_pins.pin(led).state for _, led in RATINGS] == [False, False, False]
     hardware.close()
 
 
 def test_close_releases_every_pin(mock_pins: MockFactory, clock: Clock, events: list[TerminalEvent]) -> None:
     first = GpiozeroTerminal(KEYS, RATINGS, FEEDBACK_LED, BUZZER, events.append, clock=clock, patterns=FAST)
-    first.arm(["hai-long"])
+    first.arm(["very_satisfied", None, None])
     first.close()
     first.close()  # twice is fine
     assert not mock_pins.pin(22).state
@@ -347,7 +339,7 @@ def test_a_pin_used_twice_is_our_error_and_nothing_stays_open(
     mock_pins: MockFactory, clock: Clock, events: list[TerminalEvent]
 ) -> None:
     with pytest.raises(TerminalHardwareError, match="GPIO 22"):
-        GpiozeroTerminal(KEYS, [*RATINGS, ("rat-hai-long", 16, 22)], FEEDBACK_LED, BUZZER, events.append, clock=clock)
+        GpiozeroTerminal(KEYS, [*RATINGS, (16, 22)], FEEDBACK_LED, BUZZER, events.append, clock=clock)
     hardware = GpiozeroTerminal(KEYS, RATINGS, FEEDBACK_LED, BUZZER, events.append, clock=clock)  # all were closed
     hardware.close()
 
@@ -357,18 +349,18 @@ def test_the_fake_records_what_the_agent_shows_and_hands_presses_on() -> None:
     fake = FakeTerminal(events.append)
     hardware: TerminalHardware = fake
     fake.press(KeyPressed(Key.NEXT))
-    fake.press(RatingPressed("hai-long"))
-    hardware.arm(["hai-long", "binh-thuong"])
-    assert fake.armed == ["hai-long", "binh-thuong"]
-    hardware.thank_you("hai-long")
+    fake.press(RatingPressed(0))
+    hardware.arm(["very_satisfied", None, "dissatisfied"])
+    assert fake.armed == ["very_satisfied", None, "dissatisfied"]
+    hardware.thank_you(0, "very_satisfied")
     assert fake.armed == []
-    hardware.arm(["hai-long"])
+    hardware.arm(["very_satisfied", None, "dissatisfied"])
     hardware.disarm()
     hardware.signal(Feedback.BUSY)
     hardware.signal(Feedback.OK)
     hardware.close()
-    assert events == [KeyPressed(Key.NEXT), RatingPressed("hai-long")]
+    assert events == [KeyPressed(Key.NEXT), RatingPressed(0)]
     assert fake.armed == []
-    assert fake.thanked == ["hai-long"]
+    assert fake.thanked == [(0, "very_satisfied")]
     assert fake.signals == [Feedback.BUSY, Feedback.OK]
     assert fake.closed

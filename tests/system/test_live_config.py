@@ -5,8 +5,11 @@ changes change nothing."""
 from __future__ import annotations
 
 import json
+import queue
 import signal
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -16,9 +19,24 @@ from pathlib import Path
 from typing import Any
 
 from central_server.config import load
+from central_server.config_text import replace_table, set_key, toml_string
 from devkit.local_broker import LocalBroker
+from devkit.loopback_printer import LoopbackPrinter
+from devkit.terminal_config import example_config
 from protocol.link import RequestTimeout
-from tests.harness import Device, ServerProcess, Watcher, ask_as_a_kiosk, device, sqlite_file, until, watching
+from tests.harness import (
+    ROOT,
+    STARTUP_S,
+    Device,
+    ServerProcess,
+    Watcher,
+    ask_as_a_kiosk,
+    device,
+    sqlite_file,
+    terminate,
+    until,
+    watching,
+)
 
 ADMIN = {"official": "an.nv", "official_name": "Nguyễn Văn An"}
 CONSOLE = "console-1"
@@ -161,6 +179,7 @@ def test_changes_while_kiosks_and_counters_work_lose_nothing_and_the_config_foll
         waits["console: an area closed"] = config_where(
             seen, lambda c: named(c["areas"], "tu-phap")["open"] is False, sent)
         closed_at = len(load_.issued)
+        until(lambda: "area_closed" in load_.refused)  # a kiosk asked for the closed area, and was told
 
         invalid = change(admin, lambda d: named(d["counters"], "9").update(name="Quầy 1"))
         assert invalid["ok"] is False and invalid["error"]["code"] == "config_invalid"
@@ -170,6 +189,33 @@ def test_changes_while_kiosks_and_counters_work_lose_nothing_and_the_config_foll
         sent = time.monotonic()
         assert change(admin, lambda d: d["rating"].update(levels=five))["ok"] is True
         waits["console: five rating levels"] = config_where(seen, lambda c: c["rating_levels"] == five, sent)
+
+        def area_added(document: dict[str, Any]) -> None:
+            document["areas"].append({"id": "moi", "name": "Đăng ký kinh doanh", "first": 1, "last": 999,
+                                      "prefix": "K"})
+            named(document["counters"], "1")["areas"] = ["dat-dai", "moi"]  # counter 1 serves it too
+
+        sent = time.monotonic()
+        assert change(admin, area_added)["ok"] is True
+        waits["console: an area added, a counter given it"] = config_where(
+            seen, lambda c: named(c["counters"], "1")["areas"] == ["dat-dai", "moi"], sent)
+
+        def hours_quota_target(document: dict[str, Any]) -> None:
+            named(document["areas"], "nho").update(name="Chứng thực", hours={"weekdays": ["07:30-11:30"]},
+                                                   daily_quota=40, target_wait_min=20)
+
+        sent = time.monotonic()
+        assert change(admin, hours_quota_target)["ok"] is True
+        waits["console: an area renamed, its hours, quota and target"] = config_where(
+            seen, lambda c: named(c["areas"], "nho")["name"] == "Chứng thực" and "hours" in named(c["areas"], "nho"),
+            sent)
+        nho = named(ask(admin, "config_show")["document"]["areas"], "nho")
+        assert (nho["daily_quota"], nho["target_wait_min"]) == (40, 20)
+
+        sent = time.monotonic()
+        assert change(admin, lambda d: named(d["areas"], "tu-phap").update(open=True))["ok"] is True
+        waits["console: the area reopened"] = config_where(
+            seen, lambda c: named(c["areas"], "tu-phap")["open"] is True, sent)
         until(lambda: len(load_.issued) >= closed_at + 6)
         load_.end()
 
@@ -186,7 +232,6 @@ def test_changes_while_kiosks_and_counters_work_lose_nothing_and_the_config_foll
     assert len(called) == len(set(called)), "no ticket called twice"
     assert set(called) == set(ids), "every ticket issued was called: none lost in a change"
     assert set(load_.refused) <= {"area_closed"}, load_.refused
-    assert "area_closed" in load_.refused
     assert any(counter_id == "9" for counter_id, _ in load_.called)
     with closing(sqlite3.connect(sqlite_file(load(center_toml)))) as db:
         stored = db.execute("SELECT count(*) FROM tickets").fetchone()[0]
@@ -194,5 +239,93 @@ def test_changes_while_kiosks_and_counters_work_lose_nothing_and_the_config_foll
         configured = db.execute("SELECT detail FROM events WHERE kind = 'configured' ORDER BY seq").fetchall()
     assert stored == len(ids)
     assert versions == [(1, "file", "center.toml"), (2, "file", "center.toml"), (3, "file", "center.toml"),
-                        (4, "console", "an.nv"), (5, "console", "an.nv"), (6, "console", "an.nv")]
-    assert [json.loads(detail)["version"] for (detail,) in configured] == [2, 3, 4, 5, 6]
+                        *((number, "console", "an.nv") for number in range(4, 10))]
+    assert [json.loads(detail)["version"] for (detail,) in configured] == list(range(2, 10))
+
+
+class ScriptedAgent:
+    """An agent's real process through the development runner, its screen or pins driven by lines on stdin."""
+
+    def __init__(self, module: str, config: Path, log: Path) -> None:
+        self.lines: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._log = log.open("wb")
+        self.proc = subprocess.Popen([sys.executable, "-m", "devkit.run", module, "--config", str(config),
+                                      "--scripted"], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self._log, text=True, bufsize=1)
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line.strip())
+
+    def send(self, line: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+    def wait_for(self, prefix: str) -> str:
+        deadline = time.monotonic() + STARTUP_S
+        while True:
+            line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            if line.startswith(prefix):
+                return line
+
+    def stop(self) -> None:
+        terminate(self.proc)
+        self._log.close()
+
+
+def kiosk_toml(folder: Path, center_id: str, broker: LocalBroker, printer: LoopbackPrinter) -> Path:
+    text = (ROOT / "firmware_configs" / "kiosk.example.toml").read_text(encoding="utf-8")
+    for key, value in (("center", toml_string(center_id)), ("journal", toml_string(str(folder / "journal.db")))):
+        text = set_key(text, "kiosk", key, value)
+    text = replace_table(text, "mqtt", [f"url = {toml_string(broker.url)}"])
+    for key, value in (("width", "1280"), ("height", "800"), ("fullscreen", "false")):
+        text = set_key(text, "screen", key, value)
+    for key, value in (("connection", '"network"'), ("host", '"127.0.0.1"'), ("port", str(printer.port))):
+        text = set_key(text, "printer", key, value)
+    path = folder / "kiosk.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_kiosk_and_a_terminal_follow_an_area_added_and_five_levels(
+        server: ServerProcess, broker: LocalBroker, center_id: str, center_toml: Path, tmp_path: Path) -> None:
+    terminal_toml = tmp_path / "counter-3.toml"
+    terminal_toml.write_text(example_config("3", center_id, tmp_path / "outbox.db", broker.url), encoding="utf-8")
+    with ExitStack() as stack:
+        printer = LoopbackPrinter()
+        stack.callback(printer.close)
+        kiosk = ScriptedAgent("kiosk", kiosk_toml(tmp_path, center_id, broker, printer), tmp_path / "kiosk.log")
+        stack.callback(kiosk.stop)
+        terminal = ScriptedAgent("rating_terminal", terminal_toml, tmp_path / "terminal.log")
+        stack.callback(terminal.stop)
+        admin = stack.enter_context(device(broker, center_id, CONSOLE))
+        kiosk.wait_for("screen menu")
+
+        def new_area(document: dict[str, Any]) -> None:
+            document["areas"].append({"id": "moi", "name": "Đăng ký kinh doanh", "first": 1, "last": 999,
+                                      "prefix": "K"})
+            named(document["counters"], "3")["areas"] = ["nho", "moi"]
+            document["rating"]["levels"] = ["very_satisfied", "satisfied", "neutral", "dissatisfied",
+                                            "very_dissatisfied"]
+
+        assert change(admin, new_area)["ok"] is True
+        kiosk.send("touch area:moi")  # the new area's button, on the real kiosk's screen
+        kiosk.wait_for("screen ticket")
+        with device(broker, center_id, "officials") as officials:
+            called = officials.command("3", "next")
+            assert called["ticket"]["number"] == "K001" and called["ticket"]["area_name"] == "Đăng ký kinh doanh"
+            assert officials.command("3", "finish")["ok"] is True
+        armed = terminal.wait_for("armed")
+        assert armed == "armed very_satisfied neutral very_dissatisfied", "three buttons on five levels, by position"
+        terminal.send("rate 3")
+        assert terminal.wait_for("thanks") == "thanks very_dissatisfied"
+        until(lambda: stored_ratings(center_toml) == [("K001", "very_dissatisfied")])
+
+
+def stored_ratings(center_toml: Path) -> list[tuple[str, str]]:
+    with closing(sqlite3.connect(sqlite_file(load(center_toml)))) as db:
+        return [(shown, level) for shown, level in db.execute(
+            "SELECT t.shown, r.level FROM ratings r JOIN tickets t ON t.id = r.ticket_id")]
