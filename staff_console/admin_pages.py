@@ -44,7 +44,8 @@ CONFLICT_VI = ("Trang đã tải lại cấu hình mới nhất (phiên bản {v
                "ô: kiểm tra lại rồi bấm lưu lần nữa.")
 UNCHANGED_VI = "Không có gì thay đổi: cấu hình vẫn như cũ."
 BUTTONS_VI = ("Khi đổi thang đánh giá, các nút trên thiết bị đánh giá tại quầy được gán lại theo vị trí: nút tốt nhất "
-              "là mức tốt nhất, nút kém nhất là mức kém nhất.")
+              "là mức tốt nhất, nút kém nhất là mức kém nhất, các nút ở giữa nhận mức gần vị trí của nút nhất (nhớ "
+              "đổi nhãn dán trên nút cho đúng).")  # rating_terminal/levels.py
 STATUS = {"config_invalid": 400, "bad_request": 400, "config_conflict": 409, "config_refused": 409,
           "unknown_version": 404, "too_many_requests": 429, "too_large": 413}  # else 503: the center did not do it
 

@@ -79,6 +79,12 @@ def applied(said: str) -> int:
     return int(found.group(1))
 
 
+def shoot(browser: WebDriver, path: Path) -> None:
+    """The whole page as PNG; nothing runs off the side of a 1366 x 768 screen."""
+    assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+    path.write_bytes(full_page_png(browser))
+
+
 def retained(watcher: Watcher) -> dict[str, Any]:
     latest = watcher.latest("config")
     assert latest is not None
@@ -97,7 +103,7 @@ def test_an_administrator_changes_the_center_sees_each_change_in_the_history_and
         wait(browser, lambda b: b.current_url.endswith("/quan-tri"))
         assert "Phiên bản đang dùng: số 1" in css(browser, ".admin-head").text
         assert "Tệp cấu hình center.toml" in css(browser, ".admin-head").text
-        (tmp_path / "quan-tri.png").write_bytes(full_page_png(browser))
+        shoot(browser, tmp_path / "quan-tri.png")
 
         # An area renamed: the retained config, and the official's open page without a reload.
         name = css(browser, "input[form='sua-linh-vuc-dat-dai'][name=name]")
@@ -142,11 +148,12 @@ def test_an_administrator_changes_the_center_sees_each_change_in_the_history_and
         css(browser, "#danh-gia input[name=levels][value='5']").click()
         assert applied(save(browser, "#danh-gia button")) == 7
         until(lambda: retained(config)["rating_levels"] == FIVE)
+        shoot(browser, tmp_path / "quan-tri-sau-thay-doi.png")
 
         # The history says each change, newest first, in Vietnamese with names.
         css(browser, ".links a[href='/quan-tri/lich-su']").click()
         wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, ".version"))
-        (tmp_path / "lich-su.png").write_bytes(full_page_png(browser))
+        shoot(browser, tmp_path / "lich-su.png")
         versions = [str(v.get_attribute("id")) for v in browser.find_elements(By.CSS_SELECTOR, ".version")]
         assert versions == [f"phien-ban-{n}" for n in range(7, 0, -1)]
         said = {n: css(browser, f"#phien-ban-{n}").text for n in range(1, 8)}
