@@ -201,7 +201,7 @@ class KioskAgent(AgentLoop[Event]):
     def _carry_out(self, effect: Effect) -> None:
         if isinstance(effect, RequestTicket):
             self._requests.put(effect)
-        elif isinstance(effect, PrintTicket):  # its text as the center is now: a change after it prints nothing else
+        elif isinstance(effect, PrintTicket):  # its text as at the answer: a config changed meanwhile alters nothing
             self._prints.put((effect.ticket, self._ticket_text()))
         elif isinstance(effect, ReportStatus):
             self.link.set_status(printer=effect.printer.value, unprinted=list(effect.unprinted))

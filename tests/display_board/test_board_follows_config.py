@@ -1,10 +1,12 @@
 """End to end on a real Mosquitto: the center's retained config changes while the hall board runs (issue 17), and
 the board follows it at its next frame: areas added, renamed, closed with citizens still waiting, removed; the
-center's notice; a counter's new name in new calls. The test plays the server's part on the wire."""
+center's notice; a counter's new name in new calls. The first test plays the server's part on the wire, the second
+runs the real server and changes its config file with a SIGHUP."""
 
 from __future__ import annotations
 
 import shutil
+import signal
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -23,7 +25,7 @@ from display_board.view import WAITING_CLOSED, BoardRenderer, Ticker
 from protocol.link import MqttLink
 from protocol.messages import AreaInfo, BoardState, Call, CenterConfigMessage, CounterInfo, Status
 from protocol.topics import Topics
-from tests.harness import TIMEOUT, Device, device, until
+from tests.harness import TIMEOUT, Device, ServerProcess, device, until
 
 LOOK = Path("/tmp/agents-follow-screens")  # a copy to look at; the test uses tmp_path
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -178,3 +180,50 @@ def test_the_board_follows_areas_notice_and_counter_names_changed_while_it_runs(
     assert pygame.image.tobytes(saved, "RGB") == pygame.image.tobytes(expected, "RGB")
     LOOK.mkdir(parents=True, exist_ok=True)
     shutil.copy(tmp_path / "board-changed.png", LOOK / "board-changed.png")
+
+
+def test_with_the_real_server_an_area_closed_by_sighup_keeps_its_waiting_citizens_on_the_board(
+    server: ServerProcess, broker: LocalBroker, center_id: str, center_toml: Path, tmp_path: Path
+) -> None:
+    """The review of 2026-12-01: "closing an area hid its waiting citizens from the board". Closed now by a SIGHUP
+    while two citizens wait for it, the area stays with its count, marked, until the last is called."""
+    path = tmp_path / "board.toml"
+    path.write_text(BOARD_TOML.format(center_id=center_id, url=broker.url, width=SIZE[0], height=SIZE[1],
+                                      notice=OWN_NOTICE), encoding="utf-8")
+    board_config = load(path)
+    screen = RecordingScreen()
+    agent = BoardAgent(board_config, MqttLink(board_config.mqtt, client_id=board_config.client_id,
+                                              status_topic=Topics(center_id).device_status("board-1")),
+                       screen=screen, voice=None, leds=None, clock=lambda: datetime.now(ZONE))
+    seen: dict[str, Any] = {}
+
+    def justice(view: BoardView | None) -> list[WaitingLine]:
+        return [] if view is None else [line for line in view.waiting if line.area_name == "Tư pháp – Hộ tịch"]
+
+    def scenario() -> None:
+        with device(broker, center_id) as citizen_and_official:
+            for _ in range(2):
+                assert citizen_and_official.ticket("tu-phap")["ok"] is True
+            until(lambda: justice(screen.last) == [WaitingLine("Tư pháp – Hộ tịch", 2)])
+            text = center_toml.read_text(encoding="utf-8")
+            closed = (text.replace('prefix = "B"\n', 'prefix = "B"\nopen = false\n')
+                      .replace('name = "Quầy 2"', 'name = "Quầy số 2"')
+                      + f'\n[board]\nnotice = "{CENTER_NOTICE}"\n')
+            center_toml.write_text(closed, encoding="utf-8")
+            assert server.proc is not None
+            server.proc.send_signal(signal.SIGHUP)
+            until(lambda: justice(screen.last) == [WaitingLine("Tư pháp – Hộ tịch", 2, closed=True)]
+                  and screen.last is not None and screen.last.notice == CENTER_NOTICE)
+            refused = citizen_and_official.ticket("tu-phap")
+            seen["refused"] = refused["error"]["code"] if not refused["ok"] else "issued"
+            called = citizen_and_official.command("2", "next")["ticket"]  # still called: the closed area's first
+            until(lambda: screen.last is not None and screen.last.newest is not None
+                  and screen.last.newest.number == called["number"])
+            seen["newest"] = screen.last.newest if screen.last else None
+            until(lambda: justice(screen.last) == [WaitingLine("Tư pháp – Hộ tịch", 1, closed=True)])
+            citizen_and_official.command("2", "next")
+            until(lambda: screen.last is not None and justice(screen.last) == [])  # served: it goes
+
+    run_beside(agent, scenario)
+    assert seen["refused"] == "area_closed", "no new ticket for it"
+    assert seen["newest"].counter_name == "Quầy số 2" and seen["newest"].area_name == "Tư pháp – Hộ tịch"

@@ -1,12 +1,14 @@
 """End to end on a real Mosquitto: the center's retained config changes while the kiosk runs (issue 17), and its
 touch screen (pygame, dummy video driver) follows at the next frame: an area added, renamed, closed, removed;
-a touch or a GPIO button on an area just closed or removed asks for nothing and says why. The test plays the
-server's part on the wire: the retained config and server status, and the answer to a ticket request."""
+a touch or a GPIO button on an area just closed or removed asks for nothing and says why. The first test plays
+the server's part on the wire (the retained config and server status, the answer to a ticket request); the
+second runs the real server and changes its config file with a SIGHUP."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import signal
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -30,7 +32,7 @@ from protocol.config import MqttSettings
 from protocol.link import Message, MqttLink
 from protocol.messages import AreaInfo, CenterConfigMessage, CounterInfo, Status
 from protocol.topics import Topics
-from tests.harness import TIMEOUT, until
+from tests.harness import TIMEOUT, ServerProcess, until
 
 LOOK = Path("/tmp/agents-follow-screens")  # a copy to look at; the test uses tmp_path
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -225,3 +227,42 @@ def test_the_kiosk_menu_follows_areas_added_renamed_closed_and_removed_while_it_
     assert pygame.image.tobytes(saved, "RGB") == pygame.image.tobytes(expected, "RGB")
     LOOK.mkdir(parents=True, exist_ok=True)
     shutil.copy(tmp_path / "kiosk-menu-changed.png", LOOK / "kiosk-menu-changed.png")
+
+
+def test_with_the_real_server_an_area_added_by_sighup_is_on_the_menu_and_gives_its_tickets(
+    server: ServerProcess, broker: LocalBroker, center_id: str, center_toml: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "kiosk.toml"
+    path.write_text(KIOSK_TOML.format(center_id=center_id, url=broker.url, width=SIZE[0], height=SIZE[1]),
+                    encoding="utf-8")
+    kiosk_config = load(path)
+    display, printer = RecordingDisplay(), FakePrinter()
+    agent = KioskAgent(kiosk_config, MqttLink(kiosk_config.mqtt, client_id=kiosk_config.client_id,
+                                              status_topic=Topics(center_id).device_status("k1")),
+                       printer, display=display, clock=lambda: datetime.now(ZONE), fonts=TicketFonts.default(),
+                       journal=Journal(None), timings=Timings())  # the ticket on screen for 6 s: seen
+    seen: dict[str, Any] = {}
+    # Construction added (counter 3 serves it instead of the small area, removed), land renamed, civil status closed.
+    text = center_toml.read_text(encoding="utf-8")
+    small = text[text.index('[[areas]]\nid = "nho"'):text.index('[[areas]]\nid = "dong"')]
+    changed = (text.replace(small, '[[areas]]\nid = "xay-dung"\nname = "Xây dựng"\nfirst = 1\nlast = 999\n'
+                                   'prefix = "X"\n\n')
+               .replace('name = "Đất đai"', 'name = "Đất đai – Nhà ở"')
+               .replace('prefix = "B"\n', 'prefix = "B"\nopen = false\n')
+               .replace('areas = ["nho"]', 'areas = ["xay-dung"]'))
+    menu = [("Đất đai – Nhà ở", True), ("Tư pháp – Hộ tịch", False), ("Xây dựng", True), ("Lĩnh vực tạm đóng", False)]
+
+    def scenario() -> None:
+        until(lambda: display.last is not None and display.last.screen is Screen.MENU
+              and len(display.last.areas) == 4)
+        center_toml.write_text(changed, encoding="utf-8")
+        assert server.proc is not None
+        server.proc.send_signal(signal.SIGHUP)
+        until(lambda: display.last is not None and menu_of(display.last) == menu)
+        display.touch(area_target("xay-dung"))
+        until(lambda: display.last is not None and display.last.screen is Screen.TICKET)
+        seen["ticket"] = display.last.ticket if display.last else None
+        until(lambda: len(printer.printed) == 1)
+
+    run_beside(agent, scenario)
+    assert seen["ticket"] is not None and (seen["ticket"].number, seen["ticket"].area_name) == ("X001", "Xây dựng")
