@@ -65,6 +65,7 @@ class BoardAgent(AgentLoop[Event]):
         self.flow = BoardFlow(now=clock(), notice=config.notice)
         self._screen, self._voice, self._leds = screen, voice, leds
         self._shown: BoardView | None = None
+        self._center: ConfigReceived | None = None  # the center's config as last heard
         self._last_screenshot = -1
         self.subscribe(self.topics.config(), CenterConfigMessage.from_wire, ConfigReceived.of)
         self.subscribe(self.topics.board_state(), BoardState.from_wire, StateReceived)
@@ -86,6 +87,9 @@ class BoardAgent(AgentLoop[Event]):
         return Tick(now)
 
     def handle(self, event: Event) -> None:
+        if isinstance(event, ConfigReceived) and event != self._center:
+            self._center = event
+            _log_config(event)
         for effect in self.flow.handle(event):
             self._carry_out(effect)
 
@@ -135,6 +139,14 @@ class BoardAgent(AgentLoop[Event]):
             self._screen.show(view)
         except Exception:  # a hardware adapter: a bad frame must not stop the board
             log.exception("could not draw the board")
+
+
+def _log_config(config: ConfigReceived) -> None:
+    """One line per new center config (it may change while the board runs): what the board now follows."""
+    notice = ("the board's own" if config.notice is None else "the center's" if config.notice
+              else "none (the center's)")
+    log.info("center config: %d areas, %d open; notice: %s", len(config.areas),
+             sum(1 for _, _, is_open in config.areas if is_open), notice)
 
 
 def _logged(call: Call) -> Event:

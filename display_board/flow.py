@@ -1,7 +1,10 @@
 """The hall board's state machine: retained state and calls in; what to show, say and light out.
 
 Pure: no I/O, no clock, no MQTT. `board/state` (retained) says what the board shows; each
-`board/call` (not retained, so never replayed on a reconnect) is announced and blinks.
+`board/call` (not retained, so never replayed on a reconnect) is announced and blinks. The retained
+`config` may change at any moment (issue 17): the areas, their names and the center's notice follow it
+at the next frame; an area closed or removed while citizens still wait for it stays on the board,
+marked as taking no new tickets, until they are served.
 """
 
 from __future__ import annotations
@@ -23,10 +26,11 @@ NOTICE_SPEED = 120.0  # pixels per second at 1920 wide
 class ConfigReceived:
     center_name: str
     areas: tuple[tuple[str, str, bool], ...]  # (id, name, open), in the config's order
+    notice: str | None = None  # the center's notice ("": none); None: the center sets none, the board's own shows
 
     @classmethod
     def of(cls, config: CenterConfigMessage) -> ConfigReceived:
-        return cls(config.center_name, tuple((a.id, a.name, a.open) for a in config.areas))
+        return cls(config.center_name, tuple((a.id, a.name, a.open) for a in config.areas), config.notice)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +81,12 @@ Effect = Announce | ShowOnLed
 @dataclass
 class BoardFlow:
     now: datetime
-    notice: str = ""
+    notice: str = ""  # the board's own notice ([screen] notice): shown unless the center sets one
     center_name: str = ""
     online: bool = False
     _areas: tuple[tuple[str, str, bool], ...] = ()
+    _names: dict[str, str] = field(default_factory=dict)  # every area's latest name, also of areas since removed
+    _center_notice: str | None = None
     _configured: bool = False
     _calls: list[Call] = field(default_factory=list)  # newest first
     _waiting: dict[str, int] = field(default_factory=dict)
@@ -94,8 +100,8 @@ class BoardFlow:
         match event:
             case Tick(now):
                 self.now = now
-            case ConfigReceived(name, areas):
-                self.center_name, self._areas, self._configured = name, areas, True
+            case ConfigReceived(name, areas, notice):
+                self._configured_as(name, areas, notice)
             case StateReceived(state):
                 self._calls = list(state.recent_calls[:RECENT])
                 self._waiting = dict(state.waiting)
@@ -107,6 +113,18 @@ class BoardFlow:
                 self.online = online
         return []
 
+    def _configured_as(self, name: str, areas: tuple[tuple[str, str, bool], ...], notice: str | None) -> None:
+        shown = self.shown_notice
+        self.center_name, self._areas, self._center_notice, self._configured = name, areas, notice, True
+        self._names.update((area_id, area_name) for area_id, area_name, _ in areas)
+        if self.shown_notice != shown:
+            self._started = self.now  # a new notice scrolls from its start
+
+    @property
+    def shown_notice(self) -> str:
+        """The center's notice when its config carries one ("" included: none), else the board's own."""
+        return self.notice if self._center_notice is None else self._center_notice
+
     def _called(self, call: Call) -> list[Effect]:
         if not self._calls or _key(self._calls[0]) != _key(call):
             self._calls = [call, *self._calls][:RECENT]
@@ -117,27 +135,37 @@ class BoardFlow:
         lines = [_line(c) for c in self._calls]
         blinking = self._blink_from is not None and self.now - self._blink_from < BLINK
         phase = int((self.now - (self._blink_from or self.now)) / BLINK_PERIOD) % 2 == 0
-        names = {area_id: name for area_id, name, _ in self._areas}
-        # A closed area stays while citizens still wait for it: they are still called.
-        waiting = tuple(WaitingLine(names[a], self._waiting.get(a, 0)) for a, _, is_open in self._areas
-                        if is_open or self._waiting.get(a, 0) > 0)
+        notice = self.shown_notice
         return BoardView(
             center_name=self.center_name,
             now=self.now,
             newest=lines[0] if lines else None,
             highlight=blinking and phase,
             recent=tuple(lines[1:]),
-            waiting=waiting or tuple(WaitingLine(a, n) for a, n in self._waiting.items() if a not in names),
-            notice=self.notice,
-            notice_offset=(self.now - self._started).total_seconds() * NOTICE_SPEED if self.notice else 0.0,
+            waiting=self._waiting_lines(),
+            notice=notice,
+            notice_offset=(self.now - self._started).total_seconds() * NOTICE_SPEED if notice else 0.0,
             online=self.online,
             configured=self._configured,
         )
 
+    def _waiting_lines(self) -> tuple[WaitingLine, ...]:
+        """The config's areas in its order, each open one and each closed one that citizens still wait for (they
+        are still called), then the areas removed from the config while citizens still wait for them (under
+        their last name): the closed and the removed marked as taking no new tickets."""
+        if not self._configured:  # the state came first: its areas by id, until the config names them
+            return tuple(WaitingLine(a, n) for a, n in self._waiting.items())
+        listed = {area_id for area_id, _, _ in self._areas}
+        lines = [WaitingLine(name, self._waiting.get(a, 0), closed=not is_open) for a, name, is_open in self._areas
+                 if is_open or self._waiting.get(a, 0) > 0]
+        lines += [WaitingLine(self._names.get(a, a), n, closed=True) for a, n in self._waiting.items()
+                  if a not in listed and n > 0]
+        return tuple(lines)
+
     @property
     def animating(self) -> bool:
         """Whether the picture changes by itself (blink, notice) and must be redrawn often."""
-        return bool(self.notice) or (self._blink_from is not None and self.now - self._blink_from < BLINK)
+        return bool(self.shown_notice) or (self._blink_from is not None and self.now - self._blink_from < BLINK)
 
 
 def counter_number(counter_id: str, counter_name: str) -> str:

@@ -21,6 +21,7 @@ class CallLine:
 class WaitingLine:
     area_name: str
     waiting: int
+    closed: bool = False  # the area takes no new tickets (closed or removed) but citizens still wait for it
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +33,7 @@ class BoardView:
     newest: CallLine | None  # shown very large
     highlight: bool  # the newest call is blinking: draw it in the highlight colours this frame
     recent: tuple[CallLine, ...]  # the calls before the newest one, newest first (up to 9)
-    waiting: tuple[WaitingLine, ...]  # per open area, in the config's order
+    waiting: tuple[WaitingLine, ...]  # per open area (and closed one still waited for), in the config's order
     notice: str  # the scrolling line at the bottom ("" for none)
     notice_offset: float  # how far the notice has scrolled, in pixels at 1920 wide (the view scales it)
     online: bool  # False: the server or the broker is gone; say so discreetly, keep the last state

@@ -2,7 +2,8 @@
 
 Read from 10 m: a dark navy background with white and yellow text, the newest call very large
 ("1005  →  Quầy 3"), yellow with dark text while it blinks. Below it the last calls and the number
-waiting per area; a notice scrolls along the bottom. Everything is sized from the screen.
+waiting per area (an area that takes no new tickets while citizens still wait for it says "Tạm ngừng tiếp
+nhận" in orange under its name); a notice scrolls along the bottom. Everything is sized from the screen.
 
 Text is set as ui.text says (DejaVu Sans, NFC, "Thương binh" never broken) and shrunk until it fits its
 box; only an area or counter name too long for a table row at a readable size ends in "…" there, after a
@@ -56,6 +57,7 @@ TAG: Colour = (255, 255, 255)  # the "Mời lại" tag
 TAG_TEXT: Colour = (12, 40, 94)
 NOTICE_BAND: Colour = (2, 10, 28)
 NOTICE_TEXT: Colour = (255, 255, 255)
+CLOSED_NOTE: Colour = (255, 176, 96)  # "Tạm ngừng tiếp nhận" under an area that takes no new tickets
 OFFLINE: Colour = (230, 40, 40)
 OFFLINE_TEXT: Colour = (236, 206, 206)
 
@@ -67,6 +69,7 @@ RECENT_TITLE = "Các số vừa gọi"
 RECENT_EMPTY = "Chưa có số nào được gọi"
 WAITING_TITLE = "Đang chờ"
 WAITING_UNIT = "người"
+WAITING_CLOSED = "Tạm ngừng tiếp nhận"  # under an area that takes no new tickets while citizens still wait for it
 WAITING_EMPTY = "Chưa có lĩnh vực nào mở"
 WAITING_UNKNOWN = "Chưa nhận được dữ liệu từ máy chủ"  # no center config yet: nothing is known of the areas
 OFFLINE_LABEL = "Mất kết nối"
@@ -445,20 +448,37 @@ class BoardRenderer(Renderer[Ticker | Dot]):
         boxes = [pygame.Rect(rows.x + pad, rows.y + i * row_h + round(row_h * 0.04), name_w, round(row_h * 0.92))
                  for i in range(len(lines))]
         name_max = self._ladder(title_size * 0.95)
-        # One size for every name, orderly; a long name takes two lines rather than shrinking all.
-        name_size = min(self.fit(nfc(line.area_name), box, bold=False, max_lines=2, max_size=name_max).size
+        # One size for every name, orderly; a long name takes two lines rather than shrinking all. A closed
+        # area's name has one line, over its note.
+        name_size = min(self.fit(nfc(line.area_name), self._name_box(line, box), bold=False,
+                                 max_lines=1 if line.closed else 2, max_size=name_max).size
                         for line, box in zip(lines, boxes, strict=True))
         name_size = max(name_size, self._ladder(name_max * 0.7))  # smaller is unreadable: "…" then
         for index, (line, box) in enumerate(zip(lines, boxes, strict=True)):
             row = pygame.Rect(rows.x, rows.y + index * row_h, rows.w, row_h)
             if index % 2 == 1:
                 items.append(Panel(row, ROW_ALT))
-            name = self._shorten(nfc(line.area_name), box, bold=False, size=name_size, max_lines=2)
-            items += self._lines(name, box, bold=False, colour=TEXT, max_lines=2, align="left", max_size=name_size)
+            self._area_name(line, box, name_size, items)
             count_box = pygame.Rect(rows.right - pad - count_w, row.y + (row_h - count_text_h) // 2, count_w,
                                     count_text_h)
             items += self._lines(str(max(0, line.waiting)), count_box, bold=True, colour=ACCENT, max_lines=1,
                                  align="right", max_size=count_size)
+
+    @staticmethod
+    def _name_box(line: WaitingLine, box: pygame.Rect) -> pygame.Rect:
+        """Where an area's name goes in its row's `box`: all of it, or its upper part over a closed area's note."""
+        return box if not line.closed else pygame.Rect(box.x, box.y, box.w, round(box.h * 0.56))
+
+    def _area_name(self, line: WaitingLine, box: pygame.Rect, size: int, items: list[Item]) -> None:
+        """An area's name in its row; a closed area's in one line, "Tạm ngừng tiếp nhận" smaller under it."""
+        lines = 1 if line.closed else 2
+        name_box = self._name_box(line, box)
+        name = self._shorten(nfc(line.area_name), name_box, bold=False, size=size, max_lines=lines)
+        items += self._lines(name, name_box, bold=False, colour=TEXT, max_lines=lines, align="left", max_size=size)
+        if line.closed:
+            note_box = pygame.Rect(box.x, name_box.bottom, box.w, box.bottom - name_box.bottom)
+            items += self._lines(WAITING_CLOSED, note_box, bold=False, colour=CLOSED_NOTE, max_lines=1,
+                                 align="left", max_size=self._ladder(size * 0.8))
 
     def _notice(self, view: BoardView, band: pygame.Rect, items: list[Item], regions: dict[str, pygame.Rect]) -> None:
         m = self._m

@@ -106,11 +106,10 @@ class KioskAgent(AgentLoop[Event]):
         self._display = display
         self._fonts = fonts
         self._requests: queue.SimpleQueue[RequestTicket | None] = queue.SimpleQueue()
-        self._prints: queue.SimpleQueue[IssuedTicket | None] = queue.SimpleQueue()
+        self._prints: queue.SimpleQueue[tuple[IssuedTicket, TicketText] | None] = queue.SimpleQueue()
         self._reach: tuple[bool, bool] | None = None  # (the server is online, the broker is reached), as last said
         self._shown: KioskView | None = None
-        self._center_name = ""
-        self._public_url = ""  # the citizen web's address, from the center's config
+        self._center: ConfigReceived | None = None  # the center's config as last heard: its name and public_url
         self._request_topic = self.topics.ticket_request(config.kiosk_id)
         self._response_topic = self.topics.ticket_response(config.kiosk_id)
         self.subscribe(self.topics.config(), CenterConfigMessage.from_wire, ConfigReceived.of)
@@ -143,9 +142,25 @@ class KioskAgent(AgentLoop[Event]):
 
     def handle(self, event: Event) -> None:
         if isinstance(event, ConfigReceived):
-            self._center_name, self._public_url = event.center_name, event.public_url
+            self._configured(event)
         for effect in self.flow.handle(event):
             self._carry_out(effect)
+
+    def _configured(self, config: ConfigReceived) -> None:
+        """The center's config, the first or a changed one (it may change while the kiosk runs)."""
+        if config == self._center:
+            return  # the same config again (a reconnect): nothing to say
+        self._center = config
+        log.info("center config: %d areas, %d open", len(config.areas), sum(1 for a in config.areas if a.open))
+        known = {area.id: area for area in config.areas}
+        for button in self.config.buttons:
+            area = known.get(button.area)
+            if area is None:
+                log.warning("the button on GPIO %d is for area %r, which the center does not have: "
+                            "pressing it gives no ticket", button.pin, button.area)
+            elif not area.open:
+                log.info("the button on GPIO %d is for area %r, closed now: pressing it gives no ticket",
+                         button.pin, button.area)
 
     def after_step(self) -> None:
         view = self.flow.view()
@@ -186,8 +201,8 @@ class KioskAgent(AgentLoop[Event]):
     def _carry_out(self, effect: Effect) -> None:
         if isinstance(effect, RequestTicket):
             self._requests.put(effect)
-        elif isinstance(effect, PrintTicket):
-            self._prints.put(effect.ticket)
+        elif isinstance(effect, PrintTicket):  # its text as at the answer: a config changed meanwhile alters nothing
+            self._prints.put((effect.ticket, self._ticket_text()))
         elif isinstance(effect, ReportStatus):
             self.link.set_status(printer=effect.printer.value, unprinted=list(effect.unprinted))
 
@@ -271,13 +286,14 @@ class KioskAgent(AgentLoop[Event]):
         self._check_printer()
         while True:
             try:
-                ticket = self._prints.get(timeout=STATUS_EVERY_S)
+                job = self._prints.get(timeout=STATUS_EVERY_S)
             except queue.Empty:
                 self._check_printer()
                 continue
-            if ticket is None:
+            if job is None:
                 return
-            printed = self._print(ticket)
+            ticket, text = job
+            printed = self._print(ticket, text)
             self._journal.done_ticket(ticket.id)  # on paper, or its number on screen for the citizen to note
             after = self._check_printer()
             # A roll that ran out (or a cover opened) during the ticket makes no write fail: ask.
@@ -292,18 +308,22 @@ class KioskAgent(AgentLoop[Event]):
         self.events.put(PrinterChecked(status))
         return status
 
-    def _print(self, ticket: IssuedTicket) -> bool:
+    def _ticket_text(self) -> TicketText:
+        center = self._center
+        return TicketText(center.center_name if center else "", self.config.footer, self.config.qr,
+                          center.public_url if center else "")
+
+    def _print(self, ticket: IssuedTicket, text: TicketText) -> bool:
         try:
-            return self._render_and_print(ticket)
+            return self._render_and_print(ticket, text)
         except Exception:  # never silent, never fatal: the flow shows the number and reports it
             log.exception("ticket %s number %s not printed", ticket.id, ticket.number)
             return False
 
-    def _render_and_print(self, ticket: IssuedTicket) -> bool:
+    def _render_and_print(self, ticket: IssuedTicket, text: TicketText) -> bool:
         config = self.config
         paper = PAPER_58MM if config.printer.paper == "58mm" else PAPER_80MM
         paper = replace(paper, native_digits=config.printer.native_digits, native_qr=config.printer.native_qr)
-        text = TicketText(self._center_name, config.footer, config.qr, self._public_url)
         rendered = render_ticket(ticket, text, paper, self._fonts)
         if config.save_tickets is not None:
             _save(rendered.preview, config.save_tickets / f"{ticket.id}-{ticket.number}.png")

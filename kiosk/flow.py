@@ -3,6 +3,11 @@
 The agent feeds it what happened (a touch, an answer, a printer check, the time) and carries
 out what it returns (ask the server for a ticket, print it, report the printer's state).
 `view()` is everything the screen shows.
+
+The center's config may change at any moment (issue 17): the menu is made from the latest one at every
+frame, whatever the screen. A ticket being asked for or printed goes on as it is (the server's refusal is
+shown if it refuses); an area chosen just as it was closed or removed (a touch on the menu drawn before the
+change, a GPIO button) asks for nothing: the kiosk says so, then shows the menu as it is now.
 """
 
 from __future__ import annotations
@@ -15,9 +20,14 @@ from zoneinfo import ZoneInfo
 from kiosk.model import (
     AREA_CLOSED,
     AREA_FULL,
+    AREA_GONE,
+    AREA_NOT_TAKING,
     AREA_OUT_OF_HOURS,
+    AREA_UNKNOWN,
+    ASK_STAFF,
     BACK_BUTTON,
     BUSY,
+    CHOOSE_ANOTHER,
     NO_BROKER,
     NO_SERVER,
     NOT_ISSUED,
@@ -170,6 +180,7 @@ class KioskFlow:
         self._started = now
         self._center_name = ""
         self._areas: tuple[AreaButton, ...] = ()
+        self._names: dict[str, str] = {}  # every area's latest name, also of areas since removed
         self._categories: tuple[str, ...] = ()
         self._hours: Hours | None = None
         self._zone = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -193,12 +204,8 @@ class KioskFlow:
                 self._now = now
                 if self._result is not None and now >= self._result.until:
                     self._result = None
-            case ConfigReceived(name, areas, categories, hours, zone):
-                self._center_name, self._areas, self._categories, self._hours = name, areas, categories, hours
-                self._zone = _zone(zone, self._zone)
-                self._configured = True
-                if self._chosen_priority not in (None, *categories):
-                    self._chosen_priority = None
+            case ConfigReceived():
+                self._configured_as(event)
             case ConnectionChanged(online, broker):
                 self._online, self._broker = online, broker
                 self._was_online = self._was_online or online
@@ -217,6 +224,18 @@ class KioskFlow:
             case PrintDone(ticket_id, ok):
                 return self._printed(ticket_id, ok)
         return []
+
+    def _configured_as(self, config: ConfigReceived) -> None:
+        """The center's config, the first or a changed one: the menu follows it from the next frame."""
+        self._center_name, self._areas = config.center_name, config.areas
+        self._categories, self._hours = config.priority_categories, config.hours
+        self._names.update((area.id, area.name) for area in config.areas)
+        self._zone = _zone(config.timezone, self._zone)
+        self._configured = True
+        if self._chosen_priority not in (None, *config.priority_categories):
+            self._chosen_priority = None
+        if not config.priority_categories:
+            self._choosing_priority = False  # no priority screen without categories: the menu
 
     def _printer_checked(self, status: PrinterStatus) -> list[Effect]:
         changed = status != self._printer
@@ -237,18 +256,31 @@ class KioskFlow:
             elif target == BACK_BUTTON:
                 self._chosen_priority = None
             elif target.startswith("area:"):
-                priority = self._chosen_priority or "none"
-                self._chosen_priority = None
-                return self._request(target[len("area:"):], priority)
+                effects = self._request(target[len("area:"):], self._chosen_priority or "none")
+                if effects:  # else the priority chosen stays for another area
+                    self._chosen_priority = None
+                return effects
         return []  # any other screen takes no touch: no second ticket from a double tap
 
     def _request(self, area_id: str, priority: str) -> list[Effect]:
-        area = next((a for a in self._buttons() if a.id == area_id), None)
-        if area is None or not area.open:
+        buttons = self._buttons()
+        area = next((a for a in buttons if a.id == area_id), None)
+        if area is None or not area.open:  # closed or removed since the menu was drawn, or a button's
+            self._show(Screen.REFUSED, self._timings.notice, message=self._not_taking(area_id, area, buttons))
             return []
         request_id = self._new_id()
         self._pending = _Pending(request_id, area.id, priority, self._now)
         return [RequestTicket(request_id, area.id, priority)]
+
+    def _not_taking(self, area_id: str, area: AreaButton | None, buttons: tuple[AreaButton, ...]) -> str:
+        """Why `area_id` gives no ticket now, and what to do instead."""
+        if area is not None:
+            why = AREA_NOT_TAKING.get(area.note, AREA_NOT_TAKING[AREA_CLOSED]).format(area=area.name)
+        elif area_id in self._names:
+            why = AREA_GONE.format(area=self._names[area_id])
+        else:
+            why = AREA_UNKNOWN
+        return f"{why} {CHOOSE_ANOTHER if any(a.open for a in buttons) else ASK_STAFF}"
 
     def _answered(self, answer: TicketAnswered) -> list[Effect]:
         pending = self._pending

@@ -53,6 +53,17 @@ PRINTER_MESSAGES = {
 AREA_CLOSED = "Tạm ngừng tiếp nhận"  # why an area's button cannot be touched
 AREA_OUT_OF_HOURS = "Ngoài giờ tiếp nhận"
 AREA_FULL = "Hết lượt hôm nay"  # the area's daily quota is reached
+# An area chosen just as the center closed or removed it (a touch on the menu drawn before the change, or a GPIO
+# button): no request goes out, this is said instead, then the menu as it is now.
+AREA_NOT_TAKING = {
+    AREA_CLOSED: "Lĩnh vực {area} hiện tạm ngừng tiếp nhận hồ sơ.",
+    AREA_OUT_OF_HOURS: "Lĩnh vực {area} hiện ngoài giờ tiếp nhận hồ sơ.",
+    AREA_FULL: "Lĩnh vực {area} đã hết lượt nhận phiếu hôm nay.",
+}
+AREA_GONE = "Lĩnh vực {area} không còn tiếp nhận hồ sơ."  # removed from the center's config
+AREA_UNKNOWN = "Lĩnh vực này không tiếp nhận hồ sơ."  # a button for an area the kiosk never heard of
+CHOOSE_ANOTHER = "Mời công dân chọn lĩnh vực khác."
+ASK_STAFF = "Mời công dân liên hệ cán bộ hướng dẫn."  # when no other area takes tickets now
 
 
 

@@ -271,7 +271,7 @@ def device(broker: LocalBroker, center_id: str, device_id: str = "tester") -> It
         client.close()
 
 
-def terminate(proc: subprocess.Popen[bytes] | None) -> int | None:
+def terminate(proc: subprocess.Popen[Any] | None) -> int | None:
     """SIGTERM, then wait (killed past TIMEOUT); the exit code, None when there was no process."""
     if proc is None:
         return None

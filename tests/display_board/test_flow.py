@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,7 @@ from display_board.flow import (
     Tick,
     counter_number,
 )
+from display_board.model import WaitingLine
 from protocol.messages import BoardState, Call, CounterStateMessage, TicketView
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
@@ -107,13 +109,70 @@ def test_the_voice_reads_the_counters_number() -> None:
 def test_a_closed_area_stays_on_the_board_while_citizens_wait_for_it() -> None:
     flow = board()
     flow.handle(StateReceived(BoardState((), {"dat-dai": 1, "tu-phap": 0, "dong": 2})))
-    assert [(w.area_name, w.waiting) for w in flow.view().waiting] == [("Đất đai", 1), ("Tư pháp – Hộ tịch", 0),
-                                                                       ("Đóng", 2)]
+    assert flow.view().waiting == (WaitingLine("Đất đai", 1), WaitingLine("Tư pháp – Hộ tịch", 0),
+                                   WaitingLine("Đóng", 2, closed=True)), "marked: it takes no new tickets"
     flow.handle(StateReceived(BoardState((), {"dat-dai": 1, "tu-phap": 0, "dong": 0})))
     assert [w.area_name for w in flow.view().waiting] == ["Đất đai", "Tư pháp – Hộ tịch"], "served: it goes"
+
+
+def test_the_areas_follow_a_config_changed_while_the_board_runs() -> None:
+    flow = board()
+    flow.handle(StateReceived(BoardState((), {"dat-dai": 3, "tu-phap": 0, "dong": 0})))
+    changed = (("dat-dai", "Đất đai – Nhà ở", False), ("xay-dung", "Xây dựng", True), ("dong", "Đóng", True))
+    flow.handle(ConfigReceived("Bộ phận Một cửa", changed))  # renamed and closed; added; reopened; tu-phap removed
+    assert flow.view().waiting == (WaitingLine("Đất đai – Nhà ở", 3, closed=True), WaitingLine("Xây dựng", 0),
+                                   WaitingLine("Đóng", 0))
+    flow.handle(StateReceived(BoardState((), {"dat-dai": 0, "xay-dung": 2, "dong": 0})))
+    assert flow.view().waiting == (WaitingLine("Xây dựng", 2), WaitingLine("Đóng", 0)), "closed and served: gone"
+
+
+def test_an_area_removed_while_citizens_wait_for_it_stays_under_its_last_name_until_they_are_served() -> None:
+    flow = board()
+    flow.handle(StateReceived(BoardState((), {"dat-dai": 1, "tu-phap": 2})))
+    flow.handle(ConfigReceived("Bộ phận Một cửa", (("dat-dai", "Đất đai", True),)))
+    assert flow.view().waiting == (WaitingLine("Đất đai", 1), WaitingLine("Tư pháp – Hộ tịch", 2, closed=True))
+    flow.handle(StateReceived(BoardState((), {"dat-dai": 1, "tu-phap": 0, "la": 4})))
+    assert flow.view().waiting == (WaitingLine("Đất đai", 1), WaitingLine("la", 4, closed=True)), (
+        "never named: its id; served: gone")
+
+
+def test_before_the_config_the_state_shows_its_areas_by_id() -> None:
+    flow = BoardFlow(now=T0)
+    flow.handle(StateReceived(BoardState((), {"dat-dai": 2})))
+    assert flow.view().waiting == (WaitingLine("dat-dai", 2),)
+    flow.handle(ConfigReceived("Bộ phận Một cửa", AREAS))
+    assert flow.view().waiting[0] == WaitingLine("Đất đai", 2)
+
+
+def test_the_centers_notice_replaces_the_boards_own_and_restarts_the_scroll_when_it_changes() -> None:
+    flow = board()
+    assert flow.view().notice == "Xin cảm ơn", "the center sets none: the board's own"
+    flow.handle(Tick(T0 + timedelta(seconds=30)))
+    flow.handle(ConfigReceived("Bộ phận Một cửa", AREAS, "Chiều nay nghỉ làm việc"))
+    view = flow.view()
+    assert (view.notice, view.notice_offset) == ("Chiều nay nghỉ làm việc", 0.0), "from its start"
+    flow.handle(Tick(T0 + timedelta(seconds=32)))
+    moved = flow.view().notice_offset
+    assert moved > 0
+    flow.handle(ConfigReceived("Bộ phận Một cửa", AREAS, "Chiều nay nghỉ làm việc"))  # republished, unchanged
+    assert flow.view().notice_offset == moved, "the same notice scrolls on"
+    flow.handle(ConfigReceived("Bộ phận Một cửa", AREAS, ""))
+    assert flow.view().notice == "" and not flow.animating, "the center says: no notice"
+    flow.handle(ConfigReceived("Bộ phận Một cửa", AREAS, None))
+    assert (flow.view().notice, flow.view().notice_offset) == ("Xin cảm ơn", 0.0), "an older server: the board's own"
 
 
 def test_a_board_that_never_heard_from_the_center_knows_nothing_of_its_areas() -> None:
     flow = BoardFlow(now=T0)
     assert not flow.view().configured and not flow.view().online
     assert board().view().configured
+
+
+def test_a_renamed_counter_is_shown_by_its_new_name_in_new_calls() -> None:
+    flow = board()
+    flow.handle(CallReceived(call("1001")))
+    renamed = replace(call("1002", minute=1), counter_name="Quầy 3 – Hộ tịch")  # the server calls by its new name
+    assert flow.handle(CallReceived(renamed)) == [Announce("1002", "3", False)], "its number is read as before"
+    view = flow.view()
+    assert view.newest is not None and view.newest.counter_name == "Quầy 3 – Hộ tịch"
+    assert [line.counter_name for line in view.recent] == ["Quầy 3"], "an earlier call as it was called"

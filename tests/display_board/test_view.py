@@ -19,6 +19,7 @@ from display_board.model import BoardView, CallLine, WaitingLine
 from display_board.view import (
     ACCENT,
     CARD,
+    CLOSED_NOTE,
     HIGHLIGHT,
     HIGHLIGHT_TEXT,
     NOTICE_TEXT,
@@ -254,6 +255,23 @@ def test_long_names_wrap_or_shrink_and_stay_in_their_boxes(renderer: BoardRender
         assert "…" in shown
         short = shown[:shown.index("…")]
         assert len(short) > 20 and area.startswith(short[short.index("Tài"):])
+
+
+def test_an_area_closed_with_citizens_waiting_keeps_its_count_and_says_it_takes_no_new_tickets(
+        renderer: BoardRenderer, tmp_path: Path) -> None:
+    closed = (WAITING[0], replace(WAITING[1], closed=True), *WAITING[2:4], replace(WAITING[4], closed=True),
+              WAITING[5])
+    surface, scene = draw(renderer, replace(VIEW, waiting=closed), tmp_path, "closed-area")
+    texts = [text for text in scene.texts() if scene.regions["waiting"].contains(text.rect)]
+    notes = [text for text in texts if text.text == "Tạm ngừng tiếp nhận"]
+    assert len(notes) == 2 and all(note.colour == CLOSED_NOTE for note in notes)
+    for line, note in zip((closed[1], closed[4]), notes, strict=True):
+        name = next(text for text in texts if text.text == line.area_name)  # whole, on one line
+        count_ = next(text for text in texts if text.text == str(line.waiting))
+        assert name.rect.bottom <= note.rect.top and name.rect.left == note.rect.left, "the note under the name"
+        assert name.rect.top < count_.rect.centery < note.rect.bottom, "on the row of its count"
+        assert note.size >= 0.7 * name.size
+    assert red_fast(surface).count() == 0, "red is only for the lost connection"
 
 
 # --- offline, the ticker, the same pixels -------------------------------------------------------

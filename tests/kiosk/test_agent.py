@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -13,13 +15,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+import kiosk.agent as kiosk_agent
 from kiosk.agent import KioskAgent
-from kiosk.config import load
+from kiosk.config import AreaPin, load
 from kiosk.flow import Pressed, Timings
 from kiosk.journal import Journal
-from kiosk.model import PrinterStatus, Screen
+from kiosk.model import IssuedTicket, PrinterStatus, Screen
 from kiosk.printer import FakePrinter
-from kiosk.ticket_layout import RenderedTicket, TicketFonts
+from kiosk.ticket_layout import RenderedTicket, TicketFonts, TicketText, render_ticket
 from protocol.link import FakeLink, Message
 from protocol.messages import AreaInfo, Cancellation, CenterConfigMessage
 from tests.harness import looping, until
@@ -65,10 +68,13 @@ def answer(**reply: Any) -> Callable[[dict[str, Any]], bytes]:
 
 @contextmanager
 def kiosk_running(server: Server, printer: FakePrinter, link: FakeLink | None = None,
-                  journal: Journal | None = None, qr: str | None = None) -> Iterator[tuple[KioskAgent, FakeLink]]:
-    """A kiosk on its own loop, the center's config delivered, its menu shown; `qr`: its QR template."""
+                  journal: Journal | None = None, qr: str | None = None,
+                  buttons: tuple[AreaPin, ...] = ()) -> Iterator[tuple[KioskAgent, FakeLink]]:
+    """A kiosk on its own loop, the center's config delivered, its menu shown; `qr`: its QR template; `buttons`:
+    its GPIO area buttons (only configured here: the test presses them through the agent's events)."""
     link = link or FakeLink(server)
-    config = load(EXAMPLE) if qr is None else dataclasses.replace(load(EXAMPLE), qr=qr)
+    config = dataclasses.replace(load(EXAMPLE), buttons=buttons)
+    config = config if qr is None else dataclasses.replace(config, qr=qr)
     kiosk = KioskAgent(config, link, printer, display=None, clock=lambda: datetime.now(ZONE),
                        fonts=TicketFonts.default(), journal=journal or Journal(None), timings=QUICK)
     with looping(kiosk, link, (kiosk.topics.config(), CONFIG.to_wire())):
@@ -172,3 +178,67 @@ def test_a_ticket_that_cannot_even_be_rendered_is_reported_and_the_next_one_prin
         until(lambda: len(printer.printed) == 1)
         shown = kiosk.flow.view().ticket
     assert shown is not None and shown.number == "1002", "the worker went on"
+
+
+# --- the center's config changed while the kiosk runs (issue 17) -----------------------------------------------
+
+
+class HeldPrinter(FakePrinter):
+    """Prints only once the test lets it: the kiosk is on its ticket screen, printing, meanwhile."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started, self.go_on = threading.Event(), threading.Event()
+
+    def print_ticket(self, ticket: RenderedTicket) -> None:
+        self.started.set()
+        assert self.go_on.wait(10), "the test never let the printer go on"
+        super().print_ticket(ticket)
+
+
+def test_a_ticket_being_printed_when_the_config_changes_is_printed_as_it_was_then_the_menu_follows(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    texts: list[TicketText] = []
+
+    def rendered(ticket: IssuedTicket, text: TicketText, *args: Any) -> RenderedTicket:
+        texts.append(text)
+        return render_ticket(ticket, text, *args)
+
+    monkeypatch.setattr(kiosk_agent, "render_ticket", rendered)
+    server, printer = Server(answer(ticket=TICKET)), HeldPrinter()
+    renamed = dataclasses.replace(CONFIG, center_name="Trung tâm Phục vụ hành chính công Rạch Giá",
+                                  areas=(AreaInfo("tu-phap", "Tư pháp – Hộ tịch", "B", 1, 999),))
+    with kiosk_running(server, printer) as (kiosk, link):
+        take_number(kiosk)
+        assert printer.started.wait(10)
+        link.deliver(kiosk.topics.config(), renamed.to_wire(), retained=True)
+        until(lambda: [a.id for a in kiosk.flow.view().areas] == ["tu-phap"])
+        assert kiosk.flow.view().screen is Screen.TICKET, "the number stays on screen"
+        printer.go_on.set()
+        until(lambda: len(printer.printed) == 1)
+        until(lambda: kiosk.flow.view().screen is Screen.MENU)
+        menu = kiosk.flow.view()
+    assert [text.center_name for text in texts] == ["Trung tâm Rạch Giá"], "printed as it was asked"
+    assert menu.center_name == "Trung tâm Phục vụ hành chính công Rạch Giá"
+    assert [(a.id, a.name) for a in menu.areas] == [("tu-phap", "Tư pháp – Hộ tịch")]
+
+
+def test_buttons_for_areas_the_center_closed_or_removed_say_so_in_the_log_and_ask_nothing(
+        caplog: pytest.LogCaptureFixture) -> None:
+    server, printer = Server(answer(ticket=TICKET)), FakePrinter()
+    buttons = (AreaPin(17, "dat-dai"), AreaPin(27, "bhxh"))
+    closed = dataclasses.replace(CONFIG, areas=(AreaInfo("dat-dai", "Đất đai", "", 1001, 1999, open=False),))
+    with caplog.at_level(logging.INFO, logger="kiosk.agent"), kiosk_running(server, printer, buttons=buttons) as (
+            kiosk, link):
+        assert "GPIO 27 is for area 'bhxh', which the center does not have" in caplog.text
+        link.deliver(kiosk.topics.config(), closed.to_wire(), retained=True)
+        until(lambda: "GPIO 17 is for area 'dat-dai', closed now" in caplog.text)
+        take_number(kiosk)  # the button on GPIO 17
+        until(lambda: kiosk.flow.view().screen is Screen.REFUSED)
+        message = kiosk.flow.view().message
+        link.deliver(kiosk.topics.config(), CONFIG.to_wire(), retained=True)  # open again
+        until(lambda: kiosk.flow.view().screen is Screen.MENU)
+        take_number(kiosk)
+        until(lambda: len(printer.printed) == 1)
+    assert message == "Lĩnh vực Đất đai hiện tạm ngừng tiếp nhận hồ sơ. Mời công dân liên hệ cán bộ hướng dẫn."
+    assert [body["area"] for body in server.asked] == ["dat-dai"], "the press while it was closed asked nothing"

@@ -24,6 +24,7 @@ from kiosk.flow import (
     Touched,
 )
 from kiosk.model import (
+    AREA_CLOSED,
     AREA_FULL,
     AREA_OUT_OF_HOURS,
     BACK_BUTTON,
@@ -254,3 +255,89 @@ def test_an_area_open_while_the_center_is_closed_is_the_only_one_to_touch(flow: 
     assert view.screen is Screen.MENU, "the server gives tu-phap tickets now: the kiosk must offer them"
     assert [(a.open, a.note) for a in view.areas] == [(False, AREA_OUT_OF_HOURS), (True, "")]
     assert flow.handle(Touched(area_target("tu-phap"))) == [RequestTicket("req-1", "tu-phap", "none")]
+
+
+# --- the center's config changed while the kiosk runs (issue 17) -----------------------------------------------
+
+CHANGED = (AreaButton("dat-dai", "Đất đai – Nhà ở", open=False), AreaButton("tu-phap", "Tư pháp – Hộ tịch"),
+           AreaButton("xay-dung", "Xây dựng"))  # renamed and closed; kept; added; "dong" removed
+
+
+def names(flow: KioskFlow) -> list[tuple[str, bool]]:
+    return [(area.name, area.open) for area in flow.view().areas]
+
+
+def test_the_menu_follows_a_changed_config_at_once(flow: KioskFlow) -> None:
+    flow.handle(ConfigReceived("Bộ phận Một cửa", CHANGED, ("elderly", "pregnant")))
+    assert flow.view().screen is Screen.MENU
+    assert names(flow) == [("Đất đai – Nhà ở", False), ("Tư pháp – Hộ tịch", True), ("Xây dựng", True)]
+    assert flow.view().areas[0].note == AREA_CLOSED, "a closed area shows as before: greyed, 'Tạm ngừng tiếp nhận'"
+    assert flow.handle(Touched(area_target("xay-dung"))) == [RequestTicket("req-1", "xay-dung", "none")]
+
+
+def test_an_area_touched_just_as_it_was_removed_asks_nothing_and_says_so(flow: KioskFlow) -> None:
+    flow.handle(Touched(PRIORITY_BUTTON))
+    flow.handle(Touched(priority_target("elderly")))
+    flow.handle(ConfigReceived("Bộ phận Một cửa", CHANGED, ("elderly", "pregnant")))
+    assert flow.view().chosen_priority == "elderly" and "dong" not in [a.id for a in flow.view().areas]
+    assert flow.handle(Touched(area_target("dong"))) == [], "the menu drawn before the change: no request"
+    view = flow.view()
+    assert (view.screen, view.message) == (
+        Screen.REFUSED, "Lĩnh vực Tài nguyên và Môi trường không còn tiếp nhận hồ sơ. Mời công dân chọn lĩnh vực khác.")
+    flow.handle(Tick(T0 + timedelta(seconds=7)))
+    view = flow.view()
+    assert view.screen is Screen.MENU and view.chosen_priority == "elderly", "the menu as it is now, still priority"
+    assert flow.handle(Touched(area_target("tu-phap"))) == [RequestTicket("req-1", "tu-phap", "elderly")]
+
+
+def test_an_area_touched_just_as_it_was_closed_asks_nothing_and_says_so(flow: KioskFlow) -> None:
+    flow.handle(ConfigReceived("Bộ phận Một cửa", CHANGED, ("elderly",)))
+    assert flow.handle(Touched(area_target("dat-dai"))) == []
+    assert (flow.view().screen, flow.view().message) == (
+        Screen.REFUSED, "Lĩnh vực Đất đai – Nhà ở hiện tạm ngừng tiếp nhận hồ sơ. Mời công dân chọn lĩnh vực khác.")
+
+
+def test_with_no_area_open_any_more_the_citizen_is_sent_to_an_official(flow: KioskFlow) -> None:
+    flow.handle(ConfigReceived("Bộ phận Một cửa", (AreaButton("dat-dai", "Đất đai", open=False),), ()))
+    assert flow.handle(Pressed("dat-dai")) == []
+    assert flow.view().message == ("Lĩnh vực Đất đai hiện tạm ngừng tiếp nhận hồ sơ. "
+                                   "Mời công dân liên hệ cán bộ hướng dẫn.")
+
+
+def test_a_gpio_button_whose_area_is_closed_or_gone_asks_nothing_and_says_why(flow: KioskFlow) -> None:
+    assert flow.handle(Pressed("dong")) == []
+    assert flow.view().message.startswith("Lĩnh vực Tài nguyên và Môi trường hiện tạm ngừng tiếp nhận hồ sơ.")
+    flow.handle(Tick(T0 + timedelta(seconds=7)))
+    assert flow.handle(Pressed("khong-co")) == [], "an area the center never had"
+    assert flow.view().message == "Lĩnh vực này không tiếp nhận hồ sơ. Mời công dân chọn lĩnh vực khác."
+
+
+def test_a_request_under_way_for_an_area_just_removed_ends_as_the_server_says(flow: KioskFlow) -> None:
+    flow.handle(Touched(area_target("dat-dai")))
+    flow.handle(ConfigReceived("Bộ phận Một cửa", CHANGED[1:], ()))
+    assert flow.view().screen is Screen.WORKING, "already asked: the server decides"
+    flow.handle(TicketAnswered("req-1", None, "Lĩnh vực này không có tại trung tâm.", "unknown_area"))
+    assert (flow.view().screen, flow.view().message) == (Screen.REFUSED, "Lĩnh vực này không có tại trung tâm.")
+
+
+def test_a_ticket_being_printed_is_finished_as_it_is_then_the_new_menu(flow: KioskFlow) -> None:
+    flow.handle(Touched(area_target("dat-dai")))
+    flow.handle(TicketAnswered("req-1", ticket()))
+    flow.handle(ConfigReceived("Bộ phận Một cửa", CHANGED, ()))
+    view = flow.view()
+    assert view.screen is Screen.TICKET and view.ticket == ticket(), "the number stays, under its old area name"
+    assert flow.handle(PrintDone("t1", ok=True)) == []
+    flow.handle(Tick(T0 + timedelta(seconds=7)))
+    assert flow.view().screen is Screen.MENU
+    assert names(flow) == [("Đất đai – Nhà ở", False), ("Tư pháp – Hộ tịch", True), ("Xây dựng", True)]
+
+
+def test_the_priority_screen_follows_the_categories_and_leaves_when_there_are_none(flow: KioskFlow) -> None:
+    flow.handle(Touched(PRIORITY_BUTTON))
+    flow.handle(ConfigReceived("Bộ phận Một cửa", CHANGED, ("elderly", "veteran")))
+    view = flow.view()
+    assert view.screen is Screen.PRIORITY and view.priorities == (("elderly", "Người cao tuổi"),
+                                                                  ("veteran", "Người có công với cách mạng"))
+    assert flow.handle(Touched(priority_target("pregnant"))) == [] and flow.view().screen is Screen.PRIORITY
+    flow.handle(ConfigReceived("Bộ phận Một cửa", CHANGED, ()))
+    assert flow.view().screen is Screen.MENU and flow.view().chosen_priority is None

@@ -17,10 +17,15 @@ import pygame
 import pytest
 
 from kiosk.model import (
+    AREA_CLOSED,
     AREA_FULL,
+    AREA_GONE,
+    AREA_NOT_TAKING,
     AREA_OUT_OF_HOURS,
+    ASK_STAFF,
     BACK_BUTTON,
     BUSY,
+    CHOOSE_ANOTHER,
     NO_BROKER,
     NO_SERVER,
     NOT_ISSUED,
@@ -389,6 +394,9 @@ CLOSED_MESSAGE = WEEK.refusal(datetime(2026, 12, 2, 18, 0), Closed.OUTSIDE_HOURS
     (Screen.REFUSED, NOT_ISSUED),
     (Screen.REFUSED, "Lĩnh vực Đất đai đã cấp đủ 150 phiếu hôm nay. "
                      "Mời công dân quay lại vào ngày làm việc tiếp theo."),
+    # An area closed or removed just as it was chosen (the center's config changed while the kiosk ran).
+    (Screen.REFUSED, f"{AREA_GONE.format(area='Lao động – Thương binh và Xã hội')} {CHOOSE_ANOTHER}"),
+    (Screen.REFUSED, f"{AREA_NOT_TAKING[AREA_CLOSED].format(area='Tài nguyên và Môi trường')} {ASK_STAFF}"),
     (Screen.OFFLINE, NO_BROKER),
     (Screen.OFFLINE, NO_SERVER),
     (Screen.CLOSED, CLOSED_MESSAGE),
@@ -481,7 +489,7 @@ def citizen_strings(path: Path) -> list[str]:
             and re.search(r"[À-ỹđĐ]", node.value)]
 
 
-@pytest.mark.parametrize("module", ["kiosk/view.py", "kiosk/ticket_layout.py"])
+@pytest.mark.parametrize("module", ["kiosk/view.py", "kiosk/ticket_layout.py", "kiosk/model.py"])
 def test_citizens_are_addressed_formally_and_the_paper_is_a_phieu(module: str) -> None:
     strings = citizen_strings(ROOT / module)
     assert strings
