@@ -35,7 +35,9 @@ sub-commands (each with its own --help):
   provision  write device configs, passwords and the broker's files for a center
              python -m central_server provision --config FILE ...
   void       void a kiosk's tickets of a time range that still wait (a flood), through the running server
-             python -m central_server void --config FILE --kiosk ID --from HH:MM --to HH:MM --by NAME"""
+             python -m central_server void --config FILE --kiosk ID --from HH:MM --to HH:MM --by NAME
+  live-config  print the live configuration (the database's newest version) as TOML, to paste into the file
+             python -m central_server live-config --config FILE"""
 
 
 def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None, speed: float = 1.0) -> int:
@@ -50,6 +52,10 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None, speed
         from central_server import void
 
         return void.main(arguments[1:])
+    if arguments[:1] == ["live-config"]:
+        from central_server import live_command
+
+        return live_command.main(arguments[1:])
     if arguments[:1] == ["report"]:
         from central_server.report import command
 

@@ -19,10 +19,11 @@ from central_server.live_config import LIVE_TABLES
 BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 HEADER = """\
 # The live part of a center config (the tables the staff console's admin pages change), written by the
-# staff console. Comments of the original center.toml are not kept. To make it the file's: replace these
-# tables in center.toml ([center] here holds only its name: keep the file's id, timezone and day_starts
-# beside it), check the file with `python -m central_server --config center.toml --check`, then
-# `kill -HUP <server pid>` (or restart the server)."""
+# staff console or `central_server live-config`. Comments of the original center.toml are not kept.
+# To make it the file's: replace these tables in center.toml ([center] here holds only its name: keep
+# the file's id, timezone and day_starts beside it), check the file with
+# `python -m central_server --config center.toml --check`, then `kill -HUP <server pid>` (or restart
+# the server)."""
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
 
 

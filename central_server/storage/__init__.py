@@ -10,7 +10,7 @@ from central_server.storage.url import PostgresDatabase, StorageUrl
 
 if TYPE_CHECKING:
     from central_server.config import CenterConfig
-    from central_server.storage.port import Period, Storage
+    from central_server.storage.port import Period, Storage, StoredConfig
     from central_server.storage.postgres import PostgresReader
     from central_server.storage.sqlite import SqliteReader
 
@@ -31,6 +31,12 @@ def stored_period(storage: StorageUrl, first: date, last: date) -> Period:
     migrated, and its server may run meanwhile (StorageError when it cannot be read)."""
     with closing(_reader(storage)) as reader:
         return reader.period(first, last)
+
+
+def stored_live_config(storage: StorageUrl) -> StoredConfig | None:
+    """The newest version of the live configuration, read without writing (None: no version kept yet)."""
+    with closing(_reader(storage)) as reader:
+        return reader.live_config() if "config_versions" in reader.tables() else None
 
 
 def stored_documents(storage: StorageUrl) -> list[dict[str, Any]]:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import copy
 import json
+import tomllib
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from central_server import service
+from central_server import live_command, service
 from central_server.config import load
 from central_server.live_config import changes, document_of, merged
 from central_server.report.command import make_report
@@ -352,3 +353,14 @@ def test_the_history_is_cut_to_what_one_answer_carries(rig: AdminRig) -> None:
     assert len(json.dumps(answer, ensure_ascii=False).encode()) <= 64 * 1024
     versions = [v["version"] for v in answer["history"]]
     assert versions == list(range(61, 61 - len(versions), -1)) and 10 < len(versions) < 61, "the newest, in order"
+
+
+def test_live_config_prints_the_newest_version_as_toml(rig: AdminRig, capsys: pytest.CaptureFixture[str]) -> None:
+    assert live_command.main(["--config", str(rig.config.path)]) == 0
+    assert "No version is kept yet" in capsys.readouterr().out
+    rig.change(lambda d: area(d, "dat-dai").update(name="Đất đai – Nhà ở \"số 1\""))
+    assert live_command.main(["--config", str(rig.config.path)]) == 0
+    printed = capsys.readouterr().out
+    assert "# Version 2, 2026-11-23T07:30:00+07:00, console: Nguyễn Văn An (an.nv)." in printed
+    assert tomllib.loads(printed) == rig.service.config.document
+    assert live_command.main(["--config", str(rig.folder / "missing.toml")]) == 2
