@@ -125,6 +125,21 @@ class ConsolePage:
             "return [...document.querySelectorAll('#canh-bao .alert')].map((a) => a.textContent);")
         return [str(text) for text in texts or []]
 
+    def change_notice(self, text: str) -> str:
+        """On the administrator's page: the hall boards' notice saved; what the page then says at its top."""
+        self.driver.get(f"{self.url}/quan-tri")
+        field = self._wait(lambda d: d.find_elements(By.ID, "noi-dung-thong-bao"))
+        assert isinstance(field, list)
+        field[0].clear()
+        field[0].send_keys(text)
+        self.driver.find_element(By.CSS_SELECTOR, "#thong-bao button").click()
+        self._wait(lambda d: d.find_elements(By.CSS_SELECTOR, ".flash .notice"))
+        return str(self.driver.find_element(By.CSS_SELECTOR, ".flash").text)
+
+    def open_history(self) -> None:
+        self.driver.get(f"{self.url}/quan-tri/lich-su")
+        self._wait(lambda d: d.find_elements(By.CSS_SELECTOR, ".version"))
+
     def screenshot(self) -> bytes:
         """The whole page as PNG, below the window's fold too (the floor is a long page)."""
         return full_page_png(self.driver)

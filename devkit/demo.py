@@ -82,6 +82,11 @@ BROWSER_COUNTER = "1"
 OFFICIALS = {"1": ("ha.nguyen", "Nguyễn Thị Thu Hà"), "2": ("minh.tran", "Trần Văn Minh"),
              "3": ("thao.le", "Lê Thị Phương Thảo"), "4": ("huy.pham", "Phạm Quốc Huy")}
 MANAGER = ("lan.do", "Đỗ Thị Lan")
+# The center's administrator changes the hall boards' notice on the console at 10:35 (issue 17: the boards follow
+# at once, the history keeps who and when).
+ADMIN = ("an.nguyen", "Nguyễn Văn An")
+AFTERNOON_NOTICE = ("Chiều nay Bộ phận Tiếp nhận và Trả kết quả làm việc đến 16h00 để họp giao ban. "
+                    "Mong công dân thông cảm. Xin cảm ơn!")
 PASSWORD = "một cửa buổi sáng"  # every demo account's: the console stops with the demo
 PHONE_TICKET = 30  # the morning's 30th ticket (about 08:40, queues building) is followed on the phone
 log = logging.getLogger("demo")
@@ -241,6 +246,7 @@ def console_accounts() -> Path:
         for username, name in OFFICIALS.values():
             accounts.add(new_user(username, name, "official"), PASSWORD)
         accounts.add(new_user(*MANAGER, "manager"), PASSWORD)
+        accounts.add(new_user(*ADMIN, "admin"), PASSWORD)
     finally:
         accounts.close()
     return path
@@ -719,9 +725,26 @@ def follow_floor(morning: Morning, page: ConsolePage) -> None:
         morning.stop.wait(2.0)
     if best is not None:
         screen_path("san", best[1]).write_bytes(best[2])
+    morning.sleep_until(morning.at(10, 35))
+    if morning.open():
+        change_notice(morning, page)
     morning.sleep_until(morning.at(11, 40))
     if morning.open():
         save_screen(page, morning, "san")
+
+
+def change_notice(morning: Morning, page: ConsolePage) -> None:
+    """The administrator, at the manager's PC, changes the hall boards' notice; the page and the history saved."""
+    page.sign_out()
+    page.sign_in(ADMIN[0], PASSWORD)
+    said = page.change_notice(AFTERNOON_NOTICE)
+    log.info("the administrator changed the boards' notice: %s", said.splitlines()[0] if said else "?")
+    save_screen(page, morning, "quan-tri")
+    page.open_history()
+    save_screen(page, morning, "lich-su")
+    page.sign_out()
+    page.sign_in(MANAGER[0], PASSWORD)
+    page.open_floor()
 
 
 def screen_path(name: str, moment: datetime) -> Path:
@@ -868,8 +891,8 @@ def finish(config_path: Path, clock: SimulatedClock) -> int:
     print(f"\nBáo cáo:     {written[0]} (và {OUT / 'report' / 'csv'}, biểu đồ trong {OUT / 'report' / 'charts'})")
     print(f"Phiếu in:    {OUT / 'tickets'} ({len(tickets)} ảnh PNG, đúng như trên giấy)")
     print(f"Màn hình:    {OUT / 'screens'} ({len(screens)} ảnh: ki-ốt lấy số và bảng gọi số; {len(pages)} ảnh "
-          f"console-*.png: trang của cán bộ quầy {BROWSER_COUNTER}, làm việc trên trình duyệt, và trang toàn trung "
-          f"tâm của quản lý; {len(phones)} ảnh phone-*.png: trang theo dõi lượt trên điện thoại của một công dân, mở "
+          f"console-*.png: trang của cán bộ quầy {BROWSER_COUNTER}, làm việc trên trình duyệt, trang toàn trung "
+          f"tâm của quản lý, trang quản trị và lịch sử thay đổi cấu hình; {len(phones)} ảnh phone-*.png: trang theo dõi lượt trên điện thoại của một công dân, mở "
           "bằng mã QR trên phiếu)")
     print(f"Lời gọi số:  {OUT / 'announcements' / 'goi-so.wav'} (5 phút đầu; mọi lời gọi: goi-so.txt)")
     print(f"Nhật ký:     {OUT / 'logs'}")

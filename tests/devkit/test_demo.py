@@ -26,6 +26,8 @@ def test_the_demo_morning_runs_with_counter_1_worked_from_the_console_in_a_brows
     official = [name for name in pages if name.startswith(f"console-quay-{demo.BROWSER_COUNTER}-")]
     floor = [name for name in pages if name.startswith("console-san-")]
     assert len(official) == 3 and len(floor) == 3, pages
+    admin = [name for name in pages if name.startswith(("console-quan-tri-", "console-lich-su-"))]
+    assert len(admin) == 2, pages  # the administrator changed the boards' notice at 10:35
     for name in pages:
         with Image.open(out / "screens" / name) as image:
             assert image.format == "PNG" and image.width >= 1200 and image.height >= 600, (name, image.size)
@@ -52,3 +54,6 @@ def test_the_demo_morning_runs_with_counter_1_worked_from_the_console_in_a_brows
     with sqlite3.connect(out / "center.db") as db:
         channels = dict(db.execute("SELECT channel, COUNT(*) FROM ratings GROUP BY channel").fetchall())
     assert channels.get("phone") == 1 and channels.get("buttons", 0) > 10, channels
+    with sqlite3.connect(out / "center.db") as db:
+        versions = db.execute("SELECT source, by_who FROM config_versions ORDER BY version").fetchall()
+    assert versions == [("file", "center.toml"), ("console", demo.ADMIN[0])], versions
