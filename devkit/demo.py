@@ -181,18 +181,20 @@ def center_config(broker: LocalBroker, web_url: str) -> Path:
     return path
 
 
-def kiosk_config(center_id: str, broker: LocalBroker, printer: LoopbackPrinter) -> Path:
+def kiosk_config(center_id: str, broker: LocalBroker, printer: LoopbackPrinter, folder: Path | None = None) -> Path:
+    """The shipped example kiosk on `broker` and the loopback `printer`, its files in `folder` (the demo's output)."""
+    folder = folder or OUT
     text = (EXAMPLES / "kiosk.example.toml").read_text(encoding="utf-8")
     for key, value in (("id", '"k1"'), ("center", toml_string(center_id)),
-                       ("journal", toml_string(str(OUT / "kiosk-journal.db")))):
+                       ("journal", toml_string(str(folder / "kiosk-journal.db")))):
         text = set_key(text, "kiosk", key, value)
     text = replace_table(text, "mqtt", [f"url = {toml_string(broker.url)}"])
     for key, value in (("width", "1920"), ("height", "1080"), ("fullscreen", "false")):
         text = set_key(text, "screen", key, value)
     for key, value in (("connection", '"network"'), ("host", '"127.0.0.1"'), ("port", str(printer.port))):
         text = set_key(text, "printer", key, value)
-    text = set_key(text, "ticket", "save_dir", toml_string(str(OUT / "tickets")))
-    path = OUT / "kiosk.toml"
+    text = set_key(text, "ticket", "save_dir", toml_string(str(folder / "tickets")))
+    path = folder / "kiosk.toml"
     path.write_text(text, encoding="utf-8")
     return path
 
@@ -892,8 +894,8 @@ def finish(config_path: Path, clock: SimulatedClock) -> int:
     print(f"Phiếu in:    {OUT / 'tickets'} ({len(tickets)} ảnh PNG, đúng như trên giấy)")
     print(f"Màn hình:    {OUT / 'screens'} ({len(screens)} ảnh: ki-ốt lấy số và bảng gọi số; {len(pages)} ảnh "
           f"console-*.png: trang của cán bộ quầy {BROWSER_COUNTER}, làm việc trên trình duyệt, trang toàn trung "
-          f"tâm của quản lý, trang quản trị và lịch sử thay đổi cấu hình; {len(phones)} ảnh phone-*.png: trang theo dõi lượt trên điện thoại của một công dân, mở "
-          "bằng mã QR trên phiếu)")
+          f"tâm của quản lý, trang quản trị và lịch sử thay đổi cấu hình; {len(phones)} ảnh phone-*.png: trang theo "
+          "dõi lượt trên điện thoại của một công dân, mở bằng mã QR trên phiếu)")
     print(f"Lời gọi số:  {OUT / 'announcements' / 'goi-so.wav'} (5 phút đầu; mọi lời gọi: goi-so.txt)")
     print(f"Nhật ký:     {OUT / 'logs'}")
     return 0

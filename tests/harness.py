@@ -130,6 +130,25 @@ def looping(agent: AgentLoop[Any], link: FakeLink, *retained: tuple[str, bytes])
     assert ended == [0], f"its loop ended with {ended}"
 
 
+def run_beside(agent: AgentLoop[Any], scenario: Callable[[], None]) -> None:
+    """The agent's own main loop on this (main) thread, as pygame wants; `scenario` beside it, which stops it. A
+    failure of the scenario (an assertion) is raised here once the agent has stopped."""
+    stop, failure = threading.Event(), list[BaseException]()
+
+    def guarded() -> None:
+        try:
+            scenario()
+        except BaseException as exc:
+            failure.append(exc)
+        finally:
+            stop.set()
+
+    threading.Thread(target=guarded, daemon=True).start()
+    agent.run(stop)
+    if failure:
+        raise failure[0]
+
+
 def rss_mb(pid: int) -> float:
     """A process's resident memory, as the kernel counts it."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

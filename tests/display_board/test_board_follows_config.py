@@ -25,7 +25,7 @@ from display_board.view import WAITING_CLOSED, BoardRenderer, Ticker
 from protocol.link import MqttLink
 from protocol.messages import AreaInfo, BoardState, Call, CenterConfigMessage, CounterInfo, Status
 from protocol.topics import Topics
-from tests.harness import TIMEOUT, Device, ServerProcess, device, until
+from tests.harness import TIMEOUT, Device, ServerProcess, device, run_beside, until
 
 LOOK = Path("/tmp/agents-follow-screens")  # a copy to look at; the test uses tmp_path
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -97,24 +97,6 @@ def config(center_id: str, areas: tuple[AreaInfo, ...], counters: tuple[CounterI
 def call(number: str, counter: CounterInfo, area: AreaInfo, minutes: int) -> Call:
     return Call(number, counter.id, counter.name, area.id, False,
                 datetime(2026, 12, 2, 13, tzinfo=ZONE) + timedelta(minutes=minutes), area.name, f"t-{number}")
-
-
-def run_beside(agent: BoardAgent, scenario: Callable[[], None]) -> None:
-    """The agent on this (main) thread, as pygame wants; `scenario` beside it, which stops it."""
-    stop, failure = threading.Event(), list[BaseException]()
-
-    def guarded() -> None:
-        try:
-            scenario()
-        except BaseException as exc:
-            failure.append(exc)
-        finally:
-            stop.set()
-
-    threading.Thread(target=guarded, daemon=True).start()
-    agent.run(stop)
-    if failure:
-        raise failure[0]
 
 
 def test_the_board_follows_areas_notice_and_counter_names_changed_while_it_runs(

@@ -32,7 +32,7 @@ from protocol.config import MqttSettings
 from protocol.link import Message, MqttLink
 from protocol.messages import AreaInfo, CenterConfigMessage, CounterInfo, Status
 from protocol.topics import Topics
-from tests.harness import TIMEOUT, ServerProcess, until
+from tests.harness import TIMEOUT, ServerProcess, run_beside, until
 
 LOOK = Path("/tmp/agents-follow-screens")  # a copy to look at; the test uses tmp_path
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -136,24 +136,6 @@ class RecordingDisplay(PygameDisplay):
 
 def menu_of(view: KioskView | None) -> list[tuple[str, bool]]:
     return [] if view is None else [(area.name, area.open) for area in view.areas]
-
-
-def run_beside(agent: KioskAgent, scenario: Callable[[], None]) -> None:
-    """The agent on this (main) thread, as pygame wants; `scenario` beside it, which stops it."""
-    stop, failure = threading.Event(), list[BaseException]()
-
-    def guarded() -> None:
-        try:
-            scenario()
-        except BaseException as exc:
-            failure.append(exc)
-        finally:
-            stop.set()
-
-    threading.Thread(target=guarded, daemon=True).start()
-    agent.run(stop)
-    if failure:
-        raise failure[0]
 
 
 def test_the_kiosk_menu_follows_areas_added_renamed_closed_and_removed_while_it_runs(

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from central_server.config import load
-from central_server.config_text import replace_table, set_key, toml_string
+from devkit.demo import kiosk_config
 from devkit.local_broker import LocalBroker
 from devkit.loopback_printer import LoopbackPrinter
 from devkit.terminal_config import example_config
@@ -276,20 +276,6 @@ class ScriptedAgent:
         self._log.close()
 
 
-def kiosk_toml(folder: Path, center_id: str, broker: LocalBroker, printer: LoopbackPrinter) -> Path:
-    text = (ROOT / "firmware_configs" / "kiosk.example.toml").read_text(encoding="utf-8")
-    for key, value in (("center", toml_string(center_id)), ("journal", toml_string(str(folder / "journal.db")))):
-        text = set_key(text, "kiosk", key, value)
-    text = replace_table(text, "mqtt", [f"url = {toml_string(broker.url)}"])
-    for key, value in (("width", "1280"), ("height", "800"), ("fullscreen", "false")):
-        text = set_key(text, "screen", key, value)
-    for key, value in (("connection", '"network"'), ("host", '"127.0.0.1"'), ("port", str(printer.port))):
-        text = set_key(text, "printer", key, value)
-    path = folder / "kiosk.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
 def test_the_kiosk_and_a_terminal_follow_an_area_added_and_five_levels(
         server: ServerProcess, broker: LocalBroker, center_id: str, center_toml: Path, tmp_path: Path) -> None:
     terminal_toml = tmp_path / "counter-3.toml"
@@ -297,7 +283,7 @@ def test_the_kiosk_and_a_terminal_follow_an_area_added_and_five_levels(
     with ExitStack() as stack:
         printer = LoopbackPrinter()
         stack.callback(printer.close)
-        kiosk = ScriptedAgent("kiosk", kiosk_toml(tmp_path, center_id, broker, printer), tmp_path / "kiosk.log")
+        kiosk = ScriptedAgent("kiosk", kiosk_config(center_id, broker, printer, tmp_path), tmp_path / "kiosk.log")
         stack.callback(kiosk.stop)
         terminal = ScriptedAgent("rating_terminal", terminal_toml, tmp_path / "terminal.log")
         stack.callback(terminal.stop)
