@@ -72,6 +72,10 @@ class CenterConfig:
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)  # the tables it was read from
 
     @property
+    def overlaps(self) -> list[tuple[Area, Area]]:
+        return overlapping(self.rules.areas)
+
+    @property
     def document(self) -> Document:
         """Its live part (`live_config.py`): what may change while the server runs."""
         return document_of(self.raw)
@@ -489,17 +493,15 @@ def _unique(root: Table, key: str, ids: list[str]) -> None:
         seen.add(item)
 
 
+def overlapping(areas: tuple[Area, ...]) -> list[tuple[Area, Area]]:
+    """Areas that share a prefix and overlapping ranges: they could show the same number twice."""
+    return [(one, other) for index, one in enumerate(areas) for other in areas[index + 1:]
+            if one.prefix == other.prefix and one.first <= other.last and other.first <= one.last]
+
+
 def _warnings(path: Path, areas: tuple[Area, ...]) -> tuple[str, ...]:
-    """Areas that share a prefix and overlapping ranges could show the same number twice."""
-    found = []
-    for index, one in enumerate(areas):
-        for other in areas[index + 1 :]:
-            if one.prefix == other.prefix and one.first <= other.last and other.first <= one.last:
-                found.append(
-                    f"{path.name}: areas {one.id!r} and {other.id!r} share prefix {one.prefix!r} and overlapping"
-                    " numbers; citizens of both could hold the same number"
-                )
-    return tuple(found)
+    return tuple(f"{path.name}: areas {one.id!r} and {other.id!r} share prefix {one.prefix!r} and overlapping numbers;"
+                 " citizens of both could hold the same number" for one, other in overlapping(areas))
 
 
 __all__ = ["CenterConfig", "ConfigError", "load"]

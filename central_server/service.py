@@ -14,7 +14,7 @@ import time
 from collections import Counter as Tally
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -102,6 +102,17 @@ PRINTER_PROBLEMS = frozenset({"paper_out", "cover_open", "offline"})  # no ticke
 Act = Callable[[Center, CounterCommand, str, datetime], Ticket | None]  # what a counter's command does
 
 
+@dataclass(frozen=True, slots=True)
+class Undo:
+    """What a batch's changes of configuration undo when its commit fails: the state before the first of them."""
+
+    config: CenterConfig
+    version: int
+    former_levels: set[str]
+    changes_today: int
+    file_config: CenterConfig
+
+
 def _paused(paused: bool) -> Act:
     def act(center: Center, command: CounterCommand, counter_id: str, now: datetime) -> Ticket | None:
         (center.pause if paused else center.resume)(counter_id, now)
@@ -139,12 +150,13 @@ class CenterService:
         # The live configuration (issue 17): the file as last read (what changes only at a restart, and the file's
         # live part), and the configuration the center goes by, of `self.version` (`live_config.py`).
         self._file_config = config
-        config, self.version, pending = self._live_at_start(config)
+        config, self.version, pending, file_changed = self._live_at_start(config)
         self.config = config
         self._config_changed = False  # in this batch: the retained config and state go out again
         self._removed_counters: list[str] = []  # in this batch: their retained state is cleared
         self._start_versions = list(pending)  # read from the file at start-up: kept until a commit succeeds
-        self._before_changes: tuple[CenterConfig, int] | None = None  # what this batch's changes undo if it fails
+        self._undo: Undo | None = None  # what this batch's changes of configuration undo if its commit fails
+        self._file_waits = False  # the file's changed live part waits for a new day (the day's state refused it)
         self._unwritable: StorageError | None = None  # why storage cannot write now (None: it can)
         self._space_low = False
         self._held_statuses: dict[str, Message] = {}  # device statuses heard while storage could not write
@@ -171,6 +183,10 @@ class CenterService:
         self._queue_plan: QueuePlan | None = None
         self._plan_of: object = None  # the day's tickets the plan was made of
         self.queue_due = config.citizen_web is not None  # the `queue` is published only for a citizen web
+        self.center.former_levels = {level for document in storage.config_documents()
+                                     for level in document.get("rating", {}).get("levels", ())}
+        if file_changed:  # as SIGHUP would, now that the day is loaded: its state may refuse it
+            self._apply_file(self._file_config, "changed since it last gave a version")
 
     # --- the batch loop --------------------------------------------------------------------
 
@@ -244,6 +260,8 @@ class CenterService:
         self._refusals_kept = self._changes_today = 0
         self._day_began = True
         log.info("service day %s begins: %d tickets already stored for it", day, len(self.center.tickets))
+        if self._file_waits:
+            self._apply_file(self._file_config, "waited for a new service day")
 
     def _commit(self) -> list[Outbound]:
         changes = self.center.take_changes()
@@ -254,7 +272,7 @@ class CenterService:
             except StorageError as failed:  # nothing of it happened: neither does anything it caused
                 self._cannot_write(failed)
                 return []
-            self._before_changes, self._start_versions = None, []
+            self._undo, self._start_versions = None, []
         state = self._wire.changed(self.center, changes)
         if self._config_changed:  # everything retained goes out again, as the new configuration names it
             self._config_changed = False
@@ -549,33 +567,45 @@ class CenterService:
 
     # --- the live configuration (issue 17) -----------------------------------------------------
 
-    def _live_at_start(self, file: CenterConfig) -> tuple[CenterConfig, int, list[StoredConfig]]:
-        """The configuration to go by at start-up, its version, and the version to keep for it (if new).
+    def _live_at_start(self, file: CenterConfig) -> tuple[CenterConfig, int, list[StoredConfig], bool]:
+        """The configuration to start with, its version, the version to keep for it (the first), and whether the
+        file's live part is then to be applied (`_apply_file`, once the day is loaded).
 
         The database holds the live configuration; the file seeds it, and its live part becomes the next version
-        whenever it differs from what the file last gave (an edit of the file, then a restart). A file as it was
-        leaves the live configuration as the database has it (changed on the console, say)."""
+        whenever it differs from what the file last gave (an edit of the file, then a restart), as SIGHUP would
+        make it: unless the day's state refuses it. A file as it was leaves the live configuration as the
+        database has it (changed on the console, say)."""
         stored = self._storage.live_config()
-        document, now = file.document, self._clock()
+        document = file.document
         if stored is None:
             log.info("live configuration: version 1 from %s", file.path.name)
-            return file, 1, [StoredConfig(ConfigVersion(1, now, "file", file.path.name, ""), document,
-                                          digest(document))]
+            return file, 1, [StoredConfig(ConfigVersion(1, self._clock(), "file", file.path.name, ""), document,
+                                          digest(document))], False
         number = stored.version.version
-        if self._storage.applied_file_digest() == digest(document):
-            try:
-                live = with_document(file, stored.document)
-            except ConfigError as exc:  # a rule of this release refuses what an older one let in
-                log.error("live configuration version %d is refused (%s): going by %s", number, exc, file.path.name)
-            else:
-                log.info("live configuration: version %d (%s by %s, %s); %s is as it last gave it", number,
-                         stored.version.source, stored.version.by, iso(stored.version.at), file.path.name)
-                return live, number, []
-        found = changes(stored.document, document)
-        log.info("live configuration: version %d from %s, which changed since version %d: %s", number + 1,
-                 file.path.name, number, _paths(found))
-        return file, number + 1, [StoredConfig(ConfigVersion(number + 1, now, "file", file.path.name, "", found),
-                                               document, digest(document))]
+        try:
+            live = with_document(file, stored.document)
+        except ConfigError as exc:  # a rule of this release refuses what an older one let in
+            log.error("live configuration version %d is refused (%s): going by %s", number, exc, file.path.name)
+            return file, number + 1, [StoredConfig(ConfigVersion(number + 1, self._clock(), "file", file.path.name, "",
+                                                                 changes(stored.document, document)),
+                                                   document, digest(document))], False
+        log.info("live configuration: version %d (%s by %s, %s)", number, stored.version.source, stored.version.by,
+                 iso(stored.version.at))
+        return live, number, [], self._storage.applied_file_digest() != digest(document)
+
+    def _apply_file(self, read: CenterConfig, why: str) -> None:
+        """The file's live part as the next version (a file whose live part is the live configuration already is
+        kept as a version all the same, with no change: it says the file and the database agree). Refused by the
+        day's state, it waits for the next service day (or a SIGHUP)."""
+        try:
+            self._change(read, "file", read.path.name, "", self._clock(), file_digest=digest(read.document))
+        except DomainError as refused:
+            self._file_waits = True
+            log.error("%s %s, but is not applied (%s): %s; version %d stays live until the next service day or "
+                      "SIGHUP", read.path.name, why, refused.code, refused.message, self.version)
+            return
+        self._file_waits = False
+        self._file_config = read
 
     def reload_file(self) -> list[Outbound]:
         """SIGHUP: the file is read again and its live part applied, as a new version, between two batches. A file
@@ -595,25 +625,24 @@ class CenterService:
             log.error("SIGHUP: %s: %s changed, which only a restart of the server applies; nothing changed",
                       path.name, part)
             return []
-        document = read.document
-        if canonical(document) == canonical(self.config.document):
+        if (canonical(read.document) == canonical(self.config.document)
+                and self._storage.applied_file_digest() == digest(read.document)):
             log.info("SIGHUP: %s read again: its live part is version %d's already", path.name, self.version)
             self._file_config = read
             return []
-        try:
-            self._change(read, "file", path.name, "", self._clock(), file_digest=digest(document))
-        except DomainError as refused:
-            log.error("SIGHUP: %s not applied (%s): %s", path.name, refused.code, refused.message)
-            return []
-        self._file_config = read
         for warning in read.warnings:
             log.warning("%s", warning)
+        self._apply_file(read, "was read again (SIGHUP)")
         return self._commit()
 
     def _configure(self, request: ConfigRequest, console_id: str, now: datetime) -> ConfigAnswer:
         """An administrator at the staff console reads, changes or restores the live configuration."""
         if request.action == "config_show":
-            return ConfigAnswer(request.request_id, self._current_version(), self.config.document)
+            shown = ConfigAnswer(request.request_id, self._current_version(), self.config.document)
+            if len(shown.to_wire()) > MAX_PAYLOAD:  # the console could not read it, nor send it back changed
+                raise DomainError("config_too_large", "Cấu hình của trung tâm quá lớn để xem và sửa trên trang quản "
+                                                      "trị; vui lòng sửa tệp cấu hình center.toml.")
+            return shown
         if request.action == "config_history":
             return self._history(request.request_id)
         if request.base_version != self.version:
@@ -633,6 +662,11 @@ class CenterService:
             config = with_document(self._file_config, document)
         except ConfigError as exc:
             raise DomainError("config_invalid", exc.vietnamese or INVALID_VI, str(exc)) from None
+        if config.overlaps:  # a file is only warned (`--check`); a page that makes it is told
+            one, other = config.overlaps[0]
+            raise DomainError("config_invalid", f"Lĩnh vực «{one.name}» và «{other.name}» có cùng tiền tố và dãy số "
+                                                "chồng lên nhau: công dân của hai lĩnh vực có thể cầm cùng một số. Hãy "
+                                                "đổi tiền tố hoặc dãy số.", config.warnings[0])
         if canonical(config.document) == canonical(self.config.document):
             raise DomainError("no_change", "Không có gì khác với cấu hình đang dùng.")
         version = self._change(config, "restore" if restored_from is not None else "console", request.official,
@@ -647,10 +681,10 @@ class CenterService:
         """Go by `config` as the next version (DomainError, nothing changed, when the day's state forbids it)."""
         number = self.version + 1
         found = changes(self.config.document, config.document)
-        before = (self.config, self.version)
+        before = Undo(self.config, self.version, set(self.center.former_levels), self._changes_today,
+                      self._file_config)
         self._go_by(config, number, now, {"version": number, "source": source, "by": by})
-        if self._before_changes is None:
-            self._before_changes = before
+        self._undo = self._undo or before
         version = ConfigVersion(number, now, source, by, by_name, found, restored_from)
         self._batch.configs.append(StoredConfig(version, config.document, file_digest))
         log.info("configuration version %d (%s, %s): %s", number, source, by, _paths(found))
@@ -920,11 +954,13 @@ class CenterService:
         # a version the file gave at start-up waits for the next commit; one a change made is undone with it
         self._batch = Batch(Changes(), configs=[s for s in self._batch.configs if s in self._start_versions])
         self._batch_replies, self._replies = {}, []
-        if self._before_changes is not None:
-            config, version = self._before_changes
-            self._go_by(config, version, self._clock(), check=False)
+        if self._undo is not None:  # nothing of the changes was published either
+            undo, self._undo = self._undo, None
+            self._go_by(undo.config, undo.version, self._clock(), check=False)
             self.center.take_changes()
-            self._before_changes = None
+            self.center.former_levels, self._changes_today = undo.former_levels, undo.changes_today
+            self._file_config = undo.file_config
+            self._config_changed, self._removed_counters = False, []
         rules = self.config.rules
         self.center.restore(self._storage.load_day(self.center.day, rules.counters, rules.policy.regular_per_priority))
         self._answered = self._answered_hashes()

@@ -275,8 +275,8 @@ class Center:
             self._queues.setdefault(area_id, _AreaQueue())
             self._issued.setdefault(area_id, 0)
             self._occupancy.setdefault(area_id, deque(maxlen=PACE_SAMPLES))
-        for gone in set(self._queues) - set(self.areas):  # nobody holds a number of it any more
-            del self._queues[gone], self._holders[gone]
+        for gone in set(self._queues) - set(self.areas):  # nobody waits for it any more
+            del self._queues[gone]  # its holders stay: tickets transferred out of it still hold their numbers
         removed = [counter_id for counter_id in self.counters if counter_id not in {c.id for c in rules.counters}]
         for counter_id in removed:
             counter = self.counters[counter_id]
@@ -305,7 +305,8 @@ class Center:
         for area_id, holders in self._holders.items():
             held = [t for t in holders.values() if t.area == area_id and t.state in HOLDS_NUMBER]
             if area_id not in areas and held:
-                raise DomainError("config_refused", f"Lĩnh vực «{self.areas[area_id].name}» còn {len(held)} phiếu "
+                name = self.areas[area_id].name if area_id in self.areas else area_id
+                raise DomainError("config_refused", f"Lĩnh vực «{name}» còn {len(held)} phiếu "
                                                     "chưa xong (đang chờ, đang gọi hoặc vắng mặt): hãy tạm ngừng tiếp "
                                                     "nhận lĩnh vực này và chỉ xoá sau khi đã phục vụ hết.")
         served = {area_id for spec in rules.counters for area_id in spec.areas}

@@ -118,7 +118,7 @@ def _satisfaction(axes: Axes, report: Report, groups: dict[str, Group], names: d
     rows = [(names.get(key, key), g) for key, g in groups.items() if g.rated]
     if not rows:
         return False
-    levels = report.center.rating_levels
+    levels = report.center.levels if len(report.center.levels) in LEVEL_COLOURS else report.center.rating_levels
     labels = [f"{name} ({g.rated})" for name, g in rows]
     left = [0.0] * len(rows)
     for level, title, colour in zip(levels, level_names(levels), LEVEL_COLOURS[len(levels)], strict=True):

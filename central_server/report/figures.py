@@ -69,14 +69,28 @@ class ReportCenter:
     areas: tuple[ReportArea, ...]
     counters: tuple[ReportCounter, ...]
     rating_levels: tuple[str, ...]
+    former_scales: tuple[tuple[str, ...], ...] = ()  # the rating levels the center had before (issue 17)
+
+    @property
+    def levels(self) -> tuple[str, ...]:
+        """The levels ratings may carry: today's and those only a former scale had, best first (in the usual
+        order of RATING_LABELS when every one is a usual level; else today's, then the others)."""
+        known = tuple(dict.fromkeys(level for scale in (self.rating_levels, *self.former_scales) for level in scale))
+        if all(level in RATING_LABELS for level in known):
+            return tuple(sorted(known, key=list(RATING_LABELS).index))
+        return known
 
     @property
     def satisfied_levels(self) -> frozenset[str]:
-        """"Satisfied or better": every level up to `satisfied`; without one, the better half."""
-        levels = self.rating_levels
-        if "satisfied" in levels:
-            return frozenset(levels[: levels.index("satisfied") + 1])
-        return frozenset(levels[: max(1, len(levels) // 2)])
+        """"Satisfied or better", judged on the scale each level belongs to: every level up to `satisfied`;
+        without one, the better half."""
+        return frozenset(level for scale in (self.rating_levels, *self.former_scales) for level in _satisfied(scale))
+
+
+def _satisfied(levels: tuple[str, ...]) -> tuple[str, ...]:
+    if "satisfied" in levels:
+        return levels[: levels.index("satisfied") + 1]
+    return levels[: max(1, len(levels) // 2)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -395,7 +409,7 @@ def _hours(report: Report) -> Sheet:
 
 
 def _ratings(report: Report) -> Sheet:
-    levels = report.center.rating_levels
+    levels = report.center.levels
     counter_names = {c.id: c.name for c in report.center.counters}
     area_names = {a.id: a.name for a in report.center.areas}
     rows: list[tuple[Cell, ...]] = []
@@ -420,7 +434,7 @@ def _officials(report: Report, targets: dict[str, int]) -> Sheet:
     last who did not come, the tickets they moved to another area, the service time and the ratings of the
     citizens they served. Citizens closed at a counter where nobody had signed in count under NOBODY."""
     closed_by = report.officials.closed_by
-    levels = report.center.rating_levels
+    levels = report.center.levels
     mine: dict[str, list[Citizen]] = defaultdict(list)
     moved = report.officials.transferred
     for person in report.people:

@@ -59,7 +59,10 @@ def center_of(config: CenterConfig, former: Sequence[Mapping[str, Any]] = ()) ->
         known = {c.id for c in counters}
         counters += [ReportCounter(str(c["id"]), str(c["name"])) for c in document.get("counters", ())
                      if c.get("id") not in known]
-    return ReportCenter(config.name, rules.zone, tuple(areas), tuple(counters), rules.rating_levels)
+    scales = tuple(dict.fromkeys(tuple(levels) for document in former
+                                 if isinstance(levels := document.get("rating", {}).get("levels"), list)))
+    return ReportCenter(config.name, rules.zone, tuple(areas), tuple(counters), rules.rating_levels,
+                        tuple(scale for scale in scales if scale != rules.rating_levels))
 
 
 def record_of(t: Ticket) -> TicketRecord:

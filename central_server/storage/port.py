@@ -162,6 +162,10 @@ class Storage(Protocol):
         """The newest `most` versions of the live configuration, newest first."""
         ...
 
+    def config_documents(self) -> list[dict[str, Any]]:
+        """Every version's document, newest first."""
+        ...
+
     def applied_file_digest(self) -> str | None:
         """The digest of the file's live part as the file last gave it (None: the file never did)."""
         ...

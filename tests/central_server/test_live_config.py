@@ -364,3 +364,100 @@ def test_live_config_prints_the_newest_version_as_toml(rig: AdminRig, capsys: py
     assert "# Version 2, 2026-11-23T07:30:00+07:00, console: Nguyễn Văn An (an.nv)." in printed
     assert tomllib.loads(printed) == rig.service.config.document
     assert live_command.main(["--config", str(rig.folder / "missing.toml")]) == 2
+
+
+# --- what a review found (each failed before its fix) --------------------------------------------------
+
+
+def without_tu_phap(text: str) -> str:
+    """The test center's file without the area tu-phap (counter 2 serving dat-dai alone)."""
+    return (text.replace('[[areas]]\nid = "tu-phap"\nname = "Tư pháp – Hộ tịch"\nfirst = 1\nlast = 999\nprefix = "B"\n',
+                         "")
+            .replace('areas = ["tu-phap", "dat-dai"]', 'areas = ["dat-dai"]'))
+
+
+def test_a_restart_never_applies_a_file_the_days_state_refuses_and_the_next_day_does(
+        rig: AdminRig, caplog: pytest.LogCaptureFixture) -> None:
+    waiting = rig.ticket("tu-phap")["ticket"]
+    rig.service.tick()
+    path = rig.config.path
+    path.write_text(without_tu_phap(path.read_text(encoding="utf-8")), encoding="utf-8")
+    rig.config = load(path)
+    rig.restart()
+    assert rig.service.version == 1 and "tu-phap" in rig.service.center.areas
+    assert "center.toml changed since it last gave a version, but is not applied (config_refused)" in caplog.text
+    assert rig.command("2", "next")["ticket"]["id"] == waiting["id"], "the citizen is still called"
+    rig.command("2", "finish")
+    rig.clock.advance(days=1)
+    rig.service.tick()  # a new service day: the file's version, now that nobody waits for the area
+    assert rig.service.version == 2 and "tu-phap" not in rig.service.center.areas
+
+
+def test_a_failed_commit_undoes_a_counter_removed_and_its_levels(rig: AdminRig,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    rig.command("3", "pause")
+
+    def without_3_on_two_levels(document: dict[str, Any]) -> None:
+        document["counters"] = [c for c in document["counters"] if c["id"] != "3"]
+        counter(document, "2")["areas"] = ["tu-phap", "dat-dai", "nho"]
+        document["rating"]["levels"] = ["very_satisfied", "dissatisfied"]
+
+    def fail(batch: object) -> None:
+        raise StorageError("disk I/O error")
+
+    monkeypatch.setattr(rig.storage, "commit", fail)
+    assert rig.change(without_3_on_two_levels)["error"]["code"] == "internal_error"
+    monkeypatch.undo()
+    assert rig.service.check_storage(probe=True) == [] and rig.service.writable
+    rig.clock.advance(seconds=1)
+    published = [o.payload for o in rig.service.tick() if o.topic == rig.topics.counter_state("3")]
+    assert b"" not in published, "counter 3 still exists: its state is not cleared"
+    assert json.loads(rig.live_state("counter/3/state"))["status"] == "paused"
+    assert "satisfied" not in rig.service.center.former_levels
+
+
+def test_a_sighup_of_the_live_configuration_keeps_later_console_changes_at_a_restart(rig: AdminRig) -> None:
+    rig.change(lambda d: area(d, "dat-dai").update(name="Đất đai – Nhà ở"))
+    path = rig.config.path  # the administrator pastes the live part into the file and sends SIGHUP
+    path.write_text(path.read_text(encoding="utf-8").replace('name = "Đất đai"', 'name = "Đất đai – Nhà ở"'),
+                    encoding="utf-8")
+    rig.service.reload_file()
+    assert rig.service.version == 3, "the file is kept as a version with no change: the file and the database agree"
+    rig.change(lambda d: area(d, "nho").update(name="Chứng thực"))
+    rig.config = load(path)
+    rig.restart()
+    assert rig.service.version == 4 and area(rig.live_config(), "nho")["name"] == "Chứng thực"
+    assert [v["source"] for v in rig.ask("config_history")["history"]] == ["console", "file", "console", "file"]
+
+
+def test_a_rating_under_former_levels_counts_after_a_restart(rig: AdminRig) -> None:
+    ticket = rig.ticket("dat-dai")["ticket"]
+    rig.command("1", "next")
+    rig.command("1", "finish")
+    pressed = rig.clock.now
+    assert rig.change(lambda d: d["rating"].update(levels=["very_satisfied", "dissatisfied"]))["ok"] is True
+    rig.restart()
+    body = {"v": 1, "rating_id": "r1", "ticket_id": ticket["id"], "level": "satisfied",
+            "pressed_at": pressed.isoformat()}
+    ack = reply_of(rig.send(rig.topics.counter_rating("1"), body, None), rig.topics.rating_ack("1"))
+    assert ack["ok"] is True and ack["level"] == "satisfied"
+
+
+def test_areas_sharing_a_prefix_and_numbers_are_refused_on_the_console(rig: AdminRig) -> None:
+    refused = rig.change(lambda d: area(d, "nho").update(prefix="B", first=1, last=999))
+    assert refused["error"]["code"] == "config_invalid"
+    assert refused["error"]["message"].startswith("Lĩnh vực «Tư pháp – Hộ tịch» và «Lĩnh vực nhỏ» có cùng tiền tố")
+    assert rig.service.version == 1
+
+
+def test_the_report_judges_ratings_on_the_scale_they_were_given_under(rig: AdminRig) -> None:
+    ticket = rig.ticket("dat-dai")["ticket"]
+    rig.command("1", "next")
+    rig.command("1", "finish")
+    assert rig.rate("1", ticket["id"], rig.clock.now)["ok"] is True  # "satisfied", on the three levels
+    assert rig.change(lambda d: d["rating"].update(levels=["very_satisfied", "dissatisfied"]))["ok"] is True
+    day = rig.clock.now.date()
+    report = make_report(rig.config, day, day, rig.clock.now)
+    assert report.total.rated == 1 and report.total.satisfied_share == 1.0
+    sheet = next(s for s in report.tables if s.slug == "danh-gia")
+    assert "Hài lòng" in sheet.columns and sheet.rows[-1][sheet.columns.index("Hài lòng")] == 1
