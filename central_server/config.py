@@ -419,7 +419,8 @@ def config_message(config: CenterConfig) -> CenterConfigMessage:
     return CenterConfigMessage(
         center_id=config.center_id,
         center_name=config.name,
-        areas=tuple(AreaInfo(a.id, a.name, a.prefix, a.first, a.last, a.open, a.hours) for a in rules.areas),
+        areas=tuple(AreaInfo(a.id, a.name, a.prefix, a.first, a.last, a.open, a.hours, a.daily_quota)
+                    for a in rules.areas),
         counters=tuple(CounterInfo(c.id, c.name, c.areas) for c in rules.counters),
         rating_levels=rules.rating_levels,
         priority_categories=rules.policy.priority_categories,

@@ -58,12 +58,13 @@ class ConfigReceived:
     hours: Hours | None = None  # the center's opening hours (None: any time)
     timezone: str = "Asia/Ho_Chi_Minh"
     public_url: str = ""  # the citizen web's address: the tickets' QR points under it
+    quotas: tuple[tuple[str, int], ...] = ()  # each area's daily quota (0: none), when the server says them
 
     @classmethod
     def of(cls, config: CenterConfigMessage) -> ConfigReceived:
         areas = tuple(AreaButton(a.id, a.name, a.open, a.hours) for a in config.areas)
         return cls(config.center_name, areas, config.priority_categories, config.hours, config.timezone,
-                   config.public_url or "")
+                   config.public_url or "", tuple((a.id, a.daily_quota) for a in config.areas))
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +186,7 @@ class KioskFlow:
         self._hours: Hours | None = None
         self._zone = ZoneInfo("Asia/Ho_Chi_Minh")
         self._full: dict[str, date] = {}  # area -> the local day on which the server said its quota is reached
+        self._quotas: tuple[tuple[str, int], ...] = ()  # as the last config said them
         self._configured = False
         self._online = False
         self._was_online = False  # the first seconds say "starting"; once it was online, a loss is said at once
@@ -226,7 +228,11 @@ class KioskFlow:
         return []
 
     def _configured_as(self, config: ConfigReceived) -> None:
-        """The center's config, the first or a changed one: the menu follows it from the next frame."""
+        """The center's config, the first or a changed one: the menu follows it from the next frame. An area whose
+        quota was reached is touchable again once its quota changed (the server says again if it is still full)."""
+        before, now = dict(self._quotas), dict(config.quotas)
+        self._full = {area: day for area, day in self._full.items() if before.get(area) == now.get(area)}
+        self._quotas = config.quotas
         self._center_name, self._areas = config.center_name, config.areas
         self._categories, self._hours = config.priority_categories, config.hours
         self._names.update((area.id, area.name) for area in config.areas)

@@ -870,19 +870,22 @@ class AreaInfo:
     last: int
     open: bool = True
     hours: Hours | None = None  # the area's own opening hours (else the center's)
+    daily_quota: int = 0  # tickets a day at most (an extension, written when set): a kiosk sees it raised
 
     def to_body(self) -> Body:
         body: Body = {"id": self.id, "name": self.name, "prefix": self.prefix, "first": self.first,
                       "last": self.last, "open": self.open}
         if self.hours is not None:
             body["hours"] = self.hours.to_body()
+        if self.daily_quota:
+            body["daily_quota"] = self.daily_quota
         return body
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any]) -> AreaInfo:
         return cls(field_of(body, "id", str), field_of(body, "name", str), field_of(body, "prefix", str, ""),
                    field_of(body, "first", int), field_of(body, "last", int), field_of(body, "open", bool, True),
-                   _hours(body))
+                   _hours(body), field_of(body, "daily_quota", int, 0))
 
 
 @dataclass(frozen=True, slots=True)

@@ -152,6 +152,19 @@ def test_a_full_area_is_greyed_for_the_rest_of_the_day(flow: KioskFlow) -> None:
     assert flow.view().areas[0].open, "a new day, a new quota"
 
 
+def test_a_full_area_is_touchable_again_once_the_center_changes_its_quota(flow: KioskFlow) -> None:
+    flow.handle(ConfigReceived("Bộ phận Một cửa", AREAS, ("elderly", "pregnant"), quotas=(("dat-dai", 80),)))
+    flow.handle(Touched(area_target("dat-dai")))
+    flow.handle(TicketAnswered("req-1", None, "Lĩnh vực Đất đai đã cấp đủ 80 phiếu hôm nay.", "quota_reached"))
+    flow.handle(Tick(T0 + timedelta(seconds=7)))
+    flow.handle(ConfigReceived("Bộ phận Một cửa", AREAS, ("elderly", "pregnant"), quotas=(("dat-dai", 80),)))
+    assert not flow.view().areas[0].open, "the same config again (a reconnect): still full"
+    flow.handle(ConfigReceived("Bộ phận Một cửa", AREAS, ("elderly", "pregnant"), quotas=(("dat-dai", 120),)))
+    flow.handle(Tick(T0 + timedelta(seconds=8)))
+    assert flow.view().areas[0].open, "the quota was raised on the console"
+    assert flow.handle(Touched(area_target("dat-dai"))) != [], "a touch asks the server again"
+
+
 def test_outside_the_centers_hours_the_kiosk_says_when_to_come_back(flow: KioskFlow) -> None:
     week = Hours((parse_sessions(["07:30-11:30", "13:30-17:00"]),) * 5 + ((), ()), last_ticket_min=15)
     flow.handle(ConfigReceived("Bộ phận Một cửa", AREAS, ("elderly",), week))
