@@ -42,6 +42,8 @@ DAY_OFF = "nghỉ"  # what a day's field says for a day without a session
 DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 SEPARATORS = re.compile(r"[,;\s]+")
 
+OWN_HOURS_KEPT_VI = ("Lĩnh vực này còn ngày nghỉ riêng hoặc giờ ngừng cấp số riêng: để lĩnh vực theo giờ làm việc "
+                     "chung, hãy bỏ chúng trong tệp cấu hình trước.")
 ID_VI = f"Mã chỉ gồm chữ thường không dấu (a-z), chữ số và dấu gạch ngang, dài tối đa {MAX_ID} ký tự."
 NAME_VI = f"Tên không được để trống và dài tối đa {MAX_NAME} ký tự."
 INVISIBLE_VI = "Không được chứa ký tự điều khiển hoặc ký tự vô hình."
@@ -210,6 +212,8 @@ def edit_area(document: Mapping[str, Any], area_id: str, fields: Fields) -> Docu
     _set_sessions(hours, "weekdays", sessions)
     if any(key in hours for key in ("weekdays", *WEEKDAY_KEYS)):
         area["hours"] = hours
+    elif any(key not in ("weekdays", *WEEKDAY_KEYS) for key in hours):  # its own holidays or cut-off: never lost
+        raise FormErrors({"hours": OWN_HOURS_KEPT_VI})
     else:  # no session of its own left: the area keeps the center's hours
         area.pop("hours", None)
     return new

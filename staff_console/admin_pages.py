@@ -62,6 +62,9 @@ class Failed:
     form: str
     values: dict[str, Any]
     errors: dict[str, str] = field(default_factory=dict)
+    # The version the values were typed against, sent again with them: a change made meanwhile by someone else
+    # is then a conflict, never overwritten (None: the page's current version, as after a conflict said).
+    base: int | None = None
 
 
 # Each form: its id on the page (where its values and errors show) and how it changes the document.
@@ -126,7 +129,7 @@ def admin_routes(bridge: Bridge, page: Page, signed_in: SignedIn) -> list[Route]
             form = await read_form(request, MAX_BODY, MAX_FIELDS)
             form_id = form_of(request)
             anchor = _anchor(form_id)
-            kept = Failed(form_id, _values(form))
+            kept = Failed(form_id, _values(form), base=_number(str(form.get("base_version", ""))))
             try:
                 shown = await ask(session.user, "config_show")
             except Refused as refused:
@@ -138,13 +141,13 @@ def admin_routes(bridge: Bridge, page: Page, signed_in: SignedIn) -> list[Route]
                 return page(request, "error.html", 404, session=session, title="Không tìm thấy",
                             message=missing.message)
             except admin.FormErrors as wrong:
-                return overview_page(request, session, shown, 400, failed=Failed(form_id, kept.values, wrong.errors))
+                return overview_page(request, session, shown, 400,
+                                     failed=Failed(form_id, kept.values, wrong.errors, kept.base))
             if document == shown.document:
                 return RedirectResponse(f"/quan-tri?khong-doi=1&o={quote(form_id)}#{anchor}", status_code=303)
-            base = _number(str(form.get("base_version", "")))
             try:
                 answer = await ask(session.user, "config_change", document=document,
-                                   base_version=shown.current.version if base is None else base)
+                                   base_version=shown.current.version if kept.base is None else kept.base)
             except Refused as refused:
                 return await refused_page(request, session, shown, refused, kept)
             _log_change(session.user, answer, shown.document or {})
@@ -160,6 +163,7 @@ def admin_routes(bridge: Bridge, page: Page, signed_in: SignedIn) -> list[Route]
                 shown = await ask(session.user, "config_show")
             refused = Refused(f"{refused.message} {CONFLICT_VI.format(version=shown.current.version)}",
                               refused.code, refused.detail)
+            kept = Failed(kept.form, kept.values, kept.errors)  # typed again against the version now shown
         return overview_page(request, session, shown, STATUS.get(refused.code, 503), failed=kept, refused=refused)
 
     async def history_page(request: Request, session: Session, status: int = 200,

@@ -96,6 +96,13 @@ def test_an_areas_own_hours_emptied_go_back_to_the_centers_unless_other_days_rem
     assert area(new, "bhxh")["hours"] == {"sat": ["07:30-11:30"]}
 
 
+def test_an_areas_own_holidays_are_never_dropped_by_emptying_its_hours(document: dict[str, Any]) -> None:
+    area(document, "bhxh")["hours"].update(closed_dates=["2027-01-02"], last_ticket_min=10)
+    found = errors(edit_area, document, "bhxh", fields(name="Bảo hiểm xã hội", hours="", daily_quota="80",
+                                                        target_wait_min="30"))
+    assert found["hours"].startswith("Lĩnh vực này còn ngày nghỉ riêng hoặc giờ ngừng cấp số riêng")
+
+
 def test_an_areas_fields_are_checked_each_with_its_message(document: dict[str, Any]) -> None:
     found = errors(edit_area, document, "dat-dai", fields(name=" ", hours="7h30-11h30", daily_quota="-1",
                                                           target_wait_min="0"))

@@ -251,6 +251,22 @@ def test_a_change_made_meanwhile_by_another_is_not_undone_unseen(client: TestCli
     assert 'value="Đất đai – Nhà ở"' in answer.text and area(center, "dat-dai")["name"] == "Đất đai"
 
 
+def test_a_form_corrected_after_a_mistake_still_does_not_undo_a_change_made_meanwhile(
+        client: TestClient, center: ConfigCenter) -> None:
+    csrf = sign_in(client, "an.nv")
+    client.get("/quan-tri")  # the page at version 1
+    assert post(client, "/quan-tri/thong-bao", csrf, notice="Của người khác").status_code == 303  # version 2
+    wrong = post(client, "/quan-tri/linh-vuc/dat-dai", csrf, **{**AREA, "target_wait_min": "abc"})
+    assert wrong.status_code == 400
+    form = wrong.text[wrong.text.index('id="sua-linh-vuc-dat-dai"'):]
+    base = re.search(r'name="base_version" value="(\d+)"', form)
+    assert base is not None and base.group(1) == "1", "the values were typed against version 1"
+    corrected = client.post("/quan-tri/linh-vuc/dat-dai", data={"csrf": csrf, "base_version": base.group(1), **AREA},
+                            headers={"origin": ORIGIN})
+    assert corrected.status_code == 409, "a conflict, never the other change overwritten"
+    assert center.document["board"] == {"notice": "Của người khác"}
+
+
 def test_a_form_that_changes_nothing_sends_nothing(client: TestClient, center: ConfigCenter) -> None:
     csrf = sign_in(client, "an.nv")
     answer = post(client, "/quan-tri/danh-gia", csrf, levels="3")
