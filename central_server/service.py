@@ -708,6 +708,9 @@ class CenterService:
         if stored.version.version == self.version and not self._start_versions:
             return
         # Another instance kept a version of this number (the file's, started at the same time) or a later one.
+        if self._start_versions:
+            log.warning("another instance kept version %d first: this one's version from %s is not kept",
+                        stored.version.version, self._file_config.path.name)
         self._batch.configs = [s for s in self._batch.configs if s not in self._start_versions]
         self._start_versions = []
         try:
@@ -728,9 +731,17 @@ class CenterService:
         """The versions, newest first, as many as fit in one answer (devices decode at most MAX_PAYLOAD)."""
         history = tuple(self._storage.config_history(HISTORY_ASKED))
         answer = ConfigAnswer(request_id, self._current_version(), history=history)
+        newest = history[:1]
         while history and len(answer.to_wire()) > MAX_PAYLOAD - 1024:  # the oldest go first
             history = history[: len(history) * 3 // 4]
             answer = ConfigAnswer(request_id, answer.current, history=history)
+        if newest and not history:  # one version alone too large: its first changes, as many as fit
+            changed = newest[0].changes
+            while True:
+                changed = changed[: len(changed) * 3 // 4]
+                answer = ConfigAnswer(request_id, answer.current, history=(replace(newest[0], changes=changed),))
+                if not changed or len(answer.to_wire()) <= MAX_PAYLOAD - 1024:
+                    return answer
         return answer
 
     # --- the citizen web (issue 16) -------------------------------------------------------------

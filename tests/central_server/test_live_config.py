@@ -461,3 +461,20 @@ def test_the_report_judges_ratings_on_the_scale_they_were_given_under(rig: Admin
     assert report.total.rated == 1 and report.total.satisfied_share == 1.0
     sheet = next(s for s in report.tables if s.slug == "danh-gia")
     assert "Hài lòng" in sheet.columns and sheet.rows[-1][sheet.columns.index("Hài lòng")] == 1
+
+
+def test_a_version_too_large_for_one_answer_shows_its_first_changes(rig: AdminRig) -> None:
+    def areas_named(letter: str) -> Any:
+        def edit(document: dict[str, Any]) -> None:
+            document["areas"] = [a for a in document["areas"] if not a["id"].startswith("a")]
+            document["areas"] += [{"id": f"a{n}", "name": f"{n} " + letter * 250, "first": 1, "last": 9,
+                                   "prefix": f"{chr(65 + n // 26)}{chr(65 + n % 26)}", "open": False}
+                                  for n in range(130)]
+        return edit
+
+    assert rig.change(areas_named("x"))["ok"] is True
+    assert rig.change(areas_named("y"))["ok"] is True  # 130 names of 250 letters, each said before and after
+    answer = rig.ask("config_history")
+    assert len(json.dumps(answer, ensure_ascii=False).encode()) <= 64 * 1024
+    newest = answer["history"][0]
+    assert newest["version"] == 3 and 0 < len(newest["changes"]) < 130
