@@ -111,6 +111,7 @@ class Undo:
     former_levels: set[str]
     changes_today: int
     file_config: CenterConfig
+    file_waits: CenterConfig | None
 
 
 def _paused(paused: bool) -> Act:
@@ -156,7 +157,9 @@ class CenterService:
         self._removed_counters: list[str] = []  # in this batch: their retained state is cleared
         self._start_versions = list(pending)  # read from the file at start-up: kept until a commit succeeds
         self._undo: Undo | None = None  # what this batch's changes of configuration undo if its commit fails
-        self._file_waits = False  # the file's changed live part waits for a new day (the day's state refused it)
+        # A file read (at start-up, by SIGHUP) whose live part the day's state refused: it becomes the next version
+        # when a new service day begins, unless a later change (the console's, another instance's) came first.
+        self._file_waits: CenterConfig | None = None
         self._unwritable: StorageError | None = None  # why storage cannot write now (None: it can)
         self._space_low = False
         self._held_statuses: dict[str, Message] = {}  # device statuses heard while storage could not write
@@ -187,6 +190,7 @@ class CenterService:
                                      for level in document.get("rating", {}).get("levels", ())}
         if file_changed:  # as SIGHUP would, now that the day is loaded: its state may refuse it
             self._apply_file(self._file_config, "changed since it last gave a version")
+            self._start_versions, self._undo = list(self._batch.configs), None  # kept until a commit succeeds
 
     # --- the batch loop --------------------------------------------------------------------
 
@@ -260,8 +264,8 @@ class CenterService:
         self._refusals_kept = self._changes_today = 0
         self._day_began = True
         log.info("service day %s begins: %d tickets already stored for it", day, len(self.center.tickets))
-        if self._file_waits:
-            self._apply_file(self._file_config, "waited for a new service day")
+        if self._file_waits is not None:
+            self._apply_file(self._file_waits, "waited for a new service day")
 
     def _commit(self) -> list[Outbound]:
         changes = self.center.take_changes()
@@ -600,11 +604,11 @@ class CenterService:
         try:
             self._change(read, "file", read.path.name, "", self._clock(), file_digest=digest(read.document))
         except DomainError as refused:
-            self._file_waits = True
+            self._file_waits = read
             log.error("%s %s, but is not applied (%s): %s; version %d stays live until the next service day or "
                       "SIGHUP", read.path.name, why, refused.code, refused.message, self.version)
             return
-        self._file_waits = False
+        self._file_waits = None
         self._file_config = read
 
     def reload_file(self) -> list[Outbound]:
@@ -628,7 +632,7 @@ class CenterService:
         if (canonical(read.document) == canonical(self.config.document)
                 and self._storage.applied_file_digest() == digest(read.document)):
             log.info("SIGHUP: %s read again: its live part is version %d's already", path.name, self.version)
-            self._file_config = read
+            self._file_config, self._file_waits = read, None
             return []
         for warning in read.warnings:
             log.warning("%s", warning)
@@ -662,16 +666,25 @@ class CenterService:
             config = with_document(self._file_config, document)
         except ConfigError as exc:
             raise DomainError("config_invalid", exc.vietnamese or INVALID_VI, str(exc)) from None
-        if config.overlaps:  # a file is only warned (`--check`); a page that makes it is told
-            one, other = config.overlaps[0]
+        known = {(one.id, other.id) for one, other in self.config.overlaps}  # a file's: `--check` only warns
+        made = [(one, other) for one, other in config.overlaps if (one.id, other.id) not in known]
+        if made:  # a page that makes two areas share numbers is told
+            one, other = made[0]
             raise DomainError("config_invalid", f"Lĩnh vực «{one.name}» và «{other.name}» có cùng tiền tố và dãy số "
                                                 "chồng lên nhau: công dân của hai lĩnh vực có thể cầm cùng một số. Hãy "
-                                                "đổi tiền tố hoặc dãy số.", config.warnings[0])
+                                                "đổi tiền tố hoặc dãy số.",
+                                  f"areas {one.id!r} and {other.id!r} would share prefix {one.prefix!r} and numbers")
         if canonical(config.document) == canonical(self.config.document):
             raise DomainError("no_change", "Không có gì khác với cấu hình đang dùng.")
+        waiting = self._file_waits  # the file that waits for a new day: this later change comes first
         version = self._change(config, "restore" if restored_from is not None else "console", request.official,
-                               request.official_name, now, restored_from=restored_from)
+                               request.official_name, now, restored_from=restored_from,
+                               file_digest=None if waiting is None else digest(waiting.document))
         self._changes_today += 1
+        if waiting is not None:
+            log.warning("%s, which waited for a new service day, will not be applied: version %d came later",
+                        waiting.path.name, version.version)
+            self._file_waits = None
         log.info("console %s: %s (%s) made configuration version %d", console_id, request.official,
                  request.action, version.version)
         return ConfigAnswer(request.request_id, replace(version, changes=()), config.document)
@@ -682,7 +695,7 @@ class CenterService:
         number = self.version + 1
         found = changes(self.config.document, config.document)
         before = Undo(self.config, self.version, set(self.center.former_levels), self._changes_today,
-                      self._file_config)
+                      self._file_config, self._file_waits)
         self._go_by(config, number, now, {"version": number, "source": source, "by": by})
         self._undo = self._undo or before
         version = ConfigVersion(number, now, source, by, by_name, found, restored_from)
@@ -707,6 +720,7 @@ class CenterService:
             return
         if stored.version.version == self.version and not self._start_versions:
             return
+        self._file_waits = None  # a later version, made by another instance, comes first
         # Another instance kept a version of this number (the file's, started at the same time) or a later one.
         if self._start_versions:
             log.warning("another instance kept version %d first: this one's version from %s is not kept",
@@ -970,7 +984,7 @@ class CenterService:
             self._go_by(undo.config, undo.version, self._clock(), check=False)
             self.center.take_changes()
             self.center.former_levels, self._changes_today = undo.former_levels, undo.changes_today
-            self._file_config = undo.file_config
+            self._file_config, self._file_waits = undo.file_config, undo.file_waits
             self._config_changed, self._removed_counters = False, []
         rules = self.config.rules
         self.center.restore(self._storage.load_day(self.center.day, rules.counters, rules.policy.regular_per_priority))

@@ -82,9 +82,11 @@ class ReportCenter:
 
     @property
     def satisfied_levels(self) -> frozenset[str]:
-        """"Satisfied or better", judged on the scale each level belongs to: every level up to `satisfied`;
-        without one, the better half."""
-        return frozenset(level for scale in (self.rating_levels, *self.former_scales) for level in _satisfied(scale))
+        """"Satisfied or better": every level up to `satisfied`, without one the better half, of today's scale;
+        a level only a former scale had, as that scale judged it."""
+        today = set(self.rating_levels)
+        former = {level for scale in self.former_scales for level in _satisfied(scale) if level not in today}
+        return frozenset({*_satisfied(self.rating_levels), *former})
 
 
 def _satisfied(levels: tuple[str, ...]) -> tuple[str, ...]:

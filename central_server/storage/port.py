@@ -82,7 +82,8 @@ class StoredReply:
 @dataclass(frozen=True, slots=True)
 class StoredConfig:
     """A version of the live configuration as kept (`central_server/live_config.py`): the version, its document,
-    and for one read from the file the digest of the file's live part (what tells a file changed since)."""
+    and the digest of the file's live part it took into account, if any (the file's own version, or a console's
+    change that came before a file waiting for a new day): what tells a file changed since."""
 
     version: ConfigVersion
     document: dict[str, Any]
@@ -167,7 +168,8 @@ class Storage(Protocol):
         ...
 
     def applied_file_digest(self) -> str | None:
-        """The digest of the file's live part as the file last gave it (None: the file never did)."""
+        """The digest of the file's live part as a version last took it into account: the file's version, or a
+        console's change that came before a file waiting for a new day (None: none did)."""
         ...
 
     def token_key(self) -> bytes:

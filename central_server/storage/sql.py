@@ -117,7 +117,7 @@ class SqlReads:
                 self._rows("SELECT document FROM config_versions ORDER BY version DESC", ())]
 
     def applied_file_digest(self) -> str | None:
-        row = self._row("SELECT file_digest FROM config_versions WHERE source = 'file'"
+        row = self._row("SELECT file_digest FROM config_versions WHERE file_digest IS NOT NULL"
                         " ORDER BY version DESC LIMIT 1", ())
         return None if row is None else str(row[0])
 

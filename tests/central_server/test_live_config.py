@@ -9,6 +9,7 @@ import tomllib
 import uuid
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -16,7 +17,10 @@ from central_server import live_command, service
 from central_server.config import load
 from central_server.live_config import changes, document_of, merged
 from central_server.report.command import make_report
+from central_server.report.figures import ReportCenter
+from central_server.service import CenterService
 from central_server.storage.port import StorageError
+from central_server.storage.sqlite import SqliteStorage
 from protocol.messages import ConfigChange
 from tests.central_server.test_service import Clock, Rig, reply_of
 
@@ -478,3 +482,97 @@ def test_a_version_too_large_for_one_answer_shows_its_first_changes(rig: AdminRi
     assert len(json.dumps(answer, ensure_ascii=False).encode()) <= 64 * 1024
     newest = answer["history"][0]
     assert newest["version"] == 3 and 0 < len(newest["changes"]) < 130
+
+
+# --- what a second review found ------------------------------------------------------------------------
+
+
+def test_a_file_refused_by_sighup_is_the_one_applied_the_next_day(rig: AdminRig) -> None:
+    rig.change(lambda d: counter(d, "1").update(name="Quầy Một"))  # version 2, before the file was edited
+    rig.ticket("tu-phap")
+    path = rig.config.path
+    path.write_text(without_tu_phap(path.read_text(encoding="utf-8")), encoding="utf-8")
+    assert rig.service.reload_file() == [] and rig.service.version == 2, "refused: a citizen waits for tu-phap"
+    rig.clock.advance(days=1)
+    rig.service.tick()
+    assert rig.service.version == 3 and "tu-phap" not in rig.service.center.areas, "the file read by SIGHUP"
+
+
+def test_a_console_change_comes_before_a_file_waiting_for_the_next_day(rig: AdminRig) -> None:
+    rig.ticket("tu-phap")
+    rig.service.tick()
+    path = rig.config.path
+    path.write_text(without_tu_phap(path.read_text(encoding="utf-8")), encoding="utf-8")
+    rig.config = load(path)
+    rig.restart()  # the file waits: a citizen waits for tu-phap
+    assert rig.change(lambda d: counter(d, "1").update(name="Quầy Một"))["config"]["version"] == 2
+    rig.clock.advance(days=1)
+    rig.service.tick()
+    assert rig.service.version == 2 and counter(rig.live_config(), "1")["name"] == "Quầy Một", "the last change"
+    rig.restart()
+    assert rig.service.version == 2, "nor does a restart bring the file back: the console's change took it over"
+
+
+def test_a_file_waiting_for_the_next_day_survives_a_failed_commit(rig: AdminRig,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    rig.ticket("tu-phap")
+    rig.service.tick()
+    path = rig.config.path
+    path.write_text(without_tu_phap(path.read_text(encoding="utf-8")), encoding="utf-8")
+    rig.config = load(path)
+    rig.restart()
+    rig.clock.advance(days=1)
+
+    def fail(batch: object) -> None:
+        raise StorageError("disk I/O error")
+
+    monkeypatch.setattr(rig.storage, "commit", fail)
+    rig.service.tick()  # a new day: the file's version, whose commit fails
+    monkeypatch.undo()
+    assert rig.service.check_storage(probe=True) == [] and rig.service.version == 1
+    rig.clock.advance(days=1)
+    rig.service.tick()
+    assert rig.service.version == 2 and "tu-phap" not in rig.service.center.areas
+
+
+def test_a_changed_file_at_start_up_survives_a_failed_first_commit(rig: AdminRig,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    rig.service.tick()
+    path = rig.config.path
+    path.write_text(path.read_text(encoding="utf-8").replace('name = "Quầy 1"', 'name = "Quầy Một"'),
+                    encoding="utf-8")
+    rig.config = load(path)
+
+    def fail(batch: object) -> None:
+        raise StorageError("disk I/O error")
+
+    rig.storage.close()
+    rig.storage = SqliteStorage(rig.config.storage.path)  # type: ignore[union-attr]
+    monkeypatch.setattr(rig.storage, "commit", fail)
+    rig.service = CenterService(rig.config, rig.storage, rig.clock)
+    rig.service.tick()
+    monkeypatch.undo()
+    assert rig.service.check_storage(probe=True) == []
+    rig.service.tick()
+    assert rig.service.version == 2 and rig.storage.live_config() is not None
+    assert counter(rig.live_config(), "1")["name"] == "Quầy Một"
+
+
+def test_areas_a_file_already_makes_share_numbers_leave_the_console_free_to_change_the_rest(rig: AdminRig) -> None:
+    path = rig.config.path
+    path.write_text(path.read_text(encoding="utf-8").replace('last = 99\nprefix = "C"', 'last = 99\nprefix = "B"'),
+                    encoding="utf-8")
+    rig.config = load(path)
+    assert rig.config.warnings, "--check warns of it"
+    rig.restart()
+    assert rig.change(lambda d: counter(d, "1").update(name="Quầy Một"))["ok"] is True
+    refused = rig.change(lambda d: area(d, "nho").update(prefix="B", first=1, last=9))
+    assert refused["error"]["code"] == "config_invalid", "a new pair sharing numbers is still refused"
+
+
+def test_a_level_of_todays_scale_is_judged_by_todays_scale_only() -> None:
+    five = ("very_satisfied", "satisfied", "neutral", "dissatisfied", "very_dissatisfied")
+    four = ("very_satisfied", "neutral", "dissatisfied", "very_dissatisfied")  # its better half takes neutral
+    center = ReportCenter("Bộ phận", ZoneInfo("Asia/Ho_Chi_Minh"), (), (), five, (four, ("good", "bad")))
+    assert center.satisfied_levels == {"very_satisfied", "satisfied", "good"}
+    assert center.levels == (*five, "good", "bad")
