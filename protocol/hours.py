@@ -52,7 +52,7 @@ class Hours:
 
     def closed(self, local: datetime) -> Closed | None:
         """Why no ticket may be given at `local` (the center's local time), or None when it may."""
-        for session in self._sessions(local.date()):
+        for session in self.sessions_on(local.date()):
             start, end = _at(local.date(), session.start, local), _at(local.date(), session.end, local)
             if start <= local < end:
                 if local >= end - timedelta(minutes=self.last_ticket_min):
@@ -64,14 +64,15 @@ class Hours:
         """The next moment tickets are given, after `local` (within three weeks), or None."""
         for offset in range(LOOK_AHEAD_DAYS + 1):
             day = local.date() + timedelta(days=offset)
-            for session in self._sessions(day):
+            for session in self.sessions_on(day):
                 start = _at(day, session.start, local)
                 end = _at(day, session.end, local) - timedelta(minutes=self.last_ticket_min)
                 if start > local and start < end:
                     return start
         return None
 
-    def _sessions(self, day: date) -> tuple[Session, ...]:
+    def sessions_on(self, day: date) -> tuple[Session, ...]:
+        """The sessions of `day`: none on a closed date."""
         return () if day in self.closed_dates else self.week[day.weekday()]
 
     def describe(self) -> str:
@@ -98,7 +99,7 @@ class Hours:
         back = "" if opening is None else f" Mời công dân quay lại lúc {when_text(opening, local)}."
         subject = f"Lĩnh vực {area_name}" if area_name else "Bộ phận"
         if why is Closed.LAST_TICKET_PASSED:
-            session = next(s for s in self._sessions(local.date())
+            session = next(s for s in self.sessions_on(local.date())
                            if _at(local.date(), s.start, local) <= local < _at(local.date(), s.end, local))
             last = _at(local.date(), session.end, local) - timedelta(minutes=self.last_ticket_min)
             return (f"{subject} đã hết giờ nhận phiếu {part_of_day(session)} "
