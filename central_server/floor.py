@@ -50,7 +50,7 @@ def floor_state(center: Center, report: ReportCenter, now: datetime) -> FloorSta
     counters = tuple(FloorCounter(c.id, c.spec.name, c.status.value, _since(center, c), served[c.id],
                                   None if c.official is None else Official(c.official.username, c.official.name))
                      for c in center.counters.values())
-    levels = Tally({level: 0 for level in report.rating_levels})
+    levels = Tally({level: 0 for level in report.levels})
     levels.update(total.ratings)
     figures = FloorToday(
         issued=total.issued, served=total.served, missed=total.missed,

@@ -84,6 +84,7 @@ READ_ONLY_CONFIG = ("config_show", "config_history")  # answered, never kept
 # Versions the console may make a day: a center changes its configuration a few times a week; a console gone wrong
 # could otherwise keep 64 KiB documents at the rate of its commands. SIGHUP (root's) is not counted.
 MAX_CHANGES_PER_DAY = 200
+FORMER_KEPT = 50  # earlier versions of the live configuration kept in memory (their names and rating levels)
 HISTORY_ASKED = 200  # versions read for the history page, before they are cut to what one answer carries
 MAX_HELD_STATUSES = 1_000  # device statuses kept while storage cannot write, to be applied once it can
 # Refusals kept per day (and process) so that their retries get the same answer; a kiosk or a
@@ -163,7 +164,12 @@ class CenterService:
         self._unwritable: StorageError | None = None  # why storage cannot write now (None: it can)
         self._space_low = False
         self._held_statuses: dict[str, Message] = {}  # device statuses heard while storage could not write
-        self._wire = Wire(config)
+        # The newest versions' documents, newest first: they name what the center no longer has (a call made at a
+        # counter since removed) and the rating levels it had.
+        self._documents = storage.config_documents(FORMER_KEPT)
+        if config.document not in self._documents[:1]:  # the first version, or the file's not yet kept
+            self._documents.insert(0, config.document)
+        self._wire = Wire(config, self._documents)
         self.center = Center(config.rules, self._clock())
         self.center.restore(
             storage.load_day(self.center.day, config.rules.counters, config.rules.policy.regular_per_priority)
@@ -186,8 +192,9 @@ class CenterService:
         self._queue_plan: QueuePlan | None = None
         self._plan_of: object = None  # the day's tickets the plan was made of
         self.queue_due = config.citizen_web is not None  # the `queue` is published only for a citizen web
-        self.center.former_levels = {level for document in storage.config_documents()
-                                     for level in document.get("rating", {}).get("levels", ())}
+        self.center.former_levels = {level for document in self._documents
+                                     for level in document.get("rating", {}).get("levels", ())
+                                     if level not in self.config.rules.rating_levels}
         if file_changed:  # as SIGHUP would, now that the day is loaded: its state may refuse it
             self._apply_file(self._file_config, "changed since it last gave a version")
             self._start_versions, self._undo = list(self._batch.configs), None  # kept until a commit succeeds
@@ -706,8 +713,10 @@ class CenterService:
     def _go_by(self, config: CenterConfig, version: int, now: datetime, detail: dict[str, Any] | None = None, *,
                check: bool = True) -> None:
         removed = self.center.reconfigure(config.rules, now, detail, check=check)
+        if config.document not in self._documents[:1]:
+            self._documents = [config.document, *self._documents[: FORMER_KEPT - 1]]
         self.config, self.version = config, version
-        self._wire = Wire(config)
+        self._wire = Wire(config, self._documents)
         self._limits.follow(config.limits)
         self._config_changed = True
         self._removed_counters.extend(removed)

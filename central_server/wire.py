@@ -3,6 +3,7 @@ the calls, and the ticket views its replies carry. No MQTT and no storage: the s
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,11 +27,14 @@ class Outbound:
 
 
 class Wire:
-    def __init__(self, config: CenterConfig) -> None:
+    def __init__(self, config: CenterConfig, former: Sequence[Mapping[str, Any]] = ()) -> None:
+        """`former`: the live configuration's earlier documents, newest first: they name the areas and counters
+        the center no longer has (a call made at a counter since removed) and the levels it had (the floor)."""
         self._config = config
         self._topics = Topics(config.center_id)
-        self._area_names = {a.id: a.name for a in config.rules.areas}
-        self._report_center = center_of(config)
+        self._report_center = center_of(config, former)
+        self._area_names = {a.id: a.name for a in self._report_center.areas}
+        self._counter_names = {c.id: c.name for c in self._report_center.counters}
 
     def config(self) -> Outbound:
         return Outbound(self._topics.config(), config_message(self._config).to_wire(), retain=True)
@@ -77,7 +81,7 @@ class Wire:
         return Call(
             number=call.number,
             counter_id=call.counter_id,
-            counter_name=counter.spec.name if counter else call.counter_id,
+            counter_name=counter.spec.name if counter else self._counter_names.get(call.counter_id, call.counter_id),
             area=call.area,
             recall=call.recall,
             called_at=call.called_at,

@@ -163,8 +163,8 @@ class Storage(Protocol):
         """The newest `most` versions of the live configuration, newest first."""
         ...
 
-    def config_documents(self) -> list[dict[str, Any]]:
-        """Every version's document, newest first."""
+    def config_documents(self, most: int = 1_000_000) -> list[dict[str, Any]]:
+        """The newest `most` versions' documents, newest first."""
         ...
 
     def applied_file_digest(self) -> str | None:

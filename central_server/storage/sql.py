@@ -111,10 +111,10 @@ class SqlReads:
         return [version_from_row(row) for row in self._rows(
             f"SELECT {VERSION_COLUMNS} FROM config_versions ORDER BY version DESC LIMIT ?", (most,))]
 
-    def config_documents(self) -> list[dict[str, Any]]:
-        """Every version's document of the live configuration, newest first (a center makes a few a week)."""
+    def config_documents(self, most: int = 1_000_000) -> list[dict[str, Any]]:
+        """The newest `most` versions' documents of the live configuration, newest first."""
         return [json.loads(document) for (document,) in
-                self._rows("SELECT document FROM config_versions ORDER BY version DESC", ())]
+                self._rows("SELECT document FROM config_versions ORDER BY version DESC LIMIT ?", (most,))]
 
     def applied_file_digest(self) -> str | None:
         row = self._row("SELECT file_digest FROM config_versions WHERE file_digest IS NOT NULL"

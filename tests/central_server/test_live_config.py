@@ -576,3 +576,23 @@ def test_a_level_of_todays_scale_is_judged_by_todays_scale_only() -> None:
     center = ReportCenter("Bộ phận", ZoneInfo("Asia/Ho_Chi_Minh"), (), (), five, (four, ("good", "bad")))
     assert center.satisfied_levels == {"very_satisfied", "satisfied", "good"}
     assert center.levels == (*five, "good", "bad")
+
+
+def test_the_board_names_a_removed_counters_calls_and_the_floor_counts_former_levels(rig: AdminRig) -> None:
+    ticket = rig.ticket("nho")["ticket"]
+    rig.command("3", "next")
+    rig.command("3", "finish")
+    assert rig.rate("3", ticket["id"], rig.clock.now)["ok"] is True  # "satisfied", on the three levels
+
+    def without_3_on_two_levels(document: dict[str, Any]) -> None:
+        document["counters"] = [c for c in document["counters"] if c["id"] != "3"]
+        counter(document, "2")["areas"] = ["tu-phap", "dat-dai", "nho"]
+        document["rating"]["levels"] = ["very_satisfied", "dissatisfied"]
+
+    assert rig.change(without_3_on_two_levels)["ok"] is True
+    board = json.loads(rig.live_state("board/state"))
+    assert board["recent_calls"][0]["counter_name"] == "Quầy 3", "named as it was, not by its id"
+    floor = json.loads(rig.service.floor().payload)
+    assert floor["today"]["ratings"]["satisfied"] == 1 and floor["today"]["satisfied"] == 1.0
+    rig.restart()
+    assert json.loads(rig.live_state("board/state"))["recent_calls"][0]["counter_name"] == "Quầy 3"
