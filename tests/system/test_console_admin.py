@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -67,9 +68,13 @@ def css(browser: WebDriver, selector: str) -> Any:
 
 
 def save(browser: WebDriver, selector: str) -> str:
-    """Click the submit button `selector` and return what the page then says at its top."""
+    """Click the submit button `selector` and return what the next page says at its top (not the page before it,
+    which may say "Đã áp dụng…" of the change before: the wait is for that page to be gone first)."""
+    browser.execute_script("window.qmsPageBefore = true")  # a new page has a new window object
     css(browser, selector).click()
-    wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, ".flash .notice"))
+    WebDriverWait(browser, TIMEOUT, poll_frequency=0.05, ignored_exceptions=(WebDriverException,)).until(
+        lambda b: b.execute_script("return window.qmsPageBefore === undefined")
+        and b.find_elements(By.CSS_SELECTOR, ".flash .notice"))
     return str(css(browser, ".flash").text)
 
 
