@@ -50,7 +50,16 @@ MAX_OFFICIAL_NAME = 100
 # string or longer than MAX_TOKEN is a bad request; one of the wrong shape is a token nobody was given.
 TOKEN = re.compile(r"[A-Za-z0-9_-]{27}")
 MAX_TOKEN = 64
-WEB_ACTIONS = ("lookup", "rate")
+# The citizen web's booking requests (an extension, issue 18): a day's free slots, a booking of one (`book`) or a
+# remote number for today (`remote`), a booking looked up or cancelled by its code and the CCCD that made it.
+BOOKING_ACTIONS = ("slots", "book", "remote", "booking", "cancel_booking")
+WEB_ACTIONS = ("lookup", "rate", *BOOKING_ACTIONS)
+READ_ONLY_WEB = ("lookup", "slots", "booking")  # answered, never kept
+# How a ticket came (an extension, issue 18): taken at the kiosk, booked for a slot, or a remote number for today.
+CHANNELS = ("walk_in", "booked", "remote")
+BOOKING_STATES = ("booked", "checked_in", "cancelled", "no_show", "late")
+MAX_TYPED = 32  # a CCCD or a phone number as the citizen typed it (spaces, dots), checked by the server
+BOOKING_CODE = re.compile(r"[0-9]{8}")
 # An administrator's, at the staff console (an extension, issue 17): the live configuration.
 CONFIG_ACTIONS = ("config_show", "config_history", "config_change", "config_restore")
 CONFIG_SOURCES = ("file", "console", "restore")  # where a version of the live configuration came from
@@ -437,17 +446,132 @@ class WebRate:
                        "level": self.level})
 
 
-def web_request_of(body: Mapping[str, Any]) -> WebLookup | WebRate:
+@dataclass(frozen=True, slots=True)
+class WebSlots:
+    """On `web/<web_id>/request` (an extension, issue 18): an area's bookable days (each with its free places), and,
+    with `day`, that day's slots. Read-only."""
+
+    request_id: str
+    area: str
+    day: date | None = None
+    action: ClassVar[str] = "slots"
+    v: ClassVar[int] = VERSION
+
+    def to_wire(self) -> bytes:
+        body: Body = {"request_id": self.request_id, "action": self.action, "area": self.area}
+        if self.day is not None:
+            body["day"] = self.day.isoformat()
+        return encode(body)
+
+
+@dataclass(frozen=True, slots=True)
+class WebBook:
+    """On `web/<web_id>/request` (an extension, issue 18): a citizen books the slot of an area beginning at `start`
+    (action "book"), or takes a remote number for today (action "remote", no `start`). `cccd` and `phone` are as
+    typed; the server checks them, keeps the CCCD only as a keyed hash, and never answers either back."""
+
+    request_id: str
+    area: str
+    cccd: str
+    phone: str
+    start: datetime | None = None
+    v: ClassVar[int] = VERSION
+
+    @property
+    def action(self) -> str:
+        return "remote" if self.start is None else "book"
+
+    def to_wire(self) -> bytes:
+        body: Body = {"request_id": self.request_id, "action": self.action, "area": self.area, "cccd": self.cccd,
+                      "phone": self.phone}
+        if self.start is not None:
+            body["start"] = iso(self.start)
+        return encode(body)
+
+
+@dataclass(frozen=True, slots=True)
+class WebBooking:
+    """On `web/<web_id>/request` (an extension, issue 18): a booking looked up (action "booking", read-only) or
+    cancelled ("cancel_booking") by its code, with the CCCD that made it."""
+
+    request_id: str
+    code: str
+    cccd: str
+    cancel: bool = False
+    v: ClassVar[int] = VERSION
+
+    @property
+    def action(self) -> str:
+        return "cancel_booking" if self.cancel else "booking"
+
+    def to_wire(self) -> bytes:
+        return encode({"request_id": self.request_id, "action": self.action, "code": self.code, "cccd": self.cccd})
+
+
+WebRequest: TypeAlias = WebLookup | WebRate | WebSlots | WebBook | WebBooking
+
+
+def web_request_of(body: Mapping[str, Any]) -> WebRequest:
     request_id = id_of(body, "request_id")
     action = field_of(body, "action", str)
     if action not in WEB_ACTIONS:
         raise BadMessage("bad_request", f"unknown action {action[:40]!r}")
+    if action in BOOKING_ACTIONS:
+        return _booking_request(request_id, action, body)
     token = field_of(body, "token", str)
     if not token or len(token) > MAX_TOKEN:
         raise BadMessage("bad_request", f"field 'token' must be 1 to {MAX_TOKEN} characters")
     if action == "lookup":
         return WebLookup(request_id, token)
     return WebRate(request_id, token, id_of(body, "level"))
+
+
+def _booking_request(request_id: str, action: str, body: Mapping[str, Any]) -> WebSlots | WebBook | WebBooking:
+    if action == "slots":
+        day = field_of(body, "day", str, None)
+        return WebSlots(request_id, id_of(body, "area"), None if day is None else _day_of(day, "day"))
+    cccd = _typed(body, "cccd")
+    if action in ("booking", "cancel_booking"):
+        return WebBooking(request_id, booking_code_of(body, "code"), cccd, cancel=action == "cancel_booking")
+    start = time_of(body, "start") if action == "book" else None
+    return WebBook(request_id, id_of(body, "area"), cccd, _typed(body, "phone"), start)
+
+
+def _typed(body: Mapping[str, Any], name: str) -> str:
+    value = field_of(body, name, str)
+    if not value or len(value) > MAX_TYPED:
+        raise BadMessage("bad_request", f"field {name!r} must be 1 to {MAX_TYPED} characters")
+    return value
+
+
+def _day_of(text: str, name: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise BadMessage("bad_request", f"field {name!r} is not an ISO 8601 date") from None
+
+
+def booking_code_of(body: Mapping[str, Any], name: str) -> str:
+    """A booking code's shape (8 ASCII digits); whether its check digit holds is the server's to say, in
+    Vietnamese."""
+    code = field_of(body, name, str)
+    if not BOOKING_CODE.fullmatch(code):
+        raise BadMessage("bad_request", f"field {name!r} must be 8 digits")
+    return code
+
+
+@dataclass(frozen=True, slots=True)
+class CheckIn:
+    """On the ticket request topic (an extension, issue 18): a citizen checks in at the kiosk with a booking's
+    code (typed on the keypad, or read from its QR). Answered as a ticket request: a TicketIssued whose ticket
+    says its channel and slot, or a Refusal saying why not (in Vietnamese)."""
+
+    request_id: str
+    code: str
+    v: ClassVar[int] = VERSION
+
+    def to_wire(self) -> bytes:
+        return encode({"request_id": self.request_id, "booking": self.code})
 
 
 def _token_or_none(body: Mapping[str, Any]) -> str | None:
@@ -457,8 +581,8 @@ def _token_or_none(body: Mapping[str, Any]) -> str | None:
 
 # The requests a device sends on a request topic and gets its answer to on its Response Topic (a rating is no
 # such request: it is acknowledged by `rating_id`, and read by `Rating.from_wire`).
-Request: TypeAlias = (TicketRequest | TicketCancel | CounterCommand | VoidTickets | ConsoleRequest | ConfigRequest
-                      | WebLookup | WebRate)
+Request: TypeAlias = (TicketRequest | TicketCancel | CheckIn | CounterCommand | VoidTickets | ConsoleRequest
+                      | ConfigRequest | WebRequest)
 
 
 def decode_request(kind: str, payload: bytes) -> Request:
@@ -466,7 +590,11 @@ def decode_request(kind: str, payload: bytes) -> Request:
     "command", "admin", "console" or "web")."""
     body = decode(payload)
     if kind == "ticket_request":
-        return TicketCancel.from_body(body) if _is_cancel(body) else TicketRequest.from_body(body)
+        if _is_cancel(body):
+            return TicketCancel.from_body(body)
+        if _is_check_in(body):
+            return CheckIn(id_of(body, "request_id"), booking_code_of(body, "booking"))
+        return TicketRequest.from_body(body)
     if kind == "command":
         return CounterCommand.from_body(body)
     if kind == "admin":
@@ -482,6 +610,11 @@ def _is_cancel(body: Body) -> bool:
     """A kiosk's TicketCancel shares the ticket request topic: it names what it cancels and no area (a ticket
     request with an extra `cancels` field is still a ticket request: the contract ignores unknown fields)."""
     return "cancels" in body and "area" not in body
+
+
+def _is_check_in(body: Body) -> bool:
+    """A kiosk's CheckIn shares the ticket request topic: it names a booking and no area."""
+    return "booking" in body and "area" not in body
 
 
 @dataclass(frozen=True, slots=True)
@@ -759,6 +892,122 @@ class TicketFound:
 
 
 @dataclass(frozen=True, slots=True)
+class FreeSlot:
+    """A bookable slot (an extension, issue 18) and the places still free in it."""
+
+    start: datetime
+    end: datetime
+    free: int
+
+    def to_body(self) -> Body:
+        return {"start": iso(self.start), "end": iso(self.end), "free": self.free}
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> FreeSlot:
+        return cls(time_of(body, "start"), time_of(body, "end"), _count(body, "free"))
+
+
+@dataclass(frozen=True, slots=True)
+class FreeDay:
+    """A bookable day and the places still free in its slots."""
+
+    day: date
+    free: int
+
+    def to_body(self) -> Body:
+        return {"day": self.day.isoformat(), "free": self.free}
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> FreeDay:
+        return cls(_day_of(field_of(body, "day", str), "day"), _count(body, "free"))
+
+
+@dataclass(frozen=True, slots=True)
+class SlotsAnswer:
+    """The answer to WebSlots: the area's bookable days from today, and the slots of the day asked for (if one
+    was); whether it gives remote numbers today, and how many it has left."""
+
+    request_id: str
+    area: str
+    days: tuple[FreeDay, ...]
+    slots: tuple[FreeSlot, ...] = ()
+    remote_free: int = 0
+
+    def to_wire(self) -> bytes:
+        return _reply("request_id", self.request_id, True, {
+            "area": self.area, "days": [d.to_body() for d in self.days], "slots": [s.to_body() for s in self.slots],
+            "remote_free": self.remote_free})
+
+    @classmethod
+    def from_wire(cls, payload: bytes) -> SlotsAnswer | Refusal:
+        body = decode(payload)
+        if not field_of(body, "ok", bool):
+            return Refusal.from_body(body)
+        return cls(id_of(body, "request_id"), field_of(body, "area", str),
+                   tuple(FreeDay.from_body(_object(d)) for d in field_of(body, "days", list)),
+                   tuple(FreeSlot.from_body(_object(s)) for s in field_of(body, "slots", list, [])),
+                   field_of(body, "remote_free", int, 0))
+
+
+@dataclass(frozen=True, slots=True)
+class BookingView:
+    """A booking as its holder may see it (an extension, issue 18): nothing personal. A booked slot has its
+    `start` and `end`; a remote number has neither. The citizen checks in at the kiosk from `check_in_from` to
+    `check_in_until`; `number` is the ticket's once checked in."""
+
+    code: str
+    area: str
+    area_name: str
+    day: date
+    channel: str  # "booked" or "remote"
+    state: str  # one of BOOKING_STATES
+    created_at: datetime
+    check_in_from: datetime
+    check_in_until: datetime
+    start: datetime | None = None
+    end: datetime | None = None
+    number: str | None = None
+
+    def to_body(self) -> Body:
+        body: Body = {"code": self.code, "area": self.area, "area_name": self.area_name, "day": self.day.isoformat(),
+                      "channel": self.channel, "state": self.state, "created_at": iso(self.created_at),
+                      "check_in_from": iso(self.check_in_from), "check_in_until": iso(self.check_in_until)}
+        if self.start is not None and self.end is not None:
+            body["start"], body["end"] = iso(self.start), iso(self.end)
+        if self.number is not None:
+            body["number"] = self.number
+        return body
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> BookingView:
+        channel, state = field_of(body, "channel", str), field_of(body, "state", str)
+        if channel not in CHANNELS[1:] or state not in BOOKING_STATES:
+            raise BadMessage("bad_request", "a booking's channel or state is not known")
+        return cls(booking_code_of(body, "code"), field_of(body, "area", str), field_of(body, "area_name", str, ""),
+                   _day_of(field_of(body, "day", str), "day"), channel, state, time_of(body, "created_at"),
+                   time_of(body, "check_in_from"), time_of(body, "check_in_until"), _time_or_none(body, "start"),
+                   _time_or_none(body, "end"), field_of(body, "number", str, None))
+
+
+@dataclass(frozen=True, slots=True)
+class BookingAnswer:
+    """The answer to WebBook and WebBooking: the booking as it now is."""
+
+    request_id: str
+    booking: BookingView
+
+    def to_wire(self) -> bytes:
+        return _reply("request_id", self.request_id, True, {"booking": self.booking.to_body()})
+
+    @classmethod
+    def from_wire(cls, payload: bytes) -> BookingAnswer | Refusal:
+        body = decode(payload)
+        if not field_of(body, "ok", bool):
+            return Refusal.from_body(body)
+        return cls(id_of(body, "request_id"), BookingView.from_body(field_of(body, "booking", dict)))
+
+
+@dataclass(frozen=True, slots=True)
 class ConfigChange:
     """One difference between two versions of the live configuration: `path` names it as the TOML does
     (`areas[dat-dai].name`, `counters[2]`, `board.notice`, `areas#order`), `before` and `after` are its values
@@ -871,6 +1120,7 @@ class AreaInfo:
     open: bool = True
     hours: Hours | None = None  # the area's own opening hours (else the center's)
     daily_quota: int = 0  # tickets a day at most (an extension, written when set): a kiosk sees it raised
+    booking_capacity: int = 0  # bookings per slot (an extension, issue 18, written when set): 0, none
 
     def to_body(self) -> Body:
         body: Body = {"id": self.id, "name": self.name, "prefix": self.prefix, "first": self.first,
@@ -879,13 +1129,39 @@ class AreaInfo:
             body["hours"] = self.hours.to_body()
         if self.daily_quota:
             body["daily_quota"] = self.daily_quota
+        if self.booking_capacity:
+            body["booking_capacity"] = self.booking_capacity
         return body
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any]) -> AreaInfo:
         return cls(field_of(body, "id", str), field_of(body, "name", str), field_of(body, "prefix", str, ""),
                    field_of(body, "first", int), field_of(body, "last", int), field_of(body, "open", bool, True),
-                   _hours(body), field_of(body, "daily_quota", int, 0))
+                   _hours(body), field_of(body, "daily_quota", int, 0), field_of(body, "booking_capacity", int, 0))
+
+
+@dataclass(frozen=True, slots=True)
+class BookingInfo:
+    """What the retained `config` says of the center's appointments (an extension, issue 18), when it takes them:
+    the kiosk offers "Tôi đã đặt lịch", the citizen web its booking pages."""
+
+    slot_minutes: int
+    days_ahead: int
+    early_minutes: int  # a booked citizen checks in from this long before the slot
+    late_minutes: int  # to this long after its start
+    remote: bool = False  # whether remote numbers are given
+    remote_minutes: int = 0  # a remote number counts if checked in within this long after it was taken
+
+    def to_body(self) -> Body:
+        return {"slot_minutes": self.slot_minutes, "days_ahead": self.days_ahead,
+                "early_minutes": self.early_minutes, "late_minutes": self.late_minutes, "remote": self.remote,
+                "remote_minutes": self.remote_minutes}
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> BookingInfo:
+        return cls(_count(body, "slot_minutes"), _count(body, "days_ahead"), _count(body, "early_minutes"),
+                   _count(body, "late_minutes"), field_of(body, "remote", bool, False),
+                   field_of(body, "remote_minutes", int, 0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -925,6 +1201,7 @@ class CenterConfigMessage:
     # The hall boards' scrolling notice (an extension, issue 17), when the center sets one ("": none): it replaces
     # a board's own `notice`. None: the center says nothing, each board shows its own.
     notice: str | None = None
+    bookings: BookingInfo | None = None  # the center's appointments (an extension, issue 18), when it takes them
 
     def to_wire(self) -> bytes:
         center: Body = {"id": self.center_id, "name": self.center_name, "timezone": self.timezone}
@@ -944,6 +1221,8 @@ class CenterConfigMessage:
             body["rating_phone_window_s"] = self.rating_phone_window_s
         if self.notice is not None:
             body["notice"] = self.notice
+        if self.bookings is not None:
+            body["bookings"] = self.bookings.to_body()
         return encode(body)
 
     @classmethod
@@ -963,6 +1242,7 @@ class CenterConfigMessage:
             public_url=field_of(body, "public_url", str, None),
             rating_phone_window_s=field_of(body, "rating_phone_window_s", int, None),
             notice=field_of(body, "notice", str, None),
+            bookings=None if body.get("bookings") is None else BookingInfo.from_body(field_of(body, "bookings", dict)),
         )
 
 
@@ -1001,6 +1281,12 @@ class TicketView:
     estimated_wait_s: int | None = None
     wait_basis: str | None = None  # one of WAIT_BASES, with `estimated_wait_s`
     token: str | None = None  # the ticket's public token (an extension): in a ticket reply only, for its QR code
+    # How it came (an extension, issue 18; written when not "walk_in"), the booked slot, and the booking's code when
+    # it came from one (a booking checked in too late may become a walk-in ticket: the kiosk says so).
+    channel: str = "walk_in"
+    slot_start: datetime | None = None
+    slot_end: datetime | None = None
+    booking: str | None = None
 
     def to_body(self) -> Body:
         body: Body = {
@@ -1016,6 +1302,12 @@ class TicketView:
             body["wait_basis"] = self.wait_basis
         if self.token is not None:
             body["token"] = self.token
+        if self.channel != "walk_in":
+            body["channel"] = self.channel
+        if self.slot_start is not None and self.slot_end is not None:
+            body["slot_start"], body["slot_end"] = iso(self.slot_start), iso(self.slot_end)
+        if self.booking is not None:
+            body["booking"] = self.booking
         return body
 
     @classmethod
@@ -1027,8 +1319,17 @@ class TicketView:
             state=field_of(body, "state", str, "waiting"), counter_id=field_of(body, "counter_id", str, None),
             calls=field_of(body, "calls", int, 0), waiting_ahead=field_of(body, "waiting_ahead", int, None),
             estimated_wait_s=field_of(body, "estimated_wait_s", int, None),
-            wait_basis=_wait_basis(body), token=_token_or_none(body),
+            wait_basis=_wait_basis(body), token=_token_or_none(body), channel=_channel(body),
+            slot_start=_time_or_none(body, "slot_start"), slot_end=_time_or_none(body, "slot_end"),
+            booking=field_of(body, "booking", str, None),
         )
+
+
+def _channel(body: Mapping[str, Any]) -> str:
+    """One of CHANNELS; one this side does not know reads as a walk-in (the ticket must not be dropped for it)."""
+    channel = body.get("channel")
+    return channel if channel in CHANNELS else "walk_in"
+
 
 
 def _wait_basis(body: Mapping[str, Any]) -> str | None:
