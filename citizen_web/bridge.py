@@ -1,6 +1,7 @@
-"""The citizen web's side of MQTT: the center's names (`config`) and its queue (`queue`), both retained, and the
-two things it may ask the server (`web/<id>/request`, an extension of the contract): look a ticket up by its token,
-and rate it from the phone. Its broker user may do nothing else."""
+"""The citizen web's side of MQTT: the center's names (`config`) and its queue (`queue`), both retained, and what it
+may ask the server (`web/<id>/request`, an extension of the contract): look a ticket up by its token, rate it from
+the phone, and (issue 18) an area's free slots, a booking or a remote number, a booking looked up or cancelled. Its
+broker user may do nothing else."""
 
 from __future__ import annotations
 
@@ -11,16 +12,32 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from citizen_web.follow import Names, Queue
 from protocol.errors import BadMessage
 from protocol.link import Link, Message, RequestTimeout
-from protocol.messages import CenterConfigMessage, PublicTicket, QueueSnapshot, Status, parse_object
+from protocol.messages import (
+    BookingAnswer,
+    BookingView,
+    CenterConfigMessage,
+    PublicTicket,
+    QueueSnapshot,
+    Refusal,
+    SlotsAnswer,
+    Status,
+    WebBook,
+    WebBooking,
+    WebSlots,
+    parse_object,
+)
 from protocol.topics import Topics
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+A = TypeVar("A", SlotsAnswer, BookingAnswer)
 
 TRY_S = 1.5  # one attempt; then the same request again (the server answers a retried rating with its first answer)
 GIVE_UP_S = 4.5  # the citizen is told the center did not answer; the request expires at the broker by then
@@ -69,7 +86,9 @@ class Bridge:
         try:
             config = CenterConfigMessage.from_wire(message.payload)
             names = Names(config.center_name, {a.id: a.name for a in config.areas},
-                          {c.id: c.name for c in config.counters}, config.rating_levels, ZoneInfo(config.timezone))
+                          {c.id: c.name for c in config.counters}, config.rating_levels, ZoneInfo(config.timezone),
+                          config.bookings, {a.id: a.name for a in config.areas
+                                            if config.bookings is not None and a.booking_capacity > 0})
         except (BadMessage, ValueError, KeyError) as bad:
             log.warning("ignored the center's config: %s", bad)
             return
@@ -112,12 +131,28 @@ class Bridge:
     # --- what the web asks (worker threads) -----------------------------------------------
 
     def ask(self, action: str, token: str, **extra: str) -> PublicTicket:
-        """The server's `ticket` for `action` ("lookup" or "rate"), or Refused with why not.
+        """The server's `ticket` for `action` ("lookup" or "rate"), or Refused with why not (blocking: `call`)."""
+        body = {"v": 1, "request_id": uuid.uuid4().hex, "action": action, "token": token, **extra}
+        return self.call(action, json.dumps(body, ensure_ascii=False).encode(), _ticket)
+
+    def slots(self, area: str, day: date | None = None) -> SlotsAnswer:
+        """The area's bookable days (and `day`'s slots), or Refused (issue 18; read-only, so a fresh request_id)."""
+        return self.call("slots", WebSlots(uuid.uuid4().hex, area, day).to_wire(), _slots)
+
+    def book(self, request: WebBook) -> BookingView:
+        """A booking made (a slot, or a remote number for today), or Refused. The caller's `request_id` is the
+        form's: the same form sent again is a retry, answered with the first answer."""
+        return self.call(request.action, request.to_wire(), _booking)
+
+    def booking(self, request: WebBooking) -> BookingView:
+        """A booking looked up, or cancelled, by its code and the CCCD that made it; or Refused."""
+        return self.call(request.action, request.to_wire(), _booking)
+
+    def call(self, action: str, payload: bytes, read: Callable[[bytes], T]) -> T:
+        """The server's answer to `payload`, read by `read` (which raises Refused for a refusal).
 
         Blocking: tried again with the same request_id every TRY_S until GIVE_UP_S; each try expires at the broker
         by the time the web gives up, and none is sent while the broker is not reached."""
-        body = {"v": 1, "request_id": uuid.uuid4().hex, "action": action, "token": token, **extra}
-        payload = json.dumps(body, ensure_ascii=False).encode()
         give_up = time.monotonic() + GIVE_UP_S
         while (left := give_up - time.monotonic()) >= 1:
             if not self._link.ready.is_set():
@@ -125,7 +160,7 @@ class Bridge:
             try:
                 reply = self._link.request(self._request_topic, payload, response_topic=self._response_topic,
                                            timeout_s=min(TRY_S, left), expiry_s=math.floor(left))
-                return _ticket(reply.payload)
+                return read(reply.payload)
             except RequestTimeout:
                 continue
             except Refused as refused:  # over the web's rate at the server (a crowd of phones at once): a moment later
@@ -149,3 +184,22 @@ def _ticket(payload: bytes) -> PublicTicket:
     code = error.get("code") if isinstance(error, dict) else None
     raise Refused(str(code or "bad_answer"), message if isinstance(message, str) and message else BAD_ANSWER_VI)
 
+
+def _slots(payload: bytes) -> SlotsAnswer:
+    return _answered(payload, SlotsAnswer.from_wire)
+
+
+def _booking(payload: bytes) -> BookingView:
+    return _answered(payload, BookingAnswer.from_wire).booking
+
+
+def _answered(payload: bytes, read: Callable[[bytes], A | Refusal]) -> A:
+    """The server's answer, or Refused with its code and its Vietnamese message."""
+    try:
+        answer = read(payload)
+    except (BadMessage, ValueError):
+        log.warning("an answer of the server did not read")
+        raise Refused("bad_answer", BAD_ANSWER_VI) from None
+    if isinstance(answer, Refusal):
+        raise Refused(answer.error.code, answer.error.message or BAD_ANSWER_VI)
+    return answer

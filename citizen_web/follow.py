@@ -17,9 +17,18 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from protocol.messages import PRIORITY_LABELS, RATING_LABELS, CalledNow, PublicRating, PublicTicket, QueueSnapshot
+from protocol.messages import (
+    PRIORITY_LABELS,
+    RATING_LABELS,
+    BookingInfo,
+    CalledNow,
+    PublicRating,
+    PublicTicket,
+    QueueSnapshot,
+)
 
 IN_PLAY = frozenset({"waiting", "called", "serving"})  # a ticket the queue speaks of
+NOT_READY_VI = "Trang đang kết nối với trung tâm. Vui lòng thử lại sau giây lát."  # the center's config not come yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +40,8 @@ class Names:
     counters: Mapping[str, str]
     levels: tuple[str, ...]
     zone: ZoneInfo
+    bookings: BookingInfo | None = None  # the center's appointments, when it takes them (issue 18)
+    bookable: Mapping[str, str] = field(default_factory=dict)  # the areas that take bookings: id -> name, in order
 
 
 @dataclass(frozen=True, slots=True)

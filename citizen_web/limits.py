@@ -23,6 +23,7 @@ FAILURE_WINDOW_S = 600.0
 STREAMS_PER_CLIENT = 50  # live pages open from one address
 STREAMS_PER_TOKEN = 4  # live pages of one ticket (a reload, a second tab, a relative's phone)
 MAX_CLIENTS = 50_000
+TOO_MANY_VI = "Ông/Bà thao tác quá nhanh. Vui lòng thử lại sau ít phút."  # what a client past its rate is told
 
 
 @dataclass(slots=True)

@@ -1,9 +1,10 @@
-"""The citizen's pages: a ticket's page (its QR opens `/phieu/<token>`), its live stream, and the rating form.
+"""The citizen's pages: a ticket's page (its QR opens `/phieu/<token>`), its live stream, and the rating form; the
+booking pages (issue 18) are `booking_pages.py`'s.
 
 Starlette on uvicorn. The page is whole without JavaScript (it reloads itself every 30 s, and the rating is a plain
 form); with it, the page follows the ticket through Server-Sent Events, vibrates and rings when the citizen is
-called or close to it. Nothing is served without a ticket's token, every client is limited (`limits.py`), and the
-process holds a bounded number of tickets and streams.
+called or close to it. Nothing of a ticket is served without its token, every client is limited (`limits.py`), and
+the process holds a bounded number of tickets and streams.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ import logging
 import re
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -30,14 +31,27 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from citizen_web.booking_pages import MAX_BODY as BOOKING_MAX_BODY
+from citizen_web.booking_pages import BookingPages
+from citizen_web.booking_view import site_context
 from citizen_web.bridge import Bridge, Refused
 from citizen_web.config import WebConfig
-from citizen_web.follow import Queue, ended_view, expired_view, is_final, needs_lookup, ticket_seq, view_of
-from citizen_web.limits import STREAMS_PER_TOKEN, ClientLimits, client_of
+from citizen_web.follow import (
+    NOT_READY_VI,
+    Queue,
+    ended_view,
+    expired_view,
+    is_final,
+    needs_lookup,
+    ticket_seq,
+    view_of,
+)
+from citizen_web.limits import STREAMS_PER_TOKEN, TOO_MANY_VI, ClientLimits, client_of
 from protocol.messages import RATING_LABELS, PublicTicket
 from ui.web import Guard, read_form
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 HERE = Path(__file__).parent
 TOKEN = re.compile(r"[A-Za-z0-9_-]{27}")  # base64url of 20 bytes: the day, the ticket's place, a 96-bit MAC
@@ -49,10 +63,8 @@ RELOOK_S = 3.0  # a ticket is looked up again at most this often (whatever the s
 GONE = ("unknown_token", "expired_token")  # the server's word that a token names no ticket of today any more
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
        "media-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
-TOO_MANY_VI = "Ông/Bà thao tác quá nhanh. Vui lòng thử lại sau ít phút."
 TOO_MANY_WRONG_VI = "Đã tra cứu quá nhiều mã phiếu không đúng. Vui lòng thử lại sau ít phút."
 NOT_FOUND_VI = "Không tìm thấy phiếu. Vui lòng quét lại mã QR trên phiếu."
-NOT_READY_VI = "Trang đang kết nối với trung tâm. Vui lòng thử lại sau giây lát."
 
 
 @dataclass(slots=True)
@@ -84,7 +96,7 @@ class Phones:
         self.limits = limits
         self._known: OrderedDict[str, Known] = OrderedDict()
         self._max_known = 4 * config.max_phones
-        self._asking: dict[str, asyncio.Future[PublicTicket]] = {}
+        self._asking: dict[str, asyncio.Future[Any]] = {}
         self._pool = ThreadPoolExecutor(max_workers=LOOKUP_THREADS, thread_name_prefix="lookup")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._refreshing: set[asyncio.Future[None]] = set()
@@ -127,14 +139,19 @@ class Phones:
         return self._remember(token, ticket)
 
     async def _ask(self, key: str, action: str, token: str = "", **extra: str) -> PublicTicket:
+        return await self.once(key, lambda: self.bridge.ask(action, token or key, **extra))
+
+    async def once(self, key: str, work: Callable[[], T]) -> T:
+        """`work` (a blocking request to the server) done in a thread, once however many ask for `key` at the same
+        moment (a ticket's pages; a form sent twice by a double tap)."""
         asking = self._asking.get(key)
         if asking is None:
             loop = asyncio.get_running_loop()
-            asking = asyncio.ensure_future(loop.run_in_executor(self._pool, lambda: self.bridge.ask(
-                action, token or key, **extra)))
+            asking = asyncio.ensure_future(loop.run_in_executor(self._pool, work))
             self._asking[key] = asking
             asking.add_done_callback(lambda _done: self._asking.pop(key, None))
-        return await asyncio.shield(asking)
+        done: T = await asyncio.shield(asking)
+        return done
 
     def _remember(self, token: str, ticket: PublicTicket) -> Known:
         known = self._known.get(token)
@@ -242,8 +259,7 @@ def make_app(phones: Phones) -> Starlette:
              message: str = "") -> Response:
         names, _queue, _reached = phones.bridge.picture()
         levels = [(level, RATING_LABELS.get(level, level)) for level in names.levels] if names else []
-        context = {"center_name": names.center if names else "", "token": token, "view": view, "message": message,
-                   "levels": levels}
+        context = {**site_context(names), "token": token, "view": view, "message": message, "levels": levels}
         return templates.TemplateResponse(request, "ticket.html" if view else "message.html", context,
                                           status_code=status)
 
@@ -278,7 +294,10 @@ def make_app(phones: Phones) -> Starlette:
             return token, page(request, 400, message=refused.message)
 
     async def home(request: Request) -> Response:
-        return page(request, 200, message="Mời Ông/Bà quét mã QR trên phiếu số thứ tự để theo dõi lượt của mình.")
+        if not limits.request(client(request), time.monotonic()):
+            return page(request, 429, message=TOO_MANY_VI)
+        names, _queue, _reached = phones.bridge.picture()
+        return templates.TemplateResponse(request, "home.html", site_context(names))
 
     async def ticket(request: Request) -> Response:
         token, found = await ticket_of(request)
@@ -331,9 +350,11 @@ def make_app(phones: Phones) -> Starlette:
         Route("/phieu/{token}", ticket),
         Route("/phieu/{token}/luong", stream),
         Route("/phieu/{token}/danh-gia", rate, methods=["POST"]),
+        *BookingPages(phones, templates).routes(),
         Mount("/tep", StaticFiles(directory=HERE / "static"), name="static"),
     ]
-    return Starlette(routes=routes, middleware=[Middleware(Guard, csp=CSP, static_prefix="/tep/", max_body=MAX_BODY)])
+    return Starlette(routes=routes, middleware=[Middleware(Guard, csp=CSP, static_prefix="/tep/",
+                                                           max_body=max(MAX_BODY, BOOKING_MAX_BODY))])
 
 
 def _not_ratable(ticket: PublicTicket) -> str | None:
