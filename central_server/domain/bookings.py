@@ -299,6 +299,14 @@ class Book:
         booking.ticket_id = ticket_id
         self._set(booking, BookingState.LATE if arrival is Arrival.LATE else BookingState.CHECKED_IN, now)
 
+    def release(self, code: str, ticket_id: str, now: datetime) -> None:
+        """The ticket its check-in made was voided (never printed, a manager's void): the booking may check in
+        again (a no-show, once its window has passed)."""
+        booking = self._by_code.get(code)
+        if booking is not None and booking.ticket_id == ticket_id:
+            booking.ticket_id = None
+            self._set(booking, BookingState.BOOKED, now)
+
     # --- as time passes ----------------------------------------------------------------------------
 
     def expire(self, now: datetime) -> list[Booking]:
