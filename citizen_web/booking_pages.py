@@ -59,6 +59,7 @@ MAX_FIELDS = 6  # the largest form (a remote number): nonce, area, CCCD, phone, 
 SLOTS_FRESH_S = 2.0  # an area's free places are asked again at most this often (a crowd browsing the same days)
 MAX_CACHED = 256  # (area, day) answers kept at most
 OFF_VI = "Trung tâm hiện chưa nhận đặt lịch hẹn trực tuyến. Mời Ông/Bà đến lấy số tại ki-ốt."
+NO_BOOKING_VI = "Trung tâm hiện chưa nhận đặt lịch hẹn theo khung giờ. Mời Ông/Bà lấy số tại ki-ốt."
 REMOTE_OFF_VI = "Trung tâm hiện không cấp số từ xa. Mời Ông/Bà đặt lịch hẹn hoặc lấy số tại ki-ốt."
 NO_AREA_VI = "Lĩnh vực này không nhận đặt lịch hẹn trực tuyến. Vui lòng chọn lĩnh vực khác."
 NO_DAY_VI = "Ngày này không nhận đặt lịch hẹn. Vui lòng chọn ngày khác."
@@ -198,19 +199,17 @@ class BookingPages:
 
     async def remote(self, request: Request) -> Response:
         """The remote number's form (GET), and the number it asks for (POST)."""
-        names = self._gate(request)
+        names = self._gate(request, "remote")
         if isinstance(names, Response):
             return names
         assert names.bookings is not None  # _gate
-        if not names.bookings.remote:
-            return self._message(request, 404, names, REMOTE_OFF_VI)
-        form: dict[str, Any] = {"areas": [{"id": a, "name": n} for a, n in names.bookable.items()],
+        form: dict[str, Any] = {"areas": [{"id": a, "name": n} for a, n in names.remote_areas.items()],
                                 "minutes": names.bookings.remote_minutes, "chosen": ""}
         if request.method == "GET":
             return self._page(request, "remote_form.html", names, nonce=_nonce(), **form)
         fields = await read_form(request, MAX_BODY, max_fields=MAX_FIELDS)
         area = _field(fields, "linh_vuc")
-        if area not in names.bookable:
+        if area not in names.remote_areas:
             return self._page(request, "remote_form.html", names, status=400, nonce=_nonce(), message=AREA_MISSING_VI,
                               **form)
         form["chosen"] = area
@@ -255,7 +254,7 @@ class BookingPages:
 
     async def look_up(self, request: Request) -> Response:
         """The look-up form (GET, its code filled in from `?ma=`), and the booking it names (POST)."""
-        names = self._gate(request)
+        names = self._gate(request, "lookup")
         if isinstance(names, Response):
             return names
         if request.method == "GET":
@@ -280,7 +279,7 @@ class BookingPages:
 
     async def cancel(self, request: Request) -> Response:
         """A booking cancelled: its code (the page's), the CCCD typed again (what confirms it), the form's nonce."""
-        names = self._gate(request)
+        names = self._gate(request, "lookup")
         if isinstance(names, Response):
             return names
         fields = await read_form(request, MAX_BODY, max_fields=MAX_FIELDS)
@@ -327,16 +326,20 @@ class BookingPages:
 
     # --- helpers -----------------------------------------------------------------------------------
 
-    def _gate(self, request: Request) -> Names | Response:
-        """The center's names when the client is within its rate and the center takes bookings; else the page
-        that says why not."""
+    def _gate(self, request: Request, page: str = "booking") -> Names | Response:
+        """The center's names when the client is within its rate and the center offers `page` ("booking": slots
+        in some area; "remote": remote numbers; "lookup": either, once); else the page that says why not."""
         names, _queue, _reached = self.bridge.picture()
         if not self.limits.request(client_address(request), time.monotonic()):
             return self._message(request, 429, names, TOO_MANY_VI)
         if names is None:
             return self._message(request, 503, names, NOT_READY_VI)
-        if names.bookings is None or not names.bookable:
+        if names.bookings is None:
             return self._message(request, 404, names, OFF_VI)
+        if page == "booking" and not names.bookable:
+            return self._message(request, 404, names, NO_BOOKING_VI)
+        if page == "remote" and not (names.bookings.remote and names.remote_areas):
+            return self._message(request, 404, names, REMOTE_OFF_VI)
         return names
 
     @staticmethod

@@ -29,9 +29,10 @@ ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 def site_context(names: Names | None) -> dict[str, Any]:
     """What every page's frame says: the center's name, and which booking pages it links to."""
-    bookings = names.bookings if names is not None and names.bookable else None
-    return {"center_name": names.center if names is not None else "", "booking_on": bookings is not None,
-            "remote_on": bookings is not None and bookings.remote}
+    bookings = names.bookings if names is not None else None
+    return {"center_name": names.center if names is not None else "", "lookup_on": bookings is not None,
+            "booking_on": bookings is not None and bool(names and names.bookable),
+            "remote_on": bookings is not None and bookings.remote and bool(names and names.remote_areas)}
 
 
 def day_text(day: date) -> str:

@@ -85,10 +85,11 @@ class Bridge:
     def _on_config(self, message: Message) -> None:
         try:
             config = CenterConfigMessage.from_wire(message.payload)
+            bookings = config.bookings
             names = Names(config.center_name, {a.id: a.name for a in config.areas},
                           {c.id: c.name for c in config.counters}, config.rating_levels, ZoneInfo(config.timezone),
-                          config.bookings, {a.id: a.name for a in config.areas
-                                            if config.bookings is not None and a.booking_capacity > 0})
+                          bookings, {a.id: a.name for a in config.areas if bookings and a.booking_capacity > 0},
+                          {a.id: a.name for a in config.areas if bookings and bookings.remote and a.open})
         except (BadMessage, ValueError, KeyError) as bad:
             log.warning("ignored the center's config: %s", bad)
             return

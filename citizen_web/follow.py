@@ -42,6 +42,7 @@ class Names:
     zone: ZoneInfo
     bookings: BookingInfo | None = None  # the center's appointments, when it takes them (issue 18)
     bookable: Mapping[str, str] = field(default_factory=dict)  # the areas that take bookings: id -> name, in order
+    remote_areas: Mapping[str, str] = field(default_factory=dict)  # ... that give remote numbers (any open area)
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,7 @@ PHONE = "0912345678"
 RULES = BookingInfo(slot_minutes=30, days_ahead=14, early_minutes=30, late_minutes=15, remote=True, remote_minutes=60)
 AREAS = {"dat-dai": "Đất đai", "ho-tich": "Hộ tịch", "xay-dung": "Xây dựng"}
 NAMES = Names("Bộ phận Một cửa", AREAS, {"1": "Quầy 1"}, ("very_satisfied", "satisfied", "dissatisfied"), ZONE, RULES,
-              {"dat-dai": "Đất đai", "ho-tich": "Hộ tịch"})
+              {"dat-dai": "Đất đai", "ho-tich": "Hộ tịch"}, AREAS)  # remote numbers in every open area
 
 
 def at(day: date, hour: int, minute: int = 0) -> datetime:
@@ -187,6 +187,15 @@ def test_a_center_without_remote_numbers_offers_none(client: TestClient, server:
     assert "/so-tu-xa" not in client.get("/dat-lich").text
 
 
+def test_a_center_with_remote_numbers_only_offers_them_and_the_look_up(client: TestClient, server: Server) -> None:
+    server.names = replace(NAMES, bookable={})
+    answer = client.get("/dat-lich")
+    assert answer.status_code == 404 and booking_pages.NO_BOOKING_VI in answer.text
+    home = client.get("/").text
+    assert 'href="/dat-lich"' not in home and 'href="/so-tu-xa"' in home and 'href="/lich-hen"' in home
+    assert client.get("/so-tu-xa").status_code == 200 and client.get("/lich-hen").status_code == 200
+
+
 def test_an_areas_days_say_their_weekday_date_and_free_places(client: TestClient) -> None:
     page = client.get("/dat-lich/dat-dai").text
     after = TOMORROW + timedelta(days=1)
@@ -317,7 +326,8 @@ def test_a_post_from_another_site_or_too_big_never_reaches_the_server(client: Te
     assert client.post(SLOT_URL, data=fields, headers={"Origin": "http://testserver"}).status_code == 200
 
 
-def test_a_client_past_its_rate_is_told_so(client: TestClient, server: Server) -> None:
+def test_a_client_past_its_rate_is_told_so(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(limits, "RATE_PER_S", 0.0)  # nothing refills while the test runs, however slowly
     statuses = [client.get("/dat-lich").status_code for _ in range(limits.BURST + 5)]
     assert statuses[:limits.BURST] == [200] * limits.BURST and set(statuses[limits.BURST:]) == {429}
     assert "Ông/Bà thao tác quá nhanh" in client.get("/lich-hen").text
@@ -328,7 +338,7 @@ def test_a_client_past_its_rate_is_told_so(client: TestClient, server: Server) -
 
 def test_a_remote_number_shows_its_code_and_the_time_to_be_at_the_kiosk(client: TestClient, server: Server) -> None:
     form = client.get("/so-tu-xa").text
-    assert 'name="linh_vuc" value="dat-dai"' in form and 'value="xay-dung"' not in form
+    assert 'name="linh_vuc" value="dat-dai"' in form and 'name="linh_vuc" value="xay-dung"' in form
     assert "trong vòng 60 phút" in form
     status, page = book(client, nonce_of(form), url="/so-tu-xa", linh_vuc="ho-tich")
     code = next(iter(server.bookings))
@@ -339,7 +349,8 @@ def test_a_remote_number_shows_its_code_and_the_time_to_be_at_the_kiosk(client: 
     assert len(server.bookings) == 1
 
 
-def test_a_remote_number_needs_an_area_that_takes_bookings(client: TestClient, server: Server) -> None:
+def test_a_remote_number_needs_an_open_area(client: TestClient, server: Server) -> None:
+    server.names = replace(NAMES, remote_areas={"dat-dai": "Đất đai"})
     status, page = book(client, "a" * 32, url="/so-tu-xa", linh_vuc="xay-dung")
     assert status == 400 and booking_pages.AREA_MISSING_VI in page and server.asked == []
 

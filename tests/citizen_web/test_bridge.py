@@ -60,9 +60,10 @@ def test_the_config_says_which_areas_take_bookings_and_the_centers_rules() -> No
     link.deliver(TOPICS.config(), config(rules), retained=True)
     names = bridge.picture()[0]
     assert names is not None and names.bookings == rules and dict(names.bookable) == {"dat-dai": "Đất đai"}
+    assert dict(names.remote_areas) == {"dat-dai": "Đất đai", "xay-dung": "Xây dựng"}  # any open area
     link.deliver(TOPICS.config(), config(None), retained=True)  # the center stopped taking bookings
     names = bridge.picture()[0]
-    assert names is not None and names.bookings is None and dict(names.bookable) == {}
+    assert names is not None and names.bookings is None and dict(names.bookable) == dict(names.remote_areas) == {}
 
 
 def test_slots_book_and_cancel_go_as_the_contract_says_and_their_answers_are_read() -> None:
