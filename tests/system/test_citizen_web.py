@@ -22,6 +22,7 @@ from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 
 from central_server.domain.tokens import make_token
+from central_server.storage.port import TOKEN_KEY
 from citizen_web import limits
 from devkit.browser import chromium
 from devkit.local_broker import LocalBroker
@@ -271,7 +272,7 @@ def test_yesterdays_token_says_so_and_a_token_of_no_ticket_says_nothing(
     mine = issue(tester)
     until(lambda: get(web, f"/phieu/{mine['token']}")[0] == 200)
     with sqlite3.connect(center_toml.parent / "center.db") as db:
-        key = bytes(db.execute("SELECT value FROM secrets").fetchone()[0])
+        key = bytes(db.execute("SELECT value FROM secrets WHERE name = ?", (TOKEN_KEY,)).fetchone()[0])
     today = date.fromisoformat(mine["issued_at"][:10])
     yesterday = today - timedelta(days=1)
     status, body = get(web, f"/phieu/{make_token(key, center_id, yesterday, 1)}")
