@@ -9,7 +9,8 @@ from citizen_web.config import load
 from protocol.agent import start_agent
 
 PROG = "citizen_web"
-DESCRIPTION = "The citizen web: the page a ticket's QR opens, and the rating from the phone (prints its address)."
+DESCRIPTION = ("The citizen web: the page a ticket's QR opens, the rating from the phone, and booking (prints its "
+               "address).")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

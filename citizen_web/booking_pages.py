@@ -46,7 +46,7 @@ from citizen_web.follow import NOT_READY_VI, Names
 from citizen_web.limits import TOO_MANY_VI, client_of
 from citizen_web.qr_image import qr_png
 from protocol.booking_code import code_ok
-from protocol.messages import MAX_TYPED, SlotsAnswer, WebBook, WebBooking
+from protocol.messages import MAX_TYPED, BookingView, SlotsAnswer, WebBook, WebBooking
 from ui.web import read_form
 
 if TYPE_CHECKING:
@@ -250,7 +250,7 @@ class BookingPages:
             return again(status_of(refused), refused.message, same_nonce=refused.code in TRANSIENT)
         self._forget(booking.area)
         log.info("a %s made", wanted.action)
-        return self._page(request, "booked.html", names, booking=booking_view(booking, names.zone))
+        return self._page(request, "booked.html", names, booking=self._view(booking, names))
 
     async def look_up(self, request: Request) -> Response:
         """The look-up form (GET, its code filled in from `?ma=`), and the booking it names (POST)."""
@@ -275,7 +275,7 @@ class BookingPages:
             self._count_wrong(refused, address)
             return self._page(request, "lookup_form.html", names, status=status_of(refused), code=code,
                               message=refused.message)
-        return self._page(request, "booking.html", names, booking=booking_view(booking, names.zone), nonce=_nonce())
+        return self._page(request, "booking.html", names, booking=self._view(booking, names), nonce=_nonce())
 
     async def cancel(self, request: Request) -> Response:
         """A booking cancelled: its code (the page's), the CCCD typed again (what confirms it), the form's nonce."""
@@ -306,13 +306,13 @@ class BookingPages:
                     pass
                 else:
                     return self._page(request, "booking.html", names, status=409, message=refused.message,
-                                      booking=booking_view(found, names.zone), nonce=_nonce())
+                                      booking=self._view(found, names), nonce=_nonce())
             message = NOT_CANCELLED_VI if refused.code in WRONG_BOOKING else refused.message
             return self._page(request, "lookup_form.html", names, status=status_of(refused), code=code,
                               message=message)
         self._forget(booking.area)
         log.info("a booking cancelled")
-        return self._page(request, "booking.html", names, booking=booking_view(booking, names.zone),
+        return self._page(request, "booking.html", names, booking=self._view(booking, names),
                           done=CANCELLED_VI if booking.state == "cancelled" else "")
 
     async def qr(self, request: Request) -> Response:
@@ -376,6 +376,9 @@ class BookingPages:
         """A booking changed the area's free places: the next page asks the server again."""
         for key in [key for key in self._free if key[0] == area]:
             del self._free[key]
+
+    def _view(self, booking: BookingView, names: Names) -> dict[str, Any]:
+        return booking_view(booking, names.zone, self._today(names))
 
     @staticmethod
     def _today(names: Names) -> date:

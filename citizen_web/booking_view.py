@@ -99,8 +99,9 @@ def check_in_text(booking: BookingView, zone: ZoneInfo) -> str:
             f"{KIOSK_STEPS_VI}.")
 
 
-def booking_view(booking: BookingView, zone: ZoneInfo, area_name: str = "") -> dict[str, Any]:
-    """A booking as its pages show it: its code (grouped), area, day, slot, state and what the citizen does next."""
+def booking_view(booking: BookingView, zone: ZoneInfo, today: date | None = None) -> dict[str, Any]:
+    """A booking as its pages show it: its code (grouped), area, day, slot, state and what the citizen does next
+    (`today` on the center's clock: its day is named "Hôm nay" or "Ngày mai" when it is)."""
     remote = booking.channel == "remote"
     slot = ("" if booking.start is None or booking.end is None
             else slot_text(booking.start, booking.end, zone))
@@ -124,10 +125,15 @@ def booking_view(booking: BookingView, zone: ZoneInfo, area_name: str = "") -> d
     return {
         "code": booking.code, "code_grouped": grouped(booking.code), "remote": remote,
         "kind": "Số từ xa" if remote else "Lịch hẹn",
-        "area_name": booking.area_name or area_name or booking.area, "day": day_text(booking.day), "slot": slot,
+        "area_name": booking.area_name or booking.area, "day": _day_and_note(booking.day, today), "slot": slot,
         "state": booking.state, "state_text": state, "notes": notes, "cancellable": booking.state == "booked",
         "check_in": check_in_text(booking, zone),
     }
+
+
+def _day_and_note(day: date, today: date | None) -> str:
+    note = "" if today is None else day_note(day, today)
+    return f"{day_text(day)} ({note})" if note else day_text(day)
 
 
 def typed(text: str) -> str:

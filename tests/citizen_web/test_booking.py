@@ -343,6 +343,7 @@ def test_a_remote_number_shows_its_code_and_the_time_to_be_at_the_kiosk(client: 
     status, page = book(client, nonce_of(form), url="/so-tu-xa", linh_vuc="ho-tich")
     code = next(iter(server.bookings))
     assert status == 200 and "Đã nhận số từ xa" in page and grouped(code) in page
+    assert f"{weekday(TODAY)}, {TODAY:%d/%m/%Y} (Hôm nay)" in page
     assert "Vui lòng đến ki-ốt trước 10:45, chọn «Tôi đã đặt lịch» và nhập mã hoặc quét mã QR." in page
     assert server.made() == [request_id(nonce_of(form), "ho-tich", "remote", CCCD, PHONE)]
     assert book(client, nonce_of(form), url="/so-tu-xa", linh_vuc="ho-tich")[1] == page  # sent again: the same
