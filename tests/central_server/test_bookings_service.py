@@ -18,6 +18,7 @@ from central_server.notify import OutboxNotifier
 from central_server.service import CenterService
 from central_server.storage.sqlite import SqliteStorage
 from protocol.booking_code import check_digit
+from protocol.link import Message
 from protocol.messages import BookingAnswer, CenterConfigMessage, SlotsAnswer, TicketIssued
 from tests.central_server.test_service import HCM, Clock, Rig, reply_of
 from tests.harness import sqlite_file
@@ -321,3 +322,15 @@ def test_a_reminder_goes_once_and_people_are_forgotten_after_the_retention(tmp_p
     rig.clock.now = at(27, 7, 0)
     rig.service.tick()
     assert rig.rows()[0][5:7] == (None, None), "then the keyed hash, after the retention"
+
+
+def test_the_phone_never_says_a_booked_citizen_is_called_before_the_slot(rig: BookingRig) -> None:
+    code = rig.book(at(23, 10, 0))["booking"]["code"]
+    rig.service.handle_batch([Message(rig.topics.device_status("counter-1"), b'{"v":1,"online":true}', None, None,
+                                      retained=True)])
+    rig.clock.now = at(23, 9, 0)
+    ticket = rig.check_in(code)["ticket"]
+    walk_in = rig.ticket("dat-dai")["ticket"]
+    plan = rig.service.queue_plan(rig.clock.now, fresh=True)
+    assert plan.by_ticket[ticket["id"]].seconds == 3600, "from its slot"
+    assert plan.by_ticket[walk_in["id"]].seconds == 0, "the walk-in goes first meanwhile"
