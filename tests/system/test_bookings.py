@@ -10,16 +10,22 @@ import sqlite3
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 from central_server.domain.limits import WEB_BOOKING_BURST, WEB_BOOKINGS_PER_S
+from devkit.browser import chromium
+from devkit.clock import SimulatedClock
+from devkit.console_page import ConsolePage
 from devkit.local_broker import LocalBroker
-from tests.harness import Device, ServerProcess, device, write_center_config
+from tests.harness import TIMEOUT, ConsoleProcess, Device, ServerProcess, device, write_center_config
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 FLOOD = 1_000
@@ -112,3 +118,41 @@ def test_an_acknowledged_booking_survives_a_kill_and_is_checked_in(
             assert checked["ticket"]["slot_start"] == slot["start"]
         else:
             assert checked["error"]["code"] == "not_today", checked
+
+
+@pytest.fixture
+def console(tmp_path: Path, center_toml: Path, broker: LocalBroker, center_id: str) -> Iterator[ConsoleProcess]:
+    """The console beside a server whose clock says Monday 23/11/2026, 08:00."""
+    morning = SimulatedClock(datetime(2026, 11, 23, 8, 0, tzinfo=HCM), 1.0, time.time()).to_arg()
+    server = ServerProcess(center_toml, broker, center_id, clock=morning)
+    server.start()
+    process = ConsoleProcess(tmp_path, broker, center_id, {"hoa": ("Nguyễn Thị Hoà", "official")},
+                             "mật khẩu của cán bộ")
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+        server.stop()
+
+
+def test_the_official_sees_that_the_citizen_called_has_booked_and_for_which_slot(
+        console: ConsoleProcess, broker: LocalBroker, center_id: str, tmp_path: Path) -> None:
+    with device(broker, center_id, "web-1") as citizen, device(broker, center_id, "k1") as kiosk:
+        slot = web(citizen, "slots", area="dat-dai", day="2026-11-23")["slots"][0]
+        assert (slot["start"], slot["end"]) == ("2026-11-23T08:30:00+07:00", "2026-11-23T09:00:00+07:00")
+        code = web(citizen, "book", area="dat-dai", start=slot["start"], cccd=cccd(7), phone="0912345678")[
+            "booking"]["code"]
+        topics = kiosk.topics
+        ticket = kiosk.request(topics.ticket_request("k1"), {"v": 1, "request_id": "ci", "booking": code},
+                               topics.ticket_response("k1"))["ticket"]
+    with chromium() as browser:
+        page = ConsolePage(browser, console.url, TIMEOUT)
+        page.sign_in("hoa", "mật khẩu của cán bộ")
+        page.open_counter("1")
+        page.take_counter()
+        browser.find_element(By.TAG_NAME, "body").send_keys("n")  # nobody else waits: called before its slot
+        WebDriverWait(browser, TIMEOUT).until(lambda b: b.find_element(By.ID, "so-hien-tai").text == ticket["number"])
+        details = browser.find_element(By.ID, "chi-tiet").text
+        browser.save_screenshot(str(tmp_path / "console-booked.png"))
+    assert "Lịch hẹn 08:30–09:00" in details, details
