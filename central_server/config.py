@@ -121,6 +121,15 @@ class CenterConfig:
         ]
         if rules.hours is not None:
             lines.append(f"hours: {_hours_summary(rules.hours)}")
+        if rules.bookings is not None:
+            b = rules.bookings
+            lines.append(f"bookings: slots of {b.slot_min} min, {b.capacity} a slot, {b.days_ahead} days ahead, "
+                         f"{b.per_person_per_day} a person a day ({b.per_person_per_area} an area), check-in from "
+                         f"{b.early_min} min before to {b.late_min} min after, {b.share_percent} % of calls"
+                         + (f"; remote numbers ({b.remote_per_area} an area)" if b.remote else ""))
+        if self.notify is not None:
+            lines.append(f"booking notices: {self.notify.kind} "
+                         f"{self.notify.path if self.notify.path else ' '.join(self.notify.command)}")
         if self.notice is not None:
             lines.append(f"hall boards' notice: {self.notice!r}" if self.notice else "hall boards' notice: none")
         if self.limits != Limits():

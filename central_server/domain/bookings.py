@@ -331,8 +331,11 @@ class Book:
         return due
 
     def new_day(self, today: date) -> None:
-        """The day's bookings leave memory (storage keeps them); their phone numbers are erased."""
+        """The earlier days' bookings leave memory (storage keeps them): those nobody checked in are no-shows (the
+        server may have been down when their window ended), and their phone numbers are erased."""
         for booking in [b for b in self._by_code.values() if b.day < today]:
+            if booking.state is BookingState.BOOKED:
+                self._set(booking, BookingState.NO_SHOW, self.rules.window(booking)[1])
             if booking.phone is not None:
                 booking.phone = None
                 self._changed[booking.code] = booking

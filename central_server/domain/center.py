@@ -532,6 +532,8 @@ class Center:
             plan = areas[area] = []
             for ahead, ticket in enumerate(tickets):
                 seconds = times.get((area, ticket.queue_key))
+                if seconds is not None and ticket.lane == BOOKED:  # never before its slot (unless nobody else waits)
+                    seconds = max(seconds, (ticket.queue_key[0] - now).total_seconds())
                 if seconds is None:
                     entry = Waiting(ticket, ahead, None, Basis.NO_COUNTER)
                 elif seconds <= 0 and area in free:

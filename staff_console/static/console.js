@@ -93,6 +93,7 @@ function renderCounter(data) {
       ticket.priority && ticket.priority !== "none"
         ? el("span", { class: "priority" }, "★ Ưu tiên: ", names.priorities[ticket.priority] || ticket.priority)
         : el("span", { class: "muted" }, "Không thuộc diện ưu tiên"),
+      channelPart(ticket),
       el("span", {}, TICKET_STATE[ticket.state] || ticket.state),
       el("span", {}, `Lấy số lúc ${clockTime(ticket.issued_at)}`),
       since ? el("span", {}, `Đã chờ ${minutesText(minutesSince(ticket.issued_at, since))}`) : "",
@@ -256,3 +257,13 @@ document.addEventListener("DOMContentLoaded", () => {
   follow(page.dataset.stream);
   setInterval(render, 30000);  // the waits grow while nothing changes
 });
+
+// How the citizen came (issue 18): a booked slot, a remote number, or a booking checked in too late.
+function channelPart(ticket) {
+  if (ticket.channel === "booked" && ticket.slot_start && ticket.slot_end) {
+    return el("span", { class: "booked" }, `Lịch hẹn ${clockTime(ticket.slot_start)}–${clockTime(ticket.slot_end)}`);
+  }
+  if (ticket.channel === "remote") return el("span", { class: "booked" }, "Số lấy từ xa");
+  if (ticket.booking) return el("span", { class: "muted" }, "Có lịch hẹn nhưng đến muộn: số thường");
+  return "";
+}
