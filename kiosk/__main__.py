@@ -42,14 +42,17 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None, speed
                       starting=DEFAULT_TIMINGS.starting * speed)
     if config.journal is None:
         log.warning("no [kiosk] journal: a ticket answered but not yet printed when the kiosk stops is not voided")
+    scanner = open_scanner(config, screen)
     agent = KioskAgent(config, link, printer, display=screen, clock=clock, fonts=TicketFonts.default(),
-                       journal=Journal(config.journal), timings=timings)
+                       journal=Journal(config.journal), timings=timings, scanner=scanner)
     buttons = open_buttons(config, agent)
     try:
         return agent.run(stop_on_signals(grace_s=30.0))  # a ticket being printed may take 15 s
     finally:
         if buttons is not None:
             buttons.close()
+        if scanner is not None:
+            scanner.close()
         printer.close()
 
 
@@ -70,6 +73,18 @@ def open_display(config: KioskConfig):  # type: ignore[no-untyped-def]
     from kiosk.screen import PygameDisplay
 
     return PygameDisplay(config.width, config.height, fullscreen=config.fullscreen)
+
+
+def open_scanner(config: KioskConfig, screen):  # type: ignore[no-untyped-def]
+    """The QR scanner the config names: a serial one reads on its own thread; a keyboard one takes the keys
+    pressed in the screen's window (a screen is required for any scanner: kiosk.config checks it)."""
+    if config.scanner is None or screen is None:
+        return None
+    from kiosk.scanner import KeyboardWedgeScanner, SerialScanner
+
+    if config.scanner.kind == "serial":
+        return SerialScanner(config.scanner.port, config.scanner.baudrate)
+    return KeyboardWedgeScanner(screen.key_presses)
 
 
 def open_buttons(config: KioskConfig, agent):  # type: ignore[no-untyped-def]
