@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from central_server.domain.areas import Area
+from central_server.domain.bookings import BookingRules
 from central_server.domain.center import CenterRules
 from central_server.domain.counters import CounterSpec
 from central_server.domain.limits import Limits
@@ -22,7 +23,14 @@ from central_server.storage.url import PostgresDatabase, SqliteFile, StorageUrl
 from protocol.config import MqttSettings, Table, load_mqtt, read_toml
 from protocol.errors import ConfigError
 from protocol.hours import HH_MM, WEEKDAY_KEYS, Hours, Session, parse_sessions
-from protocol.messages import MAX_PAYLOAD, PRIORITY_CATEGORIES, AreaInfo, CenterConfigMessage, CounterInfo
+from protocol.messages import (
+    MAX_PAYLOAD,
+    PRIORITY_CATEGORIES,
+    AreaInfo,
+    BookingInfo,
+    CenterConfigMessage,
+    CounterInfo,
+)
 from protocol.topics import DEVICE_ID, ID, Topics
 
 PREFIX = re.compile(r"[A-Z]{0,3}")
@@ -53,6 +61,16 @@ class CitizenWeb:
 
 
 @dataclass(frozen=True, slots=True)
+class NotifySpec:
+    """[notify]: how a booking's notices reach the citizen's phone (`central_server/notify.py`): appended to a
+    file (`outbox`), or a program run for each (`command`)."""
+
+    kind: str
+    path: Path | None = None
+    command: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class CenterConfig:
     path: Path
     center_id: str
@@ -69,6 +87,7 @@ class CenterConfig:
     consoles: tuple[DeviceSpec, ...] = ()
     citizen_web: CitizenWeb | None = None  # [citizen_web]: the public web for citizens' phones (issue 16)
     notice: str | None = None  # [board].notice: what the hall boards scroll (None: the center sets none)
+    notify: NotifySpec | None = None  # [notify]: how booking notices are sent (None: they are not)
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)  # the tables it was read from
 
     @property
@@ -102,6 +121,15 @@ class CenterConfig:
         ]
         if rules.hours is not None:
             lines.append(f"hours: {_hours_summary(rules.hours)}")
+        if rules.bookings is not None:
+            b = rules.bookings
+            lines.append(f"bookings: slots of {b.slot_min} min, {b.capacity} a slot, {b.days_ahead} days ahead, "
+                         f"{b.per_person_per_day} a person a day ({b.per_person_per_area} an area), check-in from "
+                         f"{b.early_min} min before to {b.late_min} min after, {b.share_percent} % of calls"
+                         + (f"; remote numbers ({b.remote_per_area} an area)" if b.remote else ""))
+        if self.notify is not None:
+            lines.append(f"booking notices: {self.notify.kind} "
+                         f"{self.notify.path if self.notify.path else ' '.join(self.notify.command)}")
         if self.notice is not None:
             lines.append(f"hall boards' notice: {self.notice!r}" if self.notice else "hall boards' notice: none")
         if self.limits != Limits():
@@ -164,6 +192,7 @@ def restart_only(running: CenterConfig, read: CenterConfig) -> str | None:
         "[mqtt]": (running.mqtt, read.mqtt),
         "[storage]": (running.storage, read.storage),
         "[citizen_web]": (running.citizen_web, read.citizen_web),
+        "[notify]": (running.notify, read.notify),
     }
     changed = [part for part, (before, after) in parts.items() if before != after]
     return changed[0] if changed else None
@@ -197,11 +226,14 @@ def build(root: Table, *, on_this_host: bool = True) -> CenterConfig:
     consoles = _devices(root, "consoles", taken)  # a console's status id is its id as is, like a kiosk's
     citizen_web = _citizen_web(root.table("citizen_web"), taken) if root.has("citizen_web") else None
     notice = _notice(root.table("board")) if root.has("board") else None
+    bookings = _bookings(root.table("bookings"), hours) if root.has("bookings") else None
+    notify = _notify(root.table("notify"), on_this_host) if root.has("notify") else None
     root.finish()  # before what counters do for areas: a counter under a misspelt table is named as such
     _every_open_area_served(area_tables, areas, counters)
-    rules = CenterRules(areas, counters, zone, day_starts, policy, levels, window, hours, phone_window)
+    rules = CenterRules(areas, counters, zone, day_starts, policy, levels, window, hours, phone_window, bookings)
     config = CenterConfig(path, center_id, name, zone_name, day_starts, mqtt, storage, rules,
-                          _warnings(path, areas), kiosks, boards, limits, consoles, citizen_web, notice, root.data)
+                          _warnings(path, areas), kiosks, boards, limits, consoles, citizen_web, notice, notify,
+                          root.data)
     _config_message_fits(root, config)
     return config
 
@@ -315,12 +347,68 @@ def _area(table: Table, center_hours: Hours | None) -> Area:
         target_wait_min=table.integer("target_wait_min", 30, minimum=1),
         hours=_hours(table.table("hours"), center_hours) if table.has("hours") else None,
         daily_quota=table.integer("daily_quota", 0, minimum=0),
+        booking_capacity=table.integer("booking_capacity", None, minimum=0),
     )
     if area.last < area.first:
         raise table.error("last", f"must not be below first ({area.first})",
                           f"Lĩnh vực «{area.name}»: số cuối không được nhỏ hơn số đầu ({area.first}).")
     table.finish()
     return area
+
+
+def _bookings(table: Table, hours: Hours | None) -> BookingRules:
+    """[bookings]: appointments and remote numbers (issue 18); their slots come from the opening hours."""
+    if hours is None:
+        raise table.error(None, "bookings need the center's [hours]: slots are made from them",
+                          "Cần khai báo giờ làm việc của trung tâm trước khi nhận đặt lịch.")
+    default = BookingRules()
+    numbers = {key: table.integer(name, getattr(default, key), minimum=low) for key, name, low in BOOKING_NUMBERS}
+    for key, name, _low in BOOKING_NUMBERS:
+        if numbers[key] > BOOKING_MOST[key]:
+            raise table.error(name, f"at most {BOOKING_MOST[key]}, got {numbers[key]}",
+                              f"Đặt lịch: «{name}» tối đa {BOOKING_MOST[key]}.")
+    if numbers["per_person_per_area"] > numbers["per_person_per_day"]:
+        raise table.error("per_person_per_area", "must not be above per_person_per_day",
+                          "Đặt lịch: số lịch mỗi lĩnh vực không được lớn hơn số lịch mỗi ngày.")
+    too_early, too_late = table.text("too_early", default.too_early), table.text("too_late", default.too_late)
+    if too_early not in ("wait", "refuse"):
+        raise table.error("too_early", f"expected \"wait\" or \"refuse\", got {too_early!r}")
+    if too_late not in ("walk_in", "refuse"):
+        raise table.error("too_late", f"expected \"walk_in\" or \"refuse\", got {too_late!r}")
+    rules = BookingRules(**numbers, too_early=too_early, too_late=too_late, remote=table.flag("remote", False))
+    table.finish()
+    return rules
+
+
+def _notify(table: Table, on_this_host: bool) -> NotifySpec:
+    kind = table.text("kind")
+    if kind == "outbox":
+        path = Path(table.text("path"))
+        if not path.is_absolute() or (on_this_host and not path.parent.is_dir()):
+            raise table.error("path", f"expected an absolute path in an existing folder, got {str(path)!r}")
+        spec = NotifySpec(kind, path=path)
+    elif kind == "command":
+        command = table.strings("command")
+        if not command or not command[0]:
+            raise table.error("command", "expected the program and its arguments, e.g. [\"gammu-smsd-inject\", "
+                                         "\"TEXT\", \"{phone}\", \"-text\", \"{text}\"]")
+        spec = NotifySpec(kind, command=tuple(command))
+    else:
+        raise table.error("kind", f"expected \"outbox\" or \"command\", got {kind!r}")
+    table.finish()
+    return spec
+
+
+# [bookings]' numbers: (field, key, least); and the most each may be
+BOOKING_NUMBERS = (("slot_min", "slot_minutes", 5), ("capacity", "capacity", 0), ("days_ahead", "days_ahead", 0),
+                   ("per_person_per_day", "per_person_per_day", 1), ("per_person_per_area", "per_person_per_area", 1),
+                   ("early_min", "check_in_early_minutes", 0), ("late_min", "check_in_late_minutes", 0),
+                   ("share_percent", "share_percent", 1), ("retention_days", "retention_days", 1),
+                   ("remind_min", "remind_minutes", 0), ("remote_per_area", "remote_per_area", 1),
+                   ("remote_min", "remote_minutes", 5))
+BOOKING_MOST = {"slot_min": 240, "capacity": 100, "days_ahead": 60, "per_person_per_day": 10,
+                "per_person_per_area": 10, "early_min": 240, "late_min": 240, "share_percent": 100,
+                "retention_days": 3650, "remind_min": 1440, "remote_per_area": 1000, "remote_min": 480}
 
 
 def _limits(table: Table) -> Limits:
@@ -419,8 +507,8 @@ def config_message(config: CenterConfig) -> CenterConfigMessage:
     return CenterConfigMessage(
         center_id=config.center_id,
         center_name=config.name,
-        areas=tuple(AreaInfo(a.id, a.name, a.prefix, a.first, a.last, a.open, a.hours, a.daily_quota)
-                    for a in rules.areas),
+        areas=tuple(AreaInfo(a.id, a.name, a.prefix, a.first, a.last, a.open, a.hours, a.daily_quota,
+                             booking_capacity(rules, a)) for a in rules.areas),
         counters=tuple(CounterInfo(c.id, c.name, c.areas) for c in rules.counters),
         rating_levels=rules.rating_levels,
         priority_categories=rules.policy.priority_categories,
@@ -430,7 +518,17 @@ def config_message(config: CenterConfig) -> CenterConfigMessage:
         public_url=None if config.citizen_web is None else config.citizen_web.url,
         rating_phone_window_s=None if config.citizen_web is None else int(rules.phone_window.total_seconds()),
         notice=config.notice,
+        bookings=None if rules.bookings is None else BookingInfo(
+            rules.bookings.slot_min, rules.bookings.days_ahead, rules.bookings.early_min, rules.bookings.late_min,
+            rules.bookings.remote, rules.bookings.remote_min),
     )
+
+
+def booking_capacity(rules: CenterRules, area: Area) -> int:
+    """Bookings a slot of the area takes: its own, else the center's (0: none, or no bookings at all)."""
+    if rules.bookings is None:
+        return 0
+    return rules.bookings.capacity if area.booking_capacity is None else area.booking_capacity
 
 
 def config_payload_limit(topic: str, tuning: Path = BROKER_TUNING) -> int:

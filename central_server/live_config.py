@@ -1,10 +1,10 @@
 """The live configuration (issue 17): the part of the center config that may change while the server runs.
 
 It is a document: the TOML's own tables for the center's name, `[rating]`, `[queue]`, `[limits]`, `[hours]`,
-`[board]`, `[[areas]]` and `[[counters]]`, as `tomllib` reads them. The database keeps every version of it; the
-file seeds the first and, whenever its own part changes (a SIGHUP, a restart), becomes the next. The rest of
-the file (the center's id, time zone and day start, `[mqtt]`, `[storage]`, `[citizen_web]`) changes only at a
-restart, and the devices (`[[kiosks]]`, ...) are `provision`'s.
+`[board]`, `[bookings]`, `[[areas]]` and `[[counters]]`, as `tomllib` reads them. The database keeps every
+version of it; the file seeds the first and, whenever its own part changes (a SIGHUP, a restart), becomes the
+next. The rest of the file (the center's id, time zone and day start, `[mqtt]`, `[storage]`, `[citizen_web]`)
+changes only at a restart, and the devices (`[[kiosks]]`, ...) are `provision`'s.
 
 Pure: documents in, documents and their differences out.
 """
@@ -19,7 +19,7 @@ from typing import Any
 
 from protocol.messages import ConfigChange
 
-LIVE_TABLES = ("rating", "queue", "limits", "hours", "board", "areas", "counters")
+LIVE_TABLES = ("rating", "queue", "limits", "hours", "board", "bookings", "areas", "counters")
 KEYED_LISTS = ("areas", "counters")  # arrays of tables told apart by their `id`
 Document = dict[str, Any]
 

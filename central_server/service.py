@@ -18,17 +18,26 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from central_server.booking_desk import BookingDesk
 from central_server.config import CenterConfig, load, restart_only, with_document
 from central_server.domain.center import FORECAST_FOR, Center, Changes, QueuePlan
 from central_server.domain.clock import Change, ClockJudge, ClockRule, Verdict
 from central_server.domain.counters import Official
 from central_server.domain.errors import DomainError
-from central_server.domain.limits import MAX_DEVICES, TOO_MANY_PRIORITY, DeviceLimits, over_budget, too_many
+from central_server.domain.limits import (
+    MAX_DEVICES,
+    TOO_MANY_CHECK_INS,
+    TOO_MANY_PRIORITY,
+    DeviceLimits,
+    over_budget,
+    too_many,
+)
 from central_server.domain.tickets import Ticket, TicketState
 from central_server.domain.tokens import make_token, read_token
 from central_server.live_config import canonical, changes, digest
+from central_server.notify import NoNotifier, Notifier
 from central_server.queue_snapshot import queue_snapshot
-from central_server.storage.port import Batch, Storage, StorageError, StorageFull, StoredConfig, StoredReply
+from central_server.storage.port import TOKEN_KEY, Batch, Storage, StorageError, StorageFull, StoredConfig, StoredReply
 from central_server.wire import Outbound, Wire
 from protocol.errors import BadMessage, ConfigError
 from protocol.link import Message
@@ -36,6 +45,7 @@ from protocol.messages import (
     MAX_PAYLOAD,
     SEAT_ACTIONS,
     Cancellation,
+    CheckIn,
     CommandDone,
     ConfigAnswer,
     ConfigChange,
@@ -60,8 +70,11 @@ from protocol.messages import (
     Unreadable,
     VoidedTicket,
     VoidTickets,
+    WebBook,
+    WebBooking,
     WebLookup,
     WebRate,
+    WebSlots,
     decode_request,
     iso,
     usable_id,
@@ -141,10 +154,11 @@ class CenterService:
     """Owns the center's state; call it from one thread only."""
 
     def __init__(self, config: CenterConfig, storage: Storage, clock: Callable[[], datetime], *,
-                 elapsed: Callable[[], float] | None = None, clock_rule: ClockRule | None = None) -> None:
+                 elapsed: Callable[[], float] | None = None, clock_rule: ClockRule | None = None,
+                 notifier: Notifier | None = None) -> None:
         """`elapsed`: seconds of a clock nobody sets (the server's time since boot). With it a jump of `clock`
         is told from time passing, and not believed at once (`domain/clock.py`); without it (tests and tools
-        that move the clock by hand) `clock` is always believed."""
+        that move the clock by hand) `clock` is always believed. `notifier`: where booking notices go."""
         self.topics = Topics(config.center_id)
         self._storage = storage
         self._clock_verdict: Verdict | None = None  # the last verdict on the clock, when it is judged
@@ -175,6 +189,8 @@ class CenterService:
             storage.load_day(self.center.day, config.rules.counters, config.rules.policy.regular_per_priority)
         )
         self._limits = DeviceLimits(config.limits)
+        # Appointments (issue 18): today's bookings and those ahead, and what they send to the citizens' phones.
+        self._desk = BookingDesk(config, storage, self.center.day, notifier or NoNotifier())
         self._unkept: dict[str, tuple[int, datetime | None]] = {}  # device -> refusals not yet logged, since
         self._status_due: dict[str, None] = {}  # devices whose changed status is not recorded yet (in order)
         self._answered = self._answered_hashes()
@@ -184,11 +200,12 @@ class CenterService:
         self._clock_behind: date | None = None
         self._batch_replies: dict[tuple[str, str], bytes] = {}
         self._batch = Batch(Changes(), configs=pending)  # a version read from the file is kept with the first commit
+        self._batch.forget_before = self._desk.new_day(self.center.day)  # the retention, once a day and at start-up
         self._replies: list[Outbound] = []
         self.floor_due = True  # the center changed since the floor was last built
         # The citizen web (issue 16): the key of the tickets' public tokens, and the queue played forward for its
         # look-ups and its retained `queue` (made again once the center changed, or FORECAST_FOR after it was).
-        self._token_key = storage.token_key()
+        self._token_key = storage.secret(TOKEN_KEY)
         self._queue_plan: QueuePlan | None = None
         self._plan_of: object = None  # the day's tickets the plan was made of
         self.queue_due = config.citizen_web is not None  # the `queue` is published only for a citizen web
@@ -211,6 +228,7 @@ class CenterService:
                 rules = self.config.rules
                 self.center.restore(self._storage.load_day(self.center.day, rules.counters,
                                                            rules.policy.regular_per_priority))
+                self._desk.restore(self.center.day)
                 self._answered = self._answered_hashes()
             yield
 
@@ -241,6 +259,7 @@ class CenterService:
         self._follow_clock(now)
         for counter in self.center.close_rating_windows(now):
             log.info("rating window closed at counter %s", counter.id)
+        self._desk.tick(self.center, now)
         self._record_statuses(now)
         return self._commit()
 
@@ -269,6 +288,7 @@ class CenterService:
         self.center.restore(self._storage.load_day(day, rules.counters, rules.policy.regular_per_priority))
         self._answered = self._answered_hashes()
         self._refusals_kept = self._changes_today = 0
+        self._batch.forget_before = self._desk.new_day(day)
         self._day_began = True
         log.info("service day %s begins: %d tickets already stored for it", day, len(self.center.tickets))
         if self._file_waits is not None:
@@ -277,13 +297,16 @@ class CenterService:
     def _commit(self) -> list[Outbound]:
         changes = self.center.take_changes()
         self._batch.changes = changes
-        if changes or self._batch.replies or self._batch.configs:
+        self._batch.bookings = self._desk.take_changes()
+        batch = self._batch
+        if changes or batch.replies or batch.configs or batch.bookings or batch.forget_before:
             try:
-                self._storage.commit(self._batch)
+                self._storage.commit(batch)
             except StorageError as failed:  # nothing of it happened: neither does anything it caused
                 self._cannot_write(failed)
                 return []
             self._undo, self._start_versions = None, []
+            self._desk.sent()
         state = self._wire.changed(self.center, changes)
         if self._config_changed:  # everything retained goes out again, as the new configuration names it
             self._config_changed = False
@@ -366,7 +389,7 @@ class CenterService:
         # nothing, so it is answered the same way again without being stored, and takes nothing from a budget.
         known = ((inbound.device_kind != COUNTER or inbound.device_id in self.center.counters)
                  and (not isinstance(request, ConsoleRequest) or request.counter in self.center.counters)
-                 and (inbound.device_kind != WEB or isinstance(request, WebRate))
+                 and (inbound.device_kind != WEB or _changes_something(request))
                  and not (isinstance(request, ConfigRequest) and request.action in READ_ONLY_CONFIG))
         if request_id is not None and known and not self._limits.keep(limited, self.center.day):
             self._refuse_unkept(limited, request_id, response_topic, message, over_budget(limited), now)
@@ -471,6 +494,14 @@ class CenterService:
                 return self._cancel_ticket(request, inbound.device_id, now)
             if isinstance(request, TicketRequest):
                 return self._issue(request, inbound.device_id, now)
+            if isinstance(request, CheckIn):
+                return self._check_in(request, inbound.device_id, now)
+            if isinstance(request, WebSlots):
+                return self._desk.slots(request, self.center, now)
+            if isinstance(request, WebBook):
+                return self._desk.book_slot(request, self.center, now)
+            if isinstance(request, WebBooking):
+                return self._desk.booking(request, self.center, now)
             if isinstance(request, ConsoleRequest):
                 return self._console(request, inbound.device_id, now)
             if isinstance(request, ConfigRequest):
@@ -492,6 +523,16 @@ class CenterService:
         ticket = issued.ticket
         log.info("ticket %s number %s area %s priority %s for kiosk %s (request %s)", ticket.id, ticket.shown,
                  ticket.area, ticket.priority, kiosk_id, request.request_id)
+        view = self._wire.view(ticket, waiting_ahead=issued.waiting_ahead, estimated_wait_s=issued.estimated_wait_s,
+                               wait_basis=issued.wait_basis.value,
+                               token=make_token(self._token_key, self.config.center_id, ticket.day, ticket.seq))
+        return TicketIssued(request.request_id, view)
+
+    def _check_in(self, request: CheckIn, kiosk_id: str, now: datetime) -> TicketIssued:
+        """A citizen checks in at the kiosk with a booking's code: its ticket, as a ticket request's answer."""
+        self._limits.check(f"kiosk/{kiosk_id}", "check_in", now, TOO_MANY_CHECK_INS)
+        issued = self._desk.check_in(request, self.center, kiosk_id, now)
+        ticket = issued.ticket
         view = self._wire.view(ticket, waiting_ahead=issued.waiting_ahead, estimated_wait_s=issued.estimated_wait_s,
                                wait_basis=issued.wait_basis.value,
                                token=make_token(self._token_key, self.config.center_id, ticket.day, ticket.seq))
@@ -558,6 +599,8 @@ class CenterService:
         made = _ticket_made(earlier)
         ticket = None if made is None else self.center.ticket(made)
         voided = ticket is not None and self.center.void(ticket, now, by=device, reason=cancel.reason)
+        if voided and ticket is not None:
+            self._desk.released([ticket], now)
         log.info("kiosk %s: request %s was answered; ticket %s %s", kiosk_id, cancel.cancels, made,
                  "voided" if voided else "kept")
         return Cancellation(cancel.request_id, False, answer=json.loads(earlier), voided=voided)
@@ -565,6 +608,7 @@ class CenterService:
     def _void(self, void: VoidTickets, admin_id: str, now: datetime) -> TicketsVoided:
         """The manager voids a kiosk's flood: its tickets of a time range that still wait leave the queue."""
         voided = self.center.void_from(void.kiosk, void.start, void.end, now, by=f"{void.by} (admin/{admin_id})")
+        self._desk.released(voided, now)
         log.warning("%s (admin %s) voided %d ticket(s) of kiosk %s from %s to %s", void.by, admin_id, len(voided),
                     void.kiosk, iso(void.start), iso(void.end))
         return TicketsVoided(void.request_id, tuple(VoidedTicket(t.id, t.shown, t.area) for t in voided))
@@ -716,6 +760,7 @@ class CenterService:
         if config.document not in self._documents[:1]:
             self._documents = [config.document, *self._documents[: FORMER_KEPT - 1]]
         self.config, self.version = config, version
+        self._desk.follow(config)
         self._wire = Wire(config, self._documents)
         self._limits.follow(config.limits)
         self._config_changed = True
@@ -997,6 +1042,7 @@ class CenterService:
             self._config_changed, self._removed_counters = False, []
         rules = self.config.rules
         self.center.restore(self._storage.load_day(self.center.day, rules.counters, rules.policy.regular_per_priority))
+        self._desk.restore(self.center.day)
         self._answered = self._answered_hashes()
 
     def _answer_unwritable(self, messages: Iterable[Message]) -> list[Outbound]:
@@ -1127,8 +1173,18 @@ def _disk_full(failed: StorageError) -> str:
 def _rate_of(inbound: Inbound, request: Request | Unreadable) -> str:
     """Which of the device's rates a request draws on (a cancel that did not decode is still a cancel)."""
     if inbound.kind == "web":
-        return "phone_rating" if isinstance(request, WebRate) else "lookup"
+        if isinstance(request, WebRate):
+            return "phone_rating"
+        return "booking" if _changes_something(request) else "lookup"
     if inbound.kind != "ticket_request":
         return "command"
+    if isinstance(request, CheckIn):
+        return "ticket"
     cancel = isinstance(request, TicketCancel) or (isinstance(request, Unreadable) and request.cancel)
     return "cancel" if cancel else "ticket"
+
+
+def _changes_something(request: Request | Unreadable) -> bool:
+    """Of the citizen web's requests, those whose answer is kept (a retry gets it again): a rating, a booking made or
+    cancelled. A look-up changes nothing and is answered afresh."""
+    return isinstance(request, WebRate | WebBook) or (isinstance(request, WebBooking) and request.cancel)

@@ -94,5 +94,6 @@ class Wire:
             id=ticket.id, number=ticket.shown, area=ticket.area,
             area_name=self._area_names.get(ticket.area, ticket.area), issued_at=ticket.issued_at,
             priority=ticket.priority, state=ticket.state.value, counter_id=ticket.counter_id, calls=ticket.calls,
-            **extra,
+            channel=ticket.channel, slot_start=ticket.since if ticket.slot_end is not None else None,
+            slot_end=ticket.slot_end, booking=ticket.booking, **extra,
         )

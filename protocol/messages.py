@@ -1085,7 +1085,8 @@ class ConfigAnswer:
 
 
 # Whatever the server answers a request with.
-Reply: TypeAlias = TicketIssued | CommandDone | Cancellation | TicketsVoided | TicketFound | ConfigAnswer | Refusal
+Reply: TypeAlias = (TicketIssued | CommandDone | Cancellation | TicketsVoided | TicketFound | ConfigAnswer | SlotsAnswer
+                    | BookingAnswer | Refusal)
 
 
 # --- retained state and events: server -> devices ------------------------------------------

@@ -41,15 +41,33 @@ LABELS = {
     "hours.closed_dates": "Ngày nghỉ của trung tâm",
     "hours.last_ticket_min": "Ngừng cấp số trước khi hết buổi",
     **{f"hours.{key}": f"Giờ làm việc {day}" for key, day in DAYS.items()},
+    "bookings.slot_minutes": "Độ dài khung giờ đặt lịch (phút)",
+    "bookings.capacity": "Số lịch hẹn mỗi khung giờ",
+    "bookings.days_ahead": "Số ngày được đặt trước",
+    "bookings.per_person_per_day": "Số lịch hẹn mỗi người một ngày",
+    "bookings.per_person_per_area": "Số lịch hẹn mỗi người một lĩnh vực",
+    "bookings.check_in_early_minutes": "Được làm thủ tục sớm trước giờ hẹn (phút)",
+    "bookings.check_in_late_minutes": "Được làm thủ tục muộn sau giờ hẹn (phút)",
+    "bookings.too_early": "Đến quá sớm",
+    "bookings.too_late": "Đến quá muộn",
+    "bookings.share_percent": "Tỷ lệ lượt gọi dành cho lịch hẹn (%)",
+    "bookings.retention_days": "Số ngày lưu mã định danh",
+    "bookings.remind_minutes": "Nhắc lịch trước giờ hẹn (phút)",
+    "bookings.remote": "Cấp số từ xa",
+    "bookings.remote_per_area": "Số từ xa mỗi lĩnh vực một ngày",
+    "bookings.remote_minutes": "Thời hạn làm thủ tục của số từ xa (phút)",
 }
 FIELDS = {  # an area's or a counter's fields
     "name": "tên", "first": "số đầu", "last": "số cuối", "prefix": "tiền tố", "areas": "lĩnh vực",
     "target_wait_min": "thời gian chờ mục tiêu", "daily_quota": "hạn mức mỗi ngày",
+    "booking_capacity": "số lịch hẹn mỗi khung giờ",
     "hours.closed_dates": "ngày nghỉ riêng", "hours.last_ticket_min": "ngừng cấp số trước khi hết buổi",
     **{f"hours.{key}": f"giờ riêng {day}" for key, day in DAYS.items()},
 }
 SOURCES = {"console": "Trang quản trị"}
 PRIORITY_MODES = {"strict": "gọi số ưu tiên trước", "interleaved": "xen kẽ số ưu tiên và số thường"}
+ARRIVAL_POLICIES = {"wait": "vẫn cấp phiếu, gọi từ giờ hẹn", "refuse": "không cấp phiếu",
+                    "walk_in": "cấp phiếu thường"}
 NOT_SET = "(không đặt)"
 DEFAULTS = Area("", "", 0, 0)  # what an area's keys left out say (central_server/config.py)
 MAX_SHOWN = 160  # characters of a long text (the notice) in one line of the history
@@ -219,6 +237,8 @@ def _value(key: str, value: Any, names: Names) -> str:
         return "tạm ngừng tiếp nhận" if value is False else "đang tiếp nhận"
     if key == "priority_mode" and value in PRIORITY_MODES:
         return PRIORITY_MODES[value]
+    if key in ("too_early", "too_late") and value in ARRIVAL_POLICIES:
+        return ARRIVAL_POLICIES[value]
     if value is None:
         return NOT_SET
     if key.endswith("_min") and isinstance(value, int):

@@ -19,6 +19,7 @@ class Area:
     target_wait_min: int = 30  # the center's promise: the reports show the share called within it
     hours: Hours | None = None  # the area's own opening hours, instead of the center's
     daily_quota: int = 0  # tickets a day at most (0: no quota)
+    booking_capacity: int | None = None  # bookings per slot (None: the center's [bookings].capacity; 0: none)
 
     @property
     def size(self) -> int:

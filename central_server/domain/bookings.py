@@ -299,6 +299,14 @@ class Book:
         booking.ticket_id = ticket_id
         self._set(booking, BookingState.LATE if arrival is Arrival.LATE else BookingState.CHECKED_IN, now)
 
+    def release(self, code: str, ticket_id: str, now: datetime) -> None:
+        """The ticket its check-in made was voided (never printed, a manager's void): the booking may check in
+        again (a no-show, once its window has passed)."""
+        booking = self._by_code.get(code)
+        if booking is not None and booking.ticket_id == ticket_id:
+            booking.ticket_id = None
+            self._set(booking, BookingState.BOOKED, now)
+
     # --- as time passes ----------------------------------------------------------------------------
 
     def expire(self, now: datetime) -> list[Booking]:
@@ -323,8 +331,11 @@ class Book:
         return due
 
     def new_day(self, today: date) -> None:
-        """The day's bookings leave memory (storage keeps them); their phone numbers are erased."""
+        """The earlier days' bookings leave memory (storage keeps them): those nobody checked in are no-shows (the
+        server may have been down when their window ended), and their phone numbers are erased."""
         for booking in [b for b in self._by_code.values() if b.day < today]:
+            if booking.state is BookingState.BOOKED:
+                self._set(booking, BookingState.NO_SHOW, self.rules.window(booking)[1])
             if booking.phone is not None:
                 booking.phone = None
                 self._changed[booking.code] = booking

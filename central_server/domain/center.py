@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any, TypeVar
 
 from central_server.domain.areas import Area, service_day
+from central_server.domain.bookings import Arrival, Booking, BookingRules
 from central_server.domain.counters import Counter, CounterSpec, LastRating, Official
 from central_server.domain.errors import DomainError
 from central_server.domain.estimate import (
@@ -28,7 +29,7 @@ from central_server.domain.estimate import (
     time_left,
 )
 from central_server.domain.policies import QueuePolicy
-from central_server.domain.tickets import HOLDS_NUMBER, Ticket, TicketState
+from central_server.domain.tickets import BOOKED, HOLDS_NUMBER, LANES, PRIORITY, REGULAR, Ticket, TicketState
 from protocol.hours import Hours, hours_of
 
 RECENT_CALLS = 10
@@ -64,6 +65,7 @@ class CenterRules:
     rating_window: timedelta
     hours: Hours | None = None  # the center's opening hours; None: tickets at any time
     phone_window: timedelta = timedelta(seconds=1800)  # how long after "finish" a ticket may be rated from a phone
+    bookings: BookingRules | None = None  # [bookings]: the center takes appointments (issue 18)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,28 +161,28 @@ class Issued:
 
 
 class _AreaQueue:
-    """The waiting tickets of one area: a heap per kind, with lazy removal."""
+    """The waiting tickets of one area: a heap per lane (priority, booked, regular), with lazy removal."""
 
     def __init__(self) -> None:
-        # (issue time, place, seq, ticket): seq is unique, so ticket objects are never compared
-        self._heaps: dict[bool, list[tuple[datetime, int, int, Ticket]]] = {True: [], False: []}
-        self.counts: dict[bool, int] = {True: 0, False: 0}
+        # (place key, seq, ticket): seq is unique, so ticket objects are never compared
+        self._heaps: dict[str, list[tuple[datetime, int, int, Ticket]]] = {lane: [] for lane in LANES}
+        self.counts: dict[str, int] = dict.fromkeys(LANES, 0)
 
     def push(self, ticket: Ticket) -> None:
-        heapq.heappush(self._heaps[ticket.is_priority], (*ticket.queue_key, ticket.seq, ticket))
-        self.counts[ticket.is_priority] += 1
+        heapq.heappush(self._heaps[ticket.lane], (*ticket.queue_key, ticket.seq, ticket))
+        self.counts[ticket.lane] += 1
 
     def left(self, ticket: Ticket) -> None:
         """A ticket stopped waiting here; its heap entry is dropped when it reaches the top."""
-        self.counts[ticket.is_priority] -= 1
+        self.counts[ticket.lane] -= 1
 
     def tickets(self, area_id: str) -> list[Ticket]:
         """The waiting tickets, in no particular order."""
         return [entry[3] for heap in self._heaps.values() for entry in heap
                 if entry[3].state is TicketState.WAITING and entry[3].area == area_id]
 
-    def head(self, priority: bool, area_id: str) -> Ticket | None:
-        heap = self._heaps[priority]
+    def head(self, lane: str, area_id: str) -> Ticket | None:
+        heap = self._heaps[lane]
         while heap:
             ticket = heap[0][3]
             if ticket.state is TicketState.WAITING and ticket.area == area_id:
@@ -190,7 +192,7 @@ class _AreaQueue:
 
     @property
     def waiting(self) -> int:
-        return self.counts[True] + self.counts[False]
+        return sum(self.counts.values())
 
 
 class Center:
@@ -230,6 +232,9 @@ class Center:
         self._gaps = deque[float](maxlen=GAP_SAMPLES)
         self._forecast: tuple[datetime, Forecast] | None = None
         self._forecast_stale = False  # a counter changed since it was played
+        # Per counter, the day's calls of bookings and of walk-ins made when both waited (the bookings' share): kept
+        # by this process only, a restart shares afresh.
+        self._shared: dict[str, tuple[int, int]] = {}
 
     # --- start-up and the day -------------------------------------------------------------
 
@@ -383,30 +388,78 @@ class Center:
 
     def issue(self, area_id: str, priority: str, now: datetime, kiosk_id: str | None = None) -> Issued:
         area = self._area(area_id)
-        if not area.open:
-            raise DomainError("area_closed", f"Lĩnh vực {area.name} hiện tạm ngừng tiếp nhận hồ sơ.")
+        self._check_open(area)
         if priority != "none" and priority not in self.rules.policy.priority_categories:
             raise DomainError("bad_request", "Đối tượng ưu tiên không hợp lệ.")
         self._check_hours(area, now)
-        if area.daily_quota and self._issued[area.id] >= area.daily_quota:
-            raise DomainError("quota_reached", f"Lĩnh vực {area.name} đã cấp đủ {area.daily_quota} phiếu hôm nay. "
-                                               "Mời công dân quay lại vào ngày làm việc tiếp theo.")
-        number = self._free_number(area)
+        self._check_quota(area)
         queue = self._queues[area.id]
-        ahead = queue.counts[True] if priority != "none" else queue.waiting
+        ahead = queue.counts[PRIORITY] if priority != "none" else queue.waiting
         estimate = self._estimate(area.id, priority != "none", ahead, now)
+        ticket = self._make(area, priority, now, kiosk_id)
+        return Issued(ticket, ahead, estimate.seconds, estimate.basis)
+
+    def check_in(self, booking: Booking, arrival: Arrival, now: datetime, kiosk_id: str | None = None) -> Issued:
+        """The ticket of a booking checked in at the kiosk (`Book.arrive` said what it becomes). A booked slot waits
+        in its area's booked lane from the slot's start; a remote number in the ordinary lane from when it was
+        taken; a late one is an ordinary walk-in ticket (the hours and the quota a walk-in's)."""
+        area = self._area(booking.area)
+        self._check_open(area)
+        if arrival is Arrival.LATE:
+            self._check_hours(area, now)
+            self._check_quota(area)
+            ticket = self._make(area, "none", now, kiosk_id, booking=booking.code)
+        else:
+            ticket = self._make(area, "none", now, kiosk_id, channel=booking.channel.value,
+                                since=booking.start or booking.created_at, slot_end=booking.end, booking=booking.code)
+        queue = self._queues[area.id]
+        ahead = [t for t in queue.tickets(area.id) if t is not ticket
+                 and (t.lane == PRIORITY or (t.lane == ticket.lane and t.queue_key < ticket.queue_key))]
+        estimate = self._estimate(area.id, False, len(ahead), now)
+        seconds = estimate.seconds
+        if ticket.lane == BOOKED:  # called from its slot's start: no sooner than that
+            seconds = max(0, int((ticket.queue_key[0] - now).total_seconds()))
+        elif queue.waiting > 1:  # a remote number has only part of the ordinary queue before it
+            seconds = round(seconds * len(ahead) / (queue.waiting - 1))
+        return Issued(ticket, len(ahead), seconds, estimate.basis)
+
+    def _make(self, area: Area, priority: str, now: datetime, kiosk_id: str | None, *, channel: str = "walk_in",
+              since: datetime | None = None, slot_end: datetime | None = None, booking: str | None = None) -> Ticket:
+        number = self._free_number(area)
         ticket = Ticket(
             id=f"{self.day:%Y%m%d}-{self._next_seq:06d}", day=self.day, seq=self._next_seq, area=area.id,
             number=number, shown=area.shown(number), priority=priority, issued_at=now, kiosk_id=kiosk_id,
+            channel=channel, since=since, slot_end=slot_end, booking=booking,
         )
         self._next_seq += 1
         self._cursors[area.id] = number
         self._changes.cursors[(self.day, area.id)] = number
         self._admit(ticket)
         self._touch(ticket)
-        self._event("issued", now, ticket, detail={"area": area.id, "number": ticket.shown, "priority": priority})
+        detail: dict[str, Any] = {"area": area.id, "number": ticket.shown, "priority": priority}
+        if booking is not None:
+            detail.update(channel=channel, booking=booking)
+        self._event("issued", now, ticket, detail=detail)
         self._changes.board_changed = True
-        return Issued(ticket, ahead, estimate.seconds, estimate.basis)
+        return ticket
+
+    def _check_open(self, area: Area) -> None:
+        if not area.open:
+            raise DomainError("area_closed", f"Lĩnh vực {area.name} hiện tạm ngừng tiếp nhận hồ sơ.")
+
+    def _check_quota(self, area: Area) -> None:
+        if area.daily_quota and self._issued[area.id] >= area.daily_quota:
+            raise DomainError("quota_reached", f"Lĩnh vực {area.name} đã cấp đủ {area.daily_quota} phiếu hôm nay. "
+                                               "Mời công dân quay lại vào ngày làm việc tiếp theo.")
+
+    def may_issue(self, area_id: str, now: datetime) -> Area:
+        """The area, if a walk-in ticket of it may be given now (a remote number is taken only then); else the
+        refusal a kiosk would get."""
+        area = self._area(area_id)
+        self._check_open(area)
+        self._check_hours(area, now)
+        self._check_quota(area)
+        return area
 
     def _check_hours(self, area: Area, now: datetime) -> None:
         """Outside the area's hours (its own, or the center's), or past their last-ticket cut-off: refused."""
@@ -479,6 +532,8 @@ class Center:
             plan = areas[area] = []
             for ahead, ticket in enumerate(tickets):
                 seconds = times.get((area, ticket.queue_key))
+                if seconds is not None and ticket.lane == BOOKED:  # never before its slot (unless nobody else waits)
+                    seconds = max(seconds, (ticket.queue_key[0] - now).total_seconds())
                 if seconds is None:
                     entry = Waiting(ticket, ahead, None, Basis.NO_COUNTER)
                 elif seconds <= 0 and area in free:
@@ -561,8 +616,8 @@ class Center:
     def queue_of(self, area_id: str) -> tuple[int, int, datetime | None]:
         """An area's waiting tickets, of them the priority ones, and the oldest issue time among them."""
         queue = self._queues[area_id]
-        heads = [t for t in (queue.head(True, area_id), queue.head(False, area_id)) if t is not None]
-        return queue.waiting, queue.counts[True], min((t.issued_at for t in heads), default=None)
+        heads = [t for t in (queue.head(lane, area_id) for lane in LANES) if t is not None]
+        return queue.waiting, queue.counts[PRIORITY], min((t.issued_at for t in heads), default=None)
 
     def ticket(self, ticket_id: str) -> Ticket | None:
         """Today's ticket, one a counter still holds, or one `remember`ed: always the same object."""
@@ -583,13 +638,16 @@ class Center:
 
     def next(self, counter_id: str, now: datetime) -> Ticket | None:
         counter = self._callable_counter(counter_id)
-        chosen = self._choose(counter)
+        chosen, contested = self._choose(counter, now)
         self._finish_current(counter, now)
         if chosen is None:
             counter.released_at, counter.active_at = None, now  # until somebody comes: no part of its pace
             self._touch_counter(counter)
             return None
         counter.regular_since_priority = 0 if chosen.is_priority else counter.regular_since_priority + 1
+        if contested:
+            booked, walked_in = self._shared.get(counter.id, (0, 0))
+            self._shared[counter.id] = (booked + 1, walked_in) if chosen.lane == BOOKED else (booked, walked_in + 1)
         self._call(counter, chosen, now)
         return chosen
 
@@ -648,7 +706,8 @@ class Center:
         moved = Ticket(
             id=f"{self.day:%Y%m%d}-{self._next_seq:06d}", day=self.day, seq=self._next_seq, area=target.id,
             number=ticket.number, shown=ticket.shown, priority=ticket.priority, issued_at=ticket.issued_at,
-            kiosk_id=ticket.kiosk_id, transferred_from=ticket.id, place=ticket.place,
+            kiosk_id=ticket.kiosk_id, transferred_from=ticket.id, place=ticket.place, channel=ticket.channel,
+            since=ticket.since, slot_end=ticket.slot_end, booking=ticket.booking,
         )
         self._next_seq += 1
         self._release(ticket, TicketState.TRANSFERRED, now)
@@ -860,13 +919,29 @@ class Center:
             raise DomainError("no_current_ticket", "Quầy chưa có số nào đang phục vụ.")
         return counter.current
 
-    def _choose(self, counter: Counter) -> Ticket | None:
-        priority = self._oldest(counter.spec.areas, True)
-        regular = self._oldest(counter.spec.areas, False)
-        return self.rules.policy.choose(priority, regular, counter.regular_since_priority)
+    def _choose(self, counter: Counter, now: datetime) -> tuple[Ticket | None, bool]:
+        """The counter's next citizen, and whether a booking and a walk-in both could have been it.
 
-    def _oldest(self, area_ids: Iterable[str], priority: bool) -> Ticket | None:
-        heads = [self._queues[a].head(priority, a) for a in area_ids if a in self._queues]
+        Priority citizens first, as the policy says (`policies.py`). Then a checked-in booking whose slot has begun
+        goes before walk-ins, up to the center's share of the counter's calls while walk-ins wait too; a booking
+        whose slot has not begun is called only when nobody else waits (no counter idles while someone waits)."""
+        priority = self._oldest(counter.spec.areas, PRIORITY)
+        regular = self._oldest(counter.spec.areas, REGULAR)
+        booked = self._oldest(counter.spec.areas, BOOKED)
+        due = booked if booked is not None and booked.queue_key[0] <= now else None
+        contested = due is not None and regular is not None
+        ordinary = (due if self._bookings_turn(counter) else regular) if contested else (due or regular)
+        chosen = self.rules.policy.choose(priority, ordinary, counter.regular_since_priority)
+        return (chosen if chosen is not None else booked), contested and chosen is ordinary
+
+    def _bookings_turn(self, counter: Counter) -> bool:
+        """Whether the counter's bookings are below the center's share of its calls where both kinds waited."""
+        share = self.rules.bookings.share_percent if self.rules.bookings is not None else 100
+        booked, walked_in = self._shared.get(counter.id, (0, 0))
+        return booked * 100 < share * (booked + walked_in + 1)
+
+    def _oldest(self, area_ids: Iterable[str], lane: str) -> Ticket | None:
+        heads = [self._queues[a].head(lane, a) for a in area_ids if a in self._queues]
         return min((t for t in heads if t is not None), key=lambda t: t.queue_key, default=None)
 
     def _find_callable(self, counter: Counter, shown: str) -> Ticket:

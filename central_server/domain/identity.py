@@ -27,9 +27,10 @@ PROVINCE_CODES = frozenset({
     "049", "051", "052", "054", "056", "058", "060", "062", "064", "066", "067", "068", "070", "072", "074", "075",
     "077", "079", "080", "082", "083", "084", "086", "087", "089", "091", "092", "093", "094", "095", "096",
 })
-# The fourth digit: the century of birth (and the sex, which is never kept).
+# The fourth digit: the century of birth and the sex, which is never kept (Thông tư 07/2016/TT-BCA: 0/1 the 20th
+# century, 2/3 the 21st, ... 8/9 the 24th).
 CENTURIES = {"0": 1900, "1": 1900, "2": 2000, "3": 2000, "4": 2100, "5": 2100, "6": 2200, "7": 2200,
-             "8": 1800, "9": 1800}
+             "8": 2300, "9": 2300}
 CCCD = re.compile(r"\d{12}")
 MOBILE = re.compile(r"0[35789]\d{8}")  # a Vietnamese mobile number, 10 digits
 CCCD_VI = "Số căn cước công dân gồm đúng 12 chữ số, in trên thẻ căn cước. Vui lòng kiểm tra lại."

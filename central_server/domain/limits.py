@@ -23,6 +23,10 @@ MAX_DEVICES = 10_000  # devices whose buckets are kept; the least recently heard
 WEB_LOOKUPS_PER_S, WEB_LOOKUP_BURST = 400.0, 2500.0
 WEB_RATINGS_PER_S, WEB_RATING_BURST = 20.0, 60.0
 WEB_ANSWERS_PER_DAY = 50_000
+# Bookings made or cancelled (issue 18), per web process: a center's whole day of bookings in a few minutes, no more.
+WEB_BOOKINGS_PER_S, WEB_BOOKING_BURST = 5.0, 50.0
+# A kiosk's check-ins, beyond its ticket rate: codes tried one after another (guessing) soon wait.
+CHECK_INS_PER_MINUTE = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +56,9 @@ class Limits:
                 "retry": per_minute(self.commands_per_minute),  # an answered request asked again
                 "status": Rate(per_second=1 / 60, burst=6),  # a status change recorded (always known at once)
                 "lookup": Rate(WEB_LOOKUPS_PER_S, WEB_LOOKUP_BURST),  # the citizen web's
-                "phone_rating": Rate(WEB_RATINGS_PER_S, WEB_RATING_BURST)}
+                "phone_rating": Rate(WEB_RATINGS_PER_S, WEB_RATING_BURST),
+                "booking": Rate(WEB_BOOKINGS_PER_S, WEB_BOOKING_BURST),
+                "check_in": Rate(CHECK_INS_PER_MINUTE / 60, 10)}
 
     def budget(self) -> dict[str, int]:
         # a console's are kept per counter it acts for ("console/<id>/<counter>"): a counter's budget each
@@ -62,6 +68,8 @@ class Limits:
 
 TOO_MANY_PRIORITY = DomainError("too_many_priority", "Đã cấp quá nhiều phiếu ưu tiên trong ít phút qua. "
                                                      "Mời công dân liên hệ cán bộ hướng dẫn.")
+TOO_MANY_CHECK_INS = DomainError("too_many_requests", "Ki-ốt đã nhận quá nhiều mã đặt lịch trong ít phút qua. "
+                                                     "Mời công dân chờ giây lát hoặc liên hệ cán bộ hướng dẫn.")
 # A kiosk's refusal is read by a citizen on its screen; a counter's (or a manager tool's) by an official.
 _TOO_MANY = {"kiosk": DomainError("too_many_requests", "Thiết bị gửi quá nhiều yêu cầu trong thời gian ngắn. "
                                                        "Mời công dân thử lại sau ít phút."),

@@ -17,6 +17,9 @@ class TicketState(StrEnum):
     VOIDED = "voided"  # never meant: a kiosk's flood, or never printed; out of the queue and of the reports
 
 
+PRIORITY, BOOKED, REGULAR = "priority", "booked", "regular"  # the lanes of an area's queue
+LANES = (PRIORITY, BOOKED, REGULAR)
+
 # A ticket in one of these states holds its number: the area never hands that number out again.
 HOLDS_NUMBER = frozenset({TicketState.WAITING, TicketState.CALLED, TicketState.SERVING, TicketState.MISSED})
 
@@ -43,6 +46,13 @@ class Ticket:
     rating_until: datetime | None = None
     rating: str | None = None
     place: int = 0  # breaks ties between equal issue times; a transferred ticket keeps its original's
+    # How it came (issue 18): "walk_in", "booked" or "remote" (bookings.Channel); where its place in the queue counts
+    # from when not from its issue (a booked slot's start, a remote number's taking); a booked slot's end; and the
+    # code of the booking it came from.
+    channel: str = "walk_in"
+    since: datetime | None = None
+    slot_end: datetime | None = None
+    booking: str | None = None
 
     def __post_init__(self) -> None:
         if not self.place:
@@ -54,4 +64,11 @@ class Ticket:
 
     @property
     def queue_key(self) -> tuple[datetime, int]:
-        return (self.issued_at, self.place)
+        return (self.since or self.issued_at, self.place)
+
+    @property
+    def lane(self) -> str:
+        """Which of its area's queues it waits in: priority citizens', booked slots', everyone else's."""
+        if self.priority != "none":
+            return PRIORITY
+        return BOOKED if self.channel == BOOKED else REGULAR

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from central_server.domain.bookings import Booking
 from central_server.domain.center import Changes, DaySnapshot, RatingRecord
 from central_server.domain.counters import CounterSpec
 from central_server.domain.tickets import Ticket
@@ -20,10 +21,16 @@ MIB = 1024 * 1024
 LOW_SPACE = 100 * MIB  # free space below which the staff are warned (or a tenth of a small file system)
 FULL_SPACE = 1 * MIB  # below which nothing more is written (or a fiftieth); writing resumes at twice as much
 TOKEN_KEY = "ticket_token_key"  # its name in the `secrets` table
+IDENTITY_KEY = "identity_key"  # the key of the CCCD numbers' keyed hashes (issue 18), in the `secrets` table
 
 
-def new_token_key() -> bytes:
+def new_key() -> bytes:
     return secrets.token_bytes(KEY_BYTES)
+
+
+# What a batch's `forget_before` does: the retention of the people's data of bookings (issue 18)
+FORGET_PEOPLE = ("UPDATE bookings SET person = NULL, phone = NULL WHERE day < ?"
+                 " AND (person IS NOT NULL OR phone IS NOT NULL)")
 
 
 class StorageError(QmsError):
@@ -98,6 +105,9 @@ class Batch:
     replies: list[StoredReply] = field(default_factory=list)
     rating_acks: dict[tuple[str, str], bytes] = field(default_factory=dict)  # (counter, rating_id) -> ack
     configs: list[StoredConfig] = field(default_factory=list)  # new versions of the live configuration
+    bookings: list[Booking] = field(default_factory=list)  # bookings made or changed (issue 18)
+    # The bookings of days before this one lose their person's keyed hash and their phone (the center's retention)
+    forget_before: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,9 +182,14 @@ class Storage(Protocol):
         console's change that came before a file waiting for a new day (None: none did)."""
         ...
 
-    def token_key(self) -> bytes:
-        """The key that signs the tickets' public tokens, made at the first call and kept: every instance of the
-        center, before and after a restart, reads the same."""
+    def secret(self, name: str) -> bytes:
+        """A key kept in the database (TOKEN_KEY: the one that signs the tickets' public tokens; IDENTITY_KEY: the
+        one of the CCCD numbers' keyed hashes), made at the first call: every instance of the center, before and
+        after a restart, reads the same."""
+        ...
+
+    def load_bookings(self, first: date) -> list[Booking]:
+        """The bookings of `first` and the days after it."""
         ...
 
     def exclusive(self) -> AbstractContextManager[bool]:

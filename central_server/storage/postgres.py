@@ -13,13 +13,16 @@ from typing import Any
 
 import psycopg
 
-from central_server.storage.port import TOKEN_KEY, Batch, Space, StorageError, StorageFull, new_token_key
+from central_server.storage.port import FORGET_PEOPLE, Batch, Space, StorageError, StorageFull, new_key
 from central_server.storage.rows import (
+    BOOKING_COLUMNS,
     CONFIG_COLUMNS,
     COUNTER_COLUMNS,
+    MUTABLE_BOOKING_COLUMNS,
     MUTABLE_TICKET_COLUMNS,
     RATING_COLUMNS,
     TICKET_COLUMNS,
+    booking_row,
     config_row,
     counter_row,
     iso,
@@ -83,12 +86,29 @@ MIGRATIONS: Sequence[str] = (
         by_name TEXT NOT NULL, restored_from BIGINT, document TEXT NOT NULL, file_digest TEXT, changes TEXT NOT NULL
     );
     """,
+    # 5: appointments and remote numbers (issue 18): how a ticket came, and every booking (its person only as a keyed
+    # hash, erased after the center's retention; its phone until its day is over)
+    """
+    ALTER TABLE tickets ADD COLUMN channel TEXT NOT NULL DEFAULT 'walk_in';
+    ALTER TABLE tickets ADD COLUMN since TEXT;
+    ALTER TABLE tickets ADD COLUMN slot_end TEXT;
+    ALTER TABLE tickets ADD COLUMN booking TEXT;
+    CREATE TABLE bookings (
+        code TEXT NOT NULL, day TEXT NOT NULL, area TEXT NOT NULL, channel TEXT NOT NULL, created_at TEXT NOT NULL,
+        start_at TEXT, end_at TEXT, person TEXT, phone TEXT, state TEXT NOT NULL, changed_at TEXT, ticket_id TEXT,
+        reminded INTEGER NOT NULL, PRIMARY KEY (day, code)
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 LOCK_KEY = 0x716D73  # "qms": the advisory lock of a center's database
 UPSERT_TICKET = (
     f"INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ({', '.join(['%s'] * len(TICKET_COLUMNS.split(',')))})"
     " ON CONFLICT (id) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in MUTABLE_TICKET_COLUMNS)
+)
+UPSERT_BOOKING = (
+    f"INSERT INTO bookings ({BOOKING_COLUMNS}) VALUES ({', '.join(['%s'] * len(BOOKING_COLUMNS.split(',')))})"
+    " ON CONFLICT (day, code) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in MUTABLE_BOOKING_COLUMNS)
 )
 UPSERT_COUNTER = (
     f"INSERT INTO counters ({COUNTER_COLUMNS}) VALUES ({', '.join(['%s'] * 10)}) ON CONFLICT (id) DO UPDATE SET "
@@ -163,16 +183,15 @@ class PostgresStorage(SqlReads):
     def space(self) -> Space | None:
         return None  # the database server's disk: PostgreSQL says when it is full (disk_full)
 
-    def token_key(self) -> bytes:
-        """The key of the tickets' public tokens: made once (32 random bytes) by whichever instance comes first,
-        and read by every instance of the center."""
+    def secret(self, name: str) -> bytes:
+        """A key made once (32 random bytes) by whichever instance comes first, and read by every instance."""
         try:
             with self._db.transaction():
                 self._db.execute("INSERT INTO secrets VALUES (%s, %s) ON CONFLICT (name) DO NOTHING",
-                                 (TOKEN_KEY, new_token_key()))
-                row = self._db.execute("SELECT value FROM secrets WHERE name = %s", (TOKEN_KEY,)).fetchone()
+                                 (name, new_key()))
+                row = self._db.execute("SELECT value FROM secrets WHERE name = %s", (name,)).fetchone()
         except psycopg.Error as exc:
-            raise _failure("cannot read the token key", exc) from exc
+            raise _failure(f"cannot read the key {name}", exc) from exc
         assert row is not None
         return bytes(row[0])
 
@@ -196,6 +215,9 @@ class PostgresStorage(SqlReads):
                   [rating_row(r, batch.rating_acks[(r.counter_id, r.rating_id)]) for r in changes.ratings])
             _many(cursor, f"INSERT INTO config_versions ({CONFIG_COLUMNS}) VALUES ({', '.join(['%s'] * 9)})",
                   [config_row(stored) for stored in batch.configs])  # two instances making one version: one fails
+            _many(cursor, UPSERT_BOOKING, [booking_row(b) for b in batch.bookings])
+            if batch.forget_before is not None:
+                cursor.execute(_placeholders(FORGET_PEOPLE), (batch.forget_before.isoformat(),))
 
     def close(self) -> None:
         self._db.close()

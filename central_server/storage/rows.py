@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+from central_server.domain.bookings import Booking, BookingState, Channel
 from central_server.domain.center import RatingRecord
 from central_server.domain.counters import Counter, LastRating, Official
 from central_server.domain.tickets import Ticket, TicketState
@@ -21,7 +22,8 @@ from protocol.messages import ConfigChange, ConfigVersion
 
 TICKET_COLUMNS = (
     "id, day, seq, area, number, shown, priority, issued_at, state, kiosk_id, counter_id, calls, called_at,"
-    " started_at, finished_at, transferred_from, transferred_to, rating_until, rating, place"
+    " started_at, finished_at, transferred_from, transferred_to, rating_until, rating, place,"
+    " channel, since, slot_end, booking"
 )
 
 
@@ -64,12 +66,14 @@ def ticket_row(t: Ticket) -> tuple[Any, ...]:
         t.id, t.day.isoformat(), t.seq, t.area, t.number, t.shown, t.priority, iso(t.issued_at), t.state.value,
         t.kiosk_id, t.counter_id, t.calls, iso(t.called_at), iso(t.started_at), iso(t.finished_at),
         t.transferred_from, t.transferred_to, iso(t.rating_until), t.rating, t.place,
+        t.channel, iso(t.since), iso(t.slot_end), t.booking,
     )
 
 
 def ticket_from_row(row: Sequence[Any]) -> Ticket:
     (id_, day, seq, area, number, shown, priority, issued_at, state, kiosk_id, counter_id, calls, called_at,
-     started_at, finished_at, transferred_from, transferred_to, rating_until, rating, place) = row
+     started_at, finished_at, transferred_from, transferred_to, rating_until, rating, place,
+     channel, since, slot_end, booking) = row
     issued = _time(issued_at)
     assert issued is not None
     return Ticket(
@@ -77,7 +81,8 @@ def ticket_from_row(row: Sequence[Any]) -> Ticket:
         priority=sys.intern(priority), issued_at=issued, state=TicketState(state), kiosk_id=_name(kiosk_id),
         counter_id=_name(counter_id), calls=calls, called_at=_time(called_at), started_at=_time(started_at),
         finished_at=_time(finished_at), transferred_from=transferred_from, transferred_to=transferred_to,
-        rating_until=_time(rating_until), rating=_name(rating), place=place,
+        rating_until=_time(rating_until), rating=_name(rating), place=place, channel=sys.intern(channel),
+        since=_time(since), slot_end=_time(slot_end), booking=booking,
     )
 
 
@@ -156,3 +161,22 @@ def config_from_row(row: Sequence[Any]) -> StoredConfig:
     version, at, source, by, by_name, restored_from, document, file_digest, changes = row
     kept = version_from_row((version, at, source, by, by_name, restored_from, changes))
     return StoredConfig(kept, json.loads(document), file_digest)
+
+
+BOOKING_COLUMNS = ("code, day, area, channel, created_at, start_at, end_at, person, phone, state, changed_at,"
+                   " ticket_id, reminded")
+# What changes in a booking once made: its state, its ticket, its reminder; the phone (erased after its day).
+MUTABLE_BOOKING_COLUMNS = ("phone", "state", "changed_at", "ticket_id", "reminded")
+
+
+def booking_row(b: Booking) -> tuple[Any, ...]:
+    return (b.code, b.day.isoformat(), b.area, b.channel.value, iso(b.created_at), iso(b.start), iso(b.end), b.person,
+            b.phone, b.state.value, iso(b.changed_at), b.ticket_id, int(b.reminded))
+
+
+def booking_from_row(row: Sequence[Any]) -> Booking:
+    code, day, area, channel, created_at, start, end, person, phone, state, changed_at, ticket_id, reminded = row
+    created = _time(created_at)
+    assert created is not None
+    return Booking(code, _day(day), area, Channel(channel), created, _time(start), _time(end), person, phone,
+                   BookingState(state), _time(changed_at), ticket_id, bool(reminded))

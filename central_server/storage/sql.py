@@ -10,15 +10,18 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
+from central_server.domain.bookings import Booking
 from central_server.domain.center import CallRecord, DaySnapshot, Event
 from central_server.domain.counters import Counter, CounterSpec
 from central_server.domain.tickets import Ticket
 from central_server.storage.port import Period, StoredConfig, Totals
 from central_server.storage.rows import (
+    BOOKING_COLUMNS,
     CONFIG_COLUMNS,
     COUNTER_MARKS,
     TICKET_COLUMNS,
     VERSION_COLUMNS,
+    booking_from_row,
     config_from_row,
     counter_marks,
     rating_from_row,
@@ -98,6 +101,15 @@ class SqlReads:
     def find_rating_ack(self, counter_id: str, rating_id: str) -> bytes | None:
         row = self._row("SELECT ack FROM ratings WHERE counter_id = ? AND rating_id = ?", (counter_id, rating_id))
         return None if row is None else bytes(row[0])
+
+    def load_bookings(self, first: date) -> list[Booking]:
+        return [booking_from_row(row) for row in
+                self._rows(f"SELECT {BOOKING_COLUMNS} FROM bookings WHERE day >= ?", (first.isoformat(),))]
+
+    def bookings_of(self, first: date, last: date) -> list[Booking]:
+        """The bookings of the days from `first` to `last` (a report's)."""
+        return [booking_from_row(row) for row in self._rows(
+            f"SELECT {BOOKING_COLUMNS} FROM bookings WHERE day BETWEEN ? AND ?", (first.isoformat(), last.isoformat()))]
 
     def live_config(self) -> StoredConfig | None:
         row = self._row(f"SELECT {CONFIG_COLUMNS} FROM config_versions ORDER BY version DESC LIMIT 1", ())

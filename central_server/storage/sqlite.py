@@ -15,13 +15,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from central_server.storage.port import TOKEN_KEY, Batch, Space, StorageError, StorageFull, new_token_key
+from central_server.storage.port import FORGET_PEOPLE, Batch, Space, StorageError, StorageFull, new_key
 from central_server.storage.rows import (
+    BOOKING_COLUMNS,
     CONFIG_COLUMNS,
     COUNTER_COLUMNS,
+    MUTABLE_BOOKING_COLUMNS,
     MUTABLE_TICKET_COLUMNS,
     RATING_COLUMNS,
     TICKET_COLUMNS,
+    booking_row,
     config_row,
     counter_row,
     iso,
@@ -87,11 +90,28 @@ MIGRATIONS: Sequence[str] = (
         by_name TEXT NOT NULL, restored_from INTEGER, document TEXT NOT NULL, file_digest TEXT, changes TEXT NOT NULL
     );
     """,
+    # 5: appointments and remote numbers (issue 18): how a ticket came, and every booking (its person only as a keyed
+    # hash, erased after the center's retention; its phone until its day is over)
+    """
+    ALTER TABLE tickets ADD COLUMN channel TEXT NOT NULL DEFAULT 'walk_in';
+    ALTER TABLE tickets ADD COLUMN since TEXT;
+    ALTER TABLE tickets ADD COLUMN slot_end TEXT;
+    ALTER TABLE tickets ADD COLUMN booking TEXT;
+    CREATE TABLE bookings (
+        code TEXT NOT NULL, day TEXT NOT NULL, area TEXT NOT NULL, channel TEXT NOT NULL, created_at TEXT NOT NULL,
+        start_at TEXT, end_at TEXT, person TEXT, phone TEXT, state TEXT NOT NULL, changed_at TEXT, ticket_id TEXT,
+        reminded INTEGER NOT NULL, PRIMARY KEY (day, code)
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # An update in place of the columns that change: REPLACE would delete and re-insert the row and
 # every index entry, which costs more as the day's table grows.
+UPSERT_BOOKING = (
+    f"INSERT INTO bookings ({BOOKING_COLUMNS}) VALUES ({', '.join('?' * len(BOOKING_COLUMNS.split(',')))})"
+    " ON CONFLICT (day, code) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in MUTABLE_BOOKING_COLUMNS)
+)
 UPSERT_TICKET = (
     f"INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ({', '.join('?' * len(TICKET_COLUMNS.split(',')))})"
     " ON CONFLICT (id) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in MUTABLE_TICKET_COLUMNS)
@@ -223,6 +243,9 @@ class SqliteStorage(SqlReads):
                 f"INSERT INTO config_versions ({CONFIG_COLUMNS}) VALUES ({', '.join('?' * 9)})",
                 [config_row(stored) for stored in batch.configs],
             )
+            db.executemany(UPSERT_BOOKING, [booking_row(b) for b in batch.bookings])
+            if batch.forget_before is not None:
+                db.execute(FORGET_PEOPLE, (batch.forget_before.isoformat(),))
             db.execute("COMMIT")
         except BaseException as exc:
             self._roll_back()
@@ -255,13 +278,13 @@ class SqliteStorage(SqlReads):
     def space(self) -> Space | None:
         return space_of(self._path.parent)
 
-    def token_key(self) -> bytes:
-        """The key of the tickets' public tokens: made once (32 random bytes) and kept in the database."""
+    def secret(self, name: str) -> bytes:
+        """A key made once (32 random bytes) and kept in the database."""
         try:
-            self._db.execute("INSERT OR IGNORE INTO secrets VALUES (?, ?)", (TOKEN_KEY, new_token_key()))
-            row = self._db.execute("SELECT value FROM secrets WHERE name = ?", (TOKEN_KEY,)).fetchone()
+            self._db.execute("INSERT OR IGNORE INTO secrets VALUES (?, ?)", (name, new_key()))
+            row = self._db.execute("SELECT value FROM secrets WHERE name = ?", (name,)).fetchone()
         except sqlite3.Error as exc:
-            raise failure(f"cannot read the token key of {self._path}", exc, self._path.parent) from exc
+            raise failure(f"cannot read the key {name} of {self._path}", exc, self._path.parent) from exc
         return bytes(row[0])
 
     @contextmanager

@@ -17,6 +17,7 @@ from central_server.config import load
 from central_server.domain.limits import WEB_LOOKUP_BURST, WEB_LOOKUPS_PER_S
 from central_server.domain.tokens import make_token
 from central_server.queue_snapshot import queue_snapshot
+from central_server.storage.port import TOKEN_KEY
 from protocol.link import Message
 from protocol.messages import MAX_PAYLOAD, QueueSnapshot, TicketFound
 from tests.central_server.test_service import Clock, Rig, reply_of
@@ -57,7 +58,7 @@ class WebRig(Rig):
 
     def key(self) -> bytes:
         with closing(sqlite3.connect(sqlite_file(self.config))) as db:
-            return bytes(db.execute("SELECT value FROM secrets").fetchone()[0])
+            return bytes(db.execute("SELECT value FROM secrets WHERE name = ?", (TOKEN_KEY,)).fetchone()[0])
 
 
 @pytest.fixture

@@ -193,6 +193,7 @@ def test_a_file_that_is_not_utf8_is_one_line(tmp_path: Path, valid: str) -> None
 # --- single mistakes ----------------------------------------------------------------------------
 
 CENTER = "[center]\n"
+HOURS = '[hours]\nweekdays = ["07:30-11:30"]\n\n'
 MISTAKES: list[tuple[str, str, str, str, str]] = [
     # (test id, old text, new text, the key named, another fragment the message must carry)
     ("center-missing", CENTER, "[somewhere]\n", "center", "missing"),
@@ -340,6 +341,28 @@ MISTAKES: list[tuple[str, str, str, str, str]] = [
      "unknown key"),
     ("top-level-unknown-table", "[queue]\n", "[display]\nfont = \"x\"\n\n[queue]\n", "display", "unknown key"),
     ("top-level-unknown-key", CENTER, "debug = true\n\n" + CENTER, "debug", "unknown key"),
+    # appointments (issue 18)
+    ("bookings-without-hours", "[queue]\n", "[bookings]\n\n[queue]\n", "bookings", "need the center's [hours]"),
+    ("bookings-slot-short", "[queue]\n", HOURS + "[bookings]\nslot_minutes = 3\n\n[queue]\n",
+     "[bookings].slot_minutes", "at least 5"),
+    ("bookings-days-ahead-far", "[queue]\n", HOURS + "[bookings]\ndays_ahead = 365\n\n[queue]\n",
+     "[bookings].days_ahead", "at most 60"),
+    ("bookings-per-area-above-day", "[queue]\n",
+     HOURS + "[bookings]\nper_person_per_day = 1\nper_person_per_area = 2\n\n[queue]\n",
+     "[bookings].per_person_per_area", "per_person_per_day"),
+    ("bookings-too-late-unknown", "[queue]\n", HOURS + '[bookings]\ntoo_late = "wait"\n\n[queue]\n',
+     "[bookings].too_late", "'wait'"),
+    ("bookings-share-over", "[queue]\n", HOURS + "[bookings]\nshare_percent = 150\n\n[queue]\n",
+     "[bookings].share_percent", "at most 100"),
+    ("bookings-unknown-key", "[queue]\n", HOURS + "[bookings]\ncapacty = 2\n\n[queue]\n", "[bookings].capacty",
+     "did you mean 'capacity'?"),
+    ("area-booking-capacity-negative", 'name = "Đất đai"\n', 'name = "Đất đai"\nbooking_capacity = -1\n',
+     "[[areas]] #1.booking_capacity", "at least 0"),
+    ("notify-kind-unknown", "[queue]\n", '[notify]\nkind = "zalo"\n\n[queue]\n', "[notify].kind", "'zalo'"),
+    ("notify-outbox-relative", "[queue]\n", '[notify]\nkind = "outbox"\npath = "notices.jsonl"\n\n[queue]\n',
+     "[notify].path", "absolute"),
+    ("notify-command-empty", "[queue]\n", '[notify]\nkind = "command"\ncommand = []\n\n[queue]\n',
+     "[notify].command", "program"),
 ]
 
 

@@ -64,9 +64,11 @@ def database(postgres: LocalPostgres) -> str:
 class Day:
     """The service on one storage, driven by the same messages at the same simulated times."""
 
-    def __init__(self, folder: Path, open_storage: Callable[[], Storage]) -> None:
+    def __init__(self, folder: Path, open_storage: Callable[[], Storage], extra: str = "") -> None:
         folder.mkdir()
-        self.config = load(write_center_config(folder, LocalBroker(folder), "pg"))
+        path = write_center_config(folder, LocalBroker(folder), "pg")
+        path.write_text(path.read_text(encoding="utf-8") + extra, encoding="utf-8")
+        self.config = load(path)
         self.topics = Topics("pg")
         self.now = datetime(2026, 11, 23, 7, 30, tzinfo=HCM)
         self._open = open_storage
@@ -188,7 +190,7 @@ def test_the_same_morning_makes_the_same_tables_on_postgresql_as_on_sqlite(tmp_p
             assert rows(pg_db, table) == rows(lite_db, table), table
         assert [row[-1] for row in rows(pg_db, "ratings")] == ["buttons", "phone"]  # the channel
         assert len(rows(pg_db, "tickets")) >= 7
-    assert pg.storage.schema_version() == 4  # type: ignore[attr-defined]
+    assert pg.storage.schema_version() == 5  # type: ignore[attr-defined]
     pg.storage.close()
     lite.storage.close()
 
@@ -343,5 +345,41 @@ def test_a_configuration_changed_by_one_instance_is_followed_by_the_other(tmp_pa
     assert second.service.version == 2
     config = json.loads(second.retained()[second.topics.config()])
     assert [c["id"] for c in config["counters"]] == ["1", "2", "3", "9"]
+    first.storage.close()
+    second.storage.close()
+
+
+BOOKINGS = '\n[hours]\nweekdays = ["07:30-11:30", "13:30-17:00"]\n\n[bookings]\ncapacity = 1\n'
+
+
+def test_a_booking_made_on_one_instance_is_checked_in_on_the_other_and_taken_once(tmp_path: Path,
+                                                                                   database: str) -> None:
+    first = Day(tmp_path / "first", lambda: PostgresStorage(database), BOOKINGS)
+    second = Day(tmp_path / "second", lambda: PostgresStorage(database), BOOKINGS)
+    nine = datetime(2026, 11, 23, 9, 0, tzinfo=HCM).isoformat()
+    booking = {"v": 1, "action": "book", "area": "dat-dai", "start": nine, "phone": "0912345678"}
+    with first.service.exclusive():
+        made = first.send(first.topics.web_request("w1"), {**booking, "request_id": "b1", "cccd": "079203001234"},
+                          first.topics.web_response("w1"))
+    code = made["booking"]["code"]
+    second.now = first.now
+    with second.service.exclusive():  # the slot's one place is taken on the other instance: it knows
+        full = second.send(second.topics.web_request("w1"), {**booking, "request_id": "b2", "cccd": "001185004321"},
+                           second.topics.web_response("w1"))
+    assert full["error"]["code"] == "slot_full"
+    second.now = datetime(2026, 11, 23, 8, 50, tzinfo=HCM)
+    with second.service.exclusive():
+        checked = second.send(second.topics.ticket_request("k1"), {"v": 1, "request_id": "ci", "booking": code},
+                              second.topics.ticket_response("k1"))
+    assert checked["ticket"]["channel"] == "booked" and checked["ticket"]["booking"] == code
+    first.now = second.now
+    with first.service.exclusive():
+        again = first.send(first.topics.ticket_request("k2"), {"v": 1, "request_id": "ci2", "booking": code},
+                           first.topics.ticket_response("k2"))
+    assert again["error"]["code"] == "already_checked_in"
+    with psycopg.connect(database) as db:
+        stored = db.execute("SELECT code, state, ticket_id, person FROM bookings").fetchall()
+    assert [(c, s, t) for c, s, t, _p in stored] == [(code, "checked_in", checked["ticket"]["id"])]
+    assert "079203001234" not in stored[0][3]
     first.storage.close()
     second.storage.close()
