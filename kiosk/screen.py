@@ -31,6 +31,7 @@ class PygameDisplay:
         self._renderer = KioskRenderer(self._surface.get_size())
         self._targets: list[tuple[pygame.Rect, str]] = []
         self._keys: deque[KeyPress] = deque(maxlen=4 * MAX_SCAN)  # bounded: nobody may be reading them
+        self.shown: KioskView | None = None  # the view on screen now (a test takes its screenshot once it is)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -39,6 +40,7 @@ class PygameDisplay:
     def show(self, view: KioskView) -> None:
         self._targets = self._renderer.draw(view, self._surface)
         pygame.display.flip()
+        self.shown = view
 
     def touches(self) -> list[str]:
         """The targets touched (finger or left mouse button) since the last call."""
