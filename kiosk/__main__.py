@@ -6,12 +6,15 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.config import KioskConfig, PrinterConfig, load
 from protocol.agent import Clock, start_agent, stop_on_signals
 from protocol.link import MqttLink
 from protocol.topics import Topics
+
+if TYPE_CHECKING:
+    from kiosk.scanner import CodeScanner
 
 log = logging.getLogger("kiosk")
 
@@ -75,7 +78,7 @@ def open_display(config: KioskConfig):  # type: ignore[no-untyped-def]
     return PygameDisplay(config.width, config.height, fullscreen=config.fullscreen)
 
 
-def open_scanner(config: KioskConfig, screen):  # type: ignore[no-untyped-def]
+def open_scanner(config: KioskConfig, screen: Any) -> CodeScanner | None:
     """The QR scanner the config names: a serial one reads on its own thread; a keyboard one takes the keys
     pressed in the screen's window (a screen is required for any scanner: kiosk.config checks it)."""
     if config.scanner is None or screen is None:

@@ -113,7 +113,8 @@ def test_a_booking_checks_in_by_keypad_and_by_serial_scanner_and_the_ticket_says
     port, scanner = scanner_pty
     kiosk = Kiosk(tmp_path, broker, center_id, printer,
                   extra_toml=f'\n[scanner]\nkind = "serial"\nport = "{port}"\nbaudrate = 9600\n')
-    assert isinstance(kiosk.scanner, SerialScanner)
+    serial_scanner = kiosk.scanner
+    assert isinstance(serial_scanner, SerialScanner)
     seen: dict[str, Any] = {}
 
     def scenario() -> None:
@@ -131,7 +132,7 @@ def test_a_booking_checks_in_by_keypad_and_by_serial_scanner_and_the_ticket_says
         drawn(kiosk, lambda view: view.screen is Screen.TICKET)
         kiosk.display.save(LOOK / "ticket-typed.png")
         kiosk.wait_for(Screen.MENU, timeout_s=20)
-        assert kiosk.scanner is not None and kiosk.scanner.opened.wait(10)  # type: ignore[attr-defined]
+        assert serial_scanner.opened.wait(10)
         os.write(scanner, f"{grouped(scanned)}\r\n".encode())  # the booking's QR, as the scanner reads it
         seen["jobs"] = printer.wait_for_cuts(2)
         kiosk.wait_for(Screen.TICKET)
