@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import pty
+import signal
 import sqlite3
 import tty
 import uuid
@@ -21,7 +22,7 @@ from PIL import Image
 
 from devkit.local_broker import LocalBroker
 from devkit.loopback_printer import LoopbackPrinter
-from kiosk.model import BOOKING_BUTTON, KEY_CONFIRM, KioskView, Screen, key_target
+from kiosk.model import BOOKING_BUTTON, KEY_CONFIRM, NOT_CHECKED_IN, KioskView, Screen, key_target
 from kiosk.scanner import SerialScanner
 from kiosk.ticket_layout import PAPER_58MM, TicketFonts, channel_lines
 from protocol.booking_code import grouped
@@ -165,3 +166,47 @@ def test_a_booking_checks_in_by_keypad_and_by_serial_scanner_and_the_ticket_says
         preview = Image.open(saved)
         preview.save(LOOK / saved.name)
         assert find_block(preview, band_line(band, TicketFonts.default(), PAPER_58MM)) is not None, saved
+
+
+def ticket_states(server: ServerProcess) -> list[tuple[str, str]]:
+    with sqlite3.connect(server.config.parent / "center.db") as db:
+        return list(db.execute("SELECT shown, state FROM tickets ORDER BY seq"))
+
+
+def test_a_check_in_given_up_while_the_server_was_frozen_leaves_the_booking_free_to_check_in_again(
+    server: ServerProcess, broker: LocalBroker, center_id: str, printer: LoopbackPrinter,
+    scanner_pty: tuple[str, int], tmp_path: Path,
+) -> None:
+    _, [code] = book_today(broker, center_id, 1)
+    port, scanner = scanner_pty
+    kiosk = Kiosk(tmp_path, broker, center_id, printer, extra_toml=f'\n[scanner]\nkind = "serial"\nport = "{port}"\n')
+    serial_scanner = kiosk.scanner
+    assert isinstance(serial_scanner, SerialScanner)
+    seen: dict[str, Any] = {}
+
+    def scenario() -> None:
+        kiosk.wait_for(Screen.MENU)
+        assert serial_scanner.opened.wait(10) and server.proc is not None
+        server.proc.send_signal(signal.SIGSTOP)  # frozen: the check-in waits (in the broker or the socket)
+        try:
+            os.write(scanner, f"{code}\r\n".encode())
+            kiosk.wait_for(Screen.REFUSED, timeout_s=15)  # the kiosk gave up after 8 s
+            seen["message"] = kiosk.agent.flow.view().message
+        finally:
+            server.proc.send_signal(signal.SIGCONT)
+        # The kiosk's cancel is acted on: the check-in never happened, or its ticket is voided and the booking freed.
+        wait_until(lambda: booking_states(server) == {code: "booked"}
+                   and all(state == "voided" for _, state in ticket_states(server)), timeout_s=20)
+        kiosk.wait_for(Screen.MENU, timeout_s=20)
+        os.write(scanner, f"{code}\r\n".encode())  # the citizen holds the QR again
+        seen["job"] = printer.wait_for_cuts(1)[0]
+        kiosk.wait_for(Screen.TICKET)
+        seen["ticket"] = kiosk.agent.flow.view().ticket
+
+    kiosk.run(scenario)
+    assert seen["message"] == NOT_CHECKED_IN
+    ticket = seen["ticket"]
+    assert (ticket.channel, ticket.booking) == ("booked", code)
+    assert ticket.number.encode() in bytes(seen["job"].text)
+    assert booking_states(server) == {code: "checked_in"}
+    assert [state for _, state in ticket_states(server)][-1] == "waiting"
