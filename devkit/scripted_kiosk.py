@@ -5,9 +5,12 @@ A line `touch area:dat-dai` (any target id of the screen: `priority`, `priority:
 becomes a finger on the centre of that button, posted into pygame's event queue as the touch
 screen's driver would; everything after (hit-testing, the flow) is the production path. A target
 not on screen yet (the kiosk still shows the previous citizen's ticket) waits until it is, up to
-`patience_s`. Output lines: `screen <name>` whenever what is shown changes (`menu`, `priority`,
-`ticket`, ...), and `missed <target>` for a touch that found no such button in time. With
-`screenshots`, the first sight of each screen is saved there as a PNG.
+`patience_s`. A line `scan 1234 5674` is a QR scanner that types as a keyboard (kiosk.scanner, `[scanner]
+kind = "keyboard"`): its text and Enter become key presses in the window, in one burst, at the next frame (a
+booking is checked in with `touch booking`, then `touch key:1` ... `touch key:confirm`, or with `scan CODE`).
+Output lines: `screen <name>` whenever what is shown changes (`menu`, `priority`, `keypad`, `ticket`, ...), and
+`missed <target>` for a touch that found no such button in time. With `screenshots`, the first sight of each
+screen is saved there as a PNG.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ class ScriptedDisplay(PygameDisplay):
         self._source, self._sink = source, sink
         self._lock = threading.Lock()
         self._pending: list[tuple[str, float]] = []  # target, give up at (monotonic)
+        self._scans: list[str] = []  # texts a keyboard scanner is to type
         self._shown = ""
         self._saved: set[str] = set()
         threading.Thread(target=self._read, name="scripted-touches", daemon=True).start()
@@ -42,6 +46,9 @@ class ScriptedDisplay(PygameDisplay):
                 case ["touch", target]:
                     with self._lock:
                         self._pending.append((target, time.monotonic() + self._patience_s))
+                case ["scan", *words] if words:
+                    with self._lock:
+                        self._scans.append(line.strip()[len("scan"):].strip())
                 case _:
                     self._say(f"unknown {line.strip()[:60]}")
 
@@ -60,8 +67,15 @@ class ScriptedDisplay(PygameDisplay):
             self.save(self._screenshots / f"kiosk-{len(self._saved):02d}-{kind}.png")
 
     def touches(self) -> list[str]:
-        """One waiting touch at a time, and only on a button the screen shows now."""
+        """One waiting touch at a time, and only on a button the screen shows now; a scan types at once."""
         with self._lock:
+            for text in self._scans:
+                for char in text:
+                    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=ord(char), unicode=char, mod=0,
+                                                         scancode=0))
+                pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_RETURN, unicode="\r", mod=0,
+                                                     scancode=0))
+            self._scans.clear()
             if self._pending:
                 target, give_up_at = self._pending[0]
                 centre = self.target_centre(target)

@@ -6,12 +6,15 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.config import KioskConfig, PrinterConfig, load
 from protocol.agent import Clock, start_agent, stop_on_signals
 from protocol.link import MqttLink
 from protocol.topics import Topics
+
+if TYPE_CHECKING:
+    from kiosk.scanner import CodeScanner
 
 log = logging.getLogger("kiosk")
 
@@ -42,14 +45,17 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None, speed
                       starting=DEFAULT_TIMINGS.starting * speed)
     if config.journal is None:
         log.warning("no [kiosk] journal: a ticket answered but not yet printed when the kiosk stops is not voided")
+    scanner = open_scanner(config, screen)
     agent = KioskAgent(config, link, printer, display=screen, clock=clock, fonts=TicketFonts.default(),
-                       journal=Journal(config.journal), timings=timings)
+                       journal=Journal(config.journal), timings=timings, scanner=scanner)
     buttons = open_buttons(config, agent)
     try:
         return agent.run(stop_on_signals(grace_s=30.0))  # a ticket being printed may take 15 s
     finally:
         if buttons is not None:
             buttons.close()
+        if scanner is not None:
+            scanner.close()
         printer.close()
 
 
@@ -70,6 +76,18 @@ def open_display(config: KioskConfig):  # type: ignore[no-untyped-def]
     from kiosk.screen import PygameDisplay
 
     return PygameDisplay(config.width, config.height, fullscreen=config.fullscreen)
+
+
+def open_scanner(config: KioskConfig, screen: Any) -> CodeScanner | None:
+    """The QR scanner the config names: a serial one reads on its own thread; a keyboard one takes the keys
+    pressed in the screen's window (a screen is required for any scanner: kiosk.config checks it)."""
+    if config.scanner is None or screen is None:
+        return None
+    from kiosk.scanner import KeyboardWedgeScanner, SerialScanner
+
+    if config.scanner.kind == "serial":
+        return SerialScanner(config.scanner.port, config.scanner.baudrate)
+    return KeyboardWedgeScanner(screen.key_presses)
 
 
 def open_buttons(config: KioskConfig, agent):  # type: ignore[no-untyped-def]

@@ -2,8 +2,9 @@
 
 The loop is protocol/agent_loop.py's; it also owns pygame. The link's and gpiozero's callbacks
 only enqueue events; three workers do the slow I/O and enqueue what came of it: one asks the
-server for tickets (retrying with the same request_id), one renders and prints them and queries
-the printer's status every few seconds while idle, one cancels with the server what was given up.
+server for tickets and check-ins with a booking (retrying with the same request_id), one renders
+and prints them and queries the printer's status every few seconds while idle, one cancels with
+the server what was given up. The touch screen and the QR scanner are polled every frame.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from PIL import Image
 from kiosk.config import KioskConfig
 from kiosk.flow import (
     DEFAULT_TIMINGS,
+    Ask,
     ConfigReceived,
     ConnectionChanged,
     Effect,
@@ -36,7 +38,9 @@ from kiosk.flow import (
     PrinterChecked,
     PrintTicket,
     ReportStatus,
+    RequestCheckIn,
     RequestTicket,
+    Scanned,
     Tick,
     TicketAnswered,
     TicketFailed,
@@ -46,6 +50,7 @@ from kiosk.flow import (
 from kiosk.journal import Journal
 from kiosk.model import IssuedTicket, KioskView, PrinterStatus
 from kiosk.printer import PrinterError, TicketPrinter
+from kiosk.scanner import CodeScanner
 from kiosk.ticket_layout import PAPER_58MM, PAPER_80MM, TicketFonts, TicketText, render_ticket
 from protocol.agent import Clock
 from protocol.agent_loop import AgentLoop
@@ -55,6 +60,7 @@ from protocol.messages import (
     WAIT_ESTIMATE,
     Cancellation,
     CenterConfigMessage,
+    CheckIn,
     Refusal,
     TicketCancel,
     TicketIssued,
@@ -96,16 +102,18 @@ class KioskAgent(AgentLoop[Event]):
         fonts: TicketFonts,
         journal: Journal,
         timings: Timings = DEFAULT_TIMINGS,
+        scanner: CodeScanner | None = None,
     ) -> None:
         super().__init__(link, config.center_id, clock)
         self.config = config
         self._journal = journal
         self._cancelling = threading.Event()  # wakes the canceller: a request was given up
-        self.flow = KioskFlow(lambda: uuid.uuid4().hex, clock(), timings)
+        self.flow = KioskFlow(lambda: uuid.uuid4().hex, clock(), timings, scanner=scanner is not None)
         self._printer = printer
         self._display = display
+        self._scanner = scanner
         self._fonts = fonts
-        self._requests: queue.SimpleQueue[RequestTicket | None] = queue.SimpleQueue()
+        self._requests: queue.SimpleQueue[Ask | None] = queue.SimpleQueue()
         self._prints: queue.SimpleQueue[tuple[IssuedTicket, TicketText] | None] = queue.SimpleQueue()
         self._reach: tuple[bool, bool] | None = None  # (the server is online, the broker is reached), as last said
         self._shown: KioskView | None = None
@@ -131,7 +139,14 @@ class KioskAgent(AgentLoop[Event]):
         return FRAME_S
 
     def inputs(self) -> list[Event]:
-        return [Touched(t) for t in self._display.touches()] if self._display is not None else []
+        """Touches, then scans (a keyboard scanner's keys are the window's: read by `touches()` first)."""
+        events: list[Event] = [Touched(t) for t in self._display.touches()] if self._display is not None else []
+        if self._scanner is not None:
+            try:
+                events += [Scanned(text) for text in self._scanner.scans()]
+            except Exception:  # a hardware adapter: the kiosk goes on without this frame's scans
+                log.exception("reading the QR scanner failed")
+        return events
 
     def connection_events(self, server_online: bool | None) -> list[Event]:
         reach = self._reached(server_online)
@@ -199,7 +214,7 @@ class KioskAgent(AgentLoop[Event]):
         return reach
 
     def _carry_out(self, effect: Effect) -> None:
-        if isinstance(effect, RequestTicket):
+        if isinstance(effect, RequestTicket | RequestCheckIn):
             self._requests.put(effect)
         elif isinstance(effect, PrintTicket):  # its text as at the answer: a config changed meanwhile alters nothing
             self._prints.put((effect.ticket, self._ticket_text()))
@@ -218,8 +233,13 @@ class KioskAgent(AgentLoop[Event]):
                 with contextlib.suppress(Exception):  # a journal that cannot write: the next start cancels it
                     self._give_up(request.request_id)
 
-    def _ask(self, request: RequestTicket) -> Event:
-        payload = TicketRequest(request.request_id, request.area, request.priority).to_wire()
+    def _ask(self, request: Ask) -> Event:
+        """One ticket request or check-in, journalled, retried with its request_id, given up after a while."""
+        if isinstance(request, RequestCheckIn):
+            payload = CheckIn(request.request_id, request.code).to_wire()
+            log.info("check-in with a booking: request %s", request.request_id)
+        else:
+            payload = TicketRequest(request.request_id, request.area, request.priority).to_wire()
         self._journal.asked(request.request_id)  # on disk before it goes out
         give_up = time.monotonic() + REQUEST_GIVE_UP_S
         while (left := give_up - time.monotonic()) > 0:
@@ -277,8 +297,9 @@ class KioskAgent(AgentLoop[Event]):
             return TicketFailed(request_id)
         ticket = IssuedTicket(view.id, view.number, view.area, view.area_name, view.issued_at,
                               view.waiting_ahead or 0, view.estimated_wait_s or 0, view.priority,
-                              view.wait_basis or WAIT_ESTIMATE, view.token or "")
-        log.info("ticket %s number %s for request %s", ticket.id, ticket.number, request_id)
+                              view.wait_basis or WAIT_ESTIMATE, view.token or "", view.channel, view.slot_start,
+                              view.slot_end, view.booking or "")
+        log.info("ticket %s number %s (%s) for request %s", ticket.id, ticket.number, ticket.channel, request_id)
         self._journal.answered(request_id, ticket.id)  # until it is printed
         return TicketAnswered(request_id, ticket)
 

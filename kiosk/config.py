@@ -22,6 +22,7 @@ from protocol.gpio_header import physical_pin, pin_problem
 from protocol.topics import DEVICE_ID, ID
 
 CONNECTIONS = ("network", "serial", "usb", "file")
+SCANNER_KINDS = ("keyboard", "serial")  # a QR scanner that types as a keyboard, or one that speaks serial
 PAPERS = {"58mm": 384, "80mm": 576}  # the only widths the ticket layout knows (firmware_configs/printers/README.md)
 LABEL = re.compile(r"[a-z0-9_-]+")
 # The ticket's QR: its page on the center's citizen web (the center config's [citizen_web] url), found by the
@@ -67,6 +68,20 @@ class PrinterModel:
 
 
 @dataclass(frozen=True, slots=True)
+class ScannerConfig:
+    """The QR scanner that reads bookings' codes (issue 18)."""
+
+    kind: str  # one of SCANNER_KINDS
+    port: str = ""  # serial: the device file (/dev/ttyACM0, or better its /dev/serial/by-id/... link)
+    baudrate: int = 9600
+
+    def summary(self) -> str:
+        if self.kind == "keyboard":
+            return "QR scanner typing as a keyboard into the screen"
+        return f"QR scanner on {self.port} at {self.baudrate} baud"
+
+
+@dataclass(frozen=True, slots=True)
 class AreaPin:
     pin: int
     area: str
@@ -89,6 +104,7 @@ class KioskConfig:
     save_tickets: Path | None
     buttons: tuple[AreaPin, ...]
     journal: Path | None = None  # the ticket requests not yet done, on disk (kiosk/journal.py); None: in memory
+    scanner: ScannerConfig | None = None  # a QR scanner for check-in with a booking; None: the keypad only
 
     @property
     def client_id(self) -> str:
@@ -100,6 +116,8 @@ class KioskConfig:
         lines = [f"kiosk {self.kiosk_id} of center {self.center_id}", f"mqtt {self.mqtt.summary()}",
                  self.printer.summary(), screen,
                  f"journal {self.journal}" if self.journal else "journal in memory: a stop forgets unprinted tickets"]
+        if self.scanner is not None:
+            lines.append(self.scanner.summary())
         lines += [f"  GPIO {b.pin} (pin {physical_pin(b.pin)}) -> {b.area} ({b.priority})" for b in self.buttons]
         return "\n".join(lines)
 
@@ -127,11 +145,33 @@ def load(path: Path) -> KioskConfig:
     save = ticket.path("save_dir", None)
     ticket.finish()
     buttons = _buttons(root) if root.has("buttons") else ()
+    scanner = _scanner(root.table("scanner"), screen=enabled) if root.has("scanner") else None
     root.finish()
     if not enabled and not buttons:
         raise screen.error("enabled", "a kiosk without a screen needs [[buttons]]")
     return KioskConfig(path, kiosk_id, center_id, mqtt, printer, enabled, width, height, fullscreen, qr, footer,
-                       save, buttons, journal)
+                       save, buttons, journal, scanner)
+
+
+def _scanner(table: Table, *, screen: bool) -> ScannerConfig:
+    kind = table.text("kind")
+    if kind not in SCANNER_KINDS:
+        raise table.error("kind", f"expected \"keyboard\" or \"serial\", got {kind!r}")
+    if not screen:  # a check-in the server refuses must be said to the citizen
+        raise table.error("kind", "a QR scanner needs the screen ([screen] enabled = true): a refused booking is "
+                                  "said on it")
+    if kind == "keyboard":
+        for key in ("port", "baudrate"):
+            if table.has(key):
+                raise table.error(key, "a keyboard scanner has none: it types into the kiosk's screen")
+        table.finish()
+        return ScannerConfig(kind)
+    port = table.text("port")
+    if not port.startswith("/"):
+        raise table.error("port", f"expected a device file such as /dev/ttyACM0, got {port!r}")
+    config = ScannerConfig(kind, port, table.integer("baudrate", 9600, minimum=1200))
+    table.finish()
+    return config
 
 
 def _printer(table: Table) -> PrinterConfig:

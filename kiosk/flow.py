@@ -8,6 +8,11 @@ The center's config may change at any moment (issue 17): the menu is made from t
 frame, whatever the screen. A ticket being asked for or printed goes on as it is (the server's refusal is
 shown if it refuses); an area chosen just as it was closed or removed (a touch on the menu drawn before the
 change, a GPIO button) asks for nothing: the kiosk says so, then shows the menu as it is now.
+
+Check-in with a booking (issue 18): when the center takes bookings the menu offers "Tôi đã đặt lịch", which opens a
+numeric keypad; a booking's QR read by a scanner on the menu or the keypad checks in at once. A code whose check
+digit fails is said at once, without asking the server. A check-in is asked, retried, cancelled and answered
+exactly as a ticket request is (the answer is a ticket, or the server's refusal in Vietnamese).
 """
 
 from __future__ import annotations
@@ -26,14 +31,25 @@ from kiosk.model import (
     AREA_UNKNOWN,
     ASK_STAFF,
     BACK_BUTTON,
+    BOOKING_BUTTON,
     BUSY,
+    CHECK_IN_BUSY,
+    CHECK_IN_REFUSED,
     CHOOSE_ANOTHER,
+    CODE_SHORT,
+    CODE_WRONG,
+    KEY_CANCEL,
+    KEY_CONFIRM,
+    KEY_DELETE,
     NO_BROKER,
     NO_SERVER,
+    NOT_CHECKED_IN,
     NOT_ISSUED,
     PRINT_FAILED,
     PRINTER_MESSAGES,
     PRIORITY_BUTTON,
+    SCAN_NOT_A_BOOKING,
+    SCAN_WRONG,
     SLOW,
     AreaButton,
     IssuedTicket,
@@ -41,6 +57,7 @@ from kiosk.model import (
     PrinterStatus,
     Screen,
 )
+from protocol.booking_code import CODE_DIGITS, code_ok
 from protocol.hours import Closed, Hours, hours_of
 from protocol.messages import PRIORITY_LABELS, CenterConfigMessage
 
@@ -59,12 +76,14 @@ class ConfigReceived:
     timezone: str = "Asia/Ho_Chi_Minh"
     public_url: str = ""  # the citizen web's address: the tickets' QR points under it
     quotas: tuple[tuple[str, int], ...] = ()  # each area's daily quota (0: none), when the server says them
+    bookings: bool = False  # the center takes bookings: the kiosk offers check-in
 
     @classmethod
     def of(cls, config: CenterConfigMessage) -> ConfigReceived:
         areas = tuple(AreaButton(a.id, a.name, a.open, a.hours) for a in config.areas)
         return cls(config.center_name, areas, config.priority_categories, config.hours, config.timezone,
-                   config.public_url or "", tuple((a.id, a.daily_quota) for a in config.areas))
+                   config.public_url or "", tuple((a.id, a.daily_quota) for a in config.areas),
+                   config.bookings is not None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +111,13 @@ class Pressed:
 
 
 @dataclass(frozen=True, slots=True)
+class Scanned:
+    """What a QR scanner read: a booking's code, maybe with whitespace, or anything else a citizen held to it."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class TicketAnswered:
     request_id: str
     ticket: IssuedTicket | None
@@ -115,8 +141,8 @@ class Tick:
     now: datetime
 
 
-Event = (ConfigReceived | ConnectionChanged | PrinterChecked | Touched | Pressed | TicketAnswered | TicketFailed
-         | PrintDone | Tick)
+Event = (ConfigReceived | ConnectionChanged | PrinterChecked | Touched | Pressed | Scanned | TicketAnswered
+         | TicketFailed | PrintDone | Tick)
 
 
 # --- effects --------------------------------------------------------------------------------
@@ -127,6 +153,17 @@ class RequestTicket:
     request_id: str  # made once per touch; every retry of this touch reuses it
     area: str
     priority: str
+
+
+@dataclass(frozen=True, slots=True)
+class RequestCheckIn:
+    """Check in with a booking: answered like a ticket request (TicketAnswered / TicketFailed)."""
+
+    request_id: str  # made once per confirmation or scan; every retry reuses it
+    code: str  # 8 digits whose check digit holds
+
+
+Ask = RequestTicket | RequestCheckIn  # what the agent asks the server, journals, retries and cancels alike
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +179,7 @@ class ReportStatus:
     unprinted: tuple[str, ...]
 
 
-Effect = RequestTicket | PrintTicket | ReportStatus
+Effect = RequestTicket | RequestCheckIn | PrintTicket | ReportStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +189,7 @@ class Timings:
     ticket: timedelta = timedelta(seconds=6)  # the number stays on screen
     print_failed: timedelta = timedelta(seconds=20)
     notice: timedelta = timedelta(seconds=6)  # a refusal or "not issued" stays on screen
+    keypad: timedelta = timedelta(seconds=30)  # the keypad untouched this long: back to the menu
 
 
 DEFAULT_TIMINGS = Timings()
@@ -160,9 +198,17 @@ DEFAULT_TIMINGS = Timings()
 @dataclass(frozen=True, slots=True)
 class _Pending:
     request_id: str
-    area: str
+    area: str  # "" for a check-in
     priority: str
     since: datetime
+    booking: str = ""  # the code of a check-in
+
+
+@dataclass(frozen=True, slots=True)
+class _Keypad:
+    typed: str
+    touched: datetime  # the last touch: the keypad goes back to the menu `Timings.keypad` after it
+    error: str = ""  # why the code typed was not taken (the check digit, too short)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,8 +220,11 @@ class _Result:
 
 
 class KioskFlow:
-    def __init__(self, new_id: Callable[[], str], now: datetime, timings: Timings = DEFAULT_TIMINGS) -> None:
+    def __init__(self, new_id: Callable[[], str], now: datetime, timings: Timings = DEFAULT_TIMINGS, *,
+                 scanner: bool = False) -> None:
+        """`scanner`: a QR scanner is there (the keypad says a code may be scanned too)."""
         self._new_id = new_id
+        self._scanner = scanner
         self._timings = timings
         self._now = now
         self._started = now
@@ -197,6 +246,8 @@ class KioskFlow:
         self._chosen_priority: str | None = None
         self._pending: _Pending | None = None
         self._result: _Result | None = None
+        self._bookings = False  # the center takes bookings
+        self._keypad: _Keypad | None = None  # open while the citizen types a booking's code
 
     # --- events ---------------------------------------------------------------------------
 
@@ -206,6 +257,8 @@ class KioskFlow:
                 self._now = now
                 if self._result is not None and now >= self._result.until:
                     self._result = None
+                if self._keypad is not None and now - self._keypad.touched >= self._timings.keypad:
+                    self._keypad = None  # nobody is typing: the next citizen finds the menu
             case ConfigReceived():
                 self._configured_as(event)
             case ConnectionChanged(online, broker):
@@ -217,12 +270,15 @@ class KioskFlow:
                 return self._touched(target)
             case Pressed(area, priority):
                 return self._request(area, priority) if self.view().screen is Screen.MENU else []
+            case Scanned(text):
+                return self._scanned(text)
             case TicketAnswered():
                 return self._answered(event)
             case TicketFailed(request_id):
                 if self._pending is not None and self._pending.request_id == request_id:
+                    message = NOT_CHECKED_IN if self._pending.booking else NOT_ISSUED
                     self._pending = None  # the agent cancels it with the server: nobody will hold that ticket
-                    self._show(Screen.REFUSED, self._timings.notice, message=NOT_ISSUED)
+                    self._show(Screen.REFUSED, self._timings.notice, message=message)
             case PrintDone(ticket_id, ok):
                 return self._printed(ticket_id, ok)
         return []
@@ -242,6 +298,9 @@ class KioskFlow:
             self._chosen_priority = None
         if not config.priority_categories:
             self._choosing_priority = False  # no priority screen without categories: the menu
+        self._bookings = config.bookings
+        if not config.bookings:
+            self._keypad = None  # the center stopped taking bookings: the menu
 
     def _printer_checked(self, status: PrinterStatus) -> list[Effect]:
         changed = status != self._printer
@@ -256,9 +315,13 @@ class KioskFlow:
             elif target.startswith("priority:") and target[len("priority:"):] in self._categories:
                 self._chosen_priority = target[len("priority:"):]
                 self._choosing_priority = False
+        elif screen is Screen.KEYPAD:
+            return self._keypad_touched(target)
         elif screen is Screen.MENU:
             if target == PRIORITY_BUTTON:
                 self._choosing_priority = True
+            elif target == BOOKING_BUTTON and self._bookings and not self._chosen_priority:
+                self._keypad = _Keypad("", self._now)
             elif target == BACK_BUTTON:
                 self._chosen_priority = None
             elif target.startswith("area:"):
@@ -278,6 +341,56 @@ class KioskFlow:
         self._pending = _Pending(request_id, area.id, priority, self._now)
         return [RequestTicket(request_id, area.id, priority)]
 
+    def _keypad_touched(self, target: str) -> list[Effect]:
+        keypad = self._keypad
+        assert keypad is not None
+        typed, error = keypad.typed, ""
+        if target == KEY_CANCEL:
+            self._keypad = None
+            return []
+        if target == KEY_CONFIRM:
+            if len(typed) < CODE_DIGITS:
+                error = CODE_SHORT
+            elif not code_ok(typed):
+                error = CODE_WRONG  # a mistyped digit or two swapped: said at once, the server is not asked
+            else:
+                self._keypad = None
+                return self._check_in(typed)
+        elif target == KEY_DELETE:
+            typed = typed[:-1]
+        elif target.startswith("key:") and (digit := target[len("key:"):]) in "0123456789" and len(digit) == 1:
+            typed = typed + digit if len(typed) < CODE_DIGITS else typed
+        else:
+            return []
+        self._keypad = _Keypad(typed, self._now, error)
+        return []
+
+    def _scanned(self, text: str) -> list[Effect]:
+        """A scan on the menu or the keypad checks in at once; anywhere else it is not for this moment."""
+        screen = self.view().screen
+        if not self._bookings or screen not in (Screen.MENU, Screen.KEYPAD):
+            return []
+        code = "".join(text.split())
+        error = ""
+        if not (len(code) == CODE_DIGITS and code.isascii() and code.isdigit()):
+            error = SCAN_NOT_A_BOOKING
+        elif not code_ok(code):
+            error = SCAN_WRONG
+        if not error:
+            self._keypad = None
+            return self._check_in(code)
+        if self._keypad is not None:  # said on the keypad: what was typed stays
+            self._keypad = replace(self._keypad, touched=self._now, error=error)
+        else:
+            self._show(Screen.REFUSED, self._timings.notice, message=error)
+        return []
+
+    def _check_in(self, code: str) -> list[Effect]:
+        request_id = self._new_id()
+        self._chosen_priority, self._choosing_priority = None, False  # not for the citizen after this one
+        self._pending = _Pending(request_id, "", "none", self._now, booking=code)
+        return [RequestCheckIn(request_id, code)]
+
     def _not_taking(self, area_id: str, area: AreaButton | None, buttons: tuple[AreaButton, ...]) -> str:
         """Why `area_id` gives no ticket now, and what to do instead."""
         if area is not None:
@@ -294,12 +407,15 @@ class KioskFlow:
             return []
         self._pending = None
         if answer.ticket is None:
-            if answer.code == "quota_reached":
+            if answer.code == "quota_reached" and pending.area:
                 self._full[pending.area] = self._local().date()
+            checking_in = bool(pending.booking)
             if answer.code in BUSY_CODES:
-                self._show(Screen.BUSY, self._timings.notice, message=answer.refusal or BUSY)
+                busy = CHECK_IN_BUSY if checking_in else BUSY
+                self._show(Screen.BUSY, self._timings.notice, message=answer.refusal or busy)
             else:
-                self._show(Screen.REFUSED, self._timings.notice, message=answer.refusal or NOT_ISSUED)
+                refused = CHECK_IN_REFUSED if checking_in else NOT_ISSUED
+                self._show(Screen.REFUSED, self._timings.notice, message=answer.refusal or refused)
             return []
         self._show(Screen.TICKET, self._timings.ticket, ticket=answer.ticket)
         return [PrintTicket(answer.ticket)]
@@ -323,7 +439,7 @@ class KioskFlow:
         base = KioskView(
             screen=Screen.MENU, center_name=self._center_name, now=self._now, areas=self._buttons(),
             priorities=tuple((c, PRIORITY_LABELS.get(c, c)) for c in self._categories),
-            chosen_priority=self._chosen_priority,
+            chosen_priority=self._chosen_priority, bookings=self._bookings, scanner=self._scanner,
         )
         if self._pending is not None:
             slow = self._now - self._pending.since >= self._timings.slow_after
@@ -341,6 +457,8 @@ class KioskFlow:
         closed = self._closed_now()
         if closed:
             return replace(base, screen=Screen.CLOSED, message=closed)
+        if self._keypad is not None:
+            return replace(base, screen=Screen.KEYPAD, typed=self._keypad.typed, message=self._keypad.error)
         if self._choosing_priority:
             return replace(base, screen=Screen.PRIORITY)
         return base

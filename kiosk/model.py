@@ -27,6 +27,7 @@ class Screen(StrEnum):
     STARTING = "starting"  # the first seconds: no center config or printer check yet
     MENU = "menu"  # one button per area; a separate priority button
     PRIORITY = "priority"  # choose the priority category, then the area
+    KEYPAD = "keypad"  # "Tôi đã đặt lịch": the booking's code typed on a numeric keypad (issue 18)
     WORKING = "working"  # a touch was taken: the ticket is being made
     TICKET = "ticket"  # the number, very large; "Vui lòng nhận phiếu"
     PRINT_FAILED = "print_failed"  # the number was given but not printed: shown large instead
@@ -64,6 +65,16 @@ AREA_GONE = "Lĩnh vực {area} không còn tiếp nhận hồ sơ."  # removed 
 AREA_UNKNOWN = "Lĩnh vực này không tiếp nhận hồ sơ."  # a button for an area the kiosk never heard of
 CHOOSE_ANOTHER = "Mời công dân chọn lĩnh vực khác."
 ASK_STAFF = "Mời công dân liên hệ cán bộ hướng dẫn."  # when no other area takes tickets now
+# Check-in with a booking (issue 18). A code the check digit refuses is said at once, the server is not asked.
+CODE_SHORT = "Mã đặt lịch gồm 8 chữ số. Mời công dân nhập đủ 8 chữ số."
+CODE_WRONG = "Mã đặt lịch không đúng. Mời công dân kiểm tra lại từng chữ số."
+SCAN_NOT_A_BOOKING = ("Mã vừa quét không phải mã đặt lịch. Mời công dân quét mã QR của lịch hẹn "
+                      "hoặc nhập mã trên màn hình.")
+SCAN_WRONG = "Mã đặt lịch vừa quét không hợp lệ. Mời công dân quét lại hoặc nhập mã trên màn hình."
+# Had the server checked the booking in, the kiosk cancels it: the same code checks in again.
+NOT_CHECKED_IN = "Máy chủ chưa trả lời. Mời công dân nhập hoặc quét lại mã đặt lịch."
+CHECK_IN_BUSY = "Hệ thống đang bận, mời công dân xác nhận lại lịch hẹn sau ít phút"
+CHECK_IN_REFUSED = "Chưa xác nhận được lịch hẹn. Mời công dân liên hệ cán bộ hướng dẫn."
 
 
 
@@ -97,6 +108,17 @@ class IssuedTicket:
     # "estimate" (about `estimated_wait_s`) or "no_counter" (no counter serves the area now: no estimate).
     wait_basis: str = "estimate"
     token: str = ""  # the ticket's public token: its page on the citizen web (the QR), "" from an older server
+    # How it came (issue 18): "walk_in", "booked" or "remote"; a booked slot's start and end (the center's time);
+    # the booking's code when it came from one ("walk_in" with a code: checked in too late, made a walk-in).
+    channel: str = "walk_in"
+    slot_start: datetime | None = None
+    slot_end: datetime | None = None
+    booking: str = ""
+
+    @property
+    def late_booking(self) -> bool:
+        """A booking checked in too late that the center made a walk-in ticket: the ticket says so."""
+        return self.channel == "walk_in" and bool(self.booking)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,12 +132,19 @@ class KioskView:
     priorities: tuple[tuple[str, str], ...] = ()  # (category id, Vietnamese label)
     chosen_priority: str | None = None  # set while a priority citizen picks the area
     ticket: IssuedTicket | None = None
-    message: str = ""  # the Vietnamese sentence of the notice screens, PRINT_FAILED and a slow WORKING
+    message: str = ""  # the Vietnamese sentence of the notice screens, PRINT_FAILED, a slow WORKING, the keypad's
+    bookings: bool = False  # the center takes bookings: the menu offers "Tôi đã đặt lịch"
+    typed: str = ""  # the digits typed on the keypad so far
+    scanner: bool = False  # a QR scanner is there: the keypad says a code may be scanned too
 
 
 # Touch targets the view reports and the flow understands.
 PRIORITY_BUTTON = "priority"  # the separate "Ưu tiên" button on the menu
 BACK_BUTTON = "back"
+BOOKING_BUTTON = "booking"  # "Tôi đã đặt lịch" on the menu: opens the keypad
+KEY_DELETE = "key:delete"  # the keypad's "Xoá": the last digit
+KEY_CANCEL = "key:cancel"  # "Huỷ": back to the menu
+KEY_CONFIRM = "key:confirm"  # "Xác nhận"
 
 
 def area_target(area_id: str) -> str:
@@ -124,3 +153,8 @@ def area_target(area_id: str) -> str:
 
 def priority_target(category: str) -> str:
     return f"priority:{category}"
+
+
+def key_target(digit: str) -> str:
+    """A digit key of the keypad: "key:0" to "key:9"."""
+    return f"key:{digit}"

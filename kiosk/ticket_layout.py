@@ -133,6 +133,56 @@ WAIT_MINUTES = "khoảng {minutes} phút"
 NO_COUNTER = "Hiện chưa có quầy tiếp nhận lĩnh vực này"
 
 
+# How the ticket came (issue 18; the server's `channel`): a booked appointment and its slot, a number taken remotely,
+# or a booking checked in too late that the center made a walk-in ticket. Nothing personal: no CCCD, no phone.
+BOOKED_PAPER = "LỊCH HẸN — Khung giờ {slot}"
+BOOKED_SCREEN = "Lịch hẹn — Khung giờ {slot}"
+BOOKED_NO_SLOT_PAPER, BOOKED_NO_SLOT_SCREEN = "LỊCH HẸN", "Lịch hẹn"
+REMOTE_PAPER, REMOTE_SCREEN = "SỐ LẤY TỪ XA", "Số lấy từ xa"
+LATE_PAPER = "Lịch hẹn {slot} đã quá giờ. Số thứ tự được cấp như công dân đến trực tiếp."
+LATE_NO_SLOT_PAPER = "Đã quá giờ hẹn. Số thứ tự được cấp như công dân đến trực tiếp."
+LATE_SCREEN = "Đã quá giờ hẹn: cấp số như công dân đến trực tiếp"
+
+
+def slot_text(ticket: IssuedTicket) -> str:
+    """The booked slot as "09:00–09:30" (the center's time, as the server gave it), "" without one."""
+    if ticket.slot_start is None or ticket.slot_end is None:
+        return ""
+    return f"{ticket.slot_start:%H:%M}–{ticket.slot_end:%H:%M}"
+
+
+def channel_note(ticket: IssuedTicket) -> str:
+    """What the kiosk's screen says of how the ticket came: "" for a plain walk-in."""
+    slot = slot_text(ticket)
+    if ticket.late_booking:
+        return LATE_SCREEN
+    if ticket.channel == "booked":
+        return BOOKED_SCREEN.format(slot=slot) if slot else BOOKED_NO_SLOT_SCREEN
+    if ticket.channel == "remote":
+        return REMOTE_SCREEN
+    return ""
+
+
+def channel_lines(ticket: IssuedTicket) -> tuple[str, str]:
+    """What the paper says of how the ticket came: (a line printed white on black, a line printed in bold), each
+    "" when there is none. "Khung giờ 09:00–09:30" never breaks."""
+    slot = slot_text(ticket)
+    if ticket.late_booking:
+        return "", _keep(LATE_PAPER.format(slot=slot), f"Lịch hẹn {slot}", "đã quá giờ") if slot else LATE_NO_SLOT_PAPER
+    if ticket.channel == "booked":
+        return _keep(BOOKED_PAPER.format(slot=slot), f"Khung giờ {slot}") if slot else BOOKED_NO_SLOT_PAPER, ""
+    if ticket.channel == "remote":
+        return REMOTE_PAPER, ""
+    return "", ""
+
+
+def _keep(text: str, *groups: str) -> str:
+    """`text` with each of `groups` kept on one line (its spaces made no-break)."""
+    for group in groups:
+        text = text.replace(group, group.replace(" ", NBSP))
+    return text
+
+
 def wait_basis(ticket: IssuedTicket) -> str:
     """The ticket's wait basis, one of protocol.messages.WAIT_BASES; an unknown one counts as an estimate."""
     return ticket.wait_basis if ticket.wait_basis in WAIT_BASES else WAIT_ESTIMATE
@@ -469,6 +519,13 @@ def render_ticket(ticket: IssuedTicket, text: TicketText, paper: PaperProfile, f
         parts.append(_fit_number_image(number, fonts.bold, width, size.margin, FONT_A_HEIGHT * paper.digit_scale))
     parts.append(_blank(width, 10))
 
+    channel, late = channel_lines(ticket)
+    if channel:
+        block(channel, bold, inverted=True, pad=5)
+        parts.append(_blank(width, 10))
+    if late:
+        block(late, bold)
+        parts.append(_blank(width, 10))
     if ticket.priority != "none":
         label = PRIORITY_LABELS.get(ticket.priority, ticket.priority)
         block(f"Ưu tiên: {label}", bold, inverted=True, pad=5)

@@ -16,15 +16,21 @@ import pygame
 from kiosk.model import (
     AREA_CLOSED,
     BACK_BUTTON,
+    BOOKING_BUTTON,
     BUSY,
+    KEY_CANCEL,
+    KEY_CONFIRM,
+    KEY_DELETE,
     NO_SERVER,
     NOT_ISSUED,
     PRINT_FAILED,
     PRIORITY_BUTTON,
     AreaButton,
+    IssuedTicket,
     KioskView,
     Screen,
     area_target,
+    key_target,
     priority_target,
     wait_minutes,
 )
@@ -34,8 +40,10 @@ from kiosk.ticket_layout import (
     NO_COUNTER,
     WAIT_LABEL,
     WAIT_MINUTES,
+    channel_note,
     wait_basis,
 )
+from protocol.booking_code import CODE_DIGITS
 from protocol.messages import PRIORITY_LABELS, WAIT_FREE_COUNTER, WAIT_NO_COUNTER
 from ui.renderer import Memo, Renderer
 from ui.text import (
@@ -78,6 +86,9 @@ GOOD: Colour = (20, 110, 58)
 PROBLEM: Colour = (180, 30, 30)
 PROBLEM_TEXT: Colour = (255, 255, 255)
 WARNING_EDGE: Colour = (214, 132, 0)
+WARNING_TEXT: Colour = (150, 72, 0)  # a code typed wrong: said plainly, not in the red of a fault
+BOOKED: Colour = (20, 110, 58)  # a booked appointment or a remote number: the ticket's label, "Xác nhận"
+BOOKED_TEXT: Colour = (255, 255, 255)
 
 MENU_TITLE = "Mời chọn lĩnh vực cần giải quyết"
 PRIORITY_TITLE = "Mời chọn đối tượng ưu tiên"
@@ -90,6 +101,14 @@ PRIORITY_LABEL_FORMS = (
     "Lấy số ưu tiên",
 )
 WORKING_TEXT = "Đang lấy số thứ tự…"
+# Check-in with a booking (issue 18): the menu's button and the keypad (the brief's spelling of its keys).
+BOOKING_LABEL = "Tôi đã đặt lịch"
+KEYPAD_TITLE = "Mời nhập mã đặt lịch"
+KEYPAD_HINT = "Mã gồm 8 chữ số, có trong thông báo xác nhận đặt lịch"
+KEYPAD_HINT_SCANNER = "Mã gồm 8 chữ số, có trong thông báo xác nhận đặt lịch. Hoặc đưa mã QR vào máy quét"
+DELETE_LABEL = "Xoá"
+CANCEL_LABEL = "Huỷ"
+CONFIRM_LABEL = "Xác nhận"
 STARTING_TEXT = "Đang khởi động…"
 TICKET_LABEL = "Số thứ tự"
 TAKE_TICKET = "Vui lòng nhận phiếu"
@@ -180,6 +199,8 @@ class KioskRenderer(Renderer[TextBlock | Spinner]):
             self._menu(view, body, items, targets)
         elif view.screen is Screen.PRIORITY:
             self._priority(view, body, items, targets)
+        elif view.screen is Screen.KEYPAD:
+            self._keypad(view, body, items, targets)
         elif view.screen is Screen.WORKING:
             self._waiting(view, body, WORKING_TEXT, items, note=view.message)
         elif view.screen is Screen.STARTING:
@@ -229,7 +250,14 @@ class KioskRenderer(Renderer[TextBlock | Spinner]):
         band = self._bottom_band(inner)
         if view.chosen_priority:
             self._back_button(band, items, targets)
-        elif view.priorities:
+        elif view.bookings:  # "Tôi đã đặt lịch" at the right of the band, the priority button beside it
+            booking = band.copy()
+            if view.priorities:
+                booking.w = round(band.w * 0.36)
+                booking.right = band.right
+            self._booking_button(booking, items, targets)
+            band = pygame.Rect(band.x, band.y, booking.x - band.x - m, band.h)
+        if not view.chosen_priority and view.priorities:
             items.append(Panel(band, PRIORITY, PRIORITY_EDGE, max(2, round(self._scale * 2)), m, self._shadow()))
             text_box = band.inflate(-3 * m, -m)
             form = next((f for f in PRIORITY_LABEL_FORMS[:-1]
@@ -281,6 +309,88 @@ class KioskRenderer(Renderer[TextBlock | Spinner]):
                                     max_size=common))
             targets.append((cell.copy(), priority_target(category)))
 
+    def _keypad(self, view: KioskView, body: pygame.Rect, items: list[Item],
+                targets: list[tuple[pygame.Rect, str]]) -> None:
+        """The booking's code: what to type, 8 boxes (4 + 4) filled as it is typed, why it was not taken; big keys
+        0-9, "Xoá" and "Xác nhận"; "Huỷ". Side by side on a wide screen, one above the other on a tall one."""
+        m = self._m
+        inner = body.inflate(-2 * m, -2 * m)
+        band = self._bottom_band(inner)
+        if inner.w >= inner.h * 1.3:
+            left = pygame.Rect(inner.x, inner.y, round(inner.w * 0.48), inner.h)
+            pad = pygame.Rect(left.right + 2 * m, inner.y, inner.right - left.right - 2 * m, inner.h)
+            cancel = pygame.Rect(left.x, left.bottom - band.h, left.w, band.h)
+            info = pygame.Rect(left.x, left.y, left.w, cancel.top - m - left.y)
+        else:
+            cancel = pygame.Rect(band.x, band.y, max(round(band.w * 0.3), min(band.w, band.h * 3)), band.h)
+            info = pygame.Rect(inner.x, inner.y, inner.w, round(inner.h * 0.36))
+            pad = pygame.Rect(inner.x, info.bottom + m, inner.w, band.top - 2 * m - info.bottom)
+        shares = (("title", 0.2), ("hint", 0.2), ("code", 0.34), ("message", 0.26))
+        boxes: dict[str, pygame.Rect] = {}
+        y = info.y
+        for name, share in shares:
+            boxes[name] = pygame.Rect(info.x, y, info.w, round(info.h * share) - m // 2)
+            y += round(info.h * share)
+        items.append(self._text(KEYPAD_TITLE, boxes["title"], bold=True, colour=TITLE, max_lines=1,
+                                max_size=self._px(34)))
+        items.append(self._text(KEYPAD_HINT_SCANNER if view.scanner else KEYPAD_HINT, boxes["hint"], bold=False,
+                                colour=TEXT_SOFT, max_lines=2, max_size=self._px(22)))
+        self._code_boxes(view.typed, boxes["code"], items)
+        if view.message:
+            items.append(self._text(view.message, boxes["message"], bold=True, colour=WARNING_TEXT, max_lines=3,
+                                    max_size=self._px(24)))
+        edge = max(2, round(self._scale * 3))
+        keys = [*(str(digit) for digit in range(1, 10)), DELETE_LABEL, "0", CONFIRM_LABEL]
+        key_w, key_h = (pad.w - 2 * m) // 3, (pad.h - 3 * m) // 4
+        key_size = self.fit(CONFIRM_LABEL, pygame.Rect(0, 0, key_w - m, key_h - m), bold=True, max_lines=1,
+                            max_size=self._px(40)).size  # "Xoá" in the size of "Xác nhận"
+        for index, label in enumerate(keys):
+            row, col = divmod(index, 3)
+            rect = pygame.Rect(pad.x + col * (key_w + m), pad.y + row * (key_h + m), key_w, key_h)
+            if label == CONFIRM_LABEL:
+                target, fill, line, colour = KEY_CONFIRM, BOOKED, BOOKED, BOOKED_TEXT
+            elif label == DELETE_LABEL:
+                target, fill, line, colour = KEY_DELETE, BUTTON, WARNING_EDGE, TEXT
+            else:
+                target, fill, line, colour = key_target(label), BUTTON, BUTTON_EDGE, TEXT
+            items.append(Panel(rect, fill, line, edge, m, self._shadow()))
+            size = self._px(48) if label.isdigit() else key_size
+            items.append(self._text(label, rect.inflate(-m, -m), bold=True, colour=colour, max_lines=1,
+                                    max_size=size))
+            targets.append((rect.copy(), target))
+        items.append(Panel(cancel, BUTTON, BUTTON_EDGE, edge, m, self._shadow()))
+        items.append(self._text(CANCEL_LABEL, cancel.inflate(-2 * m, -m), bold=True, colour=TITLE, max_lines=1,
+                                max_size=self._px(28)))
+        targets.append((cancel.copy(), KEY_CANCEL))
+
+    def _code_boxes(self, typed: str, row: pygame.Rect, items: list[Item]) -> None:
+        """One box per digit of a code, in two groups of 4 (as printed: "1234 5678"); the next one to fill is
+        marked."""
+        m = self._m
+        small, large = max(3, m // 2), 2 * m
+        half = CODE_DIGITS // 2
+        cell_w = min((row.w - (CODE_DIGITS - 2) * small - large) // CODE_DIGITS, round(row.h * 0.8))
+        cell_h = min(row.h, round(cell_w * 1.3))
+        total = CODE_DIGITS * cell_w + (CODE_DIGITS - 2) * small + large
+        x, top = row.x + (row.w - total) // 2, row.y + (row.h - cell_h) // 2
+        thin, thick = max(2, round(self._scale * 2)), max(3, round(self._scale * 4))
+        for index in range(CODE_DIGITS):
+            cell = pygame.Rect(x, top, cell_w, cell_h)
+            current = index == len(typed)
+            items.append(Panel(cell, BUTTON, TITLE if current else CLOSED_EDGE, thick if current else thin,
+                               max(2, m // 2)))
+            if index < len(typed):
+                digit = cell.inflate(-round(cell_w * 0.4), -round(cell_h * 0.42))  # room around it in the box
+                items.append(self._glyphs(typed[index], digit, NUMBER))
+            x += cell_w + (large if index == half - 1 else small)
+
+    def _booking_button(self, rect: pygame.Rect, items: list[Item], targets: list[tuple[pygame.Rect, str]]) -> None:
+        m = self._m
+        items.append(Panel(rect, BOOKED, BOOKED, max(2, round(self._scale * 2)), m, self._shadow()))
+        items.append(self._text(BOOKING_LABEL, rect.inflate(-3 * m, -m), bold=True, colour=BOOKED_TEXT, max_lines=2,
+                                max_size=self._px(28)))
+        targets.append((rect.copy(), BOOKING_BUTTON))
+
     def _waiting(self, view: KioskView, body: pygame.Rect, text: str, items: list[Item], note: str = "") -> None:
         """A spinner, `text` under it, and a smaller `note` (why it takes long) under that."""
         m = self._m
@@ -331,14 +441,17 @@ class KioskRenderer(Renderer[TextBlock | Spinner]):
             boxes[name] = pygame.Rect(inner.x, y, inner.w, box_h)
             y += box_h + gap
         priority = self._priority_label(view, ticket.priority) if ticket.priority not in ("", "none") else ""
-        if priority:
+        note = channel_note(ticket)  # a booked slot, a remote number, a booking made a walk-in
+        if priority or note:
             label = boxes["label"]
-            text = self._text(f"Phiếu ưu tiên: {priority}", label.inflate(-4 * m, -m // 2), bold=True,
-                              colour=PRIORITY_TEXT, max_lines=1, max_size=self._px(24))
+            said = " · ".join(part for part in (note, f"Phiếu ưu tiên: {priority}" if priority else "") if part)
+            fill, edge, colour = self._label_colours(ticket, note)
+            text = self._text(said, label.inflate(-4 * m, -m // 2), bold=True, colour=colour, max_lines=1,
+                              max_size=self._px(24))
             widest = max(line.rect.w for line in text.lines)
             pill = pygame.Rect(0, 0, min(label.w, widest + 3 * m), label.h)
             pill.center = label.center
-            items.append(Panel(pill, PRIORITY, PRIORITY_EDGE, max(2, round(self._scale * 2)), label.h // 2))
+            items.append(Panel(pill, fill, edge, max(2, round(self._scale * 2)), label.h // 2))
             items.append(text)
         else:
             items.append(self._text(TICKET_LABEL, boxes["label"], bold=False, colour=TEXT_SOFT, max_lines=1,
@@ -372,6 +485,13 @@ class KioskRenderer(Renderer[TextBlock | Spinner]):
                    for line, box in zip(lines, halves, strict=True))
         for line, box in zip(lines, halves, strict=True):
             items.append(self._text(line, box, bold=False, colour=TEXT, max_lines=1, max_size=size))
+
+    @staticmethod
+    def _label_colours(ticket: IssuedTicket, note: str) -> tuple[Colour, Colour, Colour]:
+        """Green for a booked slot or a remote number, amber for a priority ticket or a booking made a walk-in."""
+        if note and not ticket.late_booking:
+            return BOOKED, BOOKED, BOOKED_TEXT
+        return PRIORITY, PRIORITY_EDGE, PRIORITY_TEXT
 
     def _notice(self, view: KioskView, body: pygame.Rect, items: list[Item]) -> None:
         """A message in a framed panel under a round mark: red for what needs an official (printer,

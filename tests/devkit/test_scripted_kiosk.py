@@ -12,6 +12,7 @@ from typing import TextIO
 
 from devkit.scripted_kiosk import ScriptedDisplay
 from kiosk.model import KioskView, Screen
+from kiosk.scanner import KeyboardWedgeScanner
 from tests.kiosk.test_view import AREAS, CENTER, MENU, NOW, PRIORITIES
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
@@ -82,3 +83,19 @@ def test_a_touch_that_never_finds_its_button_is_reported_missed() -> None:
         display.close()
     said = sink.getvalue().splitlines()
     assert sorted(said[:2]) == ["screen menu", "unknown hello"] and said[2:] == ["missed area:nowhere"]
+
+
+def test_a_scan_line_types_the_code_into_the_window_as_a_keyboard_scanner_does() -> None:
+    source, sink = Lines(), io.StringIO()
+    display = ScriptedDisplay(800, 480, screenshots=None, source=source.source, sink=sink)
+    scanner = KeyboardWedgeScanner(display.key_presses)
+    try:
+        source.feed("scan 1234 5671")
+        source.feed("read")
+        display.show(KioskView(Screen.KEYPAD, CENTER, NOW, AREAS, PRIORITIES, bookings=True))
+        said_at_last(sink, "unknown read")
+        assert display.touches() == []
+        assert scanner.scans() == ["1234 5671"]
+    finally:
+        display.close()
+    assert "screen keypad" in sink.getvalue().splitlines()

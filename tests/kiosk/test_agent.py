@@ -22,6 +22,7 @@ from kiosk.flow import Pressed, Timings
 from kiosk.journal import Journal
 from kiosk.model import IssuedTicket, PrinterStatus, Screen
 from kiosk.printer import FakePrinter
+from kiosk.scanner import CodeScanner
 from kiosk.ticket_layout import RenderedTicket, TicketFonts, TicketText, render_ticket
 from protocol.link import FakeLink, Message
 from protocol.messages import AreaInfo, Cancellation, CenterConfigMessage
@@ -69,15 +70,17 @@ def answer(**reply: Any) -> Callable[[dict[str, Any]], bytes]:
 @contextmanager
 def kiosk_running(server: Server, printer: FakePrinter, link: FakeLink | None = None,
                   journal: Journal | None = None, qr: str | None = None,
-                  buttons: tuple[AreaPin, ...] = ()) -> Iterator[tuple[KioskAgent, FakeLink]]:
+                  buttons: tuple[AreaPin, ...] = (), center: CenterConfigMessage = CONFIG,
+                  scanner: CodeScanner | None = None) -> Iterator[tuple[KioskAgent, FakeLink]]:
     """A kiosk on its own loop, the center's config delivered, its menu shown; `qr`: its QR template; `buttons`:
-    its GPIO area buttons (only configured here: the test presses them through the agent's events)."""
+    its GPIO area buttons (only configured here: the test presses them through the agent's events); `center`: the
+    retained config; `scanner`: its QR scanner."""
     link = link or FakeLink(server)
     config = dataclasses.replace(load(EXAMPLE), buttons=buttons)
     config = config if qr is None else dataclasses.replace(config, qr=qr)
     kiosk = KioskAgent(config, link, printer, display=None, clock=lambda: datetime.now(ZONE),
-                       fonts=TicketFonts.default(), journal=journal or Journal(None), timings=QUICK)
-    with looping(kiosk, link, (kiosk.topics.config(), CONFIG.to_wire())):
+                       fonts=TicketFonts.default(), journal=journal or Journal(None), timings=QUICK, scanner=scanner)
+    with looping(kiosk, link, (kiosk.topics.config(), center.to_wire())):
         until(lambda: kiosk.ready() and kiosk.flow.view().screen is Screen.MENU)
         yield kiosk, link
 

@@ -21,6 +21,7 @@ from escpos.printer import Network
 
 from devkit.local_broker import LocalBroker
 from devkit.loopback_printer import LoopbackPrinter
+from kiosk.__main__ import open_scanner
 from kiosk.agent import KioskAgent
 from kiosk.config import load
 from kiosk.journal import Journal
@@ -75,18 +76,21 @@ def printer() -> Iterator[LoopbackPrinter]:
 class Kiosk:
     """The agent on this (main) thread, as pygame wants; the scenario runs beside it."""
 
-    def __init__(self, folder: Path, broker: LocalBroker, center_id: str, printer: LoopbackPrinter) -> None:
+    def __init__(self, folder: Path, broker: LocalBroker, center_id: str, printer: LoopbackPrinter, *,
+                 extra_toml: str = "") -> None:
+        """`extra_toml`: more of the kiosk's config (a [scanner]); its scanner is made as `python -m kiosk` makes it."""
         path = folder / "kiosk.toml"
         path.write_text(KIOSK_TOML.format(center_id=center_id, url=broker.url, port=printer.port,
-                                          tickets=folder / "tickets"), encoding="utf-8")
+                                          tickets=folder / "tickets") + extra_toml, encoding="utf-8")
         self.config = load(path)
         self.display = PygameDisplay(800, 480, fullscreen=False)
+        self.scanner = open_scanner(self.config, self.display)
         link = MqttLink(self.config.mqtt, client_id=self.config.client_id,
                         status_topic=Topics(center_id).device_status("k1"))
         self.agent = KioskAgent(
             self.config, link, EscposPrinter(Network("127.0.0.1", printer.port, timeout=2), can_query_status=True),
             display=self.display, clock=lambda: datetime.now(ZONE), fonts=TicketFonts.default(),
-            journal=Journal(folder / "journal.db"),
+            journal=Journal(folder / "journal.db"), scanner=self.scanner,
         )
 
     def run(self, scenario: Callable[[], None]) -> None:
@@ -102,7 +106,11 @@ class Kiosk:
                 stop.set()
 
         threading.Thread(target=guarded, daemon=True).start()
-        self.agent.run(stop)
+        try:
+            self.agent.run(stop)
+        finally:
+            if self.scanner is not None:
+                self.scanner.close()
         if failure:
             raise failure[0]
 

@@ -12,10 +12,12 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from escpos.printer import Dummy
 from PIL import Image, ImageChops
 
 from kiosk.config import DEFAULT_QR
 from kiosk.model import IssuedTicket, wait_minutes
+from kiosk.printer import EscposPrinter
 from kiosk.ticket_layout import (
     AHEAD_LINE,
     CALLED_AT_ONCE,
@@ -35,6 +37,7 @@ from kiosk.ticket_layout import (
     Segment,
     TicketFonts,
     TicketText,
+    channel_lines,
     draw_text_block,
     estimate_bytes,
     nfc,
@@ -604,3 +607,75 @@ def test_words_joined_by_no_break_spaces_break_there_before_between_letters(font
     tiny = int(font.getlength("khoảng")) + 1
     assert font.getlength("12 phút") > tiny
     assert wrap_text(value, font, tiny) == ["khoảng", "12", "phút"]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# How the ticket came (issue 18): a booked slot, a remote number, a booking checked in too late
+
+
+def booked(channel: str = "booked", *, slot: bool = True, booking: str = "12345671") -> IssuedTicket:
+    start = datetime(2026, 11, 23, 9, 0, tzinfo=VN) if slot else None
+    end = start + timedelta(minutes=30) if start is not None else None
+    return dataclasses.replace(make_ticket(), channel=channel, booking=booking, slot_start=start, slot_end=end)
+
+
+def band_line(text: str, fonts: TicketFonts, paper: PaperProfile) -> Image.Image:
+    """A line printed white on black, as the priority's and the booking's are."""
+    from kiosk.ticket_layout import _font
+
+    width = paper.width_dots
+    sizes = text_sizes(width)
+    return to_1bit(draw_text_block(text, _font(fonts.bold, sizes.body), width, sizes.margin, inverted=True, pad=5))
+
+
+def test_what_the_paper_says_of_each_channel() -> None:
+    def plain(lines: tuple[str, str]) -> tuple[str, str]:
+        return lines[0].replace(NBSP, " "), lines[1].replace(NBSP, " ")
+
+    assert plain(channel_lines(booked())) == ("LỊCH HẸN — Khung giờ 09:00–09:30", "")
+    assert plain(channel_lines(booked(slot=False))) == ("LỊCH HẸN", "")
+    assert plain(channel_lines(booked("remote", slot=False))) == ("SỐ LẤY TỪ XA", "")
+    assert plain(channel_lines(booked("walk_in"))) == (
+        "", "Lịch hẹn 09:00–09:30 đã quá giờ. Số thứ tự được cấp như công dân đến trực tiếp.")
+    assert plain(channel_lines(booked("walk_in", slot=False))) == (
+        "", "Đã quá giờ hẹn. Số thứ tự được cấp như công dân đến trực tiếp.")
+    assert channel_lines(make_ticket()) == ("", ""), "a walk-in says nothing more"
+    assert "Khung\u00a0giờ\u00a009:00–09:30" in channel_lines(booked())[0], "the slot never breaks from its label"
+
+
+@pytest.mark.parametrize("paper_name", PAPERS)
+@pytest.mark.parametrize("channel", ["booked", "remote", "walk_in"])
+def test_a_booked_remote_or_late_ticket_says_so_on_the_paper(paper_name: str, channel: str, fonts: TicketFonts,
+                                                             tmp_path: Path) -> None:
+    paper = PAPERS[paper_name]
+    ticket = booked(channel, slot=channel != "remote")
+    rendered = render_ticket(ticket, TEXT, paper, fonts)
+    save(rendered.preview, tmp_path, f"{paper_name}-channel-{channel}")
+    band, late = channel_lines(ticket)
+    if band:
+        assert find_block(rendered.preview, band_line(band, fonts, paper)) is not None
+    else:
+        line = text_line(late, fonts.bold, text_sizes(paper.width_dots).body, paper)
+        assert find_block(rendered.preview, line) is not None
+    number = next(s for s in rendered.segments if isinstance(s, NumberSegment))
+    assert number.text == "B001"
+    plain = render_ticket(make_ticket(), TEXT, paper, fonts)
+    assert rendered.preview.height > plain.preview.height
+
+
+def test_the_booking_code_and_nothing_personal_is_printed(fonts: TicketFonts) -> None:
+    one = render_ticket(booked(booking="12345671"), TEXT, PAPER_58MM, fonts)
+    other = render_ticket(booked(booking="76543210"), TEXT, PAPER_58MM, fonts)
+    assert ImageChops.difference(one.preview.convert("L"), other.preview.convert("L")).getbbox() is None
+    assert not any("12345671" in s.content for s in one.segments if isinstance(s, QrSegment))
+
+
+def test_a_booked_ticket_goes_to_the_printer_as_an_image_the_number_and_the_qr(fonts: TicketFonts,
+                                                                               tmp_path: Path) -> None:
+    rendered = render_ticket(booked(), TEXT, PAPER_80MM, fonts)
+    save(rendered.preview, tmp_path, "80mm-booked-dummy")
+    dummy = Dummy()
+    EscposPrinter(dummy, can_query_status=False).print_ticket(rendered)
+    data = dummy.output
+    assert b"\x1dv0" in data and b"B001" in data and b"\x1dV" in data
+    assert b"12345671" not in data

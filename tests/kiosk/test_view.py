@@ -4,6 +4,7 @@ and checked."""
 from __future__ import annotations
 
 import ast
+import itertools
 import re
 import tomllib
 import unicodedata
@@ -24,8 +25,13 @@ from kiosk.model import (
     AREA_OUT_OF_HOURS,
     ASK_STAFF,
     BACK_BUTTON,
+    BOOKING_BUTTON,
     BUSY,
     CHOOSE_ANOTHER,
+    CODE_WRONG,
+    KEY_CANCEL,
+    KEY_CONFIRM,
+    KEY_DELETE,
     NO_BROKER,
     NO_SERVER,
     NOT_ISSUED,
@@ -38,10 +44,15 @@ from kiosk.model import (
     KioskView,
     Screen,
     area_target,
+    key_target,
     priority_target,
 )
+from kiosk.ticket_layout import LATE_SCREEN
 from kiosk.view import (
+    BOOKED,
     CLOSED,
+    KEYPAD_HINT,
+    KEYPAD_HINT_SCANNER,
     NUMBER,
     PRIORITY,
     PROBLEM,
@@ -499,6 +510,8 @@ def test_citizens_are_addressed_formally_and_the_paper_is_a_phieu(module: str) -
 
 def test_every_kiosk_screen_is_formal(renderer: KioskRenderer) -> None:
     views = [EXAMPLE_MENU, replace(EXAMPLE_MENU, screen=Screen.PRIORITY), replace(MENU, screen=Screen.WORKING),
+             replace(BOOKING_MENU, screen=Screen.KEYPAD, typed="123", message=CODE_WRONG, scanner=True),
+             replace(MENU, screen=Screen.TICKET, ticket=BOOKED_TICKET),
              KioskView(Screen.STARTING, "", NOW), KioskView(Screen.BUSY, CENTER, NOW),
              KioskView(Screen.PRINTER_PROBLEM, CENTER, NOW), replace(MENU, screen=Screen.PRINT_FAILED, ticket=TICKET),
              *(replace(MENU, screen=Screen.TICKET, ticket=replace(TICKET, wait_basis=basis))
@@ -506,3 +519,96 @@ def test_every_kiosk_screen_is_formal(renderer: KioskRenderer) -> None:
     for view in views:
         for text in texts(renderer.layout(view)):
             assert not re.search(r"\b(bạn|vé)\b", text, re.IGNORECASE), text
+
+
+# --- check-in with a booking (issue 18) -------------------------------------------------------------------------
+
+BOOKING_MENU = replace(MENU, bookings=True)
+BOOKED_TICKET = replace(TICKET, number="1007", channel="booked", booking="12345671",
+                        slot_start=NOW.replace(hour=9, minute=0), slot_end=NOW.replace(hour=9, minute=30))
+KEYS = [key_target(str(digit)) for digit in range(10)] + [KEY_DELETE, KEY_CONFIRM, KEY_CANCEL]
+
+
+def test_the_menu_offers_check_in_beside_the_priority_button(renderer: KioskRenderer, tmp_path: Path) -> None:
+    surface, targets, scene = draw(renderer, BOOKING_MENU, tmp_path, "menu-bookings")
+    rects = {target: rect for rect, target in targets}
+    assert set(rects) == {area_target(a.id) for a in AREAS if a.open} | {PRIORITY_BUTTON, BOOKING_BUTTON}
+    booking, priority = rects[BOOKING_BUTTON], rects[PRIORITY_BUTTON]
+    assert booking.top == priority.top and booking.left > priority.right, "side by side, below the areas"
+    assert booking.w >= 0.3 * renderer.size[0]
+    assert "Tôi đã đặt lịch" in texts(scene)
+    assert surface.get_at((booking.x + booking.w // 10, booking.centery))[:3] == BOOKED
+    assert any(text.startswith("Ưu tiên") or text == "Lấy số ưu tiên" for text in texts(scene))
+
+
+def test_without_priorities_check_in_takes_the_whole_band_and_none_while_a_priority_is_chosen(tmp_path: Path) -> None:
+    pygame.font.init()
+    renderer = KioskRenderer((800, 480))
+    _, targets, _ = draw(renderer, replace(BOOKING_MENU, priorities=()), tmp_path, "menu-bookings-only")
+    rects = {target: rect for rect, target in targets}
+    assert PRIORITY_BUTTON not in rects and rects[BOOKING_BUTTON].w > 0.9 * 800
+    _, targets, _ = draw(renderer, replace(BOOKING_MENU, chosen_priority="elderly"), tmp_path, "menu-bookings-chosen")
+    assert BOOKING_BUTTON not in [target for _, target in targets]
+
+
+def digit_boxes(scene: Scene) -> list[TextBlock]:
+    """The typed digits in the code's boxes: one-digit blocks that are no keys, left to right."""
+    keys = {tuple(rect) for rect, _ in scene.targets}
+    blocks = [block for block in scene.texts() if len(block.lines) == 1 and block.lines[0].text.isdigit()
+              and len(block.lines[0].text) == 1 and not any(pygame.Rect(key).contains(block.box) for key in keys)]
+    return sorted(blocks, key=lambda block: block.box.x)
+
+
+def test_the_keypad_has_big_keys_and_shows_the_code_grouped_as_typed(renderer: KioskRenderer, tmp_path: Path) -> None:
+    view = replace(BOOKING_MENU, screen=Screen.KEYPAD, typed="123456")
+    surface, targets, scene = draw(renderer, view, tmp_path, "keypad")
+    assert sorted(target for _, target in targets) == sorted(KEYS)
+    width, height = renderer.size
+    for rect, target in targets:
+        assert min(rect.size) >= 0.1 * min(width, height), target  # big keys for a finger
+    shown = texts(scene)
+    assert {"Mời nhập mã đặt lịch", KEYPAD_HINT, "Xoá", "Huỷ", "Xác nhận"} <= set(shown)
+    rects = {target: rect for rect, target in targets}
+    for label, target in [*((str(n), key_target(str(n))) for n in range(10)), ("Xoá", KEY_DELETE),
+                          ("Xác nhận", KEY_CONFIRM), ("Huỷ", KEY_CANCEL)]:
+        assert any(rects[target].contains(block.box) and flat(" ".join(line.text for line in block.lines)) == label
+                   for block in scene.texts()), f"{target} says {label}"
+    boxes = digit_boxes(scene)
+    assert "".join(block.lines[0].text for block in boxes) == "123456"
+    first = next(item.rect for item in scene.items if isinstance(item, Panel) and item.rect.contains(boxes[0].box))
+    cells = sorted((item.rect for item in scene.items if isinstance(item, Panel) and item.rect.size == first.size
+                    and item.rect.y == first.y), key=lambda rect: rect.x)
+    assert len(cells) == 8, "a box for each digit of the code"
+    gaps = [b.x - a.right for a, b in itertools.pairwise(cells)]
+    assert gaps[3] > 2 * max(gaps[:3] + gaps[4:]), "grouped 4 + 4, as the code is printed"
+    confirm = rects[KEY_CONFIRM]
+    assert surface.get_at((confirm.x + confirm.w // 10, confirm.centery))[:3] == BOOKED
+
+
+def test_the_keypad_says_why_a_code_was_not_taken_and_that_a_qr_may_be_scanned(renderer: KioskRenderer,
+                                                                              tmp_path: Path) -> None:
+    view = replace(BOOKING_MENU, screen=Screen.KEYPAD, typed="12345678", message=CODE_WRONG, scanner=True)
+    surface, _, scene = draw(renderer, view, tmp_path, "keypad-wrong")
+    shown = [flat(text) for text in texts(scene)]
+    assert flat(CODE_WRONG) in shown and flat(KEYPAD_HINT_SCANNER) in shown
+    assert "".join(block.lines[0].text for block in digit_boxes(scene)) == "12345678"
+    assert colour_mask(surface, PROBLEM).count() == 0, "a typing mistake is no fault: no red"
+
+
+@pytest.mark.parametrize(("name", "ticket", "label"), [
+    ("booked", BOOKED_TICKET, "Lịch hẹn — Khung giờ 09:00–09:30"),
+    ("remote", replace(BOOKED_TICKET, channel="remote", slot_start=None, slot_end=None), "Số lấy từ xa"),
+    ("late", replace(BOOKED_TICKET, channel="walk_in"), LATE_SCREEN),
+    ("booked-priority", replace(BOOKED_TICKET, priority="elderly"),
+     "Lịch hẹn — Khung giờ 09:00–09:30 · Phiếu ưu tiên: Người cao tuổi"),
+])
+def test_the_ticket_screen_says_how_the_ticket_came(renderer: KioskRenderer, tmp_path: Path, name: str,
+                                                    ticket: IssuedTicket, label: str) -> None:
+    view = replace(MENU, screen=Screen.TICKET, ticket=ticket)
+    surface, _, scene = draw(renderer, view, tmp_path, f"ticket-{name}")
+    shown = [flat(text) for text in texts(scene)]
+    assert flat(label) in shown and ticket.number in shown and "Vui lòng nhận phiếu" in shown
+    assert "Số thứ tự" not in shown, "the label says more than that"
+    assert "12345671" not in " ".join(shown), "the booking's code is not shown"
+    colour = PRIORITY if name == "late" else BOOKED
+    assert colour_mask(surface, colour).count() > 0
