@@ -289,7 +289,10 @@ def group(members: Sequence[Citizen], center: ReportCenter, targets: dict[str, i
     )
 
 
-PUNCTUAL_MIN = 10  # a booked citizen called within this long after their slot's start was called on time
+# A booked citizen first called no later than this many minutes after their slot's start (or before it) was called
+# on time: within the 15 minutes a late booked citizen may still check in (`BookingRules.late_min`'s default), and
+# short enough that a slot of 30 minutes is still mostly theirs.
+PUNCTUAL_MIN = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -623,8 +626,7 @@ def _channels(report: Report) -> Sheet:
     columns = (AREA, CHANNEL, *CHANNEL_TICKET_COLUMNS, *(CHANNEL_BOOKING_COLUMNS if with_bookings else ()),
                *(CHANNEL_SLOT_COLUMNS if with_slots else ()))
 
-    def row(area: str, channel: str | None, people: list[Citizen], bookings: list[BookingRecord]) -> tuple[Cell, ...]:
-        g = channel_group(people, bookings, report.as_of)
+    def row(area: str, channel: str | None, g: ChannelGroup) -> tuple[Cell, ...]:
         cells: list[Cell] = [area, CHANNEL_NAMES.get(channel, channel) if channel else EVERY_CHANNEL,
                              g.issued, g.served, g.missed, g.unfinished, _minutes(g.mean_wait), _minutes(g.p90_wait)]
         if with_bookings:
@@ -635,10 +637,9 @@ def _channels(report: Report) -> Sheet:
                       [_share(g.punctual_share), _minutes(g.mean_delay), _minutes(g.p90_delay), g.called_early])
         return tuple(cells)
 
-    rows = [row(EVERY_AREA, c, [p for p in report.people if p.channel == c],
-                [b for b in report.bookings if b.channel == c]) for c in channels]
+    rows = [row(EVERY_AREA, channel, figures) for channel, figures in report.by_channel().items()]
     if with_bookings:
-        rows.append(row(EVERY_AREA, None, report.people, report.bookings))
+        rows.append(row(EVERY_AREA, None, channel_group(report.people, report.bookings, report.as_of)))
         names = {a.id: a.name for a in report.center.areas}
         seen = {p.first.area for p in report.people} | {b.area for b in report.bookings}
         for area in [*(a for a in names if a in seen), *sorted(seen - set(names))]:
@@ -646,7 +647,7 @@ def _channels(report: Report) -> Sheet:
                 people = [p for p in report.people if p.first.area == area and p.channel == channel]
                 bookings = [b for b in report.bookings if b.area == area and b.channel == channel]
                 if people or bookings:
-                    rows.append(row(names.get(area, area), channel, people, bookings))
+                    rows.append(row(names.get(area, area), channel, channel_group(people, bookings, report.as_of)))
     return Sheet("Theo kênh", "theo-kenh", columns, rows)
 
 
