@@ -15,7 +15,17 @@ from matplotlib.axes import Axes
 from matplotlib.axis import Axis
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from central_server.report.figures import Group, Report, level_names
+from central_server.report.figures import (
+    CAME,
+    CAME_LATE,
+    CANCELLED,
+    CHANNEL_NAMES,
+    NO_SHOW,
+    PENDING,
+    Group,
+    Report,
+    level_names,
+)
 from central_server.report.output import number_text, percent_text
 
 # matplotlib tells at INFO what it decided about units and fonts: nothing an official can act on
@@ -37,6 +47,8 @@ def write_charts(report: Report, folder: Path) -> list[Path]:
         "hai-long-theo-linh-vuc": ("Mức độ hài lòng theo lĩnh vực", _satisfaction_by_area),
         "phieu-vang-mat": ("Số phiếu vắng mặt theo lĩnh vực", _missed),
     }
+    if report.bookings:  # a center without bookings gets no empty chart of them
+        drawers["ket-qua-dat-truoc"] = ("Lịch hẹn và số từ xa: công dân có đến không", _bookings)
     written = []
     for slug, (title, draw) in drawers.items():
         figure, axes = plt.subplots(figsize=(10, 5.5), dpi=100)
@@ -151,6 +163,42 @@ def _missed(axes: Axes, report: Report) -> bool:
     axes.set_xlim(0, max(1, max(r[1] for r in rows)) * 1.2)  # room for the longest bar's label
     axes.set_xlabel("Số phiếu vắng mặt (không đến khi được gọi)")
     _counts(axes.xaxis)
+    axes.invert_yaxis()
+    return True
+
+
+# What became of the bookings, best first: came (green), came late (orange), did not come (red), cancelled (grey)
+OUTCOME_COLOURS = (("came", CAME, "#1a9850"), ("came_late", CAME_LATE, "#fc8d59"), ("no_show", NO_SHOW, "#d73027"),
+                   ("cancelled", CANCELLED, "#999999"), ("pending", PENDING, "#91bfdb"))
+
+
+def _bookings(axes: Axes, report: Report) -> bool:
+    """Per channel that takes bookings: how many came, came late, did not come, cancelled or may still come."""
+    groups = [(CHANNEL_NAMES.get(c, c), g) for c, g in report.by_channel().items() if g.booked]
+    if not groups:
+        return False
+    labels = [f"{name}\n({g.booked} lượt đặt trước)" for name, g in groups]
+    left = [0] * len(groups)
+    last = None
+    for attribute, title, colour in OUTCOME_COLOURS:
+        counts = [getattr(g, attribute) for _, g in groups]
+        if not any(counts):
+            continue
+        bars = axes.barh(labels, counts, left=left, label=title, color=colour, height=0.5)
+        axes.bar_label(bars, labels=[str(n) if n else "" for n in counts], label_type="center", color="white",
+                       fontsize=12)
+        left = [a + b for a, b in zip(left, counts, strict=True)]
+        last = bars
+    assert last is not None  # a channel with bookings has some outcome
+    # of the bookings decided: neither cancelled nor still in their window
+    said = ["" if g.no_show_share is None else
+            f"không đến: {percent_text(g.no_show_share)} ({g.no_show}/{g.booked - g.cancelled - g.pending})"
+            for _, g in groups]
+    axes.bar_label(last, labels=said, padding=6)
+    axes.set_xlim(0, max(left) * 1.3)  # room for the labels past the longest bar
+    axes.set_xlabel("Số lượt đặt trước (theo ngày hẹn)")
+    _counts(axes.xaxis)
+    axes.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=5, frameon=False)
     axes.invert_yaxis()
     return True
 

@@ -36,14 +36,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 def make_report(config: CenterConfig, first: date, last: date, as_of: datetime | None = None) -> Report:
     """The period's report, its figures taken at `as_of` (default now), the areas and counters named as the live
     configuration names them (and those it no longer has, as its earlier versions did)."""
-    tickets, first_calls, ratings, officials = read_period(config.storage, first, last)
+    tickets, first_calls, ratings, officials, bookings = read_period(config.storage, first, last, config.rules.bookings)
     when = as_of or datetime.now(config.rules.zone)
     center = center_of(config)
     documents = stored_configs(config.storage)
     if documents:
         with suppress(ConfigError):  # a version this release refuses: the file names them
             center = center_of(with_document(config, documents[0], on_this_host=False), former=documents[1:])
-    return build(center, first, last, citizens(tickets, first_calls, ratings), when, officials)
+    return build(center, first, last, citizens(tickets, first_calls, ratings), when, officials, bookings)
 
 
 def write_report(report: Report, out: Path) -> list[Path]:

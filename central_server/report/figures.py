@@ -4,6 +4,11 @@ One citizen is one chain of tickets: the ticket issued at the kiosk and the tick
 after transfers. A citizen counts in the area they chose at the kiosk. Their wait runs from the issue
 time to their first call; the 90th percentile is the nearest-rank one (the smallest wait that at least
 90 % of the waits do not exceed). Service runs from the call (or `start`) to finish.
+
+By channel (issue 18: walk-in, booked slot, remote number; the sheet "Theo kênh"): a citizen counts in the channel
+of the ticket they got at the kiosk (a booking checked in too late is a walk-in ticket), and a booked citizen's wait
+runs from the later of their check-in and their slot's start, so an early arrival is not a wait the center caused.
+Bookings count by the day of their appointment.
 """
 
 from __future__ import annotations
@@ -36,6 +41,25 @@ class TicketRecord:
     finished_at: datetime | None
     transferred_from: str | None
     transferred_to: str | None
+    # How it came (issue 18): "walk_in", "booked" or "remote"; a booked slot's start (a remote number's taking); the
+    # code of the booking it came from (a walk-in ticket has one when its booking was checked in too late)
+    channel: str = "walk_in"
+    since: datetime | None = None
+    booking: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BookingRecord:
+    """A booking or a remote number (issue 18) as the report reads it: its appointment's day, its area, its channel
+    ("booked" or "remote"), its state (booked, checked_in, cancelled, no_show, late) and when its check-in window
+    closes (one still `booked` past it is a no-show the server has not marked yet: it was down meanwhile)."""
+
+    code: str
+    day: date
+    area: str
+    channel: str
+    state: str
+    closes: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +143,28 @@ class Citizen:
     @property
     def wait_min(self) -> float | None:
         return None if self.first_call is None else (self.first_call - self.first.issued_at).total_seconds() / 60
+
+    @property
+    def channel(self) -> str:
+        return self.first.channel
+
+    @property
+    def channel_wait_min(self) -> float | None:
+        """The wait as the channels' sheet counts it: from the issue to the first call; for a booked slot, from the
+        later of the check-in and the slot's start (called before the slot: no wait)."""
+        if self.first_call is None:
+            return None
+        due = self.first.issued_at
+        if self.first.channel == "booked" and self.first.since is not None:
+            due = max(due, self.first.since)
+        return max(0.0, (self.first_call - due).total_seconds() / 60)
+
+    @property
+    def slot_delay_min(self) -> float | None:
+        """A booked citizen's first call less their slot's start, in minutes (negative: called before the slot)."""
+        if self.first.channel != "booked" or self.first.since is None or self.first_call is None:
+            return None
+        return (self.first_call - self.first.since).total_seconds() / 60
 
     @property
     def service_min(self) -> float | None:
@@ -243,6 +289,87 @@ def group(members: Sequence[Citizen], center: ReportCenter, targets: dict[str, i
     )
 
 
+# A booked citizen first called no later than this many minutes after their slot's start (or before it) was called
+# on time: within the 15 minutes a late booked citizen may still check in (`BookingRules.late_min`'s default), and
+# short enough that a slot of 30 minutes is still mostly theirs.
+PUNCTUAL_MIN = 10
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelGroup:
+    """The figures of one channel (or of all) over a set of citizens and of bookings (issue 18)."""
+
+    issued: int
+    served: int
+    missed: int
+    unfinished: int
+    waits: list[float]  # `Citizen.channel_wait_min`
+    booked: int  # bookings made for the days (remote numbers taken), cancelled ones included
+    cancelled: int
+    came: int  # checked in within their window, or before it and let wait
+    came_late: int  # checked in after their window: the center made them walk-in tickets
+    no_show: int  # not checked in by the end of their window
+    pending: int  # not checked in, their window still open when the figures were taken
+    delays: list[float]  # booked slots called: first call less the slot's start, in minutes
+    punctual: int  # of the booked citizens judged, those called within PUNCTUAL_MIN of their slot's start
+    judged: int  # booked citizens called, and those not called PUNCTUAL_MIN past their slot's start
+
+    @property
+    def mean_wait(self) -> float | None:
+        return _mean(self.waits)
+
+    @property
+    def p90_wait(self) -> float | None:
+        return percentile(self.waits, 90)
+
+    @property
+    def no_show_share(self) -> float | None:
+        """Of the bookings whose day came (neither cancelled nor still in their window), those nobody came for."""
+        decided = self.booked - self.cancelled - self.pending
+        return self.no_show / decided if decided else None
+
+    @property
+    def punctual_share(self) -> float | None:
+        return self.punctual / self.judged if self.judged else None
+
+    @property
+    def mean_delay(self) -> float | None:
+        return _mean(self.delays)
+
+    @property
+    def p90_delay(self) -> float | None:
+        return percentile(self.delays, 90)
+
+    @property
+    def called_early(self) -> int:
+        return sum(1 for d in self.delays if d < 0)
+
+
+def channel_group(members: Sequence[Citizen], bookings: Sequence[BookingRecord], as_of: datetime) -> ChannelGroup:
+    """The figures of `members` and `bookings`; a booked citizen not called by `as_of` counts against punctuality
+    once PUNCTUAL_MIN past their slot's start, a booking not checked in counts as a no-show once its window closed."""
+    delays = [d for c in members if (d := c.slot_delay_min) is not None]
+    overdue = sum(1 for c in members if c.first.channel == "booked" and c.first.since is not None
+                  and c.first_call is None and (as_of - c.first.since).total_seconds() / 60 > PUNCTUAL_MIN)
+    waiting = [b for b in bookings if b.state == "booked"]
+    return ChannelGroup(
+        issued=len(members),
+        served=sum(1 for c in members if c.last.state == "served"),
+        missed=sum(1 for c in members if c.last.state == "missed"),
+        unfinished=sum(1 for c in members if c.last.state not in ("served", "missed")),
+        waits=[w for c in members if (w := c.channel_wait_min) is not None],
+        booked=len(bookings),
+        cancelled=sum(1 for b in bookings if b.state == "cancelled"),
+        came=sum(1 for b in bookings if b.state == "checked_in"),
+        came_late=sum(1 for b in bookings if b.state == "late"),
+        no_show=sum(1 for b in bookings if b.state == "no_show") + sum(1 for b in waiting if b.closes <= as_of),
+        pending=sum(1 for b in waiting if b.closes > as_of),
+        delays=delays,
+        punctual=sum(1 for d in delays if d <= PUNCTUAL_MIN),
+        judged=len(delays) + overdue,
+    )
+
+
 def _mean(values: Sequence[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
@@ -277,8 +404,30 @@ COUNTER_MISSED = "Gọi nhưng vắng mặt"
 COUNTER_OPEN = "Đã gọi, chưa xong"
 COUNTER_COLUMNS = (COUNTER_SERVED, COUNTER_PRIORITY, COUNTER_MISSED, COUNTER_OPEN, MEAN_SERVICE, RATED, SATISFIED,
                    PER_SERVED)
+# The channels' sheet (issue 18)
+AREA = "Lĩnh vực"
+CHANNEL = "Kênh"
+CHANNEL_NAMES = {"walk_in": "Lấy số tại ki-ốt", "booked": "Đặt lịch hẹn", "remote": "Lấy số từ xa"}
+EVERY_AREA = "Tất cả lĩnh vực"
+EVERY_CHANNEL = "Tất cả các kênh"
+BOOKINGS_MADE = "Lượt đặt trước"
+CANCELLED = "Đã huỷ"
+CAME = "Đến đúng hẹn"
+CAME_LATE = "Đến muộn (nhận số thường)"
+NO_SHOW = "Không đến"
+PENDING = "Chưa đến, còn trong khung giờ"
+NO_SHOW_SHARE = "Tỷ lệ không đến"
+PUNCTUAL = f"Tỷ lệ gọi trong {PUNCTUAL_MIN} phút từ giờ hẹn"
+MEAN_DELAY = "Gọi sau giờ hẹn trung bình (phút)"
+P90_DELAY = "90 % được gọi sau giờ hẹn không quá (phút)"
+CALLED_EARLY = "Gọi trước giờ hẹn"
+CHANNEL_TICKET_COLUMNS = (ISSUED, SERVED, MISSED, UNFINISHED, MEAN_WAIT, P90_WAIT)
+CHANNEL_BOOKING_COLUMNS = (BOOKINGS_MADE, CANCELLED, CAME, CAME_LATE, NO_SHOW, PENDING, NO_SHOW_SHARE)
+CHANNEL_SLOT_COLUMNS = (PUNCTUAL, MEAN_DELAY, P90_DELAY, CALLED_EARLY)
 _KINDS: dict[str, Kind] = {MEAN_WAIT: "minutes", P90_WAIT: "minutes", MEAN_SERVICE: "minutes",
-                           WITHIN_TARGET: "share", SATISFIED: "share", PER_SERVED: "ratio"}
+                           WITHIN_TARGET: "share", SATISFIED: "share", PER_SERVED: "ratio",
+                           NO_SHOW_SHARE: "share", PUNCTUAL: "share",
+                           MEAN_DELAY: "minutes", P90_DELAY: "minutes"}
 
 
 VOIDED = "Phiếu đã huỷ (không tính trong các số trên)"
@@ -312,6 +461,18 @@ class Report:
     as_of: datetime
     voided: int = 0  # tickets voided (a kiosk's flood, never printed): left out of every figure
     officials: Officials = field(default_factory=Officials)
+    bookings: list[BookingRecord] = field(default_factory=list)  # of the period's days (issue 18)
+
+    def channels(self) -> list[str]:
+        """The channels the period saw, in CHANNEL_NAMES' order: walk-in always, the others when a ticket or a
+        booking came through them."""
+        seen = {p.channel for p in self.people} | {b.channel for b in self.bookings}
+        return [c for c in CHANNEL_NAMES if c == "walk_in" or c in seen] + sorted(seen - set(CHANNEL_NAMES))
+
+    def by_channel(self) -> dict[str, ChannelGroup]:
+        """Channel -> its figures over the period and every area."""
+        return {c: channel_group([p for p in self.people if p.channel == c],
+                                 [b for b in self.bookings if b.channel == c], self.as_of) for c in self.channels()}
 
     def hourly_arrivals(self) -> dict[str, dict[int, int]]:
         """Area id -> hour of the day (local) -> citizens who took a ticket in that hour, over the period."""
@@ -338,10 +499,10 @@ class Report:
 
 
 def build(center: ReportCenter, first_day: date, last_day: date, people: list[Citizen], as_of: datetime,
-          officials: Officials | None = None) -> Report:
+          officials: Officials | None = None, bookings: Sequence[BookingRecord] = ()) -> Report:
     """`as_of`: when the figures are taken (a citizen still uncalled then may already be past the target).
     A voided ticket (nobody held it: a kiosk's flood, an answer never printed) counts in no figure; how
-    many there were is said."""
+    many there were is said. `bookings`: those of the period's days (issue 18)."""
     voided = sum(1 for p in people if p.last.state == "voided")
     people = [p for p in people if p.last.state != "voided"]
     targets = {a.id: a.target_wait_min for a in center.areas}
@@ -354,9 +515,9 @@ def build(center: ReportCenter, first_day: date, last_day: date, people: list[Ci
                            targets, as_of) for c in counter_ids}
     total = group(people, center, targets, as_of)
     report = Report(center, first_day, last_day, people, total, by_area, by_counter, [], as_of, voided,
-                    officials or Officials())
+                    officials or Officials(), list(bookings))
     report.tables.extend([_summary(report), _areas(report), _counters(report), _days(report, targets),
-                          _hours(report), _ratings(report), _officials(report, targets)])
+                          _hours(report), _ratings(report), _officials(report, targets), _channels(report)])
     return report
 
 
@@ -452,6 +613,42 @@ def _officials(report: Report, targets: dict[str, int]) -> Sheet:
                      *(served.ratings[level] for level in levels), served.rated, _share(served.satisfied_share)))
     return Sheet("Cán bộ", "can-bo", ("Tên đăng nhập", "Cán bộ", COUNTER_SERVED, COUNTER_MISSED, OFFICIAL_TRANSFERRED,
                                       MEAN_SERVICE, *level_names(levels), RATED, SATISFIED), rows)
+
+
+def _channels(report: Report) -> Sheet:
+    """Per channel, for the whole center, then per area and channel: the tickets, their waits (a booked slot's from
+    the later of its check-in and its start), what became of the bookings, and how the booked slots were called
+    against their start. A center that had no booking in the period gets the walk-ins' row and ticket columns only;
+    the slots' columns come only with booked slots."""
+    channels = report.channels()
+    with_bookings = len(channels) > 1
+    with_slots = "booked" in channels
+    columns = (AREA, CHANNEL, *CHANNEL_TICKET_COLUMNS, *(CHANNEL_BOOKING_COLUMNS if with_bookings else ()),
+               *(CHANNEL_SLOT_COLUMNS if with_slots else ()))
+
+    def row(area: str, channel: str | None, g: ChannelGroup) -> tuple[Cell, ...]:
+        cells: list[Cell] = [area, CHANNEL_NAMES.get(channel, channel) if channel else EVERY_CHANNEL,
+                             g.issued, g.served, g.missed, g.unfinished, _minutes(g.mean_wait), _minutes(g.p90_wait)]
+        if with_bookings:
+            cells += ([None] * len(CHANNEL_BOOKING_COLUMNS) if channel == "walk_in" else
+                      [g.booked, g.cancelled, g.came, g.came_late, g.no_show, g.pending, _share(g.no_show_share)])
+        if with_slots:
+            cells += ([None] * len(CHANNEL_SLOT_COLUMNS) if channel not in ("booked", None) else
+                      [_share(g.punctual_share), _minutes(g.mean_delay), _minutes(g.p90_delay), g.called_early])
+        return tuple(cells)
+
+    rows = [row(EVERY_AREA, channel, figures) for channel, figures in report.by_channel().items()]
+    if with_bookings:
+        rows.append(row(EVERY_AREA, None, channel_group(report.people, report.bookings, report.as_of)))
+        names = {a.id: a.name for a in report.center.areas}
+        seen = {p.first.area for p in report.people} | {b.area for b in report.bookings}
+        for area in [*(a for a in names if a in seen), *sorted(seen - set(names))]:
+            for channel in channels:
+                people = [p for p in report.people if p.first.area == area and p.channel == channel]
+                bookings = [b for b in report.bookings if b.area == area and b.channel == channel]
+                if people or bookings:
+                    rows.append(row(names.get(area, area), channel, channel_group(people, bookings, report.as_of)))
+    return Sheet("Theo kênh", "theo-kenh", columns, rows)
 
 
 def level_names(levels: Sequence[str]) -> list[str]:

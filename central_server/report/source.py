@@ -1,4 +1,4 @@
-"""Reads a period's tickets, first calls and ratings through the center's storage, read-only.
+"""Reads a period's tickets, first calls, ratings and bookings through the center's storage, read-only.
 
 The storage never creates or migrates the database it reads for a report, and lets its server run meanwhile.
 """
@@ -10,8 +10,17 @@ from datetime import date, datetime
 from typing import Any
 
 from central_server.config import CenterConfig
+from central_server.domain.bookings import Booking, BookingRules
 from central_server.domain.tickets import Ticket
-from central_server.report.figures import Officials, RatingRow, ReportArea, ReportCenter, ReportCounter, TicketRecord
+from central_server.report.figures import (
+    BookingRecord,
+    Officials,
+    RatingRow,
+    ReportArea,
+    ReportCenter,
+    ReportCounter,
+    TicketRecord,
+)
 from central_server.storage import stored_documents, stored_period
 from central_server.storage.port import StorageError
 from central_server.storage.url import StorageUrl
@@ -21,9 +30,10 @@ class SourceError(Exception):
     """The database cannot be read: the message says why, in one line."""
 
 
-def read_period(storage: StorageUrl, first: date,
-                last: date) -> tuple[list[TicketRecord], dict[str, datetime], list[RatingRow], Officials]:
-    """From the center's SQLite file or PostgreSQL database."""
+def read_period(storage: StorageUrl, first: date, last: date, rules: BookingRules | None = None,
+                ) -> tuple[list[TicketRecord], dict[str, datetime], list[RatingRow], Officials, list[BookingRecord]]:
+    """From the center's SQLite file or PostgreSQL database. `rules`: the center's [bookings] (their windows say
+    when a booking nobody checked in became a no-show; without them, the defaults')."""
     try:
         period = stored_period(storage, first, last)
     except StorageError as exc:
@@ -35,7 +45,8 @@ def read_period(storage: StorageUrl, first: date,
             official = period.closed_by.get(ticket.id, "")
             transferred[official] = transferred.get(official, 0) + 1
     officials = Officials(period.closed_by, period.official_names, transferred)
-    return [record_of(t) for t in period.tickets], period.first_calls, ratings, officials
+    bookings = [booking_record(b, rules or BookingRules()) for b in period.bookings]
+    return [record_of(t) for t in period.tickets], period.first_calls, ratings, officials, bookings
 
 
 def stored_configs(storage: StorageUrl) -> list[dict[str, Any]]:
@@ -68,4 +79,10 @@ def center_of(config: CenterConfig, former: Sequence[Mapping[str, Any]] = ()) ->
 def record_of(t: Ticket) -> TicketRecord:
     """A stored or live ticket as the report's figures read it."""
     return TicketRecord(t.id, t.day, t.area, t.shown, t.priority, t.issued_at, t.state.value, t.counter_id,
-                        t.called_at, t.started_at, t.finished_at, t.transferred_from, t.transferred_to)
+                        t.called_at, t.started_at, t.finished_at, t.transferred_from, t.transferred_to, t.channel,
+                        t.since, t.booking)
+
+
+def booking_record(b: Booking, rules: BookingRules) -> BookingRecord:
+    """A stored booking as the report's figures read it."""
+    return BookingRecord(b.code, b.day, b.area, b.channel.value, b.state.value, rules.window(b)[1])

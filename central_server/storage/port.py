@@ -113,7 +113,7 @@ class Batch:
 @dataclass(frozen=True, slots=True)
 class Period:
     """What the stored days of a period hold for a report: their tickets (by day, in order of issue), the time each
-    ticket was first called, and the ratings of those tickets."""
+    ticket was first called, the ratings of those tickets, and the bookings of those days (issue 18)."""
 
     tickets: list[Ticket]
     first_calls: dict[str, datetime]  # ticket id -> its first call
@@ -122,6 +122,7 @@ class Period:
     # events' detail.official; and each official's full name as they last sat down
     closed_by: dict[str, str] = field(default_factory=dict)
     official_names: dict[str, str] = field(default_factory=dict)
+    bookings: list[Booking] = field(default_factory=list)  # by the day of their appointment
 
 
 @dataclass(frozen=True, slots=True)

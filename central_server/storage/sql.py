@@ -153,7 +153,7 @@ class SqlReads:
                     names[official] = str(said.get("name") or official)
             elif ticket_id is not None:  # the last close counts: closed where nobody sat, it is nobody's
                 closed_by[ticket_id] = official if isinstance(official, str) else ""
-        return Period(tickets, self._first_calls(span), ratings, closed_by, names)
+        return Period(tickets, self._first_calls(span), ratings, closed_by, names, self.bookings_of(first, last))
 
     def _first_calls(self, span: tuple[str, str]) -> dict[str, datetime]:
         first_calls: dict[str, datetime] = {}

@@ -1,5 +1,8 @@
 """Property tests: on any day of random citizens, every sheet of the report adds up to "Tổng hợp".
 
+Citizens come by any channel (issue 18): walk-in, a booked slot (its start before or after the check-in) or a
+remote number (taken before the check-in); and the days have bookings in every state.
+
 The citizens are drawn as the service stores them (see central_server/domain/center.py): a called,
 serving, served or missed ticket has the counter that called it, a waiting one has none; a transfer
 closes the ticket (state `transferred`, its counter kept) and opens a waiting one in another area with
@@ -18,6 +21,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from central_server.report.figures import (
+    CHANNEL_NAMES,
+    BookingRecord,
     Cell,
     RatingRow,
     Report,
@@ -54,6 +59,7 @@ class Drawn:
     first_calls: dict[str, datetime]
     ratings: list[RatingRow]
     as_of: datetime
+    bookings: list[BookingRecord]
 
 
 @st.composite
@@ -79,20 +85,24 @@ def periods(draw: st.DrawFn) -> Drawn:
         issued = datetime(day.year, day.month, day.day, 6, tzinfo=HCM) + timedelta(minutes=draw(st.integers(0, 959)))
         priority = draw(st.sampled_from(["none", "none", "none", "elderly", "disabled"]))
         area = draw(st.sampled_from(area_ids))
+        channel = draw(st.sampled_from(["walk_in", "walk_in", "walk_in", "booked", "remote"]))
+        since = {"walk_in": None, "booked": issued + timedelta(minutes=draw(st.integers(-40, 40))),
+                 "remote": issued - timedelta(minutes=draw(st.integers(0, 60)))}[channel]
         ticket_id, came_from, now = next_id(day), None, issued
         for _ in range(draw(st.sampled_from([0, 0, 0, 0, 1, 2]))):  # a transfer chain now and then
             called = now + timedelta(minutes=draw(minutes))
             moved_at = called + timedelta(minutes=draw(st.integers(1, 30)))
             moved_id = next_id(day)
             tickets.append(_record(ticket_id, day, area, priority, issued, "transferred", draw(counters), called,
-                                   None, moved_at, stored_zone, transferred_to=moved_id, transferred_from=came_from))
+                                   None, moved_at, stored_zone, transferred_to=moved_id, transferred_from=came_from,
+                                   channel=channel, since=since))
             first_calls[ticket_id] = called
             area = draw(st.sampled_from([a for a in area_ids if a != area]))
             ticket_id, came_from, now = moved_id, ticket_id, moved_at
         end = draw(st.sampled_from(ENDS))
         if end == "waiting":
             tickets.append(_record(ticket_id, day, area, priority, issued, end, None, None, None, None, stored_zone,
-                                   transferred_from=came_from))
+                                   transferred_from=came_from, channel=channel, since=since))
             continue
         counter = draw(counters)
         called = now + timedelta(minutes=draw(minutes))
@@ -103,29 +113,40 @@ def periods(draw: st.DrawFn) -> Drawn:
             started = None
         tickets.append(_record(ticket_id, day, area, priority, issued, end, counter, called, started,
                                finished if end in ("served", "missed") else None, stored_zone,
-                               transferred_from=came_from))
+                               transferred_from=came_from, channel=channel, since=since))
         if end == "served" and draw(st.booleans()):
             ratings.append(RatingRow(counter, ticket_id, draw(st.sampled_from(levels))))
     last_day = FIRST_DAY + timedelta(days=days - 1)
     as_of = datetime(last_day.year, last_day.month, last_day.day, 8, tzinfo=HCM) + timedelta(
         minutes=draw(st.integers(0, 24 * 60)))
-    return Drawn(days, levels, tickets, first_calls, ratings, as_of)
+    bookings = []
+    for n in range(draw(st.sampled_from([0, 0, 5, 20]))):
+        day = FIRST_DAY + timedelta(days=draw(st.integers(0, days - 1)))
+        closes = datetime(day.year, day.month, day.day, 7, tzinfo=HCM) + timedelta(minutes=draw(st.integers(0, 900)))
+        bookings.append(BookingRecord(f"{n:08d}", day, draw(st.sampled_from(area_ids)),
+                                      draw(st.sampled_from(["booked", "remote"])),
+                                      draw(st.sampled_from(["booked", "checked_in", "cancelled", "no_show", "late"])),
+                                      closes.astimezone(stored_zone)))
+    return Drawn(days, levels, tickets, first_calls, ratings, as_of, bookings)
 
 
 def _record(ticket_id: str, day: date, area: str, priority: str, issued: datetime, state: str, counter: str | None,
             called: datetime | None, started: datetime | None, finished: datetime | None, zone: Any,
-            transferred_to: str | None = None, transferred_from: str | None = None) -> TicketRecord:
+            transferred_to: str | None = None, transferred_from: str | None = None, channel: str = "walk_in",
+            since: datetime | None = None) -> TicketRecord:
     def stored(moment: datetime | None) -> datetime | None:
         return None if moment is None else moment.astimezone(zone)
 
     return TicketRecord(ticket_id, day, area, ticket_id[-4:], priority, issued.astimezone(zone), state, counter,
-                        stored(called), stored(started), stored(finished), transferred_from, transferred_to)
+                        stored(called), stored(started), stored(finished), transferred_from, transferred_to, channel,
+                        stored(since))
 
 
 def report_of(drawn: Drawn) -> Report:
     center = ReportCenter("Trung tâm thử", HCM, AREAS, COUNTERS, drawn.levels)
     people = citizens(drawn.tickets, drawn.first_calls, drawn.ratings)
-    return build(center, FIRST_DAY, FIRST_DAY + timedelta(days=drawn.days - 1), people, drawn.as_of)
+    return build(center, FIRST_DAY, FIRST_DAY + timedelta(days=drawn.days - 1), people, drawn.as_of,
+                 bookings=drawn.bookings)
 
 
 def sheets(report: Report) -> dict[str, Sheet]:
@@ -235,3 +256,47 @@ def test_the_counters_and_the_ratings_add_up_to_the_summary(drawn: Drawn) -> Non
             assert total(ratings, name, rows) == total(ratings, name, center), (kind, name)
     for row in ratings.rows:
         assert sum(row[2:2 + len(drawn.levels)]) == row[2 + len(drawn.levels)]  # type: ignore[arg-type]
+
+
+CHANNEL_COUNTED = ("Số phiếu đã cấp", "Đã phục vụ", "Vắng mặt", "Chưa xong")
+BOOKING_COUNTED = ("Lượt đặt trước", "Đã huỷ", "Đến đúng hẹn", "Đến muộn (nhận số thường)", "Không đến",
+                   "Chưa đến, còn trong khung giờ")
+
+
+@settings(max_examples=300, deadline=None)
+@given(periods())
+def test_the_channels_add_up_to_the_summary_and_the_areas_to_their_channel(drawn: Drawn) -> None:
+    report = report_of(drawn)
+    whole = summary(report)
+    channels = sheets(report)["Theo kênh"]
+    center = [row for row in channels.rows if row[0] == "Tất cả lĩnh vực" and row[1] != "Tất cả các kênh"]
+    assert center[0][1] == "Lấy số tại ki-ốt"
+    used = {p.first.channel for p in report.people} | {b.channel for b in drawn.bookings}
+    assert {row[1] for row in center} == {CHANNEL_NAMES[c] for c in used | {"walk_in"}}
+    for name in CHANNEL_COUNTED:
+        assert total(channels, name, center) == whole[name], name
+    if used <= {"walk_in"}:  # nobody booked: the walk-ins' row and the tickets' columns, nothing more
+        assert len(channels.rows) == 1 and len(channels.columns) == 8
+        return
+    every = [row for row in channels.rows if row[1] == "Tất cả các kênh"]
+    assert len(every) == 1
+    booking_rows = [row for row in center if row[1] != "Lấy số tại ki-ốt"]
+    for name in BOOKING_COUNTED:
+        assert total(channels, name, booking_rows) == total(channels, name, every), name
+    assert total(channels, "Lượt đặt trước", every) == len(drawn.bookings)
+    for row in channels.rows:
+        cells = dict(zip(channels.columns, row, strict=True))
+        assert cells["Đã phục vụ"] + cells["Vắng mặt"] + cells["Chưa xong"] == cells["Số phiếu đã cấp"]  # type: ignore[operator]
+        if row[1] != "Lấy số tại ki-ốt":
+            assert cells["Lượt đặt trước"] == sum(cells[n] for n in BOOKING_COUNTED[1:])  # type: ignore[misc]
+    for channel_row in center:
+        by_area = [row for row in channels.rows if row[0] != "Tất cả lĩnh vực" and row[1] == channel_row[1]]
+        for name in CHANNEL_COUNTED + (BOOKING_COUNTED if channel_row[1] != "Lấy số tại ki-ốt" else ()):
+            assert total(channels, name, by_area) == channel_row[channels.columns.index(name)], (channel_row[1], name)
+    groups = report.by_channel()
+    assert sorted(w for g in groups.values() for w in g.waits) == sorted(
+        w for p in report.people if (w := p.channel_wait_min) is not None)
+    assert all(w >= 0 for g in groups.values() for w in g.waits)
+    for channel, figures in groups.items():  # only a booked slot is called against its start
+        assert (figures.judged, figures.delays) == (0, []) or channel == "booked"
+        assert figures.punctual <= len(figures.delays) <= figures.judged

@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
 from PIL import Image
 
@@ -162,6 +162,16 @@ def test_areas_counters_hours_and_ratings_are_the_hand_counted_day(day: Day) -> 
         1, 1, 1, 3, 3, 0, 0, 0.6667)
 
 
+def test_a_center_without_bookings_has_one_channel_and_no_columns_of_bookings(day: Day) -> None:
+    """Issue 18: with nobody booked, "Theo kênh" is the walk-ins' row, the summary's figures, and nothing empty."""
+    report = make_report(day.config, DAY, DAY, EVENING)
+    channels = next(t for t in report.tables if t.slug == "theo-kenh")
+    assert channels.title == "Theo kênh"
+    assert channels.columns == ("Lĩnh vực", "Kênh", "Số phiếu đã cấp", "Đã phục vụ", "Vắng mặt", "Chưa xong",
+                                "Chờ trung bình (phút)", "90 % công dân chờ không quá (phút)")
+    assert channels.rows == [("Tất cả lĩnh vực", "Lấy số tại ki-ốt", 6, 4, 1, 1, 27.2, 42.0)]
+
+
 def test_a_period_takes_every_day_in_it(day: Day) -> None:
     two_days = make_report(day.config, DAY, DAY + timedelta(days=1), EVENING + timedelta(days=1))
     assert summary_of(two_days.tables[0].rows)["Số phiếu đã cấp"] == 7
@@ -188,7 +198,7 @@ def test_the_command_writes_a_workbook_csv_files_and_charts(day: Day, tmp_path: 
     assert not [r for r in caplog.records if r.name.startswith("matplotlib")]
     book = load_workbook(out / "bao-cao-2026-11-23_2026-11-23.xlsx")
     assert book.sheetnames == ["Tổng hợp", "Theo lĩnh vực", "Theo quầy", "Theo ngày", "Theo giờ", "Đánh giá",
-                               "Cán bộ"]
+                               "Cán bộ", "Theo kênh"]  # the channels' (issue 18) last: the others keep their place
     summary = {row[0]: row[1] for row in book["Tổng hợp"].iter_rows(min_row=2, values_only=True)}
     assert summary["Số phiếu đã cấp"] == 6 and summary["Chờ trung bình (phút)"] == 27.2
     assert summary["Từ ngày"] == summary["Đến ngày"] == datetime(2026, 11, 23)  # a date cell (Excel has no plain date)
@@ -229,6 +239,14 @@ def test_every_column_is_as_wide_as_its_header_needs_and_no_wider_than_its_text(
     assert server_main(["report", "--config", str(day.path), "--from", "2026-11-23", "--to", "2026-11-23",
                         "--out", str(out)]) == 0
     book = load_workbook(out / "bao-cao-2026-11-23_2026-11-23.xlsx")
+    assert_columns_fit(book)
+    areas = book["Theo lĩnh vực"]
+    widths = {c.value: areas.column_dimensions[get_column_letter(i)].width for i, c in enumerate(areas[1], start=1)}
+    assert widths["Tỷ lệ gọi trong thời gian chờ mục tiêu"] < len("Tỷ lệ gọi trong thời gian chờ mục tiêu")
+
+
+def assert_columns_fit(book: Workbook) -> None:
+    """Every sheet: no word of a header cut, a header on at most three lines, no column absurdly wide."""
     for sheet in book.worksheets:
         header = [str(cell.value) for cell in sheet[1]]
         lines = 1
@@ -243,9 +261,6 @@ def test_every_column_is_as_wide_as_its_header_needs_and_no_wider_than_its_text(
             lines = max(lines, len(wrap(text, header_chars(width))))
             assert sheet.cell(1, index).alignment.wrap_text
         assert sheet.row_dimensions[1].height >= 15 * lines, f"{sheet.title}: the header row is cut"
-    areas = book["Theo lĩnh vực"]
-    widths = {c.value: areas.column_dimensions[get_column_letter(i)].width for i, c in enumerate(areas[1], start=1)}
-    assert widths["Tỷ lệ gọi trong thời gian chờ mục tiêu"] < len("Tỷ lệ gọi trong thời gian chờ mục tiêu")
 
 
 def test_cells_read_as_vietnamese_writes_them() -> None:
