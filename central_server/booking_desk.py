@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 from central_server.config import CenterConfig, booking_capacity
-from central_server.domain.bookings import Book, BookableArea, Booking, BookingRules
+from central_server.domain.bookings import Book, BookableArea, Booking, BookingRules, BookingState, Person
 from central_server.domain.center import Center, Issued
 from central_server.domain.errors import DomainError
 from central_server.domain.identity import IdentityRefused, check_cccd, check_phone, person_key
@@ -38,6 +38,9 @@ from protocol.messages import (
 log = logging.getLogger(__name__)
 
 OFF_VI = "Trung tâm chưa nhận đặt lịch hẹn. Mời công dân lấy số tại ki-ốt."
+# Notices to one phone a day (a confirmation, a reminder, a cancellation, for a booking or two): a phone typed into
+# others' bookings is not flooded with messages.
+NOTICES_PER_PHONE = 6
 NOT_BOOKABLE_VI = "Lĩnh vực này không nhận đặt lịch hẹn. Mời công dân lấy số tại ki-ốt."
 
 
@@ -45,19 +48,25 @@ class BookingDesk:
     def __init__(self, config: CenterConfig, storage: Storage, today: date, notifier: Notifier) -> None:
         self._storage = storage
         self._notifier = notifier
-        self._key = storage.secret(IDENTITY_KEY)
+        key_file = config.identity_key_file
+        self._key = storage.secret(IDENTITY_KEY) if key_file is None else key_file.read_bytes()
         self._notices: list[Notice] = []  # made by this batch: sent once it is committed
         self.config = config
-        self.book = Book(config.rules.bookings or BookingRules(), config.rules.zone, secrets.randbelow)
+        self.book = Book(config.rules.bookings or BookingRules(), config.rules.zone, config.rules.day_starts,
+                         secrets.randbelow)
         self.book.restore(storage.load_bookings(today))
+        self._notices_to: dict[str, int] = {}  # notices sent to each phone this service day, by this process
 
     def follow(self, config: CenterConfig) -> None:
-        """The live configuration changed: the bookings made stay, new ones go by the new rules."""
+        """The live configuration changed: the bookings made stay as their holders were told (their windows are
+        kept with them), new ones go by the new rules. Without [bookings] any more, no new booking is taken, and
+        those made are still looked up, cancelled and checked in by the last rules."""
         self.config = config
-        self.book.rules = config.rules.bookings or BookingRules()
+        self.book.rules = config.rules.bookings or self.book.rules
 
     def restore(self, today: date) -> None:
-        """Back to what storage holds (a failed commit, another instance's): this batch's notices are not sent."""
+        """Back to what storage holds (a failed commit, another instance's, a new service day or the clock set
+        back): this batch's notices are not sent."""
         self.book.restore(self._storage.load_bookings(today))
         self._notices = []
 
@@ -65,17 +74,24 @@ class BookingDesk:
         return self.book.take_changes()
 
     def sent(self) -> None:
-        """The batch is committed: its notices go out."""
+        """The batch is committed: its notices go out, at most NOTICES_PER_PHONE a day to one phone."""
         for notice in self._notices:
+            sent = self._notices_to.get(notice.phone, 0)
+            if sent >= NOTICES_PER_PHONE:
+                log.warning("booking %s: its %s notice is not sent: %d already went to its phone today",
+                            notice.code, notice.kind, sent)
+                continue
+            self._notices_to[notice.phone] = sent + 1
             self._notifier.send(notice)
         self._notices = []
 
     # --- the citizen web ------------------------------------------------------------------------
 
     def slots(self, request: WebSlots, center: Center, now: datetime) -> SlotsAnswer:
-        area = self._bookable(request.area, center)
+        rules = self._rules()
+        area = self._bookable(request.area, center, remote=rules.remote)
         today = center.day
-        days = tuple(FreeDay(day, free) for day, free in self.book.free_days(area, today, now))
+        days = tuple(FreeDay(day, free) for day, free in self.book.free_days(area, now))
         found: tuple[FreeSlot, ...] = ()
         if request.day is not None:
             found = tuple(FreeSlot(slot.start, slot.end, free)
@@ -84,14 +100,13 @@ class BookingDesk:
 
     def book_slot(self, request: WebBook, center: Center, now: datetime) -> BookingAnswer:
         """A slot booked, or a remote number for today taken (`request.start` None)."""
-        today = center.day
-        person, phone = self._identity(request.cccd, request.phone, today)
+        person = self._identity(request.cccd, request.phone, center.day)
         area = self._bookable(request.area, center, remote=request.start is None)
         if request.start is None:
             center.may_issue(area.id, now)  # a remote number only while the kiosk would give one
-            booking = self.book.take_remote(area, person, phone, now, today)
+            booking = self.book.take_remote(area, person, now)
         else:
-            booking = self.book.book(area, request.start, person, phone, now, today)
+            booking = self.book.book(area, request.start, person, now)
         view = self.view(booking, center)
         log.info("booking %s: %s of area %s for %s", booking.code, booking.channel.value, booking.area,
                  f"{booking.start:%Y-%m-%d %H:%M}" if booking.start else "today")
@@ -100,30 +115,30 @@ class BookingDesk:
 
     def booking(self, request: WebBooking, center: Center, now: datetime) -> BookingAnswer:
         """A booking looked up, or cancelled, by its holder (its code and the CCCD that made it)."""
-        self._rules()
-        person = self._person(request.cccd, center.day)
-        if request.cancel:
-            before = self.book.owned(request.code, person).state
-            booking = self.book.cancel(request.code, person, now)
-            if before is not booking.state:
-                log.info("booking %s cancelled by its holder", booking.code)
-                self._notify(booking, "cancelled", self.view(booking, center))
-        else:
-            booking = self.book.owned(request.code, person)
+        person = self._person(request.cccd, center.day).key
+        booking = self.book.owned(request.code, person)
+        if request.cancel and booking.state is not BookingState.CANCELLED:
+            phone = booking.phone  # erased with the cancellation: the notice says it once more
+            self.book.cancel(request.code, person, now)
+            log.info("booking %s cancelled by its holder", booking.code)
+            if phone is not None:
+                self._notices.append(Notice("cancelled", phone, self._text("cancelled", self.view(booking, center)),
+                                            booking.code))
         return BookingAnswer(request.request_id, self.view(booking, center))
 
-    def _identity(self, cccd: str, phone: str, today: date) -> tuple[str, str]:
+    def _identity(self, cccd: str, phone: str, today: date) -> Person:
         person = self._person(cccd, today)
         try:
-            return person, check_phone(phone)
+            return Person(person.key, person.tail, check_phone(phone))
         except IdentityRefused as refused:
             raise DomainError("bad_identity", refused.message) from None
 
-    def _person(self, cccd: str, today: date) -> str:
+    def _person(self, cccd: str, today: date) -> Person:
         try:
-            return person_key(self._key, check_cccd(cccd, today))
+            checked = check_cccd(cccd, today)
         except IdentityRefused as refused:
             raise DomainError("bad_identity", refused.message) from None
+        return Person(person_key(self._key, checked), checked.number[-4:], "")
 
     def _rules(self) -> BookingRules:
         rules = self.config.rules.bookings
@@ -145,7 +160,6 @@ class BookingDesk:
     # --- the kiosk --------------------------------------------------------------------------------
 
     def check_in(self, request: CheckIn, center: Center, kiosk_id: str, now: datetime) -> Issued:
-        self._rules()
         booking = self.book.find(request.code)
         if booking.ticket_id is not None:
             ticket = center.ticket(booking.ticket_id)
@@ -153,7 +167,7 @@ class BookingDesk:
             when = f" lúc {booking.changed_at.astimezone(self.book.zone):%H:%M}" if booking.changed_at else ""
             raise DomainError("already_checked_in", f"Mã này đã được dùng để lấy{number or ' số'}{when}. Nếu Ông/Bà "
                                                     "bị mất phiếu, vui lòng liên hệ cán bộ hướng dẫn.")
-        booking, arrival = self.book.arrive(request.code, now, center.day)
+        booking, arrival = self.book.arrive(request.code, now)
         issued = center.check_in(booking, arrival, now, kiosk_id)
         self.book.checked_in(booking, arrival, issued.ticket.id, now)
         log.info("booking %s checked in at kiosk %s (%s): ticket %s number %s", booking.code, kiosk_id,
@@ -176,19 +190,21 @@ class BookingDesk:
             self._notify(booking, "reminder", self.view(booking, center))
 
     def new_day(self, today: date) -> date:
-        """A new service day: the earlier days' bookings leave memory. Returns the day before which bookings lose
-        their person's keyed hash and phone (the retention)."""
+        """A new service day (or the first this process sees): the earlier days' bookings leave memory, and storage
+        closes them (`Batch.close_before`). Returns the day before which bookings lose their person's keyed hash
+        and CCCD digits (the retention)."""
         self.book.new_day(today)
+        self._notices_to = {}
         return today - timedelta(days=self.book.rules.retention_days)
 
     # --- what the citizen sees ----------------------------------------------------------------------
 
     def view(self, booking: Booking, center: Center) -> BookingView:
-        opens, closes = self.book.rules.window(booking)
         area = center.areas.get(booking.area)
         ticket = None if booking.ticket_id is None else center.ticket(booking.ticket_id)
         return BookingView(booking.code, booking.area, area.name if area else booking.area, booking.day,
-                           booking.channel.value, booking.state.value, booking.created_at, opens, closes,
+                           booking.channel.value, booking.state.value, booking.created_at, booking.opens,
+                           booking.closes,
                            booking.start, booking.end, None if ticket is None else ticket.shown)
 
     def _notify(self, booking: Booking, kind: str, view: BookingView) -> None:

@@ -38,6 +38,7 @@ PHONE_WINDOW_S = 1800  # [rating].phone_window_s by default: half an hour to rat
 MAX_PHONE_WINDOW_S = 86_400
 MAX_PUBLIC_URL = 200  # [citizen_web].url: the QR code on a 58 mm ticket stays readable
 LABEL = re.compile(r"[a-z0-9_-]+")  # rating levels and priority categories
+MIN_KEY_BYTES = 32  # [storage].identity_key_file
 MAX_NOTICE = 500  # [board].notice: characters of the line the hall boards scroll
 NOTICE = re.compile(rf".{{0,{MAX_NOTICE}}}")  # may be empty: the center shows no notice
 # The broker's settings (firmware_configs/mosquitto/tuning.conf): its max_packet_size bounds the retained config.
@@ -88,6 +89,7 @@ class CenterConfig:
     citizen_web: CitizenWeb | None = None  # [citizen_web]: the public web for citizens' phones (issue 16)
     notice: str | None = None  # [board].notice: what the hall boards scroll (None: the center sets none)
     notify: NotifySpec | None = None  # [notify]: how booking notices are sent (None: they are not)
+    identity_key_file: Path | None = None  # [storage]: the CCCD hashes' key, outside the database (None: inside)
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)  # the tables it was read from
 
     @property
@@ -191,6 +193,7 @@ def restart_only(running: CenterConfig, read: CenterConfig) -> str | None:
         "[center].day_starts": (running.day_starts, read.day_starts),
         "[mqtt]": (running.mqtt, read.mqtt),
         "[storage]": (running.storage, read.storage),
+        "[storage].identity_key_file": (running.identity_key_file, read.identity_key_file),
         "[citizen_web]": (running.citizen_web, read.citizen_web),
         "[notify]": (running.notify, read.notify),
     }
@@ -209,7 +212,7 @@ def build(root: Table, *, on_this_host: bool = True) -> CenterConfig:
     day_starts = _clock(center, center.text("day_starts", "00:00"))
     center.finish()
     mqtt = load_mqtt(root.table("mqtt"), read_files=on_this_host)
-    storage = _storage(root.table("storage"), on_this_host)
+    storage, key_file = _storage(root.table("storage"), on_this_host)
     levels, window, phone_window = _rating(root.table("rating"))
     policy = _policy(root.table("queue", required=False))
     limits = _limits(root.table("limits", required=False))
@@ -233,7 +236,7 @@ def build(root: Table, *, on_this_host: bool = True) -> CenterConfig:
     rules = CenterRules(areas, counters, zone, day_starts, policy, levels, window, hours, phone_window, bookings)
     config = CenterConfig(path, center_id, name, zone_name, day_starts, mqtt, storage, rules,
                           _warnings(path, areas), kiosks, boards, limits, consoles, citizen_web, notice, notify,
-                          root.data)
+                          key_file, root.data)
     _config_message_fits(root, config)
     return config
 
@@ -252,9 +255,34 @@ def _clock(table: Table, text: str) -> time:
     return time(int(hours), int(minutes))
 
 
-def _storage(table: Table, on_this_host: bool) -> StorageUrl:
+def _storage(table: Table, on_this_host: bool) -> tuple[StorageUrl, Path | None]:
     url = table.text("url")
+    key_file = _key_file(table, on_this_host)
     table.finish()
+    return _storage_url(table, url, on_this_host), key_file
+
+
+def _key_file(table: Table, on_this_host: bool) -> Path | None:
+    """[storage].identity_key_file: the key of the CCCD numbers' keyed hashes (issue 18) kept outside the database,
+    so that the database alone (a backup, a copy) cannot be searched for a number."""
+    given = table.text("identity_key_file", None)
+    if given is None:
+        return None
+    path = Path(given)
+    if not path.is_absolute():
+        raise table.error("identity_key_file", f"the path must be absolute, got {given!r}")
+    if on_this_host:
+        try:
+            size = len(path.read_bytes())
+        except OSError as exc:
+            raise table.error("identity_key_file", f"cannot read {path}: {exc.strerror}") from None
+        if size < MIN_KEY_BYTES:
+            raise table.error("identity_key_file", f"{path} holds {size} bytes; make it with "
+                                                   f"`head -c {MIN_KEY_BYTES} /dev/urandom > {path}`")
+    return path
+
+
+def _storage_url(table: Table, url: str, on_this_host: bool) -> StorageUrl:
     if url.startswith(("postgresql://", "postgres://")):
         if not urlsplit(url).hostname and "host=" not in url:
             raise table.error("url", "expected postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE")
@@ -520,7 +548,7 @@ def config_message(config: CenterConfig) -> CenterConfigMessage:
         notice=config.notice,
         bookings=None if rules.bookings is None else BookingInfo(
             rules.bookings.slot_min, rules.bookings.days_ahead, rules.bookings.early_min, rules.bookings.late_min,
-            rules.bookings.remote, rules.bookings.remote_min),
+            rules.bookings.remote, rules.bookings.remote_min, rules.bookings.retention_days),
     )
 
 

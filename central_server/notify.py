@@ -3,7 +3,8 @@
 No SMS gateway or Zalo account is reachable from here, so the port is small and documented, with two adapters:
 
 - `OutboxNotifier` appends each notice as one JSON line to a file: the tests read it, and in production a separate
-  sender (an SMS modem's spooler, a Zalo OA script) may take the lines from it;
+  sender (an SMS modem's spooler, a Zalo OA script) may take the lines from it (and must empty it: the lines hold
+  phone numbers);
 - `CommandNotifier` runs a program once per notice, its arguments given in `[notify] command` with `{phone}` and
   `{text}` replaced, e.g. `["gammu-smsd-inject", "TEXT", "{phone}", "-text", "{text}"]` for a USB SMS modem. No shell
   is involved: the text is one argument whatever it holds.
@@ -39,7 +40,7 @@ COMMAND_TIMEOUT_S = 30.0
 class Notice:
     kind: str  # "confirmed", "remote", "reminder" or "cancelled"
     phone: str  # 10 digits, 0xxxxxxxxx
-    text: str  # Vietnamese, one SMS or Zalo message
+    text: str  # Vietnamese, one message (with diacritics, 2 to 4 SMS segments)
     code: str  # the booking's code
 
 
@@ -83,8 +84,9 @@ class _Worker:
                 return
             try:
                 self._deliver(notice)
-            except Exception:  # one notice that fails stops nothing
-                log.exception("notifier: the %s notice of booking %s was not sent", notice.kind, notice.code)
+            except Exception as exc:  # one notice that fails stops nothing; its phone and text stay out of the log
+                log.error("notifier: the %s notice of booking %s was not sent: %s", notice.kind, notice.code,
+                          type(exc).__name__)
 
 
 class OutboxNotifier:
@@ -121,9 +123,8 @@ class CommandNotifier:
     def _run(self, notice: Notice) -> None:
         argv = [part.replace("{phone}", notice.phone).replace("{text}", notice.text) for part in self.argv]
         done = subprocess.run(argv, capture_output=True, timeout=COMMAND_TIMEOUT_S, check=False)
-        if done.returncode != 0:
-            said = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
-            log.error("notifier: %s exited %d for booking %s: %s", argv[0], done.returncode, notice.code, said[0][:200])
+        if done.returncode != 0:  # what it said may name the phone: not logged
+            log.error("notifier: %s exited %d for booking %s", argv[0], done.returncode, notice.code)
 
 
 class NoNotifier:

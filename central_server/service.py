@@ -200,7 +200,8 @@ class CenterService:
         self._clock_behind: date | None = None
         self._batch_replies: dict[tuple[str, str], bytes] = {}
         self._batch = Batch(Changes(), configs=pending)  # a version read from the file is kept with the first commit
-        self._batch.forget_before = self._desk.new_day(self.center.day)  # the retention, once a day and at start-up
+        # Earlier days' bookings closed, and the retention, once a day and at start-up
+        self._batch.close_before, self._batch.forget_before = self.center.day, self._desk.new_day(self.center.day)
         self._replies: list[Outbound] = []
         self.floor_due = True  # the center changed since the floor was last built
         # The citizen web (issue 16): the key of the tickets' public tokens, and the queue played forward for its
@@ -288,7 +289,8 @@ class CenterService:
         self.center.restore(self._storage.load_day(day, rules.counters, rules.policy.regular_per_priority))
         self._answered = self._answered_hashes()
         self._refusals_kept = self._changes_today = 0
-        self._batch.forget_before = self._desk.new_day(day)
+        self._batch.close_before, self._batch.forget_before = day, self._desk.new_day(day)
+        self._desk.restore(day)  # the day's bookings as storage holds them (the clock set back: that day's too)
         self._day_began = True
         log.info("service day %s begins: %d tickets already stored for it", day, len(self.center.tickets))
         if self._file_waits is not None:
@@ -299,7 +301,7 @@ class CenterService:
         self._batch.changes = changes
         self._batch.bookings = self._desk.take_changes()
         batch = self._batch
-        if changes or batch.replies or batch.configs or batch.bookings or batch.forget_before:
+        if changes or batch.replies or batch.configs or batch.bookings or batch.close_before or batch.forget_before:
             try:
                 self._storage.commit(batch)
             except StorageError as failed:  # nothing of it happened: neither does anything it caused
@@ -553,7 +555,7 @@ class CenterService:
         log.info("counter %s %s -> %s (request %s%s)", counter_id, action,
                  f"{ticket.shown} ({ticket.id}, {ticket.state})" if ticket else "nobody", command.request_id,
                  "" if official is None else f", official {official.username}")
-        view = None if ticket is None else self._wire.view(ticket)
+        view = None if ticket is None else self._wire.view(ticket, id_tail=ticket.id_tail)
         return CommandDone(command.request_id, view, counter.status.value)
 
     def _console(self, request: ConsoleRequest, console_id: str, now: datetime) -> CommandDone | Cancellation:
@@ -569,7 +571,7 @@ class CenterService:
         counter = self.center.counters[request.counter]
         log.info("counter %s: official %s %s (console %s, request %s)", request.counter, request.official,
                  "sits" if request.action == "sit" else "leaves", console_id, request.request_id)
-        view = None if counter.current is None else self._wire.view(counter.current)
+        view = None if counter.current is None else self._wire.view(counter.current, id_tail=counter.current.id_tail)
         return CommandDone(request.request_id, view, counter.status.value)
 
     def _cancel(self, command: CounterCommand, counter_id: str) -> Cancellation:
@@ -1031,7 +1033,8 @@ class CenterService:
             log.error("%s%s; nothing is acted on until it can write", _disk_full(failed), failed)
         self._unwritable = failed
         # a version the file gave at start-up waits for the next commit; one a change made is undone with it
-        self._batch = Batch(Changes(), configs=[s for s in self._batch.configs if s in self._start_versions])
+        self._batch = Batch(Changes(), configs=[s for s in self._batch.configs if s in self._start_versions],
+                            close_before=self._batch.close_before, forget_before=self._batch.forget_before)
         self._batch_replies, self._replies = {}, []
         if self._undo is not None:  # nothing of the changes was published either
             undo, self._undo = self._undo, None
@@ -1175,6 +1178,8 @@ def _rate_of(inbound: Inbound, request: Request | Unreadable) -> str:
     if inbound.kind == "web":
         if isinstance(request, WebRate):
             return "phone_rating"
+        if isinstance(request, WebSlots):
+            return "slots"
         return "booking" if _changes_something(request) else "lookup"
     if inbound.kind != "ticket_request":
         return "command"

@@ -68,7 +68,7 @@ class Wire:
             counter_id=counter.id,
             counter_name=counter.spec.name,
             status=counter.status.value,
-            ticket=None if counter.current is None else self.view(counter.current),
+            ticket=None if counter.current is None else self.view(counter.current, id_tail=counter.current.id_tail),
             rating=rating,
             official=None if counter.official is None else Official(counter.official.username, counter.official.name),
             last_rating=None if (last := counter.last_rating) is None else LastRating(last.ticket_id, last.number,

@@ -19,7 +19,7 @@ from protocol.booking_code import grouped
 from protocol.messages import BookingView, FreeDay, FreeSlot
 
 WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
-STATES_VI = {"booked": "Đã đặt", "checked_in": "Đã đến làm thủ tục", "cancelled": "Đã huỷ",
+STATES_VI = {"booked": "Đã đặt", "checked_in": "Đã đến nhận phiếu", "cancelled": "Đã huỷ",
              "no_show": "Không đến", "late": "Đến muộn"}
 KIOSK_STEPS_VI = "chọn «Tôi đã đặt lịch» và nhập mã hoặc quét mã QR"
 NONCE = re.compile(r"[0-9a-f]{32}")  # a form's own request id (uuid4().hex), in a hidden field
@@ -32,7 +32,8 @@ def site_context(names: Names | None) -> dict[str, Any]:
     bookings = names.bookings if names is not None else None
     return {"center_name": names.center if names is not None else "", "lookup_on": bookings is not None,
             "booking_on": bookings is not None and bool(names and names.bookable),
-            "remote_on": bookings is not None and bookings.remote and bool(names and names.remote_areas)}
+            "remote_on": bookings is not None and bookings.remote and bool(names and names.remote_areas),
+            "retention_days": bookings.retention_days if bookings is not None else 0}
 
 
 def day_text(day: date) -> str:
@@ -110,13 +111,12 @@ def booking_view(booking: BookingView, zone: ZoneInfo, today: date | None = None
     if booking.state == "booked":
         notes.append(check_in_text(booking, zone))
     elif booking.state == "checked_in":
-        notes.append(f"Ông/Bà đã làm thủ tục tại ki-ốt và nhận {number}." if number
-                     else "Ông/Bà đã làm thủ tục tại ki-ốt.")
+        notes.append(f"Ông/Bà đã đến ki-ốt và nhận {number}." if number else "Ông/Bà đã đến ki-ốt và nhận phiếu.")
     elif booking.state == "late":
         notes.append(f"Ông/Bà đến sau giờ hẹn; trung tâm đã cấp {number} như người đến trực tiếp." if number
                      else "Ông/Bà đến sau giờ hẹn; trung tâm đã cấp số như người đến trực tiếp.")
     elif booking.state == "no_show":
-        notes.append("Ông/Bà đã không đến làm thủ tục tại ki-ốt trong thời gian hẹn; lịch hẹn đã hết hiệu lực.")
+        notes.append("Ông/Bà đã không đến ki-ốt nhận phiếu trong thời gian hẹn; lịch hẹn đã hết hiệu lực.")
     else:
         notes.append("Lịch hẹn này đã được huỷ.")
     state = STATES_VI.get(booking.state, booking.state)

@@ -1152,17 +1152,18 @@ class BookingInfo:
     late_minutes: int  # to this long after its start
     remote: bool = False  # whether remote numbers are given
     remote_minutes: int = 0  # a remote number counts if checked in within this long after it was taken
+    retention_days: int = 0  # the CCCD's keyed hash and last digits are erased this long after the booking's day
 
     def to_body(self) -> Body:
         return {"slot_minutes": self.slot_minutes, "days_ahead": self.days_ahead,
                 "early_minutes": self.early_minutes, "late_minutes": self.late_minutes, "remote": self.remote,
-                "remote_minutes": self.remote_minutes}
+                "remote_minutes": self.remote_minutes, "retention_days": self.retention_days}
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any]) -> BookingInfo:
         return cls(_count(body, "slot_minutes"), _count(body, "days_ahead"), _count(body, "early_minutes"),
                    _count(body, "late_minutes"), field_of(body, "remote", bool, False),
-                   field_of(body, "remote_minutes", int, 0))
+                   field_of(body, "remote_minutes", int, 0), field_of(body, "retention_days", int, 0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -1288,6 +1289,9 @@ class TicketView:
     slot_start: datetime | None = None
     slot_end: datetime | None = None
     booking: str | None = None
+    # The CCCD's last 4 digits of the booking it came from (an extension, issue 18): in what a counter and the staff
+    # console are told only, for the official to compare with the citizen's card (a code may have changed hands).
+    id_tail: str | None = None
 
     def to_body(self) -> Body:
         body: Body = {
@@ -1309,6 +1313,8 @@ class TicketView:
             body["slot_start"], body["slot_end"] = iso(self.slot_start), iso(self.slot_end)
         if self.booking is not None:
             body["booking"] = self.booking
+        if self.id_tail is not None:
+            body["id_tail"] = self.id_tail
         return body
 
     @classmethod
@@ -1322,7 +1328,7 @@ class TicketView:
             estimated_wait_s=field_of(body, "estimated_wait_s", int, None),
             wait_basis=_wait_basis(body), token=_token_or_none(body), channel=_channel(body),
             slot_start=_time_or_none(body, "slot_start"), slot_end=_time_or_none(body, "slot_end"),
-            booking=field_of(body, "booking", str, None),
+            booking=field_of(body, "booking", str, None), id_tail=field_of(body, "id_tail", str, None),
         )
 
 

@@ -213,9 +213,15 @@ class Center:
         # Rating levels the center had before its levels changed (issue 17): a rating pressed then, and delivered
         # from a terminal's outbox or a phone's page afterwards, still counts with the level it was given.
         self.former_levels: set[str] = set()
+        # Per counter, the day's calls of bookings and of walk-ins made when both waited (the bookings' share): kept by
+        # this process across a reading of the same day (another instance committed), not across a restart.
+        self._shared: dict[str, tuple[int, int]] = {}
+        self._shared_day: date | None = None
         self._start_day(service_day(now, rules.zone, rules.day_starts), next_seq=1)
 
     def _start_day(self, day: date, next_seq: int) -> None:
+        if day != self._shared_day:
+            self._shared, self._shared_day = {}, day
         self.day = day
         self.tickets: dict[str, Ticket] = {}
         self._holders: dict[str, dict[str, Ticket]] = {area: {} for area in self.areas}
@@ -232,9 +238,6 @@ class Center:
         self._gaps = deque[float](maxlen=GAP_SAMPLES)
         self._forecast: tuple[datetime, Forecast] | None = None
         self._forecast_stale = False  # a counter changed since it was played
-        # Per counter, the day's calls of bookings and of walk-ins made when both waited (the bookings' share): kept
-        # by this process only, a restart shares afresh.
-        self._shared: dict[str, tuple[int, int]] = {}
 
     # --- start-up and the day -------------------------------------------------------------
 
@@ -412,6 +415,7 @@ class Center:
         else:
             ticket = self._make(area, "none", now, kiosk_id, channel=booking.channel.value,
                                 since=booking.start or booking.created_at, slot_end=booking.end, booking=booking.code)
+        ticket.id_tail = booking.tail
         queue = self._queues[area.id]
         ahead = [t for t in queue.tickets(area.id) if t is not ticket
                  and (t.lane == PRIORITY or (t.lane == ticket.lane and t.queue_key < ticket.queue_key))]
@@ -707,7 +711,8 @@ class Center:
             id=f"{self.day:%Y%m%d}-{self._next_seq:06d}", day=self.day, seq=self._next_seq, area=target.id,
             number=ticket.number, shown=ticket.shown, priority=ticket.priority, issued_at=ticket.issued_at,
             kiosk_id=ticket.kiosk_id, transferred_from=ticket.id, place=ticket.place, channel=ticket.channel,
-            since=ticket.since, slot_end=ticket.slot_end, booking=ticket.booking,
+            since=None if ticket.since is None else min(ticket.since, now),  # called already: due in its new area
+            slot_end=ticket.slot_end, booking=ticket.booking, id_tail=ticket.id_tail,
         )
         self._next_seq += 1
         self._release(ticket, TicketState.TRANSFERRED, now)

@@ -25,6 +25,8 @@ WEB_RATINGS_PER_S, WEB_RATING_BURST = 20.0, 60.0
 WEB_ANSWERS_PER_DAY = 50_000
 # Bookings made or cancelled (issue 18), per web process: a center's whole day of bookings in a few minutes, no more.
 WEB_BOOKINGS_PER_S, WEB_BOOKING_BURST = 5.0, 50.0
+# Slots looked up (issue 18), per web process: each costs a day's or the days ahead's slots of an area.
+WEB_SLOTS_PER_S, WEB_SLOTS_BURST = 20.0, 100.0
 # A kiosk's check-ins, beyond its ticket rate: codes tried one after another (guessing) soon wait.
 CHECK_INS_PER_MINUTE = 20
 
@@ -58,6 +60,7 @@ class Limits:
                 "lookup": Rate(WEB_LOOKUPS_PER_S, WEB_LOOKUP_BURST),  # the citizen web's
                 "phone_rating": Rate(WEB_RATINGS_PER_S, WEB_RATING_BURST),
                 "booking": Rate(WEB_BOOKINGS_PER_S, WEB_BOOKING_BURST),
+                "slots": Rate(WEB_SLOTS_PER_S, WEB_SLOTS_BURST),
                 "check_in": Rate(CHECK_INS_PER_MINUTE / 60, 10)}
 
     def budget(self) -> dict[str, int]:

@@ -53,6 +53,7 @@ class Ticket:
     since: datetime | None = None
     slot_end: datetime | None = None
     booking: str | None = None
+    id_tail: str | None = None  # the booking's CCCD's last 4 digits, for the official to compare with the card
 
     def __post_init__(self) -> None:
         if not self.place:

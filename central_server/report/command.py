@@ -36,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def make_report(config: CenterConfig, first: date, last: date, as_of: datetime | None = None) -> Report:
     """The period's report, its figures taken at `as_of` (default now), the areas and counters named as the live
     configuration names them (and those it no longer has, as its earlier versions did)."""
-    tickets, first_calls, ratings, officials, bookings = read_period(config.storage, first, last, config.rules.bookings)
+    tickets, first_calls, ratings, officials, bookings = read_period(config.storage, first, last)
     when = as_of or datetime.now(config.rules.zone)
     center = center_of(config)
     documents = stored_configs(config.storage)

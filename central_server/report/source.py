@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 from central_server.config import CenterConfig
-from central_server.domain.bookings import Booking, BookingRules
+from central_server.domain.bookings import Booking
 from central_server.domain.tickets import Ticket
 from central_server.report.figures import (
     BookingRecord,
@@ -30,10 +30,9 @@ class SourceError(Exception):
     """The database cannot be read: the message says why, in one line."""
 
 
-def read_period(storage: StorageUrl, first: date, last: date, rules: BookingRules | None = None,
+def read_period(storage: StorageUrl, first: date, last: date,
                 ) -> tuple[list[TicketRecord], dict[str, datetime], list[RatingRow], Officials, list[BookingRecord]]:
-    """From the center's SQLite file or PostgreSQL database. `rules`: the center's [bookings] (their windows say
-    when a booking nobody checked in became a no-show; without them, the defaults')."""
+    """From the center's SQLite file or PostgreSQL database."""
     try:
         period = stored_period(storage, first, last)
     except StorageError as exc:
@@ -45,7 +44,7 @@ def read_period(storage: StorageUrl, first: date, last: date, rules: BookingRule
             official = period.closed_by.get(ticket.id, "")
             transferred[official] = transferred.get(official, 0) + 1
     officials = Officials(period.closed_by, period.official_names, transferred)
-    bookings = [booking_record(b, rules or BookingRules()) for b in period.bookings]
+    bookings = [booking_record(b) for b in period.bookings]
     return [record_of(t) for t in period.tickets], period.first_calls, ratings, officials, bookings
 
 
@@ -83,6 +82,7 @@ def record_of(t: Ticket) -> TicketRecord:
                         t.since, t.booking)
 
 
-def booking_record(b: Booking, rules: BookingRules) -> BookingRecord:
-    """A stored booking as the report's figures read it."""
-    return BookingRecord(b.code, b.day, b.area, b.channel.value, b.state.value, rules.window(b)[1])
+def booking_record(b: Booking) -> BookingRecord:
+    """A stored booking as the report's figures read it (its window's end says when one nobody checked in became a
+    no-show)."""
+    return BookingRecord(b.code, b.day, b.area, b.channel.value, b.state.value, b.closes)

@@ -28,9 +28,18 @@ def new_key() -> bytes:
     return secrets.token_bytes(KEY_BYTES)
 
 
-# What a batch's `forget_before` does: the retention of the people's data of bookings (issue 18)
-FORGET_PEOPLE = ("UPDATE bookings SET person = NULL, phone = NULL WHERE day < ?"
-                 " AND (person IS NOT NULL OR phone IS NOT NULL)")
+# What a batch's `close_before` and `forget_before` do (issue 18), in this order, after its bookings are written
+CLOSE_DAYS = ("UPDATE bookings SET state = 'no_show', changed_at = check_in_until WHERE day < ? AND state = 'booked'",
+              "UPDATE bookings SET phone = NULL WHERE day < ? AND phone IS NOT NULL")
+FORGET_PEOPLE = ("UPDATE bookings SET person = NULL, tail = NULL WHERE day < ? AND person IS NOT NULL",
+                 "UPDATE tickets SET id_tail = NULL WHERE day < ? AND id_tail IS NOT NULL")
+
+
+def past_days(batch: Batch) -> list[tuple[str, str]]:
+    """The statements, with their day, that a batch's `close_before` and `forget_before` run."""
+    return [(statement, day.isoformat()) for day, statements in ((batch.close_before, CLOSE_DAYS),
+                                                                 (batch.forget_before, FORGET_PEOPLE))
+            if day is not None for statement in statements]
 
 
 class StorageError(QmsError):
@@ -106,7 +115,10 @@ class Batch:
     rating_acks: dict[tuple[str, str], bytes] = field(default_factory=dict)  # (counter, rating_id) -> ack
     configs: list[StoredConfig] = field(default_factory=list)  # new versions of the live configuration
     bookings: list[Booking] = field(default_factory=list)  # bookings made or changed (issue 18)
-    # The bookings of days before this one lose their person's keyed hash and their phone (the center's retention)
+    # The bookings of days before `close_before` that nobody checked in become no-shows and lose their phone (a
+    # day over, also one the server did not see end); those before `forget_before` lose their person's keyed hash
+    # and CCCD digits, and so do the tickets of those days (the center's retention).
+    close_before: date | None = None
     forget_before: date | None = None
 
 

@@ -23,7 +23,7 @@ from protocol.messages import ConfigChange, ConfigVersion
 TICKET_COLUMNS = (
     "id, day, seq, area, number, shown, priority, issued_at, state, kiosk_id, counter_id, calls, called_at,"
     " started_at, finished_at, transferred_from, transferred_to, rating_until, rating, place,"
-    " channel, since, slot_end, booking"
+    " channel, since, slot_end, booking, id_tail"
 )
 
 
@@ -66,14 +66,14 @@ def ticket_row(t: Ticket) -> tuple[Any, ...]:
         t.id, t.day.isoformat(), t.seq, t.area, t.number, t.shown, t.priority, iso(t.issued_at), t.state.value,
         t.kiosk_id, t.counter_id, t.calls, iso(t.called_at), iso(t.started_at), iso(t.finished_at),
         t.transferred_from, t.transferred_to, iso(t.rating_until), t.rating, t.place,
-        t.channel, iso(t.since), iso(t.slot_end), t.booking,
+        t.channel, iso(t.since), iso(t.slot_end), t.booking, t.id_tail,
     )
 
 
 def ticket_from_row(row: Sequence[Any]) -> Ticket:
     (id_, day, seq, area, number, shown, priority, issued_at, state, kiosk_id, counter_id, calls, called_at,
      started_at, finished_at, transferred_from, transferred_to, rating_until, rating, place,
-     channel, since, slot_end, booking) = row
+     channel, since, slot_end, booking, id_tail) = row
     issued = _time(issued_at)
     assert issued is not None
     return Ticket(
@@ -82,7 +82,7 @@ def ticket_from_row(row: Sequence[Any]) -> Ticket:
         counter_id=_name(counter_id), calls=calls, called_at=_time(called_at), started_at=_time(started_at),
         finished_at=_time(finished_at), transferred_from=transferred_from, transferred_to=transferred_to,
         rating_until=_time(rating_until), rating=_name(rating), place=place, channel=sys.intern(channel),
-        since=_time(since), slot_end=_time(slot_end), booking=booking,
+        since=_time(since), slot_end=_time(slot_end), booking=booking, id_tail=id_tail,
     )
 
 
@@ -163,20 +163,22 @@ def config_from_row(row: Sequence[Any]) -> StoredConfig:
     return StoredConfig(kept, json.loads(document), file_digest)
 
 
-BOOKING_COLUMNS = ("code, day, area, channel, created_at, start_at, end_at, person, phone, state, changed_at,"
-                   " ticket_id, reminded")
-# What changes in a booking once made: its state, its ticket, its reminder; the phone (erased after its day).
+BOOKING_COLUMNS = ("code, day, area, channel, created_at, start_at, end_at, check_in_from, check_in_until, person,"
+                   " tail, phone, state, changed_at, ticket_id, reminded")
+# What changes in a booking once made: its state, its ticket, its reminder; the phone (erased once cancelled).
 MUTABLE_BOOKING_COLUMNS = ("phone", "state", "changed_at", "ticket_id", "reminded")
 
 
 def booking_row(b: Booking) -> tuple[Any, ...]:
-    return (b.code, b.day.isoformat(), b.area, b.channel.value, iso(b.created_at), iso(b.start), iso(b.end), b.person,
-            b.phone, b.state.value, iso(b.changed_at), b.ticket_id, int(b.reminded))
+    return (b.code, b.day.isoformat(), b.area, b.channel.value, iso(b.created_at), iso(b.start), iso(b.end),
+            iso(b.opens), iso(b.closes), b.person, b.tail, b.phone, b.state.value, iso(b.changed_at), b.ticket_id,
+            int(b.reminded))
 
 
 def booking_from_row(row: Sequence[Any]) -> Booking:
-    code, day, area, channel, created_at, start, end, person, phone, state, changed_at, ticket_id, reminded = row
-    created = _time(created_at)
-    assert created is not None
-    return Booking(code, _day(day), area, Channel(channel), created, _time(start), _time(end), person, phone,
-                   BookingState(state), _time(changed_at), ticket_id, bool(reminded))
+    (code, day, area, channel, created_at, start, end, opens, closes, person, tail, phone, state, changed_at,
+     ticket_id, reminded) = row
+    created, since, until = _time(created_at), _time(opens), _time(closes)
+    assert created is not None and since is not None and until is not None
+    return Booking(code, _day(day), area, Channel(channel), created, _time(start), _time(end), since, until, person,
+                   tail, phone, BookingState(state), _time(changed_at), ticket_id, bool(reminded))

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from central_server.storage.port import FORGET_PEOPLE, Batch, Space, StorageError, StorageFull, new_key
+from central_server.storage.port import Batch, Space, StorageError, StorageFull, new_key, past_days
 from central_server.storage.rows import (
     BOOKING_COLUMNS,
     CONFIG_COLUMNS,
@@ -97,10 +97,12 @@ MIGRATIONS: Sequence[str] = (
     ALTER TABLE tickets ADD COLUMN since TEXT;
     ALTER TABLE tickets ADD COLUMN slot_end TEXT;
     ALTER TABLE tickets ADD COLUMN booking TEXT;
+    ALTER TABLE tickets ADD COLUMN id_tail TEXT;
     CREATE TABLE bookings (
         code TEXT NOT NULL, day TEXT NOT NULL, area TEXT NOT NULL, channel TEXT NOT NULL, created_at TEXT NOT NULL,
-        start_at TEXT, end_at TEXT, person TEXT, phone TEXT, state TEXT NOT NULL, changed_at TEXT, ticket_id TEXT,
-        reminded INTEGER NOT NULL, PRIMARY KEY (day, code)
+        start_at TEXT, end_at TEXT, check_in_from TEXT NOT NULL, check_in_until TEXT NOT NULL, person TEXT,
+        tail TEXT, phone TEXT, state TEXT NOT NULL, changed_at TEXT, ticket_id TEXT, reminded INTEGER NOT NULL,
+        PRIMARY KEY (day, code)
     );
     """,
 )
@@ -244,8 +246,8 @@ class SqliteStorage(SqlReads):
                 [config_row(stored) for stored in batch.configs],
             )
             db.executemany(UPSERT_BOOKING, [booking_row(b) for b in batch.bookings])
-            if batch.forget_before is not None:
-                db.execute(FORGET_PEOPLE, (batch.forget_before.isoformat(),))
+            for statement, day in past_days(batch):
+                db.execute(statement, (day,))
             db.execute("COMMIT")
         except BaseException as exc:
             self._roll_back()

@@ -259,11 +259,14 @@ document.addEventListener("DOMContentLoaded", () => {
 });
 
 // How the citizen came (issue 18): a booked slot, a remote number, or a booking checked in too late.
+// The CCCD's last digits of the booking are for the official to compare with the citizen's card.
 function channelPart(ticket) {
+  const card = ticket.id_tail ? ` · đối chiếu CCCD có 4 số cuối ${ticket.id_tail}` : "";
   if (ticket.channel === "booked" && ticket.slot_start && ticket.slot_end) {
-    return el("span", { class: "booked" }, `Lịch hẹn ${clockTime(ticket.slot_start)}–${clockTime(ticket.slot_end)}`);
+    return el("span", { class: "booked" },
+      `Lịch hẹn ${clockTime(ticket.slot_start)}–${clockTime(ticket.slot_end)}${card}`);
   }
-  if (ticket.channel === "remote") return el("span", { class: "booked" }, "Số lấy từ xa");
+  if (ticket.channel === "remote") return el("span", { class: "booked" }, `Số lấy từ xa${card}`);
   if (ticket.booking) return el("span", { class: "muted" }, "Có lịch hẹn nhưng đến muộn: số thường");
   return "";
 }

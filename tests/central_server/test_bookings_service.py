@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from central_server.config import load
+from central_server.domain.identity import check_cccd, person_key
 from central_server.notify import OutboxNotifier
 from central_server.service import CenterService
 from central_server.storage.sqlite import SqliteStorage
@@ -233,7 +234,7 @@ def test_too_early_and_too_late_go_by_the_centers_choice(tmp_path: Path) -> None
     rig.clock.now = at(23, 9, 20)
     early = rig.check_in(code)
     assert early["error"] == {"code": "too_early",
-                              "message": "Ông/Bà đến sớm hơn giờ hẹn. Mời quay lại ki-ốt từ 09:30."}
+                              "message": "Ông/Bà đến sớm hơn giờ hẹn. Mời quay lại ki-ốt từ 09:30 để lấy phiếu."}
     rig.clock.now = at(23, 10, 20)
     rig.service.tick()
     assert rig.rows()[0][7] == "no_show"
@@ -246,13 +247,13 @@ def test_too_early_and_too_late_go_by_the_centers_choice(tmp_path: Path) -> None
     refusing.clock.now = at(23, 10, 16)
     said = refusing.check_in(other)["error"]
     assert said == {"code": "too_late",
-                    "message": "Đã quá giờ làm thủ tục của lịch hẹn (đến 10:15). Mời Ông/Bà lấy số thường."}
+                    "message": "Đã quá giờ nhận phiếu của lịch hẹn (đến 10:15). Mời Ông/Bà lấy số thường."}
 
 
 def test_a_check_in_on_another_day_or_with_an_unknown_code_is_refused(rig: BookingRig) -> None:
     code = rig.book(at(24, 9, 0))["booking"]["code"]
-    assert rig.check_in(code)["error"] == {"code": "not_today", "message": "Lịch hẹn của Ông/Bà là ngày 24/11/2026 "
-                                                                           "(chưa đến), không phải hôm nay."}
+    assert rig.check_in(code)["error"] == {"code": "not_today", "message": "Lịch hẹn của Ông/Bà là ngày 24/11/2026, "
+                                                                           "không phải hôm nay."}
     unknown = "1234567" + check_digit("1234567")
     assert rig.check_in(unknown)["error"]["code"] == "unknown_booking"
     assert rig.check_in("12345678" if unknown != "12345678" else "12345679")["error"]["code"] == "bad_code"
@@ -334,3 +335,117 @@ def test_the_phone_never_says_a_booked_citizen_is_called_before_the_slot(rig: Bo
     plan = rig.service.queue_plan(rig.clock.now, fresh=True)
     assert plan.by_ticket[ticket["id"]].seconds == 3600, "from its slot"
     assert plan.by_ticket[walk_in["id"]].seconds == 0, "the walk-in goes first meanwhile"
+
+
+# --- what a review found ---------------------------------------------------------------------------------------
+
+
+def test_a_booking_of_a_day_the_server_never_saw_end_is_a_no_show_without_its_phone(rig: BookingRig) -> None:
+    rig.book(at(23, 9, 0))
+    rig.clock.now = at(25, 7, 0)  # stopped on the 23rd, started again on the 25th
+    rig.restart()
+    rig.service.tick()
+    ((_code, _day, _area, _channel, _start, person, phone, state, _ticket),) = rig.rows()
+    assert (state, phone) == ("no_show", None) and person is not None
+
+
+def test_a_clock_set_back_to_the_day_before_finds_that_days_bookings(rig: BookingRig) -> None:
+    code = rig.book(at(23, 9, 0))["booking"]["code"]
+    rig.clock.now = at(24, 8, 0)  # a clock a day ahead at boot, and nothing happened on that day
+    rig.restart()
+    rig.clock.now = at(23, 8, 50)  # NTP sets it right
+    assert rig.check_in(code)["ticket"]["channel"] == "booked"
+
+
+def test_the_bookings_share_holds_across_a_reading_of_the_same_day(tmp_path: Path) -> None:
+    """With PostgreSQL instances, the day is read again whenever another instance committed: the share stays."""
+    rig = BookingRig(tmp_path, Clock(), "capacity = 4\nper_person_per_area = 2\nper_person_per_day = 2\n")
+    codes = [rig.book(at(23, 9, 0), cccd=c)["booking"]["code"] for c in (CCCD, CCCD, OTHER, OTHER)]
+    walk_ins = [rig.ticket("dat-dai")["ticket"]["number"] for _ in range(4)]
+    rig.clock.now = at(23, 9, 0)
+    booked = [rig.check_in(c)["ticket"]["number"] for c in codes]
+    called = []
+    for _ in range(8):
+        center = rig.service.center
+        center.restore(rig.storage.load_day(center.day, rig.config.rules.counters, 3))  # as `exclusive` does
+        called.append(rig.command("1", "next")["ticket"]["number"])
+    assert called == [x for pair in zip(booked, walk_ins, strict=True) for x in pair]
+
+
+def test_booking_and_cancelling_again_and_again_stops_and_a_phone_gets_at_most_six_notices(rig: BookingRig) -> None:
+    for _ in range(3):
+        code = rig.book(at(24, 9, 0))["booking"]["code"]
+        assert rig.web("cancel_booking", code=code, cccd=CCCD)["booking"]["state"] == "cancelled"
+    again = rig.book(at(24, 9, 0))
+    assert again["error"] == {"code": "person_limit", "message": "Ông/Bà đã huỷ 3 lịch hẹn của ngày 24/11/2026; "
+                                                                 "không đặt thêm được cho ngày này."}
+    assert [r[6] for r in rig.rows()] == [None, None, None], "a cancelled booking keeps no phone"
+    assert rig.book(at(25, 9, 0))["ok"]
+    assert len(rig.notices()) == 6, "3 confirmations and 3 cancellations, then the phone's day is full"
+
+
+def test_a_window_the_citizen_was_told_holds_when_the_center_changes_its_rules(rig: BookingRig) -> None:
+    code = rig.book(at(23, 9, 0))["booking"]["code"]
+    path = rig.config.path
+    path.write_text(path.read_text(encoding="utf-8").replace("[bookings]\n", "[bookings]\ncheck_in_late_minutes = 0\n"),
+                    encoding="utf-8")
+    rig.service.reload_file()
+    rig.clock.now = at(23, 9, 10)
+    assert rig.check_in(code)["ticket"]["channel"] == "booked", "told: until 09:15"
+
+
+def test_a_booked_citizen_called_early_and_transferred_is_due_in_the_new_area(rig: BookingRig) -> None:
+    code = rig.book(at(23, 9, 0))["booking"]["code"]
+    rig.clock.now = at(23, 8, 0)
+    number = rig.check_in(code)["ticket"]["number"]
+    assert rig.command("1", "next")["ticket"]["number"] == number
+    rig.clock.now = at(23, 8, 5)
+    later = rig.ticket("tu-phap")["ticket"]["number"]
+    rig.clock.now = at(23, 8, 10)
+    rig.command("1", "transfer", to_area="tu-phap")
+    assert rig.command("2", "next")["ticket"]["number"] == number, f"ahead of {later}, who came after its call"
+
+
+def test_an_area_that_gives_only_remote_numbers_says_how_many_are_left(tmp_path: Path) -> None:
+    rig = BookingRig(tmp_path, Clock(), "capacity = 0\nremote = true\n")
+    rig.clock.now = at(23, 8, 0)
+    answer = rig.web("slots", area="dat-dai")
+    assert (answer["days"], answer["remote_free"]) == ([], 50)
+
+
+@pytest.mark.parametrize("start", ["9999-12-31T23:30:00-23:59", "0001-01-01T00:00:00+23:59",
+                                   "2026-11-24T09:00:00+23:59"])
+def test_a_start_at_the_edge_of_time_is_refused_not_crashed_on(rig: BookingRig, start: str) -> None:
+    refused = rig.web("book", area="dat-dai", start=start, cccd=CCCD, phone=PHONE)
+    assert refused["error"]["code"] == "slot_unavailable"
+    assert rig.web("slots", area="dat-dai", day="9999-12-31")["slots"] == []
+
+
+def test_the_counter_is_told_the_cccds_last_digits_and_the_kiosk_is_not(rig: BookingRig) -> None:
+    code = rig.book(at(23, 9, 0))["booking"]["code"]
+    rig.clock.now = at(23, 8, 50)
+    printed = rig.check_in(code)["ticket"]
+    assert "id_tail" not in printed
+    called = rig.command("1", "next")["ticket"]
+    assert called["id_tail"] == CCCD[-4:]
+    state = json.loads({o.topic: o.payload for o in rig.service.retained_state()}[rig.topics.counter_state("1")])
+    assert state["ticket"]["id_tail"] == CCCD[-4:]
+    board = {o.topic: o.payload for o in rig.service.retained_state()}[rig.topics.board_state()]
+    assert CCCD[-4:].encode() not in board
+
+
+def test_the_key_of_the_hashes_may_live_outside_the_database(tmp_path: Path) -> None:
+    key = tmp_path / "identity.key"
+    key.write_bytes(bytes(range(32)))
+    rig = BookingRig(tmp_path, Clock())
+    path = rig.config.path
+    keyed = f'[storage]\nidentity_key_file = "{key}"\n'
+    path.write_text(path.read_text(encoding="utf-8").replace("[storage]\n", keyed), encoding="utf-8")
+    rig.storage.close()
+    rig.config = load(path)
+    rig.restart()
+    rig.book(at(24, 9, 0))
+    cccd = check_cccd(CCCD, at(23, 0, 0).date())
+    with closing(sqlite3.connect(sqlite_file(rig.config))) as db:
+        inside = bytes(db.execute("SELECT value FROM secrets WHERE name = 'identity_key'").fetchone()[0])
+    assert rig.rows()[0][5] == person_key(bytes(range(32)), cccd) != person_key(inside, cccd)

@@ -363,6 +363,10 @@ MISTAKES: list[tuple[str, str, str, str, str]] = [
      "[notify].path", "absolute"),
     ("notify-command-empty", "[queue]\n", '[notify]\nkind = "command"\ncommand = []\n\n[queue]\n',
      "[notify].command", "program"),
+    ("storage-key-file-relative", "[storage]\n", '[storage]\nidentity_key_file = "identity.key"\n',
+     "[storage].identity_key_file", "absolute"),
+    ("storage-key-file-missing", "[storage]\n", '[storage]\nidentity_key_file = "/nonexistent/identity.key"\n',
+     "[storage].identity_key_file", "cannot read"),
 ]
 
 

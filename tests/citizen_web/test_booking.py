@@ -32,7 +32,8 @@ TODAY = datetime.now(ZONE).date()
 TOMORROW = TODAY + timedelta(days=1)
 CCCD = "001090123456"
 PHONE = "0912345678"
-RULES = BookingInfo(slot_minutes=30, days_ahead=14, early_minutes=30, late_minutes=15, remote=True, remote_minutes=60)
+RULES = BookingInfo(slot_minutes=30, days_ahead=14, early_minutes=30, late_minutes=15, remote=True, remote_minutes=60,
+                    retention_days=30)
 AREAS = {"dat-dai": "Đất đai", "ho-tich": "Hộ tịch", "xay-dung": "Xây dựng"}
 NAMES = Names("Bộ phận Một cửa", AREAS, {"1": "Quầy 1"}, ("very_satisfied", "satisfied", "dissatisfied"), ZONE, RULES,
               {"dat-dai": "Đất đai", "ho-tich": "Hộ tịch"}, AREAS)  # remote numbers in every open area
@@ -228,8 +229,9 @@ def test_a_slots_form_asks_the_identity_and_says_how_it_is_kept(client: TestClie
     assert 'name="cccd"' in page and 'name="dien_thoai"' in page
     assert 'name="dong_y" type="checkbox" value="1" required' in page
     said = " ".join(page.split())
-    assert ("Số CCCD chỉ được lưu dưới dạng mã băm có khoá, dùng để áp dụng giới hạn số lần đặt của mỗi người, và được "
-            "xoá sau thời hạn lưu trữ của trung tâm.") in said
+    assert ("Số CCCD không được lưu: trung tâm chỉ lưu mã băm có khoá của số này, để áp dụng giới hạn số lần đặt "
+            "của mỗi người, và 4 chữ số cuối, để cán bộ đối chiếu với thẻ khi Ông/Bà đến quầy; cả hai được xoá 30 ngày "
+            "sau ngày hẹn. Số điện thoại chỉ dùng để báo tin về lịch hẹn này và được xoá khi hết ngày hẹn.") in said
     assert nonce_of(page) != nonce_of(client.get(SLOT_URL).text), "a fresh nonce for every form"
 
 
@@ -389,14 +391,14 @@ def test_a_booking_no_longer_cancellable_is_shown_as_it_is(client: TestClient, s
     server.bookings[code] = (replace(server.bookings[code][0], state="checked_in", number="1005"), CCCD)
     answer = client.post("/lich-hen/huy", data={"ma": code, "cccd": CCCD, "yeu_cau": "b" * 32})
     assert answer.status_code == 409 and "không huỷ được nữa" in answer.text
-    assert "Đã đến làm thủ tục (phiếu số 1005)" in answer.text
+    assert "Đã đến nhận phiếu (phiếu số 1005)" in answer.text
 
 
 @pytest.mark.parametrize(("state", "number", "said", "note"), [
-    ("checked_in", "1005", "Đã đến làm thủ tục (phiếu số 1005)",
-     "Ông/Bà đã làm thủ tục tại ki-ốt và nhận phiếu số 1005."),
+    ("checked_in", "1005", "Đã đến nhận phiếu (phiếu số 1005)",
+     "Ông/Bà đã đến ki-ốt và nhận phiếu số 1005."),
     ("cancelled", None, "Đã huỷ", "Lịch hẹn này đã được huỷ."),
-    ("no_show", None, "Không đến", "đã không đến làm thủ tục tại ki-ốt trong thời gian hẹn"),
+    ("no_show", None, "Không đến", "đã không đến ki-ốt nhận phiếu trong thời gian hẹn"),
     ("late", "1012", "Đến muộn (phiếu số 1012)", "trung tâm đã cấp phiếu số 1012 như người đến trực tiếp"),
 ])
 def test_a_bookings_state_is_said_in_vietnamese(client: TestClient, server: Server, state: str, number: str | None,

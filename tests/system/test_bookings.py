@@ -155,4 +155,4 @@ def test_the_official_sees_that_the_citizen_called_has_booked_and_for_which_slot
         WebDriverWait(browser, TIMEOUT).until(lambda b: b.find_element(By.ID, "so-hien-tai").text == ticket["number"])
         details = browser.find_element(By.ID, "chi-tiet").text
         browser.save_screenshot(str(tmp_path / "console-booked.png"))
-    assert "Lịch hẹn 08:30–09:00" in details, details
+    assert "Lịch hẹn 08:30–09:00 · đối chiếu CCCD có 4 số cuối 0007" in details, details
