@@ -88,7 +88,7 @@ def test_wrong_forged_and_yesterdays_tokens(server: ServerProcess, broker: Local
     with device(broker, center_id) as client:
         ticket = client.ticket("dat-dai")["ticket"]
         with closing(sqlite3.connect(server.config.parent / "center.db")) as db:
-            key = bytes(db.execute("SELECT value FROM secrets").fetchone()[0])
+            key = bytes(db.execute("SELECT value FROM secrets WHERE name = 'ticket_token_key'").fetchone()[0])
         today = datetime.strptime(ticket["id"].split("-")[0], "%Y%m%d").date()
         wrong = web(client, "lookup", "Z" * 27)
         forged = web(client, "lookup", make_token(b"\x01" * 32, center_id, today, 1))
