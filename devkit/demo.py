@@ -12,8 +12,14 @@ their ticket's QR and follows their turn on a phone (a third Chromium at a phone
 share one simulated clock, so 07:30-11:45 passes in about two minutes and every wait in the report is a wait
 of the simulated day.
 
-Writes `demo-output/` (tickets, screens, the console's pages, the announcements, the report, logs) and prints
-where.
+The afternoon before (issue 18), on the same broker and database, the server and the citizen web run on that day's
+clock from 15:00 while six citizens book the morning's slots on the web in the phone's Chromium; one of them cancels.
+In the morning they check in at the kiosk a few minutes before their slots ("Tôi đã đặt lịch", then the code on the
+keypad or their phone's QR held to a scanner that types as a keyboard), but one, who never comes; another citizen
+takes a remote number on the phone at 07:45 and checks in at 08:15.
+
+Writes `demo-output/` (tickets, screens, the console's and the citizen web's pages, the announcements, the notices
+sent to the bookers' phones, the report, logs) and prints where.
 """
 
 from __future__ import annotations
@@ -33,22 +39,30 @@ import threading
 import time
 import tomllib
 import tty
+import urllib.request
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from selenium.common.exceptions import TimeoutException, WebDriverException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException, WebDriverException
 from selenium.webdriver.chrome.webdriver import WebDriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
-from central_server.config import load
+from central_server.config import CenterConfig, load
 from central_server.config_text import replace_table, set_key, toml_string
 from central_server.report.command import make_report, write_report
+from central_server.report.figures import BookingRecord
+from citizen_web.booking_view import day_text
+from devkit.booking_page import BookingPage
 from devkit.browser import chromium
 from devkit.clock import SimulatedClock
 from devkit.console_page import NOBODY, ConsolePage
@@ -60,7 +74,9 @@ from devkit.morning import official as official_plan
 from devkit.phone_page import PhonePage
 from devkit.terminal_config import example_config
 from display_board.led_display import STX, QmsFrameCodec
+from kiosk.model import BOOKING_BUTTON, KEY_CONFIRM, key_target
 from protocol.agent import setup_logging
+from protocol.booking_code import code_ok
 from protocol.config import MqttSettings
 from protocol.link import Message, MqttLink
 from protocol.topics import Topics
@@ -89,6 +105,33 @@ AFTERNOON_NOTICE = ("Chiều nay Bộ phận Tiếp nhận và Trả kết quả
                     "Mong công dân thông cảm. Xin cảm ơn!")
 PASSWORD = "một cửa buổi sáng"  # every demo account's: the console stops with the demo
 PHONE_TICKET = 30  # the morning's 30th ticket (about 08:40, queues building) is followed on the phone
+
+
+@dataclass(frozen=True)
+class Booker:
+    """A citizen who books ahead on the citizen web (issue 18): a CCCD number and a mobile phone, both well formed (a
+    province's code, then the century and sex and a year of birth that has come; 10 digits from 03/05/07/08/09), the
+    area, the slot's start (a remote number: when it is taken) and what they do: check in by the kiosk's `keypad` or
+    `scan` their phone's QR, or `no_show`, or `cancel` on the web."""
+
+    cccd: str
+    phone: str
+    area: str
+    start: tuple[int, int]
+    then: str
+
+
+# The first one's pages are saved, and it is their confirmation's QR that the kiosk's scanner reads in the morning.
+BOOKERS = (Booker("091192007351", "0389 615 204", "tu-phap", (8, 30), "scan"),
+           Booker("091085004217", "0913 274 518", "dat-dai", (8, 0), "keypad"),
+           Booker("079088013562", "0708 552 931", "kinh-doanh", (9, 0), "keypad"),
+           Booker("091301000489", "0867 410 396", "xay-dung", (9, 30), "no_show"),
+           Booker("001175028830", "0979 138 620", "bhxh", (10, 0), "keypad"),
+           Booker("091196021754", "0356 907 184", "ldtbxh", (10, 30), "cancel"))
+REMOTE = Booker("091079003318", "0837 246 159", "tu-phap", (7, 45), "scan")  # a remote number for today, at 07:45
+REMOTE_CHECK_IN = (8, 15)
+CHECK_IN_EARLY_MIN = 4  # a booked citizen is at the kiosk this long before their slot
+AFTERNOON = (15, 0)  # the bookers' afternoon, the day before the morning
 log = logging.getLogger("demo")
 
 
@@ -139,14 +182,26 @@ class Agent:
 
     def wait_for(self, prefix: str | tuple[str, ...], timeout_s: float) -> bool:
         """Until a line starting with `prefix` (or one of them); the lines before it are dropped."""
+        return self.next_line(prefix, timeout_s) is not None
+
+    def next_line(self, prefix: str | tuple[str, ...], timeout_s: float) -> str | None:
+        """The next line starting with `prefix` (or one of them), None after `timeout_s`; the lines before it are
+        dropped."""
         deadline = time.monotonic() + timeout_s
         while (left := deadline - time.monotonic()) > 0:
             try:
-                if self.lines.get(timeout=left).startswith(prefix):
-                    return True
+                line = self.lines.get(timeout=left)
             except queue.Empty:
                 break
-        return False
+            if line.startswith(prefix):
+                return line
+        return None
+
+    def drain(self) -> None:
+        """Drop the lines said so far."""
+        with suppress(queue.Empty):
+            while True:
+                self.lines.get_nowait()
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -170,6 +225,8 @@ def center_config(broker: LocalBroker, web_url: str) -> Path:
     text = replace_table(text, "mqtt", [f"url = {toml_string(broker.url)}"])
     text = set_key(text, "storage", "url", toml_string(f"sqlite:///{OUT / 'center.db'}"))
     text += f'\n[citizen_web]\nurl = {toml_string(web_url)}\nids = ["web-1"]\n'
+    # The bookings' SMS (confirmation, reminder, cancellation) as the notifier's outbox: one JSON line each.
+    text += f'\n[notify]\nkind = "outbox"\npath = {toml_string(str(OUT / "tin-nhan.jsonl"))}\n'
     parsed = tomllib.loads(text)  # the example's hours, on whatever day the demo runs
     own = next(area["hours"] for area in parsed["areas"] if "hours" in area)
     for table, hours in (("hours", parsed["hours"]), ("areas.hours", own)):
@@ -181,8 +238,10 @@ def center_config(broker: LocalBroker, web_url: str) -> Path:
     return path
 
 
-def kiosk_config(center_id: str, broker: LocalBroker, printer: LoopbackPrinter, folder: Path | None = None) -> Path:
-    """The shipped example kiosk on `broker` and the loopback `printer`, its files in `folder` (the demo's output)."""
+def kiosk_config(center_id: str, broker: LocalBroker, printer: LoopbackPrinter, folder: Path | None = None, *,
+                 scanner: bool = False) -> Path:
+    """The shipped example kiosk on `broker` and the loopback `printer`, its files in `folder` (the demo's output);
+    `scanner`: with a QR scanner that types as a keyboard (the scripted screen's `scan` lines)."""
     folder = folder or OUT
     text = (EXAMPLES / "kiosk.example.toml").read_text(encoding="utf-8")
     for key, value in (("id", '"k1"'), ("center", toml_string(center_id)),
@@ -194,6 +253,8 @@ def kiosk_config(center_id: str, broker: LocalBroker, printer: LoopbackPrinter, 
     for key, value in (("connection", '"network"'), ("host", '"127.0.0.1"'), ("port", str(printer.port))):
         text = set_key(text, "printer", key, value)
     text = set_key(text, "ticket", "save_dir", toml_string(str(folder / "tickets")))
+    if scanner:
+        text += '\n[scanner]\nkind = "keyboard"\n'
     path = folder / "kiosk.toml"
     path.write_text(text, encoding="utf-8")
     return path
@@ -279,13 +340,15 @@ def web_config(center_id: str, broker: LocalBroker, port: int) -> Path:
     return path
 
 
-def start_server(config: Path, clock: SimulatedClock, topics: Topics, broker: LocalBroker) -> subprocess.Popen[bytes]:
+def start_server(config: Path, clock: SimulatedClock, topics: Topics, broker: LocalBroker,
+                 name: str = "server") -> subprocess.Popen[bytes]:
+    """The central server on `clock`, once it says it is online; its log is logs/<name>.log."""
     online = threading.Event()
     # A tool, not a device: no status of its own (an offline "device" would stay on the manager's floor all day).
     watcher = MqttLink(MqttSettings(broker.host, broker.port), client_id="demo-watch", status_topic=None)
     watcher.subscribe(topics.server_status(), lambda m: online.set() if json.loads(m.payload).get("online") else None)
     watcher.start()
-    with (OUT / "logs" / "server.log").open("wb") as server_log:
+    with (OUT / "logs" / f"{name}.log").open("wb") as server_log:
         server = subprocess.Popen(
             [sys.executable, "-m", "devkit.run", "central_server", "--config", str(config),
              "--simulated-clock", clock.to_arg()],
@@ -294,7 +357,7 @@ def start_server(config: Path, clock: SimulatedClock, topics: Topics, broker: Lo
     ready = online.wait(20)
     watcher.stop()
     if not ready:
-        raise RuntimeError(f"the server did not come online; see {OUT / 'logs' / 'server.log'}")
+        raise RuntimeError(f"the server did not come online; see {OUT / 'logs' / f'{name}.log'}")
     return server
 
 
@@ -339,6 +402,8 @@ class LedBus:
 @dataclass
 class Morning:
     clock: SimulatedClock
+    web_url: str = ""  # the citizen web's address, as a phone reaches it
+    codes: dict[Booker, str] = field(default_factory=dict)  # what each booker checks in with (REMOTE's from 07:45)
     stop: threading.Event = field(default_factory=threading.Event)
     issued: int = 0
     called: int = 0
@@ -360,19 +425,102 @@ class Morning:
 
 
 def citizens(morning: Morning, kiosk: Agent, plan: list[tuple[datetime, str, str]]) -> None:
-    """Each citizen walks up to the kiosk at their time and touches its screen."""
+    """Each citizen walks up to the kiosk at their time and touches its screen: those who take a number, and those who
+    booked a slot or took a remote number, who check in. One at a time, as at the real kiosk: each citizen's touches
+    are sent once the previous citizen's ticket has left the screen (the kiosk is back on its menu)."""
     if not kiosk.wait_for("screen menu", 30):
         log.error("the kiosk did not show its menu; see its log")
         return
-    for moment, area, priority in plan:
+    walk_away_from_keypad(kiosk)
+    visits: list[tuple[datetime, Callable[[], None]]] = [
+        (moment, partial(walk_in, morning, kiosk, area, priority)) for moment, area, priority in plan]
+    booked = [(morning.at(*booker.start) - timedelta(minutes=CHECK_IN_EARLY_MIN), booker)
+              for booker in BOOKERS if booker.then in ("keypad", "scan")]
+    visits += [(moment, partial(check_in, morning, kiosk, booker))
+               for moment, booker in [*booked, (morning.at(*REMOTE_CHECK_IN), REMOTE)]]
+    for moment, visit in sorted(visits, key=lambda v: v[0]):
         morning.sleep_until(moment)
         if morning.stop.is_set():
             return
-        if priority != "none":
-            kiosk.send("touch priority")
-            kiosk.send(f"touch priority:{priority}")
-        kiosk.send(f"touch area:{area}")
-        morning.issued += 1
+        visit()
+
+
+# The kiosk's screens last their simulated time, so a quarter of a real second closes the booking keypad (30
+# simulated seconds untouched), and the kiosk times a touch by the frame before it: a frame held up (the first sight
+# of a screen saved as a PNG, a busy CPU) can close the keypad as it opens or under a citizen's typing. Hence the
+# keypad's first sight taken while nobody types, an opening seen before the code is typed, and each citizen's
+# touches sent only to a kiosk back on its menu (a `touch booking` sent again is then never left waiting).
+KEYPAD_OPENS_S = 2.0  # real seconds for the keypad to show after its button, on a kiosk idle on its menu
+KEYPAD_TRIES = 3
+
+
+def walk_in(morning: Morning, kiosk: Agent, area: str, priority: str) -> None:
+    kiosk.drain()
+    if priority != "none":
+        kiosk.send("touch priority")
+        kiosk.send(f"touch priority:{priority}")
+    kiosk.send(f"touch area:{area}")
+    morning.issued += 1
+    served(kiosk, f"a walk-in for {area}")
+
+
+def served(kiosk: Agent, who: str) -> None:
+    """Until the kiosk has asked the server ("working") and is back on its menu: the ticket or the refusal shows for
+    a few simulated seconds, a frame or none at this speed. A touch on a button no longer shown is "missed"."""
+    said = kiosk.next_line(("screen working", "missed"), 35)
+    if said == "screen working":
+        said = kiosk.next_line(("screen menu", "screen closed"), 30)
+    if said is None or said.startswith("missed"):
+        log.error("%s: the kiosk said %s", who, said or "nothing")
+
+
+def open_keypad(kiosk: Agent) -> bool:
+    """Touch "Tôi đã đặt lịch" on the kiosk's menu until the keypad shows (see above)."""
+    for _ in range(KEYPAD_TRIES):
+        kiosk.drain()
+        kiosk.send(f"touch {BOOKING_BUTTON}")
+        if kiosk.wait_for("screen keypad", KEYPAD_OPENS_S):
+            return True
+    log.error("the kiosk's booking keypad did not open; see its log")
+    return False
+
+
+def walk_away_from_keypad(kiosk: Agent) -> None:
+    """Someone opens the booking keypad and walks away: it goes back to the menu by itself (and its first sight is
+    saved)."""
+    if open_keypad(kiosk) and not kiosk.wait_for("screen menu", 30):
+        log.warning("the kiosk's booking keypad did not go back to the menu; see its log")
+
+
+def check_in(morning: Morning, kiosk: Agent, booker: Booker) -> None:
+    """A citizen who booked (or took a remote number) holds their phone's QR to the scanner on the kiosk's menu, or
+    touches "Tôi đã đặt lịch" and types their code on the keypad."""
+    code = morning.codes.get(booker)
+    if code is None:
+        log.error("the citizen of the %s %s has no code to check in with", booker.area,
+                  "remote number" if booker is REMOTE else "booking")
+        return
+    if booker.then == "scan":
+        for _ in range(KEYPAD_TRIES):  # a scan the screen does not take (it is not on its menu) is lost
+            kiosk.drain()
+            kiosk.send(f"scan {code}")
+            if kiosk.wait_for("screen working", KEYPAD_OPENS_S):
+                break
+        else:
+            log.error("the kiosk took no scan of %s; see its log", code)
+            return
+    else:
+        if not open_keypad(kiosk):
+            return
+        for digit in code:
+            kiosk.send(f"touch {key_target(digit)}")
+        kiosk.send(f"touch {KEY_CONFIRM}")
+        if kiosk.next_line(("screen working", "screen menu", "missed"), 35) != "screen working":
+            log.error("checking in %s by keypad: the keypad closed under the citizen's typing", code)
+            return
+    morning.issued += 1
+    if kiosk.next_line("screen menu", 30) is not None:
+        log.info("checked in %s by %s at %s", code, booker.then, f"{morning.clock.now():%H:%M}")
 
 
 class CounterView:
@@ -628,22 +776,59 @@ def rates_on_phone(morning: Morning, view: CounterView, counter_id: str) -> bool
 
 # --- a citizen's phone -------------------------------------------------------------------------------
 
+class SteadyBookingPage(BookingPage):
+    """devkit/booking_page.py's BookingPage, whose wait for the page a tap leaves takes Chromium's "Node with given id
+    does not belong to the document" (or "No node with given id found") for the stale element it means: chromedriver
+    says so now and then of an element of a page being replaced (SeleniumHQ/selenium#15401), and Selenium's
+    `staleness_of` waits only for StaleElementReferenceException."""
+
+    def _leave_by(self, action: Callable[[], object], element: WebElement) -> None:
+        action()
+        WebDriverWait(self.driver, self.timeout_s, poll_frequency=0.05).until(lambda _d: left(element))
+        WebDriverWait(self.driver, self.timeout_s, poll_frequency=0.05).until(
+            lambda d: d.execute_script("return document.readyState") == "complete")
+
+
+class SteadyPhonePage(PhonePage):
+    """devkit/phone_page.py's PhonePage, whose wait after a rating button takes chromedriver's word for a replaced
+    page as SteadyBookingPage does."""
+
+    def rate(self, level: str) -> None:
+        button = self.driver.find_element(By.CSS_SELECTOR, f"#danh-gia button[value='{level}']")
+        button.click()
+        WebDriverWait(self.driver, self.timeout_s, poll_frequency=0.05).until(lambda _d: left(button))
+
+
+def left(element: WebElement) -> bool:
+    """Whether `element` left with its page (selenium's `staleness_of`, and chromedriver's other words for it)."""
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as failed:
+        if "does not belong to the document" in str(failed.msg) or "No node with given id" in str(failed.msg):
+            return True
+        raise
+    return False
+
+
 def phone_citizen(morning: Morning, phone: WebDriver) -> None:
-    """A citizen who has to wait scans their ticket's QR (read back from its PNG, as a phone's camera would) and
-    follows their turn on the phone: saved waiting, called, asked to rate, and after rating. From the morning's
+    """First, at 07:45, a citizen takes a remote number on the phone (`remote_number`). Then a citizen who has to
+    wait scans their ticket's QR (read back from its PNG, as a phone's camera would) and follows their turn on the
+    phone: saved waiting, called, asked to rate, and after rating. From the morning's
     PHONE_TICKET-th ticket on, the first whose page says it waits is the one (a citizen called at once would not
     follow anything); should they miss their call (the morning has no-shows), the next who waits does it."""
-    page = PhonePage(phone, 10)
+    remote_number(morning, phone)
+    page = SteadyPhonePage(phone, 10)
     for nth in range(PHONE_TICKET, PHONE_TICKET + 40):
         ticket = printed_ticket(morning, nth)
         if ticket is None:
             return
         ticket_id = ticket.name[:15]  # "20261202-000030-1009.png"
         morning.on_phone.add(ticket_id)  # its citizen rates on the phone, not on the counter's buttons
-        scanned = subprocess.run(["zbarimg", "--raw", "-q", str(ticket)], capture_output=True, text=True, check=False)
-        address = scanned.stdout.strip()
-        if scanned.returncode != 0 or not address.startswith("http"):
-            log.error("the QR of %s could not be read: %s", ticket.name, scanned.stderr.strip() or address)
+        address = read_qr(ticket)
+        if not address.startswith("http"):
+            log.error("the QR of %s could not be read: %s", ticket.name, address)
             return
         page.open(address)
         try:
@@ -657,6 +842,47 @@ def phone_citizen(morning: Morning, phone: WebDriver) -> None:
             log.error("the phone's page of %s: %s (at %s)", ticket.name, failed.msg, page.state() or "no ticket")
             return
         log.info("the citizen of %s missed their call; the next who waits follows theirs on the phone", ticket.name)
+
+
+def read_qr(image: Path) -> str:
+    """What the QR code in `image` holds, as a phone's camera or a scanner reads it (zbarimg); else why not."""
+    scanned = subprocess.run(["zbarimg", "--raw", "-q", str(image)], capture_output=True, text=True, check=False)
+    return scanned.stdout.strip() if scanned.returncode == 0 else scanned.stderr.strip() or "no QR code found"
+
+
+def remote_number(morning: Morning, phone: WebDriver) -> None:
+    """At 07:45 a citizen takes a remote number for today on the citizen web (the page with its code and QR saved):
+    it counts once they check in at the kiosk, at 08:15, their QR held to the scanner."""
+    morning.sleep_until(morning.at(*REMOTE.start))
+    if not morning.open():
+        return
+    page = SteadyBookingPage(phone, morning.web_url)
+    try:
+        page.open("/")
+        page.choose("Lấy số từ xa")
+        page.fill(REMOTE.cccd, REMOTE.phone, area=REMOTE.area)
+        page.submit()
+        code = page.code().replace(" ", "")
+        if not code_ok(code):
+            log.error("no remote number: %s", page.message() or "the page shows no code")
+            return
+        WebDriverWait(phone, 10, poll_frequency=0.05).until(lambda _d: page.qr_loaded())
+        shot = page.save(OUT / "screens" / "web-so-tu-xa.png")
+    except (TimeoutException, WebDriverException, AssertionError) as failed:
+        log.error("the remote number on the phone: %s", failed)
+        return
+    morning.codes[REMOTE] = qr_code(shot, code)
+    log.info("a remote number for %s taken on the phone at %s", REMOTE.area, f"{morning.clock.now():%H:%M}")
+
+
+def qr_code(shot: Path, code: str) -> str:
+    """What the scanner will read from the booking's QR on the phone's screen `shot` (which shows `code`)."""
+    held = read_qr(shot)
+    if held != code:
+        log.error("the QR on %s reads %r, not the code %s it shows; the scanner is given the code", shot.name, held,
+                  code)
+        return code
+    return held
 
 
 def printed_ticket(morning: Morning, nth: int) -> Path | None:
@@ -796,17 +1022,21 @@ def main() -> int:
         phone = running.enter_context(chromium(phone=True))
         accounts = console_accounts()
         start = datetime.now(ZONE).replace(hour=OPENS[0], minute=OPENS[1] - 5, second=0, microsecond=0)
-        clock = SimulatedClock(start, SPEED, time.time())
         broker = LocalBroker(OUT / "logs")
         broker.start()
         running.callback(broker.stop)
         web_port = free_port()
-        config = load(center_config(broker, f"http://127.0.0.1:{web_port}"))
+        web_url = f"http://127.0.0.1:{web_port}"
+        config = load(center_config(broker, web_url))
         topics = Topics(config.center_id)
+        web_path = web_config(config.center_id, broker, web_port)
+        codes = afternoon_before(config, topics, broker, web_path, SteadyBookingPage(phone, web_url), start)
+        print(f"Buổi sáng ({start:%d/%m/%Y}):")
+        clock = SimulatedClock(start, SPEED, time.time())
         console_path, url = console_config(config.center_id, broker, config.path, accounts)
         console = Agent("console", "staff_console", console_path, clock, {})  # first: it takes longest to start
         running.callback(console.stop)
-        web = Agent("web", "citizen_web", web_config(config.center_id, broker, web_port), clock, {})
+        web = Agent("web", "citizen_web", web_path, clock, {})
         running.callback(web.stop)
         server = start_server(config.path, clock, topics, broker)
         running.callback(stop_server, server)
@@ -815,7 +1045,7 @@ def main() -> int:
         running.callback(bus.close)
         env = screen_env()
         agents = [Agent("board", "display_board", board_config(config.center_id, broker, bus.port), clock, env),
-                  Agent("kiosk", "kiosk", kiosk_config(config.center_id, broker, printer), clock, env)]
+                  Agent("kiosk", "kiosk", kiosk_config(config.center_id, broker, printer, scanner=True), clock, env)]
         terminals = {c: Agent(f"counter-{c}", "rating_terminal", terminal_config(config.center_id, c, broker),
                               clock, {}) for c, _, _ in COUNTERS}
         agents += terminals.values()
@@ -823,7 +1053,7 @@ def main() -> int:
             running.callback(agent.stop)
         view = CounterView(broker, topics, list(terminals))
         running.callback(view.close)
-        morning = Morning(clock)
+        morning = Morning(clock, web_url, codes)
         running.callback(morning.stop.set)
         try:
             play(morning, agents[1], terminals, view, bus, tuple(a.id for a in config.rules.areas if a.open),
@@ -836,6 +1066,89 @@ def main() -> int:
         print(f"\n{', '.join(dead)} stopped during the morning: see {OUT / 'logs'}", file=sys.stderr)
         return 1
     return finish(config.path, clock)
+
+
+def afternoon_before(config: CenterConfig, topics: Topics, broker: LocalBroker, web_path: Path, page: BookingPage,
+                     morning: datetime) -> dict[Booker, str]:
+    """The afternoon before `morning`, from 15:00 on that day's clock: the server and the citizen web run (on the
+    broker and the database of the morning), and BOOKERS book their slots of the morning on the web on a phone, one
+    after the other (the first one's pages saved as web-dat-lich-*.png); the last one then cancels on /lich-hen.
+    Returns what each will check in with: their code as the confirmation's QR holds it. Any day will do: the demo's
+    center works every day (`center_config`)."""
+    clock = SimulatedClock(morning.replace(hour=AFTERNOON[0], minute=AFTERNOON[1]) - timedelta(days=1), SPEED,
+                           time.time())
+    print(f"Chiều hôm trước ({clock.start:%d/%m/%Y}): {len(BOOKERS)} công dân đặt lịch hẹn cho sáng mai trên điện "
+          "thoại, một người huỷ")
+    names = {area.id: area.name for area in config.rules.areas}
+    codes: dict[Booker, str] = {}
+    with ExitStack() as running:
+        web = Agent("web-afternoon", "citizen_web", web_path, clock, {})
+        running.callback(web.stop)
+        running.callback(stop_server, start_server(config.path, clock, topics, broker, "server-afternoon"))
+        if not web_serves(page.base_url + "/dat-lich", 30):
+            raise RuntimeError(f"the citizen web did not serve its booking pages; see {OUT / 'logs'}")
+        try:
+            for n, booker in enumerate(BOOKERS):
+                codes[booker] = book_slot(page, booker, names[booker.area], morning.date(), saved=n == 0)
+            for booker in BOOKERS:
+                if booker.then == "cancel":
+                    cancel_booking(page, booker, codes.pop(booker))
+        except (TimeoutException, WebDriverException, AssertionError) as failed:
+            raise RuntimeError(f"booking on the citizen web failed: {failed}") from failed
+        log.info("booked the afternoon before, %s-%s: %s", f"{clock.start:%H:%M}", f"{clock.now():%H:%M}",
+                 ", ".join(f"{b.area} {b.start[0]:02d}:{b.start[1]:02d}" for b in BOOKERS))
+    return codes
+
+
+def web_serves(address: str, timeout_s: float) -> bool:
+    """Whether `address` answers 200 within `timeout_s` (the citizen web has the center's config). Asked four times a
+    second: every request counts against the client's rate, the browser's too."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with suppress(OSError), urllib.request.urlopen(address, timeout=2) as answer:
+            if answer.status == 200:
+                return True
+        time.sleep(0.25)
+    return False
+
+
+def book_slot(page: BookingPage, booker: Booker, area_name: str, day: date, *, saved: bool) -> str:
+    """`booker` books their slot of `day` as a citizen does: the booking link, the area, the day, the slot, the form;
+    returns their code (what the confirmation's QR holds). `saved`: each page saved on the way."""
+    start = f"{booker.start[0]:02d}:{booker.start[1]:02d}"
+
+    def save(name: str) -> None:
+        if saved:
+            page.save(OUT / "screens" / f"web-dat-lich-{name}.png")
+
+    page.open("/")
+    page.choose("Đặt lịch hẹn")
+    save("1-linh-vuc")
+    page.choose(area_name)
+    page.choose(day_text(day))
+    save("2-khung-gio")
+    page.choose(start)
+    page.fill(booker.cccd, booker.phone)
+    save("3-mau")
+    page.submit()
+    code = page.code().replace(" ", "")
+    if not code_ok(code):
+        raise AssertionError(f"{booker.area} at {start}: {page.message() or 'the page shows no code'}")
+    WebDriverWait(page.driver, 10, poll_frequency=0.05).until(lambda _d: page.qr_loaded())
+    if not saved:
+        return code
+    shot = OUT / "screens" / "web-dat-lich-4-xong.png"
+    save("4-xong")
+    return qr_code(shot, code)
+
+
+def cancel_booking(page: BookingPage, booker: Booker, code: str) -> None:
+    """`booker` will not come after all: they look their booking up by its code and their CCCD, and cancel it."""
+    page.look_up(code, booker.cccd)
+    page.cancel(booker.cccd)
+    if page.text("tinh-trang") != "Đã huỷ":
+        raise AssertionError(f"cancelling {code}: {page.message() or page.text('tinh-trang') or 'no answer'}")
+    page.save(OUT / "screens" / "web-lich-hen-huy.png")
 
 
 def play(morning: Morning, kiosk: Agent, terminals: dict[str, Agent], view: CounterView, bus: LedBus,
@@ -874,6 +1187,19 @@ def stop_server(server: subprocess.Popen[bytes]) -> None:
         server.wait()
 
 
+def bookings_line(bookings: list[BookingRecord]) -> str:
+    """What became of the day's bookings and remote numbers, in one line."""
+    states = Counter((b.channel, b.state) for b in bookings)
+    words = {"checked_in": "đã đến lấy số", "late": "đến muộn, nhận số thường", "no_show": "không đến",
+             "cancelled": "đã huỷ", "booked": "chưa đến"}
+    parts = []
+    for channel, name in (("booked", "lịch hẹn"), ("remote", "số từ xa")):
+        made = sum(n for (c, _), n in states.items() if c == channel)
+        what = ", ".join(f"{states[channel, state]} {word}" for state, word in words.items() if states[channel, state])
+        parts.append(f"{made} {name}" + (f" ({what})" if what else ""))
+    return "Đặt trước: " + "; ".join(parts)
+
+
 def finish(config_path: Path, clock: SimulatedClock) -> int:
     config = load(config_path)
     day = clock.start.date()
@@ -885,17 +1211,21 @@ def finish(config_path: Path, clock: SimulatedClock) -> int:
     for row in summary.rows[3:]:
         label, kind = str(row[0]).removesuffix(" (phút)"), summary.kinds(row)[1]
         print(f"  {label}: {cell_text(kind, row[1], unit=True)}")
+    print(f"  {bookings_line(report.bookings)}")
     tickets = sorted((OUT / "tickets").glob("*.png"))
     screens = sorted(path for path in (OUT / "screens").glob("*.png")
-                     if not path.name.startswith(("console-", "phone-")))
+                     if not path.name.startswith(("console-", "phone-", "web-")))
     pages = sorted((OUT / "screens").glob("console-*.png"))
     phones = sorted((OUT / "screens").glob("phone-*.png"))
+    webs = sorted((OUT / "screens").glob("web-*.png"))
     print(f"\nBáo cáo:     {written[0]} (và {OUT / 'report' / 'csv'}, biểu đồ trong {OUT / 'report' / 'charts'})")
     print(f"Phiếu in:    {OUT / 'tickets'} ({len(tickets)} ảnh PNG, đúng như trên giấy)")
     print(f"Màn hình:    {OUT / 'screens'} ({len(screens)} ảnh: ki-ốt lấy số và bảng gọi số; {len(pages)} ảnh "
           f"console-*.png: trang của cán bộ quầy {BROWSER_COUNTER}, làm việc trên trình duyệt, trang toàn trung "
           f"tâm của quản lý, trang quản trị và lịch sử thay đổi cấu hình; {len(phones)} ảnh phone-*.png: trang theo "
-          "dõi lượt trên điện thoại của một công dân, mở bằng mã QR trên phiếu)")
+          "dõi lượt trên điện thoại của một công dân, mở bằng mã QR trên phiếu; "
+          f"{len(webs)} ảnh web-*.png: đặt lịch hẹn, huỷ lịch hẹn và lấy số từ xa trên điện thoại)")
+    print(f"Tin nhắn:    {OUT / 'tin-nhan.jsonl'} (tin nhắn xác nhận, nhắc hẹn và huỷ gửi tới công dân)")
     print(f"Lời gọi số:  {OUT / 'announcements' / 'goi-so.wav'} (5 phút đầu; mọi lời gọi: goi-so.txt)")
     print(f"Nhật ký:     {OUT / 'logs'}")
     return 0
