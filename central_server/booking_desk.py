@@ -151,6 +151,9 @@ class BookingDesk:
         area = center.areas.get(area_id)
         if area is None:
             raise DomainError("unknown_area", "Lĩnh vực này không có tại trung tâm.")
+        if not area.open:
+            raise DomainError("area_closed", f"Lĩnh vực {area.name} hiện tạm ngừng tiếp nhận hồ sơ, không nhận đặt "
+                                             "lịch.")
         hours = hours_of(area.hours, center.rules.hours)
         capacity = booking_capacity(center.rules, area)
         if hours is None or (capacity <= 0 and not (remote and rules.remote)):

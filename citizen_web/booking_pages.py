@@ -45,6 +45,7 @@ from citizen_web.bridge import Refused
 from citizen_web.follow import NOT_READY_VI, Names
 from citizen_web.limits import TOO_MANY_VI, client_of
 from citizen_web.qr_image import qr_png
+from protocol.agent import Clock
 from protocol.booking_code import code_ok
 from protocol.messages import MAX_TYPED, BookingView, SlotsAnswer, WebBook, WebBooking
 from ui.web import read_form
@@ -102,8 +103,9 @@ def _field(form: FormData, name: str) -> str:
 
 
 class BookingPages:
-    def __init__(self, phones: Phones, templates: Jinja2Templates) -> None:
+    def __init__(self, phones: Phones, templates: Jinja2Templates, clock: Clock | None = None) -> None:
         self.phones = phones
+        self._clock = clock
         self.bridge = phones.bridge
         self.limits = phones.limits
         self.templates = templates
@@ -380,9 +382,8 @@ class BookingPages:
     def _view(self, booking: BookingView, names: Names) -> dict[str, Any]:
         return booking_view(booking, names.zone, self._today(names))
 
-    @staticmethod
-    def _today(names: Names) -> date:
-        return datetime.now(names.zone).date()
+    def _today(self, names: Names) -> date:
+        return (self._clock() if self._clock is not None else datetime.now(names.zone)).astimezone(names.zone).date()
 
     def _bookable_day(self, names: Names, day: date) -> bool:
         assert names.bookings is not None

@@ -88,7 +88,8 @@ class Bridge:
             bookings = config.bookings
             names = Names(config.center_name, {a.id: a.name for a in config.areas},
                           {c.id: c.name for c in config.counters}, config.rating_levels, ZoneInfo(config.timezone),
-                          bookings, {a.id: a.name for a in config.areas if bookings and a.booking_capacity > 0},
+                          bookings,
+                          {a.id: a.name for a in config.areas if bookings and a.booking_capacity > 0 and a.open},
                           {a.id: a.name for a in config.areas if bookings and bookings.remote and a.open})
         except (BadMessage, ValueError, KeyError) as bad:
             log.warning("ignored the center's config: %s", bad)

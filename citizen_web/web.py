@@ -47,6 +47,7 @@ from citizen_web.follow import (
     view_of,
 )
 from citizen_web.limits import STREAMS_PER_TOKEN, TOO_MANY_VI, ClientLimits, client_of
+from protocol.agent import Clock
 from protocol.messages import RATING_LABELS, PublicTicket
 from ui.web import Guard, read_form
 
@@ -251,7 +252,7 @@ class Phones:
             await self.look_up(token)
 
 
-def make_app(phones: Phones) -> Starlette:
+def make_app(phones: Phones, clock: Clock | None = None) -> Starlette:
     templates = Jinja2Templates(directory=HERE / "templates")
     limits = phones.limits
 
@@ -350,7 +351,7 @@ def make_app(phones: Phones) -> Starlette:
         Route("/phieu/{token}", ticket),
         Route("/phieu/{token}/luong", stream),
         Route("/phieu/{token}/danh-gia", rate, methods=["POST"]),
-        *BookingPages(phones, templates).routes(),
+        *BookingPages(phones, templates, clock).routes(),
         Mount("/tep", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     return Starlette(routes=routes, middleware=[Middleware(Guard, csp=CSP, static_prefix="/tep/",

@@ -10,10 +10,9 @@ from pathlib import Path
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import WebDriverWait
 
-from devkit.browser import full_page_png
+from devkit.browser import full_page_png, left
 
 
 class BookingPage:
@@ -100,6 +99,6 @@ class BookingPage:
     def _leave_by(self, action: Callable[[], object], element: WebElement) -> None:
         """Do what leaves the page, and wait until the next one has loaded."""
         action()
-        WebDriverWait(self.driver, self.timeout_s, poll_frequency=0.05).until(staleness_of(element))
+        WebDriverWait(self.driver, self.timeout_s, poll_frequency=0.05).until(lambda _d: left(element))
         WebDriverWait(self.driver, self.timeout_s, poll_frequency=0.05).until(
             lambda d: d.execute_script("return document.readyState") == "complete")

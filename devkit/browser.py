@@ -9,8 +9,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -55,3 +57,18 @@ def full_page_png(driver: WebDriver) -> bytes:
         "format": "png", "captureBeyondViewport": True,
         "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}})
     return base64.b64decode(shot["data"])
+
+
+def left(element: WebElement) -> bool:
+    """Whether `element` left with its page: selenium's `staleness_of`, and chromedriver's other words for it ("Node
+    with given id does not belong to the document", "No node with given id found"), which it says now and then of an
+    element of a page being replaced (SeleniumHQ/selenium#15401)."""
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as failed:
+        if "does not belong to the document" in str(failed.msg) or "No node with given id" in str(failed.msg):
+            return True
+        raise
+    return False

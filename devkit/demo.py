@@ -51,10 +51,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from selenium.common.exceptions import StaleElementReferenceException, TimeoutException, WebDriverException
+from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.chrome.webdriver import WebDriver
-from selenium.webdriver.common.by import By
-from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
 from central_server.config import CenterConfig, load
@@ -776,42 +774,6 @@ def rates_on_phone(morning: Morning, view: CounterView, counter_id: str) -> bool
 
 # --- a citizen's phone -------------------------------------------------------------------------------
 
-class SteadyBookingPage(BookingPage):
-    """devkit/booking_page.py's BookingPage, whose wait for the page a tap leaves takes Chromium's "Node with given id
-    does not belong to the document" (or "No node with given id found") for the stale element it means: chromedriver
-    says so now and then of an element of a page being replaced (SeleniumHQ/selenium#15401), and Selenium's
-    `staleness_of` waits only for StaleElementReferenceException."""
-
-    def _leave_by(self, action: Callable[[], object], element: WebElement) -> None:
-        action()
-        WebDriverWait(self.driver, self.timeout_s, poll_frequency=0.05).until(lambda _d: left(element))
-        WebDriverWait(self.driver, self.timeout_s, poll_frequency=0.05).until(
-            lambda d: d.execute_script("return document.readyState") == "complete")
-
-
-class SteadyPhonePage(PhonePage):
-    """devkit/phone_page.py's PhonePage, whose wait after a rating button takes chromedriver's word for a replaced
-    page as SteadyBookingPage does."""
-
-    def rate(self, level: str) -> None:
-        button = self.driver.find_element(By.CSS_SELECTOR, f"#danh-gia button[value='{level}']")
-        button.click()
-        WebDriverWait(self.driver, self.timeout_s, poll_frequency=0.05).until(lambda _d: left(button))
-
-
-def left(element: WebElement) -> bool:
-    """Whether `element` left with its page (selenium's `staleness_of`, and chromedriver's other words for it)."""
-    try:
-        element.is_enabled()
-    except StaleElementReferenceException:
-        return True
-    except WebDriverException as failed:
-        if "does not belong to the document" in str(failed.msg) or "No node with given id" in str(failed.msg):
-            return True
-        raise
-    return False
-
-
 def phone_citizen(morning: Morning, phone: WebDriver) -> None:
     """First, at 07:45, a citizen takes a remote number on the phone (`remote_number`). Then a citizen who has to
     wait scans their ticket's QR (read back from its PNG, as a phone's camera would) and follows their turn on the
@@ -819,7 +781,7 @@ def phone_citizen(morning: Morning, phone: WebDriver) -> None:
     PHONE_TICKET-th ticket on, the first whose page says it waits is the one (a citizen called at once would not
     follow anything); should they miss their call (the morning has no-shows), the next who waits does it."""
     remote_number(morning, phone)
-    page = SteadyPhonePage(phone, 10)
+    page = PhonePage(phone, 10)
     for nth in range(PHONE_TICKET, PHONE_TICKET + 40):
         ticket = printed_ticket(morning, nth)
         if ticket is None:
@@ -856,7 +818,7 @@ def remote_number(morning: Morning, phone: WebDriver) -> None:
     morning.sleep_until(morning.at(*REMOTE.start))
     if not morning.open():
         return
-    page = SteadyBookingPage(phone, morning.web_url)
+    page = BookingPage(phone, morning.web_url)
     try:
         page.open("/")
         page.choose("Lấy số từ xa")
@@ -1030,7 +992,7 @@ def main() -> int:
         config = load(center_config(broker, web_url))
         topics = Topics(config.center_id)
         web_path = web_config(config.center_id, broker, web_port)
-        codes = afternoon_before(config, topics, broker, web_path, SteadyBookingPage(phone, web_url), start)
+        codes = afternoon_before(config, topics, broker, web_path, BookingPage(phone, web_url), start)
         print(f"Buổi sáng ({start:%d/%m/%Y}):")
         clock = SimulatedClock(start, SPEED, time.time())
         console_path, url = console_config(config.center_id, broker, config.path, accounts)

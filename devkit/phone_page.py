@@ -7,10 +7,9 @@ from pathlib import Path
 
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from devkit.browser import full_page_png
+from devkit.browser import full_page_png, left
 
 
 class PhonePage:
@@ -68,7 +67,7 @@ class PhonePage:
         """Press the level's button and wait for the page that comes back (the form posts: no script needed)."""
         button = self.driver.find_element(By.CSS_SELECTOR, f"#danh-gia button[value='{level}']")
         button.click()
-        WebDriverWait(self.driver, self.timeout_s, poll_frequency=0.05).until(staleness_of(button))
+        WebDriverWait(self.driver, self.timeout_s, poll_frequency=0.05).until(lambda _d: left(button))
 
     def choose_notice(self, ahead: int) -> None:
         Select(self.driver.find_element(By.ID, "con-lai")).select_by_value(str(ahead))

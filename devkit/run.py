@@ -62,10 +62,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from staff_console.__main__ import main as console
 
         return console(passed, clock=now)
-    if args.module == "citizen_web":  # it keeps no clock: what it shows is the server's, in the server's time
+    if args.module == "citizen_web":  # its booking pages' today; the rest it shows is the server's
         from citizen_web.__main__ import main as web
 
-        return web(passed)
+        return web(passed, clock=now)
     from display_board.__main__ import main as board
 
     return board(passed, clock=now)

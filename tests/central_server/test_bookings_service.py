@@ -449,3 +449,9 @@ def test_the_key_of_the_hashes_may_live_outside_the_database(tmp_path: Path) -> 
     with closing(sqlite3.connect(sqlite_file(rig.config))) as db:
         inside = bytes(db.execute("SELECT value FROM secrets WHERE name = 'identity_key'").fetchone()[0])
     assert rig.rows()[0][5] == person_key(bytes(range(32)), cccd) != person_key(inside, cccd)
+
+
+def test_a_closed_area_takes_no_booking(rig: BookingRig) -> None:
+    refused = rig.book(at(24, 9, 0), area="dong")
+    assert refused["error"] == {"code": "area_closed", "message": "Lĩnh vực Lĩnh vực tạm đóng hiện tạm ngừng tiếp nhận "
+                                                                  "hồ sơ, không nhận đặt lịch."}
