@@ -150,11 +150,10 @@ class BookingPages:
         names = self._gate(request)
         if isinstance(names, Response):
             return names
-        area, day = request.path_params["area"], day_of(request.path_params["day"])
-        if area not in names.bookable:
-            return self._message(request, 404, names, NO_AREA_VI, back=("/dat-lich", "Chọn lĩnh vực khác"))
-        if day is None or not self._bookable_day(names, day):
-            return self._message(request, 404, names, NO_DAY_VI, back=(f"/dat-lich/{area}", "Chọn ngày khác"))
+        chosen = self._area_day(request, names)
+        if isinstance(chosen, Response):
+            return chosen
+        area, day = chosen
         try:
             free = await self._slots(area, day)
         except Refused as refused:
@@ -168,11 +167,10 @@ class BookingPages:
         names = self._gate(request)
         if isinstance(names, Response):
             return names
-        area, day = request.path_params["area"], day_of(request.path_params["day"])
-        if area not in names.bookable:
-            return self._message(request, 404, names, NO_AREA_VI, back=("/dat-lich", "Chọn lĩnh vực khác"))
-        if day is None or not self._bookable_day(names, day):
-            return self._message(request, 404, names, NO_DAY_VI, back=(f"/dat-lich/{area}", "Chọn ngày khác"))
+        chosen = self._area_day(request, names)
+        if isinstance(chosen, Response):
+            return chosen
+        area, day = chosen
         start = slot_start(day, request.path_params["start"], names.zone)
         back = (f"/dat-lich/{area}/{day.isoformat()}", "Chọn khung giờ khác")
         if start is None:
@@ -381,6 +379,15 @@ class BookingPages:
 
     def _view(self, booking: BookingView, names: Names) -> dict[str, Any]:
         return booking_view(booking, names.zone, self._today(names))
+
+    def _area_day(self, request: Request, names: Names) -> tuple[str, date] | Response:
+        """The bookable area and day a page's path names, or the page saying it names none."""
+        area, day = request.path_params["area"], day_of(request.path_params["day"])
+        if area not in names.bookable:
+            return self._message(request, 404, names, NO_AREA_VI, back=("/dat-lich", "Chọn lĩnh vực khác"))
+        if day is None or not self._bookable_day(names, day):
+            return self._message(request, 404, names, NO_DAY_VI, back=(f"/dat-lich/{area}", "Chọn ngày khác"))
+        return area, day
 
     def _today(self, names: Names) -> date:
         return (self._clock() if self._clock is not None else datetime.now(names.zone)).astimezone(names.zone).date()
