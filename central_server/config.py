@@ -16,6 +16,14 @@ from central_server.domain.areas import Area
 from central_server.domain.bookings import BookingRules
 from central_server.domain.center import CenterRules
 from central_server.domain.counters import CounterSpec
+from central_server.domain.dossiers import (
+    CRITERIA_LABELS,
+    MAX_PATTERN,
+    MOST_PER_TICKET,
+    PER_TICKET,
+    DossierRules,
+    default_dissatisfied,
+)
 from central_server.domain.limits import Limits
 from central_server.domain.policies import PriorityMode, QueuePolicy
 from central_server.live_config import Document, document_of, merged, not_live
@@ -213,7 +221,7 @@ def build(root: Table, *, on_this_host: bool = True) -> CenterConfig:
     center.finish()
     mqtt = load_mqtt(root.table("mqtt"), read_files=on_this_host)
     storage, key_file = _storage(root.table("storage"), on_this_host)
-    levels, window, phone_window = _rating(root.table("rating"))
+    rating = _rating(root.table("rating"))
     policy = _policy(root.table("queue", required=False))
     limits = _limits(root.table("limits", required=False))
     hours = _hours(root.table("hours")) if root.has("hours") else None
@@ -231,9 +239,11 @@ def build(root: Table, *, on_this_host: bool = True) -> CenterConfig:
     notice = _notice(root.table("board")) if root.has("board") else None
     bookings = _bookings(root.table("bookings"), hours) if root.has("bookings") else None
     notify = _notify(root.table("notify"), on_this_host) if root.has("notify") else None
+    dossiers = _dossiers(root.table("dossiers")) if root.has("dossiers") else DossierRules()
     root.finish()  # before what counters do for areas: a counter under a misspelt table is named as such
     _every_open_area_served(area_tables, areas, counters)
-    rules = CenterRules(areas, counters, zone, day_starts, policy, levels, window, hours, phone_window, bookings)
+    rules = CenterRules(areas, counters, zone, day_starts, policy, rating.levels, rating.window, hours,
+                        rating.phone_window, bookings, rating.dissatisfied, rating.criteria, dossiers)
     config = CenterConfig(path, center_id, name, zone_name, day_starts, mqtt, storage, rules,
                           _warnings(path, areas), kiosks, boards, limits, consoles, citizen_web, notice, notify,
                           key_file, root.data)
@@ -297,17 +307,61 @@ def _storage_url(table: Table, url: str, on_this_host: bool) -> StorageUrl:
     return database
 
 
-def _rating(table: Table) -> tuple[tuple[str, ...], timedelta, timedelta]:
-    levels = table.strings("levels", pattern=LABEL)
+@dataclass(frozen=True, slots=True)
+class RatingSpec:
+    """[rating]: the levels, best first; how long a ticket may be rated at the counter and from a phone; which
+    levels count as "không hài lòng"; the optional criteria a phone asks."""
+
+    levels: tuple[str, ...]
+    window: timedelta
+    phone_window: timedelta
+    dissatisfied: tuple[str, ...]
+    criteria: tuple[str, ...]
+
+
+def _rating(table: Table) -> RatingSpec:
+    levels = tuple(table.strings("levels", pattern=LABEL))
     if not 2 <= len(levels) <= 5:
         raise table.error("levels", "expected 2 to 5 levels, best first", "Cần từ 2 đến 5 mức đánh giá.")
+    if len(set(levels)) != len(levels):
+        raise table.error("levels", "a level is named twice", "Một mức đánh giá bị khai báo hai lần.")
+    dissatisfied = tuple(table.strings("dissatisfied", list(default_dissatisfied(levels)), pattern=LABEL))
+    if not dissatisfied or not set(dissatisfied) <= set(levels[1:]):
+        raise table.error("dissatisfied", f"expected some of the levels but the best ({', '.join(levels[1:])})",
+                          "Mức «không hài lòng» phải là một hoặc nhiều mức đánh giá, trừ mức cao nhất.")
+    criteria = tuple(table.strings("criteria", []))
+    unknown = [c for c in criteria if c not in CRITERIA_LABELS]
+    if unknown or len(set(criteria)) != len(criteria):
+        raise table.error("criteria", f"expected some of {', '.join(CRITERIA_LABELS)}, each once, got {criteria!r}")
     window_s = table.integer("window_s", 120, minimum=1)
     phone_s = table.integer("phone_window_s", max(PHONE_WINDOW_S, window_s), minimum=1)
     if not window_s <= phone_s <= MAX_PHONE_WINDOW_S:
         raise table.error("phone_window_s", f"must be from window_s ({window_s}) to {MAX_PHONE_WINDOW_S} seconds, "
                                             f"got {phone_s}")
     table.finish()
-    return levels, timedelta(seconds=window_s), timedelta(seconds=phone_s)
+    return RatingSpec(levels, timedelta(seconds=window_s), timedelta(seconds=phone_s),
+                      tuple(level for level in levels if level in dissatisfied), criteria)
+
+
+def _dossiers(table: Table) -> DossierRules:
+    """[dossiers] (issue 19): which dossier codes a counter may attach to a ticket."""
+    national = table.flag("national", True)
+    text = table.text("pattern", None)
+    pattern = None
+    if text is not None:
+        if not text or len(text) > MAX_PATTERN:
+            raise table.error("pattern", f"expected a regular expression of 1 to {MAX_PATTERN} characters")
+        try:
+            pattern = re.compile(text)
+        except re.error as exc:
+            raise table.error("pattern", f"not a regular expression: {exc}") from None
+    if not national and pattern is None:
+        raise table.error("pattern", "is needed when national = false: codes must be checked against something")
+    per_ticket = table.integer("per_ticket", PER_TICKET, minimum=1)
+    if per_ticket > MOST_PER_TICKET:
+        raise table.error("per_ticket", f"at most {MOST_PER_TICKET}, got {per_ticket}")
+    table.finish()
+    return DossierRules(national, pattern, per_ticket)
 
 
 def _citizen_web(table: Table, taken: set[str]) -> CitizenWeb:
@@ -549,6 +603,7 @@ def config_message(config: CenterConfig) -> CenterConfigMessage:
         bookings=None if rules.bookings is None else BookingInfo(
             rules.bookings.slot_min, rules.bookings.days_ahead, rules.bookings.early_min, rules.bookings.late_min,
             rules.bookings.remote, rules.bookings.remote_min, rules.bookings.retention_days),
+        rating_criteria=rules.criteria,
     )
 
 

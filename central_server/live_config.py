@@ -19,7 +19,7 @@ from typing import Any
 
 from protocol.messages import ConfigChange
 
-LIVE_TABLES = ("rating", "queue", "limits", "hours", "board", "bookings", "areas", "counters")
+LIVE_TABLES = ("rating", "queue", "limits", "hours", "board", "bookings", "dossiers", "areas", "counters")
 KEYED_LISTS = ("areas", "counters")  # arrays of tables told apart by their `id`
 Document = dict[str, Any]
 

@@ -147,6 +147,8 @@ ACTS: dict[str, Act] = {
     "transfer": lambda center, command, counter_id, now: center.transfer(counter_id, command.to_area or "", now),
     "pause": _paused(True),
     "resume": _paused(False),
+    "dossier": lambda center, command, counter_id, now: center.dossier(counter_id, command.code or "", now,
+                                                                      number=command.number, remove=command.remove),
 }
 
 
@@ -824,7 +826,8 @@ class CenterService:
     def _phone_rating(self, request: WebRate, web_id: str, now: datetime) -> TicketFound:
         """A citizen rates the ticket from the phone: one rating per ticket, whatever the channel."""
         ticket = self._token_ticket(request.token)
-        record = self.center.rate_by_phone(ticket, request.level, f"phone-{request.request_id}", now)
+        record = self.center.rate_by_phone(ticket, request.level, f"phone-{request.request_id}", now,
+                                           criteria=request.criteria, comment=request.comment)
         reply = TicketFound(request.request_id, self._public(ticket, request.token, now))
         self._batch.rating_acks[(record.counter_id, record.rating_id)] = reply.to_wire()
         log.info("rating %s of ticket %s served at counter %s: %s (phone, web %s)", record.rating_id, ticket.id,

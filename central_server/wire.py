@@ -14,7 +14,16 @@ from central_server.domain.counters import Counter
 from central_server.domain.tickets import Ticket
 from central_server.floor import floor_state
 from central_server.report.source import center_of
-from protocol.messages import BoardState, Call, CounterStateMessage, LastRating, Official, RatingWindow, TicketView
+from protocol.messages import (
+    BoardState,
+    Call,
+    CounterStateMessage,
+    DossierTarget,
+    LastRating,
+    Official,
+    RatingWindow,
+    TicketView,
+)
 from protocol.topics import Topics
 
 
@@ -41,11 +50,11 @@ class Wire:
 
     def day_state(self, center: Center) -> list[Outbound]:
         """The board and every counter, as they are now."""
-        return [self.board(center), *(self.counter(c) for c in center.counters.values())]
+        return [self.board(center), *(self.counter(c, center.dossier_target(c)) for c in center.counters.values())]
 
     def changed(self, center: Center, changes: Changes) -> list[Outbound]:
         """What a batch changed: its counters, its calls, and the board when it changed."""
-        out = [self.counter(c) for c in changes.counters.values()]
+        out = [self.counter(c, center.dossier_target(c)) for c in changes.counters.values()]
         out.extend(Outbound(self._topics.board_call(), self.call(center, c).to_wire()) for c in changes.calls)
         if changes.board_changed or changes.calls:
             out.append(self.board(center))
@@ -59,7 +68,8 @@ class Wire:
         board = BoardState(tuple(self.call(center, c) for c in center.recent_calls), center.waiting_counts())
         return Outbound(self._topics.board_state(), board.to_wire(), retain=True)
 
-    def counter(self, counter: Counter) -> Outbound:
+    def counter(self, counter: Counter, dossier_target: Ticket | None = None) -> Outbound:
+        """A counter's retained state; `dossier_target`: the ticket its `dossier` command attaches to."""
         awaiting = counter.awaiting_rating
         rating = None
         if awaiting is not None and awaiting.rating_until is not None:
@@ -73,6 +83,8 @@ class Wire:
             official=None if counter.official is None else Official(counter.official.username, counter.official.name),
             last_rating=None if (last := counter.last_rating) is None else LastRating(last.ticket_id, last.number,
                                                                                       last.level),
+            dossiers=None if dossier_target is None else DossierTarget(
+                dossier_target.id, dossier_target.shown, tuple(d.code for d in dossier_target.dossiers)),
         )
         return Outbound(self._topics.counter_state(counter.id), message.to_wire(), retain=True)
 
@@ -95,5 +107,5 @@ class Wire:
             area_name=self._area_names.get(ticket.area, ticket.area), issued_at=ticket.issued_at,
             priority=ticket.priority, state=ticket.state.value, counter_id=ticket.counter_id, calls=ticket.calls,
             channel=ticket.channel, slot_start=ticket.since if ticket.slot_end is not None else None,
-            slot_end=ticket.slot_end, booking=ticket.booking, **extra,
+            slot_end=ticket.slot_end, booking=ticket.booking, dossiers=tuple(d.code for d in ticket.dossiers), **extra,
         )

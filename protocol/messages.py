@@ -39,7 +39,8 @@ WAIT_FREE_COUNTER = "free_counter"  # a free counter waits for this area: the ci
 WAIT_ESTIMATE = "estimate"  # `estimated_wait_s` is an estimate from the queue and the day's pace
 WAIT_NO_COUNTER = "no_counter"  # no counter serves the area now: no estimate can be given
 WAIT_BASES = (WAIT_FREE_COUNTER, WAIT_ESTIMATE, WAIT_NO_COUNTER)
-ACTIONS = ("next", "recall", "skip", "finish", "transfer", "call", "pause", "resume", "start", "cancel")
+ACTIONS = ("next", "recall", "skip", "finish", "transfer", "call", "pause", "resume", "start", "cancel", "dossier")
+MAX_DOSSIER = 64  # characters of a dossier code as typed or scanned (an extension, issue 19), checked by the server
 # The staff console's actions (an extension): a counter's, but `cancel`, and an official's seat.
 SEAT_ACTIONS = ("sit", "leave")
 CONSOLE_ACTIONS = (*(a for a in ACTIONS if a != "cancel"), *SEAT_ACTIONS)
@@ -257,6 +258,10 @@ class CounterCommand:
     to_area: str | None = None
     number: str | None = None
     cancels: str | None = None  # "cancel": the request_id of a command whose answer never came
+    # "dossier" (an extension, issue 19): the dossier code to attach to the counter's ticket (`number`: to the
+    # ticket of that number it called today), or, `remove`, to take off it
+    code: str | None = None
+    remove: bool = False
     v: ClassVar[int] = VERSION
 
     @classmethod
@@ -272,6 +277,12 @@ class CounterCommand:
         to_area = id_of(body, "to_area") if action == "transfer" else None
         number = id_of(body, "number") if action == "call" else None
         cancels = id_of(body, "cancels") if action == "cancel" else None
+        if action == "dossier":
+            code = field_of(body, "code", str)
+            if not 0 < len(code) <= MAX_DOSSIER:
+                raise BadMessage("bad_request", f"field 'code' must be 1 to {MAX_DOSSIER} characters")
+            number = id_of(body, "number") if body.get("number") is not None else None
+            return cls(request_id, action, number=number, code=code, remove=field_of(body, "remove", bool, False))
         return cls(request_id=request_id, action=action, to_area=to_area, number=number, cancels=cancels)
 
     def to_wire(self) -> bytes:
@@ -282,6 +293,10 @@ class CounterCommand:
             body["number"] = self.number
         if self.cancels is not None:
             body["cancels"] = self.cancels
+        if self.code is not None:
+            body["code"] = self.code
+        if self.remove:
+            body["remove"] = True
         return encode(body)
 
 
@@ -298,6 +313,8 @@ class ConsoleRequest:
     action: str
     to_area: str | None = None
     number: str | None = None
+    code: str | None = None
+    remove: bool = False
     v: ClassVar[int] = VERSION
 
     @classmethod
@@ -317,11 +334,13 @@ class ConsoleRequest:
         if action == "cancel":
             raise BadMessage("bad_request", "action 'cancel' is a counter terminal's, not the console's")
         command = CounterCommand.from_body(body)  # the action and its extra fields, checked as a counter's
-        return cls(request_id, counter, official, name, command.action, command.to_area, command.number)
+        return cls(request_id, counter, official, name, command.action, command.to_area, command.number,
+                   command.code, command.remove)
 
     def command(self) -> CounterCommand:
         """The counter command this request is (not for `sit` and `leave`)."""
-        return CounterCommand(self.request_id, self.action, to_area=self.to_area, number=self.number)
+        return CounterCommand(self.request_id, self.action, to_area=self.to_area, number=self.number,
+                              code=self.code, remove=self.remove)
 
     def to_wire(self) -> bytes:
         body: Body = {"request_id": self.request_id, "counter": self.counter, "official": self.official,
@@ -330,6 +349,10 @@ class ConsoleRequest:
             body["to_area"] = self.to_area
         if self.number is not None:
             body["number"] = self.number
+        if self.code is not None:
+            body["code"] = self.code
+        if self.remove:
+            body["remove"] = True
         return encode(body)
 
 
@@ -438,12 +461,20 @@ class WebRate:
     request_id: str
     token: str
     level: str
+    # Issue 19 (extensions): the center's optional criteria the citizen rated too (criterion id -> level, in the
+    # center's order), and what they wrote (phản ánh, kiến nghị)
+    criteria: tuple[tuple[str, str], ...] = ()
+    comment: str | None = None
     action: ClassVar[str] = "rate"
     v: ClassVar[int] = VERSION
 
     def to_wire(self) -> bytes:
-        return encode({"request_id": self.request_id, "action": self.action, "token": self.token,
-                       "level": self.level})
+        body: Body = {"request_id": self.request_id, "action": self.action, "token": self.token, "level": self.level}
+        if self.criteria:
+            body["criteria"] = dict(self.criteria)
+        if self.comment is not None:
+            body["comment"] = self.comment
+        return encode(body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -523,7 +554,29 @@ def web_request_of(body: Mapping[str, Any]) -> WebRequest:
         raise BadMessage("bad_request", f"field 'token' must be 1 to {MAX_TOKEN} characters")
     if action == "lookup":
         return WebLookup(request_id, token)
-    return WebRate(request_id, token, id_of(body, "level"))
+    return WebRate(request_id, token, id_of(body, "level"), _criteria(body), _comment(body))
+
+
+MAX_CRITERIA = 10
+MAX_COMMENT = 500
+
+
+def _criteria(body: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    criteria = field_of(body, "criteria", dict, {})
+    if len(criteria) > MAX_CRITERIA:
+        raise BadMessage("bad_request", f"field 'criteria' holds at most {MAX_CRITERIA} criteria")
+    return tuple((name, id_of(criteria, name)) for name in criteria if len(name) <= MAX_ID)
+
+
+def _comment(body: Mapping[str, Any]) -> str | None:
+    """The citizen's text, NFC with its spaces collapsed (None: none written)."""
+    comment = body.get("comment")
+    if comment is None:
+        return None
+    text = " ".join(unicodedata.normalize("NFC", field_of(body, "comment", str)).split())
+    if len(text) > MAX_COMMENT or not text.isprintable():
+        raise BadMessage("bad_request", f"field 'comment' must be at most {MAX_COMMENT} printable characters")
+    return text or None
 
 
 def _booking_request(request_id: str, action: str, body: Mapping[str, Any]) -> WebSlots | WebBook | WebBooking:
@@ -1204,6 +1257,7 @@ class CenterConfigMessage:
     # a board's own `notice`. None: the center says nothing, each board shows its own.
     notice: str | None = None
     bookings: BookingInfo | None = None  # the center's appointments (an extension, issue 18), when it takes them
+    rating_criteria: tuple[str, ...] = ()  # what a phone may ask besides the level (an extension, issue 19)
 
     def to_wire(self) -> bytes:
         center: Body = {"id": self.center_id, "name": self.center_name, "timezone": self.timezone}
@@ -1225,6 +1279,8 @@ class CenterConfigMessage:
             body["notice"] = self.notice
         if self.bookings is not None:
             body["bookings"] = self.bookings.to_body()
+        if self.rating_criteria:
+            body["rating_criteria"] = list(self.rating_criteria)
         return encode(body)
 
     @classmethod
@@ -1245,6 +1301,7 @@ class CenterConfigMessage:
             rating_phone_window_s=field_of(body, "rating_phone_window_s", int, None),
             notice=field_of(body, "notice", str, None),
             bookings=None if body.get("bookings") is None else BookingInfo.from_body(field_of(body, "bookings", dict)),
+            rating_criteria=tuple(_strings(body, "rating_criteria", [])),
         )
 
 
@@ -1292,6 +1349,7 @@ class TicketView:
     # The CCCD's last 4 digits of the booking it came from (an extension, issue 18): in what a counter and the staff
     # console are told only, for the official to compare with the citizen's card (a code may have changed hands).
     id_tail: str | None = None
+    dossiers: tuple[str, ...] = ()  # the dossier codes attached to it (an extension, issue 19; written when any)
 
     def to_body(self) -> Body:
         body: Body = {
@@ -1315,6 +1373,8 @@ class TicketView:
             body["booking"] = self.booking
         if self.id_tail is not None:
             body["id_tail"] = self.id_tail
+        if self.dossiers:
+            body["dossiers"] = list(self.dossiers)
         return body
 
     @classmethod
@@ -1329,6 +1389,7 @@ class TicketView:
             wait_basis=_wait_basis(body), token=_token_or_none(body), channel=_channel(body),
             slot_start=_time_or_none(body, "slot_start"), slot_end=_time_or_none(body, "slot_end"),
             booking=field_of(body, "booking", str, None), id_tail=field_of(body, "id_tail", str, None),
+            dossiers=tuple(_strings(body, "dossiers", [])),
         )
 
 
@@ -1392,9 +1453,26 @@ class LastRating:
 
 
 @dataclass(frozen=True, slots=True)
+class DossierTarget:
+    """The ticket a counter's `dossier` command attaches to when it names no number (an extension, issue 19): its
+    current ticket, else the one it served last while its rating is awaited or was just given; and its codes."""
+
+    ticket_id: str
+    number: str
+    codes: tuple[str, ...]
+
+    def to_body(self) -> Body:
+        return {"ticket_id": self.ticket_id, "number": self.number, "codes": list(self.codes)}
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> DossierTarget:
+        return cls(field_of(body, "ticket_id", str), field_of(body, "number", str), tuple(_strings(body, "codes")))
+
+
+@dataclass(frozen=True, slots=True)
 class CounterStateMessage:
-    """The retained `counter/<id>/state`. `official` and `last_rating` (extensions) are written only when there
-    is one: absent reads as null, and a state without them keeps the bytes it always had."""
+    """The retained `counter/<id>/state`. `official`, `last_rating` and `dossiers` (extensions) are written only
+    when there is one: absent reads as null, and a state without them keeps the bytes it always had."""
 
     counter_id: str
     counter_name: str
@@ -1403,6 +1481,7 @@ class CounterStateMessage:
     rating: RatingWindow | None = None
     official: Official | None = None
     last_rating: LastRating | None = None
+    dossiers: DossierTarget | None = None
 
     def to_wire(self) -> bytes:
         body: Body = {
@@ -1417,6 +1496,8 @@ class CounterStateMessage:
             body["official"] = self.official.to_body()
         if self.last_rating is not None:
             body["last_rating"] = self.last_rating.to_body()
+        if self.dossiers is not None:
+            body["dossiers"] = self.dossiers.to_body()
         return encode(body)
 
     @classmethod
@@ -1426,6 +1507,7 @@ class CounterStateMessage:
         rating = field_of(body, "rating", dict, None)
         official = field_of(body, "official", dict, None)
         last_rating = field_of(body, "last_rating", dict, None)
+        dossiers = field_of(body, "dossiers", dict, None)
         return cls(
             counter_id=field_of(body, "counter_id", str, ""),
             counter_name=field_of(body, "counter_name", str, ""),
@@ -1434,6 +1516,7 @@ class CounterStateMessage:
             rating=None if rating is None else RatingWindow.from_body(rating),
             official=None if official is None else Official.from_body(official),
             last_rating=None if last_rating is None else LastRating.from_body(last_rating),
+            dossiers=None if dossiers is None else DossierTarget.from_body(dossiers),
         )
 
 

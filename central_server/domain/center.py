@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from central_server.domain.areas import Area, service_day
 from central_server.domain.bookings import Arrival, Booking, BookingRules
 from central_server.domain.counters import Counter, CounterSpec, LastRating, Official
+from central_server.domain.dossiers import Dossier, DossierError, DossierRules
 from central_server.domain.errors import DomainError
 from central_server.domain.estimate import (
     PLAY_LIMIT,
@@ -66,6 +67,11 @@ class CenterRules:
     hours: Hours | None = None  # the center's opening hours; None: tickets at any time
     phone_window: timedelta = timedelta(seconds=1800)  # how long after "finish" a ticket may be rated from a phone
     bookings: BookingRules | None = None  # [bookings]: the center takes appointments (issue 18)
+    # Issue 19: the levels that count as "không hài lòng" (the 766 figures), the criteria a phone may be asked,
+    # and which dossier codes a counter may attach to a ticket
+    dissatisfied: tuple[str, ...] = ()
+    criteria: tuple[str, ...] = ()
+    dossiers: DossierRules = field(default_factory=DossierRules)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +104,10 @@ class RatingRecord:
     received_at: datetime
     late: bool = False  # received after its window closed (pressed inside it, kept by a terminal that was cut off)
     channel: str = "buttons"  # "buttons" (the counter's terminal) or "phone" (the citizen web)
+    # From the phone only (issue 19): the optional criteria the citizen rated, and what they wrote (phản ánh, kiến
+    # nghị: its dossiers count as complained about)
+    criteria: tuple[tuple[str, str], ...] = ()
+    comment: str | None = None
 
 
 @dataclass(slots=True)
@@ -230,6 +240,7 @@ class Center:
         self._issued = dict.fromkeys(self.areas, 0)  # tickets the kiosks took today, per area (for the quota)
         self._next_seq = next_seq
         self._remembered: dict[str, Ticket] = {}
+        self._dossiers: dict[str, str] = {}  # the day's dossier codes -> the ticket carrying each
         # Each of the day's tickets' first call as this process saw it (a ticket called again keeps its first):
         # the wait of the live floor runs to it, as the report's does to the first `called` event.
         self.first_calls: dict[str, datetime] = {}
@@ -368,6 +379,7 @@ class Center:
 
     def _admit(self, ticket: Ticket) -> None:
         self.tickets[ticket.id] = ticket
+        self._dossiers.update((d.code, ticket.id) for d in ticket.dossiers)
         if ticket.transferred_from is None and ticket.area in self._issued and ticket.state is not TicketState.VOIDED:
             self._issued[ticket.area] += 1
         if ticket.state in HOLDS_NUMBER:
@@ -697,6 +709,65 @@ class Center:
         self._finish_current(counter, now)
         return ticket
 
+    def dossier(self, counter_id: str, typed: str, now: datetime, *, number: str | None = None,
+                remove: bool = False) -> Ticket:
+        """Attach a dossier received at the counter to its citizen's ticket (or, `remove`, take it off again).
+
+        The ticket is the counter's current one; else the one it served last while its rating is awaited or was
+        just given; `number` names another ticket of the day this counter called. A code is checked against the
+        national form and the center's pattern, at most once in a day, at most `per_ticket` a ticket."""
+        counter = self._counter(counter_id)
+        ticket = self._dossier_ticket(counter, number)
+        try:
+            code = self.rules.dossiers.check(typed, self.day)
+        except DossierError as exc:
+            raise DomainError("bad_dossier", str(exc)) from None
+        held = self._dossiers.get(code)
+        if remove:
+            if held != ticket.id:
+                raise DomainError("unknown_dossier", f"Số {ticket.shown} không có hồ sơ {code}.")
+            ticket.dossiers = tuple(d for d in ticket.dossiers if d.code != code)
+            del self._dossiers[code]
+        else:
+            if held == ticket.id:
+                return ticket  # scanned twice: kept once
+            if held is not None:
+                other = self.tickets.get(held)
+                raise DomainError("dossier_taken", f"Hồ sơ {code} đã được gắn cho số "
+                                                   f"{other.shown if other else held} trong ngày.")
+            if len(ticket.dossiers) >= self.rules.dossiers.per_ticket:
+                raise DomainError("too_many_dossiers", f"Mỗi số chỉ gắn được tối đa {self.rules.dossiers.per_ticket} "
+                                                       "hồ sơ.")
+            official = counter.official.username if counter.official is not None else None
+            ticket.dossiers = (*ticket.dossiers, Dossier(code, now, official, counter.id))
+            self._dossiers[code] = ticket.id
+        self._touch(ticket)
+        self._changes.counters[counter.id] = counter  # its state shows its ticket's dossiers (the queue is as it was)
+        self._event("dossier_removed" if remove else "dossier_added", now, ticket, counter, {"code": code})
+        return ticket
+
+    def _dossier_ticket(self, counter: Counter, number: str | None) -> Ticket:
+        if number is not None:
+            mine = [t for t in self.tickets.values() if t.counter_id == counter.id and t.shown == number
+                    and t.called_at is not None and t.state is not TicketState.VOIDED]
+            if not mine:
+                raise DomainError("unknown_ticket", f"Quầy chưa gọi số {number[:20]} trong ngày.")
+            return max(mine, key=lambda t: t.called_at or t.issued_at)
+        target = self.dossier_target(counter)
+        if target is None:
+            raise DomainError("no_current_ticket", "Quầy chưa có số nào đang phục vụ để gắn hồ sơ.")
+        return target
+
+    def dossier_target(self, counter: Counter) -> Ticket | None:
+        """The ticket a dossier scanned at the counter goes to: its current one, else the one it served last while
+        its rating is awaited or was just given (the citizen is still there)."""
+        if counter.current is not None:
+            return counter.current
+        if counter.awaiting_rating is not None:
+            return counter.awaiting_rating
+        last = counter.last_rating
+        return self.tickets.get(last.ticket_id) if last is not None else None
+
     def transfer(self, counter_id: str, to_area: str, now: datetime) -> Ticket:
         """Move the current ticket to another area: it keeps its number and its place by issue time."""
         counter = self._counter(counter_id)
@@ -857,11 +928,14 @@ class Center:
             ticket, seen = following, seen + 1
         return ticket
 
-    def rate_by_phone(self, ticket: Ticket, level: str, rating_id: str, now: datetime) -> RatingRecord:
+    def rate_by_phone(self, ticket: Ticket, level: str, rating_id: str, now: datetime, *,
+                      criteria: tuple[tuple[str, str], ...] = (), comment: str | None = None) -> RatingRecord:
         """A citizen rates a served ticket from the phone (the citizen web), within the phone's window after
         "finish". One rating per ticket whatever the channel: the counter's buttons then get `already_rated`,
-        and the counter's terminal stops waiting for it, as after a press."""
-        if level not in self.rules.rating_levels and level not in self.former_levels:
+        and the counter's terminal stops waiting for it, as after a press. `criteria`: the center's optional
+        criteria the citizen rated too, each with a level of the same scale; `comment`: what they wrote."""
+        known = (*self.rules.rating_levels, *self.former_levels)
+        if level not in known or any(c not in self.rules.criteria or v not in known for c, v in criteria):
             raise DomainError("bad_request", "Mức đánh giá không hợp lệ.")
         if ticket.state is not TicketState.SERVED or ticket.finished_at is None:
             raise DomainError("not_served", f"Phiếu số {ticket.shown} chưa được phục vụ xong; Ông/Bà có thể đánh giá "
@@ -878,10 +952,12 @@ class Center:
                 counter.awaiting_rating = None
             counter.last_rating, counter.marked_day = LastRating(ticket.id, ticket.shown, level), self.day
             self._touch_counter(counter)
-        record = RatingRecord(rating_id, ticket.id, ticket.counter_id or "", level, now, now, channel="phone")
+        record = RatingRecord(rating_id, ticket.id, ticket.counter_id or "", level, now, now, channel="phone",
+                              criteria=criteria, comment=comment)
         self._changes.ratings.append(record)
         self._event("rated", now, ticket, counter,
-                    {"level": level, "rating_id": rating_id, "late": False, "channel": "phone"})
+                    {"level": level, "rating_id": rating_id, "late": False, "channel": "phone",
+                     **({"criteria": dict(criteria)} if criteria else {}), **({"comment": True} if comment else {})})
         return record
 
     def close_rating_windows(self, now: datetime) -> list[Counter]:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
+from central_server.domain.dossiers import Dossier
+
 
 class TicketState(StrEnum):
     WAITING = "waiting"  # in its area's queue
@@ -54,6 +56,7 @@ class Ticket:
     slot_end: datetime | None = None
     booking: str | None = None
     id_tail: str | None = None  # the booking's CCCD's last 4 digits, for the official to compare with the card
+    dossiers: tuple[Dossier, ...] = ()  # the dossiers received from this citizen at the counter (issue 19)
 
     def __post_init__(self) -> None:
         if not self.place:

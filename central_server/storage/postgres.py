@@ -101,6 +101,13 @@ MIGRATIONS: Sequence[str] = (
         PRIMARY KEY (day, code)
     );
     """,
+    # 6: the 2025 satisfaction figures (issue 19): the dossiers received with each ticket, and what a phone's rating
+    # adds (the optional criteria, the citizen's feedback)
+    """
+    ALTER TABLE tickets ADD COLUMN dossiers TEXT;
+    ALTER TABLE ratings ADD COLUMN criteria TEXT;
+    ALTER TABLE ratings ADD COLUMN comment TEXT;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 LOCK_KEY = 0x716D73  # "qms": the advisory lock of a center's database
@@ -213,7 +220,7 @@ class PostgresStorage(SqlReads):
                     json.dumps(e.detail, ensure_ascii=False)) for e in changes.events])
             _many(cursor, "INSERT INTO replies VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
                   [(r.device, r.day.isoformat(), r.request_id, r.payload) for r in batch.replies])
-            _many(cursor, f"INSERT INTO ratings ({RATING_COLUMNS}) VALUES ({', '.join(['%s'] * 8)})",  # twice fails
+            _many(cursor, f"INSERT INTO ratings ({RATING_COLUMNS}) VALUES ({', '.join(['%s'] * 10)})",  # twice fails
                   [rating_row(r, batch.rating_acks[(r.counter_id, r.rating_id)]) for r in changes.ratings])
             _many(cursor, f"INSERT INTO config_versions ({CONFIG_COLUMNS}) VALUES ({', '.join(['%s'] * 9)})",
                   [config_row(stored) for stored in batch.configs])  # two instances making one version: one fails

@@ -15,6 +15,7 @@ from typing import Any
 from central_server.domain.bookings import Booking, BookingState, Channel
 from central_server.domain.center import RatingRecord
 from central_server.domain.counters import Counter, LastRating, Official
+from central_server.domain.dossiers import Dossier
 from central_server.domain.tickets import Ticket, TicketState
 from central_server.live_config import canonical
 from central_server.storage.port import StoredConfig
@@ -23,13 +24,13 @@ from protocol.messages import ConfigChange, ConfigVersion
 TICKET_COLUMNS = (
     "id, day, seq, area, number, shown, priority, issued_at, state, kiosk_id, counter_id, calls, called_at,"
     " started_at, finished_at, transferred_from, transferred_to, rating_until, rating, place,"
-    " channel, since, slot_end, booking, id_tail"
+    " channel, since, slot_end, booking, id_tail, dossiers"
 )
 
 
 # What changes in a ticket after it is issued; the rest (the day and sequence among them) never does.
 MUTABLE_TICKET_COLUMNS = ("state", "counter_id", "calls", "called_at", "started_at", "finished_at",
-                          "transferred_to", "rating_until", "rating")
+                          "transferred_to", "rating_until", "rating", "dossiers")
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -66,14 +67,14 @@ def ticket_row(t: Ticket) -> tuple[Any, ...]:
         t.id, t.day.isoformat(), t.seq, t.area, t.number, t.shown, t.priority, iso(t.issued_at), t.state.value,
         t.kiosk_id, t.counter_id, t.calls, iso(t.called_at), iso(t.started_at), iso(t.finished_at),
         t.transferred_from, t.transferred_to, iso(t.rating_until), t.rating, t.place,
-        t.channel, iso(t.since), iso(t.slot_end), t.booking, t.id_tail,
+        t.channel, iso(t.since), iso(t.slot_end), t.booking, t.id_tail, _dossiers_text(t.dossiers),
     )
 
 
 def ticket_from_row(row: Sequence[Any]) -> Ticket:
     (id_, day, seq, area, number, shown, priority, issued_at, state, kiosk_id, counter_id, calls, called_at,
      started_at, finished_at, transferred_from, transferred_to, rating_until, rating, place,
-     channel, since, slot_end, booking, id_tail) = row
+     channel, since, slot_end, booking, id_tail, dossiers) = row
     issued = _time(issued_at)
     assert issued is not None
     return Ticket(
@@ -83,7 +84,26 @@ def ticket_from_row(row: Sequence[Any]) -> Ticket:
         finished_at=_time(finished_at), transferred_from=transferred_from, transferred_to=transferred_to,
         rating_until=_time(rating_until), rating=_name(rating), place=place, channel=sys.intern(channel),
         since=_time(since), slot_end=_time(slot_end), booking=booking, id_tail=id_tail,
+        dossiers=_dossiers_of(dossiers),
     )
+
+
+def _dossiers_text(dossiers: tuple[Dossier, ...]) -> str | None:
+    """A ticket's dossiers as kept: a JSON list of [code, attached at, official, counter]."""
+    if not dossiers:
+        return None
+    return json.dumps([[d.code, iso(d.at), d.official, d.counter_id] for d in dossiers], ensure_ascii=False)
+
+
+def _dossiers_of(text: str | None) -> tuple[Dossier, ...]:
+    if not text:
+        return ()
+    dossiers = []
+    for code, at, official, counter_id in json.loads(text):
+        moment = _time(at)
+        assert moment is not None
+        dossiers.append(Dossier(code, moment, official, counter_id))
+    return tuple(dossiers)
 
 
 COUNTER_COLUMNS = ("id, paused, current_ticket, awaiting_rating_ticket, regular_since_priority,"
@@ -114,18 +134,20 @@ def counter_marks(row: Sequence[Any]) -> dict[str, Any]:
     }
 
 
-RATING_COLUMNS = "counter_id, rating_id, ticket_id, level, pressed_at, received_at, ack, channel"
+RATING_COLUMNS = "counter_id, rating_id, ticket_id, level, pressed_at, received_at, ack, channel, criteria, comment"
 
 
 def rating_row(r: RatingRecord, ack: bytes) -> tuple[Any, ...]:
-    return (r.counter_id, r.rating_id, r.ticket_id, r.level, iso(r.pressed_at), iso(r.received_at), ack, r.channel)
+    return (r.counter_id, r.rating_id, r.ticket_id, r.level, iso(r.pressed_at), iso(r.received_at), ack, r.channel,
+            json.dumps(dict(r.criteria), ensure_ascii=False) if r.criteria else None, r.comment)
 
 
 def rating_from_row(row: Sequence[Any]) -> RatingRecord:
-    counter_id, rating_id, ticket_id, level, pressed_at, received_at, ack, channel = row
+    counter_id, rating_id, ticket_id, level, pressed_at, received_at, ack, channel, criteria, comment = row
     pressed, received = _time(pressed_at), _time(received_at)
     assert pressed is not None and received is not None
-    return RatingRecord(rating_id, ticket_id, counter_id, level, pressed, received, _late(ack), channel)
+    return RatingRecord(rating_id, ticket_id, counter_id, level, pressed, received, _late(ack), channel,
+                        tuple(json.loads(criteria).items()) if criteria else (), comment)
 
 
 def _late(ack: bytes | memoryview) -> bool:

@@ -139,8 +139,9 @@ class SqlReads:
         tickets = [ticket_from_row(row) for row in self._rows(
             f"SELECT {TICKET_COLUMNS} FROM tickets WHERE day BETWEEN ? AND ? ORDER BY day, seq", span)]
         ratings = [rating_from_row(row) for row in self._rows(
-            "SELECT r.counter_id, r.rating_id, r.ticket_id, r.level, r.pressed_at, r.received_at, r.ack, r.channel"
-            " FROM ratings r JOIN tickets t ON t.id = r.ticket_id WHERE t.day BETWEEN ? AND ?", span)]
+            "SELECT r.counter_id, r.rating_id, r.ticket_id, r.level, r.pressed_at, r.received_at, r.ack, r.channel,"
+            " r.criteria, r.comment FROM ratings r JOIN tickets t ON t.id = r.ticket_id"
+            " WHERE t.day BETWEEN ? AND ?", span)]
         closed_by: dict[str, str] = {}
         names: dict[str, str] = {}
         for kind, ticket_id, detail in self._rows(

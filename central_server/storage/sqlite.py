@@ -105,6 +105,13 @@ MIGRATIONS: Sequence[str] = (
         PRIMARY KEY (day, code)
     );
     """,
+    # 6: the 2025 satisfaction figures (issue 19): the dossiers received with each ticket, and what a phone's rating
+    # adds (the optional criteria, the citizen's feedback)
+    """
+    ALTER TABLE tickets ADD COLUMN dossiers TEXT;
+    ALTER TABLE ratings ADD COLUMN criteria TEXT;
+    ALTER TABLE ratings ADD COLUMN comment TEXT;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -238,7 +245,7 @@ class SqliteStorage(SqlReads):
                 [(r.device, r.day.isoformat(), r.request_id, r.payload) for r in batch.replies],
             )
             db.executemany(  # a plain INSERT: a rating counted twice must fail loudly, never vanish
-                f"INSERT INTO ratings ({RATING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO ratings ({RATING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [rating_row(r, batch.rating_acks[(r.counter_id, r.rating_id)]) for r in changes.ratings],
             )
             db.executemany(  # a plain INSERT: a version made twice fails loudly

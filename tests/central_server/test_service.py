@@ -151,7 +151,7 @@ def test_a_restart_resumes_queues_counters_and_the_board(rig: Rig) -> None:
 
 
 def test_the_schema_is_versioned_and_a_newer_one_is_refused(rig: Rig) -> None:
-    assert rig.storage.schema_version() == 5
+    assert rig.storage.schema_version() == 6
     rig.storage.close()
     with closing(sqlite3.connect(sqlite_file(rig.config))) as db:  # what a newer release would leave
         db.execute("PRAGMA user_version = 99")

@@ -755,8 +755,10 @@ def counter_commands(draw: st.DrawFn) -> CounterCommand:
     return CounterCommand(
         draw(ids), action,
         to_area=draw(ids) if action == "transfer" else None,
-        number=draw(ids) if action == "call" else None,
+        number=draw(ids) if action == "call" or (action == "dossier" and draw(st.booleans())) else None,
         cancels=draw(ids) if action == "cancel" else None,
+        code=draw(st.text(min_size=1, max_size=64)) if action == "dossier" else None,
+        remove=draw(st.booleans()) if action == "dossier" else False,
     )
 
 
@@ -908,7 +910,8 @@ def test_counter_state_keeps_its_bytes_and_the_extensions_have_theirs(message: A
 def test_every_counter_action_but_cancel_and_the_seat_actions_come_from_the_console() -> None:
     assert set(CONSOLE_ACTIONS) == (set(ACTIONS) - {"cancel"}) | {"sit", "leave"}
     for action in CONSOLE_ACTIONS:
-        extra = {"transfer": {"to_area": "a"}, "call": {"number": "1"}}.get(action, {})
+        extra = {"transfer": {"to_area": "a"}, "call": {"number": "1"},
+                 "dossier": {"code": "000.00.04.H12-251202-0001"}}.get(action, {})
         body = {"v": 1, "request_id": "q", "counter": "1", "official": "lan.nt", "official_name": "Lan",
                 "action": action, **extra}
         assert decode_request("console", wire(body)) == ConsoleRequest.from_wire(wire(body))

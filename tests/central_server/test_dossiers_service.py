@@ -1,0 +1,125 @@
+"""Dossier codes attached at the counter (issue 19), through the real service and SQLite: checked, bounded, kept
+across a restart, shown in the counter's state."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from central_server.config import load
+from central_server.domain.dossiers import DossierRules
+from tests.central_server.test_service import Clock, Rig
+
+CODE = "000.00.04.H12-261123-0001"  # the Rig's day is 23/11/2026
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Rig:
+    return Rig(tmp_path, Clock())
+
+
+def serving(rig: Rig, counter: str = "1") -> dict[str, object]:
+    ticket = rig.ticket("dat-dai")
+    rig.command(counter, "next")
+    return ticket
+
+
+def state_of(rig: Rig, counter: str) -> dict[str, object]:
+    states = [json.loads(o.payload) for o in rig.service.retained_state() if o.topic == rig.topics.counter_state(counter)]
+    assert len(states) == 1
+    return states[0]
+
+
+def test_a_dossier_goes_to_the_ticket_being_served_and_is_kept(rig: Rig) -> None:
+    ticket = serving(rig)
+    answer = rig.command("1", "dossier", code=" 000.00.04.h12-261123-0001 ")
+    assert answer["ok"] is True and answer["ticket"]["id"] == ticket["ticket"]["id"]
+    assert answer["ticket"]["dossiers"] == [CODE]
+    second = rig.command("1", "dossier", code="000.00.04.H12-261123-0002")
+    assert second["ticket"]["dossiers"] == [CODE, "000.00.04.H12-261123-0002"]
+    rig.restart()
+    assert rig.service.center.tickets[ticket["ticket"]["id"]].dossiers[1].code == "000.00.04.H12-261123-0002"
+
+
+def test_a_code_scanned_twice_is_kept_once_and_another_ticket_cannot_take_it(rig: Rig) -> None:
+    serving(rig)
+    rig.command("1", "dossier", code=CODE)
+    assert rig.command("1", "dossier", code=CODE)["ticket"]["dossiers"] == [CODE]
+    rig.ticket("tu-phap")
+    rig.command("2", "next")
+    taken = rig.command("2", "dossier", code=CODE)
+    assert taken["ok"] is False and taken["error"]["code"] == "dossier_taken"
+    assert "đã được gắn cho số" in taken["error"]["message"]
+
+
+@pytest.mark.parametrize("code", [
+    "000.00.04.H12-261124-0001",  # received tomorrow
+    "000.00.04.H12-261332-0001",  # no such day
+    "00.00.04.H12-261123-0001",
+    "000.00.04.12-261123-0001",
+    "000.00.04.H12-261123-01",
+    "000.00.04.H12 261123 0001x",
+    "mã hồ sơ",
+])
+def test_a_code_not_of_the_national_form_is_refused_with_a_reason(rig: Rig, code: str) -> None:
+    serving(rig)
+    answer = rig.command("1", "dossier", code=code)
+    assert answer["ok"] is False and answer["error"]["code"] == "bad_dossier"
+    assert "Mã hồ sơ" in answer["error"]["message"] or "Ngày tiếp nhận" in answer["error"]["message"]
+    assert rig.service.center.counters["1"].current.dossiers == ()  # type: ignore[union-attr]
+
+
+def test_at_most_per_ticket_dossiers_go_on_one_ticket(rig: Rig) -> None:
+    serving(rig)
+    limit = DossierRules().per_ticket
+    for n in range(limit):
+        assert rig.command("1", "dossier", code=f"000.00.04.H12-261123-{n:04d}")["ok"] is True
+    refused = rig.command("1", "dossier", code="000.00.04.H12-261123-9999")
+    assert refused["ok"] is False and refused["error"]["code"] == "too_many_dossiers"
+
+
+def test_a_dossier_is_taken_off_again_and_its_code_is_free(rig: Rig) -> None:
+    serving(rig)
+    rig.command("1", "dossier", code=CODE)
+    assert rig.command("1", "dossier", code=CODE, remove=True)["ticket"].get("dossiers") is None
+    assert rig.command("1", "dossier", code=CODE, remove=True)["error"]["code"] == "unknown_dossier"
+    assert rig.command("1", "dossier", code=CODE)["ok"] is True
+
+
+def test_after_finish_the_dossier_goes_to_the_ticket_awaiting_its_rating(rig: Rig) -> None:
+    ticket = serving(rig)
+    rig.command("1", "finish")
+    answer = rig.command("1", "dossier", code=CODE)
+    assert answer["ticket"]["id"] == ticket["ticket"]["id"] and answer["ticket"]["state"] == "served"
+    state = state_of(rig, "1")
+    assert state["dossiers"] == {"ticket_id": ticket["ticket"]["id"], "number": ticket["ticket"]["number"],
+                                 "codes": [CODE]}
+
+
+def test_a_number_names_an_earlier_ticket_of_the_counter(rig: Rig) -> None:
+    first = serving(rig)
+    rig.command("1", "finish")
+    rig.clock.advance(minutes=5)  # its rating window is over
+    serving(rig)
+    answer = rig.command("1", "dossier", code=CODE, number=first["ticket"]["number"])
+    assert answer["ticket"]["id"] == first["ticket"]["id"]
+    unknown = rig.command("1", "dossier", code=CODE, number="9999")
+    assert unknown["error"]["code"] == "unknown_ticket"
+
+
+def test_an_idle_counter_has_no_ticket_to_attach_to(rig: Rig) -> None:
+    answer = rig.command("1", "dossier", code=CODE)
+    assert answer["ok"] is False and answer["error"]["code"] == "no_current_ticket"
+
+
+def test_the_center_pattern_is_checked_too(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, Clock())
+    with rig.config.path.open("a", encoding="utf-8") as file:
+        file.write('\n[dossiers]\npattern = \'000\\.\\d{2}\\.\\d{2}\\.H12-.*\'\n')
+    rig.config = load(rig.config.path)
+    rig.restart()
+    serving(rig)
+    assert rig.command("1", "dossier", code="000.00.04.H13-261123-0001")["error"]["code"] == "bad_dossier"
+    assert rig.command("1", "dossier", code=CODE)["ok"] is True
