@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,16 +21,18 @@ def rig(tmp_path: Path) -> Rig:
     return Rig(tmp_path, Clock())
 
 
-def serving(rig: Rig, counter: str = "1") -> dict[str, object]:
+def serving(rig: Rig, counter: str = "1") -> dict[str, Any]:
     ticket = rig.ticket("dat-dai")
     rig.command(counter, "next")
     return ticket
 
 
-def state_of(rig: Rig, counter: str) -> dict[str, object]:
-    states = [json.loads(o.payload) for o in rig.service.retained_state() if o.topic == rig.topics.counter_state(counter)]
+def state_of(rig: Rig, counter: str) -> dict[str, Any]:
+    topic = rig.topics.counter_state(counter)
+    states = [o.payload for o in rig.service.retained_state() if o.topic == topic]
     assert len(states) == 1
-    return states[0]
+    state: dict[str, Any] = json.loads(states[0])
+    return state
 
 
 def test_a_dossier_goes_to_the_ticket_being_served_and_is_kept(rig: Rig) -> None:
