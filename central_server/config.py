@@ -17,7 +17,6 @@ from central_server.domain.bookings import BookingRules
 from central_server.domain.center import CenterRules
 from central_server.domain.counters import CounterSpec
 from central_server.domain.dossiers import (
-    CRITERIA_LABELS,
     MAX_PATTERN,
     MOST_PER_TICKET,
     PER_TICKET,
@@ -32,6 +31,7 @@ from protocol.config import MqttSettings, Table, load_mqtt, read_toml
 from protocol.errors import ConfigError
 from protocol.hours import HH_MM, WEEKDAY_KEYS, Hours, Session, parse_sessions
 from protocol.messages import (
+    CRITERIA_LABELS,
     MAX_PAYLOAD,
     PRIORITY_CATEGORIES,
     AreaInfo,

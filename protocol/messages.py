@@ -34,6 +34,10 @@ PRIORITY_CATEGORIES = tuple(PRIORITY_LABELS)
 # The usual rating levels' Vietnamese names (a center's own level shows by its id).
 RATING_LABELS = {"very_satisfied": "Rất hài lòng", "satisfied": "Hài lòng", "neutral": "Bình thường",
                  "dissatisfied": "Không hài lòng", "very_dissatisfied": "Rất không hài lòng"}
+# The optional criteria a citizen's phone may be asked besides the level (an extension, issue 19: a center chooses
+# which), with their Vietnamese names.
+CRITERIA_LABELS = {"attitude": "Thái độ của cán bộ", "guidance": "Hướng dẫn hồ sơ, thủ tục",
+                   "time": "Thời gian giải quyết"}
 # What a ticket's estimated wait rests on (the `wait_basis` of a ticket reply, an extension of the contract):
 WAIT_FREE_COUNTER = "free_counter"  # a free counter waits for this area: the citizen is called at once
 WAIT_ESTIMATE = "estimate"  # `estimated_wait_s` is an estimate from the queue and the day's pace

@@ -25,9 +25,6 @@ MAX_CODE = 64  # characters of a code as typed or scanned, before it is checked
 MAX_PATTERN = 200  # characters of a center's pattern
 PER_TICKET = 10  # dossiers one ticket may carry by default (a citizen filing for a family, a company's runner)
 MOST_PER_TICKET = 50
-# The optional criteria a citizen's phone may be asked (a center chooses which), with their Vietnamese names.
-CRITERIA_LABELS = {"attitude": "Thái độ của cán bộ", "guidance": "Hướng dẫn hồ sơ, thủ tục",
-                   "time": "Thời gian giải quyết"}
 
 FORMAT_VI = ("Mã hồ sơ không đúng định dạng quốc gia (ví dụ 000.00.04.H12-250701-0001: mã đơn vị, ngày tiếp nhận "
              "YYMMDD, số thứ tự). Vui lòng kiểm tra lại.")
