@@ -129,6 +129,12 @@ class CenterConfig:
             f"priority {rules.policy.mode.value}, "
             + (f"missed after {rules.policy.max_calls} calls" if rules.policy.max_calls else "recalls unlimited"),
         ]
+        dossiers = rules.dossiers
+        lines.append(f"satisfaction: {', '.join(rules.dissatisfied)} count as dissatisfied"
+                     + (f"; phones asked {', '.join(rules.criteria)}" if rules.criteria else "")
+                     + f"; dossier codes {'of the national form' if dossiers.national else 'any'}"
+                     + (f" matching {dossiers.pattern.pattern}" if dossiers.pattern is not None else "")
+                     + f", at most {dossiers.per_ticket} a ticket")
         if rules.hours is not None:
             lines.append(f"hours: {_hours_summary(rules.hours)}")
         if rules.bookings is not None:
@@ -323,16 +329,14 @@ def _rating(table: Table) -> RatingSpec:
     levels = tuple(table.strings("levels", pattern=LABEL))
     if not 2 <= len(levels) <= 5:
         raise table.error("levels", "expected 2 to 5 levels, best first", "Cần từ 2 đến 5 mức đánh giá.")
-    if len(set(levels)) != len(levels):
-        raise table.error("levels", "a level is named twice", "Một mức đánh giá bị khai báo hai lần.")
     dissatisfied = tuple(table.strings("dissatisfied", list(default_dissatisfied(levels)), pattern=LABEL))
     if not dissatisfied or not set(dissatisfied) <= set(levels[1:]):
         raise table.error("dissatisfied", f"expected some of the levels but the best ({', '.join(levels[1:])})",
                           "Mức «không hài lòng» phải là một hoặc nhiều mức đánh giá, trừ mức cao nhất.")
-    criteria = tuple(table.strings("criteria", []))
+    criteria = tuple(table.strings("criteria", ()))
     unknown = [c for c in criteria if c not in CRITERIA_LABELS]
-    if unknown or len(set(criteria)) != len(criteria):
-        raise table.error("criteria", f"expected some of {', '.join(CRITERIA_LABELS)}, each once, got {criteria!r}")
+    if unknown:
+        raise table.error("criteria", f"{unknown[0]!r} is none of {', '.join(CRITERIA_LABELS)}")
     window_s = table.integer("window_s", 120, minimum=1)
     phone_s = table.integer("phone_window_s", max(PHONE_WINDOW_S, window_s), minimum=1)
     if not window_s <= phone_s <= MAX_PHONE_WINDOW_S:

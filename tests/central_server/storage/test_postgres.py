@@ -190,7 +190,7 @@ def test_the_same_morning_makes_the_same_tables_on_postgresql_as_on_sqlite(tmp_p
             assert rows(pg_db, table) == rows(lite_db, table), table
         assert [row[-3] for row in rows(pg_db, "ratings")] == ["buttons", "phone"]  # channel, criteria, comment
         assert len(rows(pg_db, "tickets")) >= 7
-    assert pg.storage.schema_version() == 5  # type: ignore[attr-defined]
+    assert pg.storage.schema_version() == 6  # type: ignore[attr-defined]
     pg.storage.close()
     lite.storage.close()
 
