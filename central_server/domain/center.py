@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from central_server.domain.areas import Area, service_day
 from central_server.domain.bookings import Arrival, Booking, BookingRules
 from central_server.domain.counters import Counter, CounterSpec, LastRating, Official
-from central_server.domain.dossiers import Dossier, DossierError, DossierRules
+from central_server.domain.dossiers import Dossier, DossierError, DossierRules, normalize
 from central_server.domain.errors import DomainError
 from central_server.domain.estimate import (
     PLAY_LIMIT,
@@ -718,8 +718,8 @@ class Center:
         national form and the center's pattern, at most once in a day, at most `per_ticket` a ticket."""
         counter = self._counter(counter_id)
         ticket = self._dossier_ticket(counter, number)
-        try:
-            code = self.rules.dossiers.check(typed, self.day)
+        try:  # one attached under earlier rules is still taken off
+            code = normalize(typed) if remove else self.rules.dossiers.check(typed, self.day)
         except DossierError as exc:
             raise DomainError("bad_dossier", str(exc)) from None
         held = self._dossiers.get(code)

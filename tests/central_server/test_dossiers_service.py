@@ -126,3 +126,16 @@ def test_the_center_pattern_is_checked_too(tmp_path: Path) -> None:
     serving(rig)
     assert rig.command("1", "dossier", code="000.00.04.H13-261123-0001")["error"]["code"] == "bad_dossier"
     assert rig.command("1", "dossier", code=CODE)["ok"] is True
+
+
+def test_a_dossier_attached_under_earlier_rules_is_still_taken_off(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, Clock())
+    serving(rig)
+    rig.command("1", "dossier", code=CODE)
+    with rig.config.path.open("a", encoding="utf-8") as file:
+        file.write("\n[dossiers]\nnational = false\npattern = 'HS-[0-9]+'\n")
+    rig.config = load(rig.config.path)
+    rig.restart()
+    assert rig.command("1", "dossier", code=CODE)["error"]["code"] == "bad_dossier"
+    assert rig.command("1", "dossier", code=CODE, remove=True)["ok"] is True
+    assert rig.command("1", "dossier", code="hs-12")["ticket"]["dossiers"] == ["HS-12"]
