@@ -24,6 +24,7 @@ from central_server.report.figures import (
     PENDING,
     Group,
     Report,
+    dossier_group,
     level_names,
 )
 from central_server.report.output import number_text, percent_text
@@ -49,6 +50,8 @@ def write_charts(report: Report, folder: Path) -> list[Path]:
     }
     if report.bookings:  # a center without bookings gets no empty chart of them
         drawers["ket-qua-dat-truoc"] = ("Lịch hẹn và số từ xa: công dân có đến không", _bookings)
+    if report.dossiers():  # a center that attaches no dossier gets no empty chart of them
+        drawers["hai-long-766"] = ("Tỷ lệ hài lòng theo hồ sơ (Quyết định 766/QĐ-TTg)", _satisfaction_766)
     written = []
     for slug, (title, draw) in drawers.items():
         figure, axes = plt.subplots(figsize=(10, 5.5), dpi=100)
@@ -163,6 +166,26 @@ def _missed(axes: Axes, report: Report) -> bool:
     axes.set_xlim(0, max(1, max(r[1] for r in rows)) * 1.2)  # room for the longest bar's label
     axes.set_xlabel("Số phiếu vắng mặt (không đến khi được gọi)")
     _counts(axes.xaxis)
+    axes.invert_yaxis()
+    return True
+
+
+def _satisfaction_766(axes: Axes, report: Report) -> bool:
+    """The center's and each area's ratio: dossiers neither rated "không hài lòng" nor complained about, of those
+    received there."""
+    dossiers = report.dossiers()
+    names = _area_names(report)
+    groups = [("Toàn trung tâm", dossier_group(dossiers, []))]
+    groups += [(names.get(area, area), dossier_group([d for d in dossiers if d.ticket.area == area], []))
+               for area in dict.fromkeys([*names, *(d.ticket.area for d in dossiers)])]
+    rows = [(name, g.ratio, g) for name, g in groups if g.ratio is not None]
+    bars = axes.barh([name for name, _, _ in rows], [100 * ratio for _, ratio, _ in rows],
+                     color=["#4575b4", *["#1a9850"] * (len(rows) - 1)])
+    axes.bar_label(bars, labels=[f"{percent_text(ratio)} ({g.received - g.against}/{g.received} hồ sơ)"
+                                 for _, ratio, g in rows], padding=3)
+    axes.set_xlim(0, 135)  # room for the labels past a full bar
+    axes.set_xlabel("Hồ sơ không bị đánh giá «không hài lòng» và không có phản ánh, kiến nghị, trên hồ sơ tiếp nhận")
+    _percents(axes.xaxis)
     axes.invert_yaxis()
     return True
 

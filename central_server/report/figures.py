@@ -9,6 +9,12 @@ By channel (issue 18: walk-in, booked slot, remote number; the sheet "Theo kênh
 of the ticket they got at the kiosk (a booking checked in too late is a walk-in ticket), and a booked citizen's wait
 runs from the later of their check-in and their slot's start, so an early arrival is not a wait the center caused.
 Bookings count by the day of their appointment.
+
+By dossier (issue 19, Quyết định 766/QĐ-TTg; the sheets "Hài lòng theo QĐ 766", "Hồ sơ không hài lòng", "Hồ sơ đã
+tiếp nhận"): a dossier counts in the period by its ticket's day, in the area of the ticket it was attached to and
+under the official who attached it. A citizen's rating (and what they wrote) is the rating of every dossier attached
+to any ticket of their chain; a rating on a chain without a dossier counts toward no dossier. The satisfaction ratio
+is (dossiers received − dossiers rated "không hài lòng" or complained about) / dossiers received.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Literal
 
-from protocol.messages import RATING_LABELS
+from central_server.domain.dossiers import Dossier, default_dissatisfied
+from protocol.messages import CRITERIA_LABELS, RATING_LABELS
 
 Cell = str | int | float | date | None
 Kind = Literal["count", "minutes", "share", "ratio", "text"]
@@ -46,6 +53,7 @@ class TicketRecord:
     channel: str = "walk_in"
     since: datetime | None = None
     booking: str | None = None
+    dossiers: tuple[Dossier, ...] = ()  # the dossiers received with it at the counter (issue 19)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +77,9 @@ class RatingRow:
     level: str
     late: bool = False  # received after its window: pressed in time, kept by a terminal that was cut off
     channel: str = "buttons"  # "buttons" (the counter's terminal) or "phone" (the citizen web)
+    # From the phone only (issue 19): the criteria rated (criterion id -> level), what the citizen wrote
+    criteria: tuple[tuple[str, str], ...] = ()
+    comment: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +105,10 @@ class ReportCenter:
     counters: tuple[ReportCounter, ...]
     rating_levels: tuple[str, ...]
     former_scales: tuple[tuple[str, ...], ...] = ()  # the rating levels the center had before (issue 17)
+    # Issue 19: today's levels counting as "không hài lòng" ([rating] dissatisfied; none given: the default), and
+    # the criteria a phone asks besides the level ([rating] criteria)
+    dissatisfied: tuple[str, ...] = ()
+    criteria: tuple[str, ...] = ()
 
     @property
     def levels(self) -> tuple[str, ...]:
@@ -111,6 +126,14 @@ class ReportCenter:
         today = set(self.rating_levels)
         former = {level for scale in self.former_scales for level in _satisfied(scale) if level not in today}
         return frozenset({*_satisfied(self.rating_levels), *former})
+
+    @property
+    def dissatisfied_levels(self) -> frozenset[str]:
+        """"Không hài lòng" (QĐ 766): today's levels as the center says; a level only a former scale had, as
+        `default_dissatisfied` judges that scale."""
+        today = set(self.rating_levels)
+        former = {level for scale in self.former_scales for level in default_dissatisfied(scale) if level not in today}
+        return frozenset({*(self.dissatisfied or default_dissatisfied(self.rating_levels)), *former})
 
 
 def _satisfied(levels: tuple[str, ...]) -> tuple[str, ...]:
@@ -139,6 +162,14 @@ class Citizen:
     rating: str | None
     rating_late: bool = False
     rating_channel: str | None = None  # "buttons" or "phone", with `rating`
+    criteria: tuple[tuple[str, str], ...] = ()  # with a phone `rating` (issue 19): the criteria rated
+    comment: str | None = None  # with a phone `rating`: what the citizen wrote (phản ánh, kiến nghị)
+    chain: tuple[TicketRecord, ...] = ()  # every ticket, `first` to `last`
+
+    @property
+    def dossiers(self) -> list[tuple[TicketRecord, Dossier]]:
+        """The dossiers received from the citizen, each with the ticket it was attached to."""
+        return [(ticket, dossier) for ticket in self.chain for dossier in ticket.dossiers]
 
     @property
     def wait_min(self) -> float | None:
@@ -261,7 +292,8 @@ def citizens(tickets: Iterable[TicketRecord], first_calls: dict[str, datetime],
         rating = rated.get(chain[-1].id)
         chains.append(Citizen(chain[0], chain[-1], min(calls) if calls else None,
                               None if rating is None else rating.level, rating is not None and rating.late,
-                              None if rating is None else rating.channel))
+                              None if rating is None else rating.channel, () if rating is None else rating.criteria,
+                              None if rating is None else rating.comment, tuple(chain)))
     return sorted(chains, key=lambda c: (c.first.issued_at, c.first.id))
 
 
@@ -370,6 +402,58 @@ def channel_group(members: Sequence[Citizen], bookings: Sequence[BookingRecord],
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ReceivedDossier:
+    """A dossier received in the period (issue 19): the ticket it was attached to, its citizen, and whether their
+    rating counts it as "không hài lòng"."""
+
+    dossier: Dossier
+    ticket: TicketRecord
+    citizen: Citizen
+    dissatisfied: bool
+
+    @property
+    def complained(self) -> bool:
+        """The citizen wrote something with their rating (phản ánh, kiến nghị)."""
+        return self.citizen.comment is not None
+
+    @property
+    def against(self) -> bool:
+        """Counted against the QĐ 766 ratio: rated "không hài lòng" or complained about, or both."""
+        return self.dissatisfied or self.complained
+
+
+@dataclass(frozen=True, slots=True)
+class DossierGroup:
+    """The QĐ 766 figures of a set of dossiers (issue 19), and of the citizens served without one."""
+
+    received: int
+    rated: int
+    dissatisfied: int
+    complained: int
+    against: int  # rated "không hài lòng" or complained about: each dossier once
+    served_without: int  # citizens served with no dossier attached to any of their tickets
+    rated_without: int  # of those, the ones who rated: ratings that count toward no dossier
+
+    @property
+    def ratio(self) -> float | None:
+        return (self.received - self.against) / self.received if self.received else None
+
+
+def dossier_group(dossiers: Sequence[ReceivedDossier], citizens_served: Sequence[Citizen]) -> DossierGroup:
+    """The figures of `dossiers`; `citizens_served` are counted when no dossier was attached to them."""
+    without = [c for c in citizens_served if c.last.state == "served" and not c.dossiers]
+    return DossierGroup(
+        received=len(dossiers),
+        rated=sum(1 for d in dossiers if d.citizen.rating is not None),
+        dissatisfied=sum(1 for d in dossiers if d.dissatisfied),
+        complained=sum(1 for d in dossiers if d.complained),
+        against=sum(1 for d in dossiers if d.against),
+        served_without=len(without),
+        rated_without=sum(1 for c in without if c.rating is not None),
+    )
+
+
 def _mean(values: Sequence[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
@@ -424,10 +508,29 @@ CALLED_EARLY = "Gọi trước giờ hẹn"
 CHANNEL_TICKET_COLUMNS = (ISSUED, SERVED, MISSED, UNFINISHED, MEAN_WAIT, P90_WAIT)
 CHANNEL_BOOKING_COLUMNS = (BOOKINGS_MADE, CANCELLED, CAME, CAME_LATE, NO_SHOW, PENDING, NO_SHOW_SHARE)
 CHANNEL_SLOT_COLUMNS = (PUNCTUAL, MEAN_DELAY, P90_DELAY, CALLED_EARLY)
+# The dossiers' sheets (issue 19, Quyết định 766/QĐ-TTg)
+RECEIVED = "Hồ sơ tiếp nhận"
+DOSSIERS_RATED = "Hồ sơ được đánh giá"
+DISSATISFIED = "Không hài lòng"
+COMPLAINED = "Có phản ánh, kiến nghị"
+AGAINST = "Không hài lòng hoặc có phản ánh"
+RATIO_766 = "Tỷ lệ hài lòng (QĐ 766)"
+SERVED_WITHOUT = "Lượt phục vụ không gắn hồ sơ"
+RATED_WITHOUT = "Trong đó có đánh giá (không được tính)"
+DOSSIER_COLUMNS = (RECEIVED, DOSSIERS_RATED, DISSATISFIED, COMPLAINED, AGAINST, RATIO_766, SERVED_WITHOUT,
+                   RATED_WITHOUT)
+CODE = "Mã hồ sơ"
+RECEIVED_ON = "Ngày tiếp nhận"
+LEVEL = "Mức đánh giá"
+RATING_CHANNEL = "Kênh đánh giá"
+RATING_CHANNELS = {"buttons": "Nút bấm tại quầy", "phone": "Điện thoại"}
+COMMENT = "Phản ánh, kiến nghị"
+YES, NO = "Có", "Không"
+CENTER_GROUP = "Toàn trung tâm"
 _KINDS: dict[str, Kind] = {MEAN_WAIT: "minutes", P90_WAIT: "minutes", MEAN_SERVICE: "minutes",
                            WITHIN_TARGET: "share", SATISFIED: "share", PER_SERVED: "ratio",
                            NO_SHOW_SHARE: "share", PUNCTUAL: "share",
-                           MEAN_DELAY: "minutes", P90_DELAY: "minutes"}
+                           MEAN_DELAY: "minutes", P90_DELAY: "minutes", RATIO_766: "share"}
 
 
 VOIDED = "Phiếu đã huỷ (không tính trong các số trên)"
@@ -497,6 +600,18 @@ class Report:
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.center.zone)
 
+    def dossiers(self) -> list[ReceivedDossier]:
+        """The dossiers received in the period, in the order they were attached."""
+        dissatisfied = self.center.dissatisfied_levels
+        found = [ReceivedDossier(dossier, ticket, person, person.rating in dissatisfied)
+                 for person in self.people for ticket, dossier in person.dossiers]
+        return sorted(found, key=lambda d: (d.dossier.at, d.dossier.code))
+
+    def criteria(self) -> list[str]:
+        """The criteria the center asks and those the period's ratings carry (a former configuration's)."""
+        seen = {name for person in self.people for name, _ in person.criteria} - set(self.center.criteria)
+        return [*self.center.criteria, *(c for c in CRITERIA_LABELS if c in seen), *sorted(seen - set(CRITERIA_LABELS))]
+
 
 def build(center: ReportCenter, first_day: date, last_day: date, people: list[Citizen], as_of: datetime,
           officials: Officials | None = None, bookings: Sequence[BookingRecord] = ()) -> Report:
@@ -518,6 +633,11 @@ def build(center: ReportCenter, first_day: date, last_day: date, people: list[Ci
                     officials or Officials(), list(bookings))
     report.tables.extend([_summary(report), _areas(report), _counters(report), _days(report, targets),
                           _hours(report), _ratings(report), _officials(report, targets), _channels(report)])
+    dossiers = report.dossiers()
+    report.tables.extend([_satisfaction_766(report, dossiers), _follow_up(report, dossiers),
+                          _received(report, dossiers)])
+    if report.criteria():
+        report.tables.append(_criteria(report))
     return report
 
 
@@ -582,7 +702,7 @@ def _ratings(report: Report) -> Sheet:
                          figures.button_ratings, figures.phone_ratings, figures.late_ratings,
                          _share(figures.satisfied_share)))
     total = report.total
-    rows.append(("Toàn trung tâm", report.center.name, *(total.ratings[level] for level in levels), total.rated,
+    rows.append((CENTER_GROUP, report.center.name, *(total.ratings[level] for level in levels), total.rated,
                  total.button_ratings, total.phone_ratings, total.late_ratings, _share(total.satisfied_share)))
     return Sheet("Đánh giá", "danh-gia", ("Nhóm", "Tên", *level_names(levels), "Tổng", BY_BUTTONS, BY_PHONE, LATE,
                                           "Tỷ lệ hài lòng trở lên"), rows)
@@ -651,6 +771,91 @@ def _channels(report: Report) -> Sheet:
     return Sheet("Theo kênh", "theo-kenh", columns, rows)
 
 
+def _satisfaction_766(report: Report, dossiers: Sequence[ReceivedDossier]) -> Sheet:
+    """Quyết định 766/QĐ-TTg's satisfaction ratio by dossier, for the center, each area (where the dossier was
+    received) and each official (who attached it; NOBODY when nobody had signed in at the counter); beside it, the
+    citizens served with no dossier attached, whose ratings count toward none."""
+    served = [p for p in report.people if p.last.state == "served"]
+    closed_by = report.officials.closed_by
+    names = {a.id: a.name for a in report.center.areas}
+    seen = {d.ticket.area for d in dossiers} | {p.last.area for p in served}
+    areas = [*report.by_area, *sorted(seen - set(report.by_area))]
+    officials = sorted({d.dossier.official or "" for d in dossiers} | {closed_by.get(p.last.id, "") for p in served},
+                       key=lambda o: (o == "", report.officials.names.get(o, o)))
+
+    def row(kind: str, name: str, g: DossierGroup) -> tuple[Cell, ...]:
+        return (kind, name, g.received, g.rated, g.dissatisfied, g.complained, g.against, _share(g.ratio),
+                g.served_without, g.rated_without)
+
+    rows = [row(CENTER_GROUP, report.center.name, dossier_group(dossiers, served))]
+    rows += [row(AREA, names.get(area, area), dossier_group([d for d in dossiers if d.ticket.area == area],
+                                                             [p for p in served if p.last.area == area]))
+             for area in areas]
+    rows += [row("Cán bộ", report.officials.names.get(official, official) if official else NOBODY,
+                 dossier_group([d for d in dossiers if (d.dossier.official or "") == official],
+                               [p for p in served if closed_by.get(p.last.id, "") == official]))
+             for official in officials]
+    return Sheet("Hài lòng theo QĐ 766", "hai-long-766", ("Nhóm", "Tên", *DOSSIER_COLUMNS), rows)
+
+
+def _follow_up(report: Report, dossiers: Sequence[ReceivedDossier]) -> Sheet:
+    """One row per dossier rated "không hài lòng" or complained about, to follow up: with what the citizen wrote and
+    the criteria they rated."""
+    criteria = report.criteria()
+    rows: list[tuple[Cell, ...]] = []
+    for d in dossiers:
+        if d.against:
+            person, rated = d.citizen, dict(d.citizen.criteria)
+            rows.append((*_received_cells(report, d), d.ticket.shown, _level_of(d),
+                         RATING_CHANNELS.get(person.rating_channel or ""), person.comment,
+                         *(level_name(rated[c]) if c in rated else None for c in criteria)))
+    columns = (CODE, RECEIVED_ON, "Giờ", AREA, "Quầy", "Cán bộ", "Số phiếu", LEVEL, RATING_CHANNEL, COMMENT,
+               *(CRITERIA_LABELS.get(c, c) for c in criteria))
+    return Sheet("Hồ sơ không hài lòng", "ho-so-khong-hai-long", columns, rows)
+
+
+def _received(report: Report, dossiers: Sequence[ReceivedDossier]) -> Sheet:
+    """One row per dossier received, to reconcile with the province's one-stop system."""
+    rows: list[tuple[Cell, ...]] = [
+        (*_received_cells(report, d), d.dossier.official or "", d.ticket.shown, _level_of(d),
+         YES if d.dissatisfied else NO, YES if d.complained else NO) for d in dossiers]
+    columns = (CODE, RECEIVED_ON, "Giờ gắn", AREA, "Quầy", "Cán bộ tiếp nhận", "Tên đăng nhập", "Số phiếu", LEVEL,
+               DISSATISFIED, "Có phản ánh")
+    return Sheet("Hồ sơ đã tiếp nhận", "ho-so-da-tiep-nhan", columns, rows)
+
+
+def _received_cells(report: Report, d: ReceivedDossier) -> tuple[Cell, ...]:
+    """Its code, day, time attached, area, counter and official (full name)."""
+    official = d.dossier.official
+    return (d.dossier.code, d.ticket.day, f"{report.local(d.dossier.at):%H:%M}",
+            next((a.name for a in report.center.areas if a.id == d.ticket.area), d.ticket.area),
+            next((c.name for c in report.center.counters if c.id == d.dossier.counter_id), d.dossier.counter_id),
+            NOBODY if official is None else report.officials.names.get(official, official))
+
+
+def _level_of(d: ReceivedDossier) -> str | None:
+    return None if d.citizen.rating is None else level_name(d.citizen.rating)
+
+
+def _criteria(report: Report) -> Sheet:
+    """Per criterion a phone asked (issue 19): the citizens' ratings of it by level, and the share satisfied or
+    better, judged as the overall rating is."""
+    levels = report.center.levels
+    satisfied = report.center.satisfied_levels
+    rows: list[tuple[Cell, ...]] = []
+    for criterion in report.criteria():
+        counts = Counter(level for person in report.people for name, level in person.criteria if name == criterion)
+        rated = sum(counts.values())
+        rows.append((CRITERIA_LABELS.get(criterion, criterion), *(counts[level] for level in levels), rated,
+                     _share(sum(counts[level] for level in satisfied) / rated if rated else None)))
+    return Sheet("Tiêu chí đánh giá", "tieu-chi-danh-gia", ("Tiêu chí", *level_names(levels), RATED, SATISFIED),
+                 rows)
+
+
+def level_name(level: str) -> str:
+    """The Vietnamese name of a usual rating level; a center's own level shows by its id."""
+    return RATING_LABELS.get(level, level)
+
+
 def level_names(levels: Sequence[str]) -> list[str]:
-    """The Vietnamese names of the usual rating levels; a center's own level shows by its id."""
-    return [RATING_LABELS.get(level, level) for level in levels]
+    return [level_name(level) for level in levels]

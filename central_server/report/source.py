@@ -37,7 +37,8 @@ def read_period(storage: StorageUrl, first: date, last: date,
         period = stored_period(storage, first, last)
     except StorageError as exc:
         raise SourceError(str(exc)) from None
-    ratings = [RatingRow(r.counter_id, r.ticket_id, r.level, r.late, r.channel) for r in period.ratings]
+    ratings = [RatingRow(r.counter_id, r.ticket_id, r.level, r.late, r.channel, r.criteria, r.comment)
+               for r in period.ratings]
     transferred: dict[str, int] = {}
     for ticket in period.tickets:
         if ticket.state.value == "transferred":
@@ -72,14 +73,15 @@ def center_of(config: CenterConfig, former: Sequence[Mapping[str, Any]] = ()) ->
     scales = tuple(dict.fromkeys(tuple(levels) for document in former
                                  if isinstance(levels := document.get("rating", {}).get("levels"), list)))
     return ReportCenter(config.name, rules.zone, tuple(areas), tuple(counters), rules.rating_levels,
-                        tuple(scale for scale in scales if scale != rules.rating_levels))
+                        tuple(scale for scale in scales if scale != rules.rating_levels), rules.dissatisfied,
+                        rules.criteria)
 
 
 def record_of(t: Ticket) -> TicketRecord:
     """A stored or live ticket as the report's figures read it."""
     return TicketRecord(t.id, t.day, t.area, t.shown, t.priority, t.issued_at, t.state.value, t.counter_id,
                         t.called_at, t.started_at, t.finished_at, t.transferred_from, t.transferred_to, t.channel,
-                        t.since, t.booking)
+                        t.since, t.booking, t.dossiers)
 
 
 def booking_record(b: Booking) -> BookingRecord:

@@ -172,7 +172,8 @@ def test_the_other_sheets_count_every_channel_as_they_always_did(morning: Mornin
         10, 8, 1, 1)
     assert (summary["Chờ trung bình (phút)"], summary["90 % công dân chờ không quá (phút)"]) == (18.4, 40.0)
     assert [t.title for t in report.tables] == ["Tổng hợp", "Theo lĩnh vực", "Theo quầy", "Theo ngày", "Theo giờ",
-                                                "Đánh giá", "Cán bộ", "Theo kênh"]
+                                                "Đánh giá", "Cán bộ", "Theo kênh", "Hài lòng theo QĐ 766",
+                                                "Hồ sơ không hài lòng", "Hồ sơ đã tiếp nhận"]
 
 
 def test_bookings_still_open_wait_and_those_past_their_window_are_no_shows(tmp_path: Path) -> None:
@@ -201,7 +202,7 @@ def test_the_workbook_and_the_csv_file_of_the_channels(morning: Morning, tmp_pat
     assert server_main(["report", "--config", str(morning.rig.folder / "center.toml"), "--from", "2026-11-23",
                         "--to", "2026-11-23", "--out", str(out)]) == 0
     book = load_workbook(out / "bao-cao-2026-11-23_2026-11-23.xlsx")
-    assert book.sheetnames[-1] == "Theo kênh"
+    assert book.sheetnames[7] == "Theo kênh"  # after the first seven, before the dossiers' (issue 19)
     assert_columns_fit(book)
     sheet = book["Theo kênh"]
     header = [c.value for c in sheet[1]]

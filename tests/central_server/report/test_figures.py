@@ -1,7 +1,8 @@
 """Property tests: on any day of random citizens, every sheet of the report adds up to "Tổng hợp".
 
 Citizens come by any channel (issue 18): walk-in, a booked slot (its start before or after the check-in) or a
-remote number (taken before the check-in); and the days have bookings in every state.
+remote number (taken before the check-in); and the days have bookings in every state. A called ticket may carry
+dossiers (issue 19), attached by an official or at a counter where nobody signed in; a phone rating may carry a comment.
 
 The citizens are drawn as the service stores them (see central_server/domain/center.py): a called,
 serving, served or missed ticket has the counter that called it, a waiting one has none; a transfer
@@ -20,6 +21,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from central_server.domain.dossiers import Dossier
 from central_server.report.figures import (
     CHANNEL_NAMES,
     BookingRecord,
@@ -79,6 +81,11 @@ def periods(draw: st.DrawFn) -> Drawn:
         seq[day] += 1
         return f"{day:%Y%m%d}-{seq[day]:06d}"
 
+    def dossiers(counter: str, called: datetime) -> tuple[Dossier, ...]:
+        official = draw(st.sampled_from(["lan.nt", "binh.tt", None]))
+        return tuple(Dossier(f"{called:%y%m%d}-{len(seq)}-{sum(seq.values())}-{n}", called, official, counter)
+                     for n in range(draw(st.sampled_from([0, 0, 1, 2]))))
+
     for _ in range(draw(st.integers(0, 40))):
         day = FIRST_DAY + timedelta(days=draw(st.integers(0, days - 1)))
         # from 06:00 to 21:59, so a late citizen is now and then served after midnight
@@ -93,9 +100,10 @@ def periods(draw: st.DrawFn) -> Drawn:
             called = now + timedelta(minutes=draw(minutes))
             moved_at = called + timedelta(minutes=draw(st.integers(1, 30)))
             moved_id = next_id(day)
-            tickets.append(_record(ticket_id, day, area, priority, issued, "transferred", draw(counters), called,
+            moved_by = draw(counters)
+            tickets.append(_record(ticket_id, day, area, priority, issued, "transferred", moved_by, called,
                                    None, moved_at, stored_zone, transferred_to=moved_id, transferred_from=came_from,
-                                   channel=channel, since=since))
+                                   channel=channel, since=since, dossiers=dossiers(moved_by, called)))
             first_calls[ticket_id] = called
             area = draw(st.sampled_from([a for a in area_ids if a != area]))
             ticket_id, came_from, now = moved_id, ticket_id, moved_at
@@ -113,9 +121,12 @@ def periods(draw: st.DrawFn) -> Drawn:
             started = None
         tickets.append(_record(ticket_id, day, area, priority, issued, end, counter, called, started,
                                finished if end in ("served", "missed") else None, stored_zone,
-                               transferred_from=came_from, channel=channel, since=since))
+                               transferred_from=came_from, channel=channel, since=since,
+                               dossiers=dossiers(counter, called)))
         if end == "served" and draw(st.booleans()):
-            ratings.append(RatingRow(counter, ticket_id, draw(st.sampled_from(levels))))
+            comment = draw(st.sampled_from([None, None, "Chờ lâu, không được hướng dẫn."]))
+            ratings.append(RatingRow(counter, ticket_id, draw(st.sampled_from(levels)),
+                                     channel="buttons" if comment is None else "phone", comment=comment))
     last_day = FIRST_DAY + timedelta(days=days - 1)
     as_of = datetime(last_day.year, last_day.month, last_day.day, 8, tzinfo=HCM) + timedelta(
         minutes=draw(st.integers(0, 24 * 60)))
@@ -133,13 +144,13 @@ def periods(draw: st.DrawFn) -> Drawn:
 def _record(ticket_id: str, day: date, area: str, priority: str, issued: datetime, state: str, counter: str | None,
             called: datetime | None, started: datetime | None, finished: datetime | None, zone: Any,
             transferred_to: str | None = None, transferred_from: str | None = None, channel: str = "walk_in",
-            since: datetime | None = None) -> TicketRecord:
+            since: datetime | None = None, dossiers: tuple[Dossier, ...] = ()) -> TicketRecord:
     def stored(moment: datetime | None) -> datetime | None:
         return None if moment is None else moment.astimezone(zone)
 
     return TicketRecord(ticket_id, day, area, ticket_id[-4:], priority, issued.astimezone(zone), state, counter,
                         stored(called), stored(started), stored(finished), transferred_from, transferred_to, channel,
-                        stored(since))
+                        stored(since), dossiers=dossiers)
 
 
 def report_of(drawn: Drawn) -> Report:
@@ -300,3 +311,32 @@ def test_the_channels_add_up_to_the_summary_and_the_areas_to_their_channel(drawn
     for channel, figures in groups.items():  # only a booked slot is called against its start
         assert (figures.judged, figures.delays) == (0, []) or channel == "booked"
         assert figures.punctual <= len(figures.delays) <= figures.judged
+
+
+DOSSIER_COUNTED = ("Hồ sơ tiếp nhận", "Hồ sơ được đánh giá", "Không hài lòng", "Có phản ánh, kiến nghị",
+                   "Không hài lòng hoặc có phản ánh", "Lượt phục vụ không gắn hồ sơ",
+                   "Trong đó có đánh giá (không được tính)")
+
+
+@settings(max_examples=300, deadline=None)
+@given(periods())
+def test_the_dossiers_areas_and_officials_add_up_to_the_center_and_to_the_lists(drawn: Drawn) -> None:
+    """Issue 19: each dossier counts once in its area and once under its official; the lists hold each dossier
+    received, and those rated "không hài lòng" or complained about; a served citizen either has a dossier or counts
+    as served without one."""
+    report = report_of(drawn)
+    ratios = sheets(report)["Hài lòng theo QĐ 766"]
+    center = [row for row in ratios.rows if row[0] == "Toàn trung tâm"]
+    assert len(center) == 1
+    for kind in ("Lĩnh vực", "Cán bộ"):
+        rows = [row for row in ratios.rows if row[0] == kind]
+        for name in DOSSIER_COUNTED:
+            assert total(ratios, name, rows) == total(ratios, name, center), (kind, name)
+    count = {name: total(ratios, name, center) for name in DOSSIER_COUNTED}
+    received = [d for t in drawn.tickets for d in t.dossiers]
+    assert count["Hồ sơ tiếp nhận"] == len(received) == len(sheets(report)["Hồ sơ đã tiếp nhận"].rows)
+    assert count["Không hài lòng hoặc có phản ánh"] == len(sheets(report)["Hồ sơ không hài lòng"].rows)
+    assert max(count["Không hài lòng"], count["Có phản ánh, kiến nghị"]) <= count["Không hài lòng hoặc có phản ánh"]
+    assert count["Không hài lòng hoặc có phản ánh"] <= count["Hồ sơ được đánh giá"] <= count["Hồ sơ tiếp nhận"]
+    with_dossiers = sum(1 for p in report.people if p.last.state == "served" and p.dossiers)
+    assert count["Lượt phục vụ không gắn hồ sơ"] + with_dossiers == summary(report)["Đã phục vụ"]

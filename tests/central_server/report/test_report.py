@@ -198,7 +198,8 @@ def test_the_command_writes_a_workbook_csv_files_and_charts(day: Day, tmp_path: 
     assert not [r for r in caplog.records if r.name.startswith("matplotlib")]
     book = load_workbook(out / "bao-cao-2026-11-23_2026-11-23.xlsx")
     assert book.sheetnames == ["Tổng hợp", "Theo lĩnh vực", "Theo quầy", "Theo ngày", "Theo giờ", "Đánh giá",
-                               "Cán bộ", "Theo kênh"]  # the channels' (issue 18) last: the others keep their place
+                               "Cán bộ", "Theo kênh", "Hài lòng theo QĐ 766", "Hồ sơ không hài lòng",
+                               "Hồ sơ đã tiếp nhận"]  # each issue's sheets after the others': they keep their place
     summary = {row[0]: row[1] for row in book["Tổng hợp"].iter_rows(min_row=2, values_only=True)}
     assert summary["Số phiếu đã cấp"] == 6 and summary["Chờ trung bình (phút)"] == 27.2
     assert summary["Từ ngày"] == summary["Đến ngày"] == datetime(2026, 11, 23)  # a date cell (Excel has no plain date)
