@@ -48,7 +48,12 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None,
     except QmsError as exc:  # a GPIO pin that cannot be opened: say which, as for a bad config
         print(f"rating_terminal: {exc}", file=sys.stderr)
         return 2
-    agent = TerminalAgent(config, link, pins, Outbox(config.outbox), clock=clock)
+    scanner = None
+    if config.scanner is not None:
+        from rating_terminal.scanner import EvdevScanner
+
+        scanner = EvdevScanner(config.scanner)  # closed by the agent, with the rest of its hardware
+    agent = TerminalAgent(config, link, pins, Outbox(config.outbox), clock=clock, scanner=scanner)
     holder.append(agent)
     keypad = None
     if config.usb_keypad is not None and config.usb_keys is not None:

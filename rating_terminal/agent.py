@@ -1,10 +1,11 @@
-"""The counter terminal agent: wires the flow to MQTT, the keypad, the rating buttons and the outbox.
+"""The counter terminal agent: wires the flow to MQTT, the keypad, the dossier scanner, the rating buttons and the
+outbox.
 
 One thread (protocol/agent_loop.py's main loop) owns the flow; gpiozero's and the link's callbacks only
-enqueue. A
-command is sent at most once, and only while the link is up: a press while offline fails at
-once and is never replayed (a stale "next" must never fire). A rating is stored in the outbox
-before the thank-you and resent with its rating_id until the server acknowledges it.
+enqueue, and the dossier scanner is polled every frame. A command (a key's, or a scanned dossier's) is sent at
+most once, and only while the link is up: a press while offline fails at once and is never replayed (a stale
+"next" must never fire). A rating is stored in the outbox before the thank-you and resent with its rating_id
+until the server acknowledges it.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from rating_terminal.flow import (
     Disarm,
     Effect,
     Event,
+    Scanned,
     SendCommand,
     Signal,
     Signalled,
@@ -53,6 +55,7 @@ from rating_terminal.flow import (
 from rating_terminal.levels import explain
 from rating_terminal.model import Feedback, TerminalHardware
 from rating_terminal.outbox import Outbox
+from rating_terminal.scanner import CodeScanner
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +68,12 @@ class TerminalAgent(AgentLoop[Event]):
     worker_grace_s = COMMAND_TIMEOUT_S + 1
 
     def __init__(self, config: TerminalConfig, link: Link, hardware: TerminalHardware, outbox: Outbox, *,
-                 clock: Clock) -> None:
+                 clock: Clock, scanner: CodeScanner | None = None) -> None:
         super().__init__(link, config.center_id, clock)
         self.config = config
         self.flow = TerminalFlow(lambda: uuid.uuid4().hex, clock(), len(config.ratings))
         self.flow.rated.update(o.rating.ticket_id for o in outbox.pending())  # never armed twice for one ticket
-        self._hardware, self._outbox = hardware, outbox
+        self._hardware, self._outbox, self._scanner = hardware, outbox, scanner
         self._commands: queue.SimpleQueue[SendCommand | None] = queue.SimpleQueue()
         self._uncertain: list[str] = []  # commands sent whose answer never came (the command worker's)
         self._wake_sender = threading.Event()
@@ -116,6 +119,15 @@ class TerminalAgent(AgentLoop[Event]):
     def wait_s(self) -> float:
         return FRAME_S
 
+    def inputs(self) -> list[Event]:
+        if self._scanner is None:
+            return []
+        try:
+            return [Scanned(text) for text in self._scanner.scans()]
+        except Exception:  # a hardware adapter: the terminal goes on without this frame's scans
+            log.exception("reading the dossier scanner failed")
+            return []
+
     def connection_events(self, server_online: bool | None) -> list[Event]:
         if server_online is None:
             return []
@@ -134,6 +146,8 @@ class TerminalAgent(AgentLoop[Event]):
         return self.flow.online
 
     def close(self) -> None:
+        if self._scanner is not None:
+            self._scanner.close()
         self._hardware.close()
         self._outbox.close()
 
@@ -200,22 +214,26 @@ class TerminalAgent(AgentLoop[Event]):
         self._cancel_uncertain()
         if not self.link.ready.is_set() or self._uncertain:
             return False  # never queued for later, never after a command that may still act
-        payload = CounterCommand(command.request_id, command.action, command.to_area).to_wire()
+        payload = CounterCommand(command.request_id, command.action, command.to_area, code=command.code).to_wire()
+        what = command.action if command.code is None else f"dossier {command.code!r}"
         try:
             reply = self.link.request(self.topics.counter_command(self.config.counter_id), payload,
                                        response_topic=self.topics.counter_command_response(self.config.counter_id),
                                        timeout_s=COMMAND_TIMEOUT_S, expiry_s=round(COMMAND_TIMEOUT_S))
             answer = CommandDone.from_wire(reply.payload)
         except RequestTimeout as exc:
-            log.warning("%s (request %s) got no answer: %s", command.action, command.request_id, exc)
+            log.warning("%s (request %s) got no answer: %s", what, command.request_id, exc)
             self._uncertain.append(command.request_id)
             return False
         except BadMessage as exc:
-            log.warning("%s (request %s) failed: %s", command.action, command.request_id, exc)
+            log.warning("%s (request %s) failed: %s", what, command.request_id, exc)
             return False
         if isinstance(answer, Refusal):
-            log.info("%s refused: %s", command.action, answer.error.code)
+            log.info("%s refused: %s", what, answer.error.code)
             return False
+        if command.code is not None and answer.ticket is not None:
+            log.info("dossier %r attached to ticket %s (%s), which has %d", command.code, answer.ticket.id,
+                     answer.ticket.number, len(answer.ticket.dossiers))
         return True
 
     def _rating_sender(self, stop: threading.Event) -> None:

@@ -40,6 +40,7 @@ class TerminalConfig:
     long_press_s: float
     usb_keypad: Path | None = None  # a USB numeric keypad (/dev/input/by-id/...-event-kbd)
     usb_keys: dict[Key, str] | None = None  # key -> the keypad key's name (KPENTER, KPPLUS, ...)
+    scanner: Path | None = None  # a barcode scanner for dossier codes, typing as a keyboard (/dev/input/by-id/...)
     center: tuple[str, tuple[str, ...]] | None = None  # `--center`: that file's name and its rating levels
 
     @property
@@ -56,8 +57,10 @@ class TerminalConfig:
                             for n, r in enumerate(self.ratings, start=1)) or "no rating buttons"
         lights = [f"{what} {_gpio(pin)}" for what, pin in (("feedback LED", self.feedback_led),
                                                            ("buzzer", self.buzzer)) if pin is not None]
+        devices = [f"{what} {path}" for what, path in (("USB keypad", self.usb_keypad),
+                                                        ("dossier scanner", self.scanner)) if path is not None]
         return "\n".join([f"terminal of counter {self.counter_id}, center {self.center_id}",
-                          f"mqtt {self.mqtt.summary()}", f"outbox {self.outbox}", f"keys: {keys}",
+                          f"mqtt {self.mqtt.summary()}", f"outbox {self.outbox}", f"keys: {keys}", *devices,
                           f"rating buttons, best first: {ratings}", f"signals: {', '.join(lights) or 'none'}",
                           *self._mapping()])
 
@@ -93,6 +96,7 @@ def load(path: Path) -> TerminalConfig:
     if len(set(labels)) != len(labels):
         raise root.error("ratings", "two buttons have the same level (sticker)")
     usb_keypad, usb_keys = _usb(root.table("usb_keypad", required=False))
+    scanner = _scanner(root.table("scanner"), usb_keypad) if root.has("scanner") else None
     pins = root.table("pins", required=False)
     feedback_led, buzzer = _pin(pins, "feedback_led"), _pin(pins, "buzzer")
     pins.finish()
@@ -105,7 +109,7 @@ def load(path: Path) -> TerminalConfig:
     if not outbox.parent.is_dir():
         raise root.error("terminal", f"outbox folder {outbox.parent} does not exist")
     return TerminalConfig(path, counter_id, center_id, mqtt, outbox, keys, ratings, feedback_led, buzzer,
-                          long_press_ms / 1000, usb_keypad, usb_keys)
+                          long_press_ms / 1000, usb_keypad, usb_keys, scanner)
 
 
 def load_for_center(path: Path, center: Path) -> TerminalConfig:
@@ -138,6 +142,15 @@ def _usb(table: Table) -> tuple[Path | None, dict[Key, str] | None]:
     if len(set(keys.values())) != len(keys):
         raise table.error(None, "two actions on one keypad key")
     return (device, keys) if device is not None else (None, None)
+
+
+def _scanner(table: Table, usb_keypad: Path | None) -> Path:
+    """[scanner]: the input device of a barcode scanner that types as a keyboard (issue 19)."""
+    device: Path = table.path("device")
+    table.finish()
+    if device == usb_keypad:
+        raise table.error("device", "is the USB keypad's device too ([usb_keypad].device)")
+    return device
 
 
 def _rating(table: Table) -> RatingPins:

@@ -1,4 +1,4 @@
-"""The counter terminal's state machine: keys, rating buttons and the counter's state in;
+"""The counter terminal's state machine: keys, scanned dossier codes, rating buttons and the counter's state in;
 commands, feedback and the rating buttons' lights out. Pure: no I/O, no clock, no MQTT."""
 
 from __future__ import annotations
@@ -41,14 +41,21 @@ class Tick:
 
 
 @dataclass(frozen=True, slots=True)
+class Scanned:
+    """A code read by the dossier scanner, as read: the server checks whether it is a dossier code."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Signalled:
     """A late outcome to show: a command that timed out turned out to have been applied."""
 
     feedback: Feedback
 
 
-Event = (ConfigReceived | StateReceived | ConnectionChanged | KeyPressed | RatingPressed | CommandAnswered | Tick
-         | Signalled)
+Event = (ConfigReceived | StateReceived | ConnectionChanged | KeyPressed | Scanned | RatingPressed | CommandAnswered
+         | Tick | Signalled)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +63,7 @@ class SendCommand:
     request_id: str
     action: str
     to_area: str | None = None
+    code: str | None = None  # "dossier": the code scanned
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +136,8 @@ class TerminalFlow:
                 self.online = online
             case KeyPressed():
                 return self._key(event)
+            case Scanned(text):
+                return self._scanned(text)
             case RatingPressed(button):
                 return self._rate(button)
             case Signalled(feedback):
@@ -141,8 +151,8 @@ class TerminalFlow:
     # --- the official's keys --------------------------------------------------------------------
 
     def _key(self, pressed: KeyPressed) -> list[Effect]:
-        if not self.online or self.pending is not None:
-            return [Signal(Feedback.FAILED)]  # offline: fails now, and is never sent later
+        if not self._may_send():
+            return [Signal(Feedback.FAILED)]
         key = pressed.key
         if key is not Key.TRANSFER:
             self.transfer_choice = 0  # a choice is for the transfer key pressed right after it
@@ -154,6 +164,17 @@ class TerminalFlow:
             action = "resume" if self.state is not None and self.state.status == "paused" else "pause"
             return self._send(action)
         return self._send(key.value)
+
+    def _scanned(self, text: str) -> list[Effect]:
+        """A dossier code goes to the counter's ticket (the server knows which), as a key's command does."""
+        if not self._may_send():
+            return [Signal(Feedback.FAILED)]
+        self.transfer_choice = 0
+        return self._send("dossier", code=text)
+
+    def _may_send(self) -> bool:
+        """Offline a command fails now, and is never sent later; one command at a time."""
+        return self.online and self.pending is None
 
     def _transfer(self, send: bool) -> list[Effect]:
         targets = self._transfer_targets()
@@ -169,9 +190,9 @@ class TerminalFlow:
         current = self.state.ticket.area if self.state is not None and self.state.ticket is not None else None
         return [area for area in self.areas if area != current]
 
-    def _send(self, action: str, to_area: str | None = None) -> list[Effect]:
+    def _send(self, action: str, to_area: str | None = None, *, code: str | None = None) -> list[Effect]:
         self.pending = self.new_id()
-        return [SendCommand(self.pending, action, to_area), Signal(Feedback.BUSY)]
+        return [SendCommand(self.pending, action, to_area, code), Signal(Feedback.BUSY)]
 
     # --- the citizen's rating ---------------------------------------------------------------
 

@@ -1,0 +1,35 @@
+"""What a keyboard-wedge barcode scanner writes to its Linux input device, as bytes: for the tests that stand a FIFO
+in for /dev/input/by-id/...-event-kbd."""
+
+from __future__ import annotations
+
+from rating_terminal.usb_keypad import EV_KEY, EVENT, PRESSED, RELEASED
+
+EV_SYN, EV_MSC = 0, 4
+LEFTSHIFT, ENTER, KPENTER, TAB = 42, 28, 96, 15
+US = {**{c: (2 + n, False) for n, c in enumerate("1234567890")},
+      **{c: (16 + n, False) for n, c in enumerate("qwertyuiop")},
+      **{c: (30 + n, False) for n, c in enumerate("asdfghjkl")},
+      **{c: (44 + n, False) for n, c in enumerate("zxcvbnm")},
+      "-": (12, False), ".": (52, False), "/": (53, False), " ": (57, False), "_": (12, True), "!": (2, True)}
+US.update({c.upper(): (code, True) for c, (code, _) in list(US.items()) if c.isalpha()})
+
+
+def event(kind: int, code: int, value: int) -> bytes:
+    return EVENT.pack(100, 0, kind, code, value)
+
+
+def key(code: int, shift: bool = False) -> bytes:
+    """One key typed as a USB keyboard reports it: each press and release with its scan code and a SYN."""
+
+    def edge(code: int, value: int) -> bytes:
+        return event(EV_MSC, 4, 0x70000 + code) + event(EV_KEY, code, value) + event(EV_SYN, 0, 0)
+
+    typed = edge(code, PRESSED) + edge(code, RELEASED)
+    return edge(LEFTSHIFT, PRESSED) + typed + edge(LEFTSHIFT, RELEASED) if shift else typed
+
+
+def typed(text: str, end: int | None = ENTER) -> bytes:
+    """`text` typed on a US layout (Shift for capitals and `_`), then `end` (None: no end, a partial scan)."""
+    keys = b"".join(key(*US[c]) for c in text)
+    return keys if end is None else keys + key(end)
