@@ -128,6 +128,10 @@ class Morning:
         if isinstance(action, Wait):
             self._at(self.now + timedelta(minutes=action.minutes), "official", (counter_id, plan, None))
             return
+        if isinstance(action, Press) and action.action == "dossier":  # typed while the case is handled: no time
+            self._press(counter_id, action)
+            self._at(self.now, "official", (counter_id, plan, None))
+            return
         self.now += timedelta(seconds=PRESS_S)
         if isinstance(action, Rate):
             rating = Rating(next(self._ids), self._last_served[counter_id], action.level, self.now)
@@ -137,7 +141,7 @@ class Morning:
         self._at(self.now, "official", (counter_id, plan, self._press(counter_id, action)))
 
     def _press(self, counter_id: str, press: Press) -> str | None:
-        command = CounterCommand(next(self._ids), press.action, to_area=press.to_area)
+        command = CounterCommand(next(self._ids), press.action, to_area=press.to_area, code=press.code)
         reply = self._request(self.topics.counter_command(counter_id), command)
         ticket = reply.get("ticket")
         if not reply["ok"] or ticket is None:

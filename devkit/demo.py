@@ -70,6 +70,7 @@ from devkit.morning import DISTRICT, Press, Rate, Wait
 from devkit.morning import arrivals as morning_arrivals
 from devkit.morning import official as official_plan
 from devkit.phone_page import PhonePage
+from devkit.scanner_keys import FifoScanner
 from devkit.terminal_config import example_config
 from display_board.led_display import STX, QmsFrameCodec
 from kiosk.model import BOOKING_BUTTON, KEY_CONFIRM, key_target
@@ -286,11 +287,20 @@ def board_config(center_id: str, broker: LocalBroker, led_port: str) -> Path:
 
 
 def terminal_config(center_id: str, counter_id: str, broker: LocalBroker) -> Path:
+    """The example terminal's config, with a FIFO standing in for its dossier scanner's input device."""
     text = example_config(counter_id, center_id, OUT / f"outbox-{counter_id}.db", broker.url)
     text = set_key(text, "terminal", "long_press_ms", str(LONG_PRESS_MS))
+    scanner = scanner_device(counter_id)
+    scanner.unlink(missing_ok=True)
+    os.mkfifo(scanner)
+    text += f"\n[scanner]\ndevice = {toml_string(str(scanner))}\n"
     path = OUT / f"counter-{counter_id}.toml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def scanner_device(counter_id: str) -> Path:
+    return OUT / f"scanner-{counter_id}-event-kbd"
 
 
 def console_accounts() -> Path:
@@ -575,19 +585,34 @@ def official(morning: Morning, counter_id: str, terminal: Agent, view: CounterVi
         log.warning("counter %s: nobody has taken it on the console yet; its keys are nobody's", counter_id)
     plan = official_plan(TRAFFIC, counter_id, morning.clock.start, morning.clock.now, random.Random(seed))
     answer: str | None = None
-    while morning.open():
-        action = plan.send(answer)
-        answer = None
-        if isinstance(action, Wait):
-            morning.wait_minutes(action.minutes)
-        elif isinstance(action, Rate):
-            if terminal.armed.wait(5) and not rates_on_phone(morning, view, counter_id):
-                terminal.send(f"rate {action.level}")
-                terminal.wait_for("thanks", 5)
-        else:
-            answer = carry_out(action, counter_id, terminal, view, areas)
-            if answer is not None:
-                morning.called += 1
+    scanner = FifoScanner(scanner_device(counter_id), 10)
+    try:
+        while morning.open():
+            action = plan.send(answer)
+            answer = None
+            if isinstance(action, Wait):
+                morning.wait_minutes(action.minutes)
+            elif isinstance(action, Rate):
+                if terminal.armed.wait(5) and not rates_on_phone(morning, view, counter_id):
+                    terminal.send(f"rate {action.level}")
+                    terminal.wait_for("thanks", 5)
+            elif action.action == "dossier" and action.code is not None:
+                scan(scanner, action.code, counter_id, terminal, view)
+            else:
+                answer = carry_out(action, counter_id, terminal, view, areas)
+                if answer is not None:
+                    morning.called += 1
+    finally:
+        scanner.close()
+
+
+def scan(scanner: FifoScanner, code: str, counter_id: str, terminal: Agent, view: CounterView) -> None:
+    """The official scans a dossier's code at the terminal; waits for its light, then for the counter's state to
+    list the code."""
+    scanner.scan(code)
+    if not terminal.wait_for(DONE, 10):
+        log.warning("counter %s: no feedback after scanning %s", counter_id, code)
+    view.wait_for(counter_id, lambda s: code in ((s.get("dossiers") or {}).get("codes") or ()), 1.0)
 
 
 def carry_out(action: Press, counter_id: str, terminal: Agent, view: CounterView, areas: tuple[str, ...]) -> str | None:

@@ -97,8 +97,9 @@ def arrivals(traffic: Traffic, day: datetime, rng: random.Random) -> list[tuple[
 
 @dataclass(frozen=True, slots=True)
 class Press:
-    action: str  # next, recall, skip, finish, pause, resume, transfer
+    action: str  # next, recall, skip, finish, pause, resume, transfer, dossier
     to_area: str | None = None  # transfer
+    code: str | None = None  # dossier: the code the official types or scans (issue 19)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +120,12 @@ Official = Generator[Action, str | None, None]
 def official(traffic: Traffic, counter_id: str, day: datetime, now: Callable[[], datetime],
              rng: random.Random) -> Official:
     """Calls, serves, sometimes recalls and skips a no-show or transfers the case, takes the center's break;
-    the citizen rates most services. Runs until the driver stops asking."""
+    the citizen rates most services. Runs until the driver stops asking.
+
+    Each case served leaves its dossiers at the counter (issue 19): most one, every fifth two, every seventh none
+    (a question, not a filing). Counted, not drawn: the morning's random draws are those it always had."""
     break_at = at(day, traffic.breaks[counter_id]) if counter_id in traffic.breaks else None
+    served = filed = 0
     while True:
         if break_at is not None and now() >= break_at:
             break_at = None
@@ -141,7 +146,17 @@ def official(traffic: Traffic, counter_id: str, day: datetime, now: Callable[[],
         if area in traffic.transfers and rng.random() < traffic.transfer:
             yield Press("transfer", traffic.transfers[area])
             continue
+        served += 1
+        for _ in range(0 if served % 7 == 0 else 2 if served % 5 == 0 else 1):
+            filed += 1
+            yield Press("dossier", code=dossier_code(day, counter_id, filed))
         yield Press("finish")
         if rng.random() < traffic.rated:
             yield Wait(0.2)
             yield Rate(rng.choices([level for level, _ in LEVELS], weights=[w for _, w in LEVELS])[0])
+
+
+def dossier_code(day: datetime, counter_id: str, filed: int) -> str:
+    """A dossier of the national form that the center's one-stop system would have printed that day: the district's
+    unit code, the day, and a number of the day unique to the counter (its id, then its own count)."""
+    return f"000.00.31.H12-{day:%y%m%d}-{counter_id}{filed:03d}"

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from devkit.scanner_keys import KPENTER, LEFTSHIFT, TAB, US, event, key, typed
 from rating_terminal.scanner import MAX_SCAN, EvdevScanner, ScanKeys
 from rating_terminal.usb_keypad import EV_KEY, EVENT, PRESSED, REPEATED
-from tests.rating_terminal.scanner_keys import KPENTER, LEFTSHIFT, TAB, US, event, key, typed
 
 CODE = "000.00.04.H12-261202-0001"
 TIMEOUT_S = 10.0

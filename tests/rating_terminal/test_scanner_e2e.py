@@ -4,11 +4,9 @@ ticket; a bad one changes nothing and the official's LED says it was refused."""
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import sqlite3
-import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -18,30 +16,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from devkit.local_broker import LocalBroker
+from devkit.scanner_keys import FifoScanner
 from tests.harness import TIMEOUT, ServerProcess, Watcher, device, watching
-from tests.rating_terminal.scanner_keys import typed
 from tests.rating_terminal.test_terminal_e2e import Terminal
-
-
-class Scanner:
-    """The writing end of the scanner's device: what a USB barcode scanner would type."""
-
-    def __init__(self, path: Path) -> None:
-        deadline = time.monotonic() + TIMEOUT
-        while True:  # the terminal opens its end at start; never block on a terminal that did not
-            try:
-                self._fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
-                return
-            except OSError as exc:
-                if exc.errno != errno.ENXIO or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-
-    def scan(self, text: str) -> None:
-        os.write(self._fd, typed(text))
-
-    def close(self) -> None:
-        os.close(self._fd)
 
 
 @pytest.fixture
@@ -82,7 +59,7 @@ def test_a_scanned_dossier_is_attached_to_the_called_citizens_ticket_and_a_bad_o
     terminal: Terminal, broker: LocalBroker, center_id: str, server: ServerProcess
 ) -> None:
     first, second = dossier_code(1), dossier_code(2)
-    scanner = Scanner(terminal.config.parent / "usb-Barcode_Scanner-event-kbd")
+    scanner = FifoScanner(terminal.config.parent / "usb-Barcode_Scanner-event-kbd", TIMEOUT)
     try:
         with device(broker, center_id) as kiosk:
             ticket = kiosk.ticket("dat-dai")["ticket"]

@@ -1,7 +1,12 @@
-"""What a keyboard-wedge barcode scanner writes to its Linux input device, as bytes: for the tests that stand a FIFO
-in for /dev/input/by-id/...-event-kbd."""
+"""What a keyboard-wedge barcode scanner writes to its Linux input device, as bytes, and a FIFO standing in for
+/dev/input/by-id/...-event-kbd: for the tests and `make demo`, whose counter terminals read their scanner from it."""
 
 from __future__ import annotations
+
+import errno
+import os
+import time
+from pathlib import Path
 
 from rating_terminal.usb_keypad import EV_KEY, EVENT, PRESSED, RELEASED
 
@@ -33,3 +38,25 @@ def typed(text: str, end: int | None = ENTER) -> bytes:
     """`text` typed on a US layout (Shift for capitals and `_`), then `end` (None: no end, a partial scan)."""
     keys = b"".join(key(*US[c]) for c in text)
     return keys if end is None else keys + key(end)
+
+
+class FifoScanner:
+    """The writing end of a scanner's device: what a USB barcode scanner would type. Opened once the terminal has
+    opened its end (it does at start), never blocking on a terminal that did not: OSError after `timeout_s`."""
+
+    def __init__(self, path: Path, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                self._fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+                return
+            except OSError as exc:
+                if exc.errno != errno.ENXIO or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def scan(self, text: str) -> None:
+        os.write(self._fd, typed(text))
+
+    def close(self) -> None:
+        os.close(self._fd)
