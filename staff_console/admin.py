@@ -304,7 +304,15 @@ def set_levels(document: Mapping[str, Any], fields: Fields) -> Document:
     if choice not in SCALES:
         raise FormErrors({"levels": LEVELS_VI})
     rating = new.setdefault("rating", {})
-    _set(rating, "levels", list(SCALES[choice]), rating.get("levels"))
+    levels = list(SCALES[choice])
+    _set(rating, "levels", levels, rating.get("levels"))
+    counted = rating.get("dissatisfied")
+    if isinstance(counted, list):  # the levels counted "không hài lòng" (issue 19): some of the new ones, not the best
+        kept = [level for level in counted if level in levels[1:]]
+        if kept:
+            _set(rating, "dissatisfied", kept, counted)
+        else:
+            del rating["dissatisfied"]  # the server's default: the levels named so, else the worst
     return new
 
 

@@ -129,8 +129,9 @@ class Bridge:
         with self._lock:
             return self._live.names()
 
-    def act(self, counter_id: str, official: User, action: str, extra: dict[str, str]) -> dict[str, Any]:
-        """Do `action` at the counter for `official`; the server's answer, or Refused with why not."""
+    def act(self, counter_id: str, official: User, action: str, extra: Mapping[str, str | bool]) -> dict[str, Any]:
+        """Do `action` at the counter for `official` (`extra`: its fields, as ConsoleRequest names them); the
+        server's answer, or Refused with why not."""
         body = {"v": 1, "request_id": uuid.uuid4().hex, "counter": counter_id, "official": official.username,
                 "official_name": official.full_name, "action": action, **extra}
         what = f"{action} at counter {counter_id} for {official.username}"

@@ -14,7 +14,7 @@ from datetime import date, tzinfo
 from typing import Any
 
 from central_server.domain.areas import Area
-from protocol.messages import RATING_LABELS, ConfigChange, ConfigVersion
+from protocol.messages import CRITERIA_LABELS, RATING_LABELS, ConfigChange, ConfigVersion
 
 Names = dict[str, dict[str, str]]  # "areas" / "counters" -> id -> name
 KEYED = re.compile(r"(?P<table>areas|counters)\[(?P<id>[^\]]*)\](?:\.(?P<rest>.+))?")
@@ -27,6 +27,8 @@ LABELS = {
     "rating.levels": "Mức đánh giá",
     "rating.window_s": "Thời gian đánh giá tại quầy",
     "rating.phone_window_s": "Thời gian đánh giá qua điện thoại",
+    "rating.dissatisfied": "Các mức tính là không hài lòng",
+    "rating.criteria": "Tiêu chí đánh giá thêm qua điện thoại",
     "board.notice": "Thông báo trên bảng gọi số",
     "queue.priority_mode": "Cách gọi số ưu tiên",
     "queue.regular_per_priority": "Số phiếu thường giữa hai phiếu ưu tiên",
@@ -56,6 +58,9 @@ LABELS = {
     "bookings.remote": "Cấp số từ xa",
     "bookings.remote_per_area": "Số từ xa mỗi lĩnh vực một ngày",
     "bookings.remote_minutes": "Thời hạn nhận phiếu của số từ xa (phút)",
+    "dossiers.national": "Kiểm tra mã hồ sơ theo định dạng quốc gia",
+    "dossiers.pattern": "Mẫu mã hồ sơ của trung tâm",
+    "dossiers.per_ticket": "Số hồ sơ tối đa mỗi phiếu",
 }
 FIELDS = {  # an area's or a counter's fields
     "name": "tên", "first": "số đầu", "last": "số cuối", "prefix": "tiền tố", "areas": "lĩnh vực",
@@ -229,8 +234,10 @@ def _value(key: str, value: Any, names: Names) -> str:
         return ", ".join(str(v).replace("-", "–") for v in value) if isinstance(value, list) and value else "nghỉ"
     if key == "areas" and isinstance(value, list):
         return _names(value, names["areas"])
-    if key == "levels" and isinstance(value, list):
+    if key in ("levels", "dissatisfied") and isinstance(value, list):
         return ", ".join(RATING_LABELS.get(str(v), str(v)) for v in value)
+    if key == "criteria" and isinstance(value, list):
+        return ", ".join(CRITERIA_LABELS.get(str(v), str(v)) for v in value) or "(không có)"
     if key == "daily_quota":
         return f"{value} phiếu" if isinstance(value, int) and value else "không giới hạn"
     if key == "open":

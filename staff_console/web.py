@@ -33,6 +33,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from protocol.agent import AGENT_ZONE
+from protocol.messages import MAX_DOSSIER
 from staff_console.accounts import Accounts, Session
 from staff_console.admin_pages import admin_routes
 from staff_console.bridge import Bridge, Refused
@@ -53,7 +54,9 @@ PING_S = 15.0  # a stream says something at least this often (proxies close sile
 NOT_SEATED_VI = "Ông/Bà chưa nhận quầy này: bấm «Nhận quầy này» trước khi làm việc tại quầy."
 MAX_STREAMS_PER_SESSION = 4  # pages of one sign-in (a reload, a second tab); the oldest is closed past it
 MAX_HASHING = 2  # sign-ins checked at once: argon2 takes 64 MiB and a core each; more are told to try again
-ACTIONS = {"next", "recall", "start", "skip", "finish", "transfer", "call", "pause", "resume", "sit", "leave"}
+ACTIONS = {"next", "recall", "start", "skip", "finish", "transfer", "call", "pause", "resume", "sit", "leave",
+           "dossier"}
+DOSSIER_LENGTH_VI = f"Mã hồ sơ phải có từ 1 đến {MAX_DOSSIER} ký tự. Vui lòng kiểm tra lại."
 MANAGERS = {Role.MANAGER, Role.ADMIN}
 FOR_MANAGERS_VI = "Trang này dành cho quản lý trung tâm. Cán bộ làm việc tại trang Quầy."
 MAX_FIELDS = 16  # of a form: an action, a sign-in (the admin pages' forms have more: admin_pages.MAX_FIELDS)
@@ -277,13 +280,18 @@ def make_app(console: Console) -> Starlette:
         counter_id = request.path_params["counter_id"]
         form = await read_form(request, MAX_BODY)
         action = str(form.get("action", ""))
-        extra = {key: str(form[key])[:64] for key in ("to_area", "number") if form.get(key)}
+        extra: dict[str, str | bool] = {key: str(form[key])[:64] for key in ("to_area", "number") if form.get(key)}
         view = console.bridge.counter_view(counter_id)
         if action not in ACTIONS or not view["known"]:
             return JSONResponse({"ok": False, "message": "Thao tác không hợp lệ."}, status_code=400)
         seated = ((view["state"] or {}).get("official") or {}).get("username")
         if action != "sit" and seated != session.user.username:
             return JSONResponse({"ok": False, "message": NOT_SEATED_VI}, status_code=409)
+        if action == "dossier":  # a code cut short could be another dossier's: one too long is refused whole
+            code = str(form.get("code", ""))
+            if not 0 < len(code) <= MAX_DOSSIER:
+                return JSONResponse({"ok": False, "message": DOSSIER_LENGTH_VI}, status_code=400)
+            extra.update(code=code, remove=form.get("remove") == "1")
         try:
             answer = await run_in_threadpool(console.bridge.act, counter_id, session.user, action, extra)
         except Refused as refused:

@@ -114,6 +114,7 @@ function renderCounter(data) {
   } else {
     rating.textContent = "";
   }
+  renderDossiers(state.dossiers);
   document.getElementById("nut-nghi").hidden = state.status === "paused";
   document.getElementById("nut-tiep").hidden = state.status !== "paused";
   const select = document.getElementById("linh-vuc-chuyen");
@@ -136,6 +137,7 @@ function say(text, ok) {
   message.className = ok ? "message ok" : "message error";
 }
 
+// Whether the center did it; the page says what came of it either way.
 async function act(action, fields) {
   const page = document.querySelector(".counter-page");
   const body = new URLSearchParams({ action, ...fields });
@@ -144,12 +146,116 @@ async function act(action, fields) {
     const response = await fetch(page.dataset.act, { method: "POST", body, credentials: "same-origin",
       headers: { "X-CSRF-Token": document.querySelector("meta[name=csrf]").content } });
     const result = await response.json();
-    if (response.status === 401) { window.location = "/dang-nhap"; return; }
-    if (!result.ok) { say(result.message, false); return; }
-    const ticket = result.answer.ticket;
-    say(action === "next" && !ticket ? "Không còn công dân nào đang chờ." : "Đã thực hiện.", true);
+    if (response.status === 401) { window.location = "/dang-nhap"; return false; }
+    if (!result.ok) { say(result.message, false); return false; }
+    say(doneText(action, fields, result.answer.ticket), true);
+    return true;
   } catch (error) {
     say("Không gửi được lệnh: mất kết nối với máy chủ của trang. Vui lòng thử lại.", false);
+    return false;
+  }
+}
+
+function doneText(action, fields, ticket) {
+  if (action === "next" && !ticket) return "Không còn công dân nào đang chờ.";
+  if (action === "dossier") {
+    return fields.remove ? `Đã gỡ hồ sơ khỏi số ${ticket.number}.` : `Đã gắn hồ sơ cho số ${ticket.number}.`;
+  }
+  return "Đã thực hiện.";
+}
+
+// --- dossier codes (mã hồ sơ, issue 19) -----------------------------------------------------
+
+// The ticket a scanned or typed code goes to (the counter's current one, else the one awaiting or just given its
+// rating) and the codes it carries, each with «Gỡ»; redrawn only when they change (a focused «Gỡ» stays).
+function renderDossiers(target) {
+  const list = document.getElementById("cac-ho-so");
+  const shown = target ? `${target.number}|${target.codes.join()}` : "";
+  if (list.dataset.shown === shown) return;
+  list.dataset.shown = shown;
+  const head = document.getElementById("ho-so-cua-so");
+  head.className = target ? "dossier-head" : "dossier-head muted";
+  if (!target) {
+    head.textContent = "Chưa có số nào để gắn hồ sơ: gọi công dân trước, rồi quét hoặc nhập mã hồ sơ.";
+  } else {
+    head.textContent = target.codes.length ? `Hồ sơ của số ${target.number}:` : `Số ${target.number} chưa có hồ sơ nào.`;
+  }
+  list.replaceChildren(...(target ? target.codes : []).map((code) => {
+    const remove = el("button", { type: "button", class: "small warn", "aria-label": `Gỡ hồ sơ ${code}` }, "Gỡ");
+    remove.addEventListener("click", () => act("dossier", { code, number: target.number, remove: "1" }));
+    return el("li", {}, el("code", {}, code), remove);
+  }));
+}
+
+// A keyboard-wedge barcode scanner on the official's PC types a code and Enter as a keyboard does, 1–20 ms a key
+// (a capital's Shift included); a person types 80 ms or more a key. So, while no field has the focus:
+// - SCAN_MIN_LENGTH or more printable keys, each within SCAN_GAP_MS of the one before, then Enter within
+//   SCAN_GAP_MS, are a scan: the code is sent as a dossier (and that Enter clicks no focused button);
+// - a shortcut key (N, L, B, H, V, T, C, S) is held HOTKEY_DELAY_MS and dropped when another key follows within
+//   SCAN_GAP_MS: the letters of a scanned code call, finish or skip nobody. A person does not notice 60 ms, and
+//   loses a shortcut only by pressing another key within 50 ms of it.
+// With the «Mã hồ sơ» field focused the scanner types into it and its Enter sends the form; another field focused
+// takes the keys as typed.
+const SCAN_GAP_MS = 50;
+const HOTKEY_DELAY_MS = 60;  // longer than SCAN_GAP_MS: a scan's next key always comes before the shortcut runs
+const SCAN_MIN_LENGTH = 4;
+const scan = { code: "", last: -Infinity, timer: null, shortcut: null };
+
+function shortcut(key) {
+  if (key === "c") return () => document.getElementById("linh-vuc-chuyen").focus();
+  if (key === "s") return () => document.getElementById("so-can-goi").focus();
+  const buttons = () => [...document.querySelectorAll("button[data-key]")].filter((b) => b.dataset.key === key);
+  if (!buttons().length) return null;
+  return () => {  // which button holds the key is read when it runs ("T": pause or resume)
+    const button = buttons().find((b) => !b.hidden);
+    if (button) button.click();
+  };
+}
+
+function holdShortcut(run) {
+  scan.shortcut = run;
+  scan.timer = setTimeout(runShortcut, HOTKEY_DELAY_MS);
+}
+
+function runShortcut() {
+  const run = scan.shortcut;
+  dropShortcut();
+  if (run) run();
+}
+
+function dropShortcut() {
+  clearTimeout(scan.timer);
+  scan.timer = null;
+  scan.shortcut = null;
+}
+
+function onKey(event) {
+  if (event.ctrlKey || event.altKey || event.metaKey || event.repeat
+      || event.target.closest("input, select, textarea")) return;
+  const quick = event.timeStamp - scan.last <= SCAN_GAP_MS;
+  if (event.key === "Enter") {
+    if (quick && scan.code.length >= SCAN_MIN_LENGTH) {
+      event.preventDefault();
+      act("dossier", { code: scan.code });
+    }
+    scan.code = "";
+    scan.last = -Infinity;
+    return;
+  }
+  if (event.key.length !== 1) return;  // Shift (a scanned capital's), Tab, arrows: neither a code's nor a shortcut
+  scan.last = event.timeStamp;
+  if (quick) {  // a scanner's next key: the key before it was no shortcut
+    dropShortcut();
+    scan.code += event.key;
+    event.preventDefault();
+    return;
+  }
+  runShortcut();  // a shortcut pressed just over SCAN_GAP_MS before this key is a person's: done now
+  scan.code = event.key;
+  const run = shortcut(event.key.toLowerCase());
+  if (run) {
+    event.preventDefault();
+    holdShortcut(run);
   }
 }
 
@@ -164,19 +270,14 @@ function wireCounter() {
     });
   }
   for (const form of document.querySelectorAll("form[data-action]")) {
-    form.addEventListener("submit", (event) => {
+    form.addEventListener("submit", async (event) => {
       event.preventDefault();
-      act(form.dataset.action, Object.fromEntries(new FormData(form)));
+      if (await act(form.dataset.action, Object.fromEntries(new FormData(form))) && "reset" in form.dataset) {
+        form.reset();  // the dossier form: the next code is typed or scanned afresh
+      }
     });
   }
-  document.addEventListener("keydown", (event) => {
-    if (event.ctrlKey || event.altKey || event.metaKey || event.target.closest("input, select, textarea")) return;
-    const key = event.key.toLowerCase();
-    if (key === "c") { event.preventDefault(); document.getElementById("linh-vuc-chuyen").focus(); return; }
-    if (key === "s") { event.preventDefault(); document.getElementById("so-can-goi").focus(); return; }
-    const button = [...document.querySelectorAll("button[data-key]")].find((b) => b.dataset.key === key && !b.hidden);
-    if (button) { event.preventDefault(); button.click(); }
-  });
+  document.addEventListener("keydown", onKey);
 }
 
 // --- the manager's floor --------------------------------------------------------------------

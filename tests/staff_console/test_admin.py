@@ -191,6 +191,14 @@ def test_the_rating_levels_are_three_or_five_or_the_centers_own_kept(document: d
     assert overview(document).scale == ""
 
 
+def test_a_new_scale_keeps_the_levels_counted_dissatisfied_that_it_still_has(document: dict[str, Any]) -> None:
+    five = valid(set_levels(document, fields(levels="5")))
+    five["rating"]["dissatisfied"] = ["neutral", "dissatisfied", "very_dissatisfied"]
+    assert valid(set_levels(five, fields(levels="3")))["rating"]["dissatisfied"] == ["dissatisfied"]
+    five["rating"]["dissatisfied"] = ["very_dissatisfied"]
+    assert "dissatisfied" not in valid(set_levels(five, fields(levels="3")))["rating"]  # the server's default
+
+
 def test_the_centers_hours_weekdays_days_of_their_own_closed_dates_and_cut_off(document: dict[str, Any]) -> None:
     form = {**hours_fields(document["hours"]), "sat": "07:30-11:30", "wed": "nghỉ",
             "closed_dates": "01/01/2027, 30/04/2027\n1/5/2027; 02/09/2027 16/2/2027", "last_ticket_min": "20"}

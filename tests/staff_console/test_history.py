@@ -8,11 +8,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from central_server.config import load
-from central_server.live_config import changes
+import pytest
+
+from central_server.config import build, load
+from central_server.live_config import KEYED_LISTS, LIVE_TABLES, changes
 from protocol.agent import AGENT_ZONE
+from protocol.config import Table, read_toml
 from protocol.messages import ConfigChange, ConfigVersion
-from staff_console.history import describe, names_of, source_text, versions, who
+from staff_console.history import LABELS, describe, names_of, source_text, versions, who
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "firmware_configs" / "center.example.toml"
 DOCUMENT = load(EXAMPLE, on_this_host=False).document
@@ -137,3 +140,37 @@ def test_where_a_version_came_from() -> None:
     assert source_text(restore) == "Khôi phục phiên bản 2"
     assert who(restore) == "Nguyễn Văn An (an.nv)"
     assert who(ConfigVersion(6, AT, "console", "an.nv", "")) == "an.nv"
+
+
+def test_every_key_of_the_live_tables_the_server_reads_has_a_vietnamese_label(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loader itself says which keys there are: each key it reads from a live table (every live table there,
+    the example's and those it leaves out) is named in Vietnamese by the history, not shown as `table.key`."""
+    read: set[tuple[str, str]] = set()
+    get = Table._get
+
+    def recording(table: Table, key: str, *args: Any, **kwargs: Any) -> Any:
+        read.add((table.where, key))
+        return get(table, key, *args, **kwargs)
+
+    monkeypatch.setattr(Table, "_get", recording)
+    root = read_toml(EXAMPLE)
+    for table in LIVE_TABLES:
+        root.data.setdefault(table, {})  # a table the example leaves out: its keys are read with their defaults
+    build(root, on_this_host=False)
+    plain = [table for table in LIVE_TABLES if table not in KEYED_LISTS]
+    keys = {f"{where[1:-1]}.{key}" for where, key in read if where[1:-1] in plain} | {"center.name"}
+    assert {"dossiers.pattern", "rating.criteria", "hours.sat"} <= keys
+    assert sorted(keys - set(LABELS)) == []
+
+
+def test_the_dossier_rules_and_the_rating_figures_are_said_in_vietnamese() -> None:
+    after = copy.deepcopy(DOCUMENT)
+    after["rating"].update(dissatisfied=["satisfied", "dissatisfied"], criteria=["attitude", "time"])
+    after["dossiers"] = {"national": False, "pattern": "HS-[0-9]{6}", "per_ticket": 5}
+    assert said(DOCUMENT, after) == [
+        "Tiêu chí đánh giá thêm qua điện thoại: (không đặt) → Thái độ của cán bộ, Thời gian giải quyết",
+        "Các mức tính là không hài lòng: (không đặt) → Hài lòng, Không hài lòng",
+        "Kiểm tra mã hồ sơ theo định dạng quốc gia: (không đặt) → không",
+        "Mẫu mã hồ sơ của trung tâm: (không đặt) → «HS-[0-9]{6}»",
+        "Số hồ sơ tối đa mỗi phiếu: (không đặt) → 5",
+    ]

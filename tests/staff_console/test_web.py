@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 
 from protocol.agent import AGENT_ZONE
 from protocol.link import FakeLink, Message
+from protocol.messages import MAX_DOSSIER, ConsoleRequest
 from protocol.topics import Topics
 from staff_console.accounts import Accounts
 from staff_console.bridge import Bridge
@@ -187,6 +188,47 @@ def test_an_action_goes_to_the_center_for_the_signed_in_official(client: TestCli
     center.refuse = "counter_paused"
     refused = client.post("/quay/1/lenh", data={"action": "next", "csrf": csrf}).json()
     assert refused == {"ok": False, "message": "Quầy đang tạm nghỉ."}
+
+
+def test_a_dossier_code_goes_to_the_center_with_its_number_and_removal(client: TestClient, center: Center) -> None:
+    sign_in(client, "hoa")
+    seat("hoa")
+    csrf = csrf_of(client, "/quay/1")
+    code = "000.00.04.H12-261202-0001"
+    for form in ({"code": code}, {"code": code, "number": "1002", "remove": "1"}):
+        answer = client.post("/quay/1/lenh", data={"action": "dossier", **form}, headers={"x-csrf-token": csrf})
+        assert answer.status_code == 200 and answer.json()["ok"] is True
+    sent = [{key: asked[key] for key in ("action", "code", "number", "remove") if key in asked}
+            for asked in center.asked]
+    assert sent == [{"action": "dossier", "code": code, "remove": False},
+                    {"action": "dossier", "code": code, "number": "1002", "remove": True}]
+    request = ConsoleRequest.from_wire(json.dumps(center.asked[1]).encode())  # as the server reads it
+    assert (request.code, request.number, request.remove) == (code, "1002", True)
+    center.refuse = "bad_dossier"
+    refused = client.post("/quay/1/lenh", data={"action": "dossier", "code": "abc", "csrf": csrf}).json()
+    assert refused["ok"] is False and refused["message"]
+
+
+@pytest.mark.parametrize("code", ["", "0" * (MAX_DOSSIER + 1)])
+def test_a_dossier_code_empty_or_too_long_is_refused_whole_before_the_center_hears_of_it(
+        client: TestClient, center: Center, code: str) -> None:
+    sign_in(client, "hoa")
+    seat("hoa")
+    csrf = csrf_of(client, "/quay/1")
+    answer = client.post("/quay/1/lenh", data={"action": "dossier", "code": code, "csrf": csrf})
+    assert answer.status_code == 400
+    assert answer.json() == {"ok": False, "message": "Mã hồ sơ phải có từ 1 đến 64 ký tự. Vui lòng kiểm tra lại."}
+    assert center.asked == []
+
+
+def test_the_counter_page_has_the_dossier_field_for_a_scanner(client: TestClient) -> None:
+    sign_in(client, "hoa")
+    page = client.get("/quay/1").text
+    field = re.search(r'<input name="code" id="ma-ho-so"[^>]*>', page)
+    assert field is not None
+    for attribute in ('maxlength="64"', 'autocomplete="off"', 'spellcheck="false"'):
+        assert attribute in field.group(0)
+    assert "Gắn hồ sơ" in page and 'data-action="dossier"' in page
 
 
 def test_unknown_actions_and_counters_are_refused_before_the_center_hears_of_them(client: TestClient,
