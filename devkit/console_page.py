@@ -76,15 +76,19 @@ class ConsolePage:
     def choose_transfer(self, area: str) -> None:
         Select(self.driver.find_element(By.ID, "linh-vuc-chuyen")).select_by_value(area)
 
-    def act(self, action: str, to_area: str | None = None) -> Answer | None:
-        """Do `action` as an official does (its key; a transfer through its form) and wait for the page's answer;
-        None when the page said nothing within the timeout."""
+    def act(self, action: str, to_area: str | None = None, code: str | None = None) -> Answer | None:
+        """Do `action` as an official does (its key; a transfer through its form; a dossier's `code` read by the
+        barcode scanner, which types it and Enter at a scanner's speed) and wait for the page's answer; None when
+        the page said nothing within the timeout."""
         # The answer line is emptied first, so the line read below is this action's answer, not the last one's.
         self.driver.execute_script("document.getElementById('thong-bao').textContent = '';")
         if action == "transfer":
             if to_area is not None:
                 self.choose_transfer(to_area)
             self.driver.find_element(By.CSS_SELECTOR, "form#chuyen button[type=submit]").click()
+        elif action == "dossier" and code is not None:  # no field holds the focus (a select would take the keys)
+            self.driver.execute_script("document.activeElement && document.activeElement.blur();")
+            ActionChains(self.driver).send_keys(code, Keys.ENTER).perform()
         else:
             ActionChains(self.driver).send_keys(KEYS[action]).perform()
         try:

@@ -773,7 +773,7 @@ def on_page(action: Press, counter_id: str, page: ConsolePage, view: CounterView
     if action.action == "transfer" and action.to_area is not None:
         page.choose_transfer(action.to_area)
         before_transfer()
-    answer = page.act(action.action, action.to_area)
+    answer = page.act(action.action, action.to_area, action.code)
     if answer is None or not answer.ok:
         log.warning("counter %s: %s on the page: %s", counter_id, action.action,
                     "no answer" if answer is None else answer.text)
@@ -784,6 +784,7 @@ def on_page(action: Press, counter_id: str, page: ConsolePage, view: CounterView
         "next": called_other_than(previous), "pause": lambda s: s.get("status") == "paused",
         "resume": lambda s: s.get("status") != "paused", "transfer": no_ticket, "skip": no_ticket,
         "finish": no_ticket,
+        "dossier": lambda s: action.code in ((s.get("dossiers") or {}).get("codes") or ()),
     }.get(action.action, lambda state: state != before)
     state = view.wait_for(counter_id, done, 1.0)
     ticket = state.get("ticket")
