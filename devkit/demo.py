@@ -58,7 +58,15 @@ from selenium.webdriver.support.ui import WebDriverWait
 from central_server.config import CenterConfig, load
 from central_server.config_text import replace_table, set_key, toml_string
 from central_server.report.command import make_report, write_report
-from central_server.report.figures import BookingRecord
+from central_server.report.figures import (
+    AGAINST,
+    CENTER_GROUP,
+    RATIO_766,
+    RECEIVED,
+    SERVED_WITHOUT,
+    BookingRecord,
+    Report,
+)
 from citizen_web.booking_view import day_text
 from devkit.booking_page import BookingPage
 from devkit.browser import chromium
@@ -1188,6 +1196,17 @@ def bookings_line(bookings: list[BookingRecord]) -> str:
     return "Đặt trước: " + "; ".join(parts)
 
 
+def dossiers_line(report: Report) -> str:
+    """The center's satisfaction by dossier (Quyết định 766), from the report's sheet, in one line."""
+    from central_server.report.output import cell_text  # here: the rest of this module is not the report's
+
+    sheet = next(t for t in report.tables if t.slug == "hai-long-766")
+    center = dict(zip(sheet.columns, next(r for r in sheet.rows if r[0] == CENTER_GROUP), strict=True))
+    return (f"Hồ sơ: {center[RECEIVED]} hồ sơ gắn với phiếu, {center[AGAINST]} không hài lòng hoặc có phản ánh; "
+            f"tỷ lệ hài lòng theo QĐ 766: {cell_text('share', center[RATIO_766], unit=True)}; "
+            f"{center[SERVED_WITHOUT]} lượt phục vụ không gắn hồ sơ")
+
+
 def finish(config_path: Path, clock: SimulatedClock) -> int:
     config = load(config_path)
     day = clock.start.date()
@@ -1200,6 +1219,7 @@ def finish(config_path: Path, clock: SimulatedClock) -> int:
         label, kind = str(row[0]).removesuffix(" (phút)"), summary.kinds(row)[1]
         print(f"  {label}: {cell_text(kind, row[1], unit=True)}")
     print(f"  {bookings_line(report.bookings)}")
+    print(f"  {dossiers_line(report)}")
     tickets = sorted((OUT / "tickets").glob("*.png"))
     screens = sorted(path for path in (OUT / "screens").glob("*.png")
                      if not path.name.startswith(("console-", "phone-", "web-")))

@@ -72,6 +72,30 @@ def test_the_demo_morning_runs_with_counter_1_worked_from_the_console_and_booked
     assert versions == [("file", "center.toml"), ("console", demo.ADMIN[0])], versions
 
     booked_the_afternoon_before_and_checked_in(out, printed)
+    filed_dossiers(out, printed, username)
+
+
+def filed_dossiers(out: Path, printed: str, username: str) -> None:
+    """Issue 19: the officials attached their dossiers at every counter (the browser's by the PC's scanner, the
+    others by their terminal's), and the report's QĐ 766 sheet counts exactly the dossiers stored."""
+    with sqlite3.connect(out / "center.db") as db:
+        stored = [(ticket, counter, json.loads(text)) for ticket, counter, text in db.execute(
+            "SELECT id, counter_id, dossiers FROM tickets WHERE dossiers IS NOT NULL")]
+        refused = db.execute("SELECT COUNT(*) FROM events WHERE kind = 'dossier_removed'").fetchone()[0]
+    codes = [d[0] for _, _, dossiers in stored for d in dossiers]
+    assert len(codes) == len(set(codes)) and len(codes) >= 40 and refused == 0, stored
+    by_counter = Counter(d[3] for _, _, dossiers in stored for d in dossiers)
+    assert set(by_counter) == {c for c, _, _ in demo.TRAFFIC.counters}, by_counter
+    browser = [d for _, _, dossiers in stored for d in dossiers if d[3] == demo.BROWSER_COUNTER]
+    assert browser and {d[2] for d in browser} == {username}, browser
+    assert any(len(dossiers) == 2 for _, _, dossiers in stored)
+    sheet = list(csv.DictReader((out / "report" / "csv" / "hai-long-766.csv").open(encoding="utf-8-sig")))
+    center = next(row for row in sheet if row["Nhóm"] == "Toàn trung tâm")
+    assert center["Hồ sơ tiếp nhận"] == str(len(codes)), center
+    listed = list(csv.DictReader((out / "report" / "csv" / "ho-so-da-tiep-nhan.csv").open(encoding="utf-8-sig")))
+    assert sorted(row["Mã hồ sơ"] for row in listed) == sorted(codes)
+    assert (out / "report" / "charts" / "hai-long-766.png").exists()
+    assert f"Hồ sơ: {len(codes)} hồ sơ gắn với phiếu" in printed and "tỷ lệ hài lòng theo QĐ 766: " in printed
 
 
 def booked_the_afternoon_before_and_checked_in(out: Path, printed: str) -> None:
