@@ -333,10 +333,16 @@ def _rating(table: Table) -> RatingSpec:
     if not dissatisfied or not set(dissatisfied) <= set(levels[1:]):
         raise table.error("dissatisfied", f"expected some of the levels but the best ({', '.join(levels[1:])})",
                           "Mức «không hài lòng» phải là một hoặc nhiều mức đánh giá, trừ mức cao nhất.")
+    if set(dissatisfied) != set(levels[len(levels) - len(dissatisfied):]):
+        raise table.error("dissatisfied", f"expected the worst {len(dissatisfied)} of the levels "
+                                          f"({', '.join(levels[len(levels) - len(dissatisfied):])}): a level worse "
+                                          "than one counted dissatisfied counts too",
+                          "Mức kém hơn một mức «không hài lòng» cũng phải được tính là không hài lòng.")
     criteria = tuple(table.strings("criteria", ()))
     unknown = [c for c in criteria if c not in CRITERIA_LABELS]
     if unknown:
-        raise table.error("criteria", f"{unknown[0]!r} is none of {', '.join(CRITERIA_LABELS)}")
+        raise table.error("criteria", f"{unknown[0]!r} is none of {', '.join(CRITERIA_LABELS)}",
+                          "Tiêu chí đánh giá chỉ có thể là thái độ, hướng dẫn hoặc thời gian giải quyết.")
     window_s = table.integer("window_s", 120, minimum=1)
     phone_s = table.integer("phone_window_s", max(PHONE_WINDOW_S, window_s), minimum=1)
     if not window_s <= phone_s <= MAX_PHONE_WINDOW_S:
@@ -354,16 +360,20 @@ def _dossiers(table: Table) -> DossierRules:
     pattern = None
     if text is not None:
         if not text or len(text) > MAX_PATTERN:
-            raise table.error("pattern", f"expected a regular expression of 1 to {MAX_PATTERN} characters")
-        try:
-            pattern = re.compile(text)
+            raise table.error("pattern", f"expected a regular expression of 1 to {MAX_PATTERN} characters",
+                              f"Mẫu mã hồ sơ phải có từ 1 đến {MAX_PATTERN} ký tự.")
+        try:  # codes are kept in capitals: a pattern in small letters still matches them
+            pattern = re.compile(text, re.IGNORECASE)
         except re.error as exc:
-            raise table.error("pattern", f"not a regular expression: {exc}") from None
+            raise table.error("pattern", f"not a regular expression: {exc}",
+                              "Mẫu mã hồ sơ không phải một biểu thức chính quy hợp lệ.") from None
     if not national and pattern is None:
-        raise table.error("pattern", "is needed when national = false: codes must be checked against something")
+        raise table.error("pattern", "is needed when national = false: codes must be checked against something",
+                          "Khi không kiểm tra định dạng quốc gia, trung tâm phải khai báo mẫu mã hồ sơ.")
     per_ticket = table.integer("per_ticket", PER_TICKET, minimum=1)
     if per_ticket > MOST_PER_TICKET:
-        raise table.error("per_ticket", f"at most {MOST_PER_TICKET}, got {per_ticket}")
+        raise table.error("per_ticket", f"at most {MOST_PER_TICKET}, got {per_ticket}",
+                          f"Mỗi phiếu gắn được tối đa {MOST_PER_TICKET} hồ sơ.")
     table.finish()
     return DossierRules(national, pattern, per_ticket)
 

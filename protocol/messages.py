@@ -569,7 +569,9 @@ def _criteria(body: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     criteria = field_of(body, "criteria", dict, {})
     if len(criteria) > MAX_CRITERIA:
         raise BadMessage("bad_request", f"field 'criteria' holds at most {MAX_CRITERIA} criteria")
-    return tuple((name, id_of(criteria, name)) for name in criteria if len(name) <= MAX_ID)
+    if any(len(name) > MAX_ID for name in criteria):
+        raise BadMessage("bad_request", f"a criterion's name in 'criteria' is over {MAX_ID} characters")
+    return tuple((name, id_of(criteria, name)) for name in criteria)
 
 
 def _comment(body: Mapping[str, Any]) -> str | None:

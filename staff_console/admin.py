@@ -305,14 +305,11 @@ def set_levels(document: Mapping[str, Any], fields: Fields) -> Document:
         raise FormErrors({"levels": LEVELS_VI})
     rating = new.setdefault("rating", {})
     levels = list(SCALES[choice])
+    if levels != rating.get("levels"):
+        # The levels counted "không hài lòng" (issue 19) were chosen for the old scale: the new one takes the
+        # server's default (those named so, else the worst), rather than keep a choice nobody made for it
+        rating.pop("dissatisfied", None)
     _set(rating, "levels", levels, rating.get("levels"))
-    counted = rating.get("dissatisfied")
-    if isinstance(counted, list):  # the levels counted "không hài lòng" (issue 19): some of the new ones, not the best
-        kept = [level for level in counted if level in levels[1:]]
-        if kept:
-            _set(rating, "dissatisfied", kept, counted)
-        else:
-            del rating["dissatisfied"]  # the server's default: the levels named so, else the worst
     return new
 
 

@@ -108,6 +108,9 @@ class RatingRecord:
     # nghị: its dossiers count as complained about)
     criteria: tuple[tuple[str, str], ...] = ()
     comment: str | None = None
+    # Whether its level counted as "không hài lòng" when it was given (None: a level only a former scale had), so a
+    # later change of `[rating] dissatisfied` does not change the figures of days already closed
+    dissatisfied: bool | None = None
 
 
 @dataclass(slots=True)
@@ -268,7 +271,8 @@ class Center:
                     counter.official, counter.last_rating, counter.marked_day = None, None, None
                 self.counters[counter.id] = counter
                 if counter.current is not None:  # possibly a ticket of an earlier day: it keeps its number
-                    self._hold(counter.current)
+                    self._hold(counter.current)  # and its dossiers' codes
+                    self._dossiers.update((d.code, counter.current.id) for d in counter.current.dossiers)
         self._learn_pace(snapshot.tickets)
         self.devices.update(snapshot.devices)  # a new day has none stored yet: what was heard stays true
         self._recorded_devices.update(snapshot.devices)
@@ -718,8 +722,11 @@ class Center:
         national form and the center's pattern, at most once in a day, at most `per_ticket` a ticket."""
         counter = self._counter(counter_id)
         ticket = self._dossier_ticket(counter, number)
-        try:  # one attached under earlier rules is still taken off
-            code = normalize(typed) if remove else self.rules.dossiers.check(typed, self.day)
+        # The code's day may be the calendar's before the service day begins (`day_starts` after midnight); one
+        # attached under earlier rules is still taken off.
+        today = max(self.day, now.astimezone(self.rules.zone).date())
+        try:
+            code = normalize(typed) if remove else self.rules.dossiers.check(typed, today)
         except DossierError as exc:
             raise DomainError("bad_dossier", str(exc)) from None
         held = self._dossiers.get(code)
@@ -758,15 +765,14 @@ class Center:
             raise DomainError("no_current_ticket", "Quầy chưa có số nào đang phục vụ để gắn hồ sơ.")
         return target
 
-    def dossier_target(self, counter: Counter) -> Ticket | None:
-        """The ticket a dossier scanned at the counter goes to: its current one, else the one it served last while
-        its rating is awaited or was just given (the citizen is still there)."""
+    @staticmethod
+    def dossier_target(counter: Counter) -> Ticket | None:
+        """The ticket a dossier scanned at the counter goes to: its current one, else the one it served last, until
+        it calls the next citizen (they may still be there, rating or not). Never a ticket rated later from a
+        phone or a terminal's outbox: that citizen has gone."""
         if counter.current is not None:
             return counter.current
-        if counter.awaiting_rating is not None:
-            return counter.awaiting_rating
-        last = counter.last_rating
-        return self.tickets.get(last.ticket_id) if last is not None else None
+        return counter.awaiting_rating or counter.last_served
 
     def transfer(self, counter_id: str, to_area: str, now: datetime) -> Ticket:
         """Move the current ticket to another area: it keeps its number and its place by issue time."""
@@ -804,6 +810,10 @@ class Center:
         if ticket.day != self.day or ticket.state not in (TicketState.WAITING, TicketState.MISSED):
             return False
         self._release(ticket, TicketState.VOIDED, now)
+        for dossier in ticket.dossiers:  # attached in error (nobody was served): the code is free again
+            self._dossiers.pop(dossier.code, None)
+            self._event("dossier_removed", now, ticket, detail={"code": dossier.code, "reason": "voided"})
+        ticket.dossiers = ()
         if ticket.transferred_from is None and ticket.area in self._issued:
             self._issued[ticket.area] -= 1  # it takes nothing from the area's quota
         self._event("voided", now, ticket, detail={"by": by, "reason": reason, "number": ticket.shown})
@@ -913,7 +923,8 @@ class Center:
             counter.awaiting_rating = None
         counter.last_rating, counter.marked_day = LastRating(ticket.id, ticket.shown, level), self.day
         self._touch_counter(counter)
-        record = RatingRecord(rating_id, ticket.id, counter.id, level, pressed_at, now, late)
+        record = RatingRecord(rating_id, ticket.id, counter.id, level, pressed_at, now, late,
+                              dissatisfied=self._dissatisfied(level))
         self._changes.ratings.append(record)
         self._event("rated", now, ticket, counter, {"level": level, "rating_id": rating_id, "late": late})
         return record
@@ -935,8 +946,10 @@ class Center:
         and the counter's terminal stops waiting for it, as after a press. `criteria`: the center's optional
         criteria the citizen rated too, each with a level of the same scale; `comment`: what they wrote."""
         known = (*self.rules.rating_levels, *self.former_levels)
-        if level not in known or any(c not in self.rules.criteria or v not in known for c, v in criteria):
+        if level not in known:
             raise DomainError("bad_request", "Mức đánh giá không hợp lệ.")
+        # A criterion the center no longer asks (changed while the page was open) is dropped, the rating kept
+        criteria = tuple((c, v) for c, v in criteria if c in self.rules.criteria and v in known)
         if ticket.state is not TicketState.SERVED or ticket.finished_at is None:
             raise DomainError("not_served", f"Phiếu số {ticket.shown} chưa được phục vụ xong; Ông/Bà có thể đánh giá "
                                             "sau khi cán bộ hoàn tất hồ sơ.")
@@ -953,12 +966,15 @@ class Center:
             counter.last_rating, counter.marked_day = LastRating(ticket.id, ticket.shown, level), self.day
             self._touch_counter(counter)
         record = RatingRecord(rating_id, ticket.id, ticket.counter_id or "", level, now, now, channel="phone",
-                              criteria=criteria, comment=comment)
+                              criteria=criteria, comment=comment, dissatisfied=self._dissatisfied(level))
         self._changes.ratings.append(record)
         self._event("rated", now, ticket, counter,
                     {"level": level, "rating_id": rating_id, "late": False, "channel": "phone",
                      **({"criteria": dict(criteria)} if criteria else {}), **({"comment": True} if comment else {})})
         return record
+
+    def _dissatisfied(self, level: str) -> bool | None:
+        return level in self.rules.dissatisfied if level in self.rules.rating_levels else None
 
     def close_rating_windows(self, now: datetime) -> list[Counter]:
         """Disarm the counters whose rating window has ended."""
@@ -1044,7 +1060,7 @@ class Center:
         if ticket.day == self.day:
             self.first_calls.setdefault(ticket.id, now)
         counter.current = ticket
-        counter.last_rating = None
+        counter.last_rating = counter.last_served = None
         counter.since = now
         if counter.released_at is not None:  # from when the citizen called was there to be called
             self._record_gap(now - max(counter.released_at, ticket.issued_at))
@@ -1068,7 +1084,7 @@ class Center:
         self._release(ticket, TicketState.SERVED, now)
         ticket.rating_until = now + self.rules.rating_window
         counter.current = None
-        counter.awaiting_rating = ticket
+        counter.awaiting_rating = counter.last_served = ticket
         self._let_go(counter, ticket, now)
         self._touch_counter(counter)
         self._event("served", now, ticket, counter)

@@ -56,6 +56,9 @@ class Counter:
     # a serving counter's is its ticket's call).
     official: Official | None = None
     last_rating: LastRating | None = None
+    # Not stored: the ticket it finished last, until its next call (the citizen may still be at the counter, their
+    # dossier not yet attached: issue 19)
+    last_served: Ticket | None = None
     marked_day: date | None = None
     since: datetime | None = None
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 NATIONAL = re.compile(r"(?P<unit>\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2})-(?P<day>\d{6})-(?P<seq>\d{4,6})")
+FIRST_DAY = date(2019, 1, 1)  # the form came with Thông tư 01/2018/TT-VPCP, in force from 2019: "96..." is a typo
 MAX_CODE = 64  # characters of a code as typed or scanned, before it is checked
 MAX_PATTERN = 200  # characters of a center's pattern
 PER_TICKET = 10  # dossiers one ticket may carry by default (a citizen filing for a family, a company's runner)
@@ -29,7 +30,8 @@ MOST_PER_TICKET = 50
 FORMAT_VI = ("Mã hồ sơ không đúng định dạng quốc gia (ví dụ 000.00.04.H12-250701-0001: mã đơn vị, ngày tiếp nhận "
              "YYMMDD, số thứ tự). Vui lòng kiểm tra lại.")
 PATTERN_VI = "Mã hồ sơ không đúng mẫu mã hồ sơ của trung tâm. Vui lòng kiểm tra lại."
-DAY_VI = "Ngày tiếp nhận trong mã hồ sơ (6 chữ số giữa, YYMMDD) không hợp lệ hoặc sau ngày hôm nay."
+DAY_VI = ("Ngày tiếp nhận trong mã hồ sơ (6 chữ số giữa, YYMMDD) không hợp lệ, trước năm 2019 hoặc sau ngày hôm "
+          "nay.")
 
 
 class DossierError(ValueError):
@@ -55,7 +57,7 @@ class DossierRules:
             if match is None:
                 raise DossierError(FORMAT_VI)
             received = _day(match["day"])
-            if received is None or received > today:
+            if received is None or not FIRST_DAY <= received <= today:
                 raise DossierError(DAY_VI)
         if self.pattern is not None and self.pattern.fullmatch(code) is None:
             raise DossierError(PATTERN_VI)

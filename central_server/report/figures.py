@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, tzinfo
 from typing import Literal
 
@@ -80,6 +80,7 @@ class RatingRow:
     # From the phone only (issue 19): the criteria rated (criterion id -> level), what the citizen wrote
     criteria: tuple[tuple[str, str], ...] = ()
     comment: str | None = None
+    dissatisfied: bool | None = None  # whether its level counted as "không hài lòng" when given (None: not known)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +166,7 @@ class Citizen:
     criteria: tuple[tuple[str, str], ...] = ()  # with a phone `rating` (issue 19): the criteria rated
     comment: str | None = None  # with a phone `rating`: what the citizen wrote (phản ánh, kiến nghị)
     chain: tuple[TicketRecord, ...] = ()  # every ticket, `first` to `last`
+    rating_dissatisfied: bool | None = None  # with `rating`: whether it counted as "không hài lòng" when given
 
     @property
     def dossiers(self) -> list[tuple[TicketRecord, Dossier]]:
@@ -293,7 +295,8 @@ def citizens(tickets: Iterable[TicketRecord], first_calls: dict[str, datetime],
         chains.append(Citizen(chain[0], chain[-1], min(calls) if calls else None,
                               None if rating is None else rating.level, rating is not None and rating.late,
                               None if rating is None else rating.channel, () if rating is None else rating.criteria,
-                              None if rating is None else rating.comment, tuple(chain)))
+                              None if rating is None else rating.comment, tuple(chain),
+                              None if rating is None else rating.dissatisfied))
     return sorted(chains, key=lambda c: (c.first.issued_at, c.first.id))
 
 
@@ -601,11 +604,24 @@ class Report:
         return moment.astimezone(self.center.zone)
 
     def dossiers(self) -> list[ReceivedDossier]:
-        """The dossiers received in the period, in the order they were attached."""
-        dissatisfied = self.center.dissatisfied_levels
-        found = [ReceivedDossier(dossier, ticket, person, person.rating in dissatisfied)
-                 for person in self.people for ticket, dossier in person.dossiers]
-        return sorted(found, key=lambda d: (d.dossier.at, d.dossier.code))
+        """The dossiers received in the period, in the order they were attached.
+
+        A rating counts as "không hài lòng" as the center's levels said when it was given (a rating stored before
+        that was kept: as its scale says now). A dossier attached to a citizen who was then marked missed was never
+        received. One brought again on a later day of the period (a citizen who came back with it) counts once,
+        where it was first received, and against the ratio when any of its visits was rated so or complained of."""
+        levels = self.center.dissatisfied_levels
+        found = sorted((ReceivedDossier(dossier, ticket, person, person.rating in levels
+                                        if person.rating_dissatisfied is None else person.rating_dissatisfied)
+                        for person in self.people if person.last.state != "missed"
+                        for ticket, dossier in person.dossiers), key=lambda d: (d.dossier.at, d.dossier.code))
+        once: dict[str, ReceivedDossier] = {}
+        for received in found:
+            first = once.setdefault(received.dossier.code, received)
+            if received is not first and received.against and not first.against:
+                once[received.dossier.code] = replace(first, citizen=received.citizen,
+                                                      dissatisfied=received.dissatisfied)
+        return list(once.values())
 
     def criteria(self) -> list[str]:
         """The criteria the center asks and those the period's ratings carry (a former configuration's)."""

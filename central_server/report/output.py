@@ -71,7 +71,9 @@ def write_workbook(tables: list[Sheet], path: Path) -> None:
         kinds = [table.kinds(row) for row in table.rows]
         for row_kinds, cells in zip(kinds, sheet.iter_rows(min_row=2), strict=True):
             for cell, kind in zip(cells, row_kinds, strict=True):
-                if isinstance(cell.value, date):
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"  # text stays text: a citizen's comment "=HYPERLINK(...)" is no formula
+                elif isinstance(cell.value, date):
                     cell.number_format = DATE_FORMAT
                 elif kind in NUMBER_FORMATS and isinstance(cell.value, int | float):
                     cell.number_format = NUMBER_FORMATS[kind]
@@ -121,6 +123,14 @@ def wrap(text: str, width: float) -> list[str]:
     return lines
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(text: str) -> str:
+    """Text a spreadsheet would run as a formula (a citizen's comment may start with "="), quoted so it is not."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def write_csv(tables: list[Sheet], folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     written = []
@@ -129,7 +139,7 @@ def write_csv(tables: list[Sheet], folder: Path) -> list[Path]:
         with path.open("w", encoding="utf-8-sig", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(table.columns)
-            writer.writerows([cell_text(kind, cell) for cell, kind in zip(row, table.kinds(row), strict=True)]
-                             for row in table.rows)
+            writer.writerows([_inert(cell) if isinstance(cell, str) else cell_text(kind, cell)
+                              for cell, kind in zip(row, table.kinds(row), strict=True)] for row in table.rows)
         written.append(path)
     return written

@@ -37,7 +37,8 @@ def read_period(storage: StorageUrl, first: date, last: date,
         period = stored_period(storage, first, last)
     except StorageError as exc:
         raise SourceError(str(exc)) from None
-    ratings = [RatingRow(r.counter_id, r.ticket_id, r.level, r.late, r.channel, r.criteria, r.comment)
+    ratings = [RatingRow(r.counter_id, r.ticket_id, r.level, r.late, r.channel, r.criteria, r.comment,
+                         r.dissatisfied)
                for r in period.ratings]
     transferred: dict[str, int] = {}
     for ticket in period.tickets:

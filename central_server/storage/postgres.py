@@ -102,11 +102,14 @@ MIGRATIONS: Sequence[str] = (
     );
     """,
     # 6: the 2025 satisfaction figures (issue 19): the dossiers received with each ticket, and what a phone's rating
-    # adds (the optional criteria, the citizen's feedback)
+    # adds (the optional criteria, the citizen's feedback, whether its level counted as "không hài lòng" then), and the
+    # ticket each counter finished last (a dossier scanned after "finish" goes to it)
     """
     ALTER TABLE tickets ADD COLUMN dossiers TEXT;
     ALTER TABLE ratings ADD COLUMN criteria TEXT;
     ALTER TABLE ratings ADD COLUMN comment TEXT;
+    ALTER TABLE ratings ADD COLUMN dissatisfied INTEGER;
+    ALTER TABLE counters ADD COLUMN last_served_ticket TEXT;
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -120,7 +123,7 @@ UPSERT_BOOKING = (
     " ON CONFLICT (day, code) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in MUTABLE_BOOKING_COLUMNS)
 )
 UPSERT_COUNTER = (
-    f"INSERT INTO counters ({COUNTER_COLUMNS}) VALUES ({', '.join(['%s'] * 10)}) ON CONFLICT (id) DO UPDATE SET "
+    f"INSERT INTO counters ({COUNTER_COLUMNS}) VALUES ({', '.join(['%s'] * 11)}) ON CONFLICT (id) DO UPDATE SET "
     + ", ".join(f"{c.strip()} = excluded.{c.strip()}" for c in COUNTER_COLUMNS.split(",")[1:])
 )
 UPSERT_CURSOR = ("INSERT INTO cursors VALUES (%s, %s, %s)"
@@ -220,7 +223,7 @@ class PostgresStorage(SqlReads):
                     json.dumps(e.detail, ensure_ascii=False)) for e in changes.events])
             _many(cursor, "INSERT INTO replies VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
                   [(r.device, r.day.isoformat(), r.request_id, r.payload) for r in batch.replies])
-            _many(cursor, f"INSERT INTO ratings ({RATING_COLUMNS}) VALUES ({', '.join(['%s'] * 10)})",  # twice fails
+            _many(cursor, f"INSERT INTO ratings ({RATING_COLUMNS}) VALUES ({', '.join(['%s'] * 11)})",  # twice fails
                   [rating_row(r, batch.rating_acks[(r.counter_id, r.rating_id)]) for r in changes.ratings])
             _many(cursor, f"INSERT INTO config_versions ({CONFIG_COLUMNS}) VALUES ({', '.join(['%s'] * 9)})",
                   [config_row(stored) for stored in batch.configs])  # two instances making one version: one fails

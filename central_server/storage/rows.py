@@ -107,7 +107,7 @@ def _dossiers_of(text: str | None) -> tuple[Dossier, ...]:
 
 
 COUNTER_COLUMNS = ("id, paused, current_ticket, awaiting_rating_ticket, regular_since_priority,"
-                   " official, official_name, last_rating, marked_day, since")
+                   " official, official_name, last_rating, marked_day, since, last_served_ticket")
 # What `load_day` reads back of a counter beyond its tickets (the columns of the second migration).
 COUNTER_MARKS = "official, official_name, last_rating, marked_day, since"
 
@@ -120,6 +120,7 @@ def counter_row(c: Counter) -> tuple[Any, ...]:
         c.official.username if c.official else None, c.official.name if c.official else None,
         None if last is None else json.dumps([last.ticket_id, last.number, last.level], ensure_ascii=False),
         None if c.marked_day is None else c.marked_day.isoformat(), iso(c.since),
+        c.last_served.id if c.last_served else None,
     )
 
 
@@ -134,20 +135,23 @@ def counter_marks(row: Sequence[Any]) -> dict[str, Any]:
     }
 
 
-RATING_COLUMNS = "counter_id, rating_id, ticket_id, level, pressed_at, received_at, ack, channel, criteria, comment"
+RATING_COLUMNS = ("counter_id, rating_id, ticket_id, level, pressed_at, received_at, ack, channel, criteria, comment,"
+                  " dissatisfied")
 
 
 def rating_row(r: RatingRecord, ack: bytes) -> tuple[Any, ...]:
     return (r.counter_id, r.rating_id, r.ticket_id, r.level, iso(r.pressed_at), iso(r.received_at), ack, r.channel,
-            json.dumps(dict(r.criteria), ensure_ascii=False) if r.criteria else None, r.comment)
+            json.dumps(dict(r.criteria), ensure_ascii=False) if r.criteria else None, r.comment,
+            None if r.dissatisfied is None else int(r.dissatisfied))
 
 
 def rating_from_row(row: Sequence[Any]) -> RatingRecord:
-    counter_id, rating_id, ticket_id, level, pressed_at, received_at, ack, channel, criteria, comment = row
+    counter_id, rating_id, ticket_id, level, pressed_at, received_at, ack, channel, criteria, comment, against = row
     pressed, received = _time(pressed_at), _time(received_at)
     assert pressed is not None and received is not None
     return RatingRecord(rating_id, ticket_id, counter_id, level, pressed, received, _late(ack), channel,
-                        tuple(json.loads(criteria).items()) if criteria else (), comment)
+                        tuple(json.loads(criteria).items()) if criteria else (), comment,
+                        None if against is None else bool(against))
 
 
 def _late(ack: bytes | memoryview) -> bool:

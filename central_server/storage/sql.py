@@ -69,17 +69,19 @@ class SqlReads:
 
     def _counter(self, spec: CounterSpec, today: dict[str, Ticket], regular_per_priority: int) -> Counter:
         row = self._row("SELECT paused, current_ticket, awaiting_rating_ticket, regular_since_priority,"
-                        f" {COUNTER_MARKS} FROM counters WHERE id = ?", (spec.id,))
+                        f" {COUNTER_MARKS}, last_served_ticket FROM counters WHERE id = ?", (spec.id,))
         if row is None:
             return Counter(spec, regular_since_priority=regular_per_priority)
         paused, current, awaiting, since = row[:4]
+        last_served = today.get(row[-1]) if row[-1] is not None else None  # today's only: its citizen may be there
 
         def resolve(ticket_id: str | None) -> Ticket | None:
             if ticket_id is None:
                 return None
             return today.get(ticket_id) or self.load_ticket(ticket_id)
 
-        return Counter(spec, resolve(current), resolve(awaiting), bool(paused), since, **counter_marks(row[4:]))
+        return Counter(spec, resolve(current), resolve(awaiting), bool(paused), since, **counter_marks(row[4:-1]),
+                       last_served=last_served)
 
     def load_ticket(self, ticket_id: str) -> Ticket | None:
         row = self._row(f"SELECT {TICKET_COLUMNS} FROM tickets WHERE id = ?", (ticket_id,))
@@ -140,7 +142,7 @@ class SqlReads:
             f"SELECT {TICKET_COLUMNS} FROM tickets WHERE day BETWEEN ? AND ? ORDER BY day, seq", span)]
         ratings = [rating_from_row(row) for row in self._rows(
             "SELECT r.counter_id, r.rating_id, r.ticket_id, r.level, r.pressed_at, r.received_at, r.ack, r.channel,"
-            " r.criteria, r.comment FROM ratings r JOIN tickets t ON t.id = r.ticket_id"
+            " r.criteria, r.comment, r.dissatisfied FROM ratings r JOIN tickets t ON t.id = r.ticket_id"
             " WHERE t.day BETWEEN ? AND ?", span)]
         closed_by: dict[str, str] = {}
         names: dict[str, str] = {}

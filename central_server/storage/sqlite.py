@@ -106,11 +106,14 @@ MIGRATIONS: Sequence[str] = (
     );
     """,
     # 6: the 2025 satisfaction figures (issue 19): the dossiers received with each ticket, and what a phone's rating
-    # adds (the optional criteria, the citizen's feedback)
+    # adds (the optional criteria, the citizen's feedback, whether its level counted as "không hài lòng" then), and the
+    # ticket each counter finished last (a dossier scanned after "finish" goes to it)
     """
     ALTER TABLE tickets ADD COLUMN dossiers TEXT;
     ALTER TABLE ratings ADD COLUMN criteria TEXT;
     ALTER TABLE ratings ADD COLUMN comment TEXT;
+    ALTER TABLE ratings ADD COLUMN dissatisfied INTEGER;
+    ALTER TABLE counters ADD COLUMN last_served_ticket TEXT;
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -228,7 +231,7 @@ class SqliteStorage(SqlReads):
                 [ticket_row(t) for t in changes.tickets.values()],
             )
             db.executemany(
-                f"INSERT OR REPLACE INTO counters ({COUNTER_COLUMNS}) VALUES ({', '.join('?' * 10)})",
+                f"INSERT OR REPLACE INTO counters ({COUNTER_COLUMNS}) VALUES ({', '.join('?' * 11)})",
                 [counter_row(c) for c in changes.counters.values()],
             )
             db.executemany(
@@ -245,7 +248,7 @@ class SqliteStorage(SqlReads):
                 [(r.device, r.day.isoformat(), r.request_id, r.payload) for r in batch.replies],
             )
             db.executemany(  # a plain INSERT: a rating counted twice must fail loudly, never vanish
-                f"INSERT INTO ratings ({RATING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO ratings ({RATING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [rating_row(r, batch.rating_acks[(r.counter_id, r.rating_id)]) for r in changes.ratings],
             )
             db.executemany(  # a plain INSERT: a version made twice fails loudly

@@ -11,6 +11,7 @@ import pytest
 
 from central_server.config import load
 from central_server.domain.dossiers import DossierRules
+from tests.central_server.test_citizen_web import WebRig
 from tests.central_server.test_service import Clock, Rig
 
 CODE = "000.00.04.H12-261123-0001"  # the Rig's day is 23/11/2026
@@ -139,3 +140,61 @@ def test_a_dossier_attached_under_earlier_rules_is_still_taken_off(tmp_path: Pat
     assert rig.command("1", "dossier", code=CODE)["error"]["code"] == "bad_dossier"
     assert rig.command("1", "dossier", code=CODE, remove=True)["ok"] is True
     assert rig.command("1", "dossier", code="hs-12")["ticket"]["dossiers"] == ["HS-12"]
+
+
+# --- what a review found -----------------------------------------------------------------------------------------
+
+def test_a_phone_rating_of_an_earlier_citizen_does_not_make_their_ticket_the_target(tmp_path: Path) -> None:
+    """A served, not rated; B served, its window over; A rates from the phone much later: a dossier scanned now goes
+    to B (the citizen the counter finished last), never to A, who has gone."""
+    rig = WebRig(tmp_path, Clock())
+    first = rig.issued("dat-dai")
+    rig.command("1", "next")
+    rig.command("1", "finish")
+    second = serving(rig)
+    rig.command("1", "finish")
+    rig.clock.advance(minutes=5)
+    rig.service.tick()  # B's rating window closes
+    assert state_of(rig, "1")["dossiers"]["ticket_id"] == second["ticket"]["id"]
+    assert rig.web("rate", first["token"], level="satisfied")["ok"] is True
+    assert rig.command("1", "dossier", code=CODE)["ticket"]["id"] == second["ticket"]["id"]
+    rig.ticket("dat-dai")
+    rig.command("1", "next")
+    rig.command("1", "skip")  # the next citizen did not come: nobody is at the counter, no dossier can be theirs
+    assert rig.command("1", "dossier", code="000.00.04.H12-261123-0002")["error"]["code"] == "no_current_ticket"
+
+
+def test_voiding_a_ticket_frees_its_dossiers_codes(rig: Rig) -> None:
+    ticket = rig.ticket("dat-dai", request_id="t1")
+    rig.command("1", "next")
+    rig.command("1", "dossier", code=CODE)
+    rig.command("1", "skip")
+    out = rig.send(rig.topics.ticket_request("k1"), {"v": 1, "request_id": "c1", "cancels": "t1",
+                                                      "reason": "unprinted"}, rig.topics.ticket_response("k1"))
+    assert json.loads(out[-1].payload)["voided"] is True
+    assert rig.service.center.tickets[ticket["ticket"]["id"]].dossiers == ()
+    serving(rig)
+    assert rig.command("1", "dossier", code=CODE)["ok"] is True
+
+
+def test_a_ticket_held_over_from_yesterday_keeps_its_codes_taken(rig: Rig) -> None:
+    serving(rig)
+    rig.command("1", "dossier", code=CODE)
+    rig.clock.now = rig.clock.now.replace(day=24, hour=7, minute=0)
+    rig.restart()  # the new day, the counter still holds yesterday's citizen
+    rig.ticket("tu-phap")
+    rig.command("2", "next")
+    assert rig.command("2", "dossier", code=CODE)["error"]["code"] == "dossier_taken"
+
+
+def test_a_code_of_todays_date_is_taken_before_a_late_day_start(tmp_path: Path) -> None:
+    """day_starts 06:00: at 05:30 on 24/11 the service day is still 23/11, but a dossier dated 24/11 is today's."""
+    rig = Rig(tmp_path, Clock())
+    text = rig.config.path.read_text(encoding="utf-8").replace('day_starts = "00:00"', 'day_starts = "06:00"')
+    rig.config.path.write_text(text, encoding="utf-8")
+    rig.config = load(rig.config.path)
+    rig.clock.now = rig.clock.now.replace(day=24, hour=5, minute=30)
+    rig.restart()
+    serving(rig)
+    assert rig.command("1", "dossier", code="000.00.04.H12-261124-0001")["ok"] is True
+    assert rig.command("1", "dossier", code="000.00.04.H12-961123-0001")["error"]["code"] == "bad_dossier"  # 1996

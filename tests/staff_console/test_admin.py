@@ -191,12 +191,17 @@ def test_the_rating_levels_are_three_or_five_or_the_centers_own_kept(document: d
     assert overview(document).scale == ""
 
 
-def test_a_new_scale_keeps_the_levels_counted_dissatisfied_that_it_still_has(document: dict[str, Any]) -> None:
+def test_a_new_scale_takes_the_servers_default_of_the_levels_counted_dissatisfied(document: dict[str, Any]) -> None:
+    """The levels counted "không hài lòng" were chosen for the old scale: a new one takes the default (on five levels
+    the server counts dissatisfied and very_dissatisfied); the same scale again keeps the center's choice."""
     five = valid(set_levels(document, fields(levels="5")))
     five["rating"]["dissatisfied"] = ["neutral", "dissatisfied", "very_dissatisfied"]
-    assert valid(set_levels(five, fields(levels="3")))["rating"]["dissatisfied"] == ["dissatisfied"]
-    five["rating"]["dissatisfied"] = ["very_dissatisfied"]
-    assert "dissatisfied" not in valid(set_levels(five, fields(levels="3")))["rating"]  # the server's default
+    assert valid(set_levels(five, fields(levels="5")))["rating"]["dissatisfied"] == [
+        "neutral", "dissatisfied", "very_dissatisfied"]
+    assert "dissatisfied" not in valid(set_levels(five, fields(levels="3")))["rating"]
+    three = valid(set_levels(document, fields(levels="3")))
+    three["rating"]["dissatisfied"] = ["dissatisfied"]
+    assert "dissatisfied" not in valid(set_levels(three, fields(levels="5")))["rating"]
 
 
 def test_the_centers_hours_weekdays_days_of_their_own_closed_dates_and_cut_off(document: dict[str, Any]) -> None:

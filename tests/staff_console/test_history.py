@@ -164,10 +164,13 @@ def test_every_key_of_the_live_tables_the_server_reads_has_a_vietnamese_label(mo
 
 
 def test_the_dossier_rules_and_the_rating_figures_are_said_in_vietnamese() -> None:
-    after = copy.deepcopy(DOCUMENT)
+    before = copy.deepcopy(DOCUMENT)  # the example's, without what the test sets
+    before["rating"].pop("criteria", None)
+    before.pop("dossiers", None)
+    after = copy.deepcopy(before)
     after["rating"].update(dissatisfied=["satisfied", "dissatisfied"], criteria=["attitude", "time"])
     after["dossiers"] = {"national": False, "pattern": "HS-[0-9]{6}", "per_ticket": 5}
-    assert said(DOCUMENT, after) == [
+    assert said(before, after) == [
         "Tiêu chí đánh giá thêm qua điện thoại: (không đặt) → Thái độ của cán bộ, Thời gian giải quyết",
         "Các mức tính là không hài lòng: (không đặt) → Hài lòng, Không hài lòng",
         "Kiểm tra mã hồ sơ theo định dạng quốc gia: (không đặt) → không",

@@ -334,3 +334,88 @@ def test_a_former_scales_levels_count_as_that_scale_judged_them() -> None:
     center = ReportCenter(CENTER, HCM, (), (), FIVE, (("good", "bad"), ("very_satisfied", "dissatisfied")),
                           dissatisfied=("very_dissatisfied",))
     assert center.dissatisfied_levels == {"very_dissatisfied", "bad"}
+
+
+# --- what a review found -----------------------------------------------------------------------------------------
+
+def served_with(rig: SatisfactionRig, name: str, n: int, hh: int, mm: int, level: str | None = None) -> None:
+    """`name` takes a ticket, is called at counter 1, leaves dossier D<n>, is served and (with `level`) rates."""
+    rig.take(name, hh, mm, "dat-dai")
+    rig.call("1", name, hh, mm + 1)
+    rig.attach("1", n, hh, mm + 2)
+    rig.act("1", "finish", hh, mm + 3)
+    if level is not None:
+        rig.press("1", name, level, hh, mm + 3)
+
+
+def test_a_dossier_of_a_citizen_then_marked_missed_was_never_received(tmp_path: Path) -> None:
+    rig = SatisfactionRig(tmp_path, Clock(), "")
+    served_with(rig, "A1", 1, 7, 30, "satisfied")
+    rig.take("A2", 7, 40, "dat-dai")
+    rig.call("1", "A2", 7, 41)
+    rig.attach("1", 2, 7, 42)  # scanned from the wrong pile, then the official finds nobody there
+    rig.act("1", "skip", 7, 43)
+    rig.storage.close()
+    report = make_report(rig.config, DAY, DAY, NOON)
+    assert table(report.tables, "hai-long-766").rows[0][2:7] == (1, 1, 0, 0, 0)
+    assert [row[0] for row in table(report.tables, "ho-so-da-tiep-nhan").rows] == [code(1)]
+
+
+def test_a_dossier_brought_again_on_a_later_day_counts_once_and_against_when_any_visit_was(tmp_path: Path) -> None:
+    """D1 received on 23/11 and rated "Hài lòng"; the citizen comes back with it on 24/11 and rates "Không hài lòng":
+    one dossier received (on 23/11), counted against the ratio."""
+    rig = SatisfactionRig(tmp_path, Clock(), "")
+    served_with(rig, "A1", 1, 7, 30, "satisfied")
+    rig.clock.now = datetime(2026, 11, 24, 7, 30, tzinfo=HCM)
+    ticket = rig.issued("dat-dai")
+    ok(rig.command("1", "next"))
+    ok(rig.command("1", "dossier", code=code(1)))  # the code's day is 23/11: still a dossier of today's national form
+    ok(rig.command("1", "finish"))
+    body = {"v": 1, "rating_id": uuid.uuid4().hex, "ticket_id": ticket["id"], "level": "dissatisfied",
+            "pressed_at": rig.clock.now.isoformat()}
+    ok(reply_of(rig.send(rig.topics.counter_rating("1"), body, None), rig.topics.rating_ack("1")))
+    rig.storage.close()
+    report = make_report(rig.config, DAY, date(2026, 11, 24), datetime(2026, 11, 24, 12, tzinfo=HCM))
+    assert table(report.tables, "hai-long-766").rows[0][2:8] == (1, 1, 1, 0, 1, 0.0)
+    [received] = table(report.tables, "ho-so-da-tiep-nhan").rows
+    assert received[:2] == (code(1), DAY) and received[-3:] == ("Không hài lòng", "Có", "Không")
+
+
+def test_a_rating_counts_as_the_levels_said_when_it_was_given(tmp_path: Path) -> None:
+    """Five levels, the default counting dissatisfied and very_dissatisfied: D1 rated neutral is satisfied. The center
+    then counts neutral too: D1's figures, of a day already closed, do not change; D2 rated neutral after it counts."""
+    rig = SatisfactionRig(tmp_path, Clock(), "")
+    path = rig.config.path
+    five = path.read_text(encoding="utf-8").replace('["very_satisfied", "satisfied", "dissatisfied"]',
+                                                    '["very_satisfied", "satisfied", "neutral", "dissatisfied", '
+                                                    '"very_dissatisfied"]')
+    path.write_text(five, encoding="utf-8")
+    rig.storage.close()
+    rig.config = load(path)
+    rig.restart()
+    served_with(rig, "A1", 1, 7, 30, "neutral")
+    path.write_text(five.replace("[rating]\n", '[rating]\ndissatisfied = ["neutral", "dissatisfied", '
+                                               '"very_dissatisfied"]\n'), encoding="utf-8")
+    rig.storage.close()
+    rig.config = load(path)
+    rig.restart()
+    served_with(rig, "A2", 2, 8, 0, "neutral")
+    rig.storage.close()
+    report = make_report(rig.config, DAY, DAY, NOON)
+    assert [(row[0], row[-2]) for row in table(report.tables, "ho-so-da-tiep-nhan").rows] == [
+        (code(1), "Không"), (code(2), "Có")]
+
+
+def test_a_comment_that_looks_like_a_formula_stays_text_in_the_workbook_and_the_csv(tmp_path: Path) -> None:
+    rig = SatisfactionRig(tmp_path, Clock(), "")
+    served_with(rig, "A1", 1, 7, 30)
+    said = '=HYPERLINK("http://example.invalid/x","Xem chi tiết")'
+    rig.phone("A1", "satisfied", 7, 34, comment=said)
+    rig.storage.close()
+    write_report(make_report(rig.config, DAY, DAY, NOON), tmp_path / "out")
+    [workbook] = (tmp_path / "out").glob("*.xlsx")
+    sheet = load_workbook(workbook)["Hồ sơ không hài lòng"]
+    cells = [cell for row in sheet.iter_rows(min_row=2) for cell in row if cell.value == said]
+    assert cells and all(cell.data_type == "s" for cell in cells)
+    text = (tmp_path / "out" / "csv" / "ho-so-khong-hai-long.csv").read_text(encoding="utf-8-sig")
+    assert f"'{said}" in next(csv.reader([line for line in text.splitlines() if "HYPERLINK" in line]))

@@ -188,7 +188,7 @@ def test_the_same_morning_makes_the_same_tables_on_postgresql_as_on_sqlite(tmp_p
     with closing(sqlite3.connect(tmp_path / "lite" / "center.db")) as lite_db, psycopg.connect(database) as pg_db:
         for table in TABLES:
             assert rows(pg_db, table) == rows(lite_db, table), table
-        assert [row[-3] for row in rows(pg_db, "ratings")] == ["buttons", "phone"]  # channel, criteria, comment
+        assert [row[-4] for row in rows(pg_db, "ratings")] == ["buttons", "phone"]  # then criteria, comment, ...
         assert len(rows(pg_db, "tickets")) >= 7
     assert pg.storage.schema_version() == 6  # type: ignore[attr-defined]
     pg.storage.close()
