@@ -69,6 +69,7 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self';
        "media-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 TOO_MANY_WRONG_VI = "Đã tra cứu quá nhiều mã phiếu không đúng. Vui lòng thử lại sau ít phút."
 NOT_FOUND_VI = "Không tìm thấy phiếu. Vui lòng quét lại mã QR trên phiếu."
+COMMENT_SENT_VI = "Phản ánh, kiến nghị của Ông/Bà đã được gửi đến trung tâm."
 
 
 @dataclass(slots=True)
@@ -332,7 +333,8 @@ def make_app(phones: Phones, clock: Clock | None = None) -> Starlette:
             return page(request, 409, token, phones.view(token), refused.message, rating)  # to send again as it was
         log.info("a phone rating: %s, %d criteria, %s", rating.level, len(rating.criteria),
                  "a comment" if rating.comment else "no comment")
-        return page(request, 200, token, phones.view(token))  # its note thanks the citizen for the rating
+        # its note thanks the citizen for the rating; the message says what they wrote reached the center
+        return page(request, 200, token, phones.view(token), COMMENT_SENT_VI if rating.comment else "")
 
     async def stream(request: Request) -> Response:
         token, found = await ticket_of(request)

@@ -171,7 +171,7 @@ def test_a_rating_with_criteria_and_a_comment_reaches_the_server_whole(client: T
     answer = client.post(f"/phieu/{TOKEN}/danh-gia", data={
         "level": "satisfied", "criterion.time": "dissatisfied", "criterion.attitude": "very_satisfied",
         "comment": "Chờ hơi lâu,\r\nnhưng cán bộ   hướng dẫn rất kỹ."})
-    assert answer.status_code == 200
+    assert answer.status_code == 200 and "Phản ánh, kiến nghị của Ông/Bà đã được gửi đến trung tâm." in answer.text
     [rating] = center.ratings
     assert (rating.token, rating.level, rating.criteria, rating.comment) == (
         TOKEN, "satisfied", (("attitude", "very_satisfied"), ("time", "dissatisfied")),
