@@ -18,8 +18,9 @@ from citizen_web.follow import Names
 from protocol.messages import CRITERIA_LABELS, MAX_COMMENT, RATING_LABELS
 
 CRITERION = "criterion."  # a criterion's radio group is named criterion.<id>
+CHOOSE_LEVEL_VI = "Mời Ông/Bà bấm một mức hài lòng chung bên dưới để gửi đánh giá."
 BAD_LEVEL_VI = "Mức đánh giá không hợp lệ."
-BAD_CRITERION_VI = "Tiêu chí đánh giá không hợp lệ. Vui lòng tải lại trang rồi đánh giá lại."
+BAD_CRITERION_VI = "Tiêu chí đánh giá không hợp lệ (trang có thể đã cũ). Mời Ông/Bà chọn lại rồi gửi."
 BAD_COMMENT_VI = "Phản ánh, kiến nghị có ký tự không gửi được. Vui lòng sửa lại rồi gửi."
 
 
@@ -57,7 +58,7 @@ def read_rating(fields: Iterable[tuple[str, str]], names: Names) -> RatingForm:
     comment = " ".join("".join(c for c in unicodedata.normalize("NFC", typed)
                                if unicodedata.category(c) != "Cf").split())
     if level not in names.levels:
-        refusals.insert(0, BAD_LEVEL_VI)
+        refusals.insert(0, BAD_LEVEL_VI if levels else CHOOSE_LEVEL_VI)
     if len(comments) > 1 or not comment.isprintable():
         refusals.append(BAD_COMMENT_VI)
     elif len(comment) > MAX_COMMENT:

@@ -9,7 +9,15 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from citizen_web.follow import Names
-from citizen_web.rating import BAD_COMMENT_VI, BAD_CRITERION_VI, BAD_LEVEL_VI, RatingForm, rating_context, read_rating
+from citizen_web.rating import (
+    BAD_COMMENT_VI,
+    BAD_CRITERION_VI,
+    BAD_LEVEL_VI,
+    CHOOSE_LEVEL_VI,
+    RatingForm,
+    rating_context,
+    read_rating,
+)
 from protocol.messages import MAX_COMMENT
 
 FIVE = ("very_satisfied", "satisfied", "neutral", "dissatisfied", "very_dissatisfied")
@@ -51,10 +59,16 @@ def test_a_form_the_page_never_makes_is_refused_in_the_citizens_words(fields: li
     assert form.refusal == refusal
 
 
-@pytest.mark.parametrize("levels", [[], [("level", "")], [("level", "great")],
+@pytest.mark.parametrize("levels", [[("level", "")], [("level", "great")],
                                     [("level", "satisfied"), ("level", "neutral")]])
 def test_the_overall_level_is_one_of_the_centers(levels: list[tuple[str, str]]) -> None:
     assert read_rating([*levels, ("criterion.time", "great")], NAMES).refusal == BAD_LEVEL_VI
+
+
+def test_a_form_sent_without_a_level_asks_for_one_and_keeps_the_rest() -> None:
+    """Enter on a criterion's radio sends the form by its hidden default button, which has no level."""
+    form = read_rating([("criterion.time", "neutral"), ("comment", "Tốt.")], NAMES)
+    assert form == RatingForm("", (("time", "neutral"),), "Tốt.", CHOOSE_LEVEL_VI)
 
 
 def test_a_refused_form_is_shown_again_as_the_citizen_filled_it() -> None:

@@ -179,7 +179,7 @@ def test_a_rating_with_criteria_and_a_comment_reaches_the_server_whole(client: T
 
 
 @pytest.mark.parametrize(("fields", "said"), [
-    ({"criterion.cleanliness": "satisfied"}, "Tiêu chí đánh giá không hợp lệ."),
+    ({"criterion.cleanliness": "satisfied"}, "Tiêu chí đánh giá không hợp lệ (trang có thể đã cũ)."),
     ({"criterion.time": "great"}, "Mức đánh giá cho tiêu chí «Thời gian giải quyết» không hợp lệ."),
     ({"comment": "Chờ lâu. " + "x" * 500}, "Phản ánh, kiến nghị được tối đa 500 ký tự"),
     ({"level": "great"}, "Mức đánh giá không hợp lệ."),

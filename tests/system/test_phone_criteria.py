@@ -20,8 +20,10 @@ from urllib.parse import urlencode
 import pytest
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
 
-from devkit.browser import PHONE_AGENT, chromium
+from devkit.browser import PHONE_AGENT, chromium, left
 from devkit.local_broker import LocalBroker
 from devkit.phone_page import PhonePage
 from tests.harness import TIMEOUT, Device, ServerProcess, WebProcess, device, until, watching, write_center_config
@@ -94,7 +96,7 @@ def test_a_form_with_criteria_and_a_comment_is_stored_whole_and_a_forged_one_cha
     with watching(broker, center_id, "web/+/request") as asked:
         forged = {"level": "satisfied", "criterion.cleanliness": "satisfied", "comment": "Thử."}
         status, body = send(web, "POST", f"{page}/danh-gia", forged)
-        assert status == 400 and "Tiêu chí đánh giá không hợp lệ." in body
+        assert status == 400 and "Tiêu chí đánh giá không hợp lệ (trang có thể đã cũ)." in body
         status, body = send(web, "POST", f"{page}/danh-gia", {"level": "satisfied", "comment": "x" * 501})
         assert status == 400 and "tối đa 500 ký tự" in body
         time.sleep(0.5)  # whatever the web would have sent has reached the watcher by now
@@ -146,6 +148,17 @@ def test_a_phone_fills_the_criteria_and_a_comment_and_the_server_keeps_them(
     shot = page.save(tmp_path / "phone-tieu-chi.png")
     shutil.copyfile(shot, SCREENSHOT)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # Enter on a radio (a phone with a keyboard) sends the form by its default button: no level, so nothing is
+    # rated ("Rất hài lòng" would be the first button's) and the form comes back as filled
+    chosen = phone.find_element(By.CSS_SELECTOR, "input[name='criterion.guidance'][value='neutral']")
+    chosen.send_keys(Keys.ENTER)
+    WebDriverWait(phone, TIMEOUT, poll_frequency=0.05).until(lambda _d: left(chosen))
+    assert page.message() == "Mời Ông/Bà bấm một mức hài lòng chung bên dưới để gửi đánh giá."
+    assert ratings(server) == []
+    assert phone.find_element(By.CSS_SELECTOR, "input[name='criterion.guidance'][value='neutral']").is_selected()
+    assert phone.find_element(By.ID, "phan-anh").get_attribute("value") == comment
+    page.save(tmp_path / "phone-tieu-chi-thieu-muc.png")
 
     page.rate("satisfied")
     assert page.message() == "Phản ánh, kiến nghị của Ông/Bà đã được gửi đến trung tâm."
