@@ -59,7 +59,10 @@ T = TypeVar("T")
 
 HERE = Path(__file__).parent
 TOKEN = re.compile(r"[A-Za-z0-9_-]{27}")  # base64url of 20 bytes: the day, the ticket's place, a 96-bit MAC
-MAX_BODY = 8192  # a rating form: a level, the criteria, a comment of 500 characters (at most 4.5 KB form-encoded)
+# A rating form: a level, the criteria, a comment of 500 characters. The page sends it as multipart/form-data, its
+# letters as UTF-8 (at most 3 bytes each; percent-encoded they would take 9): the longest is under 2.5 KB, within
+# this and the reverse proxy's 4 KB (firmware_configs/nginx/citizen-web.conf).
+MAX_BODY = 4096
 PING_S = 15.0  # a stream says something at least this often (proxies close silent connections)
 LOOKUP_THREADS = 16  # requests to the server at once (each waits for its answer in a thread)
 RATING_REFRESH_S = 20.0  # a finished ticket's page asks again this often: it may have been rated at the counter

@@ -167,3 +167,25 @@ def test_a_phone_fills_the_criteria_and_a_comment_and_the_server_keeps_them(
     [(ticket_id, level, channel, criteria, stored)] = ratings(server)
     assert (ticket_id, level, channel, stored) == (ticket["id"], "satisfied", "phone", comment)
     assert json.loads(criteria) == {"attitude": "very_satisfied", "guidance": "neutral"}
+
+
+def test_the_longest_form_a_phone_can_send_passes_the_body_limits(
+        web: WebProcess, server: ServerProcess, tester: Device, phone: WebDriver) -> None:
+    """Every criterion at the longest level and 500 letters of 3 bytes each (what `maxlength` lets through) go as
+    Chromium encodes the form: under the web's and the reverse proxy's 4 KB."""
+    ticket = served(tester)
+    until(lambda: "criterion.time" in send(web, "GET", f"/phieu/{ticket['token']}")[1])
+    page = PhonePage(phone, TIMEOUT)
+    page.open(f"{web.url}/phieu/{ticket['token']}")
+    page.wait_for("served")
+    phone.find_element(By.CSS_SELECTOR, "#them summary").click()
+    for criterion in CRITERIA:
+        phone.find_element(By.CSS_SELECTOR, f"input[name='criterion.{criterion}'][value='very_dissatisfied']").click()
+    longest = "ỗ" * 500
+    assert len(longest.encode()) == 1500
+    phone.execute_script("document.getElementById('phan-anh').value = arguments[0];", longest)
+    page.rate("very_dissatisfied")
+    assert page.notes() == ["Ông/Bà đã đánh giá: Rất không hài lòng. Trân trọng cảm ơn."]
+    [(_ticket_id, level, _channel, criteria, stored)] = ratings(server)
+    assert (level, stored, json.loads(criteria)) == ("very_dissatisfied", longest, dict.fromkeys(CRITERIA,
+                                                                                               "very_dissatisfied"))
