@@ -5,7 +5,6 @@ broker user may do nothing else."""
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import threading
@@ -30,6 +29,8 @@ from protocol.messages import (
     Status,
     WebBook,
     WebBooking,
+    WebLookup,
+    WebRate,
     WebSlots,
     parse_object,
 )
@@ -90,7 +91,8 @@ class Bridge:
                           {c.id: c.name for c in config.counters}, config.rating_levels, ZoneInfo(config.timezone),
                           bookings,
                           {a.id: a.name for a in config.areas if bookings and a.booking_capacity > 0 and a.open},
-                          {a.id: a.name for a in config.areas if bookings and bookings.remote and a.open})
+                          {a.id: a.name for a in config.areas if bookings and bookings.remote and a.open},
+                          config.rating_criteria)
         except (BadMessage, ValueError, KeyError) as bad:
             log.warning("ignored the center's config: %s", bad)
             return
@@ -132,10 +134,9 @@ class Bridge:
 
     # --- what the web asks (worker threads) -----------------------------------------------
 
-    def ask(self, action: str, token: str, **extra: str) -> PublicTicket:
-        """The server's `ticket` for `action` ("lookup" or "rate"), or Refused with why not (blocking: `call`)."""
-        body = {"v": 1, "request_id": uuid.uuid4().hex, "action": action, "token": token, **extra}
-        return self.call(action, json.dumps(body, ensure_ascii=False).encode(), _ticket)
+    def ask(self, request: WebLookup | WebRate) -> PublicTicket:
+        """The server's `ticket` for a look-up or a rating, or Refused with why not (blocking: `call`)."""
+        return self.call(request.action, request.to_wire(), _ticket)
 
     def slots(self, area: str, day: date | None = None) -> SlotsAnswer:
         """The area's bookable days (and `day`'s slots), or Refused (issue 18; read-only, so a fresh request_id)."""

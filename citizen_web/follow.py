@@ -43,6 +43,7 @@ class Names:
     bookings: BookingInfo | None = None  # the center's appointments, when it takes them (issue 18)
     bookable: Mapping[str, str] = field(default_factory=dict)  # the areas that take bookings: id -> name, in order
     remote_areas: Mapping[str, str] = field(default_factory=dict)  # ... that give remote numbers (any open area)
+    criteria: tuple[str, ...] = ()  # what a phone's rating asks besides the level, in order (issue 19)
 
 
 @dataclass(frozen=True, slots=True)

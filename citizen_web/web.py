@@ -1,10 +1,11 @@
 """The citizen's pages: a ticket's page (its QR opens `/phieu/<token>`), its live stream, and the rating form; the
 booking pages (issue 18) are `booking_pages.py`'s.
 
-Starlette on uvicorn. The page is whole without JavaScript (it reloads itself every 30 s, and the rating is a plain
-form); with it, the page follows the ticket through Server-Sent Events, vibrates and rings when the citizen is
-called or close to it. Nothing of a ticket is served without its token, every client is limited (`limits.py`), and
-the process holds a bounded number of tickets and streams.
+Starlette on uvicorn. The page is whole without JavaScript: it reloads itself every 30 s (but not while its rating
+form is open, which a reload would wipe), and the rating is a plain form (`rating.py`). With JavaScript, the page
+follows the ticket through Server-Sent Events, vibrates and rings when the citizen is called or close to it.
+Nothing of a ticket is served without its token, every client is limited (`limits.py`), and the process holds a
+bounded number of tickets and streams.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import logging
 import re
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -47,8 +49,9 @@ from citizen_web.follow import (
     view_of,
 )
 from citizen_web.limits import STREAMS_PER_TOKEN, TOO_MANY_VI, ClientLimits, client_of
+from citizen_web.rating import RatingForm, rating_context, read_rating
 from protocol.agent import Clock
-from protocol.messages import RATING_LABELS, PublicTicket
+from protocol.messages import MAX_CRITERIA, PublicTicket, WebLookup, WebRate
 from ui.web import Guard, read_form
 
 log = logging.getLogger(__name__)
@@ -56,7 +59,10 @@ T = TypeVar("T")
 
 HERE = Path(__file__).parent
 TOKEN = re.compile(r"[A-Za-z0-9_-]{27}")  # base64url of 20 bytes: the day, the ticket's place, a 96-bit MAC
-MAX_BODY = 1024  # a rating form is a level id
+# A rating form: a level, the criteria, a comment of 500 characters. The page sends it as multipart/form-data, its
+# letters as UTF-8 (at most 3 bytes each; percent-encoded they would take 9): the longest is under 2.5 KB, within
+# this and the reverse proxy's 4 KB (firmware_configs/nginx/citizen-web.conf).
+MAX_BODY = 4096
 PING_S = 15.0  # a stream says something at least this often (proxies close silent connections)
 LOOKUP_THREADS = 16  # requests to the server at once (each waits for its answer in a thread)
 RATING_REFRESH_S = 20.0  # a finished ticket's page asks again this often: it may have been rated at the counter
@@ -66,6 +72,7 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self';
        "media-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 TOO_MANY_WRONG_VI = "Đã tra cứu quá nhiều mã phiếu không đúng. Vui lòng thử lại sau ít phút."
 NOT_FOUND_VI = "Không tìm thấy phiếu. Vui lòng quét lại mã QR trên phiếu."
+COMMENT_SENT_VI = "Phản ánh, kiến nghị của Ông/Bà đã được gửi đến trung tâm."
 
 
 @dataclass(slots=True)
@@ -116,7 +123,7 @@ class Phones:
         """The ticket of `token`, asked once however many pages ask at the same moment; Refused when it is none
         (a ticket known before is then marked gone, when the server says so)."""
         try:
-            ticket = await self._ask(token, "lookup")
+            ticket = await self.once(token, lambda: self.bridge.ask(WebLookup(uuid.uuid4().hex, token)))
         except Refused as refused:
             known = self._known.get(token)
             if known is not None and refused.code in GONE:
@@ -135,12 +142,10 @@ class Phones:
                 await self.look_up(token)
         return known
 
-    async def rate(self, token: str, level: str) -> Known:
-        ticket = await self._ask(f"rate:{token}:{level}", "rate", token=token, level=level)
+    async def rate(self, token: str, rating: RatingForm) -> Known:
+        request = WebRate(uuid.uuid4().hex, token, rating.level, rating.criteria, rating.comment)
+        ticket = await self.once(f"rate:{token}:{rating!r}", lambda: self.bridge.ask(request))
         return self._remember(token, ticket)
-
-    async def _ask(self, key: str, action: str, token: str = "", **extra: str) -> PublicTicket:
-        return await self.once(key, lambda: self.bridge.ask(action, token or key, **extra))
 
     async def once(self, key: str, work: Callable[[], T]) -> T:
         """`work` (a blocking request to the server) done in a thread, once however many ask for `key` at the same
@@ -257,10 +262,11 @@ def make_app(phones: Phones, clock: Clock | None = None) -> Starlette:
     limits = phones.limits
 
     def page(request: Request, status: int, token: str = "", view: dict[str, Any] | None = None,
-             message: str = "") -> Response:
+             message: str = "", sent: RatingForm | None = None) -> Response:
+        """`sent`: a refused rating form, shown again as the citizen filled it."""
         names, _queue, _reached = phones.bridge.picture()
-        levels = [(level, RATING_LABELS.get(level, level)) for level in names.levels] if names else []
-        context = {**site_context(names), "token": token, "view": view, "message": message, "levels": levels}
+        context = {**site_context(names), "token": token, "view": view, "message": message,
+                   **rating_context(names, sent)}
         return templates.TemplateResponse(request, "ticket.html" if view else "message.html", context,
                                           status_code=status)
 
@@ -310,23 +316,28 @@ def make_app(phones: Phones, clock: Clock | None = None) -> Starlette:
         token, found = await ticket_of(request)
         if isinstance(found, Response):
             return found
-        form = await read_form(request, MAX_BODY, max_fields=2)
-        level = str(form.get("level", ""))[:64]
+        form = await read_form(request, MAX_BODY, max_fields=2 + MAX_CRITERIA)
         names, _queue, _reached = phones.bridge.picture()
-        if names is None or level not in names.levels:
-            return page(request, 400, token, phones.view(token), "Mức đánh giá không hợp lệ.")
+        if names is None:
+            return page(request, 503, token, phones.view(token), NOT_READY_VI)
+        rating = read_rating(((name, value) for name, value in form.multi_items() if isinstance(value, str)), names)
+        if rating.refusal is not None:  # nothing reaches the server
+            log.warning("refused a phone rating's form: %s", rating.refusal)
+            return page(request, 400, token, phones.view(token), rating.refusal, rating)
         unratable = _not_ratable(found.ticket)
         if unratable is not None:  # said here: only a rating that may count reaches the server (and its disk)
             return page(request, 409, token, phones.view(token), unratable)
         try:
-            await phones.rate(token, level)
+            await phones.rate(token, rating)
         except Refused as refused:
             log.info("a phone rating was refused: %s", refused.code)
             with contextlib.suppress(Refused):  # the page then shows what holds (rated at the counter, closed)
                 await phones.look_up(token)
-            return page(request, 409, token, phones.view(token), refused.message)
-        log.info("a phone rating: %s", level)
-        return page(request, 200, token, phones.view(token))  # its note thanks the citizen for the rating
+            return page(request, 409, token, phones.view(token), refused.message, rating)  # to send again as it was
+        log.info("a phone rating: %s, %d criteria, %s", rating.level, len(rating.criteria),
+                 "a comment" if rating.comment else "no comment")
+        # its note thanks the citizen for the rating; the message says what they wrote reached the center
+        return page(request, 200, token, phones.view(token), COMMENT_SENT_VI if rating.comment else "")
 
     async def stream(request: Request) -> Response:
         token, found = await ticket_of(request)

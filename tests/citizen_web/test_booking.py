@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from starlette.testclient import TestClient
 
-from citizen_web import booking_pages, limits
+from citizen_web import booking_pages, limits, web
 from citizen_web.booking_view import request_id
 from citizen_web.bridge import Refused
 from citizen_web.config import WebConfig
@@ -25,7 +25,17 @@ from citizen_web.follow import Names, Queue
 from citizen_web.limits import ClientLimits
 from citizen_web.web import Phones, make_app
 from protocol.booking_code import check_digit, grouped
-from protocol.messages import BookingInfo, BookingView, FreeDay, FreeSlot, SlotsAnswer, WebBook, WebBooking
+from protocol.messages import (
+    BookingInfo,
+    BookingView,
+    FreeDay,
+    FreeSlot,
+    SlotsAnswer,
+    WebBook,
+    WebBooking,
+    WebLookup,
+    WebRate,
+)
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 TODAY = datetime.now(ZONE).date()
@@ -64,7 +74,7 @@ class Server:
     def picture(self) -> tuple[Names | None, Queue | None, bool]:
         return self.names, None, True
 
-    def ask(self, action: str, token: str, **extra: str) -> None:
+    def ask(self, request: WebLookup | WebRate) -> None:
         raise AssertionError("no ticket is looked up here")
 
     def slots(self, area: str, day: date | None = None) -> SlotsAnswer:
@@ -323,7 +333,7 @@ def test_an_incomplete_form_is_refused_without_asking_the_server(
 def test_a_post_from_another_site_or_too_big_never_reaches_the_server(client: TestClient, server: Server) -> None:
     fields = {"yeu_cau": "a" * 32, "cccd": CCCD, "dien_thoai": PHONE, "dong_y": "1"}
     assert client.post(SLOT_URL, data=fields, headers={"Origin": "https://evil.example"}).status_code == 403
-    assert client.post(SLOT_URL, data={**fields, "x": "y" * 2000}).status_code == 413
+    assert client.post(SLOT_URL, data={**fields, "x": "y" * web.MAX_BODY}).status_code == 413  # the site's limit
     assert server.asked == []
     assert client.post(SLOT_URL, data=fields, headers={"Origin": "http://testserver"}).status_code == 200
 

@@ -21,12 +21,13 @@ from citizen_web.follow import Names, Queue
 from citizen_web.limits import ClientLimits
 from citizen_web.web import Phones, make_app
 from protocol.config import MqttSettings
-from protocol.messages import PublicTicket
+from protocol.messages import PublicTicket, WebLookup, WebRate
 
 TOKEN = "T" * 27
 DAY = date(2026, 12, 2)
 NAMES = Names("Bộ phận <b>Một cửa</b>", {"dat-dai": "Đất đai"}, {"1": "Quầy 1"},
-              ("very_satisfied", "satisfied", "dissatisfied"), ZoneInfo("Asia/Ho_Chi_Minh"))
+              ("very_satisfied", "satisfied", "dissatisfied"), ZoneInfo("Asia/Ho_Chi_Minh"),
+              criteria=("attitude", "time"))
 
 
 def public(**fields: Any) -> PublicTicket:
@@ -45,14 +46,17 @@ class Center:
         now = datetime.now(UTC)
         self.queue: Queue | None = Queue(DAY, now, now, {7: ("dat-dai", 2, 600)}, {}, {"dat-dai": 1})
         self.asked: list[tuple[str, str]] = []
+        self.ratings: list[WebRate] = []
         self._lock = threading.Lock()
 
     def picture(self) -> tuple[Names | None, Queue | None, bool]:
         return NAMES, self.queue, True
 
-    def ask(self, action: str, token: str, **extra: str) -> PublicTicket:
+    def ask(self, request: WebLookup | WebRate) -> PublicTicket:
         with self._lock:
-            self.asked.append((action, token))
+            self.asked.append((request.action, request.token))
+            if isinstance(request, WebRate):
+                self.ratings.append(request)
         if isinstance(self.ticket, Refused):
             raise self.ticket
         return self.ticket
@@ -139,3 +143,65 @@ def test_what_the_center_names_is_escaped_and_no_ticket_id_reaches_the_page(clie
     page = client.get(f"/phieu/{TOKEN}").text
     assert "Bộ phận &lt;b&gt;Một cửa&lt;/b&gt;" in page and "<b>Một cửa" not in page
     assert "20261202" not in page and "000007" not in page
+
+
+# --- the rating form (issue 19) -----------------------------------------------------------------------------------
+
+SERVED = public(state="served", counter_id="1", rating={"level": None, "until": "2026-12-02T09:30:00+07:00",
+                                                         "open": True})
+
+
+def test_the_rating_form_asks_the_centers_criteria_and_a_feedback_none_chosen_and_stays_put(
+        client: TestClient, center: Center) -> None:
+    center.ticket, center.queue = SERVED, None
+    page = client.get(f"/phieu/{TOKEN}").text
+    for criterion in ("attitude", "time"):
+        for level in ("very_satisfied", "satisfied", "dissatisfied"):
+            assert f'name="criterion.{criterion}" value="{level}">' in page  # none checked
+    assert "criterion.guidance" not in page and "Thái độ của cán bộ" in page and "Thời gian giải quyết" in page
+    assert 'name="comment" rows="4" maxlength="500"></textarea>' in page
+    assert "Phản ánh, kiến nghị (nếu có)" in page and "được gửi đến trung tâm" in page and "bạn" not in page.lower()
+    assert 'http-equiv="refresh"' not in page  # a page without script must not wipe what is being written
+    assert '<details id="them">' in page  # folded: the overall level is the first thing to press
+
+
+def test_a_rating_with_criteria_and_a_comment_reaches_the_server_whole(client: TestClient, center: Center) -> None:
+    center.ticket, center.queue = SERVED, None
+    client.get(f"/phieu/{TOKEN}")
+    answer = client.post(f"/phieu/{TOKEN}/danh-gia", data={
+        "level": "satisfied", "criterion.time": "dissatisfied", "criterion.attitude": "very_satisfied",
+        "comment": "Chờ hơi lâu,\r\nnhưng cán bộ   hướng dẫn rất kỹ."})
+    assert answer.status_code == 200 and "Phản ánh, kiến nghị của Ông/Bà đã được gửi đến trung tâm." in answer.text
+    [rating] = center.ratings
+    assert (rating.token, rating.level, rating.criteria, rating.comment) == (
+        TOKEN, "satisfied", (("attitude", "very_satisfied"), ("time", "dissatisfied")),
+        "Chờ hơi lâu, nhưng cán bộ hướng dẫn rất kỹ.")
+
+
+@pytest.mark.parametrize(("fields", "said"), [
+    ({"criterion.cleanliness": "satisfied"}, "Tiêu chí đánh giá không hợp lệ (trang có thể đã cũ)."),
+    ({"criterion.time": "great"}, "Mức đánh giá cho tiêu chí «Thời gian giải quyết» không hợp lệ."),
+    ({"comment": "Chờ lâu. " + "x" * 500}, "Phản ánh, kiến nghị được tối đa 500 ký tự"),
+    ({"level": "great"}, "Mức đánh giá không hợp lệ."),
+])
+def test_a_form_the_page_never_makes_is_refused_and_nothing_reaches_the_server(
+        client: TestClient, center: Center, fields: dict[str, str], said: str) -> None:
+    center.ticket, center.queue = SERVED, None
+    client.get(f"/phieu/{TOKEN}")
+    answer = client.post(f"/phieu/{TOKEN}/danh-gia", data={"level": "satisfied", "criterion.attitude": "satisfied",
+                                                            "comment": "Chờ lâu.", **fields})
+    assert answer.status_code == 400 and said in answer.text
+    assert center.asked == [("lookup", TOKEN)] and center.ratings == []
+    # shown again as filled: the choice that was the center's and the text as typed
+    assert 'name="criterion.attitude" value="satisfied" checked>' in answer.text
+    assert f">{fields.get('comment', 'Chờ lâu.')}</textarea>" in answer.text
+    assert '<details id="them" open>' in answer.text
+
+
+def test_a_rating_the_center_did_not_take_keeps_what_was_written(client: TestClient, center: Center) -> None:
+    center.ticket, center.queue = SERVED, None
+    client.get(f"/phieu/{TOKEN}")
+    center.ticket = Refused("no_answer", "Trung tâm chưa trả lời. Vui lòng thử lại sau giây lát.")
+    answer = client.post(f"/phieu/{TOKEN}/danh-gia", data={"level": "satisfied", "comment": "Cảm ơn cán bộ."})
+    assert answer.status_code == 409 and "Trung tâm chưa trả lời." in answer.text
+    assert ">Cảm ơn cán bộ.</textarea>" in answer.text  # to send again without writing it again
