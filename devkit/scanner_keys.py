@@ -1,10 +1,12 @@
-"""What a keyboard-wedge barcode scanner writes to its Linux input device, as bytes, and a FIFO standing in for
-/dev/input/by-id/...-event-kbd: for the tests and `make demo`, whose counter terminals read their scanner from it."""
+"""Scanners for the tests and `make demo`: what a keyboard-wedge barcode scanner writes to its Linux input device,
+as bytes, and a FIFO standing in for /dev/input/by-id/...-event-kbd (the counter terminals read their scanner from
+it); and the fake of the scanner port the kiosk and the counter terminal share in shape (`scans()`, `close()`)."""
 
 from __future__ import annotations
 
 import errno
 import os
+import queue
 import time
 from pathlib import Path
 
@@ -60,3 +62,24 @@ class FifoScanner:
 
     def close(self) -> None:
         os.close(self._fd)
+
+
+class FakeScanner:
+    """The scanner port in memory: `scan(text)` is a citizen holding a QR to the kiosk's scanner, or an official
+    scanning a dossier at the counter terminal."""
+
+    def __init__(self) -> None:
+        self._scans: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self.closed = False
+
+    def scan(self, text: str) -> None:
+        self._scans.put(text)
+
+    def scans(self) -> list[str]:
+        taken = []
+        while not self._scans.empty():
+            taken.append(self._scans.get_nowait())
+        return taken
+
+    def close(self) -> None:
+        self.closed = True

@@ -213,23 +213,3 @@ class SerialScanner:
             for line in lines.feed(data, time.monotonic()):
                 log.info("QR scanner %s read %d characters", self._port, len(line))
                 self._scans.put(line)
-
-
-class FakeScanner:
-    """In-memory CodeScanner for tests and the demo: `scan(text)` is a citizen holding a QR to it."""
-
-    def __init__(self) -> None:
-        self._scans: queue.SimpleQueue[str] = queue.SimpleQueue()
-        self.closed = False
-
-    def scan(self, text: str) -> None:
-        self._scans.put(text)
-
-    def scans(self) -> list[str]:
-        taken = []
-        while not self._scans.empty():
-            taken.append(self._scans.get_nowait())
-        return taken
-
-    def close(self) -> None:
-        self.closed = True

@@ -203,23 +203,3 @@ class EvdevScanner:
                         self._scans.put(text)
                 pending = pending[whole:]
             keys.idle(now)
-
-
-class FakeScanner:
-    """In-memory CodeScanner for tests: `scan(text)` is the official scanning a dossier."""
-
-    def __init__(self) -> None:
-        self._scans: queue.SimpleQueue[str] = queue.SimpleQueue()
-        self.closed = False
-
-    def scan(self, text: str) -> None:
-        self._scans.put(text)
-
-    def scans(self) -> list[str]:
-        taken = []
-        while not self._scans.empty():
-            taken.append(self._scans.get_nowait())
-        return taken
-
-    def close(self) -> None:
-        self.closed = True

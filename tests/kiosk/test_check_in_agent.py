@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 
 import kiosk.agent as kiosk_agent
+from devkit.scanner_keys import FakeScanner
 from kiosk.agent import KioskAgent
 from kiosk.flow import Touched
 from kiosk.journal import DONE, Journal
 from kiosk.model import BOOKING_BUTTON, KEY_CONFIRM, NOT_CHECKED_IN, SCAN_WRONG, IssuedTicket, Screen, key_target
 from kiosk.printer import FakePrinter
-from kiosk.scanner import FakeScanner
 from kiosk.ticket_layout import RenderedTicket, TicketText, render_ticket
 from protocol.link import FakeLink, Message
 from protocol.messages import BookingInfo

@@ -14,10 +14,10 @@ from pathlib import Path
 import pygame
 import pytest
 
+from devkit.scanner_keys import FakeScanner
 from kiosk.scanner import (
     MAX_SCAN,
     CodeScanner,
-    FakeScanner,
     KeyboardWedgeScanner,
     KeyPress,
     ScanLines,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from devkit.scanner_keys import FakeScanner
 from devkit.terminal_config import example_config
 from protocol.link import FakeLink, Message
 from protocol.messages import Cancellation, CommandDone, ErrorInfo, Refusal, TicketView
@@ -29,7 +30,6 @@ from rating_terminal.flow import (
 from rating_terminal.hardware import FakeTerminal
 from rating_terminal.model import Feedback, Key, KeyPressed
 from rating_terminal.outbox import Outbox
-from rating_terminal.scanner import FakeScanner
 from tests.harness import until
 from tests.rating_terminal.test_agent import ZONE, terminal_running
 from tests.rating_terminal.test_flow import LEVELS, T0
