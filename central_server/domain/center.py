@@ -717,8 +717,9 @@ class Center:
                 remove: bool = False) -> Ticket:
         """Attach a dossier received at the counter to its citizen's ticket (or, `remove`, take it off again).
 
-        The ticket is `dossier_target`'s; `number` names another ticket of the day this counter called. A code is checked against the
-        national form and the center's pattern, at most once in a day, at most `per_ticket` a ticket."""
+        The ticket is `dossier_target`'s; `number` names another ticket of the day this counter called. A code is
+        checked against the national form and the center's pattern, at most once in a day, at most `per_ticket` a
+        ticket."""
         counter = self._counter(counter_id)
         ticket = self._dossier_ticket(counter, number)
         # The code's day may be the calendar's before the service day begins (`day_starts` after midnight); one
