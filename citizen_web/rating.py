@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from citizen_web.follow import Names
-from protocol.messages import CRITERIA_LABELS, MAX_COMMENT, RATING_LABELS
+from protocol.messages import CRITERIA_LABELS, MAX_COMMENT, RATING_LABELS, written
 
 CRITERION = "criterion."  # a criterion's radio group is named criterion.<id>
 CHOOSE_LEVEL_VI = "Mời Ông/Bà bấm một mức hài lòng chung bên dưới để gửi đánh giá."
@@ -59,7 +59,7 @@ def read_rating(fields: Iterable[tuple[str, str]], names: Names) -> RatingForm:
                                if unicodedata.category(c) != "Cf").split())
     if level not in names.levels:
         refusals.insert(0, BAD_LEVEL_VI if levels else CHOOSE_LEVEL_VI)
-    if len(comments) > 1 or not comment.isprintable():
+    if len(comments) > 1 or not written(comment):
         refusals.append(BAD_COMMENT_VI)
     elif len(comment) > MAX_COMMENT:
         refusals.append(f"Phản ánh, kiến nghị được tối đa {MAX_COMMENT} ký tự; nội dung Ông/Bà nhập có "

@@ -574,13 +574,19 @@ def _criteria(body: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     return tuple((name, id_of(criteria, name)) for name in criteria)
 
 
+def written(text: str) -> bool:
+    """Whether `text` is what a person writes: printable, where a symbol newer than this Python's Unicode tables (an
+    emoji of the last years, in the planes from U+1F000) counts as printable too."""
+    return all(c.isprintable() or (ord(c) >= 0x1F000 and unicodedata.category(c) == "Cn") for c in text)
+
+
 def _comment(body: Mapping[str, Any]) -> str | None:
     """The citizen's text, NFC with its spaces collapsed (None: none written)."""
     comment = body.get("comment")
     if comment is None:
         return None
     text = " ".join(unicodedata.normalize("NFC", field_of(body, "comment", str)).split())
-    if len(text) > MAX_COMMENT or not text.isprintable():
+    if len(text) > MAX_COMMENT or not written(text):
         raise BadMessage("bad_request", f"field 'comment' must be at most {MAX_COMMENT} printable characters")
     return text or None
 

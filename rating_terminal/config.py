@@ -148,7 +148,7 @@ def _scanner(table: Table, usb_keypad: Path | None) -> Path:
     """[scanner]: the input device of a barcode scanner that types as a keyboard (issue 19)."""
     device: Path = table.path("device")
     table.finish()
-    if device == usb_keypad:
+    if usb_keypad is not None and device.resolve() == usb_keypad.resolve():  # a by-id link and its eventN alike
         raise table.error("device", "is the USB keypad's device too ([usb_keypad].device)")
     return device
 

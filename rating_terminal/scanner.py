@@ -3,12 +3,13 @@ the terminal attaches to the citizen's ticket.
 
 Scanners type what they read as a keyboard does (HID keyboard wedge, most of them out of the box). On the Pi the
 scanner is a Linux input device (/dev/input/by-id/usb-...-event-kbd), read here as `usb_keypad` reads the keypad:
-24-byte input events, no library. The terminal takes the device for itself (EVIOCGRAB), so what it types does not
-also go to the console's login prompt. Keys are read as a US keyboard types them: digits, letters (upper case with
-Shift), `.`, `-`, `_`, `/` and space; Enter (or keypad Enter) ends a scan. A scan of over 64 characters, one with a
-key that types none of those, and a partial scan followed by silence (a scanner pulled out mid-scan) are refused
-with a WARNING. A device missing or pulled out is opened again every few seconds. Nothing a scanner sends stops the
-terminal.
+native input events (24 bytes on 64-bit Linux, 16 on a 32-bit userland), no library. The terminal takes the device
+for itself (EVIOCGRAB), so what it types does not also go to the console's login prompt. Keys are read as a US
+keyboard types them: digits, letters (upper case with Shift), `.`, `-`, `_`, `/` and space; Enter (or keypad Enter)
+ends a scan. A scan of over 64 characters, one with a key that types none of those, and a partial scan followed by
+silence (a scanner pulled out mid-scan) are refused with a WARNING, and so is one the kernel dropped events of
+(SYN_DROPPED: its reader fell behind; a code missing characters could be another dossier's). A device missing or
+pulled out is opened again every few seconds. Nothing a scanner sends stops the terminal.
 
 The shape of the port is the kiosk's QR scanner's (`kiosk/scanner.py`, `CodeScanner`): the main loop polls
 `scans()` each frame. The scans are handed on as read: whether a text is a dossier code is the server's to say.
@@ -51,6 +52,7 @@ CHARACTERS: dict[int, tuple[str, str | None]] = {
     KEY_CODES["KPSLASH"]: ("/", None),
 }
 SHIFTS = frozenset({42, 54})  # KEY_LEFTSHIFT, KEY_RIGHTSHIFT
+EV_SYN, SYN_DROPPED = 0, 3
 ENTERS = frozenset({28, KEY_CODES["KPENTER"]})  # KEY_ENTER, KEY_KPENTER
 
 
@@ -71,11 +73,16 @@ class ScanKeys:
         self._shifts: set[int] = set()
         self._too_long = False
         self._unmapped: str | None = None  # the first key of this scan that types nothing a code may hold
+        self._dropped = False  # the kernel dropped events of this scan
         self._last = 0.0  # when the last key of this scan came
 
     def feed(self, kind: int, code: int, value: int, now: float) -> str | None:
         """One input event (read at `now`); the text of a scan when it ends one."""
         self.idle(now)
+        if kind == EV_SYN and code == SYN_DROPPED:
+            self._dropped, self._last = True, now  # which keys went is unknown, and whether Shift is still held
+            self._shifts.clear()
+            return None
         if kind != EV_KEY:
             return None  # the EV_SYN and EV_MSC events around each key
         if code in SHIFTS:
@@ -108,12 +115,15 @@ class ScanKeys:
             self._reset()
 
     def _started(self) -> bool:
-        return bool(self._text) or self._too_long or self._unmapped is not None
+        return bool(self._text) or self._too_long or self._unmapped is not None or self._dropped
 
     def _end(self) -> str | None:
-        text, too_long, unmapped = "".join(self._text), self._too_long, self._unmapped
+        text, too_long, unmapped, dropped = "".join(self._text), self._too_long, self._unmapped, self._dropped
         self._reset()
-        if too_long:
+        if dropped:
+            log.warning("scanner %s: the system dropped key events of a scan (its reader fell behind); refused",
+                        self._source)
+        elif too_long:
             log.warning("scanner %s: a scan of over %d characters was refused", self._source, MAX_SCAN)
         elif unmapped is not None:
             log.warning("scanner %s: a scan with key %s, which types nothing a dossier code holds, was refused",
@@ -124,7 +134,7 @@ class ScanKeys:
 
     def _reset(self) -> None:
         self._text.clear()
-        self._too_long, self._unmapped = False, None
+        self._too_long, self._unmapped, self._dropped = False, None, False
 
 
 class EvdevScanner:

@@ -17,7 +17,7 @@ from rating_terminal.model import Key, KeyPressed
 
 log = logging.getLogger(__name__)
 
-EVENT = struct.Struct("llHHi")  # struct input_event on 64-bit Linux: tv_sec, tv_usec, type, code, value
+EVENT = struct.Struct("llHHi")  # struct input_event, native: tv_sec, tv_usec (24 bytes on 64-bit, 16 on 32-bit)
 EV_KEY = 1
 RELEASED, PRESSED, REPEATED = 0, 1, 2
 KEY_CODES = {  # the keypad's keys by their names in <linux/input-event-codes.h>, without KEY_

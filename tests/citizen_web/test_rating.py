@@ -18,7 +18,7 @@ from citizen_web.rating import (
     rating_context,
     read_rating,
 )
-from protocol.messages import MAX_COMMENT
+from protocol.messages import MAX_COMMENT, WebRate, web_request_of
 
 FIVE = ("very_satisfied", "satisfied", "neutral", "dissatisfied", "very_dissatisfied")
 NAMES = Names("Một cửa", {}, {}, FIVE, ZoneInfo("Asia/Ho_Chi_Minh"), criteria=("attitude", "guidance", "time"))
@@ -41,6 +41,15 @@ def test_a_comment_of_500_characters_passes_however_the_phone_composed_it() -> N
     vietnamese = ("ố" * MAX_COMMENT)
     decomposed = unicodedata.normalize("NFD", vietnamese)  # 1,500 code points as some keyboards type them
     assert read_rating([("level", "satisfied"), ("comment", decomposed)], NAMES).comment == vietnamese
+
+
+def test_an_emoji_newer_than_this_pythons_unicode_is_taken_as_written() -> None:
+    """🫨 (U+1FAE8, Unicode 15) and 🩷 (U+1FA77): common on phones, unassigned in Python 3.11's tables; the server
+    takes them too."""
+    said = "Chờ lâu quá \U0001fae8 \U0001fa77"
+    assert read_rating([("level", "satisfied"), ("comment", said)], NAMES).comment == said
+    assert web_request_of({"request_id": "r", "action": "rate", "token": "t", "level": "satisfied",
+                           "comment": said}) == WebRate("r", "t", "satisfied", comment=said)
 
 
 @pytest.mark.parametrize(("fields", "refusal"), [

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from devkit.scanner_keys import KPENTER, LEFTSHIFT, TAB, US, event, key, typed
-from rating_terminal.scanner import MAX_SCAN, EvdevScanner, ScanKeys
+from rating_terminal.scanner import EV_SYN, MAX_SCAN, SYN_DROPPED, EvdevScanner, ScanKeys
 from rating_terminal.usb_keypad import EV_KEY, EVENT, PRESSED, REPEATED
 
 CODE = "000.00.04.H12-261202-0001"
@@ -136,3 +136,16 @@ def test_a_missing_or_pulled_out_scanner_is_read_again_when_it_is_back(fifo: Pat
         finally:
             scanner.close()
         assert not scanner._thread.is_alive(), "closing stops its thread"
+
+
+def test_a_scan_the_kernel_dropped_events_of_is_refused_and_shift_forgotten(caplog: pytest.LogCaptureFixture) -> None:
+    """SYN_DROPPED: the reader fell behind and the kernel's buffer overflowed; the keys lost are unknown (a code
+    missing characters could be another dossier's), and so is whether Shift is still down."""
+    keys = ScanKeys("test")
+    lost = event(EV_SYN, SYN_DROPPED, 0)
+    with caplog.at_level(logging.WARNING, logger="rating_terminal.scanner"):
+        assert feed(keys, typed("000.0", end=None) + lost + typed("-251202-0001")) == []
+        assert feed(keys, event(EV_KEY, LEFTSHIFT, PRESSED) + lost + typed(CODE)) == []
+        assert feed(keys, typed(CODE)) == [CODE]
+    assert [r.getMessage() for r in caplog.records] == [
+        "scanner test: the system dropped key events of a scan (its reader fell behind); refused"] * 2
