@@ -159,7 +159,7 @@ def test_the_rating_form_asks_the_centers_criteria_and_a_feedback_none_chosen_an
         for level in ("very_satisfied", "satisfied", "dissatisfied"):
             assert f'name="criterion.{criterion}" value="{level}">' in page  # none checked
     assert "criterion.guidance" not in page and "Thái độ của cán bộ" in page and "Thời gian giải quyết" in page
-    assert 'name="comment" rows="4" maxlength="500"></textarea>' in page
+    assert 'name="comment" rows="4" maxlength="500"\n        aria-describedby="phan-anh-gui"></textarea>' in page
     assert "Phản ánh, kiến nghị (nếu có)" in page and "được gửi đến trung tâm" in page and "bạn" not in page.lower()
     assert 'http-equiv="refresh"' not in page  # a page without script must not wipe what is being written
     assert '<details id="them">' in page  # folded: the overall level is the first thing to press
