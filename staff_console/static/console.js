@@ -137,13 +137,25 @@ function say(text, ok) {
   message.className = ok ? "message ok" : "message error";
 }
 
-// Whether the center did it; the page says what came of it either way.
-async function act(action, fields) {
+// Whether the center did it; the page says what came of it either way. The page's commands go one at a time, in the
+// order given (a code scanned right after N goes after the «Gọi tiếp» and to the citizen it calls); one is given up
+// after SEND_LIMIT_MS (the console itself gives up after 4.5 s), so a lost request does not hold the next ones.
+const SEND_LIMIT_MS = 10000;
+let sending = Promise.resolve();
+
+function act(action, fields) {
+  const done = sending.then(() => send(action, fields));
+  sending = done.catch(() => false);  // a command that failed in the page still lets the next ones go
+  return done;
+}
+
+async function send(action, fields) {
   const page = document.querySelector(".counter-page");
   const body = new URLSearchParams({ action, ...fields });
   say("Đang gửi…", true);
   try {
     const response = await fetch(page.dataset.act, { method: "POST", body, credentials: "same-origin",
+      signal: AbortSignal.timeout(SEND_LIMIT_MS),
       headers: { "X-CSRF-Token": document.querySelector("meta[name=csrf]").content } });
     const result = await response.json();
     if (response.status === 401) { window.location = "/dang-nhap"; return false; }
@@ -188,18 +200,25 @@ function renderDossiers(target) {
 }
 
 // A keyboard-wedge barcode scanner on the official's PC types a code and Enter as a keyboard does, 1–20 ms a key
-// (a capital's Shift included); a person types 80 ms or more a key. So, while no field has the focus:
-// - SCAN_MIN_LENGTH or more printable keys, each within SCAN_GAP_MS of the one before, then Enter within
-//   SCAN_GAP_MS, are a scan: the code is sent as a dossier (and that Enter clicks no focused button);
+// (a capital's Shift included), but now and then slower: a wireless scanner, or one set with a delay between
+// characters, may pause 100 ms or more inside a code (the kiosk's scanner allows 0.3 s). A person types 80 ms or
+// more a key. So the page reads the keys in bursts:
+// - a burst starts with two keys within SCAN_GAP_MS of each other, and goes on while each key follows the one
+//   before within BURST_GAP_MS;
+// - the Enter that ends a burst is the page's, not the browser's: it presses no focused button and sends no form.
+//   With SCAN_MIN_LENGTH or more keys before it the burst is a scan, whose code is sent as a dossier (for the number
+//   typed in «Cho số», if any); a shorter one is said to be a scan cut short;
 // - a shortcut key (N, L, B, H, V, T, C, S) is held HOTKEY_DELAY_MS and dropped when another key follows within
-//   SCAN_GAP_MS: the letters of a scanned code call, finish or skip nobody. A person does not notice 60 ms, and
-//   loses a shortcut only by pressing another key within 50 ms of it.
-// With the «Mã hồ sơ» field focused the scanner types into it and its Enter sends the form; another field focused
-// takes the keys as typed.
+//   SCAN_GAP_MS, and a key inside a burst is none: the letters of a scanned code call, finish or skip nobody. A
+//   person does not notice 60 ms, and loses a shortcut only by pressing another key within 50 ms of it.
+// In «Gọi số», «Cho số» or the area list a burst counts only from SCAN_MIN_LENGTH keys each within SCAN_GAP_MS (a
+// person typing there is not cut off): the field then gets back what it held before the burst, and the code goes
+// to the dossier as above. With «Mã hồ sơ» focused the scanner types into it and its Enter sends the form.
 const SCAN_GAP_MS = 50;
+const BURST_GAP_MS = 300;
 const HOTKEY_DELAY_MS = 60;  // longer than SCAN_GAP_MS: a scan's next key always comes before the shortcut runs
 const SCAN_MIN_LENGTH = 4;
-const scan = { code: "", last: -Infinity, timer: null, shortcut: null };
+const scan = { code: "", last: -Infinity, timer: null, shortcut: null, before: "" };
 
 function shortcut(key) {
   if (key === "c") return () => document.getElementById("linh-vuc-chuyen").focus();
@@ -229,34 +248,51 @@ function dropShortcut() {
   scan.shortcut = null;
 }
 
+// A scanned code goes to the number typed in «Cho số» (emptied once done, unless typed again meanwhile), else to
+// the ticket the page lists the dossiers of.
+async function sendScan(code) {
+  const other = document.getElementById("ho-so-cho-so");
+  const number = other.value.trim();
+  if (await act("dossier", number ? { code, number } : { code }) && number && other.value.trim() === number) {
+    other.value = "";
+  }
+}
+
 function onKey(event) {
-  if (event.ctrlKey || event.altKey || event.metaKey || event.repeat
-      || event.target.closest("input, select, textarea")) return;
-  const quick = event.timeStamp - scan.last <= SCAN_GAP_MS;
-  if (event.key === "Enter") {
-    if (quick && scan.code.length >= SCAN_MIN_LENGTH) {
-      event.preventDefault();
-      act("dossier", { code: scan.code });
-    }
+  if (event.ctrlKey || event.altKey || event.metaKey || event.repeat) return;
+  const field = event.target.closest("input, select, textarea");
+  if (field && field.id === "ma-ho-so") return;  // the scanner types into it; its Enter sends the form
+  const enter = event.key === "Enter";
+  if (!enter && event.key.length !== 1) return;  // Shift (a scanned capital's), Tab, arrows: neither a code's nor a shortcut
+  const started = scan.code.length >= (field ? SCAN_MIN_LENGTH : 2);  // a burst under way: it may pause longer
+  const inBurst = event.timeStamp - scan.last <= (started ? BURST_GAP_MS : SCAN_GAP_MS);
+  if (enter) {
+    const code = scan.code;
     scan.code = "";
     scan.last = -Infinity;
-    return;
-  }
-  if (event.key.length !== 1) return;  // Shift (a scanned capital's), Tab, arrows: neither a code's nor a shortcut
-  scan.last = event.timeStamp;
-  if (quick) {  // a scanner's next key: the key before it was no shortcut
+    if (!inBurst || (field && !started)) return;  // a person's Enter
+    event.preventDefault();
     dropShortcut();
-    scan.code += event.key;
-    event.preventDefault();
+    if (code.length >= SCAN_MIN_LENGTH) sendScan(code); else say("Quét chưa trọn mã, vui lòng quét lại.", false);
     return;
   }
-  runShortcut();  // a shortcut pressed just over SCAN_GAP_MS before this key is a person's: done now
-  scan.code = event.key;
-  const run = shortcut(event.key.toLowerCase());
-  if (run) {
-    event.preventDefault();
-    holdShortcut(run);
+  scan.last = event.timeStamp;
+  if (!inBurst) {  // maybe a person's key
+    runShortcut();  // a shortcut pressed just over SCAN_GAP_MS before this key is a person's: done now
+    scan.code = event.key;
+    scan.before = field ? field.value : "";
+    const run = field ? null : shortcut(event.key.toLowerCase());
+    if (run) {
+      event.preventDefault();
+      holdShortcut(run);
+    }
+    return;
   }
+  dropShortcut();  // a scanner's next key: the key before it was no shortcut
+  scan.code += event.key;
+  if (field && scan.code.length < SCAN_MIN_LENGTH) return;  // typed into the field, until surely a scan
+  if (field && scan.code.length === SCAN_MIN_LENGTH) field.value = scan.before;  // its first keys out of the field
+  event.preventDefault();
 }
 
 function wireCounter() {
@@ -272,8 +308,13 @@ function wireCounter() {
   for (const form of document.querySelectorAll("form[data-action]")) {
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
-      if (await act(form.dataset.action, Object.fromEntries(new FormData(form))) && "reset" in form.dataset) {
-        form.reset();  // the dossier form: the next code is typed or scanned afresh
+      const fields = Object.fromEntries(new FormData(form));
+      const reset = "reset" in form.dataset;  // the dossier form: emptied when sent, for the next code to be typed
+      if (reset) for (const name of Object.keys(fields)) form.elements[name].value = "";
+      if (!await act(form.dataset.action, fields) && reset) {  // refused or not sent: back, to be corrected,
+        for (const [name, value] of Object.entries(fields)) {  // where nothing was typed meanwhile
+          if (form.elements[name].value === "") form.elements[name].value = value;
+        }
       }
     });
   }
