@@ -1,0 +1,422 @@
+"""The server's MQTT 5 connection: one I/O thread that alone touches the socket, fed by the state thread.
+
+Why not paho, as the agents use: under load paho's read path (one `recv(1)` per byte of every fixed
+header), its socketpair wake-up for every publish and the GIL hand-off with the state thread took about
+half of the server's core (DESIGN.md). Here the I/O thread reads 64 KiB at a time and cuts whole packets
+out of the buffer (`protocol/mqtt5_codec.py`), acknowledges each request in the same write as the others,
+and wakes only when the state thread queues the first of a batch's publishes. The state thread never waits
+on the socket: a commit goes on while requests keep being read.
+
+What it keeps of a device's link (`protocol/link.py`): clean start and resynchronisation on every connect
+(the server republishes its retained state when `on_ready` fires), the will on the server's status,
+resubscription, reconnection within 2 s, TCP_NODELAY, TLS and credentials. It respects the broker's Receive
+Maximum and Maximum Packet Size; publishes beyond the window wait in memory, bounded: past the bound the
+connection is dropped and made again, and the state republished (an answer lost that way is asked again:
+the requests carry their ids).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import select
+import socket
+import ssl
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from protocol.config import MqttSettings
+from protocol.link import Handler, Message
+from protocol.messages import OFFLINE
+from protocol.mqtt5_codec import (
+    CONNACK,
+    DISCONNECT,
+    DISCONNECT_PACKET,
+    PINGREQ_PACKET,
+    PINGRESP,
+    PROP_MAXIMUM_PACKET_SIZE,
+    PROP_REASON_STRING,
+    PROP_RECEIVE_MAXIMUM,
+    PROP_SERVER_KEEP_ALIVE,
+    PUBACK,
+    PUBLISH,
+    SUBACK,
+    U16,
+    MqttError,
+    Will,
+    connect_packet,
+    parse_properties,
+    parse_publish,
+    puback_packet,
+    publish_packet,
+    subscribe_packet,
+    take_packets,
+)
+
+log = logging.getLogger(__name__)
+
+RECONNECT_S = 2.0  # at most this long between attempts, as the devices' links
+CONNECT_TIMEOUT_S = 5.0
+READ_BYTES = 65536
+MAX_WAITING_BYTES = 32 * 1024 * 1024  # publishes waiting for the broker's window; past it the connection is made anew
+ROUTES_KEPT = 10_000  # topics whose handler is remembered (one per device and kind of request)
+
+
+@dataclass(slots=True)
+class Delivery:
+    """A QoS 1 publish: `sent` when it was queued on a connection, `acked` set at its PUBACK."""
+
+    sent: bool
+    acked: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass(slots=True)
+class _Waiting:
+    topic: str
+    payload: bytes
+    retain: bool
+    correlation: bytes | None
+    delivery: Delivery
+
+
+class _Lost(Exception):
+    """The connection ended (closed by the broker, an error, a timeout, or dropped on purpose)."""
+
+
+def _matches(topic_filter: str, topic: str) -> bool:
+    """MQTT topic matching, for the filters the server subscribes to (`+` and a final `#`)."""
+    parts, levels = topic_filter.split("/"), topic.split("/")
+    for index, part in enumerate(parts):
+        if part == "#":
+            return True
+        if index >= len(levels) or (part != "+" and part != levels[index]):
+            return False
+    return len(parts) == len(levels)
+
+
+def _delivered_as(topic_filter: str) -> str:
+    """A shared subscription `$share/<group>/<filter>` delivers under the topics `<filter>` matches."""
+    return topic_filter.split("/", 2)[2] if topic_filter.startswith("$share/") else topic_filter
+
+
+class BrokerLink:
+    """The central server's session with its broker. `publish` from the state thread; handlers and callbacks run
+    on the I/O thread and must only enqueue."""
+
+    def __init__(self, settings: MqttSettings, *, client_id: str, status_topic: str) -> None:
+        self._settings = settings
+        self._client_id = client_id
+        self._will = Will(status_topic, OFFLINE)
+        self._filters: list[tuple[str, str, Handler]] = []  # (filter, filter delivered as, handler)
+        self._routes: dict[str, Handler | None] = {}
+        self._ready_callbacks: list[Callable[[], None]] = []
+        self._lost_callbacks: list[Callable[[], None]] = []
+        self.connected = threading.Event()
+        self.ready = threading.Event()
+        self.broker_error = ""
+        self._lock = threading.Lock()  # what both threads touch: the queues below, the window, the ids
+        self._out: deque[bytes] = deque()  # whole packets for the I/O thread to write
+        self._waiting: deque[_Waiting] = deque()  # publishes beyond the broker's Receive Maximum
+        self._waiting_bytes = 0
+        self._inflight: dict[int, Delivery] = {}
+        self._next_id = 1
+        self._window = 0xFFFF  # the broker's Receive Maximum
+        self._max_packet = 268_435_460
+        self._keepalive = settings.keepalive_s
+        self._pending_subs: dict[int, str] = {}  # SUBSCRIBE packet id -> its filter, until the SUBACK
+        self._live = False  # a connection is up (under the lock: publishes are queued, not refused)
+        self._drop_reason = ""  # set to make the I/O thread drop the connection
+        self._stopping = threading.Event()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._thread = threading.Thread(target=self._run, name="broker-link", daemon=True)
+
+    # --- the state thread's side ----------------------------------------------------------
+
+    def subscribe(self, topic_filter: str, handler: Handler) -> None:
+        """Before `start`: every connection subscribes to each filter, and is ready once all are acknowledged."""
+        self._filters.append((topic_filter, _delivered_as(topic_filter), handler))
+
+    def on_ready(self, callback: Callable[[], None]) -> None:
+        self._ready_callbacks.append(callback)
+
+    def on_lost(self, callback: Callable[[], None]) -> None:
+        self._lost_callbacks.append(callback)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False,
+                correlation: bytes | None = None) -> Delivery:
+        """Queue a QoS 1 publish; not sent (`sent` False) while there is no connection."""
+        with self._lock:
+            if not self._live:
+                return Delivery(sent=False)
+            delivery = Delivery(sent=True)
+            self._waiting.append(_Waiting(topic, payload, retain, correlation, delivery))
+            self._waiting_bytes += len(payload) + len(topic)
+            self._admit()
+            if self._waiting_bytes > MAX_WAITING_BYTES and not self._drop_reason:
+                self._drop_reason = f"over {MAX_WAITING_BYTES} bytes wait for the broker to acknowledge"
+                self._wake()
+        return delivery
+
+    def stop(self, timeout_s: float = 3.0) -> None:
+        """Say offline (a clean disconnect fires no will), disconnect and end the I/O thread."""
+        self.ready.clear()
+        offline = self.publish(self._will.topic, OFFLINE, retain=True)
+        if offline.sent and not offline.acked.wait(timeout_s):
+            log.warning("offline status not acknowledged by the broker within %g s", timeout_s)
+        self._stopping.set()
+        self._wake()
+        self._thread.join(timeout_s + CONNECT_TIMEOUT_S)
+        self._wake_r.close()
+        self._wake_w.close()
+
+    # --- shared, under the lock -----------------------------------------------------------
+
+    def _admit(self) -> None:
+        """Move waiting publishes into the broker's window, as packets for the I/O thread (under the lock)."""
+        was_idle = not self._out
+        while self._waiting and len(self._inflight) < self._window:
+            item = self._waiting.popleft()
+            self._waiting_bytes -= len(item.payload) + len(item.topic)
+            packet_id = self._packet_id()
+            packet = publish_packet(item.topic, item.payload, retain=item.retain, packet_id=packet_id,
+                                    correlation=item.correlation)
+            if len(packet) > self._max_packet:
+                log.error("not published: %d bytes on %s, over the broker's maximum packet size %d", len(packet),
+                          item.topic[:200], self._max_packet)
+                item.delivery.sent = False
+                continue
+            self._inflight[packet_id] = item.delivery
+            self._out.append(packet)
+        if was_idle and self._out:
+            self._wake()
+
+    def _packet_id(self) -> int:
+        while self._next_id in self._inflight:
+            self._next_id = self._next_id % 0xFFFF + 1
+        packet_id, self._next_id = self._next_id, self._next_id % 0xFFFF + 1
+        return packet_id
+
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):  # a wake-up is already pending (or the link is stopped)
+            self._wake_w.send(b"\0")
+
+    # --- the I/O thread -------------------------------------------------------------------
+
+    def _run(self) -> None:
+        outage_since: float | None = None
+        while not self._stopping.is_set():
+            try:
+                sock, buffer = self._connect()
+            except (OSError, MqttError) as exc:
+                why = str(exc) or type(exc).__name__
+                if outage_since is None:
+                    log.warning("cannot reach the broker at %s: %s; trying again every %g s",
+                                self._settings.summary(), why, RECONNECT_S)
+                    outage_since = time.monotonic()
+                self.broker_error = why
+                self._stopping.wait(RECONNECT_S)
+                continue
+            if outage_since is None:
+                log.info("connected to %s", self._settings.summary())
+            else:
+                log.info("connected to %s, %.0f s after the first failed attempt", self._settings.summary(),
+                         time.monotonic() - outage_since)
+            outage_since, self.broker_error = None, ""
+            try:
+                self._serve(sock, buffer)
+            except (_Lost, OSError, MqttError) as exc:
+                if not self._stopping.is_set():
+                    log.warning("disconnected from the broker (%s); trying again every %g s", exc, RECONNECT_S)
+                    outage_since, self.broker_error = time.monotonic(), f"disconnected ({exc})"
+            finally:
+                self._end(sock)
+            if not self._stopping.is_set():
+                for callback in self._lost_callbacks:
+                    callback()
+                self._stopping.wait(1.0)
+
+    def _connect(self) -> tuple[socket.socket, bytearray]:
+        settings = self._settings
+        sock = socket.create_connection((settings.host, settings.port), timeout=CONNECT_TIMEOUT_S)
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if settings.tls:
+                sock = self._tls().wrap_socket(sock, server_hostname=settings.host)
+            sock.sendall(connect_packet(self._client_id, keepalive=settings.keepalive_s, username=settings.username,
+                                        password=settings.password, will=self._will))
+            buffer = bytearray()
+            while not (packets := take_packets(buffer)):
+                data = sock.recv(READ_BYTES)
+                if not data:
+                    raise MqttError("the broker closed the connection before its CONNACK")
+                buffer += data
+            first, body = packets.pop(0)
+            if packets:
+                raise MqttError("the broker sent packets before its CONNACK was read")
+            if first >> 4 != CONNACK or len(body) < 2:
+                raise MqttError(f"expected CONNACK, got packet type {first >> 4}")
+            if body[1] >= 0x80:
+                raise MqttError(f"the broker refused the connection: reason code 0x{body[1]:02x}", body[1])
+            props = parse_properties(body, 2)[0] if len(body) > 2 else {}
+        except BaseException:
+            sock.close()
+            raise
+        self._keepalive = int(props.get(PROP_SERVER_KEEP_ALIVE, settings.keepalive_s))  # type: ignore[arg-type]
+        with self._lock:
+            self._window = int(props.get(PROP_RECEIVE_MAXIMUM, 0xFFFF))  # type: ignore[arg-type]
+            self._max_packet = int(props.get(PROP_MAXIMUM_PACKET_SIZE, self._max_packet))  # type: ignore[arg-type]
+            self._live, self._drop_reason = True, ""
+            self._pending_subs = {}
+            for topic_filter, _, _ in self._filters:
+                packet_id = self._packet_id()
+                self._inflight[packet_id] = Delivery(sent=True)  # keeps the id from a publish until its SUBACK
+                self._pending_subs[packet_id] = topic_filter
+                self._out.append(subscribe_packet(packet_id, topic_filter, 1))
+        sock.setblocking(False)
+        self.connected.set()
+        if not self._filters:
+            self._became_ready()
+        return sock, buffer
+
+    def _tls(self) -> ssl.SSLContext:
+        settings = self._settings
+        context = ssl.create_default_context(cafile=str(settings.ca_file) if settings.ca_file else None)
+        if settings.cert_file:
+            context.load_cert_chain(str(settings.cert_file), str(settings.key_file) if settings.key_file else None)
+        return context
+
+    def _serve(self, sock: socket.socket, buffer: bytearray) -> None:
+        unsent = bytearray()
+        last_sent = last_heard = time.monotonic()
+        ping_sent: float | None = None
+        tick = max(0.5, self._keepalive / 4)
+        while not self._stopping.is_set():
+            with self._lock:
+                if self._drop_reason:
+                    raise _Lost(self._drop_reason)
+                while self._out:
+                    unsent += self._out.popleft()
+            if unsent:
+                try:
+                    sent = sock.send(unsent)
+                except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
+                    sent = 0
+                del unsent[:sent]
+                if sent:
+                    last_sent = time.monotonic()
+            pending = isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
+            readable, _, _ = select.select([sock, self._wake_r], [sock] if unsent else [], [],
+                                           0 if pending else tick)
+            if self._wake_r in readable:
+                with contextlib.suppress(BlockingIOError):
+                    self._wake_r.recv(4096)
+            if sock in readable or pending:
+                try:
+                    data = sock.recv(READ_BYTES)
+                except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                    data = None
+                if data == b"":
+                    raise _Lost("closed by the broker")
+                if data:
+                    last_heard = time.monotonic()
+                    buffer += data
+                    for first, body in take_packets(buffer):
+                        if first >> 4 == PINGRESP:
+                            ping_sent = None
+                        else:
+                            unsent += self._on_packet(first, body)
+            now = time.monotonic()
+            if ping_sent is not None and now - ping_sent > self._keepalive:
+                raise _Lost(f"no answer to a ping within {self._keepalive} s")
+            if ping_sent is None and self._keepalive and now - max(last_sent, last_heard) >= self._keepalive / 2:
+                unsent += PINGREQ_PACKET
+                ping_sent = now
+        if self.connected.is_set():  # stopping: what is queued (the offline status) goes first, then DISCONNECT
+            with self._lock:
+                while self._out:
+                    unsent += self._out.popleft()
+            sock.setblocking(True)
+            sock.settimeout(1.0)
+            sock.sendall(bytes(unsent) + DISCONNECT_PACKET)
+
+    def _on_packet(self, first: int, body: bytes) -> bytes:
+        """Act on one packet from the broker; what to write back."""
+        kind = first >> 4
+        if kind == PUBLISH:
+            read = parse_publish(first & 0x0F, body)
+            self._deliver(Message(read.topic, read.payload, read.response_topic, read.correlation, read.retain,
+                                  time.monotonic() + read.expiry_s if read.expiry_s is not None else None))
+            return puback_packet(read.packet_id) if read.qos else b""
+        if kind == PUBACK:
+            (packet_id,) = U16.unpack_from(body, 0)
+            with self._lock:
+                delivery = self._inflight.pop(packet_id, None)
+                self._admit()
+            if delivery is not None:
+                if len(body) > 2 and body[2] >= 0x80:
+                    log.error("the broker refused a publish: reason code 0x%02x", body[2])
+                delivery.acked.set()
+        elif kind == SUBACK:
+            self._on_suback(body)
+        elif kind == DISCONNECT:
+            reason = body[0] if body else 0
+            said = (parse_properties(body, 1)[0] if len(body) > 1 else {}).get(PROP_REASON_STRING)
+            raise _Lost(f"the broker disconnected: reason code 0x{reason:02x}"
+                        + (f" ({said})" if isinstance(said, str) else ""))
+        else:
+            raise MqttError(f"unexpected packet type {kind}")
+        return b""
+
+    def _on_suback(self, body: bytes) -> None:
+        (packet_id,) = U16.unpack_from(body, 0)
+        reason = body[parse_properties(body, 2)[1]]
+        with self._lock:
+            self._inflight.pop(packet_id, None)
+            topic_filter = self._pending_subs.pop(packet_id, None)
+            done = not self._pending_subs
+        if topic_filter is not None and reason >= 0x80:
+            log.error("broker refused subscription to %s: reason code 0x%02x", topic_filter, reason)
+        elif topic_filter is not None and done:
+            self._became_ready()
+
+    def _became_ready(self) -> None:
+        self.ready.set()
+        for callback in self._ready_callbacks:
+            callback()
+
+    def _deliver(self, message: Message) -> None:
+        handler = self._routes.get(message.topic, ...)
+        if handler is ...:
+            handler = next((h for _, delivered, h in self._filters if _matches(delivered, message.topic)), None)
+            if len(self._routes) >= ROUTES_KEPT:
+                self._routes.clear()
+            self._routes[message.topic] = handler
+        if handler is None:
+            log.debug("message on %s matched no handler", message.topic[:200])
+            return
+        try:
+            handler(message)
+        except Exception:
+            log.exception("handler for %s failed", message.topic[:200])
+
+    def _end(self, sock: socket.socket) -> None:
+        """The connection is over: what was in flight or waiting on it is not resent (the next connection
+        republishes the state)."""
+        self.connected.clear()
+        self.ready.clear()
+        with self._lock:
+            self._live = False
+            self._out.clear()
+            self._waiting.clear()
+            self._waiting_bytes = 0
+            self._inflight.clear()
+        with contextlib.suppress(OSError):
+            sock.close()
