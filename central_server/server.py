@@ -12,11 +12,12 @@ import threading
 import time
 from collections import deque
 
+from central_server.broker_link import BrokerLink
 from central_server.service import CenterService
 from central_server.wire import Outbound
 from protocol.agent import Watchdog, notify
 from protocol.errors import BadMessage
-from protocol.link import Message, MqttLink
+from protocol.link import Message
 from protocol.messages import Status
 
 log = logging.getLogger(__name__)
@@ -40,16 +41,17 @@ class _Marker:
 
 CONNECTED = _Marker()  # the link is (re)connected and subscribed
 LOST = _Marker()  # an established connection was lost: what follows comes on a new one
+SAY_ONLINE = _Marker()  # shared instances: another instance's will said offline on the status all share
 Item = Message | _Marker
 
 
 class Inbox:
-    """From paho's thread to the state thread, bounded in bytes.
+    """From the link's I/O thread to the state thread, bounded in bytes.
 
-    Past the bound, paho's thread waits for the state thread to take a batch: a flood then waits in
+    Past the bound, the I/O thread waits for the state thread to take a batch: a flood then waits in
     the broker's queue for this client (bounded by its max_queued_messages), not in this process's
     memory. The wait is a short one (a batch takes milliseconds), never a lock another thread holds
-    while it waits on paho, so the network loop cannot deadlock on it.
+    while it waits on the link, so the I/O thread cannot deadlock on it.
     """
 
     def __init__(self, limit_bytes: int = INBOX_BYTES) -> None:
@@ -82,7 +84,7 @@ class ServerLoop:
     PostgreSQL); they take the requests in turns through an MQTT 5 shared subscription, and each
     batch runs under the storage's lock until the broker has what it caused."""
 
-    def __init__(self, service: CenterService, link: MqttLink, stop: threading.Event, *,
+    def __init__(self, service: CenterService, link: BrokerLink, stop: threading.Event, *,
                  shared: bool = False, reload: threading.Event | None = None) -> None:
         """`reload`: set (by SIGHUP) when the config file is to be read again, between two batches."""
         self._service = service
@@ -105,13 +107,13 @@ class ServerLoop:
         link.on_ready(lambda: self._inbox.put(CONNECTED))
         link.on_lost(lambda: self._inbox.put(LOST))
 
-    def _on_server_status(self, message: Message) -> None:  # paho's thread: publishing only enqueues
+    def _on_server_status(self, message: Message) -> None:  # the I/O thread: only enqueues
         try:
             online = Status.from_wire(message.payload).online
         except BadMessage:
             return
-        if self._announced and not online:
-            self._link.announce_online()
+        if not online:
+            self._inbox.put(SAY_ONLINE)
 
     def run(self) -> int:
         self._link.start()
@@ -164,6 +166,8 @@ class ServerLoop:
             self._floor()
         if connected:
             self._come_online()
+        elif self._announced and any(item is SAY_ONLINE for item in batch):
+            self._say(online=True)
         return True
 
     def _come_online(self) -> None:
@@ -207,7 +211,7 @@ class ServerLoop:
         if online and not self._link.ready.is_set():
             return  # not subscribed: the next connect says it
         said = {key: value for key, value in self._health.items() if value != "ok"}
-        self._link.publish(self._service.topics.server_status(), Status(online, said).to_wire(), qos=1, retain=True)
+        self._link.publish(self._service.topics.server_status(), Status(online, said).to_wire(), retain=True)
 
     def _floor(self) -> None:
         """The floor, when the center changed and the last one is old enough (else at a later step: the loop
@@ -230,9 +234,9 @@ class ServerLoop:
             pass
 
     def _publish(self, outbound: list[Outbound]) -> None:
-        sent = [self._link.publish(item.topic, item.payload, qos=1, retain=item.retain, correlation=item.correlation)
+        sent = [self._link.publish(item.topic, item.payload, retain=item.retain, correlation=item.correlation)
                 for item in outbound]
         if self._shared:  # the broker has the retained state before another instance may change it
-            for info, item in zip(sent, outbound, strict=True):
-                if item.retain and info.rc == 0:
-                    info.wait_for_publish(PUBACK_WAIT_S)
+            for delivery, item in zip(sent, outbound, strict=True):
+                if item.retain and delivery.sent:
+                    delivery.acked.wait(PUBACK_WAIT_S)

@@ -205,6 +205,7 @@ class CenterService:
         # Earlier days' bookings closed, and the retention, once a day and at start-up
         self._batch.close_before, self._batch.forget_before = self.center.day, self._desk.new_day(self.center.day)
         self._replies: list[Outbound] = []
+        self._acts: list[tuple[str, str]] = []  # what this batch did (kind, text), for its one line in the log
         self.floor_due = True  # the center changed since the floor was last built
         # The citizen web (issue 16): the key of the tickets' public tokens, and the queue played forward for its
         # look-ups and its retained `queue` (made again once the center changed, or FORECAST_FOR after it was).
@@ -245,6 +246,7 @@ class CenterService:
             return self._answer_unwritable(messages)
         messages = list(messages)  # answered again if the commit fails
         self._follow_clock(now)
+        self._acts = []
         for message in messages:
             try:
                 self._handle(message, now)
@@ -253,8 +255,14 @@ class CenterService:
                 failed = self.internal_error_reply(message)
                 if failed is not None:
                     self._replies.append(failed)
+        started = time.perf_counter()
         published = self._commit()
-        return published if self._unwritable is None else self._answer_unwritable(messages)
+        if self._unwritable is not None:
+            return self._answer_unwritable(messages)
+        if self._acts:
+            log.info("%d message(s): %s; committed in %.1f ms", len(messages), _summary(self._acts),
+                     (time.perf_counter() - started) * 1000)
+        return published
 
     def tick(self) -> list[Outbound]:
         """Timers: the service day and the rating windows."""
@@ -382,7 +390,7 @@ class CenterService:
                 return
             earlier = self._earlier_reply(device, request_id)
             if earlier is not None:
-                log.info("request %s from %s answered again (retry)", request_id, device)
+                self._acts.append(("answer again", f"{device} answered again"))
                 self._reply(response_topic, earlier, message.correlation)
                 return
         kind = _rate_of(inbound, request)
@@ -525,8 +533,7 @@ class CenterService:
             self._limits.check(f"kiosk/{kiosk_id}", "priority", now, TOO_MANY_PRIORITY)
         issued = self.center.issue(request.area, request.priority, now, kiosk_id)
         ticket = issued.ticket
-        log.info("ticket %s number %s area %s priority %s for kiosk %s (request %s)", ticket.id, ticket.shown,
-                 ticket.area, ticket.priority, kiosk_id, request.request_id)
+        self._acts.append(("ticket", f"ticket {ticket.shown} for kiosk {kiosk_id}"))
         view = self._wire.view(ticket, waiting_ahead=issued.waiting_ahead, estimated_wait_s=issued.estimated_wait_s,
                                wait_basis=issued.wait_basis.value,
                                token=make_token(self._token_key, self.config.center_id, ticket.day, ticket.seq))
@@ -554,9 +561,8 @@ class CenterService:
             ticket = self.center.acting_as(counter_id, official, now,
                                            lambda: ACTS[action](self.center, command, counter_id, now))
         counter = self.center.counters[counter_id]
-        log.info("counter %s %s -> %s (request %s%s)", counter_id, action,
-                 f"{ticket.shown} ({ticket.id}, {ticket.state})" if ticket else "nobody", command.request_id,
-                 "" if official is None else f", official {official.username}")
+        self._acts.append((action, f"counter {counter_id} {action} {ticket.shown if ticket else 'nobody'}"
+                           + ("" if official is None else f" ({official.username})")))
         view = None if ticket is None else self._wire.view(ticket, id_tail=ticket.id_tail)
         return CommandDone(command.request_id, view, counter.status.value)
 
@@ -571,8 +577,8 @@ class CenterService:
         else:
             self.center.leave(request.counter, request.official, now)
         counter = self.center.counters[request.counter]
-        log.info("counter %s: official %s %s (console %s, request %s)", request.counter, request.official,
-                 "sits" if request.action == "sit" else "leaves", console_id, request.request_id)
+        self._acts.append((request.action, f"counter {request.counter} {request.action} ({request.official}, console "
+                                           f"{console_id})"))
         view = None if counter.current is None else self._wire.view(counter.current, id_tail=counter.current.id_tail)
         return CommandDone(request.request_id, view, counter.status.value)
 
@@ -830,8 +836,8 @@ class CenterService:
                                            criteria=request.criteria, comment=request.comment)
         reply = TicketFound(request.request_id, self._public(ticket, request.token, now))
         self._batch.rating_acks[(record.counter_id, record.rating_id)] = reply.to_wire()
-        log.info("rating %s of ticket %s served at counter %s: %s (phone, web %s)", record.rating_id, ticket.id,
-                 record.counter_id, record.level, web_id)
+        self._acts.append(("rating", f"rating {record.level} of {ticket.shown} at counter {record.counter_id} "
+                                     f"(phone, web {web_id})"))
         return reply
 
     def _token_ticket(self, token: str) -> Ticket:
@@ -941,8 +947,8 @@ class CenterService:
         except DomainError as refused:
             log.warning("refused rating %s from counter %s: %s", rating_id, counter_id, refused.code)
             return Refusal(rating_id, ErrorInfo(refused.code, refused.message), id_name="rating_id")
-        log.info("rating %s of ticket %s at counter %s: %s", rating.rating_id, rating.ticket_id, counter_id,
-                 rating.level)
+        self._acts.append(("rating", f"rating {rating.level} of {ticket.shown if ticket else rating.ticket_id} "
+                                     f"at counter {counter_id}"))
         # `late` is kept with the rating (its stored ack): the report counts late ones
         return RatingRecorded(rating.rating_id, rating.ticket_id, rating.level, late=record.late)
 
@@ -1196,3 +1202,10 @@ def _changes_something(request: Request | Unreadable) -> bool:
     """Of the citizen web's requests, those whose answer is kept (a retry gets it again): a rating, a booking made or
     cancelled. A look-up changes nothing and is answered afresh."""
     return isinstance(request, WebRate | WebBook) or (isinstance(request, WebBooking) and request.cancel)
+
+
+def _summary(acts: list[tuple[str, str]], most: int = 5) -> str:
+    """A batch's acts (kind, text) for the log: each, when there are a few; else how many of each kind."""
+    if len(acts) <= most:
+        return "; ".join(text for _, text in acts)
+    return ", ".join(f"{count} × {kind}" for kind, count in Tally(kind for kind, _ in acts).most_common())
