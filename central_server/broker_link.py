@@ -26,7 +26,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from protocol.config import MqttSettings
 from protocol.link import Handler, Message
@@ -67,10 +67,10 @@ ROUTES_KEPT = 10_000  # topics whose handler is remembered (one per device and k
 
 @dataclass(slots=True)
 class Delivery:
-    """A QoS 1 publish: `sent` when it was queued on a connection, `acked` set at its PUBACK."""
+    """A QoS 1 publish: `sent` when it was queued on a connection, `acked` at its PUBACK (`BrokerLink.wait`)."""
 
     sent: bool
-    acked: threading.Event = field(default_factory=threading.Event)
+    acked: bool = False
 
 
 @dataclass(slots=True)
@@ -118,6 +118,7 @@ class BrokerLink:
         self.ready = threading.Event()
         self.broker_error = ""
         self._lock = threading.Lock()  # what both threads touch: the queues below, the window, the ids
+        self._acks = threading.Condition(self._lock)  # notified at each PUBACK
         self._out: deque[bytes] = deque()  # whole packets for the I/O thread to write
         self._waiting: deque[_Waiting] = deque()  # publishes beyond the broker's Receive Maximum
         self._waiting_bytes = 0
@@ -165,11 +166,17 @@ class BrokerLink:
                 self._wake()
         return delivery
 
+    def wait(self, delivery: Delivery, timeout_s: float) -> bool:
+        """Wait until the broker acknowledged `delivery` (False: not sent, or not acknowledged in time)."""
+        with self._acks:
+            return delivery.sent and self._acks.wait_for(lambda: delivery.acked or not self._live, timeout_s) \
+                and delivery.acked
+
     def stop(self, timeout_s: float = 3.0) -> None:
         """Say offline (a clean disconnect fires no will), disconnect and end the I/O thread."""
         self.ready.clear()
         offline = self.publish(self._will.topic, OFFLINE, retain=True)
-        if offline.sent and not offline.acked.wait(timeout_s):
+        if offline.sent and not self.wait(offline, timeout_s):
             log.warning("offline status not acknowledged by the broker within %g s", timeout_s)
         self._stopping.set()
         self._wake()
@@ -359,11 +366,12 @@ class BrokerLink:
             (packet_id,) = U16.unpack_from(body, 0)
             with self._lock:
                 delivery = self._inflight.pop(packet_id, None)
+                if delivery is not None:
+                    delivery.acked = True
+                    self._acks.notify_all()
                 self._admit()
-            if delivery is not None:
-                if len(body) > 2 and body[2] >= 0x80:
-                    log.error("the broker refused a publish: reason code 0x%02x", body[2])
-                delivery.acked.set()
+            if len(body) > 2 and body[2] >= 0x80:
+                log.error("the broker refused a publish: reason code 0x%02x", body[2])
         elif kind == SUBACK:
             self._on_suback(body)
         elif kind == DISCONNECT:
@@ -414,6 +422,7 @@ class BrokerLink:
         self.ready.clear()
         with self._lock:
             self._live = False
+            self._acks.notify_all()
             self._out.clear()
             self._waiting.clear()
             self._waiting_bytes = 0

@@ -239,4 +239,4 @@ class ServerLoop:
         if self._shared:  # the broker has the retained state before another instance may change it
             for delivery, item in zip(sent, outbound, strict=True):
                 if item.retain and delivery.sent:
-                    delivery.acked.wait(PUBACK_WAIT_S)
+                    self._link.wait(delivery, PUBACK_WAIT_S)
