@@ -10,9 +10,9 @@ What runs, and is counted (the Pi's figures):
   number, `devkit/scripted_board.py`); it speaks every call with the clips `make install` made (pygame.mixer on
   SDL's dummy audio driver, which plays them at real speed) and drives the 6 counters' LED displays on a serial
   line (a pty);
-- the kiosk (`python -m devkit.run kiosk --scripted`: the production agent, 1920x1080 on the dummy video driver,
-  touched by lines on stdin, `devkit/scripted_kiosk.py`), printing every ticket to a loopback ESC/POS printer on
-  TCP (`devkit/loopback_printer.py`, an 80 mm printer's profile).
+- the kiosk (`python -m devkit.run kiosk --scripted`: the production agent, 1920x1080 on the dummy video driver, or
+  `--kiosk-screen 800x480`, touched by lines on stdin, `devkit/scripted_kiosk.py`), printing every ticket to a
+  loopback ESC/POS printer on TCP (`devkit/loopback_printer.py`; the shipped example's 80 mm printer model).
 
 In this benchmark's own process, not counted, because they are other hardware in a real center: the printer, the
 LED displays' end of the serial line, and the 6 counters (on their own Pis): each a simulated terminal with its own
@@ -23,34 +23,33 @@ MQTT 5 connection (`benchmarks/mqtt5_client.py`) sending the contract's commands
 one has about 6 counters and 200-250 citizens in a morning, about 90 of them in the peak hour (one every 40 s),
 and an official calls a citizen every 4-5 minutes (about 80 calls an hour in all). Run at that pace, 3 minutes
 would hold 2 tickets and 4 calls: no percentile. So the benchmark plays the peak in real time (nothing is
-compressed: every process runs at its real pace, the board draws 10 frames a second, the voice speaks each call for
-its real ~10 s) with more citizens and quicker officials, 4 to 6 times that load:
+compressed: every process runs at its real pace, the board draws 10 frames a second, the voice speaks each call
+for its real length) with more citizens and quicker officials, 4 to 6 times that load:
 
-- 20 citizens already wait when the measured window starts (the morning so far: the kiosk printed the first 2,
-  so that the window holds none of its first tickets of the day, and a second, simulated kiosk asked for the rest);
+- 20 citizens already wait when the measured window starts (the morning so far: the kiosk printed the first 2, so
+  that the window holds none of its first tickets of the day, and a second, simulated kiosk asked for the rest);
 - the kiosk serves a queue at its own pace: each citizen touches an area 1-4 s after the previous ticket left the
-  screen (the number stays 6 s), about one every 9-10 s (about 380 tickets an hour), areas by the center's shares;
-- the 6 officials do what `devkit/morning.py`'s do, with every wait an eighth as long (a case of a median 5 minutes
-  takes 40 s): about 8 calls a minute in all (about 470 an hour), each announced twice. That is more than one
-  voice can say (a call takes it about 10 s): it speaks all the time and its queue grows, as in a hall where
-  every counter calls at once.
+  screen (the number stays 6 s), about one every 8-9 s (about 400 tickets an hour), areas by the center's shares;
+- the 6 officials do what `devkit/morning.py`'s do, with every wait an eighth as long (a case of a median 5
+  minutes takes 40 s): about 8-9 calls a minute in all (about 500 an hour), each announced twice. That is more
+  than one voice can say (a new call takes it 11-13 s): it speaks all the time and its queue grows, as in a hall
+  where every counter calls at once.
 
 So the CPU figure is an upper bound for a real peak, and the 3-minute window (`WINDOW_S`) gives about 20 presses
 and 30 calls. Before it, 15 s of the same set idle (the kiosk on its menu, the board scrolling its notice) are
 measured apart, to show what the load adds.
 
 **Figures** (one JSON line each): `one_pi_cpu_idle` and `one_pi_cpu` (each process's utime+stime from
-/proc/<pid>/stat over the window, as % of one core, and their sum; target 35 %; beside them, "machine" is what
-the whole machine used, of one core too: on a shared machine, whatever else ran then slowed the latencies below),
-`one_pi_memory` (each process's
-VmRSS at the end, its peak VmHWM and its PSS; the sums; target 350 MB: the RSS sum counts shared libraries once per
-process, the PSS sum shares them out), `one_pi_press_to_paper` (the touch line written to the kiosk -> the ticket's
-cut at the loopback printer; target p95 150 ms) and `one_pi_call_to_board` (a counter's `next` published -> the
-board has drawn the called number, and its LED frame on the serial line; target p95 100 ms). Every process reads
-the same CLOCK_MONOTONIC, so times taken in the board's process are compared with this one's.
+/proc/<pid>/stat over the window, as % of one core, and their sum, target 35 %; beside them "machine", what the
+whole machine used, of one core too), `one_pi_memory` (each process's VmRSS at the end, its peak VmHWM and its
+PSS, and the sums, target 350 MB: the RSS sum counts shared libraries once per process, the PSS sum shares them
+out), `one_pi_press_to_paper` (the touch line written to the kiosk -> the ticket's cut at the loopback printer;
+target p95 150 ms) and `one_pi_call_to_board` (a counter's `next` published -> the board has drawn the called
+number, and its LED frame on the serial line; target p95 100 ms). Every process reads the same CLOCK_MONOTONIC, so
+times taken in the board's process are compared with this one's.
 
-The Pi runs nothing else. On a development machine busy with other work (see "machine"), the latencies measure that
-work as much as the set: `--nice -10` (as root) runs the set and this process ahead of it.
+The Pi runs nothing else. On a development machine busy with other work ("machine" well above "all"), the
+latencies measure that work as much as the set: `--nice -10` (as root) runs the set and this process ahead of it.
 """
 
 from __future__ import annotations
@@ -302,14 +301,14 @@ def center_config(folder: Path, broker: LocalBroker) -> Path:
     return path
 
 
-def kiosk_config(folder: Path, broker: LocalBroker, printer: LoopbackPrinter) -> Path:
+def kiosk_config(folder: Path, broker: LocalBroker, printer: LoopbackPrinter, screen: tuple[int, int]) -> Path:
     """The shipped example kiosk (its 80 mm printer model), on this broker and the loopback printer."""
     text = (EXAMPLES / "kiosk.example.toml").read_text(encoding="utf-8")
     for key, value in (("id", '"k1"'), ("center", toml_string(CENTER)),
                        ("journal", toml_string(str(folder / "kiosk-journal.db")))):
         text = set_key(text, "kiosk", key, value)
     text = replace_table(text, "mqtt", [f"url = {toml_string(broker.url)}"])
-    for key, value in (("width", "1920"), ("height", "1080"), ("fullscreen", "false")):
+    for key, value in (("width", str(screen[0])), ("height", str(screen[1])), ("fullscreen", "false")):
         text = set_key(text, "screen", key, value)
     for key, value in (("connection", '"network"'), ("host", '"127.0.0.1"'), ("port", str(printer.port))):
         text = set_key(text, "printer", key, value)
@@ -490,7 +489,8 @@ def citizens(kiosk: Child, printer: LoopbackPrinter, rng: random.Random, until: 
 # --- the run ------------------------------------------------------------------------------------
 
 
-def run(folder: Path, keep: Path | None, window_s: float = WINDOW_S) -> list[dict[str, Any]]:
+def run(folder: Path, keep: Path | None, window_s: float = WINDOW_S,
+        kiosk_screen: tuple[int, int] = (1920, 1080)) -> list[dict[str, Any]]:
     rng = random.Random(20)
     tally = Tally()
     topics = Topics(CENTER)
@@ -519,7 +519,7 @@ def run(folder: Path, keep: Path | None, window_s: float = WINDOW_S) -> list[dic
         # After the figures: the board says every queued call before it stops (up to 15 s); nothing to wait for.
         running.callback(board.stop, 3)
         kiosk = Child("kiosk", ["-m", "devkit.run", "kiosk", "--scripted", "--config",
-                                str(kiosk_config(folder, broker, printer))], folder, env)
+                                str(kiosk_config(folder, broker, printer, kiosk_screen))], folder, env)
         running.callback(kiosk.stop)
         asyncio.run(wait_online(broker, topics.device_status("board-1")))
         asyncio.run(wait_online(broker, topics.device_status("k1")))
@@ -590,6 +590,7 @@ def run(folder: Path, keep: Path | None, window_s: float = WINDOW_S) -> list[dic
          "total_peak_rss_mb": round(sum(m["peak_rss_mb"] for m in held.values()), 1),
          "total_pss_mb": round(sum(m["pss_mb"] for m in held.values()), 1), "target_mb": TARGETS["memory_mb"]},
         {"name": "one_pi_press_to_paper", "n": len(tally.presses), **percentiles(tally.presses),
+         "kiosk_screen": "x".join(map(str, kiosk_screen)),
          "target_p95_ms": TARGETS["press_to_paper_p95_ms"]},
         {"name": "one_pi_call_to_board", "n": len(to_board), "missing": len(tally.calls) - len(to_board),
          **percentiles(to_board), "led": {"n": len(to_led), **percentiles(to_led)},
@@ -605,11 +606,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--nice", type=int, default=0, metavar="N",
                         help="run the set (and this process) N steps nicer (-N: ahead of the machine's other work; "
                              "needs root), as on a Pi that runs nothing else")
+    parser.add_argument("--kiosk-screen", default="1920x1080", metavar="WxH", help="the kiosk's screen (1920x1080)")
     args = parser.parse_args(argv)
+    width, _, height = args.kiosk_screen.partition("x")
     if args.nice:
         os.nice(args.nice)  # the processes started from here inherit it
     with tempfile.TemporaryDirectory(prefix="qms-one-pi-") as tmp:
-        for line in run(Path(tmp), args.keep, args.window_s):
+        for line in run(Path(tmp), args.keep, args.window_s, (int(width), int(height))):
             print(json.dumps(line, ensure_ascii=False), flush=True)
 
 
