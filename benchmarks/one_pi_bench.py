@@ -41,12 +41,13 @@ measured apart, to show what the load adds.
 
 **Figures** (one JSON line each): `one_pi_cpu_idle` and `one_pi_cpu` (each process's utime+stime from
 /proc/<pid>/stat over the window, as % of one core, and their sum, target 35 %; beside them "machine", what the
-whole machine used, of one core too), `one_pi_memory` (each process's VmRSS at the end, its peak VmHWM and its
-PSS, and the sums, target 350 MB: the RSS sum counts shared libraries once per process, the PSS sum shares them
-out), `one_pi_press_to_paper` (the touch line written to the kiosk -> the ticket's cut at the loopback printer;
-target p95 150 ms) and `one_pi_call_to_board` (a counter's `next` published -> the board has drawn the called
-number, and its LED frame on the serial line; target p95 100 ms). Every process reads the same CLOCK_MONOTONIC, so
-times taken in the board's process are compared with this one's.
+whole machine used, of one core too), `one_pi_memory` (each process's VmRSS at the end and at the window's start,
+its peak VmHWM and its PSS, and the sums, target 350 MB: the RSS sum counts shared libraries once per process,
+the PSS sum shares them out), `one_pi_press_to_paper` (the touch line written to the kiosk -> the ticket's cut at
+the loopback printer; target p95 150 ms) and `one_pi_call_to_board` (a counter's `next` published -> the board has
+drawn the called number, and its LED frame on the serial line; target p95 100 ms). Every process reads the same
+CLOCK_MONOTONIC, so times taken in the board's process are compared with this one's. `--keep DIR` keeps the logs,
+a frame of the board, every sample and each process's RSS every 10 s.
 
 The Pi runs nothing else. On a development machine busy with other work ("machine" well above "all"), the
 latencies measure that work as much as the set: `--nice -10` (as root) runs the set and this process ahead of it.
@@ -535,8 +536,17 @@ def run(folder: Path, keep: Path | None, window_s: float = WINDOW_S,
         idle = cpu_percent(before, cpu_now(pids), time.monotonic() - started)
 
         asyncio.run(earlier_citizens(broker, topics, rng, tally))
+        at_start = {n: memory(p)["rss_mb"] for n, p in pids.items()}
+        rss_every_10_s: list[dict[str, float]] = []
         before, started = cpu_now(pids), time.monotonic()
         until = started + window_s
+
+        def watch_rss() -> None:
+            while time.monotonic() < until:
+                time.sleep(min(10.0, max(0.0, until - time.monotonic())))
+                rss_every_10_s.append({n: memory(p)["rss_mb"] for n, p in pids.items()})
+
+        threading.Thread(target=watch_rss, name="rss", daemon=True).start()
         failed: list[BaseException] = []
 
         def queue_at_kiosk() -> None:
@@ -561,7 +571,7 @@ def run(folder: Path, keep: Path | None, window_s: float = WINDOW_S,
         load = cpu_percent(before, cpu_now(pids), measured_s)
         if failed:
             raise RuntimeError(f"the citizens at the kiosk: {failed[0]!r}; see {kiosk.log_path}")
-        held = {n: memory(p) for n, p in pids.items()}
+        held = {n: {**memory(p), "rss_at_window_start_mb": at_start[n]} for n, p in pids.items()}
 
         deadline = time.monotonic() + LATE_S
         while time.monotonic() < deadline and any(n not in drawn for n, _ in tally.calls):
@@ -578,7 +588,8 @@ def run(folder: Path, keep: Path | None, window_s: float = WINDOW_S,
             shutil.copy(log, keep / log.name)
         (keep / "samples.json").write_text(json.dumps({
             "press_to_paper_ms": tally.presses, "call_to_board_ms": to_board, "call_to_led_ms": to_led,
-            "calls": [[n, round(t - started, 3)] for n, t in tally.calls]}), encoding="utf-8")
+            "calls": [[n, round(t - started, 3)] for n, t in tally.calls], "rss_mb_every_10_s": rss_every_10_s}),
+            encoding="utf-8")
     load_line = {"presses": len(tally.presses), "calls": len(tally.calls), "commands": tally.commands,
                  "ratings": tally.ratings, "refused": tally.refused}
     return [
