@@ -5,8 +5,9 @@ What `make demo`, the tests and the benchmarks start instead of `python -m MODUL
 points accept neither a simulated clock nor scripted devices on their command line, they take them as
 arguments of `main()`. `--scripted`: the kiosk's screen is touched by lines on stdin
 (`devkit/scripted_kiosk.py`, saving the first sight of each screen in `--screenshots`), the counter
-terminal's pins are pressed by lines on stdin (`devkit/scripted_terminal.py`). Any other argument goes to
-the module (`--check`, the terminal's `--center`).
+terminal's pins are pressed by lines on stdin (`devkit/scripted_terminal.py`), the hall board says on stdout which
+calls it has drawn and when (`devkit/scripted_board.py`). Any other argument goes to the module (`--check`, the
+terminal's `--center`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from devkit.clock import SimulatedClock
@@ -29,7 +31,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("module", choices=MODULES)
     parser.add_argument("--config", required=True, metavar="FILE")
     parser.add_argument("--simulated-clock", metavar="START,SPEED,REAL")
-    parser.add_argument("--scripted", action="store_true", help="the kiosk's screen or the terminal's pins by stdin")
+    parser.add_argument("--scripted", action="store_true",
+                        help="the kiosk's screen or the terminal's pins by stdin; the board's frames on stdout")
     parser.add_argument("--screenshots", type=Path, metavar="DIR", help="with --scripted: the kiosk's screens")
     args, rest = parser.parse_known_args(argv)
     passed = ["--config", args.config, *rest]
@@ -67,8 +70,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return web(passed, clock=now)
     from display_board.__main__ import main as board
+    from display_board.config import BoardConfig
 
-    return board(passed, clock=now)
+    def board_screen(config: BoardConfig) -> Any:
+        from devkit.scripted_board import ScriptedBoardScreen
+
+        return ScriptedBoardScreen(config.width, config.height, fullscreen=config.fullscreen)
+
+    return board(passed, clock=now, screen=board_screen if args.scripted else None)
 
 
 def _zone(module: str, config: Path) -> ZoneInfo:

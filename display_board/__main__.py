@@ -6,6 +6,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 from display_board.config import BoardConfig, load
 from protocol.agent import Clock, start_agent, stop_on_signals
@@ -15,8 +16,10 @@ from protocol.topics import Topics
 log = logging.getLogger("display_board")
 
 
-def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> int:
-    """`clock`: the real one unless given (`devkit/run.py` gives a simulated one)."""
+def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None,
+         screen: Callable[[BoardConfig], Any] | None = None) -> int:
+    """`clock` and `screen` (made from the config, when the config has a screen): the real ones unless given
+    (`devkit/run.py` gives a simulated clock, and a screen that says what it drew)."""
     started = start_agent("display_board", "The hall board and counter LED display agent.", load, argv, clock)
     if isinstance(started, int):
         return started
@@ -25,7 +28,8 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> in
 
     link = MqttLink(config.mqtt, client_id=config.client_id,
                     status_topic=Topics(config.center_id).device_status(config.board_id))
-    agent = BoardAgent(config, link, screen=open_screen(config), voice=open_voice(config, clock),
+    board_screen = open_screen(config) if screen is None or not config.screen else screen(config)
+    agent = BoardAgent(config, link, screen=board_screen, voice=open_voice(config, clock),
                        leds=open_leds(config), clock=clock)
     return agent.run(stop_on_signals())
 
