@@ -38,6 +38,7 @@ bench: install
 	$(PY) -m benchmarks.console_bench
 	$(PY) -m benchmarks.phone_bench
 	$(PY) -m benchmarks.config_bench
+	$(PY) -m benchmarks.one_pi_bench
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache .hypothesis

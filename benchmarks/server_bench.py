@@ -41,6 +41,8 @@ IDLE_DEVICES = 800  # connected and subscribed, silent: 1,000 devices in all, as
 TARGET_RATE = 2000.0  # operations per second offered in the sustained run
 SUSTAIN_S = 10.0
 SEQUENTIAL = 500
+RATIO_ROUNDS = 3
+RATIO_ROUND_S = 5.0
 
 
 # One device here does what a whole center's do in a day: the per-device limits would refuse it.
@@ -284,6 +286,51 @@ def growth(empty: Path, full: Path, broker: LocalBroker) -> dict[str, Any]:
             server.stop()
 
 
+class Responder:
+    """The do-nothing MQTT 5 responder (`benchmarks/responder.py`) in its own process, as the server runs."""
+
+    def __init__(self, broker: LocalBroker, center_id: str) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "benchmarks.responder", broker.host, str(broker.port),
+                                      center_id], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        if self.proc.stdout.readline().strip() != "ready":
+            raise RuntimeError("the responder did not start")
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(30)
+
+
+async def saturation_of(broker: LocalBroker, center_id: str) -> dict[str, Any]:
+    devices = await connect_devices(broker, Topics(center_id), DEVICES)
+    try:
+        return await saturate(devices, RATIO_ROUND_S)
+    finally:
+        await asyncio.gather(*(d.client.close() for d in devices))
+
+
+def saturation_ratio(config: Path, broker: LocalBroker) -> dict[str, Any]:
+    """The server's saturation over a do-nothing responder's, on the same broker with the same load generator,
+    in alternating rounds so that what else the machine does falls on both alike."""
+    served = {"server": 0, "responder": 0}
+    for _ in range(RATIO_ROUNDS):
+        responder = Responder(broker, "bench-ref")
+        try:
+            served["responder"] += asyncio.run(saturation_of(broker, "bench-ref"))["n"]
+        finally:
+            responder.stop()
+        server, _ = start(config, broker, "bench-empty")
+        try:
+            served["server"] += asyncio.run(saturation_of(broker, "bench-empty"))["n"]
+        finally:
+            server.stop()
+    seconds = RATIO_ROUNDS * RATIO_ROUND_S
+    return {"name": "server_saturation_ratio_to_responder", "target": 0.6, "devices": DEVICES,
+            "server_ops_s": round(served["server"] / seconds, 1),
+            "responder_ops_s": round(served["responder"] / seconds, 1),
+            "ratio": round(served["server"] / served["responder"], 2)}
+
+
 async def wait_online(broker: LocalBroker, topics: Topics) -> None:
     client = await Mqtt5Client.connect(broker.host, broker.port, f"bench-wait-{uuid.uuid4().hex[:8]}")
     await client.subscribe(topics.server_status())
@@ -295,14 +342,19 @@ async def wait_online(broker: LocalBroker, topics: Topics) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--empty-day-only", action="store_true", help="skip the runs at 100,000 tickets")
+    parser.add_argument("--ratio-only", action="store_true", help="only the saturation ratio to a responder")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="qms-bench-") as tmp, LocalBroker(Path(tmp)) as broker:
         empty = prepare(Path(tmp) / "empty", broker, "bench-empty", 0)
+        if args.ratio_only:
+            print(json.dumps(saturation_ratio(empty, broker)), flush=True)
+            return
         if not args.empty_day_only:
             full = prepare(Path(tmp) / "full", broker, "bench-full", 100_000)
             print(json.dumps(growth(empty, full, broker)), flush=True)
         for line in scenario(empty, broker, "bench-empty", ""):
             print(json.dumps(line), flush=True)
+        print(json.dumps(saturation_ratio(empty, broker)), flush=True)
         if not args.empty_day_only:
             for line in scenario(full, broker, "bench-full", "_at_100000_tickets"):
                 print(json.dumps(line), flush=True)
