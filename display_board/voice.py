@@ -83,6 +83,7 @@ def announce(
 
 
 _STOP = object()
+CLOSE_WAIT_S = 10.0  # under protocol.agent's 15 s grace, with time left for the rest of the stop
 
 
 class PygameVoice:
@@ -141,8 +142,9 @@ class PygameVoice:
         with self._lock:
             return [list(item) for item in self.played]
 
-    def close(self, timeout: float = 60.0) -> None:
-        """Stop the player once the queue is drained (waits at most ``timeout`` seconds)."""
+    def close(self, timeout: float = CLOSE_WAIT_S) -> None:
+        """Stop the player once the queue is drained (waits at most ``timeout`` seconds: a board asked to stop with
+        many calls still to say stops within the agents' 15 s grace, the rest unsaid)."""
         with self._lock:
             if self._closed:
                 return
@@ -150,7 +152,7 @@ class PygameVoice:
         self._queue.put(_STOP)
         self._thread.join(timeout)
         if self._thread.is_alive():
-            log.warning("voice: the player did not finish within %.1f s", timeout)
+            log.warning("voice: the player did not finish within %.1f s; what is left is not said", timeout)
             return
         import pygame
 

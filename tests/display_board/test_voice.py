@@ -28,7 +28,7 @@ from display_board.clips import (
     write_chime,
 )
 from display_board.numbers import Reading, announcement, full_clip_vocabulary
-from display_board.voice import PAUSE, FakeVoice, PygameVoice, RecordingVoice, announce
+from display_board.voice import CLOSE_WAIT_S, PAUSE, FakeVoice, PygameVoice, RecordingVoice, announce
 
 HAVE_ESPEAK = shutil.which("espeak-ng") is not None
 needs_espeak = pytest.mark.skipif(not HAVE_ESPEAK, reason="espeak-ng is not installed (apt-get install espeak-ng)")
@@ -300,3 +300,15 @@ def test_once_the_recording_is_full_a_shorter_call_does_not_jump_in(tiny_library
     recorder.say(["mời"])  # 0.1 s would fit the 0.1 s left, but it came after one that did not
     recorder.close()
     assert read_wav(out)[0].nframes == 3 * int(0.05 * 22050)
+
+
+def test_close_gives_up_on_a_long_queue_within_its_wait(tiny_library: ClipLibrary) -> None:
+    """A board stopped with minutes of calls still to say stops within the agents' grace: the rest is not said."""
+    player = PygameVoice(tiny_library, pause_s=0.0, sentence_pause_s=0.05)
+    for _ in range(200):  # ~200 × (chime + 2 words) of 50 ms: over 30 s
+        player.say(["mời", "một"])
+    started = time.monotonic()
+    player.close(timeout=0.5)
+    assert time.monotonic() - started < 2.0
+    assert len(player.played_snapshot()) < 200
+    assert CLOSE_WAIT_S < 15.0  # protocol.agent.stop_on_signals' default grace
