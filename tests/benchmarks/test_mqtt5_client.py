@@ -7,14 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.mqtt5_client import (
-    Message,
-    Mqtt5Client,
-    MqttConnectError,
-    decode_varint,
-    encode_varint,
-    parse_properties,
-)
+from benchmarks.mqtt5_client import Message, Mqtt5Client, MqttConnectError
 from devkit.local_broker import LocalBroker, free_port
 
 HOST = "127.0.0.1"
@@ -160,47 +153,3 @@ def test_pingreq_keeps_an_idle_connection_alive(broker_port: int) -> None:
             await client.close()
 
     assert asyncio.run(scenario()).payload == b"still here"
-
-
-@pytest.mark.parametrize(
-    ("value", "encoded"),
-    [
-        (0, b"\x00"),
-        (127, b"\x7f"),
-        (128, b"\x80\x01"),
-        (16_383, b"\xff\x7f"),
-        (16_384, b"\x80\x80\x01"),
-        (2_097_151, b"\xff\xff\x7f"),
-        (2_097_152, b"\x80\x80\x80\x01"),
-        (268_435_455, b"\xff\xff\xff\x7f"),
-    ],
-)
-def test_variable_byte_integer_boundaries(value: int, encoded: bytes) -> None:
-    assert encode_varint(value) == encoded
-    assert decode_varint(b"\xaa" + encoded, 1) == (value, 1 + len(encoded))
-
-
-def test_parse_properties_skips_every_property_type() -> None:
-    block = (
-        b"\x01\x01"  # Payload Format Indicator (byte)
-        + b"\x02\x00\x00\x00\x3c"  # Message Expiry Interval (four bytes)
-        + b"\x23\x00\x05"  # Topic Alias (two bytes)
-        + b"\x0b\x80\x01"  # Subscription Identifier (variable byte integer 128)
-        + b"\x03\x00\x04json"  # Content Type (UTF-8)
-        + b"\x09\x00\x02\xca\xfe"  # Correlation Data (binary)
-        + b"\x26\x00\x01k\x00\x01v"  # User Property (string pair)
-        + b"\x08\x00\x03r/t"  # Response Topic (UTF-8)
-    )
-    data = encode_varint(len(block)) + block + b"payload"
-    props, end = parse_properties(data, 0)
-    assert data[end:] == b"payload"
-    assert props == {
-        0x01: 1,
-        0x02: 60,
-        0x23: 5,
-        0x0B: 128,
-        0x03: "json",
-        0x09: b"\xca\xfe",
-        0x26: ("k", "v"),
-        0x08: "r/t",
-    }
