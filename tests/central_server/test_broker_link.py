@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 import central_server.broker_link as broker_link_module
-from central_server.broker_link import CONNECT_TIMEOUT_S, BrokerLink
+from central_server.broker_link import CONNECT_TIMEOUT_S, BrokerLink, Delivery
 from central_server.tls import TlsFiles
 from devkit.local_broker import LocalBroker, free_port, make_tls_files
 from protocol.config import MqttSettings
@@ -702,7 +702,8 @@ def test_tls_against_a_tls_only_broker(tmp_path: Path, tls_files: TlsFiles, cent
             # big and many: TLS records split across reads, several packets in one, partial sends; in batches
             # the receiver's queue in the broker holds (max_queued_bytes)
             for batch in range(10):
-                payloads = [bytes([index % 251]) * (index * 997 % 30_000) for index in range(batch * 20, (batch + 1) * 20)]
+                numbers = range(batch * 20, (batch + 1) * 20)
+                payloads = [bytes([index % 251]) * (index * 997 % 30_000) for index in numbers]
                 deliveries = [link.publish(f"{base}/tls/{index % 3}", body) for index, body in enumerate(payloads)]
                 assert link.wait(deliveries[-1], TIMEOUT)
                 got = [received.get(timeout=TIMEOUT).payload for _ in payloads]
@@ -749,7 +750,7 @@ def test_a_malformed_packet_drops_the_connection_and_the_link_connects_again(fak
         connection.send(data)
         assert connection.closed(TIMEOUT)
         try:
-            again = fake.accept(timeout_s=2.0)  # the link tries again 1 s after a lost connection
+            again = fake.accept(timeout_s=1.8)  # the link tries again 1 s after a lost connection
         except TimeoutError:
             pytest.fail(f"no new connection; the I/O thread is alive: {link._thread.is_alive()}")
         again.connack()
@@ -777,7 +778,7 @@ def test_a_callback_that_raises_does_not_kill_the_link(broker: LocalBroker, cent
         with peer(broker) as (other, _):
             other.publish(f"{base}/in", b"still served")
             try:
-                assert received.get(timeout=3.0).payload == b"still served"
+                assert received.get(timeout=1.5).payload == b"still served"
             except queue.Empty:
                 pytest.fail(f"the link stopped serving; I/O thread alive: {link._thread.is_alive()}")
 
@@ -811,11 +812,11 @@ def test_a_link_that_only_receives_still_pings_within_its_keepalive(fake: FakeBr
         assert link.ready.wait(TIMEOUT)
         started = time.monotonic()
         pinged = False
-        while not pinged and time.monotonic() - started < 2.0:
+        while not pinged and time.monotonic() - started < 1.6:
             connection.send(publish_packet("s/in", b"qos 0", qos=0))
             with suppress(TimeoutError):
                 pinged = connection.next(0.1)[0] >> 4 == PINGREQ
-        assert pinged, "no PINGREQ in 2 s with a 1 s keepalive"
+        assert pinged, "no PINGREQ in 1.6 s with a 1 s keepalive"
 
 
 @pytest.mark.xfail(strict=True, reason="stop() while _connect waits for the CONNACK: its offline publish is refused "
@@ -852,7 +853,7 @@ def test_a_receive_maximum_of_zero_is_refused(fake: FakeBroker) -> None:
     with link_on(fake) as (link, _):
         connection = fake.accept()
         connection.connack(props=b"\x03\x21\x00\x00")
-        assert connection.closed(2.0), f"the link kept a connection with window {link._window}"
+        assert connection.closed(1.0), f"the link kept a connection with window {link._window}"
 
 
 @pytest.mark.xfail(strict=True, reason="the CONNECT announces no Maximum Packet Size and take_packets waits for any "
@@ -863,4 +864,110 @@ def test_a_huge_announced_packet_is_refused_before_it_is_buffered(fake: FakeBrok
         connection.connack()
         assert link.ready.wait(TIMEOUT)
         connection.send(bytes((PUBLISH << 4,)) + encode_varint(200_000_000) + bytes(4 * 65536))
-        assert connection.closed(2.0), "the link keeps buffering a 200 MB packet"
+        assert connection.closed(1.0), "the link keeps buffering a 200 MB packet"
+
+
+# --- wait(), packet ids, the broker's maximum packet size ---------------------------------------
+
+
+def test_wait_returns_false_as_soon_as_the_connection_is_lost(broker: LocalBroker, center_id: str) -> None:
+    with running(new_link(plain(broker), center_id)) as link:
+        broker.freeze(True)  # the publish stays unacknowledged
+        delivery = link.publish(f"{root(center_id)}/out", b"never acked")
+        assert delivery.sent
+        results: list[tuple[bool, float]] = []
+        waiter = threading.Thread(target=lambda: results.append((link.wait(delivery, TIMEOUT), time.monotonic())))
+        waiter.start()
+        waiter.join(0.2)
+        assert waiter.is_alive() and not results  # still waiting
+        broker.stop(kill=True)
+        killed = time.monotonic()
+        waiter.join(TIMEOUT)
+        assert results and results[0][0] is False and results[0][1] - killed < 1.0
+        broker.start()
+        assert link.ready.wait(TIMEOUT)
+        assert link.wait(link.publish(f"{root(center_id)}/out", b"acked"), TIMEOUT)
+
+
+@pytest.mark.xfail(strict=True, reason="wait()'s condition is `acked or not _live`: a delivery of an earlier "
+                   "connection (cleared by _end, never to be acked) waits the whole timeout once the link is live "
+                   "again (ServerLoop waits PUBACK_WAIT_S for each retained delivery of a batch in shared mode)")
+def test_wait_for_a_publish_of_an_earlier_connection_returns_at_once(broker: LocalBroker, center_id: str) -> None:
+    with running(new_link(plain(broker), center_id)) as link:
+        broker.freeze(True)
+        delivery = link.publish(f"{root(center_id)}/out", b"never acked")
+        broker.stop(kill=True)
+        assert wait_until(lambda: not link.connected.is_set())
+        broker.start()
+        assert link.ready.wait(TIMEOUT)
+        started = time.monotonic()
+        assert link.wait(delivery, 1.0) is False
+        assert time.monotonic() - started < 0.3
+
+
+def test_a_publish_over_the_brokers_maximum_packet_size_is_not_sent_and_the_link_stays(broker: LocalBroker,
+                                                                                       center_id: str) -> None:
+    base = root(center_id)
+    with running(new_link(plain(broker), center_id)) as link, peer(broker, f"{base}/out") as (_, received):
+        assert link._max_packet == 204_800  # max_packet_size in the shipped tuning, told in the CONNACK
+        too_big = link.publish(f"{base}/out", bytes(210_000))
+        assert too_big.sent is False and link.wait(too_big, TIMEOUT) is False
+        assert link.wait(link.publish(f"{base}/out", b"small"), TIMEOUT)
+        assert received.get(timeout=TIMEOUT).payload == b"small"
+        assert link.connected.is_set()
+
+
+@pytest.mark.xfail(strict=True, reason="a publish that waited beyond the window and is then refused by _admit for its "
+                   "size gets sent=False without a notify, and wait()'s condition does not look at `sent`: it waits "
+                   "the whole timeout")
+def test_wait_for_a_waiting_publish_refused_for_its_size_returns_at_once(broker: LocalBroker, center_id: str) -> None:
+    base = root(center_id)
+    with running(new_link(plain(broker), center_id)) as link:
+        broker.freeze(True)
+        try:
+            small = [link.publish(f"{base}/out", b"x") for _ in range(link._window)]
+            too_big = link.publish(f"{base}/out", bytes(210_000))
+            assert too_big.sent  # waiting: the window is full
+            results: list[tuple[bool, float]] = []
+            waiter = threading.Thread(target=lambda: results.append((link.wait(too_big, 1.5), time.monotonic())))
+            waiter.start()
+        finally:
+            broker.freeze(False)
+        assert link.wait(small[-1], TIMEOUT)
+        acked = time.monotonic()
+        waiter.join(TIMEOUT)
+        assert too_big.sent is False
+        assert results[0][0] is False and results[0][1] - acked < 0.3
+
+
+def test_packet_ids_skip_those_in_flight_wrap_and_are_never_zero() -> None:
+    link = BrokerLink(MqttSettings("127.0.0.1", 1), client_id="server", status_topic="s/status")
+    in_flight = {65_535: Delivery(sent=True), 1: Delivery(sent=True), 2: Delivery(sent=True)}
+    link._inflight = dict(in_flight)
+    link._next_id = 65_534
+    with link._lock:
+        assert [link._packet_id() for _ in range(3)] == [65_534, 3, 4]
+
+
+def test_stop_while_a_handler_blocks_waits_for_it_then_says_offline(broker: LocalBroker, center_id: str) -> None:
+    """As when the state thread's inbox is full at shutdown: the I/O thread waits in Inbox.put."""
+    base = root(center_id)
+    link = new_link(plain(broker), center_id)
+    entered, release = threading.Event(), threading.Event()
+
+    def blocking(_message: Message) -> None:
+        entered.set()
+        release.wait(TIMEOUT)
+
+    link.subscribe(f"{base}/in", blocking)
+    with watching(broker, center_id, "server/status") as status, peer(broker) as (other, _):
+        link.start()
+        assert link.ready.wait(TIMEOUT)
+        other.publish(f"{base}/in", b"x")
+        assert entered.wait(TIMEOUT)
+        threading.Timer(0.3, release.set).start()
+        started = time.monotonic()
+        link.stop(timeout_s=2.0)
+        assert time.monotonic() - started < 1.5
+        assert not link._thread.is_alive()
+        assert status.next("server/status")[1] == json.loads(OFFLINE)
