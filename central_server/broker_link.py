@@ -62,6 +62,9 @@ RECONNECT_S = 2.0  # at most this long between attempts, as the devices' links
 CONNECT_TIMEOUT_S = 5.0
 READ_BYTES = 65536
 MAX_WAITING_BYTES = 32 * 1024 * 1024  # publishes waiting for the broker's window; past it the connection is made anew
+# The largest packet taken from the broker (told it in CONNECT): the contract's requests are far smaller, and the
+# shipped broker allows 200 KiB; a larger one would otherwise be buffered whole before it could be refused.
+MAX_PACKET_IN = 256 * 1024
 ROUTES_KEPT = 10_000  # topics whose handler is remembered (one per device and kind of request)
 
 
@@ -71,6 +74,7 @@ class Delivery:
 
     sent: bool
     acked: bool = False
+    connection: int = 0  # which connection it went out on: one later never acknowledges it
 
 
 @dataclass(slots=True)
@@ -95,6 +99,14 @@ def _matches(topic_filter: str, topic: str) -> bool:
         if index >= len(levels) or (part != "+" and part != levels[index]):
             return False
     return len(parts) == len(levels)
+
+
+def _call(callbacks: list[Callable[[], None]]) -> None:
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:
+            log.exception("a link callback failed")
 
 
 def _delivered_as(topic_filter: str) -> str:
@@ -128,6 +140,9 @@ class BrokerLink:
         self._max_packet = 268_435_460
         self._keepalive = settings.keepalive_s
         self._pending_subs: dict[int, str] = {}  # SUBSCRIBE packet id -> its filter, until the SUBACK
+        self._connection = 0  # counts the connections made
+        self._refused_subs = False  # a subscription of this connection was refused: it is never ready
+        self._offline_said = False  # stop() queued the offline status on the connection
         self._live = False  # a connection is up (under the lock: publishes are queued, not refused)
         self._drop_reason = ""  # set to make the I/O thread drop the connection
         self._stopping = threading.Event()
@@ -153,29 +168,38 @@ class BrokerLink:
 
     def publish(self, topic: str, payload: bytes, *, retain: bool = False,
                 correlation: bytes | None = None) -> Delivery:
-        """Queue a QoS 1 publish; not sent (`sent` False) while there is no connection."""
+        """Queue a QoS 1 publish; not sent (`sent` False) while there is no connection, when it cannot be encoded,
+        and past MAX_WAITING_BYTES (the connection is then made again)."""
+        if len(topic.encode()) > 0xFFFF or (correlation is not None and len(correlation) > 0xFFFF):
+            log.error("not published: a topic or correlation over 65535 bytes (%s)", topic[:200])
+            return Delivery(sent=False)
         with self._lock:
-            if not self._live:
+            if not self._live or self._drop_reason:
                 return Delivery(sent=False)
-            delivery = Delivery(sent=True)
+            if self._waiting_bytes > MAX_WAITING_BYTES:
+                self._drop_reason = f"over {MAX_WAITING_BYTES} bytes wait for the broker to acknowledge"
+                self._wake()
+                return Delivery(sent=False)
+            delivery = Delivery(sent=True, connection=self._connection)
             self._waiting.append(_Waiting(topic, payload, retain, correlation, delivery))
             self._waiting_bytes += len(payload) + len(topic)
             self._admit()
-            if self._waiting_bytes > MAX_WAITING_BYTES and not self._drop_reason:
-                self._drop_reason = f"over {MAX_WAITING_BYTES} bytes wait for the broker to acknowledge"
-                self._wake()
         return delivery
 
     def wait(self, delivery: Delivery, timeout_s: float) -> bool:
         """Wait until the broker acknowledged `delivery` (False: not sent, or not acknowledged in time)."""
+        def settled() -> bool:
+            return (delivery.acked or not delivery.sent or not self._live
+                    or delivery.connection != self._connection)
+
         with self._acks:
-            return delivery.sent and self._acks.wait_for(lambda: delivery.acked or not self._live, timeout_s) \
-                and delivery.acked
+            return delivery.sent and self._acks.wait_for(settled, timeout_s) and delivery.acked
 
     def stop(self, timeout_s: float = 3.0) -> None:
         """Say offline (a clean disconnect fires no will), disconnect and end the I/O thread."""
         self.ready.clear()
         offline = self.publish(self._will.topic, OFFLINE, retain=True)
+        self._offline_said = offline.sent
         if offline.sent and not self.wait(offline, timeout_s):
             log.warning("offline status not acknowledged by the broker within %g s", timeout_s)
         self._stopping.set()
@@ -199,6 +223,7 @@ class BrokerLink:
                 log.error("not published: %d bytes on %s, over the broker's maximum packet size %d", len(packet),
                           item.topic[:200], self._max_packet)
                 item.delivery.sent = False
+                self._acks.notify_all()
                 continue
             self._inflight[packet_id] = item.delivery
             self._out.append(packet)
@@ -222,7 +247,7 @@ class BrokerLink:
         while not self._stopping.is_set():
             try:
                 sock, buffer = self._connect()
-            except (OSError, MqttError) as exc:
+            except (OSError, MqttError, ValueError) as exc:
                 why = str(exc) or type(exc).__name__
                 if outage_since is None:
                     log.warning("cannot reach the broker at %s: %s; trying again every %g s",
@@ -239,15 +264,16 @@ class BrokerLink:
             outage_since, self.broker_error = None, ""
             try:
                 self._serve(sock, buffer)
-            except (_Lost, OSError, MqttError) as exc:
+            except Exception as exc:  # a broken packet (struct.error, IndexError, ...) as a lost connection
+                if not isinstance(exc, (_Lost, OSError, MqttError)):
+                    log.exception("a packet from the broker could not be read; connecting again")
                 if not self._stopping.is_set():
                     log.warning("disconnected from the broker (%s); trying again every %g s", exc, RECONNECT_S)
                     outage_since, self.broker_error = time.monotonic(), f"disconnected ({exc})"
             finally:
                 self._end(sock)
             if not self._stopping.is_set():
-                for callback in self._lost_callbacks:
-                    callback()
+                _call(self._lost_callbacks)
                 self._stopping.wait(1.0)
 
     def _connect(self) -> tuple[socket.socket, bytearray]:
@@ -258,9 +284,10 @@ class BrokerLink:
             if settings.tls:
                 sock = self._tls().wrap_socket(sock, server_hostname=settings.host)
             sock.sendall(connect_packet(self._client_id, keepalive=settings.keepalive_s, username=settings.username,
-                                        password=settings.password, will=self._will))
+                                        password=settings.password, will=self._will,
+                                        maximum_packet_size=MAX_PACKET_IN))
             buffer = bytearray()
-            while not (packets := take_packets(buffer)):
+            while not (packets := take_packets(buffer, MAX_PACKET_IN)):
                 data = sock.recv(READ_BYTES)
                 if not data:
                     raise MqttError("the broker closed the connection before its CONNACK")
@@ -276,9 +303,15 @@ class BrokerLink:
         except BaseException:
             sock.close()
             raise
+        window = int(props.get(PROP_RECEIVE_MAXIMUM, 0xFFFF))  # type: ignore[arg-type]
+        if window == 0:
+            sock.close()
+            raise MqttError("the broker's CONNACK says Receive Maximum 0, a protocol error")
         self._keepalive = int(props.get(PROP_SERVER_KEEP_ALIVE, settings.keepalive_s))  # type: ignore[arg-type]
         with self._lock:
-            self._window = int(props.get(PROP_RECEIVE_MAXIMUM, 0xFFFF))  # type: ignore[arg-type]
+            self._window = window
+            self._connection += 1
+            self._refused_subs = False
             self._max_packet = int(props.get(PROP_MAXIMUM_PACKET_SIZE, self._max_packet))  # type: ignore[arg-type]
             self._live, self._drop_reason = True, ""
             self._pending_subs = {}
@@ -302,7 +335,7 @@ class BrokerLink:
 
     def _serve(self, sock: socket.socket, buffer: bytearray) -> None:
         unsent = bytearray()
-        last_sent = last_heard = time.monotonic()
+        last_sent = time.monotonic()
         ping_sent: float | None = None
         tick = max(0.5, self._keepalive / 4)
         while not self._stopping.is_set():
@@ -333,9 +366,8 @@ class BrokerLink:
                 if data == b"":
                     raise _Lost("closed by the broker")
                 if data:
-                    last_heard = time.monotonic()
                     buffer += data
-                    for first, body in take_packets(buffer):
+                    for first, body in take_packets(buffer, MAX_PACKET_IN):
                         if first >> 4 == PINGRESP:
                             ping_sent = None
                         else:
@@ -343,13 +375,15 @@ class BrokerLink:
             now = time.monotonic()
             if ping_sent is not None and now - ping_sent > self._keepalive:
                 raise _Lost(f"no answer to a ping within {self._keepalive} s")
-            if ping_sent is None and self._keepalive and now - max(last_sent, last_heard) >= self._keepalive / 2:
+            if ping_sent is None and self._keepalive and now - last_sent >= self._keepalive / 2:
                 unsent += PINGREQ_PACKET
                 ping_sent = now
         if self.connected.is_set():  # stopping: what is queued (the offline status) goes first, then DISCONNECT
             with self._lock:
                 while self._out:
                     unsent += self._out.popleft()
+                if not self._offline_said:  # stopped while connecting: the DISCONNECT must not leave it online
+                    unsent += publish_packet(self._will.topic, OFFLINE, retain=True, packet_id=self._packet_id())
             sock.setblocking(True)
             sock.settimeout(1.0)
             sock.sendall(bytes(unsent) + DISCONNECT_PACKET)
@@ -384,21 +418,23 @@ class BrokerLink:
         return b""
 
     def _on_suback(self, body: bytes) -> None:
+        """Ready once every filter is acknowledged; never, on this connection, when one was refused."""
         (packet_id,) = U16.unpack_from(body, 0)
         reason = body[parse_properties(body, 2)[1]]
         with self._lock:
             self._inflight.pop(packet_id, None)
             topic_filter = self._pending_subs.pop(packet_id, None)
-            done = not self._pending_subs
+            if topic_filter is not None and reason >= 0x80:
+                self._refused_subs = True
+            ready = topic_filter is not None and not self._pending_subs and not self._refused_subs
         if topic_filter is not None and reason >= 0x80:
             log.error("broker refused subscription to %s: reason code 0x%02x", topic_filter, reason)
-        elif topic_filter is not None and done:
+        if ready:
             self._became_ready()
 
     def _became_ready(self) -> None:
         self.ready.set()
-        for callback in self._ready_callbacks:
-            callback()
+        _call(self._ready_callbacks)
 
     def _deliver(self, message: Message) -> None:
         handler = self._routes.get(message.topic, ...)

@@ -126,7 +126,7 @@ def packet(first_byte: int, body: bytes) -> bytes:
 
 
 def connect_packet(client_id: str, *, keepalive: int, username: str | None = None, password: str | None = None,
-                   will: Will | None = None) -> bytes:
+                   will: Will | None = None, maximum_packet_size: int | None = None) -> bytes:
     """CONNECT with clean start: nothing of an earlier session is resumed (DESIGN.md: resynchronise instead)."""
     flags = 0x02
     payload = utf8(client_id)
@@ -139,7 +139,9 @@ def connect_packet(client_id: str, *, keepalive: int, username: str | None = Non
     if password is not None:
         flags |= 0x40
         payload += binary(password.encode("utf-8"))
-    header = utf8("MQTT") + bytes((5, flags)) + U16.pack(keepalive) + encode_varint(0)
+    props = b"" if maximum_packet_size is None else bytes((PROP_MAXIMUM_PACKET_SIZE,)) + maximum_packet_size.to_bytes(
+        4, "big")
+    header = utf8("MQTT") + bytes((5, flags)) + U16.pack(keepalive) + encode_varint(len(props)) + props
     return packet(CONNECT << 4, header + payload)
 
 
@@ -265,9 +267,9 @@ def parse_publish(flags: int, body: bytes) -> Publish:
                    expiry if isinstance(expiry, int) else None)
 
 
-def take_packets(buffer: bytearray) -> list[tuple[int, bytes]]:
+def take_packets(buffer: bytearray, most: int = MAX_VARINT) -> list[tuple[int, bytes]]:
     """The whole packets at the start of `buffer`, as (first byte, body), taken out of it; a packet not yet
-    whole stays for the next read."""
+    whole stays for the next read. A packet announcing a body over `most` bytes is refused at once."""
     packets: list[tuple[int, bytes]] = []
     pos, size = 0, len(buffer)
     while size - pos >= 2:
@@ -282,6 +284,8 @@ def take_packets(buffer: bytearray) -> list[tuple[int, bytes]]:
                 break
         else:
             raise MqttError("malformed remaining length")
+        if length > most:
+            raise MqttError(f"a packet of {length} bytes, over the {most} this end takes")
         if buffer[body_at - 1] & 0x80 or body_at + length > size:  # the length or the body is still to come
             break
         packets.append((buffer[pos], bytes(buffer[body_at : body_at + length])))

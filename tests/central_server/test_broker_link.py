@@ -1,7 +1,5 @@
 """BrokerLink (the server's own MQTT 5 link) against a real Mosquitto, and against a scripted fake broker for
 what Mosquitto never does (malformed packets, refused subscriptions, a CONNACK held back).
-
-Tests marked xfail(strict=True) show a defect of central_server/broker_link.py: each fails because of it.
 """
 
 from __future__ import annotations
@@ -667,8 +665,6 @@ def test_past_the_waiting_bound_the_connection_is_made_again_and_works(broker: L
         assert len(payloads) <= 50
 
 
-@pytest.mark.xfail(strict=True, reason="publish() keeps queueing past MAX_WAITING_BYTES until the I/O thread acts on "
-                   "_drop_reason; while the I/O thread is blocked in a handler (Inbox.put) _waiting grows unbounded")
 def test_waiting_publishes_stay_bounded_while_the_io_thread_is_busy(broker: LocalBroker, center_id: str,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(broker_link_module, "MAX_WAITING_BYTES", 20_000)
@@ -734,28 +730,22 @@ def test_tls_against_a_tls_only_broker(tmp_path: Path, tls_files: TlsFiles, cent
 
 
 MALFORMED = {
-    "remaining length over 4 bytes": (b"\x30\xff\xff\xff\xff\x01", False),
-    "unexpected packet type (PUBREC)": (b"\x50\x02\x00\x01", False),
-    "QoS 2 publish": (b"\x34\x06\x00\x01a\x00\x01\x00", False),
-    "topic not UTF-8": (b"\x30\x04\x00\x01\xff\x00", False),
-    "property block overruns": (b"\x30\x05\x00\x01a\x09\x01", False),
-    "DISCONNECT from the broker": (b"\xe0\x01\x98", False),
-    "PUBACK without a packet id": (b"\x40\x00", True),
-    "PUBACK with one byte": (b"\x40\x01\x00", True),
-    "SUBACK without a packet id": (b"\x90\x00", True),
-    "SUBACK without a reason code": (b"\x90\x03\x00\x01\x00", True),
+    "remaining length over 4 bytes": b"\x30\xff\xff\xff\xff\x01",
+    "unexpected packet type (PUBREC)": b"\x50\x02\x00\x01",
+    "QoS 2 publish": b"\x34\x06\x00\x01a\x00\x01\x00",
+    "topic not UTF-8": b"\x30\x04\x00\x01\xff\x00",
+    "property block overruns": b"\x30\x05\x00\x01a\x09\x01",
+    "DISCONNECT from the broker": b"\xe0\x01\x98",
+    "PUBACK without a packet id": b"\x40\x00",
+    "PUBACK with one byte": b"\x40\x01\x00",
+    "SUBACK without a packet id": b"\x90\x00",
+    "SUBACK without a reason code": b"\x90\x03\x00\x01\x00",
 }
 
 
 @pytest.mark.parametrize("what", list(MALFORMED))
-def test_a_malformed_packet_drops_the_connection_and_the_link_connects_again(fake: FakeBroker, what: str,
-                                                                             request: pytest.FixtureRequest) -> None:
-    data, kills_the_thread = MALFORMED[what]
-    if kills_the_thread:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "_on_packet/_on_suback unpack the packet id with U16.unpack_from (struct.error) and index the reason "
-            "code (IndexError) without a length check; _run catches only _Lost, OSError and MqttError, so the I/O "
-            "thread dies silently: no reconnection, ever")))
+def test_a_malformed_packet_drops_the_connection_and_the_link_connects_again(fake: FakeBroker, what: str) -> None:
+    data = MALFORMED[what]
     with link_on(fake) as (link, _):
         lost, on_lost = counted()
         link.on_lost(on_lost)
@@ -773,8 +763,6 @@ def test_a_malformed_packet_drops_the_connection_and_the_link_connects_again(fak
         assert len(lost) == 1 and link._thread.is_alive()
 
 
-@pytest.mark.xfail(strict=True, reason="an on_ready callback that raises propagates out of _on_suback/_serve to _run, "
-                   "which does not catch it: the I/O thread dies (handlers are guarded, callbacks are not)")
 def test_a_callback_that_raises_does_not_kill_the_link(broker: LocalBroker, center_id: str) -> None:
     base = root(center_id)
     link = new_link(plain(broker), center_id)
@@ -811,15 +799,10 @@ def _ready_with_one_subscription_refused(fake: FakeBroker, refused_first: bool) 
     return ready
 
 
-@pytest.mark.xfail(strict=True, reason="_on_suback: readiness with a refused subscription depends on the order of the "
-                   "SUBACKs: ready when the refused one is acknowledged first, never ready when it comes last")
 def test_a_refused_subscription_decides_readiness_whatever_the_order(fake: FakeBroker) -> None:
     assert _ready_with_one_subscription_refused(fake, True) == _ready_with_one_subscription_refused(fake, False)
 
 
-@pytest.mark.xfail(strict=True, reason="_serve pings only after keepalive/2 without sending AND hearing "
-                   "(max(last_sent, last_heard)); the broker's keepalive counts what the client sends, so a link that "
-                   "only receives (QoS 0 messages) sends nothing and is cut off after 1.5 x keepalive")
 def test_a_link_that_only_receives_still_pings_within_its_keepalive(fake: FakeBroker) -> None:
     with link_on(fake, keepalive_s=1) as (link, _):
         connection = fake.accept()
@@ -834,9 +817,6 @@ def test_a_link_that_only_receives_still_pings_within_its_keepalive(fake: FakeBr
         assert pinged, "no PINGREQ in 1.6 s with a 1 s keepalive"
 
 
-@pytest.mark.xfail(strict=True, reason="stop() while _connect waits for the CONNACK: its offline publish is refused "
-                   "(not _live), then _serve exits at once and sends DISCONNECT (normal): neither the offline status "
-                   "nor the will reaches the broker, the retained status stays online")
 def test_stop_while_connecting_leaves_offline_or_the_will(fake: FakeBroker) -> None:
     link = BrokerLink(fake.settings(), client_id="server", status_topic="s/status")
     link.start()
@@ -862,8 +842,6 @@ def test_stop_while_connecting_leaves_offline_or_the_will(fake: FakeBroker) -> N
         stopper.join(TIMEOUT)
 
 
-@pytest.mark.xfail(strict=True, reason="_connect accepts Receive Maximum 0 (a protocol error, MQTT 5 3.2.2.3.3): "
-                   "the window is 0, nothing is ever sent and every publish waits until MAX_WAITING_BYTES")
 def test_a_receive_maximum_of_zero_is_refused(fake: FakeBroker) -> None:
     with link_on(fake) as (link, _):
         connection = fake.accept()
@@ -871,8 +849,6 @@ def test_a_receive_maximum_of_zero_is_refused(fake: FakeBroker) -> None:
         assert connection.closed(1.0), f"the link kept a connection with window {link._window}"
 
 
-@pytest.mark.xfail(strict=True, reason="the CONNECT announces no Maximum Packet Size and take_packets waits for any "
-                   "remaining length up to 256 MiB: a broker can make the link buffer (and copy) 256 MiB")
 def test_a_huge_announced_packet_is_refused_before_it_is_buffered(fake: FakeBroker) -> None:
     with link_on(fake) as (link, _):
         connection = fake.accept()
@@ -904,9 +880,6 @@ def test_wait_returns_false_as_soon_as_the_connection_is_lost(broker: LocalBroke
         assert link.wait(link.publish(f"{root(center_id)}/out", b"acked"), TIMEOUT)
 
 
-@pytest.mark.xfail(strict=True, reason="wait()'s condition is `acked or not _live`: a delivery of an earlier "
-                   "connection (cleared by _end, never to be acked) waits the whole timeout once the link is live "
-                   "again (ServerLoop waits PUBACK_WAIT_S for each retained delivery of a batch in shared mode)")
 def test_wait_for_a_publish_of_an_earlier_connection_returns_at_once(broker: LocalBroker, center_id: str) -> None:
     with running(new_link(plain(broker), center_id)) as link:
         broker.freeze(True)
@@ -932,9 +905,6 @@ def test_a_publish_over_the_brokers_maximum_packet_size_is_not_sent_and_the_link
         assert link.connected.is_set()
 
 
-@pytest.mark.xfail(strict=True, reason="a publish that waited beyond the window and is then refused by _admit for its "
-                   "size gets sent=False without a notify, and wait()'s condition does not look at `sent`: it waits "
-                   "the whole timeout")
 def test_wait_for_a_waiting_publish_refused_for_its_size_returns_at_once(broker: LocalBroker, center_id: str) -> None:
     base = root(center_id)
     with running(new_link(plain(broker), center_id)) as link:
@@ -988,9 +958,6 @@ def test_stop_while_a_handler_blocks_waits_for_it_then_says_offline(broker: Loca
         assert status.next("server/status")[1] == json.loads(OFFLINE)
 
 
-@pytest.mark.xfail(strict=True, reason="publish() accepts what publish_packet cannot encode (a topic or correlation "
-                   "over 65535 bytes); when it waited beyond the window, _admit raises ValueError on the I/O thread "
-                   "(at a PUBACK), which _run does not catch: the I/O thread dies")
 def test_a_publish_that_cannot_be_encoded_does_not_kill_the_io_thread(broker: LocalBroker, center_id: str) -> None:
     base = root(center_id)
     with running(new_link(plain(broker), center_id)) as link:
@@ -998,7 +965,7 @@ def test_a_publish_that_cannot_be_encoded_does_not_kill_the_io_thread(broker: Lo
         try:
             small = [link.publish(f"{base}/out", b"x") for _ in range(link._window)]
             unencodable = link.publish(f"{base}/out", b"y", correlation=bytes(70_000))
-            assert unencodable.sent  # waiting: the window is full
+            assert not unencodable.sent  # refused at once, never queued
         finally:
             broker.freeze(False)
         link.wait(small[-1], TIMEOUT)  # the window opens: _admit takes the unencodable publish
