@@ -24,9 +24,9 @@ compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=(postgres
 command -v zbarimg >/dev/null 2>&1 || missing+=(zbar-tools)  # the demo's citizen scans the ticket's QR from its PNG
 [ -x /usr/sbin/nginx ] || missing+=(nginx)  # the citizen web's reverse proxy example, run by a test
 # lgpio on aarch64 with Python 3.13: built from its source package by scripts/ensure_lgpio.sh
-for package in $(qms_lgpio_build_packages python3); do
-    [ "$(dpkg-query -W -f='${db:Status-Status}' "$package" 2>/dev/null)" = installed ] || missing+=("$package")
-done
+# shellcheck disable=SC2046  # package names are words
+read -r -a build <<<"$(qms_missing_packages $(qms_lgpio_build_packages python3))"
+missing+=("${build[@]}")
 if [ "$dry_run" -eq 1 ]; then
     echo "${missing[*]}"
     exit 0

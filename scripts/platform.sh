@@ -69,3 +69,16 @@ qms_lgpio_needs_build() {
 qms_lgpio_build_packages() {
     if qms_lgpio_needs_build "${1:-python3}"; then echo "${QMS_LGPIO_BUILD_PACKAGES[*]}"; fi
 }
+
+# Those of the Debian packages given that are not installed, on one line. Debian 13 renamed some libraries for its
+# 64-bit time_t (libasound2 is libasound2t64 there, and apt-get install libasound2 installs that): either name counts.
+qms_missing_packages() {
+    local package name missing=()
+    for package in "$@"; do
+        for name in "$package" "${package}t64"; do
+            [ "$(dpkg-query -W -f='${db:Status-Status}' "$name" 2>/dev/null)" = installed ] && continue 2
+        done
+        missing+=("$package")
+    done
+    echo "${missing[*]}"
+}

@@ -99,19 +99,20 @@ if [ -z "$ROOT" ]; then
         # web: nginx is not installed here: the center may already run a reverse proxy (nginx, Caddy, HAProxy).
         counter | console | web) packages=(python3-venv) ;;
     esac
-    # The roles share one venv, which holds lgpio on a Pi: on Python 3.13 it is built (scripts/platform.sh).
-    read -r -a build <<<"$(qms_lgpio_build_packages python3)"
-    packages+=("${build[@]}")
-    missing=()
-    for package in "${packages[@]}"; do
-        [ "$(dpkg-query -W -f='${db:Status-Status}' "$package" 2>/dev/null)" = installed ] || missing+=("$package")
-    done
-    if [ ${#missing[@]} -gt 0 ]; then
+    apt_install() { # those of the packages not installed yet
+        local missing
+        read -r -a missing <<<"$(qms_missing_packages "$@")"
+        [ ${#missing[@]} -gt 0 ] || return 0
         say "installing ${missing[*]} with apt-get"
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -qq
         apt-get install -y -qq --no-install-recommends "${missing[@]}"
-    fi
+    }
+    apt_install "${packages[@]}"
+    # The roles share one venv, which holds lgpio on a Pi: with Python 3.13 it is built there (scripts/platform.sh).
+    # Asked once python3 is surely there (python3-venv brings it).
+    read -r -a build <<<"$(qms_lgpio_build_packages python3)"
+    apt_install "${build[@]}"
 fi
 
 mkdir -p "$ROOT/opt/qms"

@@ -47,27 +47,30 @@ def script(path: Path, text: str) -> None:
     path.chmod(0o755)
 
 
-def fake_bin(tmp_path: Path, machine: Machine) -> Path:
-    """A folder of fake commands for `machine`; its `dpkg-query` says no package is installed."""
+def fake_bin(tmp_path: Path, machine: Machine, installed: tuple[str, ...] = ()) -> Path:
+    """A folder of fake commands for `machine`; its `dpkg-query` says only the `installed` packages are."""
     folder = tmp_path / "fake-bin"
     folder.mkdir(exist_ok=True)
     script(folder / "uname", f'if [ "$1" = -m ]; then echo {machine.uname}; else exec /bin/uname "$@"; fi\n')
     script(folder / "getconf", f'if [ "$1" = LONG_BIT ]; then echo {machine.bits}; else exit 1; fi\n')
     script(folder / "dpkg", f'if [ "$1" = --print-architecture ]; then echo {machine.dpkg}; else exit 1; fi\n')
-    script(folder / "dpkg-query", "printf %s not-installed\n")
+    names = " ".join(installed)
+    script(folder / "dpkg-query",  # the package is its last argument
+           f'case " {names} " in *" ${{!#}} "*) printf installed ;; *) printf not-installed ;; esac\n')
     real = sys.executable
     script(folder / "python3", f'case "$*" in *version_info*) echo {machine.python} ;; *) exec {real} "$@" ;; esac\n')
     return folder
 
 
-def run(tmp_path: Path, machine: Machine, command: list[str], extra: dict[str, str] | None = None
-        ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PATH": f"{fake_bin(tmp_path, machine)}:{os.environ['PATH']}", **(extra or {})}
+def run(tmp_path: Path, machine: Machine, command: list[str], extra: dict[str, str] | None = None,
+        installed: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PATH": f"{fake_bin(tmp_path, machine, installed)}:{os.environ['PATH']}", **(extra or {})}
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
 
 
-def sourced(tmp_path: Path, machine: Machine, code: str) -> subprocess.CompletedProcess[str]:
-    return run(tmp_path, machine, ["bash", "-c", f"source {SCRIPTS / 'platform.sh'}; {code}"])
+def sourced(tmp_path: Path, machine: Machine, code: str, installed: tuple[str, ...] = ()
+            ) -> subprocess.CompletedProcess[str]:
+    return run(tmp_path, machine, ["bash", "-c", f"source {SCRIPTS / 'platform.sh'}; {code}"], installed=installed)
 
 
 @pytest.mark.parametrize("machine", [PI_BOOKWORM, PI_TRIXIE, PC_BOOKWORM, PC_TRIXIE],
@@ -99,16 +102,26 @@ def test_a_python_older_than_3_11_is_refused_in_one_line(tmp_path: Path) -> None
     assert sourced(tmp_path, PI_TRIXIE, "qms_check_python make; echo rc=$?").stdout == "rc=0\n"
 
 
+def test_a_package_counts_as_installed_under_its_debian_13_t64_name_too(tmp_path: Path) -> None:
+    """The board's libasound2 is libasound2t64 on trixie: without this every re-install would run apt-get again."""
+    done = sourced(tmp_path, PI_TRIXIE, "qms_missing_packages python3-venv libasound2 espeak-ng swig",
+                   installed=("python3-venv", "libasound2t64", "swigt64x"))
+    assert (done.returncode, done.stdout, done.stderr) == (0, "espeak-ng swig\n", "")
+    assert sourced(tmp_path, PI_TRIXIE, "qms_missing_packages").stdout == "\n"
+
+
 @pytest.mark.parametrize("machine", [PI_BOOKWORM, PI_TRIXIE, PC_BOOKWORM], ids=lambda m: f"{m.uname}-{m.python}")
 def test_make_install_asks_for_the_lgpio_build_packages_only_on_aarch64_with_python_3_13(
     tmp_path: Path, machine: Machine
 ) -> None:
-    """The dry run lists what is missing; `dpkg-query` says none of the build packages is installed. The other
+    """The dry run lists what is missing; `dpkg-query` says only gcc of the build packages is installed. The other
     packages it checks are this machine's (CI installs them all), so only lgpio's are compared."""
-    done = run(tmp_path, machine, ["bash", str(SCRIPTS / "ensure_system_packages.sh"), "--dry-run"])
+    done = run(tmp_path, machine, ["bash", str(SCRIPTS / "ensure_system_packages.sh"), "--dry-run"],
+               installed=("gcc",))
     assert done.returncode == 0, done.stderr
     listed = set(done.stdout.split())
-    assert listed & set(BUILD_PACKAGES.split()) == (set(BUILD_PACKAGES.split()) if machine == PI_TRIXIE else set())
+    wanted = {"swig", "libc6-dev", "python3-dev"} if machine == PI_TRIXIE else set()
+    assert listed & {*BUILD_PACKAGES.split()} == wanted
 
 
 @pytest.mark.parametrize("machine", [PI_32BIT, PI_32BIT_ON_64BIT_KERNEL], ids=["armv7l", "armhf-on-aarch64"])
