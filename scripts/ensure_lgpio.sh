@@ -38,7 +38,9 @@ if [ ${#missing[@]} -gt 0 ]; then
         "run 'sudo apt-get install -y ${missing[*]}' and then again" >&2
     exit 1
 fi
-echo "building $requirement for Python $version (PyPI has no aarch64 wheel for it): its own C sources, statically"
+if ! "$python" -c 'import importlib.metadata as m; m.version("lgpio")' >/dev/null 2>&1; then # else pip checks the version
+    echo "building $requirement for Python $version (PyPI has no aarch64 wheel for it): its own C sources, statically"
+fi
 # PYPI=1 is lgpio's setup.py switch for the build its PyPI wheels get: src/lg*.c compiled into _lgpio, so no
 # liblgpio is needed, now or at run time. pip still takes a wheel instead, should PyPI publish one.
 PYPI=1 "$python" -m pip install --quiet --disable-pip-version-check "$requirement"

@@ -158,13 +158,15 @@ class Venv(NamedTuple):
     log: Path
 
 
-def fake_venv_python(tmp_path: Path, version: str, *, headers: bool = True) -> Venv:
-    """A venv's python that answers the version question and whether Python.h is there, logs every `-m pip` call
-    with the PYPI it was given, and runs the real Python for anything else (reading pyproject.toml)."""
+def fake_venv_python(tmp_path: Path, version: str, *, headers: bool = True, has_lgpio: bool = False) -> Venv:
+    """A venv's python that answers the version question, whether Python.h is there and whether lgpio is
+    installed, logs every `-m pip` call with the PYPI it was given, and runs the real Python for anything else
+    (reading pyproject.toml)."""
     log = tmp_path / "pip.log"
     python = tmp_path / "venv-python"
     script(python, f'case "$*" in *version_info*) echo {version} ;;\n'
                    f'*Python.h*) exit {0 if headers else 1} ;;\n'
+                   f'*importlib.metadata*) exit {0 if has_lgpio else 1} ;;\n'
                    f'"-m pip "*) echo "PYPI=${{PYPI:-}} $*" >>{log} ;;\n'
                    f'*) exec {sys.executable} "$@" ;; esac\n')
     return Venv(python, log)
@@ -227,3 +229,10 @@ def test_ensure_lgpio_without_the_python_headers_asks_for_python3_dev(tmp_path: 
     assert done.stderr == ("ensure_lgpio.sh: lgpio has no wheel for Python 3.13 on aarch64 and building it needs "
                            "python3-dev: run 'sudo apt-get install -y python3-dev' and then again\n")
     assert not venv.log.exists()
+
+
+def test_ensure_lgpio_run_again_says_nothing_and_leaves_the_version_to_pip(tmp_path: Path) -> None:
+    venv = fake_venv_python(tmp_path, "3.13", has_lgpio=True)
+    done = ensure_lgpio(venv, build_tools(tmp_path, PI_TRIXIE, "gcc", "swig"))
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    assert venv.log.read_text() == "PYPI=1 -m pip install --quiet --disable-pip-version-check lgpio>=0.2.2\n"
