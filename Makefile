@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint demo bench clean
+.PHONY: install test lint pi-wheels py313 demo bench clean
 
 install: $(STAMP)
 	@bash scripts/ensure_system_packages.sh
@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 	@bash scripts/ensure_system_packages.sh
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	@bash scripts/ensure_lgpio.sh $(PY) pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
@@ -21,8 +22,14 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy protocol central_server kiosk display_board rating_terminal staff_console citizen_web ui devkit benchmarks tests
 
-test: lint
+test: lint pi-wheels py313
 	$(VENV)/bin/pytest -q
+
+pi-wheels: install  # every runtime dependency installs on a 64-bit Pi, Python 3.11 and 3.13 (asks PyPI)
+	$(PY) -m devkit.pi_wheels
+
+py313: install  # imports and pure tests under a python3.13 already on this machine (says so when there is none)
+	$(PY) -m devkit.py313
 
 demo: install
 	$(PY) -m devkit.demo

@@ -57,6 +57,12 @@ if [ ! -f "$CONFIG" ]; then
 fi
 CONFIG=$(realpath "$CONFIG")
 CONFIG_DIR=$(dirname "$CONFIG")
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# 64-bit Raspberry Pi OS or Debian 12/13 only: one line, and nothing installed, anywhere else.
+# shellcheck source=scripts/platform.sh
+source "$SRC/scripts/platform.sh"
+qms_check_64bit install.sh || exit 1
+qms_check_python install.sh || exit 1
 
 ROOT=""
 if [ -n "${DESTDIR:-}" ]; then
@@ -70,7 +76,6 @@ if [ -z "$ROOT" ] && [ "$IS_ROOT" -eq 0 ]; then die "run it as root: sudo $0 $*"
 LIVE=0
 if [ -z "$ROOT" ] && [ -d /run/systemd/system ]; then LIVE=1; fi
 
-SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 APP=/opt/qms/app
 VENV=/opt/qms/venv
 UNIT=qms-$ROLE.service
@@ -94,16 +99,20 @@ if [ -z "$ROOT" ]; then
         # web: nginx is not installed here: the center may already run a reverse proxy (nginx, Caddy, HAProxy).
         counter | console | web) packages=(python3-venv) ;;
     esac
-    missing=()
-    for package in "${packages[@]}"; do
-        [ "$(dpkg-query -W -f='${db:Status-Status}' "$package" 2>/dev/null)" = installed ] || missing+=("$package")
-    done
-    if [ ${#missing[@]} -gt 0 ]; then
+    apt_install() { # those of the packages not installed yet
+        local missing
+        read -r -a missing <<<"$(qms_missing_packages "$@")"
+        [ ${#missing[@]} -gt 0 ] || return 0
         say "installing ${missing[*]} with apt-get"
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -qq
         apt-get install -y -qq --no-install-recommends "${missing[@]}"
-    fi
+    }
+    apt_install "${packages[@]}"
+    # The roles share one venv, which holds lgpio on a Pi: with Python 3.13 it is built there (scripts/platform.sh).
+    # Asked once python3 is surely there (python3-venv brings it).
+    read -r -a build <<<"$(qms_lgpio_build_packages python3)"
+    apt_install "${build[@]}"
 fi
 
 mkdir -p "$ROOT/opt/qms"
@@ -143,6 +152,7 @@ import sys, tomllib
 with open(sys.argv[1], "rb") as file:
     print("\n".join(tomllib.load(file)["project"]["dependencies"]))
 EOF
+    bash "$STAGE/scripts/ensure_lgpio.sh" "$ROOT$VENV/bin/python" "$STAGE/pyproject.toml"
     "$ROOT$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$STAGE/.requirements"
     rm "$STAGE/.requirements"
     echo "$wanted" >"$STAMP"
