@@ -176,7 +176,7 @@ def test_a_database_of_the_first_schema_is_migrated_and_keeps_its_counters(tmp_p
         db.execute("PRAGMA user_version = 1")
         db.commit()
     rig.restart()
-    assert isinstance(rig.storage, SqliteStorage) and rig.storage.schema_version() == 6
+    assert isinstance(rig.storage, SqliteStorage) and rig.storage.schema_version() == 7
     assert rig.state("1")["status"] == "paused" and "official" not in rig.state("1")
 
 

@@ -150,8 +150,32 @@ def test_a_restart_resumes_queues_counters_and_the_board(rig: Rig) -> None:
     assert rig.command("2", "next")["ticket"]["number"] == called["number"]  # kept its place by issue time
 
 
+def test_answers_kept_under_schema_6_still_answer_their_retries_after_migration_7(rig: Rig) -> None:
+    """Migration 7 keeps the answers in the order they were made: each retry kept before it gets its answer."""
+    first = {(kiosk, rid): rig.ticket("dat-dai", request_id=rid, kiosk=kiosk)
+             for kiosk in ("k1", "k2") for rid in ("a", "b")}
+    rig.storage.close()
+    with closing(sqlite3.connect(sqlite_file(rig.config))) as db:  # the answers as release 6 kept them
+        db.executescript("""
+            CREATE TABLE old_replies (device TEXT NOT NULL, day TEXT NOT NULL, request_id TEXT NOT NULL,
+                payload BLOB NOT NULL, PRIMARY KEY (device, day, request_id)) WITHOUT ROWID;
+            INSERT INTO old_replies SELECT device, day, request_id, payload FROM replies;
+            DROP TABLE replies;
+            ALTER TABLE old_replies RENAME TO replies;
+            PRAGMA user_version = 6;
+        """)
+    rig.restart()
+    assert rig.storage.schema_version() == 7
+    for (kiosk, rid), answer in first.items():
+        assert rig.ticket("dat-dai", request_id=rid, kiosk=kiosk) == answer
+    made = rig.ticket("dat-dai", request_id="c")
+    rig.restart()
+    assert rig.ticket("dat-dai", request_id="c") == made
+    assert tickets_and_events(rig)[0] == 5
+
+
 def test_the_schema_is_versioned_and_a_newer_one_is_refused(rig: Rig) -> None:
-    assert rig.storage.schema_version() == 6
+    assert rig.storage.schema_version() == 7
     rig.storage.close()
     with closing(sqlite3.connect(sqlite_file(rig.config))) as db:  # what a newer release would leave
         db.execute("PRAGMA user_version = 99")
