@@ -8,6 +8,7 @@ storage adapter (`take_changes`), which makes it durable before any reply goes o
 from __future__ import annotations
 
 import heapq
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -448,7 +449,8 @@ class Center:
         number = self._free_number(area)
         ticket = Ticket(
             id=f"{self.day:%Y%m%d}-{self._next_seq:06d}", day=self.day, seq=self._next_seq, area=area.id,
-            number=number, shown=area.shown(number), priority=priority, issued_at=now, kiosk_id=kiosk_id,
+            number=number, shown=area.shown(number), priority=sys.intern(priority), issued_at=now,
+            kiosk_id=None if kiosk_id is None else sys.intern(kiosk_id),  # one copy of each for the whole day
             channel=channel, since=since, slot_end=slot_end, booking=booking,
         )
         self._next_seq += 1
