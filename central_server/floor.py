@@ -26,8 +26,9 @@ from protocol.messages import (
 
 
 def floor_state(center: Center, report: ReportCenter, now: datetime) -> FloorState:
-    """The floor as it is `now`. The first call of a ticket is the one this process saw first (a citizen called
-    again by number after a restart counts from that call: the event log is not read for a live view)."""
+    """The floor as it is `now`. The first call of a ticket is its `called_at` until it is called again, then the
+    one before (`Center.first_calls`). A citizen called again by number after a restart counts from the last call
+    before it (the event log is not read for a live view): the first, unless they were called twice before."""
     today = [t for t in center.tickets.values() if t.state.value != "voided"]
     first_calls = {t.id: center.first_calls.get(t.id, t.called_at) for t in today if t.called_at is not None}
     ratings = [RatingRow(t.counter_id or "", t.id, t.rating) for t in today if t.rating is not None]
