@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections import Counter as Tally
 from collections import defaultdict
 from datetime import datetime
+from typing import cast
 
 from central_server.domain.center import Center
 from central_server.domain.counters import Counter
-from central_server.report.figures import Citizen, RatingRow, ReportCenter, citizens, group
-from central_server.report.source import record_of
+from central_server.report.figures import Citizen, RatingRow, ReportCenter, TicketRecord, citizens, group
 from protocol.messages import (
     MAX_PAYLOAD,
     FloorArea,
@@ -26,13 +26,15 @@ from protocol.messages import (
 
 
 def floor_state(center: Center, report: ReportCenter, now: datetime) -> FloorState:
-    """The floor as it is `now`. The first call of a ticket is the one this process saw first (a citizen called
-    again by number after a restart counts from that call: the event log is not read for a live view)."""
+    """The floor as it is `now`. The first call of a ticket is its `called_at` until it is called again, then the
+    one before (`Center.first_calls`). A citizen called again by number after a restart counts from the last call
+    before it (the event log is not read for a live view): the first, unless they were called twice before."""
     today = [t for t in center.tickets.values() if t.state.value != "voided"]
-    first_calls = {t.id: center.first_calls.get(t.id, t.called_at) for t in today if t.called_at is not None}
+    first_calls = {t.id: first for t in today if (first := center.first_calls.get(t.id, t.called_at)) is not None}
     ratings = [RatingRow(t.counter_id or "", t.id, t.rating) for t in today if t.rating is not None]
-    people = citizens([record_of(t) for t in today], {k: v for k, v in first_calls.items() if v is not None},
-                      ratings)
+    # The live tickets themselves as the report's records: they have its fields (a state is a StrEnum, equal to
+    # its value), and a copy of each (`record_of`) took 17 MB more at 100,000 tickets each time the floor was built.
+    people = citizens(cast("list[TicketRecord]", today), first_calls, ratings)
     targets = {a.id: a.target_wait_min for a in report.areas}
     for person in people:
         targets.setdefault(person.first.area, 30)

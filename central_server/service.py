@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from central_server.answered import AnsweredHashes
 from central_server.booking_desk import BookingDesk
 from central_server.config import CenterConfig, load, restart_only, with_document
 from central_server.domain.center import FORECAST_FOR, Center, Changes, QueuePlan
@@ -475,12 +476,19 @@ class CenterService:
             else:
                 log.info("device %s: online%s", device_id, f", printer {printer}" if printer else "")
 
-    def _answered_hashes(self) -> set[int]:
+    def _answered_hashes(self) -> AnsweredHashes:
         """Hashes of the day's stored replies: a request id not among them needs no database look-up.
         (Each device's count of them goes to its daily budget.)"""
-        keys = list(self._storage.reply_keys(self.center.day))
-        self._limits.already_kept(self.center.day, dict(Tally(device for device, _ in keys)))
-        return {hash(key) for key in keys}
+        kept = Tally[str]()
+
+        def hashes() -> Iterator[int]:
+            for key in self._storage.reply_keys(self.center.day):  # one at a time: a busy day has 100,000s
+                kept[key[0]] += 1
+                yield hash(key)
+
+        answered = AnsweredHashes(hashes())
+        self._limits.already_kept(self.center.day, dict(kept))
+        return answered
 
     def _may_have_answered(self, device: str, request_id: str) -> bool:
         return (device, request_id) in self._batch_replies or hash((device, request_id)) in self._answered

@@ -31,6 +31,9 @@ from central_server.storage.rows import (
 )
 from central_server.storage.sql import SqlReads
 
+# Rows per chunk of a streamed query: libpq's chunked mode came with libpq 17; before it, one row at a time.
+STREAM_ROWS = 1000 if psycopg.pq.version() >= 170000 else 1
+
 # Each entry migrates the schema from version i to i + 1. Never edit a released entry: append.
 MIGRATIONS: Sequence[str] = (
     """
@@ -160,6 +163,11 @@ class PostgresStorage(SqlReads):
 
     def _rows(self, query: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         return self._db.execute(_placeholders(query), params).fetchall()
+
+    def _stream(self, query: str, params: tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
+        """In chunks of STREAM_ROWS rows, never the whole result at once."""
+        with self._db.cursor() as cursor:
+            yield from cursor.stream(_placeholders(query), params, size=STREAM_ROWS)
 
     # --- writing ---------------------------------------------------------------------------
 

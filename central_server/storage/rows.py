@@ -72,20 +72,52 @@ def ticket_row(t: Ticket) -> tuple[Any, ...]:
 
 
 def ticket_from_row(row: Sequence[Any]) -> Ticket:
-    (id_, day, seq, area, number, shown, priority, issued_at, state, kiosk_id, counter_id, calls, called_at,
-     started_at, finished_at, transferred_from, transferred_to, rating_until, rating, place,
-     channel, since, slot_end, booking, id_tail, dossiers) = row
-    issued = _time(issued_at)
-    assert issued is not None
-    return Ticket(
-        id=id_, day=_day(day), seq=seq, area=sys.intern(area), number=number, shown=shown,
-        priority=sys.intern(priority), issued_at=issued, state=TicketState(state), kiosk_id=_name(kiosk_id),
-        counter_id=_name(counter_id), calls=calls, called_at=_time(called_at), started_at=_time(started_at),
-        finished_at=_time(finished_at), transferred_from=transferred_from, transferred_to=transferred_to,
-        rating_until=_time(rating_until), rating=_name(rating), place=place, channel=sys.intern(channel),
-        since=_time(since), slot_end=_time(slot_end), booking=booking, id_tail=id_tail,
-        dossiers=_dossiers_of(dossiers),
-    )
+    return TicketReader().ticket(row)
+
+
+class TicketReader:
+    """Builds tickets from stored rows, one row at a time, sharing what repeats between them: a busy day loads
+    100,000 tickets and holds them all day. The times a batch gave several tickets (issued, called, finished in
+    one moment) become one object again, as they were in the server that made them; a number is the same int
+    object as the sequence of that value, and a place equal to its ticket's sequence is that object."""
+
+    def __init__(self) -> None:
+        # Per offset: equal times of two offsets (07:00+07:00, 00:00+00:00) are equal, and each must read back as kept
+        self._times: dict[timedelta, dict[datetime, datetime]] = {}
+        self._ints: dict[int, int] = {}
+
+    def ticket(self, row: Sequence[Any]) -> Ticket:
+        (id_, day, seq, area, number, shown, priority, issued_at, state, kiosk_id, counter_id, calls, called_at,
+         started_at, finished_at, transferred_from, transferred_to, rating_until, rating, place,
+         channel, since, slot_end, booking, id_tail, dossiers) = row
+        ints, time = self._ints, self._time
+        seq = ints.setdefault(seq, seq)
+        issued = time(issued_at)
+        assert issued is not None
+        return Ticket(
+            id=id_, day=_day(day), seq=seq, area=sys.intern(area), number=ints.setdefault(number, number),
+            shown=shown, priority=sys.intern(priority), issued_at=issued, state=TicketState(state),
+            kiosk_id=_name(kiosk_id), counter_id=_name(counter_id), calls=calls, called_at=time(called_at),
+            started_at=time(started_at), finished_at=time(finished_at), transferred_from=transferred_from,
+            transferred_to=transferred_to, rating_until=time(rating_until), rating=_name(rating),
+            place=seq if place == seq else place, channel=sys.intern(channel), since=time(since),
+            slot_end=time(slot_end), booking=booking, id_tail=id_tail, dossiers=_dossiers_of(dossiers),
+        )
+
+    def _time(self, text: str | None) -> datetime | None:
+        if text is None:
+            return None
+        moment = datetime.fromisoformat(text)
+        offset = moment.utcoffset()
+        assert offset is not None, f"stored time {text!r} has no offset"
+        times = self._times.get(offset)
+        if times is None:
+            times = self._times[offset] = {}
+        kept = times.get(moment)
+        if kept is None:
+            kept = moment.replace(tzinfo=_zone_of(offset))
+            times[kept] = kept  # not `moment`, which holds a timezone object of its own
+        return kept
 
 
 def _dossiers_text(dossiers: tuple[Dossier, ...]) -> str | None:

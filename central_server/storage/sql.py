@@ -6,7 +6,7 @@ The queries are written with `?` placeholders; an adapter's `_rows` runs them it
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from central_server.storage.rows import (
     COUNTER_MARKS,
     TICKET_COLUMNS,
     VERSION_COLUMNS,
+    TicketReader,
     booking_from_row,
     config_from_row,
     counter_marks,
@@ -35,14 +36,22 @@ class SqlReads:
     def _rows(self, query: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         raise NotImplementedError
 
+    def _stream(self, query: str, params: tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
+        """The rows one at a time, as the database hands them over: read them all before the next query. (An
+        adapter that cannot stream reads them all first.)"""
+        return iter(self._rows(query, params))
+
     def _row(self, query: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
         found = self._rows(query, params)
         return found[0] if found else None
 
     def load_day(self, day: date, counters: Iterable[CounterSpec], regular_per_priority: int) -> DaySnapshot:
         when = (day.isoformat(),)
-        tickets = [ticket_from_row(row) for row in
-                   self._rows(f"SELECT {TICKET_COLUMNS} FROM tickets WHERE day = ? ORDER BY seq", when)]
+        # Streamed: the rows of a busy day, all at once, would take more memory than its tickets, and the
+        # server's memory stays at its peak.
+        reader = TicketReader()
+        tickets = [reader.ticket(row) for row in
+                   self._stream(f"SELECT {TICKET_COLUMNS} FROM tickets WHERE day = ? ORDER BY seq", when)]
         by_id = {t.id: t for t in tickets}
         cursors = {area: number for area, number in
                    self._rows("SELECT area, last_number FROM cursors WHERE day = ?", when)}
@@ -92,9 +101,9 @@ class SqlReads:
                         (device, day.isoformat(), request_id))
         return None if row is None else bytes(row[0])
 
-    def reply_keys(self, day: date) -> Iterable[tuple[str, str]]:
-        return [(device, request_id) for device, request_id in
-                self._rows("SELECT device, request_id FROM replies WHERE day = ?", (day.isoformat(),))]
+    def reply_keys(self, day: date) -> Iterator[tuple[str, str]]:
+        """Streamed (a busy day has one per ticket and command): read them all before the next query."""
+        return self._stream("SELECT device, request_id FROM replies WHERE day = ?", (day.isoformat(),))
 
     def latest_time(self) -> datetime | None:
         row = self._row("SELECT at FROM events ORDER BY seq DESC LIMIT 1", ())

@@ -234,6 +234,9 @@ class SqliteStorage(SqlReads):
     def _rows(self, query: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         return self._db.execute(query, params).fetchall()
 
+    def _stream(self, query: str, params: tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
+        return iter(self._db.execute(query, params))
+
     # --- writing ---------------------------------------------------------------------------
 
     def commit(self, batch: Batch) -> None:

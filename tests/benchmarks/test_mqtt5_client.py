@@ -9,7 +9,6 @@ import pytest
 
 from benchmarks.mqtt5_client import Message, Mqtt5Client, MqttConnectError
 from devkit.local_broker import LocalBroker, free_port
-from protocol.mqtt5_codec import decode_varint, encode_varint, parse_properties
 
 HOST = "127.0.0.1"
 TIMEOUT = 10.0
