@@ -36,6 +36,7 @@ demo: install
 
 bench: install
 	$(PY) -m benchmarks.server_bench
+	$(PY) -m benchmarks.memory_bench
 	$(PY) -m benchmarks.kiosk_bench
 	$(PY) -m benchmarks.board_bench
 	$(PY) -m benchmarks.terminal_bench
