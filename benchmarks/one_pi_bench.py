@@ -59,7 +59,6 @@ import argparse
 import asyncio
 import json
 import os
-import pty
 import queue
 import random
 import shutil
@@ -70,7 +69,6 @@ import sys
 import tempfile
 import threading
 import time
-import tty
 import uuid
 from collections.abc import Callable
 from contextlib import ExitStack, suppress
@@ -82,10 +80,10 @@ from zoneinfo import ZoneInfo
 
 from benchmarks.mqtt5_client import Message, Mqtt5Client
 from central_server.config_text import replace_table, set_key, toml_string
+from devkit.led_bus import LedBus
 from devkit.local_broker import LocalBroker
 from devkit.loopback_printer import LoopbackPrinter
 from devkit.morning import Official, Press, Rate, Traffic, Wait, official
-from display_board.led_display import STX, QmsFrameCodec
 from protocol.topics import Topics
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -237,44 +235,6 @@ class Child:
             self.proc.kill()
             self.proc.wait()
         self._log.close()
-
-
-class LedBus:
-    """The LED displays' end of the board's serial line: the first time each text was shown, by CLOCK_MONOTONIC."""
-
-    def __init__(self) -> None:
-        self._controller, self._device = pty.openpty()
-        tty.setraw(self._controller)
-        tty.setraw(self._device)
-        self.port = os.ttyname(self._device)
-        self.first_shown: dict[str, float] = {}
-        threading.Thread(target=self._read, name="led-bus", daemon=True).start()
-
-    def _read(self) -> None:
-        buffer = b""
-        while True:
-            try:
-                chunk = os.read(self._controller, 4096)
-            except OSError:
-                return
-            now = time.monotonic()
-            buffer += chunk
-            while (start := buffer.find(bytes([STX]))) >= 0 and len(buffer) >= start + 4:
-                end = start + buffer[start + 3] + 6
-                if len(buffer) < end:
-                    break
-                try:
-                    _, content = QmsFrameCodec.decode(buffer[start:end])
-                except Exception:  # not a frame from here: look for the next STX
-                    buffer = buffer[start + 1:]
-                    continue
-                self.first_shown.setdefault(content.text.strip(), now)
-                buffer = buffer[end:]
-
-    def close(self) -> None:
-        for descriptor in (self._controller, self._device):
-            with suppress(OSError):
-                os.close(descriptor)
 
 
 def clips_folder() -> Path:

@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import pty
 import queue
 import random
 import re
@@ -38,7 +37,6 @@ import sys
 import threading
 import time
 import tomllib
-import tty
 import urllib.request
 from collections import Counter
 from collections.abc import Callable
@@ -72,6 +70,7 @@ from devkit.booking_page import BookingPage
 from devkit.browser import chromium
 from devkit.clock import SimulatedClock
 from devkit.console_page import NOBODY, ConsolePage
+from devkit.led_bus import LedBus
 from devkit.local_broker import LocalBroker, free_port
 from devkit.loopback_printer import LoopbackPrinter
 from devkit.morning import DISTRICT, Press, Rate, Wait
@@ -80,7 +79,6 @@ from devkit.morning import official as official_plan
 from devkit.phone_page import PhonePage
 from devkit.scanner_keys import FifoScanner
 from devkit.terminal_config import example_config
-from display_board.led_display import STX, QmsFrameCodec
 from kiosk.model import BOOKING_BUTTON, KEY_CONFIRM, key_target
 from protocol.agent import setup_logging
 from protocol.booking_code import code_ok
@@ -375,41 +373,6 @@ def start_server(config: Path, clock: SimulatedClock, topics: Topics, broker: Lo
     if not ready:
         raise RuntimeError(f"the server did not come online; see {OUT / 'logs' / f'{name}.log'}")
     return server
-
-
-class LedBus:
-    """The other end of the board's RS-485 bus: a pty whose frames are decoded as the displays would."""
-
-    def __init__(self) -> None:
-        self._controller, device = pty.openpty()
-        tty.setraw(device)
-        self.port = os.ttyname(device)
-        self._device = device  # kept open: the bus stays up while the board reopens it
-        self.shown: dict[int, str] = {}
-        threading.Thread(target=self._read, name="led-bus", daemon=True).start()
-
-    def _read(self) -> None:
-        buffer = b""
-        while True:
-            try:
-                chunk = os.read(self._controller, 4096)
-            except OSError:
-                return
-            buffer += chunk
-            while (start := buffer.find(bytes([STX]))) >= 0 and len(buffer) >= start + 4:
-                end = start + buffer[start + 3] + 6
-                if len(buffer) < end:
-                    break
-                try:
-                    address, content = QmsFrameCodec.decode(buffer[start:end])
-                    self.shown[address] = content.text
-                    buffer = buffer[end:]
-                except Exception:
-                    buffer = buffer[start + 1:]  # not a frame here: look for the next STX
-
-    def close(self) -> None:
-        for descriptor in (self._controller, self._device):
-            os.close(descriptor)
 
 
 # --- the traffic ----------------------------------------------------------------------------------
