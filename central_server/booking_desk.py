@@ -73,6 +73,11 @@ class BookingDesk:
     def take_changes(self) -> list[Booking]:
         return self.book.take_changes()
 
+    @property
+    def notifying(self) -> bool:
+        """Whether the batch has notices to send once it is committed."""
+        return bool(self._notices)
+
     def sent(self) -> None:
         """The batch is committed: its notices go out, at most NOTICES_PER_PHONE a day to one phone."""
         for notice in self._notices:

@@ -1,4 +1,4 @@
-"""The server loop: paho's thread only enqueues; this one thread owns the state and publishes.
+"""The server loop: the link's I/O thread only enqueues; this one thread owns the state.
 
 Inbound messages are taken in batches: one transaction (one fsync) makes a whole batch
 durable before any of its replies or state messages go out. That group commit is what lets
@@ -106,6 +106,8 @@ class ServerLoop:
             link.subscribe(service.topics.server_status(), self._on_server_status)
         link.on_ready(lambda: self._inbox.put(CONNECTED))
         link.on_lost(lambda: self._inbox.put(LOST))
+        if not shared:  # its own SQLite file: a batch commits while the next is acted on (`committer.py`)
+            service.pipeline(self._publish)
 
     def _on_server_status(self, message: Message) -> None:  # the I/O thread: only enqueues
         try:
@@ -124,10 +126,12 @@ class ServerLoop:
                 if self._reload.is_set():
                     self._reload.clear()
                     with self._service.exclusive():
+                        self._settle()
                         self._publish(self._service.reload_file())
                         self._floor()
                 if time.monotonic() - last_tick >= TICK_S:
                     with self._service.exclusive():
+                        self._settle()
                         if self._service.writable:  # timers write; they wait while storage cannot
                             self._publish(self._service.tick())
                         if time.monotonic() - last_check >= STORAGE_CHECK_S:
@@ -140,7 +144,9 @@ class ServerLoop:
             notify("STOPPING=1")
             self._drain()
         finally:
+            self._settle()  # what the last batch caused goes out before the link says offline
             self._link.stop()
+            self._service.close()
             log.info("server stopped")
         return 0
 
@@ -155,6 +161,8 @@ class ServerLoop:
         messages = [item for item in batch if isinstance(item, Message)]
         connected = any(item is CONNECTED for item in batch)
         with self._service.exclusive():
+            if len(messages) < len(batch):  # the link's moments: after all that came before them
+                self._settle()
             if any(item is LOST for item in batch):
                 self._service.link_lost()
             if connected:
@@ -217,6 +225,7 @@ class ServerLoop:
         """The floor, when the center changed and the last one is old enough (else at a later step: the loop
         wakes up for it)."""
         if self._service.floor_due and time.monotonic() - self._floor_at >= self._floor_every_s:
+            self._settle()  # the floor shows only what is durable
             started = time.monotonic()
             self._publish([self._service.floor(), *([self._service.queue()] if self._service.queue_due else [])])
             self._floor_at = time.monotonic()
@@ -232,6 +241,10 @@ class ServerLoop:
         deadline = time.monotonic() + DRAIN_S
         while time.monotonic() < deadline and self._step(block=False):
             pass
+
+    def _settle(self) -> None:
+        """Wait for the batch in flight; when its commit failed, publish the answers of its undoing."""
+        self._publish(self._service.settle())
 
     def _publish(self, outbound: list[Outbound]) -> None:
         sent = [self._link.publish(item.topic, item.payload, retain=item.retain, correlation=item.correlation)

@@ -20,6 +20,7 @@ from typing import Any
 
 from central_server.answered import AnsweredHashes
 from central_server.booking_desk import BookingDesk
+from central_server.committer import Commit, Committer
 from central_server.config import CenterConfig, load, restart_only, with_document
 from central_server.domain.center import FORECAST_FOR, Center, Changes, QueuePlan
 from central_server.domain.clock import Change, ClockJudge, ClockRule, Verdict
@@ -163,7 +164,8 @@ class CenterService:
         is told from time passing, and not believed at once (`domain/clock.py`); without it (tests and tools
         that move the clock by hand) `clock` is always believed. `notifier`: where booking notices go."""
         self.topics = Topics(config.center_id)
-        self._storage = storage
+        self._store = storage
+        self._committer: Committer | None = None  # commits off the state thread (`pipeline`); None: in it
         self._clock_verdict: Verdict | None = None  # the last verdict on the clock, when it is judged
         self._clock = clock if elapsed is None else self._judged(clock, elapsed, clock_rule)
         # The live configuration (issue 17): the file as last read (what changes only at a restart, and the file's
@@ -226,8 +228,9 @@ class CenterService:
     @contextmanager
     def exclusive(self) -> Iterator[None]:
         """Around a batch and its publishing: alone among the center's server instances, and up to date
-        with what the others committed (the day is read again when one of them has)."""
-        with self._storage.exclusive() as stale:
+        with what the others committed (the day is read again when one of them has). It does not wait for a
+        commit in flight: only a service that owns its storage alone (SQLite) has a committer."""
+        with self._store.exclusive() as stale:
             if stale:
                 self._follow_stored_config()
                 rules = self.config.rules
@@ -237,8 +240,37 @@ class CenterService:
                 self._answered = self._answered_hashes()
             yield
 
+    @property
+    def _storage(self) -> Storage:
+        """Storage, once no commit is in flight: a read, a probe or a commit never meets the committer's."""
+        if self._committer is not None:
+            self._committer.idle()
+        return self._store
+
+    def pipeline(self, publish: Callable[[list[Outbound]], None]) -> None:
+        """From now on a batch of requests is committed, and what it caused published, off the calling thread
+        (`committer.py`): `handle_batch` returns before its batch is durable. The caller settles (`settle`)
+        before anything else it asks of the service, and publishes what that returns."""
+        self._committer = Committer(self._store.commit, publish)
+
+    def settle(self) -> list[Outbound]:
+        """Wait for the batch in flight. When its commit failed, nothing of it (nor of what was acted on since)
+        happened: the state goes back to what storage holds, and its requests get the answers of storage that
+        cannot write."""
+        failed = None if self._committer is None else self._committer.settle()
+        if failed is None:
+            return []
+        self._cannot_write(failed.error)
+        return self._answer_unwritable(failed.commit.messages)
+
+    def close(self) -> None:
+        """The last batch in flight is settled first (`settle`); ends the committer's thread."""
+        if self._committer is not None:
+            self._committer.close()
+
     def handle_batch(self, messages: Iterable[Message]) -> list[Outbound]:
-        """Apply messages, commit once, and return what to publish (state first, then replies).
+        """Apply messages, commit once, and return what to publish (state first, then replies); pipelined
+        (`pipeline`), what may be published now.
 
         While storage cannot write nothing is acted on (`_answer_unwritable`); a batch whose commit fails is
         undone and answered that way, each request once."""
@@ -256,13 +288,13 @@ class CenterService:
                 failed = self.internal_error_reply(message)
                 if failed is not None:
                     self._replies.append(failed)
-        started = time.perf_counter()
-        published = self._commit()
+        earlier = self.settle()  # the batch in flight: this one was acted on over it
+        if self._unwritable is not None:
+            return earlier + self._answer_unwritable(messages)
+        note = f"{len(messages)} message(s): {_summary(self._acts)}" if self._acts else ""
+        published = self._commit(messages=messages, note=note)
         if self._unwritable is not None:
             return self._answer_unwritable(messages)
-        if self._acts:
-            log.info("%d message(s): %s; committed in %.1f ms", len(messages), _summary(self._acts),
-                     (time.perf_counter() - started) * 1000)
         return published
 
     def tick(self) -> list[Outbound]:
@@ -307,12 +339,18 @@ class CenterService:
         if self._file_waits is not None:
             self._apply_file(self._file_waits, "waited for a new service day")
 
-    def _commit(self) -> list[Outbound]:
+    def _commit(self, *, messages: list[Message] | None = None, note: str = "") -> list[Outbound]:
+        """Make the batch durable and return what it caused (`note`: the batch's line in the log). The batch of
+        `messages` (requests), when there is a committer (`pipeline`), is handed to it: it commits and publishes,
+        and nothing is returned."""
         changes = self.center.take_changes()
         self._batch.changes = changes
         self._batch.bookings = self._desk.take_changes()
         batch = self._batch
-        if changes or batch.replies or batch.configs or batch.bookings or batch.close_before or batch.forget_before:
+        handed = messages is not None and self._committer is not None and self._plain(batch)
+        started = time.perf_counter()
+        if not handed and (changes or batch.replies or batch.configs or batch.bookings or batch.close_before
+                           or batch.forget_before):
             try:
                 self._storage.commit(batch)
             except StorageError as failed:  # nothing of it happened: neither does anything it caused
@@ -320,6 +358,8 @@ class CenterService:
                 return []
             self._undo, self._start_versions = None, []
             self._desk.sent()
+            if note:
+                log.info("%s; committed in %.1f ms", note, (time.perf_counter() - started) * 1000)
         state = self._wire.changed(self.center, changes)
         if self._config_changed:  # everything retained goes out again, as the new configuration names it
             self._config_changed = False
@@ -337,7 +377,19 @@ class CenterService:
         replies, self._replies = self._replies, []
         self._batch = Batch(Changes())
         self._batch_replies = {}
+        if handed:
+            assert self._committer is not None and messages is not None
+            self._committer.submit(Commit(batch, state + replies, messages, note))
+            return []
         return state + replies
+
+    def _plain(self, batch: Batch) -> bool:
+        """Whether the batch only acts on the day's tickets, counters and ratings, which a failed commit undoes by
+        loading the day again. One that changes the configuration or bookings, sends notices or begins a day is
+        committed in the state thread: its undo and its notices are kept for one batch at a time."""
+        return not (batch.configs or batch.bookings or batch.close_before or batch.forget_before
+                    or self._undo is not None or self._start_versions or self._config_changed or self._day_began
+                    or self._desk.notifying)
 
     # --- one message -------------------------------------------------------------------------
 

@@ -208,7 +208,8 @@ class SqliteStorage(SqlReads):
     def __init__(self, path: Path) -> None:
         self._path = path
         try:
-            self._db = sqlite3.connect(path, isolation_level=None)
+            # The server's committer thread commits on it, never while another thread uses it (`committer.py`)
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA busy_timeout=5000")

@@ -1,0 +1,154 @@
+"""A pipelined service (`CenterService.pipeline`): a batch commits in the committer's thread while the next is
+acted on, on a real SQLite file; a commit made to fail undoes both batches."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from central_server.service import CenterService
+from central_server.storage.port import Batch, StorageFull
+from central_server.storage.sqlite import SqliteStorage
+from central_server.wire import Outbound
+from protocol.link import Message
+from tests.central_server.test_service import Clock, Rig, reply_of
+from tests.harness import sqlite_file
+
+
+class GatedStorage(SqliteStorage):
+    """A real SQLite storage whose next commit can be held, and made to fail as a full disk fails."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.gate = threading.Event()
+        self.gate.set()
+        self.entered = threading.Event()
+        self.fail_next = False
+        self.threads: set[str] = set()
+
+    def commit(self, batch: Batch) -> None:
+        self.threads.add(threading.current_thread().name)
+        self.entered.set()
+        assert self.gate.wait(10)
+        if self.fail_next:
+            self.fail_next = False
+            raise StorageFull("no space left on device (made to fail)")
+        super().commit(batch)
+
+
+class Pipelined:
+    def __init__(self, folder: Path, *, first: bool = True) -> None:
+        self.rig = Rig(folder, Clock())
+        self.rig.storage.close()
+        self.storage = GatedStorage(sqlite_file(self.rig.config))
+        self.service = CenterService(self.rig.config, self.storage, self.rig.clock)
+        self.published: list[Outbound] = []
+        self.service.pipeline(self.published.extend)
+        self.topics = self.rig.topics
+        if first:  # the first batch closes the earlier days' bookings: committed in this thread (see the last test)
+            assert self.service.handle_batch([self.request("k0", "r0", area="tu-phap")]) != []
+            self.storage.threads.clear()
+            self.storage.entered.clear()
+
+    def request(self, kiosk: str, request_id: str, area: str = "dat-dai") -> Message:
+        body = {"v": 1, "request_id": request_id, "area": area}
+        return Message(self.topics.ticket_request(kiosk), json.dumps(body).encode(), self.topics.ticket_response(kiosk),
+                       request_id.encode())
+
+    def tickets_stored(self) -> int:
+        return int(self.storage._db.execute("SELECT count(*) FROM tickets").fetchone()[0])
+
+
+def answers(out: list[Outbound]) -> dict[bytes | None, dict[str, Any]]:
+    return {o.correlation: json.loads(o.payload) for o in out if o.correlation is not None}
+
+
+@pytest.fixture
+def pipe(tmp_path: Path) -> Iterator[Pipelined]:
+    yield from _pipelined(tmp_path, first=True)
+
+
+def _pipelined(folder: Path, *, first: bool) -> Iterator[Pipelined]:
+    made = Pipelined(folder, first=first)
+    yield made
+    made.storage.gate.set()
+    made.service.settle()
+    made.service.close()
+
+
+def test_a_batch_is_committed_and_published_off_the_state_thread_in_order(pipe: Pipelined) -> None:
+    for n in range(1, 4):
+        assert pipe.service.handle_batch([pipe.request("k1", f"r{n}")]) == []
+    assert pipe.service.settle() == []
+    numbers = [answers([o])[f"r{n}".encode()]["ticket"]["number"]
+               for n, o in zip(range(1, 4), [o for o in pipe.published if o.correlation], strict=True)]
+    assert numbers == ["1001", "1002", "1003"]
+    assert pipe.storage.threads == {"committer"}
+    assert pipe.tickets_stored() == 4
+    board = [o.topic for o in pipe.published].index(pipe.topics.board_state())
+    assert board < [o.correlation for o in pipe.published].index(b"r1"), "state before the reply it caused"
+
+
+def test_nothing_is_published_before_its_commit_is_durable(pipe: Pipelined) -> None:
+    pipe.storage.gate.clear()
+    pipe.service.handle_batch([pipe.request("k1", "r1")])
+    assert pipe.storage.entered.wait(5)
+    assert pipe.published == []
+    pipe.storage.gate.set()
+    assert pipe.service.settle() == []
+    assert answers(pipe.published)[b"r1"]["ok"] is True
+
+
+def test_a_failed_commit_undoes_its_batch_and_the_next_acted_on_over_it(pipe: Pipelined) -> None:
+    pipe.service.handle_batch([pipe.request("k1", "r1")])
+    pipe.service.settle()
+    pipe.storage.gate.clear()
+    pipe.storage.fail_next = True
+    pipe.service.handle_batch([pipe.request("k1", "r2")])  # in flight, held, then fails
+    assert pipe.storage.entered.wait(5)
+    threading.Timer(0.2, pipe.storage.gate.set).start()
+    out = pipe.service.handle_batch([pipe.request("k2", "r3")])  # acted on over r2, then settles
+    said = answers(out)
+    assert set(said) == {b"r2", b"r3"}
+    assert {a["error"]["code"] for a in said.values()} == {"storage_full"}
+    assert [o for o in pipe.published if o.correlation in (b"r2", b"r3")] == []
+    assert pipe.tickets_stored() == 2
+    assert sorted(t.shown for t in pipe.service.center.tickets.values()) == ["1001", "B001"]
+    assert pipe.service.health()["storage"] == "full"
+    # storage writes again: the retries are acted on, numbered after what was durable
+    assert pipe.service.check_storage() == []
+    assert pipe.service.writable
+    pipe.published.clear()
+    pipe.service.handle_batch([pipe.request("k1", "r2"), pipe.request("k2", "r3")])
+    pipe.service.settle()
+    numbers = {c: a["ticket"]["number"] for c, a in answers(pipe.published).items()}
+    assert numbers == {b"r2": "1002", b"r3": "1003"}
+
+
+def test_a_retry_of_a_request_in_flight_gets_its_first_answer(pipe: Pipelined) -> None:
+    pipe.storage.gate.clear()
+    pipe.service.handle_batch([pipe.request("k1", "r1")])
+    assert pipe.storage.entered.wait(5)
+    threading.Timer(0.2, pipe.storage.gate.set).start()
+    pipe.service.handle_batch([pipe.request("k1", "r1")])
+    pipe.service.settle()
+    first, again = [json.loads(o.payload) for o in pipe.published if o.correlation == b"r1"]
+    assert first == again and first["ticket"]["number"] == "1001"
+    assert pipe.tickets_stored() == 2
+
+
+def test_the_first_batch_changes_more_than_the_day_and_is_committed_in_the_state_thread(tmp_path: Path) -> None:
+    """The first batch of a service also closes the earlier days' bookings: it is not pipelined."""
+    made = _pipelined(tmp_path, first=False)
+    pipe = next(made)
+    out = pipe.service.handle_batch([pipe.request("k1", uuid.uuid4().hex)])
+    assert reply_of(out, pipe.topics.ticket_response("k1"))["ticket"]["number"] == "1001"
+    assert pipe.storage.threads == {threading.current_thread().name}
+    assert pipe.published == []
+    assert list(made) == []
