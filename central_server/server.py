@@ -2,7 +2,9 @@
 
 Inbound messages are taken in batches: one transaction (one fsync) makes a whole batch
 durable before any of its replies or state messages go out. That group commit is what lets
-a durable SQLite keep up with thousands of requests per second.
+a durable SQLite keep up with thousands of requests per second. On SQLite the commit runs in its own
+thread while this one acts on the next batch, and that thread publishes what the batch caused once it is
+durable (`committer.py`).
 """
 
 from __future__ import annotations
