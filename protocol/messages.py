@@ -80,7 +80,7 @@ def parse_object(payload: bytes) -> Body:
     if len(payload) > MAX_PAYLOAD:
         raise BadMessage("bad_request", f"payload of {len(payload)} bytes is over {MAX_PAYLOAD}")
     try:
-        body = json.loads(payload.decode("utf-8"), parse_int=_bounded_int)
+        body = _DECODER.decode(payload.decode("utf-8"))
     except UnicodeDecodeError:
         raise BadMessage("bad_request", "payload is not UTF-8") from None
     except (ValueError, RecursionError):
@@ -94,6 +94,11 @@ def _bounded_int(digits: str) -> int | float:
     """An integer as JSON wrote it; one too long to be any of ours stands as infinity, refused where an
     integer is expected and ignored elsewhere (Python refuses to parse over 4,300 digits at all)."""
     return int(digits) if len(digits) <= 40 else float("inf")
+
+
+# One of each, made once: json.loads and json.dumps with options build a new one at every call
+_DECODER = json.JSONDecoder(parse_int=_bounded_int)
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def check_version(body: Body) -> Body:
@@ -111,7 +116,7 @@ def decode(payload: bytes) -> Body:
 def encode(body: Mapping[str, Any]) -> bytes:
     wire = {"v": VERSION, **body}
     wire["v"] = VERSION  # a body field may not change the version
-    return json.dumps(wire, ensure_ascii=False, separators=(",", ":")).encode()
+    return _ENCODER.encode(wire).encode()
 
 
 def field_of(body: Mapping[str, Any], name: str, kind: type[T], default: Any = _MISSING) -> T:
@@ -177,7 +182,18 @@ def time_of(body: Mapping[str, Any], name: str) -> datetime:
 
 
 def iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds")
+    """The time to the second with its offset. The last one is remembered: the times of a batch's messages are
+    mostly one object (its `now`), and formatting with a ZoneInfo is slow."""
+    global _last_iso
+    last = _last_iso
+    if last[0] is moment:
+        return last[1]
+    text = moment.isoformat(timespec="seconds")
+    _last_iso = (moment, text)  # one assignment: a reader in another thread sees one pair or the other
+    return text
+
+
+_last_iso: tuple[datetime | None, str] = (None, "")
 
 
 # --- requests: device -> server -----------------------------------------------------------

@@ -32,6 +32,7 @@ from central_server.domain.estimate import (
 )
 from central_server.domain.policies import QueuePolicy
 from central_server.domain.tickets import BOOKED, HOLDS_NUMBER, LANES, PRIORITY, REGULAR, Ticket, TicketState
+from central_server.domain.tokens import ticket_id
 from protocol.hours import Hours, hours_of
 
 RECENT_CALLS = 10
@@ -452,7 +453,7 @@ class Center:
               since: datetime | None = None, slot_end: datetime | None = None, booking: str | None = None) -> Ticket:
         number = self._free_number(area)
         ticket = Ticket(
-            id=f"{self.day:%Y%m%d}-{self._next_seq:06d}", day=self.day, seq=self._next_seq, area=area.id,
+            id=ticket_id(self.day, self._next_seq), day=self.day, seq=self._next_seq, area=area.id,
             number=number, shown=area.shown(number), priority=sys.intern(priority), issued_at=now,
             kiosk_id=None if kiosk_id is None else sys.intern(kiosk_id),  # one copy of each for the whole day
             channel=channel, since=since, slot_end=slot_end, booking=booking,
@@ -791,7 +792,7 @@ class Center:
         if holder is not None and holder is not ticket:
             raise DomainError("bad_request", f"Lĩnh vực {target.name} đang có một phiếu khác cùng số {ticket.shown}.")
         moved = Ticket(
-            id=f"{self.day:%Y%m%d}-{self._next_seq:06d}", day=self.day, seq=self._next_seq, area=target.id,
+            id=ticket_id(self.day, self._next_seq), day=self.day, seq=self._next_seq, area=target.id,
             number=ticket.number, shown=ticket.shown, priority=ticket.priority, issued_at=ticket.issued_at,
             kiosk_id=ticket.kiosk_id, transferred_from=ticket.id, place=ticket.place, channel=ticket.channel,
             since=None if ticket.since is None else min(ticket.since, now),  # called already: due in its new area

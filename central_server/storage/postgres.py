@@ -6,7 +6,6 @@ mini-PC. A commit returns once PostgreSQL has made it durable (`synchronous_comm
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -27,6 +26,7 @@ from central_server.storage.rows import (
     counter_row,
     iso,
     rating_row,
+    text_of,
     ticket_row,
 )
 from central_server.storage.sql import SqlReads
@@ -228,7 +228,7 @@ class PostgresStorage(SqlReads):
             _many(cursor, "INSERT INTO events (day, at, kind, ticket_id, counter_id, detail)"
                           " VALUES (%s, %s, %s, %s, %s, %s)",
                   [(e.day.isoformat(), iso(e.at), e.kind, e.ticket_id, e.counter_id,
-                    json.dumps(e.detail, ensure_ascii=False)) for e in changes.events])
+                    text_of(e.detail)) for e in changes.events])
             _many(cursor, "INSERT INTO replies VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
                   [(r.device, r.day.isoformat(), r.request_id, r.payload) for r in batch.replies])
             _many(cursor, f"INSERT INTO ratings ({RATING_COLUMNS}) VALUES ({', '.join(['%s'] * 11)})",  # twice fails

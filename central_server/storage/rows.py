@@ -33,8 +33,26 @@ MUTABLE_TICKET_COLUMNS = ("state", "counter_id", "calls", "called_at", "started_
                           "transferred_to", "rating_until", "rating", "dossiers")
 
 
+_TEXT = json.JSONEncoder(ensure_ascii=False)  # made once: json.dumps with an option makes one at every call
+
+
+def text_of(value: Any) -> str:
+    """JSON text as stored (UTF-8 kept as it is)."""
+    return _TEXT.encode(value)
+
+
 def iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat()
+    """As stored (to the microsecond). The last one is remembered: a batch's times are mostly one object."""
+    global _last_iso
+    last = _last_iso
+    if moment is None or last[0] is moment:
+        return None if moment is None else last[1]
+    text = moment.isoformat()
+    _last_iso = (moment, text)  # one assignment: a reader in another thread sees one pair or the other
+    return text
+
+
+_last_iso: tuple[datetime | None, str] = (None, "")
 
 
 def _time(text: str | None) -> datetime | None:
@@ -124,7 +142,7 @@ def _dossiers_text(dossiers: tuple[Dossier, ...]) -> str | None:
     """A ticket's dossiers as kept: a JSON list of [code, attached at, official, counter]."""
     if not dossiers:
         return None
-    return json.dumps([[d.code, iso(d.at), d.official, d.counter_id] for d in dossiers], ensure_ascii=False)
+    return text_of([[d.code, iso(d.at), d.official, d.counter_id] for d in dossiers])
 
 
 def _dossiers_of(text: str | None) -> tuple[Dossier, ...]:
@@ -150,7 +168,7 @@ def counter_row(c: Counter) -> tuple[Any, ...]:
         c.id, int(c.paused), c.current.id if c.current else None,
         c.awaiting_rating.id if c.awaiting_rating else None, c.regular_since_priority,
         c.official.username if c.official else None, c.official.name if c.official else None,
-        None if last is None else json.dumps([last.ticket_id, last.number, last.level], ensure_ascii=False),
+        None if last is None else text_of([last.ticket_id, last.number, last.level]),
         None if c.marked_day is None else c.marked_day.isoformat(), iso(c.since),
         c.last_served.id if c.last_served else None,
     )
@@ -173,7 +191,7 @@ RATING_COLUMNS = ("counter_id, rating_id, ticket_id, level, pressed_at, received
 
 def rating_row(r: RatingRecord, ack: bytes) -> tuple[Any, ...]:
     return (r.counter_id, r.rating_id, r.ticket_id, r.level, iso(r.pressed_at), iso(r.received_at), ack, r.channel,
-            json.dumps(dict(r.criteria), ensure_ascii=False) if r.criteria else None, r.comment,
+            text_of(dict(r.criteria)) if r.criteria else None, r.comment,
             None if r.dissatisfied is None else int(r.dissatisfied))
 
 
@@ -200,7 +218,7 @@ CONFIG_COLUMNS = "version, at, source, by_who, by_name, restored_from, document,
 def config_row(stored: StoredConfig) -> tuple[Any, ...]:
     v = stored.version
     return (v.version, iso(v.at), v.source, v.by, v.by_name, v.restored_from, canonical(stored.document),
-            stored.file_digest, json.dumps([c.to_body() for c in v.changes], ensure_ascii=False))
+            stored.file_digest, text_of([c.to_body() for c in v.changes]))
 
 
 VERSION_COLUMNS = "version, at, source, by_who, by_name, restored_from, changes"  # a version without its document

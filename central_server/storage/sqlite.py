@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fcntl
-import json
 import logging
 import os
 import socket
@@ -29,6 +28,7 @@ from central_server.storage.rows import (
     counter_row,
     iso,
     rating_row,
+    text_of,
     ticket_row,
 )
 from central_server.storage.sql import SqlReads
@@ -260,7 +260,7 @@ class SqliteStorage(SqlReads):
             db.executemany(
                 "INSERT INTO events (day, at, kind, ticket_id, counter_id, detail) VALUES (?, ?, ?, ?, ?, ?)",
                 [(e.day.isoformat(), iso(e.at), e.kind, e.ticket_id, e.counter_id,
-                  json.dumps(e.detail, ensure_ascii=False)) for e in changes.events],
+                  text_of(e.detail)) for e in changes.events],
             )
             db.executemany(
                 "INSERT INTO replies (device, day, request_id, payload) VALUES (?, ?, ?, ?)",
