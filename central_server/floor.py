@@ -13,6 +13,7 @@ from typing import cast
 
 from central_server.domain.center import Center
 from central_server.domain.counters import Counter
+from central_server.domain.tickets import TicketState
 from central_server.report.figures import Citizen, RatingRow, ReportCenter, TicketRecord, citizens, group
 from protocol.messages import (
     MAX_PAYLOAD,
@@ -29,7 +30,7 @@ def floor_state(center: Center, report: ReportCenter, now: datetime) -> FloorSta
     """The floor as it is `now`. The first call of a ticket is its `called_at` until it is called again, then the
     one before (`Center.first_calls`). A citizen called again by number after a restart counts from the last call
     before it (the event log is not read for a live view): the first, unless they were called twice before."""
-    today = [t for t in center.tickets.values() if t.state.value != "voided"]
+    today = [t for t in center.tickets.values() if t.state is not TicketState.VOIDED]
     first_calls = {t.id: first for t in today if (first := center.first_calls.get(t.id, t.called_at)) is not None}
     ratings = [RatingRow(t.counter_id or "", t.id, t.rating) for t in today if t.rating is not None]
     # The live tickets themselves as the report's records: they have its fields (a state is a StrEnum, equal to
@@ -39,7 +40,7 @@ def floor_state(center: Center, report: ReportCenter, now: datetime) -> FloorSta
     for person in people:
         targets.setdefault(person.first.area, 30)
     total = group(people, report, targets, now)
-    served = Tally(t.counter_id for t in today if t.state.value == "served")
+    served = Tally(t.counter_id for t in today if t.state is TicketState.SERVED)
     by_area: dict[str, list[Citizen]] = defaultdict(list)
     for person in people:
         by_area[person.first.area].append(person)

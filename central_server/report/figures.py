@@ -287,6 +287,11 @@ def citizens(tickets: Iterable[TicketRecord], first_calls: dict[str, datetime],
     for ticket in by_id.values():
         if ticket.transferred_from is not None and ticket.transferred_from in by_id:
             continue
+        rating = rated.get(ticket.id)
+        if rating is None and (ticket.transferred_to is None or ticket.transferred_to not in by_id):
+            # most of a day: one ticket, not rated (the live floor counts a busy day's with this every time)
+            chains.append(Citizen(ticket, ticket, first_calls.get(ticket.id), None, chain=(ticket,)))
+            continue
         chain = [ticket]
         while chain[-1].transferred_to is not None and chain[-1].transferred_to in by_id:
             chain.append(by_id[chain[-1].transferred_to])
@@ -301,26 +306,37 @@ def citizens(tickets: Iterable[TicketRecord], first_calls: dict[str, datetime],
 
 
 def group(members: Sequence[Citizen], center: ReportCenter, targets: dict[str, int], as_of: datetime) -> Group:
-    """The figures of `members`; a citizen not called by `as_of` counts against the target once past it."""
-    waits = [c.wait_min for c in members if c.wait_min is not None]
-    within = sum(1 for c in members if c.wait_min is not None and c.wait_min <= targets[c.first.area])
-    overdue = sum(1 for c in members if c.wait_min is None
-                  and (as_of - c.first.issued_at).total_seconds() / 60 > targets[c.first.area])
-    ratings = Counter(c.rating for c in members if c.rating is not None)
+    """The figures of `members`; a citizen not called by `as_of` counts against the target once past it. One pass:
+    the live floor counts a busy day's citizens with it every time it is built."""
+    waits: list[float] = []
+    services: list[float] = []
+    ratings: Counter[str] = Counter()
+    within = overdue = priority = served = missed = late = phone = 0
+    for citizen in members:
+        first, last = citizen.first, citizen.last
+        target = targets[first.area]
+        if citizen.first_call is None:
+            overdue += (as_of - first.issued_at).total_seconds() / 60 > target
+        else:
+            wait = (citizen.first_call - first.issued_at).total_seconds() / 60  # `Citizen.wait_min`
+            waits.append(wait)
+            within += wait <= target
+        priority += first.priority != "none"
+        if last.state == "served":
+            served += 1
+            if (service := citizen.service_min) is not None:
+                services.append(service)
+        elif last.state == "missed":
+            missed += 1
+        if citizen.rating is not None:
+            ratings[citizen.rating] += 1
+            late += citizen.rating_late
+            phone += citizen.rating_channel == "phone"
     return Group(
-        issued=len(members),
-        priority=sum(1 for c in members if c.first.priority != "none"),
-        served=sum(1 for c in members if c.last.state == "served"),
-        missed=sum(1 for c in members if c.last.state == "missed"),
-        unfinished=sum(1 for c in members if c.last.state not in ("served", "missed")),
-        waits=waits,
-        within_target=within,
-        judged=len(waits) + overdue,
-        services=[s for c in members if (s := c.service_min) is not None],
-        ratings=ratings,
+        issued=len(members), priority=priority, served=served, missed=missed, unfinished=len(members) - served - missed,
+        waits=waits, within_target=within, judged=len(waits) + overdue, services=services, ratings=ratings,
         satisfied=sum(n for level, n in ratings.items() if level in center.satisfied_levels),
-        late_ratings=sum(1 for c in members if c.rating is not None and c.rating_late),
-        phone_ratings=sum(1 for c in members if c.rating is not None and c.rating_channel == "phone"),
+        late_ratings=late, phone_ratings=phone,
     )
 
 
