@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 
 from central_server.broker_link import BrokerLink
 from central_server.service import CenterService
@@ -34,6 +35,7 @@ STORAGE_CHECK_S = 1.0  # how often free space is looked at (and, while storage c
 # machine): on a busy day the interval grows so that it takes at most FLOOR_SHARE of the state thread.
 FLOOR_EVERY_S = 0.5
 FLOOR_SHARE = 0.1
+TRIM_AFTER_S = 0.02  # a floor that took longer (about 5,000 tickets) freed enough to give back to the system
 INBOX_BYTES = 16 * 1024 * 1024  # payloads waiting for the state thread, at most (one larger message passes)
 
 
@@ -87,8 +89,11 @@ class ServerLoop:
     batch runs under the storage's lock until the broker has what it caused."""
 
     def __init__(self, service: CenterService, link: BrokerLink, stop: threading.Event, *,
-                 shared: bool = False, reload: threading.Event | None = None) -> None:
-        """`reload`: set (by SIGHUP) when the config file is to be read again, between two batches."""
+                 shared: bool = False, reload: threading.Event | None = None,
+                 trim: Callable[[], object] | None = None) -> None:
+        """`reload`: set (by SIGHUP) when the config file is to be read again, between two batches. `trim`: gives
+        freed memory back to the system (glibc's malloc_trim), after a floor that took long to build."""
+        self._trim = trim
         self._service = service
         self._link = link
         self._stop = stop
@@ -231,7 +236,10 @@ class ServerLoop:
             started = time.monotonic()
             self._publish([self._service.floor(), *([self._service.queue()] if self._service.queue_due else [])])
             self._floor_at = time.monotonic()
-            self._floor_every_s = max(FLOOR_EVERY_S, (self._floor_at - started) / FLOOR_SHARE)
+            took = self._floor_at - started
+            self._floor_every_s = max(FLOOR_EVERY_S, took / FLOOR_SHARE)
+            if self._trim is not None and took > TRIM_AFTER_S:  # a busy day's floor: MBs of lists and citizens
+                self._trim()
 
     def _take(self, block: bool) -> list[Item]:
         wait = TICK_S
