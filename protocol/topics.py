@@ -9,6 +9,9 @@ from protocol.errors import ConfigError
 
 ID = re.compile(r"[a-z0-9-]+")
 DEVICE_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # a kiosk or counter id in a topic
+# Topics whose reading is remembered: each device sends on one or two, and asks for answers on as many. Made-up
+# ones past the bound only clear what is remembered.
+REMEMBERED_TOPICS = 4096
 KIOSK, COUNTER, DEVICE, ADMIN, CONSOLE, WEB = "kiosk", "counter", "device", "admin", "console", "web"
 
 
@@ -30,6 +33,7 @@ class Topics:
         if not ID.fullmatch(center_id):
             raise ConfigError(f"center id {center_id!r} must match [a-z0-9-]+")
         self.root = f"qms/v1/{center_id}"
+        self._inbound: dict[str, Inbound | None] = {}
 
     def config(self) -> str:
         return f"{self.root}/config"
@@ -107,7 +111,18 @@ class Topics:
         return f"{self.root}/{device_kind}/{device_id}/"
 
     def parse_inbound(self, topic: str) -> Inbound | None:
-        """Which request a topic carries, or None for a topic the server does not serve."""
+        """Which request a topic carries, or None for a topic the server does not serve (remembered: the server
+        reads the topic of every request, and its Response Topic, with it)."""
+        try:
+            return self._inbound[topic]
+        except KeyError:
+            pass
+        if len(self._inbound) >= REMEMBERED_TOPICS:
+            self._inbound.clear()
+        found = self._inbound[topic] = self._read_inbound(topic)
+        return found
+
+    def _read_inbound(self, topic: str) -> Inbound | None:
         if not topic.startswith(self.root + "/"):
             return None
         parts = topic[len(self.root) + 1 :].split("/")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from protocol.topics import CONSOLE, Inbound, Topics
+from protocol.topics import CONSOLE, REMEMBERED_TOPICS, Inbound, Topics
 
 TOPICS = Topics("rach-gia")
 
@@ -29,3 +29,14 @@ def test_a_consoles_response_topic_must_lie_strictly_under_its_own_subtree() -> 
     assert not TOPICS.response_allowed(inbound, "qms/v1/rach-gia/counter/1/command/response")
     assert not TOPICS.response_allowed(inbound, TOPICS.console_request("console-1"))  # it would read it back
     assert not TOPICS.response_allowed(inbound, "qms/v1/rach-gia/console/console-1/+")
+
+
+def test_what_is_remembered_of_topics_read_is_bounded_and_reads_the_same() -> None:
+    topics = Topics("c1")
+    made_up = [f"qms/v1/c1/kiosk/k{n}/ticket/request" for n in range(REMEMBERED_TOPICS + 10)]
+    for topic in made_up:
+        assert topics.parse_inbound(topic) == Inbound("ticket_request", "kiosk", topic.split("/")[4])
+    assert len(topics._inbound) <= REMEMBERED_TOPICS
+    assert topics.parse_inbound(made_up[0]) == Inbound("ticket_request", "kiosk", "k0")
+    assert topics.parse_inbound("qms/v1/c1/kiosk/k0/ticket/nothing") is None
+    assert topics.parse_inbound("qms/v1/c1/kiosk/k0/ticket/nothing") is None
