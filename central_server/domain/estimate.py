@@ -89,10 +89,13 @@ class Forecast:
         self._played = False
         self._free_at: dict[str, float] = {}  # counter id -> when it has no older ticket left to call
         self._placed = 0  # new tickets so far: each comes after every ticket before it
+        self._serving: dict[str, list[StaffedCounter]] = {}  # area -> its counters (each ticket of a batch asks)
 
     def place(self, area: str, priority: bool) -> Estimate:
         """The new ticket's estimate; it is then part of the queue for the next ones."""
-        serving = [c for c in self._counters if area in c.areas]
+        serving = self._serving.get(area)
+        if serving is None:
+            serving = self._serving[area] = [c for c in self._counters if area in c.areas]
         if not serving:
             return Estimate(0, Basis.NO_COUNTER)
         self._placed += 1
