@@ -194,11 +194,14 @@ class Forecast:
             for area in counter.areas:
                 serving.setdefault(area, []).append(counter)
         free_at = {}
+        of_areas: dict[tuple[str, ...], float] = {}  # what a counter's share comes to depends on its areas alone
         for counter in self._counters:
-            group = {c.id: c for area in counter.areas for c in serving[area]}.values()
-            areas = {a for c in group for a in c.areas}
-            total = sum(work.get(a, 0.0) for a in areas) + sum(max(c.free_in_s, 0.0) for c in group)
-            free_at[counter.id] = total / len(group)
+            if counter.areas not in of_areas:
+                group = {c.id: c for area in counter.areas for c in serving[area]}.values()
+                areas = {a for c in group for a in c.areas}
+                total = sum(work.get(a, 0.0) for a in areas) + sum(max(c.free_in_s, 0.0) for c in group)
+                of_areas[counter.areas] = total / len(group)
+            free_at[counter.id] = of_areas[counter.areas]
         return free_at
 
 
