@@ -1,0 +1,91 @@
+"""The live floor counts the day as the report does (`report/figures.citizens` and `group`) without making a
+`Citizen` of each ticket: through issues, calls, misses and calls again, transfers, voids and ratings."""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from pathlib import Path
+from typing import cast
+
+import pytest
+
+from central_server.floor import floor_state
+from central_server.report.figures import RatingRow, TicketRecord, citizens, group
+from central_server.report.source import center_of
+from protocol.messages import FloorToday
+from tests.central_server.test_service import Clock, Rig
+
+AREAS = ("dat-dai", "tu-phap", "nho")  # and "dong", closed: it issues nothing
+COUNTERS = ("1", "2", "3")
+
+
+def act(rig: Rig, rng: random.Random) -> None:
+    """One request a center might get, drawn at random, and sometimes what its counter does next at once."""
+    choice = rng.random()
+    counter = rng.choice(COUNTERS)
+    if choice < 0.4:
+        ticket = rig.ticket(rng.choice(AREAS), kiosk=rng.choice(("k1", "k2")))
+        if ticket.get("ok") and rng.random() < 0.1:  # the kiosk never printed it: voided
+            body = {"v": 1, "request_id": f"c-{uuid.uuid4().hex}", "cancels": ticket["request_id"],
+                    "reason": "unprinted"}
+            rig.send(rig.topics.ticket_request("k1"), json.dumps(body).encode(), rig.topics.ticket_response("k1"))
+    elif choice < 0.85:
+        rig.command(counter, "next")
+        waiting = rig.service.center.counters[counter].awaiting_rating
+        if waiting is not None and rng.random() < 0.5:  # the citizen just served presses a button
+            rig.rate(counter, waiting.id, rig.clock(), rating_id=uuid.uuid4().hex)
+        then = rng.random()
+        if then < 0.15:
+            rig.command(counter, "skip")
+        elif then < 0.3:
+            rig.command(counter, "transfer", to_area=rng.choice(AREAS))
+        elif then < 0.45:
+            rig.command(counter, rng.choice(("start", "recall", "finish")))
+    elif choice < 0.88:
+        missed = [t.shown for t in rig.service.center.tickets.values() if t.state.value == "missed"]
+        if missed:  # called again by number
+            rig.command(counter, "call", number=rng.choice(missed))
+    else:
+        rig.command(counter, rng.choice(("pause", "resume", "resume")))
+    rig.clock.advance(seconds=rng.randint(5, 120))
+
+
+def as_the_report_counts(rig: Rig) -> tuple[FloorToday, dict[str, tuple[int, int]]]:
+    """The floor's day figures and each area's served and missed, by the report's own functions."""
+    center, now = rig.service.center, rig.clock()
+    report = center_of(rig.config, [])
+    today = [t for t in center.tickets.values() if t.state.value != "voided"]
+    first_calls = {t.id: first for t in today if (first := center.first_calls.get(t.id, t.called_at)) is not None}
+    ratings = [RatingRow(t.counter_id or "", t.id, t.rating) for t in today if t.rating is not None]
+    people = citizens(cast("list[TicketRecord]", today), first_calls, ratings)
+    targets = {a.id: a.target_wait_min for a in report.areas}
+    total = group(people, report, targets, now)
+    levels = {level: 0 for level in report.levels} | dict(total.ratings)
+    figures = FloorToday(
+        issued=total.issued, served=total.served, missed=total.missed, waiting=sum(center.waiting_counts().values()),
+        mean_wait_s=None if total.mean_wait is None else round(total.mean_wait * 60),
+        p90_wait_s=None if total.p90_wait is None else round(total.p90_wait * 60),
+        within_target=total.within_target_share, ratings=levels, satisfied=total.satisfied_share)
+    by_area = {}
+    for area in rig.service.center.areas:
+        of_area = group([p for p in people if p.first.area == area], report, targets, now)
+        by_area[area] = (of_area.served, of_area.missed)
+    return figures, by_area
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_floor_counts_the_day_as_the_reports_functions_do(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    rig = Rig(tmp_path, Clock())
+    for step in range(300):
+        act(rig, rng)
+        if step % 7 == 0 or step == 299:
+            floor = floor_state(rig.service.center, center_of(rig.config, []), rig.clock())
+            figures, by_area = as_the_report_counts(rig)
+            assert floor.today == figures, f"seed {seed}, step {step}"
+            assert {a.id: (a.served, a.missed) for a in floor.areas} == by_area, f"seed {seed}, step {step}"
+    transferred = [t for t in rig.service.center.tickets.values() if t.transferred_from is not None]
+    assert figures.issued > 50 and figures.served > 5 and figures.missed > 0 and sum(figures.ratings.values()) > 5
+    assert transferred, "no transfer made a chain of tickets"
