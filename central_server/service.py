@@ -344,6 +344,7 @@ class CenterService:
         `messages` (requests), when there is a committer (`pipeline`), is handed to it: it commits and publishes,
         and nothing is returned."""
         changes = self.center.take_changes()
+        self._wire.day_count.changed(changes.tickets)
         self._batch.changes = changes
         self._batch.bookings = self._desk.take_changes()
         batch = self._batch

@@ -12,7 +12,7 @@ from central_server.config import CenterConfig, config_message
 from central_server.domain.center import CallRecord, Center, Changes
 from central_server.domain.counters import Counter
 from central_server.domain.tickets import Ticket
-from central_server.floor import floor_state
+from central_server.floor import DayCount, floor_state
 from central_server.report.source import center_of
 from protocol.messages import (
     BoardState,
@@ -44,6 +44,7 @@ class Wire:
         self._report_center = center_of(config, former)
         self._area_names = {a.id: a.name for a in self._report_center.areas}
         self._counter_names = {c.id: c.name for c in self._report_center.counters}
+        self.day_count = DayCount(self._report_center)  # the floor's, kept between floors: told what batches changed
 
     def config(self) -> Outbound:
         return Outbound(self._topics.config(), config_message(self._config).to_wire(), retain=True)
@@ -62,7 +63,8 @@ class Wire:
 
     def floor(self, center: Center, now: datetime) -> Outbound:
         """The manager's live floor (an extension, retained)."""
-        return Outbound(self._topics.floor(), floor_state(center, self._report_center, now).to_wire(), retain=True)
+        floor = floor_state(center, self._report_center, now, self.day_count)
+        return Outbound(self._topics.floor(), floor.to_wire(), retain=True)
 
     def board(self, center: Center) -> Outbound:
         board = BoardState(tuple(self.call(center, c) for c in center.recent_calls), center.waiting_counts())

@@ -201,15 +201,10 @@ class Citizen:
 
     @property
     def service_min(self) -> float | None:
-        return service_min(self.last)
-
-
-def service_min(last: TicketRecord) -> float | None:
-    """The service of a citizen whose last ticket is `last`: from its start (or call) to its end, once served."""
-    begun = last.started_at or last.called_at
-    if last.state != "served" or begun is None or last.finished_at is None:
-        return None
-    return (last.finished_at - begun).total_seconds() / 60
+        begun = self.last.started_at or self.last.called_at
+        if self.last.state != "served" or begun is None or self.last.finished_at is None:
+            return None
+        return (self.last.finished_at - begun).total_seconds() / 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,7 +289,7 @@ def citizens(tickets: Iterable[TicketRecord], first_calls: dict[str, datetime],
             continue
         rating = rated.get(ticket.id)
         if rating is None and (ticket.transferred_to is None or ticket.transferred_to not in by_id):
-            # most of a day: one ticket, not rated (the live floor counts a busy day's with this every time)
+            # most of a day: one ticket, not rated
             chains.append(Citizen(ticket, ticket, first_calls.get(ticket.id), None, chain=(ticket,)))
             continue
         chain = [ticket]
@@ -311,58 +306,38 @@ def citizens(tickets: Iterable[TicketRecord], first_calls: dict[str, datetime],
 
 
 def group(members: Sequence[Citizen], center: ReportCenter, targets: dict[str, int], as_of: datetime) -> Group:
-    """The figures of `members`; a citizen not called by `as_of` counts against the target once past it."""
-    tally = GroupTally(targets, as_of)
-    for c in members:
-        tally.add(c.first, c.last, c.first_call, c.rating, c.rating_late, c.rating_channel)
-    return tally.group(center)
-
-
-class GroupTally:
-    """`group`'s figures, counted one citizen at a time: the live floor counts a busy day's without making a
-    `Citizen` of each."""
-
-    def __init__(self, targets: dict[str, int], as_of: datetime) -> None:
-        self._targets = targets
-        self._as_of = as_of
-        self._waits: list[float] = []
-        self._services: list[float] = []
-        self._ratings: Counter[str] = Counter()
-        self._issued = self._within = self._overdue = self._priority = self._served = self._missed = 0
-        self._late = self._phone = 0
-
-    def add(self, first: TicketRecord, last: TicketRecord, first_call: datetime | None, rating: str | None = None,
-            rating_late: bool = False, rating_channel: str | None = None) -> None:
-        """One citizen: their first and last tickets, first call and rating."""
-        self._issued += 1
-        target = self._targets[first.area]
-        if first_call is None:
-            self._overdue += (self._as_of - first.issued_at).total_seconds() / 60 > target
+    """The figures of `members`; a citizen not called by `as_of` counts against the target once past it (in one
+    pass: a busy day's report counts 100,000s of citizens a few dozen times)."""
+    waits: list[float] = []
+    services: list[float] = []
+    ratings: Counter[str] = Counter()
+    within = overdue = priority = served = missed = late = phone = 0
+    for citizen in members:
+        first, last = citizen.first, citizen.last
+        target = targets[first.area]
+        if citizen.first_call is None:
+            overdue += (as_of - first.issued_at).total_seconds() / 60 > target
         else:
-            wait = (first_call - first.issued_at).total_seconds() / 60  # `Citizen.wait_min`
-            self._waits.append(wait)
-            self._within += wait <= target
-        self._priority += first.priority != "none"
+            wait = (citizen.first_call - first.issued_at).total_seconds() / 60  # `Citizen.wait_min`
+            waits.append(wait)
+            within += wait <= target
+        priority += first.priority != "none"
         if last.state == "served":
-            self._served += 1
-            if (service := service_min(last)) is not None:
-                self._services.append(service)
+            served += 1
+            if (service := citizen.service_min) is not None:
+                services.append(service)
         elif last.state == "missed":
-            self._missed += 1
-        if rating is not None:
-            self._ratings[rating] += 1
-            self._late += rating_late
-            self._phone += rating_channel == "phone"
-
-    def group(self, center: ReportCenter) -> Group:
-        ratings = self._ratings
-        return Group(
-            issued=self._issued, priority=self._priority, served=self._served, missed=self._missed,
-            unfinished=self._issued - self._served - self._missed, waits=self._waits, within_target=self._within,
-            judged=len(self._waits) + self._overdue, services=self._services, ratings=ratings,
-            satisfied=sum(n for level, n in ratings.items() if level in center.satisfied_levels),
-            late_ratings=self._late, phone_ratings=self._phone,
-        )
+            missed += 1
+        if citizen.rating is not None:
+            ratings[citizen.rating] += 1
+            late += citizen.rating_late
+            phone += citizen.rating_channel == "phone"
+    return Group(
+        issued=len(members), priority=priority, served=served, missed=missed, unfinished=len(members) - served - missed,
+        waits=waits, within_target=within, judged=len(waits) + overdue, services=services, ratings=ratings,
+        satisfied=sum(n for level, n in ratings.items() if level in center.satisfied_levels),
+        late_ratings=late, phone_ratings=phone,
+    )
 
 
 # A booked citizen first called no later than this many minutes after their slot's start (or before it) was called

@@ -1,5 +1,6 @@
-"""The live floor counts the day as the report does (`report/figures.citizens` and `group`) without making a
-`Citizen` of each ticket: through issues, calls, misses and calls again, transfers, voids and ratings."""
+"""The live floor counts the day as the report does (`report/figures.citizens` and `group`), counted afresh and
+kept from one floor to the next (`floor.DayCount`, told what each batch changed): through issues, calls, misses
+and calls again, transfers, voids, ratings, the day loaded again and a restart."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from central_server.floor import floor_state
 from central_server.report.figures import RatingRow, TicketRecord, citizens, group
 from central_server.report.source import center_of
-from protocol.messages import FloorToday
+from protocol.messages import FloorState, FloorToday
 from tests.central_server.test_service import Clock, Rig
 
 AREAS = ("dat-dai", "tu-phap", "nho")  # and "dong", closed: it issues nothing
@@ -81,11 +82,20 @@ def test_the_floor_counts_the_day_as_the_reports_functions_do(tmp_path: Path, se
     rig = Rig(tmp_path, Clock())
     for step in range(300):
         act(rig, rng)
-        if step % 7 == 0 or step == 299:
-            floor = floor_state(rig.service.center, center_of(rig.config, []), rig.clock())
+        if step % rng.choice((1, 7, 19)) == 0 or step == 299:
+            kept = FloorState.from_wire(rig.service.floor().payload)  # the service's own, kept between floors
+            afresh = floor_state(rig.service.center, center_of(rig.config, []), rig.clock())
             figures, by_area = as_the_report_counts(rig)
-            assert floor.today == figures, f"seed {seed}, step {step}"
-            assert {a.id: (a.served, a.missed) for a in floor.areas} == by_area, f"seed {seed}, step {step}"
+            for floor in (kept, afresh):
+                assert floor.today == figures, f"seed {seed}, step {step}"
+                assert {a.id: (a.served, a.missed) for a in floor.areas} == by_area, f"seed {seed}, step {step}"
+            assert kept.counters == afresh.counters
+        if step == 100:  # the day loaded again in the same service (as after a failed commit)
+            center = rig.service.center
+            center.restore(rig.storage.load_day(center.day, rig.config.rules.counters,
+                                                rig.config.rules.policy.regular_per_priority))
+        if step == 200:
+            rig.restart()
     transferred = [t for t in rig.service.center.tickets.values() if t.transferred_from is not None]
     assert figures.issued > 50 and figures.served > 5 and figures.missed > 0 and sum(figures.ratings.values()) > 5
     assert transferred, "no transfer made a chain of tickets"
