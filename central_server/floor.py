@@ -107,7 +107,7 @@ class DayCount:
         rated = sum(self._ratings.values())
         satisfied = sum(n for level, n in self._ratings.items() if level in report.satisfied_levels)
         levels = Tally({level: 0 for level in report.levels})
-        levels.update(self._ratings)
+        levels.update({level: n for level, n in self._ratings.items() if n})  # a former level only while counted
         mean = sum(waits) / len(waits) if waits else None
         p90 = percentile(waits, 90)
         return FloorToday(
