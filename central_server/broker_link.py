@@ -25,8 +25,9 @@ import ssl
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from protocol.config import MqttSettings
 from protocol.link import Handler, Message
@@ -66,6 +67,19 @@ MAX_WAITING_BYTES = 32 * 1024 * 1024  # publishes waiting for the broker's windo
 # shipped broker allows 200 KiB; a larger one would otherwise be buffered whole before it could be refused.
 MAX_PACKET_IN = 256 * 1024
 ROUTES_KEPT = 10_000  # topics whose handler is remembered (one per device and kind of request)
+
+
+class Publishable(Protocol):
+    """What `publish_many` sends (the server's `Outbound`)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def payload(self) -> bytes: ...
+    @property
+    def retain(self) -> bool: ...
+    @property
+    def correlation(self) -> bytes | None: ...
 
 
 @dataclass(slots=True)
@@ -170,20 +184,33 @@ class BrokerLink:
                 correlation: bytes | None = None) -> Delivery:
         """Queue a QoS 1 publish; not sent (`sent` False) while there is no connection, when it cannot be encoded,
         and past MAX_WAITING_BYTES (the connection is then made again)."""
-        if len(topic.encode()) > 0xFFFF or (correlation is not None and len(correlation) > 0xFFFF):
+        with self._lock:
+            delivery = self._queue(topic, payload, retain, correlation)
+            self._admit()
+        return delivery
+
+    def publish_many(self, messages: Sequence[Publishable]) -> list[Delivery]:
+        """`publish` each, in order, under one taking of the lock (a batch's state and replies)."""
+        with self._lock:
+            deliveries = [self._queue(m.topic, m.payload, m.retain, m.correlation) for m in messages]
+            self._admit()
+        return deliveries
+
+    def _queue(self, topic: str, payload: bytes, retain: bool, correlation: bytes | None) -> Delivery:
+        """Under the lock: one publish, waiting for the window (`_admit` sends it)."""
+        too_long = len(topic) > 0x3FFF and len(topic.encode()) > 0xFFFF  # 16,383 characters always fit
+        if too_long or (correlation is not None and len(correlation) > 0xFFFF):
             log.error("not published: a topic or correlation over 65535 bytes (%s)", topic[:200])
             return Delivery(sent=False)
-        with self._lock:
-            if not self._live or self._drop_reason:
-                return Delivery(sent=False)
-            if self._waiting_bytes > MAX_WAITING_BYTES:
-                self._drop_reason = f"over {MAX_WAITING_BYTES} bytes wait for the broker to acknowledge"
-                self._wake()
-                return Delivery(sent=False)
-            delivery = Delivery(sent=True, connection=self._connection)
-            self._waiting.append(_Waiting(topic, payload, retain, correlation, delivery))
-            self._waiting_bytes += len(payload) + len(topic)
-            self._admit()
+        if not self._live or self._drop_reason:
+            return Delivery(sent=False)
+        if self._waiting_bytes > MAX_WAITING_BYTES:
+            self._drop_reason = f"over {MAX_WAITING_BYTES} bytes wait for the broker to acknowledge"
+            self._wake()
+            return Delivery(sent=False)
+        delivery = Delivery(sent=True, connection=self._connection)
+        self._waiting.append(_Waiting(topic, payload, retain, correlation, delivery))
+        self._waiting_bytes += len(payload) + len(topic)
         return delivery
 
     def wait(self, delivery: Delivery, timeout_s: float) -> bool:
@@ -367,11 +394,16 @@ class BrokerLink:
                     raise _Lost("closed by the broker")
                 if data:
                     buffer += data
+                    acked: list[bytes] = []  # PUBACKs, taken together at the end of the read
                     for first, body in take_packets(buffer, MAX_PACKET_IN):
-                        if first >> 4 == PINGRESP:
+                        if first >> 4 == PUBACK:
+                            acked.append(body)
+                        elif first >> 4 == PINGRESP:
                             ping_sent = None
                         else:
                             unsent += self._on_packet(first, body)
+                    if acked:
+                        self._on_pubacks(acked)
             now = time.monotonic()
             if ping_sent is not None and now - ping_sent > self._keepalive:
                 raise _Lost(f"no answer to a ping within {self._keepalive} s")
@@ -397,15 +429,7 @@ class BrokerLink:
                                   time.monotonic() + read.expiry_s if read.expiry_s is not None else None))
             return puback_packet(read.packet_id) if read.qos else b""
         if kind == PUBACK:
-            (packet_id,) = U16.unpack_from(body, 0)
-            with self._lock:
-                delivery = self._inflight.pop(packet_id, None)
-                if delivery is not None:
-                    delivery.acked = True
-                    self._acks.notify_all()
-                self._admit()
-            if len(body) > 2 and body[2] >= 0x80:
-                log.error("the broker refused a publish: reason code 0x%02x", body[2])
+            self._on_pubacks([body])
         elif kind == SUBACK:
             self._on_suback(body)
         elif kind == DISCONNECT:
@@ -416,6 +440,19 @@ class BrokerLink:
         else:
             raise MqttError(f"unexpected packet type {kind}")
         return b""
+
+    def _on_pubacks(self, bodies: list[bytes]) -> None:
+        """The broker took these publishes: their window is free (under one taking of the lock)."""
+        with self._lock:
+            for body in bodies:
+                delivery = self._inflight.pop(U16.unpack_from(body, 0)[0], None)
+                if delivery is not None:
+                    delivery.acked = True
+            self._acks.notify_all()
+            self._admit()
+        for body in bodies:
+            if len(body) > 2 and body[2] >= 0x80:
+                log.error("the broker refused a publish: reason code 0x%02x", body[2])
 
     def _on_suback(self, body: bytes) -> None:
         """Ready once every filter is acknowledged; never, on this connection, when one was refused."""

@@ -67,7 +67,8 @@ class Inbox:
     def put(self, item: Item) -> None:
         size = len(item.payload) if isinstance(item, Message) else 0
         with self._changed:
-            self._changed.wait_for(lambda: not size or not self._items or self._bytes + size <= self._limit)
+            if size and self._items and self._bytes + size > self._limit:
+                self._changed.wait_for(lambda: not self._items or self._bytes + size <= self._limit)
             self._items.append(item)
             self._bytes += size
             self._changed.notify_all()
@@ -257,8 +258,7 @@ class ServerLoop:
         self._publish(self._service.settle())
 
     def _publish(self, outbound: list[Outbound]) -> None:
-        sent = [self._link.publish(item.topic, item.payload, retain=item.retain, correlation=item.correlation)
-                for item in outbound]
+        sent = self._link.publish_many(outbound)
         if self._shared:  # the broker has the retained state before another instance may change it
             for delivery, item in zip(sent, outbound, strict=True):
                 if item.retain and delivery.sent:

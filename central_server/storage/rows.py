@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+import orjson
+
 from central_server.domain.bookings import Booking, BookingState, Channel
 from central_server.domain.center import RatingRecord
 from central_server.domain.counters import Counter, LastRating, Official
@@ -33,12 +35,9 @@ MUTABLE_TICKET_COLUMNS = ("state", "counter_id", "calls", "called_at", "started_
                           "transferred_to", "rating_until", "rating", "dossiers")
 
 
-_TEXT = json.JSONEncoder(ensure_ascii=False)  # made once: json.dumps with an option makes one at every call
-
-
 def text_of(value: Any) -> str:
-    """JSON text as stored (UTF-8 kept as it is)."""
-    return _TEXT.encode(value)
+    """JSON text as stored: compact, UTF-8 kept as it is (orjson, as the messages are written)."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def iso(moment: datetime | None) -> str | None:
