@@ -39,7 +39,16 @@ from central_server.domain.tokens import make_token, read_token
 from central_server.live_config import canonical, changes, digest
 from central_server.notify import NoNotifier, Notifier
 from central_server.queue_snapshot import queue_snapshot
-from central_server.storage.port import TOKEN_KEY, Batch, Storage, StorageError, StorageFull, StoredConfig, StoredReply
+from central_server.storage.port import (
+    TOKEN_KEY,
+    Batch,
+    Storage,
+    StorageError,
+    StorageFull,
+    StoredConfig,
+    StoredReply,
+    TwoStepStorage,
+)
 from central_server.wire import Outbound, Wire
 from protocol.errors import BadMessage, ConfigError
 from protocol.link import Message
@@ -166,6 +175,7 @@ class CenterService:
         self.topics = Topics(config.center_id)
         self._store = storage
         self._committer: Committer | None = None  # commits off the state thread (`pipeline`); None: in it
+        self._two_step: TwoStepStorage | None = None  # the storage, when it has a committer
         self._clock_verdict: Verdict | None = None  # the last verdict on the clock, when it is judged
         self._clock = clock if elapsed is None else self._judged(clock, elapsed, clock_rule)
         # The live configuration (issue 17): the file as last read (what changes only at a restart, and the file's
@@ -251,7 +261,11 @@ class CenterService:
         """From now on a batch of requests is committed, and what it caused published, off the calling thread
         (`committer.py`): `handle_batch` returns before its batch is durable. The caller settles (`settle`)
         before anything else it asks of the service, and publishes what that returns."""
-        self._committer = Committer(self._store.commit, publish)
+        store = self._store
+        if not isinstance(store, TwoStepStorage):
+            raise TypeError(f"{type(store).__name__} cannot commit in two steps")
+        self._committer = Committer(store.finish, publish)
+        self._two_step = store
 
     def settle(self) -> list[Outbound]:
         """Wait for the batch in flight. When its commit failed, nothing of it (nor of what was acted on since)
@@ -341,26 +355,33 @@ class CenterService:
 
     def _commit(self, *, messages: list[Message] | None = None, note: str = "") -> list[Outbound]:
         """Make the batch durable and return what it caused (`note`: the batch's line in the log). The batch of
-        `messages` (requests), when there is a committer (`pipeline`), is handed to it: it commits and publishes,
-        and nothing is returned."""
+        `messages` (requests), when there is a committer (`pipeline`), is written here and handed to it: it makes
+        it durable and publishes, and nothing is returned."""
         changes = self.center.take_changes()
         self._wire.day_count.changed(changes.tickets)
         self._batch.changes = changes
         self._batch.bookings = self._desk.take_changes()
         batch = self._batch
-        handed = messages is not None and self._committer is not None and self._plain(batch)
+        handed = messages is not None and self._two_step is not None and self._plain(batch)
         started = time.perf_counter()
-        if not handed and (changes or batch.replies or batch.configs or batch.bookings or batch.close_before
-                           or batch.forget_before):
+        if changes or batch.replies or batch.configs or batch.bookings or batch.close_before or batch.forget_before:
             try:
-                self._storage.commit(batch)
+                if handed:  # written here, made durable by the committer
+                    assert self._two_step is not None and self._committer is not None
+                    self._committer.idle()
+                    self._two_step.write(batch)
+                else:
+                    self._storage.commit(batch)
             except StorageError as failed:  # nothing of it happened: neither does anything it caused
                 self._cannot_write(failed)
                 return []
-            self._undo, self._start_versions = None, []
-            self._desk.sent()
-            if note:
-                log.info("%s; committed in %.1f ms", note, (time.perf_counter() - started) * 1000)
+            if not handed:
+                self._undo, self._start_versions = None, []
+                self._desk.sent()
+                if note:
+                    log.info("%s; committed in %.1f ms", note, (time.perf_counter() - started) * 1000)
+        else:
+            handed = False  # nothing to write: what it caused goes out now (the batch before it is published)
         state = self._wire.changed(self.center, changes)
         if self._config_changed:  # everything retained goes out again, as the new configuration names it
             self._config_changed = False
@@ -380,7 +401,7 @@ class CenterService:
         self._batch_replies = {}
         if handed:
             assert self._committer is not None and messages is not None
-            self._committer.submit(Commit(batch, state + replies, messages, note))
+            self._committer.submit(Commit(state + replies, messages, note, started))
             return []
         return state + replies
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from central_server.domain.bookings import Booking
 from central_server.domain.center import Changes, DaySnapshot, RatingRecord
@@ -212,3 +212,19 @@ class Storage(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class TwoStepStorage(Storage, Protocol):
+    """A storage whose commit is split in two: the state thread writes a batch, and the committer makes it durable
+    while the state thread acts on the next (`committer.py`). SQLite's: its fsync is long, and a write of many
+    rows in the committer's thread would take the GIL back from the state thread at every row."""
+
+    def write(self, batch: Batch) -> None:
+        """Write the batch in a transaction left open: nothing of it is durable, nor read, before `finish`. When it
+        fails (StorageError) nothing of it was written."""
+        ...
+
+    def finish(self) -> None:
+        """Commit what `write` wrote, durable (fsynced) when this returns; when it fails, nothing of it was."""
+        ...

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import quote
 
 from central_server.storage.port import Batch, Space, StorageError, StorageFull, new_key, past_days
@@ -241,6 +241,10 @@ class SqliteStorage(SqlReads):
     # --- writing ---------------------------------------------------------------------------
 
     def commit(self, batch: Batch) -> None:
+        self.write(batch)
+        self.finish()
+
+    def write(self, batch: Batch) -> None:
         changes = batch.changes
         db = self._db
         db.execute("BEGIN IMMEDIATE")
@@ -277,12 +281,21 @@ class SqliteStorage(SqlReads):
             db.executemany(UPSERT_BOOKING, [booking_row(b) for b in batch.bookings])
             for statement, day in past_days(batch):
                 db.execute(statement, (day,))
-            db.execute("COMMIT")
         except BaseException as exc:
-            self._roll_back()
-            if isinstance(exc, sqlite3.Error):
-                raise failure(f"cannot write {self._path}", exc, self._path.parent) from exc
-            raise
+            self._fail(exc)
+
+    def finish(self) -> None:
+        try:
+            self._db.execute("COMMIT")
+        except BaseException as exc:
+            self._fail(exc)
+
+    def _fail(self, exc: BaseException) -> NoReturn:
+        """Nothing of the transaction stays; a refusal of SQLite's is told as storage's."""
+        self._roll_back()
+        if isinstance(exc, sqlite3.Error):
+            raise failure(f"cannot write {self._path}", exc, self._path.parent) from exc
+        raise exc
 
     def _roll_back(self) -> None:
         """After a failed write. SQLite has already rolled back by itself after some errors (a full disk among

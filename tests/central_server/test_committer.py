@@ -22,7 +22,8 @@ from tests.harness import sqlite_file
 
 
 class GatedStorage(SqliteStorage):
-    """A real SQLite storage whose next commit can be held, and made to fail as a full disk fails."""
+    """A real SQLite storage whose next commit can be held, and made to fail as a full disk fails (in its writing,
+    or in making it durable)."""
 
     def __init__(self, path: Path) -> None:
         super().__init__(path)
@@ -30,16 +31,26 @@ class GatedStorage(SqliteStorage):
         self.gate.set()
         self.entered = threading.Event()
         self.fail_next = False
-        self.threads: set[str] = set()
+        self.fail_write = False
+        self.threads: set[str] = set()  # where batches were made durable
+        self.writers: set[str] = set()  # where their rows were written
 
-    def commit(self, batch: Batch) -> None:
+    def write(self, batch: Batch) -> None:
+        self.writers.add(threading.current_thread().name)
+        if self.fail_write:
+            self.fail_write = False
+            raise StorageFull("no space left on device (made to fail)")
+        super().write(batch)
+
+    def finish(self) -> None:
         self.threads.add(threading.current_thread().name)
         self.entered.set()
         assert self.gate.wait(10)
         if self.fail_next:
             self.fail_next = False
+            self._db.execute("ROLLBACK")  # as SQLite does by itself when the disk is full
             raise StorageFull("no space left on device (made to fail)")
-        super().commit(batch)
+        super().finish()
 
 
 class Pipelined:
@@ -90,6 +101,7 @@ def test_a_batch_is_committed_and_published_off_the_state_thread_in_order(pipe: 
                for n, o in zip(range(1, 4), [o for o in pipe.published if o.correlation], strict=True)]
     assert numbers == ["1001", "1002", "1003"]
     assert pipe.storage.threads == {"committer"}
+    assert pipe.storage.writers == {threading.current_thread().name}, "rows are written in the state thread"
     assert pipe.tickets_stored() == 4
     board = [o.topic for o in pipe.published].index(pipe.topics.board_state())
     assert board < [o.correlation for o in pipe.published].index(b"r1"), "state before the reply it caused"
@@ -131,14 +143,30 @@ def test_a_failed_commit_undoes_its_batch_and_the_next_acted_on_over_it(pipe: Pi
     assert numbers == {b"r2": "1002", b"r3": "1003"}
 
 
+def test_a_write_that_fails_in_the_state_thread_undoes_its_batch_alone(pipe: Pipelined) -> None:
+    pipe.service.handle_batch([pipe.request("k1", "r1")])  # in flight, made durable
+    pipe.storage.fail_write = True
+    out = pipe.service.handle_batch([pipe.request("k2", "r2")])  # settles r1's, then its own writing fails
+    assert {c: a["error"]["code"] for c, a in answers(out).items()} == {b"r2": "storage_full"}
+    assert answers(pipe.published)[b"r1"]["ticket"]["number"] == "1001"
+    assert pipe.tickets_stored() == 2
+    assert sorted(t.shown for t in pipe.service.center.tickets.values()) == ["1001", "B001"]
+    assert pipe.service.check_storage() == []
+    pipe.service.handle_batch([pipe.request("k2", "r2")])
+    pipe.service.settle()
+    assert answers(pipe.published)[b"r2"]["ticket"]["number"] == "1002"
+    assert pipe.tickets_stored() == 3
+
+
 def test_a_retry_of_a_request_in_flight_gets_its_first_answer(pipe: Pipelined) -> None:
     pipe.storage.gate.clear()
     pipe.service.handle_batch([pipe.request("k1", "r1")])
     assert pipe.storage.entered.wait(5)
     threading.Timer(0.2, pipe.storage.gate.set).start()
-    pipe.service.handle_batch([pipe.request("k1", "r1")])
+    out = pipe.service.handle_batch([pipe.request("k1", "r1")])  # nothing to write: its answer goes out now
+    assert [o.correlation for o in out] == [b"r1"]
     pipe.service.settle()
-    first, again = [json.loads(o.payload) for o in pipe.published if o.correlation == b"r1"]
+    first, again = [json.loads(o.payload) for o in pipe.published + out if o.correlation == b"r1"]
     assert first == again and first["ticket"]["number"] == "1001"
     assert pipe.tickets_stored() == 2
 
