@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import hashlib
 import hmac
 import re
 import struct
@@ -77,5 +78,23 @@ def read_token(key: bytes, center_id: str, token: str) -> TokenTicket | None:
 
 
 def _mac(key: bytes, center_id: str, ticket: str) -> bytes:
-    message = _DOMAIN + center_id.encode() + b"|" + ticket.encode()
-    return hmac.digest(key, message, "sha256")[:MAC_BYTES]
+    inner, outer = _pads(key)
+    mac = inner.copy()
+    mac.update(_DOMAIN + center_id.encode() + b"|" + ticket.encode())
+    result = outer.copy()
+    result.update(mac.digest())
+    return result.digest()[:MAC_BYTES]
+
+
+@functools.lru_cache(maxsize=4)
+def _pads(key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
+    """HMAC-SHA256's two keyed states (RFC 2104), made once for the key: `hmac.digest` makes them again at every
+    call, which took half of a token's time."""
+    block = key if len(key) <= _BLOCK else hashlib.sha256(key).digest()
+    block = block.ljust(_BLOCK, b"\0")
+    return hashlib.sha256(block.translate(_IPAD)), hashlib.sha256(block.translate(_OPAD))
+
+
+_BLOCK = 64  # SHA-256's block, in bytes
+_IPAD = bytes(b ^ 0x36 for b in range(256))
+_OPAD = bytes(b ^ 0x5C for b in range(256))

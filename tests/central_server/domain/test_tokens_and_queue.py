@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hmac
 from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import given
@@ -23,6 +24,13 @@ def test_a_token_names_its_ticket_and_is_27_url_safe_characters() -> None:
     assert named is not None and (named.day, named.seq, named.ticket_id) == (DAY, 3, "20261202-000003")
     raw = base64.urlsafe_b64decode(token + "=")
     assert raw[:8] == (20261202).to_bytes(4, "big") + (3).to_bytes(4, "big")
+
+
+@given(st.binary(max_size=100), st.integers(min_value=1, max_value=999_999))
+def test_a_tokens_mac_is_hmac_sha256_of_its_ticket_as_the_module_says(key: bytes, seq: int) -> None:
+    raw = base64.urlsafe_b64decode(make_token(key, "rach-gia", DAY, seq) + "=")
+    message = f"qms-ticket-v1|rach-gia|20261202-{seq:06d}".encode()
+    assert raw[8:] == hmac.digest(key, message, "sha256")[:12]
 
 
 def test_a_token_of_another_key_or_center_or_with_a_changed_byte_is_nobodys() -> None:
