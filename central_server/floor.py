@@ -92,14 +92,19 @@ class DayCount:
         if tickets is not self._tickets:
             self._reset()
             self._tickets, self._changed = tickets, set()
-            self._recount(center, list(tickets.values()))
+            self._recount(center, sorted(tickets.values(), key=lambda t: t.seq))
             return
-        done: set[str] = set()
+        done: set[str] = set()  # the tickets of the chains counted again
         for ticket_id in self._changed:
-            if ticket_id not in done and ticket_id in tickets:
+            ticket = tickets.get(ticket_id)
+            if ticket is None or ticket_id in done:
+                continue
+            if ticket.transferred_from is None and ticket.transferred_to is None:  # most are linked to none
+                self._recount(center, [ticket])
+            else:
                 linked = _linked(tickets, ticket_id)
                 done.update(t.id for t in linked)
-                self._recount(center, linked)
+                self._recount(center, sorted(linked, key=lambda t: t.seq))
         self._changed = set()
 
     def today(self, center: Center, now: datetime, report: ReportCenter) -> FloorToday:
@@ -132,6 +137,7 @@ class DayCount:
         return self._targets.get(area, 30)
 
     def _recount(self, center: Center, linked: list[Ticket]) -> None:
+        """Count again the citizens of `linked` (whole chains, in order of sequence)."""
         for ticket in linked:
             self._grow(ticket.seq)
             if self._kind[ticket.seq]:
@@ -140,7 +146,7 @@ class DayCount:
             if served != bool(self._counted[ticket.seq]):
                 self._served_at[ticket.counter_id] += 1 if served else -1
                 self._counted[ticket.seq] = served
-        for first, last, first_call in _chains(center, sorted(linked, key=lambda t: t.seq)):
+        for first, last, first_call in _chains(center, linked):
             self._count(first, last, first_call)
 
     def _count(self, first: Ticket, last: Ticket, first_call: datetime | None) -> None:
