@@ -2,12 +2,11 @@
 
 The state thread writes a batch's rows (`TwoStepStorage.write`); its COMMIT, SQLite's writing of the WAL and the
 fsync, done with the GIL released, runs in this thread beside the state thread's work on the next batch instead of
-before it. The rows are not written here: each row's step releases the GIL and takes it back, and the hand-overs
-with a busy state thread cost more than the rows (measured: 30 us more a request). One batch at a time is in flight.
-What a batch caused (its state and its replies) is published by this thread once, and only once, its commit is
-durable. A failed commit publishes nothing: the state thread learns of it when it settles (`settle`) before its
-next commit, undoes both batches (the next was acted on over the failed one) and answers their requests as
-storage that cannot write answers them.
+before it. One batch at a time is in flight. This thread does nothing else: the state thread publishes what the
+batch caused once it has settled it (`settle`), durable, and logs its line. A thread of its own that wrote the rows,
+or published, had to take the GIL from a busy state thread again and again (measured: 30 us more a request). A
+failed commit publishes nothing: the state thread learns of it when it settles, undoes both batches (the next was
+acted on over the failed one) and answers their requests as storage that cannot write answers them.
 """
 
 from __future__ import annotations
@@ -36,29 +35,31 @@ class Commit:
 
 
 @dataclass(frozen=True, slots=True)
-class Failed:
+class Settled:
+    """A commit that is over: durable (`error` None) when it ended, `took_ms` after its writing began."""
+
     commit: Commit
-    error: StorageError
+    error: StorageError | None
+    took_ms: float
 
 
 class Committer:
     """One commit in flight at a time, in its own thread."""
 
-    def __init__(self, finish: Callable[[], None], publish: Callable[[list[Outbound]], None]) -> None:
+    def __init__(self, finish: Callable[[], None]) -> None:
         """`finish`: makes durable what the state thread wrote (`TwoStepStorage.finish`)."""
         self._finish = finish
-        self._publish = publish
         self._changed = threading.Condition()
         self._job: Commit | None = None  # in flight
-        self._failed: Failed | None = None  # the last one failed, and the state thread has not settled yet
+        self._over: Settled | None = None  # over, not settled yet
         self._closing = False
         self._thread = threading.Thread(target=self._run, name="committer", daemon=True)
         self._thread.start()
 
     def submit(self, commit: Commit) -> None:
-        """Start committing; the previous commit must have been settled."""
+        """Start committing; the previous commit must have been settled (what it caused goes out first)."""
         with self._changed:
-            assert self._job is None and self._failed is None, "a commit is still in flight or unsettled"
+            assert self._job is None and self._over is None, "a commit is still in flight or unsettled"
             self._job = commit
             self._changed.notify_all()
 
@@ -67,12 +68,12 @@ class Committer:
         with self._changed:
             self._changed.wait_for(lambda: self._job is None)
 
-    def settle(self) -> Failed | None:
-        """Wait for the commit in flight; the failed one, once (None: it was durable and published, or none was)."""
+    def settle(self) -> Settled | None:
+        """Wait for the commit in flight; the one that ended, once (None: none was in flight or unsettled)."""
         with self._changed:
             self._changed.wait_for(lambda: self._job is None)
-            failed, self._failed = self._failed, None
-            return failed
+            over, self._over = self._over, None
+            return over
 
     def close(self) -> None:
         """Let what is in flight finish, and end the thread."""
@@ -88,23 +89,17 @@ class Committer:
                 job = self._job
             if job is None:
                 return
-            failed = self._do(job)
+            over = Settled(job, self._do(), (time.perf_counter() - job.started) * 1000)
             with self._changed:
-                self._job, self._failed = None, failed
+                self._job, self._over = None, over
                 self._changed.notify_all()
 
-    def _do(self, job: Commit) -> Failed | None:
+    def _do(self) -> StorageError | None:
         try:
             self._finish()
         except StorageError as error:  # nothing of it happened: neither does anything it caused
-            return Failed(job, error)
+            return error
         except Exception as error:  # a fault, not a refusal of storage: the batch is undone all the same
             log.exception("commit failed")
-            return Failed(job, StorageError(f"commit failed: {error}"))
-        if job.note:
-            log.info("%s; committed in %.1f ms", job.note, (time.perf_counter() - job.started) * 1000)
-        try:
-            self._publish(job.outbound)
-        except Exception:  # the link says why; the batch is durable, and retries get its answers
-            log.exception("publishing a committed batch failed")
+            return StorageError(f"commit failed: {error}")
         return None

@@ -2,9 +2,9 @@
 
 Inbound messages are taken in batches: one transaction (one fsync) makes a whole batch
 durable before any of its replies or state messages go out. That group commit is what lets
-a durable SQLite keep up with thousands of requests per second. On SQLite the commit runs in its own
-thread while this one acts on the next batch, and that thread publishes what the batch caused once it is
-durable (`committer.py`).
+a durable SQLite keep up with thousands of requests per second. On SQLite the commit's fsync runs in its
+own thread while this one acts on the next batch; this one publishes what the batch caused once it has settled
+it, durable: before the next batch's commit, or before it waits for requests (`committer.py`).
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ class ServerLoop:
         link.on_ready(lambda: self._inbox.put(CONNECTED))
         link.on_lost(lambda: self._inbox.put(LOST))
         if not shared:  # its own SQLite file: a batch commits while the next is acted on (`committer.py`)
-            service.pipeline(self._publish)
+            service.pipeline()
 
     def _on_server_status(self, message: Message) -> None:  # the I/O thread: only enqueues
         try:
@@ -243,10 +243,14 @@ class ServerLoop:
                 self._trim()
 
     def _take(self, block: bool) -> list[Item]:
+        batch = self._inbox.take(MAX_BATCH, 0)
+        if batch or not block:
+            return batch
+        self._settle()  # nothing to act on meanwhile: the batch in flight goes out before this thread waits
         wait = TICK_S
         if self._service.floor_due:  # wake up when the floor is due
             wait = min(wait, max(0.0, self._floor_at + self._floor_every_s - time.monotonic()))
-        return self._inbox.take(MAX_BATCH, wait if block else 0)
+        return self._inbox.take(MAX_BATCH, wait)
 
     def _drain(self) -> None:
         deadline = time.monotonic() + DRAIN_S
@@ -254,7 +258,8 @@ class ServerLoop:
             pass
 
     def _settle(self) -> None:
-        """Wait for the batch in flight; when its commit failed, publish the answers of its undoing."""
+        """Wait for the batch in flight and publish what it caused (when its commit failed, the answers of its
+        undoing)."""
         self._publish(self._service.settle())
 
     def _publish(self, outbound: list[Outbound]) -> None:

@@ -257,25 +257,31 @@ class CenterService:
             self._committer.idle()
         return self._store
 
-    def pipeline(self, publish: Callable[[list[Outbound]], None]) -> None:
-        """From now on a batch of requests is committed, and what it caused published, off the calling thread
-        (`committer.py`): `handle_batch` returns before its batch is durable. The caller settles (`settle`)
-        before anything else it asks of the service, and publishes what that returns."""
+    def pipeline(self) -> None:
+        """From now on a batch of requests is made durable off the calling thread (`committer.py`): `handle_batch`
+        returns before its batch is durable, and what the batch caused is returned by the next `settle` (which
+        `handle_batch` itself calls first). The caller settles before anything else it asks of the service, and
+        publishes what that returns; and before it waits for requests, so that none waits for an answer."""
         store = self._store
         if not isinstance(store, TwoStepStorage):
             raise TypeError(f"{type(store).__name__} cannot commit in two steps")
-        self._committer = Committer(store.finish, publish)
+        self._committer = Committer(store.finish)
         self._two_step = store
 
     def settle(self) -> list[Outbound]:
-        """Wait for the batch in flight. When its commit failed, nothing of it (nor of what was acted on since)
-        happened: the state goes back to what storage holds, and its requests get the answers of storage that
-        cannot write."""
-        failed = None if self._committer is None else self._committer.settle()
-        if failed is None:
+        """Wait for the batch in flight and return what it caused, once it is durable. When its commit failed,
+        nothing of it (nor of what was acted on since) happened: the state goes back to what storage holds, and
+        its requests get the answers of storage that cannot write."""
+        settled = None if self._committer is None else self._committer.settle()
+        if settled is None:
             return []
-        self._cannot_write(failed.error)
-        return self._answer_unwritable(failed.commit.messages)
+        commit = settled.commit
+        if settled.error is not None:
+            self._cannot_write(settled.error)
+            return self._answer_unwritable(commit.messages)
+        if commit.note:
+            log.info("%s; committed in %.1f ms", commit.note, settled.took_ms)
+        return commit.outbound
 
     def close(self) -> None:
         """The last batch in flight is settled first (`settle`); ends the committer's thread."""
@@ -284,7 +290,7 @@ class CenterService:
 
     def handle_batch(self, messages: Iterable[Message]) -> list[Outbound]:
         """Apply messages, commit once, and return what to publish (state first, then replies); pipelined
-        (`pipeline`), what may be published now.
+        (`pipeline`), what may be published now: what the batch before it caused, now durable.
 
         While storage cannot write nothing is acted on (`_answer_unwritable`); a batch whose commit fails is
         undone and answered that way, each request once."""
@@ -302,14 +308,14 @@ class CenterService:
                 failed = self.internal_error_reply(message)
                 if failed is not None:
                     self._replies.append(failed)
-        earlier = self.settle()  # the batch in flight: this one was acted on over it
+        earlier = self.settle()  # the batch in flight (this one was acted on over it), or its undoing's answers
         if self._unwritable is not None:
             return earlier + self._answer_unwritable(messages)
         note = f"{len(messages)} message(s): {_summary(self._acts)}" if self._acts else ""
         published = self._commit(messages=messages, note=note)
         if self._unwritable is not None:
-            return self._answer_unwritable(messages)
-        return published
+            return earlier + self._answer_unwritable(messages)
+        return earlier + published
 
     def tick(self) -> list[Outbound]:
         """Timers: the service day and the rating windows."""
@@ -355,8 +361,8 @@ class CenterService:
 
     def _commit(self, *, messages: list[Message] | None = None, note: str = "") -> list[Outbound]:
         """Make the batch durable and return what it caused (`note`: the batch's line in the log). The batch of
-        `messages` (requests), when there is a committer (`pipeline`), is written here and handed to it: it makes
-        it durable and publishes, and nothing is returned."""
+        `messages` (requests), when there is a committer (`pipeline`), is written here and handed to it, and what
+        it caused is returned by `settle` once it is durable."""
         changes = self.center.take_changes()
         self._wire.day_count.changed(changes.tickets)
         self._batch.changes = changes

@@ -1,5 +1,6 @@
-"""A pipelined service (`CenterService.pipeline`): a batch commits in the committer's thread while the next is
-acted on, on a real SQLite file; a commit made to fail undoes both batches."""
+"""A pipelined service (`CenterService.pipeline`): a batch is made durable in the committer's thread while the next
+is acted on, on a real SQLite file, and what it caused is given to publish once it is; a commit made to fail undoes
+both batches."""
 
 from __future__ import annotations
 
@@ -59,8 +60,8 @@ class Pipelined:
         self.rig.storage.close()
         self.storage = GatedStorage(sqlite_file(self.rig.config))
         self.service = CenterService(self.rig.config, self.storage, self.rig.clock)
-        self.published: list[Outbound] = []
-        self.service.pipeline(self.published.extend)
+        self.published: list[Outbound] = []  # what the service gave to publish, settled
+        self.service.pipeline()
         self.topics = self.rig.topics
         if first:  # the first batch closes the earlier days' bookings: committed in this thread (see the last test)
             assert self.service.handle_batch([self.request("k0", "r0", area="tu-phap")]) != []
@@ -71,6 +72,17 @@ class Pipelined:
         body = {"v": 1, "request_id": request_id, "area": area}
         return Message(self.topics.ticket_request(kiosk), json.dumps(body).encode(), self.topics.ticket_response(kiosk),
                        request_id.encode())
+
+    def handle(self, *messages: Message) -> list[Outbound]:
+        """`handle_batch`: what it gives to publish, kept in `published` too."""
+        out = self.service.handle_batch(list(messages))
+        self.published.extend(out)
+        return out
+
+    def settle(self) -> list[Outbound]:
+        out = self.service.settle()
+        self.published.extend(out)
+        return out
 
     def tickets_stored(self) -> int:
         return int(self.storage._db.execute("SELECT count(*) FROM tickets").fetchone()[0])
@@ -93,10 +105,13 @@ def _pipelined(folder: Path, *, first: bool) -> Iterator[Pipelined]:
     made.service.close()
 
 
-def test_a_batch_is_committed_and_published_off_the_state_thread_in_order(pipe: Pipelined) -> None:
-    for n in range(1, 4):
-        assert pipe.service.handle_batch([pipe.request("k1", f"r{n}")]) == []
-    assert pipe.service.settle() == []
+def test_a_batch_is_made_durable_off_the_state_thread_and_given_to_publish_in_order(pipe: Pipelined) -> None:
+    assert pipe.handle(pipe.request("k1", "r1")) == []  # in flight
+    for n in range(2, 4):
+        out = pipe.handle(pipe.request("k1", f"r{n}"))  # what the batch before it caused, durable
+        assert list(answers(out)) == [f"r{n - 1}".encode()]
+    assert list(answers(pipe.settle())) == [b"r3"]
+    assert pipe.settle() == []
     numbers = [answers([o])[f"r{n}".encode()]["ticket"]["number"]
                for n, o in zip(range(1, 4), [o for o in pipe.published if o.correlation], strict=True)]
     assert numbers == ["1001", "1002", "1003"]
@@ -107,29 +122,28 @@ def test_a_batch_is_committed_and_published_off_the_state_thread_in_order(pipe: 
     assert board < [o.correlation for o in pipe.published].index(b"r1"), "state before the reply it caused"
 
 
-def test_nothing_is_published_before_its_commit_is_durable(pipe: Pipelined) -> None:
+def test_nothing_is_given_to_publish_before_its_commit_is_durable(pipe: Pipelined) -> None:
     pipe.storage.gate.clear()
-    pipe.service.handle_batch([pipe.request("k1", "r1")])
+    assert pipe.handle(pipe.request("k1", "r1")) == []
     assert pipe.storage.entered.wait(5)
-    assert pipe.published == []
-    pipe.storage.gate.set()
-    assert pipe.service.settle() == []
-    assert answers(pipe.published)[b"r1"]["ok"] is True
+    threading.Timer(0.2, pipe.storage.gate.set).start()
+    assert answers(pipe.settle())[b"r1"]["ok"] is True  # waited for the gate
+    assert pipe.storage.gate.is_set()
 
 
 def test_a_failed_commit_undoes_its_batch_and_the_next_acted_on_over_it(pipe: Pipelined) -> None:
-    pipe.service.handle_batch([pipe.request("k1", "r1")])
-    pipe.service.settle()
+    pipe.handle(pipe.request("k1", "r1"))
+    pipe.settle()
     pipe.storage.gate.clear()
     pipe.storage.fail_next = True
-    pipe.service.handle_batch([pipe.request("k1", "r2")])  # in flight, held, then fails
+    pipe.handle(pipe.request("k1", "r2"))  # in flight, held, then fails
     assert pipe.storage.entered.wait(5)
     threading.Timer(0.2, pipe.storage.gate.set).start()
-    out = pipe.service.handle_batch([pipe.request("k2", "r3")])  # acted on over r2, then settles
+    out = pipe.handle(pipe.request("k2", "r3"))  # acted on over r2, then settles
     said = answers(out)
     assert set(said) == {b"r2", b"r3"}
     assert {a["error"]["code"] for a in said.values()} == {"storage_full"}
-    assert [o for o in pipe.published if o.correlation in (b"r2", b"r3")] == []
+    assert [o.correlation for o in pipe.published if o.correlation in (b"r2", b"r3")] == [b"r2", b"r3"]
     assert pipe.tickets_stored() == 2
     assert sorted(t.shown for t in pipe.service.center.tickets.values()) == ["1001", "B001"]
     assert pipe.service.health()["storage"] == "full"
@@ -137,36 +151,36 @@ def test_a_failed_commit_undoes_its_batch_and_the_next_acted_on_over_it(pipe: Pi
     assert pipe.service.check_storage() == []
     assert pipe.service.writable
     pipe.published.clear()
-    pipe.service.handle_batch([pipe.request("k1", "r2"), pipe.request("k2", "r3")])
-    pipe.service.settle()
+    pipe.handle(pipe.request("k1", "r2"), pipe.request("k2", "r3"))
+    pipe.settle()
     numbers = {c: a["ticket"]["number"] for c, a in answers(pipe.published).items()}
     assert numbers == {b"r2": "1002", b"r3": "1003"}
 
 
 def test_a_write_that_fails_in_the_state_thread_undoes_its_batch_alone(pipe: Pipelined) -> None:
-    pipe.service.handle_batch([pipe.request("k1", "r1")])  # in flight, made durable
+    pipe.handle(pipe.request("k1", "r1"))  # in flight, made durable
     pipe.storage.fail_write = True
-    out = pipe.service.handle_batch([pipe.request("k2", "r2")])  # settles r1's, then its own writing fails
-    assert {c: a["error"]["code"] for c, a in answers(out).items()} == {b"r2": "storage_full"}
-    assert answers(pipe.published)[b"r1"]["ticket"]["number"] == "1001"
+    out = pipe.handle(pipe.request("k2", "r2"))  # settles r1's, then its own writing fails
+    assert {c: (a["ok"], a.get("error", {}).get("code")) for c, a in answers(out).items()} == {
+        b"r1": (True, None), b"r2": (False, "storage_full")}
     assert pipe.tickets_stored() == 2
     assert sorted(t.shown for t in pipe.service.center.tickets.values()) == ["1001", "B001"]
     assert pipe.service.check_storage() == []
-    pipe.service.handle_batch([pipe.request("k2", "r2")])
-    pipe.service.settle()
+    pipe.handle(pipe.request("k2", "r2"))
+    pipe.settle()
     assert answers(pipe.published)[b"r2"]["ticket"]["number"] == "1002"
     assert pipe.tickets_stored() == 3
 
 
 def test_a_retry_of_a_request_in_flight_gets_its_first_answer(pipe: Pipelined) -> None:
     pipe.storage.gate.clear()
-    pipe.service.handle_batch([pipe.request("k1", "r1")])
+    pipe.handle(pipe.request("k1", "r1"))
     assert pipe.storage.entered.wait(5)
     threading.Timer(0.2, pipe.storage.gate.set).start()
-    out = pipe.service.handle_batch([pipe.request("k1", "r1")])  # nothing to write: its answer goes out now
-    assert [o.correlation for o in out] == [b"r1"]
-    pipe.service.settle()
-    first, again = [json.loads(o.payload) for o in pipe.published + out if o.correlation == b"r1"]
+    out = pipe.handle(pipe.request("k1", "r1"))  # r1's first answer, then the retry's: nothing to write
+    assert [o.correlation for o in out if o.correlation] == [b"r1", b"r1"]
+    pipe.settle()
+    first, again = [json.loads(o.payload) for o in pipe.published if o.correlation == b"r1"]
     assert first == again and first["ticket"]["number"] == "1001"
     assert pipe.tickets_stored() == 2
 
@@ -175,8 +189,8 @@ def test_the_first_batch_changes_more_than_the_day_and_is_committed_in_the_state
     """The first batch of a service also closes the earlier days' bookings: it is not pipelined."""
     made = _pipelined(tmp_path, first=False)
     pipe = next(made)
-    out = pipe.service.handle_batch([pipe.request("k1", uuid.uuid4().hex)])
+    out = pipe.handle(pipe.request("k1", uuid.uuid4().hex))
     assert reply_of(out, pipe.topics.ticket_response("k1"))["ticket"]["number"] == "1001"
     assert pipe.storage.threads == {threading.current_thread().name}
-    assert pipe.published == []
+    assert pipe.settle() == []
     assert list(made) == []
