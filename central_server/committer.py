@@ -3,7 +3,8 @@
 The state thread writes a batch's rows (`TwoStepStorage.write`); its COMMIT, SQLite's writing of the WAL and the
 fsync, done with the GIL released, runs in this thread beside the state thread's work on the next batch instead of
 before it. One batch at a time is in flight. This thread does nothing else: the state thread publishes what the
-batch caused once it has settled it (`settle`), durable, and logs its line. A thread of its own that wrote the rows,
+batch caused once it is durable (it asks between requests, `durable`, and waits for it before the next commit,
+`settle`), and logs its line. A thread of its own that wrote the rows,
 or published, had to take the GIL from a busy state thread again and again (measured: 30 us more a request). A
 failed commit publishes nothing: the state thread learns of it when it settles, undoes both batches (the next was
 acted on over the failed one) and answers their requests as storage that cannot write answers them.
@@ -72,6 +73,15 @@ class Committer:
         """Wait for the commit in flight; the one that ended, once (None: none was in flight or unsettled)."""
         with self._changed:
             self._changed.wait_for(lambda: self._job is None)
+            over, self._over = self._over, None
+            return over
+
+    def durable(self) -> Settled | None:
+        """The commit in flight, when it has ended durable, taken (`settle` no longer returns it); None while it
+        runs, and when it failed (`settle` says so). It does not wait: the state thread asks between requests."""
+        if self._over is None or self._over.error is not None:
+            return None
+        with self._changed:
             over, self._over = self._over, None
             return over
 

@@ -115,7 +115,7 @@ class ServerLoop:
         link.on_ready(lambda: self._inbox.put(CONNECTED))
         link.on_lost(lambda: self._inbox.put(LOST))
         if not shared:  # its own SQLite file: a batch commits while the next is acted on (`committer.py`)
-            service.pipeline()
+            service.pipeline(self._publish)
 
     def _on_server_status(self, message: Message) -> None:  # the I/O thread: only enqueues
         try:

@@ -20,7 +20,7 @@ from typing import Any
 
 from central_server.answered import AnsweredHashes
 from central_server.booking_desk import BookingDesk
-from central_server.committer import Commit, Committer
+from central_server.committer import Commit, Committer, Settled
 from central_server.config import CenterConfig, load, restart_only, with_document
 from central_server.domain.center import FORECAST_FOR, Center, Changes, QueuePlan
 from central_server.domain.clock import Change, ClockJudge, ClockRule, Verdict
@@ -176,6 +176,7 @@ class CenterService:
         self._store = storage
         self._committer: Committer | None = None  # commits off the state thread (`pipeline`); None: in it
         self._two_step: TwoStepStorage | None = None  # the storage, when it has a committer
+        self._publish_durable: Callable[[list[Outbound]], None] = lambda outbound: None  # `pipeline` says how
         self._clock_verdict: Verdict | None = None  # the last verdict on the clock, when it is judged
         self._clock = clock if elapsed is None else self._judged(clock, elapsed, clock_rule)
         # The live configuration (issue 17): the file as last read (what changes only at a restart, and the file's
@@ -257,24 +258,28 @@ class CenterService:
             self._committer.idle()
         return self._store
 
-    def pipeline(self) -> None:
+    def pipeline(self, publish: Callable[[list[Outbound]], None]) -> None:
         """From now on a batch of requests is made durable off the calling thread (`committer.py`): `handle_batch`
-        returns before its batch is durable, and what the batch caused is returned by the next `settle` (which
-        `handle_batch` itself calls first). The caller settles before anything else it asks of the service, and
-        publishes what that returns; and before it waits for requests, so that none waits for an answer."""
+        returns before its batch is durable. What the batch caused is given to `publish` (in the calling thread,
+        between the next batch's requests) once it is durable, or else returned by the next `settle` (which
+        `handle_batch` itself calls before it commits). The caller settles before anything else it asks of the
+        service, and publishes what that returns; and before it waits for requests, so that none waits for an
+        answer."""
         store = self._store
         if not isinstance(store, TwoStepStorage):
             raise TypeError(f"{type(store).__name__} cannot commit in two steps")
         self._committer = Committer(store.finish)
         self._two_step = store
+        self._publish_durable = publish
 
     def settle(self) -> list[Outbound]:
         """Wait for the batch in flight and return what it caused, once it is durable. When its commit failed,
         nothing of it (nor of what was acted on since) happened: the state goes back to what storage holds, and
         its requests get the answers of storage that cannot write."""
         settled = None if self._committer is None else self._committer.settle()
-        if settled is None:
-            return []
+        return [] if settled is None else self._settled(settled)
+
+    def _settled(self, settled: Settled) -> list[Outbound]:
         commit = settled.commit
         if settled.error is not None:
             self._cannot_write(settled.error)
@@ -308,6 +313,8 @@ class CenterService:
                 failed = self.internal_error_reply(message)
                 if failed is not None:
                     self._replies.append(failed)
+            if self._committer is not None and (durable := self._committer.durable()) is not None:
+                self._publish_durable(self._settled(durable))  # the batch before: its answers wait no longer
         earlier = self.settle()  # the batch in flight (this one was acted on over it), or its undoing's answers
         if self._unwritable is not None:
             return earlier + self._answer_unwritable(messages)

@@ -61,7 +61,7 @@ class Pipelined:
         self.storage = GatedStorage(sqlite_file(self.rig.config))
         self.service = CenterService(self.rig.config, self.storage, self.rig.clock)
         self.published: list[Outbound] = []  # what the service gave to publish, settled
-        self.service.pipeline()
+        self.service.pipeline(self.published.extend)
         self.topics = self.rig.topics
         if first:  # the first batch closes the earlier days' bookings: committed in this thread (see the last test)
             assert self.service.handle_batch([self.request("k0", "r0", area="tu-phap")]) != []
@@ -107,9 +107,9 @@ def _pipelined(folder: Path, *, first: bool) -> Iterator[Pipelined]:
 
 def test_a_batch_is_made_durable_off_the_state_thread_and_given_to_publish_in_order(pipe: Pipelined) -> None:
     assert pipe.handle(pipe.request("k1", "r1")) == []  # in flight
-    for n in range(2, 4):
-        out = pipe.handle(pipe.request("k1", f"r{n}"))  # what the batch before it caused, durable
-        assert list(answers(out)) == [f"r{n - 1}".encode()]
+    for n in range(2, 4):  # what the batch before it caused, durable: between its requests, or at its end
+        pipe.handle(pipe.request("k1", f"r{n}"))
+        assert list(answers(pipe.published)) == [f"r{m}".encode() for m in range(1, n)]
     assert list(answers(pipe.settle())) == [b"r3"]
     assert pipe.settle() == []
     numbers = [answers([o])[f"r{n}".encode()]["ticket"]["number"]
@@ -120,6 +120,15 @@ def test_a_batch_is_made_durable_off_the_state_thread_and_given_to_publish_in_or
     assert pipe.tickets_stored() == 4
     board = [o.topic for o in pipe.published].index(pipe.topics.board_state())
     assert board < [o.correlation for o in pipe.published].index(b"r1"), "state before the reply it caused"
+
+
+def test_a_durable_batchs_answers_go_out_between_the_next_batchs_requests(pipe: Pipelined) -> None:
+    pipe.handle(pipe.request("k1", "r1"))
+    assert pipe.service._committer is not None
+    pipe.service._committer.idle()  # r1 is durable, not settled
+    out = pipe.handle(pipe.request("k1", "r2"), pipe.request("k1", "r3"))
+    assert list(answers(pipe.published)) == [b"r1"] and out == [], "published after r2, not at the batch's end"
+    assert list(answers(pipe.settle())) == [b"r2", b"r3"]
 
 
 def test_nothing_is_given_to_publish_before_its_commit_is_durable(pipe: Pipelined) -> None:
@@ -160,8 +169,8 @@ def test_a_failed_commit_undoes_its_batch_and_the_next_acted_on_over_it(pipe: Pi
 def test_a_write_that_fails_in_the_state_thread_undoes_its_batch_alone(pipe: Pipelined) -> None:
     pipe.handle(pipe.request("k1", "r1"))  # in flight, made durable
     pipe.storage.fail_write = True
-    out = pipe.handle(pipe.request("k2", "r2"))  # settles r1's, then its own writing fails
-    assert {c: (a["ok"], a.get("error", {}).get("code")) for c, a in answers(out).items()} == {
+    pipe.handle(pipe.request("k2", "r2"))  # settles r1's, then its own writing fails
+    assert {c: (a["ok"], a.get("error", {}).get("code")) for c, a in answers(pipe.published).items()} == {
         b"r1": (True, None), b"r2": (False, "storage_full")}
     assert pipe.tickets_stored() == 2
     assert sorted(t.shown for t in pipe.service.center.tickets.values()) == ["1001", "B001"]
@@ -177,8 +186,9 @@ def test_a_retry_of_a_request_in_flight_gets_its_first_answer(pipe: Pipelined) -
     pipe.handle(pipe.request("k1", "r1"))
     assert pipe.storage.entered.wait(5)
     threading.Timer(0.2, pipe.storage.gate.set).start()
-    out = pipe.handle(pipe.request("k1", "r1"))  # r1's first answer, then the retry's: nothing to write
-    assert [o.correlation for o in out if o.correlation] == [b"r1", b"r1"]
+    out = pipe.handle(pipe.request("k1", "r1"))  # waits for r1's commit; the retry has nothing to write
+    assert [o.correlation for o in out if o.correlation] == [b"r1"]
+    assert [o.correlation for o in pipe.published if o.correlation] == [b"r1", b"r1"], "the first answer first"
     pipe.settle()
     first, again = [json.loads(o.payload) for o in pipe.published if o.correlation == b"r1"]
     assert first == again and first["ticket"]["number"] == "1001"
