@@ -1,13 +1,13 @@
 """A batch's commit off the state thread, while the state thread acts on the next batch (SQLite only).
 
-The state thread writes a batch's rows (`TwoStepStorage.write`); its COMMIT, SQLite's writing of the WAL and the
+The state thread writes a batch's rows (`TwoStepStorage.write`); the COMMIT, SQLite's writing of the WAL and the
 fsync, done with the GIL released, runs in this thread beside the state thread's work on the next batch instead of
-before it. One batch at a time is in flight. This thread does nothing else: the state thread publishes what the
-batch caused once it is durable (it asks between requests, `durable`, and waits for it before the next commit,
-`settle`), and logs its line. A thread of its own that wrote the rows,
-or published, had to take the GIL from a busy state thread again and again (measured: 30 us more a request). A
-failed commit publishes nothing: the state thread learns of it when it settles, undoes both batches (the next was
-acted on over the failed one) and answers their requests as storage that cannot write answers them.
+before it. One batch at a time is in flight. Besides, this thread only logs the batch's line: the state thread
+publishes what the batch caused once it is durable (it asks between requests, `durable`, and waits for it before
+the next commit, `settle`). When this thread also wrote the rows and published, it took the GIL from the busy state
+thread again and again (measured: 30 us more a request). A failed commit publishes nothing: the state thread learns
+of it when it settles, undoes both batches (the next was acted on over the failed one) and answers their requests
+as storage that cannot write answers them.
 """
 
 from __future__ import annotations
@@ -37,11 +37,10 @@ class Commit:
 
 @dataclass(frozen=True, slots=True)
 class Settled:
-    """A commit that is over: durable (`error` None) when it ended, `took_ms` after its writing began."""
+    """A commit that is over: durable when `error` is None."""
 
     commit: Commit
     error: StorageError | None
-    took_ms: float
 
 
 class Committer:
@@ -99,7 +98,9 @@ class Committer:
                 job = self._job
             if job is None:
                 return
-            over = Settled(job, self._do(), (time.perf_counter() - job.started) * 1000)
+            over = Settled(job, self._do())
+            if over.error is None and job.note:  # here: this thread holds the GIL for it anyway
+                log.info("%s; committed in %.1f ms", job.note, (time.perf_counter() - job.started) * 1000)
             with self._changed:
                 self._job, self._over = None, over
                 self._changed.notify_all()

@@ -284,8 +284,6 @@ class CenterService:
         if settled.error is not None:
             self._cannot_write(settled.error)
             return self._answer_unwritable(commit.messages)
-        if commit.note:
-            log.info("%s; committed in %.1f ms", commit.note, settled.took_ms)
         return commit.outbound
 
     def close(self) -> None:
