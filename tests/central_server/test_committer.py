@@ -5,6 +5,8 @@ both batches."""
 from __future__ import annotations
 
 import json
+import logging
+import re
 import threading
 import uuid
 from collections.abc import Iterator
@@ -204,3 +206,16 @@ def test_the_first_batch_changes_more_than_the_day_and_is_committed_in_the_state
     assert pipe.storage.threads == {threading.current_thread().name}
     assert pipe.settle() == []
     assert list(made) == []
+
+
+def test_a_batch_logs_one_line_once_durable_and_none_when_its_commit_fails(
+        pipe: Pipelined, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="central_server")
+    pipe.handle(pipe.request("k1", "r1"), pipe.request("k2", "r2"))
+    pipe.settle()
+    pipe.storage.fail_next = True
+    pipe.handle(pipe.request("k1", "r3"))
+    pipe.settle()
+    lines = [r.getMessage() for r in caplog.records if "message(s)" in r.getMessage()]
+    assert len(lines) == 1 and re.fullmatch(
+        r"2 message\(s\): ticket 1001 for kiosk k1; ticket 1002 for kiosk k2; committed in \d+\.\d ms", lines[0]), lines
