@@ -75,6 +75,11 @@ class Committer:
             over, self._over = self._over, None
             return over
 
+    @property
+    def busy(self) -> bool:
+        """A commit is in flight (read without waiting)."""
+        return self._job is not None
+
     def durable(self) -> Settled | None:
         """The commit in flight, when it has ended durable, taken (`settle` no longer returns it); None while it
         runs, and when it failed (`settle` says so). It does not wait: the state thread asks between requests."""
