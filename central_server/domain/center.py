@@ -235,6 +235,7 @@ class Center:
         self._window_from: datetime | None = None  # the moment the last rating window opened (`_window_end`)
         self._window_rules: CenterRules | None = None
         self._window_until = datetime.min
+        self._active_days: dict[str, tuple[datetime, date]] = {}  # counter -> its `active_at` and that one's day
         self._start_day(service_day(now, rules.zone, rules.day_starts), next_seq=1)
 
     def _start_day(self, day: date, next_seq: int) -> None:
@@ -298,6 +299,7 @@ class Center:
             self._check_reconfigure(rules)
         self.former_levels |= set(self.rules.rating_levels) - set(rules.rating_levels)
         self.rules = rules
+        self._active_days = {}  # the zone or the day's start may have changed
         self.areas = {area.id: area for area in rules.areas}
         for area_id in self.areas:
             self._holders.setdefault(area_id, {})
@@ -451,10 +453,10 @@ class Center:
 
     def _make(self, area: Area, priority: str, now: datetime, kiosk_id: str | None, *, channel: str = "walk_in",
               since: datetime | None = None, slot_end: datetime | None = None, booking: str | None = None) -> Ticket:
-        number = self._free_number(area)
+        number, shown = self._free_number(area)
         ticket = Ticket(
             id=ticket_id(self.day, self._next_seq), day=self.day, seq=self._next_seq, area=area.id,
-            number=number, shown=area.shown(number), priority=sys.intern(priority), issued_at=now,
+            number=number, shown=shown, priority=sys.intern(priority), issued_at=now,
             kiosk_id=None if kiosk_id is None else sys.intern(kiosk_id),  # one copy of each for the whole day
             channel=channel, since=since, slot_end=slot_end, booking=booking,
         )
@@ -498,13 +500,14 @@ class Center:
         if closed is not None:
             raise DomainError(closed.value, hours.refusal(local, closed, area.name if area.hours else None))
 
-    def _free_number(self, area: Area) -> int:
-        """The next number after the area's cursor that no ticket still holds, wrapping at `last`."""
+    def _free_number(self, area: Area) -> tuple[int, str]:
+        """The next number after the area's cursor that no ticket still holds, wrapping at `last`, and as shown."""
         holders = self._holders[area.id]
         candidate = area.after(self._cursors.get(area.id))
         for _ in range(area.size):
-            if area.shown(candidate) not in holders:
-                return candidate
+            shown = area.shown(candidate)
+            if shown not in holders:
+                return candidate, shown
             candidate = area.after(candidate)
         raise DomainError(
             "area_full", f"Lĩnh vực {area.name} đã hết số thứ tự, vui lòng liên hệ cán bộ hướng dẫn."
@@ -582,7 +585,13 @@ class Center:
         return self._active_today(counter)
 
     def _active_today(self, counter: Counter) -> bool:
-        return counter.active_at is not None and self.day_of(counter.active_at) == self.day
+        active_at = counter.active_at
+        if active_at is None:
+            return False
+        known = self._active_days.get(counter.id)
+        if known is None or known[0] is not active_at:  # the day of a moment, once: a forecast asks every counter
+            known = self._active_days[counter.id] = (active_at, self.day_of(active_at))
+        return known[1] == self.day
 
     def pace_s(self, area_id: str) -> float:
         """A counter's mean time per citizen of the area, the pause before the next call included; the
