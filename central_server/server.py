@@ -3,8 +3,9 @@
 Inbound messages are taken in batches: one transaction (one fsync) makes a whole batch
 durable before any of its replies or state messages go out. That group commit is what lets
 a durable SQLite keep up with thousands of requests per second. On SQLite the commit's fsync runs in its
-own thread while this one acts on the next batch; this one publishes what the batch caused once it has settled
-it, durable: before the next batch's commit, or before it waits for requests (`committer.py`).
+own thread while this one acts on the next batch; this one publishes what the batch caused once it is durable:
+between the next batch's requests when the committer has said so, else before the next batch's commit or before
+it waits for requests (`committer.py`).
 """
 
 from __future__ import annotations
