@@ -94,8 +94,6 @@ from protocol.topics import COUNTER, WEB, Inbound, Topics
 
 log = logging.getLogger(__name__)
 
-YIELD_EVERY = 8  # requests acted on between two lettings go of the GIL while a commit is in flight
-
 BAD_REQUEST_VI = "Yêu cầu không hợp lệ."
 INTERNAL_VI = "Hệ thống đang bận, vui lòng thử lại sau."
 CANCELLED_VI = "Lệnh đã được huỷ vì quầy không nhận được trả lời kịp thời."
@@ -305,7 +303,7 @@ class CenterService:
         messages = list(messages)  # answered again if the commit fails
         self._follow_clock(now)
         self._acts = []
-        for count, message in enumerate(messages, 1):
+        for message in messages:
             try:
                 self._handle(message, now)
             except Exception:
@@ -315,8 +313,6 @@ class CenterService:
                     self._replies.append(failed)
             if self._committer is not None and (durable := self._committer.durable()) is not None:
                 self._publish_durable(self._settled(durable))  # the batch before: its answers wait no longer
-            elif count % YIELD_EVERY == 0 and self._committer is not None and self._committer.busy:
-                time.sleep(0)  # the GIL let go of: a committer past its fsync says so
         earlier = self.settle()  # the batch in flight (this one was acted on over it), or its undoing's answers
         if self._unwritable is not None:
             return earlier + self._answer_unwritable(messages)
@@ -417,9 +413,6 @@ class CenterService:
         if handed:
             assert self._committer is not None and messages is not None
             self._committer.submit(Commit(state + replies, messages, note, started))
-            # The GIL, let go of: the committer starts the COMMIT now, not at the next forced switch (5 ms later,
-            # longer than the fsync: the state thread then waited for it at the next batch's end).
-            time.sleep(0)
             return []
         return state + replies
 
