@@ -102,15 +102,15 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None, speed
 
 def _serve(config: CenterConfig, storage: Storage, clock: Clock, speed: float, stop: threading.Event,
            reload: threading.Event) -> int:
-    # Two threads share the GIL: the link's I/O thread and the state thread. With the default
-    # 5 ms switch interval a busy state thread keeps the I/O thread off the socket for 5 ms at a time.
+    # The state thread shares the GIL with the committer (and the link's connecting thread). With the default 5 ms
+    # switch interval a busy state thread would keep the committer waiting for it 5 ms past its fsync.
     sys.setswitchinterval(0.0005)
     shared = isinstance(config.storage, PostgresDatabase)  # on PostgreSQL, several instances serve the center
     notifier = notifier_of(config.notify)
     libc = _libc()
     if libc is not None:  # blocks of 128 KiB and more are mapped on their own, returned to the system when freed
         libc.mallopt(M_MMAP_THRESHOLD, 128 * 1024)
-        # One heap for the three threads (state, link, committer): the GIL lets one allocate at a time, and a heap
+        # One heap for the threads (state, committer, the link's connecting one): the GIL lets one allocate at a time, and a heap
         # per thread kept what each had freed (103 MB settled at 100,000 tickets, against 99: one run of each)
         libc.mallopt(M_ARENA_MAX, 1)
     service = CenterService(config, storage, clock, elapsed=_elapsed(speed), notifier=notifier)

@@ -1,20 +1,22 @@
-"""The server's MQTT 5 connection: one I/O thread that alone touches the socket, fed by the state thread.
+"""The server's MQTT 5 connection, read and written by the thread that polls it: the server's state thread.
 
 Why not paho, as the agents use: under load paho's read path (one `recv(1)` per byte of every fixed
 header), its socketpair wake-up for every publish and the GIL hand-off with the state thread took about
-half of the server's core (DESIGN.md). Here the I/O thread reads 64 KiB at a time and cuts whole packets
-out of the buffer (`protocol/mqtt5_codec.py`), acknowledges each request in the same write as the others,
-and wakes only when the state thread queues the first of a batch's publishes. The state thread never waits
-on the socket: a commit goes on while requests keep being read.
+half of the server's core (DESIGN.md). Here a poll reads 64 KiB at a time and cuts whole packets out of the
+buffer (`protocol/mqtt5_codec.py`) and acknowledges them in one write. The server's state thread polls between
+its batches and every few requests of one (`ServerLoop`), so that no GIL passes between two threads for each
+read: with an I/O thread of its own the state thread waited for the GIL a quarter of its time at saturation.
+Connecting (TCP, TLS, CONNECT and CONNACK) is done by a thread of its own, so that a poll never waits on the
+network. Without a polling caller (`start()`), an I/O thread of the link's own polls.
 
 What it keeps of a device's link (`protocol/link.py`): clean start and resynchronisation on every connect
 (the server republishes its retained state when `on_ready` fires), the will on the server's status,
 resubscription, reconnection within 2 s, TCP_NODELAY, TLS and credentials. It respects the broker's Receive
 Maximum and Maximum Packet Size; publishes beyond the window wait in memory, bounded: past the bound the
 connection is dropped and made again, and the state republished (an answer lost that way is asked again:
-the requests carry their ids).
+the requests carry their ids). It reads only while its owner has room (`read_while`): past that, what devices
+send waits in the broker.
 """
-
 from __future__ import annotations
 
 import contextlib
@@ -26,7 +28,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from protocol.config import MqttSettings
@@ -128,9 +130,25 @@ def _delivered_as(topic_filter: str) -> str:
     return topic_filter.split("/", 2)[2] if topic_filter.startswith("$share/") else topic_filter
 
 
+@dataclass(slots=True)
+class _Session:
+    """One connection, as `poll` drives it."""
+
+    sock: socket.socket
+    buffer: bytearray  # read, not yet cut into packets
+    unsent: bytearray = field(default_factory=bytearray)
+    last_sent: float = field(default_factory=time.monotonic)
+    ping_sent: float | None = None
+
+
 class BrokerLink:
-    """The central server's session with its broker. `publish` from the state thread; handlers and callbacks run
-    on the I/O thread and must only enqueue."""
+    """The central server's session with its broker.
+
+    Two ways to run it. `start()`: an I/O thread of its own polls, and handlers and callbacks run on it and must
+    only enqueue. `start(polled=True)`: the caller's thread (the server's state thread) calls `poll` between its
+    batches, and handlers and callbacks run in it: no GIL passes between two threads for each read (measured:
+    the state thread waited for the GIL a quarter of its time at saturation). Either way a thread of its own
+    connects, so that no caller waits on the network; `publish` is safe from any thread."""
 
     def __init__(self, settings: MqttSettings, *, client_id: str, status_topic: str) -> None:
         self._settings = settings
@@ -140,12 +158,13 @@ class BrokerLink:
         self._routes: dict[str, Handler | None] = {}
         self._ready_callbacks: list[Callable[[], None]] = []
         self._lost_callbacks: list[Callable[[], None]] = []
+        self._may_read: Callable[[], bool] = lambda: True
         self.connected = threading.Event()
         self.ready = threading.Event()
         self.broker_error = ""
-        self._lock = threading.Lock()  # what both threads touch: the queues below, the window, the ids
+        self._lock = threading.Lock()  # what the threads share: the queues below, the window, the ids
         self._acks = threading.Condition(self._lock)  # notified at each PUBACK
-        self._out: deque[bytes] = deque()  # whole packets for the I/O thread to write
+        self._out: deque[bytes] = deque()  # whole packets for the polling thread to write
         self._waiting: deque[_Waiting] = deque()  # publishes beyond the broker's Receive Maximum
         self._waiting_bytes = 0
         self._inflight: dict[int, Delivery] = {}
@@ -158,14 +177,20 @@ class BrokerLink:
         self._refused_subs = False  # a subscription of this connection was refused: it is never ready
         self._offline_said = False  # stop() queued the offline status on the connection
         self._live = False  # a connection is up (under the lock: publishes are queued, not refused)
-        self._drop_reason = ""  # set to make the I/O thread drop the connection
+        self._drop_reason = ""  # set to make the polling thread drop the connection
+        self._fresh: _Session | None = None  # connected by the connector, not yet taken by `poll` (under the lock)
+        self._session: _Session | None = None  # the polling thread's
+        self._over = threading.Event()  # the polling thread ended the session (or the link stops)
+        self._lost_why = ""
+        self._poller = 0  # the polling thread's ident: it writes what it publishes itself, without a wake-up
         self._stopping = threading.Event()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
-        self._thread = threading.Thread(target=self._run, name="broker-link", daemon=True)
+        self._connector = threading.Thread(target=self._connect_forever, name="broker-connect", daemon=True)
+        self._thread: threading.Thread | None = None  # the I/O thread, unless polled
 
-    # --- the state thread's side ----------------------------------------------------------
+    # --- the caller's side ----------------------------------------------------------------
 
     def subscribe(self, topic_filter: str, handler: Handler) -> None:
         """Before `start`: every connection subscribes to each filter, and is ready once all are acknowledged."""
@@ -177,8 +202,19 @@ class BrokerLink:
     def on_lost(self, callback: Callable[[], None]) -> None:
         self._lost_callbacks.append(callback)
 
-    def start(self) -> None:
-        self._thread.start()
+    def read_while(self, may_read: Callable[[], bool]) -> None:
+        """Before `start`: read from the broker only while `may_read()` (a polled link's bound: the state thread's
+        inbox has room). Unread, a flood waits in the broker's queue for this client, not in this process."""
+        self._may_read = may_read
+
+    def start(self, *, polled: bool = False) -> None:
+        """Connect, now and whenever the connection is lost. `polled`: the calling thread calls `poll`."""
+        self._connector.start()
+        if polled:
+            self._poller = threading.get_ident()
+        else:
+            self._thread = threading.Thread(target=self._poll_forever, name="broker-link", daemon=True)
+            self._thread.start()
 
     def publish(self, topic: str, payload: bytes, *, retain: bool = False,
                 correlation: bytes | None = None) -> Delivery:
@@ -187,6 +223,7 @@ class BrokerLink:
         with self._lock:
             delivery = self._queue(topic, payload, retain, correlation)
             self._admit()
+        self._flush()
         return delivery
 
     def publish_many(self, messages: Sequence[Publishable]) -> list[Delivery]:
@@ -194,6 +231,7 @@ class BrokerLink:
         with self._lock:
             deliveries = [self._queue(m.topic, m.payload, m.retain, m.correlation) for m in messages]
             self._admit()
+        self._flush()
         return deliveries
 
     def _queue(self, topic: str, payload: bytes, retain: bool, correlation: bytes | None) -> Delivery:
@@ -214,31 +252,49 @@ class BrokerLink:
         return delivery
 
     def wait(self, delivery: Delivery, timeout_s: float) -> bool:
-        """Wait until the broker acknowledged `delivery` (False: not sent, or not acknowledged in time)."""
+        """Wait until the broker acknowledged `delivery` (False: not sent, or not acknowledged in time). The polling
+        thread polls meanwhile (handlers run)."""
         def settled() -> bool:
             return (delivery.acked or not delivery.sent or not self._live
                     or delivery.connection != self._connection)
 
+        if not delivery.sent:
+            return False
+        if self._polling_here():
+            deadline = time.monotonic() + timeout_s
+            while not settled() and (left := deadline - time.monotonic()) > 0:
+                self.poll(left)
+            return delivery.acked
         with self._acks:
-            return delivery.sent and self._acks.wait_for(settled, timeout_s) and delivery.acked
+            return self._acks.wait_for(settled, timeout_s) and delivery.acked
 
     def stop(self, timeout_s: float = 3.0) -> None:
-        """Say offline (a clean disconnect fires no will), disconnect and end the I/O thread."""
+        """Say offline (a clean disconnect fires no will), disconnect and end the link's threads."""
         self.ready.clear()
         offline = self.publish(self._will.topic, OFFLINE, retain=True)
         self._offline_said = offline.sent
         if offline.sent and not self.wait(offline, timeout_s):
             log.warning("offline status not acknowledged by the broker within %g s", timeout_s)
         self._stopping.set()
+        self._over.set()
         self._wake()
-        self._thread.join(timeout_s + CONNECT_TIMEOUT_S)
+        if self._thread is not None:
+            self._thread.join(timeout_s + CONNECT_TIMEOUT_S)
+        if self._connector.ident is not None:
+            self._connector.join(CONNECT_TIMEOUT_S + 1)
+        with self._lock:
+            session = self._session or self._fresh  # a connection made while stopping is said goodbye on too
+            self._session = self._fresh = None
+        if session is not None:
+            self._goodbye(session)
+            self._end(session.sock)
         self._wake_r.close()
         self._wake_w.close()
 
     # --- shared, under the lock -----------------------------------------------------------
 
     def _admit(self) -> None:
-        """Move waiting publishes into the broker's window, as packets for the I/O thread (under the lock)."""
+        """Move waiting publishes into the broker's window, as packets for the polling thread (under the lock)."""
         was_idle = not self._out
         while self._waiting and len(self._inflight) < self._window:
             item = self._waiting.popleft()
@@ -254,7 +310,7 @@ class BrokerLink:
                 continue
             self._inflight[packet_id] = item.delivery
             self._out.append(packet)
-        if was_idle and self._out:
+        if was_idle and self._out and not self._polling_here():
             self._wake()
 
     def _packet_id(self) -> int:
@@ -267,13 +323,137 @@ class BrokerLink:
         with contextlib.suppress(OSError):  # a wake-up is already pending (or the link is stopped)
             self._wake_w.send(b"\0")
 
-    # --- the I/O thread -------------------------------------------------------------------
+    def _polling_here(self) -> bool:
+        return self._poller == threading.get_ident()
 
-    def _run(self) -> None:
+    # --- the polling thread ---------------------------------------------------------------
+
+    def poll(self, timeout_s: float) -> None:
+        """Write what is queued, read what came (its handlers run here), keep the connection alive; wait at most
+        `timeout_s` for something to read. From the polling thread only."""
+        self._take_fresh()
+        session = self._session
+        if session is None:
+            if not self._stopping.is_set():
+                select.select([self._wake_r], [], [], timeout_s)
+                self._drain_wakes()
+                self._take_fresh()
+            return
+        try:
+            self._turn(session, timeout_s)
+        except Exception as exc:  # a broken packet (struct.error, IndexError, ...) as a lost connection
+            if not isinstance(exc, (_Lost, OSError, MqttError)):
+                log.exception("a packet from the broker could not be read; connecting again")
+            self._session = None
+            self._end(session.sock)
+            if not self._stopping.is_set():
+                _call(self._lost_callbacks)
+            self._lost_why = str(exc) or type(exc).__name__
+            self._over.set()
+
+    def _poll_forever(self) -> None:
+        self._poller = threading.get_ident()
+        while not self._stopping.is_set():
+            self.poll(max(0.5, self._keepalive / 4))
+
+    def _take_fresh(self) -> None:
+        if self._fresh is None:
+            return
+        with self._lock:
+            self._session, self._fresh = self._fresh, None
+        if not self._filters:
+            self._became_ready()
+
+    def _turn(self, session: _Session, timeout_s: float) -> None:
+        sock = session.sock
+        self._send(session)
+        pending = isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
+        reading = self._may_read()
+        tick = max(0.5, self._keepalive / 4)  # how late a ping may be looked at
+        readable, _, _ = select.select([sock, self._wake_r] if reading else [self._wake_r],
+                                       [sock] if session.unsent else [], [],
+                                       0 if pending and reading else min(timeout_s, tick))
+        if self._wake_r in readable:
+            self._drain_wakes()
+        if reading and (sock in readable or pending):
+            self._read(session)
+        now = time.monotonic()
+        if session.ping_sent is not None and now - session.ping_sent > self._keepalive:
+            raise _Lost(f"no answer to a ping within {self._keepalive} s")
+        if session.ping_sent is None and self._keepalive and now - session.last_sent >= self._keepalive / 2:
+            session.unsent += PINGREQ_PACKET
+            session.ping_sent = now
+        self._send(session)
+
+    def _drain_wakes(self) -> None:
+        with contextlib.suppress(BlockingIOError):
+            self._wake_r.recv(4096)
+
+    def _flush(self) -> None:
+        """The polling thread writes what it queued at once (another thread's publish wakes it instead)."""
+        session = self._session
+        if session is not None and self._polling_here():
+            with contextlib.suppress(OSError, _Lost):  # the next `poll` finds the connection broken, or drops it
+                self._send(session)
+
+    def _send(self, session: _Session) -> None:
+        with self._lock:
+            if self._drop_reason:
+                raise _Lost(self._drop_reason)
+            while self._out:
+                session.unsent += self._out.popleft()
+        if not session.unsent:
+            return
+        try:
+            sent = session.sock.send(session.unsent)
+        except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
+            sent = 0
+        del session.unsent[:sent]
+        if sent:
+            session.last_sent = time.monotonic()
+
+    def _read(self, session: _Session) -> None:
+        try:
+            data = session.sock.recv(READ_BYTES)
+        except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            return
+        if not data:
+            raise _Lost("closed by the broker")
+        session.buffer += data
+        acked: list[bytes] = []  # PUBACKs, taken together at the end of the read
+        for first, body in take_packets(session.buffer, MAX_PACKET_IN):
+            if first >> 4 == PUBACK:
+                acked.append(body)
+            elif first >> 4 == PINGRESP:
+                session.ping_sent = None
+            else:
+                session.unsent += self._on_packet(first, body)
+        if acked:
+            self._on_pubacks(acked)
+
+    def _goodbye(self, session: _Session) -> None:
+        """Stopping: what is queued (the offline status) goes first, then DISCONNECT."""
+        if not self.connected.is_set():
+            return
+        with self._lock:
+            while self._out:
+                session.unsent += self._out.popleft()
+            if not self._offline_said:  # stopped while connecting: the DISCONNECT must not leave it online
+                session.unsent += publish_packet(self._will.topic, OFFLINE, retain=True, packet_id=self._packet_id())
+        try:
+            session.sock.setblocking(True)
+            session.sock.settimeout(1.0)
+            session.sock.sendall(bytes(session.unsent) + DISCONNECT_PACKET)
+        except OSError as exc:
+            log.warning("could not say goodbye to the broker: %s", exc)
+
+    # --- the connecting thread ------------------------------------------------------------
+
+    def _connect_forever(self) -> None:
         outage_since: float | None = None
         while not self._stopping.is_set():
             try:
-                sock, buffer = self._connect()
+                session = self._connect()
             except (OSError, MqttError, ValueError) as exc:
                 why = str(exc) or type(exc).__name__
                 if outage_since is None:
@@ -289,21 +469,20 @@ class BrokerLink:
                 log.info("connected to %s, %.0f s after the first failed attempt", self._settings.summary(),
                          time.monotonic() - outage_since)
             outage_since, self.broker_error = None, ""
-            try:
-                self._serve(sock, buffer)
-            except Exception as exc:  # a broken packet (struct.error, IndexError, ...) as a lost connection
-                if not isinstance(exc, (_Lost, OSError, MqttError)):
-                    log.exception("a packet from the broker could not be read; connecting again")
-                if not self._stopping.is_set():
-                    log.warning("disconnected from the broker (%s); trying again every %g s", exc, RECONNECT_S)
-                    outage_since, self.broker_error = time.monotonic(), f"disconnected ({exc})"
-            finally:
-                self._end(sock)
-            if not self._stopping.is_set():
-                _call(self._lost_callbacks)
-                self._stopping.wait(1.0)
+            with self._lock:
+                self._over.clear()
+                self._fresh = session
+            self._wake()
+            if self._stopping.is_set():  # `stop` takes the connection (it may have set `_over` before the clear)
+                return
+            self._over.wait()
+            if self._stopping.is_set():
+                return
+            log.warning("disconnected from the broker (%s); trying again every %g s", self._lost_why, RECONNECT_S)
+            outage_since, self.broker_error = time.monotonic(), f"disconnected ({self._lost_why})"
+            self._stopping.wait(1.0)
 
-    def _connect(self) -> tuple[socket.socket, bytearray]:
+    def _connect(self) -> _Session:
         settings = self._settings
         sock = socket.create_connection((settings.host, settings.port), timeout=CONNECT_TIMEOUT_S)
         try:
@@ -349,9 +528,7 @@ class BrokerLink:
                 self._out.append(subscribe_packet(packet_id, topic_filter, 1))
         sock.setblocking(False)
         self.connected.set()
-        if not self._filters:
-            self._became_ready()
-        return sock, buffer
+        return _Session(sock, buffer)
 
     def _tls(self) -> ssl.SSLContext:
         settings = self._settings
@@ -360,65 +537,7 @@ class BrokerLink:
             context.load_cert_chain(str(settings.cert_file), str(settings.key_file) if settings.key_file else None)
         return context
 
-    def _serve(self, sock: socket.socket, buffer: bytearray) -> None:
-        unsent = bytearray()
-        last_sent = time.monotonic()
-        ping_sent: float | None = None
-        tick = max(0.5, self._keepalive / 4)
-        while not self._stopping.is_set():
-            with self._lock:
-                if self._drop_reason:
-                    raise _Lost(self._drop_reason)
-                while self._out:
-                    unsent += self._out.popleft()
-            if unsent:
-                try:
-                    sent = sock.send(unsent)
-                except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
-                    sent = 0
-                del unsent[:sent]
-                if sent:
-                    last_sent = time.monotonic()
-            pending = isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
-            readable, _, _ = select.select([sock, self._wake_r], [sock] if unsent else [], [],
-                                           0 if pending else tick)
-            if self._wake_r in readable:
-                with contextlib.suppress(BlockingIOError):
-                    self._wake_r.recv(4096)
-            if sock in readable or pending:
-                try:
-                    data = sock.recv(READ_BYTES)
-                except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
-                    data = None
-                if data == b"":
-                    raise _Lost("closed by the broker")
-                if data:
-                    buffer += data
-                    acked: list[bytes] = []  # PUBACKs, taken together at the end of the read
-                    for first, body in take_packets(buffer, MAX_PACKET_IN):
-                        if first >> 4 == PUBACK:
-                            acked.append(body)
-                        elif first >> 4 == PINGRESP:
-                            ping_sent = None
-                        else:
-                            unsent += self._on_packet(first, body)
-                    if acked:
-                        self._on_pubacks(acked)
-            now = time.monotonic()
-            if ping_sent is not None and now - ping_sent > self._keepalive:
-                raise _Lost(f"no answer to a ping within {self._keepalive} s")
-            if ping_sent is None and self._keepalive and now - last_sent >= self._keepalive / 2:
-                unsent += PINGREQ_PACKET
-                ping_sent = now
-        if self.connected.is_set():  # stopping: what is queued (the offline status) goes first, then DISCONNECT
-            with self._lock:
-                while self._out:
-                    unsent += self._out.popleft()
-                if not self._offline_said:  # stopped while connecting: the DISCONNECT must not leave it online
-                    unsent += publish_packet(self._will.topic, OFFLINE, retain=True, packet_id=self._packet_id())
-            sock.setblocking(True)
-            sock.settimeout(1.0)
-            sock.sendall(bytes(unsent) + DISCONNECT_PACKET)
+    # --- what the broker sent (the polling thread) ------------------------------------------
 
     def _on_packet(self, first: int, body: bytes) -> bytes:
         """Act on one packet from the broker; what to write back."""

@@ -1,4 +1,4 @@
-"""The server loop: the link's I/O thread only enqueues; this one thread owns the state.
+"""The server loop: this one thread owns the state, and polls the broker's link between its batches.
 
 Inbound messages are taken in batches: one transaction (one fsync) makes a whole batch
 durable before any of its replies or state messages go out. That group commit is what lets
@@ -51,38 +51,30 @@ Item = Message | _Marker
 
 
 class Inbox:
-    """From the link's I/O thread to the state thread, bounded in bytes.
+    """From the link to the state thread (which polls the link itself), bounded in bytes.
 
-    Past the bound, the I/O thread waits for the state thread to take a batch: a flood then waits in
-    the broker's queue for this client (bounded by its max_queued_messages), not in this process's
-    memory. The wait is a short one (a batch takes milliseconds), never a lock another thread holds
-    while it waits on the link, so the I/O thread cannot deadlock on it.
+    Once full, the link reads no more from the broker until a batch has been taken: a flood then waits in the
+    broker's queue for this client (bounded by its max_queued_messages), not in this process's memory.
     """
 
     def __init__(self, limit_bytes: int = INBOX_BYTES) -> None:
         self._items: deque[Item] = deque()
         self._bytes = 0
         self._limit = limit_bytes
-        self._changed = threading.Condition()
 
     def put(self, item: Item) -> None:
-        size = len(item.payload) if isinstance(item, Message) else 0
-        with self._changed:
-            if size and self._items and self._bytes + size > self._limit:
-                self._changed.wait_for(lambda: not self._items or self._bytes + size <= self._limit)
-            self._items.append(item)
-            self._bytes += size
-            self._changed.notify_all()
+        if isinstance(item, Message):
+            self._bytes += len(item.payload)
+        self._items.append(item)
 
-    def take(self, most: int, timeout_s: float) -> list[Item]:
-        """Up to `most` items, waiting at most `timeout_s` for the first (0: not at all)."""
-        with self._changed:
-            if timeout_s > 0:
-                self._changed.wait_for(lambda: bool(self._items), timeout_s)
-            batch = [self._items.popleft() for _ in range(min(most, len(self._items)))]
-            self._bytes -= sum(len(item.payload) for item in batch if isinstance(item, Message))
-            self._changed.notify_all()
-            return batch
+    def has_room(self) -> bool:
+        return self._bytes < self._limit
+
+    def take(self, most: int) -> list[Item]:
+        """Up to `most` items, the oldest first."""
+        batch = [self._items.popleft() for _ in range(min(most, len(self._items)))]
+        self._bytes -= sum(len(item.payload) for item in batch if isinstance(item, Message))
+        return batch
 
 
 class ServerLoop:
@@ -115,10 +107,11 @@ class ServerLoop:
             link.subscribe(service.topics.server_status(), self._on_server_status)
         link.on_ready(lambda: self._inbox.put(CONNECTED))
         link.on_lost(lambda: self._inbox.put(LOST))
+        link.read_while(self._inbox.has_room)
         if not shared:  # its own SQLite file: a batch commits while the next is acted on (`committer.py`)
-            service.pipeline(self._publish)
+            service.pipeline(self._publish, lambda: link.poll(0))
 
-    def _on_server_status(self, message: Message) -> None:  # the I/O thread: only enqueues
+    def _on_server_status(self, message: Message) -> None:  # while polling the link: only enqueues
         try:
             online = Status.from_wire(message.payload).online
         except BadMessage:
@@ -127,7 +120,7 @@ class ServerLoop:
             self._inbox.put(SAY_ONLINE)
 
     def run(self) -> int:
-        self._link.start()
+        self._link.start(polled=True)
         last_tick = last_check = time.monotonic()
         try:
             while not self._stop.is_set():
@@ -244,14 +237,16 @@ class ServerLoop:
                 self._trim()
 
     def _take(self, block: bool) -> list[Item]:
-        batch = self._inbox.take(MAX_BATCH, 0)
+        self._link.poll(0)
+        batch = self._inbox.take(MAX_BATCH)
         if batch or not block:
             return batch
         self._settle()  # nothing to act on meanwhile: the batch in flight goes out before this thread waits
         wait = TICK_S
         if self._service.floor_due:  # wake up when the floor is due
             wait = min(wait, max(0.0, self._floor_at + self._floor_every_s - time.monotonic()))
-        return self._inbox.take(MAX_BATCH, wait)
+        self._link.poll(wait)
+        return self._inbox.take(MAX_BATCH)
 
     def _drain(self) -> None:
         deadline = time.monotonic() + DRAIN_S

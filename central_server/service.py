@@ -110,6 +110,7 @@ READ_ONLY_CONFIG = ("config_show", "config_history")  # answered, never kept
 MAX_CHANGES_PER_DAY = 200
 FORMER_KEPT = 50  # earlier versions of the live configuration kept in memory (their names and rating levels)
 HISTORY_ASKED = 200  # versions read for the history page, before they are cut to what one answer carries
+READ_EVERY = 16  # requests of a pipelined batch between two reads from the broker (`pipeline`)
 MAX_HELD_STATUSES = 1_000  # device statuses kept while storage cannot write, to be applied once it can
 # Refusals kept per day (and process) so that their retries get the same answer; a kiosk or a
 # counter that works normally gets a few dozen a day. Past it a refusal is answered, not kept.
@@ -177,6 +178,7 @@ class CenterService:
         self._committer: Committer | None = None  # commits off the state thread (`pipeline`); None: in it
         self._two_step: TwoStepStorage | None = None  # the storage, when it has a committer
         self._publish_durable: Callable[[list[Outbound]], None] = lambda outbound: None  # `pipeline` says how
+        self._read_more: Callable[[], None] = lambda: None
         self._clock_verdict: Verdict | None = None  # the last verdict on the clock, when it is judged
         self._clock = clock if elapsed is None else self._judged(clock, elapsed, clock_rule)
         # The live configuration (issue 17): the file as last read (what changes only at a restart, and the file's
@@ -258,19 +260,22 @@ class CenterService:
             self._committer.idle()
         return self._store
 
-    def pipeline(self, publish: Callable[[list[Outbound]], None]) -> None:
+    def pipeline(self, publish: Callable[[list[Outbound]], None], read: Callable[[], None]) -> None:
         """From now on a batch of requests is made durable off the calling thread (`committer.py`): `handle_batch`
         returns before its batch is durable. What the batch caused is given to `publish` (in the calling thread,
         between the next batch's requests) once it is durable, or else returned by the next `settle` (which
         `handle_batch` itself calls before it commits). The caller settles before anything else it asks of the
         service, and publishes what that returns; and before it waits for requests, so that none waits for an
-        answer."""
+        answer. `read` is called every READ_EVERY requests of a batch: the server reads from its broker meanwhile
+        (what it reads waits for the next batch), so that the broker need not wait for the batch's end to send
+        more."""
         store = self._store
         if not isinstance(store, TwoStepStorage):
             raise TypeError(f"{type(store).__name__} cannot commit in two steps")
         self._committer = Committer(store.finish)
         self._two_step = store
         self._publish_durable = publish
+        self._read_more = read
 
     def settle(self) -> list[Outbound]:
         """Wait for the batch in flight and return what it caused, once it is durable. When its commit failed,
@@ -303,7 +308,7 @@ class CenterService:
         messages = list(messages)  # answered again if the commit fails
         self._follow_clock(now)
         self._acts = []
-        for message in messages:
+        for handled, message in enumerate(messages, 1):
             try:
                 self._handle(message, now)
             except Exception:
@@ -311,8 +316,11 @@ class CenterService:
                 failed = self.internal_error_reply(message)
                 if failed is not None:
                     self._replies.append(failed)
-            if self._committer is not None and (durable := self._committer.durable()) is not None:
-                self._publish_durable(self._settled(durable))  # the batch before: its answers wait no longer
+            if self._committer is not None:
+                if (durable := self._committer.durable()) is not None:
+                    self._publish_durable(self._settled(durable))  # the batch before: its answers wait no longer
+                if handled % READ_EVERY == 0:
+                    self._read_more()
         earlier = self.settle()  # the batch in flight (this one was acted on over it), or its undoing's answers
         if self._unwritable is not None:
             return earlier + self._answer_unwritable(messages)

@@ -85,6 +85,12 @@ def wait_until(condition: Callable[[], object], timeout_s: float = TIMEOUT) -> b
     return True
 
 
+def io_alive(link: BrokerLink) -> bool:
+    """Whether the I/O thread of a link started unpolled still runs."""
+    assert link._thread is not None
+    return link._thread.is_alive()
+
+
 def new_link(settings: MqttSettings, center_id: str = "c", name: str = "server") -> BrokerLink:
     return BrokerLink(settings, client_id=f"{center_id}-{name}-{uuid.uuid4().hex[:6]}",
                       status_topic=Topics(center_id).server_status())
@@ -498,7 +504,7 @@ def test_stop_is_prompt_when_connected_and_when_the_broker_is_down(broker: Local
     started = time.monotonic()
     link.stop()
     assert time.monotonic() - started < 1.0
-    assert not link._thread.is_alive()
+    assert not io_alive(link)
 
 
 def test_stop_is_prompt_when_the_broker_was_never_there() -> None:
@@ -508,7 +514,7 @@ def test_stop_is_prompt_when_the_broker_was_never_there() -> None:
     started = time.monotonic()
     link.stop()
     assert time.monotonic() - started < 1.0
-    assert not link._thread.is_alive()
+    assert not io_alive(link)
 
 
 # --- reconnection -------------------------------------------------------------------------------
@@ -562,7 +568,7 @@ def test_refused_credentials_are_retried_and_said_without_a_crash(tmp_path: Path
             # retried: Mosquitto logs each refused CONNECT
             assert wait_until(lambda: locked.log.read_text(errors="replace").count("not authorised") >= 2, 5.0), \
                 locked.log.read_text(errors="replace")[-2000:]
-            assert link._thread.is_alive()
+            assert io_alive(link)
             assert not link.connected.is_set() and not link.ready.is_set() and not readies
             assert link.publish("x", b"y").sent is False
         finally:
@@ -690,6 +696,132 @@ def test_waiting_publishes_stay_bounded_while_the_io_thread_is_busy(broker: Loca
             release.set()
 
 
+# --- polled by the caller's thread, as the server runs it ---------------------------------------
+
+
+def poll_until(link: BrokerLink, condition: Callable[[], object], timeout_s: float = TIMEOUT) -> bool:
+    """Poll the link from this thread until `condition` holds (the server's state thread polls between batches)."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        link.poll(0.05)
+    return True
+
+
+def test_a_polled_link_runs_handlers_in_the_polling_thread_and_says_offline_when_stopped(
+        broker: LocalBroker, center_id: str) -> None:
+    base = root(center_id)
+    link = new_link(plain(broker), center_id)
+    received: list[tuple[bytes, int]] = []
+    link.subscribe(f"{base}/in", lambda message: received.append((message.payload, threading.get_ident())))
+    readies: list[int] = []
+    link.on_ready(lambda: readies.append(threading.get_ident()))
+    with watching(broker, center_id, "server/status") as status, peer(broker, f"{base}/out") as (other, replies):
+        link.start(polled=True)
+        try:
+            assert poll_until(link, link.ready.is_set), f"not ready: {link.broker_error!r}"
+            assert readies == [threading.get_ident()]
+            assert link.wait(link.publish(Topics(center_id).server_status(), ONLINE, retain=True), TIMEOUT), \
+                "wait, from the polling thread, polls for the PUBACK itself"
+            assert status.next("server/status")[1] == json.loads(ONLINE)
+            other.publish(f"{base}/in", b"one")
+            other.publish(f"{base}/in", b"two")
+            assert poll_until(link, lambda: len(received) == 2)
+            assert received == [(b"one", threading.get_ident()), (b"two", threading.get_ident())]
+            link.publish(f"{base}/out", b"written at once")  # no poll after it: the publish wrote it
+            assert replies.get(timeout=TIMEOUT).payload == b"written at once"
+        finally:
+            link.stop()
+        assert status.next("server/status")[1] == json.loads(OFFLINE)
+        with pytest.raises(queue.Empty):  # a will would be a second offline
+            status.next("server/status", timeout_s=0.5)
+
+
+def test_a_publish_from_another_thread_wakes_a_waiting_poll(broker: LocalBroker, center_id: str) -> None:
+    base = root(center_id)
+    link = new_link(plain(broker), center_id)
+    with peer(broker, f"{base}/out") as (_, replies):
+        link.start(polled=True)
+        try:
+            assert poll_until(link, link.ready.is_set)
+            threading.Timer(0.2, link.publish, args=(f"{base}/out", b"from elsewhere")).start()
+            started = time.monotonic()
+            link.poll(5.0)  # woken by the publish, which it writes
+            assert time.monotonic() - started < 1.5, "the poll waited out its timeout"
+            assert replies.get(timeout=TIMEOUT).payload == b"from elsewhere"
+        finally:
+            link.stop()
+
+
+def test_a_polled_link_reads_nothing_while_told_not_to_and_loses_nothing(broker: LocalBroker,
+                                                                         center_id: str) -> None:
+    """The server's bound: with its inbox full, what devices send waits in the broker."""
+    base = root(center_id)
+    link = new_link(plain(broker), center_id)
+    received: list[bytes] = []
+    link.subscribe(f"{base}/in", lambda message: received.append(message.payload))
+    may_read = threading.Event()
+    may_read.set()
+    link.read_while(may_read.is_set)
+    with peer(broker) as (other, _):
+        link.start(polled=True)
+        try:
+            assert poll_until(link, link.ready.is_set)
+            may_read.clear()
+            for n in range(20):
+                other.publish(f"{base}/in", str(n).encode())
+            assert not poll_until(link, lambda: received, timeout_s=0.5)
+            assert received == []
+            may_read.set()
+            assert poll_until(link, lambda: len(received) == 20)
+            assert received == [str(n).encode() for n in range(20)]
+        finally:
+            link.stop()
+
+
+def test_a_polled_link_reconnects_after_a_broker_restart(broker: LocalBroker, center_id: str) -> None:
+    base = root(center_id)
+    link = new_link(plain(broker), center_id)
+    received: list[bytes] = []
+    link.subscribe(f"{base}/in", lambda message: received.append(message.payload))
+    events: list[tuple[str, int]] = []
+    link.on_lost(lambda: events.append(("lost", threading.get_ident())))
+    link.on_ready(lambda: events.append(("ready", threading.get_ident())))
+    here = threading.get_ident()
+    link.start(polled=True)
+    try:
+        assert poll_until(link, lambda: events == [("ready", here)]), events
+        broker.stop()
+        assert poll_until(link, lambda: len(events) == 2), events
+        assert events[1] == ("lost", here) and not link.connected.is_set()
+        assert link.publish(f"{base}/out", b"while down").sent is False
+        broker.start()  # same port
+        assert poll_until(link, lambda: len(events) == 3, 6.0), f"no reconnection: {link.broker_error!r}"
+        assert events[2] == ("ready", here)
+        with peer(broker) as (other, _):
+            other.publish(f"{base}/in", b"after restart")
+            assert poll_until(link, lambda: received == [b"after restart"])
+    finally:
+        link.stop()
+
+
+def test_a_poll_never_waits_on_a_connection_being_made(fake: FakeBroker) -> None:
+    link = BrokerLink(fake.settings(), client_id="server", status_topic="s/status")
+    link.start(polled=True)
+    try:
+        connection = fake.accept()
+        connection.expect(CONNECT)  # the CONNACK is held back: the connecting thread waits for it, not the poll
+        started = time.monotonic()
+        link.poll(0.1)
+        link.poll(0.1)
+        assert time.monotonic() - started < 0.5
+        connection.send(packet(CONNACK << 4, b"\x00\x00\x00"))
+        assert poll_until(link, link.ready.is_set)
+    finally:
+        link.stop(timeout_s=0.5)
+
+
 # --- TLS ----------------------------------------------------------------------------------------
 
 
@@ -723,7 +855,7 @@ def test_tls_against_a_tls_only_broker(tmp_path: Path, tls_files: TlsFiles, cent
         plain_link = new_link(MqttSettings(tls_broker.host, tls_broker.port), center_id, "plain")
         with running(plain_link, ready=False):
             assert not plain_link.ready.wait(1.0)
-            assert plain_link.broker_error and plain_link._thread.is_alive()
+            assert plain_link.broker_error and io_alive(plain_link)
 
 
 # --- a hostile or broken broker -----------------------------------------------------------------
@@ -757,10 +889,10 @@ def test_a_malformed_packet_drops_the_connection_and_the_link_connects_again(fak
         try:
             again = fake.accept(timeout_s=1.8)  # the link tries again 1 s after a lost connection
         except TimeoutError:
-            pytest.fail(f"no new connection; the I/O thread is alive: {link._thread.is_alive()}")
+            pytest.fail(f"no new connection; the I/O thread is alive: {io_alive(link)}")
         again.connack()
         assert link.ready.wait(TIMEOUT)
-        assert len(lost) == 1 and link._thread.is_alive()
+        assert len(lost) == 1 and io_alive(link)
 
 
 def test_a_callback_that_raises_does_not_kill_the_link(broker: LocalBroker, center_id: str) -> None:
@@ -783,7 +915,7 @@ def test_a_callback_that_raises_does_not_kill_the_link(broker: LocalBroker, cent
             try:
                 assert received.get(timeout=1.5).payload == b"still served"
             except queue.Empty:
-                pytest.fail(f"the link stopped serving; I/O thread alive: {link._thread.is_alive()}")
+                pytest.fail(f"the link stopped serving; I/O thread alive: {io_alive(link)}")
 
 
 def _ready_with_one_subscription_refused(fake: FakeBroker, refused_first: bool) -> bool:
@@ -954,7 +1086,7 @@ def test_stop_while_a_handler_blocks_waits_for_it_then_says_offline(broker: Loca
         started = time.monotonic()
         link.stop(timeout_s=2.0)
         assert time.monotonic() - started < 1.5
-        assert not link._thread.is_alive()
+        assert not io_alive(link)
         assert status.next("server/status")[1] == json.loads(OFFLINE)
 
 
@@ -970,4 +1102,4 @@ def test_a_publish_that_cannot_be_encoded_does_not_kill_the_io_thread(broker: Lo
             broker.freeze(False)
         link.wait(small[-1], TIMEOUT)  # the window opens: _admit takes the unencodable publish
         assert link.ready.wait(1.5) and link.wait(link.publish(f"{base}/out", b"after"), 1.5), \
-            f"the I/O thread is alive: {link._thread.is_alive()}"
+            f"the I/O thread is alive: {io_alive(link)}"

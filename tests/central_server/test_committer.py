@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from central_server.service import CenterService
+from central_server.service import READ_EVERY, CenterService
 from central_server.storage.port import Batch, StorageFull
 from central_server.storage.sqlite import SqliteStorage
 from central_server.wire import Outbound
@@ -63,12 +63,16 @@ class Pipelined:
         self.storage = GatedStorage(sqlite_file(self.rig.config))
         self.service = CenterService(self.rig.config, self.storage, self.rig.clock)
         self.published: list[Outbound] = []  # what the service gave to publish, settled
-        self.service.pipeline(self.published.extend)
+        self.reads = 0  # how often the service gave the server a turn to read from its broker
+        self.service.pipeline(self.published.extend, self.read)
         self.topics = self.rig.topics
         if first:  # the first batch closes the earlier days' bookings: committed in this thread (see the last test)
             assert self.service.handle_batch([self.request("k0", "r0", area="tu-phap")]) != []
             self.storage.threads.clear()
             self.storage.entered.clear()
+
+    def read(self) -> None:
+        self.reads += 1
 
     def request(self, kiosk: str, request_id: str, area: str = "dat-dai") -> Message:
         body = {"v": 1, "request_id": request_id, "area": area}
@@ -131,6 +135,14 @@ def test_a_durable_batchs_answers_go_out_between_the_next_batchs_requests(pipe: 
     out = pipe.handle(pipe.request("k1", "r2"), pipe.request("k1", "r3"))
     assert list(answers(pipe.published)) == [b"r1"] and out == [], "published after r2, not at the batch's end"
     assert list(answers(pipe.settle())) == [b"r2", b"r3"]
+
+
+def test_the_server_is_given_a_turn_to_read_every_read_every_requests_of_a_batch(pipe: Pipelined) -> None:
+    pipe.handle(*(pipe.request(f"k{n % 7}", f"r{n}") for n in range(2 * READ_EVERY + 1)))
+    assert pipe.reads == 2
+    pipe.handle(*(pipe.request("k1", f"s{n}") for n in range(READ_EVERY - 1)))
+    assert pipe.reads == 2
+    assert len(answers(pipe.settle())) == READ_EVERY - 1
 
 
 def test_nothing_is_given_to_publish_before_its_commit_is_durable(pipe: Pipelined) -> None:

@@ -1,10 +1,9 @@
-"""The server's inbox: bounded in bytes, so a flood waits in the broker, not in the server's memory."""
+"""The server's inbox: bounded in bytes, so that the link stops reading and a flood waits in the broker, not in the
+server's memory (`BrokerLink.read_while`; a real link that stops reading: test_broker_link.py)."""
 
 from __future__ import annotations
 
-import threading
-
-from central_server.server import CONNECTED, Inbox
+from central_server.server import CONNECTED, LOST, Inbox
 from protocol.link import Message
 
 
@@ -12,32 +11,32 @@ def message(size: int) -> Message:
     return Message("qms/v1/c/kiosk/k1/ticket/request", b"x" * size)
 
 
-def test_past_the_bound_a_put_waits_until_the_state_thread_takes() -> None:
+def test_past_the_bound_it_has_no_room_until_a_batch_is_taken() -> None:
     inbox = Inbox(limit_bytes=100)
     inbox.put(message(60))
-    done = threading.Event()
-
-    def paho() -> None:
-        inbox.put(message(60))
-        done.set()
-
-    threading.Thread(target=paho, daemon=True).start()
-    assert not done.wait(0.2)  # 120 bytes would be over the bound: paho's thread waits
-    assert len(inbox.take(10, 0)) == 1
-    assert done.wait(5)  # room again: it goes in
-    assert [len(m.payload) for m in inbox.take(10, 0) if isinstance(m, Message)] == [60]
+    assert inbox.has_room()
+    inbox.put(message(60))  # what a read brought in goes in whole
+    assert not inbox.has_room()
+    assert [len(m.payload) for m in inbox.take(1) if isinstance(m, Message)] == [60]
+    assert inbox.has_room()
+    assert len(inbox.take(10)) == 1 and inbox.take(10) == []
 
 
-def test_one_message_larger_than_the_bound_still_passes_alone_and_markers_cost_nothing() -> None:
+def test_one_message_larger_than_the_bound_passes_alone_and_markers_cost_nothing() -> None:
     inbox = Inbox(limit_bytes=100)
-    inbox.put(message(1_000_000))  # refused later by the service, but it must not block for ever
+    inbox.put(message(1_000_000))  # refused later by the service
     inbox.put(CONNECTED)
-    batch = inbox.take(10, 0)
+    assert not inbox.has_room()
+    batch = inbox.take(10)
     assert len(batch) == 2 and batch[1] is CONNECTED
+    for _ in range(1000):
+        inbox.put(LOST)
+    assert inbox.has_room()
 
 
-def test_take_waits_for_the_first_item_at_most_its_timeout() -> None:
+def test_take_gives_the_oldest_first_and_at_most_what_is_asked() -> None:
     inbox = Inbox()
-    assert inbox.take(10, 0.05) == []
-    threading.Timer(0.05, inbox.put, args=(message(1),)).start()
-    assert len(inbox.take(10, 5)) == 1
+    for size in range(1, 6):
+        inbox.put(message(size))
+    assert [len(m.payload) for m in inbox.take(3) if isinstance(m, Message)] == [1, 2, 3]
+    assert [len(m.payload) for m in inbox.take(3) if isinstance(m, Message)] == [4, 5]
