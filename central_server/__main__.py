@@ -110,8 +110,9 @@ def _serve(config: CenterConfig, storage: Storage, clock: Clock, speed: float, s
     libc = _libc()
     if libc is not None:  # blocks of 128 KiB and more are mapped on their own, returned to the system when freed
         libc.mallopt(M_MMAP_THRESHOLD, 128 * 1024)
-        # One heap for the threads (state, committer, the link's connecting one): the GIL lets one allocate at a time, and a heap
-        # per thread kept what each had freed (103 MB settled at 100,000 tickets, against 99: one run of each)
+        # One heap for the threads (state, committer, the link's connecting one): the GIL lets one allocate at a
+        # time, and a heap per thread kept what each had freed (103 MB settled at 100,000 tickets, against 99: one
+        # run of each)
         libc.mallopt(M_ARENA_MAX, 1)
     service = CenterService(config, storage, clock, elapsed=_elapsed(speed), notifier=notifier)
     gc.collect()
