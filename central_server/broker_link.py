@@ -48,6 +48,7 @@ from protocol.mqtt5_codec import (
     PUBLISH,
     SUBACK,
     U16,
+    WILL_DISCONNECT_PACKET,
     MqttError,
     Will,
     connect_packet,
@@ -175,7 +176,7 @@ class BrokerLink:
         self._pending_subs: dict[int, str] = {}  # SUBSCRIBE packet id -> its filter, until the SUBACK
         self._connection = 0  # counts the connections made
         self._refused_subs = False  # a subscription of this connection was refused: it is never ready
-        self._offline_said = False  # stop() queued the offline status on the connection
+        self._offline_said: Delivery | None = None  # the offline status stop() queued on the connection
         self._live = False  # a connection is up (under the lock: publishes are queued, not refused)
         self._drop_reason = ""  # set to make the polling thread drop the connection
         self._fresh: _Session | None = None  # connected by the connector, not yet taken by `poll` (under the lock)
@@ -269,10 +270,13 @@ class BrokerLink:
             return self._acks.wait_for(settled, timeout_s) and delivery.acked
 
     def stop(self, timeout_s: float = 3.0) -> None:
-        """Say offline (a clean disconnect fires no will), disconnect and end the link's threads."""
+        """Say offline (a clean disconnect fires no will), disconnect and end the link's threads. A polled link is
+        stopped by the thread that polls it."""
+        if self._thread is None and self._poller and not self._polling_here():
+            raise RuntimeError("a polled link is stopped by the thread that polls it")
         self.ready.clear()
         offline = self.publish(self._will.topic, OFFLINE, retain=True)
-        self._offline_said = offline.sent
+        self._offline_said = offline if offline.sent else None
         if offline.sent and not self.wait(offline, timeout_s):
             log.warning("offline status not acknowledged by the broker within %g s", timeout_s)
         self._stopping.set()
@@ -378,6 +382,8 @@ class BrokerLink:
         if reading and (sock in readable or pending):
             self._read(session)
         now = time.monotonic()
+        if not reading and session.ping_sent is not None:  # its answer is unread: awaited from when reading again
+            session.ping_sent = now
         if session.ping_sent is not None and now - session.ping_sent > self._keepalive:
             raise _Lost(f"no answer to a ping within {self._keepalive} s")
         if session.ping_sent is None and self._keepalive and now - session.last_sent >= self._keepalive / 2:
@@ -432,18 +438,23 @@ class BrokerLink:
             self._on_pubacks(acked)
 
     def _goodbye(self, session: _Session) -> None:
-        """Stopping: what is queued (the offline status) goes first, then DISCONNECT."""
+        """Stopping: what is queued (the offline status) goes first, then DISCONNECT; one that asks the broker for
+        the will (offline) when the offline status was not acknowledged (it may still wait for the broker's
+        window: the broker busy, or this link not reading)."""
         if not self.connected.is_set():
             return
+        offline = self._offline_said
+        goodbye = DISCONNECT_PACKET if offline is None or offline.acked else WILL_DISCONNECT_PACKET
         with self._lock:
             while self._out:
                 session.unsent += self._out.popleft()
-            if not self._offline_said:  # stopped while connecting: the DISCONNECT must not leave it online
+            if offline is None:  # stopped while connecting: the DISCONNECT must not leave it online
                 session.unsent += publish_packet(self._will.topic, OFFLINE, retain=True, packet_id=self._packet_id())
+                goodbye = DISCONNECT_PACKET  # the broker takes the offline status before it
         try:
             session.sock.setblocking(True)
             session.sock.settimeout(1.0)
-            session.sock.sendall(bytes(session.unsent) + DISCONNECT_PACKET)
+            session.sock.sendall(bytes(session.unsent) + goodbye)
         except OSError as exc:
             log.warning("could not say goodbye to the broker: %s", exc)
 
@@ -470,8 +481,13 @@ class BrokerLink:
                          time.monotonic() - outage_since)
             outage_since, self.broker_error = None, ""
             with self._lock:
-                self._over.clear()
-                self._fresh = session
+                too_late = self._stopping.is_set()  # `stop` may be done: nobody would take it
+                if not too_late:
+                    self._over.clear()
+                    self._fresh = session
+            if too_late:  # closed without DISCONNECT: the broker sends the will (offline)
+                self._end(session.sock)
+                return
             self._wake()
             if self._stopping.is_set():  # `stop` takes the connection (it may have set `_over` before the clear)
                 return

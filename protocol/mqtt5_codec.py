@@ -63,6 +63,7 @@ MAX_VARINT = 268_435_455
 U16 = struct.Struct("!H")
 PINGREQ_PACKET = bytes((PINGREQ << 4, 0))
 DISCONNECT_PACKET = bytes((DISCONNECT << 4, 0))  # normal disconnection: the broker does not send the will
+WILL_DISCONNECT_PACKET = bytes((DISCONNECT << 4, 1, 0x04))  # "disconnect with will message": the broker sends it
 
 
 class MqttError(Exception):

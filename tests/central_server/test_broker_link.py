@@ -485,6 +485,49 @@ def test_stop_sends_the_offline_status_then_a_normal_disconnect(fake: FakeBroker
         link.stop(timeout_s=0.5)
 
 
+def test_stop_asks_the_broker_for_the_will_when_the_offline_status_is_not_acknowledged(fake: FakeBroker) -> None:
+    """The broker's window is full (it is slow, or the server does not read): the offline status waits behind it.
+    A normal DISCONNECT would drop the will and leave the server online."""
+    link = BrokerLink(fake.settings(), client_id="server", status_topic="s/status")
+    link.start()
+    try:
+        connection = fake.accept()
+        connection.connack(props=b"\x03\x21\x00\x01")  # Receive Maximum 1
+        assert link.ready.wait(TIMEOUT)
+        assert link.publish("s/out", b"never acknowledged").sent
+        first, body = connection.next()
+        assert first >> 4 == PUBLISH and parse_publish(first & 0x0F, body).payload == b"never acknowledged"
+        stopper = threading.Thread(target=link.stop, kwargs={"timeout_s": 0.3})
+        stopper.start()
+        assert connection.expect(DISCONNECT) == b"\x04"  # disconnect with will message: nothing published before
+        stopper.join(TIMEOUT)
+        assert not stopper.is_alive()
+    finally:
+        link.stop(timeout_s=0.1)
+
+
+def test_a_polled_link_is_stopped_by_its_polling_thread_only(broker: LocalBroker, center_id: str) -> None:
+    link = new_link(plain(broker), center_id)
+    link.start(polled=True)
+    try:
+        assert poll_until(link, link.ready.is_set)
+        failed: list[BaseException] = []
+        other = threading.Thread(target=lambda: failed.extend(_raised(link.stop)))
+        other.start()
+        other.join(TIMEOUT)
+        assert [type(e) for e in failed] == [RuntimeError]
+    finally:
+        link.stop()
+
+
+def _raised(call: Callable[[], object]) -> list[BaseException]:
+    try:
+        call()
+    except BaseException as exc:
+        return [exc]
+    return []
+
+
 # --- stop ---------------------------------------------------------------------------------------
 
 
