@@ -744,12 +744,13 @@ def test_waiting_publishes_stay_bounded_while_the_io_thread_is_busy(broker: Loca
 
 def poll_until(link: BrokerLink, condition: Callable[[], object], timeout_s: float = TIMEOUT) -> bool:
     """Poll the link from this thread until `condition` holds (the server's state thread polls between batches)."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
+    def polled() -> bool:
+        if condition():
+            return True
         link.poll(0.05)
-    return True
+        return False
+
+    return wait_until(polled, timeout_s)
 
 
 def test_a_polled_link_runs_handlers_in_the_polling_thread_and_says_offline_when_stopped(
