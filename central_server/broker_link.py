@@ -358,7 +358,11 @@ class BrokerLink:
     def _poll_forever(self) -> None:
         self._poller = threading.get_ident()
         while not self._stopping.is_set():
-            self.poll(max(0.5, self._keepalive / 4))
+            self.poll(self._tick())
+
+    def _tick(self) -> float:
+        """How long a poll waits at most: a ping is looked at at least this often."""
+        return max(0.5, self._keepalive / 4)
 
     def _take_fresh(self) -> None:
         if self._fresh is None:
@@ -373,10 +377,9 @@ class BrokerLink:
         self._send(session)
         pending = isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
         reading = self._may_read()
-        tick = max(0.5, self._keepalive / 4)  # how late a ping may be looked at
         readable, _, _ = select.select([sock, self._wake_r] if reading else [self._wake_r],
                                        [sock] if session.unsent else [], [],
-                                       0 if pending and reading else min(timeout_s, tick))
+                                       0 if pending and reading else min(timeout_s, self._tick()))
         if self._wake_r in readable:
             self._drain_wakes()
         if reading and (sock in readable or pending):
