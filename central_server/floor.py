@@ -11,11 +11,12 @@ from bisect import bisect_left, insort
 from collections import Counter as Tally
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
+from fractions import Fraction
 
 from central_server.domain.center import Center
 from central_server.domain.counters import Counter
 from central_server.domain.tickets import Ticket, TicketState
-from central_server.report.figures import ReportCenter, percentile
+from central_server.report.figures import ReportCenter, percentile_of_sorted
 from protocol.messages import (
     MAX_PAYLOAD,
     FloorArea,
@@ -28,6 +29,9 @@ from protocol.messages import (
 
 NAN = float("nan")
 OTHER, SERVED, MISSED = 0, 1, 2  # what a citizen's chain came to
+# A wait in minutes is a whole number of microseconds over 60,000,000, as a float whose last bit is worth at least
+# 2**-78: times 2**80 it is an integer, so that the day's waits are summed exactly, by integers, in any order.
+WAIT_SCALE = 2**80
 
 
 def floor_state(center: Center, report: ReportCenter, now: datetime, count: DayCount | None = None) -> FloorState:
@@ -59,7 +63,8 @@ class DayCount:
     stopped the state thread. The report's definitions (`report/figures.citizens`, `group`): one citizen per chain
     of transfers, their wait from the issue to the first call, a citizen not called counted against the target
     once past it. What is kept per ticket is 10 bytes, by its sequence number: a citizen's wait (NaN: none), what
-    their chain came to, their rating; the waits are summed and sorted at each floor in the order of issue."""
+    their chain came to, their rating. The waits are also kept in order, and their exact sum (so the mean is the
+    report's, `math.fsum`): a floor neither sorts nor sums the day's waits again (7 ms at 100,000 tickets)."""
 
     def __init__(self, report: ReportCenter) -> None:
         self._targets = {a.id: a.target_wait_min for a in report.areas}
@@ -69,6 +74,9 @@ class DayCount:
 
     def _reset(self) -> None:
         self._wait = array("d")  # by the sequence of a citizen's first ticket: their wait in minutes, NaN if none
+        self._waits = array("d")  # the waits that are not NaN, in order (but while the whole day is counted)
+        self._whole_day = False  # being counted: its waits are sorted at the end
+        self._wait_sum: int | Fraction = 0  # their exact sum, times WAIT_SCALE
         self._kind = bytearray()  # by that sequence: 0 not a citizen's first ticket, else 1 + what they came to
         self._rated = bytearray()  # by that sequence: 0 not rated, else 1 + the index of the level in `_levels`
         self._levels: list[str] = []
@@ -92,7 +100,9 @@ class DayCount:
         if tickets is not self._tickets:
             self._reset()
             self._tickets, self._changed = tickets, set()
+            self._whole_day = True
             self._recount(center, sorted(tickets.values(), key=lambda t: t.seq))
+            self._waits, self._whole_day = array("d", sorted(self._waits)), False
             return
         done: set[str] = set()  # the tickets of the chains counted again
         for ticket_id in self._changed:
@@ -108,7 +118,7 @@ class DayCount:
         self._changed = set()
 
     def today(self, center: Center, now: datetime, report: ReportCenter) -> FloorToday:
-        waits = [wait for wait in self._wait if wait == wait]  # in order of issue, as the report sums them
+        waits = self._waits
         overdue = sum(bisect_left(waiting, (now - timedelta(minutes=self._target(area)), -1))
                       for area, waiting in self._uncalled.items())
         judged = len(waits) + overdue
@@ -116,8 +126,8 @@ class DayCount:
         satisfied = sum(n for level, n in self._ratings.items() if level in report.satisfied_levels)
         levels = Tally({level: 0 for level in report.levels})
         levels.update({level: n for level, n in self._ratings.items() if n})  # a former level only while counted
-        mean = sum(waits) / len(waits) if waits else None
-        p90 = percentile(waits, 90)
+        mean = float(self._wait_sum / WAIT_SCALE) / len(waits) if waits else None  # math.fsum's, as the report's
+        p90 = percentile_of_sorted(waits, 90)
         return FloorToday(
             issued=self._citizens, served=sum(n for (_, kind), n in self._closed.items() if kind == SERVED),
             missed=sum(n for (_, kind), n in self._closed.items() if kind == MISSED),
@@ -160,6 +170,11 @@ class DayCount:
             insort(self._uncalled.setdefault(first.area, []), (first.issued_at, seq))
         else:
             wait = self._wait[seq] = (first_call - first.issued_at).total_seconds() / 60
+            if self._whole_day:
+                self._waits.append(wait)
+            else:
+                insort(self._waits, wait)
+            self._wait_sum += _scaled(wait)
             self._within += wait <= self._target(first.area)
         if last.rating is not None:
             if last.rating not in self._levels:
@@ -178,6 +193,8 @@ class DayCount:
         wait = self._wait[seq]
         if wait == wait:
             self._wait[seq] = NAN
+            del self._waits[bisect_left(self._waits, wait)]
+            self._wait_sum -= _scaled(wait)
             self._within -= wait <= self._target(first.area)
         else:  # not called: in `_uncalled` (a first ticket's area and issue never change)
             waiting = self._uncalled[first.area]
@@ -192,6 +209,12 @@ class DayCount:
             self._wait.extend([NAN] * more)
             for kept in (self._kind, self._rated, self._counted):
                 kept.extend(bytes(more))
+
+
+def _scaled(wait: float) -> int | Fraction:
+    """`wait` times WAIT_SCALE, exactly (a Fraction for a wait finer than a microsecond, which no clock here gives)."""
+    scaled = wait * WAIT_SCALE
+    return int(scaled) if scaled.is_integer() else Fraction(wait) * WAIT_SCALE
 
 
 def _chains(center: Center, tickets: Iterable[Ticket]) -> Iterator[tuple[Ticket, Ticket, datetime | None]]:

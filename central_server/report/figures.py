@@ -272,9 +272,13 @@ class Group:
 
 
 def percentile(values: Sequence[float], rank: int) -> float | None:
-    if not values:
+    return percentile_of_sorted(sorted(values), rank)
+
+
+def percentile_of_sorted(ordered: Sequence[float], rank: int) -> float | None:
+    """`percentile` of values already in order (the live floor keeps the day's waits so)."""
+    if not ordered:
         return None
-    ordered = sorted(values)
     return ordered[max(0, math.ceil(rank / 100 * len(ordered)) - 1)]
 
 
@@ -474,7 +478,9 @@ def dossier_group(dossiers: Sequence[ReceivedDossier], citizens_served: Sequence
 
 
 def _mean(values: Sequence[float]) -> float | None:
-    return sum(values) / len(values) if values else None
+    """The mean of the exact sum (`math.fsum`): the same in whatever order the values come, as the live floor,
+    which keeps the day's waits summed exactly as they change, gives it."""
+    return math.fsum(values) / len(values) if values else None
 
 
 def _minutes(value: float | None) -> float | None:

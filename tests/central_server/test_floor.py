@@ -5,14 +5,16 @@ and calls again, transfers, voids, ratings, the day loaded again and a restart."
 from __future__ import annotations
 
 import json
+import math
 import random
 import uuid
+from fractions import Fraction
 from pathlib import Path
 from typing import cast
 
 import pytest
 
-from central_server.floor import floor_state
+from central_server.floor import WAIT_SCALE, _scaled, floor_state
 from central_server.report.figures import RatingRow, TicketRecord, citizens, group
 from central_server.report.source import center_of
 from protocol.messages import FloorState, FloorToday
@@ -103,3 +105,23 @@ def test_the_floor_counts_the_day_as_the_reports_functions_do(tmp_path: Path, se
     assert figures.issued > 50 and figures.served > 5 and figures.missed > 0
     assert all(n > 0 for n in figures.ratings.values()), figures.ratings
     assert transferred, "no transfer made a chain of tickets"
+
+
+def test_the_waits_kept_summed_exactly_give_the_reports_mean_in_any_order() -> None:
+    """The floor adds and takes out waits as citizens are called and recounted; the report sums the day's waits at
+    once (`math.fsum`). Both must say the same mean to the last bit, whatever the order."""
+    rng = random.Random(7)
+    waits = [rng.randrange(0, 4 * 3600 * 10**6) / 10**6 / 60 for _ in range(5000)]  # to the microsecond, as kept
+    waits += [1 / 60e6, 0.0, -2.5]  # the finest wait, none, and one of a clock set back
+    total = sum(_scaled(w) for w in waits)
+    assert isinstance(total, int)
+    assert float(total / WAIT_SCALE) == math.fsum(waits)
+    taken_out = rng.sample(waits, 1000)
+    total -= sum(_scaled(w) for w in taken_out)
+    kept = list(waits)
+    for wait in taken_out:
+        kept.remove(wait)
+    assert float(total / WAIT_SCALE) == math.fsum(kept)
+    finer = 1e-12  # finer than a microsecond: no clock here gives it, and it is still summed exactly
+    assert isinstance(_scaled(finer), Fraction)
+    assert float((total + _scaled(finer)) / WAIT_SCALE) == math.fsum([*kept, finer])
