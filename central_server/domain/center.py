@@ -529,11 +529,8 @@ class Center:
         return estimate
 
     def _play_forward(self, now: datetime) -> Forecast:
-        staffed = [StaffedCounter(c.id, c.spec.areas, self._time_left(c, now), c.regular_since_priority,
-                                  seen_today=self._active_today(c))
-                   for c in self.counters.values() if self.staffed(c)]
+        staffed, pace = self._counters_now(now)
         areas = {a for c in staffed for a in c.areas if a in self._queues}
-        pace = {a: self.pace_s(a) for a in self.areas}
         counts = {a: self._queues[a].waiting for a in areas}
         if sum(counts.values()) > PLAY_LIMIT:  # not worth listing ticket by ticket
             return Forecast(staffed, [], pace, self.rules.policy, bulk=counts)
@@ -543,14 +540,11 @@ class Center:
     def queue_plan(self, now: datetime) -> QueuePlan:
         """Each area's waiting tickets in call order, with when each is called: the queue played forward on the
         staffed counters (as a new ticket's estimate is), every ticket at once."""
-        staffed = [StaffedCounter(c.id, c.spec.areas, self._time_left(c, now), c.regular_since_priority,
-                                  seen_today=self._active_today(c))
-                   for c in self.counters.values() if self.staffed(c)]
+        staffed, pace = self._counters_now(now)
         ordered = {a: sorted(self._queues[a].tickets(a), key=lambda t: (not t.is_priority, t.queue_key))
                    for a in self.areas}
         served = {a for c in staffed for a in c.areas if a in ordered}
         queued = [Queued(t.area, t.is_priority, t.queue_key) for a in served for t in ordered[a]]
-        pace = {a: self.pace_s(a) for a in self.areas}
         if len(queued) <= QUEUE_PLAY_LIMIT:
             times = Forecast(staffed, queued, pace, self.rules.policy).call_times()
         else:
@@ -605,16 +599,26 @@ class Center:
     def _gap_s(self) -> float:
         return sum(self._gaps) / len(self._gaps) if self._gaps else DEFAULT_GAP_S
 
-    def _time_left(self, counter: Counter, now: datetime) -> float:
-        """When the counter can call next: what is left of its citizen, or of its pause after the last one."""
+    def _counters_now(self, now: datetime) -> tuple[list[StaffedCounter], dict[str, float]]:
+        """The counters that call citizens now as the queue is played forward on them, and each area's pace (the
+        day's means worked out once: every staffed counter asks them)."""
+        service = {area: self._service_s(area) for area in self._occupancy}
+        gap = self._gap_s()
+        staffed = [StaffedCounter(c.id, c.spec.areas, self._time_left(c, now, service, gap), c.regular_since_priority,
+                                  seen_today=self._active_today(c))
+                   for c in self.counters.values() if self.staffed(c)]
+        return staffed, {a: service[a] + gap for a in self.areas}  # `pace_s` of each
+
+    def _time_left(self, counter: Counter, now: datetime, service: dict[str, float], gap: float) -> float:
+        """When the counter can call next: what is left of its citizen, or of its pause after the last one
+        (`service`: each area's `_service_s`; `gap`: `_gap_s`)."""
         ticket = counter.current
         if ticket is not None and ticket.called_at is not None:
             elapsed = (now - ticket.called_at).total_seconds()
             area = ticket.area if ticket.area in self._occupancy else next(iter(self._occupancy))
-            left = time_left(self._occupancy[area], elapsed, self._service_s(area))
-            return left + self._gap_s()
+            return time_left(self._occupancy[area], elapsed, service[area]) + gap
         if counter.released_at is not None:
-            return max(0.0, self._gap_s() - (now - counter.released_at).total_seconds())
+            return max(0.0, gap - (now - counter.released_at).total_seconds())
         return 0.0
 
     def _learn_pace(self, tickets: Iterable[Ticket]) -> None:

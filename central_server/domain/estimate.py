@@ -90,12 +90,14 @@ class Forecast:
         self._free_at: dict[str, float] = {}  # counter id -> when it has no older ticket left to call
         self._placed = 0  # new tickets so far: each comes after every ticket before it
         self._serving: dict[str, list[StaffedCounter]] = {}  # area -> its counters (each ticket of a batch asks)
+        self._serving_ids: dict[str, list[str]] = {}  # area -> their ids, in the same order
 
     def place(self, area: str, priority: bool) -> Estimate:
         """The new ticket's estimate; it is then part of the queue for the next ones."""
         serving = self._serving.get(area)
         if serving is None:
             serving = self._serving[area] = [c for c in self._counters if area in c.areas]
+            self._serving_ids[area] = [c.id for c in serving]
         if not serving:
             return Estimate(0, Basis.NO_COUNTER)
         self._placed += 1
@@ -107,9 +109,10 @@ class Forecast:
             if not self._played:
                 self._free_at = self._play()
                 self._played = True
-            chosen = min(serving, key=lambda c: self._free_at[c.id])
-            seconds = self._free_at[chosen.id]
-            self._free_at[chosen.id] = seconds + self._pace[area]
+            free_at = self._free_at
+            chosen = min(self._serving_ids[area], key=free_at.__getitem__)  # the first free, as the counters come
+            seconds = free_at[chosen]
+            free_at[chosen] = seconds + self._pace[area]
         self._waiting.append(new)
         if seconds <= 0 and any(c.free_in_s <= 0 and c.seen_today for c in serving):
             return Estimate(0, Basis.FREE_COUNTER)
