@@ -63,9 +63,9 @@ class DayCount:
     stopped the state thread. The report's definitions (`report/figures.citizens`, `group`): one citizen per chain
     of transfers, their wait from the issue to the first call, a citizen not called counted against the target
     once past it. What is kept per ticket is 10 bytes, by its sequence number: a citizen's wait (NaN: none), what
-    their chain came to, their rating. The waits are also kept in order, and their exact sum (so the mean is the
-    report's, `math.fsum`): a floor neither sorts nor sums the day's waits again (that took 6.8 ms at 100,000
-    tickets)."""
+    their chain came to, their rating. The waits are also kept in order (8 bytes more a citizen called), and their
+    exact sum (so the mean is the report's, `math.fsum`): a floor neither sorts nor sums the day's waits again
+    (that took 6.8 ms at 100,000 tickets)."""
 
     def __init__(self, report: ReportCenter) -> None:
         self._targets = {a.id: a.target_wait_min for a in report.areas}

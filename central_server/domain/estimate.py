@@ -89,15 +89,15 @@ class Forecast:
         self._played = False
         self._free_at: dict[str, float] = {}  # counter id -> when it has no older ticket left to call
         self._placed = 0  # new tickets so far: each comes after every ticket before it
-        self._serving: dict[str, list[StaffedCounter]] = {}  # area -> its counters (each ticket of a batch asks)
-        self._serving_ids: dict[str, list[str]] = {}  # area -> their ids, in the same order
+        # area -> its counters, and their ids in the same order (each ticket of a batch asks)
+        self._serving: dict[str, tuple[list[StaffedCounter], list[str]]] = {}
 
     def place(self, area: str, priority: bool) -> Estimate:
         """The new ticket's estimate; it is then part of the queue for the next ones."""
-        serving = self._serving.get(area)
-        if serving is None:
-            serving = self._serving[area] = [c for c in self._counters if area in c.areas]
-            self._serving_ids[area] = [c.id for c in serving]
+        if area not in self._serving:
+            counters = [c for c in self._counters if area in c.areas]
+            self._serving[area] = (counters, [c.id for c in counters])
+        serving, ids = self._serving[area]
         if not serving:
             return Estimate(0, Basis.NO_COUNTER)
         self._placed += 1
@@ -110,7 +110,7 @@ class Forecast:
                 self._free_at = self._play()
                 self._played = True
             free_at = self._free_at
-            chosen = min(self._serving_ids[area], key=free_at.__getitem__)  # the first free, as the counters come
+            chosen = min(ids, key=free_at.__getitem__)  # the first free, as the counters come
             seconds = free_at[chosen]
             free_at[chosen] = seconds + self._pace[area]
         self._waiting.append(new)
