@@ -26,9 +26,9 @@ from central_server.domain.estimate import (
     Estimate,
     Forecast,
     Queued,
+    ServiceTimes,
     StaffedCounter,
     rough_call_times,
-    time_left,
 )
 from central_server.domain.policies import QueuePolicy
 from central_server.domain.tickets import BOOKED, HOLDS_NUMBER, LANES, PRIORITY, REGULAR, Ticket, TicketState
@@ -604,19 +604,23 @@ class Center:
         day's means worked out once: every staffed counter asks them)."""
         service = {area: self._service_s(area) for area in self._occupancy}
         gap = self._gap_s()
-        staffed = [StaffedCounter(c.id, c.spec.areas, self._time_left(c, now, service, gap), c.regular_since_priority,
-                                  seen_today=self._active_today(c))
+        times: dict[str, ServiceTimes] = {}  # sorted for the counters serving a citizen of the area
+        staffed = [StaffedCounter(c.id, c.spec.areas, self._time_left(c, now, service, gap, times),
+                                  c.regular_since_priority, seen_today=self._active_today(c))
                    for c in self.counters.values() if self.staffed(c)]
         return staffed, {a: service[a] + gap for a in self.areas}  # `pace_s` of each
 
-    def _time_left(self, counter: Counter, now: datetime, service: dict[str, float], gap: float) -> float:
+    def _time_left(self, counter: Counter, now: datetime, service: dict[str, float], gap: float,
+                   times: dict[str, ServiceTimes]) -> float:
         """When the counter can call next: what is left of its citizen, or of its pause after the last one
-        (`service`: each area's `_service_s`; `gap`: `_gap_s`)."""
+        (`service`: each area's `_service_s`; `gap`: `_gap_s`; `times`: each area's, made here when first asked)."""
         ticket = counter.current
         if ticket is not None and ticket.called_at is not None:
             elapsed = (now - ticket.called_at).total_seconds()
             area = ticket.area if ticket.area in self._occupancy else next(iter(self._occupancy))
-            return time_left(self._occupancy[area], elapsed, service[area]) + gap
+            if area not in times:
+                times[area] = ServiceTimes(self._occupancy[area])
+            return times[area].left(elapsed, service[area]) + gap
         if counter.released_at is not None:
             return max(0.0, gap - (now - counter.released_at).total_seconds())
         return 0.0

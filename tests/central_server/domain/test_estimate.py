@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from central_server.domain.estimate import PLAY_LIMIT, Basis, Forecast, Queued, StaffedCounter, time_left
+from central_server.domain.estimate import PLAY_LIMIT, Basis, Forecast, Queued, ServiceTimes, StaffedCounter
 from central_server.domain.policies import PriorityMode, QueuePolicy
 
 T0 = datetime(2026, 12, 2, 8, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
@@ -101,6 +102,16 @@ def test_a_long_queue_is_counted_in_bulk() -> None:
 
 
 def test_time_left_is_what_was_left_of_the_longer_services_of_the_day() -> None:
-    assert time_left([100.0, 200.0, 400.0], 150.0, 0.0) == (50 + 250) / 2
-    assert time_left([100.0, 200.0, 400.0], 500.0, 0.0) == 30.0, "longer than every one: a short while"
-    assert time_left([100.0], 40.0, 250.0) == 210.0, "few samples: the mean service less the time so far"
+    assert ServiceTimes([400.0, 100.0, 200.0]).left(150.0, 0.0) == (50 + 250) / 2
+    assert ServiceTimes([400.0, 100.0, 200.0]).left(200.0, 0.0) == 200.0, "a service as long as it is not longer"
+    assert ServiceTimes([100.0, 200.0, 400.0]).left(500.0, 0.0) == 30.0, "longer than every one: a short while"
+    assert ServiceTimes([100.0]).left(40.0, 250.0) == 210.0, "few samples: the mean service less the time so far"
+
+
+@given(st.lists(st.sampled_from([0.0, 60.0, 300.0, 1799.5]) | st.floats(0, 1800), min_size=3, max_size=30),
+       st.sampled_from([0.0, 60.0, 300.0]) | st.floats(0, 2000))
+def test_time_left_by_bisection_is_the_mean_of_what_was_left_of_each_longer_service(samples: list[float],
+                                                                                    elapsed: float) -> None:
+    longer = [s - elapsed for s in samples if s > elapsed]
+    expected = sum(longer) / len(longer) if longer else 30.0
+    assert math.isclose(ServiceTimes(samples).left(elapsed, 0.0), expected, rel_tol=1e-9, abs_tol=1e-6)
