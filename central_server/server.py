@@ -33,8 +33,9 @@ PUBACK_WAIT_S = 2.0  # shared instances: how long to wait for the broker to take
 STORAGE_CHECK_S = 1.0  # how often free space is looked at (and, while storage cannot write, a write tried)
 # The floor goes out after a batch that changed the center, at most this often: a lone change at once, a burst
 # as one more at the end of the interval. Its day figures are kept as batches change them (`floor.DayCount`): a floor
-# takes 0.2 ms at 100,000 tickets, but the first of a day loaded counts every ticket (160 ms there). Should one take
-# long, the interval grows so that floors take at most FLOOR_SHARE of the state thread.
+# takes 0.2 ms at 100,000 tickets. The day's tickets are counted at start-up, before the server is online; the first
+# floor after the day is loaded again (a failed commit, another instance's) counts every ticket (160 ms there). Should
+# one take long, the interval grows so that floors take at most FLOOR_SHARE of the state thread.
 FLOOR_EVERY_S = 0.5
 FLOOR_SHARE = 0.1
 TRIM_AFTER_S = 0.02  # a floor that took longer (a day loaded, counted afresh) freed enough to give back to the system
