@@ -87,7 +87,7 @@ class DayCount:
         self._ratings: Tally[str] = Tally()
         # The citizens not called yet, by the area of their first ticket, in order of issue: a floor counts those
         # past their area's target without going over all of them (a long queue's thousands took 10 ms a floor).
-        self._uncalled: dict[str, list[tuple[datetime, int]]] = {}  # area -> (issued_at, seq), sorted
+        self._uncalled: dict[str, Uncalled] = {}
         self._citizens = self._within = 0
 
     def changed(self, ticket_ids: Iterable[str]) -> None:
@@ -120,7 +120,7 @@ class DayCount:
 
     def today(self, center: Center, now: datetime, report: ReportCenter) -> FloorToday:
         waits = self._waits_in_order
-        overdue = sum(bisect_left(waiting, (now - timedelta(minutes=self._target(area)), -1))
+        overdue = sum(waiting.before((now - timedelta(minutes=self._target(area)), -1))
                       for area, waiting in self._uncalled.items())
         judged = len(waits) + overdue
         rated = sum(self._ratings.values())
@@ -168,7 +168,7 @@ class DayCount:
         if kind != OTHER:
             self._closed[(first.area, kind)] += 1
         if first_call is None:
-            insort(self._uncalled.setdefault(first.area, []), (first.issued_at, seq))
+            self._uncalled.setdefault(first.area, Uncalled()).add((first.issued_at, seq))
         else:
             wait = self._wait[seq] = (first_call - first.issued_at).total_seconds() / 60
             if self._whole_day:
@@ -198,8 +198,7 @@ class DayCount:
             self._wait_sum -= _scaled(wait)
             self._within -= wait <= self._target(first.area)
         else:  # not called: in `_uncalled` (a first ticket's area and issue never change)
-            waiting = self._uncalled[first.area]
-            del waiting[bisect_left(waiting, (first.issued_at, seq))]
+            self._uncalled[first.area].remove((first.issued_at, seq))
         if self._rated[seq]:
             self._ratings[self._levels[self._rated[seq] - 1]] -= 1
             self._rated[seq] = 0
@@ -210,6 +209,34 @@ class DayCount:
             self._wait.extend([NAN] * more)
             for kept in (self._kind, self._rated, self._counted):
                 kept.extend(bytes(more))
+
+
+class Uncalled:
+    """An area's citizens not called yet, as (issued_at, seq), in order. Most are called oldest first: one taken out
+    at the head is stepped over, not moved out of the list (which moved the whole list, for each call, in a queue of
+    thousands), and the list is cut once half of it is stepped over."""
+
+    def __init__(self) -> None:
+        self._keys: list[tuple[datetime, int]] = []
+        self._head = 0  # the keys before it are taken out
+
+    def add(self, key: tuple[datetime, int]) -> None:
+        insort(self._keys, key, lo=self._head)
+
+    def remove(self, key: tuple[datetime, int]) -> None:
+        """`key`, which is here."""
+        at = bisect_left(self._keys, key, lo=self._head)
+        if at > self._head:
+            del self._keys[at]
+            return
+        self._head += 1
+        if self._head > len(self._keys) // 2:
+            del self._keys[: self._head]
+            self._head = 0
+
+    def before(self, key: tuple[datetime, int]) -> int:
+        """How many come before `key`."""
+        return bisect_left(self._keys, key, lo=self._head) - self._head
 
 
 def _scaled(wait: float) -> int | Fraction:

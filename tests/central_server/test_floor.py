@@ -8,13 +8,15 @@ import json
 import math
 import random
 import uuid
+from bisect import bisect_left, insort
+from datetime import datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 from typing import cast
 
 import pytest
 
-from central_server.floor import WAIT_SCALE, _scaled, floor_state
+from central_server.floor import WAIT_SCALE, Uncalled, _scaled, floor_state
 from central_server.report.figures import RatingRow, TicketRecord, citizens, group
 from central_server.report.source import center_of
 from protocol.messages import FloorState, FloorToday
@@ -125,3 +127,26 @@ def test_the_waits_kept_summed_exactly_give_the_reports_mean_in_any_order() -> N
     finer = 1e-12  # finer than a microsecond: no clock here gives it, and it is still summed exactly
     assert isinstance(_scaled(finer), Fraction)
     assert float((total + _scaled(finer)) / WAIT_SCALE) == math.fsum([*kept, finer])
+
+
+def test_the_citizens_not_called_are_counted_before_a_moment_as_a_sorted_list_counts_them() -> None:
+    """Most are called oldest first (stepped over at the head); some out of turn (priority, cancelled)."""
+    rng = random.Random(11)
+    day = datetime(2026, 12, 3, 7, 30)
+    uncalled, reference = Uncalled(), list[tuple[datetime, int]]()
+    for seq in range(3000):
+        if reference and rng.random() < 0.45:
+            key = reference[0] if rng.random() < 0.8 else rng.choice(reference)
+            uncalled.remove(key)
+            reference.remove(key)
+        else:
+            key = (day + timedelta(seconds=seq * 7 - rng.randrange(0, 30)), seq)  # a clock set back now and then
+            uncalled.add(key)
+            insort(reference, key)
+        cut = (day + timedelta(seconds=rng.randrange(0, 21_000)), -1)
+        assert uncalled.before(cut) == bisect_left(reference, cut)
+    end = (datetime.max, -1)
+    assert uncalled.before(end) == len(reference) > 100
+    for key in list(reference):
+        uncalled.remove(key)
+    assert uncalled.before(end) == 0
