@@ -38,7 +38,7 @@ from protocol.messages import (
 )
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
-TODAY = datetime.now(ZONE).date()
+TODAY = datetime.now(ZONE).date()  # the pages' today too (the client's clock): a run across midnight stays one day
 TOMORROW = TODAY + timedelta(days=1)
 CCCD = "001090123456"
 PHONE = "0912345678"
@@ -148,7 +148,7 @@ def client(server: Server, tmp_path: Path) -> Iterator[TestClient]:
     config = WebConfig(tmp_path / "citizen_web.toml", "web-1", "c", None, "127.0.0.1",  # type: ignore[arg-type]
                        8090, ("127.0.0.1",), 100)
     phones = Phones(server, config, ClientLimits())  # type: ignore[arg-type]  # the bridge's calls
-    with TestClient(make_app(phones)) as test_client:
+    with TestClient(make_app(phones, lambda: at(TODAY, 10))) as test_client:
         yield test_client
     phones.close()
 
