@@ -26,8 +26,8 @@ from zoneinfo import ZoneInfo
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
-from benchmarks.kiosk_bench import cpu_seconds, rss_mb, wait_for_status
-from benchmarks.server_bench import Server, percentiles, wait_online
+from benchmarks.kiosk_bench import rss_mb, wait_for_status
+from benchmarks.server_bench import Server, percentiles, process_cpu_s, wait_online
 from devkit.local_broker import LocalBroker
 from display_board.agent import BoardAgent
 from display_board.config import load
@@ -140,9 +140,9 @@ def footprint(folder: Path, broker: LocalBroker) -> dict[str, Any]:
     try:
         ready_s = wait_for_status(broker, Topics(CENTER).device_status("board-1"), started)
         time.sleep(2)
-        cpu_before, wall_before = cpu_seconds(process.pid), time.perf_counter()
+        cpu_before, wall_before = process_cpu_s(process.pid), time.perf_counter()
         time.sleep(10)
-        cpu = (cpu_seconds(process.pid) - cpu_before) / (time.perf_counter() - wall_before)
+        cpu = (process_cpu_s(process.pid) - cpu_before) / (time.perf_counter() - wall_before)
         rss = rss_mb(process.pid)
     finally:
         process.terminate()

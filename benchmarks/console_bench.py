@@ -47,8 +47,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from benchmarks.kiosk_bench import cpu_seconds, rss_mb
-from benchmarks.server_bench import UNLIMITED, Server, percentiles, wait_online
+from benchmarks.kiosk_bench import rss_mb
+from benchmarks.server_bench import UNLIMITED, Server, percentiles, process_cpu_s, wait_online
 from devkit.browser import chromium
 from devkit.local_broker import LocalBroker, free_port
 from protocol.config import MqttSettings
@@ -383,7 +383,7 @@ def run(folder: Path) -> list[dict[str, Any]]:
         answered: list[float] = []  # ms from published to the keypad's answer
         on_broker: dict[tuple[str, str], float] = {}  # (counter, number) -> when its state came from the broker
         stack.enter_context(device_link(broker, topics, "state-watch", on_broker))
-        cpu_before, wall_before = cpu_seconds(console.pid), time.perf_counter()
+        cpu_before, wall_before = process_cpu_s(console.pid), time.perf_counter()
         others = 0
         for k in range(CHANGES):
             if k % 2 == 0:
@@ -395,13 +395,13 @@ def run(folder: Path) -> list[dict[str, Any]]:
             answered.append((answer - published) * 1000)
             streams.wait_shown(counter_id, number)
             time.sleep(rng.uniform(*GAP_S))
-        busy_cpu = (cpu_seconds(console.pid) - cpu_before) / (time.perf_counter() - wall_before)
+        busy_cpu = (process_cpu_s(console.pid) - cpu_before) / (time.perf_counter() - wall_before)
         events = streams.events
 
         time.sleep(3)
-        cpu_before, wall_before = cpu_seconds(console.pid), time.perf_counter()
+        cpu_before, wall_before = process_cpu_s(console.pid), time.perf_counter()
         time.sleep(IDLE_S)
-        idle_cpu = (cpu_seconds(console.pid) - cpu_before) / (time.perf_counter() - wall_before)
+        idle_cpu = (process_cpu_s(console.pid) - cpu_before) / (time.perf_counter() - wall_before)
         rss_after = rss_mb(console.pid)
 
         counter_seen: dict[str, int] = counter_page.execute_script("return window.__seen;")

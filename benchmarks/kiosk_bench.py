@@ -25,7 +25,7 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 import pygame
 from escpos.printer import Network
 
-from benchmarks.server_bench import UNLIMITED, Server, percentiles, wait_online
+from benchmarks.server_bench import UNLIMITED, Server, percentiles, process_cpu_s, wait_online
 from devkit.local_broker import LocalBroker
 from devkit.loopback_printer import LoopbackPrinter
 from kiosk.agent import KioskAgent
@@ -101,9 +101,9 @@ def idle_footprint(folder: Path, broker: LocalBroker) -> dict[str, Any]:
     try:
         ready_s = wait_for_status(broker, status, started)
         time.sleep(2)  # settle: the first frames and status checks are behind it
-        cpu_before, wall_before = cpu_seconds(process.pid), time.perf_counter()
+        cpu_before, wall_before = process_cpu_s(process.pid), time.perf_counter()
         time.sleep(10)
-        cpu = (cpu_seconds(process.pid) - cpu_before) / (time.perf_counter() - wall_before)
+        cpu = (process_cpu_s(process.pid) - cpu_before) / (time.perf_counter() - wall_before)
         rss = rss_mb(process.pid)
     finally:
         process.terminate()
@@ -128,11 +128,6 @@ def wait_for_status(broker: LocalBroker, topic: str, started: float) -> float:
         return time.perf_counter() - started
 
     return asyncio.run(wait())
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int) -> float:

@@ -79,6 +79,7 @@ from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from benchmarks.mqtt5_client import Message, Mqtt5Client
+from benchmarks.server_bench import process_cpu_s
 from central_server.config_text import replace_table, set_key, toml_string
 from devkit.led_bus import LedBus
 from devkit.local_broker import LocalBroker
@@ -119,12 +120,6 @@ NOTICE = "Trung tâm phục vụ hành chính công xã làm việc từ thứ H
 # --- reading /proc ------------------------------------------------------------------------------
 
 
-def cpu_seconds(stat: str, ticks_per_s: int) -> float:
-    """utime + stime of a /proc/<pid>/stat line (every thread of the process), in seconds."""
-    fields = stat.rsplit(")", 1)[1].split()  # the command name, in parentheses, may hold spaces
-    return (int(fields[11]) + int(fields[12])) / ticks_per_s
-
-
 def machine_busy_s(stat: str, ticks_per_s: int) -> float:
     """CPU time every process of the machine has used (all cores, not idle nor waiting for I/O), from /proc/stat."""
     # user nice system idle iowait irq softirq steal
@@ -138,10 +133,6 @@ def status_mb(status: str, key: str) -> float:
         if line.startswith(f"{key}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def process_cpu_s(pid: int) -> float:
-    return cpu_seconds(Path(f"/proc/{pid}/stat").read_text(), os.sysconf("SC_CLK_TCK"))
 
 
 def cpu_now(pids: dict[str, int]) -> dict[str, float]:

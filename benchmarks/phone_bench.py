@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.console_bench import center_toml
-from benchmarks.kiosk_bench import cpu_seconds, rss_mb
-from benchmarks.server_bench import Server, percentiles, wait_online
+from benchmarks.kiosk_bench import rss_mb
+from benchmarks.server_bench import Server, percentiles, process_cpu_s, wait_online
 from devkit.local_broker import LocalBroker, free_port
 from protocol.config import MqttSettings
 from protocol.link import MqttLink
@@ -181,7 +181,7 @@ def main() -> None:
             phones.open_all(tokens)
             open_s = time.monotonic() - started
             time.sleep(1.0)
-            cpu_before, wall_before = cpu_seconds(web.proc.pid), time.monotonic()
+            cpu_before, wall_before = process_cpu_s(web.proc.pid), time.monotonic()
             latencies: list[float] = []
             for call in range(CALLS):
                 counts = [len(a) for a in phones.arrivals]
@@ -200,7 +200,7 @@ def main() -> None:
                     time.sleep(0.005)
                 latencies.extend((phones.arrivals[n][counts[n]] - called_at) * 1000 for n in following)
                 time.sleep(GAP_S)
-            cpu = (cpu_seconds(web.proc.pid) - cpu_before) / (time.monotonic() - wall_before) * 100
+            cpu = (process_cpu_s(web.proc.pid) - cpu_before) / (time.monotonic() - wall_before) * 100
             print(json.dumps({"name": "phones_call_to_page_ms", "phones": PHONES - phones.refused,
                               "refused": phones.refused, "calls": CALLS, **percentiles(latencies),
                               "max_ms": round(max(latencies), 1), "target_p95_ms": 1000}))

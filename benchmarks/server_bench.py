@@ -90,6 +90,17 @@ def prefill(config_path: Path, tickets: int) -> None:
     storage.close()
 
 
+def cpu_seconds(stat: str, ticks_per_s: int) -> float:
+    """utime + stime of a /proc/<pid>/stat line (every thread of the process), in seconds."""
+    fields = stat.rsplit(")", 1)[1].split()  # the command name, in parentheses, may hold spaces
+    return (int(fields[11]) + int(fields[12])) / ticks_per_s
+
+
+def process_cpu_s(pid: int) -> float:
+    """The CPU time a process has used so far (user and system, every thread), in seconds."""
+    return cpu_seconds(Path(f"/proc/{pid}/stat").read_text(), os.sysconf("SC_CLK_TCK"))
+
+
 class Server:
     def __init__(self, config: Path, broker: LocalBroker) -> None:
         self.log = config.parent / "server.log"
@@ -104,8 +115,7 @@ class Server:
         return float("nan")
 
     def cpu_s(self) -> float:
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return process_cpu_s(self.proc.pid)
 
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
@@ -301,34 +311,47 @@ class Responder:
         self.proc.wait(30)
 
 
-async def saturation_of(broker: LocalBroker, center_id: str) -> dict[str, Any]:
+async def saturation_of(broker: LocalBroker, center_id: str, pid: int) -> tuple[int, float]:
+    """Requests answered in a round of saturation, and the CPU time the answering process `pid` used for them."""
     devices = await connect_devices(broker, Topics(center_id), DEVICES)
     try:
-        return await saturate(devices, RATIO_ROUND_S)
+        before = process_cpu_s(pid)
+        answered = (await saturate(devices, RATIO_ROUND_S))["n"]
+        return answered, process_cpu_s(pid) - before
     finally:
         await asyncio.gather(*(d.client.close() for d in devices))
 
 
 def saturation_ratio(config: Path, broker: LocalBroker) -> dict[str, Any]:
     """The server's saturation over a do-nothing responder's, on the same broker with the same load generator,
-    in alternating rounds so that what else the machine does falls on both alike."""
+    in alternating rounds so that what else the machine does falls on both alike. Each round's requests a second
+    show how much the machine's hour moves them; the CPU a request of each process, what the server costs more."""
     served = {"server": 0, "responder": 0}
+    cpu = {"server": 0.0, "responder": 0.0}
+    rounds = []
     for _ in range(RATIO_ROUNDS):
         responder = Responder(broker, "bench-ref")
         try:
-            served["responder"] += asyncio.run(saturation_of(broker, "bench-ref"))["n"]
+            responder_n, responder_cpu = asyncio.run(saturation_of(broker, "bench-ref", responder.proc.pid))
         finally:
             responder.stop()
         server, _ = start(config, broker, "bench-empty")
         try:
-            served["server"] += asyncio.run(saturation_of(broker, "bench-empty"))["n"]
+            server_n, server_cpu = asyncio.run(saturation_of(broker, "bench-empty", server.proc.pid))
         finally:
             server.stop()
+        for who, n, used in (("responder", responder_n, responder_cpu), ("server", server_n, server_cpu)):
+            served[who] += n
+            cpu[who] += used
+        rounds.append({"responder_ops_s": round(responder_n / RATIO_ROUND_S),
+                       "server_ops_s": round(server_n / RATIO_ROUND_S)})
     seconds = RATIO_ROUNDS * RATIO_ROUND_S
     return {"name": "server_saturation_ratio_to_responder", "target": 0.6, "devices": DEVICES,
             "server_ops_s": round(served["server"] / seconds, 1),
             "responder_ops_s": round(served["responder"] / seconds, 1),
-            "ratio": round(served["server"] / served["responder"], 2)}
+            "ratio": round(served["server"] / served["responder"], 2), "rounds": rounds,
+            "server_cpu_us_per_request": round(cpu["server"] / served["server"] * 1e6, 1),
+            "responder_cpu_us_per_request": round(cpu["responder"] / served["responder"] * 1e6, 1)}
 
 
 async def wait_online(broker: LocalBroker, topics: Topics) -> None:

@@ -18,8 +18,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from benchmarks.kiosk_bench import center_toml, cpu_seconds, rss_mb
-from benchmarks.server_bench import Server, percentiles, wait_online
+from benchmarks.kiosk_bench import center_toml, rss_mb
+from benchmarks.server_bench import Server, percentiles, process_cpu_s, wait_online
 from devkit.local_broker import LocalBroker
 from devkit.scripted_terminal import PAUSE_S, PRESS_S
 from devkit.terminal_config import example_config
@@ -102,9 +102,9 @@ def measure(folder: Path, broker: LocalBroker) -> list[dict[str, Any]]:
             sent = terminal.send("rate satisfied" if n % 5 else "rate dissatisfied")  # the levels of center_toml()
             ratings.append((acks.get(timeout=15) - sent) * 1000)
         time.sleep(2)
-        cpu_before, wall_before = cpu_seconds(terminal.proc.pid), time.perf_counter()
+        cpu_before, wall_before = process_cpu_s(terminal.proc.pid), time.perf_counter()
         time.sleep(10)
-        cpu = (cpu_seconds(terminal.proc.pid) - cpu_before) / (time.perf_counter() - wall_before)
+        cpu = (process_cpu_s(terminal.proc.pid) - cpu_before) / (time.perf_counter() - wall_before)
         rss = rss_mb(terminal.proc.pid)
     finally:
         terminal.stop()

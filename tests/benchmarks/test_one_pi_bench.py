@@ -1,4 +1,5 @@
-"""The pure parts of benchmarks/one_pi_bench.py: reading /proc, the CPU shares and the percentiles."""
+"""The pure parts of benchmarks/one_pi_bench.py: reading /proc (with server_bench's `cpu_seconds`), the CPU shares
+and the percentiles."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import math
 import os
 from pathlib import Path
 
-from benchmarks.one_pi_bench import COMMUNE, cpu_percent, cpu_seconds, machine_busy_s, percentiles, status_mb
+from benchmarks.one_pi_bench import COMMUNE, cpu_percent, machine_busy_s, percentiles, status_mb
+from benchmarks.server_bench import cpu_seconds
 
 # A real /proc/<pid>/stat line of a process whose name holds a space and a parenthesis: utime 1234, stime 567.
 STAT = ("4242 (python -m (x)) S 1 4242 4242 0 -1 4194560 9001 0 12 0 1234 567 0 0 20 0 5 0 "
