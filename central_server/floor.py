@@ -221,12 +221,17 @@ class Uncalled:
         self._head = 0  # the keys before it are taken out
 
     def add(self, key: tuple[datetime, int]) -> None:
-        insort(self._keys, key, lo=self._head)
+        keys = self._keys
+        if len(keys) == self._head or keys[-1] < key:  # a new citizen: the newest (one comparison, not a search)
+            keys.append(key)
+        else:
+            insort(keys, key, lo=self._head)
 
     def remove(self, key: tuple[datetime, int]) -> None:
         """`key`, which is here."""
-        at = bisect_left(self._keys, key, lo=self._head)
-        if at > self._head:
+        head = self._head
+        at = head if self._keys[head] == key else bisect_left(self._keys, key, lo=head)  # the oldest, most often
+        if at > head:
             del self._keys[at]
             return
         self._head += 1
