@@ -102,11 +102,13 @@ def process_cpu_s(pid: int) -> float:
 
 
 class Server:
-    def __init__(self, config: Path, broker: LocalBroker) -> None:
+    def __init__(self, config: Path, broker: LocalBroker, code: Path = ROOT) -> None:
+        """`code`: the directory whose `central_server` runs (`python -m` reads its working directory first, before
+        PYTHONPATH)."""
         self.log = config.parent / "server.log"
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen([sys.executable, "-m", "central_server", "--config", str(config)],
-                                         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+                                         cwd=code, stdout=log, stderr=subprocess.STDOUT)
 
     def rss_mb(self) -> float:
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
