@@ -15,18 +15,15 @@ AFTER's ratio over BEFORE's.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import os
 import statistics
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks.server_bench import RATIO_ROUND_S, Responder, Server, prepare, saturation_of, wait_online
+from benchmarks.server_bench import RATIO_ROUND_S, alternated, prepare
 from devkit.local_broker import LocalBroker
-from protocol.topics import Topics
 
 
 def checkout(text: str) -> Path:
@@ -40,26 +37,17 @@ def checkout(text: str) -> Path:
 
 
 def compare(versions: list[Path], rounds: int) -> list[dict[str, Any]]:
-    answered: dict[str, list[int]] = {"responder": [], **{str(v): [] for v in versions}}
-    cpu = {str(v): 0.0 for v in versions}
     with tempfile.TemporaryDirectory(prefix="qms-ab-") as tmp, LocalBroker(Path(tmp)) as broker:
         configs = {v: prepare(Path(tmp) / f"version{i}", broker, "bench-empty", 0) for i, v in enumerate(versions)}
-        for round_ in range(rounds):
-            responder = Responder(broker, "bench-ref")
-            try:
-                answered["responder"].append(asyncio.run(saturation_of(broker, "bench-ref", responder.proc.pid))[0])
-            finally:
-                responder.stop()
-            for version in versions if round_ % 2 == 0 else versions[::-1]:  # neither always runs first
-                n, used = _round(configs[version], broker, version)
-                answered[str(version)].append(n)
-                cpu[str(version)] += used
-    total = sum(answered["responder"])
-    lines: list[dict[str, Any]] = [
-        {"name": "server_ab", "version": str(v), "rounds": rounds, "ratio": round(sum(answered[str(v)]) / total, 3),
-         "median_ops_s": _median_rate(answered[str(v)]),
-         "cpu_us_per_request": round(cpu[str(v)] / sum(answered[str(v)]) * 1e6, 1)} for v in versions]
-    lines.append({"name": "server_ab_responder", "median_ops_s": _median_rate(answered["responder"])})
+        done = alternated(broker, configs, rounds)
+    total = sum(r["responder"][0] for r in done)
+    lines: list[dict[str, Any]] = []
+    for version in versions:
+        answered = [r[version][0] for r in done]
+        lines.append({"name": "server_ab", "version": str(version), "rounds": rounds,
+                      "ratio": round(sum(answered) / total, 3), "median_ops_s": _median_rate(answered),
+                      "cpu_us_per_request": round(sum(r[version][1] for r in done) / sum(answered) * 1e6, 1)})
+    lines.append({"name": "server_ab_responder", "median_ops_s": _median_rate([r["responder"][0] for r in done])})
     if len(versions) == 2:
         lines.append({"name": "server_ab_after_over_before", "ratio": round(lines[1]["ratio"] / lines[0]["ratio"], 3)})
     return lines
@@ -67,18 +55,6 @@ def compare(versions: list[Path], rounds: int) -> list[dict[str, Any]]:
 
 def _median_rate(answered: list[int]) -> int:
     return round(statistics.median(answered) / RATIO_ROUND_S)
-
-
-def _round(config: Path, broker: LocalBroker, version: Path) -> tuple[int, float]:
-    server = Server(config, broker, code=version)
-    try:
-        asyncio.run(wait_online(broker, Topics("bench-empty")))
-        running = Path(os.readlink(f"/proc/{server.proc.pid}/cwd"))
-        if running != version:
-            raise RuntimeError(f"the server meant to run {version} runs from {running}")
-        return asyncio.run(saturation_of(broker, "bench-empty", server.proc.pid))
-    finally:
-        server.stop()
 
 
 def main() -> None:

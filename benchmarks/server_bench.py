@@ -253,9 +253,9 @@ def prepare(workdir: Path, broker: LocalBroker, center_id: str, prefilled: int) 
     return config
 
 
-def start(config: Path, broker: LocalBroker, center_id: str) -> tuple[Server, float]:
+def start(config: Path, broker: LocalBroker, center_id: str, code: Path = ROOT) -> tuple[Server, float]:
     started = time.perf_counter()
-    server = Server(config, broker)
+    server = Server(config, broker, code)
     asyncio.run(wait_online(broker, Topics(center_id)))
     return server, time.perf_counter() - started
 
@@ -324,34 +324,50 @@ async def saturation_of(broker: LocalBroker, center_id: str, pid: int) -> tuple[
         await asyncio.gather(*(d.client.close() for d in devices))
 
 
-def saturation_ratio(config: Path, broker: LocalBroker) -> dict[str, Any]:
-    """The server's saturation over a do-nothing responder's, on the same broker with the same load generator,
-    in alternating rounds so that what else the machine does falls on both alike. Each round's requests a second
-    show how much the machine's hour moves them; the CPU a request of each process, what the server costs more."""
-    served = {"server": 0, "responder": 0}
-    cpu = {"server": 0.0, "responder": 0.0}
-    rounds = []
-    for _ in range(RATIO_ROUNDS):
+Round = dict[Path | str, tuple[int, float]]  # "responder" or a server's code -> requests answered, CPU seconds
+
+
+def alternated(broker: LocalBroker, configs: dict[Path, Path], rounds: int) -> list[Round]:
+    """Rounds of saturation of the do-nothing responder, then of each server (`configs`: its code -> its config; the
+    order of the servers reversed every other round), so that what else the machine does falls on all alike."""
+    done: list[Round] = []
+    for number in range(rounds):
         responder = Responder(broker, "bench-ref")
         try:
-            responder_n, responder_cpu = asyncio.run(saturation_of(broker, "bench-ref", responder.proc.pid))
+            this: Round = {"responder": asyncio.run(saturation_of(broker, "bench-ref", responder.proc.pid))}
         finally:
             responder.stop()
-        server, _ = start(config, broker, "bench-empty")
-        try:
-            server_n, server_cpu = asyncio.run(saturation_of(broker, "bench-empty", server.proc.pid))
-        finally:
-            server.stop()
-        for who, n, used in (("responder", responder_n, responder_cpu), ("server", server_n, server_cpu)):
-            served[who] += n
-            cpu[who] += used
-        rounds.append({"responder_ops_s": round(responder_n / RATIO_ROUND_S),
-                       "server_ops_s": round(server_n / RATIO_ROUND_S)})
+        for code in list(configs) if number % 2 == 0 else list(configs)[::-1]:
+            this[code] = _server_round(configs[code], broker, code)
+        done.append(this)
+    return done
+
+
+def _server_round(config: Path, broker: LocalBroker, code: Path) -> tuple[int, float]:
+    server, _ = start(config, broker, "bench-empty", code)
+    try:
+        running = Path(os.readlink(f"/proc/{server.proc.pid}/cwd"))
+        if running != code:
+            raise RuntimeError(f"the server meant to run {code} runs from {running}")
+        return asyncio.run(saturation_of(broker, "bench-empty", server.proc.pid))
+    finally:
+        server.stop()
+
+
+def saturation_ratio(config: Path, broker: LocalBroker) -> dict[str, Any]:
+    """The server's saturation over a do-nothing responder's, on the same broker with the same load generator,
+    in alternating rounds. Each round's requests a second show how much the machine's hour moves them; the CPU a
+    request of each process, what the server costs more."""
+    rounds = alternated(broker, {ROOT: config}, RATIO_ROUNDS)
+    served = {who: sum(r[key][0] for r in rounds) for who, key in (("server", ROOT), ("responder", "responder"))}
+    cpu = {who: sum(r[key][1] for r in rounds) for who, key in (("server", ROOT), ("responder", "responder"))}
     seconds = RATIO_ROUNDS * RATIO_ROUND_S
     return {"name": "server_saturation_ratio_to_responder", "target": 0.6, "devices": DEVICES,
             "server_ops_s": round(served["server"] / seconds, 1),
             "responder_ops_s": round(served["responder"] / seconds, 1),
-            "ratio": round(served["server"] / served["responder"], 2), "rounds": rounds,
+            "ratio": round(served["server"] / served["responder"], 2),
+            "rounds": [{"responder_ops_s": round(r["responder"][0] / RATIO_ROUND_S),
+                        "server_ops_s": round(r[ROOT][0] / RATIO_ROUND_S)} for r in rounds],
             "server_cpu_us_per_request": round(cpu["server"] / served["server"] * 1e6, 1),
             "responder_cpu_us_per_request": round(cpu["responder"] / served["responder"] * 1e6, 1)}
 
