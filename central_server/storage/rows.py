@@ -79,12 +79,31 @@ def _name(text: str | None) -> str | None:
     return None if text is None else sys.intern(text)
 
 
-def ticket_row(t: Ticket) -> tuple[Any, ...]:
+# The columns a ticket may leave empty (NULL), all of them text; most are, while it waits.
+NULLABLE_TICKET_COLUMNS = ("kiosk_id", "counter_id", "called_at", "started_at", "finished_at", "transferred_from",
+                           "transferred_to", "rating_until", "rating", "since", "slot_end", "booking", "id_tail",
+                           "dossiers")
+
+
+def ticket_row(t: Ticket, absent: Any = None) -> tuple[Any, ...]:
+    """`absent`: what a column in NULLABLE_TICKET_COLUMNS holds when the ticket has nothing there (SQLite's
+    statement binds 0 and makes it NULL: `sqlite.UPSERT_TICKET`)."""
     return (
         t.id, t.day.isoformat(), t.seq, t.area, t.number, t.shown, t.priority, iso(t.issued_at), t.state.value,
-        t.kiosk_id, t.counter_id, t.calls, iso(t.called_at), iso(t.started_at), iso(t.finished_at),
-        t.transferred_from, t.transferred_to, iso(t.rating_until), t.rating, t.place,
-        t.channel, iso(t.since), iso(t.slot_end), t.booking, t.id_tail, _dossiers_text(t.dossiers),
+        absent if (kiosk := t.kiosk_id) is None else kiosk,
+        absent if (counter := t.counter_id) is None else counter, t.calls,
+        absent if (called := t.called_at) is None else iso(called),
+        absent if (started := t.started_at) is None else iso(started),
+        absent if (finished := t.finished_at) is None else iso(finished),
+        absent if (source := t.transferred_from) is None else source,
+        absent if (target := t.transferred_to) is None else target,
+        absent if (until := t.rating_until) is None else iso(until),
+        absent if (rating := t.rating) is None else rating, t.place, t.channel,
+        absent if (since := t.since) is None else iso(since),
+        absent if (slot_end := t.slot_end) is None else iso(slot_end),
+        absent if (booking := t.booking) is None else booking,
+        absent if (tail := t.id_tail) is None else tail,
+        absent if (dossiers := _dossiers_text(t.dossiers)) is None else dossiers,
     )
 
 
