@@ -4,7 +4,6 @@ the calls, and the ticket views its replies carry. No MQTT and no storage: the s
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,10 +23,11 @@ from protocol.messages import (
     RatingWindow,
     TicketView,
 )
+from protocol.record import record
 from protocol.topics import Topics
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Outbound:
     topic: str
     payload: bytes

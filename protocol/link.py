@@ -22,7 +22,6 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import paho.mqtt.client as mqtt
@@ -34,6 +33,7 @@ from protocol import paho_properties
 from protocol.config import MqttSettings
 from protocol.errors import QmsError
 from protocol.messages import OFFLINE, Status
+from protocol.record import record
 
 log = logging.getLogger(__name__)
 paho_properties.install()
@@ -44,7 +44,7 @@ class RequestTimeout(QmsError):
     """No reply came in time (broker or server unreachable, or the reply was lost)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Message:
     topic: str
     payload: bytes

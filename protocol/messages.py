@@ -18,6 +18,7 @@ import orjson
 
 from protocol.errors import BadMessage
 from protocol.hours import Hours
+from protocol.record import record
 
 VERSION = 1
 MAX_PAYLOAD = 64 * 1024
@@ -212,7 +213,7 @@ _last_iso: tuple[datetime | None, str] = (None, "")
 # --- requests: device -> server -----------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TicketRequest:
     request_id: str
     area: str
@@ -284,7 +285,7 @@ class VoidTickets:
                        "from": iso(self.start), "to": iso(self.end), "by": self.by})
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CounterCommand:
     request_id: str
     action: str
@@ -772,7 +773,7 @@ class Refusal:
         return cls(request_id if type(request_id) is str else None, error, id_name)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TicketIssued:
     """The answer to a TicketRequest: the ticket made."""
 
@@ -790,7 +791,7 @@ class TicketIssued:
         return cls(field_of(body, "request_id", str), TicketView.from_body(field_of(body, "ticket", dict)))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CommandDone:
     """The answer to a CounterCommand (but "cancel"): the ticket it concerns, if any, and the counter's status."""
 
@@ -1364,7 +1365,7 @@ def _strings(body: Mapping[str, Any], name: str, default: Any = _MISSING) -> lis
     return values
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TicketView:
     """A ticket as devices see it (in replies and in counter state)."""
 
@@ -1448,7 +1449,7 @@ def _wait_basis(body: Mapping[str, Any]) -> str | None:
     return basis if basis in WAIT_BASES else None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RatingWindow:
     ticket_id: str
     number: str
@@ -1493,7 +1494,7 @@ class LastRating:
         return cls(field_of(body, "ticket_id", str), field_of(body, "number", str), field_of(body, "level", str))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DossierTarget:
     """The ticket a counter's `dossier` command attaches to when it names no number (an extension, issue 19): its
     current ticket, else the one it served last while its rating is awaited or was just given; and its codes."""
@@ -1510,7 +1511,7 @@ class DossierTarget:
         return cls(field_of(body, "ticket_id", str), field_of(body, "number", str), tuple(_strings(body, "codes")))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CounterStateMessage:
     """The retained `counter/<id>/state`. `official`, `last_rating` and `dossiers` (extensions) are written only
     when there is one: absent reads as null, and a state without them keeps the bytes it always had."""
@@ -1561,7 +1562,7 @@ class CounterStateMessage:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Call:
     """A `board/call`: a ticket called (or recalled) to a counter."""
 

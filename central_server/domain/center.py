@@ -34,6 +34,7 @@ from central_server.domain.policies import QueuePolicy
 from central_server.domain.tickets import BOOKED, HOLDS_NUMBER, LANES, PRIORITY, REGULAR, Ticket, TicketState
 from central_server.domain.tokens import ticket_id
 from protocol.hours import Hours, hours_of
+from protocol.record import record
 
 RECENT_CALLS = 10
 # The pace of the day: a counter's time per citizen of an area (call to release) and the pause between
@@ -76,7 +77,7 @@ class CenterRules:
     dossiers: DossierRules = field(default_factory=DossierRules)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CallRecord:
     ticket_id: str
     number: str
@@ -86,7 +87,7 @@ class CallRecord:
     called_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Event:
     kind: str
     day: date
@@ -167,7 +168,7 @@ class QueuePlan:
     by_ticket: dict[str, Waiting]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Issued:
     ticket: Ticket
     waiting_ahead: int

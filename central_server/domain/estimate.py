@@ -29,6 +29,7 @@ from enum import StrEnum
 from itertools import accumulate
 
 from central_server.domain.policies import PriorityMode, QueuePolicy
+from protocol.record import record
 
 PLAY_LIMIT = 300  # waiting tickets in the areas concerned, past which the queue is not played one by one
 MIN_LEFT_S = 30.0  # what is left of a service already longer than every one of the day's
@@ -40,13 +41,13 @@ class Basis(StrEnum):
     NO_COUNTER = "no_counter"  # no staffed counter serves the area: no estimate
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Estimate:
     seconds: int
     basis: Basis
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Queued:
     """A waiting ticket as the forecast sees it: its area, kind and place in the queue."""
 

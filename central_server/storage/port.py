@@ -16,6 +16,7 @@ from central_server.domain.tickets import Ticket
 from central_server.domain.tokens import KEY_BYTES
 from protocol.errors import QmsError
 from protocol.messages import ConfigVersion
+from protocol.record import record
 
 MIB = 1024 * 1024
 LOW_SPACE = 100 * MIB  # free space below which the staff are warned (or a tenth of a small file system)
@@ -85,7 +86,7 @@ class Space:
         return self.free >= 2 * self.full_mark
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StoredReply:
     """The answer to a request that changed state, kept so a retry gets it again."""
 
