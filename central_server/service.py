@@ -479,7 +479,8 @@ class CenterService:
         limited = device
         if isinstance(request, ConsoleRequest) and request.counter in self.center.counters:  # made-up ids: one bucket
             limited = f"{device}/{request.counter}"
-        if request_id is not None and self._may_have_answered(device, request_id):
+        answered = request_id is not None and self._may_have_answered(device, request_id)
+        if answered and request_id is not None:
             # A retry gets its first answer, past the rate of new requests (the contract); at most a few a
             # second of them are looked up, the rest get no answer (and their asker asks again).
             if not self._limits.allow(limited, "retry", now):
@@ -512,7 +513,7 @@ class CenterService:
         if request_id is not None and known and (not isinstance(reply, Refusal) or self._keep_refusal()):
             self._batch.replies.append(StoredReply(device, self.center.day, request_id, payload))
             self._batch_replies[(device, request_id)] = payload
-            self._answered.add(hash((device, request_id)))
+            self._answered.add(hash((device, request_id)), absent=not answered)
 
     def _refuse_unkept(self, device: str, request_id: str | None, response_topic: str, message: Message,
                        refusal: DomainError, now: datetime) -> None:

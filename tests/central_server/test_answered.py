@@ -30,3 +30,12 @@ def test_it_starts_from_the_stored_answers_extremes_included() -> None:
     answered = AnsweredHashes(stored)
     assert len(answered) == 5 and all(key in answered for key in stored)
     assert 2 not in answered and -2 not in answered
+
+
+def test_a_hash_said_absent_is_not_looked_for_and_still_kept_once() -> None:
+    answered = AnsweredHashes([10, 20, 30])
+    answered.add(25, absent=True)
+    answered.add(25, absent=True)  # a second add of it in one batch (a cancelled request's id) stays one
+    assert 25 in answered and len(answered) == 4
+    answered.add(20)  # not said absent: found among the stored ones, not added again
+    assert len(answered) == 4
