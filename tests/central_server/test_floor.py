@@ -13,14 +13,19 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 from typing import cast
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from central_server.floor import WAIT_SCALE, Uncalled, _scaled, floor_state
+from central_server.config import load
+from central_server.domain.center import Center
+from central_server.floor import WAIT_SCALE, DayCount, Uncalled, _scaled, floor_state
 from central_server.report.figures import RatingRow, TicketRecord, citizens, group
 from central_server.report.source import center_of
+from devkit.local_broker import LocalBroker
 from protocol.messages import FloorState, FloorToday
 from tests.central_server.test_service import Clock, Rig
+from tests.harness import write_center_config
 
 AREAS = ("dat-dai", "tu-phap", "nho")  # and "dong", closed: it issues nothing
 COUNTERS = ("1", "2", "3")
@@ -150,3 +155,36 @@ def test_the_citizens_not_called_are_counted_before_a_moment_as_a_sorted_list_co
     for key in list(reference):
         uncalled.remove(key)
     assert uncalled.before(end) == 0
+
+
+
+def test_a_wait_counted_again_is_kept_or_replaced_in_order(tmp_path: Path) -> None:
+    """A citizen counted again takes their wait out of the day's ordered waits and puts it back: one served after
+    their call keeps it, one whose chain's first call changed (set here by hand) gets the new one in its place. The
+    figures kept equal those counted afresh."""
+    config = load(write_center_config(tmp_path, LocalBroker(tmp_path), "waits"))
+    report = center_of(config, [])
+    start = datetime(2026, 11, 23, 8, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+    center = Center(config.rules, start)
+    kept = DayCount(report)
+    tickets = [center.issue("dat-dai", "none", start, "k1").ticket for _ in range(3)]
+    for minutes, counter in ((10, "1"), (20, "2"), (30, "1")):
+        center.next(counter, start + timedelta(minutes=minutes))
+    kept.follow(center)
+    later = start + timedelta(hours=1)
+
+    def afresh() -> FloorToday:
+        fresh = DayCount(report)
+        fresh.follow(center)
+        return fresh.today(center, later, report)
+
+    assert kept.today(center, later, report) == afresh()
+    center.finish("2", later)  # the second served: counted again, its wait as it was
+    kept.changed([tickets[1].id])
+    kept.follow(center)
+    assert kept.today(center, later, report) == afresh()
+    center.first_calls[tickets[0].id] = start + timedelta(minutes=50)  # the first's wait, 10 minutes, now 50
+    kept.changed([tickets[0].id])
+    kept.follow(center)
+    today = kept.today(center, later, report)
+    assert today == afresh() and today.mean_wait_s == round((50 + 20 + 30) / 3 * 60)
