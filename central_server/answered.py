@@ -20,8 +20,8 @@ class AnsweredHashes:
         self._recent: set[int] = set()
 
     def add(self, key_hash: int, *, absent: bool = False) -> None:
-        """`absent`: the caller has just found it not here, and added nothing since but through this set (which
-        keeps one of each): the sorted array is not searched again (a bisection of a busy day's, 1 us)."""
+        """`absent`: the caller found it not here, and nothing has added it since: the sorted array is not searched
+        again (a bisection of a busy day's, 1 us)."""
         if not absent and key_hash in self:
             return
         self._recent.add(key_hash)

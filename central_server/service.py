@@ -511,9 +511,11 @@ class CenterService:
         # counter, whose answer the config alone decides: made-up counters must not fill the disk;
         # nor refusals past a day's cap, so that a flood of bad requests cannot fill memory or disk.
         if request_id is not None and known and (not isinstance(reply, Refusal) or self._keep_refusal()):
+            # Still absent from the day's answers unless acting on it added it (a request that cancels itself)
+            absent = not answered and (device, request_id) not in self._batch_replies
             self._batch.replies.append(StoredReply(device, self.center.day, request_id, payload))
             self._batch_replies[(device, request_id)] = payload
-            self._answered.add(hash((device, request_id)), absent=not answered)
+            self._answered.add(hash((device, request_id)), absent=absent)
 
     def _refuse_unkept(self, device: str, request_id: str | None, response_topic: str, message: Message,
                        refusal: DomainError, now: datetime) -> None:

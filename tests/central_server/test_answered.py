@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import random
+from pathlib import Path
 
+import pytest
+
+from central_server import answered as answered_module
 from central_server.answered import MIN_MERGE, AnsweredHashes
+from tests.central_server.test_service import Clock, Rig
 
 
 def test_it_holds_what_a_set_holds_across_merges() -> None:
@@ -35,7 +41,22 @@ def test_it_starts_from_the_stored_answers_extremes_included() -> None:
 def test_a_hash_said_absent_is_not_looked_for_and_still_kept_once() -> None:
     answered = AnsweredHashes([10, 20, 30])
     answered.add(25, absent=True)
-    answered.add(25, absent=True)  # a second add of it in one batch (a cancelled request's id) stays one
+    answered.add(25, absent=True)  # while it waits in the set, a second add of it stays one
     assert 25 in answered and len(answered) == 4
     answered.add(20)  # not said absent: found among the stored ones, not added again
     assert len(answered) == 4
+
+
+def test_a_request_that_cancels_itself_is_kept_once_across_a_merge(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Acting on a kiosk's cancel whose `cancels` is its own id keeps that id's answer first; when that merged the
+    set into the sorted array, the request's own keeping must find it there, not add it twice."""
+    monkeypatch.setattr(answered_module, "MIN_MERGE", 1)  # every add merges
+    rig = Rig(tmp_path, Clock())
+    rig.ticket("dat-dai", request_id="t-1")
+    topics = rig.topics
+    body = {"v": 1, "request_id": "c-1", "cancels": "c-1", "reason": "unprinted"}
+    rig.send(topics.ticket_request("k1"), json.dumps(body).encode(), topics.ticket_response("k1"))
+    kept = rig.service._answered
+    assert hash(("kiosk/k1", "c-1")) in kept and hash(("kiosk/k1", "t-1")) in kept
+    assert len(kept) == 2
