@@ -38,7 +38,7 @@ def test_it_starts_from_the_stored_answers_extremes_included() -> None:
     assert 2 not in answered and -2 not in answered
 
 
-def test_a_hash_said_absent_is_not_looked_for_and_still_kept_once() -> None:
+def test_a_hash_said_absent_is_kept_once_and_one_not_said_is_looked_for() -> None:
     answered = AnsweredHashes([10, 20, 30])
     answered.add(25, absent=True)
     answered.add(25, absent=True)  # while it waits in the set, a second add of it stays one
